@@ -1,0 +1,29 @@
+"""Exceptions the library raises; the CLI turns each into a one-line message and exit status 1."""
+
+
+class StylizeError(Exception):
+    """Base class: a problem the user can act on (bad input, missing weights, no memory)."""
+
+
+class ImageError(StylizeError):
+    """An image cannot be read, is too small, or an output cannot be written."""
+
+
+class WeightsError(StylizeError):
+    """A weights source cannot be found, downloaded, read, or does not fit VGG-19."""
+
+
+class LayerError(StylizeError):
+    """A layer name that VGG-19 does not have, or a layer list that does not fit."""
+
+
+class DeviceError(StylizeError):
+    """The requested device is not available."""
+
+
+class OutOfMemoryError(StylizeError):
+    """The run would not fit in the memory of the chosen device."""
+
+
+class SettingsError(StylizeError):
+    """A setting out of range (non-positive size, NaN ratio, ...)."""

@@ -1,0 +1,78 @@
+"""Estimate a run's peak memory before allocating, and refuse (with a size that fits) what cannot fit."""
+
+from __future__ import annotations
+
+import math
+import os
+
+import torch
+
+from .errors import OutOfMemoryError
+from .settings import LAYERS
+
+_CHANNELS = {1: 64, 2: 128, 3: 256, 4: 512, 5: 512}
+USABLE = 0.85  # share of the free memory a run may plan to use
+
+
+def estimate(width: int, height: int, layers, history: int) -> int:
+    """Peak bytes of one fp32 synthesis: activations kept for the backward pass, the backward's
+    transient gradients, L-BFGS's history (2 x history image-sized vectors) and the network."""
+    deepest = max(layers, key=LAYERS.index)
+    acts, largest, params = 0, 0, 0
+    channels_in = 3
+    for name in LAYERS[: LAYERS.index(deepest) + 1]:
+        block = int(name[4])
+        f = 2 ** (block - 1)
+        n = _CHANNELS[block] * math.ceil(height / f) * math.ceil(width / f)
+        acts += n * (2 if name.endswith("_1") and block > 1 else 1)  # + the pooled input of the block
+        largest = max(largest, n)
+        params += _CHANNELS[block] * (channels_in * 9 + 1)
+        channels_in = _CHANNELS[block]
+    pixels = 3 * width * height
+    floats = acts + 3 * largest + (2 * history + 8) * pixels
+    return int(4 * (floats * 1.15 + 2 * params)) + 64 * 2**20
+
+
+def available(device: torch.device) -> int | None:
+    """Free memory on the device, in bytes (None when it cannot be told)."""
+    if device.type == "cuda":
+        free, _total = torch.cuda.mem_get_info(device)
+        return int(free)
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def largest_fitting(width: int, height: int, layers, history: int, budget: int) -> int:
+    """The largest long side (a multiple of 16) whose estimate fits in `budget` bytes."""
+    long_side = max(width, height)
+    lo, hi = 16, long_side
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        w, h = max(1, round(width * mid / long_side)), max(1, round(height * mid / long_side))
+        if estimate(w, h, layers, history) <= budget:
+            lo = mid
+        else:
+            hi = mid - 1
+    return max(16, lo // 16 * 16)
+
+
+def check(width: int, height: int, layers, history: int, device: torch.device, size_option: int | None = None) -> None:
+    need = estimate(width, height, layers, history)
+    free = available(device)
+    if free is None or need <= USABLE * free:
+        return
+    fits = largest_fitting(width, height, layers, history, int(USABLE * free))
+    where = "GPU" if device.type == "cuda" else "RAM"
+    raise OutOfMemoryError(
+        f"a {width}x{height} px synthesis needs about {need / 2**30:.1f} GiB but only {free / 2**30:.1f} GiB of "
+        f"{where} is free; --size {fits} would fit (or lower --history, now {history})"
+    )

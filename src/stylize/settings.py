@@ -1,0 +1,120 @@
+"""The one place where a run's settings and their defaults live (CLI, API, metadata and tests share it)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field, fields, replace
+
+from .errors import LayerError, SettingsError
+
+# The paper's names for VGG-19's 16 convolutional layers, in order (each means its rectified output).
+LAYERS: tuple[str, ...] = tuple(
+    f"conv{block}_{i}" for block, n in ((1, 2), (2, 2), (3, 4), (4, 4), (5, 4)) for i in range(1, n + 1)
+)
+PAPER_STYLE_LAYERS: tuple[str, ...] = ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")
+LOSS_SCALINGS = ("size-invariant", "literal")
+POOLINGS = ("avg", "max")
+
+
+def check_layer(name: str) -> str:
+    if name not in LAYERS:
+        raise LayerError(f"unknown layer {name!r}; VGG-19's layers are {', '.join(LAYERS)}")
+    return name
+
+
+def min_side(layers) -> int:
+    """Smallest image side (pixels) for which every layer in `layers` still has one position."""
+    deepest = max(int(name[4]) for name in layers)
+    return 2 ** (deepest - 1)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything that decides a synthesis; defaults here are the only defaults."""
+
+    content_layer: str = "conv4_2"  # paper: conv4_2
+    style_layers: tuple[str, ...] = PAPER_STYLE_LAYERS  # paper: conv1_1 ... conv5_1
+    style_layer_weights: tuple[float, ...] | None = None  # w_l; None = 1/len(style_layers) each
+    ratio: float = 1e-3  # alpha/beta (paper Fig. 2 B-D); ignored when both weights below are given
+    content_weight: float | None = None  # alpha, explicit
+    style_weight: float | None = None  # beta, explicit
+    loss_scaling: str = "size-invariant"  # content loss divided by M_l; "literal" = SPEC formulas
+    weights: str = "original"  # original | torchvision | path to a state-dict file
+    pooling: str = "avg"  # paper: average pooling
+    normalize: bool = True  # paper's normalized network (mean rectified activation 1 per filter)
+    iterations: int = 500  # L-BFGS iterations (each runs 1 or more loss evaluations)
+    history: int = 100  # L-BFGS history size
+    init: str = "noise"  # noise | content | style | path to an image
+    noise: float = 0.02  # std of the Gaussian noise around mid-grey (pixels in [0, 1]) for init=noise
+    seed: int = 0  # same seed, same device: same output
+    size: int = 512  # long side of the output, pixels
+    style_size: int | None = None  # long side of the style image; None = same as `size`
+    scales: int = 1  # coarse-to-fine levels (1 = optimize at `size` only)
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+
+    def __post_init__(self) -> None:
+        check_layer(self.content_layer)
+        if not self.style_layers:
+            raise LayerError("at least one style layer is needed")
+        for name in self.style_layers:
+            check_layer(name)
+        if self.style_layer_weights is not None:
+            if len(self.style_layer_weights) != len(self.style_layers):
+                raise SettingsError(
+                    f"{len(self.style_layer_weights)} style layer weights for {len(self.style_layers)} style layers"
+                )
+            for w in self.style_layer_weights:
+                _positive("style layer weight", w, allow_zero=True)
+        _positive("ratio", self.ratio)
+        if self.content_weight is not None:
+            _positive("content weight", self.content_weight, allow_zero=True)
+        if self.style_weight is not None:
+            _positive("style weight", self.style_weight, allow_zero=True)
+        if self.loss_scaling not in LOSS_SCALINGS:
+            raise SettingsError(f"loss scaling must be one of {', '.join(LOSS_SCALINGS)}")
+        if self.pooling not in POOLINGS:
+            raise SettingsError(f"pooling must be one of {', '.join(POOLINGS)}")
+        for name in ("iterations", "history", "size", "scales"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise SettingsError(f"{name.replace('_', ' ')} must be a positive integer, not {value!r}")
+        if self.style_size is not None and self.style_size < 1:
+            raise SettingsError(f"style size must be a positive integer, not {self.style_size!r}")
+        if not math.isfinite(self.noise) or self.noise < 0:
+            raise SettingsError(f"noise must be a finite number >= 0, not {self.noise!r}")
+
+    @property
+    def layer_weights(self) -> dict[str, float]:
+        """w_l for each style layer (paper: equal weights 1/len)."""
+        ws = self.style_layer_weights or tuple(1.0 / len(self.style_layers) for _ in self.style_layers)
+        return dict(zip(self.style_layers, ws))
+
+    @property
+    def alpha_beta(self) -> tuple[float, float]:
+        """(alpha, beta): explicit weights where given, else alpha = ratio, beta = 1."""
+        alpha = self.content_weight
+        beta = self.style_weight
+        if alpha is None and beta is None:
+            return self.ratio, 1.0
+        if alpha is None:
+            alpha = self.ratio * beta
+        if beta is None:
+            beta = alpha / self.ratio
+        return alpha, beta
+
+    def replace(self, **changes) -> "Settings":
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _positive(name: str, value: float, allow_zero: bool = False) -> None:
+    ok = isinstance(value, (int, float)) and math.isfinite(value) and (value >= 0 if allow_zero else value > 0)
+    if not ok:
+        bound = ">= 0" if allow_zero else "> 0"
+        raise SettingsError(f"{name} must be a finite number {bound}, not {value!r}")
+
+
+DEFAULTS = Settings()
+FIELDS = {f.name: f for f in fields(Settings)}

@@ -1,0 +1,143 @@
+"""The feature extractor: VGG-19's conv layers by the paper's names, truncated, pooled, normalized."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from . import weights as weights_mod
+from .settings import LAYERS, check_layer
+from .weights import CONV_INDEX, Weights
+
+DATA = Path(__file__).parent / "data"
+CALIBRATION_DIR = DATA / "calibration"
+SHIPPED_MEANS = DATA / "means-original.pt"
+# A filter whose mean activation is below this fraction of its layer's median is treated as (almost)
+# dead: dividing by its tiny mean would multiply its channel by ~1e4 and swamp every loss from that layer.
+DEAD_FLOOR = 0.1
+
+
+def build_layers(last: str, pooling: str = "avg") -> nn.Sequential:
+    """`torchvision.models.vgg19().features` up to `last`'s ReLU, same indices and state-dict keys,
+    with max pooling replaced by average pooling when pooling == "avg"."""
+    check_layer(last)
+    stop = CONV_INDEX[last] + 1
+    modules, channels = [], 3
+    for width in (64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512, 512, 512, 512):
+        if width == "M":
+            modules.append(nn.AvgPool2d(2, 2) if pooling == "avg" else nn.MaxPool2d(2, 2))
+        else:
+            modules += [nn.Conv2d(channels, width, kernel_size=3, padding=1), nn.ReLU(inplace=True)]
+            channels = width
+    return nn.Sequential(*modules[: stop + 1])
+
+
+class VGG(nn.Module):
+    """Maps RGB images in [0, 1], shape (1, 3, H, W), to the rectified responses F^l of named layers."""
+
+    def __init__(self, weights: Weights, last: str = "conv5_1", pooling: str = "avg", means=None):
+        super().__init__()
+        self.source = weights.name
+        self.pooling = pooling
+        self.last = last
+        self.normalized = means is not None
+        self.layers = build_layers(last, pooling)
+        state = weights.state_dict if means is None else normalized_state(weights.state_dict, means)
+        own = self.layers.state_dict()
+        self.layers.load_state_dict({k: state[k] for k in own})
+        self.layers.requires_grad_(False)
+        self.layers.eval()
+        prep = weights.preprocessing
+        order = [2, 1, 0] if prep.bgr else [0, 1, 2]
+        # input = (pixel[order] * scale - mean) / std, written as pixel[order] * a + b
+        a = torch.tensor([prep.scale / s for s in prep.std]).view(1, 3, 1, 1)
+        b = torch.tensor([-m / s for m, s in zip(prep.mean, prep.std)]).view(1, 3, 1, 1)
+        self.register_buffer("order", torch.tensor(order), persistent=False)
+        self.register_buffer("a", a, persistent=False)
+        self.register_buffer("b", b, persistent=False)
+        self.index = {CONV_INDEX[name] + 1: name for name in LAYERS if CONV_INDEX[name] + 1 < len(self.layers)}
+
+    def forward(self, image: torch.Tensor, layers) -> dict[str, torch.Tensor]:
+        wanted = set(layers)
+        deepest = max(CONV_INDEX[name] + 1 for name in wanted)
+        x = image.index_select(1, self.order) * self.a + self.b
+        out = {}
+        for i, module in enumerate(self.layers):
+            x = module(x)
+            if i in self.index and self.index[i] in wanted:
+                out[self.index[i]] = x
+            if i >= deepest:
+                break
+        return out
+
+
+def normalized_state(state: dict, means: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Divide each filter by its mean activation mu, multiply the next layer's matching input channel
+    by mu: every response is then F/mu and later layers see what they saw before."""
+    out = dict(state)
+    previous = None
+    for name in LAYERS:
+        i = CONV_INDEX[name]
+        mu = means[name].to(torch.float32)
+        w = state[f"{i}.weight"]
+        if previous is not None:
+            w = w * previous.view(1, -1, 1, 1)
+        out[f"{i}.weight"] = w / mu.view(-1, 1, 1, 1)
+        out[f"{i}.bias"] = state[f"{i}.bias"] / mu
+        previous = mu
+    return out
+
+
+def floor_means(means: dict[str, torch.Tensor], floor: float = DEAD_FLOOR) -> dict[str, torch.Tensor]:
+    """Raise (almost) dead filters' means to `floor` x their layer's median mean."""
+    return {k: v.clamp(min=floor * float(v.median())) for k, v in means.items()}
+
+
+def calibration_images(size: int | None = None) -> list[torch.Tensor]:
+    from .images import load_image, to_tensor
+
+    files = sorted(CALIBRATION_DIR.glob("*.jpg"))
+    return [to_tensor(load_image(f)) for f in files]
+
+
+@torch.inference_mode()
+def mean_activations(weights: Weights, pooling: str, images=None) -> dict[str, torch.Tensor]:
+    """Per-filter mean rectified activation of the raw network over the calibration images."""
+    images = calibration_images() if images is None else images
+    net = VGG(weights, last=LAYERS[-1], pooling=pooling)
+    sums = {name: 0.0 for name in LAYERS}
+    for image in images:
+        responses = net(image, LAYERS)
+        for name, f in responses.items():
+            sums[name] = sums[name] + f.mean(dim=(0, 2, 3)).double()
+    return {name: (s / len(images)).float() for name, s in sums.items()}
+
+
+def means_for(weights: Weights, pooling: str) -> dict[str, torch.Tensor]:
+    """Mean activations for normalization: shipped for `original`, calibrated at load for other sources."""
+    if weights.name == "original" and SHIPPED_MEANS.exists():
+        shipped = torch.load(SHIPPED_MEANS, map_location="cpu", weights_only=True)
+        return shipped[pooling]
+    return mean_activations(weights, pooling)
+
+
+@functools.lru_cache(maxsize=4)
+def _cached_weights(source: str) -> Weights:
+    return weights_mod.load(source)
+
+
+@functools.lru_cache(maxsize=4)
+def _cached_network(source: str, pooling: str, normalize: bool, last: str, device: str) -> VGG:
+    w = _cached_weights(source)
+    means = floor_means(means_for(w, pooling)) if normalize else None
+    return VGG(w, last=last, pooling=pooling, means=means).to(torch.device(device))
+
+
+def network(source: str, pooling: str, normalize: bool, last: str, device: torch.device | str) -> VGG:
+    """A ready network, loaded once per process for each (source, pooling, normalization, depth, device)."""
+    if source not in ("original", "torchvision"):
+        source = str(Path(source).resolve())
+    return _cached_network(source, pooling, normalize, last, str(device))
