@@ -383,5 +383,169 @@ def transfer_command(content, style, output, save_every, quiet, overwrite, **kwa
             "stylize")
 
 
+@cli.command("batch")
+@click.argument("manifest", required=False, type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--content", "contents", multiple=True, metavar="PATH|GLOB",
+              help="Content images (repeatable; globs allowed). Used with --style instead of a MANIFEST.")
+@click.option("--style", "styles", multiple=True, metavar="PATH|GLOB",
+              help="Style images (repeatable; globs allowed); every content is paired with every style.")
+@click.option("--out-dir", type=click.Path(file_okay=False), required=True, help="Folder for the outputs (created).")
+@click.option("--name-template", default="{content}__{style}.png", show_default=True,
+              help="Output name: {content} and {style} are the inputs' file stems, {index} the pair's position.")
+@click.option("--skip-existing", is_flag=True, help="Skip pairs whose output exists (resume; partial outputs are redone).")
+@click.option("--continue-on-error/--stop-on-error", default=True, show_default=True,
+              help="Whether a failed pair stops the batch.")
+@click.option("--report", type=click.Path(dir_okay=False), default=None,
+              help="Write a JSON report: per pair status, seconds, final losses, error.")
+@click.option("--shard", type=Shard(), default=None,
+              help="Run only the I-th of N deterministic shares of the pairs (e.g. 2/8), for parallel workers.")
+@options(SYNTHESIS_OPTIONS)
+@options(RUN_OPTIONS)
+def batch_command(manifest, contents, styles, out_dir, name_template, skip_existing, continue_on_error, report,
+                  shard, quiet, overwrite, **kwargs):
+    """Stylize many pairs in one process: the network is loaded once, each image's targets computed once.
+
+    \b
+    Pairs come from MANIFEST (CSV with a header content,style[,output], or JSON lines
+    {"content": ..., "style": ..., "output": ...}; '-' reads standard input; relative paths are taken
+    from the current folder, relative outputs from --out-dir), or from --content x --style.
+
+    \b
+    Examples:
+      stylize batch --content 'photos/*.jpg' --style 'art/*.jpg' --out-dir out --size 256
+      stylize batch pairs.csv --out-dir out --skip-existing --report out/report.json
+      parallel stylize batch pairs.csv --out-dir out --shard {}/4 ::: 1 2 3 4
+    Exit status: 0 every pair done or skipped, 3 some pair failed, 1 error, 2 usage error,
+    130/143 interrupted (the current pair's best image is saved, marked partial).
+    """
+    from . import batch
+    from .api import Session
+
+    settings = settings_from(kwargs)
+    if manifest and (contents or styles):
+        raise click.UsageError("give either a MANIFEST or --content/--style, not both")
+    if not manifest and not (contents and styles):
+        raise click.UsageError("give a MANIFEST, or both --content and --style")
+    try:
+        if manifest:
+            if manifest == "-":
+                text, where = click.get_text_stream("stdin").read(), "standard input"
+            else:
+                path = Path(manifest)
+                if not path.is_file():
+                    raise click.BadParameter(f"{manifest}: no such file", param_hint="'MANIFEST'")
+                text, where = path.read_text(encoding="utf-8-sig"), manifest
+            rows = batch.read_manifest(text, where)
+        else:
+            rows = [(c, s, None) for c in batch.expand(contents) for s in batch.expand(styles)]
+        out = Path(out_dir)
+        pairs = batch.plan(rows, out, name_template)
+    except UnicodeDecodeError:
+        fail(StylizeError(f"{manifest}: not a text file"))
+    except StylizeError as e:
+        fail(e)
+    if shard:
+        pairs = batch.shard(pairs, *shard)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for folder in {p.output.parent for p in pairs}:
+            folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        fail(StylizeError(f"cannot create {out}: {e.strerror or e}"))
+    report_path = Path(report) if report else None
+    if report_path is not None and not report_path.parent.is_dir():
+        fail(StylizeError(f"{report}: the folder {report_path.parent} does not exist"))
+    records = [batch.Record(p.index, p.content, p.style, str(p.output)) for p in pairs]
+    rep = batch.Report(report_path, settings.to_dict(), records)
+
+    from tqdm import tqdm
+
+    bar = tqdm(total=len(pairs), unit="pair", file=sys.stderr, disable=quiet, dynamic_ncols=True)
+
+    def per_eval(p):
+        bar.set_postfix_str(f"iteration {p.iteration}/{settings.iterations}", refresh=False)
+
+    def on_pair(record):
+        bar.update(1)
+        if record.status == "failed":
+            bar.write(f"failed: {record.content} + {record.style}: {record.error}", file=sys.stderr)
+
+    def save(outcome, pair):
+        from .images import save_image
+
+        meta = dict(outcome.metadata, argv=shlex.join(["stylize", *sys.argv[1:]]))
+        save_image(outcome.image, pair.output, meta)
+
+    with catch_signals() as interrupt:
+        try:
+            session = Session(settings)
+        except StylizeError as e:
+            bar.close()
+            fail(e)
+        rep.write()
+        batch.run(session, pairs, skip_existing=skip_existing, overwrite=overwrite,
+                  continue_on_error=continue_on_error, should_stop=interrupt, report=rep, on_pair=on_pair,
+                  callback=per_eval, save=save)
+    bar.close()
+    counts = rep.summary()
+    echo(", ".join(f"{n} {k}" for k, n in sorted(counts.items())) + (f"; report: {report}" if report else ""), quiet)
+    if interrupt.signal is not None or counts.get("interrupted"):
+        click.echo("Interrupted: rerun with --skip-existing to resume.", err=True)
+        sys.exit(EXIT_INTERRUPTED.get(interrupt.signal, 130))
+    if counts.get("failed"):
+        sys.exit(EXIT_SOME_FAILED)
+
+
+@cli.command("content-recon")
+@click.argument("image", type=INPUT)
+@click.option("-o", "--output", type=OUTPUT, required=True, help="Output image.")
+@click.option("--layer", type=Layer(), default="conv4_2", show_default=True, help="Layer whose response is matched.")
+@options([o for o in SYNTHESIS_OPTIONS])
+@click.option("--save-every", type=click.IntRange(min=0), default=0, help="Also save every N iterations.")
+@options(RUN_OPTIONS)
+def content_recon_command(image, output, layer, save_every, quiet, overwrite, **kwargs):
+    """Reconstruct IMAGE from white noise using only its response at one layer (paper Fig. 1, bottom).
+
+    \b
+    Lower layers give back the exact pixels, higher ones only the arrangement:
+      stylize content-recon photo.jpg --layer conv2_1 -o recon.png --size 128 --iterations 1000
+    """
+    settings = settings_from(kwargs)
+    out = check_output_path(output, [image], overwrite)
+    run_one(settings, out, quiet, save_every,
+            lambda session, bar, stop: session.reconstruct_content(image, layer, callback=bar, should_stop=stop),
+            layer)
+
+
+@cli.command("style-recon")
+@click.argument("image", type=INPUT)
+@click.option("-o", "--output", type=OUTPUT, required=True, help="Output image.")
+@click.option("--layers", type=LayerList(), default=",".join(DEFAULTS.style_layers), show_default=True,
+              help="Layers whose Gram matrices are matched.")
+@click.option("--out-size", type=OutSize(), default=None,
+              help="Output size WxH (or a long side); default: the artwork's shape at --size.")
+@options(SYNTHESIS_OPTIONS)
+@click.option("--save-every", type=click.IntRange(min=0), default=0, help="Also save every N iterations.")
+@options(RUN_OPTIONS)
+def style_recon_command(image, output, layers, out_size, save_every, quiet, overwrite, **kwargs):
+    """Synthesize a texture from white noise matching IMAGE's Gram matrices (paper Fig. 1, top).
+
+    \b
+      stylize style-recon starry_night.jpg --layers conv1_1,conv2_1,conv3_1 -o texture.png --out-size 256x256
+    """
+    settings = settings_from(kwargs, style_layers=layers)
+    out = check_output_path(output, [image], overwrite)
+    wh = None
+    if out_size is not None:
+        if len(out_size) == 2:
+            wh = out_size
+        else:
+            settings = settings.replace(size=out_size[0])
+    run_one(settings, out, quiet, save_every,
+            lambda session, bar, stop: session.reconstruct_style(image, layers, out_size=wh, callback=bar,
+                                                                 should_stop=stop),
+            "texture")
+
+
 def main():
     cli(prog_name="stylize")

@@ -27,3 +27,7 @@ class OutOfMemoryError(StylizeError):
 
 class SettingsError(StylizeError):
     """A setting out of range (non-positive size, NaN ratio, ...)."""
+
+
+class ManifestError(StylizeError):
+    """A batch manifest or file list that cannot be used."""

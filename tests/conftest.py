@@ -1,0 +1,49 @@
+import math
+import os
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples"
+
+
+def pattern(width: int, height: int, seed: int = 0) -> Image.Image:
+    """A small deterministic test picture: smooth colour gradients plus a few seeded blocks."""
+    g = torch.Generator().manual_seed(seed)
+    y = torch.linspace(0, 1, height).view(height, 1).expand(height, width)
+    x = torch.linspace(0, 1, width).view(1, width).expand(height, width)
+    phase = torch.rand(3, generator=g) * 6.28
+    img = torch.stack([0.5 + 0.4 * torch.sin(6 * x + 4 * y + p) for p in phase])
+    for _ in range(4):
+        x0, y0 = (torch.rand(2, generator=g) * torch.tensor([width * 0.7, height * 0.7])).long().tolist()
+        img[:, y0:y0 + height // 4, x0:x0 + width // 4] = torch.rand(3, 1, 1, generator=g)
+    data = (img.clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).contiguous()
+    return Image.frombytes("RGB", (width, height), bytes(data.untyped_storage()))
+
+
+@pytest.fixture
+def photo(tmp_path) -> Path:
+    p = tmp_path / "photo.png"
+    pattern(64, 48, seed=1).save(p)
+    return p
+
+
+@pytest.fixture
+def art(tmp_path) -> Path:
+    p = tmp_path / "art.png"
+    pattern(56, 56, seed=2).save(p)
+    return p
+
+
+def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
+    mse = float(((a - b) ** 2).mean())
+    return 10 * math.log10(1 / max(mse, 1e-12))
+
+
+def cli_result_text(result) -> str:
+    """stdout + stderr of a CliRunner result, for failure messages."""
+    return f"exit={result.exit_code}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}\nexc={result.exception!r}"

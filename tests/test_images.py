@@ -1,0 +1,135 @@
+"""Loading every kind of image, refusing broken ones with a clear message, atomic saving."""
+
+import io
+import os
+import struct
+import zlib
+
+import pytest
+import torch
+from PIL import Image
+
+from stylize import images
+from stylize.errors import ImageError
+
+from .conftest import pattern
+
+
+def _save(im, path, **kw):
+    im.save(path, **kw)
+    return path
+
+
+@pytest.mark.parametrize("mode", ["RGB", "L", "RGBA", "P", "CMYK", "LA"])
+def test_modes_load_as_rgb(tmp_path, mode):
+    base = pattern(40, 30)
+    im = base.convert(mode) if mode != "P" else base.quantize(16)
+    path = _save(im, tmp_path / ("x.tif" if mode == "CMYK" else "x.png"))
+    out = images.load_image(path)
+    assert out.mode == "RGB" and out.size == (40, 30)
+
+
+def test_16_bit_grey_is_rescaled_not_clipped(tmp_path):
+    im = Image.new("I;16", (8, 8))
+    im.putdata([v * 1000 for v in range(64)])
+    out = images.load_image(_save(im, tmp_path / "g16.png"))
+    values = list(out.convert("L").tobytes())
+    assert values[0] == 0 and 240 <= values[-1] <= 255 and len(set(values)) > 40  # not all 255
+
+
+def test_transparent_pixels_become_white(tmp_path):
+    im = Image.new("RGBA", (4, 4), (255, 0, 0, 0))
+    out = images.load_image(_save(im, tmp_path / "a.png"))
+    assert out.getpixel((0, 0)) == (255, 255, 255)
+
+
+def test_exif_rotation_is_applied(tmp_path):
+    im = pattern(40, 20)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise to display
+    path = tmp_path / "rot.jpg"
+    im.save(path, exif=exif.tobytes())
+    assert images.load_image(path).size == (20, 40)
+
+
+def _png_header_only(path, width, height):
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IEND", b""))
+    return path
+
+
+def test_broken_inputs_get_one_clear_error(tmp_path):
+    cases = {}
+    cases["missing"] = (tmp_path / "missing.jpg", "no such file")
+    cases["dir"] = (tmp_path, "is a directory, not an image")
+    (tmp_path / "empty.jpg").write_bytes(b"")
+    cases["empty"] = (tmp_path / "empty.jpg", "the file is empty")
+    (tmp_path / "text.jpg").write_text("hello, I am not a picture\n")
+    cases["text"] = (tmp_path / "text.jpg", "not an image Pillow can read")
+    buf = io.BytesIO()
+    pattern(64, 64).save(buf, "JPEG")
+    (tmp_path / "trunc.jpg").write_bytes(buf.getvalue()[: len(buf.getvalue()) // 2])
+    cases["truncated jpeg"] = (tmp_path / "trunc.jpg", "truncated or corrupt")
+    buf = io.BytesIO()
+    pattern(64, 64).save(buf, "PNG")
+    (tmp_path / "trunc.png").write_bytes(buf.getvalue()[: len(buf.getvalue()) // 2])
+    cases["truncated png"] = (tmp_path / "trunc.png", "truncated or corrupt")
+    cases["bomb"] = (_png_header_only(tmp_path / "bomb.png", 30000, 30000), "too many pixels (over Pillow's limit")
+    for name, (path, message) in cases.items():
+        with pytest.raises(ImageError) as e:
+            images.load_image(path)
+        assert message in str(e.value), name
+        assert "\n" not in str(e.value)
+
+
+def test_pillow_pixel_limit_is_kept():
+    assert Image.MAX_IMAGE_PIXELS is not None and Image.MAX_IMAGE_PIXELS > 0
+
+
+def test_fit_keeps_aspect_ratio():
+    assert images.fit(pattern(400, 300), 100).size == (100, 75)
+    assert images.fit(pattern(30, 60), 120).size == (60, 120)
+
+
+def test_tensor_round_trip_is_exact():
+    im = pattern(23, 17)
+    x = images.to_tensor(im)
+    assert x.shape == (1, 3, 17, 23) and 0 <= float(x.min()) and float(x.max()) <= 1
+    assert images.to_pil(x).tobytes() == im.tobytes()
+
+
+def test_save_is_atomic_and_records_metadata(tmp_path):
+    out = tmp_path / "out.png"
+    images.save_image(pattern(10, 10), out, {"seed": 3, "partial": False})
+    assert images.read_metadata(out) == {"seed": 3, "partial": False}
+    assert [p.name for p in tmp_path.iterdir()] == ["out.png"]
+    assert oct(out.stat().st_mode & 0o777) != oct(0o600)
+
+
+def test_failed_save_leaves_the_old_file_and_no_temporary(tmp_path, monkeypatch):
+    out = tmp_path / "out.png"
+    out.write_bytes(b"old result")
+
+    def broken_save(self, fp, format=None, **params):
+        fp.write(b"half a fi")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(Image.Image, "save", broken_save)
+    with pytest.raises(ImageError, match="disk full"):
+        images.save_image(pattern(10, 10), out)
+    assert out.read_bytes() == b"old result"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.png"]
+
+
+def test_output_checks(tmp_path, photo):
+    with pytest.raises(ImageError, match="unknown output extension '.xyz'"):
+        images.check_output(tmp_path / "a.xyz")
+    with pytest.raises(ImageError, match="the folder .* does not exist"):
+        images.check_output(tmp_path / "no" / "a.png")
+    with pytest.raises(ImageError, match="would overwrite an input"):
+        images.check_output(photo, [photo], overwrite=True)
+    with pytest.raises(ImageError, match="already exists; pass --overwrite"):
+        images.check_output(photo)
+    assert images.check_output(tmp_path / "fine.webp") == tmp_path / "fine.webp"

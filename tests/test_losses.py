@@ -1,0 +1,55 @@
+"""The loss formulas against hand computations, with seeded tensors (no VGG needed)."""
+
+import torch
+
+from stylize import losses
+
+
+def test_gram_matches_hand_sum():
+    F = torch.randn(4, 7, generator=torch.Generator().manual_seed(0))
+    G = losses.gram(F)
+    for i in range(4):
+        for j in range(4):
+            assert abs(float(G[i, j]) - sum(float(F[i, k] * F[j, k]) for k in range(7))) < 1e-5
+
+
+def test_content_loss_is_half_sum_of_squares_literal_and_per_position():
+    F = torch.tensor([[1.0, 2.0, 3.0], [0.0, 1.0, 0.0]])
+    P = torch.tensor([[1.0, 0.0, 3.0], [1.0, 1.0, 2.0]])
+    # (0 + 4 + 0 + 1 + 0 + 4) / 2 = 4.5
+    assert float(losses.content_loss(F, P, size_invariant=False)) == 4.5
+    assert abs(float(losses.content_loss(F, P, size_invariant=True)) - 4.5 / 3) < 1e-6
+
+
+def test_style_layer_loss_is_the_paper_E_l():
+    g = torch.Generator().manual_seed(1)
+    F = torch.rand(5, 11, generator=g)
+    S = torch.rand(5, 11, generator=g)
+    N, M = F.shape
+    G, A = losses.gram(F), losses.gram(S)
+    by_hand = sum(float(G[i, j] - A[i, j]) ** 2 for i in range(N) for j in range(N)) / (4 * N**2 * M**2)
+    got = float(losses.style_layer_loss(F, losses.style_target(S)))
+    assert abs(got - by_hand) < 1e-6 * max(1.0, by_hand)
+    assert float(losses.style_layer_loss(S, losses.style_target(S))) < 1e-12
+
+
+def test_style_loss_weights_each_layer():
+    g = torch.Generator().manual_seed(2)
+    responses = {"a": torch.rand(1, 3, 4, 4, generator=g), "b": torch.rand(1, 2, 2, 2, generator=g)}
+    artwork = {"a": torch.rand(1, 3, 4, 4, generator=g), "b": torch.rand(1, 2, 2, 2, generator=g)}
+    targets = {k: losses.style_target(losses.flatten(v)) for k, v in artwork.items()}
+    e = {k: float(losses.style_layer_loss(losses.flatten(responses[k]), targets[k])) for k in responses}
+    total = float(losses.style_loss(responses, targets, {"a": 0.25, "b": 0.75}))
+    assert abs(total - (0.25 * e["a"] + 0.75 * e["b"])) < 1e-7
+    assert float(losses.style_loss(responses, targets, {"a": 1.0, "b": 0.0})) == e["a"]
+
+
+def test_style_loss_does_not_grow_with_image_size_but_literal_content_loss_does():
+    # the same statistics over 4x the positions: E_l is unchanged, literal L_content is 4x
+    g = torch.Generator().manual_seed(3)
+    F, P, S = (torch.rand(6, 50, generator=g) for _ in range(3))
+    F4, P4, S4 = (t.repeat(1, 4) for t in (F, P, S))
+    assert abs(float(losses.style_layer_loss(F4, losses.style_target(S4)))
+               - float(losses.style_layer_loss(F, losses.style_target(S)))) < 1e-7
+    assert abs(float(losses.content_loss(F4, P4, False)) - 4 * float(losses.content_loss(F, P, False))) < 1e-4
+    assert abs(float(losses.content_loss(F4, P4, True)) - float(losses.content_loss(F, P, True))) < 1e-6

@@ -1,0 +1,90 @@
+"""The network: torchvision's VGG-19 layout, truncation, pooling, and the paper's normalization."""
+
+import pytest
+import torch
+from torch import nn
+
+from stylize import vgg, weights
+from stylize.settings import LAYERS
+
+
+@pytest.fixture(scope="module")
+def original():
+    return weights.load_original()
+
+
+def test_layout_is_torchvision_vgg19_features_with_average_pooling():
+    from torchvision.models import vgg19
+
+    theirs = vgg19(weights=None).features
+    ours = vgg.build_layers("conv5_4", "max")
+    assert len(ours) == len(theirs) - 1  # everything but the final pooling layer, which no layer uses
+    for a, b in zip(ours, theirs):
+        assert type(a) is type(b)
+        if isinstance(a, nn.Conv2d):
+            assert (a.in_channels, a.out_channels, a.kernel_size, a.padding) == \
+                   (b.in_channels, b.out_channels, b.kernel_size, b.padding)
+    assert set(ours.state_dict()) <= set(theirs.state_dict())
+    avg = vgg.build_layers("conv5_4", "avg")
+    assert sum(isinstance(m, nn.AvgPool2d) for m in avg) == 4 and not any(isinstance(m, nn.MaxPool2d) for m in avg)
+
+
+def test_truncated_at_the_deepest_layer_in_use():
+    assert len(vgg.build_layers("conv1_1")) == 2
+    assert len(vgg.build_layers("conv4_2")) == weights.CONV_INDEX["conv4_2"] + 2
+    assert isinstance(vgg.build_layers("conv4_2")[-1], nn.ReLU)
+
+
+def test_responses_are_rectified_and_named(original):
+    net = vgg.VGG(original, last="conv3_1")
+    out = net(torch.rand(1, 3, 32, 32), ["conv1_1", "conv3_1"])
+    assert set(out) == {"conv1_1", "conv3_1"}
+    assert out["conv1_1"].shape == (1, 64, 32, 32) and out["conv3_1"].shape == (1, 256, 8, 8)
+    assert float(out["conv3_1"].min()) >= 0
+
+
+def test_normalized_responses_are_raw_responses_over_mu(original):
+    means = vgg.floor_means(vgg.means_for(original, "avg"))
+    raw = vgg.VGG(original, last="conv5_1")
+    norm = vgg.VGG(original, last="conv5_1", means=means)
+    x = torch.rand(1, 3, 48, 48, generator=torch.Generator().manual_seed(0))
+    layers = ["conv1_1", "conv2_1", "conv3_1", "conv4_2", "conv5_1"]
+    a, b = raw(x, layers), norm(x, layers)
+    for name in layers:
+        expected = a[name] / means[name].view(1, -1, 1, 1)
+        assert torch.allclose(b[name], expected, rtol=1e-3, atol=1e-4 * float(expected.abs().max()))
+
+
+@pytest.mark.parametrize("pooling", ["avg", "max"])
+def test_normalized_network_has_mean_activation_one_per_filter(original, pooling):
+    means = vgg.floor_means(vgg.means_for(original, pooling))
+    net = vgg.VGG(original, last="conv5_4", pooling=pooling, means=means)
+    images = vgg.calibration_images()
+    totals = {n: 0 for n in LAYERS}
+    with torch.inference_mode():
+        for im in images:
+            for n, f in net(im, LAYERS).items():
+                totals[n] = totals[n] + f.mean(dim=(0, 2, 3))
+    raw = vgg.means_for(original, pooling)
+    for name in LAYERS:
+        m = totals[name] / len(images)
+        alive = raw[name] >= vgg.DEAD_FLOOR * raw[name].median()
+        assert torch.allclose(m[alive], torch.ones_like(m[alive]), atol=1e-3), name
+        assert bool((m[~alive] < 1).all()), name  # floored filters: never blown up
+    assert int((~(raw["conv2_1"] >= vgg.DEAD_FLOOR * raw["conv2_1"].median())).sum()) >= 1  # the dead filter
+
+
+def test_shipped_means_are_those_of_the_shipped_calibration_set(original):
+    shipped = torch.load(vgg.SHIPPED_MEANS, weights_only=True)
+    for pooling in ("avg", "max"):
+        fresh = vgg.mean_activations(original, pooling)
+        for name in ("conv1_1", "conv2_1", "conv4_2", "conv5_4"):
+            assert torch.allclose(shipped[pooling][name], fresh[name], rtol=1e-4, atol=1e-6)
+
+
+def test_preprocessing_caffe_is_bgr_255_minus_mean(original):
+    net = vgg.VGG(original, last="conv1_1")
+    x = torch.rand(1, 3, 4, 4)
+    got = x.index_select(1, net.order) * net.a + net.b
+    expected = x[:, [2, 1, 0]] * 255 - torch.tensor([103.939, 116.779, 123.68]).view(1, 3, 1, 1)
+    assert torch.allclose(got, expected, atol=1e-4)
