@@ -1,0 +1,234 @@
+"""Every command and error path through Click's CliRunner: exit codes, exact messages, outputs."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import click
+import pytest
+import torch
+from click.testing import CliRunner
+from PIL import Image
+
+from stylize import memory
+from stylize.cli import cli
+from stylize.images import read_metadata
+from stylize.settings import LAYERS
+
+from .conftest import cli_result_text, pattern
+
+FAST = ["--size", "40", "--iterations", "3", "--quiet"]
+
+
+def run(*args, input=None):
+    return CliRunner().invoke(cli, [str(a) for a in args], input=input, catch_exceptions=False)
+
+
+def test_list_layers_and_version():
+    r = run("--list-layers")
+    assert r.exit_code == 0 and r.stdout.split() == list(LAYERS)
+    r = run("--version")
+    assert r.exit_code == 0 and "stylize, version" in r.stdout
+
+
+def test_main_form_writes_the_output_with_aspect_ratio_and_metadata(photo, art, tmp_path):
+    out = tmp_path / "out.png"
+    r = run(photo, art, "-o", out, *FAST)
+    assert r.exit_code == 0, cli_result_text(r)
+    assert Image.open(out).size == (40, 30)
+    meta = read_metadata(out)
+    assert meta["settings"]["size"] == 40 and meta["settings"]["iterations"] == 3
+    assert meta["partial"] is False and meta["argv"].startswith("stylize ")
+    assert meta["content"] == str(photo)
+
+
+@pytest.mark.parametrize("ext", [".jpg", ".webp", ".tif"])
+def test_output_format_follows_the_extension(photo, art, tmp_path, ext):
+    out = tmp_path / f"out{ext}"
+    assert run(photo, art, "-o", out, *FAST).exit_code == 0
+    assert Image.open(out).format == {".jpg": "JPEG", ".webp": "WEBP", ".tif": "TIFF"}[ext]
+
+
+def test_transfer_is_also_a_named_command_and_python_m_works(photo, art, tmp_path):
+    assert run("transfer", photo, art, "-o", tmp_path / "a.png", *FAST).exit_code == 0
+    p = subprocess.run([sys.executable, "-m", "stylize", "--list-layers"], capture_output=True, text=True)
+    assert p.returncode == 0 and p.stdout.split()[0] == "conv1_1"
+
+
+def test_same_seed_gives_the_same_bytes(photo, art, tmp_path):
+    for name in ("a.png", "b.png"):
+        assert run(photo, art, "-o", tmp_path / name, *FAST, "--seed", "11").exit_code == 0
+    a = Image.open(tmp_path / "a.png").tobytes()
+    assert a == Image.open(tmp_path / "b.png").tobytes()
+
+
+def test_progress_bar_shows_losses_and_evaluations(photo, art, tmp_path):
+    r = run(photo, art, "-o", tmp_path / "o.png", "--size", "40", "--iterations", "3")
+    assert r.exit_code == 0
+    assert "content=" in r.stderr and "style=" in r.stderr and "evals=" in r.stderr
+    assert "Wrote " in r.stderr
+
+
+def test_save_every_writes_intermediates(photo, art, tmp_path):
+    out = tmp_path / "o.png"
+    assert run(photo, art, "-o", out, *FAST, "--save-every", "1").exit_code == 0
+    assert (tmp_path / "o.00001.png").exists()
+
+
+USAGE = [
+    (["--size", "0"], "Invalid value for '--size': 0 is not in the range x>=1."),
+    (["--size", "-5"], "Invalid value for '--size': -5 is not in the range x>=1."),
+    (["--iterations", "0"], "Invalid value for '--iterations': 0 is not in the range x>=1."),
+    (["--ratio", "nan"], "Invalid value for '--ratio': 'nan' must be a finite number > 0"),
+    (["--ratio", "0"], "Invalid value for '--ratio': '0' must be a finite number > 0"),
+    (["--style-weight", "-1"], "Invalid value for '--style-weight': '-1' must be a finite number >= 0"),
+    (["--content-layer", "conv9_9"], "Invalid value for '--content-layer': unknown layer 'conv9_9'"),
+    (["--style-layers", "conv1_1,relu3"], "Invalid value for '--style-layers': unknown layer 'relu3'"),
+    (["--style-layer-weights", "1,2"], "2 style layer weights for 5 style layers"),
+    (["--pooling", "min"], "Invalid value for '--pooling'"),
+    (["--init", "nothing.png"], "Invalid value for '--init': 'nothing.png' is not noise, content, style or an image file"),
+]
+
+
+@pytest.mark.parametrize("extra,message", USAGE)
+def test_usage_errors_exit_2(photo, art, tmp_path, extra, message):
+    r = run(photo, art, "-o", tmp_path / "o.png", *extra)
+    assert r.exit_code == 2, cli_result_text(r)
+    assert message in r.stderr
+    assert "Traceback" not in r.output and not (tmp_path / "o.png").exists()
+
+
+def test_missing_input_is_a_usage_error(art, tmp_path):
+    r = run(tmp_path / "nope.jpg", art, "-o", tmp_path / "o.png")
+    assert r.exit_code == 2 and "does not exist" in r.stderr
+
+
+def _broken_inputs(tmp_path):
+    (tmp_path / "empty.jpg").write_bytes(b"")
+    (tmp_path / "text.jpg").write_text("not an image")
+    pattern(60, 60).save(tmp_path / "full.png")
+    data = (tmp_path / "full.png").read_bytes()
+    (tmp_path / "trunc.png").write_bytes(data[: len(data) // 2])
+    pattern(12, 12).save(tmp_path / "tiny.png")
+    return {
+        "empty.jpg": "the file is empty",
+        "text.jpg": "not an image Pillow can read",
+        "trunc.png": "the file may be truncated or corrupt",
+    }
+
+
+def test_broken_images_exit_1_with_one_line(art, tmp_path):
+    for name, message in _broken_inputs(tmp_path).items():
+        r = run(tmp_path / name, art, "-o", tmp_path / "o.png", *FAST)
+        assert r.exit_code == 1, cli_result_text(r)
+        lines = r.stderr.strip().splitlines()
+        assert lines == [f"Error: {tmp_path / name}: cannot read the image (image file is truncated); {message}"] \
+            if name == "trunc.png" else lines[-1].startswith("Error: ") and message in lines[-1], r.stderr
+        assert len(lines) == 1 and "Traceback" not in r.output
+
+
+def test_directory_instead_of_file(art, tmp_path):
+    r = run(tmp_path, art, "-o", tmp_path / "o.png")
+    assert r.exit_code == 2 and "is a directory" in r.stderr
+
+
+def test_image_too_small_for_the_deepest_layer(art, tmp_path):
+    r = run(art, art, "-o", tmp_path / "o.png", "--size", "12", "--quiet")
+    assert r.exit_code == 1
+    assert r.stderr.strip().endswith("conv5_1 needs at least 16 px on each side (raise --size)")
+
+
+def test_output_path_errors(photo, art, tmp_path):
+    cases = [
+        (tmp_path / "nofolder" / "o.png", f"Error: {tmp_path / 'nofolder' / 'o.png'}: the folder {tmp_path / 'nofolder'} does not exist"),
+        (tmp_path / "o.bmpx", f"Error: {tmp_path / 'o.bmpx'}: unknown output extension '.bmpx'; use .png, .jpg, .webp, .tif, ..."),
+        (photo, f"Error: {photo}: the output would overwrite an input image; choose another output path"),
+    ]
+    for out, message in cases:
+        r = run(photo, art, "-o", out, *FAST)
+        assert r.exit_code == 1 and r.stderr.strip() == message, cli_result_text(r)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses /proc, which nobody can write")
+def test_output_folder_not_writable(photo, art):
+    r = run(photo, art, "-o", "/proc/stylize-test.png", *FAST)
+    assert r.exit_code == 1 and r.stderr.startswith("Error: /proc/stylize-test.png: cannot write in /proc")
+
+
+def test_existing_output_is_not_replaced_without_overwrite(photo, art, tmp_path):
+    out = tmp_path / "o.png"
+    out.write_bytes(b"precious")
+    r = run(photo, art, "-o", out, *FAST)
+    assert r.exit_code == 1 and r.stderr.strip() == f"Error: {out}: already exists; pass --overwrite to replace it"
+    assert out.read_bytes() == b"precious"
+    assert run(photo, art, "-o", out, *FAST, "--overwrite").exit_code == 0
+    assert Image.open(out).size == (40, 30)
+
+
+def test_bad_weights_files(photo, art, tmp_path):
+    (tmp_path / "junk.pth").write_bytes(b"\x00" * 100)
+    torch.save({"0.weight": torch.zeros(2)}, tmp_path / "small.pth")
+    for name, message in (("junk.pth", "cannot read weights file"), ("small.pth", "does not fit VGG-19"),
+                          ("none.pth", "does not exist")):
+        r = run(photo, art, "-o", tmp_path / "o.png", *FAST, "--weights", tmp_path / name)
+        assert r.exit_code == 1 and message in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message for a machine without CUDA")
+def test_cuda_asked_for_but_absent(photo, art, tmp_path):
+    r = run(photo, art, "-o", tmp_path / "o.png", *FAST, "--device", "cuda")
+    assert r.exit_code == 1
+    assert r.stderr.strip() == "Error: --device cuda: CUDA is not available here (no GPU, or a CPU-only torch); use --device cpu"
+    r = run(photo, art, "-o", tmp_path / "o.png", *FAST, "--device", "tpu")
+    assert r.exit_code == 1 and "is not a device name" in r.stderr
+
+
+def test_size_that_cannot_fit_is_refused_before_allocating(photo, art, tmp_path, monkeypatch):
+    monkeypatch.setattr(memory, "available", lambda device: 2 * 2**30)
+    r = run(photo, art, "-o", tmp_path / "o.png", "--size", "8000", "--quiet")
+    assert r.exit_code == 1
+    line = r.stderr.strip()
+    assert line.startswith("Error: a 8000x6000 px synthesis needs about ") and "would fit" in line
+    fits = int(line.split("--size ")[1].split()[0])
+    assert 16 <= fits < 8000
+    assert memory.estimate(fits, fits * 3 // 4, ["conv5_1"], 100) <= memory.USABLE * 2 * 2**30
+
+
+def test_every_command_and_option_has_help():
+    for name, command in cli.commands.items():
+        assert command.help, name
+        for p in command.params:
+            if isinstance(p, click.Option):
+                assert p.help, f"{name} {p.opts}"
+        r = run(name, "--help")
+        assert r.exit_code == 0 and "Usage:" in r.stdout
+
+
+def test_readme_mentions_every_command_and_option():
+    readme = (__import__("pathlib").Path(__file__).parents[1] / "README.md").read_text()
+    for name, command in cli.commands.items():
+        assert f"stylize {name}" in readme or name == "transfer", name
+        for p in command.params:
+            if isinstance(p, click.Option):
+                assert any(o in readme for o in p.opts if o.startswith("--")), f"{name} {p.opts}"
+
+
+def test_interrupt_saves_the_best_image_so_far_marked_partial(photo, art, tmp_path):
+    out = tmp_path / "o.png"
+    proc = subprocess.Popen([sys.executable, "-m", "stylize", str(photo), str(art), "-o", str(out), "--size", "48",
+                             "--iterations", "100000", "--save-every", "2", "--quiet"],
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while not (tmp_path / "o.00002.png").exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Interrupted: saved the best image so far" in err and "Traceback" not in err
+    meta = read_metadata(out)
+    assert meta["partial"] is True and meta["stopped"] == "interrupted"
+    assert Image.open(out).size == (48, 36)
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".stylize-tmp")]

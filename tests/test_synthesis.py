@@ -1,0 +1,110 @@
+"""The optimization loop, on a one-layer stand-in network and on the real VGG-19 at tiny sizes."""
+
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from stylize import Session, synthesis
+from stylize.images import to_tensor
+from stylize.synthesis import Objective, Targets
+
+from .conftest import pattern, psnr
+
+
+class OneLayer(nn.Module):
+    """A stand-in encoder: a seeded 3->8 conv and ReLU, answering to the name conv1_1."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+        self.requires_grad_(False)
+
+    def forward(self, x, layers):
+        return {"conv1_1": torch.relu(self.conv(x))}
+
+
+def _objective(alpha=1.0, beta=1.0):
+    net = OneLayer()
+    photo, art = to_tensor(pattern(32, 32, 1)), to_tensor(pattern(32, 32, 2))
+    targets = Targets(synthesis.content_targets(net, photo, ["conv1_1"]) if alpha else {},
+                      synthesis.style_targets(net, art, ["conv1_1"]) if beta else {})
+    return Objective(net, targets, alpha, beta, {"conv1_1": 1.0})
+
+
+def test_loss_falls_and_every_value_is_finite():
+    objective = _objective(alpha=1e-3)
+    seen = []
+    x0 = synthesis.noise_image(32, 32, 0.1, seed=0)
+    result = synthesis.lbfgs(objective, x0, iterations=30, callback=lambda p: seen.append(p.loss))
+    assert all(math.isfinite(v) for v in seen)
+    assert result.loss < 0.1 * seen[0]
+    assert result.loss == min(seen)
+    assert result.evaluations == len(seen) and 1 <= result.iterations <= 30
+    assert result.stopped in ("iterations", "converged")
+
+
+def test_stops_when_asked_and_returns_the_best_so_far():
+    objective = _objective()
+    calls = []
+    result = synthesis.lbfgs(objective, synthesis.noise_image(32, 32, 0.1, 0), iterations=100,
+                             callback=lambda p: calls.append(p.loss), should_stop=lambda: len(calls) >= 5)
+    assert result.stopped == "interrupted" and result.partial
+    assert result.evaluations == 5 and result.loss == min(calls)
+
+
+def test_non_finite_loss_stops_with_the_best_finite_image():
+    objective = _objective()
+    real = objective.__call__
+    count = []
+
+    def flaky(x):
+        count.append(1)
+        total, c, s = real(x)
+        return (total * float("nan"), c, s) if len(count) > 3 else (total, c, s)
+
+    result = synthesis.lbfgs(flaky, synthesis.noise_image(32, 32, 0.1, 0), iterations=50)
+    assert result.stopped == "non-finite"
+    assert math.isfinite(result.loss) and torch.isfinite(result.image).all()
+
+
+def test_noise_start_is_seeded():
+    a = synthesis.noise_image(8, 8, 0.02, seed=5)
+    assert torch.equal(a, synthesis.noise_image(8, 8, 0.02, seed=5))
+    assert not torch.equal(a, synthesis.noise_image(8, 8, 0.02, seed=6))
+    assert abs(float(a.mean()) - 0.5) < 0.01 and 0.01 < float(a.std()) < 0.03
+
+
+@pytest.mark.vgg
+def test_style_transfer_losses_fall_on_the_real_network(photo, art):
+    seen = []
+    out = Session(size=48, iterations=15).transfer(photo, art, callback=seen.append)
+    assert out.image.size == (48, 36)
+    assert out.loss < 0.5 * seen[0].loss
+    assert out.content_loss < seen[0].content and out.style_loss < seen[0].style
+    assert out.metadata["settings"]["ratio"] == 1e-3 and out.metadata["evaluations"] == out.evaluations
+
+
+@pytest.mark.vgg
+def test_same_seed_same_bytes_other_seed_other_bytes(photo, art):
+    run = lambda seed: Session(size=40, iterations=5, seed=seed).transfer(photo, art).image.tobytes()
+    assert run(3) == run(3)
+    assert run(3) != run(4)
+
+
+@pytest.mark.vgg
+def test_content_reconstruction_from_low_layer_is_close(photo):
+    out = Session(size=48, iterations=150).reconstruct_content(photo, "conv1_1")
+    from stylize.images import fit, load_image
+    assert psnr(to_tensor(out.image), to_tensor(fit(load_image(photo), 48))) > 30
+
+
+@pytest.mark.vgg
+def test_coarse_to_fine_runs_each_level_and_ends_at_full_size(photo, art):
+    levels = []
+    out = Session(size=64, iterations=5, scales=2).transfer(
+        photo, art, callback=lambda p: levels.append((p.level, p.image.shape[-1])))
+    assert {(0, 32), (1, 64)} <= set(levels)
+    assert out.image.size == (64, 48)
