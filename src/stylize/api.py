@@ -181,7 +181,7 @@ class Session:
             level_callback = None
             if callback is not None:
                 level_callback = _LevelCallback(callback, k, len(levels))
-            result = synthesis.lbfgs(objective, x, s.iterations, s.history, level_callback, should_stop)
+            result = synthesis.lbfgs(objective, x, s.iterations, s.history, s.evaluations, level_callback, should_stop)
             x = result.image
             if result.stopped in ("interrupted", "non-finite"):
                 break

@@ -118,13 +118,14 @@ def shard(pairs: list[Pair], i: int, n: int) -> list[Pair]:
 
 
 def complete(path: Path) -> bool:
-    """An output that exists and is not marked partial (an interrupted run's) counts as done."""
+    """An existing output counts as done unless stylize itself marked it partial (an interrupted
+    run's best image so far); a file we cannot read is left alone, never replaced."""
     if not path.is_file():
         return False
     try:
         meta = read_metadata(path) if path.suffix.lower() == ".png" else None
     except (OSError, ValueError):
-        return False
+        return True
     return not (meta or {}).get("partial", False)
 
 

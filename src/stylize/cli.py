@@ -133,6 +133,8 @@ SYNTHESIS_OPTIONS = [
                  help="Long side the style image is scaled to [default: same as --size]."),
     click.option("--iterations", type=POSITIVE_INT, default=_d("iterations"), show_default=True,
                  help="L-BFGS iterations (each runs one or more loss evaluations; see README)."),
+    click.option("--evaluations", type=POSITIVE_INT, default=None,
+                 help="At most this many loss evaluations (forward+backward passes) [default: 1.25 x --iterations]."),
     click.option("--ratio", type=PositiveFloat(), default=_d("ratio"), show_default=True,
                  help="alpha/beta, the content-to-style weight ratio of the paper (size-invariant, see README)."),
     click.option("--content-weight", type=PositiveFloat(allow_zero=True), default=None,
@@ -183,7 +185,7 @@ def options(decorators):
 
 def settings_from(kwargs: dict, **fixed) -> Settings:
     """Settings from the shared options (removed from kwargs); a bad combination is a usage error."""
-    names = ("size", "style_size", "iterations", "ratio", "content_weight", "style_weight", "content_layer",
+    names = ("size", "style_size", "iterations", "evaluations", "ratio", "content_weight", "style_weight", "content_layer",
              "style_layers", "style_layer_weights", "loss_scaling", "weights", "pooling", "normalize", "init",
              "noise", "seed", "scales", "history", "device")
     values = {n: kwargs.pop(n) for n in names if n in kwargs}
@@ -545,6 +547,198 @@ def style_recon_command(image, output, layers, out_size, save_every, quiet, over
             lambda session, bar, stop: session.reconstruct_style(image, layers, out_size=wh, callback=bar,
                                                                  should_stop=stop),
             "texture")
+
+
+class LayerSets(click.ParamType):
+    """Semicolon-separated layer lists, e.g. 'conv1_1;conv1_1,conv2_1'."""
+
+    name = "sets"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        return tuple(LayerList().convert(part, param, ctx) for part in str(value).split(";") if part.strip())
+
+
+def _paper_sets():
+    from .figures import PAPER_ROWS
+
+    return ";".join(",".join(r) for r in PAPER_ROWS)
+
+
+class _Overall:
+    """One progress bar over many syntheses of `per_run` iterations each."""
+
+    def __init__(self, runs: int, per_run: int, quiet: bool, desc: str):
+        self.per_run = per_run
+        self.bar = ProgressBar(per_run, runs, quiet, desc)
+        self.run = 0
+
+    def __call__(self, p):
+        p.level = self.run
+        self.bar(p)
+
+    def next(self):
+        self.run += 1
+
+    def close(self):
+        self.bar.close()
+
+
+def _cell_name(prefix: str, label: str) -> str:
+    return f"{prefix}{label}.png"
+
+
+@cli.command("figure1")
+@click.argument("photo", type=INPUT)
+@click.argument("artwork", type=INPUT)
+@click.option("-o", "--output", type=OUTPUT, required=True, help="The labelled figure.")
+@click.option("--content-layers", type=LayerList(), default=",".join(("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")),
+              show_default=True, help="Layers of the content reconstructions (top row).")
+@click.option("--layer-sets", type=LayerSets(), default=None,
+              help="Style layer sets of the style reconstructions, ';'-separated [default: the paper's A-E].")
+@click.option("--cells-dir", type=click.Path(file_okay=False), default=None, help="Also save each panel here.")
+@options(SYNTHESIS_OPTIONS)
+@options(RUN_OPTIONS)
+def figure1_command(photo, artwork, output, content_layers, layer_sets, cells_dir, quiet, overwrite, **kwargs):
+    """The paper's Figure 1: content reconstructions of PHOTO from conv1_1 ... conv5_1 (top row) and style
+    reconstructions of ARTWORK from the growing layer sets A-E (bottom row), as one labelled picture.
+
+    \b
+      stylize figure1 tubingen.jpg starry_night.jpg -o fig1.png --size 256 --iterations 300
+    """
+    from .api import Session
+    from .figures import PAPER_ROWS, panel, row_label
+
+    sets = layer_sets or PAPER_ROWS
+    settings = settings_from(kwargs)
+    out = check_output_path(output, [photo, artwork], overwrite)
+    cells = Path(cells_dir) if cells_dir else None
+    if cells is not None:
+        cells.mkdir(parents=True, exist_ok=True)
+    bar = _Overall(len(content_layers) + len(sets), settings.iterations * settings.scales, quiet, "figure1")
+    records, top, bottom = [], [], []
+    with catch_signals() as interrupt:
+        try:
+            session = Session(settings)
+            for layer in content_layers:
+                o = session.reconstruct_content(photo, layer, callback=bar, should_stop=interrupt)
+                top.append(o.image)
+                records.append({"row": "content", "layers": [layer], "content_loss": o.content_loss,
+                                "iterations": o.iterations, "evaluations": o.evaluations, "seconds": o.seconds})
+                if cells is not None:
+                    _save_cell(o, cells / _cell_name("content-", layer))
+                bar.next()
+                if o.partial:
+                    break
+            for k, layers in enumerate(sets):
+                if interrupt():
+                    break
+                o = session.reconstruct_style(artwork, layers, out_size=top[0].size if top else None,
+                                              callback=bar, should_stop=interrupt)
+                bottom.append(o.image)
+                records.append({"row": "style", "label": row_label(k), "layers": list(layers), "style_loss": o.style_loss,
+                                "iterations": o.iterations, "evaluations": o.evaluations, "seconds": o.seconds})
+                if cells is not None:
+                    _save_cell(o, cells / _cell_name("style-", row_label(k)))
+                bar.next()
+        except StylizeError as e:
+            bar.close()
+            fail(e)
+    bar.close()
+    labels = [f"{layer} / {row_label(k)}" for k, layer in enumerate(content_layers)]
+    figure = panel([top, bottom], ["content", "style"], labels,
+                   "Content reconstructions (top) and style reconstructions (bottom)")
+    _finish_figure(figure, out, records, {"command": "figure1", "settings": settings.to_dict(),
+                                         "style_layer_sets": {row_label(k): list(s) for k, s in enumerate(sets)}},
+                   interrupt, quiet)
+
+
+@cli.command("grid")
+@click.argument("photo", type=INPUT)
+@click.argument("artwork", type=INPUT)
+@click.option("-o", "--output", type=OUTPUT, required=True, help="The labelled grid; its cells' losses go beside it as .json.")
+@click.option("--ratios", type=FloatList(allow_zero=False), default="1e-5,1e-4,1e-3,1e-2", show_default=True,
+              help="Columns: alpha/beta ratios.")
+@click.option("--layer-sets", type=LayerSets(), default=None,
+              help="Rows: style layer sets, ';'-separated [default: the paper's A-E].")
+@click.option("--cells-dir", type=click.Path(file_okay=False), default=None, help="Also save each cell here.")
+@options(SYNTHESIS_OPTIONS)
+@options(RUN_OPTIONS)
+def grid_command(photo, artwork, output, ratios, layer_sets, cells_dir, quiet, overwrite, **kwargs):
+    """The paper's Figure 3: style transfers of PHOTO with ARTWORK, rows = style layer sets A-E,
+    columns = alpha/beta, as one labelled picture (plus a .json of every cell's final losses).
+
+    \b
+      stylize grid tubingen.jpg starry_night.jpg -o grid.png --size 256 --cells-dir cells
+    """
+    from .api import Session
+    from .figures import PAPER_ROWS, panel, row_label
+
+    sets = layer_sets or PAPER_ROWS
+    settings = settings_from(kwargs)
+    out = check_output_path(output, [photo, artwork], overwrite)
+    cells = Path(cells_dir) if cells_dir else None
+    if cells is not None:
+        cells.mkdir(parents=True, exist_ok=True)
+    bar = _Overall(len(sets) * len(ratios), settings.iterations * settings.scales, quiet, "grid")
+    rows, records = [], []
+    with catch_signals() as interrupt:
+        try:
+            for k, layers in enumerate(sets):
+                row = []
+                for ratio in ratios:
+                    if interrupt():
+                        break
+                    session = Session(settings.replace(style_layers=tuple(layers), ratio=ratio,
+                                                       style_layer_weights=None))
+                    o = session.transfer(photo, artwork, callback=bar, should_stop=interrupt)
+                    row.append(o.image)
+                    records.append({"row": row_label(k), "layers": list(layers), "ratio": ratio,
+                                    "content_loss": o.content_loss, "style_loss": o.style_loss,
+                                    "iterations": o.iterations, "evaluations": o.evaluations,
+                                    "seconds": round(o.seconds, 2), "partial": o.partial})
+                    if cells is not None:
+                        _save_cell(o, cells / f"{row_label(k)}_{ratio:g}.png")
+                    bar.next()
+                rows.append(row)
+                if interrupt():
+                    break
+        except StylizeError as e:
+            bar.close()
+            fail(e)
+    bar.close()
+    figure = panel(rows, [row_label(k) for k in range(len(rows))], [f"{r:g}" for r in ratios],
+                   "alpha/beta (columns) x style layers (rows)")
+    _finish_figure(figure, out, records, {"command": "grid", "settings": settings.to_dict(), "ratios": list(ratios),
+                                         "style_layer_sets": {row_label(k): list(s) for k, s in enumerate(sets)}},
+                   interrupt, quiet)
+
+
+def _save_cell(outcome, path: Path) -> None:
+    from .images import save_image
+
+    save_image(outcome.image, path, outcome.metadata)
+
+
+def _finish_figure(figure, out: Path, records: list, meta: dict, interrupt: Interrupt, quiet: bool) -> None:
+    import json
+
+    from .images import save_image
+
+    partial = interrupt.signal is not None
+    meta = dict(meta, cells=records, partial=partial, argv=shlex.join(["stylize", *sys.argv[1:]]))
+    try:
+        save_image(figure, out, meta)
+        side = out.with_suffix(".json")
+        side.write_text(json.dumps({k: v for k, v in meta.items() if k != "argv"} | {"argv": meta["argv"]}, indent=1,
+                                   default=str))
+    except (StylizeError, OSError) as e:
+        fail(StylizeError(str(e)))
+    if partial:
+        click.echo(f"Interrupted: wrote the cells finished so far to {out} (marked partial)", err=True)
+        sys.exit(EXIT_INTERRUPTED.get(interrupt.signal, 130))
+    echo(f"Wrote {out} and {out.with_suffix('.json')}", quiet)
 
 
 def main():

@@ -43,6 +43,7 @@ class Settings:
     pooling: str = "avg"  # paper: average pooling
     normalize: bool = True  # paper's normalized network (mean rectified activation 1 per filter)
     iterations: int = 500  # L-BFGS iterations (each runs 1 or more loss evaluations)
+    evaluations: int | None = None  # cap on loss evaluations; None = 1.25 x iterations (torch's bound)
     history: int = 100  # L-BFGS history size
     init: str = "noise"  # noise | content | style | path to an image
     noise: float = 0.02  # std of the Gaussian noise around mid-grey (pixels in [0, 1]) for init=noise
@@ -78,6 +79,8 @@ class Settings:
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise SettingsError(f"{name.replace('_', ' ')} must be a positive integer, not {value!r}")
+        if self.evaluations is not None and self.evaluations < 1:
+            raise SettingsError(f"evaluations must be a positive integer, not {self.evaluations!r}")
         if self.style_size is not None and self.style_size < 1:
             raise SettingsError(f"style size must be a positive integer, not {self.style_size!r}")
         if not math.isfinite(self.noise) or self.noise < 0:

@@ -92,20 +92,21 @@ class _Stop(Exception):
         self.reason = reason
 
 
-def lbfgs(objective: Objective, x0: torch.Tensor, iterations: int, history: int = 100,
+def lbfgs(objective: Objective, x0: torch.Tensor, iterations: int, history: int = 100, evaluations: int | None = None,
           callback: Callable[[Progress], None] | None = None,
           should_stop: Callable[[], bool] | None = None,
           patience: int = 50, tolerance: float = 1e-6) -> Result:
     """Minimize the objective over the pixels with L-BFGS and a strong-Wolfe line search.
 
     Plain L-BFGS (no line search) diverges to NaN on this loss; the line search keeps every step a
-    descent step. Stops after `iterations` iterations (or 1.25x as many evaluations, torch's bound),
+    descent step. Stops after `iterations` iterations or `evaluations` evaluations (default 1.25x
+    iterations, torch's bound),
     when the best loss improved by less than `tolerance` (relative) over `patience` evaluations,
     when should_stop() says so, or at a non-finite loss; always returns the best image evaluated.
     """
     x = x0.detach().clone().requires_grad_(True)
     best_x = x0.detach().clone()
-    opt = torch.optim.LBFGS([x], lr=1.0, max_iter=iterations, history_size=history,
+    opt = torch.optim.LBFGS([x], lr=1.0, max_iter=iterations, max_eval=evaluations, history_size=history,
                             tolerance_grad=0.0, tolerance_change=0.0, line_search_fn="strong_wolfe")
     state = {"evals": 0, "best": math.inf, "content": math.nan, "style": math.nan, "marks": []}
     start = time.perf_counter()

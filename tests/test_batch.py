@@ -1,0 +1,161 @@
+"""Batches: manifests, globs, shards, resume, reports, exit codes, one network and targets reused."""
+
+import json
+
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from stylize import batch, synthesis
+from stylize.cli import cli
+from stylize.errors import ManifestError
+
+from .conftest import cli_result_text, pattern
+
+FAST = ["--size", "32", "--iterations", "2", "--quiet"]
+
+
+def run(*args, input=None):
+    return CliRunner().invoke(cli, [str(a) for a in args], input=input, catch_exceptions=False)
+
+
+@pytest.fixture
+def images(tmp_path):
+    d = tmp_path / "in"
+    d.mkdir()
+    for i in range(3):
+        pattern(40, 32, seed=i).save(d / f"photo{i}.png")
+    for i in range(2):
+        pattern(36, 36, seed=10 + i).save(d / f"art{i}.jpg")
+    return d
+
+
+def test_manifest_formats():
+    assert batch.read_manifest("content,style\na.jpg,b.jpg\n") == [("a.jpg", "b.jpg", None)]
+    assert batch.read_manifest("Content, Style ,output\na.jpg,b.jpg,o.png\n") == [("a.jpg", "b.jpg", "o.png")]
+    assert batch.read_manifest('{"content": "a.jpg", "style": "b.jpg"}\n\n{"content": "c", "style": "d", "output": "x.png"}\n') \
+        == [("a.jpg", "b.jpg", None), ("c", "d", "x.png")]
+    for bad, message in (("", "is empty"), ("a,b\n1,2\n", "must name the columns"),
+                         ('{"content": "a"}\n', "needs \"content\" and \"style\""), ("{oops\n", "not JSON"),
+                         ("content,style\na.jpg,\n", "line 2: empty content or style")):
+        with pytest.raises(ManifestError, match=message):
+            batch.read_manifest(bad)
+
+
+def test_plan_names_outputs_and_refuses_collisions(tmp_path):
+    pairs = batch.plan([("x/a.jpg", "y/b.png", None), ("a2.jpg", "b.png", "sub/o.jpg")], tmp_path)
+    assert [p.output for p in pairs] == [tmp_path / "a__b.png", tmp_path / "sub" / "o.jpg"]
+    with pytest.raises(ManifestError, match="pairs 1 and 2 would both write"):
+        batch.plan([("d1/a.jpg", "b.jpg", None), ("d2/a.jpg", "b.jpg", None)], tmp_path)
+    with pytest.raises(ManifestError, match="unknown placeholder"):
+        batch.plan([("a.jpg", "b.jpg", None)], tmp_path, "{photo}.png")
+    with pytest.raises(Exception, match="unknown output extension"):
+        batch.plan([("a.jpg", "b.jpg", None)], tmp_path, "{content}.nope")
+
+
+def test_shards_are_disjoint_and_cover_everything(tmp_path):
+    pairs = batch.plan([(f"c{i}.jpg", "s.jpg", None) for i in range(23)], tmp_path)
+    shares = [batch.shard(pairs, i, 4) for i in range(1, 5)]
+    indices = sorted(p.index for share in shares for p in share)
+    assert indices == list(range(23))
+    assert batch.shard(pairs, 2, 4) == batch.shard(pairs, 2, 4)
+
+
+def test_product_of_globs_one_network_and_targets_computed_once(images, tmp_path, monkeypatch):
+    counts = {"content": 0, "style": 0}
+    real_c, real_s = synthesis.content_targets, synthesis.style_targets
+
+    def count(kind, real):
+        def wrapped(*a, **k):
+            counts[kind] += 1
+            return real(*a, **k)
+        return wrapped
+
+    monkeypatch.setattr(synthesis, "content_targets", count("content", real_c))
+    monkeypatch.setattr(synthesis, "style_targets", count("style", real_s))
+    out = tmp_path / "out"
+    r = run("batch", "--content", images / "photo*.png", "--style", images / "art*.jpg", "--out-dir", out,
+            "--report", tmp_path / "report.json", *FAST)
+    assert r.exit_code == 0, cli_result_text(r)
+    names = sorted(p.name for p in out.iterdir())
+    assert names == sorted(f"photo{i}__art{j}.png" for i in range(3) for j in range(2))
+    assert Image.open(out / "photo0__art1.png").size == (32, 26)
+    assert counts == {"content": 3, "style": 2}  # 6 pairs: each image's targets once
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["summary"] == {"ok": 6}
+    assert all(p["status"] == "ok" and p["seconds"] > 0 and p["style_loss"] > 0 for p in report["pairs"])
+
+
+def test_csv_manifest_from_stdin_with_failures_reported_and_exit_3(images, tmp_path):
+    (tmp_path / "broken.jpg").write_text("not a jpeg")
+    manifest = ("content,style,output\n"
+                f"{images / 'photo0.png'},{images / 'art0.jpg'},\n"
+                f"{tmp_path / 'broken.jpg'},{images / 'art0.jpg'},\n"
+                f"{images / 'photo1.png'},{images / 'art1.jpg'},named.webp\n")
+    r = run("batch", "-", "--out-dir", tmp_path / "o", "--report", tmp_path / "r.json", *FAST, input=manifest)
+    assert r.exit_code == 3, cli_result_text(r)
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert [p["status"] for p in report["pairs"]] == ["ok", "failed", "ok"]
+    assert "not an image Pillow can read" in report["pairs"][1]["error"]
+    assert (tmp_path / "o" / "named.webp").exists()
+    assert "Traceback" not in r.output
+
+
+def test_stop_on_error_leaves_the_rest_pending(images, tmp_path):
+    (tmp_path / "broken.jpg").write_text("x")
+    manifest = tmp_path / "m.jsonl"
+    manifest.write_text(json.dumps({"content": str(tmp_path / "broken.jpg"), "style": str(images / "art0.jpg")}) + "\n"
+                        + json.dumps({"content": str(images / "photo0.png"), "style": str(images / "art0.jpg")}) + "\n")
+    r = run("batch", manifest, "--out-dir", tmp_path / "o", "--stop-on-error", "--report", tmp_path / "r.json", *FAST)
+    assert r.exit_code == 3
+    assert [p["status"] for p in json.loads((tmp_path / "r.json").read_text())["pairs"]] == ["failed", "pending"]
+
+
+def test_skip_existing_resumes_and_existing_outputs_are_never_replaced(images, tmp_path):
+    out = tmp_path / "o"
+    out.mkdir()
+    (out / "photo0__art0.png").write_bytes(b"keep me")
+    args = ["batch", "--content", images / "photo0.png", "--content", images / "photo1.png",
+            "--style", images / "art0.jpg", "--out-dir", out, "--report", tmp_path / "r.json", *FAST]
+    r = run(*args)
+    assert r.exit_code == 3 and (out / "photo0__art0.png").read_bytes() == b"keep me"
+    assert json.loads((tmp_path / "r.json").read_text())["pairs"][0]["error"].endswith("already exists (use --skip-existing or --overwrite)")
+    r = run(*args, "--skip-existing")
+    assert r.exit_code == 0
+    assert [p["status"] for p in json.loads((tmp_path / "r.json").read_text())["pairs"]] == ["skipped", "skipped"]
+
+
+def test_partial_outputs_are_redone_on_resume(images, tmp_path):
+    from stylize.images import save_image
+
+    out = tmp_path / "o"
+    out.mkdir()
+    save_image(pattern(8, 8), out / "photo0__art0.png", {"partial": True})
+    r = run("batch", "--content", images / "photo0.png", "--style", images / "art0.jpg", "--out-dir", out,
+            "--skip-existing", "--report", tmp_path / "r.json", *FAST)
+    assert r.exit_code == 0
+    assert json.loads((tmp_path / "r.json").read_text())["pairs"][0]["status"] == "ok"
+    assert Image.open(out / "photo0__art0.png").size == (32, 26)
+
+
+def test_shard_option_runs_only_its_share(images, tmp_path):
+    args = ["batch", "--content", images / "photo*.png", "--style", images / "art0.jpg", "--out-dir", tmp_path / "o", *FAST]
+    assert run(*args, "--shard", "2/2").exit_code == 0
+    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["photo1__art0.png"]
+    assert run(*args, "--shard", "1/2").exit_code == 0
+    assert len(list((tmp_path / "o").iterdir())) == 3
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--shard", "3/2"], "need 1 <= I <= N"),
+    (["--shard", "x"], "is not of the form I/N"),
+    ([], "give a MANIFEST, or both --content and --style"),
+])
+def test_batch_usage_errors(tmp_path, args, message):
+    r = run("batch", "--out-dir", tmp_path, *args)
+    assert r.exit_code == 2 and message in r.stderr
+
+
+def test_glob_matching_nothing_is_an_error(tmp_path, images):
+    r = run("batch", "--content", tmp_path / "*.nothing", "--style", images / "art0.jpg", "--out-dir", tmp_path / "o")
+    assert r.exit_code == 1 and "matches no file" in r.stderr
