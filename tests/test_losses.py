@@ -53,3 +53,24 @@ def test_style_loss_does_not_grow_with_image_size_but_literal_content_loss_does(
                - float(losses.style_layer_loss(F, losses.style_target(S)))) < 1e-7
     assert abs(float(losses.content_loss(F4, P4, False)) - 4 * float(losses.content_loss(F, P, False))) < 1e-4
     assert abs(float(losses.content_loss(F4, P4, True)) - float(losses.content_loss(F, P, True))) < 1e-6
+
+
+def test_analytic_style_gradient_equals_autograd_of_the_formula():
+    g = torch.Generator().manual_seed(4)
+    response = torch.rand(1, 5, 3, 4, generator=g, dtype=torch.float64).contiguous(memory_format=torch.channels_last)
+    A = losses.style_target(losses.flatten(torch.rand(1, 5, 3, 4, generator=g, dtype=torch.float64)))
+    a = response.clone().requires_grad_(True)
+    b = response.clone().requires_grad_(True)
+    fast = losses.style_layer_loss(a, A)
+    plain = losses.style_layer_loss(b.reshape(5, 12), A)
+    assert abs(float(fast) - float(plain)) < 1e-12
+    (3 * fast).backward()
+    (3 * plain).backward()
+    assert torch.allclose(a.grad, b.grad, atol=1e-12)
+    assert torch.autograd.gradcheck(lambda r: losses.style_layer_loss(r, A), (response.clone().requires_grad_(True),))
+
+
+def test_content_loss_on_responses_equals_on_matrices():
+    g = torch.Generator().manual_seed(5)
+    F, P = torch.rand(1, 4, 3, 5, generator=g), torch.rand(1, 4, 3, 5, generator=g)
+    assert abs(float(losses.content_loss(F, P)) - float(losses.content_loss(F.reshape(4, 15), P.reshape(4, 15)))) < 1e-5

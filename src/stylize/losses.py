@@ -11,14 +11,26 @@ def gram(F: torch.Tensor) -> torch.Tensor:
 
 
 def flatten(response: torch.Tensor) -> torch.Tensor:
-    """A layer's response (1, N, H, W) as F^l of shape (N, M), M = H * W."""
-    return response.reshape(response.shape[1], -1)
+    """A layer's response (1, N, H, W) as F^l of shape (N, M), M = H * W.
+
+    Written as the transpose of an (M, N) view, which is free for channels-last responses.
+    """
+    N = response.shape[1]
+    return response[0].permute(1, 2, 0).reshape(-1, N).t()
+
+
+def positions(response: torch.Tensor) -> int:
+    """M_l: positions of a response (1, N, H, W), or columns of an F of shape (N, M)."""
+    return response.shape[-1] * response.shape[-2] if response.dim() == 4 else response.shape[1]
 
 
 def content_loss(F: torch.Tensor, P: torch.Tensor, size_invariant: bool = True) -> torch.Tensor:
-    """L_content = 1/2 sum_ij (F_ij - P_ij)^2; divided by M when size_invariant (see README: --ratio)."""
+    """L_content = 1/2 sum_ij (F_ij - P_ij)^2; divided by M when size_invariant (see README: --ratio).
+
+    F and P are (N, M) matrices or (1, N, H, W) responses of the same layout: the sum is the same.
+    """
     loss = 0.5 * (F - P).pow(2).sum()
-    return loss / F.shape[1] if size_invariant else loss
+    return loss / positions(F) if size_invariant else loss
 
 
 def style_target(F: torch.Tensor) -> torch.Tensor:
@@ -29,19 +41,44 @@ def style_target(F: torch.Tensor) -> torch.Tensor:
 def style_layer_loss(F: torch.Tensor, A_over_M: torch.Tensor) -> torch.Tensor:
     """E_l = 1/(4 N^2 M^2) sum_ij (G_ij - A_ij)^2, computed as sum((G/M - A/M)^2) / (4 N^2).
 
-    Both Gram matrices are divided by M before the difference: the same number, without squaring
-    sums of M products (no overflow risk in low precision).
+    F is (N, M), or a response (1, N, H, W). Both Gram matrices are divided by M before the
+    difference: the same number, without squaring sums of M products. The gradient is the paper's
+    dE/dF = F^T (G - A) / (N^2 M^2) (written out in _StyleLayerLoss: one matrix product instead of
+    autograd's two, and no copies of the response).
     """
+    if F.dim() == 4:
+        return _StyleLayerLoss.apply(F, A_over_M)
     N, M = F.shape
     return (gram(F) / M - A_over_M).pow(2).sum() / (4 * N * N)
 
 
+class _StyleLayerLoss(torch.autograd.Function):
+    """E_l of a response (1, N, H, W) with its analytic gradient, in the response's own layout."""
+
+    @staticmethod
+    def forward(ctx, response, A_over_M):
+        N = response.shape[1]
+        FT = response[0].permute(1, 2, 0).reshape(-1, N)  # (M, N) = F^T, a view when channels-last
+        M = FT.shape[0]
+        D = FT.t() @ FT / M - A_over_M  # (N, N): (G - A) / M
+        ctx.save_for_backward(response, D)
+        return D.pow(2).sum() / (4 * N * N)
+
+    @staticmethod
+    def backward(ctx, grad):
+        response, D = ctx.saved_tensors
+        _, N, H, W = response.shape
+        FT = response[0].permute(1, 2, 0).reshape(-1, N)
+        g = (FT @ D) * (grad / (N * N * H * W))  # (M, N) = (dE/dF)^T = F^T (G - A) / (N^2 M^2)
+        return g.view(1, H, W, N).permute(0, 3, 1, 2), None
+
+
 def style_loss(responses: dict[str, torch.Tensor], targets: dict[str, torch.Tensor], weights: dict[str, float]):
-    """L_style = sum_l w_l E_l over the layers with a target."""
+    """L_style = sum_l w_l E_l over the layers with a target; responses (1, N, H, W) or (N, M)."""
     total = None
     for name, w in weights.items():
         if w == 0:
             continue
-        e = w * style_layer_loss(flatten(responses[name]), targets[name])
+        e = w * style_layer_loss(responses[name], targets[name])
         total = e if total is None else total + e
     return total

@@ -22,7 +22,8 @@ class Targets:
 
 @torch.inference_mode()
 def content_targets(net, image: torch.Tensor, layers) -> dict[str, torch.Tensor]:
-    return {name: losses.flatten(f).clone() for name, f in net(image, layers).items()}
+    """P^l, kept as responses (1, N, H, W) in the network's layout."""
+    return {name: f.clone() for name, f in net(image, layers).items()}
 
 
 @torch.inference_mode()
@@ -50,7 +51,7 @@ class Objective:
         content = zero
         if self.alpha:
             for name, P in self.targets.content.items():
-                content = content + losses.content_loss(losses.flatten(responses[name]), P, self.size_invariant)
+                content = content + losses.content_loss(responses[name], P, self.size_invariant)
         style = zero
         if self.beta:
             style = losses.style_loss(responses, self.targets.style, self.layer_weights)

@@ -50,6 +50,9 @@ class VGG(nn.Module):
         self.layers.load_state_dict({k: state[k] for k in own})
         self.layers.requires_grad_(False)
         self.layers.eval()
+        # channels-last: 7-13 % faster convolutions on the CPU here (bench/README.md), and a response
+        # viewed as (M, N) needs no copy for the Gram matrix.
+        self.layers.to(memory_format=torch.channels_last)
         prep = weights.preprocessing
         order = [2, 1, 0] if prep.bgr else [0, 1, 2]
         # input = (pixel[order] * scale - mean) / std, written as pixel[order] * a + b
@@ -63,7 +66,7 @@ class VGG(nn.Module):
     def forward(self, image: torch.Tensor, layers) -> dict[str, torch.Tensor]:
         wanted = set(layers)
         deepest = max(CONV_INDEX[name] + 1 for name in wanted)
-        x = image.index_select(1, self.order) * self.a + self.b
+        x = (image.index_select(1, self.order) * self.a + self.b).contiguous(memory_format=torch.channels_last)
         out = {}
         for i, module in enumerate(self.layers):
             x = module(x)

@@ -1,0 +1,69 @@
+"""Our cost per loss evaluation over the bare truncated network's forward+backward, same input.
+
+    python bench/overhead.py [--sizes 256,512] [--repeats 5]
+
+"bare": the truncated VGG-19 (to conv5_1), input requiring grad, out.sum().backward().
+"objective": stylize's loss (content at conv4_2, style at conv1_1..conv5_1) + backward.
+"in L-BFGS": a real synthesis run, wall time / evaluations (includes L-BFGS's own vector work).
+"""
+
+import argparse
+import statistics
+import time
+
+import torch
+
+from common import CONTENT, STYLE, machine, table
+from stylize import Session
+from stylize.images import fit, load_image
+from stylize.synthesis import Objective, Targets, lbfgs
+
+
+def timed(fn, repeats):
+    fn()  # warm-up: oneDNN builds its kernels for this shape
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sizes", default="256,512")
+    ap.add_argument("--repeats", type=int, default=5)
+    args = ap.parse_args()
+    print(machine())
+    rows = []
+    for size in (int(s) for s in args.sizes.split(",")):
+        session = Session(size=size)
+        s = session.settings
+        layers = (s.content_layer,) + s.style_layers
+        net = session.network(layers)
+        w, h = fit(load_image(CONTENT), size).size
+        x = torch.rand(1, 3, h, w, requires_grad=True)
+
+        def bare():
+            x.grad = None
+            out = net(x, ("conv5_1",))["conv5_1"]
+            out.sum().backward()
+
+        targets = Targets(session.content_targets(CONTENT, size, (s.content_layer,)),
+                          session.style_targets(STYLE, size, s.style_layers))
+        objective = Objective(net, targets, *s.alpha_beta, s.layer_weights)
+
+        def ours():
+            x.grad = None
+            objective(x)[0].backward()
+
+        t_bare, t_ours = timed(bare, args.repeats), timed(ours, args.repeats)
+        evals = 3 * args.repeats
+        result = lbfgs(objective, torch.rand(1, 3, h, w), iterations=evals, evaluations=evals)
+        t_loop = result.seconds / result.evaluations
+        rows.append([f"{w}x{h}", t_bare, t_ours, t_loop, t_ours / t_bare, t_loop / t_bare])
+    print(table(["size", "bare fwd+bwd s", "objective s", "in L-BFGS s/eval", "objective/bare", "L-BFGS/bare"], rows))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,94 @@
+"""The paper's claims on tiny images: orderings, not absolute dB (README has the real-size figures)."""
+
+import json
+
+import pytest
+import torch
+from click.testing import CliRunner
+from PIL import Image
+
+from stylize import Session
+from stylize.cli import cli
+from stylize.figures import panel
+from stylize.images import fit, load_image, to_tensor
+from stylize.synthesis import Objective, Targets, noise_image
+
+from .conftest import cli_result_text, pattern, psnr
+
+pytestmark = pytest.mark.vgg
+
+
+def run(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+
+def test_content_reconstruction_loses_detail_along_the_hierarchy(photo):
+    session = Session(size=64, iterations=150)
+    reference = to_tensor(fit(load_image(photo), 64))
+    quality = {layer: psnr(to_tensor(session.reconstruct_content(photo, layer).image), reference)
+               for layer in ("conv1_1", "conv3_1", "conv5_1")}
+    assert quality["conv1_1"] > quality["conv3_1"] > quality["conv5_1"], quality
+    assert quality["conv1_1"] > 30, quality
+
+
+def test_style_reconstruction_matches_gram_matrices_not_pixels(art):
+    layers = ("conv1_1", "conv2_1", "conv3_1")
+    session = Session(size=48, iterations=200)
+    out = session.reconstruct_style(art, layers)
+    # the white-noise start's style loss, on the same objective
+    net = session.network(layers + ("conv4_2",))
+    targets = Targets({}, session.style_targets(art, 48, layers))
+    objective = Objective(net, targets, 0.0, 1.0, session.settings.replace(style_layers=layers).layer_weights)
+    start = float(objective(noise_image(48, 48, session.settings.noise, 0))[0])
+    assert out.style_loss < start / 1000
+    # its content (conv4_2 responses, and pixels) stays far from the artwork's
+    content = Targets(session.content_targets(art, 48, ("conv4_2",)), {})
+    c = Objective(net, content, 1.0, 0.0, {})
+    result_content = float(c(to_tensor(out.image))[0])
+    recon = session.reconstruct_content(art, "conv4_2")
+    assert result_content > 5 * recon.content_loss
+    assert psnr(to_tensor(out.image), to_tensor(fit(load_image(art), 48))) < 20
+
+
+def test_style_recon_command_takes_an_output_size(art, tmp_path):
+    r = run("style-recon", art, "--layers", "conv1_1,conv2_1", "-o", tmp_path / "t.png", "--out-size", "40x24",
+            "--iterations", "3", "--quiet")
+    assert r.exit_code == 0, cli_result_text(r)
+    assert Image.open(tmp_path / "t.png").size == (40, 24)
+
+
+def test_content_recon_command(photo, tmp_path):
+    r = run("content-recon", photo, "--layer", "conv2_1", "-o", tmp_path / "c.png", "--size", "32",
+            "--iterations", "3", "--quiet")
+    assert r.exit_code == 0 and Image.open(tmp_path / "c.png").size == (32, 24)
+
+
+def test_grid_trades_content_against_style_monotonically(photo, art, tmp_path):
+    out = tmp_path / "grid.png"
+    r = run("grid", photo, art, "-o", out, "--layer-sets", "conv1_1;conv1_1,conv2_1,conv3_1,conv4_1,conv5_1",
+            "--size", "40", "--iterations", "200", "--cells-dir", tmp_path / "cells", "--quiet")
+    assert r.exit_code == 0, cli_result_text(r)
+    cells = json.loads(out.with_suffix(".json").read_text())["cells"]
+    assert len(cells) == 8 and len(list((tmp_path / "cells").iterdir())) == 8
+    for row in ("A", "B"):
+        line = sorted((c for c in cells if c["row"] == row), key=lambda c: c["ratio"])
+        contents = [c["content_loss"] for c in line]
+        styles = [c["style_loss"] for c in line]
+        assert contents == sorted(contents, reverse=True), (row, contents)
+        assert styles == sorted(styles), (row, styles)
+    assert Image.open(out).width > 4 * 40 and Image.open(out).height > 2 * 30
+
+
+def test_figure1_layout(photo, art, tmp_path):
+    out = tmp_path / "fig1.png"
+    r = run("figure1", photo, art, "-o", out, "--size", "32", "--iterations", "2", "--quiet")
+    assert r.exit_code == 0, cli_result_text(r)
+    meta = json.loads(out.with_suffix(".json").read_text())
+    assert [c["row"] for c in meta["cells"]] == ["content"] * 5 + ["style"] * 5
+    assert Image.open(out).width > 5 * 32
+
+
+def test_panel_places_every_cell():
+    cells = [[pattern(20, 10, seed=i * 3 + j) for j in range(3)] for i in range(2)]
+    im = panel(cells, ["A", "B"], ["x", "y", "z"], "title")
+    assert im.width >= 3 * 20 and im.height >= 2 * 10
