@@ -216,7 +216,8 @@ def test_readme_mentions_every_command_and_option():
                 assert any(o in readme for o in p.opts if o.startswith("--")), f"{name} {p.opts}"
 
 
-def test_interrupt_saves_the_best_image_so_far_marked_partial(photo, art, tmp_path):
+@pytest.mark.parametrize("signum,status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_interrupt_saves_the_best_image_so_far_marked_partial(photo, art, tmp_path, signum, status):
     out = tmp_path / "o.png"
     proc = subprocess.Popen([sys.executable, "-m", "stylize", str(photo), str(art), "-o", str(out), "--size", "48",
                              "--iterations", "100000", "--save-every", "2", "--quiet"],
@@ -224,11 +225,77 @@ def test_interrupt_saves_the_best_image_so_far_marked_partial(photo, art, tmp_pa
     deadline = time.time() + 120
     while not (tmp_path / "o.00002.png").exists() and time.time() < deadline and proc.poll() is None:
         time.sleep(0.1)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signum)
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err
+    assert proc.returncode == status, err
     assert "Interrupted: saved the best image so far" in err and "Traceback" not in err
     meta = read_metadata(out)
     assert meta["partial"] is True and meta["stopped"] == "interrupted"
     assert Image.open(out).size == (48, 36)
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".stylize-tmp")]
+
+
+HOSTILE_USAGE = [
+    (["--noise", "nan"], "Invalid value for '--noise': 'nan' must be a finite number >= 0"),
+    (["--noise", "5"], "Invalid value for '--noise': '5' must be at most 1"),
+    (["--seed", str(2**70)], "Invalid value for '--seed'"),
+    (["--seed", "-1"], "Invalid value for '--seed'"),
+    (["--style-layer-weights", "0,0,0,0,0"], "at least one style layer weight must be > 0"),
+    (["--content-weight", "0", "--style-weight", "0"], "both 0: nothing to optimize"),
+    (["--ratio", "inf"], "Invalid value for '--ratio': 'inf' must be a finite number > 0"),
+    (["--evaluations", "0"], "Invalid value for '--evaluations'"),
+    (["--history", "0"], "Invalid value for '--history'"),
+]
+
+
+@pytest.mark.parametrize("extra,message", HOSTILE_USAGE)
+def test_hostile_options_are_usage_errors(photo, art, tmp_path, extra, message):
+    r = run(photo, art, "-o", tmp_path / "o.png", *extra)
+    assert r.exit_code == 2 and message in r.stderr, cli_result_text(r)
+
+
+def test_huge_sizes_are_refused_before_any_resize(photo, art, tmp_path):
+    for extra in (["--size", "200000"], ["--size", "64", "--style-size", "300000"], ["--history", "100000000"]):
+        r = run(photo, art, "-o", tmp_path / "o.png", "--quiet", *extra)
+        assert r.exit_code == 1 and r.stderr.startswith("Error: ") and "GiB" in r.stderr, cli_result_text(r)
+        assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_weights_too_large_for_float32_are_an_error_not_a_nan_image(photo, art, tmp_path):
+    r = run(photo, art, "-o", tmp_path / "o.png", *FAST, "--content-weight", "1e38", "--style-weight", "1e38")
+    assert r.exit_code == 1 and "the loss is not finite at the start" in r.stderr, cli_result_text(r)
+    assert not (tmp_path / "o.png").exists()
+
+
+def test_degenerate_output_size_for_style_recon(art, tmp_path):
+    r = run("style-recon", art, "-o", tmp_path / "o.png", "--out-size", "5000x1", "--quiet")
+    assert r.exit_code == 1 and "needs at least 16 px on each side" in r.stderr, cli_result_text(r)
+
+
+@pytest.mark.parametrize("kind", ["cmyk", "grey16", "palette", "rgba", "exif"])
+def test_unusual_inputs_work_end_to_end(art, tmp_path, kind):
+    base = pattern(64, 48)
+    path = tmp_path / f"in-{kind}.{'jpg' if kind in ('cmyk', 'exif') else 'png'}"
+    if kind == "cmyk":
+        base.convert("CMYK").save(path)
+    elif kind == "grey16":
+        Image.frombytes("I;16", (64, 48), bytes(range(256)) * 24).save(path)
+    elif kind == "palette":
+        base.quantize(32).save(path)
+    elif kind == "rgba":
+        base.convert("RGBA").save(path)
+    else:
+        exif = Image.Exif()
+        exif[0x0112] = 8
+        base.save(path, exif=exif.tobytes())
+    r = run(path, art, "-o", tmp_path / "o.png", *FAST)
+    assert r.exit_code == 0, cli_result_text(r)
+    assert Image.open(tmp_path / "o.png").size == ((30, 40) if kind == "exif" else (40, 30))
+
+
+def test_decompression_bomb_through_the_cli(art, tmp_path):
+    from .test_images import _png_header_only
+
+    bomb = _png_header_only(tmp_path / "bomb.png", 40000, 40000)
+    r = run(bomb, art, "-o", tmp_path / "o.png", *FAST)
+    assert r.exit_code == 1 and "too many pixels (over Pillow's limit of" in r.stderr

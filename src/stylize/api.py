@@ -12,7 +12,7 @@ import torch.nn.functional as nnf
 from PIL import Image
 
 from . import __version__, images, memory, synthesis, vgg
-from .errors import DeviceError, ImageError
+from .errors import DeviceError, ImageError, NonFiniteError
 from .settings import LAYERS, Settings, min_side
 from .synthesis import Objective, Progress, Targets
 
@@ -97,14 +97,10 @@ class Session:
         return self._images[key]
 
     def sized(self, image: ImageLike, long_side: int, layers, role: str) -> torch.Tensor:
-        im = images.fit(self.image(image), long_side)
-        need = min_side(layers)
-        if min(im.size) < need:
-            raise ImageError(
-                f"{_describe(image)}: the {role} image is {im.size[0]}x{im.size[1]} px at this size; "
-                f"{max(layers, key=LAYERS.index)} needs at least {need} px on each side (raise --size)"
-            )
-        return images.to_tensor(im).to(self.device)
+        w, h = images.fitted_size(self.image(image).size, long_side)
+        _check_min_side(w, h, layers, f"{_describe(image)}: the {role} image")
+        memory.check_targets(w, h, layers, self.device, role)
+        return images.to_tensor(images.fit(self.image(image), long_side)).to(self.device)
 
     def content_targets(self, image: ImageLike, long_side: int, layers) -> dict:
         key = (_key(image), long_side, tuple(layers))
@@ -160,7 +156,8 @@ class Session:
             width, height = out_size
         else:
             shape_from = content if content is not None else style
-            width, height = images.fit(self.image(shape_from), size).size
+            width, height = images.fitted_size(self.image(shape_from).size, size)
+        _check_min_side(width, height, all_layers, "the output")
         levels = _levels(width, height, s.scales, min_side(all_layers))
         memory.check(width, height, all_layers, s.history, self.device, size_option=size)
         x = None
@@ -183,6 +180,9 @@ class Session:
                 level_callback = _LevelCallback(callback, k, len(levels))
             result = synthesis.lbfgs(objective, x, s.iterations, s.history, s.evaluations, level_callback, should_stop)
             x = result.image
+            if result.stopped == "non-finite" and result.evaluations == 0:
+                raise NonFiniteError("the loss is not finite at the start: the weights (--ratio, --content-weight, "
+                                     "--style-weight) are too large for float32")
             if result.stopped in ("interrupted", "non-finite"):
                 break
         meta = {
@@ -215,6 +215,15 @@ class Session:
             raise ImageError(f"--init {s.init}: this command has no {s.init} image")
         im = self.image(source).resize((width, height), Image.Resampling.LANCZOS)
         return images.to_tensor(im)
+
+
+def _check_min_side(width: int, height: int, layers, what: str) -> None:
+    need = min_side(layers)
+    if min(width, height) < need:
+        raise ImageError(
+            f"{what} is {width}x{height} px at this size; {max(layers, key=LAYERS.index)} needs at least "
+            f"{need} px on each side (raise --size)"
+        )
 
 
 class _LevelCallback:

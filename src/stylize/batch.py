@@ -95,7 +95,7 @@ def plan(rows, out_dir: Path, template: str = DEFAULT_TEMPLATE) -> list[Pair]:
         if output is None:
             try:
                 output = template.format(content=Path(content).stem, style=Path(style).stem, index=index)
-            except (KeyError, IndexError, ValueError) as e:
+            except (KeyError, IndexError, ValueError, AttributeError) as e:
                 raise ManifestError(
                     f"name template {template!r}: unknown placeholder {e}; use {{content}}, {{style}}, {{index}}"
                 ) from None
@@ -148,10 +148,13 @@ class Report:
         data = {"started": self.started, "settings": self.settings, "summary": self.summary(),
                 "pairs": [asdict(r) for r in self.records]}
         folder = self.path.parent
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".stylize-tmp-", suffix=".json")
-        with os.fdopen(fd, "w") as f:
-            json.dump(data, f, indent=1)
-        os.replace(tmp, self.path)
+        try:
+            fd, tmp = tempfile.mkstemp(dir=folder, prefix=".stylize-tmp-", suffix=".json")
+            with os.fdopen(fd, "w") as f:
+                json.dump(data, f, indent=1)
+            os.replace(tmp, self.path)
+        except OSError as e:
+            raise ManifestError(f"cannot write the report {self.path}: {e.strerror or e}") from None
 
 
 def run(session, pairs: list[Pair], *, skip_existing: bool = False, overwrite: bool = False,

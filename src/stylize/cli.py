@@ -25,8 +25,8 @@ EXIT_INTERRUPTED = {signal.SIGINT: 130, signal.SIGTERM: 143}
 class PositiveFloat(click.ParamType):
     name = "number"
 
-    def __init__(self, allow_zero: bool = False):
-        self.allow_zero = allow_zero
+    def __init__(self, allow_zero: bool = False, maximum: float | None = None):
+        self.allow_zero, self.maximum = allow_zero, maximum
 
     def convert(self, value, param, ctx):
         if isinstance(value, float):
@@ -37,6 +37,8 @@ class PositiveFloat(click.ParamType):
             self.fail(f"{value!r} is not a number", param, ctx)
         if not math.isfinite(x) or x < 0 or (x == 0 and not self.allow_zero):
             self.fail(f"{value!r} must be a finite number {'>= 0' if self.allow_zero else '> 0'}", param, ctx)
+        if self.maximum is not None and x > self.maximum:
+            self.fail(f"{value!r} must be at most {self.maximum:g}", param, ctx)
         return x
 
 
@@ -157,9 +159,9 @@ SYNTHESIS_OPTIONS = [
                  help="Rescale filters to mean activation 1, as the paper does."),
     click.option("--init", default=_d("init"), show_default=True, metavar="noise|content|style|FILE",
                  help="Start image of the optimization."),
-    click.option("--noise", type=PositiveFloat(allow_zero=True), default=_d("noise"), show_default=True,
+    click.option("--noise", type=PositiveFloat(allow_zero=True, maximum=1.0), default=_d("noise"), show_default=True,
                  help="Std of the start noise around mid-grey (pixels in [0, 1]); see README."),
-    click.option("--seed", type=int, default=_d("seed"), show_default=True,
+    click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=_d("seed"), show_default=True,
                  help="Seed of the start noise: same seed, same device, same output."),
     click.option("--scales", type=POSITIVE_INT, default=_d("scales"), show_default=True,
                  help="Coarse-to-fine levels (each halves the size of the next)."),
@@ -484,10 +486,14 @@ def batch_command(manifest, contents, styles, out_dir, name_template, skip_exist
         except StylizeError as e:
             bar.close()
             fail(e)
-        rep.write()
-        batch.run(session, pairs, skip_existing=skip_existing, overwrite=overwrite,
-                  continue_on_error=continue_on_error, should_stop=interrupt, report=rep, on_pair=on_pair,
-                  callback=per_eval, save=save)
+        try:
+            rep.write()
+            batch.run(session, pairs, skip_existing=skip_existing, overwrite=overwrite,
+                      continue_on_error=continue_on_error, should_stop=interrupt, report=rep, on_pair=on_pair,
+                      callback=per_eval, save=save)
+        except StylizeError as e:
+            bar.close()
+            fail(e)
     bar.close()
     counts = rep.summary()
     echo(", ".join(f"{n} {k}" for k, n in sorted(counts.items())) + (f"; report: {report}" if report else ""), quiet)

@@ -31,3 +31,7 @@ class SettingsError(StylizeError):
 
 class ManifestError(StylizeError):
     """A batch manifest or file list that cannot be used."""
+
+
+class NonFiniteError(StylizeError):
+    """The loss is not finite even at the start of the optimization."""

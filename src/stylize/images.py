@@ -61,11 +61,17 @@ def _to_rgb(im: Image.Image) -> Image.Image:
     return im.convert("RGB")
 
 
+def fitted_size(size: tuple[int, int], long_side: int) -> tuple[int, int]:
+    """(width, height) scaled so the long side is `long_side`, keeping the aspect ratio."""
+    w, h = size
+    scale = long_side / max(w, h)
+    return max(1, round(w * scale)), max(1, round(h * scale))
+
+
 def fit(im: Image.Image, long_side: int) -> Image.Image:
     """Scale so the long side is `long_side` pixels, keeping the aspect ratio."""
-    w, h = im.size
-    scale = long_side / max(w, h)
-    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    size = fitted_size(im.size, long_side)
+    scale = long_side / max(im.size)
     if size == im.size:
         return im
     return im.resize(size, Image.Resampling.LANCZOS if scale < 1 else Image.Resampling.BICUBIC)

@@ -33,6 +33,24 @@ def estimate(width: int, height: int, layers, history: int) -> int:
     return int(4 * (floats * 1.15 + 2 * params)) + 64 * 2**20
 
 
+def estimate_targets(width: int, height: int, layers) -> int:
+    """Peak bytes of computing targets (forward only, nothing kept for a backward pass)."""
+    deepest = max(layers, key=LAYERS.index)
+    largest = max(_CHANNELS[int(n[4])] * math.ceil(height / 2 ** (int(n[4]) - 1)) * math.ceil(width / 2 ** (int(n[4]) - 1))
+                  for n in LAYERS[: LAYERS.index(deepest) + 1])
+    return 4 * (3 * largest + 6 * width * height) + 64 * 2**20
+
+
+def check_targets(width: int, height: int, layers, device: torch.device, what: str) -> None:
+    need = estimate_targets(width, height, layers)
+    free = available(device)
+    if free is not None and need > USABLE * free:
+        raise OutOfMemoryError(
+            f"the {what} image at {width}x{height} px needs about {need / 2**30:.1f} GiB but only "
+            f"{free / 2**30:.1f} GiB is free; lower --size or --style-size"
+        )
+
+
 def available(device: torch.device) -> int | None:
     """Free memory on the device, in bytes (None when it cannot be told)."""
     if device.type == "cuda":

@@ -66,11 +66,15 @@ class Settings:
                 )
             for w in self.style_layer_weights:
                 _positive("style layer weight", w, allow_zero=True)
+            if not any(self.style_layer_weights):
+                raise SettingsError("at least one style layer weight must be > 0")
         _positive("ratio", self.ratio)
         if self.content_weight is not None:
             _positive("content weight", self.content_weight, allow_zero=True)
         if self.style_weight is not None:
             _positive("style weight", self.style_weight, allow_zero=True)
+        if self.content_weight == 0 and self.style_weight == 0:
+            raise SettingsError("content weight and style weight are both 0: nothing to optimize")
         if self.loss_scaling not in LOSS_SCALINGS:
             raise SettingsError(f"loss scaling must be one of {', '.join(LOSS_SCALINGS)}")
         if self.pooling not in POOLINGS:
@@ -83,8 +87,10 @@ class Settings:
             raise SettingsError(f"evaluations must be a positive integer, not {self.evaluations!r}")
         if self.style_size is not None and self.style_size < 1:
             raise SettingsError(f"style size must be a positive integer, not {self.style_size!r}")
-        if not math.isfinite(self.noise) or self.noise < 0:
-            raise SettingsError(f"noise must be a finite number >= 0, not {self.noise!r}")
+        if not math.isfinite(self.noise) or not 0 <= self.noise <= 1:
+            raise SettingsError(f"noise must be between 0 and 1, not {self.noise!r}")
+        if not isinstance(self.seed, int) or not 0 <= self.seed < 2**63:
+            raise SettingsError(f"seed must be an integer from 0 to 2**63 - 1, not {self.seed!r}")
 
     @property
     def layer_weights(self) -> dict[str, float]:
