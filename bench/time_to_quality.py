@@ -43,8 +43,8 @@ def main():
         "history 10": dict(history=10),
         "history 50": dict(history=50),
         "history 100 (default)": dict(),
-        "scales 2": dict(scales=2),
-        "scales 3": dict(scales=3),
+        "scales 2": dict(scales=2, coarse_iterations=args.iterations),
+        "scales 3": dict(scales=3, coarse_iterations=args.iterations),
         "init content": dict(init="content"),
         "noise 0.1": dict(noise=0.1),
     }

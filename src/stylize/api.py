@@ -178,7 +178,10 @@ class Session:
             level_callback = None
             if callback is not None:
                 level_callback = _LevelCallback(callback, k, len(levels))
-            result = synthesis.lbfgs(objective, x, s.iterations, s.history, s.evaluations, level_callback, should_stop)
+            final = k == len(levels) - 1
+            iterations = s.iterations if final or s.coarse_iterations is None else s.coarse_iterations
+            evaluations = s.evaluations if final else None
+            result = synthesis.lbfgs(objective, x, iterations, s.history, evaluations, level_callback, should_stop)
             x = result.image
             if result.stopped == "non-finite" and result.evaluations == 0:
                 raise NonFiniteError("the loss is not finite at the start: the weights (--ratio, --content-weight, "

@@ -165,6 +165,8 @@ SYNTHESIS_OPTIONS = [
                  help="Seed of the start noise: same seed, same device, same output."),
     click.option("--scales", type=POSITIVE_INT, default=_d("scales"), show_default=True,
                  help="Coarse-to-fine levels (each halves the size of the next)."),
+    click.option("--coarse-iterations", type=POSITIVE_INT, default=None,
+                 help="Iterations at each coarser level of --scales [default: same as --iterations]."),
     click.option("--history", type=POSITIVE_INT, default=_d("history"), show_default=True,
                  help="L-BFGS history size (memory: 2 image copies per entry)."),
     click.option("--device", default=_d("device"), show_default=True, metavar="auto|cpu|cuda|cuda:N",
@@ -189,7 +191,7 @@ def settings_from(kwargs: dict, **fixed) -> Settings:
     """Settings from the shared options (removed from kwargs); a bad combination is a usage error."""
     names = ("size", "style_size", "iterations", "evaluations", "ratio", "content_weight", "style_weight", "content_layer",
              "style_layers", "style_layer_weights", "loss_scaling", "weights", "pooling", "normalize", "init",
-             "noise", "seed", "scales", "history", "device")
+             "noise", "seed", "scales", "coarse_iterations", "history", "device")
     values = {n: kwargs.pop(n) for n in names if n in kwargs}
     values.update(fixed)
     init = values.get("init")
@@ -235,30 +237,40 @@ def catch_signals():
 
 
 class ProgressBar:
-    """A tqdm bar fed by the library's Progress callbacks; optional intermediate saves."""
+    """A tqdm bar fed by the library's Progress callbacks; optional intermediate saves.
 
-    def __init__(self, per_level: int, levels: int, quiet: bool, desc: str = "", save_every: int = 0, save=None):
+    level_iterations: iterations of each coarse-to-fine level of one synthesis; runs: how many
+    syntheses share the bar (figures); the caller sets `run` before each.
+    """
+
+    def __init__(self, level_iterations: list[int], quiet: bool, desc: str = "", save_every: int = 0, save=None,
+                 runs: int = 1):
+        self.offsets = [sum(level_iterations[:k]) for k in range(len(level_iterations))]
+        self.per_run = sum(level_iterations)
+        self.total = self.per_run * runs
+        self.run = 0
         self.bar = None
-        total = per_level * levels
         if not quiet:
             from tqdm import tqdm
 
-            self.bar = tqdm(total=total, desc=desc, unit="it", file=sys.stderr, dynamic_ncols=True, leave=True)
-        self.total, self.per_level = total, per_level
+            self.bar = tqdm(total=self.total, desc=desc, unit="it", file=sys.stderr, dynamic_ncols=True, leave=True)
         self.last = None
         self.save_every, self.save = save_every, save
 
     def __call__(self, p) -> None:
         level = getattr(p, "level", 0)
-        position = level * self.per_level + p.iteration
-        if (level, p.iteration) != self.last:
-            self.last = (level, p.iteration)
+        position = self.run * self.per_run + self.offsets[min(level, len(self.offsets) - 1)] + p.iteration
+        if (self.run, level, p.iteration) != self.last:
+            self.last = (self.run, level, p.iteration)
             if self.bar is not None:
                 self.bar.n = min(position, self.total)
                 self.bar.set_postfix_str(
                     f"content={p.content:.4g} style={p.style:.4g} evals={p.evaluations}", refresh=True)
             if self.save_every and p.iteration and p.iteration % self.save_every == 0 and self.save is not None:
                 self.save(p)
+
+    def next(self) -> None:
+        self.run += 1
 
     def close(self) -> None:
         if self.bar is not None:
@@ -299,7 +311,7 @@ def run_one(settings: Settings, output: Path, quiet: bool, save_every: int, job,
         path = output.with_name(f"{output.stem}.{p.iteration:05d}{output.suffix}")
         save_image(to_pil(p.image), path, {"stylize": __version__, "intermediate": p.iteration})
 
-    bar = ProgressBar(settings.iterations, settings.scales, quiet, desc, save_every, save_intermediate)
+    bar = ProgressBar(settings.level_iterations, quiet, desc, save_every, save_intermediate)
     try:
         with catch_signals() as interrupt:
             session = Session(settings)
@@ -572,25 +584,6 @@ def _paper_sets():
     return ";".join(",".join(r) for r in PAPER_ROWS)
 
 
-class _Overall:
-    """One progress bar over many syntheses of `per_run` iterations each."""
-
-    def __init__(self, runs: int, per_run: int, quiet: bool, desc: str):
-        self.per_run = per_run
-        self.bar = ProgressBar(per_run, runs, quiet, desc)
-        self.run = 0
-
-    def __call__(self, p):
-        p.level = self.run
-        self.bar(p)
-
-    def next(self):
-        self.run += 1
-
-    def close(self):
-        self.bar.close()
-
-
 def _cell_name(prefix: str, label: str) -> str:
     return f"{prefix}{label}.png"
 
@@ -622,7 +615,7 @@ def figure1_command(photo, artwork, output, content_layers, layer_sets, cells_di
     cells = Path(cells_dir) if cells_dir else None
     if cells is not None:
         cells.mkdir(parents=True, exist_ok=True)
-    bar = _Overall(len(content_layers) + len(sets), settings.iterations * settings.scales, quiet, "figure1")
+    bar = ProgressBar(settings.level_iterations, quiet, "figure1", runs=len(content_layers) + len(sets))
     records, top, bottom = [], [], []
     with catch_signals() as interrupt:
         try:
@@ -687,7 +680,7 @@ def grid_command(photo, artwork, output, ratios, layer_sets, cells_dir, quiet, o
     cells = Path(cells_dir) if cells_dir else None
     if cells is not None:
         cells.mkdir(parents=True, exist_ok=True)
-    bar = _Overall(len(sets) * len(ratios), settings.iterations * settings.scales, quiet, "grid")
+    bar = ProgressBar(settings.level_iterations, quiet, "grid", runs=len(sets) * len(ratios))
     rows, records = [], []
     with catch_signals() as interrupt:
         try:

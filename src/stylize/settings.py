@@ -51,6 +51,7 @@ class Settings:
     size: int = 512  # long side of the output, pixels
     style_size: int | None = None  # long side of the style image; None = same as `size`
     scales: int = 1  # coarse-to-fine levels (1 = optimize at `size` only)
+    coarse_iterations: int | None = None  # iterations at each coarser level; None = same as `iterations`
     device: str = "auto"  # auto | cpu | cuda | cuda:N
 
     def __post_init__(self) -> None:
@@ -83,6 +84,8 @@ class Settings:
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise SettingsError(f"{name.replace('_', ' ')} must be a positive integer, not {value!r}")
+        if self.coarse_iterations is not None and self.coarse_iterations < 1:
+            raise SettingsError(f"coarse iterations must be a positive integer, not {self.coarse_iterations!r}")
         if self.evaluations is not None and self.evaluations < 1:
             raise SettingsError(f"evaluations must be a positive integer, not {self.evaluations!r}")
         if self.style_size is not None and self.style_size < 1:
@@ -97,6 +100,12 @@ class Settings:
         """w_l for each style layer (paper: equal weights 1/len)."""
         ws = self.style_layer_weights or tuple(1.0 / len(self.style_layers) for _ in self.style_layers)
         return dict(zip(self.style_layers, ws))
+
+    @property
+    def level_iterations(self) -> list[int]:
+        """Iterations of each coarse-to-fine level, coarsest first."""
+        coarse = self.coarse_iterations or self.iterations
+        return [coarse] * (self.scales - 1) + [self.iterations]
 
     @property
     def alpha_beta(self) -> tuple[float, float]:
