@@ -88,3 +88,27 @@ def test_preprocessing_caffe_is_bgr_255_minus_mean(original):
     got = x.index_select(1, net.order) * net.a + net.b
     expected = x[:, [2, 1, 0]] * 255 - torch.tensor([103.939, 116.779, 123.68]).view(1, 3, 1, 1)
     assert torch.allclose(got, expected, atol=1e-4)
+
+
+def test_normalization_makes_responses_independent_of_a_sources_layer_scales(original):
+    """A source whose layers are scaled differently (same function up to scale, as between training
+    recipes) gives the same normalized responses, so the same ratio means the same thing."""
+    state = {k: v.clone() for k, v in original.state_dict.items()}
+    previous = 1.0
+    for k, name in enumerate(LAYERS):
+        i = weights.CONV_INDEX[name]
+        c = 0.5 + 0.25 * (k % 5)  # this layer's outputs become c x the original's
+        state[f"{i}.weight"] = state[f"{i}.weight"] * (c / previous)
+        state[f"{i}.bias"] = state[f"{i}.bias"] * c
+        previous = c
+    other = weights.Weights("rescaled", state, original.preprocessing)
+    a = vgg.VGG(original, "conv5_1", means=vgg.floor_means(vgg.mean_activations(original, "avg")))
+    b = vgg.VGG(other, "conv5_1", means=vgg.floor_means(vgg.mean_activations(other, "avg")))
+    raw_b = vgg.VGG(other, "conv5_1")
+    raw_a = vgg.VGG(original, "conv5_1")
+    x = torch.rand(1, 3, 40, 40, generator=torch.Generator().manual_seed(1))
+    layers = ["conv1_1", "conv3_1", "conv4_2", "conv5_1"]
+    ra, rb = a(x, layers), b(x, layers)
+    for name in layers:
+        assert torch.allclose(ra[name], rb[name], rtol=1e-3, atol=1e-4), name
+    assert not torch.allclose(raw_a(x, ["conv3_1"])["conv3_1"], raw_b(x, ["conv3_1"])["conv3_1"])

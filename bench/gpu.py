@@ -1,6 +1,6 @@
 """CUDA: seconds per evaluation and peak GPU memory at 512 and 1024 px, with the speed options.
 
-    python bench/cuda.py [--sizes 512,1024] [--evals 20]
+    python bench/gpu.py [--sizes 512,1024] [--evals 20]
 
 Rows: fp32 (TF32 off), TF32, TF32 + cudnn autotuning, and bf16 autocast (an approximation: its final
 loss is printed beside fp32's so the quality can be judged). Needs a CUDA GPU.
