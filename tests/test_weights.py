@@ -119,3 +119,7 @@ def test_torchvision_offline_says_what_to_do(tmp_path, monkeypatch):
     assert "could not download torchvision's VGG-19 weights" in message
     assert str(tmp_path / "torch-home" / "hub" / "checkpoints" / "vgg19-dcbb9e9d.pth") in message
     assert "--weights original" in message
+
+
+def test_original_weights_are_finite(original):
+    assert all(bool(torch.isfinite(t).all()) for t in original.state_dict.values())

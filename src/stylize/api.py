@@ -102,17 +102,20 @@ class Session:
         memory.check_targets(w, h, layers, self.device, role)
         return images.to_tensor(images.fit(self.image(image), long_side)).to(self.device)
 
-    def content_targets(self, image: ImageLike, long_side: int, layers) -> dict:
+    def content_targets(self, image: ImageLike, long_side: int, layers, net=None) -> dict:
+        """P^l of `image` at `layers` (computed once per image, size and layers). `net`: the network to
+        use, by default one truncated at the deepest of `layers` (responses do not depend on depth)."""
         key = (_key(image), long_side, tuple(layers))
         if key not in self._content:
-            net = self.network(layers)
+            net = net or self.network(layers)
             self._content[key] = synthesis.content_targets(net, self.sized(image, long_side, layers, "content"), layers)
         return self._content[key]
 
-    def style_targets(self, image: ImageLike, long_side: int, layers) -> dict:
+    def style_targets(self, image: ImageLike, long_side: int, layers, net=None) -> dict:
+        """A^l / M_l of `image` at `layers`, computed once per image, size and layers."""
         key = (_key(image), long_side, tuple(layers))
         if key not in self._style:
-            net = self.network(layers)
+            net = net or self.network(layers)
             self._style[key] = synthesis.style_targets(net, self.sized(image, long_side, layers, "style"), layers)
         return self._style[key]
 
@@ -166,9 +169,9 @@ class Session:
             factor = max(w, h) / max(width, height)
             targets = Targets()
             if content is not None:
-                targets.content = self.content_targets(content, max(w, h), content_layers)
+                targets.content = self.content_targets(content, max(w, h), content_layers, net)
             if style is not None:
-                targets.style = self.style_targets(style, max(1, round(style_long * factor)), style_layers)
+                targets.style = self.style_targets(style, max(1, round(style_long * factor)), style_layers, net)
             if x is None:
                 x = self._start(content, style, w, h).to(self.device)
             else:

@@ -101,56 +101,173 @@ def lbfgs(objective: Objective, x0: torch.Tensor, iterations: int, history: int 
 
     Plain L-BFGS (no line search) diverges to NaN on this loss; the line search keeps every step a
     descent step. Stops after `iterations` iterations or `evaluations` evaluations (default 1.25x
-    iterations, torch's bound),
-    when the best loss improved by less than `tolerance` (relative) over `patience` evaluations,
-    when should_stop() says so, or at a non-finite loss; always returns the best image evaluated.
+    iterations, torch's bound), when the best loss improved by less than `tolerance` (relative) over
+    `patience` evaluations, when should_stop() says so, or at a non-finite loss; always returns the
+    best image evaluated.
+
+    Our own loop rather than torch.optim.LBFGS: constructing any torch optimizer imports
+    torch._dynamo, 1.6 s of every run's start-up on a 2-core machine (bench/README.md).
     """
-    x = x0.detach().clone().requires_grad_(True)
+    budget = evaluations if evaluations is not None else max(1, iterations * 5 // 4)
     best_x = x0.detach().clone()
-    opt = torch.optim.LBFGS([x], lr=1.0, max_iter=iterations, max_eval=evaluations, history_size=history,
-                            tolerance_grad=0.0, tolerance_change=0.0, line_search_fn="strong_wolfe")
-    state = {"evals": 0, "best": math.inf, "content": math.nan, "style": math.nan, "marks": []}
+    state = {"evals": 0, "iteration": 0, "best": math.inf, "content": math.nan, "style": math.nan, "marks": []}
     start = time.perf_counter()
 
-    def closure():
+    def evaluate(x: torch.Tensor) -> tuple[float, torch.Tensor]:
+        """Loss and gradient at x; records the best point and reports progress."""
         if should_stop is not None and should_stop():
             raise _Stop("interrupted")
-        opt.zero_grad()
-        total, content, style = objective(x)
-        value = float(total.detach())
-        if not math.isfinite(value):
-            raise _Stop("non-finite")
-        total.backward()
+        if state["evals"] >= budget:
+            raise _Stop("iterations")
+        leaf = x.detach().requires_grad_(True)
+        with torch.enable_grad():
+            total, content, style = objective(leaf)
+            value = float(total.detach())
+            if not math.isfinite(value):
+                raise _Stop("non-finite")
+            total.backward()
         state["evals"] += 1
         if value < state["best"]:
             state.update(best=value, content=float(content.detach()), style=float(style.detach()))
-            best_x.copy_(x.detach())
+            best_x.copy_(leaf.detach())
         if callback is not None:
-            callback(Progress(_iteration(opt, x), state["evals"], value, float(content.detach()), float(style.detach()),
-                              state["best"], time.perf_counter() - start, best_x))
+            callback(Progress(state["iteration"], state["evals"], value, float(content.detach()),
+                              float(style.detach()), state["best"], time.perf_counter() - start, best_x))
         marks = state["marks"]
         marks.append(state["best"])
         if len(marks) > patience:
             old = marks.pop(0)
             if old - state["best"] <= tolerance * abs(state["best"]):
                 raise _Stop("converged")
-        return total
+        return value, leaf.grad.detach()
 
     stopped = "iterations"
     try:
-        opt.step(closure)
+        _minimize(evaluate, x0.detach().clone(), iterations, history, state)
     except _Stop as stop:
         stopped = stop.reason
     if state["evals"] == 0:  # stopped before the first evaluation: report the start
         with torch.no_grad():
             total, content, style = objective(best_x)
         state.update(best=float(total), content=float(content), style=float(style))
-    return Result(best_x, state["best"], state["content"], state["style"], _iteration(opt, x),
+    return Result(best_x, state["best"], state["content"], state["style"], state["iteration"],
                   state["evals"], time.perf_counter() - start, stopped)
 
 
-def _iteration(opt: torch.optim.LBFGS, x: torch.Tensor) -> int:
-    return int(opt.state[x].get("n_iter", 0)) if x in opt.state else 0
+def _minimize(evaluate, x: torch.Tensor, iterations: int, history: int, state: dict) -> None:
+    """L-BFGS: the two-loop recursion for the direction (Nocedal & Wright, Alg. 7.4), a strong-Wolfe
+    line search for the step. evaluate(x) -> (loss, gradient)."""
+    f, g = evaluate(x)
+    memory: list[tuple[torch.Tensor, torch.Tensor, float]] = []  # (s, y, 1 / y.s), oldest first
+    scale = 1.0  # initial inverse-Hessian guess gamma = s.y / y.y
+    d = t = g_old = None
+    for k in range(1, iterations + 1):
+        state["iteration"] = k
+        if k > 1:
+            s_k, y_k = d.mul(t), g.sub(g_old)
+            ys = float(y_k.flatten() @ s_k.flatten())
+            if ys > 1e-10:
+                if len(memory) == history:
+                    memory.pop(0)
+                memory.append((s_k, y_k, 1.0 / ys))
+                scale = ys / float(y_k.flatten() @ y_k.flatten())
+        d = _direction(g, memory, scale)
+        gtd = float(g.flatten() @ d.flatten())
+        if gtd >= 0:  # not a descent direction (round-off): restart from steepest descent
+            memory.clear()
+            d, gtd = -g, -float(g.flatten() @ g.flatten())
+        if gtd == 0:
+            return  # zero gradient: nothing left to do
+        t = min(1.0, 1.0 / float(g.abs().sum())) if k == 1 else 1.0
+        g_old = g
+        t, f_new, g_new = _strong_wolfe(evaluate, x, d, t, f, g, gtd)
+        x = x + t * d
+        if t * float(d.abs().max()) < 1e-12 or f_new == f:
+            return  # no progress possible
+        f, g = f_new, g_new
+
+
+def _direction(g: torch.Tensor, memory, scale: float) -> torch.Tensor:
+    """-H g with the L-BFGS inverse-Hessian approximation (two-loop recursion)."""
+    q = g.neg()
+    alphas = []
+    for s, y, rho in reversed(memory):
+        a = rho * float(s.flatten() @ q.flatten())
+        q.add_(y, alpha=-a)
+        alphas.append(a)
+    r = q.mul_(scale)
+    for (s, y, rho), a in zip(memory, reversed(alphas)):
+        b = rho * float(y.flatten() @ r.flatten())
+        r.add_(s, alpha=a - b)
+    return r
+
+
+def _strong_wolfe(evaluate, x, d, t, f0, g0, gtd0, c1=1e-4, c2=0.9, max_tries=25):
+    """A step t along d meeting the strong Wolfe conditions (Nocedal & Wright, Alg. 3.5 and 3.6):
+    f(x + t d) <= f0 + c1 t g0.d and |g(x + t d).d| <= c2 |g0.d|. Returns (t, f, g) at that step,
+    or the best point found when the tries run out."""
+    d_max = float(d.abs().max())
+    t_prev, f_prev, g_prev, gtd_prev = 0.0, f0, g0, gtd0
+    for i in range(max_tries):
+        f_new, g_new = evaluate(x + t * d)
+        gtd_new = float(g_new.flatten() @ d.flatten())
+        if f_new > f0 + c1 * t * gtd0 or (i > 0 and f_new >= f_prev):
+            return _zoom(evaluate, x, d, f0, gtd0, (t_prev, f_prev, g_prev, gtd_prev), (t, f_new, g_new, gtd_new),
+                         c1, c2, max_tries, d_max)
+        if abs(gtd_new) <= -c2 * gtd0:
+            return t, f_new, g_new
+        if gtd_new >= 0:
+            return _zoom(evaluate, x, d, f0, gtd0, (t, f_new, g_new, gtd_new), (t_prev, f_prev, g_prev, gtd_prev),
+                         c1, c2, max_tries, d_max)
+        t_next = _cubic_minimum(t_prev, f_prev, gtd_prev, t, f_new, gtd_new, t + 0.01 * (t - t_prev), 10 * t)
+        t_prev, f_prev, g_prev, gtd_prev = t, f_new, g_new, gtd_new
+        t = t_next
+    return t_prev, f_prev, g_prev
+
+
+def _zoom(evaluate, x, d, f0, gtd0, lo, hi, c1, c2, max_tries, d_max):
+    """Shrink the bracket [lo, hi] (lo: the lower loss, meeting sufficient decrease) until a step meets
+    the strong Wolfe conditions."""
+    for _ in range(max_tries):
+        (t_lo, f_lo, g_lo, gtd_lo), (t_hi, f_hi, _, gtd_hi) = lo, hi
+        a, b = min(t_lo, t_hi), max(t_lo, t_hi)
+        if (b - a) * d_max < 1e-9:
+            break
+        t = _cubic_minimum(t_lo, f_lo, gtd_lo, t_hi, f_hi, gtd_hi, a, b)
+        margin = 0.1 * (b - a)  # keep away from the ends: guarantees the bracket shrinks
+        t = min(max(t, a + margin), b - margin)
+        f_new, g_new = evaluate(x + t * d)
+        gtd_new = float(g_new.flatten() @ d.flatten())
+        point = (t, f_new, g_new, gtd_new)
+        if f_new > f0 + c1 * t * gtd0 or f_new >= f_lo:
+            hi = point
+        else:
+            if abs(gtd_new) <= -c2 * gtd0:
+                return t, f_new, g_new
+            if gtd_new * (t_hi - t_lo) >= 0:
+                hi = lo
+            lo = point
+    t_lo, f_lo, g_lo, _ = lo
+    return t_lo, f_lo, g_lo
+
+
+def _cubic_minimum(t1, f1, g1, t2, f2, g2, lo, hi):
+    """Minimizer of the cubic through (t1, f1, f'=g1) and (t2, f2, f'=g2), clamped to [lo, hi]
+    (Nocedal & Wright, eq. 3.59); the middle of [lo, hi] when the cubic has no minimum."""
+    if lo > hi:
+        lo, hi = hi, lo
+    if t1 == t2:
+        return (lo + hi) / 2
+    d1 = g1 + g2 - 3 * (f1 - f2) / (t1 - t2)
+    square = d1 * d1 - g1 * g2
+    if square < 0:
+        return (lo + hi) / 2
+    d2 = math.copysign(math.sqrt(square), t2 - t1)
+    denominator = g2 - g1 + 2 * d2
+    if denominator == 0:
+        return (lo + hi) / 2
+    t = t2 - (t2 - t1) * (g2 + d2 - d1) / denominator
+    return min(max(t, lo), hi) if math.isfinite(t) else (lo + hi) / 2
 
 
 def noise_image(height: int, width: int, std: float, seed: int) -> torch.Tensor:

@@ -20,9 +20,10 @@ SHIPPED_MEANS = DATA / "means-original.pt"
 DEAD_FLOOR = 0.1
 
 
-def build_layers(last: str, pooling: str = "avg") -> nn.Sequential:
+def build_layers(last: str, pooling: str = "avg", device=None) -> nn.Sequential:
     """`torchvision.models.vgg19().features` up to `last`'s ReLU, same indices and state-dict keys,
-    with max pooling replaced by average pooling when pooling == "avg"."""
+    with max pooling replaced by average pooling when pooling == "avg". device="meta" skips the
+    random initialization (the weights are loaded right after)."""
     check_layer(last)
     stop = CONV_INDEX[last] + 1
     modules, channels = [], 3
@@ -30,7 +31,7 @@ def build_layers(last: str, pooling: str = "avg") -> nn.Sequential:
         if width == "M":
             modules.append(nn.AvgPool2d(2, 2) if pooling == "avg" else nn.MaxPool2d(2, 2))
         else:
-            modules += [nn.Conv2d(channels, width, kernel_size=3, padding=1), nn.ReLU(inplace=True)]
+            modules += [nn.Conv2d(channels, width, kernel_size=3, padding=1, device=device), nn.ReLU(inplace=True)]
             channels = width
     return nn.Sequential(*modules[: stop + 1])
 
@@ -44,10 +45,10 @@ class VGG(nn.Module):
         self.pooling = pooling
         self.last = last
         self.normalized = means is not None
-        self.layers = build_layers(last, pooling)
-        state = weights.state_dict if means is None else normalized_state(weights.state_dict, means)
+        self.layers = build_layers(last, pooling, device="meta")
         own = self.layers.state_dict()
-        self.layers.load_state_dict({k: state[k] for k in own})
+        state = weights.state_dict if means is None else normalized_state(weights.state_dict, means, len(own) // 2)
+        self.layers.load_state_dict({k: state[k].clone() if means is None else state[k] for k in own}, assign=True)
         self.layers.requires_grad_(False)
         self.layers.eval()
         # channels-last: 7-13 % faster convolutions on the CPU here (bench/README.md), and a response
@@ -77,12 +78,13 @@ class VGG(nn.Module):
         return out
 
 
-def normalized_state(state: dict, means: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+def normalized_state(state: dict, means: dict[str, torch.Tensor], layers: int = len(LAYERS)) -> dict[str, torch.Tensor]:
     """Divide each filter by its mean activation mu, multiply the next layer's matching input channel
-    by mu: every response is then F/mu and later layers see what they saw before."""
-    out = dict(state)
+    by mu: every response is then F/mu and later layers see what they saw before. Only the first
+    `layers` convolutions are rescaled (and returned)."""
+    out = {}
     previous = None
-    for name in LAYERS:
+    for name in LAYERS[:layers]:
         i = CONV_INDEX[name]
         mu = means[name].to(torch.float32)
         w = state[f"{i}.weight"]
