@@ -66,7 +66,7 @@ def test_content_recon_command(photo, tmp_path):
 def test_grid_trades_content_against_style_monotonically(photo, art, tmp_path):
     out = tmp_path / "grid.png"
     r = run("grid", photo, art, "-o", out, "--layer-sets", "conv1_1;conv1_1,conv2_1,conv3_1,conv4_1,conv5_1",
-            "--size", "40", "--iterations", "200", "--cells-dir", tmp_path / "cells", "--quiet")
+            "--size", "40", "--iterations", "300", "--cells-dir", tmp_path / "cells", "--quiet")
     assert r.exit_code == 0, cli_result_text(r)
     cells = json.loads(out.with_suffix(".json").read_text())["cells"]
     assert len(cells) == 8 and len(list((tmp_path / "cells").iterdir())) == 8
