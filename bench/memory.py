@@ -2,8 +2,10 @@
 
     python bench/memory.py [--sizes 256,512,1024] [--budget-gib 24]
 
-Each size runs 3 evaluations in its own process (peak RSS from wait4); the largest fitting size for
-the budget comes from the estimate that the refusal check uses (memory.largest_fitting).
+Each size runs --evals evaluations in its own process (peak RSS from wait4); with few evaluations the
+L-BFGS history is not yet full, so run e.g. `--sizes 256 --evals 120 --history 50` to see a full one.
+The largest fitting size for the budget comes from the estimate that the refusal check uses
+(memory.largest_fitting).
 """
 
 import argparse
@@ -20,6 +22,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", default="256,512,1024")
     ap.add_argument("--budget-gib", type=float, default=24)
+    ap.add_argument("--evals", type=int, default=3, help="evaluations per run (110 fills a history of 50)")
+    ap.add_argument("--history", type=int, default=DEFAULTS.history)
     args = ap.parse_args()
     print(machine())
     layers = (DEFAULTS.content_layer,) + DEFAULTS.style_layers
@@ -28,10 +32,12 @@ def main():
         for size in (int(s) for s in args.sizes.split(",")):
             w, h = fit(load_image(CONTENT), size).size
             t, peak, _ = run_process(stylize_argv() + [str(CONTENT), str(STYLE), "-o", str(Path(tmp) / "o.png"),
-                                                       "--size", str(size), "--iterations", "3", "--evaluations", "3",
+                                                       "--size", str(size), "--iterations", str(args.evals),
+                                                       "--evaluations", str(args.evals), "--history", str(args.history),
                                                        "--quiet", "--overwrite"])
-            est = memory.estimate(w, h, layers, DEFAULTS.history) / 2**20
+            est = memory.estimate(w, h, layers, args.history) / 2**20
             rows.append([f"{w}x{h}", round(peak), round(est), est / peak, t])
+    print(f"{args.evals} evaluations per run, history {args.history} (the estimate assumes a full history)")
     print(table(["size", "measured peak MiB", "estimate MiB", "estimate/measured", "s"], rows))
     w, h = fit(load_image(CONTENT), 1024).size
     budget = int(args.budget_gib * 2**30 * memory.USABLE)

@@ -12,11 +12,13 @@ from .settings import LAYERS
 
 _CHANNELS = {1: 64, 2: 128, 3: 256, 4: 512, 5: 512}
 USABLE = 0.85  # share of the free memory a run may plan to use
+HOST_BASELINE = 800 * 2**20  # a CPU run's resident memory before any image: torch, libraries, weights (bench/memory.py)
 
 
-def estimate(width: int, height: int, layers, history: int) -> int:
+def estimate(width: int, height: int, layers, history: int, host: bool = True) -> int:
     """Peak bytes of one fp32 synthesis: activations kept for the backward pass, the backward's
-    transient gradients, L-BFGS's history (2 x history image-sized vectors) and the network."""
+    transient gradients, L-BFGS's history (2 x history image-sized vectors) and the network; on the
+    host (CPU runs) also the process's baseline."""
     deepest = max(layers, key=LAYERS.index)
     acts, largest, params = 0, 0, 0
     channels_in = 3
@@ -30,7 +32,7 @@ def estimate(width: int, height: int, layers, history: int) -> int:
         channels_in = _CHANNELS[block]
     pixels = 3 * width * height
     floats = acts + 3 * largest + (2 * history + 8) * pixels
-    return int(4 * (floats * 1.15 + 2 * params)) + 64 * 2**20
+    return int(4 * (floats * 1.15 + 2 * params)) + 64 * 2**20 + (HOST_BASELINE if host else 0)
 
 
 def estimate_targets(width: int, height: int, layers) -> int:
@@ -69,14 +71,14 @@ def available(device: torch.device) -> int | None:
         return None
 
 
-def largest_fitting(width: int, height: int, layers, history: int, budget: int) -> int:
+def largest_fitting(width: int, height: int, layers, history: int, budget: int, host: bool = True) -> int:
     """The largest long side (a multiple of 16) whose estimate fits in `budget` bytes."""
     long_side = max(width, height)
     lo, hi = 16, long_side
     while lo < hi:
         mid = (lo + hi + 1) // 2
         w, h = max(1, round(width * mid / long_side)), max(1, round(height * mid / long_side))
-        if estimate(w, h, layers, history) <= budget:
+        if estimate(w, h, layers, history, host) <= budget:
             lo = mid
         else:
             hi = mid - 1
@@ -84,11 +86,12 @@ def largest_fitting(width: int, height: int, layers, history: int, budget: int) 
 
 
 def check(width: int, height: int, layers, history: int, device: torch.device, size_option: int | None = None) -> None:
-    need = estimate(width, height, layers, history)
+    host = device.type != "cuda"
+    need = estimate(width, height, layers, history, host)
     free = available(device)
     if free is None or need <= USABLE * free:
         return
-    fits = largest_fitting(width, height, layers, history, int(USABLE * free))
+    fits = largest_fitting(width, height, layers, history, int(USABLE * free), host)
     where = "GPU" if device.type == "cuda" else "RAM"
     raise OutOfMemoryError(
         f"a {width}x{height} px synthesis needs about {need / 2**30:.1f} GiB but only {free / 2**30:.1f} GiB of "
