@@ -445,7 +445,7 @@ def batch_command(manifest, contents, styles, out_dir, name_template, skip_exist
     try:
         if manifest:
             if manifest == "-":
-                text, where = click.get_text_stream("stdin").read(), "standard input"
+                text, where = sys.stdin.read(), "standard input"
             else:
                 path = Path(manifest)
                 if not path.is_file():
