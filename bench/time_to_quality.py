@@ -22,7 +22,7 @@ class Watch:
 
     def __call__(self, p):
         self.evals += 1
-        last = getattr(p, "level", 0) == self.levels - 1
+        last = p.level == self.levels - 1
         if self.hit is None and last and p.best <= self.target:
             self.hit = (self.evals, time.perf_counter() - self.start)
 

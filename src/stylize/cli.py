@@ -258,7 +258,7 @@ class ProgressBar:
         self.save_every, self.save = save_every, save
 
     def __call__(self, p) -> None:
-        level = getattr(p, "level", 0)
+        level = p.level
         position = self.run * self.per_run + self.offsets[min(level, len(self.offsets) - 1)] + p.iteration
         if (self.run, level, p.iteration) != self.last:
             self.last = (self.run, level, p.iteration)
@@ -730,8 +730,7 @@ def _finish_figure(figure, out: Path, records: list, meta: dict, interrupt: Inte
     try:
         save_image(figure, out, meta)
         side = out.with_suffix(".json")
-        side.write_text(json.dumps({k: v for k, v in meta.items() if k != "argv"} | {"argv": meta["argv"]}, indent=1,
-                                   default=str))
+        side.write_text(json.dumps(meta, indent=1, default=str))
     except (StylizeError, OSError) as e:
         fail(StylizeError(str(e)))
     if partial:

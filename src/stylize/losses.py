@@ -15,8 +15,12 @@ def flatten(response: torch.Tensor) -> torch.Tensor:
 
     Written as the transpose of an (M, N) view, which is free for channels-last responses.
     """
-    N = response.shape[1]
-    return response[0].permute(1, 2, 0).reshape(-1, N).t()
+    return _transposed(response).t()
+
+
+def _transposed(response: torch.Tensor) -> torch.Tensor:
+    """F^T of shape (M, N) for a response (1, N, H, W); a view when the response is channels-last."""
+    return response[0].permute(1, 2, 0).reshape(-1, response.shape[1])
 
 
 def positions(response: torch.Tensor) -> int:
@@ -57,9 +61,8 @@ class _StyleLayerLoss(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, response, A_over_M):
-        N = response.shape[1]
-        FT = response[0].permute(1, 2, 0).reshape(-1, N)  # (M, N) = F^T, a view when channels-last
-        M = FT.shape[0]
+        FT = _transposed(response)  # (M, N)
+        M, N = FT.shape
         D = FT.t() @ FT / M - A_over_M  # (N, N): (G - A) / M
         ctx.save_for_backward(response, D)
         return D.pow(2).sum() / (4 * N * N)
@@ -68,7 +71,7 @@ class _StyleLayerLoss(torch.autograd.Function):
     def backward(ctx, grad):
         response, D = ctx.saved_tensors
         _, N, H, W = response.shape
-        FT = response[0].permute(1, 2, 0).reshape(-1, N)
+        FT = _transposed(response)
         g = (FT @ D) * (grad / (N * N * H * W))  # (M, N) = (dE/dF)^T = F^T (G - A) / (N^2 M^2)
         return g.view(1, H, W, N).permute(0, 3, 1, 2), None
 

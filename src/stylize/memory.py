@@ -15,21 +15,26 @@ USABLE = 0.85  # share of the free memory a run may plan to use
 HOST_BASELINE = 800 * 2**20  # a CPU run's resident memory before any image: torch, libraries, weights (bench/memory.py)
 
 
+def _responses(width: int, height: int, layers):
+    """(layer name, channels, floats) of every response up to the deepest of `layers`."""
+    deepest = max(layers, key=LAYERS.index)
+    for name in LAYERS[: LAYERS.index(deepest) + 1]:
+        block = int(name[4])
+        f = 2 ** (block - 1)
+        yield name, _CHANNELS[block], _CHANNELS[block] * math.ceil(height / f) * math.ceil(width / f)
+
+
 def estimate(width: int, height: int, layers, history: int, host: bool = True) -> int:
     """Peak bytes of one fp32 synthesis: activations kept for the backward pass, the backward's
     transient gradients, L-BFGS's history (2 x history image-sized vectors) and the network; on the
     host (CPU runs) also the process's baseline."""
-    deepest = max(layers, key=LAYERS.index)
     acts, largest, params = 0, 0, 0
     channels_in = 3
-    for name in LAYERS[: LAYERS.index(deepest) + 1]:
-        block = int(name[4])
-        f = 2 ** (block - 1)
-        n = _CHANNELS[block] * math.ceil(height / f) * math.ceil(width / f)
-        acts += n * (2 if name.endswith("_1") and block > 1 else 1)  # + the pooled input of the block
+    for name, channels, n in _responses(width, height, layers):
+        acts += n * (2 if name.endswith("_1") and name != "conv1_1" else 1)  # + the pooled input of the block
         largest = max(largest, n)
-        params += _CHANNELS[block] * (channels_in * 9 + 1)
-        channels_in = _CHANNELS[block]
+        params += channels * (channels_in * 9 + 1)
+        channels_in = channels
     pixels = 3 * width * height
     floats = acts + 3 * largest + (2 * history + 8) * pixels
     return int(4 * (floats * 1.15 + 2 * params)) + 64 * 2**20 + (HOST_BASELINE if host else 0)
@@ -37,9 +42,7 @@ def estimate(width: int, height: int, layers, history: int, host: bool = True) -
 
 def estimate_targets(width: int, height: int, layers) -> int:
     """Peak bytes of computing targets (forward only, nothing kept for a backward pass)."""
-    deepest = max(layers, key=LAYERS.index)
-    largest = max(_CHANNELS[int(n[4])] * math.ceil(height / 2 ** (int(n[4]) - 1)) * math.ceil(width / 2 ** (int(n[4]) - 1))
-                  for n in LAYERS[: LAYERS.index(deepest) + 1])
+    largest = max(n for _, _, n in _responses(width, height, layers))
     return 4 * (3 * largest + 6 * width * height) + 64 * 2**20
 
 

@@ -70,6 +70,8 @@ class Progress:
     best: float
     seconds: float
     image: torch.Tensor  # the best image so far (1, 3, H, W); valid during the callback only
+    level: int = 0  # coarse-to-fine level of this synthesis (0 = coarsest), set by the caller of lbfgs
+    levels: int = 1
 
 
 @dataclass

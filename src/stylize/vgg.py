@@ -101,7 +101,7 @@ def floor_means(means: dict[str, torch.Tensor], floor: float = DEAD_FLOOR) -> di
     return {k: v.clamp(min=floor * float(v.median())) for k, v in means.items()}
 
 
-def calibration_images(size: int | None = None) -> list[torch.Tensor]:
+def calibration_images() -> list[torch.Tensor]:
     from .images import load_image, to_tensor
 
     files = sorted(CALIBRATION_DIR.glob("*.jpg"))
