@@ -299,3 +299,14 @@ def test_decompression_bomb_through_the_cli(art, tmp_path):
     bomb = _png_header_only(tmp_path / "bomb.png", 40000, 40000)
     r = run(bomb, art, "-o", tmp_path / "o.png", *FAST)
     assert r.exit_code == 1 and "too many pixels (over Pillow's limit of" in r.stderr
+
+
+def test_coarse_to_fine_options(photo, art, tmp_path):
+    out = tmp_path / "o.png"
+    r = run(photo, art, "-o", out, "--size", "40", "--iterations", "2", "--scales", "2", "--coarse-iterations", "3",
+            "--quiet")
+    assert r.exit_code == 0, cli_result_text(r)
+    meta = read_metadata(out)
+    assert Image.open(out).size == (40, 30) and meta["settings"]["coarse_iterations"] == 3
+    r = run(photo, art, "-o", tmp_path / "p.png", "--coarse-iterations", "0")
+    assert r.exit_code == 2 and "Invalid value for '--coarse-iterations'" in r.stderr
