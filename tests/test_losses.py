@@ -1,5 +1,6 @@
 """The loss formulas against hand computations, with seeded tensors (no VGG needed)."""
 
+import pytest
 import torch
 
 from stylize import losses
@@ -74,3 +75,38 @@ def test_content_loss_on_responses_equals_on_matrices():
     g = torch.Generator().manual_seed(5)
     F, P = torch.rand(1, 4, 3, 5, generator=g), torch.rand(1, 4, 3, 5, generator=g)
     assert abs(float(losses.content_loss(F, P)) - float(losses.content_loss(F.reshape(4, 15), P.reshape(4, 15)))) < 1e-5
+
+
+@pytest.mark.parametrize("onednn", [True, False], ids=["1x1-convolutions", "matrix-products"])
+def test_style_tap_adds_the_style_gradient_to_the_gradient_from_above(monkeypatch, onednn):
+    # the tap's pass-through feeds a further layer, as inside the network: the input's gradient must
+    # be that of (next layer's loss + w E_l) computed by autograd from the plain (N, M) formula
+    monkeypatch.setattr(losses, "_onednn", lambda response: onednn)
+    g = torch.Generator().manual_seed(6)
+    response = torch.rand(1, 6, 5, 7, generator=g, dtype=torch.float64).contiguous(memory_format=torch.channels_last)
+    A = losses.style_target(losses.flatten(torch.rand(1, 6, 5, 7, generator=g, dtype=torch.float64)))
+    above = torch.rand(4, 6, 3, 3, generator=g, dtype=torch.float64)
+
+    def through_tap(r):
+        passed, e = losses.style_tap(r, A, 0.7)
+        return torch.nn.functional.conv2d(passed, above).square().sum() + e
+
+    def by_formula(r):
+        return torch.nn.functional.conv2d(r, above).square().sum() + 0.7 * losses.style_layer_loss(r.reshape(6, 35), A)
+
+    a = response.clone().requires_grad_(True)
+    b = response.clone().requires_grad_(True)
+    va, vb = through_tap(a), by_formula(b)
+    assert abs(float(va.detach()) - float(vb.detach())) < 1e-10 * float(vb.detach())
+    va.backward()
+    vb.backward()
+    assert torch.allclose(a.grad, b.grad, rtol=1e-10, atol=1e-12)
+    assert torch.autograd.gradcheck(through_tap, (response.clone().requires_grad_(True),))
+    # the pass-through is the response itself, and the loss alone (nothing above) has E_l's gradient
+    c = response.clone().requires_grad_(True)
+    passed, e = losses.style_tap(c, A)
+    assert torch.equal(passed.detach(), response)
+    e.backward()
+    d = response.clone().requires_grad_(True)
+    losses.style_layer_loss(d.reshape(6, 35), A).backward()
+    assert torch.allclose(c.grad, d.grad, rtol=1e-10, atol=1e-12)

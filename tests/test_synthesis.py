@@ -22,8 +22,9 @@ class OneLayer(nn.Module):
         self.conv = nn.Conv2d(3, 8, 3, padding=1)
         self.requires_grad_(False)
 
-    def forward(self, x, layers):
-        return {"conv1_1": torch.relu(self.conv(x))}
+    def forward(self, x, layers, tap=None):
+        response = torch.relu(self.conv(x))
+        return {"conv1_1": response if tap is None else tap("conv1_1", response)}
 
 
 def _objective(alpha=1.0, beta=1.0):
@@ -85,6 +86,32 @@ def test_style_transfer_losses_fall_on_the_real_network(photo, art):
     assert out.loss < 0.5 * seen[0].loss
     assert out.content_loss < seen[0].content and out.style_loss < seen[0].style
     assert out.metadata["settings"]["ratio"] == 1e-3 and out.metadata["evaluations"] == out.evaluations
+
+
+@pytest.mark.vgg
+def test_objective_equals_the_formulas_on_untapped_responses(photo, art):
+    # the style losses ride inside the forward pass (style_tap); the value and the image's gradient must
+    # equal those computed from the plain responses with the (N, M) formulas and autograd
+    from stylize import losses
+
+    session = Session(size=48)
+    s = session.settings
+    net = session.network((s.content_layer,) + s.style_layers)
+    targets = Targets(session.content_targets(photo, 48, (s.content_layer,)), session.style_targets(art, 48, s.style_layers))
+    alpha, beta = s.alpha_beta
+    objective = Objective(net, targets, alpha, beta, s.layer_weights)
+    x = synthesis.noise_image(36, 48, 0.1, seed=1)
+    a, b = x.clone().requires_grad_(True), x.clone().requires_grad_(True)
+    total, content, style = objective(a)
+    total.backward()
+    responses = net(b, (s.content_layer,) + s.style_layers)
+    plain_content = losses.content_loss(responses[s.content_layer], targets.content[s.content_layer])
+    plain_style = sum(w * losses.style_layer_loss(losses.flatten(responses[k]), targets.style[k])
+                      for k, w in s.layer_weights.items())
+    (alpha * plain_content + beta * plain_style).backward()
+    assert float(content.detach()) == pytest.approx(float(plain_content.detach()), rel=1e-5)
+    assert float(style.detach()) == pytest.approx(float(plain_style.detach()), rel=1e-5)
+    assert float((a.grad - b.grad).norm() / b.grad.norm()) < 1e-4
 
 
 @pytest.mark.vgg

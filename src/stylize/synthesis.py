@@ -46,15 +46,23 @@ class Objective:
 
     def __call__(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(total, content, style) for image x (1, 3, H, W)."""
-        responses = self.net(x, self.layers)
-        zero = x.new_zeros(())
-        content = zero
+        terms = []
+
+        def tap(name, response):
+            w = self.layer_weights.get(name, 0.0) if self.beta else 0.0
+            if not w:
+                return response
+            response, e = losses.style_tap(response, self.targets.style[name], w)
+            terms.append(e)
+            return response
+
+        responses = self.net(x, self.layers, tap)
+        content = style = x.new_zeros(())
         if self.alpha:
             for name, P in self.targets.content.items():
                 content = content + losses.content_loss(responses[name], P, self.size_invariant)
-        style = zero
-        if self.beta:
-            style = losses.style_loss(responses, self.targets.style, self.layer_weights)
+        for e in terms:
+            style = style + e
         return self.alpha * content + self.beta * style, content, style
 
 

@@ -64,7 +64,9 @@ class VGG(nn.Module):
         self.register_buffer("b", b, persistent=False)
         self.index = {CONV_INDEX[name] + 1: name for name in LAYERS if CONV_INDEX[name] + 1 < len(self.layers)}
 
-    def forward(self, image: torch.Tensor, layers) -> dict[str, torch.Tensor]:
+    def forward(self, image: torch.Tensor, layers, tap=None) -> dict[str, torch.Tensor]:
+        """Responses of the named layers. tap(name, response), when given, is called on each of them
+        as it is computed and returns the tensor the next layer consumes (the style losses use it)."""
         wanted = set(layers)
         deepest = max(CONV_INDEX[name] + 1 for name in wanted)
         x = (image.index_select(1, self.order) * self.a + self.b).contiguous(memory_format=torch.channels_last)
@@ -72,6 +74,8 @@ class VGG(nn.Module):
         for i, module in enumerate(self.layers):
             x = module(x)
             if i in self.index and self.index[i] in wanted:
+                if tap is not None:
+                    x = tap(self.index[i], x)
                 out[self.index[i]] = x
             if i >= deepest:
                 break
