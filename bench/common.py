@@ -7,6 +7,10 @@ import sys
 import time
 from pathlib import Path
 
+from stylize.allocator import reuse_freed_memory
+
+reuse_freed_memory()  # what the command line does, for the scripts that run stylize in their own process
+
 ROOT = Path(__file__).resolve().parents[1]
 CONTENT = ROOT / "examples" / "tubingen.jpg"
 STYLE = ROOT / "examples" / "starry_night.jpg"
