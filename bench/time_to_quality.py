@@ -47,6 +47,7 @@ def main():
           f"style {ref.style_loss:.5g}, {ref.evaluations} evaluations, {ref_seconds:.0f} s")
     settings = {
         "history 10": dict(history=10),
+        "history 20": dict(history=20),
         "history 50": dict(history=50),
         "history 100 (default)": dict(),
         "scales 2": dict(scales=2, coarse_iterations=args.coarse_iterations),

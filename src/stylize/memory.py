@@ -51,8 +51,9 @@ def check_targets(width: int, height: int, layers, device: torch.device, what: s
     free = available(device)
     if free is not None and need > USABLE * free:
         raise OutOfMemoryError(
-            f"the {what} image at {width}x{height} px needs about {need / 2**30:.1f} GiB but only "
-            f"{free / 2**30:.1f} GiB is free; lower --size or --style-size"
+            f"the {what} image at {width}x{height} px needs about {need / 2**30:.1f} GiB, more than the "
+            f"{USABLE * free / 2**30:.1f} GiB a run may plan on ({USABLE:.0%} of the {free / 2**30:.1f} GiB free); "
+            f"lower --size or --style-size"
         )
 
 
@@ -97,6 +98,7 @@ def check(width: int, height: int, layers, history: int, device: torch.device, s
     fits = largest_fitting(width, height, layers, history, int(USABLE * free), host)
     where = "GPU" if device.type == "cuda" else "RAM"
     raise OutOfMemoryError(
-        f"a {width}x{height} px synthesis needs about {need / 2**30:.1f} GiB but only {free / 2**30:.1f} GiB of "
-        f"{where} is free; --size {fits} would fit (or lower --history, now {history})"
+        f"a {width}x{height} px synthesis needs about {need / 2**30:.1f} GiB, more than the {USABLE * free / 2**30:.1f} "
+        f"GiB a run may plan on ({USABLE:.0%} of the {free / 2**30:.1f} GiB of {where} free); --size {fits} would fit "
+        f"(or lower --history, now {history})"
     )
