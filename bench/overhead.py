@@ -65,7 +65,7 @@ def main():
             objective(x)[0].backward()
 
         with torch.no_grad():
-            responses = [f for k, f in net(x, s.style_layers).items()]
+            responses = list(net(x, s.style_layers).values())
         D = {f.shape[1]: torch.eye(f.shape[1]) for f in responses}
 
         def products():  # the style loss's two matrix products per layer, alone: G = F F^T and F^T (G - A)

@@ -106,8 +106,8 @@ def test_objective_equals_the_formulas_on_untapped_responses(photo, art):
     total.backward()
     responses = net(b, (s.content_layer,) + s.style_layers)
     plain_content = losses.content_loss(responses[s.content_layer], targets.content[s.content_layer])
-    plain_style = sum(w * losses.style_layer_loss(losses.flatten(responses[k]), targets.style[k])
-                      for k, w in s.layer_weights.items())
+    plain_style = losses.style_loss({k: losses.flatten(responses[k]) for k in s.style_layers}, targets.style,
+                                    s.layer_weights)
     (alpha * plain_content + beta * plain_style).backward()
     assert float(content.detach()) == pytest.approx(float(plain_content.detach()), rel=1e-5)
     assert float(style.detach()) == pytest.approx(float(plain_style.detach()), rel=1e-5)

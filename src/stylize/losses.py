@@ -115,7 +115,11 @@ def _times(response: torch.Tensor, S: torch.Tensor) -> torch.Tensor:
 
 
 def style_loss(responses: dict[str, torch.Tensor], targets: dict[str, torch.Tensor], weights: dict[str, float]):
-    """L_style = sum_l w_l E_l over the layers with a target; responses (1, N, H, W) or (N, M)."""
+    """L_style = sum_l w_l E_l over the layers with a target; responses (1, N, H, W) or (N, M).
+
+    The plain formula, on responses already computed. A synthesis computes the same sum inside the
+    network's forward pass instead (style_tap, called by synthesis.Objective), and the tests hold the
+    two equal."""
     total = None
     for name, w in weights.items():
         if w == 0:

@@ -50,11 +50,15 @@ def check_targets(width: int, height: int, layers, device: torch.device, what: s
     need = estimate_targets(width, height, layers)
     free = available(device)
     if free is not None and need > USABLE * free:
-        raise OutOfMemoryError(
-            f"the {what} image at {width}x{height} px needs about {need / 2**30:.1f} GiB, more than the "
-            f"{USABLE * free / 2**30:.1f} GiB a run may plan on ({USABLE:.0%} of the {free / 2**30:.1f} GiB free); "
-            f"lower --size or --style-size"
-        )
+        raise OutOfMemoryError(f"the {what} image at {width}x{height} px {_over_budget(need, free, device)}; "
+                               f"lower --size or --style-size")
+
+
+def _over_budget(need: int, free: int, device: torch.device) -> str:
+    """The shared middle of both refusals: what is needed against what a run may plan on."""
+    where = "GPU" if device.type == "cuda" else "RAM"
+    return (f"needs about {need / 2**30:.1f} GiB, more than the {USABLE * free / 2**30:.1f} GiB a run may plan on "
+            f"({USABLE:.0%} of the {free / 2**30:.1f} GiB of {where} free)")
 
 
 def available(device: torch.device) -> int | None:
@@ -96,9 +100,5 @@ def check(width: int, height: int, layers, history: int, device: torch.device, s
     if free is None or need <= USABLE * free:
         return
     fits = largest_fitting(width, height, layers, history, int(USABLE * free), host)
-    where = "GPU" if device.type == "cuda" else "RAM"
-    raise OutOfMemoryError(
-        f"a {width}x{height} px synthesis needs about {need / 2**30:.1f} GiB, more than the {USABLE * free / 2**30:.1f} "
-        f"GiB a run may plan on ({USABLE:.0%} of the {free / 2**30:.1f} GiB of {where} free); --size {fits} would fit "
-        f"(or lower --history, now {history})"
-    )
+    raise OutOfMemoryError(f"a {width}x{height} px synthesis {_over_budget(need, free, device)}; --size {fits} would "
+                           f"fit (or lower --history, now {history})")
