@@ -14,7 +14,7 @@ import torch
 from common import CONTENT, STYLE, table
 from stylize import Session
 from stylize.images import fit, load_image
-from stylize.synthesis import Objective, Targets, lbfgs
+from stylize.synthesis import optimize
 
 
 def run(size, evals, tf32, autotune, bf16):
@@ -24,10 +24,7 @@ def run(size, evals, tf32, autotune, bf16):
     torch.backends.cudnn.benchmark = autotune
     torch.backends.cudnn.deterministic = not autotune
     s = session.settings
-    net = session.network((s.content_layer,) + s.style_layers)
-    targets = Targets(session.content_targets(CONTENT, size, (s.content_layer,)),
-                      session.style_targets(STYLE, size, s.style_layers))
-    objective = Objective(net, targets, *s.alpha_beta, s.layer_weights)
+    objective = session.objective(session.transfer_job(CONTENT, STYLE))
     if bf16:
         plain = objective
 
@@ -36,11 +33,11 @@ def run(size, evals, tf32, autotune, bf16):
                 return plain(x)
     w, h = fit(load_image(CONTENT), size).size
     x0 = torch.rand(1, 3, h, w, device="cuda")
-    lbfgs(objective, x0, iterations=3, evaluations=3)  # warm-up
+    optimize(objective, x0, iterations=3, evaluations=3)  # warm-up
     torch.cuda.synchronize()
     torch.cuda.reset_peak_memory_stats()
     t = time.perf_counter()
-    result = lbfgs(objective, x0, iterations=evals, evaluations=evals)
+    result = optimize(objective, x0, iterations=evals, evaluations=evals)
     torch.cuda.synchronize()
     return (time.perf_counter() - t) / result.evaluations, torch.cuda.max_memory_allocated() / 2**20, result.loss
 

@@ -18,7 +18,7 @@ import torch
 from common import CONTENT, STYLE, machine, table
 from stylize import Session, losses
 from stylize.images import fit, load_image
-from stylize.synthesis import Objective, Targets, lbfgs
+from stylize.synthesis import optimize
 
 
 def timed(fns, repeats):
@@ -56,9 +56,7 @@ def main():
             out = net(x, ("conv5_1",))["conv5_1"]
             out.sum().backward()
 
-        targets = Targets(session.content_targets(CONTENT, size, (s.content_layer,)),
-                          session.style_targets(STYLE, size, s.style_layers))
-        objective = Objective(net, targets, *s.alpha_beta, s.layer_weights)
+        objective = session.objective(session.transfer_job(CONTENT, STYLE))
 
         def ours():
             x.grad = None
@@ -75,7 +73,7 @@ def main():
 
         t_bare, t_ours, t_products = timed([bare, ours, products], args.repeats)
         evals = 3 * args.repeats
-        result = lbfgs(objective, torch.rand(1, 3, h, w), iterations=evals, evaluations=evals)
+        result = optimize(objective, torch.rand(1, 3, h, w), iterations=evals, evaluations=evals)
         t_loop = result.seconds / result.evaluations
         rows.append([f"{w}x{h}", t_bare, t_ours, t_loop, t_ours / t_bare, t_loop / t_bare, t_products / t_bare])
     print(table(["size", "bare fwd+bwd s", "objective s", "in L-BFGS s/eval", "objective/bare", "L-BFGS/bare",

@@ -1,5 +1,5 @@
 """Does a ratio mean the same at every size? The final balance alpha*L_content / (beta*L_style) of the
-same pair at several sizes, with the size-invariant scaling (default) and with SPEC.md's literal formulas.
+same pair at several sizes, with the size-invariant scaling (default) and with the paper's formulas taken literally (--loss-scaling literal).
 
     python bench/ratio_scaling.py [--sizes 64,128,256] [--ratio 1e-3] [--iterations 100]
 """

@@ -12,7 +12,7 @@ from common import CONTENT, STYLE, machine, table
 from stylize import Session
 from stylize.figures import FIGURE1_CONTENT_LAYERS, PAPER_ROWS, row_label
 from stylize.images import fit, load_image, to_tensor
-from stylize.synthesis import Objective, Targets, noise_image
+from stylize.synthesis import noise_image
 
 
 def psnr(a, b) -> float:
@@ -41,13 +41,11 @@ def main():
     rows = []
     art = to_tensor(fit(load_image(STYLE), args.size))
     for k, layers in enumerate(PAPER_ROWS):
-        net = session.network(layers + ("conv4_2",))
         h, w = art.shape[-2:]
-        objective = Objective(net, Targets({}, session.style_targets(STYLE, args.size, layers)), 0.0, 1.0,
-                              session.settings.replace(style_layers=layers).layer_weights)
+        objective = session.objective(session.style_job(STYLE, layers))
         start = float(objective(noise_image(h, w, args.noise, session.settings.seed))[0])
         out = session.reconstruct_style(STYLE, layers)
-        content = Objective(net, Targets(session.content_targets(STYLE, args.size, ("conv4_2",)), {}), 1.0, 0.0, {})
+        content = session.objective(session.content_job(STYLE, "conv4_2"))
         rows.append([row_label(k), start, out.style_loss, start / out.style_loss,
                      float(content(noise_image(h, w, args.noise, 0))[0]), float(content(to_tensor(out.image))[0]),
                      round(psnr(to_tensor(out.image), art), 1)])

@@ -47,3 +47,19 @@ def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
 def cli_result_text(result) -> str:
     """stdout + stderr of a CliRunner result, for failure messages."""
     return f"exit={result.exit_code}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}\nexc={result.exception!r}"
+
+
+@pytest.fixture(autouse=True)
+def _vgg_mark_is_honest(request, monkeypatch):
+    """`pytest -m "not vgg"` must skip every test that loads VGG-19: an unmarked test that tries fails."""
+    if request.node.get_closest_marker("vgg") is not None:
+        return
+    assert "original" not in request.fixturenames, "this test loads VGG-19's weights: mark it @pytest.mark.vgg"
+    from stylize import vgg, weights
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("this test loads VGG-19's weights: mark it @pytest.mark.vgg")
+
+    monkeypatch.setattr(vgg, "_cached_network", refuse)
+    monkeypatch.setattr(vgg, "_cached_weights", refuse)
+    monkeypatch.setattr(weights, "load_original", refuse)

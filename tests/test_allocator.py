@@ -12,9 +12,18 @@ import resource, sys, torch
 from stylize.allocator import reuse_freed_memory
 if sys.argv[1] == "reuse":
     assert reuse_freed_memory()
-for _ in range(6):  # the heap may still grow by one block in any of the first 4 rounds (seen in 30 runs), then settles
+def faults():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+# Warm up until two rounds in a row fault nothing (at most 40 rounds): with the setting, glibc's heap
+# still grows block by block for the first rounds (up to 9 seen in 8 probes), then settles.
+quiet = 0
+for _ in range(40):
+    before = faults()
     torch.empty(2**24).fill_(1.0)
-before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    quiet = quiet + 1 if faults() == before else 0
+    if quiet == 2:
+        break
+before = faults()
 for _ in range(5):
     torch.empty(2**24).fill_(1.0)
 print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)

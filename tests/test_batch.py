@@ -31,13 +31,22 @@ def images(tmp_path):
 
 
 def test_manifest_formats():
-    assert batch.read_manifest("content,style\na.jpg,b.jpg\n") == [("a.jpg", "b.jpg", None)]
-    assert batch.read_manifest("Content, Style ,output\na.jpg,b.jpg,o.png\n") == [("a.jpg", "b.jpg", "o.png")]
+    Row = batch.Row
+    assert batch.read_manifest("content,style\na.jpg,b.jpg\n") == [Row("a.jpg", ("b.jpg",))]
+    assert batch.read_manifest("Content, Style ,output\na.jpg,b.jpg,o.png\n") == [Row("a.jpg", ("b.jpg",), "o.png")]
     assert batch.read_manifest('{"content": "a.jpg", "style": "b.jpg"}\n\n{"content": "c", "style": "d", "output": "x.png"}\n') \
-        == [("a.jpg", "b.jpg", None), ("c", "d", "x.png")]
+        == [Row("a.jpg", ("b.jpg",)), Row("c", ("d",), "x.png")]
+    # several styles with blend weights; an empty output means "use the name template" in both formats
+    assert batch.read_manifest('content,style,output,blend\na.jpg,b.jpg;c.jpg,,"3,7"\n') \
+        == [Row("a.jpg", ("b.jpg", "c.jpg"), None, (3.0, 7.0))]
+    assert batch.read_manifest('{"content": "a", "style": ["b", "c"], "blend": [1, 0], "output": ""}\n') \
+        == [Row("a", ("b", "c"), None, (1.0, 0.0))]
     for bad, message in (("", "is empty"), ("a,b\n1,2\n", "must name the columns"),
                          ('{"content": "a"}\n', "needs \"content\" and \"style\""), ("{oops\n", "not JSON"),
-                         ("content,style\na.jpg,\n", "line 2: empty content or style")):
+                         ("content,style\na.jpg,\n", "line 2: empty content or style"),
+                         ('{"content": "a", "style": ["b", "c"], "blend": [1]}\n', "1 blend weights for 2 style"),
+                         ('{"content": "a", "style": "b", "blend": [0]}\n', "not all 0"),
+                         ('{"content": "a", "style": "b", "output": 3}\n', "must be a file name")):
         with pytest.raises(ManifestError, match=message):
             batch.read_manifest(bad)
 
@@ -61,6 +70,7 @@ def test_shards_are_disjoint_and_cover_everything(tmp_path):
     assert batch.shard(pairs, 2, 4) == batch.shard(pairs, 2, 4)
 
 
+@pytest.mark.vgg
 def test_product_of_globs_one_network_and_targets_computed_once(images, tmp_path, monkeypatch):
     counts = {"content": 0, "style": 0}
     real_c, real_s = synthesis.content_targets, synthesis.style_targets
@@ -86,6 +96,7 @@ def test_product_of_globs_one_network_and_targets_computed_once(images, tmp_path
     assert all(p["status"] == "ok" and p["seconds"] > 0 and p["style_loss"] > 0 for p in report["pairs"])
 
 
+@pytest.mark.vgg
 def test_csv_manifest_from_stdin_with_failures_reported_and_exit_3(images, tmp_path):
     (tmp_path / "broken.jpg").write_text("not a jpeg")
     manifest = ("content,style,output\n"
@@ -111,6 +122,7 @@ def test_stop_on_error_leaves_the_rest_pending(images, tmp_path):
     assert [p["status"] for p in json.loads((tmp_path / "r.json").read_text())["pairs"]] == ["failed", "pending"]
 
 
+@pytest.mark.vgg
 def test_skip_existing_resumes_and_existing_outputs_are_never_replaced(images, tmp_path):
     out = tmp_path / "o"
     out.mkdir()
@@ -125,6 +137,7 @@ def test_skip_existing_resumes_and_existing_outputs_are_never_replaced(images, t
     assert [p["status"] for p in json.loads((tmp_path / "r.json").read_text())["pairs"]] == ["skipped", "skipped"]
 
 
+@pytest.mark.vgg
 def test_partial_outputs_are_redone_on_resume(images, tmp_path):
     from stylize.images import save_image
 
@@ -138,6 +151,7 @@ def test_partial_outputs_are_redone_on_resume(images, tmp_path):
     assert Image.open(out / "photo0__art0.png").size == (32, 26)
 
 
+@pytest.mark.vgg
 def test_shard_option_runs_only_its_share(images, tmp_path):
     args = ["batch", "--content", images / "photo*.png", "--style", images / "art0.jpg", "--out-dir", tmp_path / "o", *FAST]
     assert run(*args, "--shard", "2/2").exit_code == 0

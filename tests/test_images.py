@@ -118,7 +118,7 @@ def test_failed_save_leaves_the_old_file_and_no_temporary(tmp_path, monkeypatch)
 
     monkeypatch.setattr(Image.Image, "save", broken_save)
     with pytest.raises(ImageError, match="disk full"):
-        images.save_image(pattern(10, 10), out)
+        images.save_image(pattern(10, 10), out, overwrite=True)
     assert out.read_bytes() == b"old result"
     assert [p.name for p in tmp_path.iterdir()] == ["out.png"]
 

@@ -8,7 +8,7 @@ from torch import nn
 
 from stylize import Session, synthesis
 from stylize.images import to_tensor
-from stylize.synthesis import Objective, Targets
+from stylize.objective import ContentTerm, Objective, StyleTerm
 
 from .conftest import pattern, psnr
 
@@ -30,16 +30,19 @@ class OneLayer(nn.Module):
 def _objective(alpha=1.0, beta=1.0):
     net = OneLayer()
     photo, art = to_tensor(pattern(32, 32, 1)), to_tensor(pattern(32, 32, 2))
-    targets = Targets(synthesis.content_targets(net, photo, ["conv1_1"]) if alpha else {},
-                      synthesis.style_targets(net, art, ["conv1_1"]) if beta else {})
-    return Objective(net, targets, alpha, beta, {"conv1_1": 1.0})
+    terms = []
+    if alpha:
+        terms.append(ContentTerm(synthesis.content_targets(net, photo, ["conv1_1"]), alpha))
+    if beta:
+        terms.append(StyleTerm(synthesis.style_targets(net, art, ["conv1_1"]), beta, {"conv1_1": 1.0}))
+    return Objective(net, terms)
 
 
 def test_loss_falls_and_every_value_is_finite():
     objective = _objective(alpha=1e-3)
     seen = []
     x0 = synthesis.noise_image(32, 32, 0.1, seed=0)
-    result = synthesis.lbfgs(objective, x0, iterations=30, callback=lambda p: seen.append(p.loss))
+    result = synthesis.optimize(objective, x0, iterations=30, callback=lambda p: seen.append(p.loss))
     assert all(math.isfinite(v) for v in seen)
     assert result.loss < 0.1 * seen[0]
     assert result.loss == min(seen)
@@ -50,7 +53,7 @@ def test_loss_falls_and_every_value_is_finite():
 def test_stops_when_asked_and_returns_the_best_so_far():
     objective = _objective()
     calls = []
-    result = synthesis.lbfgs(objective, synthesis.noise_image(32, 32, 0.1, 0), iterations=100,
+    result = synthesis.optimize(objective, synthesis.noise_image(32, 32, 0.1, 0), iterations=100,
                              callback=lambda p: calls.append(p.loss), should_stop=lambda: len(calls) >= 5)
     assert result.stopped == "interrupted" and result.partial
     assert result.evaluations == 5 and result.loss == min(calls)
@@ -63,10 +66,10 @@ def test_non_finite_loss_stops_with_the_best_finite_image():
 
     def flaky(x):
         count.append(1)
-        total, c, s = real(x)
-        return (total * float("nan"), c, s) if len(count) > 3 else (total, c, s)
+        total, parts = real(x)
+        return (total * float("nan"), parts) if len(count) > 3 else (total, parts)
 
-    result = synthesis.lbfgs(flaky, synthesis.noise_image(32, 32, 0.1, 0), iterations=50)
+    result = synthesis.optimize(flaky, synthesis.noise_image(32, 32, 0.1, 0), iterations=50)
     assert result.stopped == "non-finite"
     assert math.isfinite(result.loss) and torch.isfinite(result.image).all()
 
@@ -97,16 +100,18 @@ def test_objective_equals_the_formulas_on_untapped_responses(photo, art):
     session = Session(size=48)
     s = session.settings
     net = session.network((s.content_layer,) + s.style_layers)
-    targets = Targets(session.content_targets(photo, 48, (s.content_layer,)), session.style_targets(art, 48, s.style_layers))
+    content_targets = session.content_targets(photo, 48, (s.content_layer,))
+    style_targets = session.style_targets(art, 48, s.style_layers)
     alpha, beta = s.alpha_beta
-    objective = Objective(net, targets, alpha, beta, s.layer_weights)
+    objective = Objective(net, [ContentTerm(content_targets, alpha), StyleTerm(style_targets, beta, s.layer_weights)])
     x = synthesis.noise_image(36, 48, 0.1, seed=1)
     a, b = x.clone().requires_grad_(True), x.clone().requires_grad_(True)
-    total, content, style = objective(a)
+    total, parts = objective(a)
+    content, style = parts["content"], parts["style"]
     total.backward()
     responses = net(b, (s.content_layer,) + s.style_layers)
-    plain_content = losses.content_loss(responses[s.content_layer], targets.content[s.content_layer])
-    plain_style = losses.style_loss({k: losses.flatten(responses[k]) for k in s.style_layers}, targets.style,
+    plain_content = losses.content_loss(responses[s.content_layer], content_targets[s.content_layer])
+    plain_style = losses.style_loss({k: losses.flatten(responses[k]) for k in s.style_layers}, style_targets,
                                     s.layer_weights)
     (alpha * plain_content + beta * plain_style).backward()
     assert float(content.detach()) == pytest.approx(float(plain_content.detach()), rel=1e-5)

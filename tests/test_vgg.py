@@ -35,6 +35,7 @@ def test_truncated_at_the_deepest_layer_in_use():
     assert isinstance(vgg.build_layers("conv4_2")[-1], nn.ReLU)
 
 
+@pytest.mark.vgg
 def test_responses_are_rectified_and_named(original):
     net = vgg.VGG(original, last="conv3_1")
     out = net(torch.rand(1, 3, 32, 32), ["conv1_1", "conv3_1"])
@@ -43,6 +44,7 @@ def test_responses_are_rectified_and_named(original):
     assert float(out["conv3_1"].min()) >= 0
 
 
+@pytest.mark.vgg
 def test_normalized_responses_are_raw_responses_over_mu(original):
     means = vgg.floor_means(vgg.means_for(original, "avg"))
     raw = vgg.VGG(original, last="conv5_1")
@@ -55,6 +57,7 @@ def test_normalized_responses_are_raw_responses_over_mu(original):
         assert torch.allclose(b[name], expected, rtol=1e-3, atol=1e-4 * float(expected.abs().max()))
 
 
+@pytest.mark.vgg
 @pytest.mark.parametrize("pooling", ["avg", "max"])
 def test_normalized_network_has_mean_activation_one_per_filter(original, pooling):
     means = vgg.floor_means(vgg.means_for(original, pooling))
@@ -74,6 +77,7 @@ def test_normalized_network_has_mean_activation_one_per_filter(original, pooling
     assert int((~(raw["conv2_1"] >= vgg.DEAD_FLOOR * raw["conv2_1"].median())).sum()) >= 1  # the dead filter
 
 
+@pytest.mark.vgg
 def test_shipped_means_are_those_of_the_shipped_calibration_set(original):
     shipped = torch.load(vgg.SHIPPED_MEANS, weights_only=True)
     for pooling in ("avg", "max"):
@@ -82,6 +86,7 @@ def test_shipped_means_are_those_of_the_shipped_calibration_set(original):
             assert torch.allclose(shipped[pooling][name], fresh[name], rtol=1e-4, atol=1e-6)
 
 
+@pytest.mark.vgg
 def test_preprocessing_caffe_is_bgr_255_minus_mean(original):
     net = vgg.VGG(original, last="conv1_1")
     x = torch.rand(1, 3, 4, 4)
@@ -90,6 +95,7 @@ def test_preprocessing_caffe_is_bgr_255_minus_mean(original):
     assert torch.allclose(got, expected, atol=1e-4)
 
 
+@pytest.mark.vgg
 def test_normalization_makes_responses_independent_of_a_sources_layer_scales(original):
     """A source whose layers are scaled differently (same function up to scale, as between training
     recipes) gives the same normalized responses, so the same ratio means the same thing."""

@@ -1,10 +1,21 @@
-"""stylize: neural style transfer after Gatys, Ecker & Bethge (2015/2016)."""
+"""stylize: neural style transfer after Gatys, Ecker & Bethge (2015/2016).
+
+The public names load on first use, so that `stylize --help` (and Ctrl-C during start-up) need not
+wait for torch to import.
+"""
 
 __version__ = "0.1.0"
 
-from .api import Outcome, Session, reconstruct_content, reconstruct_style, transfer  # noqa: E402
-from .errors import StylizeError  # noqa: E402
-from .settings import Settings  # noqa: E402
-
-__all__ = ["transfer", "reconstruct_content", "reconstruct_style", "Session", "Outcome", "Settings",
+__all__ = ["transfer", "reconstruct_content", "reconstruct_style", "Session", "Job", "Outcome", "Settings",
            "StylizeError", "__version__"]
+
+_WHERE = {"transfer": "api", "reconstruct_content": "api", "reconstruct_style": "api", "Session": "api",
+          "Job": "api", "Outcome": "api", "Settings": "settings", "StylizeError": "errors"}
+
+
+def __getattr__(name):
+    if name in _WHERE:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
+    raise AttributeError(f"module 'stylize' has no attribute {name!r}")

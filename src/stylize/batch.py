@@ -6,33 +6,48 @@ import csv
 import glob
 import io
 import json
+import math
 import os
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import torch
 
 from .errors import ManifestError, StylizeError
-from .images import output_format, read_metadata
+from .images import check_name, check_writable, make_folder, output_format, read_metadata, write_json
 
 DEFAULT_TEMPLATE = "{content}__{style}.png"
+
+
+class Row(NamedTuple):
+    """One line of a manifest: a photograph, one or more artworks, an output or None, blend weights or None."""
+
+    content: str
+    styles: tuple[str, ...]
+    output: str | None = None
+    blend: tuple[float, ...] | None = None
 
 
 @dataclass
 class Pair:
     index: int  # position in the whole manifest (before sharding), 0-based
     content: str
-    style: str
+    styles: tuple[str, ...]
     output: Path
+    blend: tuple[float, ...] | None = None  # None: the command's --style-blend, or equal
+
+    @property
+    def style(self) -> str:
+        return ";".join(self.styles)
 
 
 @dataclass
 class Record:
     index: int
     content: str
-    style: str
+    style: str  # the artworks, ';'-separated
     output: str
     status: str = "pending"  # ok | failed | skipped | interrupted | pending
     seconds: float | None = None
@@ -41,10 +56,38 @@ class Record:
     iterations: int | None = None
     evaluations: int | None = None
     error: str | None = None
+    blend: list | None = None
 
 
-def read_manifest(text: str, where: str = "manifest") -> list[tuple[str, str, str | None]]:
-    """Rows (content, style, output or None) from CSV with a header, or from JSON lines."""
+def _blend(value, where: str) -> tuple[float, ...] | None:
+    """Blend weights from a manifest: a list of numbers, or a string '3,7' / '3;7'."""
+    if value is None or value == "":
+        return None
+    items = value if isinstance(value, list) else str(value).replace(";", ",").split(",")
+    try:
+        weights = tuple(float(v) for v in items)
+    except (TypeError, ValueError):
+        raise ManifestError(f"{where}: blend weights must be numbers, not {value!r}") from None
+    if any(not math.isfinite(w) or w < 0 for w in weights) or not any(weights):
+        raise ManifestError(f"{where}: blend weights must be >= 0 and not all 0, not {value!r}")
+    return weights
+
+
+def _row(content, style, output, blend, where: str) -> Row:
+    styles = tuple(style) if isinstance(style, list) else tuple(v.strip() for v in str(style).split(";") if v.strip())
+    if not content or not styles or not all(isinstance(v, str) and v for v in styles):
+        raise ManifestError(f"{where}: needs a content and at least one style")
+    weights = _blend(blend, where)
+    if weights is not None and len(weights) != len(styles):
+        raise ManifestError(f"{where}: {len(weights)} blend weights for {len(styles)} style image(s)")
+    if output is not None and not isinstance(output, str):
+        raise ManifestError(f"{where}: \"output\" must be a file name; leave it out to use the name template")
+    return Row(str(content), styles, (output or "").strip() or None, weights)
+
+
+def read_manifest(text: str, where: str = "manifest") -> list[Row]:
+    """Rows from CSV with a header content,style[,output][,blend], or from JSON lines {"content": ...,
+    "style": ... or [...], "output": ..., "blend": [...]}. Several styles: a JSON list, or ';' in a CSV cell."""
     stripped = text.lstrip()
     if not stripped:
         raise ManifestError(f"{where} is empty")
@@ -59,18 +102,19 @@ def read_manifest(text: str, where: str = "manifest") -> list[tuple[str, str, st
                 raise ManifestError(f"{where} line {n}: not JSON ({e.msg})") from None
             if not isinstance(obj, dict) or not obj.get("content") or not obj.get("style"):
                 raise ManifestError(f"{where} line {n}: needs \"content\" and \"style\"")
-            rows.append((str(obj["content"]), str(obj["style"]), obj.get("output") and str(obj["output"])))
+            rows.append(_row(obj["content"], obj["style"], obj.get("output"), obj.get("blend"), f"{where} line {n}"))
         return rows
     reader = csv.DictReader(io.StringIO(text))
     header = [h.strip().lower() for h in (reader.fieldnames or [])]
     if "content" not in header or "style" not in header:
-        raise ManifestError(f"{where}: the CSV header must name the columns content,style[,output]")
+        raise ManifestError(f"{where}: the CSV header must name the columns content,style[,output][,blend]")
     reader.fieldnames = header
     for n, row in enumerate(reader, 2):
         content, style = (row.get("content") or "").strip(), (row.get("style") or "").strip()
         if not content or not style:
             raise ManifestError(f"{where} line {n}: empty content or style")
-        rows.append((content, style, (row.get("output") or "").strip() or None))
+        rows.append(_row(content, style, (row.get("output") or "").strip() or None, (row.get("blend") or "").strip(),
+                         f"{where} line {n}"))
     return rows
 
 
@@ -91,10 +135,14 @@ def expand(patterns) -> list[str]:
 def plan(rows, out_dir: Path, template: str = DEFAULT_TEMPLATE) -> list[Pair]:
     """Pairs with their output paths; outputs must be distinct and must not be inputs."""
     pairs, seen = [], {}
-    for index, (content, style, output) in enumerate(rows):
+    for index, row in enumerate(rows):
+        if not isinstance(row, Row):  # a plain (content, style, output[, blend]) tuple
+            row = _row(*row[:3], row[3] if len(row) > 3 else None, f"pair {index + 1}")
+        output = row.output
         if output is None:
             try:
-                output = template.format(content=Path(content).stem, style=Path(style).stem, index=index)
+                output = template.format(content=Path(row.content).stem,
+                                         style="+".join(Path(s).stem for s in row.styles), index=index)
             except (KeyError, IndexError, ValueError, AttributeError) as e:
                 raise ManifestError(
                     f"name template {template!r}: unknown placeholder {e}; use {{content}}, {{style}}, {{index}}"
@@ -104,12 +152,55 @@ def plan(rows, out_dir: Path, template: str = DEFAULT_TEMPLATE) -> list[Pair]:
         key = os.path.normcase(os.path.abspath(path))
         if key in seen:
             raise ManifestError(f"pairs {seen[key] + 1} and {index + 1} would both write {path}")
-        for source in (content, style):
+        for source in (row.content, *row.styles):
             if os.path.abspath(source) == os.path.abspath(path):
                 raise ManifestError(f"pair {index + 1}: the output {path} is one of its inputs")
         seen[key] = index
-        pairs.append(Pair(index, content, style, path))
+        pairs.append(Pair(index, row.content, row.styles, path, row.blend))
     return pairs
+
+
+def intake(manifest: str | None, contents=(), styles=(), out_dir: Path = Path("."),
+           template: str = DEFAULT_TEMPLATE, share: tuple[int, int] | None = None, stdin=None) -> list[Pair]:
+    """The pairs of a batch: from a manifest file ('-': `stdin`), or every content x every style; then
+    planned (outputs named, checked) and sharded."""
+    if manifest and (contents or styles):
+        raise ManifestError("give either a MANIFEST or --content/--style, not both")
+    if not manifest and not (contents and styles):
+        raise ManifestError("give a MANIFEST, or both --content and --style")
+    if manifest:
+        rows = read_manifest(*_manifest_text(manifest, stdin))
+    else:
+        rows = [Row(c, (s,)) for c in expand(contents) for s in expand(styles)]
+    pairs = plan(rows, Path(out_dir), template)
+    return shard(pairs, *share) if share else pairs
+
+
+def _manifest_text(manifest: str, stdin) -> tuple[str, str]:
+    try:
+        if manifest == "-":
+            if stdin is None or stdin.closed:
+                raise ManifestError("standard input is closed: pipe a manifest in, or name a file")
+            return stdin.read(), "standard input"
+        path = Path(manifest)
+        if path.is_dir():
+            raise ManifestError(f"{manifest}: is a directory, not a manifest")
+        try:
+            with open(path, encoding="utf-8-sig") as f:  # also reads pipes such as <(printf ...)
+                return f.read(), manifest
+        except FileNotFoundError:
+            raise ManifestError(f"{manifest}: no such file") from None
+    except UnicodeDecodeError:
+        raise ManifestError(f"{manifest}: not a text file") from None
+    except (OSError, ValueError) as e:
+        raise ManifestError(f"{manifest}: cannot read the manifest ({getattr(e, 'strerror', None) or e})") from None
+
+
+def prepare(out_dir: Path, pairs: list[Pair]) -> None:
+    """Create the output folders and make sure they can be written, before the first pair."""
+    folders = {Path(out_dir)} | {p.output.parent for p in pairs}
+    for folder in sorted(folders):
+        make_folder(folder, "output folder")
 
 
 def shard(pairs: list[Pair], i: int, n: int) -> list[Pair]:
@@ -123,8 +214,8 @@ def complete(path: Path) -> bool:
     if not path.is_file():
         return False
     try:
-        meta = read_metadata(path) if path.suffix.lower() == ".png" else None
-    except (OSError, ValueError):
+        meta = read_metadata(path)
+    except StylizeError:
         return True
     return not (meta or {}).get("partial", False)
 
@@ -142,17 +233,38 @@ class Report:
             counts[r.status] = counts.get(r.status, 0) + 1
         return counts
 
+    def check(self, inputs=(), overwrite: bool = False, resume: bool = False) -> None:
+        """Refuse, before the first pair, a report that would replace an input or (without overwrite)
+        an existing file, or that cannot be written. Resuming (--skip-existing) may update an earlier
+        stylize report in place: it is the batch's own record, not the user's file."""
+        if self.path is None:
+            return
+        from .images import check_name
+
+        check_name(self.path)
+        folder = self.path.parent
+        if not folder.is_dir():
+            raise ManifestError(f"{self.path}: the folder {folder} does not exist")
+        if self.path.is_dir():
+            raise ManifestError(f"{self.path}: is a directory")
+        for other in inputs:
+            if other and self.path.exists() and os.path.exists(other) and os.path.samefile(self.path, other):
+                raise ManifestError(f"{self.path}: the report would overwrite an input; choose another --report path")
+        if self.path.exists() and not overwrite and not (resume and _is_report(self.path)):
+            raise ManifestError(f"{self.path}: already exists and is not a stylize report to resume; pass --overwrite "
+                                f"to replace it")
+        try:
+            check_writable(folder)
+        except OSError as e:
+            raise ManifestError(f"{self.path}: cannot write in {folder} ({e.strerror or e})") from None
+
     def write(self) -> None:
         if self.path is None:
             return
         data = {"started": self.started, "settings": self.settings, "summary": self.summary(),
                 "pairs": [asdict(r) for r in self.records]}
-        folder = self.path.parent
         try:
-            fd, tmp = tempfile.mkstemp(dir=folder, prefix=".stylize-tmp-", suffix=".json")
-            with os.fdopen(fd, "w") as f:
-                json.dump(data, f, indent=1)
-            os.replace(tmp, self.path)
+            write_json(self.path, data, overwrite=True)  # check() ran before the first pair
         except OSError as e:
             raise ManifestError(f"cannot write the report {self.path}: {e.strerror or e}") from None
 
@@ -162,14 +274,25 @@ def run(session, pairs: list[Pair], *, skip_existing: bool = False, overwrite: b
         on_pair=None, callback=None, save=None) -> list[Record]:
     """Run every pair through one session (network loaded once; targets cached per image).
 
-    save(outcome, pair) writes the result; on_pair(record) is told when a pair ends.
+    save(outcome, pair, replace) writes the result, replacing a file only when `replace` (--overwrite, or
+    our own partial output being redone); on_pair(record) is told when a pair ends.
     """
     records = report.records if report is not None else [
-        Record(p.index, p.content, p.style, str(p.output)) for p in pairs]
+        record_of(p) for p in pairs]
     for pair, record in zip(pairs, records):
         if should_stop is not None and should_stop():
             break
+        replace = overwrite
+        try:
+            check_name(pair.output)
+        except StylizeError as e:
+            record.status, record.error = "failed", str(e)
+            _done(record, report, on_pair)
+            if not continue_on_error:
+                break
+            continue
         if pair.output.exists() and not overwrite:
+            replace = skip_existing  # reached below only for our own partial output, which is redone
             if skip_existing and complete(pair.output):
                 record.status = "skipped"
             elif not skip_existing:
@@ -181,9 +304,10 @@ def run(session, pairs: list[Pair], *, skip_existing: bool = False, overwrite: b
                 continue
         start = time.perf_counter()
         try:
-            outcome = session.transfer(pair.content, pair.style, callback=callback, should_stop=should_stop)
+            outcome = session.transfer(pair.content, pair.styles, callback=callback, should_stop=should_stop,
+                                       blend=pair.blend)
             if outcome.evaluations:
-                save(outcome, pair)
+                save(outcome, pair, replace)
             record.status = "interrupted" if outcome.partial else "ok"
             record.content_loss, record.style_loss = outcome.content_loss, outcome.style_loss
             record.iterations, record.evaluations = outcome.iterations, outcome.evaluations
@@ -200,8 +324,21 @@ def run(session, pairs: list[Pair], *, skip_existing: bool = False, overwrite: b
     return records
 
 
+def record_of(pair: Pair) -> Record:
+    return Record(pair.index, pair.content, pair.style, str(pair.output),
+                  blend=list(pair.blend) if pair.blend is not None else None)
+
+
 def _done(record: Record, report: Report | None, on_pair) -> None:
     if report is not None:
         report.write()
     if on_pair is not None:
         on_pair(record)
+
+
+def _is_report(path: Path) -> bool:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and {"started", "settings", "pairs"} <= data.keys()

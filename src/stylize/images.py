@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import io
 import json
 import os
 import tempfile
@@ -19,16 +21,23 @@ def load_image(path: str | os.PathLike) -> Image.Image:
 
     Transparent images are composited on white; 16-bit and float images are rescaled, not clipped.
     Pillow's decompression-bomb limit (Image.MAX_IMAGE_PIXELS) is kept and enforced.
+    Whatever goes wrong while decoding (a crafted or damaged file) becomes one ImageError.
     """
     p = Path(path)
-    if not p.exists():
-        raise ImageError(f"{p}: no such file")
-    if p.is_dir():
-        raise ImageError(f"{p}: is a directory, not an image")
-    if p.stat().st_size == 0:
-        raise ImageError(f"{p}: the file is empty")
+    try:
+        if not p.exists():
+            raise ImageError(f"{p}: no such file")
+        if p.is_dir():
+            raise ImageError(f"{p}: is a directory, not an image")
+        if p.stat().st_size == 0:
+            raise ImageError(f"{p}: the file is empty")
+    except OSError as e:
+        if e.errno == errno.ENAMETOOLONG:
+            raise ImageError(f"{p}: the file name is too long") from None
+        raise ImageError(f"{p}: cannot read the file ({e.strerror or _first_line(e)})") from None
     try:
         with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Pillow's remarks on odd files are not the user's business
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(p) as im:
                 im.load()
@@ -39,7 +48,11 @@ def load_image(path: str | os.PathLike) -> Image.Image:
         raise ImageError(f"{p}: too many pixels (over Pillow's limit of {limit:,}); shrink it first") from None
     except UnidentifiedImageError:
         raise ImageError(f"{p}: not an image Pillow can read") from None
-    except (OSError, ValueError, SyntaxError, EOFError) as e:
+    except Exception as e:
+        # Deliberately broad: Pillow's format plugins raise whatever their parsing trips over on
+        # hostile input (BLPFormatError, struct.error, IndexError, ZeroDivisionError, TypeError,
+        # NotImplementedError, MemoryError for a bogus size, ...). KeyboardInterrupt and
+        # SystemExit are not Exceptions and pass through.
         raise ImageError(f"{p}: cannot read the image ({_first_line(e)}); the file may be truncated or corrupt") from None
 
 
@@ -91,39 +104,113 @@ def to_pil(x: torch.Tensor) -> Image.Image:
     return Image.frombytes("RGB", (w, h), bytes(x.permute(1, 2, 0).contiguous().untyped_storage()))
 
 
-def output_format(path: str | os.PathLike) -> str:
-    """Pillow's format name for the output file's extension, or ImageError."""
-    ext = Path(path).suffix.lower()
+NAME_MAX = 255  # bytes in one path component, on every common filesystem
+PATH_MAX = 4095  # bytes in a whole path (Linux's PATH_MAX less the terminating NUL)
+SIDECAR_SUFFIX = ".stylize.json"
+WRITABLE_HINT = "use .png, .jpg, .webp, .tif, ..."
+
+# How each format carries the metadata (JSON): a PNG text chunk "stylize", a comment (JPEG's COM
+# segment, GIF's comment extension) or EXIF ImageDescription (0x010E). Any other format carries
+# nothing, and a partial result gets a sidecar file PATH.stylize.json instead.
+_PNG_TEXT, _COMMENT, _EXIF = "png-text", "comment", "exif"
+_CARRIER = {"PNG": _PNG_TEXT, "JPEG": _COMMENT, "GIF": _COMMENT, "WEBP": _EXIF, "TIFF": _EXIF, "AVIF": _EXIF}
+_COMMENT_MAX = {"JPEG": 65533}  # a JPEG COM segment holds at most this many bytes
+_IMAGE_DESCRIPTION = 0x010E
+
+_writable: dict[str, str | None] = {}  # format -> None if stylize can write it, else the reason
+
+
+def _format_of(path: str | os.PathLike) -> str | None:
     Image.init()
-    fmt = Image.registered_extensions().get(ext)
-    if not ext or fmt is None or fmt not in Image.SAVE:
-        raise ImageError(f"{path}: unknown output extension {ext or '(none)'!r}; use .png, .jpg, .webp, .tif, ...")
+    return Image.registered_extensions().get(Path(path).suffix.lower())
+
+
+def output_format(path: str | os.PathLike) -> str:
+    """Pillow's format name for the output file's extension, or ImageError.
+
+    A format is accepted only if a tiny RGB image (with metadata) actually encodes in it: Pillow
+    registers savers that always fail (GRIB, HDF5, BUFR, WMF) or that take no RGB (XBM, MSP, Palm,
+    BLP). The answer is worked out once per format.
+    """
+    ext = Path(path).suffix.lower()
+    fmt = _format_of(path)
+    if not ext or fmt is None:
+        raise ImageError(f"{path}: unknown output extension {ext or '(none)'!r}; {WRITABLE_HINT}")
+    if fmt not in _writable:
+        _writable[fmt] = _probe(fmt)
+    if _writable[fmt] is not None:
+        raise ImageError(f"{path}: stylize cannot write {ext} files; {WRITABLE_HINT}")
     return fmt
+
+
+def _probe(fmt: str) -> str | None:
+    """None if an 8x8 RGB image with metadata encodes as `fmt` in memory, else why not."""
+    if fmt not in Image.SAVE:
+        return "Pillow can only read it"
+    sample = Image.new("RGB", (8, 8), (128, 64, 32))
+    try:
+        _encode(sample, io.BytesIO(), fmt, {"partial": False})
+    except (OSError, ValueError, KeyError, TypeError, NotImplementedError) as e:
+        return _first_line(e)
+    return None
+
+
+def check_name(path: str | os.PathLike) -> Path:
+    """Refuse a path with a component over NAME_MAX bytes, or a whole path over PATH_MAX bytes.
+
+    For a format that keeps a partial result's metadata in a sidecar (PATH.stylize.json) the
+    file name must leave room for that suffix too. Cheap and touches nothing: call it before any work.
+    """
+    p = Path(path)
+    parts = [part for part in p.parts if part != p.anchor]
+    fmt = _format_of(p)
+    for i, part in enumerate(parts):
+        limit = NAME_MAX
+        if i == len(parts) - 1 and fmt is not None and fmt not in _CARRIER:
+            limit -= len(SIDECAR_SUFFIX)
+        n = len(os.fsencode(part))
+        if n > limit:
+            raise ImageError(f"{p}: the file name is too long ({n} bytes; at most {limit})")
+    n = len(os.fsencode(os.path.abspath(p)))
+    if n > PATH_MAX:
+        raise ImageError(f"{p}: the path is too long ({n} bytes; at most {PATH_MAX})")
+    return p
+
+
+def _too_long(p: Path) -> ImageError:
+    """The message for an ENAMETOOLONG that check_name's fixed limits did not catch."""
+    n = max((len(os.fsencode(part)) for part in p.parts), default=0)
+    limit = NAME_MAX
+    try:
+        limit = os.pathconf(p.parent if str(p.parent) else ".", "PC_NAME_MAX")
+    except (OSError, ValueError, AttributeError):
+        pass
+    return ImageError(f"{p}: the file name is too long ({n} bytes; at most {limit})")
 
 
 def check_output(path: str | os.PathLike, inputs=(), overwrite: bool = False) -> Path:
     """Refuse, before any work, an output that cannot be written, would replace an input,
     or (without overwrite) would replace an existing file."""
-    p = Path(path)
+    p = check_name(path)
     output_format(p)
     folder = p.parent if str(p.parent) else Path(".")
-    if not folder.exists():
-        raise ImageError(f"{p}: the folder {folder} does not exist")
-    if not folder.is_dir():
-        raise ImageError(f"{p}: {folder} is not a folder")
-    if p.is_dir():
-        raise ImageError(f"{p}: is a directory")
-    for other in inputs:
-        if other is not None and _same_file(p, Path(other)):
-            raise ImageError(f"{p}: the output would overwrite an input image; choose another output path")
-    if p.exists() and not overwrite:
-        raise ImageError(f"{p}: already exists; pass --overwrite to replace it")
     try:
-        fd, probe = tempfile.mkstemp(dir=folder, prefix=".stylize-tmp-")
+        if not folder.exists():
+            raise ImageError(f"{p}: the folder {folder} does not exist")
+        if not folder.is_dir():
+            raise ImageError(f"{p}: {folder} is not a folder")
+        if p.is_dir():
+            raise ImageError(f"{p}: is a directory")
+        for other in inputs:
+            if other is not None and _same_file(p, Path(other)):
+                raise ImageError(f"{p}: the output would overwrite an input image; choose another output path")
+        if os.path.lexists(p) and not overwrite:
+            raise ImageError(f"{p}: already exists; pass --overwrite to replace it")
+        check_writable(folder)
     except OSError as e:
+        if e.errno == errno.ENAMETOOLONG:
+            raise _too_long(p) from None
         raise ImageError(f"{p}: cannot write in {folder} ({e.strerror or e})") from None
-    os.close(fd)
-    os.unlink(probe)
     return p
 
 
@@ -134,55 +221,280 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
-def save_image(im: Image.Image, path: str | os.PathLike, metadata: dict | None = None) -> Path:
-    """Write atomically: a temporary file in the same folder, then rename over `path`.
+def sidecar_path(path: str | os.PathLike) -> Path:
+    """Where a partial result in a format that carries no metadata (BMP, ...) keeps it."""
+    return Path(os.fspath(path) + SIDECAR_SUFFIX)
 
-    `metadata` goes into the PNG text chunk "stylize" (JSON), so a result records how it was made.
+
+def _encode(im: Image.Image, fp, fmt: str, metadata: dict | None) -> bool:
+    """Write `im` as `fmt` to the open file `fp`, with `metadata` inside where the format has room.
+
+    Returns whether the metadata went into the file (False: it needs a sidecar to survive).
     """
-    p = Path(path)
+    params: dict = {}
+    text = json.dumps(metadata, sort_keys=True, default=str) if metadata is not None else None  # ASCII
+    carrier = _CARRIER.get(fmt)
+    embedded = False
+    if carrier == _COMMENT:
+        # Always pass a comment: Pillow would otherwise copy a stale one from im.info.
+        fits = text is not None and len(text) <= _COMMENT_MAX.get(fmt, len(text))
+        params["comment"] = text if fits else ""
+        embedded = fits
+    elif text is not None and carrier == _PNG_TEXT:
+        info = PngImagePlugin.PngInfo()
+        info.add_text("stylize", text)
+        params["pnginfo"] = info
+        embedded = True
+    elif text is not None and carrier == _EXIF:
+        exif = Image.Exif()
+        exif[_IMAGE_DESCRIPTION] = text
+        params["exif"] = exif
+        embedded = True
+    if fmt in ("JPEG", "WEBP"):
+        params["quality"] = 95
+    im.save(fp, format=fmt, **params)
+    return embedded
+
+
+def save_image(im: Image.Image, path: str | os.PathLike, metadata: dict | None = None, *,
+               overwrite: bool = False) -> Path:
+    """Write atomically, and without overwrite never replace a file, even one that appeared meanwhile.
+
+    The image goes to a temporary file in the same folder (flushed to disk, mode from the umask),
+    which then takes its place in one step: without `overwrite` by os.link, which fails if
+    anything is at `path` (ImageError "already exists"); with `overwrite` by os.replace.
+
+    `metadata` (JSON) goes inside the file: PNG text chunk "stylize", JPEG/GIF comment, WebP/TIFF/AVIF
+    EXIF ImageDescription. Formats with no room for it (BMP, ...) get a sidecar PATH.stylize.json,
+    written only for a partial result (metadata["partial"] true) so that it cannot pass for a finished
+    one; saving a finished image removes a stale sidecar.
+    """
+    p = check_name(path)
     fmt = output_format(p)
     folder = p.parent if str(p.parent) else Path(".")
-    params = {}
-    if fmt == "PNG" and metadata is not None:
-        info = PngImagePlugin.PngInfo()
-        info.add_text("stylize", json.dumps(metadata, sort_keys=True, default=str))
-        params["pnginfo"] = info
-    elif fmt in ("JPEG", "WEBP"):
-        params["quality"] = 95
+    partial = bool(metadata and metadata.get("partial"))
+    sidecar = sidecar_path(p)
     try:
+        if not overwrite and os.path.lexists(p):  # early, before any work; _place checks again atomically
+            raise ImageError(f"{p}: already exists; pass --overwrite to replace it")
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=".stylize-tmp-", suffix=p.suffix)
     except OSError as e:
+        if e.errno == errno.ENAMETOOLONG:
+            raise _too_long(p) from None
         raise ImageError(f"{p}: cannot write in {folder} ({e.strerror or e})") from None
+    wrote_sidecar = False
     try:
         with os.fdopen(fd, "wb") as f:
-            im.save(f, format=fmt, **params)
+            embedded = _encode(im, f, fmt, metadata)
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, p)
+        os.chmod(tmp, _file_mode())
+        if partial and not embedded:
+            # The mark goes down before the image appears, so a partial image is never seen unmarked.
+            _write_sidecar(sidecar, metadata, folder)
+            wrote_sidecar = True
+        _place(tmp, p, overwrite)
     except BaseException as e:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        _unlink_quietly(tmp)
+        if wrote_sidecar:
+            _unlink_quietly(sidecar)
+        if isinstance(e, OSError) and e.errno == errno.ENAMETOOLONG:
+            raise _too_long(p) from None
         if isinstance(e, (OSError, ValueError)):
             raise ImageError(f"{p}: cannot write the image ({_first_line(e)})") from None
+        raise
+    if not wrote_sidecar:
+        try:
+            os.unlink(sidecar)
+        except FileNotFoundError:
+            pass
+        except OSError as e:
+            if e.errno == errno.ENAMETOOLONG:  # then no sidecar can exist (a format that embeds)
+                return p
+            raise ImageError(
+                f"{p}: saved, but the stale {sidecar.name} next to it cannot be removed ({e.strerror or e}); "
+                "delete it, or the image reads as partial"
+            ) from None
+    return p
+
+
+# os.link fails with one of these where the filesystem has no hard links (FAT, exFAT, some
+# network and FUSE mounts).
+_NO_HARD_LINKS = {errno.EPERM, errno.EACCES, errno.EXDEV, errno.EINVAL, errno.ENOSYS,
+                  getattr(errno, "ENOTSUP", errno.EPERM), getattr(errno, "EOPNOTSUPP", errno.EPERM)}
+
+
+def _place(tmp: str, p: Path, overwrite: bool) -> None:
+    """Move the finished temporary file to `p`; without overwrite, refuse if anything is there."""
+    if overwrite:
+        os.replace(tmp, p)
+        return
+    try:
+        os.link(tmp, p)  # atomic: EEXIST if a file is there, however recently it appeared
+    except FileExistsError:
+        raise ImageError(f"{p}: already exists; pass --overwrite to replace it") from None
+    except OSError as e:
+        if e.errno not in _NO_HARD_LINKS:
+            raise
+        _place_without_links(tmp, p)
+        return
+    _unlink_quietly(tmp)
+
+
+def _place_without_links(tmp: str, p: Path) -> None:
+    """The fallback for filesystems without hard links.
+
+    On Windows os.rename itself refuses an existing target. Elsewhere the name is claimed with an
+    O_EXCL create (which fails if anything is there), then the temporary file is renamed over that
+    empty placeholder. The narrow race: a writer that *replaces* files (not one that creates them
+    exclusively) and hits `p` between the two steps loses its file to ours; a crash between them
+    leaves an empty file at `p`.
+    """
+    if os.name == "nt":
+        try:
+            os.rename(tmp, p)
+        except FileExistsError:
+            raise ImageError(f"{p}: already exists; pass --overwrite to replace it") from None
+        return
+    try:
+        fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise ImageError(f"{p}: already exists; pass --overwrite to replace it") from None
+    try:
+        placeholder = os.fstat(fd)
+    finally:
+        os.close(fd)
+    try:
+        os.rename(tmp, p)
+    except BaseException:
+        try:
+            now = os.stat(p)
+            if (now.st_dev, now.st_ino) == (placeholder.st_dev, placeholder.st_ino):
+                os.unlink(p)
+        except OSError:
+            pass
+        raise
+
+
+def write_json(path: str | os.PathLike, data, *, overwrite: bool = False) -> Path:
+    """Write JSON atomically, by the same rules as save_image: without overwrite never replacing a file.
+    OSError (the folder cannot be written) is the caller's to word."""
+    p = Path(path)
+    folder = p.parent if str(p.parent) else Path(".")
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".stylize-tmp-", suffix=".json")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(data, f, indent=1, default=str)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, _file_mode())
+        _place(tmp, p, overwrite)
+    except BaseException:
+        _unlink_quietly(tmp)
         raise
     return p
 
 
-def _umask() -> int:
+def make_folder(folder: str | os.PathLike, what: str = "folder") -> Path:
+    """Create `folder` (and its parents) and make sure a file can be written in it; ImageError otherwise."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ImageError(f"{folder}: cannot create the {what} ({e.strerror or e})") from None
+    try:
+        check_writable(folder)
+    except OSError as e:
+        raise ImageError(f"{folder}: cannot write in the {what} ({e.strerror or e})") from None
+    return folder
+
+
+def check_writable(folder: str | os.PathLike) -> None:
+    """OSError unless a file can be created in `folder` (a probe, created and removed: os.access says
+    yes to root on a read-only folder)."""
+    fd, probe = tempfile.mkstemp(dir=folder, prefix=".stylize-tmp-")
+    os.close(fd)
+    os.unlink(probe)
+
+
+def _write_sidecar(sidecar: Path, metadata: dict, folder: Path) -> None:
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".stylize-tmp-", suffix=SIDECAR_SUFFIX)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(metadata, f, sort_keys=True, default=str)
+            f.write("\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, _file_mode())
+        os.replace(tmp, sidecar)
+    except BaseException:
+        _unlink_quietly(tmp)
+        raise
+
+
+def _unlink_quietly(path) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def _file_mode() -> int:
     mask = os.umask(0)
     os.umask(mask)
-    return mask
+    return 0o666 & ~mask
 
 
 def read_metadata(path: str | os.PathLike) -> dict | None:
-    with Image.open(path) as im:
-        text = getattr(im, "text", {}) or {}
-        return json.loads(text["stylize"]) if "stylize" in text else None
+    """The metadata stylize wrote with an image, or None if it has none.
+
+    Looked for inside the file (PNG text chunk "stylize", JPEG/GIF comment, EXIF ImageDescription
+    in WebP/TIFF/AVIF/...), then in the sidecar PATH.stylize.json. Only a JSON object counts, so
+    another program's comment or description reads as None. ImageError if the file is missing
+    or not an image Pillow can open.
+    """
+    p = Path(path)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(p) as im:
+                candidates = [(getattr(im, "text", None) or {}).get("stylize"), im.info.get("comment")]
+                try:
+                    candidates.append(im.getexif().get(_IMAGE_DESCRIPTION))
+                except Exception:  # a damaged EXIF block is no metadata of ours (untrusted input)
+                    pass
+    except FileNotFoundError:
+        raise ImageError(f"{p}: no such file") from None
+    except UnidentifiedImageError:
+        raise ImageError(f"{p}: not an image Pillow can read") from None
+    except Exception as e:  # as in load_image: Pillow's plugins raise anything on hostile input
+        raise ImageError(f"{p}: cannot read the image ({_first_line(e)}); the file may be truncated or corrupt") from None
+    for text in candidates:
+        meta = _json_object(text)
+        if meta is not None:
+            return meta
+    sidecar = sidecar_path(p)
+    try:
+        text = sidecar.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ImageError(f"{sidecar}: cannot read ({getattr(e, 'strerror', None) or _first_line(e)})") from None
+    return _json_object(text)
+
+
+def _json_object(text) -> dict | None:
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    if not isinstance(text, str) or not text.lstrip().startswith("{"):
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
 
 
 def _first_line(e: BaseException) -> str:
     lines = str(e).strip().splitlines()
-    return lines[0] if lines else type(e).__name__
+    return lines[0][:200] if lines else type(e).__name__

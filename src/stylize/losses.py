@@ -1,4 +1,5 @@
-"""The paper's losses (SPEC.md), nothing else. F, P, A, G as in Gatys et al."""
+"""The losses, nothing else: the paper's (README: "The formulas"), its 2017 guided Gram matrices, and
+total variation. F, P, A, G as in Gatys et al."""
 
 from __future__ import annotations
 
@@ -127,3 +128,29 @@ def style_loss(responses: dict[str, torch.Tensor], targets: dict[str, torch.Tens
         e = w * style_layer_loss(responses[name], targets[name])
         total = e if total is None else total + e
     return total
+
+
+def guided_gram(response: torch.Tensor, T: torch.Tensor) -> torch.Tensor | None:
+    """G^r / area = (F o T)(F o T)^T / sum(T o T) for a response (1, N, H, W) and a guide T (1, 1, H, W);
+    None where the guide is empty at this layer."""
+    area = T.pow(2).sum()
+    if float(area) == 0:
+        return None
+    FT = _transposed(response * T)  # (M, N)
+    return FT.t() @ FT / area
+
+
+def guided_style_layer_loss(response: torch.Tensor, T: torch.Tensor, A: torch.Tensor) -> torch.Tensor:
+    """E_l^r = 1/(4 N^2) sum_ij (G^r_ij - A^r_ij)^2 with both Gram matrices normalised by their region's area."""
+    N = response.shape[1]
+    return (guided_gram(response, T) - A).pow(2).sum() / (4 * N * N)
+
+
+def total_variation(x: torch.Tensor) -> torch.Tensor:
+    """L_tv = sum over channels and pixels of the squared differences to the right and lower neighbour,
+    divided by H * W (so a weight means the same at every size). Squared, not absolute: smooth everywhere,
+    as L-BFGS's curvature pairs and line search need; it penalises large jumps more than fine grain."""
+    h, w = x.shape[-2:]
+    dx = x[..., :, 1:] - x[..., :, :-1]
+    dy = x[..., 1:, :] - x[..., :-1, :]
+    return (dx.pow(2).sum() + dy.pow(2).sum()) / (h * w)

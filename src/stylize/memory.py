@@ -8,20 +8,16 @@ import os
 import torch
 
 from .errors import OutOfMemoryError
-from .settings import LAYERS
-
-_CHANNELS = {1: 64, 2: 128, 3: 256, 4: 512, 5: 512}
+from .layers import deepest, up_to
 USABLE = 0.85  # share of the free memory a run may plan to use
 HOST_BASELINE = 800 * 2**20  # a CPU run's resident memory before any image: torch, libraries, weights (bench/memory.py)
 
 
 def _responses(width: int, height: int, layers):
     """(layer name, channels, floats) of every response up to the deepest of `layers`."""
-    deepest = max(layers, key=LAYERS.index)
-    for name in LAYERS[: LAYERS.index(deepest) + 1]:
-        block = int(name[4])
-        f = 2 ** (block - 1)
-        yield name, _CHANNELS[block], _CHANNELS[block] * math.ceil(height / f) * math.ceil(width / f)
+    for layer in up_to(deepest(layers)):
+        f = layer.stride
+        yield layer.name, layer.channels, layer.channels * math.ceil(height / f) * math.ceil(width / f)
 
 
 def estimate(width: int, height: int, layers, history: int, host: bool = True) -> int:
@@ -79,9 +75,12 @@ def available(device: torch.device) -> int | None:
         return None
 
 
-def largest_fitting(width: int, height: int, layers, history: int, budget: int, host: bool = True) -> int:
-    """The largest long side (a multiple of 16) whose estimate fits in `budget` bytes."""
+def largest_fitting(width: int, height: int, layers, history: int, budget: int, host: bool = True) -> int | None:
+    """The largest long side (a multiple of 16) whose estimate fits in `budget` bytes; None if not even 16."""
     long_side = max(width, height)
+    if estimate(max(1, round(width * 16 / long_side)), max(1, round(height * 16 / long_side)), layers, history,
+                host) > budget:
+        return None
     lo, hi = 16, long_side
     while lo < hi:
         mid = (lo + hi + 1) // 2
@@ -100,5 +99,8 @@ def check(width: int, height: int, layers, history: int, device: torch.device, s
     if free is None or need <= USABLE * free:
         return
     fits = largest_fitting(width, height, layers, history, int(USABLE * free), host)
+    if fits is None:
+        raise OutOfMemoryError(f"a {width}x{height} px synthesis {_over_budget(need, free, device)}; no size fits with "
+                               f"--history {history}: lower --history")
     raise OutOfMemoryError(f"a {width}x{height} px synthesis {_over_budget(need, free, device)}; --size {fits} would "
                            f"fit (or lower --history, now {history})")

@@ -3,29 +3,17 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import asdict, dataclass, field, fields, replace
 
 from .errors import LayerError, SettingsError
+from .layers import LAYERS, PAPER_STYLE_LAYERS, check_layer, min_side  # noqa: F401 (re-exported)
 
-# The paper's names for VGG-19's 16 convolutional layers, in order (each means its rectified output).
-LAYERS: tuple[str, ...] = tuple(
-    f"conv{block}_{i}" for block, n in ((1, 2), (2, 2), (3, 4), (4, 4), (5, 4)) for i in range(1, n + 1)
-)
-PAPER_STYLE_LAYERS: tuple[str, ...] = ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")
 LOSS_SCALINGS = ("size-invariant", "literal")
 POOLINGS = ("avg", "max")
-
-
-def check_layer(name: str) -> str:
-    if name not in LAYERS:
-        raise LayerError(f"unknown layer {name!r}; VGG-19's layers are {', '.join(LAYERS)}")
-    return name
-
-
-def min_side(layers) -> int:
-    """Smallest image side (pixels) for which every layer in `layers` still has one position."""
-    deepest = max(int(name[4]) for name in layers)
-    return 2 ** (deepest - 1)
+COLORS = ("style", "luminance", "histogram", "swap")
+COLOR_MAPS = ("ia", "chol", "mk")
+GUIDES = ("simple", "inside")
 
 
 @dataclass(frozen=True)
@@ -38,7 +26,7 @@ class Settings:
     ratio: float = 1e-3  # alpha/beta (paper Fig. 2 B-D); ignored when both weights below are given
     content_weight: float | None = None  # alpha, explicit
     style_weight: float | None = None  # beta, explicit
-    loss_scaling: str = "size-invariant"  # content loss divided by M_l; "literal" = SPEC formulas
+    loss_scaling: str = "size-invariant"  # content loss divided by M_l; "literal" = the paper's formulas as written
     weights: str = "original"  # original | torchvision | path to a state-dict file
     pooling: str = "avg"  # paper: average pooling
     normalize: bool = True  # paper's normalized network (mean rectified activation 1 per filter)
@@ -53,6 +41,15 @@ class Settings:
     scales: int = 1  # coarse-to-fine levels (1 = optimize at `size` only)
     coarse_iterations: int | None = None  # iterations at each coarser level; None = same as `iterations`
     device: str = "auto"  # auto | cpu | cuda | cuda:N
+    # -- controls (Gatys et al. 2017); all off by default: the paper's method --
+    style_blend: tuple[float, ...] | None = None  # weight of each style image; None = equal; normalised to sum 1
+    style_scale: float | None = None  # style image's long side = style_scale x size (instead of style_size)
+    color: str = "style"  # style (the artwork's colours) | luminance | histogram | swap
+    color_map: str | None = None  # histogram matching's linear map: ia (default) | chol | mk
+    tv_weight: float = 0.0  # weight of the total-variation term (squared differences), relative to beta
+    content_mask: str | None = None  # regions of the photograph (a colour per region, or files joined by '+')
+    style_masks: tuple[str, ...] = ()  # one per style image: a mask file, or a colour naming the whole image
+    guide: str = "simple"  # how a mask becomes each layer's guide: simple (nearest) | inside (receptive field inside)
 
     def __post_init__(self) -> None:
         check_layer(self.content_layer)
@@ -92,8 +89,32 @@ class Settings:
             raise SettingsError(f"style size must be a positive integer, not {self.style_size!r}")
         if not math.isfinite(self.noise) or not 0 <= self.noise <= 1:
             raise SettingsError(f"noise must be between 0 and 1, not {self.noise!r}")
+        if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", str(self.device)):
+            raise SettingsError(f"{self.device!r} is not a device name; use auto, cpu, cuda or cuda:N")
         if not isinstance(self.seed, int) or not 0 <= self.seed < 2**63:
             raise SettingsError(f"seed must be an integer from 0 to 2**63 - 1, not {self.seed!r}")
+        if self.style_blend is not None:
+            for w in self.style_blend:
+                _positive("style blend weight", w, allow_zero=True)
+            if not any(self.style_blend):
+                raise SettingsError("the style blend weights are all 0: at least one must be > 0")
+        if self.style_scale is not None:
+            _positive("style scale", self.style_scale)
+            if self.style_size is not None:
+                raise SettingsError("give --style-size or --style-scale, not both")
+        if self.color not in COLORS:
+            raise SettingsError(f"color must be one of {', '.join(COLORS)}, not {self.color!r}")
+        if self.color_map is not None:
+            if self.color_map not in COLOR_MAPS:
+                raise SettingsError(f"color map must be one of {', '.join(COLOR_MAPS)}, not {self.color_map!r}")
+            if self.color != "histogram":
+                raise SettingsError(f"--color-map chooses histogram matching's map; it needs --color histogram, "
+                                    f"not --color {self.color}")
+        _positive("TV weight", self.tv_weight, allow_zero=True)
+        if self.guide not in GUIDES:
+            raise SettingsError(f"guide must be one of {', '.join(GUIDES)}, not {self.guide!r}")
+        if self.style_masks and self.content_mask is None:
+            raise SettingsError("--style-mask needs --content-mask (the regions of the photograph)")
 
     @property
     def layer_weights(self) -> dict[str, float]:
@@ -106,6 +127,20 @@ class Settings:
         """Iterations of each coarse-to-fine level, coarsest first."""
         coarse = self.coarse_iterations or self.iterations
         return [coarse] * (self.scales - 1) + [self.iterations]
+
+    def blend(self, styles: int) -> tuple[float, ...]:
+        """Each style image's share of the style target, summing to 1 (equal by default)."""
+        ws = self.style_blend if self.style_blend is not None else (1.0,) * styles
+        if len(ws) != styles:
+            raise SettingsError(f"{len(ws)} style blend weights for {styles} style image(s)")
+        total = sum(ws)
+        return tuple(w / total for w in ws)
+
+    def style_long_side(self, size: int) -> int:
+        """The style image's long side for an output whose long side is `size`."""
+        if self.style_scale is not None:
+            return max(1, round(self.style_scale * size))
+        return self.style_size or size
 
     @property
     def alpha_beta(self) -> tuple[float, float]:

@@ -12,14 +12,6 @@ import torch
 from . import losses
 
 
-@dataclass
-class Targets:
-    """What the image is compared against: P^l at the content layer, A^l/M_l at each style layer."""
-
-    content: dict[str, torch.Tensor] = field(default_factory=dict)
-    style: dict[str, torch.Tensor] = field(default_factory=dict)
-
-
 @torch.inference_mode()
 def content_targets(net, image: torch.Tensor, layers) -> dict[str, torch.Tensor]:
     """P^l, kept as responses (1, N, H, W) in the network's layout."""
@@ -28,42 +20,16 @@ def content_targets(net, image: torch.Tensor, layers) -> dict[str, torch.Tensor]
 
 @torch.inference_mode()
 def style_targets(net, image: torch.Tensor, layers) -> dict[str, torch.Tensor]:
+    """A^l / M_l of an artwork at each layer."""
     return {name: losses.style_target(losses.flatten(f)) for name, f in net(image, layers).items()}
 
 
-class Objective:
-    """L_total = alpha L_content + beta L_style (either weight may be 0: the reconstructions)."""
-
-    def __init__(self, net, targets: Targets, alpha: float, beta: float, layer_weights: dict[str, float],
-                 size_invariant: bool = True):
-        self.net = net
-        self.targets = targets
-        self.alpha = alpha if targets.content else 0.0
-        self.beta = beta if targets.style else 0.0
-        self.layer_weights = {k: w for k, w in layer_weights.items() if k in targets.style}
-        self.size_invariant = size_invariant
-        self.layers = tuple(targets.content) * bool(self.alpha) + tuple(self.layer_weights) * bool(self.beta)
-
-    def __call__(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(total, content, style) for image x (1, 3, H, W)."""
-        terms = []
-
-        def tap(name, response):
-            w = self.layer_weights.get(name, 0.0) if self.beta else 0.0
-            if not w:
-                return response
-            response, e = losses.style_tap(response, self.targets.style[name], w)
-            terms.append(e)
-            return response
-
-        responses = self.net(x, self.layers, tap)
-        content = style = x.new_zeros(())
-        if self.alpha:
-            for name, P in self.targets.content.items():
-                content = content + losses.content_loss(responses[name], P, self.size_invariant)
-        for e in terms:
-            style = style + e
-        return self.alpha * content + self.beta * style, content, style
+@torch.inference_mode()
+def guided_style_targets(net, image: torch.Tensor, guides: dict[str, list[torch.Tensor]]) -> dict[str, list]:
+    """A^r / area of each region r at each layer: guides[layer] holds the artwork's T^r; None for a
+    region that is empty at that layer."""
+    responses = net(image, tuple(guides))
+    return {name: [losses.guided_gram(responses[name], T) for T in ts] for name, ts in guides.items()}
 
 
 @dataclass
@@ -78,8 +44,11 @@ class Progress:
     best: float
     seconds: float
     image: torch.Tensor  # the best image so far (1, 3, H, W); valid during the callback only
-    level: int = 0  # coarse-to-fine level of this synthesis (0 = coarsest), set by the caller of lbfgs
+    level: int = 0  # coarse-to-fine level of this synthesis (0 = coarsest), set by the caller of optimize
     levels: int = 1
+    run: int = 0  # which of several syntheses sharing one progress display (a figure's cells)
+    runs: int = 1
+    terms: dict = field(default_factory=dict)  # every term's unweighted loss at this evaluation
 
 
 @dataclass
@@ -103,76 +72,102 @@ class _Stop(Exception):
         self.reason = reason
 
 
-def lbfgs(objective: Objective, x0: torch.Tensor, iterations: int, history: int = 100, evaluations: int | None = None,
-          callback: Callable[[Progress], None] | None = None,
-          should_stop: Callable[[], bool] | None = None,
-          patience: int = 50, tolerance: float = 1e-6) -> Result:
+def _value(parts: dict, name: str) -> float:
+    v = parts.get(name)
+    return 0.0 if v is None else float(v.detach())
+
+
+class Bookkeeper:
+    """Everything around the optimizer: the evaluation budget, stopping, the best image, progress.
+
+    An optimizer only calls evaluate(x) -> (loss, gradient) and sets `iteration`; any optimizer can
+    share this. Stops (raising _Stop inside evaluate) after `budget` evaluations, when the best loss
+    improved by less than `tolerance` (relative) over `patience` evaluations, when should_stop() says
+    so, or at a non-finite loss.
+    """
+
+    def __init__(self, objective, x0: torch.Tensor, budget: int, callback=None, should_stop=None,
+                 patience: int = 50, tolerance: float = 1e-6):
+        self.objective, self.budget = objective, budget
+        self.callback, self.should_stop = callback, should_stop
+        self.patience, self.tolerance = patience, tolerance
+        self.best_x = x0.detach().clone()
+        self.evaluations = self.iteration = 0
+        self.best, self.content, self.style = math.inf, math.nan, math.nan
+        self.marks: list[float] = []
+        self.start = time.perf_counter()
+
+    def evaluate(self, x: torch.Tensor) -> tuple[float, torch.Tensor]:
+        """Loss and gradient at x; records the best point and reports progress."""
+        if self.should_stop is not None and self.should_stop():
+            raise _Stop("interrupted")
+        if self.evaluations >= self.budget:
+            raise _Stop("iterations")
+        leaf = x.detach().requires_grad_(True)
+        with torch.enable_grad():
+            total, parts = self.objective(leaf)
+            value = float(total.detach())
+            if not math.isfinite(value):
+                raise _Stop("non-finite")
+            total.backward()
+        self.evaluations += 1
+        content, style = _value(parts, "content"), _value(parts, "style")
+        if value < self.best:
+            self.best, self.content, self.style = value, content, style
+            self.best_x.copy_(leaf.detach())
+        if self.callback is not None:
+            self.callback(Progress(self.iteration, self.evaluations, value, content, style, self.best,
+                                   time.perf_counter() - self.start, self.best_x,
+                                   terms={k: float(v.detach()) for k, v in parts.items()}))
+        self.marks.append(self.best)
+        if len(self.marks) > self.patience:
+            old = self.marks.pop(0)
+            if old - self.best <= self.tolerance * abs(self.best):
+                raise _Stop("converged")
+        return value, leaf.grad.detach()
+
+    def result(self, stopped: str) -> Result:
+        if self.evaluations == 0:  # stopped before the first evaluation: report the start
+            with torch.no_grad():
+                total, parts = self.objective(self.best_x)
+            self.best, self.content, self.style = float(total), _value(parts, "content"), _value(parts, "style")
+        return Result(self.best_x, self.best, self.content, self.style, self.iteration, self.evaluations,
+                      time.perf_counter() - self.start, stopped)
+
+
+def optimize(objective, x0: torch.Tensor, iterations: int, history: int = 100, evaluations: int | None = None,
+             callback: Callable[[Progress], None] | None = None,
+             should_stop: Callable[[], bool] | None = None,
+             patience: int = 50, tolerance: float = 1e-6) -> Result:
     """Minimize the objective over the pixels with L-BFGS and a strong-Wolfe line search.
 
     Plain L-BFGS (no line search) diverges to NaN on this loss; the line search keeps every step a
-    descent step. Stops after `iterations` iterations or `evaluations` evaluations (default 1.25x
-    iterations, torch's bound), when the best loss improved by less than `tolerance` (relative) over
-    `patience` evaluations, when should_stop() says so, or at a non-finite loss; always returns the
-    best image evaluated.
+    descent step. At most `iterations` iterations and `evaluations` evaluations (default 1.25x
+    iterations, torch's bound); always returns the best image evaluated (see Bookkeeper for the stops).
 
     Our own loop rather than torch.optim.LBFGS: constructing any torch optimizer imports
     torch._dynamo, 1.6 s of every run's start-up on a 2-core machine (bench/README.md).
     """
     budget = evaluations if evaluations is not None else max(1, iterations * 5 // 4)
-    best_x = x0.detach().clone()
-    state = {"evals": 0, "iteration": 0, "best": math.inf, "content": math.nan, "style": math.nan, "marks": []}
-    start = time.perf_counter()
-
-    def evaluate(x: torch.Tensor) -> tuple[float, torch.Tensor]:
-        """Loss and gradient at x; records the best point and reports progress."""
-        if should_stop is not None and should_stop():
-            raise _Stop("interrupted")
-        if state["evals"] >= budget:
-            raise _Stop("iterations")
-        leaf = x.detach().requires_grad_(True)
-        with torch.enable_grad():
-            total, content, style = objective(leaf)
-            value = float(total.detach())
-            if not math.isfinite(value):
-                raise _Stop("non-finite")
-            total.backward()
-        state["evals"] += 1
-        if value < state["best"]:
-            state.update(best=value, content=float(content.detach()), style=float(style.detach()))
-            best_x.copy_(leaf.detach())
-        if callback is not None:
-            callback(Progress(state["iteration"], state["evals"], value, float(content.detach()),
-                              float(style.detach()), state["best"], time.perf_counter() - start, best_x))
-        marks = state["marks"]
-        marks.append(state["best"])
-        if len(marks) > patience:
-            old = marks.pop(0)
-            if old - state["best"] <= tolerance * abs(state["best"]):
-                raise _Stop("converged")
-        return value, leaf.grad.detach()
-
+    book = Bookkeeper(objective, x0, budget, callback, should_stop, patience, tolerance)
     stopped = "iterations"
     try:
-        _minimize(evaluate, x0.detach().clone(), iterations, history, state)
+        lbfgs(book, x0.detach().clone(), iterations, history)
     except _Stop as stop:
         stopped = stop.reason
-    if state["evals"] == 0:  # stopped before the first evaluation: report the start
-        with torch.no_grad():
-            total, content, style = objective(best_x)
-        state.update(best=float(total), content=float(content), style=float(style))
-    return Result(best_x, state["best"], state["content"], state["style"], state["iteration"],
-                  state["evals"], time.perf_counter() - start, stopped)
+    return book.result(stopped)
 
 
-def _minimize(evaluate, x: torch.Tensor, iterations: int, history: int, state: dict) -> None:
+def lbfgs(book: Bookkeeper, x: torch.Tensor, iterations: int, history: int) -> None:
     """L-BFGS: the two-loop recursion for the direction (Nocedal & Wright, Alg. 7.4), a strong-Wolfe
-    line search for the step. evaluate(x) -> (loss, gradient)."""
+    line search for the step. book.evaluate(x) -> (loss, gradient)."""
+    evaluate = book.evaluate
     f, g = evaluate(x)
     memory: list[tuple[torch.Tensor, torch.Tensor, float]] = []  # (s, y, 1 / y.s), oldest first
     scale = 1.0  # initial inverse-Hessian guess gamma = s.y / y.y
     d = t = g_old = None
     for k in range(1, iterations + 1):
-        state["iteration"] = k
+        book.iteration = k
         if k > 1:
             s_k, y_k = d.mul(t), g.sub(g_old)
             ys = float(y_k.flatten() @ s_k.flatten())

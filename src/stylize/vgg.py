@@ -9,8 +9,8 @@ import torch
 from torch import nn
 
 from . import weights as weights_mod
-from .settings import LAYERS, check_layer
-from .weights import CONV_INDEX, Weights
+from .layers import CONV_INDEX, LAYERS, TABLE, check_layer
+from .weights import Weights
 
 DATA = Path(__file__).parent / "data"
 CALIBRATION_DIR = DATA / "calibration"
@@ -26,13 +26,12 @@ def build_layers(last: str, pooling: str = "avg", device=None) -> nn.Sequential:
     random initialization (the weights are loaded right after)."""
     check_layer(last)
     stop = CONV_INDEX[last] + 1
-    modules, channels = [], 3
-    for width in (64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512, 512, 512, 512):
-        if width == "M":
+    modules = []
+    for layer in TABLE:
+        if len(modules) < layer.index:  # the previous block's pooling layer
             modules.append(nn.AvgPool2d(2, 2) if pooling == "avg" else nn.MaxPool2d(2, 2))
-        else:
-            modules += [nn.Conv2d(channels, width, kernel_size=3, padding=1, device=device), nn.ReLU(inplace=True)]
-            channels = width
+        modules += [nn.Conv2d(layer.in_channels, layer.channels, kernel_size=3, padding=1, device=device),
+                    nn.ReLU(inplace=True)]
     return nn.Sequential(*modules[: stop + 1])
 
 

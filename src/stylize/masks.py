@@ -1,0 +1,122 @@
+"""Spatial control (Gatys et al. 2017): masks that divide an image into regions, and each region's guide
+at every layer of the network.
+
+A mask is either one image with a colour per region (a photograph's sky white, its town black), or
+grayscale files joined by '+' (`sky.png+town.png`), one per region, region k being the k-th file. For a
+style image, a colour name or #rrggbb instead of a file puts the whole artwork in that region.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+import torch.nn.functional as nnf
+from PIL import Image, ImageColor
+
+from .errors import ImageError, SettingsError
+from .layers import BY_NAME, deepest, up_to
+
+MIN_SHARE = 0.002  # a colour covering less of a colour-coded mask is an edge or a compression artefact
+
+
+def key_name(key) -> str:
+    return f"#{key[0]:02x}{key[1]:02x}{key[2]:02x}" if isinstance(key, tuple) else f"region {key}"
+
+
+def _colour(spec: str):
+    if Path(spec).exists() or not spec or any(c in spec for c in "/\\."):
+        return None
+    try:
+        return ImageColor.getrgb(spec)[:3]
+    except ValueError:
+        return None
+
+
+def read(spec: str, image_size: tuple[int, int], what: str) -> dict:
+    """{region key: guide (H, W) float tensor in [0, 1]} for the image of size `image_size` (w, h)."""
+    from .images import load_image
+
+    colour = _colour(spec)
+    if colour is not None:
+        w, h = image_size
+        return {colour: torch.ones(h, w)}
+    files = [spec] if os.path.exists(spec) or "+" not in spec else spec.split("+")
+    regions = {}
+    for k, f in enumerate(files, 1):
+        im = load_image(f)
+        if im.size != tuple(image_size):
+            raise ImageError(f"{f}: the mask is {im.size[0]}x{im.size[1]} px but {what} is "
+                             f"{image_size[0]}x{image_size[1]} px; a mask must have its image's size")
+        if len(files) > 1:
+            data = torch.frombuffer(bytearray(im.convert("L").tobytes()), dtype=torch.uint8)
+            regions[str(k)] = data.view(im.size[1], im.size[0]).float() / 255
+        else:
+            regions.update(_colour_regions(im))
+    if all(float(t.max()) == 0 for t in regions.values()):
+        raise ImageError(f"{spec}: the mask has no region")
+    return regions
+
+
+def _colour_regions(im: Image.Image) -> dict:
+    """One binary guide per colour that covers at least MIN_SHARE of the mask; every other pixel
+    joins the region of the nearest such colour."""
+    w, h = im.size
+    rgb = torch.frombuffer(bytearray(im.convert("RGB").tobytes()), dtype=torch.uint8).view(-1, 3)
+    colours, inverse, counts = torch.unique(rgb, dim=0, return_inverse=True, return_counts=True)
+    main = counts >= max(1, MIN_SHARE * h * w)
+    if not bool(main.any()):
+        main = counts == counts.max()
+    palette = colours[main].float()  # (R, 3)
+    nearest = torch.cdist(colours.float(), palette).argmin(dim=1)  # each colour's region
+    label = nearest[inverse].view(h, w)
+    return {tuple(int(v) for v in palette[r].tolist()): (label == r).float() for r in range(len(palette))}
+
+
+def response_size(height: int, width: int, layer: str) -> tuple[int, int]:
+    """(h, w) of a layer's response for an input of height x width (each 2x2 pooling floors)."""
+    for _ in range(BY_NAME[layer].block - 1):
+        height, width = height // 2, width // 2
+    return height, width
+
+
+def layer_guides(T: torch.Tensor, layers, mode: str = "simple") -> dict[str, torch.Tensor]:
+    """Each layer's guide (1, 1, h, w) from an image-sized guide T (H, W).
+
+    simple: the mask resized (nearest) to the layer's resolution; inside: only the units whose receptive
+    field lies inside the region (the guide eroded by every 3x3 convolution and 2x2 pooling on the way).
+    """
+    T = T[None, None].float()
+    H, W = T.shape[-2:]
+    if mode == "simple":
+        return {name: nnf.interpolate(T, size=response_size(H, W, name), mode="nearest") for name in layers}
+    wanted, out, block = set(layers), {}, 1
+    for layer in up_to(deepest(layers)):
+        if layer.block != block:
+            T = -nnf.max_pool2d(-T, 2)  # the pooling unit sees all four inputs
+            block = layer.block
+        T = -nnf.max_pool2d(-T, 3, stride=1, padding=1)  # the 3x3 convolution (padding is not a region)
+        if layer.name in wanted:
+            out[layer.name] = T
+    return out
+
+
+def plan(content_regions: dict, style_regions: list[dict], blend: tuple[float, ...], content_name: str,
+         style_names: list[str]) -> dict:
+    """{content region key: [(style index, blend weight renormalised within the region), ...]}; every
+    region must have a counterpart on the other side."""
+    out = {}
+    for key in content_regions:
+        sources = [(i, blend[i]) for i, regions in enumerate(style_regions) if key in regions and blend[i] > 0]
+        if not sources:
+            raise SettingsError(f"{key_name(key)} of the content mask {content_name} has no counterpart in any "
+                                f"style mask (with a blend weight > 0)")
+        total = sum(w for _, w in sources)
+        out[key] = [(i, w / total) for i, w in sources]
+    for i, regions in enumerate(style_regions):
+        for key in regions:
+            if key not in content_regions:
+                raise SettingsError(f"{key_name(key)} of the style mask {style_names[i]} has no counterpart in the "
+                                    f"content mask {content_name}")
+    return out

@@ -1,0 +1,137 @@
+"""The objective: a weighted sum of terms, each owning its targets, weight and layers.
+
+L_total = sum_t weight_t L_t(x). The network runs once per evaluation for all terms: a term names the
+layers whose responses it reads, and a style term computes its Gram losses inside the forward pass
+(`tap`), so its gradient is added where the response's own gradient flows back.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from . import losses
+
+
+class Term:
+    """One part of the objective. `layers`: responses it reads after the forward pass; `tapped`:
+    layers it handles inside the forward pass through tap()."""
+
+    name = "term"
+    layers: tuple[str, ...] = ()
+    tapped: tuple[str, ...] = ()
+
+    def __init__(self, weight: float):
+        self.weight = float(weight)
+
+    def start(self) -> None:
+        """Called before each forward pass."""
+
+    def tap(self, name: str, response: torch.Tensor) -> torch.Tensor:
+        return response
+
+    def loss(self, x: torch.Tensor, responses: dict[str, torch.Tensor]) -> torch.Tensor:
+        raise NotImplementedError
+
+
+class ContentTerm(Term):
+    """alpha L_content: P^l from the photograph at each content layer (the paper: conv4_2 alone)."""
+
+    name = "content"
+
+    def __init__(self, targets: dict[str, torch.Tensor], weight: float, size_invariant: bool = True):
+        super().__init__(weight)
+        self.targets = targets
+        self.layers = tuple(targets)
+        self.size_invariant = size_invariant
+
+    def loss(self, x, responses):
+        total = None
+        for name, P in self.targets.items():
+            e = losses.content_loss(responses[name], P, self.size_invariant)
+            total = e if total is None else total + e
+        return total
+
+
+class StyleTerm(Term):
+    """beta L_style = beta sum_l w_l E_l against A^l/M_l (one artwork's, or a blend's), computed inside
+    the forward pass."""
+
+    name = "style"
+
+    def __init__(self, targets: dict[str, torch.Tensor], weight: float, layer_weights: dict[str, float]):
+        super().__init__(weight)
+        self.targets = targets
+        self.layer_weights = {k: w for k, w in layer_weights.items() if k in targets and w}
+        self.tapped = tuple(self.layer_weights)
+        self._terms: list[torch.Tensor] = []
+
+    def start(self):
+        self._terms = []
+
+    def tap(self, name, response):
+        response, e = losses.style_tap(response, self.targets[name], self.layer_weights[name])
+        self._terms.append(e)
+        return response
+
+    def loss(self, x, responses):
+        total = self._terms[0]
+        for e in self._terms[1:]:
+            total = total + e
+        return total
+
+
+class GuidedStyleTerm(Term):
+    """beta L_style with spatial guides (Gatys et al. 2017): per layer, the mean over regions r of
+    E_l^r = 1/(4 N^2) sum_ij (G^r_ij - A^r_ij)^2, where G^r = (F o T^r)(F o T^r)^T / sum(T^r o T^r) is the
+    Gram matrix of the region (guide T^r at the layer's resolution), normalised by its area."""
+
+    name = "style"
+
+    def __init__(self, guides: dict[str, list[tuple[torch.Tensor, torch.Tensor]]], weight: float,
+                 layer_weights: dict[str, float]):
+        super().__init__(weight)
+        self.guides = guides  # layer -> [(T^r of the output (1, 1, H, W), A^r (N, N)), ...]
+        self.layer_weights = {k: w for k, w in layer_weights.items() if k in guides and w}
+        self.layers = tuple(self.layer_weights)
+
+    def loss(self, x, responses):
+        total = None
+        for name, w in self.layer_weights.items():
+            regions = self.guides[name]
+            e = sum(losses.guided_style_layer_loss(responses[name], T, A) for T, A in regions) / len(regions)
+            total = w * e if total is None else total + w * e
+        return total
+
+
+class TVTerm(Term):
+    """Smoothness: the total variation of the image (squared differences, see losses.total_variation)."""
+
+    name = "tv"
+
+    def loss(self, x, responses):
+        return losses.total_variation(x)
+
+
+class Objective:
+    """L_total = sum of weight x loss over the terms; the network runs once for all of them."""
+
+    def __init__(self, net, terms: list[Term]):
+        self.net = net
+        self.terms = [t for t in terms if t.weight]
+        self.layers = tuple(dict.fromkeys(name for t in self.terms for name in (*t.layers, *t.tapped)))
+        self._taps = {name: t for t in self.terms for name in t.tapped}
+
+    def _tap(self, name, response):
+        term = self._taps.get(name)
+        return response if term is None else term.tap(name, response)
+
+    def __call__(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """(total, {term name: unweighted loss}) for the image x (1, 3, H, W)."""
+        for t in self.terms:
+            t.start()
+        responses = self.net(x, self.layers, self._tap if self._taps else None) if self.layers else {}
+        parts = {t.name: t.loss(x, responses) for t in self.terms}
+        total = None
+        for t in self.terms:
+            total = t.weight * parts[t.name] if total is None else total + t.weight * parts[t.name]
+        return total, parts

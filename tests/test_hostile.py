@@ -1,0 +1,230 @@
+"""The hostile-user round: nothing the user had is replaced without --overwrite, no traceback, errors
+found before any work. Each test reproduces one case of the issue and holds its fix."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from stylize import batch
+from stylize.cli import cli
+from stylize.images import read_metadata, save_image
+
+from .conftest import cli_result_text, pattern
+
+FAST = ["--size", "40", "--iterations", "3", "--quiet"]
+
+
+def run(*args, input=None):
+    return CliRunner().invoke(cli, [str(a) for a in args], input=input, catch_exceptions=False)
+
+
+def one_line(r) -> str:
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in r.stderr, cli_result_text(r)
+    return lines[0]
+
+
+# 1. the report: never an input, never replaced silently, not 0600
+def test_report_never_replaces_an_input_or_a_foreign_file(photo, art, tmp_path):
+    before = photo.read_bytes()
+    r = run("batch", "--content", photo, "--style", art, "--out-dir", tmp_path / "o", "--report", photo, *FAST)
+    assert r.exit_code == 1 and "the report would overwrite an input" in one_line(r)
+    r = run("batch", "--content", photo, "--style", art, "--out-dir", tmp_path / "o", "--report", photo, "--overwrite",
+            *FAST)
+    assert r.exit_code == 1 and "the report would overwrite an input" in one_line(r)
+    assert photo.read_bytes() == before
+    notes = tmp_path / "notes.json"
+    notes.write_text('{"mine": 1}')
+    r = run("batch", "--content", photo, "--style", art, "--out-dir", tmp_path / "o", "--report", notes,
+            "--skip-existing", *FAST)
+    assert r.exit_code == 1 and "already exists and is not a stylize report" in one_line(r)
+    assert notes.read_text() == '{"mine": 1}'
+
+
+@pytest.mark.vgg
+def test_report_is_resumed_in_place_and_readable_by_others(photo, art, tmp_path):
+    report = tmp_path / "r.json"
+    args = ["batch", "--content", photo, "--style", art, "--out-dir", tmp_path / "o", "--report", report, *FAST]
+    assert run(*args).exit_code == 0
+    assert (report.stat().st_mode & 0o777) == 0o666 & ~_umask()
+    r = run(*args, "--skip-existing")
+    assert r.exit_code == 0 and json.loads(report.read_text())["pairs"][0]["status"] == "skipped"
+
+
+def _umask():
+    m = os.umask(0)
+    os.umask(m)
+    return m
+
+
+# 2. figures: the side .json and the cells
+def test_figures_refuse_an_existing_side_json_or_cell_before_any_work(photo, art, tmp_path):
+    (tmp_path / "g.json").write_text("mine")
+    r = run("grid", photo, art, "-o", tmp_path / "g.png", "--ratios", "1e-3", "--layer-sets", "conv1_1", *FAST)
+    assert r.exit_code == 1 and one_line(r).endswith("g.json: already exists (the figure's .json); pass --overwrite "
+                                                      "to replace it")
+    assert (tmp_path / "g.json").read_text() == "mine" and not (tmp_path / "g.png").exists()
+    cells = tmp_path / "cells"
+    cells.mkdir()
+    (cells / "A_0.001.png").write_bytes(b"mine")
+    r = run("grid", photo, art, "-o", tmp_path / "h.png", "--ratios", "1e-3", "--layer-sets", "conv1_1",
+            "--cells-dir", cells, *FAST)
+    assert r.exit_code == 1 and "A_0.001.png: already exists" in one_line(r)
+    assert (cells / "A_0.001.png").read_bytes() == b"mine"
+
+
+# 3. --save-every's intermediates
+def test_save_every_refuses_existing_intermediates_before_any_work(photo, art, tmp_path):
+    (tmp_path / "o.00002.png").write_bytes(b"mine")
+    r = run(photo, art, "-o", tmp_path / "o.png", "--save-every", "2", *FAST)
+    assert r.exit_code == 1 and "o.00002.png: already exists (an intermediate of --save-every)" in one_line(r)
+    assert (tmp_path / "o.00002.png").read_bytes() == b"mine" and not (tmp_path / "o.png").exists()
+
+
+# 4. the init image (and masks) are inputs too
+def test_init_image_is_never_the_output(photo, art, tmp_path):
+    init = tmp_path / "i.png"
+    pattern(40, 30, 5).save(init)
+    before = init.read_bytes()
+    r = run(photo, art, "-o", init, "--init", init, "--overwrite", *FAST)
+    assert r.exit_code == 1 and "would overwrite an input image" in one_line(r)
+    assert init.read_bytes() == before
+
+
+# 5. a file created at the output path during the run
+@pytest.mark.vgg
+def test_a_file_that_appears_during_the_run_is_not_replaced(photo, art, tmp_path):
+    out = tmp_path / "o.png"
+
+    def progress(p):
+        if not out.exists():
+            out.write_bytes(b"someone else's")
+
+    from stylize import Session
+
+    outcome = Session(size=40, iterations=3).transfer(photo, art, callback=progress)
+    from stylize.errors import ImageError
+
+    with pytest.raises(ImageError, match="already exists; pass --overwrite to replace it"):
+        save_image(outcome.image, out, outcome.metadata)
+    assert out.read_bytes() == b"someone else's"
+
+
+# 6. --skip-existing with --overwrite
+def test_skip_existing_and_overwrite_together_are_refused(photo, art, tmp_path):
+    r = run("batch", "--content", photo, "--style", art, "--out-dir", tmp_path, "--skip-existing", "--overwrite", *FAST)
+    assert r.exit_code == 2 and "--skip-existing keeps finished outputs and --overwrite replaces them" in r.stderr
+
+
+# 7. interrupted non-PNG outputs carry the partial mark, and a resume redoes them
+@pytest.mark.vgg
+@pytest.mark.parametrize("ext", [".jpg", ".webp", ".bmp"])
+def test_partial_non_png_outputs_are_redone_on_resume(photo, art, tmp_path, ext):
+    out = tmp_path / "o"
+    out.mkdir()
+    name = f"photo__art{ext}"
+    save_image(pattern(8, 8), out / name, {"partial": True})
+    assert read_metadata(out / name)["partial"] is True
+    r = run("batch", "--content", photo, "--style", art, "--out-dir", out, "--name-template", "{content}__{style}" + ext,
+            "--skip-existing", *FAST)
+    assert r.exit_code == 0, cli_result_text(r)
+    assert Image.open(out / name).size == (40, 30) and (read_metadata(out / name) or {}).get("partial") in (False, None)
+    assert not (out / (name + ".stylize.json")).exists()
+
+
+# 9. names over 255 bytes; one bad pair never stops the others
+def test_an_output_name_over_255_bytes_is_one_line(photo, art, tmp_path):
+    r = run(photo, art, "-o", tmp_path / ("x" * 300 + ".png"), *FAST)
+    assert r.exit_code == 1 and "the file name is too long (304 bytes; at most 255)" in one_line(r)
+
+
+@pytest.mark.vgg
+def test_one_bad_pair_never_stops_the_batch(photo, art, tmp_path):
+    manifest = tmp_path / "m.jsonl"
+    manifest.write_text("\n".join(json.dumps(row) for row in [
+        {"content": str(photo), "style": str(art), "output": "x" * 300 + ".png"},
+        {"content": str(tmp_path / "missing.png"), "style": str(art)},
+        {"content": str(photo), "style": str(art), "output": "good.png"},
+    ]))
+    r = run("batch", manifest, "--out-dir", tmp_path / "o", "--report", tmp_path / "r.json", *FAST)
+    assert r.exit_code == 3, cli_result_text(r)
+    pairs = json.loads((tmp_path / "r.json").read_text())["pairs"]
+    assert [p["status"] for p in pairs] == ["failed", "failed", "ok"]
+    assert "the file name is too long" in pairs[0]["error"] and (tmp_path / "o" / "good.png").exists()
+
+
+# 11. a cells folder that cannot be created
+def test_cells_dir_that_cannot_be_created(photo, art, tmp_path):
+    (tmp_path / "file").write_text("x")
+    r = run("figure1", photo, art, "-o", tmp_path / "f.png", "--cells-dir", tmp_path / "file" / "cells", *FAST)
+    assert r.exit_code == 1 and "cannot create the cells folder" in one_line(r)
+
+
+# 12. closed standard input; Ctrl-C during start-up
+def test_closed_standard_input_and_a_manifest_from_a_pipe(photo, art, tmp_path):
+    cmd = [sys.executable, "-c", "from stylize.cli import main; main()", "batch", "-", "--out-dir", str(tmp_path)]
+    p = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120,
+                       preexec_fn=lambda: os.close(0))
+    assert p.returncode == 1 and p.stderr.strip() == "Error: standard input is closed: pipe a manifest in, or name a file"
+    r, w = os.pipe()
+    os.write(w, b"content,style\n")
+    os.close(w)
+    rows = batch._manifest_text(f"/dev/fd/{r}", None)
+    assert rows[0] == "content,style\n"
+    os.close(r)
+
+
+def test_ctrl_c_during_start_up_is_one_line_and_status_130(tmp_path):
+    code = ("import signal, os, stylize.cli as c\n"
+            "c.cli.callback = lambda: os.kill(os.getpid(), signal.SIGINT)\n"
+            "c.main()\n")
+    p = subprocess.run([sys.executable, "-c", code, "batch", "-", "--out-dir", str(tmp_path)], input="",
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 130 and p.stderr.strip() == "Interrupted." and "Traceback" not in p.stderr
+
+
+# 13. formats that cannot be written; a read-only output folder
+@pytest.mark.parametrize("ext", [".grib", ".h5", ".bufr", ".wmf", ".xbm", ".msp", ".palm", ".blp"])
+def test_read_only_formats_are_refused_before_any_work(photo, art, tmp_path, ext):
+    r = run(photo, art, "-o", tmp_path / f"o{ext}", *FAST)
+    assert r.exit_code == 1 and f"stylize cannot write {ext} files" in one_line(r)
+
+
+def test_unwritable_out_dir_is_refused_before_the_first_pair(photo, art, tmp_path):
+    (tmp_path / "file").write_text("x")
+    r = run("batch", "--content", photo, "--style", art, "--out-dir", tmp_path / "file" / "o", *FAST)
+    assert r.exit_code == 1 and "cannot create" in one_line(r)
+
+
+# 14. every coarse-to-fine level checked first, naming the option that fixes it
+@pytest.mark.vgg
+def test_coarse_level_too_small_is_found_before_any_work(photo, tmp_path):
+    wide = tmp_path / "wide.png"
+    pattern(80, 40, 3).save(wide)
+    r = run(photo, wide, "-o", tmp_path / "o.png", "--scales", "2", "--size", "48", "--iterations", "3", "--quiet")
+    line = one_line(r)
+    assert r.exit_code == 1 and "the style image is 24x12 px" in line and "(raise --size or lower --scales)" in line
+    assert not (tmp_path / "o.png").exists()
+
+
+# 15. messages that name the right option
+@pytest.mark.vgg
+def test_style_image_too_small_names_style_size(photo, art, tmp_path):
+    r = run(photo, art, "-o", tmp_path / "o.png", "--style-size", "8", *FAST)
+    assert r.exit_code == 1 and one_line(r).endswith("(raise --style-size or --style-scale)")
+
+
+def test_huge_history_does_not_claim_a_size_fits(photo, art, tmp_path):
+    r = run(photo, art, "-o", tmp_path / "o.png", "--history", "1000000000", *FAST)
+    line = one_line(r)
+    assert r.exit_code == 1 and "no size fits with --history 1000000000: lower --history" in line
+
+
+def test_empty_layer_sets_are_a_usage_error(photo, art, tmp_path):
+    r = run("figure1", photo, art, "-o", tmp_path / "f.png", "--layer-sets", ";;", *FAST)
+    assert r.exit_code == 2 and "give at least one layer set" in r.stderr
