@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# The README's control examples (256 px, 200 iterations each; about 20 minutes on 2 CPU cores).
+# The README's control examples (192 px, 150 iterations each; about 10 minutes on 2 idle CPU cores).
 # Run from the repository's root: bash examples/controls.sh [--overwrite]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 E=examples
 O=examples/controls
-run() { stylize "$@" --size 256 --iterations 200 --quiet ${OVERWRITE:-}; echo "wrote ${*: -1}" >&2; }
+run() { stylize "$@" --size 192 --iterations 150 --quiet ${OVERWRITE:-}; echo "done: stylize $*" >&2; }
 [ "${1:-}" = "--overwrite" ] && OVERWRITE=--overwrite
 mkdir -p "$O"
 # the paper's method, for comparison
@@ -20,7 +20,7 @@ run $E/tubingen.jpg $E/starry_night.jpg -o $O/color_swap.png --color swap
 run $E/tubingen.jpg $E/starry_night.jpg $E/great_wave.jpg -o $O/regions.png \
     --content-mask $E/tubingen_sky_mask.png --style-mask white --style-mask black
 # smoothness
-run $E/tubingen.jpg $E/starry_night.jpg -o $O/tv.png --tv-weight TVW
+run $E/tubingen.jpg $E/starry_night.jpg -o $O/tv.png --tv-weight 1
 # style scale
 run $E/tubingen.jpg $E/starry_night.jpg -o $O/style_scale_0.5.png --style-scale 0.5
 run $E/tubingen.jpg $E/starry_night.jpg -o $O/style_scale_2.png --style-scale 2

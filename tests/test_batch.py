@@ -8,7 +8,7 @@ from PIL import Image
 
 from stylize import batch, synthesis
 from stylize.cli import cli
-from stylize.errors import ManifestError
+from stylize.errors import ImageError, ManifestError
 
 from .conftest import cli_result_text, pattern
 
@@ -58,7 +58,7 @@ def test_plan_names_outputs_and_refuses_collisions(tmp_path):
         batch.plan([("d1/a.jpg", "b.jpg", None), ("d2/a.jpg", "b.jpg", None)], tmp_path)
     with pytest.raises(ManifestError, match="unknown placeholder"):
         batch.plan([("a.jpg", "b.jpg", None)], tmp_path, "{photo}.png")
-    with pytest.raises(Exception, match="unknown output extension"):
+    with pytest.raises(ImageError, match="unknown output extension"):
         batch.plan([("a.jpg", "b.jpg", None)], tmp_path, "{content}.nope")
 
 

@@ -282,3 +282,22 @@ def test_a_mask_is_an_input_never_overwritten(photo, art, tmp_path):
             "--overwrite", *FAST)
     assert r.exit_code == 1 and "would overwrite an input image" in r.stderr
     assert (tmp_path / "mask.png").read_bytes() == before
+
+
+@pytest.mark.vgg
+def test_a_batch_pair_with_several_styles_and_blend_weights(photo, red, blue, tmp_path):
+    import json
+
+    manifest = tmp_path / "m.csv"
+    manifest.write_text(f'content,style,blend\n{photo},{red};{blue},"1,0"\n{photo},{red},\n')
+    r = run("batch", manifest, "--out-dir", tmp_path / "o", "--report", tmp_path / "r.json", "--size", "40",
+            "--iterations", "5", "--quiet")
+    assert r.exit_code == 0, cli_result_text(r)
+    blended, single = tmp_path / "o" / "photo__red+blue.png", tmp_path / "o" / "photo__red.png"
+    assert read_metadata(blended)["blend"] == [1.0, 0.0] and read_metadata(blended)["styles"] == [str(red), str(blue)]
+    assert Image.open(blended).tobytes() == Image.open(single).tobytes()  # weights 1,0: the first style alone
+    pairs = json.loads((tmp_path / "r.json").read_text())["pairs"]
+    assert pairs[0]["style"] == f"{red};{blue}" and pairs[0]["blend"] == [1.0, 0.0]
+    manifest.write_text(f'content,style,blend\n{photo},{red};{blue},"1,2,3"\n')
+    r = run("batch", manifest, "--out-dir", tmp_path / "p", "--quiet")
+    assert r.exit_code == 1 and "3 blend weights for 2 style image(s)" in r.stderr

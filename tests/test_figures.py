@@ -85,10 +85,40 @@ def test_figure1_layout(photo, art, tmp_path):
     assert r.exit_code == 0, cli_result_text(r)
     meta = json.loads(out.with_suffix(".json").read_text())
     assert [c["row"] for c in meta["cells"]] == ["content"] * 5 + ["style"] * 5
-    assert Image.open(out).width > 5 * 32
+    figure = Image.open(out).convert("RGB")
+    cells = tmp_path / "cells"
+    r = run("figure1", photo, art, "-o", tmp_path / "again.png", "--size", "32", "--iterations", "2", "--quiet",
+            "--cells-dir", cells)
+    assert r.exit_code == 0, cli_result_text(r)
+    names = [f"content-conv{b}_1.png" for b in range(1, 6)] + [f"style-{k}.png" for k in "ABCDE"]
+    places = [where(figure, Image.open(cells / n).convert("RGB")) for n in names]
+    assert all(p is not None for p in places), places
+    top, bottom = places[:5], places[5:]
+    assert len({y for _, y in top}) == 1 and len({y for _, y in bottom}) == 1 and bottom[0][1] > top[0][1]
+    assert [x for x, _ in top] == sorted(x for x, _ in top) and [x for x, _ in bottom] == [x for x, _ in top]
+
+
+def where(big: Image.Image, small: Image.Image):
+    """(x, y) of the top-left corner where `small` appears pixel for pixel inside `big`, or None."""
+    W, w, h = big.width, small.width, small.height
+    data, first = big.tobytes(), small.crop((0, 0, w, 1)).tobytes()
+    rows = [small.crop((0, j, w, j + 1)).tobytes() for j in range(h)]
+    for y in range(big.height - h + 1):
+        start = 0
+        line = data[y * W * 3:(y + 1) * W * 3]
+        while (x := line.find(first, start)) != -1:
+            if x % 3 == 0 and all(data[((y + j) * W + x // 3) * 3:((y + j) * W + x // 3 + w) * 3] == rows[j]
+                                  for j in range(h)):
+                return x // 3, y
+            start = x + 1
+    return None
 
 
 def test_panel_places_every_cell():
     cells = [[pattern(20, 10, seed=i * 3 + j) for j in range(3)] for i in range(2)]
     im = panel(cells, ["A", "B"], ["x", "y", "z"], "title")
-    assert im.width >= 3 * 20 and im.height >= 2 * 10
+    places = [[where(im, c) for c in row] for row in cells]
+    assert all(p is not None for row in places for p in row), places
+    for row in places:  # each row on one line, its cells left to right
+        assert len({y for _, y in row}) == 1 and [x for x, _ in row] == sorted(x for x, _ in row)
+    assert places[1][0][1] > places[0][0][1] and [x for x, _ in places[0]] == [x for x, _ in places[1]]

@@ -228,3 +228,26 @@ def test_huge_history_does_not_claim_a_size_fits(photo, art, tmp_path):
 def test_empty_layer_sets_are_a_usage_error(photo, art, tmp_path):
     r = run("figure1", photo, art, "-o", tmp_path / "f.png", "--layer-sets", ";;", *FAST)
     assert r.exit_code == 2 and "give at least one layer set" in r.stderr
+
+
+# 15. -q silences the download line; nothing ever goes to stdout
+@pytest.mark.vgg
+def test_quiet_silences_the_torchvision_download_line(photo, art, tmp_path, monkeypatch):
+    import torch
+
+    from stylize import vgg, weights
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch-home"))
+    fake = {f"features.{k}": v for k, v in weights.load_original().state_dict.items()}
+    monkeypatch.setattr(torch.hub, "download_url_to_file", lambda url, dst, *a, **k: torch.save(fake, dst))
+    vgg._cached_weights.cache_clear()
+    vgg._cached_network.cache_clear()
+    r = run(photo, art, "-o", tmp_path / "q.png", "--weights", "torchvision", *FAST)
+    assert r.exit_code == 0 and r.stdout == "" and r.stderr == "", cli_result_text(r)
+    (tmp_path / "torch-home" / "hub" / "checkpoints" / weights.TORCHVISION_FILE).unlink()
+    vgg._cached_weights.cache_clear()
+    vgg._cached_network.cache_clear()
+    r = run(photo, art, "-o", tmp_path / "v.png", "--weights", "torchvision", "--size", "40", "--iterations", "2")
+    assert r.exit_code == 0 and r.stdout == "" and "Downloading torchvision's VGG-19 weights" in r.stderr
+    vgg._cached_weights.cache_clear()
+    vgg._cached_network.cache_clear()

@@ -105,7 +105,9 @@ def test_save_is_atomic_and_records_metadata(tmp_path):
     images.save_image(pattern(10, 10), out, {"seed": 3, "partial": False})
     assert images.read_metadata(out) == {"seed": 3, "partial": False}
     assert [p.name for p in tmp_path.iterdir()] == ["out.png"]
-    assert oct(out.stat().st_mode & 0o777) != oct(0o600)
+    mask = os.umask(0)
+    os.umask(mask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~mask  # the umask's mode, not mkstemp's 0600
 
 
 def test_failed_save_leaves_the_old_file_and_no_temporary(tmp_path, monkeypatch):

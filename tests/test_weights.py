@@ -1,5 +1,6 @@
 """Weight sources: the original file, torchvision's download path (mocked at the download), files."""
 
+import contextlib
 import hashlib
 import io
 import os
@@ -112,7 +113,9 @@ def test_torchvision_weights_load_through_a_mocked_download(tmp_path, monkeypatc
         torch.save(fake, dst)
 
     monkeypatch.setattr(torch.hub, "download_url_to_file", download)
-    w = weights.load_torchvision()
+    with contextlib.redirect_stdout(io.StringIO()) as stdout:
+        w = weights.load_torchvision()
+    assert stdout.getvalue() == ""  # torch.hub's "Downloading: ..." line never reaches a script's stdout
     assert calls == ["https://download.pytorch.org/models/vgg19-dcbb9e9d.pth"]
     assert torch.equal(w.state_dict["0.weight"], original.state_dict["0.weight"] * 0.5)
     assert w.preprocessing == weights.TORCHVISION

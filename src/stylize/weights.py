@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import contextlib
 import importlib.util
+import io
 import os
 import re
 import warnings
@@ -88,7 +90,9 @@ def load_torchvision(progress: bool = False) -> Weights:
 
     cache = torchvision_cache_path()
     try:
-        with warnings.catch_warnings():
+        # torch.hub writes a "Downloading: ..." line to standard output: the library never prints (the
+        # command line says it on stderr, unless --quiet), and scripts may be reading stdout.
+        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
             warnings.simplefilter("ignore")
             full = VGG19_Weights.IMAGENET1K_V1.get_state_dict(progress=progress, weights_only=True)
     except Exception as e:
