@@ -37,7 +37,7 @@ def main() -> None:
             print(f"{art} {ratio:g}: content {o.content_loss:.4g} style {o.style_loss:.4g}", flush=True)
         rows.append(row)
     figure = panel(rows, [Path(a).stem.replace("_", " ") for a in ARTWORKS], [f"--ratio {r:g}" for r in RATIOS],
-                   f"Tübingen, {args.size} px, {args.iterations} iterations")
+                   f"Tuebingen, {args.size} px, {args.iterations} iterations")
     save_image(figure, args.output, {"command": "examples/ratios.py", "size": args.size,
                                      "iterations": args.iterations, "cells": cells}, overwrite=args.overwrite)
 
