@@ -1,9 +1,13 @@
 """CUDA: seconds per evaluation and peak GPU memory at 512 and 1024 px, with the speed options.
 
     python bench/gpu.py [--sizes 512,1024] [--evals 20]
+    python bench/gpu.py --largest [--evals 3]
 
 Rows: fp32 (TF32 off), TF32, TF32 + cudnn autotuning, and bf16 autocast (an approximation: its final
-loss is printed beside fp32's so the quality can be judged). Needs a CUDA GPU.
+loss is printed beside fp32's so the quality can be judged). --largest instead asks the memory plan for
+the largest --size that fits the GPU's free memory (plain, then recomputing with the largest history
+that fits), runs --evals evaluations there with the plan's settings, and prints the peak GPU memory
+against the estimate (the estimate for the history actually filled). Needs a CUDA GPU.
 """
 
 import argparse
@@ -42,14 +46,58 @@ def run(size, evals, tf32, autotune, bf16):
     return (time.perf_counter() - t) / result.evaluations, torch.cuda.max_memory_allocated() / 2**20, result.loss
 
 
+def largest(evals):
+    """The largest size the plan admits on this GPU, run for a few evaluations (fp32, as the CLI runs)."""
+    from stylize import memory, vgg
+    from stylize.objective import Objective, StyleTerm
+    from stylize.settings import DEFAULTS
+
+    layers, kept = (DEFAULTS.content_layer,) + DEFAULTS.style_layers, (DEFAULTS.content_layer,)
+    device = torch.device("cuda")
+    w0, h0 = fit(load_image(CONTENT), 1024).size
+    budget = int(memory.USABLE * memory.available(device))
+    rows = []
+    for recompute in (False, True):
+        history = 1 if recompute else DEFAULTS.history
+        size = memory.largest_fitting(w0 * 16, h0 * 16, layers, history, budget, False, recompute, kept)
+        session = Session(size=size, device="cuda", iterations=evals, evaluations=evals)
+        job = session.transfer_job(CONTENT, STYLE)
+        width, height, _ = session.check(job)
+        plan = session.plan
+        net = session.network(job.layers)
+        terms = session.terms(job, net, width, height)
+        styles = [t for t in terms if isinstance(t, StyleTerm)]
+        level = vgg.Recomputing(net, kept, lambda: [t.start() for t in styles]) if plan.recompute else net
+        x0 = torch.rand(1, 3, height, width, device="cuda")
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+        t = time.perf_counter()
+        result = optimize(Objective(level, terms), x0, iterations=evals, evaluations=evals, history=plan.history)
+        torch.cuda.synchronize()
+        filled = min(plan.history, max(1, result.iterations - 1))
+        est = memory.estimate(width, height, layers, filled, False, plan.recompute, kept)
+        peak = torch.cuda.max_memory_allocated()
+        rows.append([f"{width}x{height}", plan.recompute, f"{plan.history} ({filled})", round(peak / 2**20),
+                     round(est / 2**20), est / peak, (time.perf_counter() - t) / result.evaluations])
+        print(rows[-1], flush=True)
+        del session, net, terms, level, result
+        torch.cuda.empty_cache()
+    print(f"free: {memory.available(device) / 2**30:.1f} GiB; a run plans on {memory.USABLE:.0%} of it")
+    print(table(["largest size", "recompute", "history (filled)", "peak MiB", "estimate MiB", "estimate/peak",
+                 "s/eval"], rows))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", default="512,1024")
     ap.add_argument("--evals", type=int, default=20)
+    ap.add_argument("--largest", action="store_true", help="the largest size that fits this GPU (see above)")
     args = ap.parse_args()
     if not torch.cuda.is_available():
         raise SystemExit("no CUDA device")
     print(torch.cuda.get_device_name(), "torch", torch.__version__)
+    if args.largest:
+        return largest(args.evals)
     rows = []
     for size in (int(v) for v in args.sizes.split(",")):
         for name, opts in (("fp32", (False, False, False)), ("tf32", (True, False, False)),

@@ -238,6 +238,7 @@ def test_style_scale_through_the_cli(photo, art, tmp_path):
     (["--color", "sepia"], "'sepia' is not one of"),
     (["--style-scale", "0.5", "--style-size", "30"], "give --style-size or --style-scale, not both"),
     (["--style-mask", "white"], "--style-mask needs --content-mask"),
+    (["--content-mask", "m.png"], "0 --style-mask for 1 style image(s): give one per style image, in order"),
 ])
 def test_control_usage_errors_exit_2(photo, art, tmp_path, extra, message):
     r = run(photo, art, "-o", tmp_path / "o.png", *FAST, *extra)
@@ -256,10 +257,10 @@ def test_mask_file_errors_exit_1_with_one_line(photo, art, tmp_path):
         (["--content-mask", tmp_path / "mask.png", "--style-mask", "white"],
          f"Error: #000000 of the content mask {tmp_path / 'mask.png'} has no counterpart in any style mask "
          f"(with a blend weight > 0)"),
-        (["--content-mask", tmp_path / "mask.png"],
-         "Error: 0 style mask(s) for 1 style image(s): give one --style-mask per style image, in order"),
         (["--content-mask", tmp_path / "nope.png", "--style-mask", "white"],
-         f"Error: {tmp_path / 'nope.png'}: no such file"),
+         f"Error: {tmp_path / 'nope.png'}: no such file, and not a colour name or #rrggbb"),
+        (["--content-mask", tmp_path / "mask.png", "--style-mask", "notacolour"],
+         "Error: notacolour: no such file, and not a colour name or #rrggbb"),
     ]
     for extra, line in cases:
         r = run(photo, art, "-o", tmp_path / "o.png", *FAST, *extra)
@@ -299,5 +300,6 @@ def test_a_batch_pair_with_several_styles_and_blend_weights(photo, red, blue, tm
     pairs = json.loads((tmp_path / "r.json").read_text())["pairs"]
     assert pairs[0]["style"] == f"{red};{blue}" and pairs[0]["blend"] == [1.0, 0.0]
     manifest.write_text(f'content,style,blend\n{photo},{red};{blue},"1,2,3"\n')
-    r = run("batch", manifest, "--out-dir", tmp_path / "p", "--quiet")
-    assert r.exit_code == 1 and "3 blend weights for 2 style image(s)" in r.stderr
+    r = run("batch", manifest, "--out-dir", tmp_path / "p", "--quiet", "--report", tmp_path / "r2.json")
+    assert r.exit_code == 3 and "3 blend weights for 2 style image(s)" in r.stderr  # that pair fails, alone
+    assert json.loads((tmp_path / "r2.json").read_text())["pairs"][0]["status"] == "failed"

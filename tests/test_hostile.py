@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 from stylize import batch
+from stylize.errors import ManifestError
 from stylize.cli import cli
 from stylize.images import read_metadata, save_image
 
@@ -251,3 +252,95 @@ def test_quiet_silences_the_torchvision_download_line(photo, art, tmp_path, monk
     assert r.exit_code == 0 and r.stdout == "" and "Downloading torchvision's VGG-19 weights" in r.stderr
     vgg._cached_weights.cache_clear()
     vgg._cached_network.cache_clear()
+
+
+# Found by a second hostile round
+def test_an_intermediate_never_replaces_an_input(photo, art, tmp_path):
+    init = tmp_path / "ix.00001.png"
+    pattern(40, 30, 5).save(init)
+    before = init.read_bytes()
+    r = run(photo, art, "-o", tmp_path / "ix.png", "--init", init, "--save-every", "1", "--overwrite", *FAST)
+    assert r.exit_code == 1 and "an intermediate of --save-every would overwrite an input" in one_line(r)
+    assert init.read_bytes() == before
+
+
+def test_a_pairs_output_never_replaces_another_pairs_input(photo, art, tmp_path):
+    manifest = tmp_path / "m.csv"
+    manifest.write_text(f"content,style,output\n{art},{art},{photo}\n{photo},{art},x.png\n")
+    before = photo.read_bytes()
+    r = run("batch", manifest, "--out-dir", tmp_path / "o", "--overwrite", *FAST)
+    assert r.exit_code == 1 and f"pair 1: the output {photo} is an input of pair 2" in one_line(r)
+    assert photo.read_bytes() == before
+
+
+def test_cells_never_replace_an_input_and_the_figure_is_never_a_cell(photo, art, tmp_path):
+    cells = tmp_path / "cells"
+    cells.mkdir()
+    victim = cells / "A_0.001.png"
+    pattern(40, 30, 1).save(victim)
+    before = victim.read_bytes()
+    r = run("grid", victim, art, "-o", tmp_path / "g.png", "--layer-sets", "conv1_1", "--ratios", "1e-3",
+            "--cells-dir", cells, "--overwrite", *FAST)
+    assert r.exit_code == 1 and "a cell would overwrite an input image" in one_line(r)
+    assert victim.read_bytes() == before
+    (tmp_path / "fc").mkdir()
+    r = run("figure1", photo, art, "-o", tmp_path / "fc" / "style-A.png", "--cells-dir", tmp_path / "fc",
+            "--overwrite", *FAST)
+    assert r.exit_code == 1 and "the figure would overwrite one of its own cells" in one_line(r)
+
+
+def test_report_is_never_a_pairs_output(photo, art, tmp_path):
+    manifest = tmp_path / "m.csv"
+    manifest.write_text(f"content,style,output\n{photo},{art},a.png\n")
+    r = run("batch", manifest, "--out-dir", tmp_path / "o", "--report", tmp_path / "o" / "a.png", "--overwrite", *FAST)
+    assert r.exit_code == 1 and "the report would be one of the pairs' outputs" in one_line(r)
+
+
+def test_a_foreign_sidecar_is_never_removed_or_replaced(photo, art, tmp_path):
+    side = tmp_path / "side.bmp.stylize.json"
+    side.write_text('{"mine": 1}')
+    r = run(photo, art, "-o", tmp_path / "side.bmp", *FAST)
+    assert r.exit_code == 1 and "already exists and is not stylize's" in one_line(r)
+    assert side.read_text() == '{"mine": 1}'
+    from stylize.errors import ImageError
+
+    with pytest.raises(ImageError, match="already exists and is not stylize's"):
+        save_image(pattern(8, 8), tmp_path / "side.bmp", {"partial": True})
+    save_image(pattern(8, 8), tmp_path / "side.bmp", {"partial": False})  # a finished image: no sidecar needed
+    assert side.read_text() == '{"mine": 1}'
+    save_image(pattern(8, 8), tmp_path / "own.bmp", {"partial": True})  # our own mark is removed when finished
+    save_image(pattern(8, 8), tmp_path / "own.bmp", {"partial": False}, overwrite=True)
+    assert not (tmp_path / "own.bmp.stylize.json").exists()
+
+
+@pytest.mark.vgg
+def test_a_one_pixel_photograph_in_luminance_mode(tmp_path, art):
+    one = tmp_path / "one.png"
+    Image.new("RGB", (1, 1), (200, 100, 50)).save(one)
+    r = run(one, art, "-o", tmp_path / "o.png", "--color", "luminance", *FAST)
+    assert r.exit_code == 0 and r.stderr == "", cli_result_text(r)
+
+
+@pytest.mark.vgg
+def test_a_bad_blend_cell_fails_its_pair_alone(photo, art, tmp_path):
+    manifest = tmp_path / "m.csv"
+    manifest.write_text(f'content,style,blend,output\n{photo},{art},,good.png\n{photo},{art};{art},"0,0",bad.png\n')
+    r = run("batch", manifest, "--out-dir", tmp_path / "o", "--report", tmp_path / "r.json", *FAST)
+    assert r.exit_code == 3, cli_result_text(r)
+    pairs = json.loads((tmp_path / "r.json").read_text())["pairs"]
+    assert [p["status"] for p in pairs] == ["ok", "failed"] and "not all 0" in pairs[1]["error"]
+
+
+def test_unknown_manifest_column_is_refused(tmp_path):
+    with pytest.raises(ManifestError, match="unknown column .ouput."):
+        batch.read_manifest("content,style,ouput\na.jpg,b.jpg,c.png\n")
+
+
+def test_an_ignored_sigint_stays_ignored(photo, art, tmp_path):
+    import signal
+
+    code = ("import signal, os, sys\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+            "from stylize.cli import catch_signals\n"
+            "with catch_signals() as flag:\n    os.kill(os.getpid(), signal.SIGINT)\n    print(flag())\n")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0 and p.stdout.strip() == "False", p.stderr

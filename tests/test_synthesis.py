@@ -140,3 +140,19 @@ def test_coarse_to_fine_runs_each_level_and_ends_at_full_size(photo, art):
         photo, art, callback=lambda p: levels.append((p.level, p.image.shape[-1])))
     assert {(0, 32), (1, 64)} <= set(levels)
     assert out.image.size == (64, 48)
+
+
+def test_adam_reduces_the_loss_one_evaluation_per_iteration():
+    objective = _objective(alpha=1e-3)
+    seen = []
+    x0 = synthesis.noise_image(32, 32, 0.1, seed=0)
+    result = synthesis.optimize(objective, x0, iterations=40, optimizer="adam", learning_rate=0.02,
+                                callback=lambda p: seen.append((p.iteration, p.loss)))
+    assert all(math.isfinite(v) for _, v in seen)
+    assert result.loss < 0.5 * seen[0][1] and result.loss == min(v for _, v in seen)
+    assert [k for k, _ in seen] == list(range(1, len(seen) + 1)) and result.iterations == len(seen)
+
+
+def test_an_unknown_optimizer_is_refused():
+    with pytest.raises(ValueError):
+        synthesis.optimize(_objective(), synthesis.noise_image(32, 32, 0.1, 0), iterations=2, optimizer="sgd")

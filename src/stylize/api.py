@@ -179,6 +179,14 @@ class Session:
             return parts[0][1]
         return {name: sum(b * t[name] for b, t in parts) for name in layers}
 
+    def forget_image(self, image: ImageLike) -> None:
+        """Drop one image and every target computed from it (a video drops each frame when it is done:
+        an in-memory image is keyed by id(), which a later frame may reuse)."""
+        key = _key(image)
+        self._images.pop(key, None)
+        for k in [k for k in self._targets if key in k or any(isinstance(p, tuple) and key in p for p in k)]:
+            del self._targets[k]
+
     def forget(self) -> None:
         """Drop cached images and targets (the batch runner calls this between groups)."""
         self._images.clear()
@@ -322,7 +330,8 @@ class Session:
                 _check_min_side(sw, sh, job.style_layers, f"{_describe(style)}: the style image", option + coarse)
         if s.content_mask is not None and job.content is not None and job.styles:
             self._regions(job)
-        memory.check(width, height, job.layers, s.history, self.device, size_option=job.size)
+        self.plan = memory.check(width, height, job.layers, s.history, self.device, size_option=job.size,
+                                 optimizer=s.optimizer, kept=_kept(job, s))
         return width, height, levels
 
     def objective(self, job: Job) -> Objective:
@@ -352,8 +361,16 @@ class Session:
                 x = nnf.interpolate(x, size=(h, w), mode="bicubic", align_corners=False)
             level_iterations = (iterations or s.iterations) if final else (s.coarse_iterations or s.iterations)
             level_callback = None if callback is None else _LevelCallback(callback, k, len(levels))
-            result = synthesis.optimize(Objective(net, terms), x, level_iterations, s.history,
-                                        s.evaluations if final else None, level_callback, should_stop)
+            plan = self.plan if final else memory.plan(w, h, job.layers, s.history, self.device, s.optimizer,
+                                                       _kept(job, s))
+            kept = _kept(job, s) + tuple(n for t in terms for n in t.layers)
+            level_net = net
+            if plan.recompute:  # the style losses remade while recomputing are dropped at once (vgg.VGG.forward)
+                styles = [t for t in terms if isinstance(t, StyleTerm)]
+                level_net = vgg.Recomputing(net, tuple(dict.fromkeys(kept)), lambda: [t.start() for t in styles])
+            result = synthesis.optimize(Objective(level_net, terms), x, level_iterations, plan.history,
+                                        s.evaluations if final else None, level_callback, should_stop,
+                                        optimizer=s.optimizer, learning_rate=s.learning_rate)
             x = result.image
             if result.stopped == "non-finite" and result.evaluations == 0:
                 raise NonFiniteError("the loss is not finite at the start: the weights (--ratio, --content-weight, "
@@ -385,6 +402,7 @@ class Session:
             "evaluations": result.evaluations,
             "stopped": result.stopped,
             "partial": result.partial,
+            "memory": self.plan.to_dict(),
         }
         return Outcome(images.to_pil(out), result.content, result.style, result.loss, result.iterations,
                        result.evaluations, result.seconds, result.stopped, meta)
@@ -398,6 +416,11 @@ class Session:
             raise ImageError(f"--init {s.init}: this command has no {s.init} image")
         x = images.to_tensor(self.image(source).resize((width, height), Image.Resampling.LANCZOS))
         return color.luminance(x) if s.color == "luminance" else x
+
+
+def _kept(job: Job, s: Settings) -> tuple[str, ...]:
+    """The responses the losses read after the network's forward pass (the rest are tapped inside it)."""
+    return job.content_layers + (job.style_layers if s.content_mask is not None and job.content is not None else ())
 
 
 def _resized(T: torch.Tensor, height: int, width: int) -> torch.Tensor:

@@ -28,6 +28,7 @@ class Row(NamedTuple):
     styles: tuple[str, ...]
     output: str | None = None
     blend: tuple[float, ...] | None = None
+    error: str | None = None  # what is wrong with this line alone (its blend weights): the pair fails, the rest run
 
 
 @dataclass
@@ -37,6 +38,7 @@ class Pair:
     styles: tuple[str, ...]
     output: Path
     blend: tuple[float, ...] | None = None  # None: the command's --style-blend, or equal
+    error: str | None = None  # set: this pair fails without running (see Row.error)
 
     @property
     def style(self) -> str:
@@ -77,12 +79,16 @@ def _row(content, style, output, blend, where: str) -> Row:
     styles = tuple(style) if isinstance(style, list) else tuple(v.strip() for v in str(style).split(";") if v.strip())
     if not content or not styles or not all(isinstance(v, str) and v for v in styles):
         raise ManifestError(f"{where}: needs a content and at least one style")
-    weights = _blend(blend, where)
-    if weights is not None and len(weights) != len(styles):
-        raise ManifestError(f"{where}: {len(weights)} blend weights for {len(styles)} style image(s)")
     if output is not None and not isinstance(output, str):
         raise ManifestError(f"{where}: \"output\" must be a file name; leave it out to use the name template")
-    return Row(str(content), styles, (output or "").strip() or None, weights)
+    error = None
+    try:
+        weights = _blend(blend, where)
+        if weights is not None and len(weights) != len(styles):
+            raise ManifestError(f"{where}: {len(weights)} blend weights for {len(styles)} style image(s)")
+    except ManifestError as e:
+        weights, error = None, str(e)
+    return Row(str(content), styles, (output or "").strip() or None, weights, error)
 
 
 def read_manifest(text: str, where: str = "manifest") -> list[Row]:
@@ -108,6 +114,9 @@ def read_manifest(text: str, where: str = "manifest") -> list[Row]:
     header = [h.strip().lower() for h in (reader.fieldnames or [])]
     if "content" not in header or "style" not in header:
         raise ManifestError(f"{where}: the CSV header must name the columns content,style[,output][,blend]")
+    unknown = [h for h in header if h not in ("content", "style", "output", "blend")]
+    if unknown:
+        raise ManifestError(f"{where}: unknown column {unknown[0]!r}; the columns are content, style, output, blend")
     reader.fieldnames = header
     for n, row in enumerate(reader, 2):
         content, style = (row.get("content") or "").strip(), (row.get("style") or "").strip()
@@ -152,12 +161,25 @@ def plan(rows, out_dir: Path, template: str = DEFAULT_TEMPLATE) -> list[Pair]:
         key = os.path.normcase(os.path.abspath(path))
         if key in seen:
             raise ManifestError(f"pairs {seen[key] + 1} and {index + 1} would both write {path}")
-        for source in (row.content, *row.styles):
-            if os.path.abspath(source) == os.path.abspath(path):
-                raise ManifestError(f"pair {index + 1}: the output {path} is one of its inputs")
         seen[key] = index
-        pairs.append(Pair(index, row.content, row.styles, path, row.blend))
+        pairs.append(Pair(index, row.content, row.styles, path, row.blend, row.error))
+    inputs = {}
+    for pair in pairs:
+        for source in (pair.content, *pair.styles):
+            inputs.setdefault(_resolved(source), pair.index)
+    for pair in pairs:
+        owner = inputs.get(_resolved(pair.output))
+        if owner is not None:
+            which = "one of its inputs" if owner == pair.index else f"an input of pair {owner + 1}"
+            raise ManifestError(f"pair {pair.index + 1}: the output {pair.output} is {which}")
     return pairs
+
+
+def _resolved(path) -> str:
+    try:
+        return os.path.normcase(str(Path(path).resolve()))
+    except (OSError, RuntimeError):
+        return os.path.normcase(os.path.abspath(path))
 
 
 def intake(manifest: str | None, contents=(), styles=(), out_dir: Path = Path("."),
@@ -233,7 +255,7 @@ class Report:
             counts[r.status] = counts.get(r.status, 0) + 1
         return counts
 
-    def check(self, inputs=(), overwrite: bool = False, resume: bool = False) -> None:
+    def check(self, inputs=(), overwrite: bool = False, resume: bool = False, outputs=()) -> None:
         """Refuse, before the first pair, a report that would replace an input or (without overwrite)
         an existing file, or that cannot be written. Resuming (--skip-existing) may update an earlier
         stylize report in place: it is the batch's own record, not the user's file."""
@@ -250,6 +272,9 @@ class Report:
         for other in inputs:
             if other and self.path.exists() and os.path.exists(other) and os.path.samefile(self.path, other):
                 raise ManifestError(f"{self.path}: the report would overwrite an input; choose another --report path")
+        if any(_resolved(self.path) == _resolved(o) for o in outputs):
+            raise ManifestError(f"{self.path}: the report would be one of the pairs' outputs; choose another --report "
+                                f"path")
         if self.path.exists() and not overwrite and not (resume and _is_report(self.path)):
             raise ManifestError(f"{self.path}: already exists and is not a stylize report to resume; pass --overwrite "
                                 f"to replace it")
@@ -284,6 +309,8 @@ def run(session, pairs: list[Pair], *, skip_existing: bool = False, overwrite: b
             break
         replace = overwrite
         try:
+            if pair.error:
+                raise ManifestError(pair.error)
             check_name(pair.output)
         except StylizeError as e:
             record.status, record.error = "failed", str(e)

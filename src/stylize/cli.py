@@ -14,7 +14,8 @@ import click
 
 from . import __version__
 from .errors import LayerError, SettingsError, StylizeError
-from .settings import COLOR_MAPS, COLORS, DEFAULTS, FIELDS, GUIDES, LAYERS, LOSS_SCALINGS, POOLINGS, Settings
+from .settings import (COLOR_MAPS, COLORS, DEFAULTS, FIELDS, GUIDES, LAYERS, LOSS_SCALINGS, OPTIMIZERS, POOLINGS,
+                       Settings)
 
 EXIT_ERROR = 1
 EXIT_SOME_FAILED = 3
@@ -168,7 +169,13 @@ SYNTHESIS_OPTIONS = [
     click.option("--coarse-iterations", type=POSITIVE_INT, default=None,
                  help="Iterations at each coarser level of --scales [default: same as --iterations]."),
     click.option("--history", type=POSITIVE_INT, default=_d("history"), show_default=True,
-                 help="L-BFGS history size (memory: 2 image copies per entry)."),
+                 help="L-BFGS history size (memory: 2 image copies per entry; lowered, with a note, when it "
+                      "does not fit)."),
+    click.option("--optimizer", type=click.Choice(OPTIMIZERS), default=_d("optimizer"), show_default=True,
+                 help="lbfgs (the paper's), or adam: two image-sized buffers instead of the history, "
+                      "more evaluations to the same loss (README)."),
+    click.option("--learning-rate", type=PositiveFloat(), default=_d("learning_rate"), show_default=True,
+                 help="Adam's step size in pixel units (pixels in [0, 1]); only with --optimizer adam."),
     click.option("--device", default=_d("device"), show_default=True, metavar="auto|cpu|cuda|cuda:N",
                  help="Where to compute; auto picks CUDA when present."),
 ]
@@ -246,6 +253,8 @@ def catch_signals():
             signal.signal(s, h)
 
     for s in (signal.SIGINT, signal.SIGTERM):
+        if signal.getsignal(s) == signal.SIG_IGN:
+            continue  # ignored by whoever started us (`cmd &` in a script): keep it so
         try:
             previous[s] = signal.signal(s, handler)
         except ValueError:  # not the main thread
@@ -326,10 +335,12 @@ def intermediate_path(output: Path, iteration: int) -> Path:
     return output.with_name(f"{output.stem}.{iteration:05d}{output.suffix}")
 
 
-def run_one(settings: Settings, output: Path, quiet: bool, save_every: int, overwrite: bool, make_job, desc: str) -> None:
-    """Check make_job(session)'s job before any work, run it with a progress bar, then save atomically."""
+def run_one(settings: Settings, output: Path, quiet: bool, save_every: int, overwrite: bool, make_job, desc: str,
+            inputs=()) -> None:
+    """Check make_job(session)'s job before any work, run it with a progress bar, then save atomically.
+    `inputs`: every file the run reads, which no intermediate of --save-every may replace."""
     from .api import Session
-    from .images import check_name, save_image, to_pil
+    from .images import check_name, same_file, save_image, to_pil
 
     if save_every:
         for k in range(save_every, settings.iterations + 1, save_every):
@@ -338,6 +349,9 @@ def run_one(settings: Settings, output: Path, quiet: bool, save_every: int, over
                 check_name(path)
             except StylizeError as e:
                 fail(e)
+            if any(same_file(path, Path(i)) for i in inputs):
+                fail(StylizeError(f"{path}: an intermediate of --save-every would overwrite an input; choose another "
+                                  f"output name"))
             if path.exists() and not overwrite:
                 fail(StylizeError(f"{path}: already exists (an intermediate of --save-every); pass --overwrite to "
                                   f"replace it"))
@@ -347,11 +361,15 @@ def run_one(settings: Settings, output: Path, quiet: bool, save_every: int, over
                    {"stylize": __version__, "intermediate": p.iteration, "partial": True}, overwrite=overwrite)
 
     bar = None
+    announce_download(settings, quiet)
     try:
         with catch_signals() as interrupt:
             session = Session(settings)
             job = make_job(session)
             session.check(job)
+            plan = getattr(session, "plan", None)
+            if plan is not None and plan.note and not quiet:
+                click.echo(f"Note: {plan.note}", err=True)
             bar = ProgressBar(settings.level_iterations, quiet, desc, save_every, save_intermediate)
             outcome = session.run(job, bar, interrupt)
     except StylizeError as e:
@@ -375,6 +393,16 @@ def check_output_path(output, inputs, overwrite):
         return check_output(output, [i for i in inputs if i], overwrite)
     except StylizeError as e:
         fail(e)
+
+
+def announce_download(settings: Settings, quiet: bool) -> None:
+    """One line on stderr before torchvision's weights are downloaded (never on stdout, not with -q)."""
+    if settings.weights == "torchvision" and not quiet:
+        from .weights import TORCHVISION_FILE, torchvision_cache_path
+
+        if not torchvision_cache_path().exists():
+            echo(f"Downloading torchvision's VGG-19 weights ({TORCHVISION_FILE}, 548 MB) to "
+                 f"{torchvision_cache_path().parent}", quiet)
 
 
 def inputs_of(settings: Settings) -> list:
@@ -416,6 +444,7 @@ def cli():
       stylize batch ...                          many pairs in one process
       stylize content-recon / style-recon        the paper's reconstructions
       stylize figure1 / grid                     the paper's Figures 1 and 3
+      stylize video CLIP STYLE -o OUT            a video (or a folder of frames), without flicker
 
     \b
     Examples:
@@ -454,8 +483,13 @@ def transfer_command(content, style, output, save_every, quiet, overwrite, **kwa
         settings.blend(len(style))
     except SettingsError as e:
         raise click.UsageError(str(e)) from None
-    out = check_output_path(output, [content, *style, *inputs_of(settings)], overwrite)
-    run_one(settings, out, quiet, save_every, overwrite, lambda session: session.transfer_job(content, style), "stylize")
+    if settings.content_mask and len(settings.style_masks) != len(style):
+        raise click.UsageError(f"{len(settings.style_masks)} --style-mask for {len(style)} style image(s): give one "
+                               f"per style image, in order")
+    inputs = [content, *style, *inputs_of(settings)]
+    out = check_output_path(output, inputs, overwrite)
+    run_one(settings, out, quiet, save_every, overwrite, lambda session: session.transfer_job(content, style), "stylize",
+            inputs)
 
 
 @cli.command("batch")
@@ -507,15 +541,15 @@ def batch_command(manifest, contents, styles, out_dir, name_template, skip_exist
     try:
         pairs = batch.intake(manifest, contents, styles, Path(out_dir), name_template, shard, stdin=sys.stdin)
         for pair in pairs:
-            if pair.blend is None:
+            if pair.blend is None and pair.error is None:
                 try:
                     settings.blend(len(pair.styles))
                 except SettingsError as e:
-                    raise click.UsageError(f"pair {pair.index + 1}: {e}") from None
+                    pair.error = f"pair {pair.index + 1}: {e} (give the pair a blend column)"
         batch.prepare(Path(out_dir), pairs)
         rep = batch.Report(Path(report) if report else None, settings.to_dict(), [batch.record_of(p) for p in pairs])
         rep.check([m for m in [manifest] if m and m != "-"] + [*(f for p in pairs for f in (p.content, *p.styles)), *inputs_of(settings)], overwrite,
-                  resume=skip_existing)
+                  resume=skip_existing, outputs=[p.output for p in pairs])
     except StylizeError as e:
         fail(e)
 
@@ -536,6 +570,7 @@ def batch_command(manifest, contents, styles, out_dir, name_template, skip_exist
 
         save_image(outcome.image, pair.output, dict(outcome.metadata, argv=argv()), overwrite=replace)
 
+    announce_download(settings, quiet)
     with catch_signals() as interrupt:
         try:
             session = Session(settings)
@@ -572,7 +607,8 @@ def content_recon_command(image, output, layer, save_every, quiet, overwrite, **
     """
     settings = settings_from(kwargs, content_layer=layer)
     out = check_output_path(output, [image, *inputs_of(settings)], overwrite)
-    run_one(settings, out, quiet, save_every, overwrite, lambda session: session.content_job(image, layer), layer)
+    run_one(settings, out, quiet, save_every, overwrite, lambda session: session.content_job(image, layer), layer,
+            [image, *inputs_of(settings)])
 
 
 @cli.command("style-recon")
@@ -600,7 +636,7 @@ def style_recon_command(image, output, layers, out_size, save_every, quiet, over
         else:
             settings = settings.replace(size=out_size[0])
     run_one(settings, out, quiet, save_every, overwrite, lambda session: session.style_job(image, layers, wh),
-            "texture")
+            "texture", [image, *inputs_of(settings)])
 
 
 class LayerSets(click.ParamType):
@@ -617,12 +653,13 @@ class LayerSets(click.ParamType):
         return sets
 
 
-def run_figure(make, out: Path, inputs, quiet: bool, overwrite: bool, runs: int, iterations, desc: str) -> None:
+def run_figure(make, out: Path, inputs, quiet: bool, overwrite: bool, runs: int, iterations, desc: str,
+               cells=()) -> None:
     """Run a figure (make(callback, should_stop) -> Figure) with one progress bar; save it and its .json."""
     from . import figures
 
     try:
-        figures.check_outputs(out, inputs, overwrite)
+        figures.check_outputs(out, inputs, overwrite, cells)
     except StylizeError as e:
         fail(e)
     bar = None
@@ -673,7 +710,8 @@ def figure1_command(photo, artwork, output, content_layers, layer_sets, cells_di
     run_figure(lambda bar, stop: figures.figure1(settings, photo, artwork, content_layers, sets, cells_dir=cells_dir,
                                                  overwrite=overwrite, callback=bar, should_stop=stop),
                Path(output), [photo, artwork], quiet, overwrite, len(content_layers) + len(sets),
-               settings.level_iterations, "figure1")
+               settings.level_iterations, "figure1",
+               figures.cell_paths(cells_dir, figures.figure1_names(content_layers, sets)) if cells_dir else ())
 
 
 @cli.command("grid")
@@ -701,7 +739,112 @@ def grid_command(photo, artwork, output, ratios, layer_sets, cells_dir, quiet, o
     run_figure(lambda bar, stop: figures.grid(settings, photo, artwork, ratios, sets, cells_dir=cells_dir,
                                               overwrite=overwrite, callback=bar, should_stop=stop),
                Path(output), [photo, artwork], quiet, overwrite, len(ratios) * len(sets),
-               settings.level_iterations, "grid")
+               settings.level_iterations, "grid",
+               figures.cell_paths(cells_dir, figures.grid_names(ratios, sets)) if cells_dir else ())
+
+
+@cli.command("video")
+@click.argument("source", type=click.Path(exists=True))
+@click.argument("style", type=INPUT, nargs=-1, required=True)
+@click.option("-o", "--output", type=click.Path(), required=True,
+              help="A video (.mp4 .m4v .mov .mkv .webm .avi), or a folder of frames (a name without an extension).")
+@options(SYNTHESIS_OPTIONS)
+@options(CONTROL_OPTIONS)
+@click.option("--frame-iterations", type=POSITIVE_INT, default=None,
+              help="Iterations of every frame after the first, which starts from the previous one warped "
+                   "[default: --iterations / 5].")
+@click.option("--temporal-weight", type=PositiveFloat(allow_zero=True), default=1e3, show_default=True,
+              help="Weight of the temporal term (match the previous stylised frame, warped, where the flow is reliable).")
+@click.option("--flow", "flow_method", type=click.Choice(["dis", "raft"]), default="dis", show_default=True,
+              help="Optical flow: OpenCV's DIS, or torchvision's RAFT (its weights must already be in the torch cache).")
+@click.option("--independent", is_flag=True,
+              help="Stylize every frame alone from --init (no flow, no temporal term): the flickering baseline.")
+@click.option("--codec", default=None,
+              help="Video codec of the output [default: libx264; libvpx-vp9 for .webm, mpeg4 for .avi].")
+@click.option("--fps", type=PositiveFloat(), default=25.0, show_default=True,
+              help="Frame rate of a video made from a folder of frames (a video input keeps its own).")
+@click.option("--keep-frames", is_flag=True, help="Keep OUT.frames/ (the finished frames) after the video is written.")
+@options(RUN_OPTIONS)
+def video_command(source, style, output, frame_iterations, temporal_weight, flow_method, independent, codec, fps,
+                  keep_frames, quiet, overwrite, **kwargs):
+    """Stylize SOURCE (a video, or a folder of frames frame_00001.png ...) with STYLE, without flicker
+    (Ruder et al. 2016): each frame after the first starts from the previous stylised frame warped by
+    optical flow and is held to it where the flow is reliable. Finished frames are kept (a video's in
+    OUT.frames/), so running the same command again continues where it stopped.
+
+    \b
+    Examples:
+      stylize video clip.mp4 starry_night.jpg -o clip_starry.mp4 --size 512
+      stylize video frames/ starry_night.jpg -o styled_frames --size 256
+    Exit status: 0 done, 1 error, 2 usage error, 130/143 interrupted (finished frames kept).
+    """
+    settings = settings_from(kwargs)
+    try:
+        settings.blend(len(style))
+    except SettingsError as e:
+        raise click.UsageError(str(e)) from None
+    if settings.content_mask and len(settings.style_masks) != len(style):
+        raise click.UsageError(f"{len(settings.style_masks)} --style-mask for {len(style)} style image(s): give one "
+                               f"per style image, in order")
+    from .api import Session
+    from .images import fit
+
+    try:
+        from . import video
+
+        video.require()
+        options_ = video.VideoOptions(temporal_weight, frame_iterations, flow_method, independent)
+        out = Path(output)
+        as_video = not out.is_dir() and out.suffix != ""
+        clip = video.open_clip(source)
+        session = Session(settings)
+        frames = clip.frames()
+        first = next(frames)
+        frames.close()
+        session.check(session.transfer_job(first, style))  # sizes and memory, before the frame is resized
+        first = fit(first, settings.size)
+        if as_video:
+            codec = video.check_video_output(out, codec, first.size, clip, fps, overwrite)
+            frames_dir = video.work_folder(out)
+        else:
+            if clip.kind == "folder" and out.resolve() == clip.path.resolve():
+                raise video.VideoError(f"{out}: is the input folder; choose another output")
+            frames_dir = out
+    except StylizeError as e:
+        fail(e)
+    bar = None
+    try:
+        with catch_signals() as interrupt:
+            if not quiet:
+                from tqdm import tqdm
+
+                bar = tqdm(total=clip.count, desc="video", unit="frame", file=sys.stderr, dynamic_ncols=True)
+
+            def on_frame(p):
+                if bar is not None:
+                    bar.update(1)
+                    bar.set_postfix_str("finished before" if p.skipped else f"{p.seconds:.1f} s/frame", refresh=True)
+
+            result = video.stylize_frames(session, clip, style, frames_dir, options_, should_stop=interrupt,
+                                          on_frame=on_frame, overwrite=overwrite, extra_meta={"argv": argv()})
+    except StylizeError as e:
+        if bar is not None:
+            bar.close()
+        fail(e)
+    if bar is not None:
+        bar.close()
+    if result.stopped:
+        click.echo(f"Interrupted: {result.finished} of {clip.count} frames finished in {frames_dir}; run the same "
+                   f"command again to continue", err=True)
+        sys.exit(EXIT_INTERRUPTED.get(interrupt.signal, 130))
+    if as_video:
+        try:
+            video.encode(frames_dir, out, clip, codec, fps, overwrite)
+        except StylizeError as e:
+            fail(e)
+        if not keep_frames:
+            video.remove_work_folder(frames_dir)
+    echo(f"Wrote {out} ({clip.count} frames at {first.width}x{first.height}; {result.skipped} finished before)", quiet)
 
 
 def main():

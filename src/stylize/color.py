@@ -36,7 +36,7 @@ def match_luminance(style: torch.Tensor, content: torch.Tensor) -> torch.Tensor:
     """The artwork's luminance with the photograph's mean and standard deviation:
     Y_S' = (sigma_C / sigma_S)(Y_S - mu_S) + mu_C, in three channels, clipped to [0, 1]."""
     ys, yc = rgb_to_yiq(style)[:, :1], rgb_to_yiq(content)[:, :1]
-    scale = float(yc.std()) / max(float(ys.std()), 1e-6)
+    scale = float(yc.std(correction=0)) / max(float(ys.std(correction=0)), 1e-6)  # a 1-pixel image: std 0
     y = (ys - ys.mean()) * scale + yc.mean()
     return y.clamp(0, 1).expand(-1, 3, -1, -1).contiguous()
 

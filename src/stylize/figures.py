@@ -97,11 +97,14 @@ def side_path(out) -> Path:
     return Path(out).with_suffix(".json")
 
 
-def check_outputs(out, inputs, overwrite: bool = False) -> None:
-    """Refuse, before any work, a figure or .json that exists (without overwrite) or replaces an input."""
-    from .images import check_output
+def check_outputs(out, inputs, overwrite: bool = False, cells=()) -> None:
+    """Refuse, before any work, a figure or .json that exists (without overwrite), replaces an input, or
+    is one of the figure's own cells."""
+    from .images import check_output, same_file
 
     check_output(out, inputs, overwrite)
+    if any(same_file(out, c) or same_file(side_path(out), c) for c in cells):
+        raise ImageError(f"{out}: the figure would overwrite one of its own cells; choose another output or --cells-dir")
     side = side_path(out)
     if any(os.path.exists(i) and side.exists() and os.path.samefile(side, i) for i in inputs):
         raise ImageError(f"{side}: the figure's .json would overwrite an input; choose another output path")
@@ -127,15 +130,18 @@ def cell_paths(folder, names) -> list[Path]:
     return [Path(folder) / f"{name}.png" for name in names]
 
 
-def prepare_cells(folder, names, overwrite: bool = False) -> list[Path] | None:
-    """Create the cells' folder and refuse, before any work, cells that exist (without overwrite)."""
+def prepare_cells(folder, names, overwrite: bool = False, inputs=()) -> list[Path] | None:
+    """Create the cells' folder and refuse, before any work, a cell that is an input, or that exists
+    (without overwrite)."""
     if folder is None:
         return None
-    from .images import check_name, make_folder
+    from .images import check_name, make_folder, same_file
 
     paths = cell_paths(make_folder(folder, "cells folder"), names)
     for p in paths:
         check_name(p)
+        if any(same_file(p, i) for i in inputs):
+            raise ImageError(f"{p}: a cell would overwrite an input image; choose another --cells-dir")
         if p.exists() and not overwrite:
             raise ImageError(f"{p}: already exists; pass --overwrite to replace it")
     return paths
@@ -159,7 +165,8 @@ def figure1(settings, photo, artwork, content_layers=FIGURE1_CONTENT_LAYERS, lay
     from .api import Session
 
     runs = len(content_layers) + len(layer_sets)
-    paths = prepare_cells(cells_dir, figure1_names(content_layers, layer_sets), overwrite) or [None] * runs
+    paths = prepare_cells(cells_dir, figure1_names(content_layers, layer_sets), overwrite, (photo, artwork)) \
+        or [None] * runs
     session = Session(settings)
     stop = should_stop or (lambda: False)
     records, top, bottom, outcomes = [], [], [], []
@@ -206,7 +213,7 @@ def grid(settings, photo, artwork, ratios=PAPER_RATIOS, layer_sets=PAPER_ROWS, *
     from .api import Session
 
     runs = len(ratios) * len(layer_sets)
-    paths = prepare_cells(cells_dir, grid_names(ratios, layer_sets), overwrite) or [None] * runs
+    paths = prepare_cells(cells_dir, grid_names(ratios, layer_sets), overwrite, (photo, artwork)) or [None] * runs
     stop = should_stop or (lambda: False)
     rows, records, outcomes = [], [], []
     for k, layers in enumerate(layer_sets):

@@ -192,9 +192,12 @@ def check_output(path: str | os.PathLike, inputs=(), overwrite: bool = False) ->
     """Refuse, before any work, an output that cannot be written, would replace an input,
     or (without overwrite) would replace an existing file."""
     p = check_name(path)
-    output_format(p)
+    fmt = output_format(p)
     folder = p.parent if str(p.parent) else Path(".")
     try:
+        if fmt not in _CARRIER and not overwrite and not _own_sidecar(sidecar_path(p)):
+            raise ImageError(f"{sidecar_path(p)}: already exists and is not stylize's (a {p.suffix} output keeps an "
+                             f"interrupted run's mark there); pass --overwrite to replace it")
         if not folder.exists():
             raise ImageError(f"{p}: the folder {folder} does not exist")
         if not folder.is_dir():
@@ -212,6 +215,18 @@ def check_output(path: str | os.PathLike, inputs=(), overwrite: bool = False) ->
             raise _too_long(p) from None
         raise ImageError(f"{p}: cannot write in {folder} ({e.strerror or e})") from None
     return p
+
+
+def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
+    """Whether two paths name the same file (an existing one, through links), or would (a path not yet
+    there compared by its resolved name)."""
+    a, b = Path(a), Path(b)
+    if _same_file(a, b):
+        return True
+    try:
+        return os.path.normcase(a.resolve()) == os.path.normcase(b.resolve())
+    except (OSError, RuntimeError):
+        return False
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -291,6 +306,8 @@ def save_image(im: Image.Image, path: str | os.PathLike, metadata: dict | None =
         os.chmod(tmp, _file_mode())
         if partial and not embedded:
             # The mark goes down before the image appears, so a partial image is never seen unmarked.
+            if not overwrite and not _own_sidecar(sidecar):
+                raise ImageError(f"{sidecar}: already exists and is not stylize's; pass --overwrite to replace it")
             _write_sidecar(sidecar, metadata, folder)
             wrote_sidecar = True
         _place(tmp, p, overwrite)
@@ -303,7 +320,7 @@ def save_image(im: Image.Image, path: str | os.PathLike, metadata: dict | None =
         if isinstance(e, (OSError, ValueError)):
             raise ImageError(f"{p}: cannot write the image ({_first_line(e)})") from None
         raise
-    if not wrote_sidecar:
+    if not wrote_sidecar and (overwrite or _own_sidecar(sidecar)):
         try:
             os.unlink(sidecar)
         except FileNotFoundError:
@@ -415,6 +432,19 @@ def check_writable(folder: str | os.PathLike) -> None:
     fd, probe = tempfile.mkstemp(dir=folder, prefix=".stylize-tmp-")
     os.close(fd)
     os.unlink(probe)
+
+
+def _own_sidecar(sidecar: Path) -> bool:
+    """Whether `sidecar` may be replaced or removed without --overwrite: absent, or a mark stylize wrote
+    (a JSON object with a "partial" key); never another program's or the user's file."""
+    try:
+        with open(sidecar, encoding="utf-8") as f:
+            data = json.load(f)
+    except FileNotFoundError:
+        return True
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and "partial" in data
 
 
 def _write_sidecar(sidecar: Path, metadata: dict, folder: Path) -> None:

@@ -42,7 +42,11 @@ def read(spec: str, image_size: tuple[int, int], what: str) -> dict:
     if colour is not None:
         w, h = image_size
         return {colour: torch.ones(h, w)}
+    if not spec:
+        raise ImageError("an empty mask name: give a mask file or a colour")
     files = [spec] if os.path.exists(spec) or "+" not in spec else spec.split("+")
+    if len(files) == 1 and not os.path.exists(spec):
+        raise ImageError(f"{spec}: no such file, and not a colour name or #rrggbb")
     regions = {}
     for k, f in enumerate(files, 1):
         im = load_image(f)

@@ -135,3 +135,21 @@ class Objective:
         for t in self.terms:
             total = t.weight * parts[t.name] if total is None else total + t.weight * parts[t.name]
         return total, parts
+
+
+class TemporalTerm(Term):
+    """Ruder, Dosovitskiy & Brox (2016): L_temporal = 1/D sum_k c_k (x_k - w_k)^2, the mean over pixels and
+    channels of the squared difference to `target` w (the previous stylised frame warped to this one by
+    optical flow), weighted by `reliability` c (1, 1, H, W) in [0, 1]: 0 where the flow is unreliable."""
+
+    name = "temporal"
+
+    def __init__(self, target: torch.Tensor, reliability: torch.Tensor, weight: float):
+        super().__init__(weight)
+        self.target = target.detach()
+        c = reliability.detach().to(target.dtype)
+        self.reliability = c.view(1, 1, *c.shape[-2:])
+
+    def loss(self, x, responses):
+        target, c = self.target.to(x.device), self.reliability.to(x.device)
+        return (c * (x - target) ** 2).mean()

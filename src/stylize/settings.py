@@ -14,6 +14,7 @@ POOLINGS = ("avg", "max")
 COLORS = ("style", "luminance", "histogram", "swap")
 COLOR_MAPS = ("ia", "chol", "mk")
 GUIDES = ("simple", "inside")
+OPTIMIZERS = ("lbfgs", "adam")
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,9 @@ class Settings:
     normalize: bool = True  # paper's normalized network (mean rectified activation 1 per filter)
     iterations: int = 500  # L-BFGS iterations (each runs 1 or more loss evaluations)
     evaluations: int | None = None  # cap on loss evaluations; None = 1.25 x iterations (torch's bound)
-    history: int = 100  # L-BFGS history size
+    history: int = 100  # L-BFGS history size (lowered to the largest that fits when it does not; see README)
+    optimizer: str = "lbfgs"  # lbfgs (the paper's) | adam (two image-sized buffers instead of the history)
+    learning_rate: float = 0.02  # Adam's step in pixel units (pixels in [0, 1]); bench/README.md
     init: str = "noise"  # noise | content | style | path to an image
     noise: float = 0.02  # std of the Gaussian noise around mid-grey (pixels in [0, 1]) for init=noise
     seed: int = 0  # same seed, same device: same output
@@ -81,6 +84,9 @@ class Settings:
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise SettingsError(f"{name.replace('_', ' ')} must be a positive integer, not {value!r}")
+        if self.optimizer not in OPTIMIZERS:
+            raise SettingsError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, not {self.optimizer!r}")
+        _positive("learning rate", self.learning_rate)
         if self.coarse_iterations is not None and self.coarse_iterations < 1:
             raise SettingsError(f"coarse iterations must be a positive integer, not {self.coarse_iterations!r}")
         if self.evaluations is not None and self.evaluations < 1:

@@ -1,4 +1,4 @@
-"""The optimization loop: targets set once, L-BFGS on the pixels, progress carried out by a callback."""
+"""The optimization loop: targets set once, L-BFGS (or Adam) on the pixels, progress carried out by a callback."""
 
 from __future__ import annotations
 
@@ -135,11 +135,16 @@ class Bookkeeper:
                       time.perf_counter() - self.start, stopped)
 
 
+OPTIMIZERS = ("lbfgs", "adam")
+
+
 def optimize(objective, x0: torch.Tensor, iterations: int, history: int = 100, evaluations: int | None = None,
              callback: Callable[[Progress], None] | None = None,
              should_stop: Callable[[], bool] | None = None,
-             patience: int = 50, tolerance: float = 1e-6) -> Result:
-    """Minimize the objective over the pixels with L-BFGS and a strong-Wolfe line search.
+             patience: int = 50, tolerance: float = 1e-6, optimizer: str = "lbfgs",
+             learning_rate: float = 0.02) -> Result:
+    """Minimize the objective over the pixels with L-BFGS and a strong-Wolfe line search (or with
+    Adam, optimizer="adam": one evaluation per iteration, step `learning_rate` in pixel units).
 
     Plain L-BFGS (no line search) diverges to NaN on this loss; the line search keeps every step a
     descent step. At most `iterations` iterations and `evaluations` evaluations (default 1.25x
@@ -148,11 +153,16 @@ def optimize(objective, x0: torch.Tensor, iterations: int, history: int = 100, e
     Our own loop rather than torch.optim.LBFGS: constructing any torch optimizer imports
     torch._dynamo, 1.6 s of every run's start-up on a 2-core machine (bench/README.md).
     """
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, not {optimizer!r}")
     budget = evaluations if evaluations is not None else max(1, iterations * 5 // 4)
     book = Bookkeeper(objective, x0, budget, callback, should_stop, patience, tolerance)
     stopped = "iterations"
     try:
-        lbfgs(book, x0.detach().clone(), iterations, history)
+        if optimizer == "adam":
+            adam(book, x0.detach().clone(), iterations, learning_rate)
+        else:
+            lbfgs(book, x0.detach().clone(), iterations, history)
     except _Stop as stop:
         stopped = stop.reason
     return book.result(stopped)
@@ -190,6 +200,25 @@ def lbfgs(book: Bookkeeper, x: torch.Tensor, iterations: int, history: int) -> N
         if t * float(d.abs().max()) < 1e-12 or f_new == f:
             return  # no progress possible
         f, g = f_new, g_new
+
+
+def adam(book: Bookkeeper, x: torch.Tensor, iterations: int, learning_rate: float,
+         betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8) -> None:
+    """Adam (Kingma & Ba 2015, Alg. 1) on the pixels: one evaluation per iteration, two image-sized
+    buffers (the moment estimates) instead of L-BFGS's history. Updates x in place; the step of each
+    pixel is about `learning_rate` at first, whatever the loss's scale."""
+    b1, b2 = betas
+    m = torch.zeros_like(x)
+    v = torch.zeros_like(x)
+    for k in range(1, iterations + 1):
+        book.iteration = k
+        _, g = book.evaluate(x)
+        m.mul_(b1).add_(g, alpha=1 - b1)
+        v.mul_(b2).addcmul_(g, g, value=1 - b2)
+        step = learning_rate / (1 - b1**k)
+        denominator = v.sqrt().div_(math.sqrt(1 - b2**k)).add_(eps)
+        x.addcdiv_(m, denominator, value=-step)
+        del g, denominator
 
 
 def _direction(g: torch.Tensor, memory, scale: float) -> torch.Tensor:

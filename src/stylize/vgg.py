@@ -63,12 +63,24 @@ class VGG(nn.Module):
         self.register_buffer("b", b, persistent=False)
         self.index = {CONV_INDEX[name] + 1: name for name in LAYERS if CONV_INDEX[name] + 1 < len(self.layers)}
 
-    def forward(self, image: torch.Tensor, layers, tap=None) -> dict[str, torch.Tensor]:
+    def forward(self, image: torch.Tensor, layers, tap=None, recompute: bool = False,
+                keep=None, recomputed=None) -> dict[str, torch.Tensor]:
         """Responses of the named layers. tap(name, response), when given, is called on each of them
-        as it is computed and returns the tensor the next layer consumes (the style losses use it)."""
+        as it is computed and returns the tensor the next layer consumes (the style losses use it).
+
+        recompute=True: keep only each block's input for the backward pass and recompute the block's
+        activations there (activation checkpointing per VGG block, ending at its pooling layer): the
+        same loss and gradient, a fraction of the memory, about one more forward pass of time. Only
+        the responses named in `keep` (default: all of `layers`) are returned then: a tapped response
+        that is not returned is not kept. The taps run again when a block is recomputed; recomputed(),
+        when given, is called after each of those calls, to drop what the tap kept (the losses it
+        made, which nothing reads then, hold the recomputed block alive until the pass ends)."""
         wanted = set(layers)
         deepest = max(CONV_INDEX[name] + 1 for name in wanted)
         x = (image.index_select(1, self.order) * self.a + self.b).contiguous(memory_format=torch.channels_last)
+        if recompute and torch.is_grad_enabled():
+            return self._recomputed(x, wanted, deepest, tap, wanted if keep is None else set(keep) & wanted,
+                                    recomputed)
         out = {}
         for i, module in enumerate(self.layers):
             x = module(x)
@@ -79,6 +91,108 @@ class VGG(nn.Module):
             if i >= deepest:
                 break
         return out
+
+
+    def _recomputed(self, x, wanted, deepest, tap, keep, recomputed) -> dict[str, torch.Tensor]:
+        from torch.utils.checkpoint import checkpoint
+
+        bounds, start = [], 0
+        for i, module in enumerate(self.layers):
+            if i > deepest:
+                break
+            if isinstance(module, (nn.AvgPool2d, nn.MaxPool2d)) or i == deepest:
+                bounds.append((start, i + 1))
+                start = i + 1
+        out = {}
+        for lo, hi in bounds:
+            names = [self.index[i] for i in range(lo, hi) if i in self.index and self.index[i] in keep]
+
+            def segment(x, lo=lo, hi=hi, names=names):
+                kept = {}
+                for i in range(lo, hi):
+                    module = self.layers[i]
+                    if isinstance(module, nn.Conv2d):
+                        x = _InputGradConv.apply(x, module)
+                    elif isinstance(module, nn.ReLU):
+                        x = _ReLU.apply(x)
+                    elif isinstance(module, nn.AvgPool2d):
+                        x = _AvgPool.apply(x)
+                    else:
+                        x = module(x)
+                    if i in self.index and self.index[i] in wanted:
+                        if tap is not None:
+                            x = tap(self.index[i], x)
+                            if recomputed is not None and torch._C._current_graph_task_id() != -1:
+                                recomputed()  # inside the backward pass: this is the recomputation
+                        if self.index[i] in names:
+                            kept[self.index[i]] = x
+                return (x, *(kept[n] for n in names))
+
+            x, *responses = checkpoint(segment, x, use_reentrant=False, preserve_rng_state=False)
+            out.update(zip(names, responses))
+        return out
+
+
+class _InputGradConv(torch.autograd.Function):
+    """A convolution whose backward gives the input's gradient only (the weights are fixed), saving
+    nothing for it: torch's own convolution saves its input even then, and inside a recomputed block
+    that copy would stay alive until the whole backward pass ends."""
+
+    @staticmethod
+    def forward(ctx, x, conv):
+        ctx.shape, ctx.conv = x.shape, conv
+        return conv(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        conv = ctx.conv
+        return torch.nn.grad.conv2d_input(ctx.shape, conv.weight, grad, conv.stride, conv.padding), None
+
+
+class _ReLU(torch.autograd.Function):
+    """In-place ReLU whose backward zeroes the incoming gradient in place instead of allocating a new
+    one (a recomputed block's gradient has no other reader)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.mark_dirty(x)
+        out = x.relu_()
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved_tensors
+        return grad.masked_fill_(out <= 0, 0)
+
+
+class _AvgPool(torch.autograd.Function):
+    """2 x 2 average pooling that saves nothing for its backward (which needs only the input's shape)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.shape = x.shape
+        return torch.nn.functional.avg_pool2d(x, 2, 2)
+
+    @staticmethod
+    def backward(ctx, grad):
+        up = torch.nn.functional.interpolate(grad, scale_factor=2.0, mode="nearest").mul_(0.25)
+        _, _, h, w = ctx.shape
+        if up.shape[-2:] != (h, w):  # odd sides: the last row or column was not pooled
+            up = torch.nn.functional.pad(up, (0, w - up.shape[-1], 0, h - up.shape[-2]))
+        return up
+
+
+class Recomputing:
+    """A network whose forward passes recompute each block's activations in the backward pass
+    (VGG.forward(recompute=True)), returning only the responses `keep` names (the ones the losses read
+    after the pass); what Session.run uses when the plain run would not fit in memory."""
+
+    def __init__(self, net: VGG, keep, recomputed=None):
+        self.net, self.keep, self.recomputed = net, tuple(keep), recomputed
+
+    def __call__(self, image, layers, tap=None):
+        return self.net(image, layers, tap, recompute=True, keep=self.keep, recomputed=self.recomputed)
 
 
 def normalized_state(state: dict, means: dict[str, torch.Tensor], layers: int = len(LAYERS)) -> dict[str, torch.Tensor]:

@@ -1,0 +1,93 @@
+"""One real run at a large size: its plan (recomputation, L-BFGS history), peak resident memory
+against the estimate, and seconds per evaluation.
+
+    python bench/large.py --size 4096 [--evals 3] [--history H] [--recompute] [--limit 8G] [--optimizer adam]
+
+The run is `stylize CONTENT STYLE --size S --iterations N --evaluations N` in its own process (peak
+RSS from wait4). With N evaluations the L-BFGS history holds at most (iterations - 1) pairs, so the
+estimate is given twice: for the plan's history (what a full run reaches: the measured peak plus
+exactly 2 x 3 x W x H x 4 bytes per further entry) and for the history actually filled, which is the
+one to compare with the measured peak. --recompute forces the recomputing run ($STYLIZE_RECOMPUTE);
+--limit plans as if only that much memory were free ($STYLIZE_MEMORY_LIMIT).
+"""
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from common import CONTENT, STYLE, machine, stylize_argv, table
+from stylize import memory
+from stylize.settings import DEFAULTS
+
+LAYERS = (DEFAULTS.content_layer,) + DEFAULTS.style_layers
+
+
+def measure(size, evals, history=None, recompute=False, limit=None, extra=()):
+    """A dict of one run's figures (see the module's docstring)."""
+    env = dict(os.environ)
+    if recompute:
+        env[memory.RECOMPUTE_ENV] = "always"
+    if limit:
+        env[memory.BUDGET_ENV] = limit
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "o.png"
+        argv = stylize_argv() + [str(CONTENT), str(STYLE), "-o", str(out), "--size", str(size), "--iterations",
+                                 str(evals), "--evaluations", str(evals), *extra]
+        if history:
+            argv += ["--history", str(history)]
+        start = time.perf_counter()
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+        stdout, stderr = proc.stdout.read().decode(), proc.stderr.read().decode(errors="replace")
+        if os.waitstatus_to_exitcode(status) != 0:
+            return {"size": size, "error": stderr.strip().splitlines()[-1], "wall": wall}
+        from PIL import Image
+
+        meta = json.loads(Image.open(out).info["stylize"])
+    plan = meta["memory"]
+    w, h = meta["width"], meta["height"]
+    used = plan["history"] or 1
+    filled = min(used, max(1, meta["iterations"] - 1))
+    kept = (DEFAULTS.content_layer,)
+    est_full = memory.estimate(w, h, LAYERS, used, True, plan["recompute"], kept)
+    est_filled = memory.estimate(w, h, LAYERS, filled, True, plan["recompute"], kept)
+    peak = usage.ru_maxrss * 1024
+    seconds = float(re.search(r"evaluations, ([\d.]+) s\)", stderr).group(1))
+    notes = [line for line in stderr.splitlines() if line.startswith("Note:")]
+    return {"size": f"{w}x{h}", "recompute": plan["recompute"], "history": plan["history"], "filled": filled,
+            "peak_mib": peak / 2**20, "estimate_full_mib": est_full / 2**20, "estimate_filled_mib": est_filled / 2**20,
+            "ratio": est_filled / peak, "mib_per_mp": (peak - memory.HOST_BASELINE) / 2**20 / (w * h / 1e6),
+            "evaluations": meta["evaluations"], "s_per_eval": seconds / meta["evaluations"], "wall": wall,
+            "note": " ".join(notes)}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--size", type=int, default=4096)
+    ap.add_argument("--evals", type=int, default=3)
+    ap.add_argument("--history", type=int, default=None)
+    ap.add_argument("--recompute", action="store_true")
+    ap.add_argument("--limit", default=None)
+    ap.add_argument("--optimizer", default=None)
+    args = ap.parse_args()
+    print(machine(), flush=True)
+    extra = ["--optimizer", args.optimizer] if args.optimizer else []
+    r = measure(args.size, args.evals, args.history, args.recompute, args.limit, extra)
+    print(json.dumps(r, indent=1), flush=True)
+    if "error" not in r:
+        print(table(["size", "recompute", "history (filled)", "peak MiB", "estimate MiB (filled)", "estimate/peak",
+                     "estimate MiB (full history)", "s/eval", "wall s"],
+                    [[r["size"], r["recompute"], f"{r['history']} ({r['filled']})", round(r["peak_mib"]),
+                      round(r["estimate_filled_mib"]), r["ratio"], round(r["estimate_full_mib"]), r["s_per_eval"],
+                      r["wall"]]]))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,630 @@
+"""Video: stylize a clip frame by frame without flicker (Ruder, Dosovitskiy & Brox, GCPR 2016).
+
+Each frame after the first starts from the previous stylised frame warped to it by optical flow and keeps
+the Gatys et al. objective plus a temporal term: the mean over pixels of c (x - warp(previous))^2, where
+c is 0 where the flow is unreliable (forward and backward flows disagree: disocclusion; or a motion
+boundary) and 1 elsewhere. Finished frames are written at once (frame_00001.png, ...), so a rerun
+continues after the last finished frame.
+
+Decoding and encoding: PyAV (`av`, FFmpeg's libraries in the wheel); flow: OpenCV's DIS
+(`opencv-python-headless`), or torchvision's RAFT when its weights are already in the torch cache.
+Both come with the `video` extra: pip install 'stylize[video]'.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import time
+from dataclasses import asdict, dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Callable, Iterator
+
+import numpy as np
+import torch
+import torch.nn.functional as nnf
+from PIL import Image
+
+from . import images
+from .errors import StylizeError
+from .objective import TemporalTerm
+
+FRAME_NAME = "frame_{:05d}.png"
+FRAME_PATTERN = re.compile(r"^frame_(\d{5,})\.png$")
+FRAME_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
+# container suffix -> default video codec (all in PyAV's wheels)
+CONTAINERS = {".mp4": "libx264", ".m4v": "libx264", ".mov": "libx264", ".mkv": "libx264",
+              ".webm": "libvpx-vp9", ".avi": "mpeg4"}
+WORK_SUFFIX = ".frames"  # OUT.mp4 -> OUT.mp4.frames/, the finished frames of a video output
+INSTALL_HINT = "pip install 'stylize[video]'"
+DEFAULT_TEMPORAL_WEIGHT = 1e3
+DEFAULT_FPS = 25
+
+
+class VideoError(StylizeError):
+    """A clip or frames folder that cannot be read, or a video output that cannot be written."""
+
+
+def _av():
+    try:
+        import av
+    except ImportError:
+        raise VideoError(f"video needs PyAV and OpenCV, which are not installed: {INSTALL_HINT}") from None
+    av.logging.set_level(None)  # FFmpeg's own log lines stay off stderr; errors come back as exceptions
+    return av
+
+
+def _cv2():
+    try:
+        import cv2
+    except ImportError:
+        raise VideoError(f"video needs PyAV and OpenCV, which are not installed: {INSTALL_HINT}") from None
+    return cv2
+
+
+def require() -> None:
+    """VideoError (one line, with the pip command) unless the video extra is installed."""
+    _av()
+    _cv2()
+
+
+# -- reading ----------------------------------------------------------------------------------
+@dataclass
+class Clip:
+    """A video file or a folder of numbered frames; frames() yields RGB PIL images in order."""
+
+    path: Path
+    kind: str  # "video" | "folder"
+    count: int
+    size: tuple[int, int]  # (width, height) of the source frames
+    rate: Fraction | None = None  # average frame rate (video)
+    time_base: Fraction | None = None
+    pts: list = field(default_factory=list)  # presentation time stamps (video)
+    audio: int = 0  # number of audio streams
+    files: list[Path] = field(default_factory=list)  # the frames (folder)
+
+    def frames(self) -> Iterator[Image.Image]:
+        if self.kind == "folder":
+            for f in self.files:
+                yield images.load_image(f)
+            return
+        av = _av()
+        try:
+            with av.open(str(self.path)) as container:
+                for frame in container.decode(video=0):
+                    yield frame.to_image().convert("RGB")
+        except av.FFmpegError as e:
+            raise VideoError(f"{self.path}: cannot decode its video ({_why(e)})") from None
+
+
+def _why(e: Exception) -> str:
+    text = getattr(e, "strerror", None) or str(e)
+    return " ".join(str(text).split())
+
+
+def open_clip(path: str | os.PathLike) -> Clip:
+    """Check a clip before any work: a video file (every frame decoded once: count, time stamps) or a
+    folder of numbered frames (consecutive numbers, one size)."""
+    p = Path(path)
+    if not p.exists():
+        raise VideoError(f"{p}: no such file or folder")
+    if p.is_dir():
+        return _open_folder(p)
+    return _open_video(p)
+
+
+def _open_folder(p: Path) -> Clip:
+    numbered = []
+    for f in p.iterdir():
+        if f.suffix.lower() not in FRAME_SUFFIXES or not f.is_file():
+            continue
+        m = re.search(r"(\d+)$", f.stem)
+        if m is None:
+            raise VideoError(f"{f}: a frame's name must end in its number (frame_00001.png, ...)")
+        numbered.append((int(m.group(1)), f))
+    if not numbered:
+        raise VideoError(f"{p}: no frames (numbered images such as frame_00001.png)")
+    numbered.sort()
+    for (a, fa), (b, fb) in zip(numbered, numbered[1:]):
+        if b == a:
+            raise VideoError(f"{p}: two frames numbered {a} ({fa.name}, {fb.name})")
+        if b != a + 1:
+            missing = f"frame {a + 1} is missing" if b == a + 2 else f"frames {a + 1}-{b - 1} are missing"
+            raise VideoError(f"{p}: {missing} (the numbers jump from {fa.name} to {fb.name})")
+    size = None
+    for _, f in numbered:
+        try:
+            with Image.open(f) as im:
+                this = im.size
+        except (OSError, ValueError, Image.DecompressionBombError) as e:
+            raise VideoError(f"{f}: not an image ({_why(e)})") from None
+        if size is None:
+            size, first = this, f
+        elif this != size:
+            raise VideoError(f"{f}: {this[0]}x{this[1]} px, but {first.name} is {size[0]}x{size[1]}; every frame "
+                             f"must have the same size")
+    return Clip(p, "folder", len(numbered), size, files=[f for _, f in numbered])
+
+
+def _open_video(p: Path) -> Clip:
+    av = _av()
+    try:
+        container = av.open(str(p))
+    except av.FFmpegError as e:
+        raise VideoError(f"{p}: not a video FFmpeg can read ({_why(e)})") from None
+    except (OSError, ValueError) as e:
+        raise VideoError(f"{p}: cannot read it ({_why(e)})") from None
+    with container:
+        fmt = container.format.name or ""
+        if fmt == "image2" or fmt.endswith("_pipe"):
+            raise VideoError(f"{p}: is an image, not a video (for one picture use `stylize transfer`)")
+        if not container.streams.video:
+            raise VideoError(f"{p}: has no video frames (no video stream)")
+        stream = container.streams.video[0]
+        codec = stream.codec_context.name if stream.codec_context is not None else None
+        if not codec or codec == "none":
+            raise VideoError(f"{p}: its video codec is unknown to this FFmpeg build; re-encode it (e.g. to H.264) "
+                             f"or give a folder of frames")
+        pts, size = [], None
+        try:
+            for frame in container.decode(stream):
+                pts.append(frame.pts)
+                size = size or (frame.width, frame.height)
+        except av.FFmpegError as e:
+            raise VideoError(f"{p}: cannot decode its {codec} video ({_why(e)})") from None
+        if not pts:
+            raise VideoError(f"{p}: the video has no frames")
+        rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+        return Clip(p, "video", len(pts), size, Fraction(rate) if rate else None,
+                    Fraction(stream.time_base) if stream.time_base else None, pts, len(container.streams.audio))
+
+
+# -- optical flow and its reliability ----------------------------------------------------------
+def gray(frame: Image.Image) -> np.ndarray:
+    return np.asarray(frame.convert("L"), dtype=np.uint8)
+
+
+class Flow:
+    """Optical flow between two frames (H, W) -> (H, W, 2) float32 in pixels: a(x) ~ b(x + flow(x))."""
+
+    def __init__(self, method: str = "dis"):
+        if method not in ("dis", "raft"):
+            raise VideoError(f"--flow {method}: use dis or raft")
+        self.method = method
+        self._raft = None
+        if method == "raft":
+            self._raft = _load_raft()
+
+    def __call__(self, a: Image.Image, b: Image.Image) -> np.ndarray:
+        if self.method == "raft":
+            return _raft_flow(self._raft, a, b)
+        cv2 = _cv2()
+        # a new DIS object per pair: one that has computed a flow before gives another result for the same
+        # pair (internal state), and a resumed run must compute exactly what an uninterrupted one did
+        dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+        return dis.calc(gray(a), gray(b), None).astype(np.float32)
+
+
+def raft_weights_file() -> Path:
+    """Where torchvision keeps RAFT-large's weights in the torch hub cache (never downloaded here)."""
+    from torchvision.models.optical_flow import Raft_Large_Weights
+
+    url = Raft_Large_Weights.DEFAULT.url
+    return Path(torch.hub.get_dir()) / "checkpoints" / url.rsplit("/", 1)[-1]
+
+
+def _load_raft():
+    path = raft_weights_file()
+    if not path.is_file():
+        raise VideoError(f"--flow raft: torchvision's RAFT weights {path.name} are not in {path.parent} (nothing is "
+                         f"downloaded: put the file there, or use --flow dis)")
+    from torchvision.models.optical_flow import raft_large
+
+    model = raft_large(weights=None, progress=False)
+    try:
+        model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    except Exception as e:  # a damaged or foreign file
+        raise VideoError(f"{path}: not torchvision's RAFT-large weights ({_why(e)})") from None
+    return model.eval()
+
+
+@torch.no_grad()
+def _raft_flow(model, a: Image.Image, b: Image.Image) -> np.ndarray:
+    ta, tb = (images.to_tensor(im) * 2 - 1 for im in (a, b))
+    h, w = ta.shape[-2:]
+    ph, pw = (-h) % 8, (-w) % 8
+    ta, tb = (nnf.pad(t, (0, pw, 0, ph), mode="replicate") for t in (ta, tb))
+    flow = model(ta, tb)[-1][0, :, :h, :w]
+    return flow.permute(1, 2, 0).numpy().astype(np.float32)
+
+
+def _grid(flow: torch.Tensor) -> torch.Tensor:
+    """grid_sample's grid (1, H, W, 2) for positions x + flow(x)."""
+    h, w = flow.shape[:2]
+    ys, xs = torch.meshgrid(torch.arange(h, dtype=torch.float32), torch.arange(w, dtype=torch.float32), indexing="ij")
+    gx = (xs + flow[..., 0]) * 2 / max(w - 1, 1) - 1
+    gy = (ys + flow[..., 1]) * 2 / max(h - 1, 1) - 1
+    return torch.stack([gx, gy], dim=-1)[None]
+
+
+def warp(x: torch.Tensor, flow) -> torch.Tensor:
+    """x (1, C, H, W) sampled at x + flow(x) (bilinear): with the backward flow of frame i (i -> i-1), the
+    frame i-1 warped onto frame i."""
+    flow = torch.as_tensor(flow, dtype=torch.float32)
+    grid = _grid(flow).to(x.device)
+    return nnf.grid_sample(x.float(), grid, mode="bilinear", padding_mode="border", align_corners=True)
+
+
+def reliability(forward, backward) -> torch.Tensor:
+    """c (1, 1, H, W) for frame i from the flows forward (i-1 -> i) and backward (i -> i-1): Ruder et al.'s
+    check. 0 where disoccluded, |w~ + w^|^2 > 0.01 (|w~|^2 + |w^|^2) + 0.5 (w^ the backward flow, w~ the
+    forward flow at x + w^(x)); at motion boundaries, |grad u^|^2 + |grad v^|^2 > 0.01 |w^|^2 + 0.002; and
+    where x + w^(x) leaves the frame. 1 elsewhere."""
+    fw = torch.as_tensor(forward, dtype=torch.float32)
+    bw = torch.as_tensor(backward, dtype=torch.float32)
+    h, w = bw.shape[:2]
+    fw_at = warp(fw.permute(2, 0, 1)[None], bw)[0].permute(1, 2, 0)  # w~(x) = w(x + w^(x))
+    disoccluded = ((fw_at + bw) ** 2).sum(-1) > 0.01 * ((fw_at ** 2).sum(-1) + (bw ** 2).sum(-1)) + 0.5
+    du_y, du_x = torch.gradient(bw[..., 0])
+    dv_y, dv_x = torch.gradient(bw[..., 1])
+    boundary = du_x ** 2 + du_y ** 2 + dv_x ** 2 + dv_y ** 2 > 0.01 * (bw ** 2).sum(-1) + 0.002
+    ys, xs = torch.meshgrid(torch.arange(h, dtype=torch.float32), torch.arange(w, dtype=torch.float32), indexing="ij")
+    tx, ty = xs + bw[..., 0], ys + bw[..., 1]
+    outside = (tx < 0) | (tx > w - 1) | (ty < 0) | (ty > h - 1)
+    return (~(disoccluded | boundary | outside)).float()[None, None]
+
+
+def temporal_error(earlier: torch.Tensor, later: torch.Tensor, forward, backward) -> tuple[float, float]:
+    """(mean squared difference over the reliable pixels between `later` and `earlier` warped onto it, the
+    share of reliable pixels): the flicker measure of bench/video_flicker.py and the tests."""
+    c = reliability(forward, backward)
+    d = ((later.float() - warp(earlier, backward)) ** 2).mean(1, keepdim=True)
+    n = float(c.sum())
+    return (float((c * d).sum()) / n if n else 0.0), n / c.numel()
+
+
+# -- stylizing --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class VideoOptions:
+    """What a video adds to the transfer settings (not Settings fields: `stylize video` options)."""
+
+    temporal_weight: float = DEFAULT_TEMPORAL_WEIGHT
+    frame_iterations: int | None = None  # iterations of every frame after the first; None: iterations / 5
+    flow: str = "dis"
+    independent: bool = False  # every frame alone, from the same start (the flickering baseline)
+
+    def iterations_after_first(self, iterations: int) -> int:
+        return self.frame_iterations or max(1, iterations // 5)
+
+
+@dataclass
+class FrameProgress:
+    """Told to on_frame after each frame: its number (from 1), the total, whether it was skipped (already
+    finished), and the seconds it took."""
+
+    frame: int
+    frames: int
+    skipped: bool
+    seconds: float
+    path: Path
+
+
+@dataclass
+class VideoResult:
+    frames: int  # in the clip
+    finished: int  # frames in the folder now
+    skipped: int  # of those, already finished before this run
+    stopped: bool  # interrupted before the last frame
+    seconds: list = field(default_factory=list)  # seconds of each frame made in this run (frame number, s)
+
+
+def frame_path(folder: Path, number: int) -> Path:
+    return Path(folder) / FRAME_NAME.format(number)
+
+
+def fingerprint(session, clip: Clip, styles, blend, options: VideoOptions) -> str:
+    """What the frames depend on: a rerun resumes only frames with the same fingerprint."""
+    settings = session.settings.to_dict()
+    settings.pop("device", None)
+    data = {"settings": settings, "source": str(clip.path.resolve()), "count": clip.count,
+            "styles": [str(Path(s).resolve()) if isinstance(s, (str, os.PathLike)) else f"id:{id(s)}" for s in styles],
+            "blend": list(blend) if blend is not None else None, "video": asdict(options)}
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def finished(path: Path, mark: str) -> bool | None:
+    """True: a finished frame of this run's fingerprint; False: a frame of another run (or partial); None: absent."""
+    if not path.exists():
+        return None
+    try:
+        meta = images.read_metadata(path) or {}
+    except StylizeError:
+        return False
+    video = meta.get("video") or {}
+    return bool(not meta.get("partial") and video.get("fingerprint") == mark)
+
+
+def check_folder(folder: Path, count: int, mark: str, overwrite: bool) -> int:
+    """Refuse (without overwrite) a frames folder holding frames of another run; returns how many of this
+    run's frames are already finished."""
+    folder = Path(folder)
+    if not folder.exists():
+        return 0
+    if not folder.is_dir():
+        raise VideoError(f"{folder}: is a file, not a frames folder")
+    done = 0
+    for f in sorted(folder.iterdir()):
+        m = FRAME_PATTERN.match(f.name)
+        if m is None:
+            continue
+        state = finished(f, mark) if int(m.group(1)) <= count else False
+        if state:
+            done += 1
+        elif not overwrite:
+            raise VideoError(f"{f}: a frame of another run (other settings, inputs or options, or unfinished); pass "
+                             f"--overwrite to redo such frames, or choose another output")
+    return done
+
+
+def stylize_frames(session, clip: Clip, style, out_dir, options: VideoOptions = VideoOptions(), *, blend=None,
+                   callback=None, should_stop: Callable[[], bool] | None = None,
+                   on_frame: Callable[[FrameProgress], None] | None = None, overwrite: bool = False,
+                   extra_meta: dict | None = None) -> VideoResult:
+    """Stylize every frame of `clip` into out_dir/frame_00001.png, ... (written atomically as each one
+    finishes); frames already finished by an earlier run with the same fingerprint are kept, not redone.
+
+    The first frame runs the full synthesis (--iterations, from --init); each later frame starts from the
+    previous stylised frame warped by the flow (everywhere, unreliable pixels included) and runs
+    options.frame_iterations with the temporal term. `style`: one artwork or several (blended)."""
+    styles = (style,) if isinstance(style, (str, os.PathLike, Image.Image)) else tuple(style)
+    out_dir = Path(out_dir)
+    mark = fingerprint(session, clip, styles, blend, options)
+    check_folder(out_dir, clip.count, mark, overwrite)
+    flow = None if options.independent else Flow(options.flow)
+    images.make_folder(out_dir, "frames folder")
+    if overwrite:
+        for f in out_dir.iterdir():  # frames beyond this clip's count, left by another run
+            m = FRAME_PATTERN.match(f.name)
+            if m and int(m.group(1)) > clip.count:
+                f.unlink()
+    s = session.settings
+    later_iterations = options.iterations_after_first(s.iterations)
+    result = VideoResult(clip.count, 0, 0, False)
+    previous = None  # (the previous frame at the synthesis size, its stylised frame (1, 3, H, W))
+    for number, frame in enumerate(clip.frames(), 1):
+        path = frame_path(out_dir, number)
+        sized = images.fit(frame, s.size)
+        if finished(path, mark):
+            done = images.load_image(path)
+            previous = (sized, images.to_tensor(done))
+            result.finished += 1
+            result.skipped += 1
+            if on_frame:
+                on_frame(FrameProgress(number, clip.count, True, 0.0, path))
+            continue
+        if should_stop is not None and should_stop():
+            result.stopped = True
+            break
+        started = time.perf_counter()
+        job = session.transfer_job(sized, styles, blend)
+        info = {"frame": number, "frames": clip.count, "fingerprint": mark, "source": str(clip.path),
+                "temporal_weight": options.temporal_weight, "flow": options.flow, "independent": options.independent}
+        try:
+            if previous is None or options.independent:
+                outcome = session.run(job, callback, should_stop)
+                info["start"] = "init"
+            else:
+                before, styled = previous
+                if styled.shape[-2:] != (sized.height, sized.width):
+                    raise VideoError(f"{path}: a finished frame of another size; pass --overwrite to redo the frames")
+                backward = flow(sized, before)  # frame i -> i-1
+                forward = flow(before, sized)  # frame i-1 -> i
+                c = reliability(forward, backward)
+                warped = warp(styled, backward)
+                terms = [TemporalTerm(warped, c, options.temporal_weight)] if options.temporal_weight else []
+                outcome = session.run(job, callback, should_stop, extra_terms=terms, start=warped,
+                                      iterations=later_iterations)
+                info.update(start="previous frame warped", reliable=round(float(c.mean()), 4))
+        finally:
+            session.forget_image(sized)
+        if outcome.partial:
+            result.stopped = True
+            break
+        meta = dict(outcome.metadata, **(extra_meta or {}), content=f"{clip.path} frame {number}", video=info)
+        images.save_image(outcome.image, path, meta, overwrite=True)
+        seconds = time.perf_counter() - started
+        result.seconds.append((number, seconds))
+        result.finished += 1
+        previous = (sized, images.to_tensor(outcome.image))  # as saved (8-bit), so a resumed run is identical
+        if on_frame:
+            on_frame(FrameProgress(number, clip.count, False, seconds, path))
+    return result
+
+
+# -- writing a video --------------------------------------------------------------------------
+def is_video_name(path) -> bool:
+    return Path(path).suffix.lower() in CONTAINERS
+
+
+def work_folder(output) -> Path:
+    """The frames of a video output, kept beside it until it is encoded: OUT.mp4 -> OUT.mp4.frames/."""
+    output = Path(output)
+    return output.with_name(output.name + WORK_SUFFIX)
+
+
+def _even(n: int) -> int:
+    return n + (n % 2)
+
+
+def _temp_name(output: Path) -> Path:
+    return output.with_name(f".{output.stem}.{os.getpid()}.tmp{output.suffix}")
+
+
+def _open_output(av, path: Path, codec: str, size, rate, time_base, source: Clip | None, source_container=None):
+    out = av.open(str(path), "w")
+    stream = out.add_stream(codec, rate=rate)
+    stream.width, stream.height = _even(size[0]), _even(size[1])
+    stream.pix_fmt = "yuv420p"
+    if time_base:
+        stream.codec_context.time_base = time_base
+        stream.time_base = time_base
+    if codec == "libx264":
+        stream.options = {"crf": "18"}
+    audio = {}
+    if source_container is not None:
+        for a in source_container.streams.audio:
+            audio[a.index] = out.add_stream_from_template(a)
+    return out, stream, audio
+
+
+def check_video_output(output, codec: str | None, size: tuple[int, int], source: Clip, fps: float,
+                       overwrite: bool) -> str:
+    """Refuse, before any work, a video output that exists (without overwrite), has no known container,
+    or whose container cannot hold the codec (or the source's audio). Returns the codec."""
+    av = _av()
+    output = Path(output)
+    suffix = output.suffix.lower()
+    if suffix not in CONTAINERS:
+        raise VideoError(f"{output}: not a video name ({', '.join(CONTAINERS)}); for a folder of frames give a "
+                         f"name without an extension")
+    images.check_name(output)
+    if not output.parent.is_dir():
+        raise VideoError(f"{output}: the folder {output.parent} does not exist")
+    if output.is_dir():
+        raise VideoError(f"{output}: is a directory")
+    if output.exists() and not overwrite:
+        raise VideoError(f"{output}: already exists; pass --overwrite to replace it")
+    if source.kind == "video" and output.resolve() == source.path.resolve():
+        raise VideoError(f"{output}: is the input clip; choose another output")
+    codec = codec or CONTAINERS[suffix]
+    try:
+        av.codec.Codec(codec, "w")
+    except Exception:
+        raise VideoError(f"--codec {codec}: not a video encoder of this FFmpeg build (try libx264, mpeg4, libvpx-vp9)") \
+            from None
+    rate, time_base = _rate(source, fps)
+    trial = _temp_name(output)
+    try:
+        src = av.open(str(source.path)) if source.kind == "video" and source.audio else None
+        try:
+            out, stream, audio = _open_output(av, trial, codec, size, rate, time_base, source, src)
+            with out:
+                out.start_encoding()
+        finally:
+            if src is not None:
+                src.close()
+    except (av.FFmpegError, ValueError) as e:
+        what = f"{codec} video" + (" with the source's audio" if source.kind == "video" and source.audio else "")
+        raise VideoError(f"{output}: the {suffix} container cannot hold {what} ({_why(e)}); use --codec or "
+                         f"another container") from None
+    except OSError as e:
+        raise VideoError(f"{output}: cannot write it ({_why(e)})") from None
+    finally:
+        trial.unlink(missing_ok=True)
+    return codec
+
+
+def _rate(source: Clip, fps: float):
+    if source.kind == "video" and source.rate:
+        return source.rate, source.time_base
+    rate = Fraction(fps).limit_denominator(1001)
+    return rate, 1 / rate
+
+
+def encode(frames_dir, output, source: Clip, codec: str, fps: float = DEFAULT_FPS, overwrite: bool = False) -> Path:
+    """Encode frames_dir/frame_00001.png ... (source.count of them) into `output` with the source's frame
+    rate and time stamps, copying its audio; to a temporary name, then into place in one step."""
+    av = _av()
+    output = Path(output)
+    files = [frame_path(frames_dir, n) for n in range(1, source.count + 1)]
+    missing = [f for f in files if not f.exists()]
+    if missing:
+        raise VideoError(f"{missing[0]}: missing; the frames are not all finished")
+    with Image.open(files[0]) as im:
+        size = im.size
+    rate, time_base = _rate(source, fps)
+    tmp = _temp_name(output)
+    src = av.open(str(source.path)) if source.kind == "video" and source.audio else None
+    try:
+        out, stream, audio = _open_output(av, tmp, codec, size, rate, time_base, source, src)
+        with out:
+            for n, f in enumerate(files):
+                im = images.load_image(f)
+                if im.size != size:
+                    raise VideoError(f"{f}: {im.size[0]}x{im.size[1]} px, but the first frame is {size[0]}x{size[1]}")
+                if im.size != (stream.width, stream.height):  # even sides for 4:2:0: replicate the last row/column
+                    canvas = Image.new("RGB", (stream.width, stream.height))
+                    canvas.paste(im, (0, 0))
+                    if stream.width > im.width:
+                        canvas.paste(im.crop((im.width - 1, 0, im.width, im.height)), (im.width, 0))
+                    if stream.height > im.height:
+                        canvas.paste(canvas.crop((0, im.height - 1, stream.width, im.height)), (0, im.height))
+                    im = canvas
+                frame = av.VideoFrame.from_image(im)
+                pts = source.pts[n] if source.kind == "video" and n < len(source.pts) else None
+                frame.pts = pts if pts is not None else n
+                frame.time_base = time_base
+                for packet in stream.encode(frame):
+                    out.mux(packet)
+            for packet in stream.encode(None):
+                out.mux(packet)
+            if src is not None:
+                for packet in src.demux(*src.streams.audio):
+                    if packet.dts is None:
+                        continue
+                    packet.stream = audio[packet.stream.index]
+                    out.mux(packet)
+        if overwrite:
+            os.replace(tmp, output)
+        else:
+            try:
+                os.link(tmp, output)
+            except FileExistsError:
+                raise VideoError(f"{output}: already exists; pass --overwrite to replace it") from None
+    except av.FFmpegError as e:
+        raise VideoError(f"{output}: cannot encode it ({_why(e)})") from None
+    finally:
+        if src is not None:
+            src.close()
+        tmp.unlink(missing_ok=True)
+    return output
+
+
+def remove_work_folder(folder: Path) -> None:
+    """Remove a video output's frames folder once the video is written (only our frames and the folder)."""
+    folder = Path(folder)
+    for f in folder.iterdir():
+        if FRAME_PATTERN.match(f.name) or f.name.endswith(images.SIDECAR_SUFFIX):
+            f.unlink()
+    try:
+        folder.rmdir()
+    except OSError:
+        pass  # something else is in it: keep it
+
+
+def write_clip(frames: list[Image.Image], output, fps: float = DEFAULT_FPS, codec: str | None = None) -> Path:
+    """Encode in-memory frames as a video (bench/make_clip.py, the tests)."""
+    av = _av()
+    output = Path(output)
+    codec = codec or CONTAINERS.get(output.suffix.lower(), "libx264")
+    rate = Fraction(fps).limit_denominator(1001)
+    with av.open(str(output), "w") as out:
+        stream = out.add_stream(codec, rate=rate)
+        stream.width, stream.height = frames[0].size
+        stream.pix_fmt = "yuv420p"
+        if codec == "libx264":
+            stream.options = {"crf": "16"}
+        for im in frames:
+            for packet in stream.encode(av.VideoFrame.from_image(im.convert("RGB"))):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+    return output
+
+
+__all__ = ["Clip", "Flow", "FrameProgress", "VideoError", "VideoOptions", "VideoResult", "check_video_output",
+           "encode", "open_clip", "reliability", "stylize_frames", "temporal_error", "warp", "work_folder",
+           "write_clip"]

@@ -1,0 +1,374 @@
+"""Video (Ruder et al. 2016): flow, reliability, the temporal term, stylize_frames (resume, frames in = frames
+out, less flicker than independent frames) and `stylize video`'s bad input, each one line and its exit status."""
+
+from fractions import Fraction
+from signal import SIGINT
+
+import pytest
+import torch
+from click.testing import CliRunner
+from PIL import Image, ImageDraw
+
+from stylize import Session, images
+from stylize.cli import cli
+from stylize.objective import TemporalTerm
+
+from .conftest import cli_result_text, pattern
+
+video = pytest.importorskip("stylize.video")
+pytest.importorskip("av")
+pytest.importorskip("cv2")
+
+FAST = ["--size", "32", "--iterations", "4", "--frame-iterations", "2", "--quiet"]
+
+
+def moving_frames(n=6, width=48, height=40, seed=3, disc=True):
+    """A textured background panning slowly and a disc moving across it (occlusions): n RGB frames."""
+    background = pattern(width + 3 * n, height + 2 * n, seed=seed)
+    frames = []
+    for i in range(n):
+        im = background.crop((2 * i, i, 2 * i + width, i + height))
+        if not disc:
+            frames.append(im)
+            continue
+        draw = ImageDraw.Draw(im)
+        x = 4 + i * (width - 16) // max(n - 1, 1)
+        draw.ellipse((x, height // 3, x + 11, height // 3 + 11), fill=(235, 40, 30), outline=(20, 20, 20))
+        frames.append(im)
+    return frames
+
+
+def run(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+
+@pytest.fixture
+def clip(tmp_path):
+    return video.write_clip(moving_frames(), tmp_path / "clip.mp4", fps=12)
+
+
+@pytest.fixture
+def folder(tmp_path):
+    d = tmp_path / "in_frames"
+    d.mkdir()
+    for i, im in enumerate(moving_frames(), 1):
+        im.save(d / f"frame_{i:05d}.png")
+    return d
+
+
+def flicker(frames, sources):
+    """Mean temporal error over consecutive pairs (reliable pixels, the source frames' flow)."""
+    flow = video.Flow()
+    total = []
+    for k in range(1, len(frames)):
+        a, b = images.fit(sources[k - 1], frames[k].width), images.fit(sources[k], frames[k].width)
+        e, _ = video.temporal_error(images.to_tensor(frames[k - 1]), images.to_tensor(frames[k]), flow(a, b), flow(b, a))
+        total.append(e)
+    return sum(total) / len(total)
+
+
+# -- flow, reliability, warp, the temporal term (no network) -------------------------------------
+def test_warp_by_the_backward_flow_moves_the_previous_frame_onto_the_next():
+    flow = video.Flow()
+    for disc, gain in ((False, 4), (True, 1.5)):  # a pure pan; the pan with the disc crossing it
+        frames = moving_frames(disc=disc)
+        a, b = frames[1], frames[2]
+        backward, forward = flow(b, a), flow(a, b)
+        ta, tb = images.to_tensor(a), images.to_tensor(b)
+        c = video.reliability(forward, backward)
+        before = float((((tb - ta) ** 2).mean(1, keepdim=True) * c).sum() / c.sum())
+        after, share = video.temporal_error(ta, tb, forward, backward)
+        assert after < before / gain, (disc, after, before)
+        assert 0.5 < share <= 1.0
+        warped = video.warp(ta, backward)
+        assert after == pytest.approx(float((((tb - warped) ** 2).mean(1, keepdim=True) * c).sum() / c.sum()), rel=1e-5)
+
+
+def test_reliability_is_one_everywhere_for_a_still_frame_and_zero_at_the_moving_disc():
+    frames = moving_frames()
+    flow = video.Flow()
+    still = flow(frames[0], frames[0])
+    assert float(video.reliability(still, still).min()) == 1.0
+    a, b = frames[2], frames[3]
+    c = video.reliability(flow(a, b), flow(b, a))[0, 0]
+    assert c.shape == (40, 48) and set(c.unique().tolist()) <= {0.0, 1.0}
+    assert float(c.mean()) > 0.5 and float(c.mean()) < 1.0
+
+
+def test_the_temporal_term_is_the_mean_of_c_times_the_squared_difference_and_ignores_unreliable_pixels():
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(1, 3, 8, 10, generator=g, requires_grad=True)
+    target = torch.rand(1, 3, 8, 10, generator=g)
+    c = (torch.rand(1, 1, 8, 10, generator=g) > 0.5).float()
+    term = TemporalTerm(target, c, 5.0)
+    loss = term.loss(x, {})
+    assert torch.allclose(loss, (c * (x - target) ** 2).sum() / x.numel())
+    assert term.name == "temporal" and term.weight == 5.0 and term.layers == ()
+    loss.backward()
+    assert float(x.grad[c.expand_as(x) == 0].abs().max()) == 0.0
+
+
+def test_raft_without_its_weights_in_the_torch_cache_is_one_line_naming_the_file(tmp_path, monkeypatch, folder, art):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    with pytest.raises(video.VideoError, match=r"--flow raft: torchvision's RAFT weights raft_large\S*\.pth are not in "):
+        video.Flow("raft")
+    out = tmp_path / "out"
+    r = run("video", folder, art, "-o", out, "--flow", "raft", *FAST)
+    assert r.exit_code == 1, cli_result_text(r)
+    assert r.stderr.count("\n") == 1 and "nothing is downloaded" in r.stderr
+    assert not out.exists()
+    assert not (tmp_path / "torch").exists() or not any((tmp_path / "torch").rglob("*.pth"))
+
+
+# -- bad input: one line, its exit status, nothing under the output name --------------------------
+def empty_video(path):
+    av = pytest.importorskip("av")
+    with av.open(str(path), "w") as out:
+        s = out.add_stream("libx264", rate=12)
+        s.width, s.height, s.pix_fmt = 32, 32, "yuv420p"
+        out.start_encoding()
+    return path
+
+
+def unknown_codec(path, tmp_path):
+    good = video.write_clip(moving_frames(), tmp_path / "good.mkv", fps=12)
+    data = good.read_bytes()
+    assert data.count(b"V_MPEG4/ISO/AVC") == 1
+    path.write_bytes(data.replace(b"V_MPEG4/ISO/AVC", b"V_MPEG4/ISO/XYZ"))
+    return path
+
+
+def mixed_sizes(path):
+    path.mkdir()
+    for i, im in enumerate(moving_frames(4), 1):
+        (im if i != 3 else im.resize((40, 40))).save(path / f"frame_{i:05d}.png")
+    return path
+
+
+def with_gap(path):
+    path.mkdir()
+    for i, im in enumerate(moving_frames(5), 1):
+        if i != 3:
+            im.save(path / f"frame_{i:05d}.png")
+    return path
+
+
+BAD_SOURCES = {
+    "text": (lambda p, t: (p.write_text("not a video"), p)[1], "clip.mp4",
+             r"^Error: .*clip\.mp4: not a video FFmpeg can read \(Invalid data found when processing input\)$"),
+    "image": (lambda p, t: (pattern(48, 40).save(p), p)[1], "still.png",
+              r"^Error: .*still\.png: is an image, not a video \(for one picture use `stylize transfer`\)$"),
+    "zero frames": (lambda p, t: empty_video(p), "empty.mp4", r"^Error: .*empty\.mp4: has no video frames \(no video stream\)$"),
+    "empty folder": (lambda p, t: (p.mkdir(), p)[1], "frames",
+                     r"^Error: .*frames: no frames \(numbered images such as frame_00001\.png\)$"),
+    "unknown codec": (unknown_codec, "odd.mkv",
+                      r"^Error: .*odd\.mkv: its video codec is unknown to this FFmpeg build; re-encode it"),
+    "mixed sizes": (lambda p, t: mixed_sizes(p), "frames",
+                    r"^Error: .*frame_00003\.png: 40x40 px, but frame_00001\.png is 48x40; every frame must have the "
+                    r"same size$"),
+    "gap": (lambda p, t: with_gap(p), "frames",
+            r"^Error: .*frames: frame 3 is missing \(the numbers jump from frame_00002\.png to frame_00004\.png\)$"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_SOURCES))
+@pytest.mark.parametrize("output", ["out.mp4", "out_frames"])
+def test_bad_source_is_one_line_exit_1_and_nothing_written(case, output, tmp_path, art):
+    make, name, message = BAD_SOURCES[case]
+    source = make(tmp_path / name, tmp_path)
+    before = set(tmp_path.rglob("*"))
+    r = run("video", source, art, "-o", tmp_path / output, *FAST)
+    assert r.exit_code == 1, cli_result_text(r)
+    assert r.stderr.count("\n") == 1, r.stderr
+    import re
+    assert re.search(message, r.stderr.strip()), r.stderr
+    assert set(tmp_path.rglob("*")) == before  # no output, no frames folder, no temporary file
+
+
+BAD_OUTPUTS = [
+    (["-o", "{t}/out.webm", "--codec", "libx264"],
+     r"^Error: .*out\.webm: the \.webm container cannot hold libx264 video \(.*\); use --codec or another container$"),
+    (["-o", "{t}/out.xyz"], r"^Error: .*out\.xyz: not a video name \(\.mp4, \.m4v, \.mov, \.mkv, \.webm, \.avi\); for "
+                            r"a folder of frames give a name without an extension$"),
+    (["-o", "{t}/out.mp4", "--codec", "nosuchcodec"], r"^Error: --codec nosuchcodec: not a video encoder of this FFmpeg"),
+    (["-o", "{t}/missing/out.mp4"], r"^Error: .*out\.mp4: the folder .*missing does not exist$"),
+    (["-o", "{t}/out.mp4", "--size", "100000"], r"^Error: a \d+x\d+ px synthesis .*"),
+]
+
+
+@pytest.mark.parametrize("args,message", BAD_OUTPUTS)
+def test_bad_output_or_size_is_one_line_exit_1_and_nothing_written(args, message, tmp_path, clip, art):
+    before = set(tmp_path.rglob("*"))
+    r = run("video", clip, art, *[a.format(t=tmp_path) for a in args], "--iterations", "2", "--quiet")
+    assert r.exit_code == 1, cli_result_text(r)
+    assert r.stderr.count("\n") == 1, r.stderr
+    import re
+    assert re.search(message, r.stderr.strip()), r.stderr
+    assert set(tmp_path.rglob("*")) == before
+
+
+def test_an_existing_output_is_kept_without_overwrite(tmp_path, clip, art):
+    out = tmp_path / "out.mp4"
+    out.write_bytes(b"mine")
+    r = run("video", clip, art, "-o", out, *FAST)
+    assert r.exit_code == 1 and r.stderr.strip() == f"Error: {out}: already exists; pass --overwrite to replace it"
+    assert out.read_bytes() == b"mine" and not video.work_folder(out).exists()
+
+
+def test_usage_errors_exit_2(tmp_path, clip, art):
+    r = run("video", clip, art, "-o", tmp_path / "o.mp4", "--temporal-weight", "-1")
+    assert r.exit_code == 2, cli_result_text(r)
+    r = run("video", clip, art, "-o", tmp_path / "o.mp4", "--flow", "farneback")
+    assert r.exit_code == 2, cli_result_text(r)
+    assert not any(tmp_path.glob("o.mp4*"))
+
+
+def test_without_the_video_extra_the_command_says_how_to_install_it(tmp_path, clip, art, monkeypatch):
+    import sys
+    monkeypatch.setitem(sys.modules, "av", None)
+    r = run("video", clip, art, "-o", tmp_path / "o.mp4", *FAST)
+    assert r.exit_code == 1, cli_result_text(r)
+    assert r.stderr.strip() == ("Error: video needs PyAV and OpenCV, which are not installed: "
+                                "pip install 'stylize[video]'")
+
+
+# -- stylizing (VGG-19) ------------------------------------------------------------------------------
+SETTINGS = dict(size=32, iterations=4)
+OPTIONS = dict(frame_iterations=2)
+
+
+def frames_of(folder, n):
+    return [Image.open(video.frame_path(folder, k)).convert("RGB") for k in range(1, n + 1)]
+
+
+@pytest.fixture(scope="module")
+def made(tmp_path_factory):
+    """The synthetic clip as a frames folder, an artwork, and one uninterrupted temporal run of it."""
+    root = tmp_path_factory.mktemp("video")
+    source = root / "in"
+    source.mkdir()
+    for i, im in enumerate(moving_frames(), 1):
+        im.save(source / f"frame_{i:05d}.png")
+    style = root / "art.png"
+    pattern(56, 56, seed=2).save(style)
+    clip = video.open_clip(source)
+    result = video.stylize_frames(Session(**SETTINGS), clip, style, root / "whole", video.VideoOptions(**OPTIONS))
+    assert (result.finished, result.skipped, result.stopped) == (6, 0, False)
+    return root, clip, style
+
+
+@pytest.mark.vgg
+def test_temporal_consistency_flickers_less_than_independent_frames(made):
+    root, clip, style = made
+    r = run("video", clip.path, style, "-o", root / "independent", "--independent", *FAST)
+    assert r.exit_code == 0, cli_result_text(r)
+    sources = moving_frames()
+    independent = flicker(frames_of(root / "independent", 6), sources)
+    temporal = flicker(frames_of(root / "whole", 6), sources)
+    assert temporal < independent / 3, (temporal, independent)
+
+
+@pytest.mark.vgg
+def test_resume_after_an_interruption_gives_the_same_frames_as_an_uninterrupted_run(made, tmp_path):
+    root, clip, style = made
+    done, evaluations = [], [0]
+
+    def should_stop():  # interrupt the 4th frame in the middle of its optimization
+        if len(done) == 3:
+            evaluations[0] += 1
+        return evaluations[0] > 2
+
+    out = tmp_path / "resumed"
+    first = video.stylize_frames(Session(**SETTINGS), clip, style, out, video.VideoOptions(**OPTIONS),
+                                 should_stop=should_stop, on_frame=lambda p: done.append(p.frame))
+    assert first.stopped and first.finished == 3 and done == [1, 2, 3]
+    assert sorted(f.name for f in out.iterdir()) == [f"frame_{k:05d}.png" for k in (1, 2, 3)]  # no partial frame
+    kept = {k: video.frame_path(out, k).stat().st_mtime_ns for k in (1, 2, 3)}
+    second = video.stylize_frames(Session(**SETTINGS), clip, style, out, video.VideoOptions(**OPTIONS))
+    assert (second.finished, second.skipped, second.stopped) == (6, 3, False)
+    assert {k: video.frame_path(out, k).stat().st_mtime_ns for k in (1, 2, 3)} == kept  # not redone
+    for a, b in zip(frames_of(out, 6), frames_of(root / "whole", 6)):
+        assert a.tobytes() == b.tobytes()
+    # other settings do not pass for finished frames: refused without --overwrite
+    with pytest.raises(video.VideoError, match="a frame of another run"):
+        video.stylize_frames(Session(size=32, iterations=5), clip, style, out, video.VideoOptions(**OPTIONS))
+
+
+def with_audio(path, frames, fps=12):
+    """A clip with an AAC audio track (a tone) beside the video."""
+    import math
+    from fractions import Fraction
+
+    import numpy as np
+
+    av = pytest.importorskip("av")
+    with av.open(str(path), "w") as out:
+        v = out.add_stream("libx264", rate=Fraction(fps))
+        v.width, v.height, v.pix_fmt = frames[0].width, frames[0].height, "yuv420p"
+        a = out.add_stream("aac", rate=44100)
+        for im in frames:
+            for p in v.encode(av.VideoFrame.from_image(im)):
+                out.mux(p)
+        for p in v.encode(None):
+            out.mux(p)
+        samples = int(44100 * len(frames) / fps)
+        t = np.arange(samples) / 44100
+        tone = (0.2 * np.sin(2 * math.pi * 440 * t)).astype(np.float32)[None]
+        for start in range(0, samples, 1024):
+            frame = av.AudioFrame.from_ndarray(tone[:, start:start + 1024], format="fltp", layout="mono")
+            frame.sample_rate, frame.pts = 44100, start
+            for p in a.encode(frame):
+                out.mux(p)
+        for p in a.encode(None):
+            out.mux(p)
+    return path
+
+
+@pytest.mark.vgg
+def test_a_video_keeps_its_frame_count_rate_time_stamps_and_audio(tmp_path, art):
+    source = with_audio(tmp_path / "clip.mp4", moving_frames(n=6, width=48, height=40))
+    before = video.open_clip(source)
+    out = tmp_path / "styled.mp4"
+    r = run("video", source, art, "-o", out, "--size", "40", "--iterations", "1", "--frame-iterations", "1", "--quiet")
+    assert r.exit_code == 0, cli_result_text(r)
+    after = video.open_clip(out)
+    assert after.count == before.count == 6
+    assert after.rate == before.rate == Fraction(12) and after.pts == before.pts and after.time_base == before.time_base
+    assert after.size == (40, 34) and after.audio == 1  # 40x33, padded to even sides for 4:2:0
+    assert not video.work_folder(out).exists()  # the frames folder goes once the video is written
+    import av
+
+    count = lambda p: sum(1 for _ in av.open(str(p)).demux(audio=0) if _.size)
+    assert count(out) == count(source) > 0
+    r = run("video", source, art, "-o", out, *FAST)
+    assert r.exit_code == 1 and "already exists; pass --overwrite" in r.stderr
+
+
+@pytest.mark.vgg
+def test_ctrl_c_keeps_finished_frames_exits_130_and_a_rerun_finishes_the_same_frames(made, tmp_path, monkeypatch):
+    import contextlib
+
+    from stylize import cli as cli_module
+
+    root, clip, style = made
+    out = tmp_path / "frames"
+
+    class AfterTwoFrames:  # Ctrl-C as soon as two frames are finished
+        signal = SIGINT
+
+        def __call__(self):
+            return len(list(out.glob("frame_*.png"))) >= 2
+
+    with monkeypatch.context() as m:
+        m.setattr(cli_module, "catch_signals", lambda: contextlib.nullcontext(AfterTwoFrames()))
+        r = run("video", clip.path, style, "-o", out, *FAST)
+    assert r.exit_code == 130, cli_result_text(r)
+    assert r.stderr.strip() == (f"Interrupted: 2 of 6 frames finished in {out}; run the same command again to "
+                                f"continue")
+    assert sorted(f.name for f in out.iterdir()) == ["frame_00001.png", "frame_00002.png"]
+    r = CliRunner().invoke(cli, [str(a) for a in ("video", clip.path, style, "-o", out, *FAST[:-1])])
+    assert r.exit_code == 0, cli_result_text(r)
+    assert f"Wrote {out} (6 frames at 32x27; 2 finished before)" in r.stderr
+    assert len(list(out.iterdir())) == 6  # frames in = frames out
+    for a, b in zip(frames_of(out, 6), frames_of(root / "whole", 6)):
+        assert a.tobytes() == b.tobytes()
