@@ -220,10 +220,13 @@ def test_style_image_too_small_names_style_size(photo, art, tmp_path):
     assert r.exit_code == 1 and one_line(r).endswith("(raise --style-size or --style-scale)")
 
 
-def test_huge_history_does_not_claim_a_size_fits(photo, art, tmp_path):
-    r = run(photo, art, "-o", tmp_path / "o.png", "--history", "1000000000", *FAST)
-    line = one_line(r)
-    assert r.exit_code == 1 and "no size fits with --history 1000000000: lower --history" in line
+@pytest.mark.vgg
+def test_huge_history_runs_with_the_largest_that_fits_and_says_so(photo, art, tmp_path):
+    r = run(photo, art, "-o", tmp_path / "o.png", "--history", "1000000000", "--size", "40", "--iterations", "3")
+    assert r.exit_code == 0, cli_result_text(r)
+    assert "Note: --history 1000000000 does not fit" in r.stderr and "Traceback" not in r.stderr
+    meta = read_metadata(tmp_path / "o.png")["memory"]
+    assert meta["history_requested"] == 1000000000 and 1 <= meta["history"] < 1000000000
 
 
 def test_empty_layer_sets_are_a_usage_error(photo, art, tmp_path):

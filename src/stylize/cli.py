@@ -231,6 +231,19 @@ def settings_from(kwargs: dict, **fixed) -> Settings:
         raise click.UsageError(str(e)) from None
 
 
+def transfer_settings(kwargs: dict, styles) -> Settings:
+    """Settings of a transfer with these STYLE images: blend weights and style masks must match them."""
+    settings = settings_from(kwargs)
+    try:
+        settings.blend(len(styles))
+    except SettingsError as e:
+        raise click.UsageError(str(e)) from None
+    if settings.content_mask and len(settings.style_masks) != len(styles):
+        raise click.UsageError(f"{len(settings.style_masks)} --style-mask for {len(styles)} style image(s): give one "
+                               f"per style image, in order")
+    return settings
+
+
 # -- helpers for running ------------------------------------------------------------------------
 class Interrupt:
     """Set by SIGINT/SIGTERM; the synthesis polls it and stops with its best image."""
@@ -478,14 +491,7 @@ def transfer_command(content, style, output, save_every, quiet, overwrite, **kwa
           --style-mask white --style-mask black
     Exit status: 0 done, 1 error, 2 usage error, 130/143 interrupted (best image so far saved).
     """
-    settings = settings_from(kwargs)
-    try:
-        settings.blend(len(style))
-    except SettingsError as e:
-        raise click.UsageError(str(e)) from None
-    if settings.content_mask and len(settings.style_masks) != len(style):
-        raise click.UsageError(f"{len(settings.style_masks)} --style-mask for {len(style)} style image(s): give one "
-                               f"per style image, in order")
+    settings = transfer_settings(kwargs, style)
     inputs = [content, *style, *inputs_of(settings)]
     out = check_output_path(output, inputs, overwrite)
     run_one(settings, out, quiet, save_every, overwrite, lambda session: session.transfer_job(content, style), "stylize",
@@ -778,14 +784,7 @@ def video_command(source, style, output, frame_iterations, temporal_weight, flow
       stylize video frames/ starry_night.jpg -o styled_frames --size 256
     Exit status: 0 done, 1 error, 2 usage error, 130/143 interrupted (finished frames kept).
     """
-    settings = settings_from(kwargs)
-    try:
-        settings.blend(len(style))
-    except SettingsError as e:
-        raise click.UsageError(str(e)) from None
-    if settings.content_mask and len(settings.style_masks) != len(style):
-        raise click.UsageError(f"{len(settings.style_masks)} --style-mask for {len(style)} style image(s): give one "
-                               f"per style image, in order")
+    settings = transfer_settings(kwargs, style)
     from .api import Session
     from .images import fit
 
