@@ -255,7 +255,7 @@ class Session:
             out.append(ContentTerm(self.content_targets(job.content, max(width, height), job.content_layers, net),
                                    job.alpha, size_invariant=s.loss_scaling == "size-invariant"))
         if job.styles and job.beta:
-            style_long = max(1, round(s.style_long_side(job.size) * factor))
+            style_long = _style_long(s, job, factor)
             layer_weights = dict(zip(job.style_layers, job.layer_weights))
             if s.content_mask is not None and job.content is not None:
                 guides = self.guides(job, net, width, height, style_long)
@@ -302,6 +302,14 @@ class Session:
         return out
 
     def _regions(self, job: Job):
+        """(content regions, each style's regions, the region plan), read once per job's images and masks:
+        check() and every coarse-to-fine level use them."""
+        s = self.settings
+        key = ("regions", s.content_mask, s.style_masks, _key(job.content), tuple(_key(im) for im in job.styles),
+               job.blend)
+        return self._cached(key, lambda: self._read_regions(job))
+
+    def _read_regions(self, job: Job):
         s = self.settings
         if len(s.style_masks) != len(job.styles):
             raise SettingsError(f"{len(s.style_masks)} style mask(s) for {len(job.styles)} style image(s): give one "
@@ -323,7 +331,7 @@ class Session:
             coarse = " or lower --scales" if k < len(levels) - 1 else ""
             _check_min_side(w, h, job.layers, f"the output at coarse-to-fine level {w}x{h}", "--size" + coarse)
             factor = max(w, h) / max(width, height)
-            style_long = max(1, round(s.style_long_side(job.size) * factor))
+            style_long = _style_long(s, job, factor)
             for style in job.styles:
                 sw, sh = images.fitted_size(self.image(style).size, style_long)
                 option = "--style-size or --style-scale" if (s.style_size or s.style_scale) else "--size"
@@ -421,6 +429,11 @@ class Session:
 def _kept(job: Job, s: Settings) -> tuple[str, ...]:
     """The responses the losses read after the network's forward pass (the rest are tapped inside it)."""
     return job.content_layers + (job.style_layers if s.content_mask is not None and job.content is not None else ())
+
+
+def _style_long(s: Settings, job: Job, factor: float) -> int:
+    """The style image's long side at a coarse-to-fine level `factor` times the output's size."""
+    return max(1, round(s.style_long_side(job.size) * factor))
 
 
 def _resized(T: torch.Tensor, height: int, width: int) -> torch.Tensor:

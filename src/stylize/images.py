@@ -308,7 +308,7 @@ def save_image(im: Image.Image, path: str | os.PathLike, metadata: dict | None =
             # The mark goes down before the image appears, so a partial image is never seen unmarked.
             if not overwrite and not _own_sidecar(sidecar):
                 raise ImageError(f"{sidecar}: already exists and is not stylize's; pass --overwrite to replace it")
-            _write_sidecar(sidecar, metadata, folder)
+            write_json(sidecar, metadata, overwrite=True)  # ours, or absent: checked just above
             wrote_sidecar = True
         _place(tmp, p, overwrite)
     except BaseException as e:
@@ -445,21 +445,6 @@ def _own_sidecar(sidecar: Path) -> bool:
     except (OSError, ValueError):
         return False
     return isinstance(data, dict) and "partial" in data
-
-
-def _write_sidecar(sidecar: Path, metadata: dict, folder: Path) -> None:
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".stylize-tmp-", suffix=SIDECAR_SUFFIX)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(metadata, f, sort_keys=True, default=str)
-            f.write("\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, _file_mode())
-        os.replace(tmp, sidecar)
-    except BaseException:
-        _unlink_quietly(tmp)
-        raise
 
 
 def _unlink_quietly(path) -> None:
