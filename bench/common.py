@@ -7,9 +7,9 @@ import sys
 import time
 from pathlib import Path
 
-from stylize.allocator import reuse_freed_memory
+from stylize import allocator
 
-reuse_freed_memory()  # what the command line does, for the scripts that run stylize in their own process
+allocator.manage()  # what the command line does, for the scripts that run stylize in their own process
 
 ROOT = Path(__file__).resolve().parents[1]
 CONTENT = ROOT / "examples" / "tubingen.jpg"

@@ -5,8 +5,8 @@
 
 Rows: fp32 (TF32 off), TF32, TF32 + cudnn autotuning, and bf16 autocast (an approximation: its final
 loss is printed beside fp32's so the quality can be judged). --largest instead asks the memory plan for
-the largest --size that fits the GPU's free memory (plain, then recomputing with the largest history
-that fits), runs --evals evaluations there with the plan's settings, and prints the peak GPU memory
+the largest --size that fits the GPU's free memory (with --history 100, then with --history 1 and the
+gradients in stripes), runs --evals evaluations there with the plan's settings, and prints the peak GPU memory
 against the estimate (the estimate for the history actually filled). Needs a CUDA GPU.
 """
 
@@ -47,43 +47,43 @@ def run(size, evals, tf32, autotune, bf16):
 
 
 def largest(evals):
-    """The largest size the plan admits on this GPU, run for a few evaluations (fp32, as the CLI runs)."""
-    from stylize import memory, vgg
-    from stylize.objective import Objective, StyleTerm
+    """The largest size the plan admits on this GPU with --history 100 (whole-tensor gradients), and with
+    --history 1 (gradients in stripes), each run for a few evaluations (fp32, as the CLI runs)."""
+    from stylize import memory, stripes
+    from stylize.objective import Objective
     from stylize.settings import DEFAULTS
 
-    layers, kept = (DEFAULTS.content_layer,) + DEFAULTS.style_layers, (DEFAULTS.content_layer,)
+    layers = (DEFAULTS.content_layer,) + DEFAULTS.style_layers
     device = torch.device("cuda")
     w0, h0 = fit(load_image(CONTENT), 1024).size
     budget = int(memory.USABLE * memory.available(device))
     rows = []
-    for recompute in (False, True):
-        history = 1 if recompute else DEFAULTS.history
-        size = memory.largest_fitting(w0 * 16, h0 * 16, layers, history, budget, False, recompute, kept)
-        session = Session(size=size, device="cuda", iterations=evals, evaluations=evals)
+    for reuse in (True, False):
+        history = DEFAULTS.history if reuse else 1
+        size = memory.largest_fitting(w0 * 16, h0 * 16, layers, history, budget, False, reuse)
+        session = Session(size=size, device="cuda", iterations=evals, evaluations=evals, history=history)
         job = session.transfer_job(CONTENT, STYLE)
         width, height, _ = session.check(job)
         plan = session.plan
         net = session.network(job.layers)
         terms = session.terms(job, net, width, height)
-        styles = [t for t in terms if isinstance(t, StyleTerm)]
-        level = vgg.Recomputing(net, kept, lambda: [t.start() for t in styles]) if plan.recompute else net
         x0 = torch.rand(1, 3, height, width, device="cuda")
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
         t = time.perf_counter()
-        result = optimize(Objective(level, terms), x0, iterations=evals, evaluations=evals, history=plan.history)
+        with stripes.striped(not plan.reuse):
+            result = optimize(Objective(net, terms), x0, iterations=evals, evaluations=evals, history=plan.history)
         torch.cuda.synchronize()
         filled = min(plan.history, max(1, result.iterations - 1))
-        est = memory.estimate(width, height, layers, filled, False, plan.recompute, kept)
+        est = memory.estimate(width, height, layers, filled, False, plan.reuse)
         peak = torch.cuda.max_memory_allocated()
-        rows.append([f"{width}x{height}", plan.recompute, f"{plan.history} ({filled})", round(peak / 2**20),
-                     round(est / 2**20), est / peak, (time.perf_counter() - t) / result.evaluations])
+        rows.append([f"{width}x{height}", "whole" if plan.reuse else "stripes", f"{plan.history} ({filled})",
+                     round(peak / 2**20), round(est / 2**20), est / peak, (time.perf_counter() - t) / result.evaluations])
         print(rows[-1], flush=True)
-        del session, net, terms, level, result
+        del session, net, terms, result
         torch.cuda.empty_cache()
     print(f"free: {memory.available(device) / 2**30:.1f} GiB; a run plans on {memory.USABLE:.0%} of it")
-    print(table(["largest size", "recompute", "history (filled)", "peak MiB", "estimate MiB", "estimate/peak",
+    print(table(["largest size", "gradients", "history (filled)", "peak MiB", "estimate MiB", "estimate/peak",
                  "s/eval"], rows))
 
 

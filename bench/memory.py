@@ -1,7 +1,8 @@
-"""Peak resident memory of real runs against stylize's estimate, plain and recomputing, and the
-largest size that fits.
+"""Peak resident memory of real runs against stylize's estimate, in the plan's two modes (reuse: the
+allocator keeps freed blocks, whole-tensor gradients; compact: blocks handed back, gradients in stripes),
+and the largest size that fits.
 
-    python bench/memory.py [--sizes 256,512,1024,2048] [--evals 5] [--history 2] [--modes plain,recompute]
+    python bench/memory.py [--sizes 256,512,1024,2048] [--evals 5] [--history 2] [--modes reuse,compact]
                            [--budget-gib 22.6]
 
 Each size runs --evals evaluations in its own process (bench/large.py's measure: peak RSS from wait4),
@@ -25,21 +26,20 @@ def main():
     ap.add_argument("--sizes", default="256,512,1024,2048")
     ap.add_argument("--evals", type=int, default=5, help="evaluations per run")
     ap.add_argument("--history", type=int, default=2, help="L-BFGS history of the runs (full after --evals)")
-    ap.add_argument("--modes", default="plain,recompute")
+    ap.add_argument("--modes", default="reuse,compact")
     ap.add_argument("--budget-gib", type=float, default=22.6, help="free memory to plan the largest sizes on")
     args = ap.parse_args()
     print(machine(), flush=True)
     rows = []
     for size in (int(s) for s in args.sizes.split(",")):
         for mode in args.modes.split(","):
-            r = measure(size, args.evals, args.history, recompute=mode == "recompute")
+            r = measure(size, args.evals, args.history, compact=mode == "compact")
             if "error" in r:
                 rows.append([size, mode, r["error"], "", "", "", "", ""])
             else:
                 w, h = (int(v) for v in r["size"].split("x"))
-                full = memory.estimate(w, h, LAYERS, DEFAULTS.history, True, mode == "recompute",
-                                       (DEFAULTS.content_layer,))
-                rows.append([r["size"], mode, f"{r['history']} ({r['filled']})", round(r["peak_mib"]),
+                full = memory.estimate(w, h, LAYERS, DEFAULTS.history, True, r["allocator"] == "reuse")
+                rows.append([r["size"], r["allocator"], f"{r['history']} ({r['filled']})", round(r["peak_mib"]),
                              round(r["estimate_filled_mib"]), r["ratio"], round(r["mib_per_mp"]), r["s_per_eval"],
                              round(full / 2**20)])
             print(rows[-1], flush=True)
@@ -48,10 +48,10 @@ def main():
     w, h = fit(load_image(CONTENT), 1024).size
     budget = int(args.budget_gib * 2**30 * memory.USABLE)
     for history in (100, 20, 1):
-        plain = memory.largest_fitting(w * 8, h * 8, LAYERS, history, budget)
-        again = memory.largest_fitting(w * 8, h * 8, LAYERS, history, budget, True, True, (DEFAULTS.content_layer,))
+        compact = memory.largest_fitting(w * 8, h * 8, LAYERS, history, budget)
+        reuse = memory.largest_fitting(w * 8, h * 8, LAYERS, history, budget, True, True)
         print(f"largest --size that fits {args.budget_gib:g} GiB x {memory.USABLE} with --history {history}: "
-              f"{plain} plain, {again} recomputing")
+              f"{compact} (compact), {reuse} (reuse)")
 
 
 if __name__ == "__main__":

@@ -37,7 +37,7 @@ def main():
     ap.add_argument("--size", type=int, default=512)
     ap.add_argument("--iterations", type=int, default=500)
     ap.add_argument("--coarse-iterations", type=int, default=150, help="iterations at each coarser level")
-    ap.add_argument("--only", default=None, help="comma-separated setting names")
+    ap.add_argument("--only", default=None, help="comma-separated setting names (exact, or part of names)")
     args = ap.parse_args()
     print(machine())
     t = time.perf_counter()
@@ -56,7 +56,8 @@ def main():
         "noise 0.1": dict(noise=0.1),
     }
     if args.only:
-        settings = {k: v for k, v in settings.items() if any(o.strip() in k for o in args.only.split(","))}
+        wanted = [o.strip() for o in args.only.split(",")]  # a setting's exact name, else part of names
+        settings = {k: v for k, v in settings.items() if any(o == k or (o not in settings and o in k) for o in wanted)}
     budget = int(1.5 * ref.evaluations)
     rows = []
     for name, extra in settings.items():

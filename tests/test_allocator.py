@@ -4,14 +4,14 @@ import sys
 
 import pytest
 
-from stylize.allocator import reuse_freed_memory
-
 # Allocate, touch and free a 64 MB tensor a few times; print the page faults the later rounds cost.
 PROBE = """
 import resource, sys, torch
-from stylize.allocator import reuse_freed_memory
-if sys.argv[1] == "reuse":
-    assert reuse_freed_memory()
+from stylize import allocator
+if sys.argv[1] != "default":
+    assert allocator.manage() and allocator.mode() == "reuse"
+if sys.argv[1] == "compact":
+    assert allocator.use(False) and allocator.mode() == "compact"
 def faults():
     return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 # Warm up until two rounds in a row fault nothing (at most 40 rounds): with the setting, glibc's heap
@@ -37,9 +37,16 @@ def faults(mode):
 
 @pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's mallopt only")
 def test_freed_activations_are_reused_without_faulting_their_pages_in_again():
-    default, reused = faults("default"), faults("reuse")
+    default, reused, compact = faults("default"), faults("reuse"), faults("compact")
     assert default > 5 * 2**24 * 4 // 4096 // 2  # each round maps 64 MB afresh: ~16k pages
     assert reused < default / 20
+    assert compact > 5 * 2**24 * 4 // 4096 // 2  # compact: handed back, so mapped afresh again
+
+
+def test_a_library_caller_s_allocator_is_left_alone():
+    code = "from stylize import allocator; print(allocator.use(True), allocator.use(False), allocator.mode())"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False", "None"]
 
 
 def test_the_command_line_sets_it_up(monkeypatch):
@@ -48,6 +55,6 @@ def test_the_command_line_sets_it_up(monkeypatch):
     from stylize import allocator, cli
 
     calls = []
-    monkeypatch.setattr(allocator, "reuse_freed_memory", lambda: calls.append(1) or True)
+    monkeypatch.setattr(allocator, "manage", lambda: calls.append(1) or True)
     assert CliRunner().invoke(cli.cli, ["transfer", "--help"]).exit_code == 0
     assert calls == [1]

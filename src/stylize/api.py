@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as nnf
 from PIL import Image
 
-from . import __version__, color, images, masks, memory, synthesis, vgg, weights
+from . import __version__, allocator, color, images, masks, memory, stripes, synthesis, vgg, weights
 from .errors import DeviceError, ImageError, NonFiniteError, SettingsError
 from .layers import deepest, min_side
 from .objective import ContentTerm, GuidedStyleTerm, Objective, StyleTerm, Term, TVTerm
@@ -339,7 +339,7 @@ class Session:
         if s.content_mask is not None and job.content is not None and job.styles:
             self._regions(job)
         self.plan = memory.check(width, height, job.layers, s.history, self.device, size_option=job.size,
-                                 optimizer=s.optimizer, kept=_kept(job, s))
+                                 optimizer=s.optimizer)
         return width, height, levels
 
     def objective(self, job: Job) -> Objective:
@@ -358,6 +358,8 @@ class Session:
         s = self.settings
         width, height, levels = self.check(job)
         net = self.network(job.layers)
+        if self.device.type == "cpu":
+            allocator.use(self.plan.reuse)  # the command line's allocator, as the plan says (allocator.py)
         x = result = None
         for k, (w, h) in enumerate(levels):
             factor = max(w, h) / max(width, height)
@@ -369,16 +371,11 @@ class Session:
                 x = nnf.interpolate(x, size=(h, w), mode="bicubic", align_corners=False)
             level_iterations = (iterations or s.iterations) if final else (s.coarse_iterations or s.iterations)
             level_callback = None if callback is None else _LevelCallback(callback, k, len(levels))
-            plan = self.plan if final else memory.plan(w, h, job.layers, s.history, self.device, s.optimizer,
-                                                       _kept(job, s))
-            kept = _kept(job, s) + tuple(n for t in terms for n in t.layers)
-            level_net = net
-            if plan.recompute:  # the style losses remade while recomputing are dropped at once (vgg.VGG.forward)
-                styles = [t for t in terms if isinstance(t, StyleTerm)]
-                level_net = vgg.Recomputing(net, tuple(dict.fromkeys(kept)), lambda: [t.start() for t in styles])
-            result = synthesis.optimize(Objective(level_net, terms), x, level_iterations, plan.history,
-                                        s.evaluations if final else None, level_callback, should_stop,
-                                        optimizer=s.optimizer, learning_rate=s.learning_rate)
+            plan = self.plan if final else memory.plan(w, h, job.layers, s.history, self.device, s.optimizer)
+            with stripes.striped(not plan.reuse):  # memory is short: gradients a stripe at a time (stripes.py)
+                result = synthesis.optimize(Objective(net, terms), x, level_iterations, plan.history,
+                                            s.evaluations if final else None, level_callback, should_stop,
+                                            optimizer=s.optimizer, learning_rate=s.learning_rate)
             x = result.image
             if result.stopped == "non-finite" and result.evaluations == 0:
                 raise NonFiniteError("the loss is not finite at the start: the weights (--ratio, --content-weight, "
@@ -424,11 +421,6 @@ class Session:
             raise ImageError(f"--init {s.init}: this command has no {s.init} image")
         x = images.to_tensor(self.image(source).resize((width, height), Image.Resampling.LANCZOS))
         return color.luminance(x) if s.color == "luminance" else x
-
-
-def _kept(job: Job, s: Settings) -> tuple[str, ...]:
-    """The responses the losses read after the network's forward pass (the rest are tapped inside it)."""
-    return job.content_layers + (job.style_layers if s.content_mask is not None and job.content is not None else ())
 
 
 def _style_long(s: Settings, job: Job, factor: float) -> int:

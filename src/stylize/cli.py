@@ -464,9 +464,9 @@ def cli():
       stylize photo.jpg starry_night.jpg -o out.png
       stylize photo.jpg starry_night.jpg -o out.png --size 256 --iterations 200 --seed 7
     """
-    from .allocator import reuse_freed_memory
+    from . import allocator
 
-    reuse_freed_memory()
+    allocator.manage()
 
 
 @cli.command("transfer")

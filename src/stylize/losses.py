@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import torch
 
+from . import stripes
+
 
 def gram(F: torch.Tensor) -> torch.Tensor:
     """G^l = F^l (F^l)^T for F of shape (N, M); G_ij = sum_k F_ik F_jk."""
@@ -89,7 +91,10 @@ class _StyleTap(torch.autograd.Function):
         if grad_E is None:
             return grad_response, None, None
         _, N, H, W = response.shape
-        g = _times(response, D * (grad_E * ctx.weight / (N * N * H * W)))  # F^T (G - A) / (N^2 M^2), as (1, N, H, W)
+        S = D * (grad_E * ctx.weight / (N * N * H * W))  # the gradient: F^T (G - A) / (N^2 M^2) = F^T S
+        if grad_response is not None and grad_response._base is None and stripes.active(grad_response):
+            return stripes.add_in_place(grad_response, response, lambda f: _times(f, S)), None, None
+        g = _times(response, S)  # as (1, N, H, W)
         return (g if grad_response is None else g.add_(grad_response)), None, None
 
 

@@ -12,15 +12,13 @@ from .errors import OutOfMemoryError
 from .layers import deepest, up_to
 USABLE = 0.85  # share of the free memory a run may plan to use
 HOST_BASELINE = 800 * 2**20  # a CPU run's resident memory before any image: torch, libraries, weights (bench/memory.py)
-PLAIN_MARGIN = 1.35  # the plain run's measured peak over its counted floats: 1.30 at 2048 px (bench/README.md)
-RECOMPUTE_MARGIN = 1.15  # the recomputing run's measured peak over its counted floats (bench/memory.py)
-RECOMPUTE_TIME = 1.4  # seconds per evaluation when recomputing, over the plain run's (bench/README.md: 7.1 / 5.1 s at 1024 px)
+# The run's measured peak over its counted floats (bench/README.md: Memory), by allocator mode
+# (allocator.py): compact holds close to what the run needs; reuse keeps freed blocks for speed and
+# fragments; on a GPU torch's caching allocator (planned like compact, not measured yet).
+COMPACT_MARGIN = 1.25
+REUSE_MARGIN = 1.9
 SHORT_HISTORY = 4.0  # evaluations to the same loss ~ 1 + SHORT_HISTORY / history (bench/README.md: history 10, 20, 50)
 BUDGET_ENV = "STYLIZE_MEMORY_LIMIT"  # pretend this much memory (bytes, or with a K/M/G suffix) is free
-# Recomputation is opt-in: "auto" lets the plan choose it when the plain run does not fit, "always"
-# recomputes at every size (the benches). Not the default: at 4096 x 3072 the recomputing run grew past
-# 23 GB where this estimate said 17.9 GB (bench/README.md), so its estimate is not yet safe to plan on.
-RECOMPUTE_ENV = "STYLIZE_RECOMPUTE"
 
 
 def _responses(width: int, height: int, layers):
@@ -30,37 +28,28 @@ def _responses(width: int, height: int, layers):
         yield layer.name, layer.channels, layer.channels * math.ceil(height / f) * math.ceil(width / f)
 
 
-def estimate(width: int, height: int, layers, history: int, host: bool = True, recompute: bool = False,
-             kept=()) -> int:
-    """Peak bytes of one fp32 synthesis: activations kept for the backward pass, the backward's
-    transient gradients, the optimizer's vectors (L-BFGS: 2 x history image-sized vectors; Adam: pass
+def estimate(width: int, height: int, layers, history: int, host: bool = True, reuse: bool = False) -> int:
+    """Peak bytes of one fp32 synthesis: what the backward pass needs from the forward one (vgg.ConvReLU:
+    the responses of `layers` whole, a byte per value elsewhere), the backward's gradients,
+    the optimizer's vectors (L-BFGS: 2 x history image-sized vectors, counted exactly; Adam: pass
     history=1, its two moment buffers) and the network; on the host (CPU runs) also the process's
-    baseline.
-
-    recompute=True models the run that keeps only each VGG block's input (and the responses in
-    `kept`, which the losses read after the forward pass) and recomputes the block in the backward
-    pass: the peak is then the largest block's own activations and gradients."""
+    baseline. reuse: the allocator keeps freed blocks (allocator.py) and the gradients are whole tensors,
+    which costs more; otherwise the plan's compact run (allocator.py, stripes.py)."""
     responses = list(_responses(width, height, layers))
     params, channels_in = 0, 3
     for _, channels, _n in responses:
         params += channels * (channels_in * 9 + 1)
         channels_in = channels
+    wanted = set(layers)
+    saved = sum(n if name in wanted else n / 4 for name, _, n in responses)
+    largest = max(n for _, _, n in responses)
     pixels = 3 * width * height
-    if not recompute:
-        acts = sum(n * (2 if name.endswith("_1") and name != "conv1_1" else 1) for name, _, n in responses)
-        largest = max(n for _, _, n in responses)
-        floats = (acts + 3 * largest + 8 * pixels) * PLAIN_MARGIN + 2 * history * pixels  # the history: exact
-        return int(4 * (floats + 2 * params)) + 64 * 2**20 + (HOST_BASELINE if host else 0)
-    blocks: dict[str, list[int]] = {}
-    for name, _, n in responses:
-        blocks.setdefault(name.split("_")[0], []).append(n)
-    # block inputs kept: the image (twice: the pixels and the network's normalized input), then each
-    # block's pooled input, a quarter of the previous block's response
-    bounds = 2 * pixels + sum(ns[-1] // 4 for ns in list(blocks.values())[:-1])
-    peak = max(sum(ns) + max(ns) for ns in blocks.values())  # its responses and one gradient (vgg._ReLU)
-    keep = sum(n for name, _, n in responses if name in set(kept))
-    floats = bounds + keep + peak + (2 * history + 8) * pixels
-    return int(4 * (floats * RECOMPUTE_MARGIN + 2 * params)) + 64 * 2**20 + (HOST_BASELINE if host else 0)
+    # the backward pass's gradients: two of the largest response's size, or, in stripes (stripes.py), one
+    # written over the other (counted as a quarter: the pooled gradient it is made from)
+    gradients = (2 if reuse else 0.25) * largest
+    margin = REUSE_MARGIN if reuse and host else COMPACT_MARGIN
+    floats = (saved + gradients + 8 * pixels) * margin + 2 * history * pixels
+    return int(4 * (floats + 2 * params)) + 64 * 2**20 + (HOST_BASELINE if host else 0)
 
 
 def estimate_targets(width: int, height: int, layers) -> int:
@@ -118,13 +107,13 @@ def _free(device: torch.device) -> int | None:
 
 
 def largest_fitting(width: int, height: int, layers, history: int, budget: int, host: bool = True,
-                    recompute: bool = False, kept=()) -> int | None:
+                    reuse: bool = False) -> int | None:
     """The largest long side (a multiple of 16) whose estimate fits in `budget` bytes; None if not even 16."""
     long_side = max(width, height)
 
     def need(side):
         w, h = max(1, round(width * side / long_side)), max(1, round(height * side / long_side))
-        return estimate(w, h, layers, history, host, recompute, kept)
+        return estimate(w, h, layers, history, host, reuse)
 
     if need(16) > budget:
         return None
@@ -139,12 +128,12 @@ def largest_fitting(width: int, height: int, layers, history: int, budget: int, 
 
 
 def largest_history(width: int, height: int, layers, history: int, budget: int, host: bool = True,
-                    recompute: bool = False, kept=()) -> int:
+                    reuse: bool = False) -> int:
     """The largest L-BFGS history <= `history` whose estimate fits in `budget` bytes; 0 if not even 1."""
     lo, hi = 0, history
     while lo < hi:
         mid = (lo + hi + 1) // 2
-        if estimate(width, height, layers, mid, host, recompute, kept) <= budget:
+        if estimate(width, height, layers, mid, host, reuse) <= budget:
             lo = mid
         else:
             hi = mid - 1
@@ -153,11 +142,11 @@ def largest_history(width: int, height: int, layers, history: int, budget: int, 
 
 @dataclass(frozen=True)
 class Plan:
-    """How a synthesis will use memory: whether it recomputes activations, the L-BFGS history it keeps."""
+    """How a synthesis will use memory: the allocator's mode, the L-BFGS history it keeps."""
 
     width: int
     height: int
-    recompute: bool
+    reuse: bool  # the allocator keeps freed blocks (faster, more memory) rather than handing them back
     history: int  # what L-BFGS keeps: the requested history, or the largest that fits
     requested: int  # --history as given
     need: int  # estimated peak bytes of this plan
@@ -167,68 +156,54 @@ class Plan:
     @property
     def note(self) -> str | None:
         """One line for the user when the plan differs from what was asked; None when it does not."""
-        size = f"{self.width}x{self.height} px"
-        parts = []
         if self.optimizer == "lbfgs" and self.history < self.requested:
-            parts.append(f"--history {self.requested} does not fit at {size}: using --history {self.history}, "
-                         f"the largest that fits")
-        if self.recompute:
-            parts.append(f"recomputing activations in the backward pass to fit {size} in memory "
-                         f"(about {RECOMPUTE_TIME:.2g} x the time per evaluation)")
-        return "; ".join(parts) or None
+            return (f"--history {self.requested} does not fit at {self.width}x{self.height} px: using --history "
+                    f"{self.history}, the largest that fits")
+        return None
 
     def to_dict(self) -> dict:
-        return {"recompute": self.recompute, "history": self.history if self.optimizer == "lbfgs" else None,
+        return {"allocator": "reuse" if self.reuse else "compact",
+                "history": self.history if self.optimizer == "lbfgs" else None,
                 "history_requested": self.requested, "estimate_bytes": self.need, "free_bytes": self.free,
                 "note": self.note}
 
 
-def plan(width: int, height: int, layers, history: int, device: torch.device, optimizer: str = "lbfgs",
-         kept=()) -> Plan:
-    """The plan for a synthesis of width x height: the plain run with the requested history when it
-    fits; otherwise the cheaper (in estimated time) of the plain run with the largest history that fits
-    and the recomputing run with the largest history that fits (Adam: plain, else recomputing);
-    OutOfMemoryError, before any large allocation, when not even the recomputing run with a history of
-    1 fits. Time model: recomputing costs RECOMPUTE_TIME x per evaluation, a history h needs about
-    1 + SHORT_HISTORY / h times the evaluations (bench/README.md)."""
+def plan(width: int, height: int, layers, history: int, device: torch.device, optimizer: str = "lbfgs") -> Plan:
+    """The plan for a synthesis of width x height: with the requested history, the allocator reusing
+    freed blocks when that fits, else handing them back (compact); when not even that fits, the compact
+    run with the largest history that fits; OutOfMemoryError, before any large allocation, when not
+    even a history of 1 fits (Adam: its two buffers count as a history of 1)."""
     host = device.type != "cuda"
     lbfgs = optimizer == "lbfgs"
     wanted = history if lbfgs else 1
     free = available(device)
-    if os.environ.get(RECOMPUTE_ENV) == "always":  # the benches: measure the recomputing run at any size
-        return Plan(width, height, True, history, history, estimate(width, height, layers, wanted, host, True, kept),
-                    free, optimizer)
-    need = estimate(width, height, layers, wanted, host)
-    if free is None or need <= USABLE * free:
-        return Plan(width, height, False, history, history, need, free, optimizer)
+
+    def made(reuse, h):
+        return Plan(width, height, reuse, h if lbfgs else history, history,
+                    estimate(width, height, layers, h if lbfgs else 1, host, reuse), free, optimizer)
+
+    if free is None:
+        return made(True, wanted)
     budget = int(USABLE * free)
-
-    def made(recompute, h):
-        return Plan(width, height, recompute, h if lbfgs else history, history,
-                    estimate(width, height, layers, h, host, recompute, kept), free, optimizer)
-
-    recompute = os.environ.get(RECOMPUTE_ENV) == "auto"
-    plain = largest_history(width, height, layers, wanted, budget, host)
-    again = largest_history(width, height, layers, wanted, budget, host, True, kept) if recompute else 0
-    if lbfgs and plain:
-        if not again or 1 + SHORT_HISTORY / plain <= RECOMPUTE_TIME * (1 + SHORT_HISTORY / again):
-            return made(False, plain)
-    if again:
-        return made(True, again)
-    least = estimate(width, height, layers, 1, host, recompute, kept)
-    fits = largest_fitting(width, height, layers, 1, budget, host, recompute, kept)
-    fast = largest_fitting(width, height, layers, wanted, budget, host)
-    saving = "activations recomputed, --history 1" if recompute else "--history 1"
+    for reuse in (True, False):
+        if estimate(width, height, layers, wanted, host, reuse) <= budget:
+            return made(reuse, wanted)
+    fitting = largest_history(width, height, layers, wanted, budget, host)
+    if lbfgs and fitting:
+        return made(False, fitting)
+    least = estimate(width, height, layers, 1, host)
+    fits = largest_fitting(width, height, layers, 1, budget, host)
     if fits is None:
         raise OutOfMemoryError(f"a {width}x{height} px synthesis {_over_budget(least, free, device)}, even with "
-                               f"{saving}; no size fits: free some memory")
+                               f"--history 1; no size fits: free some memory")
+    fast = largest_fitting(width, height, layers, wanted, budget, host)
     speed = f"--size {fast} would fit with --history {wanted}, " if fast and wanted > 1 else ""
     raise OutOfMemoryError(f"a {width}x{height} px synthesis {_over_budget(least, free, device)}, even with "
-                           f"{saving}; {speed}--size {fits} would fit with {saving}: lower --size, or make it at "
-                           f"{fits} px and refine it at the large size (README: Memory and large images)")
+                           f"--history 1; {speed}--size {fits} would fit with --history 1: lower --size, or make it "
+                           f"at {fits} px and refine it at the large size (README: Memory and large images)")
 
 
 def check(width: int, height: int, layers, history: int, device: torch.device, size_option: int | None = None,
-          optimizer: str = "lbfgs", kept=()) -> Plan:
+          optimizer: str = "lbfgs") -> Plan:
     """The plan of a synthesis (see plan); raises OutOfMemoryError when none fits."""
-    return plan(width, height, layers, history, device, optimizer, kept)
+    return plan(width, height, layers, history, device, optimizer)

@@ -8,6 +8,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from . import stripes
 from . import weights as weights_mod
 from .layers import CONV_INDEX, LAYERS, TABLE, check_layer
 from .weights import Weights
@@ -63,27 +64,27 @@ class VGG(nn.Module):
         self.register_buffer("b", b, persistent=False)
         self.index = {CONV_INDEX[name] + 1: name for name in LAYERS if CONV_INDEX[name] + 1 < len(self.layers)}
 
-    def forward(self, image: torch.Tensor, layers, tap=None, recompute: bool = False,
-                keep=None, recomputed=None) -> dict[str, torch.Tensor]:
+    def forward(self, image: torch.Tensor, layers, tap=None) -> dict[str, torch.Tensor]:
         """Responses of the named layers. tap(name, response), when given, is called on each of them
         as it is computed and returns the tensor the next layer consumes (the style losses use it).
 
-        recompute=True: keep only each block's input for the backward pass and recompute the block's
-        activations there (activation checkpointing per VGG block, ending at its pooling layer): the
-        same loss and gradient, a fraction of the memory, about one more forward pass of time. Only
-        the responses named in `keep` (default: all of `layers`) are returned then: a tapped response
-        that is not returned is not kept. The taps run again when a block is recomputed; recomputed(),
-        when given, is called after each of those calls, to drop what the tap kept (the losses it
-        made, which nothing reads then, hold the recomputed block alive until the pass ends)."""
+        When the image needs a gradient, each conv + ReLU pair runs as one autograd function that
+        keeps for the backward pass only what the gradient needs (ConvReLU): the same loss and the
+        same gradient as torch's modules, about half their memory, and no recomputation."""
         wanted = set(layers)
         deepest = max(CONV_INDEX[name] + 1 for name in wanted)
         x = (image.index_select(1, self.order) * self.a + self.b).contiguous(memory_format=torch.channels_last)
-        if recompute and torch.is_grad_enabled():
-            return self._recomputed(x, wanted, deepest, tap, wanted if keep is None else set(keep) & wanted,
-                                    recomputed)
+        lean = torch.is_grad_enabled() and image.requires_grad
         out = {}
         for i, module in enumerate(self.layers):
-            x = module(x)
+            if not lean:
+                x = module(x)
+            elif isinstance(module, nn.Conv2d):
+                x = ConvReLU.apply(x, module, self.index.get(i + 1) in wanted)
+            elif isinstance(module, nn.AvgPool2d):
+                x = AvgPool.apply(x)
+            elif not isinstance(module, nn.ReLU):  # max pooling; the ReLU ran with its convolution
+                x = module(x)
             if i in self.index and self.index[i] in wanted:
                 if tap is not None:
                     x = tap(self.index[i], x)
@@ -93,81 +94,75 @@ class VGG(nn.Module):
         return out
 
 
-    def _recomputed(self, x, wanted, deepest, tap, keep, recomputed) -> dict[str, torch.Tensor]:
-        from torch.utils.checkpoint import checkpoint
-
-        bounds, start = [], 0
-        for i, module in enumerate(self.layers):
-            if i > deepest:
-                break
-            if isinstance(module, (nn.AvgPool2d, nn.MaxPool2d)) or i == deepest:
-                bounds.append((start, i + 1))
-                start = i + 1
-        out = {}
-        for lo, hi in bounds:
-            names = [self.index[i] for i in range(lo, hi) if i in self.index and self.index[i] in keep]
-
-            def segment(x, lo=lo, hi=hi, names=names):
-                kept = {}
-                for i in range(lo, hi):
-                    module = self.layers[i]
-                    if isinstance(module, nn.Conv2d):
-                        x = _InputGradConv.apply(x, module)
-                    elif isinstance(module, nn.ReLU):
-                        x = _ReLU.apply(x)
-                    elif isinstance(module, nn.AvgPool2d):
-                        x = _AvgPool.apply(x)
-                    else:
-                        x = module(x)
-                    if i in self.index and self.index[i] in wanted:
-                        if tap is not None:
-                            x = tap(self.index[i], x)
-                            if recomputed is not None and torch._C._current_graph_task_id() != -1:
-                                recomputed()  # inside the backward pass: this is the recomputation
-                        if self.index[i] in names:
-                            kept[self.index[i]] = x
-                return (x, *(kept[n] for n in names))
-
-            x, *responses = checkpoint(segment, x, use_reentrant=False, preserve_rng_state=False)
-            out.update(zip(names, responses))
-        return out
-
-
-class _InputGradConv(torch.autograd.Function):
-    """A convolution whose backward gives the input's gradient only (the weights are fixed), saving
-    nothing for it: torch's own convolution saves its input even then, and inside a recomputed block
-    that copy would stay alive until the whole backward pass ends."""
+class ConvReLU(torch.autograd.Function):
+    """relu(conv(x)) for fixed weights, saving for the backward pass only what the input's gradient
+    needs. The weights need no gradient, so the convolution's backward needs no tensor of the forward
+    pass (torch's own convolution saves its input anyway), and the ReLU's needs only where its output
+    is zero: one byte per value instead of four. A response the losses read (`keep`) is saved whole,
+    since they keep it anyway. At the default layers this keeps 172 values per input pixel for the
+    backward pass where torch's modules keep 320 (README: Memory and large images)."""
 
     @staticmethod
-    def forward(ctx, x, conv):
-        ctx.shape, ctx.conv = x.shape, conv
-        return conv(x)
+    def forward(ctx, x, conv, keep):
+        y = conv(x).relu_()
+        ctx.shape, ctx.conv, ctx.keep = x.shape, conv, keep
+        ctx.save_for_backward(y if keep else y > 0)
+        return y
 
     @staticmethod
     def backward(ctx, grad):
-        conv = ctx.conv
-        return torch.nn.grad.conv2d_input(ctx.shape, conv.weight, grad, conv.stride, conv.padding), None
+        (saved,) = ctx.saved_tensors
+        if grad._base is not None or 0 in grad.stride():  # a view or a broadcast: not ours to overwrite
+            grad = grad.clone()
+        # the incoming gradient has no other reader: zeroed in place where the ReLU was off
+        if ctx.keep:
+            torch.ops.aten.threshold_backward.grad_input(grad, saved, 0, grad_input=grad)
+        else:
+            _multiply(grad, saved)
+        weight = _transposed_weight(ctx.conv)
+        if weight.shape[0] == weight.shape[1] and stripes.active(grad):  # memory is short: over grad itself
+            return stripes.conv3x3_in_place(grad, weight), None, None
+        return torch.nn.functional.conv2d(grad, weight, padding=1), None, None
 
 
-class _ReLU(torch.autograd.Function):
-    """In-place ReLU whose backward zeroes the incoming gradient in place instead of allocating a new
-    one (a recomputed block's gradient has no other reader)."""
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.mark_dirty(x)
-        out = x.relu_()
-        ctx.save_for_backward(out)
-        return out
-
-    @staticmethod
-    def backward(ctx, grad):
-        (out,) = ctx.saved_tensors
-        return grad.masked_fill_(out <= 0, 0)
+CHUNK = 1 << 18  # values per step of _multiply: 1 MiB of float32, in cache
 
 
-class _AvgPool(torch.autograd.Function):
-    """2 x 2 average pooling that saves nothing for its backward (which needs only the input's shape)."""
+def _multiply(grad: torch.Tensor, on: torch.Tensor) -> None:
+    """grad *= on, in place, for a boolean `on` of grad's shape. On the CPU, torch's kernels for a float
+    tensor and a boolean one run about 4 x slower than float with float here; a 1 MiB float copy of each
+    slice of the mask, in cache, then a float multiplication is as fast as torch's own ReLU backward
+    (bench/README.md: Memory)."""
+    layout = torch.channels_last if grad.is_contiguous(memory_format=torch.channels_last) else None
+    if grad.device.type != "cpu" or layout is None or not on.is_contiguous(memory_format=layout):
+        grad.mul_(on)  # a GPU's kernel for it is fast
+        return
+    g, m = grad.permute(0, 2, 3, 1).reshape(-1), on.permute(0, 2, 3, 1).reshape(-1)
+    buffer = torch.empty(min(CHUNK, g.numel()), dtype=grad.dtype, device=grad.device)
+    for start in range(0, g.numel(), CHUNK):
+        stop = min(start + CHUNK, g.numel())
+        b = buffer[: stop - start]
+        b.copy_(m[start:stop])
+        g[start:stop].mul_(b)
+
+
+def _transposed_weight(conv: nn.Conv2d) -> torch.Tensor:
+    """The weight whose convolution is the 3 x 3, stride 1, padding 1 convolution's input gradient
+    (its transpose): input and output channels swapped, the kernel turned by 180 degrees. A forward
+    convolution with it is the same arithmetic as torch.nn.grad.conv2d_input, and on the CPU here it
+    is faster and needs no second gradient-sized buffer (bench/README.md: Memory). Made once per layer."""
+    weight = conv.weight
+    key = (weight.device, weight.data_ptr())
+    cached = conv.__dict__.get("_transposed")
+    if cached is None or cached[0] != key:
+        t = weight.detach().flip(2, 3).transpose(0, 1).contiguous(memory_format=torch.channels_last)
+        conv.__dict__["_transposed"] = cached = (key, t)
+    return cached[1]
+
+
+class AvgPool(torch.autograd.Function):
+    """2 x 2 average pooling that saves nothing for its backward (which needs only the input's shape;
+    torch's saves the input, which ConvReLU has just avoided keeping)."""
 
     @staticmethod
     def forward(ctx, x):
@@ -181,18 +176,6 @@ class _AvgPool(torch.autograd.Function):
         if up.shape[-2:] != (h, w):  # odd sides: the last row or column was not pooled
             up = torch.nn.functional.pad(up, (0, w - up.shape[-1], 0, h - up.shape[-2]))
         return up
-
-
-class Recomputing:
-    """A network whose forward passes recompute each block's activations in the backward pass
-    (VGG.forward(recompute=True)), returning only the responses `keep` names (the ones the losses read
-    after the pass); what Session.run uses when the plain run would not fit in memory."""
-
-    def __init__(self, net: VGG, keep, recomputed=None):
-        self.net, self.keep, self.recomputed = net, tuple(keep), recomputed
-
-    def __call__(self, image, layers, tap=None):
-        return self.net(image, layers, tap, recompute=True, keep=self.keep, recomputed=self.recomputed)
 
 
 def normalized_state(state: dict, means: dict[str, torch.Tensor], layers: int = len(LAYERS)) -> dict[str, torch.Tensor]:
