@@ -73,6 +73,13 @@ def test_an_impossible_size_is_refused_naming_the_size_that_fits(monkeypatch):
     assert memory.estimate(fits + 16, (fits + 16) * 3 // 4, LAYERS, 1) > 2 * 2**30
 
 
+def test_max_pooling_is_planned_with_the_places_of_its_maxima():
+    avg, top = memory.estimate(1024, 768, LAYERS, 1), memory.estimate(1024, 768, LAYERS, 1, pooling="max")
+    # pool1..pool4 outputs feeding conv2_1..conv5_1: (64/4 + 128/16 + 256/64 + 512/256) values per pixel
+    counted = 2 * (16 + 8 + 4 + 2) * 1024 * 768 * 4 * memory.COMPACT_MARGIN
+    assert top - avg == pytest.approx(counted, rel=1e-3)
+
+
 def test_4096_px_is_planned_on_a_24_gb_machine(monkeypatch):
     """The issue's size on this project's machine (22.6 GiB free when idle): planned, not refused."""
     monkeypatch.setattr(memory, "_free", lambda device: int(22.6 * 2**30))
@@ -93,9 +100,10 @@ def test_the_memory_limit_variable(monkeypatch):
     assert memory.available(CPU) <= 3 * 2**30
     monkeypatch.setenv(memory.BUDGET_ENV, "1000")
     assert memory.available(CPU) == 1000
-    monkeypatch.setenv(memory.BUDGET_ENV, "lots")
-    with pytest.raises(OutOfMemoryError):
-        memory.available(CPU)
+    for bad in ("lots", "-5", "0"):
+        monkeypatch.setenv(memory.BUDGET_ENV, bad)
+        with pytest.raises(OutOfMemoryError, match="number of bytes"):
+            memory.available(CPU)
 
 
 @pytest.mark.parametrize("extra,message", [
@@ -156,9 +164,10 @@ def test_the_lean_backward_gives_torchs_loss_and_gradient(photo, art, pooling, s
 
 
 @pytest.mark.vgg
-def test_the_lean_forward_keeps_about_half_of_what_torchs_modules_keep(photo, art):
+@pytest.mark.parametrize("pooling", ["avg", "max"])
+def test_the_lean_forward_keeps_about_half_of_what_torchs_modules_keep(photo, art, pooling):
     """What the forward pass saves for the backward one, counted by autograd's own hooks."""
-    session = Session(size=96)
+    session = Session(size=96, pooling=pooling)
     objective = session.objective(session.transfer_job(photo, art))
     w, h = session.output_size(session.transfer_job(photo, art))
 
@@ -194,3 +203,15 @@ def test_the_cli_notes_a_shorter_history_and_records_the_plan(photo, art, tmp_pa
     assert plan["history"] < 100 and plan["history_requested"] == 100 and plan["note"] in notes[0]
     quiet = run(photo, art, "-o", tmp_path / "q.png", "--size", "48", "--iterations", "2", "--quiet")
     assert quiet.exit_code == 0 and "Note:" not in quiet.stderr
+
+
+@pytest.mark.vgg
+def test_batch_notes_a_shorter_history_per_pair(photo, art, tmp_path, monkeypatch):
+    w, h = fit(load_image(photo), 48).size
+    _budget(monkeypatch, memory.estimate(w, h, LAYERS, 30))
+    manifest = tmp_path / "pairs.csv"
+    manifest.write_text(f"content,style\n{photo},{art}\n")
+    r = run("batch", manifest, "--out-dir", tmp_path / "out", "--size", "48", "--iterations", "2")
+    assert r.exit_code == 0, r.stderr
+    notes = [line for line in r.stderr.splitlines() if "Note:" in line and "--history 100 does not fit" in line]
+    assert len(notes) == 1, r.stderr

@@ -339,7 +339,7 @@ class Session:
         if s.content_mask is not None and job.content is not None and job.styles:
             self._regions(job)
         self.plan = memory.check(width, height, job.layers, s.history, self.device, size_option=job.size,
-                                 optimizer=s.optimizer)
+                                 optimizer=s.optimizer, pooling=s.pooling)
         return width, height, levels
 
     def objective(self, job: Job) -> Objective:
@@ -371,7 +371,8 @@ class Session:
                 x = nnf.interpolate(x, size=(h, w), mode="bicubic", align_corners=False)
             level_iterations = (iterations or s.iterations) if final else (s.coarse_iterations or s.iterations)
             level_callback = None if callback is None else _LevelCallback(callback, k, len(levels))
-            plan = self.plan if final else memory.plan(w, h, job.layers, s.history, self.device, s.optimizer)
+            plan = self.plan if final else memory.plan(w, h, job.layers, s.history, self.device, s.optimizer,
+                                                       s.pooling)
             with stripes.striped(not plan.reuse):  # memory is short: gradients a stripe at a time (stripes.py)
                 result = synthesis.optimize(Objective(net, terms), x, level_iterations, plan.history,
                                             s.evaluations if final else None, level_callback, should_stop,

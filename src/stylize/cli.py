@@ -575,6 +575,9 @@ def batch_command(manifest, contents, styles, out_dir, name_template, skip_exist
         from .images import save_image
 
         save_image(outcome.image, pair.output, dict(outcome.metadata, argv=argv()), overwrite=replace)
+        note = (outcome.metadata.get("memory") or {}).get("note")
+        if note and not quiet:
+            bar.write(f"Note: {pair.output.name}: {note}", file=sys.stderr)
 
     announce_download(settings, quiet)
     with catch_signals() as interrupt:
@@ -801,6 +804,8 @@ def video_command(source, style, output, frame_iterations, temporal_weight, flow
         first = next(frames)
         frames.close()
         session.check(session.transfer_job(first, style))  # sizes and memory, before the frame is resized
+        if session.plan.note and not quiet:
+            click.echo(f"Note: {session.plan.note}", err=True)
         first = fit(first, settings.size)
         if as_video:
             codec = video.check_video_output(out, codec, first.size, clip, fps, overwrite)

@@ -28,13 +28,15 @@ def _responses(width: int, height: int, layers):
         yield layer.name, layer.channels, layer.channels * math.ceil(height / f) * math.ceil(width / f)
 
 
-def estimate(width: int, height: int, layers, history: int, host: bool = True, reuse: bool = False) -> int:
+def estimate(width: int, height: int, layers, history: int, host: bool = True, reuse: bool = False,
+             pooling: str = "avg") -> int:
     """Peak bytes of one fp32 synthesis: what the backward pass needs from the forward one (vgg.ConvReLU:
     the responses of `layers` whole, a byte per value elsewhere), the backward's gradients,
     the optimizer's vectors (L-BFGS: 2 x history image-sized vectors, counted exactly; Adam: pass
     history=1, its two moment buffers) and the network; on the host (CPU runs) also the process's
     baseline. reuse: the allocator keeps freed blocks (allocator.py) and the gradients are whole tensors,
-    which costs more; otherwise the plan's compact run (allocator.py, stripes.py)."""
+    which costs more; otherwise the plan's compact run (allocator.py, stripes.py). Max pooling also keeps
+    where each maximum was (an int64, two floats' worth, per pooled value)."""
     responses = list(_responses(width, height, layers))
     params, channels_in = 0, 3
     for _, channels, _n in responses:
@@ -42,6 +44,10 @@ def estimate(width: int, height: int, layers, history: int, host: bool = True, r
         channels_in = channels
     wanted = set(layers)
     saved = sum(n if name in wanted else n / 4 for name, _, n in responses)
+    if pooling == "max":  # where each maximum was: an int64 (two floats) per pooled value feeding a block
+        for (name, channels, n), layer in zip(responses, up_to(deepest(layers))):
+            if name.endswith("_1") and name != "conv1_1":
+                saved += 2 * n * layer.in_channels / channels
     largest = max(n for _, _, n in responses)
     pixels = 3 * width * height
     # the backward pass's gradients: two of the largest response's size, or, in stripes (stripes.py), one
@@ -85,6 +91,8 @@ def available(device: torch.device) -> int | None:
             cap = int(float(text[:-1]) * units[text[-1]]) if text[-1:] in units else int(float(text))
         except ValueError:
             raise OutOfMemoryError(f"${BUDGET_ENV}={limit!r} is not a number of bytes (like 8G)") from None
+        if not cap > 0:
+            raise OutOfMemoryError(f"${BUDGET_ENV}={limit!r} is not a positive number of bytes (like 8G)")
         free = cap if free is None else min(free, cap)
     return free
 
@@ -107,13 +115,13 @@ def _free(device: torch.device) -> int | None:
 
 
 def largest_fitting(width: int, height: int, layers, history: int, budget: int, host: bool = True,
-                    reuse: bool = False) -> int | None:
+                    reuse: bool = False, pooling: str = "avg") -> int | None:
     """The largest long side (a multiple of 16) whose estimate fits in `budget` bytes; None if not even 16."""
     long_side = max(width, height)
 
     def need(side):
         w, h = max(1, round(width * side / long_side)), max(1, round(height * side / long_side))
-        return estimate(w, h, layers, history, host, reuse)
+        return estimate(w, h, layers, history, host, reuse, pooling)
 
     if need(16) > budget:
         return None
@@ -128,12 +136,12 @@ def largest_fitting(width: int, height: int, layers, history: int, budget: int, 
 
 
 def largest_history(width: int, height: int, layers, history: int, budget: int, host: bool = True,
-                    reuse: bool = False) -> int:
+                    reuse: bool = False, pooling: str = "avg") -> int:
     """The largest L-BFGS history <= `history` whose estimate fits in `budget` bytes; 0 if not even 1."""
     lo, hi = 0, history
     while lo < hi:
         mid = (lo + hi + 1) // 2
-        if estimate(width, height, layers, mid, host, reuse) <= budget:
+        if estimate(width, height, layers, mid, host, reuse, pooling) <= budget:
             lo = mid
         else:
             hi = mid - 1
@@ -168,7 +176,8 @@ class Plan:
                 "note": self.note}
 
 
-def plan(width: int, height: int, layers, history: int, device: torch.device, optimizer: str = "lbfgs") -> Plan:
+def plan(width: int, height: int, layers, history: int, device: torch.device, optimizer: str = "lbfgs",
+         pooling: str = "avg") -> Plan:
     """The plan for a synthesis of width x height: with the requested history, the allocator reusing
     freed blocks when that fits, else handing them back (compact); when not even that fits, the compact
     run with the largest history that fits; OutOfMemoryError, before any large allocation, when not
@@ -180,30 +189,30 @@ def plan(width: int, height: int, layers, history: int, device: torch.device, op
 
     def made(reuse, h):
         return Plan(width, height, reuse, h if lbfgs else history, history,
-                    estimate(width, height, layers, h if lbfgs else 1, host, reuse), free, optimizer)
+                    estimate(width, height, layers, h if lbfgs else 1, host, reuse, pooling), free, optimizer)
 
     if free is None:
         return made(True, wanted)
     budget = int(USABLE * free)
     for reuse in (True, False):
-        if estimate(width, height, layers, wanted, host, reuse) <= budget:
+        if estimate(width, height, layers, wanted, host, reuse, pooling) <= budget:
             return made(reuse, wanted)
-    fitting = largest_history(width, height, layers, wanted, budget, host)
+    fitting = largest_history(width, height, layers, wanted, budget, host, pooling=pooling)
     if lbfgs and fitting:
         return made(False, fitting)
-    least = estimate(width, height, layers, 1, host)
-    fits = largest_fitting(width, height, layers, 1, budget, host)
+    least = estimate(width, height, layers, 1, host, pooling=pooling)
+    fits = largest_fitting(width, height, layers, 1, budget, host, pooling=pooling)
     if fits is None:
         raise OutOfMemoryError(f"a {width}x{height} px synthesis {_over_budget(least, free, device)}, even with "
                                f"--history 1; no size fits: free some memory")
-    fast = largest_fitting(width, height, layers, wanted, budget, host)
+    fast = largest_fitting(width, height, layers, wanted, budget, host, pooling=pooling)
     speed = f"--size {fast} would fit with --history {wanted}, " if fast and wanted > 1 else ""
     raise OutOfMemoryError(f"a {width}x{height} px synthesis {_over_budget(least, free, device)}, even with "
-                           f"--history 1; {speed}--size {fits} would fit with --history 1: lower --size, or make it "
-                           f"at {fits} px and refine it at the large size (README: Memory and large images)")
+                           f"--history 1; {speed}--size {fits} would fit with --history 1: lower --size, or free "
+                           f"some memory")
 
 
 def check(width: int, height: int, layers, history: int, device: torch.device, size_option: int | None = None,
-          optimizer: str = "lbfgs") -> Plan:
+          optimizer: str = "lbfgs", pooling: str = "avg") -> Plan:
     """The plan of a synthesis (see plan); raises OutOfMemoryError when none fits."""
-    return plan(width, height, layers, history, device, optimizer)
+    return plan(width, height, layers, history, device, optimizer, pooling)

@@ -83,8 +83,9 @@ class VGG(nn.Module):
                 x = ConvReLU.apply(x, module, self.index.get(i + 1) in wanted)
             elif isinstance(module, nn.AvgPool2d):
                 x = AvgPool.apply(x)
-            elif not isinstance(module, nn.ReLU):  # max pooling; the ReLU ran with its convolution
-                x = module(x)
+            elif isinstance(module, nn.MaxPool2d):
+                x = MaxPool.apply(x)
+            # (a ReLU module: it ran inside ConvReLU)
             if i in self.index and self.index[i] in wanted:
                 if tap is not None:
                     x = tap(self.index[i], x)
@@ -99,8 +100,8 @@ class ConvReLU(torch.autograd.Function):
     needs. The weights need no gradient, so the convolution's backward needs no tensor of the forward
     pass (torch's own convolution saves its input anyway), and the ReLU's needs only where its output
     is zero: one byte per value instead of four. A response the losses read (`keep`) is saved whole,
-    since they keep it anyway. At the default layers this keeps 172 values per input pixel for the
-    backward pass where torch's modules keep 320 (README: Memory and large images)."""
+    since they keep it anyway. At the default layers this keeps 170 floats' worth per input pixel for
+    the backward pass where torch's modules keep 320 (README: Memory and large images)."""
 
     @staticmethod
     def forward(ctx, x, conv, keep):
@@ -176,6 +177,22 @@ class AvgPool(torch.autograd.Function):
         if up.shape[-2:] != (h, w):  # odd sides: the last row or column was not pooled
             up = torch.nn.functional.pad(up, (0, w - up.shape[-1], 0, h - up.shape[-2]))
         return up
+
+
+class MaxPool(torch.autograd.Function):
+    """2 x 2 max pooling that saves only where each maximum was (torch's also saves the input)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        out, where = torch.nn.functional.max_pool2d(x, 2, 2, return_indices=True)
+        ctx.shape = x.shape
+        ctx.save_for_backward(where)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (where,) = ctx.saved_tensors
+        return torch.nn.functional.max_unpool2d(grad, where, 2, 2, output_size=ctx.shape[-2:])
 
 
 def normalized_state(state: dict, means: dict[str, torch.Tensor], layers: int = len(LAYERS)) -> dict[str, torch.Tensor]:
