@@ -75,8 +75,11 @@ def check_targets(width: int, height: int, layers, device: torch.device, what: s
 def _over_budget(need: int, free: int, device: torch.device) -> str:
     """The shared middle of both refusals: what is needed against what a run may plan on."""
     where = "GPU" if device.type == "cuda" else "RAM"
-    return (f"needs about {need / 2**30:.1f} GiB, more than the {USABLE * free / 2**30:.1f} GiB a run may plan on "
-            f"({USABLE:.0%} of the {free / 2**30:.1f} GiB of {where} free)")
+    digits = 1
+    while digits < 4 and f"{need / 2**30:.{digits}f}" == f"{USABLE * free / 2**30:.{digits}f}":
+        digits += 1  # never "0.9 GiB, more than the 0.9 GiB"
+    return (f"needs about {need / 2**30:.{digits}f} GiB, more than the {USABLE * free / 2**30:.{digits}f} GiB a run "
+            f"may plan on ({USABLE:.0%} of the {free / 2**30:.1f} GiB of {where} free)")
 
 
 def available(device: torch.device) -> int | None:
