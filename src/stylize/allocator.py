@@ -5,8 +5,8 @@ called manage():
 
 - reuse: keep freed blocks of up to 1 GiB for the next evaluation. By default glibc maps every block
   above 32 MB afresh and the kernel faults in and zeroes its pages again on every evaluation: about 8 %
-  of an evaluation at 512 px here. The price is fragmentation: the process holds 1.3-1.4 x the memory
-  the run needs (bench/README.md: Memory).
+  of an evaluation at 512 px here. The price is fragmentation: the process holds 1.5-1.8 x what the
+  compact mode holds at 1024-2048 px (bench/README.md: Memory and large images).
 - compact: blocks of 32 MiB and more are mapped afresh and handed back when freed, and what the heap
   holds free is returned now: the run holds close to what it needs. Used when the reuse mode would not
   fit in memory.
@@ -18,6 +18,7 @@ turns it on; a library caller's allocator is left alone.
 from __future__ import annotations
 
 import ctypes
+import functools
 
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters (malloc.h)
 REUSE_LIMIT = 2**30  # reuse: blocks up to this size stay in the heap when freed
@@ -26,6 +27,7 @@ _managed = False
 _mode: str | None = None
 
 
+@functools.lru_cache(maxsize=1)
 def _libc():
     try:
         libc = ctypes.CDLL(None)

@@ -338,8 +338,8 @@ class Session:
                 _check_min_side(sw, sh, job.style_layers, f"{_describe(style)}: the style image", option + coarse)
         if s.content_mask is not None and job.content is not None and job.styles:
             self._regions(job)
-        self.plan = memory.check(width, height, job.layers, s.history, self.device, size_option=job.size,
-                                 optimizer=s.optimizer, pooling=s.pooling)
+        self.plan = memory.check(width, height, job.layers, s.history, self.device, optimizer=s.optimizer,
+                                 pooling=s.pooling)
         return width, height, levels
 
     def objective(self, job: Job) -> Objective:

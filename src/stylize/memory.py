@@ -17,7 +17,6 @@ HOST_BASELINE = 800 * 2**20  # a CPU run's resident memory before any image: tor
 # fragments; on a GPU torch's caching allocator (planned like compact, not measured yet).
 COMPACT_MARGIN = 1.25
 REUSE_MARGIN = 1.9
-SHORT_HISTORY = 4.0  # evaluations to the same loss ~ 1 + SHORT_HISTORY / history (bench/README.md: history 10, 20, 50)
 BUDGET_ENV = "STYLIZE_MEMORY_LIMIT"  # pretend this much memory (bytes, or with a K/M/G suffix) is free
 
 
@@ -215,7 +214,7 @@ def plan(width: int, height: int, layers, history: int, device: torch.device, op
                            f"some memory")
 
 
-def check(width: int, height: int, layers, history: int, device: torch.device, size_option: int | None = None,
-          optimizer: str = "lbfgs", pooling: str = "avg") -> Plan:
+def check(width: int, height: int, layers, history: int, device: torch.device, optimizer: str = "lbfgs",
+          pooling: str = "avg") -> Plan:
     """The plan of a synthesis (see plan); raises OutOfMemoryError when none fits."""
     return plan(width, height, layers, history, device, optimizer, pooling)

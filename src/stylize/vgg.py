@@ -106,7 +106,7 @@ class ConvReLU(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, conv, keep):
         y = conv(x).relu_()
-        ctx.shape, ctx.conv, ctx.keep = x.shape, conv, keep
+        ctx.conv, ctx.keep = conv, keep
         ctx.save_for_backward(y if keep else y > 0)
         return y
 
