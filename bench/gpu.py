@@ -63,10 +63,10 @@ def largest(evals):
         size = memory.largest_fitting(w0 * 16, h0 * 16, layers, history, budget, False, reuse)
         session = Session(size=size, device="cuda", iterations=evals, evaluations=evals, history=history)
         job = session.transfer_job(CONTENT, STYLE)
-        width, height, _ = session.check(job)
-        plan = session.plan
+        planned = session.plan(job)
+        width, height, plan = planned.width, planned.height, planned.memory
         net = session.network(job.layers)
-        terms = session.terms(job, net, width, height)
+        terms = session.terms(job, net, planned.levels[-1])
         x0 = torch.rand(1, 3, height, width, device="cuda")
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()

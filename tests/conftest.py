@@ -7,6 +7,8 @@ import pytest
 import torch
 from PIL import Image
 
+from stylize.images import to_tensor
+
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 
@@ -63,3 +65,30 @@ def _vgg_mark_is_honest(request, monkeypatch):
     monkeypatch.setattr(vgg, "_cached_network", refuse)
     monkeypatch.setattr(vgg, "_cached_weights", refuse)
     monkeypatch.setattr(weights, "load_original", refuse)
+
+
+def tinted(width, height, seed, rgb):
+    """A pattern pushed towards a colour: distinct colour statistics for each style."""
+    x = to_tensor(pattern(width, height, seed)) * 0.4 + torch.tensor(rgb).view(1, 3, 1, 1) * 0.6
+    return Image.frombytes("RGB", (width, height), bytes((x[0].clamp(0, 1) * 255).round().byte().permute(1, 2, 0)
+                                                         .contiguous().untyped_storage()))
+
+
+@pytest.fixture
+def red(tmp_path):
+    p = tmp_path / "red.png"
+    tinted(48, 48, 3, (0.9, 0.15, 0.1)).save(p)
+    return p
+
+
+@pytest.fixture
+def blue(tmp_path):
+    p = tmp_path / "blue.png"
+    tinted(48, 48, 4, (0.1, 0.2, 0.9)).save(p)
+    return p
+
+
+def halves(width, height, left=(255, 255, 255), right=(0, 0, 0)) -> Image.Image:
+    im = Image.new("RGB", (width, height), right)
+    im.paste(Image.new("RGB", (width // 2, height), left), (0, 0))
+    return im

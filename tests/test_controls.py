@@ -6,40 +6,19 @@ import torch
 from click.testing import CliRunner
 from PIL import Image
 
-from stylize import Session, color, losses, masks
+from stylize import Session, color, losses
 from stylize.cli import CONTROL_OPTIONS, RUN_OPTIONS, SYNTHESIS_OPTIONS, cli
-from stylize.errors import ImageError, SettingsError
-from stylize.images import fit, load_image, read_metadata, to_tensor
+from stylize.errors import SettingsError
+from stylize.images import read_metadata, to_tensor
 from stylize.settings import FIELDS, Settings
 
-from .conftest import cli_result_text, pattern
+from .conftest import cli_result_text, halves
 
 FAST = ["--size", "40", "--iterations", "3", "--quiet"]
 
 
 def run(*args):
     return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
-
-
-def tinted(width, height, seed, rgb):
-    """A pattern pushed towards a colour: distinct colour statistics for each style."""
-    x = to_tensor(pattern(width, height, seed)) * 0.4 + torch.tensor(rgb).view(1, 3, 1, 1) * 0.6
-    return Image.frombytes("RGB", (width, height), bytes((x[0].clamp(0, 1) * 255).round().byte().permute(1, 2, 0)
-                                                         .contiguous().untyped_storage()))
-
-
-@pytest.fixture
-def red(tmp_path):
-    p = tmp_path / "red.png"
-    tinted(48, 48, 3, (0.9, 0.15, 0.1)).save(p)
-    return p
-
-
-@pytest.fixture
-def blue(tmp_path):
-    p = tmp_path / "blue.png"
-    tinted(48, 48, 4, (0.1, 0.2, 0.9)).save(p)
-    return p
 
 
 # -- the options are Settings' fields -----------------------------------------------------------
@@ -49,78 +28,6 @@ def test_every_setting_is_an_option_of_transfer_and_every_option_a_setting():
     bound = {d(lambda **k: None).__click_params__[0].name for d in SYNTHESIS_OPTIONS + CONTROL_OPTIONS}
     assert bound == set(FIELDS)
     assert not bound & {d(lambda **k: None).__click_params__[0].name for d in RUN_OPTIONS}
-
-
-# -- colour ------------------------------------------------------------------------------------
-def soft(seed, tint=(0.5, 0.5, 0.5), width=48, height=40):
-    """A low-contrast picture inside the colour cube, so no transform here has anything to clip."""
-    return to_tensor(pattern(width, height, seed)) * 0.3 + torch.tensor(tint).view(1, 3, 1, 1) * 0.4 + 0.15
-
-
-@pytest.mark.parametrize("method", ["ia", "chol", "mk"])
-def test_histogram_matching_gives_the_photographs_mean_and_covariance(method):
-    style, photo = soft(5, (0.8, 0.3, 0.2)), soft(6, width=40, height=32)
-    matched = color.match_histogram(style, photo, method)
-    (mu_m, cov_m), (mu_c, cov_c) = color._stats(matched), color._stats(photo)
-    assert torch.allclose(mu_m, mu_c, atol=0.01), (mu_m, mu_c)
-    assert torch.allclose(cov_m, cov_c, atol=0.003), (cov_m, cov_c)
-    A = color.color_map(color._stats(style)[1], cov_c, method)
-    assert torch.allclose(A @ (color._stats(style)[1] + color.EPS * torch.eye(3)) @ A.t(),
-                          cov_c + color.EPS * torch.eye(3), atol=1e-9)
-
-
-def test_the_three_maps_differ_and_mk_moves_pixels_least():
-    style, photo = soft(5, (0.8, 0.3, 0.2)), soft(6, width=40, height=32)
-    mu_s, cov_s = color._stats(style)
-    cov_c = color._stats(photo)[1]
-    maps = {m: color.color_map(cov_s, cov_c, m) for m in ("ia", "chol", "mk")}
-    assert not torch.allclose(maps["ia"], maps["chol"]) and not torch.allclose(maps["ia"], maps["mk"])
-    d = style.double().reshape(3, -1) - mu_s[:, None]
-    moved = {m: float(((A @ d - d) ** 2).sum(dim=0).mean()) for m, A in maps.items()}  # what Monge-Kantorovich minimises
-    assert moved["mk"] < min(moved["ia"], moved["chol"]), moved
-
-
-def test_luminance_matching_and_chroma_swap():
-    style, photo = soft(5, (0.8, 0.3, 0.2), 40, 32), soft(6, width=40, height=32)
-    y = color.match_luminance(style, photo)
-    assert torch.equal(y[:, 0], y[:, 1]) and torch.equal(y[:, 1], y[:, 2])
-    yc = color.rgb_to_yiq(photo)[:, 0]
-    assert float(y[:, 0].mean()) == pytest.approx(float(yc.mean()), abs=0.01)
-    assert float(y[:, 0].std()) == pytest.approx(float(yc.std()), abs=0.01)
-    result = soft(7, width=40, height=32)
-    swapped = color.rgb_to_yiq(color.with_chroma(result, photo))
-    assert float((swapped[:, 1:] - color.rgb_to_yiq(photo)[:, 1:]).abs().max()) < 1e-5
-    assert float((swapped[:, 0] - color.rgb_to_yiq(result)[:, 0]).abs().max()) < 1e-5
-
-
-@pytest.mark.vgg
-@pytest.mark.parametrize("mode", ["luminance", "swap"])
-def test_luminance_only_and_swap_results_have_the_photographs_chroma(photo, red, tmp_path, mode):
-    out = tmp_path / f"{mode}.png"
-    r = run(photo, red, "-o", out, "--color", mode, *FAST)
-    assert r.exit_code == 0, cli_result_text(r)
-    result, reference = to_tensor(Image.open(out)), to_tensor(fit(load_image(photo), 40))
-    iq = lambda x: color.rgb_to_yiq(x)[:, 1:]
-    assert float((iq(result) - iq(reference)).abs().mean()) < 0.015
-    # while the artwork's colours (the default) carry its red chroma
-    plain = Session(size=40, iterations=3).transfer(photo, red).image
-    assert float((iq(to_tensor(plain)) - iq(reference)).abs().mean()) > 3 * float((iq(result) - iq(reference)).abs().mean())
-    assert read_metadata(out)["settings"]["color"] == mode
-
-
-@pytest.mark.vgg
-def test_histogram_mode_recolours_the_style_the_network_sees(tmp_path):
-    files = []
-    for name, x in (("photo.png", soft(6, width=40, height=32)), ("style.png", soft(5, (0.8, 0.3, 0.2)))):
-        Image.frombytes("RGB", (x.shape[-1], x.shape[-2]), bytes((x[0] * 255).round().byte().permute(1, 2, 0)
-                                                                  .contiguous().untyped_storage())).save(tmp_path / name)
-        files.append(tmp_path / name)
-    photo, style = files
-    session = Session(size=48, color="histogram", color_map="chol")
-    seen = session.style_image(style, 48, ("conv1_1",), photo)
-    mu, cov = color._stats(seen)
-    mu_c, cov_c = color._stats(to_tensor(load_image(photo)))
-    assert torch.allclose(mu, mu_c, atol=0.005) and torch.allclose(cov, cov_c, atol=0.0005)
 
 
 # -- several styles ------------------------------------------------------------------------------
@@ -141,60 +48,11 @@ def test_a_blend_targets_the_weighted_mix_of_gram_matrices(photo, red, blue):
     job = session.transfer_job(photo, [red, blue])
     assert job.blend == pytest.approx((0.3, 0.7))
     net = session.network(job.layers)
-    mixed = session.blended_style_targets(job.styles, job.blend, 40, job.style_layers, net)
-    a, b = (session.style_targets(im, 40, job.style_layers, net) for im in (red, blue))
+    policy = color.policy(job.color)
+    mixed = session.targets.blended_style(net, job, 40, policy)
+    a, b = (session.targets.style(net, im, 40, job.style_layers, policy) for im in (red, blue))
     for name in job.style_layers:
         assert torch.allclose(mixed[name], 0.3 * a[name] + 0.7 * b[name])
-
-
-# -- regions -------------------------------------------------------------------------------------
-def halves(width, height, left=(255, 255, 255), right=(0, 0, 0)) -> Image.Image:
-    im = Image.new("RGB", (width, height), right)
-    im.paste(Image.new("RGB", (width // 2, height), left), (0, 0))
-    return im
-
-
-def test_colour_mask_regions_and_their_layer_guides(tmp_path):
-    m = halves(64, 48)
-    m.putpixel((5, 5), (250, 250, 250))  # a stray near-white pixel joins the white region
-    m.save(tmp_path / "m.png")
-    regions = masks.read(str(tmp_path / "m.png"), (64, 48), "the photo")
-    assert set(regions) == {(255, 255, 255), (0, 0, 0)}
-    assert float(regions[(255, 255, 255)].sum()) == 32 * 48
-    simple = masks.layer_guides(regions[(255, 255, 255)], ("conv1_1", "conv3_1", "conv5_1"), "simple")
-    assert simple["conv3_1"].shape[-2:] == (12, 16) and simple["conv5_1"].shape[-2:] == (3, 4)
-    inside = masks.layer_guides(regions[(255, 255, 255)], ("conv1_1", "conv3_1"), "inside")
-    assert float(inside["conv3_1"].sum()) < float(simple["conv3_1"].sum())  # eroded at the boundary
-    assert masks.read("white", (10, 8), "the art") == {(255, 255, 255): pytest.approx(torch.ones(8, 10))}
-
-
-def test_grayscale_region_files_and_mask_errors(tmp_path):
-    Image.new("L", (20, 10), 255).save(tmp_path / "a.png")
-    Image.new("L", (20, 10), 0).save(tmp_path / "b.png")
-    regions = masks.read(f"{tmp_path / 'a.png'}+{tmp_path / 'b.png'}", (20, 10), "the photo")
-    assert list(regions) == ["1", "2"] and float(regions["1"].mean()) == 1.0
-    with pytest.raises(ImageError, match=r"the mask is 20x10 px but the photo is 40x20 px; a mask must have its image's size"):
-        masks.read(str(tmp_path / "a.png"), (40, 20), "the photo")
-    with pytest.raises(SettingsError, match="#ff0000 of the content mask c.png has no counterpart in any style mask"):
-        masks.plan({(255, 0, 0): None}, [{(0, 0, 0): None}], (1.0,), "c.png", ["s.png"])
-    with pytest.raises(SettingsError, match="#000000 of the style mask s.png has no counterpart in the content mask"):
-        masks.plan({(255, 0, 0): None}, [{(255, 0, 0): None}, {(0, 0, 0): None}], (0.5, 0.5), "c.png",
-                   ["red", "s.png"])
-
-
-@pytest.mark.vgg
-def test_two_regions_with_two_styles_each_carry_their_own_styles_colours(red, blue, tmp_path):
-    photo = tmp_path / "p.png"
-    pattern(64, 48, 9).save(photo)
-    halves(64, 48).save(tmp_path / "mask.png")
-    out = tmp_path / "o.png"
-    r = run(photo, red, blue, "-o", out, "--content-mask", tmp_path / "mask.png", "--style-mask", "white",
-            "--style-mask", "black", "--ratio", "1e-6", "--size", "64", "--iterations", "60", "--quiet")
-    assert r.exit_code == 0, cli_result_text(r)
-    x = to_tensor(Image.open(out))[0]
-    left, right = x[:, :, 4:28].mean(dim=(1, 2)), x[:, :, 36:60].mean(dim=(1, 2))
-    assert float(left[0] - left[2]) > 0.2, left  # red style on the left (white region)
-    assert float(right[2] - right[0]) > 0.2, right  # blue style on the right (black region)
 
 
 def test_total_variation_formula():

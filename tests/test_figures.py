@@ -11,7 +11,6 @@ from stylize import Session
 from stylize.cli import cli
 from stylize.figures import panel
 from stylize.images import fit, load_image, to_tensor
-from stylize.objective import ContentTerm, Objective, StyleTerm
 from stylize.synthesis import noise_image
 
 from .conftest import cli_result_text, pattern, psnr
@@ -37,13 +36,11 @@ def test_style_reconstruction_matches_gram_matrices_not_pixels(art):
     session = Session(size=48, iterations=200)
     out = session.reconstruct_style(art, layers)
     # the white-noise start's style loss, on the same objective
-    net = session.network(layers + ("conv4_2",))
-    weights = session.settings.replace(style_layers=layers).layer_weights
-    objective = Objective(net, [StyleTerm(session.style_targets(art, 48, layers), 1.0, weights)])
+    objective = session.objective(session.style_job(art, layers))
     start = float(objective(noise_image(48, 48, session.settings.noise, 0))[0])
     assert out.style_loss < start / 1000
     # its content (conv4_2 responses, and pixels) stays far from the artwork's
-    c = Objective(net, [ContentTerm(session.content_targets(art, 48, ("conv4_2",)), 1.0)])
+    c = session.objective(session.content_job(art, "conv4_2"))
     result_content = float(c(to_tensor(out.image))[0])
     recon = session.reconstruct_content(art, "conv4_2")
     assert result_content > 5 * recon.content_loss

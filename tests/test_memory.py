@@ -147,7 +147,8 @@ def test_the_lean_backward_gives_torchs_loss_and_gradient(photo, art, pooling, s
     monkeypatch.setattr(stripes, "STRIPE_BYTES", 3 * 64 * size * 4)
     session = Session(size=size, pooling=pooling, tv_weight=1.0)
     objective = session.objective(session.transfer_job(photo, art))
-    w, h = session.output_size(session.transfer_job(photo, art))
+    plan = session.plan(session.transfer_job(photo, art))
+    w, h = plan.width, plan.height
     x0 = torch.rand(1, 3, h, w, generator=torch.Generator().manual_seed(0))
 
     def evaluate(obj):
@@ -169,7 +170,8 @@ def test_the_lean_forward_keeps_about_half_of_what_torchs_modules_keep(photo, ar
     """What the forward pass saves for the backward one, counted by autograd's own hooks."""
     session = Session(size=96, pooling=pooling)
     objective = session.objective(session.transfer_job(photo, art))
-    w, h = session.output_size(session.transfer_job(photo, art))
+    plan = session.plan(session.transfer_job(photo, art))
+    w, h = plan.width, plan.height
 
     def saved_bytes(obj):
         storages = {}

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from stylize import Session, synthesis
+from stylize import Session, color, synthesis
 from stylize.images import to_tensor
 from stylize.objective import ContentTerm, Objective, StyleTerm
 
@@ -100,8 +100,10 @@ def test_objective_equals_the_formulas_on_untapped_responses(photo, art):
     session = Session(size=48)
     s = session.settings
     net = session.network((s.content_layer,) + s.style_layers)
-    content_targets = session.content_targets(photo, 48, (s.content_layer,))
-    style_targets = session.style_targets(art, 48, s.style_layers)
+    job = session.transfer_job(photo, art)
+    policy = color.policy(job.color)
+    content_targets = session.targets.content(net, job, 48, policy)
+    style_targets = session.targets.style(net, art, 48, s.style_layers, policy)
     alpha, beta = s.alpha_beta
     objective = Objective(net, [ContentTerm(content_targets, alpha), StyleTerm(style_targets, beta, s.layer_weights)])
     x = synthesis.noise_image(36, 48, 0.1, seed=1)

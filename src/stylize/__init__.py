@@ -6,11 +6,11 @@ wait for torch to import.
 
 __version__ = "0.1.0"
 
-__all__ = ["transfer", "reconstruct_content", "reconstruct_style", "Session", "Job", "Outcome", "Settings",
+__all__ = ["transfer", "reconstruct_content", "reconstruct_style", "Session", "Job", "Plan", "Outcome", "Settings",
            "StylizeError", "__version__"]
 
 _WHERE = {"transfer": "api", "reconstruct_content": "api", "reconstruct_style": "api", "Session": "api",
-          "Job": "api", "Outcome": "api", "Settings": "settings", "StylizeError": "errors"}
+          "Job": "job", "Plan": "plan", "Outcome": "api", "Settings": "settings", "StylizeError": "errors"}
 
 
 def __getattr__(name):

@@ -1,28 +1,32 @@
-"""What a Python caller uses: images in, images out. The CLI and the batch runner only wrap this."""
+"""What a Python caller uses: images in, images out. The CLI, the batch runner and video only wrap this.
+
+The pipeline, one stage per module, data flowing one way: Settings -> Job (job.py, complete) -> Plan (plan.py,
+every check, made once) -> targets (targets.py, cached by content) -> Objective (objective.py) -> optimiser
+(synthesis.py) -> Outcome. A Session holds the one network and the target cache that several runs share.
+"""
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Callable, Union
+from typing import Callable
 
 import torch
 import torch.nn.functional as nnf
 from PIL import Image
 
-from . import __version__, allocator, color, images, masks, memory, stripes, synthesis, vgg, weights
-from .errors import DeviceError, ImageError, NonFiniteError, SettingsError
-from .layers import deepest, min_side
+from . import __version__, allocator, color, images, job as jobs, plan as plans, stripes, synthesis, vgg, weights
+from .errors import DeviceError, ImageError, NonFiniteError
+from .job import ImageLike, Job, describe
+from .layers import deepest
 from .objective import ContentTerm, GuidedStyleTerm, Objective, StyleTerm, Term, TVTerm
+from .plan import Level, Plan
 from .settings import Settings
 from .synthesis import Progress
-
-ImageLike = Union[str, os.PathLike, Image.Image]
+from .targets import Targets
 
 
 def resolve_device(name: str) -> torch.device:
-    """auto -> CUDA when present, else CPU; an explicit CUDA device that is absent is an error."""
+    """auto -> CUDA when present, else CPU; DeviceError for an explicit CUDA device that is absent."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cpu":
@@ -40,9 +44,17 @@ def resolve_device(name: str) -> torch.device:
     raise DeviceError(f"{name!r} is not a device name; use auto, cpu, cuda or cuda:N")
 
 
+def deterministic_cuda() -> None:
+    """Make cuDNN pick deterministic convolution algorithms (no benchmarking): the same command gives the same
+    bytes on the same GPU. Process-wide, so the library never calls it; the command line does at start-up."""
+    torch.backends.cudnn.benchmark = False
+    torch.backends.cudnn.deterministic = True
+
+
 @dataclass
 class Outcome:
-    """A finished (or interrupted) synthesis: the image and how it got there."""
+    """A finished (or interrupted) synthesis: the image and how it got there. Losses are unweighted
+    (L_content, L_style); `loss` is the weighted total; `seconds` of optimisation."""
 
     image: Image.Image
     content_loss: float
@@ -51,7 +63,7 @@ class Outcome:
     iterations: int
     evaluations: int
     seconds: float
-    stopped: str
+    stopped: str  # iterations | converged | interrupted | non-finite
     metadata: dict
 
     @property
@@ -59,171 +71,156 @@ class Outcome:
         return self.stopped == "interrupted"
 
 
-def _open(image: ImageLike) -> Image.Image:
-    return image.convert("RGB") if isinstance(image, Image.Image) else images.load_image(image)
-
-
-def _key(image: ImageLike) -> str:
-    return str(Path(image).resolve()) if isinstance(image, (str, os.PathLike)) else f"id:{id(image)}"
-
-
-def _describe(image: ImageLike) -> str:
-    return str(image) if isinstance(image, (str, os.PathLike)) else "<image>"
-
-
-def _styles(style) -> tuple:
-    """One style image or several, as a tuple."""
-    if isinstance(style, (str, os.PathLike, Image.Image)):
-        return (style,)
-    return tuple(style)
-
-
-@dataclass(frozen=True)
-class Job:
-    """What one synthesis makes (the Settings say how): its images, layers, weights and size."""
-
-    command: str  # transfer | content-recon | style-recon
-    content: ImageLike | None = None  # the photograph (its aspect ratio is the output's)
-    styles: tuple = ()  # the artworks
-    blend: tuple[float, ...] = ()  # each artwork's share of the style target, summing to 1
-    content_layers: tuple[str, ...] = ()
-    style_layers: tuple[str, ...] = ()
-    layer_weights: tuple[float, ...] = ()  # w_l of each style layer
-    alpha: float = 0.0  # content weight
-    beta: float = 0.0  # style weight
-    size: int = 512  # long side of the output
-    out_size: tuple[int, int] | None = None  # (width, height), overriding size (style-recon)
-    meta: tuple = ()  # (key, value) pairs recorded in the output's metadata
-
-    @property
-    def layers(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(self.content_layers + self.style_layers))
-
-
 class Session:
-    """One network on one device, reused for many syntheses; caches targets per image and size."""
+    """One network on one device, reused for many syntheses, with a target cache keyed by the images'
+    content (targets.Targets).
+
+    Raises DeviceError for an absent device and SettingsError for bad settings (Settings)."""
 
     def __init__(self, settings: Settings | None = None, **overrides):
-        self.settings = (settings or Settings()).replace(**overrides) if overrides else (settings or Settings())
+        settings = settings or Settings()
+        self.settings = settings.replace(**overrides) if overrides else settings
         self.device = resolve_device(self.settings.device)
-        if self.device.type == "cuda":
-            torch.backends.cudnn.benchmark = False
-            torch.backends.cudnn.deterministic = True
-        self._images: dict[str, Image.Image] = {}
-        self._targets: dict[tuple, object] = {}
+        self.targets = Targets(self.device)
 
-    # -- pieces -------------------------------------------------------------------------------
     def network(self, layers) -> vgg.VGG:
+        """The network truncated after the deepest of `layers` (loaded once per process)."""
         s = self.settings
         return vgg.network(s.weights, s.pooling, s.normalize, deepest(layers), self.device)
 
     def image(self, image: ImageLike) -> Image.Image:
-        key = _key(image)
-        if key not in self._images:
-            if len(self._images) > 64:
-                self._images.clear()
-            self._images[key] = _open(image)
-        return self._images[key]
+        """An input as the run reads it: RGB, EXIF orientation applied (ImageError when unreadable)."""
+        return self.targets.image(image)
 
-    def sized(self, image: ImageLike, long_side: int, layers, role: str) -> torch.Tensor:
-        w, h = images.fitted_size(self.image(image).size, long_side)
-        _check_min_side(w, h, layers, f"{_describe(image)}: the {role} image", _SIZE_OPTION[role])
-        memory.check_targets(w, h, layers, self.device, role)
-        return images.to_tensor(images.fit(self.image(image), long_side)).to(self.device)
-
-    def _cached(self, key: tuple, compute):
-        if key not in self._targets:
-            self._targets[key] = compute()
-        return self._targets[key]
-
-    def content_image(self, image: ImageLike, long_side: int, layers) -> torch.Tensor:
-        """The photograph as the network sees it: its luminance alone with --color luminance."""
-        x = self.sized(image, long_side, layers, "content")
-        return color.luminance(x) if self.settings.color == "luminance" else x
-
-    def style_image(self, image: ImageLike, long_side: int, layers, content: ImageLike | None) -> torch.Tensor:
-        """The artwork as the network sees it, recoloured for --color luminance or histogram."""
-        x = self.sized(image, long_side, layers, "style")
-        mode = self.settings.color
-        if mode in ("luminance", "histogram") and content is not None:
-            photo = images.to_tensor(self.image(content)).to(self.device)
-            if mode == "luminance":
-                return color.match_luminance(x, photo)
-            return color.match_histogram(x, photo, self.settings.color_map or "ia")
-        return x
-
-    def content_targets(self, image: ImageLike, long_side: int, layers, net=None) -> dict:
-        """P^l of `image` at `layers` (computed once per image, size and layers). `net`: the network to
-        use, by default one truncated at the deepest of `layers` (responses do not depend on depth)."""
-        def compute():
-            return synthesis.content_targets(net or self.network(layers), self.content_image(image, long_side, layers),
-                                             layers)
-        return self._cached(("content", _key(image), long_side, tuple(layers), self.settings.color), compute)
-
-    def style_targets(self, image: ImageLike, long_side: int, layers, net=None, content: ImageLike | None = None) -> dict:
-        """A^l / M_l of `image` at `layers`, computed once per image, size and layers."""
-        def compute():
-            x = self.style_image(image, long_side, layers, content)
-            return synthesis.style_targets(net or self.network(layers), x, layers)
-        return self._cached(self._style_key("style", image, long_side, layers, content), compute)
-
-    def _style_key(self, kind, image, long_side, layers, content) -> tuple:
-        s = self.settings
-        colour = (s.color, s.color_map, _key(content) if content is not None else None) if s.color != "style" else ()
-        return (kind, _key(image), long_side, tuple(layers), colour)
-
-    def blended_style_targets(self, styles, blend, long_side: int, layers, net, content=None) -> dict:
-        """Per layer, the weighted mix sum_i b_i A_i^l / M_i^l of the artworks' Gram matrices."""
-        parts = [(b, self.style_targets(im, long_side, layers, net, content)) for im, b in zip(styles, blend) if b]
-        if len(parts) == 1 and parts[0][0] == 1.0:
-            return parts[0][1]
-        return {name: sum(b * t[name] for b, t in parts) for name in layers}
-
-    def forget_image(self, image: ImageLike) -> None:
-        """Drop one image and every target computed from it (a video drops each frame when it is done:
-        an in-memory image is keyed by id(), which a later frame may reuse)."""
-        key = _key(image)
-        self._images.pop(key, None)
-        for k in [k for k in self._targets if key in k or any(isinstance(p, tuple) and key in p for p in k)]:
-            del self._targets[k]
-
-    def forget(self) -> None:
-        """Drop cached images and targets (the batch runner calls this between groups)."""
-        self._images.clear()
-        self._targets.clear()
-
-    # -- jobs ---------------------------------------------------------------------------------
+    # -- stage 1: jobs (job.py) -------------------------------------------------------------------------
     def transfer_job(self, content: ImageLike, style, blend: tuple[float, ...] | None = None) -> Job:
-        """Style transfer (paper Fig. 2): alpha L_content + beta L_style from the settings; `style` is
-        one artwork or several (blended by `blend`, or --style-blend, or equally)."""
-        s = self.settings
-        styles = _styles(style)
-        if not styles:
-            raise SettingsError("at least one style image is needed")
-        weights = s.replace(style_blend=tuple(blend)).blend(len(styles)) if blend is not None else s.blend(len(styles))
-        alpha, beta = s.alpha_beta
-        return Job("transfer", content, styles, weights, (s.content_layer,), s.style_layers,
-                   tuple(s.layer_weights.values()), alpha, beta, s.size)
-
-    def transfer(self, content: ImageLike, style, callback=None, should_stop=None, blend=None) -> Outcome:
-        return self.run(self.transfer_job(content, style, blend), callback, should_stop)
+        return jobs.transfer_job(self.settings, content, style, blend)
 
     def content_job(self, image: ImageLike, layer: str | None = None) -> Job:
-        """Content reconstruction (paper Fig. 1, bottom): only L_content at one layer, from noise."""
-        self._paper_only("content-recon")
-        layer = layer or self.settings.content_layer
-        return Job("content-recon", content=image, content_layers=(layer,), alpha=1.0, size=self.settings.size,
-                   meta=(("layer", layer),))
+        return jobs.content_job(self.settings, image, layer)
 
     def style_job(self, image: ImageLike, layers=None, out_size: tuple[int, int] | None = None) -> Job:
-        """Style reconstruction / texture synthesis (paper Fig. 1, top): only L_style, from noise.
-        out_size (width, height) defaults to the artwork's shape at --size."""
-        self._paper_only("style-recon")
-        s = self.settings
-        layers = tuple(layers or s.style_layers)
-        weights = tuple(s.layer_weights.values()) if layers == s.style_layers else (1 / len(layers),) * len(layers)
-        return Job("style-recon", styles=(image,), blend=(1.0,), style_layers=layers, layer_weights=weights,
-                   beta=1.0, size=s.size, out_size=out_size, meta=(("layers", list(layers)),))
+        return jobs.style_job(self.settings, image, layers, out_size)
+
+    # -- stage 2: the plan (plan.py) --------------------------------------------------------------------
+    def plan(self, job: Job) -> Plan:
+        """Every check before any work, and every level's sizes and memory plan (plan.make)."""
+        return plans.make(job, self.targets, self.device, self.settings.pooling)
+
+    # -- stage 3: the objective of a level --------------------------------------------------------------
+    def terms(self, job: Job, net, level: Level) -> list[Term]:
+        """The objective's terms for one level of the synthesis."""
+        policy = color.policy(job.color, job.color_map)
+        out = []
+        if job.content is not None and job.alpha:
+            out.append(ContentTerm(self.targets.content(net, job, max(level.width, level.height), policy), job.alpha,
+                                   size_invariant=job.size_invariant))
+        if job.styles and job.beta:
+            layer_weights = dict(zip(job.style_layers, job.layer_weights))
+            if job.masked:
+                guides = self.targets.guided_style(net, job, level.width, level.height, level.style_long_side, policy)
+                out.append(GuidedStyleTerm(guides, job.beta, layer_weights))
+            else:
+                out.append(StyleTerm(self.targets.blended_style(net, job, level.style_long_side, policy), job.beta,
+                                     layer_weights))
+        if job.tv_weight:
+            out.append(TVTerm(job.tv_weight))
+        return out
+
+    def objective(self, job: Job) -> Objective:
+        """The job's objective at its full size (the last level), e.g. to evaluate an image against it."""
+        plan = self.plan(job)
+        net = self.network(job.layers)
+        return Objective(net, self.terms(job, net, plan.levels[-1]))
+
+    # -- stage 4: the run -------------------------------------------------------------------------------
+    def run(self, plan: Plan | Job, callback: Callable[[Progress], None] | None = None,
+            should_stop: Callable[[], bool] | None = None, *, extra_terms=(), start: torch.Tensor | None = None,
+            iterations: int | None = None) -> Outcome:
+        """Execute a plan (or plan a job, then execute it): each coarse-to-fine level an optimisation of the
+        job's objective, the next level starting from the last one's result, resized (bicubic).
+
+        extra_terms: more terms for the last level (a video's temporal term); start: the start image
+        (1, 3, H, W) in [0, 1] instead of the job's init, resized to each level; iterations: instead of the
+        job's at the last level. Raises NonFiniteError when the loss is not finite at the start, and what
+        plan() raises."""
+        if isinstance(plan, Job):
+            plan = self.plan(plan)
+        if iterations is not None:
+            plan = plan.with_iterations(iterations)
+        job = plan.job
+        policy = color.policy(job.color, job.color_map)
+        net = self.network(job.layers)
+        if self.device.type == "cpu":
+            allocator.use(plan.memory.reuse)  # the command line's allocator, as the plan says (allocator.py)
+        x = result = None
+        for k, level in enumerate(plan.levels):
+            final = k == len(plan.levels) - 1
+            terms = self.terms(job, net, level) + (list(extra_terms) if final else [])
+            if x is None:
+                x = (self.start_image(job, level.width, level.height, policy) if start is None
+                     else start.float()).to(self.device)
+            if x.shape[-2:] != (level.height, level.width):
+                x = nnf.interpolate(x, size=(level.height, level.width), mode="bicubic", align_corners=False)
+            level_callback = None if callback is None else _LevelCallback(callback, k, len(plan.levels))
+            with stripes.striped(not level.memory.reuse):  # memory is short: gradients a stripe at a time
+                result = synthesis.optimize(Objective(net, terms), x, level.iterations, level.memory.history,
+                                            level.evaluations, level_callback, should_stop,
+                                            optimizer=job.optimizer, learning_rate=job.learning_rate)
+            x = result.image
+            if result.stopped == "non-finite" and result.evaluations == 0:
+                raise NonFiniteError("the loss is not finite at the start: the weights (--ratio, --content-weight, "
+                                     "--style-weight, --tv-weight) are too large for float32")
+            if result.stopped in ("interrupted", "non-finite"):
+                break
+        out = result.image
+        if job.content is not None:
+            out = policy.finish(out, self.targets.photo(job.content, job.size).to(out.device))
+        return Outcome(images.to_pil(out), result.content, result.style, result.loss, result.iterations,
+                       result.evaluations, result.seconds, result.stopped, self.metadata(plan, result))
+
+    def metadata(self, plan: Plan, result: synthesis.Result) -> dict:
+        """What an output records: the job, the plan that decided the result, and how the run ended."""
+        job = plan.job
+        return {
+            "stylize": __version__,
+            "command": job.command,
+            **dict(job.meta),
+            "settings": job.settings,
+            "content": describe(job.content),
+            "style": describe(job.styles[0]) if len(job.styles) == 1 else None,
+            "styles": [describe(im) for im in job.styles],
+            "blend": list(job.blend),
+            "width": plan.width,
+            "height": plan.height,
+            "device": str(self.device),
+            "torch": torch.__version__,
+            "weights_sha256": weights.fingerprint(self.settings.weights),
+            "content_loss": result.content,
+            "style_loss": result.style,
+            "loss": result.loss,
+            "iterations": result.iterations,
+            "evaluations": result.evaluations,
+            "stopped": result.stopped,
+            "partial": result.partial,
+            "memory": plan.memory.to_dict(),
+        }
+
+    def start_image(self, job: Job, width: int, height: int, policy: color.Policy | None = None) -> torch.Tensor:
+        """The start (1, 3, height, width) in [0, 1]: white noise around mid-grey (paper), or an image
+        resized to the level (ImageError when the command has no such image)."""
+        if job.init == "noise":
+            return synthesis.noise_image(height, width, job.noise, job.seed)
+        source = {"content": job.content, "style": job.styles[0] if job.styles else None}.get(job.init, job.init)
+        if source is None:
+            raise ImageError(f"--init {job.init}: this command has no {job.init} image")
+        x = images.to_tensor(self.image(source).resize((width, height), Image.Resampling.LANCZOS))
+        return (policy or color.policy(job.color, job.color_map)).prepare_start(x)
+
+    # -- conveniences -----------------------------------------------------------------------------------
+    def transfer(self, content: ImageLike, style, callback=None, should_stop=None, blend=None) -> Outcome:
+        """Plan and run a style transfer (transfer_job)."""
+        return self.run(self.transfer_job(content, style, blend), callback, should_stop)
 
     def reconstruct_content(self, image: ImageLike, layer: str | None = None, callback=None,
                             should_stop=None) -> Outcome:
@@ -233,217 +230,13 @@ class Session:
                           callback=None, should_stop=None) -> Outcome:
         return self.run(self.style_job(image, layers, out_size), callback, should_stop)
 
-    def _paper_only(self, command: str) -> None:
-        s = self.settings
-        used = [name for name, on in (("--color", s.color != "style"), ("--content-mask", s.content_mask),
-                                      ("--style-blend", s.style_blend)) if on]
-        if used:
-            raise SettingsError(f"{used[0]} is for style transfer; {command} has no photograph and artwork to combine")
+    def forget_image(self, image: ImageLike) -> None:
+        """Drop every target computed from this image's content (a video drops each frame when done)."""
+        self.targets.forget(image)
 
-    # -- the synthesis ------------------------------------------------------------------------
-    def output_size(self, job: Job) -> tuple[int, int]:
-        """(width, height): the content image's aspect ratio (or the artwork's, or job.out_size)."""
-        if job.out_size is not None:
-            return job.out_size
-        return images.fitted_size(self.image(job.content if job.content is not None else job.styles[0]).size, job.size)
-
-    def terms(self, job: Job, net, width: int, height: int, factor: float = 1.0) -> list[Term]:
-        """The objective's terms for one level of the synthesis (an output of width x height)."""
-        s = self.settings
-        out = []
-        if job.content is not None and job.alpha:
-            out.append(ContentTerm(self.content_targets(job.content, max(width, height), job.content_layers, net),
-                                   job.alpha, size_invariant=s.loss_scaling == "size-invariant"))
-        if job.styles and job.beta:
-            style_long = _style_long(s, job, factor)
-            layer_weights = dict(zip(job.style_layers, job.layer_weights))
-            if s.content_mask is not None and job.content is not None:
-                guides = self.guides(job, net, width, height, style_long)
-                out.append(GuidedStyleTerm(guides, job.beta, layer_weights))
-            else:
-                targets = self.blended_style_targets(job.styles, job.blend, style_long, job.style_layers, net,
-                                                     job.content)
-                out.append(StyleTerm(targets, job.beta, layer_weights))
-        if s.tv_weight:
-            out.append(TVTerm(s.tv_weight))
-        return out
-
-    def guides(self, job: Job, net, width: int, height: int, style_long: int) -> dict:
-        """Per style layer, [(T^r of the output, blended A^r), ...] over the regions present at that layer."""
-        s = self.settings
-        content_regions, style_regions, plan = self._regions(job)
-        layers = job.style_layers
-        style_guides = []  # per style: {region key: {layer: T}} and its targets
-        for i, style in enumerate(job.styles):
-            if not any(i == j for sources in plan.values() for j, _ in sources):
-                style_guides.append(None)
-                continue
-            x = self.style_image(style, style_long, layers, job.content)
-            h, w = x.shape[-2:]
-            per_region = {key: masks.layer_guides(_resized(T, h, w), layers, s.guide)
-                          for key, T in style_regions[i].items()}
-            keys = list(per_region)
-            targets = synthesis.guided_style_targets(
-                net, x, {name: [per_region[k][name].to(self.device) for k in keys] for name in layers})
-            style_guides.append({k: {name: targets[name][n] for name in layers} for n, k in enumerate(keys)})
-        out = {}
-        for key, T in content_regions.items():
-            guides = masks.layer_guides(_resized(T, height, width), layers, s.guide)
-            for name in layers:
-                parts = [(b, style_guides[i][key][name]) for i, b in plan[key]]
-                parts = [(b, A) for b, A in parts if A is not None]
-                if not parts or float(guides[name].sum()) == 0:
-                    continue  # the region vanishes at this layer (a small region, or --guide inside)
-                total = sum(b for b, _ in parts)
-                A = sum(b * A for b, A in parts) / total
-                out.setdefault(name, []).append((guides[name].to(self.device), A))
-        if not out:
-            raise ImageError("no region of the content mask is large enough to guide any style layer at this size")
-        return out
-
-    def _regions(self, job: Job):
-        """(content regions, each style's regions, the region plan), read once per job's images and masks:
-        check() and every coarse-to-fine level use them."""
-        s = self.settings
-        key = ("regions", s.content_mask, s.style_masks, _key(job.content), tuple(_key(im) for im in job.styles),
-               job.blend)
-        return self._cached(key, lambda: self._read_regions(job))
-
-    def _read_regions(self, job: Job):
-        s = self.settings
-        if len(s.style_masks) != len(job.styles):
-            raise SettingsError(f"{len(s.style_masks)} style mask(s) for {len(job.styles)} style image(s): give one "
-                                f"--style-mask per style image, in order")
-        content_regions = masks.read(s.content_mask, self.image(job.content).size, f"the content image {_describe(job.content)}")
-        style_regions = [masks.read(m, self.image(im).size, f"the style image {_describe(im)}")
-                         for m, im in zip(s.style_masks, job.styles)]
-        plan = masks.plan(content_regions, style_regions, job.blend, s.content_mask, list(s.style_masks))
-        return content_regions, style_regions, plan
-
-    def check(self, job: Job) -> tuple[int, int, list[tuple[int, int]]]:
-        """Everything that can be checked before any work: the output's and every level's sizes, the
-        style image's size at every level, the masks, and memory. Returns (width, height, levels)."""
-        s = self.settings
-        width, height = self.output_size(job)
-        _check_min_side(width, height, job.layers, "the output", "--size" if job.out_size is None else "--out-size")
-        levels = _levels(width, height, s.scales, min_side(job.layers))
-        for k, (w, h) in enumerate(levels):
-            coarse = " or lower --scales" if k < len(levels) - 1 else ""
-            _check_min_side(w, h, job.layers, f"the output at coarse-to-fine level {w}x{h}", "--size" + coarse)
-            factor = max(w, h) / max(width, height)
-            style_long = _style_long(s, job, factor)
-            for style in job.styles:
-                sw, sh = images.fitted_size(self.image(style).size, style_long)
-                option = "--style-size or --style-scale" if (s.style_size or s.style_scale) else "--size"
-                _check_min_side(sw, sh, job.style_layers, f"{_describe(style)}: the style image", option + coarse)
-        if s.content_mask is not None and job.content is not None and job.styles:
-            self._regions(job)
-        self.plan = memory.check(width, height, job.layers, s.history, self.device, optimizer=s.optimizer,
-                                 pooling=s.pooling)
-        return width, height, levels
-
-    def objective(self, job: Job) -> Objective:
-        """The job's objective at its full size (the last level), e.g. to evaluate an image against it."""
-        width, height, _ = self.check(job)
-        net = self.network(job.layers)
-        return Objective(net, self.terms(job, net, width, height))
-
-    def run(self, job: Job, callback=None, should_stop=None, *, extra_terms=(), start: torch.Tensor | None = None,
-            iterations: int | None = None) -> Outcome:
-        """Run one synthesis: coarse-to-fine levels, each an optimization of the job's objective.
-
-        extra_terms: more terms for the last (full-size) level, e.g. a video's temporal term; start: the
-        start image (1, 3, H, W) instead of --init, resized to each level; iterations: instead of
-        --iterations at the last level."""
-        s = self.settings
-        width, height, levels = self.check(job)
-        net = self.network(job.layers)
-        if self.device.type == "cpu":
-            allocator.use(self.plan.reuse)  # the command line's allocator, as the plan says (allocator.py)
-        x = result = None
-        for k, (w, h) in enumerate(levels):
-            factor = max(w, h) / max(width, height)
-            final = k == len(levels) - 1
-            terms = self.terms(job, net, w, h, factor) + (list(extra_terms) if final else [])
-            if x is None:
-                x = (self._start(job, w, h) if start is None else start.float()).to(self.device)
-            if x.shape[-2:] != (h, w):
-                x = nnf.interpolate(x, size=(h, w), mode="bicubic", align_corners=False)
-            level_iterations = (iterations or s.iterations) if final else (s.coarse_iterations or s.iterations)
-            level_callback = None if callback is None else _LevelCallback(callback, k, len(levels))
-            plan = self.plan if final else memory.plan(w, h, job.layers, s.history, self.device, s.optimizer,
-                                                       s.pooling)
-            with stripes.striped(not plan.reuse):  # memory is short: gradients a stripe at a time (stripes.py)
-                result = synthesis.optimize(Objective(net, terms), x, level_iterations, plan.history,
-                                            s.evaluations if final else None, level_callback, should_stop,
-                                            optimizer=s.optimizer, learning_rate=s.learning_rate)
-            x = result.image
-            if result.stopped == "non-finite" and result.evaluations == 0:
-                raise NonFiniteError("the loss is not finite at the start: the weights (--ratio, --content-weight, "
-                                     "--style-weight, --tv-weight) are too large for float32")
-            if result.stopped in ("interrupted", "non-finite"):
-                break
-        out = result.image
-        if s.color in ("luminance", "swap") and job.content is not None:
-            photo = images.to_tensor(images.fit(self.image(job.content), job.size)).to(out.device)
-            out = color.with_chroma(out, photo)
-        meta = {
-            "stylize": __version__,
-            "command": job.command,
-            **dict(job.meta),
-            "settings": s.to_dict(),
-            "content": _describe(job.content) if job.content is not None else None,
-            "style": _describe(job.styles[0]) if len(job.styles) == 1 else None,
-            "styles": [_describe(im) for im in job.styles],
-            "blend": list(job.blend),
-            "width": width,
-            "height": height,
-            "device": str(self.device),
-            "torch": torch.__version__,
-            "weights_sha256": weights.fingerprint(s.weights),
-            "content_loss": result.content,
-            "style_loss": result.style,
-            "loss": result.loss,
-            "iterations": result.iterations,
-            "evaluations": result.evaluations,
-            "stopped": result.stopped,
-            "partial": result.partial,
-            "memory": self.plan.to_dict(),
-        }
-        return Outcome(images.to_pil(out), result.content, result.style, result.loss, result.iterations,
-                       result.evaluations, result.seconds, result.stopped, meta)
-
-    def _start(self, job: Job, width: int, height: int) -> torch.Tensor:
-        s = self.settings
-        if s.init == "noise":
-            return synthesis.noise_image(height, width, s.noise, s.seed)
-        source = {"content": job.content, "style": job.styles[0] if job.styles else None}.get(s.init, s.init)
-        if source is None:
-            raise ImageError(f"--init {s.init}: this command has no {s.init} image")
-        x = images.to_tensor(self.image(source).resize((width, height), Image.Resampling.LANCZOS))
-        return color.luminance(x) if s.color == "luminance" else x
-
-
-def _style_long(s: Settings, job: Job, factor: float) -> int:
-    """The style image's long side at a coarse-to-fine level `factor` times the output's size."""
-    return max(1, round(s.style_long_side(job.size) * factor))
-
-
-def _resized(T: torch.Tensor, height: int, width: int) -> torch.Tensor:
-    """A mask's region (H, W) at another size, nearest (a region stays a region)."""
-    return nnf.interpolate(T[None, None], size=(height, width), mode="nearest")[0, 0]
-
-
-_SIZE_OPTION = {"content": "--size", "style": "--size or --style-size"}
-
-
-def _check_min_side(width: int, height: int, layers, what: str, option: str) -> None:
-    need = min_side(layers)
-    if min(width, height) < need:
-        raise ImageError(
-            f"{what} is {width}x{height} px at this size; {deepest(layers)} needs at least "
-            f"{need} px on each side (raise {option})"
-        )
+    def forget(self) -> None:
+        """Drop cached images and targets (the batch runner calls this between groups)."""
+        self.targets.forget()
 
 
 class _LevelCallback:
@@ -457,29 +250,20 @@ class _LevelCallback:
         self.callback(progress)
 
 
-def _levels(width: int, height: int, scales: int, smallest: int) -> list[tuple[int, int]]:
-    """Image sizes from coarse to fine, halving per level, never below what the layers need."""
-    out = []
-    for k in range(scales - 1, -1, -1):
-        f = 0.5**k
-        w, h = max(1, round(width * f)), max(1, round(height * f))
-        if min(w, h) >= max(smallest, 16) or k == 0:
-            out.append((w, h))
-    return out
-
-
 def transfer(content: ImageLike, style, settings: Settings | None = None, *,
              callback: Callable[[Progress], None] | None = None, **overrides) -> Image.Image:
-    """Stylize `content` with `style` (one artwork, or a list blended by settings.style_blend); returns the
-    image, its metadata in `image.info["stylize"]`."""
+    """Stylize `content` with `style` (one artwork, or a list blended by settings.style_blend) and return the
+    image (its metadata in `image.info["stylize"]`); Session.transfer returns the whole Outcome instead.
+    Raises StylizeError subclasses: ImageError, SettingsError, OutOfMemoryError, NonFiniteError, DeviceError."""
     outcome = Session(settings, **overrides).transfer(content, style, callback=callback)
     outcome.image.info["stylize"] = outcome.metadata
     return outcome.image
 
 
-def reconstruct_content(image: ImageLike, layer: str = "conv4_2", settings: Settings | None = None, *,
+def reconstruct_content(image: ImageLike, layer: str | None = None, settings: Settings | None = None, *,
                         callback=None, **overrides) -> Image.Image:
-    """Reconstruct `image` from white noise using only its response at `layer`."""
+    """Reconstruct `image` from white noise using only its response at `layer` (default: the settings'
+    content layer, conv4_2); paper Fig. 1, bottom. Raises as transfer()."""
     outcome = Session(settings, **overrides).reconstruct_content(image, layer, callback=callback)
     outcome.image.info["stylize"] = outcome.metadata
     return outcome.image
@@ -487,7 +271,8 @@ def reconstruct_content(image: ImageLike, layer: str = "conv4_2", settings: Sett
 
 def reconstruct_style(image: ImageLike, layers=None, settings: Settings | None = None, *, out_size=None,
                       callback=None, **overrides) -> Image.Image:
-    """Synthesize a texture from white noise matching `image`'s Gram matrices at `layers`."""
+    """Synthesize a texture from white noise matching `image`'s Gram matrices at `layers` (paper Fig. 1,
+    top); out_size (width, height) defaults to the artwork's shape at settings.size. Raises as transfer()."""
     outcome = Session(settings, **overrides).reconstruct_style(image, layers, out_size=out_size, callback=callback)
     outcome.image.info["stylize"] = outcome.metadata
     return outcome.image

@@ -378,13 +378,11 @@ def run_one(settings: Settings, output: Path, quiet: bool, save_every: int, over
     try:
         with catch_signals() as interrupt:
             session = Session(settings)
-            job = make_job(session)
-            session.check(job)
-            plan = getattr(session, "plan", None)
-            if plan is not None and plan.note and not quiet:
+            plan = session.plan(make_job(session))
+            if plan.note and not quiet:
                 click.echo(f"Note: {plan.note}", err=True)
             bar = ProgressBar(settings.level_iterations, quiet, desc, save_every, save_intermediate)
-            outcome = session.run(job, bar, interrupt)
+            outcome = session.run(plan, bar, interrupt)
     except StylizeError as e:
         if bar is not None:
             bar.close()
@@ -803,9 +801,9 @@ def video_command(source, style, output, frame_iterations, temporal_weight, flow
         frames = clip.frames()
         first = next(frames)
         frames.close()
-        session.check(session.transfer_job(first, style))  # sizes and memory, before the frame is resized
-        if session.plan.note and not quiet:
-            click.echo(f"Note: {session.plan.note}", err=True)
+        plan = session.plan(session.transfer_job(first, style))  # sizes and memory, before the frame is resized
+        if plan.note and not quiet:
+            click.echo(f"Note: {plan.note}", err=True)
         first = fit(first, settings.size)
         if as_video:
             codec = video.check_video_output(out, codec, first.size, clip, fps, overwrite)

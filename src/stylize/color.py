@@ -12,6 +12,7 @@ RGB_TO_YIQ = torch.tensor([[0.299, 0.587, 0.114],
                            [0.595716, -0.274453, -0.321263],
                            [0.211456, -0.522591, 0.311135]], dtype=torch.float64)
 YIQ_TO_RGB = torch.linalg.inv(RGB_TO_YIQ)
+DEFAULT_COLOR_MAP = "ia"  # Image Analogies' map (Hertzmann et al. 2001), the 2017 paper's first choice
 EPS = 1e-5  # added to covariances' diagonals: a flat-coloured image has a singular one
 
 
@@ -80,7 +81,7 @@ def color_map(style_cov: torch.Tensor, content_cov: torch.Tensor, method: str) -
     raise ValueError(f"unknown colour map {method!r}")
 
 
-def match_histogram(style: torch.Tensor, content: torch.Tensor, method: str = "ia") -> torch.Tensor:
+def match_histogram(style: torch.Tensor, content: torch.Tensor, method: str = DEFAULT_COLOR_MAP) -> torch.Tensor:
     """The artwork recoloured so its pixels' mean and covariance equal the photograph's:
     p' = A (p - mu_S) + mu_C, clipped to [0, 1]."""
     mu_s, cov_s = _stats(style)
@@ -89,3 +90,94 @@ def match_histogram(style: torch.Tensor, content: torch.Tensor, method: str = "i
     p = style.detach().double().reshape(3, -1)
     out = A @ (p - mu_s[:, None]) + mu_c[:, None]
     return out.reshape(style.shape).clamp(0, 1).to(style.dtype)
+
+
+class Policy:
+    """How one colour mode acts on a synthesis, as four hooks (the paper's method: none changes anything).
+
+    Every hook takes and returns images (1, 3, H, W), RGB in [0, 1]; `photo` is the photograph at its own
+    size (prepare_style) or at the output's size (finish). `key` names what the prepared images depend on,
+    so that cached targets of another mode are never reused.
+    """
+
+    mode = "style"
+
+    @property
+    def key(self) -> tuple:
+        return ()
+
+    def prepare_content(self, x: torch.Tensor) -> torch.Tensor:
+        """The photograph as the network sees it."""
+        return x
+
+    def prepare_style(self, x: torch.Tensor, photo: torch.Tensor) -> torch.Tensor:
+        """The artwork as the network sees it."""
+        return x
+
+    def prepare_start(self, x: torch.Tensor) -> torch.Tensor:
+        """A start image read from a file (--init content, style or FILE); noise is never changed."""
+        return x
+
+    def finish(self, out: torch.Tensor, photo: torch.Tensor) -> torch.Tensor:
+        """The result as saved."""
+        return out
+
+
+class LuminanceOnly(Policy):
+    """Transfer on luminance alone (Gatys et al. 2017, §5.1): the network sees Y only, the artwork's Y is
+    matched to the photograph's mean and std, and the result takes the photograph's chroma."""
+
+    mode = "luminance"
+
+    @property
+    def key(self) -> tuple:
+        return (self.mode,)
+
+    def prepare_content(self, x):
+        return luminance(x)
+
+    def prepare_style(self, x, photo):
+        return match_luminance(x, photo)
+
+    def prepare_start(self, x):
+        return luminance(x)
+
+    def finish(self, out, photo):
+        return with_chroma(out, photo)
+
+
+class HistogramMatching(Policy):
+    """The artwork recoloured to the photograph's colour mean and covariance before its Gram matrices are
+    taken (Gatys et al. 2017, §5.1), by the linear map `color_map` (ia | chol | mk)."""
+
+    mode = "histogram"
+
+    def __init__(self, color_map: str = DEFAULT_COLOR_MAP):
+        self.color_map = color_map
+
+    @property
+    def key(self) -> tuple:
+        return (self.mode, self.color_map)
+
+    def prepare_style(self, x, photo):
+        return match_histogram(x, photo, self.color_map)
+
+
+class ChromaSwap(Policy):
+    """The paper's transfer, then the result's chroma replaced by the photograph's."""
+
+    mode = "swap"
+
+    def finish(self, out, photo):
+        return with_chroma(out, photo)
+
+
+
+def policy(mode: str = "style", color_map: str | None = None) -> Policy:
+    """The policy of --color MODE (style | luminance | histogram | swap); ValueError for another name."""
+    if mode == "histogram":
+        return HistogramMatching(color_map or DEFAULT_COLOR_MAP)
+    kinds = {"style": Policy, "luminance": LuminanceOnly, "swap": ChromaSwap}
+    if mode not in kinds:
+        raise ValueError(f"unknown colour mode {mode!r}")
+    return kinds[mode]()

@@ -9,6 +9,7 @@ style image, a colour name or #rrggbb instead of a file puts the whole artwork i
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -123,4 +124,63 @@ def plan(content_regions: dict, style_regions: list[dict], blend: tuple[float, .
             if key not in content_regions:
                 raise SettingsError(f"{key_name(key)} of the style mask {style_names[i]} has no counterpart in the "
                                     f"content mask {content_name}")
+    return out
+
+
+@dataclass(frozen=True)
+class Regions:
+    """The regions of one job, read once: the photograph's, each artwork's, and which artworks (with which
+    renormalised blend weights) supply each photograph region's style."""
+
+    content: dict  # {region key: guide (H, W) at the photograph's size}
+    styles: tuple  # per artwork, {region key: guide (H, W) at the artwork's size}
+    sources: dict  # {content region key: [(style index, weight), ...]} (see plan)
+
+    def used(self, style: int) -> bool:
+        """Whether artwork `style` supplies any region."""
+        return any(i == style for sources in self.sources.values() for i, _ in sources)
+
+
+def check_count(style_masks: int, styles: int) -> None:
+    """One --style-mask per style image (SettingsError otherwise)."""
+    if style_masks != styles:
+        raise SettingsError(f"{style_masks} style mask(s) for {styles} style image(s): give one --style-mask per "
+                            f"style image, in order")
+
+
+def read_regions(content_mask: str, style_masks, content_size: tuple[int, int], style_sizes, blend,
+                 content_name: str, style_names) -> Regions:
+    """Every mask of a job read and paired (ImageError for an unreadable or ill-sized mask, SettingsError for a
+    region without counterpart or a wrong number of style masks). Sizes are (w, h) of the images at full size."""
+    check_count(len(style_masks), len(style_sizes))
+    content = read(content_mask, content_size, f"the content image {content_name}")
+    styles = tuple(read(m, size, f"the style image {name}") for m, size, name in zip(style_masks, style_sizes,
+                                                                                        style_names))
+    return Regions(content, styles, plan(content, list(styles), blend, content_mask, list(style_masks)))
+
+
+def resized(T: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """A region's guide (H, W) at another size, nearest (a region stays a region)."""
+    return nnf.interpolate(T[None, None], size=(height, width), mode="nearest")[0, 0]
+
+
+def mix(regions: Regions, style_targets: list, width: int, height: int, layers, mode: str = "simple") -> dict:
+    """Per style layer, [(T^r of the output (1, 1, h, w), A^r), ...] over the regions present at that layer,
+    A^r being the blend (weights of `regions.sources`) of the artworks' region Gram targets.
+
+    style_targets[i]: {region key: {layer: A^r of artwork i}} or None for an artwork that supplies no region.
+    ImageError when no region is large enough to guide any layer at this size."""
+    out = {}
+    for key, T in regions.content.items():
+        guides = layer_guides(resized(T, height, width), layers, mode)
+        for name in layers:
+            parts = [(b, style_targets[i][key][name]) for i, b in regions.sources[key]]
+            parts = [(b, A) for b, A in parts if A is not None]
+            if not parts or float(guides[name].sum()) == 0:
+                continue  # the region vanishes at this layer (a small region, or --guide inside)
+            total = sum(b for b, _ in parts)
+            A = sum(b * A for b, A in parts) / total
+            out.setdefault(name, []).append((guides[name], A))
+    if not out:
+        raise ImageError("no region of the content mask is large enough to guide any style layer at this size")
     return out

@@ -10,6 +10,7 @@ from __future__ import annotations
 import torch
 
 from . import losses
+from .errors import SettingsError
 
 
 class Term:
@@ -20,8 +21,10 @@ class Term:
     layers: tuple[str, ...] = ()
     tapped: tuple[str, ...] = ()
 
-    def __init__(self, weight: float):
+    def __init__(self, weight: float, name: str | None = None):
         self.weight = float(weight)
+        if name is not None:
+            self.name = name
 
     def start(self) -> None:
         """Called before each forward pass."""
@@ -113,10 +116,17 @@ class TVTerm(Term):
 
 
 class Objective:
-    """L_total = sum of weight x loss over the terms; the network runs once for all of them."""
+    """L_total = sum of weight x loss over the terms; the network runs once for all of them.
+
+    Each term's loss is reported under its name, so names must differ: SettingsError for two terms of one name
+    (give a second term its own, e.g. TemporalTerm(..., name="temporal-long"))."""
 
     def __init__(self, net, terms: list[Term]):
         self.net = net
+        names = [t.name for t in terms]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise SettingsError(f"two terms named {twice[0]!r}: give each term of the objective its own name")
         self.terms = [t for t in terms if t.weight]
         self.layers = tuple(dict.fromkeys(name for t in self.terms for name in (*t.layers, *t.tapped)))
         self._taps = {name: t for t in self.terms for name in t.tapped}
@@ -130,11 +140,11 @@ class Objective:
         for t in self.terms:
             t.start()
         responses = self.net(x, self.layers, self._tap if self._taps else None) if self.layers else {}
-        parts = {t.name: t.loss(x, responses) for t in self.terms}
+        values = [t.loss(x, responses) for t in self.terms]
         total = None
-        for t in self.terms:
-            total = t.weight * parts[t.name] if total is None else total + t.weight * parts[t.name]
-        return total, parts
+        for t, e in zip(self.terms, values):
+            total = t.weight * e if total is None else total + t.weight * e
+        return total, {t.name: e for t, e in zip(self.terms, values)}
 
 
 class TemporalTerm(Term):
@@ -144,8 +154,8 @@ class TemporalTerm(Term):
 
     name = "temporal"
 
-    def __init__(self, target: torch.Tensor, reliability: torch.Tensor, weight: float):
-        super().__init__(weight)
+    def __init__(self, target: torch.Tensor, reliability: torch.Tensor, weight: float, name: str | None = None):
+        super().__init__(weight, name)
         self.target = target.detach()
         c = reliability.detach().to(target.dtype)
         self.reliability = c.view(1, 1, *c.shape[-2:])

@@ -1,0 +1,148 @@
+"""The first stage: a Job, the complete and resolved description of one synthesis, built from Settings.
+
+Nothing after a Job reads Settings: sizes, alpha and beta, layers and their weights, the blend, the start,
+the optimiser and the colour and mask policies are all here. Which network computes it (weights, pooling,
+normalisation, device) is the Session's.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Union
+
+from PIL import Image
+
+from .errors import SettingsError
+from .settings import Settings
+
+ImageLike = Union[str, os.PathLike, Image.Image]
+COMMANDS = ("transfer", "content-recon", "style-recon")
+
+
+@dataclass(frozen=True)
+class Job:
+    """What one synthesis makes and how: L_total = alpha L_content + beta L_style (+ tv_weight L_tv), minimised
+    over the pixels from `init` (paper, Sec. 2)."""
+
+    command: str  # transfer | content-recon | style-recon
+    content: ImageLike | None = None  # the photograph (its aspect ratio is the output's)
+    styles: tuple = ()  # the artworks
+    blend: tuple[float, ...] = ()  # each artwork's share of the style target, summing to 1
+    content_layers: tuple[str, ...] = ()
+    style_layers: tuple[str, ...] = ()
+    layer_weights: tuple[float, ...] = ()  # w_l of each style layer
+    alpha: float = 0.0  # content weight
+    beta: float = 0.0  # style weight
+    size: int = 512  # long side of the output, pixels
+    out_size: tuple[int, int] | None = None  # (width, height), overriding size (style-recon)
+    style_size: int | None = None  # the artwork's long side at full size; None = the output's long side
+    style_scale: float | None = None  # or the artwork's long side as a multiple of the output's
+    size_invariant: bool = True  # content loss divided by M_l (README: loss scaling)
+    tv_weight: float = 0.0
+    iterations: int = 500  # at the last (full-size) level
+    coarse_iterations: int | None = None  # at each coarser level; None = iterations
+    scales: int = 1  # coarse-to-fine levels
+    evaluations: int | None = None  # cap on loss evaluations at the last level; None = 1.25 x iterations
+    history: int = 100  # L-BFGS history asked for (the memory plan may lower it)
+    optimizer: str = "lbfgs"
+    learning_rate: float = 0.05  # Adam's step, pixel units
+    init: str = "noise"  # noise | content | style | path to an image
+    noise: float = 0.02  # std of the start noise around mid-grey
+    seed: int = 0
+    color: str = "style"  # colour policy (color.policy)
+    color_map: str | None = None
+    content_mask: str | None = None
+    style_masks: tuple[str, ...] = ()
+    guide: str = "simple"
+    meta: tuple = ()  # (key, value) pairs recorded in the output's metadata
+    settings: dict = field(default_factory=dict, compare=False)  # the Settings it came from, for the metadata
+
+    @property
+    def layers(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(self.content_layers + self.style_layers))
+
+    @property
+    def masked(self) -> bool:
+        """Whether the style term is guided by regions (a transfer with --content-mask)."""
+        return self.content_mask is not None and self.content is not None and bool(self.styles)
+
+    def style_long_side(self, size: int) -> int:
+        """The artwork's long side for an output whose long side is `size` (at full size: job.size)."""
+        if self.style_scale is not None:
+            return max(1, round(self.style_scale * size))
+        return self.style_size or size
+
+    def level_style_long_side(self, factor: float) -> int:
+        """The artwork's long side at a coarse-to-fine level `factor` times the output's size."""
+        return max(1, round(self.style_long_side(self.size) * factor))
+
+    def level_iterations(self, final: bool) -> int:
+        return self.iterations if final else (self.coarse_iterations or self.iterations)
+
+
+def _common(s: Settings) -> dict:
+    """The fields every command takes straight from the settings."""
+    return dict(size=s.size, style_size=s.style_size, style_scale=s.style_scale,
+                size_invariant=s.loss_scaling == "size-invariant", tv_weight=s.tv_weight, iterations=s.iterations,
+                coarse_iterations=s.coarse_iterations, scales=s.scales, evaluations=s.evaluations,
+                history=s.history, optimizer=s.optimizer, learning_rate=s.learning_rate, init=s.init,
+                noise=s.noise, seed=s.seed, settings=s.to_dict())
+
+
+def styles_of(style) -> tuple:
+    """One style image or several, as a tuple."""
+    if isinstance(style, (str, os.PathLike, Image.Image)):
+        return (style,)
+    return tuple(style)
+
+
+def transfer_job(s: Settings, content: ImageLike, style, blend: tuple[float, ...] | None = None) -> Job:
+    """Style transfer (paper Fig. 2): alpha L_content + beta L_style; `style` is one artwork or several,
+    blended by `blend`, else --style-blend, else equally. SettingsError for no style or a wrong blend count."""
+    styles = styles_of(style)
+    if not styles:
+        raise SettingsError("at least one style image is needed")
+    weights = (s.replace(style_blend=tuple(blend)) if blend is not None else s).blend(len(styles))
+    if s.content_mask is not None:
+        from .masks import check_count
+
+        check_count(len(s.style_masks), len(styles))
+    alpha, beta = s.alpha_beta
+    return Job("transfer", content, styles, weights, (s.content_layer,), s.style_layers,
+               tuple(s.layer_weights.values()), alpha, beta, color=s.color, color_map=s.color_map,
+               content_mask=s.content_mask, style_masks=s.style_masks, guide=s.guide, **_common(s))
+
+
+def content_job(s: Settings, image: ImageLike, layer: str | None = None) -> Job:
+    """Content reconstruction (paper Fig. 1, bottom): only L_content at one layer (default: the content
+    layer), from noise."""
+    _paper_only(s, "content-recon")
+    layer = layer or s.content_layer
+    return Job("content-recon", content=image, content_layers=(layer,), alpha=1.0, meta=(("layer", layer),),
+               **_common(s))
+
+
+def style_job(s: Settings, image: ImageLike, layers=None, out_size: tuple[int, int] | None = None) -> Job:
+    """Style reconstruction / texture synthesis (paper Fig. 1, top): only L_style, from noise. `out_size`
+    (width, height) defaults to the artwork's shape at --size; layers other than the settings' are weighted
+    equally."""
+    _paper_only(s, "style-recon")
+    layers = tuple(layers or s.style_layers)
+    weights = tuple(s.layer_weights.values()) if layers == s.style_layers else (1 / len(layers),) * len(layers)
+    return Job("style-recon", styles=(image,), blend=(1.0,), style_layers=layers, layer_weights=weights, beta=1.0,
+               out_size=out_size, meta=(("layers", list(layers)),), **_common(s))
+
+
+def _paper_only(s: Settings, command: str) -> None:
+    used = [name for name, on in (("--color", s.color != "style"), ("--content-mask", s.content_mask),
+                                  ("--style-blend", s.style_blend)) if on]
+    if used:
+        raise SettingsError(f"{used[0]} is for style transfer; {command} has no photograph and artwork to combine")
+
+
+def describe(image: ImageLike | None) -> str | None:
+    """How an input is named in messages and metadata: its path, or <image> for an in-memory image."""
+    if image is None:
+        return None
+    return str(image) if isinstance(image, (str, os.PathLike)) else "<image>"

@@ -1,0 +1,117 @@
+"""The second stage: a Plan, made once before any work, holding every coarse-to-fine level's sizes,
+iterations and memory plan; every check a run can fail is made here.
+
+A plan is a value: making it changes nothing, and Session.run executes one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import torch
+
+from . import images, memory
+from .errors import ImageError
+from .job import Job, describe
+from .layers import deepest, min_side
+from .targets import Targets
+
+SMALLEST_LEVEL = 16  # px: a coarse level is never planned below this short side
+
+
+@dataclass(frozen=True)
+class Level:
+    """One optimisation of the coarse-to-fine schedule (the last level is the output's size)."""
+
+    width: int
+    height: int
+    style_long_side: int  # the artworks' long side at this level, px
+    iterations: int
+    evaluations: int | None  # cap on evaluations; None = 1.25 x iterations
+    memory: memory.Plan
+    factor: float = 1.0  # this level's long side relative to the output's
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A job and how it will run: the output's size and every level, coarsest first."""
+
+    job: Job
+    width: int
+    height: int
+    levels: tuple[Level, ...]
+
+    @property
+    def memory(self) -> memory.Plan:
+        """The memory plan of the full-size level (the one recorded in the output's metadata)."""
+        return self.levels[-1].memory
+
+    @property
+    def note(self) -> str | None:
+        """One line for the user when the plan differs from what was asked (a lowered history)."""
+        return self.memory.note
+
+    def with_iterations(self, iterations: int) -> "Plan":
+        """The same plan with `iterations` at the last level (a video's later frames)."""
+        last = replace(self.levels[-1], iterations=iterations)
+        return replace(self, levels=self.levels[:-1] + (last,))
+
+
+def make(job: Job, targets: Targets, device: torch.device, pooling: str = "avg") -> Plan:
+    """Check everything that can be checked before any work and plan the run.
+
+    Checks: the output's and every level's size against the deepest layer's minimum, the artworks' size at
+    every level, the masks (read and paired), the memory of computing each target and of each level's
+    optimisation. Raises ImageError (a size or mask), SettingsError (masks without counterpart),
+    OutOfMemoryError (memory.plan), and what loading an input raises."""
+    width, height = output_size(job, targets)
+    option = "--size" if job.out_size is None else "--out-size"
+    check_min_side(width, height, job.layers, "the output", option)
+    sizes = level_sizes(width, height, job.scales, min_side(job.layers))
+    levels = []
+    for k, (w, h) in enumerate(sizes):
+        final = k == len(sizes) - 1
+        coarse = "" if final else " or lower --scales"
+        check_min_side(w, h, job.layers, f"the output at coarse-to-fine level {w}x{h}", "--size" + coarse)
+        factor = max(w, h) / max(width, height)
+        style_long = job.level_style_long_side(factor)
+        style_option = "--style-size or --style-scale" if (job.style_size or job.style_scale) else "--size"
+        style_sizes = [images.fitted_size(targets.image(style).size, style_long) for style in job.styles]
+        for style, (sw, sh) in zip(job.styles, style_sizes):
+            check_min_side(sw, sh, job.style_layers, f"{describe(style)}: the style image", style_option + coarse)
+        mem = memory.plan(w, h, job.layers, job.history, device, job.optimizer, pooling)
+        for sw, sh in style_sizes:
+            memory.check_targets(sw, sh, job.style_layers, device, "style")
+        if job.content is not None and job.content_layers:
+            memory.check_targets(w, h, job.content_layers, device, "content")
+        levels.append(Level(w, h, style_long, job.level_iterations(final), job.evaluations if final else None, mem,
+                            factor))
+    if job.masked:
+        targets.regions(job)
+    return Plan(job, width, height, tuple(levels))
+
+
+def output_size(job: Job, targets: Targets) -> tuple[int, int]:
+    """(width, height): job.out_size, else the photograph's (or the artwork's) aspect ratio at job.size."""
+    if job.out_size is not None:
+        return job.out_size
+    return images.fitted_size(targets.image(job.content if job.content is not None else job.styles[0]).size, job.size)
+
+
+def check_min_side(width: int, height: int, layers, what: str, option: str) -> None:
+    """ImageError when an image of width x height px is too small for the deepest of `layers`."""
+    need = min_side(layers)
+    if min(width, height) < need:
+        raise ImageError(f"{what} is {width}x{height} px at this size; {deepest(layers)} needs at least {need} px on "
+                         f"each side (raise {option})")
+
+
+def level_sizes(width: int, height: int, scales: int, smallest: int) -> list[tuple[int, int]]:
+    """Image sizes from coarse to fine, halving per level, never below what the layers need."""
+    out = []
+    for k in range(scales - 1, -1, -1):
+        f = 0.5**k
+        w, h = max(1, round(width * f)), max(1, round(height * f))
+        if min(w, h) >= max(smallest, SMALLEST_LEVEL) or k == 0:
+            out.append((w, h))
+    return out

@@ -1,0 +1,159 @@
+"""The targets of a synthesis: the input images at a size, the photograph's responses P^l and the artworks'
+A^l / M_l (paper, Sec. 2), computed once and cached by the images' content.
+
+A cache keyed by the identity of an image object returns an earlier image's targets once that object is
+freed and its id reused; every key here is a digest of the pixels (and, for a file, the file is re-read
+when its size or modification time changes).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from pathlib import Path
+
+import torch
+from PIL import Image
+
+from . import color, images, masks, synthesis
+from .job import ImageLike, Job, describe
+
+MAX_ENTRIES = 64  # targets kept (least recently used dropped first): a batch's styles, a video's recent frames
+
+
+def digest(image: Image.Image) -> str:
+    """A digest of an image's mode, size and pixels: equal pixels, equal digest."""
+    h = hashlib.blake2b(digest_size=16)
+    h.update(f"{image.mode}:{image.size}".encode())
+    h.update(image.tobytes())
+    return h.hexdigest()
+
+
+class Targets:
+    """Images and the targets computed from them on one device, keyed by content (LRU, MAX_ENTRIES).
+
+    Raises what images.load_image raises (ImageError for an unreadable or missing file)."""
+
+    def __init__(self, device: torch.device, max_entries: int = MAX_ENTRIES):
+        self.device = device
+        self.max_entries = max_entries
+        self._files: dict[tuple, tuple[Image.Image, str]] = {}  # (path, size, mtime) -> (RGB image, digest)
+        self._cache: OrderedDict[tuple, object] = OrderedDict()
+
+    # -- images ---------------------------------------------------------------------------------
+    def opened(self, source: ImageLike) -> tuple[Image.Image, str]:
+        """(the RGB image, its digest)."""
+        if isinstance(source, Image.Image):
+            rgb = source.convert("RGB") if source.mode != "RGB" else source
+            return rgb, digest(rgb)
+        path = Path(source)
+        try:
+            st = path.stat()
+            key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+        except OSError:
+            key = None  # load_image gives the right error
+        if key is None or key not in self._files:
+            im = images.load_image(source)
+            if key is None:
+                return im, digest(im)
+            if len(self._files) >= self.max_entries:
+                self._files.clear()
+            self._files[key] = (im, digest(im))
+        return self._files[key]
+
+    def image(self, source: ImageLike) -> Image.Image:
+        """The image, RGB, at its own size (EXIF orientation applied)."""
+        return self.opened(source)[0]
+
+    def key(self, source: ImageLike) -> str:
+        return self.opened(source)[1]
+
+    def sized(self, source: ImageLike, long_side: int) -> torch.Tensor:
+        """(1, 3, h, w) in [0, 1] on the device, the long side `long_side` px (images.fit)."""
+        return images.to_tensor(images.fit(self.image(source), long_side)).to(self.device)
+
+    def photo(self, source: ImageLike, long_side: int | None = None) -> torch.Tensor:
+        """The photograph (1, 3, H, W) at its own size, or at `long_side`, for the colour hooks."""
+        im = self.image(source)
+        return images.to_tensor(im if long_side is None else images.fit(im, long_side)).to(self.device)
+
+    # -- targets --------------------------------------------------------------------------------
+    def _cached(self, key: tuple, compute):
+        if key in self._cache:
+            self._cache.move_to_end(key)
+            return self._cache[key]
+        value = compute()
+        self._cache[key] = value
+        while len(self._cache) > self.max_entries:
+            self._cache.popitem(last=False)
+        return value
+
+    def content(self, net, job: Job, long_side: int, policy: color.Policy) -> dict[str, torch.Tensor]:
+        """P^l of the job's photograph at its content layers, (1, N_l, h, w) each."""
+        def compute():
+            x = policy.prepare_content(self.sized(job.content, long_side))
+            return synthesis.content_targets(net, x, job.content_layers)
+        return self._cached(("content", self.key(job.content), long_side, job.content_layers, policy.key), compute)
+
+    def style(self, net, source: ImageLike, long_side: int, layers, policy: color.Policy,
+              photo: ImageLike | None = None) -> dict[str, torch.Tensor]:
+        """A^l / M_l (N_l, N_l) of one artwork at `layers`, as the colour policy prepares it against `photo`."""
+        def compute():
+            return synthesis.style_targets(net, self.style_image(source, long_side, policy, photo), layers)
+        return self._cached(self._style_key("style", source, long_side, layers, policy, photo), compute)
+
+    def style_image(self, source: ImageLike, long_side: int, policy: color.Policy,
+                    photo: ImageLike | None = None) -> torch.Tensor:
+        """The artwork (1, 3, h, w) as the network sees it."""
+        x = self.sized(source, long_side)
+        return x if photo is None else policy.prepare_style(x, self.photo(photo))
+
+    def _style_key(self, kind: str, source, long_side, layers, policy, photo) -> tuple:
+        depends = (policy.key, self.key(photo)) if policy.key and photo is not None else ()
+        return (kind, self.key(source), long_side, tuple(layers), depends)
+
+    def blended_style(self, net, job: Job, long_side: int, policy: color.Policy) -> dict[str, torch.Tensor]:
+        """Per style layer, sum_i b_i A_i^l / M_i^l over the job's artworks (blend weights b_i)."""
+        parts = [(b, self.style(net, im, long_side, job.style_layers, policy, job.content))
+                 for im, b in zip(job.styles, job.blend) if b]
+        if len(parts) == 1 and parts[0][0] == 1.0:
+            return parts[0][1]
+        return {name: sum(b * t[name] for b, t in parts) for name in job.style_layers}
+
+    def regions(self, job: Job) -> masks.Regions:
+        """The job's masks, read once per content of its images (ImageError, SettingsError: masks.read_regions)."""
+        key = ("regions", job.content_mask, job.style_masks, self.key(job.content),
+               tuple(self.key(im) for im in job.styles), job.blend)
+        return self._cached(key, lambda: masks.read_regions(
+            job.content_mask, job.style_masks, self.image(job.content).size, [self.image(im).size for im in job.styles],
+            job.blend, describe(job.content), [describe(im) for im in job.styles]))
+
+    def guided_style(self, net, job: Job, width: int, height: int, long_side: int, policy: color.Policy) -> dict:
+        """Per style layer, [(T^r (1, 1, h, w), A^r), ...] for an output of width x height (masks.mix)."""
+        regions = self.regions(job)
+        layers = job.style_layers
+        per_style = []
+        for i, style in enumerate(job.styles):
+            if not regions.used(i):
+                per_style.append(None)
+                continue
+            x = self.style_image(style, long_side, policy, job.content)
+            h, w = x.shape[-2:]
+            guides = {key: masks.layer_guides(masks.resized(T, h, w), layers, job.guide)
+                      for key, T in regions.styles[i].items()}
+            keys = list(guides)
+            found = synthesis.guided_style_targets(
+                net, x, {name: [guides[k][name].to(self.device) for k in keys] for name in layers})
+            per_style.append({k: {name: found[name][n] for name in layers} for n, k in enumerate(keys)})
+        mixed = masks.mix(regions, per_style, width, height, layers, job.guide)
+        return {name: [(T.to(self.device), A) for T, A in parts] for name, parts in mixed.items()}
+
+    def forget(self, source: ImageLike | None = None) -> None:
+        """Drop every target computed from `source` (all targets and images when None)."""
+        if source is None:
+            self._cache.clear()
+            self._files.clear()
+            return
+        key = self.key(source)
+        for k in [k for k in self._cache if key in k or any(isinstance(p, tuple) and key in p for p in k)]:
+            del self._cache[k]

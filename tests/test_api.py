@@ -1,0 +1,110 @@
+"""The Python API: Session, jobs, plans, runs; in-memory images are keyed by their content."""
+
+import gc
+
+import pytest
+import torch
+from PIL import Image
+
+from stylize import Session, api, plan as plans, transfer
+from stylize.errors import ImageError, SettingsError
+from stylize.objective import TVTerm
+
+from .conftest import pattern
+
+TINY = dict(size=32, iterations=3)
+
+
+@pytest.mark.vgg
+def test_temporary_images_in_a_loop_each_get_their_own_result(art):
+    # before: targets were cached by id() of the image object; a loop of temporaries reused freed ids and got
+    # an earlier image's result (18 of 20 images)
+    session = Session(**TINY)
+    looped = []
+    for seed in range(5):
+        looped.append(session.transfer(pattern(40, 32, seed=10 + seed), art).image.tobytes())
+        gc.collect()
+    fresh = [Session(**TINY).transfer(pattern(40, 32, seed=10 + seed), art).image.tobytes() for seed in range(5)]
+    assert looped == fresh
+    assert len(set(looped)) == 5
+
+
+@pytest.mark.vgg
+def test_the_same_pixels_in_another_object_reuse_the_targets(art):
+    session = Session(**TINY)
+    a, b = pattern(40, 32, seed=3), pattern(40, 32, seed=3)
+    session.transfer(a, art)
+    computed = len(session.targets._cache)
+    session.transfer(b, art)
+    assert len(session.targets._cache) == computed
+
+
+@pytest.mark.vgg
+def test_a_file_rewritten_between_runs_is_read_again(tmp_path, art):
+    path = tmp_path / "photo.png"
+    session = Session(**TINY)
+    pattern(40, 32, seed=1).save(path)
+    first = session.transfer(path, art).image.tobytes()
+    pattern(40, 32, seed=2).save(path)
+    import os
+    os.utime(path, ns=(1, 1))  # a different modification time, whatever the clock's resolution
+    second = session.transfer(path, art).image.tobytes()
+    assert second == Session(**TINY).transfer(pattern(40, 32, seed=2), art).image.tobytes()
+    assert first != second
+
+
+@pytest.mark.vgg
+def test_a_plan_is_a_value_made_once_and_run_executes_it(photo, art, monkeypatch):
+    session = Session(size=48, iterations=4, scales=2, coarse_iterations=2)
+    before = dict(vars(session))
+    plan = session.plan(session.transfer_job(photo, art))
+    assert dict(vars(session)).keys() == before.keys()  # nothing left behind on the session
+    assert [(lv.width, lv.height, lv.iterations) for lv in plan.levels] == [(24, 18, 2), (48, 36, 4)]
+    assert plan.levels[-1].style_long_side == 48 and plan.levels[0].style_long_side == 24
+    assert plan.memory is plan.levels[-1].memory and plan.note is None
+    made = []
+    monkeypatch.setattr(plans, "make", lambda *a, **k: made.append(a) or pytest.fail("planned twice"))
+    outcome = session.run(plan)
+    assert not made and outcome.image.size == (48, 36) and outcome.iterations <= 4
+
+
+@pytest.mark.vgg
+def test_run_of_a_job_plans_it_once(photo, art, monkeypatch):
+    calls = []
+    real = plans.make
+    monkeypatch.setattr(plans, "make", lambda *a, **k: calls.append(1) or real(*a, **k))
+    Session(size=32, iterations=2).transfer(photo, art)
+    assert calls == [1]
+
+
+def test_every_check_happens_in_the_plan_before_any_work(photo, art, monkeypatch):
+    monkeypatch.setattr(Session, "network", lambda *a: pytest.fail("the network was loaded before the checks"))
+    session = Session(size=48, style_size=8)
+    with pytest.raises(ImageError, match=r"art.png: the style image is 8x8 px at this size; conv5_1 needs at "
+                                         r"least 16 px on each side \(raise --style-size or --style-scale\)$"):
+        session.plan(session.transfer_job(photo, art))
+
+
+@pytest.mark.vgg
+def test_an_extra_term_named_like_a_job_term_is_refused(photo, art):
+    session = Session(size=32, iterations=2, tv_weight=1.0)
+    with pytest.raises(SettingsError, match="two terms named 'tv'"):
+        session.run(session.transfer_job(photo, art), extra_terms=[TVTerm(2.0)])
+
+
+def test_the_session_leaves_process_wide_cuda_flags_alone(monkeypatch):
+    monkeypatch.setattr(torch.backends.cudnn, "deterministic", False)
+    monkeypatch.setattr(torch.backends.cudnn, "benchmark", True)
+    Session(device="cpu")
+    assert torch.backends.cudnn.deterministic is False and torch.backends.cudnn.benchmark is True
+    api.deterministic_cuda()
+    assert torch.backends.cudnn.deterministic is True and torch.backends.cudnn.benchmark is False
+
+
+@pytest.mark.vgg
+def test_transfer_returns_the_image_with_its_metadata(photo, art):
+    out = transfer(photo, art, size=32, iterations=2)
+    assert isinstance(out, Image.Image) and out.size == (32, 24)
+    meta = out.info["stylize"]
+    assert meta["command"] == "transfer" and meta["content"] == str(photo) and meta["iterations"] <= 2
+    assert meta["settings"]["size"] == 32

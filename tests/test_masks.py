@@ -1,0 +1,90 @@
+"""Spatial control (Gatys et al. 2017): masks, regions, their guides at every layer, and their mixing."""
+
+import pytest
+import torch
+from click.testing import CliRunner
+from PIL import Image
+
+from stylize import masks
+from stylize.cli import cli
+from stylize.errors import ImageError, SettingsError
+from stylize.images import to_tensor
+
+from .conftest import cli_result_text, halves, pattern
+
+FAST = ["--size", "40", "--iterations", "3", "--quiet"]
+
+
+def run(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+
+def test_colour_mask_regions_and_their_layer_guides(tmp_path):
+    m = halves(64, 48)
+    m.putpixel((5, 5), (250, 250, 250))  # a stray near-white pixel joins the white region
+    m.save(tmp_path / "m.png")
+    regions = masks.read(str(tmp_path / "m.png"), (64, 48), "the photo")
+    assert set(regions) == {(255, 255, 255), (0, 0, 0)}
+    assert float(regions[(255, 255, 255)].sum()) == 32 * 48
+    simple = masks.layer_guides(regions[(255, 255, 255)], ("conv1_1", "conv3_1", "conv5_1"), "simple")
+    assert simple["conv3_1"].shape[-2:] == (12, 16) and simple["conv5_1"].shape[-2:] == (3, 4)
+    inside = masks.layer_guides(regions[(255, 255, 255)], ("conv1_1", "conv3_1"), "inside")
+    assert float(inside["conv3_1"].sum()) < float(simple["conv3_1"].sum())  # eroded at the boundary
+    assert masks.read("white", (10, 8), "the art") == {(255, 255, 255): pytest.approx(torch.ones(8, 10))}
+
+
+def test_grayscale_region_files_and_mask_errors(tmp_path):
+    Image.new("L", (20, 10), 255).save(tmp_path / "a.png")
+    Image.new("L", (20, 10), 0).save(tmp_path / "b.png")
+    regions = masks.read(f"{tmp_path / 'a.png'}+{tmp_path / 'b.png'}", (20, 10), "the photo")
+    assert list(regions) == ["1", "2"] and float(regions["1"].mean()) == 1.0
+    with pytest.raises(ImageError, match=r"the mask is 20x10 px but the photo is 40x20 px; a mask must have its image's size"):
+        masks.read(str(tmp_path / "a.png"), (40, 20), "the photo")
+    with pytest.raises(SettingsError, match="#ff0000 of the content mask c.png has no counterpart in any style mask"):
+        masks.plan({(255, 0, 0): None}, [{(0, 0, 0): None}], (1.0,), "c.png", ["s.png"])
+    with pytest.raises(SettingsError, match="#000000 of the style mask s.png has no counterpart in the content mask"):
+        masks.plan({(255, 0, 0): None}, [{(255, 0, 0): None}, {(0, 0, 0): None}], (0.5, 0.5), "c.png",
+                   ["red", "s.png"])
+
+
+@pytest.mark.vgg
+def test_two_regions_with_two_styles_each_carry_their_own_styles_colours(red, blue, tmp_path):
+    photo = tmp_path / "p.png"
+    pattern(64, 48, 9).save(photo)
+    halves(64, 48).save(tmp_path / "mask.png")
+    out = tmp_path / "o.png"
+    r = run(photo, red, blue, "-o", out, "--content-mask", tmp_path / "mask.png", "--style-mask", "white",
+            "--style-mask", "black", "--ratio", "1e-6", "--size", "64", "--iterations", "60", "--quiet")
+    assert r.exit_code == 0, cli_result_text(r)
+    x = to_tensor(Image.open(out))[0]
+    left, right = x[:, :, 4:28].mean(dim=(1, 2)), x[:, :, 36:60].mean(dim=(1, 2))
+    assert float(left[0] - left[2]) > 0.2, left  # red style on the left (white region)
+    assert float(right[2] - right[0]) > 0.2, right  # blue style on the right (black region)
+
+
+def test_mixing_blends_each_regions_artworks_and_drops_regions_too_small_for_a_layer():
+    # two content regions: top (white) from artwork 0 alone, bottom (black) from artworks 0 and 1 at 1:3
+    top = torch.zeros(32, 32)
+    top[:16] = 1
+    regions = masks.Regions({(255, 255, 255): top, (0, 0, 0): 1 - top},
+                            ({(255, 255, 255): None, (0, 0, 0): None}, {(0, 0, 0): None}),
+                            {(255, 255, 255): [(0, 1.0)], (0, 0, 0): [(0, 0.25), (1, 0.75)]})
+    A = [{key: {"conv1_1": torch.full((2, 2), v + k)} for k, key in enumerate([(255, 255, 255), (0, 0, 0)])}
+         for v in (1.0, 10.0)]
+    A[1].pop((255, 255, 255))
+    mixed = masks.mix(regions, A, 32, 32, ("conv1_1",))
+    (T_top, A_top), (T_bottom, A_bottom) = mixed["conv1_1"]
+    assert torch.equal(A_top, torch.full((2, 2), 1.0))
+    assert torch.allclose(A_bottom, torch.full((2, 2), 0.25 * 2.0 + 0.75 * 11.0))
+    assert T_top.shape == (1, 1, 32, 32) and float(T_top.sum()) == 16 * 32
+    # at a 1x1 output nothing of the region survives: one clear error
+    bottom = masks.Regions({(0, 0, 0): 1 - top}, ({(0, 0, 0): None},), {(0, 0, 0): [(0, 1.0)]})
+    with pytest.raises(ImageError, match="no region of the content mask is large enough"):
+        masks.mix(bottom, [{(0, 0, 0): {"conv1_1": torch.ones(2, 2)}}], 1, 1, ("conv1_1",))
+
+
+def test_one_style_mask_per_style_image():
+    masks.check_count(2, 2)
+    with pytest.raises(SettingsError, match=r"^1 style mask\(s\) for 2 style image\(s\): give one --style-mask per "
+                                            r"style image, in order$"):
+        masks.check_count(1, 2)
