@@ -2,7 +2,7 @@
 
     python examples/ratios.py [--size 160] [--iterations 120] [-o out/ratios.png] [--overwrite]
 
-About 9 minutes on 2 idle CPU cores at the defaults (9 cells). The README's picture is the committed
+Nine runs at the defaults (160 px, 120 iterations). The README's picture is the committed
 examples/ratios.png; this writes a new one (default out/ratios.png) and never replaces a file without
 --overwrite. Each cell is `stylize examples/tubingen.jpg ART -o cell.png --ratio R --size S --iterations N`, run here
 through the Python API on one loaded network.
