@@ -9,7 +9,8 @@ frame and the earlier one warped onto it by the flow of the source frames, on th
 reliable (video.temporal_error). Both runs are what these commands write:
     stylize video CLIP starry_night.jpg -o WORK/independent --independent --size S --iterations N
     stylize video CLIP starry_night.jpg -o WORK/temporal --size S --iterations N --frame-iterations M
---examples DIR also writes the strip picture and the small clip shown in the README.
+--examples DIR also writes the strip picture and the small clip shown in the README (strip.png and
+clip_starry.mp4 in DIR; a file already there is refused before any work unless --overwrite).
 """
 
 import argparse
@@ -35,7 +36,7 @@ def flicker(folder: Path, sources: list, count: int, flow) -> float:
     return sum(errors) / len(errors)
 
 
-def strip(folders, labels, first: int, n: int, path: Path) -> None:
+def strip(folders, labels, first: int, n: int, path: Path, overwrite: bool) -> None:
     rows = [[images.load_image(video.frame_path(f, k)) for k in range(first, first + n)] for f in folders]
     w, h = rows[0][0].size
     pad = 14
@@ -45,7 +46,7 @@ def strip(folders, labels, first: int, n: int, path: Path) -> None:
         draw.text((2, r * (h + pad) + 1), f"{label}: frames {first}-{first + n - 1}", fill="black")
         for c, frame in enumerate(row):
             im.paste(frame, (c * w, r * (h + pad) + pad))
-    im.save(path, optimize=True)
+    images.save_image(im, path, overwrite=overwrite)
 
 
 def main():
@@ -57,11 +58,16 @@ def main():
     p.add_argument("--frame-iterations", type=int, default=5)
     p.add_argument("--temporal-weight", type=float, default=video.DEFAULT_TEMPORAL_WEIGHT)
     p.add_argument("--work", required=True, help="folder for the two runs' frames (reruns resume)")
-    p.add_argument("--examples", default=None, help="also write strip.png and clip.mp4 here")
+    p.add_argument("--examples", default=None, help="also write strip.png and clip_starry.mp4 in this folder")
+    p.add_argument("--overwrite", action="store_true", help="replace strip.png and clip_starry.mp4 in --examples")
     p.add_argument("--init", default="noise", help="--init of every run (noise, content)")
     p.add_argument("--frames", type=int, default=None, help="only the first N frames of the clip")
     p.add_argument("--timing-only", action="store_true", help="only the temporal run and its seconds per frame")
     a = p.parse_args()
+    if a.examples and not a.overwrite:
+        for name in ("strip.png", "clip_starry.mp4"):
+            if (Path(a.examples) / name).exists():
+                p.error(f"{Path(a.examples) / name} already exists; pass --overwrite to replace it")
     work = Path(a.work)
     clip = video.open_clip(a.clip)
     sources = list(clip.frames())
@@ -98,8 +104,8 @@ def main():
         ex.mkdir(parents=True, exist_ok=True)
         first = max(1, clip.count // 2 - 2)
         strip([work / "independent", work / "temporal"], ["independent frames", "stylize video"], first, 5,
-              ex / "strip.png")
-        video.encode(work / "temporal", ex / "clip_starry.mp4", clip, "libx264", overwrite=True)
+              ex / "strip.png", a.overwrite)
+        video.encode(work / "temporal", ex / "clip_starry.mp4", clip, "libx264", overwrite=a.overwrite)
         print(f"wrote {ex / 'strip.png'} and {ex / 'clip_starry.mp4'}")
 
 

@@ -1,12 +1,27 @@
 #!/usr/bin/env bash
-# The README's control examples (192 px, 150 iterations each; about 10 minutes on 2 idle CPU cores).
-# Run from the repository's root: bash examples/controls.sh [--overwrite]
+# The README's control pictures (192 px, 150 iterations each; about 10 minutes on 2 idle CPU cores).
+# Run from anywhere:  bash examples/controls.sh [OUT_DIR] [--overwrite]
+# OUT_DIR defaults to out/controls (created); the committed pictures are in examples/controls/.
+# STYLIZE names the command to run (default: stylize); SIZE and ITERATIONS override 192 and 150.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-E=examples
-O=examples/controls
-run() { stylize "$@" --size 192 --iterations 150 --quiet ${OVERWRITE:-}; echo "done: stylize $*" >&2; }
-[ "${1:-}" = "--overwrite" ] && OVERWRITE=--overwrite
+OUT=out/controls
+OVERWRITE=
+for arg in "$@"; do
+    case "$arg" in
+        --overwrite) OVERWRITE=--overwrite ;;
+        -*) echo "usage: bash examples/controls.sh [OUT_DIR] [--overwrite]" >&2; exit 2 ;;
+        *) OUT=$arg ;;
+    esac
+done
+E=$(dirname "$0")
+O=$OUT
+read -r -a STYLIZE_CMD <<< "${STYLIZE:-stylize}"
+run() { "${STYLIZE_CMD[@]}" "$@" --size "${SIZE:-192}" --iterations "${ITERATIONS:-150}" --quiet $OVERWRITE; echo "done: stylize $*" >&2; }
+if [ -z "$OVERWRITE" ]; then
+    for name in plain blend_1_1 color_luminance color_histogram color_swap regions tv style_scale_0.5 style_scale_2; do
+        if [ -e "$O/$name.png" ]; then echo "Error: $O/$name.png already exists; pass --overwrite to replace it" >&2; exit 1; fi
+    done
+fi
 mkdir -p "$O"
 # the paper's method, for comparison
 run $E/tubingen.jpg $E/starry_night.jpg -o $O/plain.png
