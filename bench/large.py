@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 from common import CONTENT, STYLE, machine, stylize_argv, table
+import torch
 from stylize import memory
 from stylize.settings import DEFAULTS
 
@@ -64,13 +65,13 @@ def measure(size, evals, history=None, compact=False, limit=None, extra=()):
     w, h = meta["width"], meta["height"]
     used = plan["history"] or 1
     filled = min(used, max(1, meta["iterations"] - 1))
-    reuse = plan["allocator"] == "reuse"
+    reuse = memory.plan(w, h, LAYERS, plan["history_requested"], torch.device("cpu")).reuse  # as the run planned it
     est_full = memory.estimate(w, h, LAYERS, used, True, reuse)
     est_filled = memory.estimate(w, h, LAYERS, filled, True, reuse)
     peak = usage.ru_maxrss * 1024
     seconds = float(re.search(r"evaluations, ([\d.]+) s\)", stderr).group(1))
     notes = [line for line in stderr.splitlines() if line.startswith("Note:")]
-    return {"size": f"{w}x{h}", "allocator": plan["allocator"], "history": plan["history"], "filled": filled,
+    return {"size": f"{w}x{h}", "allocator": "reuse" if reuse else "compact", "history": plan["history"], "filled": filled,
             "peak_mib": peak / 2**20, "estimate_full_mib": est_full / 2**20, "estimate_filled_mib": est_filled / 2**20,
             "ratio": est_filled / peak, "mib_per_mp": (peak - memory.HOST_BASELINE) / 2**20 / (w * h / 1e6),
             "evaluations": meta["evaluations"], "s_per_eval": seconds / meta["evaluations"], "wall": wall,

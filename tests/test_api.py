@@ -108,3 +108,18 @@ def test_transfer_returns_the_image_with_its_metadata(photo, art):
     meta = out.info["stylize"]
     assert meta["command"] == "transfer" and meta["content"] == str(photo) and meta["iterations"] <= 2
     assert meta["settings"]["size"] == 32
+
+
+@pytest.mark.vgg
+def test_an_overflowing_term_is_named_with_the_option_of_its_weight(photo, art):
+    from stylize.errors import NonFiniteError
+    from stylize.objective import TemporalTerm
+
+    session = Session(size=32, iterations=2)
+    job = session.transfer_job(photo, art)
+    target, c = torch.zeros(1, 3, 24, 32), torch.ones(1, 1, 24, 32)
+    with pytest.raises(NonFiniteError, match=r"^the weighted temporal loss \(1e\+308 x .*\) is not finite at the "
+                                             r"start: lower --temporal-weight$"):
+        session.run(job, extra_terms=[TemporalTerm(target, c, 1e308)])
+    with pytest.raises(NonFiniteError, match="lower --tv-weight$"):
+        Session(size=32, iterations=2, tv_weight=1e300).transfer(photo, art)

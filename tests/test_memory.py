@@ -33,7 +33,8 @@ def test_the_plan_reuses_freed_blocks_when_that_fits(monkeypatch):
     _budget(monkeypatch, memory.estimate(256, 192, LAYERS, 100, reuse=True))
     plan = memory.plan(256, 192, LAYERS, 100, CPU)
     assert plan.reuse and plan.history == 100 and plan.note is None
-    assert plan.to_dict()["allocator"] == "reuse"
+    # the metadata records what decided the result, never the machine's state (free memory, allocator mode)
+    assert plan.to_dict() == {"history": 100, "history_requested": 100, "note": None}
 
 
 def test_the_plan_hands_freed_blocks_back_before_it_shortens_the_history(monkeypatch):
@@ -42,7 +43,7 @@ def test_the_plan_hands_freed_blocks_back_before_it_shortens_the_history(monkeyp
     _budget(monkeypatch, compact)
     plan = memory.plan(2048, 1536, LAYERS, 100, CPU)
     assert not plan.reuse and plan.history == 100 and plan.note is None
-    assert plan.to_dict()["allocator"] == "compact"
+    assert plan.to_dict() == {"history": 100, "history_requested": 100, "note": None}
 
 
 def test_history_falls_back_to_the_largest_that_fits_and_says_so(monkeypatch):
@@ -100,10 +101,59 @@ def test_the_memory_limit_variable(monkeypatch):
     assert memory.available(CPU) <= 3 * 2**30
     monkeypatch.setenv(memory.BUDGET_ENV, "1000")
     assert memory.available(CPU) == 1000
-    for bad in ("lots", "-5", "0"):
+    for bad in ("lots", "-5", "0", "inf", "1e309", "-inf", "nan", "2E"):
         monkeypatch.setenv(memory.BUDGET_ENV, bad)
         with pytest.raises(OutOfMemoryError, match="number of bytes"):
             memory.available(CPU)
+
+
+def test_the_cli_refuses_an_infinite_memory_limit_in_one_line(photo, art, tmp_path, monkeypatch):
+    monkeypatch.setenv(memory.BUDGET_ENV, "inf")
+    r = run(photo, art, "-o", tmp_path / "o.png", "--size", "32", "--iterations", "1", "--quiet")
+    assert r.exit_code == 1 and not (tmp_path / "o.png").exists()
+    assert r.stderr == ("Error: $STYLIZE_MEMORY_LIMIT='inf' is not a positive number of bytes up to 1 EiB "
+                        "(like 8G)\n")
+
+
+def test_the_plan_honours_the_address_space_limit():
+    # a batch scheduler's `ulimit -v`: what the process may still map, not the machine's free memory
+    import subprocess
+    import sys
+
+    code = (
+        "import resource, torch\n"
+        "from stylize import memory\n"
+        "mapped = next(int(l.split()[1]) * 1024 for l in open('/proc/self/status') if l.startswith('VmSize:'))\n"
+        "resource.setrlimit(resource.RLIMIT_AS, (mapped + 2**30, resource.RLIM_INFINITY))\n"
+        "print(memory.available(torch.device('cpu')))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert 0 < int(out.stdout) <= 2**30
+
+
+def test_the_plan_honours_the_cgroup_limit(tmp_path, monkeypatch):
+    (tmp_path / "max").write_text("3221225472\n")
+    (tmp_path / "current").write_text("1073741824\n")
+    monkeypatch.setattr(memory, "CGROUP_FILES", ((str(tmp_path / "max"), str(tmp_path / "current")),))
+    assert memory.available(CPU) <= 2 * 2**30
+    (tmp_path / "max").write_text("max\n")
+    assert memory._cgroup_left() is None
+
+
+@pytest.mark.vgg
+def test_an_allocation_that_fails_anyway_is_one_out_of_memory_line(photo, art, tmp_path, monkeypatch):
+    from stylize import synthesis
+
+    def fail(*args, **kwargs):
+        raise RuntimeError("[enforce fail at alloc_cpu.cpp:117] DefaultCPUAllocator: can't allocate memory: you "
+                           "tried to allocate 123456789 bytes")
+
+    monkeypatch.setattr(synthesis, "optimize", fail)
+    r = run(photo, art, "-o", tmp_path / "o.png", "--size", "32", "--iterations", "1", "--quiet")
+    assert r.exit_code == 1 and not (tmp_path / "o.png").exists()
+    line = r.stderr.strip()
+    assert "\n" not in line and line.startswith("Error: out of memory (RAM) at 32x24 px, although the plan said it "
+                                                 "fits: --size ")
+    assert line.endswith("; lower --size or free some memory")
 
 
 @pytest.mark.parametrize("extra,message", [

@@ -14,7 +14,8 @@ import torch
 import torch.nn.functional as nnf
 from PIL import Image
 
-from . import __version__, allocator, color, images, job as jobs, plan as plans, stripes, synthesis, vgg, weights
+from . import __version__, allocator, color, images, memory, stripes, synthesis, vgg, weights
+from . import job as jobs, plan as plans
 from .errors import DeviceError, ImageError, NonFiniteError
 from .job import ImageLike, Job, describe
 from .layers import deepest
@@ -148,6 +149,21 @@ class Session:
             plan = self.plan(plan)
         if iterations is not None:
             plan = plan.with_iterations(iterations)
+        try:
+            return self._run(plan, callback, should_stop, extra_terms, start)
+        except torch.cuda.OutOfMemoryError:
+            raise self._failed_allocation(plan) from None
+        except RuntimeError as e:
+            if "can't allocate memory" not in str(e) and "out of memory" not in str(e):
+                raise
+            raise self._failed_allocation(plan) from None
+
+    def _failed_allocation(self, plan: Plan) -> Exception:
+        if self.device.type == "cuda":
+            torch.cuda.empty_cache()
+        return memory.failed_allocation(plan.width, plan.height, plan.job.layers, self.device, self.settings.pooling)
+
+    def _run(self, plan: Plan, callback, should_stop, extra_terms, start) -> Outcome:
         job = plan.job
         policy = color.policy(job.color, job.color_map)
         net = self.network(job.layers)
@@ -163,14 +179,14 @@ class Session:
             if x.shape[-2:] != (level.height, level.width):
                 x = nnf.interpolate(x, size=(level.height, level.width), mode="bicubic", align_corners=False)
             level_callback = None if callback is None else _LevelCallback(callback, k, len(plan.levels))
+            objective = Objective(net, terms)
             with stripes.striped(not level.memory.reuse):  # memory is short: gradients a stripe at a time
-                result = synthesis.optimize(Objective(net, terms), x, level.iterations, level.memory.history,
+                result = synthesis.optimize(objective, x, level.iterations, level.memory.history,
                                             level.evaluations, level_callback, should_stop,
                                             optimizer=job.optimizer, learning_rate=job.learning_rate)
-            x = result.image
             if result.stopped == "non-finite" and result.evaluations == 0:
-                raise NonFiniteError("the loss is not finite at the start: the weights (--ratio, --content-weight, "
-                                     "--style-weight, --tv-weight) are too large for float32")
+                raise NonFiniteError(objective.overflow(x))
+            x = result.image
             if result.stopped in ("interrupted", "non-finite"):
                 break
         out = result.image

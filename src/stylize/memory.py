@@ -82,21 +82,74 @@ def _over_budget(need: int, free: int, device: torch.device) -> str:
 
 
 def available(device: torch.device) -> int | None:
-    """Free memory on the device, in bytes (None when it cannot be told); $STYLIZE_MEMORY_LIMIT, when
-    set, caps it (to plan as if on a smaller machine: the benches and tests use it)."""
+    """Free memory on the device, in bytes (None when it cannot be told): on the CPU the least of the
+    machine's available memory, the process's address-space limit (ulimit -v) less what it has mapped,
+    and its cgroup's limit (a batch scheduler's memory.max) less what the cgroup uses. $STYLIZE_MEMORY_LIMIT,
+    when set, caps it (to plan as if on a smaller machine: the benches and tests use it); OutOfMemoryError
+    when that variable is not a positive, finite number of bytes."""
     free = _free(device)
-    limit = os.environ.get(BUDGET_ENV)
-    if limit:
-        units = {"K": 2**10, "M": 2**20, "G": 2**30}
-        text = limit.strip().upper().removesuffix("IB").removesuffix("B")
-        try:
-            cap = int(float(text[:-1]) * units[text[-1]]) if text[-1:] in units else int(float(text))
-        except ValueError:
-            raise OutOfMemoryError(f"${BUDGET_ENV}={limit!r} is not a number of bytes (like 8G)") from None
-        if not cap > 0:
-            raise OutOfMemoryError(f"${BUDGET_ENV}={limit!r} is not a positive number of bytes (like 8G)")
+    if device.type != "cuda":
+        for limit in (_address_space_left(), _cgroup_left()):
+            if limit is not None:
+                free = limit if free is None else min(free, limit)
+    cap = budget_override()
+    if cap is not None:
         free = cap if free is None else min(free, cap)
     return free
+
+
+MAX_BUDGET = 2**60  # bytes: an exabyte; anything larger is a typo
+
+
+def budget_override() -> int | None:
+    """$STYLIZE_MEMORY_LIMIT in bytes (a number with an optional K/M/G suffix), or None when unset."""
+    limit = os.environ.get(BUDGET_ENV)
+    if not limit:
+        return None
+    units = {"K": 2**10, "M": 2**20, "G": 2**30}
+    text = limit.strip().upper().removesuffix("IB").removesuffix("B")
+    unit = units.get(text[-1:], 1)
+    try:
+        value = float(text[:-1] if text[-1:] in units else text) * unit
+    except ValueError:
+        raise OutOfMemoryError(f"${BUDGET_ENV}={limit!r} is not a number of bytes (like 8G)") from None
+    if not (math.isfinite(value) and 1 <= value <= MAX_BUDGET):
+        raise OutOfMemoryError(f"${BUDGET_ENV}={limit!r} is not a positive number of bytes up to 1 EiB (like 8G)")
+    return int(value)
+
+
+def _address_space_left() -> int | None:
+    """RLIMIT_AS less the process's mapped address space (VmSize), or None without a limit."""
+    try:
+        import resource
+
+        soft, _hard = resource.getrlimit(resource.RLIMIT_AS)
+        if soft == resource.RLIM_INFINITY:
+            return None
+        with open("/proc/self/status") as f:
+            mapped = next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmSize:"))
+        return max(0, soft - mapped)
+    except (ImportError, OSError, ValueError, StopIteration):
+        return None
+
+
+CGROUP_FILES = (("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),  # cgroup v2
+                ("/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/memory/memory.usage_in_bytes"))
+
+
+def _cgroup_left() -> int | None:
+    """The process's cgroup memory limit less its usage, or None without a limit."""
+    for limit_file, usage_file in CGROUP_FILES:
+        try:
+            with open(limit_file) as f:
+                text = f.read().strip()
+            if text == "max" or int(text) >= MAX_BUDGET:
+                return None  # v1 writes "no limit" as a huge number
+            with open(usage_file) as f:
+                return max(0, int(text) - int(f.read().strip()))
+        except (OSError, ValueError):
+            continue
+    return None
 
 
 def _free(device: torch.device) -> int | None:
@@ -114,6 +167,18 @@ def _free(device: torch.device) -> int | None:
         return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (ValueError, OSError, AttributeError):
         return None
+
+
+def failed_allocation(width: int, height: int, layers, device: torch.device, pooling: str = "avg") -> OutOfMemoryError:
+    """The error for an allocation that failed although the plan said it fits: one line naming the size
+    that fits in what is free now."""
+    free = available(device)
+    fits = None if free is None else largest_fitting(width, height, layers, 1, int(USABLE * free),
+                                                     device.type != "cuda", pooling=pooling)
+    where = "GPU" if device.type == "cuda" else "RAM"
+    hint = f"--size {fits} fits in what is free now" if fits else "no size fits in what is free now"
+    return OutOfMemoryError(f"out of memory ({where}) at {width}x{height} px, although the plan said it fits: {hint}; "
+                            f"lower --size or free some memory")
 
 
 def largest_fitting(width: int, height: int, layers, history: int, budget: int, host: bool = True,
@@ -172,10 +237,10 @@ class Plan:
         return None
 
     def to_dict(self) -> dict:
-        return {"allocator": "reuse" if self.reuse else "compact",
-                "history": self.history if self.optimizer == "lbfgs" else None,
-                "history_requested": self.requested, "estimate_bytes": self.need, "free_bytes": self.free,
-                "note": self.note}
+        """What decided the result (the history L-BFGS kept), not the machine's state at the time (free
+        memory, the allocator's mode): the same command gives the same bytes."""
+        return {"history": self.history if self.optimizer == "lbfgs" else None,
+                "history_requested": self.requested, "note": self.note}
 
 
 def plan(width: int, height: int, layers, history: int, device: torch.device, optimizer: str = "lbfgs",
@@ -212,9 +277,3 @@ def plan(width: int, height: int, layers, history: int, device: torch.device, op
     raise OutOfMemoryError(f"a {width}x{height} px synthesis {_over_budget(least, free, device)}, even with "
                            f"--history 1; {speed}--size {fits} would fit with --history 1: lower --size, or free "
                            f"some memory")
-
-
-def check(width: int, height: int, layers, history: int, device: torch.device, optimizer: str = "lbfgs",
-          pooling: str = "avg") -> Plan:
-    """The plan of a synthesis (see plan); raises OutOfMemoryError when none fits."""
-    return plan(width, height, layers, history, device, optimizer, pooling)

@@ -18,6 +18,7 @@ class Term:
     layers it handles inside the forward pass through tap()."""
 
     name = "term"
+    option = "its weight"  # how a user sets the weight (named when the weighted loss overflows)
     layers: tuple[str, ...] = ()
     tapped: tuple[str, ...] = ()
 
@@ -40,6 +41,7 @@ class ContentTerm(Term):
     """alpha L_content: P^l from the photograph at each content layer (the paper: conv4_2 alone)."""
 
     name = "content"
+    option = "--content-weight or --ratio"
 
     def __init__(self, targets: dict[str, torch.Tensor], weight: float, size_invariant: bool = True):
         super().__init__(weight)
@@ -60,6 +62,7 @@ class StyleTerm(Term):
     the forward pass."""
 
     name = "style"
+    option = "--style-weight or --ratio"
 
     def __init__(self, targets: dict[str, torch.Tensor], weight: float, layer_weights: dict[str, float]):
         super().__init__(weight)
@@ -89,6 +92,7 @@ class GuidedStyleTerm(Term):
     Gram matrix of the region (guide T^r at the layer's resolution), normalised by its area."""
 
     name = "style"
+    option = "--style-weight or --ratio"
 
     def __init__(self, guides: dict[str, list[tuple[torch.Tensor, torch.Tensor]]], weight: float,
                  layer_weights: dict[str, float]):
@@ -110,6 +114,7 @@ class TVTerm(Term):
     """Smoothness: the total variation of the image (squared differences, see losses.total_variation)."""
 
     name = "tv"
+    option = "--tv-weight"
 
     def loss(self, x, responses):
         return losses.total_variation(x)
@@ -130,6 +135,24 @@ class Objective:
         self.terms = [t for t in terms if t.weight]
         self.layers = tuple(dict.fromkeys(name for t in self.terms for name in (*t.layers, *t.tapped)))
         self._taps = {name: t for t in self.terms for name in t.tapped}
+
+    @torch.no_grad()
+    def overflow(self, x: torch.Tensor) -> str:
+        """Why the total is not finite at x, naming the term (and the option of its weight) to blame."""
+        for t in self.terms:
+            t.start()
+        responses = self.net(x, self.layers, self._tap if self._taps else None) if self.layers else {}
+        values = [(t, t.loss(x, responses)) for t in self.terms]
+        for t, e in values:
+            if not bool(torch.isfinite(e).all()):
+                return (f"the {t.name} loss is not finite at the start: the network's responses overflow float32 "
+                        f"(check --weights)")
+        for t, e in values:
+            if not bool(torch.isfinite(t.weight * e).all()):
+                return (f"the weighted {t.name} loss ({t.weight:g} x {float(e):.3g}) is not finite at the start: lower "
+                        f"{t.option}")
+        return ("the loss is not finite at the start: the weighted terms' sum overflows float32; lower "
+                + ", ".join(dict.fromkeys(t.option for t in self.terms)))
 
     def _tap(self, name, response):
         term = self._taps.get(name)
@@ -153,6 +176,7 @@ class TemporalTerm(Term):
     optical flow), weighted by `reliability` c (1, 1, H, W) in [0, 1]: 0 where the flow is unreliable."""
 
     name = "temporal"
+    option = "--temporal-weight"
 
     def __init__(self, target: torch.Tensor, reliability: torch.Tensor, weight: float, name: str | None = None):
         super().__init__(weight, name)
