@@ -15,6 +15,12 @@ COLORS = ("style", "luminance", "histogram", "swap")
 COLOR_MAPS = ("ia", "chol", "mk")
 GUIDES = ("simple", "inside")
 OPTIMIZERS = ("lbfgs", "adam")
+# Ranges of the numeric settings: beyond them a value is a typo (the largest side fits neither 24 GB nor any GPU).
+MAX_SIDE = 65536  # px, for --size, --style-size and an output's side
+MAX_COUNT = 10**7  # --iterations, --evaluations, --coarse-iterations
+MAX_HISTORY = 10**4
+MAX_SCALES = 12  # coarse-to-fine levels: 2**11 x the smallest level (16 px) exceeds MAX_SIDE
+MAX_STYLE_SCALE = 64.0
 
 
 @dataclass(frozen=True)
@@ -80,19 +86,15 @@ class Settings:
             raise SettingsError(f"loss scaling must be one of {', '.join(LOSS_SCALINGS)}")
         if self.pooling not in POOLINGS:
             raise SettingsError(f"pooling must be one of {', '.join(POOLINGS)}")
-        for name in ("iterations", "history", "size", "scales"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise SettingsError(f"{name.replace('_', ' ')} must be a positive integer, not {value!r}")
+        for name, most in (("iterations", MAX_COUNT), ("history", MAX_HISTORY), ("size", MAX_SIDE),
+                           ("scales", MAX_SCALES)):
+            _count(name.replace("_", " "), getattr(self, name), most)
         if self.optimizer not in OPTIMIZERS:
             raise SettingsError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, not {self.optimizer!r}")
         _positive("learning rate", self.learning_rate)
-        if self.coarse_iterations is not None and self.coarse_iterations < 1:
-            raise SettingsError(f"coarse iterations must be a positive integer, not {self.coarse_iterations!r}")
-        if self.evaluations is not None and self.evaluations < 1:
-            raise SettingsError(f"evaluations must be a positive integer, not {self.evaluations!r}")
-        if self.style_size is not None and self.style_size < 1:
-            raise SettingsError(f"style size must be a positive integer, not {self.style_size!r}")
+        for name, most in (("coarse_iterations", MAX_COUNT), ("evaluations", MAX_COUNT), ("style_size", MAX_SIDE)):
+            if getattr(self, name) is not None:
+                _count(name.replace("_", " "), getattr(self, name), most)
         if not math.isfinite(self.noise) or not 0 <= self.noise <= 1:
             raise SettingsError(f"noise must be between 0 and 1, not {self.noise!r}")
         if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", str(self.device)):
@@ -106,6 +108,8 @@ class Settings:
                 raise SettingsError("the style blend weights are all 0: at least one must be > 0")
         if self.style_scale is not None:
             _positive("style scale", self.style_scale)
+            if self.style_scale > MAX_STYLE_SCALE:
+                raise SettingsError(f"style scale must be at most {MAX_STYLE_SCALE:g}, not {self.style_scale!r}")
             if self.style_size is not None:
                 raise SettingsError("give --style-size or --style-scale, not both")
         if self.color not in COLORS:
@@ -139,6 +143,8 @@ class Settings:
         ws = self.style_blend if self.style_blend is not None else (1.0,) * styles
         if len(ws) != styles:
             raise SettingsError(f"{len(ws)} style blend weights for {styles} style image(s)")
+        largest = max(ws)
+        ws = [w / largest for w in ws]  # first to at most 1: the sum of two 1e308 is not finite
         total = sum(ws)
         return tuple(w / total for w in ws)
 
@@ -166,6 +172,13 @@ class Settings:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def _count(name: str, value, most: int) -> None:
+    """SettingsError unless value is an integer from 1 to `most`."""
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= most:
+        shown = repr(value) if len(repr(value)) <= 24 else f"a number of {len(str(value))} digits"
+        raise SettingsError(f"{name} must be an integer from 1 to {most}, not {shown}")
 
 
 def _positive(name: str, value: float, allow_zero: bool = False) -> None:

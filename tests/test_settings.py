@@ -1,0 +1,61 @@
+"""Settings: the one place for defaults, every field checked against its range."""
+
+import pytest
+from click.testing import CliRunner
+
+from stylize import settings
+from stylize.cli import cli
+from stylize.errors import SettingsError
+from stylize.settings import Settings
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("size", 10**400, "size must be an integer from 1 to 65536, not a number of 401 digits"),
+    ("size", 0, "size must be an integer from 1 to 65536, not 0"),
+    ("size", True, "size must be an integer from 1 to 65536, not True"),
+    ("history", 10**5, "history must be an integer from 1 to 10000, not 100000"),
+    ("scales", 10**6, "scales must be an integer from 1 to 12, not 1000000"),
+    ("style_size", 70000, "style size must be an integer from 1 to 65536, not 70000"),
+    ("evaluations", 0, "evaluations must be an integer from 1 to 10000000, not 0"),
+    ("coarse_iterations", 10**12, "coarse iterations must be an integer from 1 to 10000000, not 1000000000000"),
+    ("style_scale", 1e300, "style scale must be at most 64, not 1e+300"),
+    ("ratio", float("inf"), "ratio must be a finite number > 0, not inf"),
+    ("noise", 2.0, "noise must be between 0 and 1, not 2.0"),
+])
+def test_every_number_has_a_range(field, value, message):
+    with pytest.raises(SettingsError) as e:
+        Settings(**{field: value})
+    assert str(e.value) == message
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--size", "1" + "0" * 400], "size must be an integer from 1 to 65536, not a number of 401 digits"),
+    (["--scales", "1000000"], "scales must be an integer from 1 to 12, not 1000000"),
+    (["--style-scale", "1e300"], "style scale must be at most 64, not 1e+300"),
+    (["--history", "99999"], "history must be an integer from 1 to 10000, not 99999"),
+])
+def test_out_of_range_options_are_usage_errors_before_any_work(photo, art, tmp_path, args, message):
+    r = CliRunner().invoke(cli, [str(photo), str(art), "-o", str(tmp_path / "o.png"), *args], catch_exceptions=False)
+    assert r.exit_code == 2 and r.stderr.strip().splitlines()[-1] == f"Error: {message}"
+    assert "Traceback" not in r.output and not (tmp_path / "o.png").exists()
+
+
+def test_blend_weights_are_normalised_without_overflow():
+    assert Settings(style_blend=(1e308, 1e308)).blend(2) == (0.5, 0.5)
+    assert Settings(style_blend=(3, 7)).blend(2) == pytest.approx((0.3, 0.7))
+    assert Settings().blend(3) == pytest.approx((1 / 3,) * 3)
+    with pytest.raises(SettingsError, match="^2 style blend weights for 3 style image"):
+        Settings(style_blend=(1, 2)).blend(3)
+
+
+def test_alpha_and_beta_from_the_ratio_or_explicit_weights():
+    assert Settings(ratio=1e-3).alpha_beta == (1e-3, 1.0)
+    assert Settings(ratio=1e-3, style_weight=10.0).alpha_beta == pytest.approx((1e-2, 10.0))
+    assert Settings(content_weight=2.0, style_weight=4.0).alpha_beta == (2.0, 4.0)
+
+
+def test_the_defaults_are_the_papers_method():
+    d = settings.DEFAULTS
+    assert d.content_layer == "conv4_2" and d.style_layers == ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")
+    assert d.pooling == "avg" and d.init == "noise" and d.optimizer == "lbfgs" and d.normalize
+    assert d.layer_weights == {name: 0.2 for name in d.style_layers}
