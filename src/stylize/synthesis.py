@@ -10,7 +10,7 @@ from typing import Callable
 import torch
 
 from . import losses
-from .linesearch import strong_wolfe
+from . import linesearch
 from .settings import DEFAULTS
 
 
@@ -171,7 +171,8 @@ def optimize(objective, x0: torch.Tensor, iterations: int, history: int = DEFAUL
     return book.result(stopped)
 
 
-def lbfgs(book: Bookkeeper, x: torch.Tensor, iterations: int, history: int) -> None:
+def lbfgs(book: Bookkeeper, x: torch.Tensor, iterations: int, history: int,
+          curvature: float = linesearch.CURVATURE) -> None:
     """L-BFGS (Nocedal & Wright, Alg. 7.5): the two-loop recursion for the direction (Alg. 7.4), the
     strong-Wolfe line search of stylize.linesearch for the step.
 
@@ -206,7 +207,7 @@ def lbfgs(book: Bookkeeper, x: torch.Tensor, iterations: int, history: int) -> N
             return  # zero gradient: nothing left to do
         t = min(1.0, 1.0 / float(g.abs().sum())) if k == 1 else 1.0
         g_old = g
-        t, f_new, g_new = strong_wolfe(evaluate, x, d, t, f, g, gtd)
+        t, f_new, g_new = linesearch.strong_wolfe(evaluate, x, d, t, f, g, gtd, c2=curvature)
         x = x + t * d
         if t * float(d.abs().max()) < 1e-12 or f_new == f:
             return  # no progress possible
