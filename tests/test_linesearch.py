@@ -101,6 +101,21 @@ def test_a_step_too_short_is_expanded():
     _assert_strong_wolfe(_parabola, t, f, g, f0, gtd0, 1e-4, 0.1)
 
 
+def _slope_and_bump(a):
+    """phi(a) = -a + 0.95 exp(-((a - 1) / 0.05)^2): a falling line with a narrow bump at 1."""
+    e = 0.95 * math.exp(-(((a - 1.0) / 0.05) ** 2))
+    return -a + e, -1.0 - 2 * (a - 1.0) / 0.05**2 * e
+
+
+def test_a_try_no_better_than_the_last_ends_the_expansion():
+    # 0.1 is too short (slope -1); the next try, 10x, lands on the bump: f(1) = -0.05 is above f(0.1)
+    # yet meets sufficient decrease, its slope still -1. Alg. 3.5 zooms into [0.1, 1] (not on past 1).
+    t, f, g, tried, f0, gtd0 = _search(_slope_and_bump, 0.1, c2=0.5, x0=0.0, direction=1.0)
+    assert tried[:2] == [0.1, 1.0] and _slope_and_bump(1.0)[0] > _slope_and_bump(0.1)[0]
+    assert 0.1 < t < 1.0 and f < _slope_and_bump(0.1)[0]
+    _assert_strong_wolfe(_slope_and_bump, t, f, g, f0, gtd0, 1e-4, 0.5, x0=0.0, direction=1.0)
+
+
 def test_a_step_meeting_both_conditions_is_taken_at_once():
     t, f, g, tried, f0, gtd0 = _search(_parabola, t0=0.2)  # x = 0.9: slope g.d = -0.4 of -2
     assert tried == [0.2] and t == 0.2
