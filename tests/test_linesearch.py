@@ -45,7 +45,7 @@ def test_cubic_without_a_local_minimum_gives_the_middle():
 
 
 def _moré_thuente_1(a, beta=2.0):
-    """phi(a) = -a / (a^2 + beta): minimum at sqrt(beta) (Moré & Thuente 1994, function 1)."""
+    """phi(a) = -a / (a^2 + beta): minimum at sqrt(beta) (Moré & Thuente 1994, ACM TOMS 20(3), function 1)."""
     return -a / (a * a + beta), (a * a - beta) / (a * a + beta) ** 2
 
 

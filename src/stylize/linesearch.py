@@ -1,4 +1,4 @@
-"""The strong-Wolfe line search of our L-BFGS (Nocedal & Wright, Numerical Optimization, 2nd ed., §3.5-3.6).
+"""The strong-Wolfe line search of our L-BFGS (Nocedal & Wright, Numerical Optimization, 2nd ed., §3.1 and §3.5).
 
 Along a descent direction d from x it finds a step t with
 

@@ -9,8 +9,7 @@ from typing import Callable
 
 import torch
 
-from . import losses
-from . import linesearch
+from . import linesearch, losses
 from .settings import DEFAULTS
 
 
@@ -181,8 +180,11 @@ def lbfgs(book: Bookkeeper, x: torch.Tensor, iterations: int, history: int,
     The history keeps the last `history` pairs (s, y) with y.s > 1e-10 (others are skipped, keeping
     the approximation positive definite); the initial inverse Hessian is gamma I, gamma = s.y / y.y of
     the newest pair (eq. 7.20). The first step is min(1, 1 / |g|_1) along -g, later ones start at 1.
+    curvature: the line search's c2 (N&W's 0.9 for quasi-Newton methods; a small value makes each
+    search nearly exact, as the tests do to check L-BFGS's n-step termination on quadratics).
     Returns after `iterations` iterations, at a zero gradient, or when a step no longer moves x or
-    the loss; the book raises its own stops (_Stop) out of evaluate."""
+    the loss (so x is resolved only as far as the loss's float resolution allows); the book raises
+    its own stops (_Stop) out of evaluate."""
     evaluate = book.evaluate
     f, g = evaluate(x)
     memory: list[tuple[torch.Tensor, torch.Tensor, float]] = []  # (s, y, 1 / y.s), oldest first
