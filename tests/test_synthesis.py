@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from stylize import Session, color, synthesis
+from stylize import Session, color, linesearch, synthesis
 from stylize.images import to_tensor
 from stylize.objective import ContentTerm, Objective, StyleTerm
 
@@ -158,3 +158,99 @@ def test_adam_reduces_the_loss_one_evaluation_per_iteration():
 def test_an_unknown_optimizer_is_refused():
     with pytest.raises(ValueError):
         synthesis.optimize(_objective(), synthesis.noise_image(32, 32, 0.1, 0), iterations=2, optimizer="sgd")
+
+
+# --- L-BFGS on functions with known minimisers (float64, driven by a plain function of a tensor) ------
+
+
+def _lbfgs(function, x0, iterations, curvature=linesearch.CURVATURE):
+    """Run synthesis.lbfgs on `function` (tensor -> scalar tensor) from x0 for at most `iterations`;
+    returns the Bookkeeper (best_x: the lowest point evaluated, iteration, evaluations)."""
+    book = synthesis.Bookkeeper(lambda x: (function(x), {}), x0, budget=100 * iterations, tolerance=0.0)
+    synthesis.lbfgs(book, x0.clone(), iterations, history=100, curvature=curvature)
+    return book
+
+
+def _quadratic(n, seed):
+    """0.5 x^T A x - b^T x with A symmetric positive definite (condition number about 4) and b = A x*,
+    x* a seeded vector of norm about sqrt(n): its minimiser is x*."""
+    g = torch.Generator().manual_seed(seed)
+    m = torch.randn(n, n, generator=g, dtype=torch.float64)
+    a = m @ m.T + n * torch.eye(n, dtype=torch.float64)
+    minimiser = torch.randn(n, generator=g, dtype=torch.float64)
+    b = a @ minimiser
+    return (lambda x: 0.5 * x @ a @ x - b @ x), minimiser
+
+
+def test_two_loop_recursion_is_the_bfgs_inverse_hessian_times_the_gradient():
+    # Nocedal & Wright eq. 7.19: H <- (I - rho s y^T) H (I - rho y s^T) + rho s s^T from H0 = gamma I
+    g = torch.Generator().manual_seed(0)
+    n, gamma = 6, 0.37
+    pairs = []
+    for _ in range(4):
+        s, y = torch.randn(n, generator=g, dtype=torch.float64), torch.randn(n, generator=g, dtype=torch.float64)
+        y = y if float(y @ s) > 0 else -y
+        pairs.append((s, y, 1.0 / float(y @ s)))
+    h = gamma * torch.eye(n, dtype=torch.float64)
+    eye = torch.eye(n, dtype=torch.float64)
+    for s, y, rho in pairs:
+        h = (eye - rho * torch.outer(s, y)) @ h @ (eye - rho * torch.outer(y, s)) + rho * torch.outer(s, s)
+    grad = torch.randn(n, generator=g, dtype=torch.float64)
+    kept = grad.clone()
+    direction = synthesis.two_loop_recursion(grad, pairs, gamma)
+    assert torch.allclose(direction, -h @ grad, rtol=1e-12, atol=1e-14)
+    assert torch.equal(grad, kept)  # the gradient is not modified
+    assert torch.equal(synthesis.two_loop_recursion(grad, [], gamma), -gamma * grad)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_lbfgs_with_near_exact_line_searches_solves_a_quadratic_in_n_iterations(seed):
+    # with exact line searches the steps are conjugate and n of them reach the minimiser (N&W §7.2,
+    # Thm 5.2); c2 = 1e-6 makes the searches exact to about 1e-6 of the slope
+    n = 5
+    function, minimiser = _quadratic(n, seed)
+    book = _lbfgs(function, torch.zeros(n, dtype=torch.float64), iterations=n, curvature=1e-6)
+    assert book.iteration == n and book.best_x.dtype == torch.float64
+    assert float((book.best_x - minimiser).norm()) < 1e-8
+    # one iteration fewer is not enough: the bound is the method's, not the tolerance's
+    assert float((_lbfgs(function, torch.zeros(n, dtype=torch.float64), n - 1, 1e-6).best_x - minimiser).norm()) > 1e-6
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_lbfgs_with_its_default_line_search_solves_a_quadratic_superlinearly(seed):
+    # c2 = 0.9 takes the quasi-Newton step 1 whenever it meets the Wolfe conditions: no finite
+    # termination, but superlinear convergence: 1e-6 within 2n iterations on these quadratics. It
+    # stops by itself once a step no longer changes the loss (f about -40 here, resolved to 1e-14:
+    # x to about 1e-8), well before 4n iterations.
+    n = 5
+    function, minimiser = _quadratic(n, seed)
+    book = _lbfgs(function, torch.zeros(n, dtype=torch.float64), iterations=2 * n)
+    assert float((book.best_x - minimiser).norm()) < 1e-6
+    book = _lbfgs(function, torch.zeros(n, dtype=torch.float64), iterations=4 * n)
+    assert book.iteration < 4 * n and float((book.best_x - minimiser).norm()) < 1e-7
+
+
+def _rosenbrock(x):
+    return 100 * (x[1] - x[0] ** 2) ** 2 + (1 - x[0]) ** 2
+
+
+def test_optimize_minimises_rosenbrock_from_the_standard_start():
+    x0 = torch.tensor([-1.2, 1.0], dtype=torch.float64)
+    seen = []
+    result = synthesis.optimize(lambda x: (_rosenbrock(x), {}), x0, iterations=50, evaluations=200, tolerance=0.0,
+                                callback=lambda p: seen.append((p.iteration, float((p.image - 1).abs().max()))))
+    assert result.image.dtype == torch.float64 and result.iterations <= 50
+    assert float((result.image - 1).abs().max()) < 1e-6 and result.loss < 1e-12
+    reached = min(k for k, error in seen if error < 1e-6)
+    assert reached <= 40  # N&W report about 35 BFGS iterations from this start
+    assert torch.equal(x0, torch.tensor([-1.2, 1.0], dtype=torch.float64))  # the start is not modified
+
+
+def test_optimize_takes_its_defaults_from_the_settings():
+    import inspect
+
+    from stylize.settings import DEFAULTS
+
+    parameters = inspect.signature(synthesis.optimize).parameters
+    assert parameters["learning_rate"].default == DEFAULTS.learning_rate
+    assert parameters["history"].default == DEFAULTS.history

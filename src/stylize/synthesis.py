@@ -9,7 +9,8 @@ from typing import Callable
 
 import torch
 
-from . import losses
+from . import linesearch, losses
+from .settings import DEFAULTS
 
 
 @torch.inference_mode()
@@ -138,11 +139,12 @@ class Bookkeeper:
 OPTIMIZERS = ("lbfgs", "adam")
 
 
-def optimize(objective, x0: torch.Tensor, iterations: int, history: int = 100, evaluations: int | None = None,
+def optimize(objective, x0: torch.Tensor, iterations: int, history: int = DEFAULTS.history,
+             evaluations: int | None = None,
              callback: Callable[[Progress], None] | None = None,
              should_stop: Callable[[], bool] | None = None,
              patience: int = 50, tolerance: float = 1e-6, optimizer: str = "lbfgs",
-             learning_rate: float = 0.02) -> Result:
+             learning_rate: float = DEFAULTS.learning_rate) -> Result:
     """Minimize the objective over the pixels with L-BFGS and a strong-Wolfe line search (or with
     Adam, optimizer="adam": one evaluation per iteration, step `learning_rate` in pixel units).
 
@@ -168,9 +170,21 @@ def optimize(objective, x0: torch.Tensor, iterations: int, history: int = 100, e
     return book.result(stopped)
 
 
-def lbfgs(book: Bookkeeper, x: torch.Tensor, iterations: int, history: int) -> None:
-    """L-BFGS: the two-loop recursion for the direction (Nocedal & Wright, Alg. 7.4), a strong-Wolfe
-    line search for the step. book.evaluate(x) -> (loss, gradient)."""
+def lbfgs(book: Bookkeeper, x: torch.Tensor, iterations: int, history: int,
+          curvature: float = linesearch.CURVATURE) -> None:
+    """L-BFGS (Nocedal & Wright, Alg. 7.5): the two-loop recursion for the direction (Alg. 7.4), the
+    strong-Wolfe line search of stylize.linesearch for the step.
+
+    book.evaluate(x) -> (loss, gradient of x's shape) is the only thing called (any dtype: the tests
+    drive it in float64); book.iteration is set to each iteration begun. x: the start, not modified.
+    The history keeps the last `history` pairs (s, y) with y.s > 1e-10 (others are skipped, keeping
+    the approximation positive definite); the initial inverse Hessian is gamma I, gamma = s.y / y.y of
+    the newest pair (eq. 7.20). The first step is min(1, 1 / |g|_1) along -g, later ones start at 1.
+    curvature: the line search's c2 (N&W's 0.9 for quasi-Newton methods; a small value makes each
+    search nearly exact, as the tests do to check L-BFGS's n-step termination on quadratics).
+    Returns after `iterations` iterations, at a zero gradient, or when a step no longer moves x or
+    the loss (so x is resolved only as far as the loss's float resolution allows); the book raises
+    its own stops (_Stop) out of evaluate."""
     evaluate = book.evaluate
     f, g = evaluate(x)
     memory: list[tuple[torch.Tensor, torch.Tensor, float]] = []  # (s, y, 1 / y.s), oldest first
@@ -186,7 +200,7 @@ def lbfgs(book: Bookkeeper, x: torch.Tensor, iterations: int, history: int) -> N
                     memory.pop(0)
                 memory.append((s_k, y_k, 1.0 / ys))
                 scale = ys / float(y_k.flatten() @ y_k.flatten())
-        d = _direction(g, memory, scale)
+        d = two_loop_recursion(g, memory, scale)
         gtd = float(g.flatten() @ d.flatten())
         if gtd >= 0:  # not a descent direction (round-off): restart from steepest descent
             memory.clear()
@@ -195,7 +209,7 @@ def lbfgs(book: Bookkeeper, x: torch.Tensor, iterations: int, history: int) -> N
             return  # zero gradient: nothing left to do
         t = min(1.0, 1.0 / float(g.abs().sum())) if k == 1 else 1.0
         g_old = g
-        t, f_new, g_new = _strong_wolfe(evaluate, x, d, t, f, g, gtd)
+        t, f_new, g_new = linesearch.strong_wolfe(evaluate, x, d, t, f, g, gtd, c2=curvature)
         x = x + t * d
         if t * float(d.abs().max()) < 1e-12 or f_new == f:
             return  # no progress possible
@@ -221,8 +235,12 @@ def adam(book: Bookkeeper, x: torch.Tensor, iterations: int, learning_rate: floa
         del g, denominator
 
 
-def _direction(g: torch.Tensor, memory, scale: float) -> torch.Tensor:
-    """-H g with the L-BFGS inverse-Hessian approximation (two-loop recursion)."""
+def two_loop_recursion(g: torch.Tensor, memory: list[tuple[torch.Tensor, torch.Tensor, float]],
+                       scale: float) -> torch.Tensor:
+    """The L-BFGS search direction -H g (Nocedal & Wright, Alg. 7.4, the two-loop recursion).
+
+    g: the gradient (any shape); memory: the pairs (s, y, rho = 1 / y.s), oldest first, s and y of g's
+    shape; scale: gamma, the initial inverse Hessian H0 = gamma I. Returns a new tensor of g's shape."""
     q = g.neg()
     alphas = []
     for s, y, rho in reversed(memory):
@@ -234,74 +252,6 @@ def _direction(g: torch.Tensor, memory, scale: float) -> torch.Tensor:
         b = rho * float(y.flatten() @ r.flatten())
         r.add_(s, alpha=a - b)
     return r
-
-
-def _strong_wolfe(evaluate, x, d, t, f0, g0, gtd0, c1=1e-4, c2=0.9, max_tries=25):
-    """A step t along d meeting the strong Wolfe conditions (Nocedal & Wright, Alg. 3.5 and 3.6):
-    f(x + t d) <= f0 + c1 t g0.d and |g(x + t d).d| <= c2 |g0.d|. Returns (t, f, g) at that step,
-    or the best point found when the tries run out."""
-    d_max = float(d.abs().max())
-    t_prev, f_prev, g_prev, gtd_prev = 0.0, f0, g0, gtd0
-    for i in range(max_tries):
-        f_new, g_new = evaluate(x + t * d)
-        gtd_new = float(g_new.flatten() @ d.flatten())
-        if f_new > f0 + c1 * t * gtd0 or (i > 0 and f_new >= f_prev):
-            return _zoom(evaluate, x, d, f0, gtd0, (t_prev, f_prev, g_prev, gtd_prev), (t, f_new, g_new, gtd_new),
-                         c1, c2, max_tries, d_max)
-        if abs(gtd_new) <= -c2 * gtd0:
-            return t, f_new, g_new
-        if gtd_new >= 0:
-            return _zoom(evaluate, x, d, f0, gtd0, (t, f_new, g_new, gtd_new), (t_prev, f_prev, g_prev, gtd_prev),
-                         c1, c2, max_tries, d_max)
-        t_next = _cubic_minimum(t_prev, f_prev, gtd_prev, t, f_new, gtd_new, t + 0.01 * (t - t_prev), 10 * t)
-        t_prev, f_prev, g_prev, gtd_prev = t, f_new, g_new, gtd_new
-        t = t_next
-    return t_prev, f_prev, g_prev
-
-
-def _zoom(evaluate, x, d, f0, gtd0, lo, hi, c1, c2, max_tries, d_max):
-    """Shrink the bracket [lo, hi] (lo: the lower loss, meeting sufficient decrease) until a step meets
-    the strong Wolfe conditions."""
-    for _ in range(max_tries):
-        (t_lo, f_lo, g_lo, gtd_lo), (t_hi, f_hi, _, gtd_hi) = lo, hi
-        a, b = min(t_lo, t_hi), max(t_lo, t_hi)
-        if (b - a) * d_max < 1e-9:
-            break
-        t = _cubic_minimum(t_lo, f_lo, gtd_lo, t_hi, f_hi, gtd_hi, a, b)
-        margin = 0.1 * (b - a)  # keep away from the ends: guarantees the bracket shrinks
-        t = min(max(t, a + margin), b - margin)
-        f_new, g_new = evaluate(x + t * d)
-        gtd_new = float(g_new.flatten() @ d.flatten())
-        point = (t, f_new, g_new, gtd_new)
-        if f_new > f0 + c1 * t * gtd0 or f_new >= f_lo:
-            hi = point
-        else:
-            if abs(gtd_new) <= -c2 * gtd0:
-                return t, f_new, g_new
-            if gtd_new * (t_hi - t_lo) >= 0:
-                hi = lo
-            lo = point
-    t_lo, f_lo, g_lo, _ = lo
-    return t_lo, f_lo, g_lo
-
-
-def _cubic_minimum(t1, f1, g1, t2, f2, g2, lo, hi):
-    """Minimizer of the cubic through (t1, f1, f'=g1) and (t2, f2, f'=g2), clamped to [lo, hi]
-    (Nocedal & Wright, eq. 3.59); the middle of [lo, hi] when the cubic has no minimum."""
-    if lo > hi:
-        lo, hi = hi, lo
-    if t1 == t2:
-        return (lo + hi) / 2
-    d1 = g1 + g2 - 3 * (f1 - f2) / (t1 - t2)
-    square = d1 * d1 - g1 * g2
-    if square < 0:
-        return (lo + hi) / 2
-    d2 = math.copysign(math.sqrt(square), t2 - t1)
-    denominator = g2 - g1 + 2 * d2
-    if denominator == 0:
-        return (lo + hi) / 2
-    t = t2 - (t2 - t1) * (g2 + d2 - d1) / denominator
-    return min(max(t, lo), hi) if math.isfinite(t) else (lo + hi) / 2
 
 
 def noise_image(height: int, width: int, std: float, seed: int) -> torch.Tensor:
