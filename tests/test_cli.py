@@ -80,8 +80,24 @@ def test_progress_bar_shows_losses_and_evaluations(photo, art, tmp_path):
 @pytest.mark.vgg
 def test_save_every_writes_intermediates(photo, art, tmp_path):
     out = tmp_path / "o.png"
-    assert run(photo, art, "-o", out, *FAST, "--save-every", "1").exit_code == 0
-    assert (tmp_path / "o.00001.png").exists()
+    assert run(photo, art, "-o", out, "--size", "40", "--iterations", "4", "--quiet", "--save-every", "2").exit_code == 0
+    assert sorted(p.name for p in tmp_path.glob("o.*")) == ["o.00002.png", "o.00004.png", "o.png"]
+    for k in (2, 4):
+        meta = read_metadata(tmp_path / f"o.{k:05d}.png")
+        assert (meta["intermediate"], meta["level"], meta["levels"], meta["partial"]) == (k, 1, 1, True)
+        assert meta["content_loss"] > 0 and meta["style_loss"] > 0
+
+
+@pytest.mark.vgg
+def test_save_every_names_each_levels_intermediates_apart(photo, art, tmp_path):
+    """--scales 2 used to write o.00002.png at the coarse level, then fail on it at the fine one."""
+    r = run(photo, art, "-o", tmp_path / "o.png", "--size", "64", "--scales", "2", "--coarse-iterations", "2",
+            "--iterations", "4", "--save-every", "2", "--quiet")
+    assert r.exit_code == 0, r.stderr
+    assert sorted(p.name for p in tmp_path.glob("o.*")) == ["o.00002.png", "o.00004.png", "o.L1.00002.png", "o.png"]
+    levels = {name: read_metadata(tmp_path / name) for name in ("o.L1.00002.png", "o.00002.png", "o.00004.png")}
+    assert [(m["intermediate"], m["level"], m["levels"]) for m in levels.values()] == [(2, 1, 2), (2, 2, 2), (4, 2, 2)]
+    assert all(m["content_loss"] > 0 and m["style_loss"] > 0 and m["partial"] for m in levels.values())
 
 
 USAGE = [

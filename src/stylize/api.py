@@ -311,9 +311,7 @@ class Session:
 
     def _read_regions(self, job: Job):
         s = self.settings
-        if len(s.style_masks) != len(job.styles):
-            raise SettingsError(f"{len(s.style_masks)} style mask(s) for {len(job.styles)} style image(s): give one "
-                                f"--style-mask per style image, in order")
+        masks.check_count(s.style_masks, len(job.styles))
         content_regions = masks.read(s.content_mask, self.image(job.content).size, f"the content image {_describe(job.content)}")
         style_regions = [masks.read(m, self.image(im).size, f"the style image {_describe(im)}")
                          for m, im in zip(s.style_masks, job.styles)]

@@ -34,6 +34,21 @@ def _colour(spec: str):
         return None
 
 
+def check_count(style_masks, styles: int) -> None:
+    """One style mask per style image, in order: SettingsError otherwise (the CLI and Session share it)."""
+    if len(style_masks) != styles:
+        raise SettingsError(f"{len(style_masks)} --style-mask for {styles} style image(s): give one per style "
+                            f"image, in order")
+
+
+def mask_files(spec: str | None) -> list[str]:
+    """The files a mask names: the file itself, or each grayscale file of 'a.png+b.png' (a file whose own
+    name holds '+' is itself); none for a colour or no mask."""
+    if not spec or _colour(spec) is not None:
+        return []
+    return [spec] if os.path.exists(spec) or "+" not in spec else spec.split("+")
+
+
 def read(spec: str, image_size: tuple[int, int], what: str) -> dict:
     """{region key: guide (H, W) float tensor in [0, 1]} for the image of size `image_size` (w, h)."""
     from .images import load_image
@@ -44,7 +59,7 @@ def read(spec: str, image_size: tuple[int, int], what: str) -> dict:
         return {colour: torch.ones(h, w)}
     if not spec:
         raise ImageError("an empty mask name: give a mask file or a colour")
-    files = [spec] if os.path.exists(spec) or "+" not in spec else spec.split("+")
+    files = mask_files(spec)
     if len(files) == 1 and not os.path.exists(spec):
         raise ImageError(f"{spec}: no such file, and not a colour name or #rrggbb")
     regions = {}
