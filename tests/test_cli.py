@@ -80,7 +80,8 @@ def test_progress_bar_shows_losses_and_evaluations(photo, art, tmp_path):
 @pytest.mark.vgg
 def test_save_every_writes_intermediates(photo, art, tmp_path):
     out = tmp_path / "o.png"
-    assert run(photo, art, "-o", out, "--size", "40", "--iterations", "4", "--quiet", "--save-every", "2").exit_code == 0
+    assert run(photo, art, "-o", out, "--size", "40", "--iterations", "4", "--evaluations", "20", "--quiet",
+               "--save-every", "2").exit_code == 0
     assert sorted(p.name for p in tmp_path.glob("o.*")) == ["o.00002.png", "o.00004.png", "o.png"]
     for k in (2, 4):
         meta = read_metadata(tmp_path / f"o.{k:05d}.png")
@@ -90,14 +91,16 @@ def test_save_every_writes_intermediates(photo, art, tmp_path):
 
 @pytest.mark.vgg
 def test_save_every_names_each_levels_intermediates_apart(photo, art, tmp_path):
-    """--scales 2 used to write o.00002.png at the coarse level, then fail on it at the fine one."""
+    """--scales 2 used to write o.00001.png at the coarse level, then fail on it at the fine one. The coarse
+    level's 2 evaluations (1.25 x 2) reach its iteration 1; the last level's 20 reach iteration 2."""
     r = run(photo, art, "-o", tmp_path / "o.png", "--size", "64", "--scales", "2", "--coarse-iterations", "2",
-            "--iterations", "4", "--save-every", "2", "--quiet")
+            "--iterations", "2", "--evaluations", "20", "--save-every", "1", "--quiet")
     assert r.exit_code == 0, r.stderr
-    assert sorted(p.name for p in tmp_path.glob("o.*")) == ["o.00002.png", "o.00004.png", "o.L1.00002.png", "o.png"]
-    levels = {name: read_metadata(tmp_path / name) for name in ("o.L1.00002.png", "o.00002.png", "o.00004.png")}
-    assert [(m["intermediate"], m["level"], m["levels"]) for m in levels.values()] == [(2, 1, 2), (2, 2, 2), (4, 2, 2)]
-    assert all(m["content_loss"] > 0 and m["style_loss"] > 0 and m["partial"] for m in levels.values())
+    names = ["o.L1.00001.png", "o.00001.png", "o.00002.png"]
+    assert sorted(p.name for p in tmp_path.glob("o.*")) == sorted([*names, "o.png"])
+    levels = [read_metadata(tmp_path / name) for name in names]
+    assert [(m["intermediate"], m["level"], m["levels"]) for m in levels] == [(1, 1, 2), (1, 2, 2), (2, 2, 2)]
+    assert all(m["content_loss"] > 0 and m["style_loss"] > 0 and m["partial"] for m in levels)
 
 
 USAGE = [
