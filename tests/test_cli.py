@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import click
 import pytest
@@ -342,3 +343,12 @@ def test_coarse_to_fine_options(photo, art, tmp_path):
     assert Image.open(out).size == (40, 30) and meta["settings"]["coarse_iterations"] == 3
     r = run(photo, art, "-o", tmp_path / "p.png", "--coarse-iterations", "0")
     assert r.exit_code == 2 and "Invalid value for '--coarse-iterations'" in r.stderr
+
+
+def test_the_command_line_stays_a_thin_front_end_that_imports_no_torch():
+    """cli.py only parses, calls one library function per command and reports; `stylize --help` needs no torch."""
+    source = Path(__file__).parents[1] / "src" / "stylize" / "cli.py"
+    assert len(source.read_text().splitlines()) < 500
+    code = "import sys, stylize.cli; print('torch' in sys.modules)"
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0 and p.stdout.strip() == "False", p.stderr
