@@ -1,6 +1,4 @@
 import math
-import os
-import sys
 from pathlib import Path
 
 import pytest

@@ -1,11 +1,10 @@
 """Every command and error path through Click's CliRunner: exit codes, exact messages, outputs."""
 
-import json
-import os
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import click
 import pytest
@@ -16,7 +15,7 @@ from PIL import Image
 from stylize import memory
 from stylize.cli import cli
 from stylize.images import read_metadata
-from stylize.settings import LAYERS
+from stylize.layers import LAYERS
 
 from .conftest import cli_result_text, pattern
 
@@ -80,8 +79,27 @@ def test_progress_bar_shows_losses_and_evaluations(photo, art, tmp_path):
 @pytest.mark.vgg
 def test_save_every_writes_intermediates(photo, art, tmp_path):
     out = tmp_path / "o.png"
-    assert run(photo, art, "-o", out, *FAST, "--save-every", "1").exit_code == 0
-    assert (tmp_path / "o.00001.png").exists()
+    assert run(photo, art, "-o", out, "--size", "40", "--iterations", "4", "--evaluations", "20", "--quiet",
+               "--save-every", "2").exit_code == 0
+    assert sorted(p.name for p in tmp_path.glob("o.*")) == ["o.00002.png", "o.00004.png", "o.png"]
+    for k in (2, 4):
+        meta = read_metadata(tmp_path / f"o.{k:05d}.png")
+        assert (meta["intermediate"], meta["level"], meta["levels"], meta["partial"]) == (k, 1, 1, True)
+        assert meta["content_loss"] > 0 and meta["style_loss"] > 0
+
+
+@pytest.mark.vgg
+def test_save_every_names_each_levels_intermediates_apart(photo, art, tmp_path):
+    """--scales 2 used to write o.00001.png at the coarse level, then fail on it at the fine one. The coarse
+    level's 2 evaluations (1.25 x 2) reach its iteration 1; the last level's 20 reach iteration 2."""
+    r = run(photo, art, "-o", tmp_path / "o.png", "--size", "64", "--scales", "2", "--coarse-iterations", "2",
+            "--iterations", "2", "--evaluations", "20", "--save-every", "1", "--quiet")
+    assert r.exit_code == 0, r.stderr
+    names = ["o.L1.00001.png", "o.00001.png", "o.00002.png"]
+    assert sorted(p.name for p in tmp_path.glob("o.*")) == sorted([*names, "o.png"])
+    levels = [read_metadata(tmp_path / name) for name in names]
+    assert [(m["intermediate"], m["level"], m["levels"]) for m in levels] == [(1, 1, 2), (1, 2, 2), (2, 2, 2)]
+    assert all(m["content_loss"] > 0 and m["style_loss"] > 0 and m["partial"] for m in levels)
 
 
 USAGE = [
@@ -333,3 +351,12 @@ def test_coarse_to_fine_options(photo, art, tmp_path):
     assert Image.open(out).size == (40, 30) and meta["settings"]["coarse_iterations"] == 3
     r = run(photo, art, "-o", tmp_path / "p.png", "--coarse-iterations", "0")
     assert r.exit_code == 2 and "Invalid value for '--coarse-iterations'" in r.stderr
+
+
+def test_the_command_line_stays_a_thin_front_end_that_imports_no_torch():
+    """cli.py only parses, calls one library function per command and reports; `stylize --help` needs no torch."""
+    source = Path(__file__).parents[1] / "src" / "stylize" / "cli.py"
+    assert len(source.read_text().splitlines()) < 500
+    code = "import sys, stylize.cli; print('torch' in sys.modules)"
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0 and p.stdout.strip() == "False", p.stderr

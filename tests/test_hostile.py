@@ -87,6 +87,14 @@ def test_save_every_refuses_existing_intermediates_before_any_work(photo, art, t
     assert (tmp_path / "o.00002.png").read_bytes() == b"mine" and not (tmp_path / "o.png").exists()
 
 
+def test_save_every_checks_every_levels_intermediates_before_any_work(photo, art, tmp_path):
+    (tmp_path / "o.L1.00002.png").write_bytes(b"mine")
+    r = run(photo, art, "-o", tmp_path / "o.png", "--save-every", "2", "--scales", "2", "--size", "64",
+            "--iterations", "3", "--quiet")
+    assert r.exit_code == 1 and "o.L1.00002.png: already exists (an intermediate of --save-every)" in one_line(r)
+    assert [p.name for p in tmp_path.glob("o*")] == ["o.L1.00002.png"]
+
+
 # 4. the init image (and masks) are inputs too
 def test_init_image_is_never_the_output(photo, art, tmp_path):
     init = tmp_path / "i.png"
@@ -340,7 +348,6 @@ def test_unknown_manifest_column_is_refused(tmp_path):
 
 
 def test_an_ignored_sigint_stays_ignored(photo, art, tmp_path):
-    import signal
 
     code = ("import signal, os, sys\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
             "from stylize.cli import catch_signals\n"

@@ -6,7 +6,6 @@ import struct
 import zlib
 
 import pytest
-import torch
 from PIL import Image
 
 from stylize import images

@@ -84,7 +84,7 @@ def test_mixing_blends_each_regions_artworks_and_drops_regions_too_small_for_a_l
 
 
 def test_one_style_mask_per_style_image():
-    masks.check_count(2, 2)
-    with pytest.raises(SettingsError, match=r"^1 style mask\(s\) for 2 style image\(s\): give one --style-mask per "
-                                            r"style image, in order$"):
-        masks.check_count(1, 2)
+    masks.check_count(("a.png", "b.png"), 2)
+    with pytest.raises(SettingsError, match=r"^1 --style-mask for 2 style image\(s\): give one per style image, "
+                                            r"in order$"):
+        masks.check_count(("a.png",), 2)

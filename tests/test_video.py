@@ -229,7 +229,7 @@ def test_without_the_video_extra_the_command_says_how_to_install_it(tmp_path, cl
     r = run("video", clip, art, "-o", tmp_path / "o.mp4", *FAST)
     assert r.exit_code == 1, cli_result_text(r)
     assert r.stderr.strip() == ("Error: video needs PyAV and OpenCV, which are not installed: "
-                                "pip install 'stylize[video]'")
+                                "pip install 'gatys-stylize[video]' (from a clone: pip install -e '.[video]')")
 
 
 # -- stylizing (VGG-19) ------------------------------------------------------------------------------

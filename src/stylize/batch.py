@@ -9,16 +9,16 @@ import json
 import math
 import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import Callable, NamedTuple
 
 import torch
 
-from .errors import ManifestError, StylizeError
-from .images import check_name, check_writable, make_folder, output_format, read_metadata, write_json
+from .errors import ManifestError, SettingsError, StylizeError
+from .images import check_name, check_writable, make_folder, output_format, read_metadata, save_image, write_json
 
-DEFAULT_TEMPLATE = "{content}__{style}.png"
+DEFAULT_TEMPLATE = "{content}__{style}.png"  # an output's name: the inputs' file stems
 
 
 class Row(NamedTuple):
@@ -186,16 +186,21 @@ def intake(manifest: str | None, contents=(), styles=(), out_dir: Path = Path(".
            template: str = DEFAULT_TEMPLATE, share: tuple[int, int] | None = None, stdin=None) -> list[Pair]:
     """The pairs of a batch: from a manifest file ('-': `stdin`), or every content x every style; then
     planned (outputs named, checked) and sharded."""
-    if manifest and (contents or styles):
-        raise ManifestError("give either a MANIFEST or --content/--style, not both")
-    if not manifest and not (contents and styles):
-        raise ManifestError("give a MANIFEST, or both --content and --style")
+    check_sources(manifest, contents, styles)
     if manifest:
         rows = read_manifest(*_manifest_text(manifest, stdin))
     else:
         rows = [Row(c, (s,)) for c in expand(contents) for s in expand(styles)]
     pairs = plan(rows, Path(out_dir), template)
     return shard(pairs, *share) if share else pairs
+
+
+def check_sources(manifest: str | None, contents=(), styles=()) -> None:
+    """The pairs come from a manifest, or from contents x styles: ManifestError for neither or both."""
+    if manifest and (contents or styles):
+        raise ManifestError("give either a MANIFEST or --content/--style, not both")
+    if not manifest and not (contents and styles):
+        raise ManifestError("give a MANIFEST, or both --content and --style")
 
 
 def _manifest_text(manifest: str, stdin) -> tuple[str, str]:
@@ -369,3 +374,46 @@ def _is_report(path: Path) -> bool:
     except (OSError, ValueError):
         return False
     return isinstance(data, dict) and {"started", "settings", "pairs"} <= data.keys()
+
+
+def run_batch(pairs: list[Pair], out_dir, settings, *, report=None, inputs=(), skip_existing: bool = False,
+              overwrite: bool = False, continue_on_error: bool = True, callback=None,
+              should_stop: Callable[[], bool] | None = None, on_ready: Callable[[Report], None] | None = None,
+              on_pair: Callable[[Record], None] | None = None, on_note: Callable[[Pair, str], None] | None = None,
+              metadata: dict | None = None) -> Report:
+    """Run `pairs` (from intake or plan) with `settings` in one session and return the batch's Report.
+
+    Before the first pair: a pair whose artworks the blend weights do not fit fails alone; the output
+    folders are created; the JSON report (`report`, a path, or None) is checked against every input
+    (`inputs`: more files never to be replaced, e.g. the manifest), the outputs and existing files.
+    Then on_ready(report) is told, and on_pair(record) after every pair; on_note(pair, note) with the
+    memory plan's note of a pair that has one. Outputs are written atomically, with `metadata` added to
+    each one's; the report is rewritten after every pair. Raises ManifestError and the session's errors;
+    a pair's own failure is its record's."""
+    from .api import Session
+    from .files import input_files
+
+    for pair in pairs:
+        if pair.blend is None and pair.error is None:
+            try:
+                settings.blend(len(pair.styles))
+            except SettingsError as e:
+                pair.error = f"pair {pair.index + 1}: {e} (give the pair a blend column)"
+    prepare(Path(out_dir), pairs)
+    rep = Report(Path(report) if report else None, settings.to_dict(), [record_of(p) for p in pairs])
+    rep.check([*inputs, *(f for p in pairs for f in (p.content, *p.styles)), *input_files(settings)], overwrite,
+              resume=skip_existing, outputs=[p.output for p in pairs])
+    if on_ready is not None:
+        on_ready(rep)
+
+    def save(outcome, pair, replace):
+        save_image(outcome.image, pair.output, dict(outcome.metadata, **(metadata or {})), overwrite=replace)
+        note = (outcome.metadata.get("memory") or {}).get("note")
+        if note and on_note is not None:
+            on_note(pair, note)
+
+    session = Session(settings)
+    rep.write()
+    run(session, pairs, skip_existing=skip_existing, overwrite=overwrite, continue_on_error=continue_on_error,
+        should_stop=should_stop, report=rep, on_pair=on_pair, callback=callback, save=save)
+    return rep

@@ -75,6 +75,8 @@ class Figure:
     image: Image.Image | None  # None when interrupted before the first cell
     meta: dict  # command, settings, layer sets, ratios, cells (one record per cell), partial
     cells: list = field(default_factory=list)  # the cells' Outcomes, in order
+    output: Path | None = None  # where the picture was written (when an output was given and a cell finished)
+    side: Path | None = None  # its .json
 
     @property
     def partial(self) -> bool:
@@ -158,12 +160,27 @@ def figure1_names(content_layers, layer_sets) -> list[str]:
     return [f"content-{layer}" for layer in content_layers] + [f"style-{row_label(k)}" for k in range(len(layer_sets))]
 
 
+def _check(output, photo, artwork, cells_dir, names, overwrite: bool) -> None:
+    if output is not None:
+        check_outputs(output, [photo, artwork], overwrite, cell_paths(cells_dir, names) if cells_dir else ())
+
+
+def _written(figure: Figure, output, argv: str, overwrite: bool) -> Figure:
+    if output is not None and figure.image is not None:
+        figure.output, figure.side = Path(output), save(figure, output, argv, overwrite)
+    return figure
+
+
 def figure1(settings, photo, artwork, content_layers=FIGURE1_CONTENT_LAYERS, layer_sets=PAPER_ROWS, *,
-            cells_dir=None, overwrite: bool = False, callback=None, should_stop=None) -> Figure:
+            cells_dir=None, overwrite: bool = False, callback=None, should_stop=None, output=None,
+            argv: str = "") -> Figure:
     """Figure 1: content reconstructions of `photo` from each of `content_layers` (top row) and style
-    reconstructions of `artwork` from each layer set (bottom row). Cells are also saved in cells_dir."""
+    reconstructions of `artwork` from each layer set (bottom row). Cells are also saved in cells_dir.
+    With `output`, the picture and its .json are checked before any work and written at the end (marked
+    partial when interrupted; nothing when no cell finished); `argv` goes into their metadata."""
     from .api import Session
 
+    _check(output, photo, artwork, cells_dir, figure1_names(content_layers, layer_sets), overwrite)
     runs = len(content_layers) + len(layer_sets)
     paths = prepare_cells(cells_dir, figure1_names(content_layers, layer_sets), overwrite, (photo, artwork)) \
         or [None] * runs
@@ -200,7 +217,7 @@ def figure1(settings, photo, artwork, content_layers=FIGURE1_CONTENT_LAYERS, lay
     meta = {"command": "figure1", "settings": settings.to_dict(),
             "style_layer_sets": {row_label(k): list(s) for k, s in enumerate(layer_sets)},
             "cells": records, "partial": partial}
-    return Figure(image, meta, outcomes)
+    return _written(Figure(image, meta, outcomes), output, argv, overwrite)
 
 
 def grid_names(ratios, layer_sets) -> list[str]:
@@ -208,10 +225,12 @@ def grid_names(ratios, layer_sets) -> list[str]:
 
 
 def grid(settings, photo, artwork, ratios=PAPER_RATIOS, layer_sets=PAPER_ROWS, *, cells_dir=None,
-         overwrite: bool = False, callback=None, should_stop=None) -> Figure:
-    """Figure 3: style transfers of `photo` with `artwork`, rows = style layer sets, columns = alpha/beta."""
+         overwrite: bool = False, callback=None, should_stop=None, output=None, argv: str = "") -> Figure:
+    """Figure 3: style transfers of `photo` with `artwork`, rows = style layer sets, columns = alpha/beta.
+    `output`, `argv`: as figure1's."""
     from .api import Session
 
+    _check(output, photo, artwork, cells_dir, grid_names(ratios, layer_sets), overwrite)
     runs = len(ratios) * len(layer_sets)
     paths = prepare_cells(cells_dir, grid_names(ratios, layer_sets), overwrite, (photo, artwork)) or [None] * runs
     stop = should_stop or (lambda: False)
@@ -242,4 +261,4 @@ def grid(settings, photo, artwork, ratios=PAPER_RATIOS, layer_sets=PAPER_ROWS, *
     meta = {"command": "grid", "settings": settings.to_dict(), "ratios": list(ratios),
             "style_layer_sets": {row_label(k): list(s) for k, s in enumerate(layer_sets)},
             "cells": records, "partial": partial}
-    return Figure(image, meta, outcomes)
+    return _written(Figure(image, meta, outcomes), output, argv, overwrite)

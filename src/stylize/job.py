@@ -107,7 +107,7 @@ def transfer_job(s: Settings, content: ImageLike, style, blend: tuple[float, ...
     if s.content_mask is not None:
         from .masks import check_count
 
-        check_count(len(s.style_masks), len(styles))
+        check_count(s.style_masks, len(styles))
     alpha, beta = s.alpha_beta
     return Job("transfer", content, styles, weights, (s.content_layer,), s.style_layers,
                tuple(s.layer_weights.values()), alpha, beta, color=s.color, color_map=s.color_map,

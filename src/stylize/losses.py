@@ -81,7 +81,7 @@ class _StyleTap(torch.autograd.Function):
         _, N, H, W = response.shape
         D = _gram(response) / (H * W) - A_over_M  # (N, N): (G - A) / M
         ctx.save_for_backward(response, D)
-        ctx.weight = weight
+        ctx.weight, ctx.striped = weight, stripes.enabled()
         ctx.set_materialize_grads(False)
         return response.view_as(response), weight * D.pow(2).sum() / (4 * N * N)
 
@@ -92,7 +92,7 @@ class _StyleTap(torch.autograd.Function):
             return grad_response, None, None
         _, N, H, W = response.shape
         S = D * (grad_E * ctx.weight / (N * N * H * W))  # the gradient: F^T (G - A) / (N^2 M^2) = F^T S
-        if grad_response is not None and grad_response._base is None and stripes.active(grad_response):
+        if grad_response is not None and grad_response._base is None and stripes.active(grad_response, ctx.striped):
             return stripes.add_in_place(grad_response, response, lambda f: _times(f, S)), None, None
         g = _times(response, S)  # as (1, N, H, W)
         return (g if grad_response is None else g.add_(grad_response)), None, None

@@ -35,6 +35,21 @@ def _colour(spec: str):
         return None
 
 
+def check_count(style_masks, styles: int) -> None:
+    """One style mask per style image, in order: SettingsError otherwise (the CLI and Session share it)."""
+    if len(style_masks) != styles:
+        raise SettingsError(f"{len(style_masks)} --style-mask for {styles} style image(s): give one per style "
+                            f"image, in order")
+
+
+def mask_files(spec: str | None) -> list[str]:
+    """The files a mask names: the file itself, or each grayscale file of 'a.png+b.png' (a file whose own
+    name holds '+' is itself); none for a colour or no mask."""
+    if not spec or _colour(spec) is not None:
+        return []
+    return [spec] if os.path.exists(spec) or "+" not in spec else spec.split("+")
+
+
 def read(spec: str, image_size: tuple[int, int], what: str) -> dict:
     """{region key: guide (H, W) float tensor in [0, 1]} for the image of size `image_size` (w, h)."""
     from .images import load_image
@@ -45,7 +60,7 @@ def read(spec: str, image_size: tuple[int, int], what: str) -> dict:
         return {colour: torch.ones(h, w)}
     if not spec:
         raise ImageError("an empty mask name: give a mask file or a colour")
-    files = [spec] if os.path.exists(spec) or "+" not in spec else spec.split("+")
+    files = mask_files(spec)
     if len(files) == 1 and not os.path.exists(spec):
         raise ImageError(f"{spec}: no such file, and not a colour name or #rrggbb")
     regions = {}
@@ -141,18 +156,11 @@ class Regions:
         return any(i == style for sources in self.sources.values() for i, _ in sources)
 
 
-def check_count(style_masks: int, styles: int) -> None:
-    """One --style-mask per style image (SettingsError otherwise)."""
-    if style_masks != styles:
-        raise SettingsError(f"{style_masks} style mask(s) for {styles} style image(s): give one --style-mask per "
-                            f"style image, in order")
-
-
 def read_regions(content_mask: str, style_masks, content_size: tuple[int, int], style_sizes, blend,
                  content_name: str, style_names) -> Regions:
     """Every mask of a job read and paired (ImageError for an unreadable or ill-sized mask, SettingsError for a
     region without counterpart or a wrong number of style masks). Sizes are (w, h) of the images at full size."""
-    check_count(len(style_masks), len(style_sizes))
+    check_count(style_masks, len(style_sizes))
     content = read(content_mask, content_size, f"the content image {content_name}")
     styles = tuple(read(m, size, f"the style image {name}") for m, size, name in zip(style_masks, style_sizes,
                                                                                         style_names))

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, fields, replace
 
 from .errors import LayerError, SettingsError
-from .layers import LAYERS, PAPER_STYLE_LAYERS, check_layer, min_side  # noqa: F401 (re-exported)
+from .layers import PAPER_STYLE_LAYERS, check_layer
 
 LOSS_SCALINGS = ("size-invariant", "literal")
 POOLINGS = ("avg", "max")

@@ -5,32 +5,42 @@ gradient and the style gradient of conv1_1 would each be a second full-resolutio
 beside the incoming one. In stripes, each is written over the incoming gradient instead: the same
 arithmetic, on the same values, without that second tensor (vgg.ConvReLU, losses._StyleTap). Off by
 default: at sizes that fit anyway the whole-tensor kernels are used, unchanged.
+
+The switch is per thread: two sessions running in two threads each see only their own `striped` block.
+The autograd functions read it in their forward pass (on the thread that builds the graph) and keep it for
+their backward pass, which autograd may run on a worker thread of its own (CUDA).
 """
 
 from __future__ import annotations
 
 import contextlib
+import threading
 
 import torch
 
 STRIPE_BYTES = 64 * 2**20  # about this much of a tensor per stripe
-_on = False
+_state = threading.local()  # .on: whether this thread's backward passes run in stripes
+
+
+def enabled() -> bool:
+    """Whether the calling thread is inside a `striped(True)` block."""
+    return getattr(_state, "on", False)
 
 
 @contextlib.contextmanager
 def striped(on: bool = True):
-    """Within the block, the backward passes run in stripes (when `on`)."""
-    global _on
-    before, _on = _on, bool(on)
+    """Within the block, the calling thread's backward passes run in stripes (when `on`)."""
+    before, _state.on = enabled(), bool(on)
     try:
         yield
     finally:
-        _on = before
+        _state.on = before
 
 
-def active(t: torch.Tensor) -> bool:
-    """Whether to work on t (1, C, H, W) in stripes: asked for, t channels-last and over one stripe."""
-    return (_on and t.dim() == 4 and t.is_contiguous(memory_format=torch.channels_last)
+def active(t: torch.Tensor, on: bool | None = None) -> bool:
+    """Whether to work on t (1, C, H, W) in stripes: asked for (`on`, as enabled() was when the graph was
+    built; None: enabled() now), t channels-last and over one stripe."""
+    return ((enabled() if on is None else on) and t.dim() == 4 and t.is_contiguous(memory_format=torch.channels_last)
             and t.shape[2] > rows(t))
 
 

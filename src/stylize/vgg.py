@@ -106,7 +106,7 @@ class ConvReLU(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, conv, keep):
         y = conv(x).relu_()
-        ctx.conv, ctx.keep = conv, keep
+        ctx.conv, ctx.keep, ctx.striped = conv, keep, stripes.enabled()
         ctx.save_for_backward(y if keep else y > 0)
         return y
 
@@ -121,7 +121,7 @@ class ConvReLU(torch.autograd.Function):
         else:
             _multiply(grad, saved)
         weight = _transposed_weight(ctx.conv)
-        if weight.shape[0] == weight.shape[1] and stripes.active(grad):  # memory is short: over grad itself
+        if weight.shape[0] == weight.shape[1] and stripes.active(grad, ctx.striped):  # memory is short: over grad itself
             return stripes.conv3x3_in_place(grad, weight), None, None
         return torch.nn.functional.conv2d(grad, weight, padding=1), None, None
 

@@ -8,7 +8,7 @@ continues after the last finished frame.
 
 Decoding and encoding: PyAV (`av`, FFmpeg's libraries in the wheel); flow: OpenCV's DIS
 (`opencv-python-headless`), or torchvision's RAFT when its weights are already in the torch cache.
-Both come with the `video` extra: pip install 'stylize[video]'.
+Both come with the `video` extra: pip install 'gatys-stylize[video]'.
 """
 
 from __future__ import annotations
@@ -39,9 +39,11 @@ FRAME_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 CONTAINERS = {".mp4": "libx264", ".m4v": "libx264", ".mov": "libx264", ".mkv": "libx264",
               ".webm": "libvpx-vp9", ".avi": "mpeg4"}
 WORK_SUFFIX = ".frames"  # OUT.mp4 -> OUT.mp4.frames/, the finished frames of a video output
-INSTALL_HINT = "pip install 'stylize[video]'"
-DEFAULT_TEMPORAL_WEIGHT = 1e3
-DEFAULT_FPS = 25
+INSTALL_HINT = "pip install 'gatys-stylize[video]' (from a clone: pip install -e '.[video]')"
+DEFAULT_TEMPORAL_WEIGHT = 1e3  # Ruder et al.'s weight of the temporal term, relative to beta
+FLOWS = ("dis", "raft")  # optical flow: OpenCV's DIS, torchvision's RAFT
+DEFAULT_FLOW = "dis"
+DEFAULT_FPS = 25.0  # frame rate of a video made from a folder of frames
 
 
 class VideoError(StylizeError):
@@ -190,8 +192,8 @@ def gray(frame: Image.Image) -> np.ndarray:
 class Flow:
     """Optical flow between two frames (H, W) -> (H, W, 2) float32 in pixels: a(x) ~ b(x + flow(x))."""
 
-    def __init__(self, method: str = "dis"):
-        if method not in ("dis", "raft"):
+    def __init__(self, method: str = DEFAULT_FLOW):
+        if method not in FLOWS:
             raise VideoError(f"--flow {method}: use dis or raft")
         self.method = method
         self._raft = None
@@ -293,7 +295,7 @@ class VideoOptions:
 
     temporal_weight: float = DEFAULT_TEMPORAL_WEIGHT
     frame_iterations: int | None = None  # iterations of every frame after the first; None: iterations / 5
-    flow: str = "dis"
+    flow: str = DEFAULT_FLOW
     independent: bool = False  # every frame alone, from the same start (the flickering baseline)
 
     def iterations_after_first(self, iterations: int) -> int:
@@ -319,6 +321,21 @@ class VideoResult:
     skipped: int  # of those, already finished before this run
     stopped: bool  # interrupted before the last frame
     seconds: list = field(default_factory=list)  # seconds of each frame made in this run (frame number, s)
+    output: Path | None = None  # make_video: the video or frames folder asked for
+    folder: Path | None = None  # make_video: where the frames are (a video's work folder, kept when stopped)
+    size: tuple[int, int] | None = None  # make_video: (width, height) of the stylised frames
+    encoded: bool = False  # make_video: the video file was written
+
+
+@dataclass(frozen=True)
+class VideoPlan:
+    """Told to make_video's on_ready once every check has passed, before the first frame."""
+
+    frames: int  # in the clip
+    size: tuple[int, int]  # (width, height) of the stylised frames
+    output: Path
+    folder: Path  # where the finished frames go
+    note: str | None  # the memory plan's note (a lowered history, a compact run), or None
 
 
 def frame_path(folder: Path, number: int) -> Path:
@@ -444,11 +461,53 @@ def stylize_frames(session, clip: Clip, style, out_dir, options: VideoOptions = 
     return result
 
 
+def make_video(source, styles, output, settings, options: VideoOptions = VideoOptions(), *, codec: str | None = None,
+               fps: float = DEFAULT_FPS, keep_frames: bool = False, overwrite: bool = False,
+               callback=None, should_stop: Callable[[], bool] | None = None,
+               on_ready: Callable[[VideoPlan], None] | None = None,
+               on_frame: Callable[[FrameProgress], None] | None = None, metadata: dict | None = None) -> VideoResult:
+    """Stylize `source` (a video file or a folder of numbered frames, or an open Clip) with `styles` into
+    `output`: a video when its name has a container's extension (.mp4 ...; its frames are made in
+    OUT.mp4.frames/ and removed once it is encoded, unless keep_frames), else a folder of frames.
+
+    Everything is checked before the first frame (the clip, the sizes and memory at the first frame,
+    the output, an existing folder's frames); then on_ready(VideoPlan) is told, and on_frame(FrameProgress)
+    after every frame. A run stopped by should_stop keeps its finished frames (result.stopped) and writes
+    no video; running it again continues. Raises VideoError (and the synthesis' StylizeErrors)."""
+    from .api import Session
+
+    require()
+    styles = (styles,) if isinstance(styles, (str, os.PathLike, Image.Image)) else tuple(styles)
+    out = Path(output)
+    as_video = not out.is_dir() and out.suffix != ""
+    clip = source if isinstance(source, Clip) else open_clip(source)
+    session = Session(settings)
+    frames = clip.frames()
+    first = next(frames)
+    frames.close()
+    plan = session.plan(session.transfer_job(first, styles))  # sizes and memory, before the frame is resized
+    size = images.fit(first, settings.size).size
+    if as_video:
+        codec = check_video_output(out, codec, size, clip, fps, overwrite)
+        folder = work_folder(out)
+    else:
+        if clip.kind == "folder" and out.resolve() == clip.path.resolve():
+            raise VideoError(f"{out}: is the input folder; choose another output")
+        folder = out
+    if on_ready is not None:
+        on_ready(VideoPlan(clip.count, size, out, folder, plan.note))
+    result = stylize_frames(session, clip, styles, folder, options, callback=callback, should_stop=should_stop,
+                            on_frame=on_frame, overwrite=overwrite, extra_meta=metadata)
+    result.output, result.folder, result.size = out, folder, size
+    if as_video and not result.stopped:
+        encode(folder, out, clip, codec, fps, overwrite)
+        result.encoded = True
+        if not keep_frames:
+            remove_work_folder(folder)
+    return result
+
+
 # -- writing a video --------------------------------------------------------------------------
-def is_video_name(path) -> bool:
-    return Path(path).suffix.lower() in CONTAINERS
-
-
 def work_folder(output) -> Path:
     """The frames of a video output, kept beside it until it is encoded: OUT.mp4 -> OUT.mp4.frames/."""
     output = Path(output)
@@ -463,7 +522,7 @@ def _temp_name(output: Path) -> Path:
     return output.with_name(f".{output.stem}.{os.getpid()}.tmp{output.suffix}")
 
 
-def _open_output(av, path: Path, codec: str, size, rate, time_base, source: Clip | None, source_container=None):
+def _open_output(av, path: Path, codec: str, size, rate, time_base, source_container=None):
     out = av.open(str(path), "w")
     stream = out.add_stream(codec, rate=rate)
     stream.width, stream.height = _even(size[0]), _even(size[1])
@@ -510,7 +569,7 @@ def check_video_output(output, codec: str | None, size: tuple[int, int], source:
     try:
         src = av.open(str(source.path)) if source.kind == "video" and source.audio else None
         try:
-            out, stream, audio = _open_output(av, trial, codec, size, rate, time_base, source, src)
+            out, stream, audio = _open_output(av, trial, codec, size, rate, time_base, src)
             with out:
                 out.start_encoding()
         finally:
@@ -549,7 +608,7 @@ def encode(frames_dir, output, source: Clip, codec: str, fps: float = DEFAULT_FP
     tmp = _temp_name(output)
     src = av.open(str(source.path)) if source.kind == "video" and source.audio else None
     try:
-        out, stream, audio = _open_output(av, tmp, codec, size, rate, time_base, source, src)
+        out, stream, audio = _open_output(av, tmp, codec, size, rate, time_base, src)
         with out:
             for n, f in enumerate(files):
                 im = images.load_image(f)
@@ -625,6 +684,6 @@ def write_clip(frames: list[Image.Image], output, fps: float = DEFAULT_FPS, code
     return output
 
 
-__all__ = ["Clip", "Flow", "FrameProgress", "VideoError", "VideoOptions", "VideoResult", "check_video_output",
-           "encode", "open_clip", "reliability", "stylize_frames", "temporal_error", "warp", "work_folder",
+__all__ = ["Clip", "Flow", "FrameProgress", "VideoError", "VideoOptions", "VideoPlan", "VideoResult", "check_video_output",
+           "encode", "make_video", "open_clip", "reliability", "stylize_frames", "temporal_error", "warp", "work_folder",
            "write_clip"]

@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 
 from .errors import WeightsError
-from .layers import CONV_INDEX, LAYERS, TABLE  # noqa: F401 (CONV_INDEX re-exported)
+from .layers import CONV_INDEX, TABLE
 
 # torchvision's vgg19().features index of each convolution (its ReLU is the next index).
 

@@ -1,0 +1,121 @@
+"""The files of one synthesis besides its output: those it reads besides the content and style images
+(never to be replaced), and the intermediate images that `--save-every` writes.
+
+Intermediates are named after the output, the level and the iteration: at the last (full-size) level
+OUT.00010.png is the image after iteration 10; at a coarser level of a coarse-to-fine run, OUT.L1.00010.png
+is level 1's (coarsest first; `--scales 3` writes L1 and L2, then the last level's plain names). Every
+name is known, and checked, before any work.
+
+make_image runs one synthesis to a file with all of these checks: what `stylize transfer`,
+`content-recon` and `style-recon` call.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from . import __version__
+from .errors import ImageError
+from .images import check_name, check_output, same_file, save_image, to_pil
+from .masks import mask_files
+from .settings import Settings
+from .synthesis import Progress
+
+
+def input_files(settings: Settings) -> list[str]:
+    """The files a run reads besides CONTENT and STYLE that exist: an --init image, the masks and each
+    file of an 'a.png+b.png' mask."""
+    files = [settings.init if settings.init not in ("noise", "content", "style") else None, settings.content_mask]
+    files += list(settings.style_masks)
+    for spec in [settings.content_mask, *settings.style_masks]:
+        parts = mask_files(spec)
+        if len(parts) > 1:
+            files += parts
+    return [f for f in files if f and os.path.exists(f)]
+
+
+def intermediate_path(output: str | os.PathLike, iteration: int, level: int = 1, levels: int = 1) -> Path:
+    """OUT.NNNNN.ext after `iteration` of the last level; OUT.Lk.NNNNN.ext at coarser level k (from 1)."""
+    output = Path(output)
+    tag = "" if level == levels else f".L{level}"
+    return output.with_name(f"{output.stem}{tag}.{iteration:05d}{output.suffix}")
+
+
+def intermediate_paths(output: str | os.PathLike, level_iterations: list[int], every: int) -> list[Path]:
+    """Every intermediate a run of these levels (iterations of each, coarsest first) may write, in order."""
+    levels = len(level_iterations)
+    return [intermediate_path(output, k, level, levels) for level, n in enumerate(level_iterations, 1)
+            for k in range(every, n + 1, every)] if every else []
+
+
+def check_intermediates(paths, inputs=(), overwrite: bool = False) -> None:
+    """Refuse, before any work, an intermediate whose name is too long, that would replace an input, or
+    (without overwrite) an existing file. Raises ImageError."""
+    for path in paths:
+        check_name(path)
+        if any(same_file(path, Path(i)) for i in inputs if i):
+            raise ImageError(f"{path}: an intermediate of --save-every would overwrite an input; choose another "
+                             f"output name")
+        if path.exists() and not overwrite:
+            raise ImageError(f"{path}: already exists (an intermediate of --save-every); pass --overwrite to "
+                             f"replace it")
+
+
+def save_intermediate(progress: Progress, output: str | os.PathLike, overwrite: bool = False) -> Path:
+    """Write the best image so far (marked partial) with its iteration, level and losses in its metadata."""
+    level = progress.level + 1
+    path = intermediate_path(output, progress.iteration, level, progress.levels)
+    save_image(to_pil(progress.image), path,
+               {"stylize": __version__, "intermediate": progress.iteration, "level": level, "levels": progress.levels,
+                "content_loss": progress.content, "style_loss": progress.style, "loss": progress.loss,
+                "partial": True}, overwrite=overwrite)
+    return path
+
+
+@dataclass(frozen=True)
+class ImagePlan:
+    """Told to make_image's on_ready once every check has passed, before any work."""
+
+    size: tuple[int, int]  # (width, height) of the output
+    level_iterations: list[int]  # iterations of each coarse-to-fine level, coarsest first
+    note: str | None  # the memory plan's note (a lowered history, a compact run), or None
+
+
+def make_image(settings: Settings, make_job, output: str | os.PathLike, *, inputs=(), save_every: int = 0,
+               overwrite: bool = False, callback: Callable[[Progress], None] | None = None,
+               should_stop: Callable[[], bool] | None = None, on_ready: Callable[[ImagePlan], None] | None = None,
+               metadata: dict | None = None):
+    """Run make_job(session)'s job (a Job of api.Session) and write its image to `output` atomically, with
+    its metadata (plus `metadata`); returns the api.Outcome.
+
+    Before any work: the output, the job (sizes, masks, memory) and every intermediate of `save_every`
+    (every N iterations of each level, see above) are checked against existing files (unless overwrite)
+    and against `inputs` and the other files the settings read. Interrupted (should_stop) before the
+    first evaluation, nothing is written; later, the best image so far, marked partial. Raises ImageError,
+    SettingsError, OutOfMemoryError and the synthesis' other StylizeErrors."""
+    from .api import Session
+
+    inputs = [*inputs, *input_files(settings)]
+    out = check_output(output, inputs, overwrite)
+    session = Session(settings)
+    plan = session.plan(make_job(session))
+    level_iterations = [level.iterations for level in plan.levels]
+    check_intermediates(intermediate_paths(out, level_iterations, save_every), inputs, overwrite)
+    if on_ready is not None:
+        on_ready(ImagePlan((plan.width, plan.height), level_iterations, plan.note))
+    saved = set()
+
+    def progress(p: Progress) -> None:
+        if callback is not None:
+            callback(p)
+        if save_every and p.iteration and p.iteration % save_every == 0 and (p.level, p.iteration) not in saved:
+            saved.add((p.level, p.iteration))
+            save_intermediate(p, out, overwrite)
+
+    outcome = session.run(plan, progress, should_stop)
+    if outcome.evaluations or not outcome.partial:
+        save_image(outcome.image, out, dict(outcome.metadata, **(metadata or {})), overwrite=overwrite)
+    return outcome

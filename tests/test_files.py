@@ -1,0 +1,54 @@
+"""files: what one synthesis reads besides its images, --save-every's intermediates, make_image."""
+
+import pytest
+
+from stylize import Settings, files
+from stylize.errors import ImageError
+from stylize.images import read_metadata
+
+
+def test_intermediate_names_tell_levels_apart(tmp_path):
+    out = tmp_path / "o.png"
+    names = [p.name for p in files.intermediate_paths(out, [3, 3, 4], 2)]
+    assert names == ["o.L1.00002.png", "o.L2.00002.png", "o.00002.png", "o.00004.png"]
+    assert files.intermediate_paths(out, [4], 0) == []
+    assert len(set(names)) == len(names)
+
+
+def test_an_intermediate_may_replace_neither_an_input_nor_an_existing_file(tmp_path):
+    taken = tmp_path / "o.00002.png"
+    taken.write_bytes(b"mine")
+    with pytest.raises(ImageError, match="would overwrite an input"):
+        files.check_intermediates([taken], inputs=[taken], overwrite=True)
+    with pytest.raises(ImageError, match="already exists"):
+        files.check_intermediates([taken])
+    files.check_intermediates([taken], overwrite=True)
+
+
+def test_input_files_name_each_file_of_a_joined_mask(tmp_path):
+    a, b = tmp_path / "a.png", tmp_path / "b.png"
+    a.write_bytes(b"x")
+    b.write_bytes(b"x")
+    s = Settings(content_mask=f"{a}+{b}", style_masks=("white",))
+    assert files.input_files(s) == [str(a), str(b)]
+
+
+@pytest.mark.vgg
+def test_each_intermediate_records_its_iteration_level_and_losses(photo, art, tmp_path):
+    seen = {}
+
+    def callback(p):
+        seen.setdefault((p.level, p.iteration), (p.content, p.style))
+
+    out = tmp_path / "o.png"
+    files.make_image(Settings(size=64, scales=2, coarse_iterations=2, iterations=3),
+                     lambda session: session.transfer_job(photo, art), out, inputs=[photo, art], save_every=1,
+                     callback=callback)
+    made = {k for k in seen if k[1] >= 1}  # (level, iteration) of every iteration the run finished
+    assert {0, 1} <= {level for level, _ in made}  # both levels saved some
+    expected = {("o.L1." if level == 0 else "o.") + f"{k:05d}.png" for level, k in made}
+    assert sorted(p.name for p in tmp_path.glob("o.*")) == sorted(expected | {"o.png"})
+    for level, k in made:
+        meta = read_metadata(tmp_path / (("o.L1." if level == 0 else "o.") + f"{k:05d}.png"))
+        assert (meta["intermediate"], meta["level"], meta["levels"], meta["partial"]) == (k, level + 1, 2, True)
+        assert (meta["content_loss"], meta["style_loss"]) == seen[(level, k)]
