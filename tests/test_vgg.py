@@ -5,7 +5,7 @@ import torch
 from torch import nn
 
 from stylize import vgg, weights
-from stylize.settings import LAYERS
+from stylize.layers import LAYERS
 
 
 @pytest.fixture(scope="module")
