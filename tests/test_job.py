@@ -1,0 +1,39 @@
+"""Jobs: the complete description of one synthesis, resolved from Settings."""
+
+import pytest
+
+from stylize import job as jobs
+from stylize.errors import SettingsError
+from stylize.settings import Settings
+
+
+def test_a_transfer_job_carries_everything_the_run_needs(photo, art):
+    s = Settings(size=64, ratio=1e-2, style_scale=0.5, iterations=7, scales=2, coarse_iterations=3, history=9,
+                 tv_weight=0.5, color="histogram", color_map="mk", seed=4, noise=0.1)
+    job = jobs.transfer_job(s, photo, [art, art], blend=(1, 3))
+    assert job.blend == (0.25, 0.75) and job.alpha == pytest.approx(1e-2) and job.beta == 1.0
+    assert job.content_layers == ("conv4_2",) and job.layer_weights == (0.2,) * 5
+    assert (job.size, job.iterations, job.coarse_iterations, job.scales, job.history) == (64, 7, 3, 2, 9)
+    assert (job.tv_weight, job.color, job.color_map, job.seed, job.noise) == (0.5, "histogram", "mk", 4, 0.1)
+    assert job.style_long_side(64) == 32 and job.level_style_long_side(0.5) == 16
+    assert job.level_iterations(final=False) == 3 and job.level_iterations(final=True) == 7
+    assert job.settings == s.to_dict() and job.layers[0] == "conv4_2"
+
+
+def test_reconstructions_take_one_kind_of_loss(photo, art):
+    s = Settings(size=48)
+    content = jobs.content_job(s, photo, "conv2_1")
+    assert content.content_layers == ("conv2_1",) and content.alpha == 1.0 and content.beta == 0.0
+    assert jobs.content_job(s, photo).content_layers == (s.content_layer,)
+    style = jobs.style_job(s, art, ["conv1_1", "conv2_1"], out_size=(40, 30))
+    assert style.style_layers == ("conv1_1", "conv2_1") and style.layer_weights == (0.5, 0.5)
+    assert style.out_size == (40, 30) and style.content is None and style.alpha == 0.0
+
+
+def test_controls_for_transfer_only_and_counts_are_refused(photo, art):
+    with pytest.raises(SettingsError, match="^--color is for style transfer; content-recon has no photograph"):
+        jobs.content_job(Settings(color="luminance"), photo)
+    with pytest.raises(SettingsError, match="^at least one style image is needed$"):
+        jobs.transfer_job(Settings(), photo, [])
+    with pytest.raises(SettingsError, match=r"^1 --style-mask for 2 style image\(s\)"):
+        jobs.transfer_job(Settings(content_mask="m.png", style_masks=("white",)), photo, [art, art])

@@ -1,0 +1,37 @@
+"""Plans: every level's sizes and iterations, and every check, before any work."""
+
+import pytest
+import torch
+
+from stylize import memory, plan as plans
+from stylize.errors import ImageError, OutOfMemoryError
+from stylize.job import transfer_job
+from stylize.settings import Settings
+from stylize.targets import Targets
+
+CPU = torch.device("cpu")
+
+
+def test_levels_halve_down_to_what_the_layers_need():
+    assert plans.level_sizes(400, 300, 3, 16) == [(100, 75), (200, 150), (400, 300)]
+    assert plans.level_sizes(40, 30, 3, 16) == [(40, 30)]  # 20x15 is below 16 px: the level is left out
+    assert plans.level_sizes(64, 48, 1, 16) == [(64, 48)]
+
+
+def test_a_plan_has_every_levels_sizes_style_size_iterations_and_memory(photo, art):
+    job = transfer_job(Settings(size=64, scales=2, iterations=9, coarse_iterations=4, style_size=40), photo, art)
+    plan = plans.make(job, Targets(CPU), CPU)
+    assert (plan.width, plan.height) == (64, 48)
+    assert [(lv.width, lv.height, lv.style_long_side, lv.iterations, lv.factor) for lv in plan.levels] == [
+        (32, 24, 20, 4, 0.5), (64, 48, 40, 9, 1.0)]
+    assert plan.levels[0].evaluations is None and plan.levels[1].evaluations is None
+    assert plan.with_iterations(3).levels[-1].iterations == 3 and plan.levels[-1].iterations == 9
+
+
+def test_the_plan_refuses_what_cannot_run(photo, art, monkeypatch):
+    with pytest.raises(ImageError, match=r"^the output is 16x12 px at this size; conv5_1 needs at least 16 px on "
+                                         r"each side \(raise --size\)$"):
+        plans.make(transfer_job(Settings(size=16), photo, art), Targets(CPU), CPU)
+    monkeypatch.setattr(memory, "available", lambda device: 2**20)
+    with pytest.raises(OutOfMemoryError):
+        plans.make(transfer_job(Settings(size=64), photo, art), Targets(CPU), CPU)

@@ -1,0 +1,45 @@
+"""Targets keyed by the images' content: equal pixels share, other pixels never do, files are re-read."""
+
+import os
+
+import torch
+
+from stylize import targets
+from stylize.targets import Targets
+
+from .conftest import pattern
+
+
+def test_the_digest_is_of_the_pixels_not_of_the_object():
+    a, b, c = pattern(20, 10, 1), pattern(20, 10, 1), pattern(20, 10, 2)
+    assert targets.digest(a) == targets.digest(b) != targets.digest(c)
+    assert targets.digest(a) != targets.digest(a.convert("L").convert("RGB"))
+
+
+def test_a_file_is_read_again_when_it_changes(tmp_path):
+    path = tmp_path / "p.png"
+    t = Targets(torch.device("cpu"))
+    pattern(20, 10, 1).save(path)
+    first = t.key(path)
+    assert t.key(path) == first
+    pattern(20, 10, 2).save(path)
+    os.utime(path, ns=(1, 1))
+    assert t.key(path) != first and t.key(path) == targets.digest(pattern(20, 10, 2))
+
+
+def test_the_cache_is_bounded_least_recently_used_first():
+    t = Targets(torch.device("cpu"), max_entries=2)
+    calls = []
+    for key in ("a", "b", "a", "c", "a", "b"):
+        t._cached((key,), lambda key=key: calls.append(key) or key)
+    assert calls == ["a", "b", "c", "b"]  # "b" was dropped when "c" came; "a", used last, stayed
+
+
+def test_forgetting_an_image_drops_only_its_targets():
+    t = Targets(torch.device("cpu"))
+    a, b = pattern(20, 10, 1), pattern(20, 10, 2)
+    t._cached(("content", t.key(a), 20), lambda: 1)
+    t._cached(("content", t.key(b), 20), lambda: 2)
+    t._cached(("style", t.key(b), 20, (), (("luminance",), t.key(a))), lambda: 3)
+    t.forget(a)
+    assert list(t._cache) == [("content", t.key(b), 20)]
