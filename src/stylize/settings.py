@@ -18,7 +18,7 @@ OPTIMIZERS = ("lbfgs", "adam")
 # Ranges of the numeric settings: beyond them a value is a typo (the largest side fits neither 24 GB nor any GPU).
 MAX_SIDE = 65536  # px, for --size, --style-size and an output's side
 MAX_COUNT = 10**7  # --iterations, --evaluations, --coarse-iterations
-MAX_HISTORY = 10**4
+MAX_HISTORY = 10**9  # a larger history than fits is lowered to what fits (memory.plan); beyond this, a typo
 MAX_SCALES = 12  # coarse-to-fine levels: 2**11 x the smallest level (16 px) exceeds MAX_SIDE
 MAX_STYLE_SCALE = 64.0
 
