@@ -177,3 +177,19 @@ def test_batch_usage_errors(tmp_path, args, message):
 def test_glob_matching_nothing_is_an_error(tmp_path, images):
     r = run("batch", "--content", tmp_path / "*.nothing", "--style", images / "art0.jpg", "--out-dir", tmp_path / "o")
     assert r.exit_code == 1 and "matches no file" in r.stderr
+
+
+# A file that exists is that file: only a name that does not exist is read as a glob or a list
+def test_an_existing_file_is_never_a_glob_or_a_list(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    pattern(40, 32).save("photo[1].png")
+    pattern(40, 32, seed=3).save("photo1.png")
+    pattern(36, 36, seed=4).save("a;b.png")
+    assert batch.expand(["photo[1].png"]) == ["photo[1].png"]
+    assert batch.expand(["photo[0-9].png"]) == ["photo1.png"]
+    rows = batch.read_manifest('{"content": "photo1.png", "style": "a;b.png"}\n')
+    assert rows[0].styles == ("a;b.png",)
+    assert batch.read_manifest("content,style\nphoto1.png,a;b.png\n")[0].styles == ("a;b.png",)
+    assert batch.read_manifest("content,style\nphoto1.png,x.png;y.png\n")[0].styles == ("x.png", "y.png")
+    pairs = batch.intake(None, ["photo[1].png"], ["a;b.png"], tmp_path / "o")
+    assert [(p.content, p.styles) for p in pairs] == [("photo[1].png", ("a;b.png",))]

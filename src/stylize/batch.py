@@ -75,8 +75,18 @@ def _blend(value, where: str) -> tuple[float, ...] | None:
     return weights
 
 
+def split_styles(cell: str) -> tuple[str, ...]:
+    """A CSV cell's artworks: ';' separates several, except that a cell naming an existing file is that
+    one file (a file whose name holds ';' needs no escaping). The rule of every input: a name that
+    exists is that file; only what does not exist is read as a list or a pattern."""
+    if os.path.isfile(cell):
+        return (cell,)
+    return tuple(v.strip() for v in cell.split(";") if v.strip())
+
+
 def _row(content, style, output, blend, where: str) -> Row:
-    styles = tuple(style) if isinstance(style, list) else tuple(v.strip() for v in str(style).split(";") if v.strip())
+    # JSON gives several styles as a list; a JSON string is one file name, ';' and all
+    styles = tuple(style) if isinstance(style, list) else (style,) if isinstance(style, str) else ()
     if not content or not styles or not all(isinstance(v, str) and v for v in styles):
         raise ManifestError(f"{where}: needs a content and at least one style")
     if output is not None and not isinstance(output, str):
@@ -122,16 +132,17 @@ def read_manifest(text: str, where: str = "manifest") -> list[Row]:
         content, style = (row.get("content") or "").strip(), (row.get("style") or "").strip()
         if not content or not style:
             raise ManifestError(f"{where} line {n}: empty content or style")
-        rows.append(_row(content, style, (row.get("output") or "").strip() or None, (row.get("blend") or "").strip(),
-                         f"{where} line {n}"))
+        rows.append(_row(content, list(split_styles(style)), (row.get("output") or "").strip() or None,
+                         (row.get("blend") or "").strip(), f"{where} line {n}"))
     return rows
 
 
 def expand(patterns) -> list[str]:
-    """Paths and globs, each glob sorted; a pattern that matches nothing is an error."""
+    """Paths and globs, each glob sorted; a pattern that matches nothing is an error. A name that is an
+    existing file is that file, even when it looks like a glob ('photo[1].png')."""
     out = []
     for pattern in patterns:
-        if glob.has_magic(pattern):
+        if glob.has_magic(pattern) and not os.path.isfile(pattern):
             matches = sorted(p for p in glob.glob(pattern) if os.path.isfile(p))
             if not matches:
                 raise ManifestError(f"{pattern!r} matches no file")
