@@ -41,12 +41,13 @@ def test_manifest_formats():
         == [Row("a.jpg", ("b.jpg", "c.jpg"), None, (3.0, 7.0))]
     assert batch.read_manifest('{"content": "a", "style": ["b", "c"], "blend": [1, 0], "output": ""}\n') \
         == [Row("a", ("b", "c"), None, (1.0, 0.0))]
-    for bad, message in (("", "is empty"), ("a,b\n1,2\n", "must name the columns"),
-                         ('{"content": "a"}\n', "needs \"content\" and \"style\""), ("{oops\n", "not JSON"),
-                         ("content,style\na.jpg,\n", "line 2: empty content or style"),
-                         ('{"content": "a", "style": "b", "output": 3}\n', "must be a file name")):
+    for bad, message in (("", "is empty"), ("a,b\n1,2\n", "must name the columns")):
         with pytest.raises(ManifestError, match=message):
             batch.read_manifest(bad)
+    for bad, message in (('{"content": "a"}\n', "line 1: needs \"content\" and \"style\""), ("{oops\n", "not JSON"),
+                         ("content,style\na.jpg,\n", "line 2: empty content or style"),
+                         ('{"content": "a", "style": "b", "output": 3}\n', "must be a file name")):
+        assert message in batch.read_manifest(bad)[0].error  # that line fails alone
 
 
 def test_a_bad_blend_is_the_pairs_own_error_not_the_manifests():

@@ -13,8 +13,8 @@ import click
 from . import __version__, figures
 from .errors import ManifestError, StylizeError
 from .options import (CONTROL_OPTIONS, INPUT, OUTPUT, RUN_OPTIONS, SAVE_EVERY, SYNTHESIS_OPTIONS, VIDEO_OPTIONS,
-                      FloatList, Layer, LayerList, LayerSets, LibraryDefault, OutSize, Shard, options, settings_from,
-                      transfer_settings)
+                      FloatList, Layer, LayerList, LayerSets, LibraryDefault, NameTemplate, OutSize, Shard, options,
+                      settings_from, transfer_settings)
 from .layers import LAYERS
 from .settings import DEFAULTS, Settings
 
@@ -222,7 +222,7 @@ def transfer_command(content, style, output, save_every, quiet, overwrite, **kwa
 @click.option("--style", "styles", multiple=True, metavar="PATH|GLOB",
               help="Style images (repeatable; globs allowed); every content is paired with every style.")
 @click.option("--out-dir", type=click.Path(file_okay=False), required=True, help="Folder for the outputs (created).")
-@click.option("--name-template", cls=LibraryDefault, default_from=("batch", "DEFAULT_TEMPLATE"),
+@click.option("--name-template", type=NameTemplate(), cls=LibraryDefault, default_from=("batch", "DEFAULT_TEMPLATE"),
               help="Output name: {content} and {style} are the inputs' file stems, {index} the pair's position.")
 @click.option("--skip-existing", is_flag=True, help="Skip pairs whose output exists (resume; partial outputs are redone).")
 @click.option("--continue-on-error/--stop-on-error", default=True, show_default=True,

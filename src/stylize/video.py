@@ -560,8 +560,9 @@ def check_video_output(output, codec: str | None, size: tuple[int, int], source:
         raise VideoError(f"{output}: is the input clip; choose another output")
     codec = codec or CONTAINERS[suffix]
     try:
-        av.codec.Codec(codec, "w")
-    except Exception:
+        if av.codec.Codec(codec, "w").type != "video":
+            raise ValueError(codec)
+    except Exception:  # PyAV's UnknownCodecError and others: all mean "no such video encoder"
         raise VideoError(f"--codec {codec}: not a video encoder of this FFmpeg build (try libx264, mpeg4, libvpx-vp9)") \
             from None
     rate, time_base = _rate(source, fps)
@@ -590,6 +591,8 @@ def _rate(source: Clip, fps: float):
     if source.kind == "video" and source.rate:
         return source.rate, source.time_base
     rate = Fraction(fps).limit_denominator(1001)
+    if not rate > 0:
+        raise VideoError(f"--fps {fps:g}: too low a frame rate to time (at least 0.01)")
     return rate, 1 / rate
 
 
