@@ -153,7 +153,31 @@ def with_gap(path):
     return path
 
 
+def rotated_frame(path):
+    """Frame 2 stored 48x40 like the others, but with an EXIF rotation: loaded, it is 40x48."""
+    path.mkdir()
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    for i, im in enumerate(moving_frames(3), 1):
+        im.save(path / f"frame_{i:05d}.png", **({"exif": exif} if i == 2 else {}))
+    return path
+
+
+def truncated_frame(path):
+    path.mkdir()
+    for i, im in enumerate(moving_frames(3), 1):
+        im.save(path / f"frame_{i:05d}.png")
+    data = (path / "frame_00002.png").read_bytes()
+    (path / "frame_00002.png").write_bytes(data[:len(data) // 2])
+    return path
+
+
 BAD_SOURCES = {
+    "rotated frame": (lambda p, t: rotated_frame(p), "frames",
+                      r"^Error: .*frame_00002\.png: 40x48 px, but frame_00001\.png is 48x40; every frame must have "
+                      r"the same size$"),
+    "truncated frame": (lambda p, t: truncated_frame(p), "frames",
+                        r"^Error: .*frame_00002\.png: not an image that can be read in full \(.*\)$"),
     "text": (lambda p, t: (p.write_text("not a video"), p)[1], "clip.mp4",
              r"^Error: .*clip\.mp4: not a video FFmpeg can read \(Invalid data found when processing input\)$"),
     "image": (lambda p, t: (pattern(48, 40).save(p), p)[1], "still.png",
@@ -190,9 +214,8 @@ BAD_OUTPUTS = [
      r"^Error: .*out\.webm: the \.webm container cannot hold libx264 video \(.*\); use --codec or another container$"),
     (["-o", "{t}/out.xyz"], r"^Error: .*out\.xyz: not a video name \(\.mp4, \.m4v, \.mov, \.mkv, \.webm, \.avi\); for "
                             r"a folder of frames give a name without an extension$"),
-    (["-o", "{t}/out.mp4", "--codec", "nosuchcodec"], r"^Error: --codec nosuchcodec: not a video encoder of this FFmpeg"),
     (["-o", "{t}/missing/out.mp4"], r"^Error: .*out\.mp4: the folder .*missing does not exist$"),
-    (["-o", "{t}/out.mp4", "--size", "100000"], r"^Error: a \d+x\d+ px synthesis .*"),
+    (["-o", "{t}/out.mp4", "--size", "60000"], r"^Error: a \d+x\d+ px synthesis .*"),
 ]
 
 
@@ -220,6 +243,8 @@ def test_usage_errors_exit_2(tmp_path, clip, art):
     assert r.exit_code == 2, cli_result_text(r)
     r = run("video", clip, art, "-o", tmp_path / "o.mp4", "--flow", "farneback")
     assert r.exit_code == 2, cli_result_text(r)
+    r = run("video", clip, art, "-o", tmp_path / "o.mp4", "--codec", "nosuchcodec")
+    assert r.exit_code == 2 and "not an encoder of this FFmpeg build" in r.stderr, cli_result_text(r)
     assert not any(tmp_path.glob("o.mp4*"))
 
 

@@ -18,6 +18,7 @@ import json
 import os
 import re
 import time
+import warnings
 from dataclasses import asdict, dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -26,7 +27,7 @@ from typing import Callable, Iterator
 import numpy as np
 import torch
 import torch.nn.functional as nnf
-from PIL import Image
+from PIL import Image, ImageOps
 
 from . import images
 from .errors import StylizeError
@@ -138,17 +139,27 @@ def _open_folder(p: Path) -> Clip:
             raise VideoError(f"{p}: {missing} (the numbers jump from {fa.name} to {fb.name})")
     size = None
     for _, f in numbered:
-        try:
-            with Image.open(f) as im:
-                this = im.size
-        except (OSError, ValueError, Image.DecompressionBombError) as e:
-            raise VideoError(f"{f}: not an image ({_why(e)})") from None
+        this = _frame_size(f)
         if size is None:
             size, first = this, f
         elif this != size:
             raise VideoError(f"{f}: {this[0]}x{this[1]} px, but {first.name} is {size[0]}x{size[1]}; every frame "
                              f"must have the same size")
     return Clip(p, "folder", len(numbered), size, files=[f for _, f in numbered])
+
+
+def _frame_size(f: Path) -> tuple[int, int]:
+    """A frame's (width, height) as the run will load it: decoded in full (a truncated or damaged frame is
+    refused now, not after the frames before it were made) and turned upright by its EXIF orientation,
+    exactly as images.load_image does."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(f) as im:
+                im.load()
+                return ImageOps.exif_transpose(im).size
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
+        raise VideoError(f"{f}: not an image that can be read in full ({_why(e)})") from None
 
 
 def _open_video(p: Path) -> Clip:
@@ -175,6 +186,10 @@ def _open_video(p: Path) -> Clip:
             for frame in container.decode(stream):
                 pts.append(frame.pts)
                 size = size or (frame.width, frame.height)
+                if (frame.width, frame.height) != size:
+                    raise VideoError(f"{p}: frame {len(pts)} is {frame.width}x{frame.height} px, but the first is "
+                                     f"{size[0]}x{size[1]}; every frame must have the same size (re-encode it at one "
+                                     f"size, or give a folder of frames of one size)")
         except av.FFmpegError as e:
             raise VideoError(f"{p}: cannot decode its {codec} video ({_why(e)})") from None
         if not pts:
