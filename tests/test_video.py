@@ -397,3 +397,48 @@ def test_ctrl_c_keeps_finished_frames_exits_130_and_a_rerun_finishes_the_same_fr
     assert len(list(out.iterdir())) == 6  # frames in = frames out
     for a, b in zip(frames_of(out, 6), frames_of(root / "whole", 6)):
         assert a.tobytes() == b.tobytes()
+
+
+# D. a folder stylize works in is its own; inputs are never outputs; the fingerprint sees what files hold
+def test_inputs_are_never_outputs_whatever_the_flags(tmp_path, art):
+    frames = tmp_path / "old.mp4.frames"
+    frames.mkdir()
+    for i, im in enumerate(moving_frames(3), 1):
+        im.save(frames / f"frame_{i:05d}.png")
+    before = {f.name: f.read_bytes() for f in frames.iterdir()}
+    r = run("video", frames, art, "-o", tmp_path / "old.mp4", "--overwrite", *FAST)
+    assert r.exit_code == 1 and "would overwrite the input" in r.stderr and r.stderr.count("\n") == 1, cli_result_text(r)
+    assert {f.name: f.read_bytes() for f in frames.iterdir()} == before and not (tmp_path / "old.mp4").exists()
+    with pytest.raises(video.VideoError, match="would overwrite the input"):  # a mask inside the output folder
+        video.check_not_inputs([tmp_path / "o" / "m.png"], [tmp_path / "o"])
+
+
+def test_one_run_at_a_time_in_a_frames_folder(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    folder = tmp_path / "f"
+    folder.mkdir()
+    (folder / video.LOCK_NAME).write_text(str(os.getpid()))  # a live run holds it
+    with pytest.raises(video.VideoError, match=rf"another stylize run \(pid {os.getpid()}\) is working in it"):
+        video.take_lock(folder)
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    (folder / video.LOCK_NAME).write_text(gone.stdout.strip())  # a stale lock: its process has ended
+    lock = video.take_lock(folder)
+    assert lock.read_text() == str(os.getpid())
+
+
+def test_the_resume_fingerprint_changes_with_a_style_images_content(tmp_path, folder):
+    from types import SimpleNamespace
+
+    from stylize.settings import Settings
+
+    style = tmp_path / "style.png"
+    pattern(36, 36, seed=1).save(style)
+    session = SimpleNamespace(settings=Settings())
+    clip = video.open_clip(folder)
+    before = video.fingerprint(session, clip, [style], None, video.VideoOptions())
+    assert video.fingerprint(session, clip, [style], None, video.VideoOptions()) == before
+    pattern(36, 36, seed=2).save(style)  # another painting under the same name
+    assert video.fingerprint(session, clip, [style], None, video.VideoOptions()) != before

@@ -361,10 +361,89 @@ def fingerprint(session, clip: Clip, styles, blend, options: VideoOptions) -> st
     """What the frames depend on: a rerun resumes only frames with the same fingerprint."""
     settings = session.settings.to_dict()
     settings.pop("device", None)
+    from .files import input_files
+
     data = {"settings": settings, "source": str(clip.path.resolve()), "count": clip.count,
             "styles": [str(Path(s).resolve()) if isinstance(s, (str, os.PathLike)) else f"id:{id(s)}" for s in styles],
-            "blend": list(blend) if blend is not None else None, "video": asdict(options)}
+            "blend": list(blend) if blend is not None else None, "video": asdict(options),
+            # what the files hold, not only their names: a new painting saved under the old name redoes the frames
+            "digests": [_file_digest(f) for f in [*(s for s in styles if isinstance(s, (str, os.PathLike))),
+                                                  *input_files(session.settings)]],
+            "source_files": [_stamp(f) for f in (clip.files or [clip.path])]}
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _file_digest(path) -> str:
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+    except OSError as e:
+        raise VideoError(f"{path}: cannot read it ({_why(e)})") from None
+    return digest.hexdigest()
+
+
+def _stamp(path: Path) -> list:
+    """A source frame's size and modification time: a changed frame under the same name is another input."""
+    st = Path(path).stat()
+    return [st.st_size, st.st_mtime_ns]
+
+
+LOCK_NAME = ".stylize.lock"  # in a frames folder while a run works in it: the run's pid
+
+
+def take_lock(folder: Path) -> Path:
+    """Claim `folder` for this run (a file created with O_EXCL holding the pid); a lock whose process is
+    gone is taken over. VideoError when another live run holds it: two runs never mix their frames."""
+    lock = Path(folder) / LOCK_NAME
+    for _ in range(2):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            try:
+                pid = int(lock.read_text().strip() or 0)
+            except (OSError, ValueError):
+                pid = 0
+            if pid and _alive(pid):
+                raise VideoError(f"{folder}: another stylize run (pid {pid}) is working in it; wait for it to end "
+                                 f"or choose another output") from None
+            lock.unlink(missing_ok=True)  # stale: its run is gone
+            continue
+        except OSError as e:
+            raise VideoError(f"{folder}: cannot write in it ({_why(e)})") from None
+        with os.fdopen(fd, "w") as f:
+            f.write(str(os.getpid()))
+        return lock
+    raise VideoError(f"{folder}: another stylize run is taking it over at the same time; choose another output")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    except OSError:
+        return False
+    return True
+
+
+def check_not_inputs(inputs, written) -> None:
+    """Inputs are never outputs, whatever the flags: VideoError when an input (the clip, a frame, a style
+    image, a mask, an --init image) is a path this run writes, or lies in a folder it writes."""
+    def resolved(p) -> Path:
+        return Path(os.path.normcase(os.path.abspath(Path(p).resolve())))
+
+    places = [(w, resolved(w)) for w in written]
+    for source in inputs:
+        if not isinstance(source, (str, os.PathLike)):
+            continue
+        r = resolved(source)
+        for w, rw in places:
+            if r == rw or rw in r.parents:
+                raise VideoError(f"{w}: would overwrite the input {source}; choose another output")
 
 
 def finished(path: Path, mark: str) -> bool | None:
@@ -417,6 +496,16 @@ def stylize_frames(session, clip: Clip, style, out_dir, options: VideoOptions = 
     check_folder(out_dir, clip.count, mark, overwrite)
     flow = None if options.independent else Flow(options.flow)
     images.make_folder(out_dir, "frames folder")
+    lock = take_lock(out_dir)
+    try:
+        return _stylize_frames(session, clip, styles, out_dir, options, mark, flow, blend, callback, should_stop,
+                               on_frame, overwrite, extra_meta)
+    finally:
+        lock.unlink(missing_ok=True)
+
+
+def _stylize_frames(session, clip, styles, out_dir, options, mark, flow, blend, callback, should_stop, on_frame,
+                    overwrite, extra_meta) -> VideoResult:
     if overwrite:
         for f in out_dir.iterdir():  # frames beyond this clip's count, left by another run
             m = FRAME_PATTERN.match(f.name)
@@ -496,6 +585,10 @@ def make_video(source, styles, output, settings, options: VideoOptions = VideoOp
     out = Path(output)
     as_video = not out.is_dir() and out.suffix != ""
     clip = source if isinstance(source, Clip) else open_clip(source)
+    from .files import input_files
+
+    check_not_inputs([clip.path, *clip.files, *styles, *input_files(settings)],
+                     [out, work_folder(out)] if as_video else [out])
     session = Session(settings)
     frames = clip.frames()
     first = next(frames)
