@@ -395,3 +395,38 @@ def test_a_manifest_with_a_byte_order_mark_reads_the_same_from_a_pipe_and_a_file
     assert batch.intake(str(path), out_dir=tmp_path) [0].content == str(photo)
     import io
     assert batch.intake("-", out_dir=tmp_path, stdin=io.StringIO(text))[0].content == str(photo)
+
+
+# E. exit codes: every missing input file is a usage error (2); Ctrl-C at any moment is "Interrupted." and 130
+@pytest.mark.parametrize("option", [["--content-mask", "{t}/nope.png"], ["--init", "{t}/nope.png"],
+                                    ["--content-mask", "{photo}", "--style-mask", "{t}/nope.png"],
+                                    ["--content-mask", "{photo}+{t}/nope.png"]])
+def test_every_missing_input_file_is_a_usage_error(photo, art, tmp_path, option):
+    r = run(photo, art, "-o", tmp_path / "o.png", *[o.format(t=tmp_path, photo=photo) for o in option], *FAST)
+    assert r.exit_code == 2 and "nope.png" in r.stderr and "Traceback" not in r.stderr, cli_result_text(r)
+    assert not (tmp_path / "o.png").exists()
+
+
+@pytest.mark.vgg
+def test_a_sigint_before_the_command_catches_signals_is_interrupted_130(photo, art, tmp_path, monkeypatch, capsys):
+    import signal
+
+    from stylize import cli as cli_module
+
+    real = cli_module.transfer_settings
+
+    def interrupted_while_starting(*args):  # as if Ctrl-C came while torch imports numpy
+        signal.raise_signal(signal.SIGINT)
+        return real(*args)
+
+    monkeypatch.setattr(cli_module, "transfer_settings", interrupted_while_starting)
+    monkeypatch.setattr(cli_module, "EARLY", cli_module.Interrupt())
+    monkeypatch.setattr(sys, "argv", ["stylize", str(photo), str(art), "-o", str(tmp_path / "o.png"), *FAST])
+    previous = signal.getsignal(signal.SIGINT)
+    try:
+        with pytest.raises(SystemExit) as e:
+            cli_module.main()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert e.value.code == 130 and "Interrupted" in capsys.readouterr().err
+    assert not (tmp_path / "o.png").exists()

@@ -309,6 +309,14 @@ def settings_from(kwargs: dict, **fixed) -> Settings:
     init = values.get("init")
     if init not in (None, "noise", "content", "style") and not Path(init).is_file():
         raise click.BadParameter(f"{init!r} is not noise, content, style or an image file", param_hint="'--init'")
+    if values.get("content_mask") or values.get("style_masks"):
+        from .masks import mask_files  # a missing input file is a usage error (2), like CONTENT and STYLE
+
+        for hint, specs in (("'--content-mask'", [values.get("content_mask")]), ("'--style-mask'",
+                                                                                  values.get("style_masks") or ())):
+            for f in (f for spec in specs for f in mask_files(spec)):
+                if not Path(f).is_file():
+                    raise click.BadParameter(f"{f}: no such file", param_hint=hint)
     try:
         return Settings(**values)
     except (SettingsError, LayerError) as e:
