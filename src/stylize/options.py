@@ -316,7 +316,8 @@ def settings_from(kwargs: dict, **fixed) -> Settings:
                                                                                   values.get("style_masks") or ())):
             for f in (f for spec in specs for f in mask_files(spec)):
                 if not Path(f).is_file():
-                    raise click.BadParameter(f"{f}: no such file", param_hint=hint)
+                    colour = ", and not a colour name or #rrggbb" if hint == "'--style-mask'" else ""
+                    raise click.BadParameter(f"{f}: no such file{colour}", param_hint=hint)
     try:
         return Settings(**values)
     except (SettingsError, LayerError) as e:
