@@ -41,12 +41,13 @@ def test_manifest_formats():
         == [Row("a.jpg", ("b.jpg", "c.jpg"), None, (3.0, 7.0))]
     assert batch.read_manifest('{"content": "a", "style": ["b", "c"], "blend": [1, 0], "output": ""}\n') \
         == [Row("a", ("b", "c"), None, (1.0, 0.0))]
-    for bad, message in (("", "is empty"), ("a,b\n1,2\n", "must name the columns"),
-                         ('{"content": "a"}\n', "needs \"content\" and \"style\""), ("{oops\n", "not JSON"),
-                         ("content,style\na.jpg,\n", "line 2: empty content or style"),
-                         ('{"content": "a", "style": "b", "output": 3}\n', "must be a file name")):
+    for bad, message in (("", "is empty"), ("a,b\n1,2\n", "must name the columns")):
         with pytest.raises(ManifestError, match=message):
             batch.read_manifest(bad)
+    for bad, message in (('{"content": "a"}\n', "line 1: needs \"content\" and \"style\""), ("{oops\n", "not JSON"),
+                         ("content,style\na.jpg,\n", "line 2: empty content or style"),
+                         ('{"content": "a", "style": "b", "output": 3}\n', "must be a file name")):
+        assert message in batch.read_manifest(bad)[0].error  # that line fails alone
 
 
 def test_a_bad_blend_is_the_pairs_own_error_not_the_manifests():
@@ -177,3 +178,19 @@ def test_batch_usage_errors(tmp_path, args, message):
 def test_glob_matching_nothing_is_an_error(tmp_path, images):
     r = run("batch", "--content", tmp_path / "*.nothing", "--style", images / "art0.jpg", "--out-dir", tmp_path / "o")
     assert r.exit_code == 1 and "matches no file" in r.stderr
+
+
+# A file that exists is that file: only a name that does not exist is read as a glob or a list
+def test_an_existing_file_is_never_a_glob_or_a_list(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    pattern(40, 32).save("photo[1].png")
+    pattern(40, 32, seed=3).save("photo1.png")
+    pattern(36, 36, seed=4).save("a;b.png")
+    assert batch.expand(["photo[1].png"]) == ["photo[1].png"]
+    assert batch.expand(["photo[0-9].png"]) == ["photo1.png"]
+    rows = batch.read_manifest('{"content": "photo1.png", "style": "a;b.png"}\n')
+    assert rows[0].styles == ("a;b.png",)
+    assert batch.read_manifest("content,style\nphoto1.png,a;b.png\n")[0].styles == ("a;b.png",)
+    assert batch.read_manifest("content,style\nphoto1.png,x.png;y.png\n")[0].styles == ("x.png", "y.png")
+    pairs = batch.intake(None, ["photo[1].png"], ["a;b.png"], tmp_path / "o")
+    assert [(p.content, p.styles) for p in pairs] == [("photo[1].png", ("a;b.png",))]

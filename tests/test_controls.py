@@ -96,7 +96,7 @@ def test_style_scale_through_the_cli(photo, art, tmp_path):
     (["--color", "sepia"], "'sepia' is not one of"),
     (["--style-scale", "0.5", "--style-size", "30"], "give --style-size or --style-scale, not both"),
     (["--style-mask", "white"], "--style-mask needs --content-mask"),
-    (["--content-mask", "m.png"], "0 --style-mask for 1 style image(s): give one per style image, in order"),
+    (["--content-mask", "white"], "0 --style-mask for 1 style image(s): give one per style image, in order"),
 ])
 def test_control_usage_errors_exit_2(photo, art, tmp_path, extra, message):
     r = run(photo, art, "-o", tmp_path / "o.png", *FAST, *extra)
@@ -115,14 +115,17 @@ def test_mask_file_errors_exit_1_with_one_line(photo, art, tmp_path):
         (["--content-mask", tmp_path / "mask.png", "--style-mask", "white"],
          f"Error: #000000 of the content mask {tmp_path / 'mask.png'} has no counterpart in any style mask "
          f"(with a blend weight > 0)"),
-        (["--content-mask", tmp_path / "nope.png", "--style-mask", "white"],
-         f"Error: {tmp_path / 'nope.png'}: no such file, and not a colour name or #rrggbb"),
-        (["--content-mask", tmp_path / "mask.png", "--style-mask", "notacolour"],
-         "Error: notacolour: no such file, and not a colour name or #rrggbb"),
     ]
     for extra, line in cases:
         r = run(photo, art, "-o", tmp_path / "o.png", *FAST, *extra)
         assert r.exit_code == 1 and r.stderr.strip() == line, cli_result_text(r)
+    for extra, line in ((["--content-mask", tmp_path / "nope.png", "--style-mask", "white"],
+                         f"Error: Invalid value for '--content-mask': {tmp_path / 'nope.png'}: no such file"),
+                        (["--content-mask", tmp_path / "mask.png", "--style-mask", "notacolour"],
+                         "Error: Invalid value for '--style-mask': notacolour: no such file, and not a colour name or "
+                         "#rrggbb")):  # a missing input file is a usage error (README, Exit status)
+        r = run(photo, art, "-o", tmp_path / "o.png", *FAST, *extra)
+        assert r.exit_code == 2 and r.stderr.strip().endswith(line), cli_result_text(r)
     assert not (tmp_path / "o.png").exists()
 
 

@@ -228,13 +228,11 @@ def test_style_image_too_small_names_style_size(photo, art, tmp_path):
     assert r.exit_code == 1 and one_line(r).endswith("(raise --style-size or --style-scale)")
 
 
-@pytest.mark.vgg
-def test_huge_history_runs_with_the_largest_that_fits_and_says_so(photo, art, tmp_path):
+def test_huge_history_is_a_usage_error_naming_it(photo, art, tmp_path):
+    # settings.MAX_HISTORY bounds it now (a history that does not fit memory is still lowered, with a note)
     r = run(photo, art, "-o", tmp_path / "o.png", "--history", "1000000000", "--size", "40", "--iterations", "3")
-    assert r.exit_code == 0, cli_result_text(r)
-    assert "Note: --history 1000000000 does not fit" in r.stderr and "Traceback" not in r.stderr
-    meta = read_metadata(tmp_path / "o.png")["memory"]
-    assert meta["history_requested"] == 1000000000 and 1 <= meta["history"] < 1000000000
+    assert r.exit_code == 2 and "history must be an integer from 1 to 10000" in r.stderr, cli_result_text(r)
+    assert not (tmp_path / "o.png").exists()
 
 
 def test_empty_layer_sets_are_a_usage_error(photo, art, tmp_path):
@@ -354,3 +352,81 @@ def test_an_ignored_sigint_stays_ignored(photo, art, tmp_path):
             "with catch_signals() as flag:\n    os.kill(os.getpid(), signal.SIGINT)\n    print(flag())\n")
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert p.returncode == 0 and p.stdout.strip() == "False", p.stderr
+
+
+# B. every numeric option has a range checked at parse time; every unreadable manifest line fails alone
+@pytest.mark.parametrize("args,name", [
+    (["video", "{photo}", "{art}", "-o", "{tmp}/o.mp4", "--fps", "0.0001"], "--fps"),
+    (["video", "{photo}", "{art}", "-o", "{tmp}/o.mp4", "--fps", "1e10"], "--fps"),
+    (["video", "{photo}", "{art}", "-o", "{tmp}/o.mp4", "--codec", "aac"], "--codec"),
+    (["video", "{photo}", "{art}", "-o", "{tmp}/o.mp4", "--frame-iterations", "1" + "0" * 400], "--frame-iterations"),
+    (["batch", "--content", "{photo}", "--style", "{art}", "--out-dir", "{tmp}/o", "--name-template",
+      "{{index:>99999999999}}.png"], "--name-template"),
+    (["style-recon", "{art}", "-o", "{tmp}/t.png", "--out-size", "9" * 400], "--out-size"),
+    (["transfer", "{photo}", "{art}", "-o", "{tmp}/t.png", "--save-every", "9" * 400], "--save-every"),
+])
+def test_numeric_options_are_range_checked_at_parse_time(photo, art, tmp_path, args, name):
+    pytest.importorskip("av")
+    r = run(*[a.format(photo=photo, art=art, tmp=tmp_path) for a in args])
+    errors = [line for line in r.stderr.splitlines() if line.startswith("Error:")]
+    assert r.exit_code == 2 and len(errors) == 1 and name in errors[0] and "Traceback" not in r.stderr, \
+        cli_result_text(r)
+    assert not any(tmp_path.glob("o*")) and not (tmp_path / "t.png").exists()
+
+
+def test_every_unreadable_manifest_line_fails_alone_with_its_line_number():
+    deep = '{"content": ' + "[" * 200_000 + "]" * 200_000 + "}"
+    rows = batch.read_manifest("\n".join([
+        '{"content": "a.png", "style": "b.png"}', deep, '{"content": "a\\u0000.png", "style": "b.png"}', "{oops",
+        '{"content": "c.png", "style": ["d.png", "e.png"]}']))
+    assert [r.error is None for r in rows] == [True, False, False, False, True]
+    assert "line 2: nested too deep" in rows[1].error and "line 3: a path holds a NUL byte" in rows[2].error
+    assert "line 4: not JSON" in rows[3].error
+    rows = batch.read_manifest("content,style\na.png,b.png\nc.png," + "x" * 140_000 + "\nd.png,e.png\n")
+    assert [r.error is None for r in rows] == [True, False, True] and "line 3: a path of 140000" in rows[1].error
+    pairs = batch.plan(rows, __import__("pathlib").Path("out"))
+    assert [p.error is None for p in pairs] == [True, False, True]
+
+
+def test_a_manifest_with_a_byte_order_mark_reads_the_same_from_a_pipe_and_a_file(photo, art, tmp_path):
+    text = "\ufeffcontent,style\n%s,%s\n" % (photo, art)
+    path = tmp_path / "m.csv"
+    path.write_text(text, encoding="utf-8")
+    assert batch.intake(str(path), out_dir=tmp_path) [0].content == str(photo)
+    import io
+    assert batch.intake("-", out_dir=tmp_path, stdin=io.StringIO(text))[0].content == str(photo)
+
+
+# E. exit codes: every missing input file is a usage error (2); Ctrl-C at any moment is "Interrupted." and 130
+@pytest.mark.parametrize("option", [["--content-mask", "{t}/nope.png"], ["--init", "{t}/nope.png"],
+                                    ["--content-mask", "{photo}", "--style-mask", "{t}/nope.png"],
+                                    ["--content-mask", "{photo}+{t}/nope.png"]])
+def test_every_missing_input_file_is_a_usage_error(photo, art, tmp_path, option):
+    r = run(photo, art, "-o", tmp_path / "o.png", *[o.format(t=tmp_path, photo=photo) for o in option], *FAST)
+    assert r.exit_code == 2 and "nope.png" in r.stderr and "Traceback" not in r.stderr, cli_result_text(r)
+    assert not (tmp_path / "o.png").exists()
+
+
+@pytest.mark.vgg
+def test_a_sigint_before_the_command_catches_signals_is_interrupted_130(photo, art, tmp_path, monkeypatch, capsys):
+    import signal
+
+    from stylize import cli as cli_module
+
+    real = cli_module.transfer_settings
+
+    def interrupted_while_starting(*args):  # as if Ctrl-C came while torch imports numpy
+        signal.raise_signal(signal.SIGINT)
+        return real(*args)
+
+    monkeypatch.setattr(cli_module, "transfer_settings", interrupted_while_starting)
+    monkeypatch.setattr(cli_module, "EARLY", cli_module.Interrupt())
+    monkeypatch.setattr(sys, "argv", ["stylize", str(photo), str(art), "-o", str(tmp_path / "o.png"), *FAST])
+    previous = signal.getsignal(signal.SIGINT)
+    try:
+        with pytest.raises(SystemExit) as e:
+            cli_module.main()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert e.value.code == 130 and "Interrupted" in capsys.readouterr().err
+    assert not (tmp_path / "o.png").exists()

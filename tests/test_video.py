@@ -153,7 +153,31 @@ def with_gap(path):
     return path
 
 
+def rotated_frame(path):
+    """Frame 2 stored 48x40 like the others, but with an EXIF rotation: loaded, it is 40x48."""
+    path.mkdir()
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    for i, im in enumerate(moving_frames(3), 1):
+        im.save(path / f"frame_{i:05d}.png", **({"exif": exif} if i == 2 else {}))
+    return path
+
+
+def truncated_frame(path):
+    path.mkdir()
+    for i, im in enumerate(moving_frames(3), 1):
+        im.save(path / f"frame_{i:05d}.png")
+    data = (path / "frame_00002.png").read_bytes()
+    (path / "frame_00002.png").write_bytes(data[:len(data) // 2])
+    return path
+
+
 BAD_SOURCES = {
+    "rotated frame": (lambda p, t: rotated_frame(p), "frames",
+                      r"^Error: .*frame_00002\.png: 40x48 px, but frame_00001\.png is 48x40; every frame must have "
+                      r"the same size$"),
+    "truncated frame": (lambda p, t: truncated_frame(p), "frames",
+                        r"^Error: .*frame_00002\.png: not an image that can be read in full \(.*\)$"),
     "text": (lambda p, t: (p.write_text("not a video"), p)[1], "clip.mp4",
              r"^Error: .*clip\.mp4: not a video FFmpeg can read \(Invalid data found when processing input\)$"),
     "image": (lambda p, t: (pattern(48, 40).save(p), p)[1], "still.png",
@@ -190,9 +214,8 @@ BAD_OUTPUTS = [
      r"^Error: .*out\.webm: the \.webm container cannot hold libx264 video \(.*\); use --codec or another container$"),
     (["-o", "{t}/out.xyz"], r"^Error: .*out\.xyz: not a video name \(\.mp4, \.m4v, \.mov, \.mkv, \.webm, \.avi\); for "
                             r"a folder of frames give a name without an extension$"),
-    (["-o", "{t}/out.mp4", "--codec", "nosuchcodec"], r"^Error: --codec nosuchcodec: not a video encoder of this FFmpeg"),
     (["-o", "{t}/missing/out.mp4"], r"^Error: .*out\.mp4: the folder .*missing does not exist$"),
-    (["-o", "{t}/out.mp4", "--size", "100000"], r"^Error: a \d+x\d+ px synthesis .*"),
+    (["-o", "{t}/out.mp4", "--size", "60000"], r"^Error: a \d+x\d+ px synthesis .*"),
 ]
 
 
@@ -220,6 +243,8 @@ def test_usage_errors_exit_2(tmp_path, clip, art):
     assert r.exit_code == 2, cli_result_text(r)
     r = run("video", clip, art, "-o", tmp_path / "o.mp4", "--flow", "farneback")
     assert r.exit_code == 2, cli_result_text(r)
+    r = run("video", clip, art, "-o", tmp_path / "o.mp4", "--codec", "nosuchcodec")
+    assert r.exit_code == 2 and "not an encoder of this FFmpeg build" in r.stderr, cli_result_text(r)
     assert not any(tmp_path.glob("o.mp4*"))
 
 
@@ -372,3 +397,48 @@ def test_ctrl_c_keeps_finished_frames_exits_130_and_a_rerun_finishes_the_same_fr
     assert len(list(out.iterdir())) == 6  # frames in = frames out
     for a, b in zip(frames_of(out, 6), frames_of(root / "whole", 6)):
         assert a.tobytes() == b.tobytes()
+
+
+# D. a folder stylize works in is its own; inputs are never outputs; the fingerprint sees what files hold
+def test_inputs_are_never_outputs_whatever_the_flags(tmp_path, art):
+    frames = tmp_path / "old.mp4.frames"
+    frames.mkdir()
+    for i, im in enumerate(moving_frames(3), 1):
+        im.save(frames / f"frame_{i:05d}.png")
+    before = {f.name: f.read_bytes() for f in frames.iterdir()}
+    r = run("video", frames, art, "-o", tmp_path / "old.mp4", "--overwrite", *FAST)
+    assert r.exit_code == 1 and "would overwrite the input" in r.stderr and r.stderr.count("\n") == 1, cli_result_text(r)
+    assert {f.name: f.read_bytes() for f in frames.iterdir()} == before and not (tmp_path / "old.mp4").exists()
+    with pytest.raises(video.VideoError, match="would overwrite the input"):  # a mask inside the output folder
+        video.check_not_inputs([tmp_path / "o" / "m.png"], [tmp_path / "o"])
+
+
+def test_one_run_at_a_time_in_a_frames_folder(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    folder = tmp_path / "f"
+    folder.mkdir()
+    (folder / video.LOCK_NAME).write_text(str(os.getpid()))  # a live run holds it
+    with pytest.raises(video.VideoError, match=rf"another stylize run \(pid {os.getpid()}\) is working in it"):
+        video.take_lock(folder)
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    (folder / video.LOCK_NAME).write_text(gone.stdout.strip())  # a stale lock: its process has ended
+    lock = video.take_lock(folder)
+    assert lock.read_text() == str(os.getpid())
+
+
+def test_the_resume_fingerprint_changes_with_a_style_images_content(tmp_path, folder):
+    from types import SimpleNamespace
+
+    from stylize.settings import Settings
+
+    style = tmp_path / "style.png"
+    pattern(36, 36, seed=1).save(style)
+    session = SimpleNamespace(settings=Settings())
+    clip = video.open_clip(folder)
+    before = video.fingerprint(session, clip, [style], None, video.VideoOptions())
+    assert video.fingerprint(session, clip, [style], None, video.VideoOptions()) == before
+    pattern(36, 36, seed=2).save(style)  # another painting under the same name
+    assert video.fingerprint(session, clip, [style], None, video.VideoOptions()) != before

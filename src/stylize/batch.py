@@ -8,6 +8,8 @@ import io
 import json
 import math
 import os
+import re
+import string
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -75,12 +77,36 @@ def _blend(value, where: str) -> tuple[float, ...] | None:
     return weights
 
 
+def split_styles(cell: str) -> tuple[str, ...]:
+    """A CSV cell's artworks: ';' separates several, except that a cell naming an existing file is that
+    one file (a file whose name holds ';' needs no escaping). The rule of every input: a name that
+    exists is that file; only what does not exist is read as a list or a pattern."""
+    if os.path.isfile(cell):
+        return (cell,)
+    return tuple(v.strip() for v in cell.split(";") if v.strip())
+
+
+MAX_CELL = 4096  # characters of a manifest's path (PATH_MAX): a longer cell is a damaged line
+MAX_WIDTH = 255  # largest width or precision in a name template's format spec (a file name's length)
+
+
+def _unread(where: str) -> Row:
+    """A manifest line that cannot be read: its pair fails alone, with the line's number."""
+    return Row("", (), None, None, where)
+
+
 def _row(content, style, output, blend, where: str) -> Row:
-    styles = tuple(style) if isinstance(style, list) else tuple(v.strip() for v in str(style).split(";") if v.strip())
-    if not content or not styles or not all(isinstance(v, str) and v for v in styles):
+    # JSON gives several styles as a list; a JSON string is one file name, ';' and all
+    styles = tuple(style) if isinstance(style, list) else (style,) if isinstance(style, str) else ()
+    if not content or not isinstance(content, str) or not styles or not all(isinstance(v, str) and v for v in styles):
         raise ManifestError(f"{where}: needs a content and at least one style")
     if output is not None and not isinstance(output, str):
         raise ManifestError(f"{where}: \"output\" must be a file name; leave it out to use the name template")
+    for name in (content, *styles, output or ""):
+        if "\x00" in name:
+            raise ManifestError(f"{where}: a path holds a NUL byte")
+        if len(name) > MAX_CELL:
+            raise ManifestError(f"{where}: a path of {len(name)} characters (at most {MAX_CELL})")
     error = None
     try:
         weights = _blend(blend, where)
@@ -88,12 +114,16 @@ def _row(content, style, output, blend, where: str) -> Row:
             raise ManifestError(f"{where}: {len(weights)} blend weights for {len(styles)} style image(s)")
     except ManifestError as e:
         weights, error = None, str(e)
-    return Row(str(content), styles, (output or "").strip() or None, weights, error)
+    return Row(content, styles, (output or "").strip() or None, weights, error)
 
 
 def read_manifest(text: str, where: str = "manifest") -> list[Row]:
     """Rows from CSV with a header content,style[,output][,blend], or from JSON lines {"content": ...,
-    "style": ... or [...], "output": ..., "blend": [...]}. Several styles: a JSON list, or ';' in a CSV cell."""
+    "style": ... or [...], "output": ..., "blend": [...]}. Several styles: a JSON list, or ';' in a CSV
+    cell (a cell naming an existing file is that file). A line that cannot be read (not JSON, too deep,
+    a NUL byte, a cell over MAX_CELL characters, no content or style) is a Row with its `error` and its
+    line number: that pair fails alone. ManifestError for an empty manifest or a CSV without the header."""
+    text = text.removeprefix("\ufeff")
     stripped = text.lstrip()
     if not stripped:
         raise ManifestError(f"{where} is empty")
@@ -102,36 +132,83 @@ def read_manifest(text: str, where: str = "manifest") -> list[Row]:
         for n, line in enumerate(text.splitlines(), 1):
             if not line.strip():
                 continue
+            at = f"{where} line {n}"
             try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise ManifestError(f"{where} line {n}: not JSON ({e.msg})") from None
-            if not isinstance(obj, dict) or not obj.get("content") or not obj.get("style"):
-                raise ManifestError(f"{where} line {n}: needs \"content\" and \"style\"")
-            rows.append(_row(obj["content"], obj["style"], obj.get("output"), obj.get("blend"), f"{where} line {n}"))
+                try:
+                    obj = json.loads(line)
+                except json.JSONDecodeError as e:
+                    raise ManifestError(f"{at}: not JSON ({e.msg})") from None
+                except RecursionError:
+                    raise ManifestError(f"{at}: nested too deep to be a manifest line") from None
+                if not isinstance(obj, dict) or not obj.get("content") or not obj.get("style"):
+                    raise ManifestError(f"{at}: needs \"content\" and \"style\"")
+                rows.append(_row(obj["content"], obj["style"], obj.get("output"), obj.get("blend"), at))
+            except ManifestError as e:
+                rows.append(_unread(str(e)))
         return rows
-    reader = csv.DictReader(io.StringIO(text))
-    header = [h.strip().lower() for h in (reader.fieldnames or [])]
-    if "content" not in header or "style" not in header:
-        raise ManifestError(f"{where}: the CSV header must name the columns content,style[,output][,blend]")
-    unknown = [h for h in header if h not in ("content", "style", "output", "blend")]
-    if unknown:
-        raise ManifestError(f"{where}: unknown column {unknown[0]!r}; the columns are content, style, output, blend")
-    reader.fieldnames = header
-    for n, row in enumerate(reader, 2):
-        content, style = (row.get("content") or "").strip(), (row.get("style") or "").strip()
-        if not content or not style:
-            raise ManifestError(f"{where} line {n}: empty content or style")
-        rows.append(_row(content, style, (row.get("output") or "").strip() or None, (row.get("blend") or "").strip(),
-                         f"{where} line {n}"))
+    limit = csv.field_size_limit()
+    csv.field_size_limit(max(limit, len(text) + 1))  # a long cell is that line's error (MAX_CELL), not the file's
+    try:
+        reader = csv.DictReader(io.StringIO(text))
+        header = [h.strip().lower() for h in (reader.fieldnames or [])]
+        if "content" not in header or "style" not in header:
+            raise ManifestError(f"{where}: the CSV header must name the columns content,style[,output][,blend]")
+        unknown = [h for h in header if h not in ("content", "style", "output", "blend")]
+        if unknown:
+            raise ManifestError(f"{where}: unknown column {unknown[0]!r}; the columns are content, style, output, "
+                                f"blend")
+        reader.fieldnames = header
+        while True:
+            before = reader.line_num
+            try:
+                row = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as e:
+                rows.append(_unread(f"{where} line {before + 1}: not CSV ({e})"))
+                if reader.line_num == before:
+                    break
+                continue
+            at = f"{where} line {reader.line_num}"
+            try:
+                content, style = (row.get("content") or "").strip(), (row.get("style") or "").strip()
+                if not content or not style:
+                    raise ManifestError(f"{at}: empty content or style")
+                rows.append(_row(content, list(split_styles(style)), (row.get("output") or "").strip() or None,
+                                 (row.get("blend") or "").strip(), at))
+            except ManifestError as e:
+                rows.append(_unread(str(e)))
+    finally:
+        csv.field_size_limit(limit)
     return rows
 
 
+def check_template(template: str) -> str:
+    """A name template's placeholders are {content}, {style} and {index}, with format specs of widths up
+    to MAX_WIDTH; ManifestError otherwise (before any formatting: '{index:>99999999999}' would not fit in
+    memory)."""
+    try:
+        fields = list(string.Formatter().parse(template))
+    except ValueError as e:
+        raise ManifestError(f"name template {template!r}: {e}") from None
+    for _, name, spec, _ in fields:
+        if name is None:
+            continue
+        if name not in ("content", "style", "index"):
+            raise ManifestError(f"name template {template!r}: unknown placeholder {name!r}; use {{content}}, "
+                                f"{{style}}, {{index}}")
+        if "{" in (spec or "") or any(int(d) > MAX_WIDTH for d in re.findall(r"\d+", spec or "")):
+            raise ManifestError(f"name template {template!r}: the format spec {spec!r} is not a width of at most "
+                                f"{MAX_WIDTH}")
+    return template
+
+
 def expand(patterns) -> list[str]:
-    """Paths and globs, each glob sorted; a pattern that matches nothing is an error."""
+    """Paths and globs, each glob sorted; a pattern that matches nothing is an error. A name that is an
+    existing file is that file, even when it looks like a glob ('photo[1].png')."""
     out = []
     for pattern in patterns:
-        if glob.has_magic(pattern):
+        if glob.has_magic(pattern) and not os.path.isfile(pattern):
             matches = sorted(p for p in glob.glob(pattern) if os.path.isfile(p))
             if not matches:
                 raise ManifestError(f"{pattern!r} matches no file")
@@ -143,10 +220,14 @@ def expand(patterns) -> list[str]:
 
 def plan(rows, out_dir: Path, template: str = DEFAULT_TEMPLATE) -> list[Pair]:
     """Pairs with their output paths; outputs must be distinct and must not be inputs."""
+    check_template(template)
     pairs, seen = [], {}
     for index, row in enumerate(rows):
         if not isinstance(row, Row):  # a plain (content, style, output[, blend]) tuple
             row = _row(*row[:3], row[3] if len(row) > 3 else None, f"pair {index + 1}")
+        if row.error and not row.styles:  # a line that could not be read: it fails alone, writing nothing
+            pairs.append(Pair(index, row.content, row.styles, Path(out_dir), None, row.error))
+            continue
         output = row.output
         if output is None:
             try:
@@ -164,10 +245,11 @@ def plan(rows, out_dir: Path, template: str = DEFAULT_TEMPLATE) -> list[Pair]:
         seen[key] = index
         pairs.append(Pair(index, row.content, row.styles, path, row.blend, row.error))
     inputs = {}
-    for pair in pairs:
+    read = [p for p in pairs if p.styles]
+    for pair in read:
         for source in (pair.content, *pair.styles):
             inputs.setdefault(_resolved(source), pair.index)
-    for pair in pairs:
+    for pair in read:
         owner = inputs.get(_resolved(pair.output))
         if owner is not None:
             which = "one of its inputs" if owner == pair.index else f"an input of pair {owner + 1}"
@@ -208,7 +290,7 @@ def _manifest_text(manifest: str, stdin) -> tuple[str, str]:
         if manifest == "-":
             if stdin is None or stdin.closed:
                 raise ManifestError("standard input is closed: pipe a manifest in, or name a file")
-            return stdin.read(), "standard input"
+            return stdin.read(), "standard input"  # read_manifest drops a byte-order mark, as utf-8-sig does
         path = Path(manifest)
         if path.is_dir():
             raise ManifestError(f"{manifest}: is a directory, not a manifest")
@@ -225,7 +307,7 @@ def _manifest_text(manifest: str, stdin) -> tuple[str, str]:
 
 def prepare(out_dir: Path, pairs: list[Pair]) -> None:
     """Create the output folders and make sure they can be written, before the first pair."""
-    folders = {Path(out_dir)} | {p.output.parent for p in pairs}
+    folders = {Path(out_dir)} | {p.output.parent for p in pairs if p.styles}
     for folder in sorted(folders):
         make_folder(folder, "output folder")
 

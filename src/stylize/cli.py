@@ -13,8 +13,8 @@ import click
 from . import __version__, figures
 from .errors import ManifestError, StylizeError
 from .options import (CONTROL_OPTIONS, INPUT, OUTPUT, RUN_OPTIONS, SAVE_EVERY, SYNTHESIS_OPTIONS, VIDEO_OPTIONS,
-                      FloatList, Layer, LayerList, LayerSets, LibraryDefault, OutSize, Shard, options, settings_from,
-                      transfer_settings)
+                      FloatList, Layer, LayerList, LayerSets, LibraryDefault, NameTemplate, OutSize, Shard, options,
+                      settings_from, transfer_settings)
 from .layers import LAYERS
 from .settings import DEFAULTS, Settings
 
@@ -33,13 +33,16 @@ class Interrupt:
         return self.signal is not None
 
 
+EARLY = Interrupt()  # SIGINT before a command's catch_signals (main's handler): acted on there, or at exit
+
+
 @contextmanager
 def catch_signals():
     flag = Interrupt()
-    previous = {}
+    flag.signal, previous = EARLY.signal, {}
 
     def handler(signum, frame):
-        flag.signal = signum
+        flag.signal = EARLY.signal = signum  # main's handler then makes a second SIGINT act at once
         for s, h in previous.items():  # a second signal acts at once
             signal.signal(s, h)
 
@@ -222,7 +225,7 @@ def transfer_command(content, style, output, save_every, quiet, overwrite, **kwa
 @click.option("--style", "styles", multiple=True, metavar="PATH|GLOB",
               help="Style images (repeatable; globs allowed); every content is paired with every style.")
 @click.option("--out-dir", type=click.Path(file_okay=False), required=True, help="Folder for the outputs (created).")
-@click.option("--name-template", cls=LibraryDefault, default_from=("batch", "DEFAULT_TEMPLATE"),
+@click.option("--name-template", type=NameTemplate(), cls=LibraryDefault, default_from=("batch", "DEFAULT_TEMPLATE"),
               help="Output name: {content} and {style} are the inputs' file stems, {index} the pair's position.")
 @click.option("--skip-existing", is_flag=True, help="Skip pairs whose output exists (resume; partial outputs are redone).")
 @click.option("--continue-on-error/--stop-on-error", default=True, show_default=True,
@@ -290,10 +293,10 @@ def batch_command(manifest, contents, styles, out_dir, name_template, skip_exist
                                   should_stop=interrupt, on_ready=on_ready, on_pair=on_pair, on_note=on_note,
                                   metadata={"argv": argv()})
         except StylizeError as e:
+            fail(e)
+        finally:
             if bar is not None:
                 bar.close()
-            fail(e)
-    bar.close()
     counts = rep.summary()
     echo(", ".join(f"{n} {k}" for k, n in sorted(counts.items())) + (f"; report: {report}" if report else ""), quiet)
     if interrupt.signal is not None or counts.get("interrupted"):
@@ -465,11 +468,10 @@ def video_command(source, style, output, frame_iterations, temporal_weight, flow
                                       should_stop=interrupt, on_ready=on_ready, on_frame=on_frame,
                                       metadata={"argv": argv()})
     except StylizeError as e:
+        fail(e)
+    finally:
         if bar is not None:
             bar.close()
-        fail(e)
-    if bar is not None:
-        bar.close()
     if result.stopped:
         interrupted(f"Interrupted: {result.finished} of {result.frames} frames finished in {result.folder}; run the "
                     f"same command again to continue", interrupt)
@@ -478,17 +480,20 @@ def video_command(source, style, output, frame_iterations, temporal_weight, flow
 
 
 def main():
-    """The console script: Click's own handling, except that Ctrl-C anywhere (start-up included) ends
-    with one line and status 130 instead of a traceback or Click's "Aborted!" and status 1."""
+    """The console script; a first SIGINT is noted (never raised inside torch's imports), a second acts."""
+    def early(signum, frame):
+        if EARLY.signal is not None:
+            raise KeyboardInterrupt
+        EARLY.signal = signum
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        signal.signal(signal.SIGINT, early)
     try:
         code = cli.main(prog_name="stylize", standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("Interrupted.", err=True)
-        sys.exit(130)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        code = EARLY.signal = signal.SIGINT
     except click.ClickException as e:
         e.show()
         sys.exit(e.exit_code)
-    except KeyboardInterrupt:
-        click.echo("Interrupted.", err=True)
-        sys.exit(130)
+    if EARLY.signal is not None:
+        interrupted("Interrupted.", EARLY)
     sys.exit(code if isinstance(code, int) else 0)

@@ -10,15 +10,16 @@ import click
 
 from .errors import LayerError, SettingsError
 from .layers import LAYERS
-from .settings import COLOR_MAPS, COLORS, DEFAULTS, FIELDS, GUIDES, LOSS_SCALINGS, OPTIMIZERS, POOLINGS, Settings
+from .settings import (COLOR_MAPS, COLORS, DEFAULTS, FIELDS, GUIDES, LOSS_SCALINGS, MAX_COUNT, MAX_SIDE, OPTIMIZERS,
+                       POOLINGS, Settings)
 
 
 # -- parameter types --------------------------------------------------------------------------
 class PositiveFloat(click.ParamType):
     name = "number"
 
-    def __init__(self, allow_zero: bool = False, maximum: float | None = None):
-        self.allow_zero, self.maximum = allow_zero, maximum
+    def __init__(self, allow_zero: bool = False, maximum: float | None = None, minimum: float | None = None):
+        self.allow_zero, self.maximum, self.minimum = allow_zero, maximum, minimum
 
     def convert(self, value, param, ctx):
         if isinstance(value, float):
@@ -31,6 +32,8 @@ class PositiveFloat(click.ParamType):
             self.fail(f"{value!r} must be a finite number {'>= 0' if self.allow_zero else '> 0'}", param, ctx)
         if self.maximum is not None and x > self.maximum:
             self.fail(f"{value!r} must be at most {self.maximum:g}", param, ctx)
+        if self.minimum is not None and x < self.minimum:
+            self.fail(f"{value!r} must be at least {self.minimum:g}", param, ctx)
         return x
 
 
@@ -120,9 +123,45 @@ class OutSize(click.ParamType):
             parts = tuple(int(v) for v in text.split("x")) if "x" in text else (int(text),)
         except ValueError:
             self.fail(f"{value!r} is not a size like 512 or 640x480", param, ctx)
-        if len(parts) not in (1, 2) or min(parts) < 1:
-            self.fail(f"{value!r}: sizes must be positive", param, ctx)
+        if len(parts) not in (1, 2) or min(parts) < 1 or max(parts) > MAX_SIDE:
+            shown = value if len(str(value)) <= 24 else f"a size of {len(str(value))} characters"
+            self.fail(f"{shown!r}: sides must be from 1 to {MAX_SIDE} px", param, ctx)
         return parts
+
+
+class VideoCodec(click.ParamType):
+    """The name of a video encoder of PyAV's FFmpeg (libx264, mpeg4, libvpx-vp9, ...)."""
+
+    name = "codec"
+
+    def convert(self, value, param, ctx):
+        try:
+            import av
+        except ImportError:
+            return value  # `stylize video` says how to install the video extra
+        try:
+            kind = av.codec.Codec(str(value), "w").type
+        except Exception:  # PyAV raises several types for an unknown name; all mean the same here
+            kind = None
+        if kind != "video":
+            what = f"a {kind} encoder" if kind else "not an encoder of this FFmpeg build"
+            self.fail(f"{value!r} is {what}, not a video encoder (try libx264, mpeg4, libvpx-vp9)", param, ctx)
+        return value
+
+
+class NameTemplate(click.ParamType):
+    """An output name template: {content}, {style}, {index}, with widths up to batch.MAX_WIDTH."""
+
+    name = "template"
+
+    def convert(self, value, param, ctx):
+        from .batch import check_template
+        from .errors import ManifestError
+
+        try:
+            return check_template(str(value))
+        except ManifestError as e:
+            self.fail(str(e), param, ctx)
 
 
 class LibraryDefault(click.Option):
@@ -138,7 +177,9 @@ class LibraryDefault(click.Option):
         return getattr(importlib.import_module(f"{__package__}.{module}"), name)
 
 
-POSITIVE_INT = click.IntRange(min=1)
+POSITIVE_INT = click.IntRange(min=1)  # the Settings fields' ranges are checked by Settings (settings.py)
+COUNT = click.IntRange(1, MAX_COUNT)  # a count that is not a Settings field
+FPS_RANGE = (0.01, 1000.0)  # frames per second a container can time (0.0001 has no time base)
 INPUT = click.Path(exists=True, dir_okay=False)
 OUTPUT = click.Path(dir_okay=False)
 
@@ -222,13 +263,13 @@ CONTROL_OPTIONS = [
 ]
 
 SAVE_EVERY = click.option(
-    "--save-every", type=click.IntRange(min=0), default=0,
+    "--save-every", type=click.IntRange(0, MAX_COUNT), default=0,
     help="Also save every N iterations as OUT.NNNNN.ext (0: never); with --scales, a coarser level k's as "
          "OUT.Lk.NNNNN.ext (coarsest L1); each marked partial, with its iteration, level and losses.")
 
 # `stylize video`'s own options (VideoOptions and make_video's arguments)
 VIDEO_OPTIONS = [
-    click.option("--frame-iterations", type=POSITIVE_INT, default=None,
+    click.option("--frame-iterations", type=COUNT, default=None,
                  help="Iterations of every frame after the first, which starts from the previous one warped "
                       "[default: --iterations / 5]."),
     click.option("--temporal-weight", type=PositiveFloat(allow_zero=True), cls=LibraryDefault,
@@ -239,9 +280,9 @@ VIDEO_OPTIONS = [
                  help="Optical flow: OpenCV's DIS, or torchvision's RAFT (its weights must already be in the torch cache)."),
     click.option("--independent", is_flag=True,
                  help="Stylize every frame alone from --init (no flow, no temporal term): the flickering baseline."),
-    click.option("--codec", default=None,
+    click.option("--codec", type=VideoCodec(), default=None,
                  help="Video codec of the output [default: libx264; libvpx-vp9 for .webm, mpeg4 for .avi]."),
-    click.option("--fps", type=PositiveFloat(), cls=LibraryDefault, default_from=("video", "DEFAULT_FPS"),
+    click.option("--fps", type=PositiveFloat(minimum=FPS_RANGE[0], maximum=FPS_RANGE[1]), cls=LibraryDefault, default_from=("video", "DEFAULT_FPS"),
                  help="Frame rate of a video made from a folder of frames (a video input keeps its own)."),
     click.option("--keep-frames", is_flag=True, help="Keep OUT.frames/ (the finished frames) after the video is written."),
 ]
@@ -268,6 +309,15 @@ def settings_from(kwargs: dict, **fixed) -> Settings:
     init = values.get("init")
     if init not in (None, "noise", "content", "style") and not Path(init).is_file():
         raise click.BadParameter(f"{init!r} is not noise, content, style or an image file", param_hint="'--init'")
+    if values.get("content_mask") or values.get("style_masks"):
+        from .masks import mask_files  # a missing input file is a usage error (2), like CONTENT and STYLE
+
+        for hint, specs in (("'--content-mask'", [values.get("content_mask")]), ("'--style-mask'",
+                                                                                  values.get("style_masks") or ())):
+            for f in (f for spec in specs for f in mask_files(spec)):
+                if not Path(f).is_file():
+                    colour = ", and not a colour name or #rrggbb" if hint == "'--style-mask'" else ""
+                    raise click.BadParameter(f"{f}: no such file{colour}", param_hint=hint)
     try:
         return Settings(**values)
     except (SettingsError, LayerError) as e:

@@ -18,6 +18,7 @@ import json
 import os
 import re
 import time
+import warnings
 from dataclasses import asdict, dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -26,7 +27,7 @@ from typing import Callable, Iterator
 import numpy as np
 import torch
 import torch.nn.functional as nnf
-from PIL import Image
+from PIL import Image, ImageOps
 
 from . import images
 from .errors import StylizeError
@@ -138,17 +139,27 @@ def _open_folder(p: Path) -> Clip:
             raise VideoError(f"{p}: {missing} (the numbers jump from {fa.name} to {fb.name})")
     size = None
     for _, f in numbered:
-        try:
-            with Image.open(f) as im:
-                this = im.size
-        except (OSError, ValueError, Image.DecompressionBombError) as e:
-            raise VideoError(f"{f}: not an image ({_why(e)})") from None
+        this = _frame_size(f)
         if size is None:
             size, first = this, f
         elif this != size:
             raise VideoError(f"{f}: {this[0]}x{this[1]} px, but {first.name} is {size[0]}x{size[1]}; every frame "
                              f"must have the same size")
     return Clip(p, "folder", len(numbered), size, files=[f for _, f in numbered])
+
+
+def _frame_size(f: Path) -> tuple[int, int]:
+    """A frame's (width, height) as the run will load it: decoded in full (a truncated or damaged frame is
+    refused now, not after the frames before it were made) and turned upright by its EXIF orientation,
+    exactly as images.load_image does."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(f) as im:
+                im.load()
+                return ImageOps.exif_transpose(im).size
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
+        raise VideoError(f"{f}: not an image that can be read in full ({_why(e)})") from None
 
 
 def _open_video(p: Path) -> Clip:
@@ -175,6 +186,10 @@ def _open_video(p: Path) -> Clip:
             for frame in container.decode(stream):
                 pts.append(frame.pts)
                 size = size or (frame.width, frame.height)
+                if (frame.width, frame.height) != size:
+                    raise VideoError(f"{p}: frame {len(pts)} is {frame.width}x{frame.height} px, but the first is "
+                                     f"{size[0]}x{size[1]}; every frame must have the same size (re-encode it at one "
+                                     f"size, or give a folder of frames of one size)")
         except av.FFmpegError as e:
             raise VideoError(f"{p}: cannot decode its {codec} video ({_why(e)})") from None
         if not pts:
@@ -346,10 +361,89 @@ def fingerprint(session, clip: Clip, styles, blend, options: VideoOptions) -> st
     """What the frames depend on: a rerun resumes only frames with the same fingerprint."""
     settings = session.settings.to_dict()
     settings.pop("device", None)
+    from .files import input_files
+
     data = {"settings": settings, "source": str(clip.path.resolve()), "count": clip.count,
             "styles": [str(Path(s).resolve()) if isinstance(s, (str, os.PathLike)) else f"id:{id(s)}" for s in styles],
-            "blend": list(blend) if blend is not None else None, "video": asdict(options)}
+            "blend": list(blend) if blend is not None else None, "video": asdict(options),
+            # what the files hold, not only their names: a new painting saved under the old name redoes the frames
+            "digests": [_file_digest(f) for f in [*(s for s in styles if isinstance(s, (str, os.PathLike))),
+                                                  *input_files(session.settings)]],
+            "source_files": [_stamp(f) for f in (clip.files or [clip.path])]}
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _file_digest(path) -> str:
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+    except OSError as e:
+        raise VideoError(f"{path}: cannot read it ({_why(e)})") from None
+    return digest.hexdigest()
+
+
+def _stamp(path: Path) -> list:
+    """A source frame's size and modification time: a changed frame under the same name is another input."""
+    st = Path(path).stat()
+    return [st.st_size, st.st_mtime_ns]
+
+
+LOCK_NAME = ".stylize.lock"  # in a frames folder while a run works in it: the run's pid
+
+
+def take_lock(folder: Path) -> Path:
+    """Claim `folder` for this run (a file created with O_EXCL holding the pid); a lock whose process is
+    gone is taken over. VideoError when another live run holds it: two runs never mix their frames."""
+    lock = Path(folder) / LOCK_NAME
+    for _ in range(2):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            try:
+                pid = int(lock.read_text().strip() or 0)
+            except (OSError, ValueError):
+                pid = 0
+            if pid and _alive(pid):
+                raise VideoError(f"{folder}: another stylize run (pid {pid}) is working in it; wait for it to end "
+                                 f"or choose another output") from None
+            lock.unlink(missing_ok=True)  # stale: its run is gone
+            continue
+        except OSError as e:
+            raise VideoError(f"{folder}: cannot write in it ({_why(e)})") from None
+        with os.fdopen(fd, "w") as f:
+            f.write(str(os.getpid()))
+        return lock
+    raise VideoError(f"{folder}: another stylize run is taking it over at the same time; choose another output")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    except OSError:
+        return False
+    return True
+
+
+def check_not_inputs(inputs, written) -> None:
+    """Inputs are never outputs, whatever the flags: VideoError when an input (the clip, a frame, a style
+    image, a mask, an --init image) is a path this run writes, or lies in a folder it writes."""
+    def resolved(p) -> Path:
+        return Path(os.path.normcase(os.path.abspath(Path(p).resolve())))
+
+    places = [(w, resolved(w)) for w in written]
+    for source in inputs:
+        if not isinstance(source, (str, os.PathLike)):
+            continue
+        r = resolved(source)
+        for w, rw in places:
+            if r == rw or rw in r.parents:
+                raise VideoError(f"{w}: would overwrite the input {source}; choose another output")
 
 
 def finished(path: Path, mark: str) -> bool | None:
@@ -402,6 +496,16 @@ def stylize_frames(session, clip: Clip, style, out_dir, options: VideoOptions = 
     check_folder(out_dir, clip.count, mark, overwrite)
     flow = None if options.independent else Flow(options.flow)
     images.make_folder(out_dir, "frames folder")
+    lock = take_lock(out_dir)
+    try:
+        return _stylize_frames(session, clip, styles, out_dir, options, mark, flow, blend, callback, should_stop,
+                               on_frame, overwrite, extra_meta)
+    finally:
+        lock.unlink(missing_ok=True)
+
+
+def _stylize_frames(session, clip, styles, out_dir, options, mark, flow, blend, callback, should_stop, on_frame,
+                    overwrite, extra_meta) -> VideoResult:
     if overwrite:
         for f in out_dir.iterdir():  # frames beyond this clip's count, left by another run
             m = FRAME_PATTERN.match(f.name)
@@ -481,6 +585,10 @@ def make_video(source, styles, output, settings, options: VideoOptions = VideoOp
     out = Path(output)
     as_video = not out.is_dir() and out.suffix != ""
     clip = source if isinstance(source, Clip) else open_clip(source)
+    from .files import input_files
+
+    check_not_inputs([clip.path, *clip.files, *styles, *input_files(settings)],
+                     [out, work_folder(out)] if as_video else [out])
     session = Session(settings)
     frames = clip.frames()
     first = next(frames)
@@ -560,8 +668,9 @@ def check_video_output(output, codec: str | None, size: tuple[int, int], source:
         raise VideoError(f"{output}: is the input clip; choose another output")
     codec = codec or CONTAINERS[suffix]
     try:
-        av.codec.Codec(codec, "w")
-    except Exception:
+        if av.codec.Codec(codec, "w").type != "video":
+            raise ValueError(codec)
+    except Exception:  # PyAV's UnknownCodecError and others: all mean "no such video encoder"
         raise VideoError(f"--codec {codec}: not a video encoder of this FFmpeg build (try libx264, mpeg4, libvpx-vp9)") \
             from None
     rate, time_base = _rate(source, fps)
@@ -590,6 +699,8 @@ def _rate(source: Clip, fps: float):
     if source.kind == "video" and source.rate:
         return source.rate, source.time_base
     rate = Fraction(fps).limit_denominator(1001)
+    if not rate > 0:
+        raise VideoError(f"--fps {fps:g}: too low a frame rate to time (at least 0.01)")
     return rate, 1 / rate
 
 
