@@ -228,11 +228,17 @@ def test_style_image_too_small_names_style_size(photo, art, tmp_path):
     assert r.exit_code == 1 and one_line(r).endswith("(raise --style-size or --style-scale)")
 
 
-def test_huge_history_is_a_usage_error_naming_it(photo, art, tmp_path):
-    # settings.MAX_HISTORY bounds it now (a history that does not fit memory is still lowered, with a note)
+@pytest.mark.vgg
+def test_huge_history_runs_with_the_largest_that_fits_and_says_so(photo, art, tmp_path):
     r = run(photo, art, "-o", tmp_path / "o.png", "--history", "1000000000", "--size", "40", "--iterations", "3")
-    assert r.exit_code == 2 and "history must be an integer from 1 to 10000" in r.stderr, cli_result_text(r)
-    assert not (tmp_path / "o.png").exists()
+    assert r.exit_code == 0, cli_result_text(r)
+    assert "Note: --history 1000000000 does not fit" in r.stderr and "Traceback" not in r.stderr
+    meta = read_metadata(tmp_path / "o.png")["memory"]
+    assert meta["history_requested"] == 1000000000 and 1 <= meta["history"] < 1000000000
+    # beyond settings.MAX_HISTORY it is a typo: a usage error naming it
+    r = run(photo, art, "-o", tmp_path / "p.png", "--history", "10000000000", "--size", "40", "--iterations", "3")
+    assert r.exit_code == 2 and "history must be an integer from 1 to 1000000000" in r.stderr, cli_result_text(r)
+    assert not (tmp_path / "p.png").exists()
 
 
 def test_empty_layer_sets_are_a_usage_error(photo, art, tmp_path):
