@@ -208,9 +208,27 @@ def test_cuda_asked_for_but_absent(photo, art, tmp_path):
     r = run(photo, art, "-o", tmp_path / "o.png", *FAST, "--device", "cuda")
     assert r.exit_code == 1
     assert r.stderr.strip() == "Error: --device cuda: CUDA is not available here (no GPU, or a CPU-only torch); use --device cpu"
-    for name in ("tpu", "mps", ""):
+    for name in ("tpu", "metal", "mps:0", ""):
         r = run(photo, art, "-o", tmp_path / "o.png", *FAST, "--device", name)
-        assert r.exit_code == 2 and "is not a device name" in r.stderr, name
+        assert r.exit_code == 2 and "is not a device name; use auto, cpu, mps, cuda or cuda:N" in r.stderr, name
+
+
+def test_mps_is_chosen_where_torch_has_it_and_refused_in_one_line_where_not(photo, art, tmp_path, monkeypatch):
+    """CI has no Apple GPU: the selection logic is checked with torch.backends.mps.is_available patched."""
+    from stylize.api import resolve_device
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: True)
+    assert resolve_device("auto") == torch.device("mps") and resolve_device("mps") == torch.device("mps")
+    assert resolve_device("cpu") == torch.device("cpu")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert resolve_device("auto") == torch.device("cuda")  # CUDA first
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    assert resolve_device("auto") == torch.device("cpu")
+    r = run(photo, art, "-o", tmp_path / "o.png", *FAST, "--device", "mps")
+    assert r.exit_code == 1 and not (tmp_path / "o.png").exists()
+    assert r.stderr.strip() == "Error: --device mps: Apple's Metal (MPS) is not available here; use --device cpu"
 
 
 def test_size_that_cannot_fit_is_refused_before_allocating(photo, art, tmp_path, monkeypatch):
