@@ -173,11 +173,13 @@ def transfer_command(content, style, output, save_every, quiet, overwrite, **kwa
               help="Write a JSON report: per pair status, seconds, final losses, error.")
 @click.option("--shard", type=Shard(), default=None,
               help="Run only the I-th of N deterministic shares of the pairs (e.g. 2/8), for parallel workers.")
+@click.option("--contact-sheet", type=click.Path(dir_okay=False), default=None, metavar="FILE.png|FILE.jpg",
+              help="At the end, write a grid of thumbnails: a row per pair (content | style | result, losses).")
 @options(SYNTHESIS_OPTIONS)
 @options(CONTROL_OPTIONS)
 @options(RUN_OPTIONS)
 def batch_command(manifest, contents, styles, out_dir, name_template, skip_existing, continue_on_error, report,
-                  shard, quiet, overwrite, **kwargs):
+                  shard, contact_sheet, quiet, overwrite, **kwargs):
     """Stylize many pairs in one process: the network is loaded once, each image's targets computed once.
 
     \b
@@ -189,7 +191,7 @@ def batch_command(manifest, contents, styles, out_dir, name_template, skip_exist
     \b
     Examples:
       stylize batch --content 'photos/*.jpg' --style 'art/*.jpg' --out-dir out --size 256
-      stylize batch pairs.csv --out-dir out --skip-existing --report out/report.json
+      stylize batch pairs.csv --out-dir out --skip-existing --report out/report.json --contact-sheet out/sheet.jpg
       parallel stylize batch pairs.csv --out-dir out --shard {}/4 ::: 1 2 3 4
     Exit status: 0 every pair done or skipped, 3 some pair failed, 1 error, 2 usage error,
     130/143 interrupted (the current pair's best image is saved, marked partial).
@@ -203,18 +205,23 @@ def batch_command(manifest, contents, styles, out_dir, name_template, skip_exist
         batch.check_sources(manifest, contents, styles)
     except ManifestError as e:
         raise click.UsageError(str(e)) from None
-    bar = None
+    bar, records = None, []
 
     def on_ready(rep):
         nonlocal bar
         from tqdm import tqdm
 
-        bar = tqdm(total=len(rep.records), unit="pair", file=sys.stderr, disable=quiet, dynamic_ncols=True)
+        records.extend(rep.records)
+        bar = tqdm(total=len(records), unit="pair", file=sys.stderr, disable=quiet, dynamic_ncols=True)
         announce_download(settings, quiet)
+        on_pair(None)
 
-    def on_pair(record):
-        bar.update(1)
-        if record.status == "failed":
+    def on_pair(record):  # None: before the first pair
+        if record is not None:
+            bar.update(1)
+        if bar.n < len(records):  # name the pair that runs next
+            bar.set_description(f"{bar.n + 1}/{len(records)} {batch.label(records[bar.n])}")
+        if record is not None and record.status == "failed":
             bar.write(f"failed: {record.content} + {record.style}: {record.error}", file=sys.stderr)
 
     def on_note(pair, note):
@@ -224,6 +231,9 @@ def batch_command(manifest, contents, styles, out_dir, name_template, skip_exist
     with catch_signals() as interrupt:
         try:
             pairs = batch.intake(manifest, contents, styles, Path(out_dir), name_template, shard, stdin=sys.stdin)
+            if contact_sheet:
+                batch.check_contact_sheet(contact_sheet, pairs, [manifest, report], overwrite=overwrite,
+                                          resume=skip_existing)
             rep = batch.run_batch(pairs, out_dir, settings, report=report,
                                   inputs=[manifest] if manifest and manifest != "-" else [],
                                   skip_existing=skip_existing, overwrite=overwrite, continue_on_error=continue_on_error,
@@ -236,6 +246,11 @@ def batch_command(manifest, contents, styles, out_dir, name_template, skip_exist
                 bar.close()
             fail(e)
     bar.close()
+    try:
+        if contact_sheet and interrupt.signal is None:
+            batch.contact_sheet(rep.records, contact_sheet, overwrite=overwrite or skip_existing)
+    except StylizeError as e:
+        fail(e)
     counts = rep.summary()
     echo(", ".join(f"{n} {k}" for k, n in sorted(counts.items())) + (f"; report: {report}" if report else ""), quiet)
     if interrupt.signal is not None or counts.get("interrupted"):
