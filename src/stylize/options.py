@@ -150,9 +150,6 @@ def _d(name):
 
 
 SYNTHESIS_OPTIONS = [
-    click.option("--preset", type=click.Choice(list(PRESETS)), default=None,
-                 help="Start from a bundle of settings; options typed on the command line win. "
-                      + "; ".join(f"{name}: {PRESET_SUMMARIES[name]}" for name in PRESETS) + "."),
     click.option("--size", type=POSITIVE_INT, default=_d("size"), show_default=True,
                  help="Long side of the output in pixels (the content image's aspect ratio is kept)."),
     click.option("--style-size", type=POSITIVE_INT, default=None,
@@ -251,7 +248,10 @@ VIDEO_OPTIONS = [
     click.option("--keep-frames", is_flag=True, help="Keep OUT.frames/ (the finished frames) after the video is written."),
 ]
 
-RUN_OPTIONS = [
+RUN_OPTIONS = [  # --preset is read by settings_from (not a Settings field: the bundle of fields it sets)
+    click.option("--preset", type=click.Choice(list(PRESETS)), default=None,
+                 help="Start from a bundle of settings; options typed on the command line win. "
+                      + "; ".join(f"{name}: {PRESET_SUMMARIES[name]}" for name in PRESETS) + "."),
     click.option("--quiet", "-q", is_flag=True, help="No progress bar or messages (errors still go to stderr)."),
     click.option("--overwrite", is_flag=True, help="Replace an existing output file."),
 ]
