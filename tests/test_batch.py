@@ -194,3 +194,55 @@ def test_an_existing_file_is_never_a_glob_or_a_list(tmp_path, monkeypatch):
     assert batch.read_manifest("content,style\nphoto1.png,x.png;y.png\n")[0].styles == ("x.png", "y.png")
     pairs = batch.intake(None, ["photo[1].png"], ["a;b.png"], tmp_path / "o")
     assert [(p.content, p.styles) for p in pairs] == [("photo[1].png", ("a;b.png",))]
+
+
+def _row_height():
+    return batch.SHEET_THUMB + batch.SHEET_TEXT + batch.SHEET_PAD
+
+
+@pytest.mark.vgg
+def test_contact_sheet_has_a_row_per_pair_the_bar_names_each_pair_and_an_existing_sheet_is_refused(images, tmp_path):
+    sheet = tmp_path / "sheet.jpg"
+    args = ["batch", "--content", images / "photo0.png", "--content", images / "photo1.png", "--style",
+            images / "art0.jpg", "--size", "32", "--iterations", "2", "--contact-sheet", sheet]
+    r = run(*args, "--out-dir", tmp_path / "o")
+    assert r.exit_code == 0, cli_result_text(r)
+    assert "1/2 photo0.png x art0.jpg" in r.stderr and "2/2 photo1.png x art0.jpg" in r.stderr
+    im = Image.open(sheet)
+    assert im.format == "JPEG" and im.height == batch.SHEET_PAD + 2 * _row_height()
+    assert im.width >= batch.SHEET_PAD + 3 * (batch.SHEET_THUMB + batch.SHEET_PAD)  # content | style | result
+    before = sheet.read_bytes()
+    r = run(*args, "--out-dir", tmp_path / "again", "--quiet")
+    assert r.exit_code == 1 and r.stderr.strip() == f"Error: {sheet}: already exists; pass --overwrite to replace it"
+    assert sheet.read_bytes() == before and not (tmp_path / "again").exists()  # refused before any work
+    # resuming replaces the batch's own sheet
+    r = run(*args, "--out-dir", tmp_path / "o", "--skip-existing", "--quiet")
+    assert r.exit_code == 0, cli_result_text(r)
+
+
+def test_contact_sheet_rows_failed_pairs_and_refusals(images, tmp_path):
+    out = tmp_path / "o"
+    out.mkdir()
+    pattern(40, 32, seed=5).save(out / "a.png")
+    records = [batch.Record(0, str(images / "photo0.png"), f"{images / 'art0.jpg'};{images / 'art1.jpg'}",
+                            str(out / "a.png"), "ok", 1.5, 2.0, 3.0, 2, 3),
+               batch.Record(1, str(images / "photo1.png"), str(images / "art0.jpg"), str(out / "b.png"), "failed",
+                            error="out of memory"),
+               batch.Record(2, str(images / "photo2.png"), str(images / "art1.jpg"), str(out / "c.png"), "pending")]
+    path = batch.contact_sheet(records, tmp_path / "sheet.png")
+    im = Image.open(path).convert("RGB")
+    assert im.height == batch.SHEET_PAD + 3 * _row_height()
+    assert im.width == batch.SHEET_PAD + 4 * (batch.SHEET_THUMB + batch.SHEET_PAD)  # content | 2 styles | result
+    result_box = (batch.SHEET_PAD + 3 * (batch.SHEET_THUMB + batch.SHEET_PAD) + 2, batch.SHEET_PAD + _row_height() + 2)
+    assert im.getpixel(result_box) == (200, 200, 200)  # the failed pair: a grey box, not a result
+    assert im.getpixel((result_box[0], batch.SHEET_PAD + batch.SHEET_THUMB // 2)) != (255, 255, 255)  # a result
+    pairs = batch.plan([(str(images / "photo0.png"), str(images / "art0.jpg"), None)], out)
+    with pytest.raises(ManifestError, match="already exists; pass --overwrite"):
+        batch.check_contact_sheet(path, pairs)
+    assert batch.check_contact_sheet(path, pairs, overwrite=True) == path
+    assert batch.check_contact_sheet(path, pairs, resume=True) == path  # our own sheet, resumed
+    with pytest.raises(ManifestError, match="one of the batch's inputs or outputs"):
+        batch.check_contact_sheet(pairs[0].output, pairs)
+    with pytest.raises(ManifestError, match="a .png or .jpg file"):
+        batch.check_contact_sheet(tmp_path / "sheet.gif", pairs)
+    assert batch.label(records[0]) == "photo0.png x art0.jpg+art1.jpg"

@@ -208,9 +208,27 @@ def test_cuda_asked_for_but_absent(photo, art, tmp_path):
     r = run(photo, art, "-o", tmp_path / "o.png", *FAST, "--device", "cuda")
     assert r.exit_code == 1
     assert r.stderr.strip() == "Error: --device cuda: CUDA is not available here (no GPU, or a CPU-only torch); use --device cpu"
-    for name in ("tpu", "mps", ""):
+    for name in ("tpu", "metal", "mps:0", ""):
         r = run(photo, art, "-o", tmp_path / "o.png", *FAST, "--device", name)
-        assert r.exit_code == 2 and "is not a device name" in r.stderr, name
+        assert r.exit_code == 2 and "is not a device name; use auto, cpu, mps, cuda or cuda:N" in r.stderr, name
+
+
+def test_mps_is_chosen_where_torch_has_it_and_refused_in_one_line_where_not(photo, art, tmp_path, monkeypatch):
+    """CI has no Apple GPU: the selection logic is checked with torch.backends.mps.is_available patched."""
+    from stylize.api import resolve_device
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: True)
+    assert resolve_device("auto") == torch.device("mps") and resolve_device("mps") == torch.device("mps")
+    assert resolve_device("cpu") == torch.device("cpu")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert resolve_device("auto") == torch.device("cuda")  # CUDA first
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    assert resolve_device("auto") == torch.device("cpu")
+    r = run(photo, art, "-o", tmp_path / "o.png", *FAST, "--device", "mps")
+    assert r.exit_code == 1 and not (tmp_path / "o.png").exists()
+    assert r.stderr.strip() == "Error: --device mps: Apple's Metal (MPS) is not available here; use --device cpu"
 
 
 def test_size_that_cannot_fit_is_refused_before_allocating(photo, art, tmp_path, monkeypatch):
@@ -364,3 +382,88 @@ def test_the_command_line_stays_a_thin_front_end_that_imports_no_torch():
     code = "import sys, stylize.cli; print('torch' in sys.modules)"
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert p.returncode == 0 and p.stdout.strip() == "False", p.stderr
+
+
+# -- a newcomer's first hour: help, presets, the default output name ------------------------------------------
+def test_help_groups_options_under_headings_with_examples_after_them():
+    for name in ("transfer", "batch", "video", "content-recon", "style-recon", "figure1", "grid"):
+        text = run(name, "--help").stdout
+        assert text.count("Options:") == 0, name  # no flat list: every option is under a heading
+        headings = ["Output and run:", "The paper's method:", "Optimisation:", "Memory and device:"]
+        positions = [text.index(h) for h in headings]
+        examples = text.index("Examples:")
+        assert examples > max(positions), name  # the examples come after the options
+        assert len([line for line in text[examples:].splitlines() if line.strip().startswith("stylize ")]) >= 2, name
+        assert "[default: 512; x>=1]" in " ".join(text.split()), name  # show_default kept
+    assert "Controls (Gatys et al. 2017" in run("transfer", "--help").stdout
+    batch_help = run("batch", "--help").stdout
+    own = batch_help.index("Pairs, outputs and reports:")
+    assert own < batch_help.index("Output and run:") and "--contact-sheet" in batch_help[own:]
+    assert "--frame-iterations" in run("video", "--help").stdout.split("Video:")[1].split("Output and run:")[0]
+
+
+def test_top_level_help_lists_every_command_with_its_whole_summary():
+    text = " ".join(run("--help").stdout.split())
+    for name, command in cli.commands.items():
+        summary = " ".join(command.help.split("\n\n")[0].split())
+        assert f"{name} {summary}" in text, name
+        assert not summary.endswith("...") and summary.endswith("."), name
+
+
+def _preset_settings(*args):
+    """The Settings a command's options make (options.settings_from), through a bare command."""
+    from stylize.options import RUN_OPTIONS, SYNTHESIS_OPTIONS, options, settings_from
+
+    seen = {}
+
+    @click.command()
+    @options(SYNTHESIS_OPTIONS)
+    @options(RUN_OPTIONS)
+    def command(quiet, overwrite, **kwargs):
+        seen["settings"] = settings_from(kwargs)
+        seen["preset"] = click.get_current_context().meta.get("preset")
+
+    r = CliRunner().invoke(command, list(args), catch_exceptions=False)
+    return r, seen.get("settings"), seen.get("preset")
+
+
+def test_presets_apply_their_values_and_typed_options_win():
+    from stylize.settings import DEFAULTS, PRESETS
+
+    _, s, preset = _preset_settings("--preset", "bold")
+    assert (s.ratio, s.size, preset) == (1e-4, DEFAULTS.size, "bold")
+    _, s, _ = _preset_settings("--preset", "fast")
+    assert (s.size, s.iterations, s.ratio) == (256, 200, DEFAULTS.ratio)
+    _, s, _ = _preset_settings("--preset", "paper")
+    assert all(getattr(s, k) == v for k, v in PRESETS["paper"].items()) and s.ratio == 1e-3
+    _, s, _ = _preset_settings("--preset", "fast", "--size", "512", "--ratio", "0.01")  # typed: they win
+    assert (s.size, s.iterations, s.ratio) == (512, 200, 0.01)
+    _, s, _ = _preset_settings("--preset", "bold", "--ratio", "1e-3")  # even when equal to the default
+    assert s.ratio == 1e-3
+    _, s, preset = _preset_settings()
+    assert s == DEFAULTS and preset is None
+
+
+def test_unknown_preset_is_a_usage_error_and_help_lists_the_presets(photo, art, tmp_path):
+    r = run(photo, art, "-o", tmp_path / "o.png", "--preset", "wild")
+    assert r.exit_code == 2 and not (tmp_path / "o.png").exists()
+    errors = [line for line in r.stderr.splitlines() if line.startswith("Error")]
+    assert errors == ["Error: Invalid value for '--preset': 'wild' is not one of 'paper', 'bold', 'fast'."]
+    text = " ".join(run("transfer", "--help").stdout.split())
+    assert "--preset [paper|bold|fast]" in text and "bold: more painting (ratio 1e-4)" in text
+    assert "paper: the paper's method (ratio 1e-3" in text and "fast: a quick look (256 px, 200 iterations)" in text
+
+
+@pytest.mark.vgg
+def test_preset_is_recorded_in_the_metadata_and_a_default_name_never_replaces_a_file(photo, art, tmp_path,
+                                                                                     monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    names = ["photo_art.png", "photo_art-2.png", "photo_art-3.png"]
+    for k, extra in enumerate([[], ["--preset", "bold"], ["--overwrite"]]):
+        r = CliRunner().invoke(cli, [str(photo), str(art), "--size", "40", "--iterations", "2", *extra],
+                               catch_exceptions=False)
+        assert r.exit_code == 0, cli_result_text(r)
+        assert f"Wrote {names[k]} (40x30" in r.stderr
+    assert sorted(p.name for p in tmp_path.glob("photo_art*")) == sorted(names)
+    first, bold = read_metadata(tmp_path / names[0]), read_metadata(tmp_path / names[1])
+    assert "preset" not in first and bold["preset"] == "bold" and bold["settings"]["ratio"] == 1e-4

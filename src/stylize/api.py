@@ -27,22 +27,33 @@ from .targets import Targets
 
 
 def resolve_device(name: str) -> torch.device:
-    """auto -> CUDA when present, else CPU; DeviceError for an explicit CUDA device that is absent."""
+    """auto -> CUDA when present, else Apple's Metal (MPS) when present, else CPU; DeviceError for an explicit
+    CUDA or MPS device that is absent."""
     if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        return torch.device("cuda" if torch.cuda.is_available() else "mps" if _mps_available() else "cpu")
     if name == "cpu":
         return torch.device("cpu")
+    if name == "mps":
+        if not _mps_available():
+            raise DeviceError("--device mps: Apple's Metal (MPS) is not available here; use --device cpu")
+        return torch.device("mps")
     if name == "cuda" or name.startswith("cuda:"):
         try:
             device = torch.device(name)
         except RuntimeError:
-            raise DeviceError(f"{name!r} is not a device name; use auto, cpu, cuda or cuda:N") from None
+            raise DeviceError(f"{name!r} is not a device name; use auto, cpu, mps, cuda or cuda:N") from None
         if not torch.cuda.is_available():
             raise DeviceError(f"--device {name}: CUDA is not available here (no GPU, or a CPU-only torch); use --device cpu")
         if device.index is not None and device.index >= torch.cuda.device_count():
             raise DeviceError(f"--device {name}: only {torch.cuda.device_count()} CUDA device(s) here")
         return device
-    raise DeviceError(f"{name!r} is not a device name; use auto, cpu, cuda or cuda:N")
+    raise DeviceError(f"{name!r} is not a device name; use auto, cpu, mps, cuda or cuda:N")
+
+
+def _mps_available() -> bool:
+    """Whether this torch has Apple's Metal backend and this machine can run it."""
+    mps = getattr(torch.backends, "mps", None)
+    return mps is not None and mps.is_available()
 
 
 def deterministic_cuda() -> None:

@@ -499,3 +499,96 @@ def run_batch(pairs: list[Pair], out_dir, settings, *, report=None, inputs=(), s
     run(session, pairs, skip_existing=skip_existing, overwrite=overwrite, continue_on_error=continue_on_error,
         should_stop=should_stop, report=rep, on_pair=on_pair, callback=callback, save=save)
     return rep
+
+
+# -- naming pairs, and the contact sheet --------------------------------------------------------------
+SHEET_THUMB = 128  # px: the box each thumbnail of a contact sheet is fitted into
+SHEET_PAD = 8  # px between thumbnails, rows and the edges
+SHEET_TEXT = 28  # px under each row for its two lines of text (Pillow's default font)
+SHEET_FORMATS = (".png", ".jpg", ".jpeg")
+
+
+def label(record: Record) -> str:
+    """A pair's short name for a progress bar: 'photo.jpg x starry.jpg' (several styles joined by '+')."""
+    return f"{Path(record.content).name} x {'+'.join(Path(s).name for s in record.style.split(';'))}"
+
+
+def check_contact_sheet(path, pairs: list[Pair], inputs=(), *, overwrite: bool = False, resume: bool = False) -> Path:
+    """Refuse, before the first pair, a contact sheet that is not .png/.jpg, is one of the pairs' inputs or
+    outputs (or `inputs`), exists (without `overwrite`; resuming may replace an earlier stylize contact sheet),
+    or cannot be written. ManifestError, or ImageError for a name too long."""
+    p = Path(path)
+    if p.suffix.lower() not in SHEET_FORMATS:
+        raise ManifestError(f"{p}: a contact sheet is a .png or .jpg file")
+    check_name(p)
+    folder = p.parent if str(p.parent) else Path(".")
+    if p.is_dir() or not folder.is_dir():
+        raise ManifestError(f"{p}: {'is a directory' if p.is_dir() else f'the folder {folder} does not exist'}")
+    others = [*inputs, *(f for pair in pairs for f in (pair.content, *pair.styles, pair.output))]
+    if any(_resolved(p) == _resolved(o) for o in others if o):
+        raise ManifestError(f"{p}: the contact sheet would replace one of the batch's inputs or outputs; choose "
+                            f"another --contact-sheet path")
+    if (p.exists() or p.is_symlink()) and not overwrite and not (resume and _is_sheet(p)):
+        raise ManifestError(f"{p}: already exists; pass --overwrite to replace it")
+    try:
+        check_writable(folder)
+    except OSError as e:
+        raise ManifestError(f"{p}: cannot write in {folder} ({e.strerror or e})") from None
+    return p
+
+
+def _is_sheet(path: Path) -> bool:
+    try:
+        return bool((read_metadata(path) or {}).get("contact_sheet"))
+    except StylizeError:
+        return False
+
+
+def contact_sheet(records: list[Record], path, *, overwrite: bool = False, thumb: int = SHEET_THUMB) -> Path:
+    """Write a grid of thumbnails, one row per pair: content | style(s) | result, with the pair's name and
+    its status, final losses and seconds as text under it (a missing result is a grey box). The sheet is
+    SHEET_PAD + len(records) x (thumb + SHEET_TEXT + SHEET_PAD) pixels high; written atomically (images.save_image),
+    marked {"contact_sheet": true} in its metadata. Call check_contact_sheet before the batch."""
+    from PIL import Image, ImageDraw
+
+    from .images import fit, load_image
+
+    columns = 2 + max((len(r.style.split(";")) for r in records), default=1)
+    width = max(SHEET_PAD + columns * (thumb + SHEET_PAD), 480)
+    row = thumb + SHEET_TEXT + SHEET_PAD
+    sheet = Image.new("RGB", (width, SHEET_PAD + len(records) * row), "white")
+    draw = ImageDraw.Draw(sheet)
+    for k, r in enumerate(records):
+        top = SHEET_PAD + k * row
+        done = r.status in ("ok", "skipped", "interrupted")
+        cells = [r.content, *r.style.split(";")] + [None] * (columns - 2 - len(r.style.split(";"))) + \
+            [r.output if done else ""]
+        for c, source in enumerate(cells):
+            if source is None:
+                continue
+            left = SHEET_PAD + c * (thumb + SHEET_PAD)
+            try:
+                im = fit(load_image(source), thumb)
+                sheet.paste(im, (left + (thumb - im.width) // 2, top + (thumb - im.height) // 2))
+            except (StylizeError, OSError, ValueError):
+                draw.rectangle((left, top, left + thumb - 1, top + thumb - 1), fill=(200, 200, 200))
+                draw.text((left + 6, top + thumb // 2 - 6), r.status if source == "" else "unreadable", fill="black")
+        losses = (r.content_loss, r.style_loss) if r.content_loss is not None else _losses_of(r) if done else None
+        facts = [f"content loss {losses[0]:.4g}, style loss {losses[1]:.4g}" if losses else "", f"{r.seconds:.1f} s" if r.seconds is not None else "", r.error or ""]
+        lines = [f"{r.index + 1}. {label(r)} -> {Path(r.output).name}",
+                 r.status + "".join(f"{': ' if n == 0 else ', '}{f}" for n, f in enumerate(x for x in facts if x))]
+        for n, text in enumerate(lines):
+            while len(text) > 4 and draw.textlength(text) > width - 2 * SHEET_PAD:
+                text = text[:-4] + "..."
+            draw.text((SHEET_PAD, top + thumb + 2 + 13 * n), text, fill="black")
+    return save_image(sheet, Path(path), {"contact_sheet": True, "pairs": len(records)}, overwrite=overwrite)
+
+
+def _losses_of(record: Record) -> tuple[float, float] | None:
+    """A skipped pair's final losses, from its earlier output's metadata (None when it has none)."""
+    try:
+        meta = read_metadata(record.output) or {}
+    except StylizeError:
+        return None
+    losses = meta.get("content_loss"), meta.get("style_loss")
+    return losses if all(isinstance(x, (int, float)) for x in losses) else None

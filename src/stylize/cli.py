@@ -5,16 +5,16 @@ from __future__ import annotations
 import shlex
 import signal
 import sys
-from contextlib import contextmanager
 from pathlib import Path
 
 import click
 
 from . import __version__, figures
+from .console import EARLY, Interrupt, ProgressBar, catch_signals
 from .errors import ManifestError, StylizeError
 from .options import (CONTROL_OPTIONS, INPUT, OUTPUT, RUN_OPTIONS, SAVE_EVERY, SYNTHESIS_OPTIONS, VIDEO_OPTIONS,
-                      FloatList, Layer, LayerList, LayerSets, LibraryDefault, NameTemplate, OutSize, Shard, options,
-                      settings_from, transfer_settings)
+                      FloatList, Layer, LayerList, LayerSets, LibraryDefault, NameTemplate, OutSize, SectionedCommand,
+                      Shard, default_output, options, settings_from, transfer_settings)
 from .layers import LAYERS
 from .settings import DEFAULTS, Settings
 
@@ -22,71 +22,7 @@ EXIT_SOME_FAILED = 3
 EXIT_INTERRUPTED = {signal.SIGINT: 130, signal.SIGTERM: 143}
 
 
-# -- helpers for running ------------------------------------------------------------------------
-class Interrupt:
-    """Set by SIGINT/SIGTERM; the synthesis polls it and stops with its best image."""
-
-    def __init__(self):
-        self.signal = None
-
-    def __call__(self) -> bool:
-        return self.signal is not None
-
-
-EARLY = Interrupt()  # SIGINT before a command's catch_signals (main's handler): acted on there, or at exit
-
-
-@contextmanager
-def catch_signals():
-    flag = Interrupt()
-    flag.signal, previous = EARLY.signal, {}
-
-    def handler(signum, frame):
-        flag.signal = EARLY.signal = signum  # main's handler then makes a second SIGINT act at once
-        for s, h in previous.items():  # a second signal acts at once
-            signal.signal(s, h)
-
-    for s in (signal.SIGINT, signal.SIGTERM):
-        if signal.getsignal(s) == signal.SIG_IGN:
-            continue  # ignored by whoever started us (`cmd &` in a script): keep it so
-        try:
-            previous[s] = signal.signal(s, handler)
-        except ValueError:  # not the main thread
-            pass
-    try:
-        yield flag
-    finally:
-        for s, h in previous.items():
-            signal.signal(s, h)
-
-
-class ProgressBar:
-    """A tqdm bar fed by the library's Progress callbacks (shown from the first one). level_iterations:
-    iterations of each coarse-to-fine level of one synthesis; runs: how many syntheses share the bar (a
-    figure's cells, told apart by Progress.run)."""
-
-    def __init__(self, level_iterations: list[int], quiet: bool, desc: str = "", runs: int = 1):
-        self.offsets = [sum(level_iterations[:k]) for k in range(len(level_iterations))]
-        self.per_run = sum(level_iterations)
-        self.total = self.per_run * runs
-        self.bar, self.quiet, self.desc, self.last = None, quiet, desc, None
-
-    def __call__(self, p) -> None:
-        position = p.run * self.per_run + self.offsets[min(p.level, len(self.offsets) - 1)] + p.iteration
-        if (p.run, p.level, p.iteration) != self.last and not self.quiet:
-            self.last = (p.run, p.level, p.iteration)
-            if self.bar is None:
-                from tqdm import tqdm
-
-                self.bar = tqdm(total=self.total, desc=self.desc, unit="it", file=sys.stderr, dynamic_ncols=True)
-            self.bar.n = min(position, self.total)
-            self.bar.set_postfix_str(f"content={p.content:.4g} style={p.style:.4g} evals={p.evaluations}", refresh=True)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-
-
+# -- helpers for running (console.py: signals and progress bars) ----------------------------------
 def fail(e: StylizeError):
     raise click.ClickException(str(e))
 
@@ -98,6 +34,12 @@ def echo(message: str, quiet: bool) -> None:
 
 def argv() -> str:
     return shlex.join(["stylize", *sys.argv[1:]])
+
+
+def metadata() -> dict:
+    """What an output's metadata records of the command line: argv, and the --preset (options.settings_from)."""
+    preset = click.get_current_context().meta.get("preset")
+    return {"argv": argv(), **({"preset": preset} if preset else {})}
 
 
 def interrupted(message: str, interrupt: Interrupt):
@@ -122,7 +64,7 @@ def run_one(settings: Settings, output, quiet: bool, save_every: int, overwrite:
         with catch_signals() as interrupt:
             outcome = make_image(settings, make_job, output, inputs=inputs, save_every=save_every, overwrite=overwrite,
                                  callback=lambda p: bars[0](p), should_stop=interrupt, on_ready=on_ready,
-                                 metadata={"argv": argv()})
+                                 metadata=metadata())
     except StylizeError as e:
         fail(e)
     finally:
@@ -153,7 +95,10 @@ def announce_download(settings: Settings, quiet: bool) -> None:
 
 # -- the command group --------------------------------------------------------------------------
 class DefaultGroup(click.Group):
-    """`stylize CONTENT STYLE -o OUT` runs the `transfer` command; named commands run as usual."""
+    """`stylize CONTENT STYLE -o OUT` runs the `transfer` command; named commands run as usual, their --help in
+    sections (options.SectionedCommand)."""
+
+    command_class = SectionedCommand
 
     def parse_args(self, ctx, args):
         if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version", "--list-layers"):
@@ -173,19 +118,13 @@ def list_layers(ctx, param, value):
 @click.option("--list-layers", is_flag=True, expose_value=False, is_eager=True, callback=list_layers,
               help="Print VGG-19's layer names (conv1_1 ... conv5_4) and exit.")
 def cli():
-    """Neural style transfer after Gatys, Ecker & Bethge.
-
-    \b
-      stylize CONTENT STYLE -o OUT [OPTIONS]     style transfer (see `stylize transfer --help`)
-      stylize batch ...                          many pairs in one process
-      stylize content-recon / style-recon        the paper's reconstructions
-      stylize figure1 / grid                     the paper's Figures 1 and 3
-      stylize video CLIP STYLE -o OUT            a video (or a folder of frames), without flicker
+    """Neural style transfer after Gatys, Ecker & Bethge. `stylize CONTENT STYLE [-o OUT]` is short for
+    `stylize transfer ...`; `stylize COMMAND --help` shows a command's options and examples.
 
     \b
     Examples:
-      stylize photo.jpg starry_night.jpg -o out.png
-      stylize photo.jpg starry_night.jpg -o out.png --size 256 --iterations 200 --seed 7
+      stylize photo.jpg starry_night.jpg              # writes photo_starry_night.png
+      stylize photo.jpg starry_night.jpg -o out.png --preset fast
     """
     from . import allocator
 
@@ -195,7 +134,9 @@ def cli():
 @cli.command("transfer")
 @click.argument("content", type=INPUT)
 @click.argument("style", type=INPUT, nargs=-1, required=True)
-@click.option("-o", "--output", type=OUTPUT, required=True, help="Output image; format from the extension.")
+@click.option("-o", "--output", type=OUTPUT, default=None,
+              help="Output image; format from the extension [default: CONTENT_STYLE.png here, or -2, -3, ... "
+                   "after it: never an existing file].")
 @options(SYNTHESIS_OPTIONS)
 @options(CONTROL_OPTIONS)
 @SAVE_EVERY
@@ -205,15 +146,13 @@ def transfer_command(content, style, output, save_every, quiet, overwrite, **kwa
 
     \b
     Examples:
-      stylize photo.jpg starry_night.jpg -o out.png
-      stylize photo.jpg scream.jpg -o out.jpg --ratio 1e-4 --size 768
-      stylize photo.jpg a.jpg b.jpg -o out.png --style-blend 3,7
-      stylize photo.jpg starry_night.jpg -o out.png --color luminance
-      stylize town.jpg starry_night.jpg wave.jpg -o out.png --content-mask town_mask.png \\
-          --style-mask white --style-mask black
+      stylize photo.jpg starry_night.jpg                   # writes photo_starry_night.png
+      stylize photo.jpg scream.jpg -o out.jpg --preset bold --size 768
+      stylize photo.jpg a.jpg b.jpg -o out.png --style-blend 3,7 --color luminance
     Exit status: 0 done, 1 error, 2 usage error, 130/143 interrupted (best image so far saved).
     """
     settings = transfer_settings(kwargs, style)
+    output = output or default_output(content, style[0])
     run_one(settings, output, quiet, save_every, overwrite, lambda session: session.transfer_job(content, style),
             "stylize", [content, *style])
 
@@ -234,11 +173,13 @@ def transfer_command(content, style, output, save_every, quiet, overwrite, **kwa
               help="Write a JSON report: per pair status, seconds, final losses, error.")
 @click.option("--shard", type=Shard(), default=None,
               help="Run only the I-th of N deterministic shares of the pairs (e.g. 2/8), for parallel workers.")
+@click.option("--contact-sheet", type=click.Path(dir_okay=False), default=None, metavar="FILE.png|FILE.jpg",
+              help="At the end, write a grid of thumbnails: a row per pair (content | style | result, losses).")
 @options(SYNTHESIS_OPTIONS)
 @options(CONTROL_OPTIONS)
 @options(RUN_OPTIONS)
 def batch_command(manifest, contents, styles, out_dir, name_template, skip_existing, continue_on_error, report,
-                  shard, quiet, overwrite, **kwargs):
+                  shard, contact_sheet, quiet, overwrite, **kwargs):
     """Stylize many pairs in one process: the network is loaded once, each image's targets computed once.
 
     \b
@@ -250,7 +191,7 @@ def batch_command(manifest, contents, styles, out_dir, name_template, skip_exist
     \b
     Examples:
       stylize batch --content 'photos/*.jpg' --style 'art/*.jpg' --out-dir out --size 256
-      stylize batch pairs.csv --out-dir out --skip-existing --report out/report.json
+      stylize batch pairs.csv --out-dir out --skip-existing --report out/report.json --contact-sheet out/sheet.jpg
       parallel stylize batch pairs.csv --out-dir out --shard {}/4 ::: 1 2 3 4
     Exit status: 0 every pair done or skipped, 3 some pair failed, 1 error, 2 usage error,
     130/143 interrupted (the current pair's best image is saved, marked partial).
@@ -264,18 +205,23 @@ def batch_command(manifest, contents, styles, out_dir, name_template, skip_exist
         batch.check_sources(manifest, contents, styles)
     except ManifestError as e:
         raise click.UsageError(str(e)) from None
-    bar = None
+    bar, records = None, []
 
     def on_ready(rep):
         nonlocal bar
         from tqdm import tqdm
 
-        bar = tqdm(total=len(rep.records), unit="pair", file=sys.stderr, disable=quiet, dynamic_ncols=True)
+        records.extend(rep.records)
+        bar = tqdm(total=len(records), unit="pair", file=sys.stderr, disable=quiet, dynamic_ncols=True)
         announce_download(settings, quiet)
+        on_pair(None)
 
-    def on_pair(record):
-        bar.update(1)
-        if record.status == "failed":
+    def on_pair(record):  # None: before the first pair
+        if record is not None:
+            bar.update(1)
+        if bar.n < len(records):  # name the pair that runs next
+            bar.set_description(f"{bar.n + 1}/{len(records)} {batch.label(records[bar.n])}")
+        if record is not None and record.status == "failed":
             bar.write(f"failed: {record.content} + {record.style}: {record.error}", file=sys.stderr)
 
     def on_note(pair, note):
@@ -285,18 +231,26 @@ def batch_command(manifest, contents, styles, out_dir, name_template, skip_exist
     with catch_signals() as interrupt:
         try:
             pairs = batch.intake(manifest, contents, styles, Path(out_dir), name_template, shard, stdin=sys.stdin)
+            if contact_sheet:
+                batch.check_contact_sheet(contact_sheet, pairs, [manifest, report], overwrite=overwrite,
+                                          resume=skip_existing)
             rep = batch.run_batch(pairs, out_dir, settings, report=report,
                                   inputs=[manifest] if manifest and manifest != "-" else [],
                                   skip_existing=skip_existing, overwrite=overwrite, continue_on_error=continue_on_error,
                                   callback=lambda p: bar.set_postfix_str(f"iteration {p.iteration}/{settings.iterations}",
                                                                          refresh=False),
                                   should_stop=interrupt, on_ready=on_ready, on_pair=on_pair, on_note=on_note,
-                                  metadata={"argv": argv()})
+                                  metadata=metadata())
         except StylizeError as e:
             fail(e)
         finally:
             if bar is not None:
                 bar.close()
+    try:
+        if contact_sheet and interrupt.signal is None:
+            batch.contact_sheet(rep.records, contact_sheet, overwrite=overwrite or skip_existing)
+    except StylizeError as e:
+        fail(e)
     counts = rep.summary()
     echo(", ".join(f"{n} {k}" for k, n in sorted(counts.items())) + (f"; report: {report}" if report else ""), quiet)
     if interrupt.signal is not None or counts.get("interrupted"):
@@ -316,9 +270,12 @@ def batch_command(manifest, contents, styles, out_dir, name_template, skip_exist
 def content_recon_command(image, output, layer, save_every, quiet, overwrite, **kwargs):
     """Reconstruct IMAGE from white noise using only its response at one layer (paper Fig. 1, bottom).
 
+    Lower layers give back the exact pixels, higher ones only the arrangement.
+
     \b
-    Lower layers give back the exact pixels, higher ones only the arrangement:
+    Examples:
       stylize content-recon photo.jpg --layer conv2_1 -o recon.png --size 128 --iterations 1000
+      stylize content-recon photo.jpg --layer conv5_1 -o recon5.png --preset fast
     """
     settings = settings_from(kwargs, content_layer=layer)
     run_one(settings, output, quiet, save_every, overwrite, lambda session: session.content_job(image, layer), layer,
@@ -339,7 +296,9 @@ def style_recon_command(image, output, layers, out_size, save_every, quiet, over
     """Synthesize a texture from white noise matching IMAGE's Gram matrices (paper Fig. 1, top).
 
     \b
+    Examples:
       stylize style-recon starry_night.jpg --layers conv1_1,conv2_1,conv3_1 -o texture.png --out-size 256x256
+      stylize style-recon starry_night.jpg -o texture.png --preset fast
     """
     settings = settings_from(kwargs, style_layers=layers)
     wh = out_size if out_size is not None and len(out_size) == 2 else None
@@ -379,11 +338,15 @@ def run_figure(make, settings: Settings, quiet: bool, runs: int, desc: str) -> N
 @options(SYNTHESIS_OPTIONS)
 @options(RUN_OPTIONS)
 def figure1_command(photo, artwork, output, content_layers, layer_sets, cells_dir, quiet, overwrite, **kwargs):
-    """The paper's Figure 1: content reconstructions of PHOTO from conv1_1 ... conv5_1 (top row) and style
-    reconstructions of ARTWORK from the growing layer sets A-E (bottom row), as one labelled picture.
+    """The paper's Figure 1: content and style reconstructions, as one labelled picture.
+
+    Content reconstructions of PHOTO from conv1_1 ... conv5_1 (top row) and style reconstructions of
+    ARTWORK from the growing layer sets A-E (bottom row).
 
     \b
+    Examples:
       stylize figure1 tubingen.jpg starry_night.jpg -o fig1.png --size 256 --iterations 300
+      stylize figure1 tubingen.jpg starry_night.jpg -o fig1.png --preset fast --cells-dir panels
     """
     sets = layer_sets or figures.PAPER_ROWS
     settings = settings_from(kwargs)
@@ -405,11 +368,15 @@ def figure1_command(photo, artwork, output, content_layers, layer_sets, cells_di
 @options(SYNTHESIS_OPTIONS)
 @options(RUN_OPTIONS)
 def grid_command(photo, artwork, output, ratios, layer_sets, cells_dir, quiet, overwrite, **kwargs):
-    """The paper's Figure 3: style transfers of PHOTO with ARTWORK, rows = style layer sets A-E,
-    columns = alpha/beta, as one labelled picture (plus a .json of every cell's final losses).
+    """The paper's Figure 3: style transfers at several layer sets and ratios, as one labelled picture.
+
+    Style transfers of PHOTO with ARTWORK, rows = style layer sets A-E, columns = alpha/beta (plus a
+    .json of every cell's final losses).
 
     \b
+    Examples:
       stylize grid tubingen.jpg starry_night.jpg -o grid.png --size 256 --cells-dir cells
+      stylize grid tubingen.jpg starry_night.jpg -o grid.png --preset fast --ratios 1e-4,1e-3
     """
     sets = layer_sets or figures.PAPER_ROWS
     settings = settings_from(kwargs)
@@ -430,15 +397,17 @@ def grid_command(photo, artwork, output, ratios, layer_sets, cells_dir, quiet, o
 @options(RUN_OPTIONS)
 def video_command(source, style, output, frame_iterations, temporal_weight, flow_method, independent, codec, fps,
                   keep_frames, quiet, overwrite, **kwargs):
-    """Stylize SOURCE (a video, or a folder of frames frame_00001.png ...) with STYLE, without flicker
-    (Ruder et al. 2016): each frame after the first starts from the previous stylised frame warped by
-    optical flow and is held to it where the flow is reliable. Finished frames are kept (a video's in
+    """Stylize a video (or a folder of frames) with STYLE, without flicker (Ruder et al. 2016).
+
+    SOURCE is a video, or a folder of frames frame_00001.png ...: each frame after the first starts from
+    the previous stylised frame warped by optical flow and is held to it where the flow is reliable. Finished frames are kept (a video's in
     OUT.frames/), so running the same command again continues where it stopped.
 
     \b
     Examples:
       stylize video clip.mp4 starry_night.jpg -o clip_starry.mp4 --size 512
       stylize video frames/ starry_night.jpg -o styled_frames --size 256
+      stylize video clip.mp4 starry_night.jpg -o flicker.mp4 --independent --preset fast
     Exit status: 0 done, 1 error, 2 usage error, 130/143 interrupted (finished frames kept).
     """
     settings = transfer_settings(kwargs, style)
@@ -466,7 +435,7 @@ def video_command(source, style, output, frame_iterations, temporal_weight, flow
                                       video.VideoOptions(temporal_weight, frame_iterations, flow_method, independent),
                                       codec=codec, fps=fps, keep_frames=keep_frames, overwrite=overwrite,
                                       should_stop=interrupt, on_ready=on_ready, on_frame=on_frame,
-                                      metadata={"argv": argv()})
+                                      metadata=metadata())
     except StylizeError as e:
         fail(e)
     finally:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 import math
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import click
 from .errors import LayerError, SettingsError
 from .layers import LAYERS
 from .settings import (COLOR_MAPS, COLORS, DEFAULTS, FIELDS, GUIDES, LOSS_SCALINGS, MAX_COUNT, MAX_SIDE, OPTIMIZERS,
-                       POOLINGS, Settings)
+                       POOLINGS, PRESET_SUMMARIES, PRESETS, Settings)
 
 
 # -- parameter types --------------------------------------------------------------------------
@@ -235,8 +236,8 @@ SYNTHESIS_OPTIONS = [
                       "more evaluations to the same loss (README)."),
     click.option("--learning-rate", type=PositiveFloat(), default=_d("learning_rate"), show_default=True,
                  help="Adam's step size in pixel units (pixels in [0, 1]); only with --optimizer adam."),
-    click.option("--device", default=_d("device"), show_default=True, metavar="auto|cpu|cuda|cuda:N",
-                 help="Where to compute; auto picks CUDA when present."),
+    click.option("--device", default=_d("device"), show_default=True, metavar="auto|cpu|mps|cuda|cuda:N",
+                 help="Where to compute; auto picks CUDA, else Apple's Metal (mps), else the CPU."),
 ]
 
 # The controls of Gatys et al. 2017 (style transfer only); every one off by default.
@@ -287,7 +288,10 @@ VIDEO_OPTIONS = [
     click.option("--keep-frames", is_flag=True, help="Keep OUT.frames/ (the finished frames) after the video is written."),
 ]
 
-RUN_OPTIONS = [
+RUN_OPTIONS = [  # --preset is read by settings_from (not a Settings field: the bundle of fields it sets)
+    click.option("--preset", type=click.Choice(list(PRESETS)), default=None,
+                 help="Start from a bundle of settings; options typed on the command line win. "
+                      + "; ".join(f"{name}: {PRESET_SUMMARIES[name]}" for name in PRESETS) + "."),
     click.option("--quiet", "-q", is_flag=True, help="No progress bar or messages (errors still go to stderr)."),
     click.option("--overwrite", is_flag=True, help="Replace an existing output file."),
 ]
@@ -302,9 +306,16 @@ def options(decorators):
 
 
 def settings_from(kwargs: dict, **fixed) -> Settings:
-    """Settings from the options named after its fields (removed from kwargs); a bad combination is a
-    usage error. Any other keyword reaching a command is a TypeError there: no option is dropped."""
+    """Settings from the options named after its fields (removed from kwargs), over the --preset's values
+    (settings.PRESETS) where the option was not typed; a bad combination is a usage error. Any other keyword
+    reaching a command is a TypeError there: no option is dropped. The preset's name goes to ctx.meta["preset"]."""
+    preset = kwargs.pop("preset", None)
     values = {n: kwargs.pop(n) for n in list(kwargs) if n in FIELDS}
+    if preset is not None:
+        ctx = click.get_current_context()
+        ctx.meta["preset"] = preset
+        typed = (click.core.ParameterSource.COMMANDLINE, click.core.ParameterSource.ENVIRONMENT)
+        values.update({n: v for n, v in PRESETS[preset].items() if ctx.get_parameter_source(n) not in typed})
     values.update(fixed)
     init = values.get("init")
     if init not in (None, "noise", "content", "style") and not Path(init).is_file():
@@ -337,3 +348,59 @@ def transfer_settings(kwargs: dict, styles) -> Settings:
         raise click.UsageError(str(e)) from None
     return settings
 
+
+
+def default_output(content: str, style: str, folder: Path = Path(".")) -> Path:
+    """`transfer`'s output when -o is omitted: CONTENT_STYLE.png (the file stems) in `folder`, or the first of
+    CONTENT_STYLE-2.png, -3, ... that does not exist: a default name never replaces a file, even with --overwrite."""
+    stem = f"{Path(content).stem}_{Path(style).stem}"
+    path, n = folder / f"{stem}.png", 1
+    while path.exists() or path.is_symlink():
+        n += 1
+        path = folder / f"{stem}-{n}.png"
+    return path
+
+
+# -- help in sections -------------------------------------------------------------------------------
+OUTPUT_AND_RUN, METHOD, OPTIMISATION, CONTROLS, MEMORY = (
+    "Output and run", "The paper's method", "Optimisation", "Controls (Gatys et al. 2017; off by default)",
+    "Memory and device")
+SECTIONS = {  # a shared option's heading; a command's own options come first, under OWN_SECTIONS[command]
+    **dict.fromkeys(["output", "preset", "save_every", "quiet", "overwrite", "help"], OUTPUT_AND_RUN),
+    **dict.fromkeys(["size", "style_size", "ratio", "content_weight", "style_weight", "content_layer", "style_layers",
+                     "style_layer_weights", "loss_scaling", "weights", "pooling", "normalize", "init", "noise", "seed"],
+                    METHOD),
+    **dict.fromkeys(["iterations", "evaluations", "scales", "coarse_iterations", "optimizer", "learning_rate"],
+                    OPTIMISATION),
+    **dict.fromkeys(["style_blend", "style_scale", "color", "color_map", "tv_weight", "content_mask", "style_masks",
+                     "guide"], CONTROLS),
+    **dict.fromkeys(["history", "device"], MEMORY),
+}
+OWN_SECTIONS = {"batch": "Pairs, outputs and reports", "video": "Video", "content-recon": "Reconstruction",
+                "style-recon": "Reconstruction", "figure1": "The figure", "grid": "The figure"}
+
+
+class SectionedCommand(click.Command):
+    """A command whose --help prints its options under headings (the command's own first, then SECTIONS'),
+    its help text's Examples block (from a line "Examples:" after a \\b line) after the options, and its
+    first paragraph, whole, as its summary in `stylize --help`."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        help_text = inspect.cleandoc(self.help or "")
+        head, marker, tail = help_text.partition("\b\nExamples:")
+        if marker and not self.epilog:
+            self.help, self.epilog = head.rstrip(), marker + tail
+        self.short_help = self.short_help or " ".join(help_text.split("\n\n")[0].split())
+
+    def format_options(self, ctx, formatter) -> None:
+        own = OWN_SECTIONS.get(self.name, "Options")
+        sections = {own: [], **{heading: [] for heading in dict.fromkeys(SECTIONS.values())}}
+        for param in self.get_params(ctx):
+            record = param.get_help_record(ctx)
+            if record is not None:
+                sections[SECTIONS.get(param.name, own)].append(record)
+        for heading, records in sections.items():
+            if records:
+                with formatter.section(heading):
+                    formatter.write_dl(records)

@@ -53,7 +53,7 @@ class Settings:
     style_size: int | None = None  # long side of the style image; None = same as `size`
     scales: int = 1  # coarse-to-fine levels (1 = optimize at `size` only)
     coarse_iterations: int | None = None  # iterations at each coarser level; None = same as `iterations`
-    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    device: str = "auto"  # auto | cpu | mps | cuda | cuda:N
     # -- controls (Gatys et al. 2017); all off by default: the paper's method --
     style_blend: tuple[float, ...] | None = None  # weight of each style image; None = equal; normalised to sum 1
     style_scale: float | None = None  # style image's long side = style_scale x size (instead of style_size)
@@ -101,8 +101,8 @@ class Settings:
                 _count(name.replace("_", " "), getattr(self, name), most)
         if not math.isfinite(self.noise) or not 0 <= self.noise <= 1:
             raise SettingsError(f"noise must be between 0 and 1, not {self.noise!r}")
-        if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", str(self.device)):
-            raise SettingsError(f"{self.device!r} is not a device name; use auto, cpu, cuda or cuda:N")
+        if not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", str(self.device)):
+            raise SettingsError(f"{self.device!r} is not a device name; use auto, cpu, mps, cuda or cuda:N")
         if not isinstance(self.seed, int) or not 0 <= self.seed < 2**63:
             raise SettingsError(f"seed must be an integer from 0 to 2**63 - 1, not {self.seed!r}")
         if self.style_blend is not None:
@@ -191,6 +191,22 @@ def _positive(name: str, value: float, allow_zero: bool = False) -> None:
         bound = ">= 0" if allow_zero else "> 0"
         raise SettingsError(f"{name} must be a finite number {bound}, not {value!r}")
 
+
+# --preset: named bundles of Settings fields, each value explicit (not relative to a default, which may change);
+# a field a preset does not name keeps its default, and an option typed on the command line beats the preset.
+PRESETS: dict[str, dict] = {
+    # the paper's method as published: alpha/beta 1e-3 (Fig. 2), conv4_2 and conv1_1 ... conv5_1, average
+    # pooling on the normalized network, L-BFGS from white noise, 512 px
+    "paper": {"ratio": 1e-3, "content_layer": "conv4_2", "style_layers": PAPER_STYLE_LAYERS, "pooling": "avg",
+              "normalize": True, "loss_scaling": "size-invariant", "optimizer": "lbfgs", "init": "noise",
+              "size": 512, "iterations": 500},
+    # more painting, less photograph: alpha/beta ten times lower than the paper's
+    "bold": {"ratio": 1e-4},
+    # a quick look (about 8x less work than the default): half the side, 200 iterations
+    "fast": {"size": 256, "iterations": 200},
+}
+PRESET_SUMMARIES = {"paper": "the paper's method (ratio 1e-3, 512 px, 500 iterations)",
+                    "bold": "more painting (ratio 1e-4)", "fast": "a quick look (256 px, 200 iterations)"}
 
 DEFAULTS = Settings()
 FIELDS = {f.name: f for f in fields(Settings)}

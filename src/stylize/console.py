@@ -1,0 +1,72 @@
+"""The terminal side of the command line, without click: signals that stop a run with its best image, and
+progress bars fed by the library's Progress callbacks (cli.py's commands use them)."""
+
+from __future__ import annotations
+
+import signal
+import sys
+from contextlib import contextmanager
+
+
+class Interrupt:
+    """Set by SIGINT/SIGTERM; the synthesis polls it and stops with its best image."""
+
+    def __init__(self):
+        self.signal = None
+
+    def __call__(self) -> bool:
+        return self.signal is not None
+
+
+EARLY = Interrupt()  # SIGINT before a command's catch_signals (main's handler): acted on there, or at exit
+
+
+@contextmanager
+def catch_signals():
+    flag = Interrupt()
+    flag.signal, previous = EARLY.signal, {}
+
+    def handler(signum, frame):
+        flag.signal = EARLY.signal = signum  # main's handler then makes a second SIGINT act at once
+        for s, h in previous.items():  # a second signal acts at once
+            signal.signal(s, h)
+
+    for s in (signal.SIGINT, signal.SIGTERM):
+        if signal.getsignal(s) == signal.SIG_IGN:
+            continue  # ignored by whoever started us (`cmd &` in a script): keep it so
+        try:
+            previous[s] = signal.signal(s, handler)
+        except ValueError:  # not the main thread
+            pass
+    try:
+        yield flag
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+
+
+class ProgressBar:
+    """A tqdm bar fed by the library's Progress callbacks (shown from the first one). level_iterations:
+    iterations of each coarse-to-fine level of one synthesis; runs: how many syntheses share the bar (a
+    figure's cells, told apart by Progress.run)."""
+
+    def __init__(self, level_iterations: list[int], quiet: bool, desc: str = "", runs: int = 1):
+        self.offsets = [sum(level_iterations[:k]) for k in range(len(level_iterations))]
+        self.per_run = sum(level_iterations)
+        self.total = self.per_run * runs
+        self.bar, self.quiet, self.desc, self.last = None, quiet, desc, None
+
+    def __call__(self, p) -> None:
+        position = p.run * self.per_run + self.offsets[min(p.level, len(self.offsets) - 1)] + p.iteration
+        if (p.run, p.level, p.iteration) != self.last and not self.quiet:
+            self.last = (p.run, p.level, p.iteration)
+            if self.bar is None:
+                from tqdm import tqdm
+
+                self.bar = tqdm(total=self.total, desc=self.desc, unit="it", file=sys.stderr, dynamic_ncols=True)
+            self.bar.n = min(position, self.total)
+            self.bar.set_postfix_str(f"content={p.content:.4g} style={p.style:.4g} evals={p.evaluations}", refresh=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
