@@ -138,6 +138,9 @@ SYNTHESIS_OPTIONS = [
                  help="L-BFGS iterations (each runs one or more loss evaluations; see README)."),
     click.option("--evaluations", type=POSITIVE_INT, default=None,
                  help="At most this many loss evaluations (forward+backward passes) [default: 1.25 x --iterations]."),
+    click.option("--until-done/--no-until-done", default=_d("until_done"), show_default=True,
+                 help="Stop before --iterations once the picture stops changing (mean change over 10 iterations "
+                      "under half an 8-bit level; see README); --no-until-done runs every iteration."),
     click.option("--ratio", type=PositiveFloat(), default=_d("ratio"), show_default=True,
                  help="alpha/beta, the content-to-style weight ratio of the paper (size-invariant, see README)."),
     click.option("--content-weight", type=PositiveFloat(allow_zero=True), default=None,
@@ -311,8 +314,15 @@ class ProgressBar:
             if self.save_every and p.iteration and p.iteration % self.save_every == 0 and self.save is not None:
                 self.save(p)
 
-    def close(self) -> None:
+    STOPS = {"done": "the picture stopped changing (--no-until-done runs every iteration)",
+             "converged": "the loss stopped falling"}
+
+    def close(self, stopped: str | None = None) -> None:
+        """Close the bar; `stopped` (Outcome.stopped) says on it why a run ended before its last iteration."""
         if self.bar is not None:
+            if stopped in self.STOPS and self.last is not None:
+                self.bar.set_postfix_str(f"{stopped} at iteration {self.last[2]}: {self.STOPS[stopped]}",
+                                         refresh=True)
             self.bar.close()
 
 
@@ -387,7 +397,7 @@ def run_one(settings: Settings, output: Path, quiet: bool, save_every: int, over
         if bar is not None:
             bar.close()
         fail(e)
-    bar.close()
+    bar.close(outcome.stopped)
     if outcome.evaluations == 0 and outcome.partial:
         click.echo("Interrupted before the first iteration; nothing written.", err=True)
         sys.exit(EXIT_INTERRUPTED.get(interrupt.signal, 130))
