@@ -27,6 +27,7 @@ from PIL import Image
 
 from common import machine, table
 from stylize import Session
+from stylize.synthesis import DONE_AFTER, DONE_CHANGE, DONE_WINDOW
 
 IMAGES = Path("/work/shared/images")
 CONTENTS = ("astronaut.jpg", "coffee.png", "tubingen.jpg")
@@ -96,9 +97,14 @@ def replay(rows: list[dict], rule) -> dict | None:
     return None
 
 
-def pixel_rule(threshold: float, first: int):
-    """Stop when the mean change over the last k iterations is below `threshold` 8-bit levels, not before `first`."""
-    return lambda rows, i: rows[i]["iteration"] >= first and rows[i]["dk"] == rows[i]["dk"] and rows[i]["dk"] < threshold
+def pixel_rule(threshold: float, first: int, window: int):
+    """synthesis.Bookkeeper's "done": the sum of the last `window` iterations' mean changes (d1) is below
+    `threshold` 8-bit levels, not before iteration `first`."""
+    def rule(rows, i):
+        if rows[i]["iteration"] < first or i < window:
+            return False
+        return sum(r["d1"] for r in rows[i - window + 1: i + 1]) < threshold
+    return rule
 
 
 def main():
@@ -120,7 +126,7 @@ def main():
     trace = Path(args.trace) if args.trace else None
     if trace:
         trace.mkdir(parents=True, exist_ok=True)
-    rules = {f"dk<{t:g}": pixel_rule(t, 100) for t in (0.5, 0.3, 0.2, 0.1)}
+    rules = {f"sum{DONE_WINDOW} d1<{t:g}": pixel_rule(t, DONE_AFTER, DONE_WINDOW) for t in (1.0, DONE_CHANGE, 0.3)}
     result_rows = []
     for content, style in pairs:
         rec = Recorder(args.k)
