@@ -123,3 +123,22 @@ def test_an_overflowing_term_is_named_with_the_option_of_its_weight(photo, art):
         session.run(job, extra_terms=[TemporalTerm(target, c, 1e308)])
     with pytest.raises(NonFiniteError, match="lower --tv-weight$"):
         Session(size=32, iterations=2, tv_weight=1e300).transfer(photo, art)
+
+
+@pytest.mark.vgg
+def test_until_done_is_on_by_default_and_the_stop_is_recorded(photo, art, monkeypatch):
+    from stylize import synthesis
+    from stylize.settings import Settings
+
+    assert Settings().until_done is True and Session().transfer_job(photo, art).until_done is True
+    # a rule that calls any picture done after 11 iterations (window 10): the run says so, in its metadata too
+    monkeypatch.setattr(synthesis, "DONE_CHANGE", 1e9)
+    monkeypatch.setattr(synthesis, "DONE_AFTER", 11)
+    done = Session(size=32, iterations=14, ratio=3e-4, evaluations=1000).transfer(photo, art)
+    assert done.stopped == "done" and done.iterations == 11 and done.metadata["stopped"] == "done"
+    assert done.metadata["settings"]["until_done"] is True
+    # --no-until-done: every iteration, as before the rule existed
+    off = Session(size=32, iterations=14, ratio=3e-4, until_done=False, evaluations=1000).transfer(photo, art)
+    assert off.stopped == "iterations" and off.iterations == 14 and off.metadata["settings"]["until_done"] is False
+    same = Session(size=32, iterations=11, ratio=3e-4, until_done=False, evaluations=1000).transfer(photo, art)
+    assert same.image.tobytes() == done.image.tobytes()

@@ -254,3 +254,62 @@ def test_optimize_takes_its_defaults_from_the_settings():
     parameters = inspect.signature(synthesis.optimize).parameters
     assert parameters["learning_rate"].default == DEFAULTS.learning_rate
     assert parameters["history"].default == DEFAULTS.history
+
+
+# --- the "done" stop (Settings.until_done) -------------------------------------------------------------
+
+
+def _drive(book, moves):
+    """Play an optimizer whose best image moves by moves[k-1] (pixel units) in iteration k: one evaluation
+    per iteration of a loss that falls with every one (so each evaluated image is the best)."""
+    x = torch.full((1, 3, 8, 8), 0.5)
+    book.evaluate(x)
+    for k, move in enumerate(moves, start=1):
+        book.iteration = k
+        x = x + move
+        book.evaluate(x)
+
+
+def _book(**kwargs):
+    falling = iter(range(10**6, 0, -1))  # a new best at every evaluation, wherever the image goes
+    return synthesis.Bookkeeper(lambda x: (x.sum() * 0 + next(falling), {}), torch.full((1, 3, 8, 8), 0.5),
+                                budget=10**6, until_done=True, **kwargs)
+
+
+def test_done_fires_once_the_picture_has_stopped_changing_and_not_before_the_minimum():
+    # moves of 1e-4 (0.0255 levels) from iteration 31: ten of them sum to 0.255 < 0.5 levels at the end
+    # of iteration 40, and the book stops at the first evaluation after that
+    book = _book(change=0.5, window=10, after=20)
+    with pytest.raises(synthesis._Stop) as stop:
+        _drive(book, [0.01] * 30 + [1e-4] * 100)
+    assert stop.value.reason == "done" and book.iteration == 40 and book.evaluations == 41
+    # the same picture, but the rule may not fire before iteration 60
+    book = _book(change=0.5, window=10, after=60)
+    with pytest.raises(synthesis._Stop):
+        _drive(book, [0.01] * 30 + [1e-4] * 100)
+    assert book.iteration == 60
+
+
+def test_done_never_fires_while_the_picture_keeps_changing():
+    # one 8-bit level up, one down, every iteration: 10 levels over the window, for as long as it runs
+    book = _book(change=0.5, window=10, after=20)
+    _drive(book, [1 / 255, -1 / 255] * 150)
+    assert book.iteration == 300 and book.evaluations == 301
+    assert book.result("iterations").stopped == "iterations"
+    # changes beyond [0, 1] are not seen: they are clamped away when the picture is saved
+    book = _book(change=0.5, window=10, after=20)
+    with pytest.raises(synthesis._Stop):
+        _drive(book, [0.6] + [0.05] * 100)
+    assert book.iteration == 20
+
+
+def test_a_converged_synthesis_stops_early_with_the_picture_a_full_run_has_at_that_iteration():
+    objective, x0 = _objective(alpha=1e-3), synthesis.noise_image(32, 32, 0.1, 0)
+    done = synthesis.optimize(objective, x0, iterations=400, evaluations=4000, tolerance=0.0, until_done=True)
+    assert done.stopped == "done" and synthesis.DONE_AFTER <= done.iterations < 400
+    fixed = synthesis.optimize(objective, x0, iterations=done.iterations, evaluations=4000, tolerance=0.0)
+    assert fixed.stopped == "iterations" and fixed.evaluations == done.evaluations
+    assert torch.equal(fixed.image, done.image) and fixed.loss == done.loss
+    # the rule off: every iteration runs (or L-BFGS ends by itself), never "done"
+    off = synthesis.optimize(objective, x0, iterations=400, evaluations=4000, tolerance=0.0)
+    assert off.stopped == "iterations" and off.iterations > done.iterations and off.loss <= done.loss

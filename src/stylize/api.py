@@ -75,7 +75,7 @@ class Outcome:
     iterations: int
     evaluations: int
     seconds: float
-    stopped: str  # iterations | converged | interrupted | non-finite
+    stopped: str  # iterations | done | converged | interrupted | non-finite
     metadata: dict
 
     @property
@@ -194,7 +194,8 @@ class Session:
             with stripes.striped(not level.memory.reuse):  # memory is short: gradients a stripe at a time
                 result = synthesis.optimize(objective, x, level.iterations, level.memory.history,
                                             level.evaluations, level_callback, should_stop,
-                                            optimizer=job.optimizer, learning_rate=job.learning_rate)
+                                            optimizer=job.optimizer, learning_rate=job.learning_rate,
+                                            until_done=job.until_done)
             if result.stopped == "non-finite" and result.evaluations == 0:
                 raise NonFiniteError(objective.overflow(x))
             x = result.image

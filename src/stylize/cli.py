@@ -52,7 +52,7 @@ def run_one(settings: Settings, output, quiet: bool, save_every: int, overwrite:
     """One synthesis to a file (files.make_image: every check before any work), with a progress bar."""
     from .files import make_image
 
-    bars = []
+    bars, outcome = [], None
 
     def on_ready(plan):
         announce_download(settings, quiet)
@@ -69,7 +69,7 @@ def run_one(settings: Settings, output, quiet: bool, save_every: int, overwrite:
         fail(e)
     finally:
         for bar in bars:
-            bar.close()
+            bar.close(outcome.stopped if outcome is not None else None)
     out = Path(output)
     if outcome.evaluations == 0 and outcome.partial:
         interrupted("Interrupted before the first iteration; nothing written.", interrupt)

@@ -67,6 +67,13 @@ class ProgressBar:
             self.bar.n = min(position, self.total)
             self.bar.set_postfix_str(f"content={p.content:.4g} style={p.style:.4g} evals={p.evaluations}", refresh=True)
 
-    def close(self) -> None:
+    STOPS = {"done": "the picture stopped changing (--no-until-done runs every iteration)",
+             "converged": "the loss stopped falling"}
+
+    def close(self, stopped: str | None = None) -> None:
+        """Close the bar; `stopped` (Outcome.stopped) says on it why a run ended before its last iteration."""
         if self.bar is not None:
+            if stopped in self.STOPS and self.last is not None:
+                self.bar.set_postfix_str(f"{stopped} at iteration {self.last[2]}: {self.STOPS[stopped]}",
+                                         refresh=True)
             self.bar.close()

@@ -44,6 +44,7 @@ class Job:
     coarse_iterations: int | None = None  # at each coarser level; None = iterations
     scales: int = 1  # coarse-to-fine levels
     evaluations: int | None = None  # cap on loss evaluations at the last level; None = 1.25 x iterations
+    until_done: bool = True  # stop a level early once its picture stops changing (synthesis.Bookkeeper)
     history: int = 100  # L-BFGS history asked for (the memory plan may lower it)
     optimizer: str = "lbfgs"
     learning_rate: float = 0.05  # Adam's step, pixel units
@@ -86,6 +87,7 @@ def _common(s: Settings) -> dict:
     return dict(size=s.size, style_size=s.style_size, style_scale=s.style_scale,
                 size_invariant=s.loss_scaling == "size-invariant", tv_weight=s.tv_weight, iterations=s.iterations,
                 coarse_iterations=s.coarse_iterations, scales=s.scales, evaluations=s.evaluations,
+                until_done=s.until_done,
                 history=s.history, optimizer=s.optimizer, learning_rate=s.learning_rate, init=s.init,
                 noise=s.noise, seed=s.seed, settings=s.to_dict())
 

@@ -198,6 +198,10 @@ SYNTHESIS_OPTIONS = [
                  help="L-BFGS iterations (each runs one or more loss evaluations; see README)."),
     click.option("--evaluations", type=POSITIVE_INT, default=None,
                  help="At most this many loss evaluations (forward+backward passes) [default: 1.25 x --iterations]."),
+    click.option("--until-done/--no-until-done", default=_d("until_done"), show_default=True,
+                 help="Stop before --iterations once the picture stops changing (its mean change over the last 10 "
+                      "iterations under 2 8-bit levels, not before iteration 100); --no-until-done runs every "
+                      "iteration."),
     click.option("--ratio", type=PositiveFloat(), default=_d("ratio"), show_default=True,
                  help="alpha/beta, the content-to-style weight ratio of the paper (size-invariant, see README)."),
     click.option("--content-weight", type=PositiveFloat(allow_zero=True), default=None,
@@ -330,9 +334,14 @@ def settings_from(kwargs: dict, **fixed) -> Settings:
                     colour = ", and not a colour name or #rrggbb" if hint == "'--style-mask'" else ""
                     raise click.BadParameter(f"{f}: no such file{colour}", param_hint=hint)
     try:
-        return Settings(**values)
+        settings = Settings(**values)
     except (SettingsError, LayerError) as e:
         raise click.UsageError(str(e)) from None
+    if settings.device != "cpu":  # the command line owns the process: the same bytes on every run on one GPU
+        from .api import deterministic_cuda
+
+        deterministic_cuda()
+    return settings
 
 
 def transfer_settings(kwargs: dict, styles) -> Settings:
