@@ -426,7 +426,7 @@ def test_a_sigint_before_the_command_catches_signals_is_interrupted_130(photo, a
         return real(*args)
 
     monkeypatch.setattr(cli_module, "transfer_settings", interrupted_while_starting)
-    monkeypatch.setattr(cli_module, "EARLY", cli_module.Interrupt())
+    monkeypatch.setattr(cli_module.console, "EARLY", cli_module.Interrupt())
     monkeypatch.setattr(sys, "argv", ["stylize", str(photo), str(art), "-o", str(tmp_path / "o.png"), *FAST])
     previous = signal.getsignal(signal.SIGINT)
     try:

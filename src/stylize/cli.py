@@ -9,8 +9,8 @@ from pathlib import Path
 
 import click
 
-from . import __version__, figures
-from .console import EARLY, Interrupt, ProgressBar, catch_signals
+from . import __version__, console, figures
+from .console import Interrupt, ProgressBar, catch_signals
 from .errors import ManifestError, StylizeError
 from .options import (CONTROL_OPTIONS, INPUT, OUTPUT, RUN_OPTIONS, SAVE_EVERY, SYNTHESIS_OPTIONS, VIDEO_OPTIONS,
                       FloatList, Layer, LayerList, LayerSets, LibraryDefault, NameTemplate, OutSize, SectionedCommand,
@@ -451,18 +451,20 @@ def video_command(source, style, output, frame_iterations, temporal_weight, flow
 def main():
     """The console script; a first SIGINT is noted (never raised inside torch's imports), a second acts."""
     def early(signum, frame):
-        if EARLY.signal is not None:
+        if console.EARLY.signal is not None:
             raise KeyboardInterrupt
-        EARLY.signal = signum
+        console.EARLY.signal = signum
     if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
         signal.signal(signal.SIGINT, early)
     try:
         code = cli.main(prog_name="stylize", standalone_mode=False)
     except (click.exceptions.Abort, KeyboardInterrupt):
-        code = EARLY.signal = signal.SIGINT
+        code = console.EARLY.signal = signal.SIGINT
     except click.ClickException as e:
+        if console.EARLY.signal is not None:  # Ctrl-C came first: whatever failed after it, the user stopped us
+            interrupted("Interrupted.", console.EARLY)
         e.show()
         sys.exit(e.exit_code)
-    if EARLY.signal is not None:
-        interrupted("Interrupted.", EARLY)
+    if console.EARLY.signal is not None:
+        interrupted("Interrupted.", console.EARLY)
     sys.exit(code if isinstance(code, int) else 0)

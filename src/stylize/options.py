@@ -379,7 +379,7 @@ SECTIONS = {  # a shared option's heading; a command's own options come first, u
     **dict.fromkeys(["size", "style_size", "ratio", "content_weight", "style_weight", "content_layer", "style_layers",
                      "style_layer_weights", "loss_scaling", "weights", "pooling", "normalize", "init", "noise", "seed"],
                     METHOD),
-    **dict.fromkeys(["iterations", "evaluations", "scales", "coarse_iterations", "optimizer", "learning_rate"],
+    **dict.fromkeys(["iterations", "evaluations", "until_done", "scales", "coarse_iterations", "optimizer", "learning_rate"],
                     OPTIMISATION),
     **dict.fromkeys(["style_blend", "style_scale", "color", "color_map", "tv_weight", "content_mask", "style_masks",
                      "guide"], CONTROLS),
