@@ -246,3 +246,12 @@ def test_contact_sheet_rows_failed_pairs_and_refusals(images, tmp_path):
     with pytest.raises(ManifestError, match="a .png or .jpg file"):
         batch.check_contact_sheet(tmp_path / "sheet.gif", pairs)
     assert batch.label(records[0]) == "photo0.png x art0.jpg+art1.jpg"
+
+
+@pytest.mark.vgg
+def test_a_contact_sheet_may_go_in_the_out_dir_the_batch_creates(images, tmp_path):
+    out = tmp_path / "new"
+    r = run("batch", "--content", images / "photo0.png", "--style", images / "art0.jpg", "--size", "32",
+            "--iterations", "2", "--quiet", "--out-dir", out, "--contact-sheet", out / "sheet.png")
+    assert r.exit_code == 0, cli_result_text(r)
+    assert (out / "sheet.png").is_file()

@@ -522,7 +522,8 @@ def check_contact_sheet(path, pairs: list[Pair], inputs=(), *, overwrite: bool =
         raise ManifestError(f"{p}: a contact sheet is a .png or .jpg file")
     check_name(p)
     folder = p.parent if str(p.parent) else Path(".")
-    if p.is_dir() or not folder.is_dir():
+    made = any(_resolved(folder) in (_resolved(q) for q in Path(pair.output).parents) for pair in pairs)
+    if p.is_dir() or not (folder.is_dir() or made):  # a folder the batch makes for its outputs will be there
         raise ManifestError(f"{p}: {'is a directory' if p.is_dir() else f'the folder {folder} does not exist'}")
     others = [*inputs, *(f for pair in pairs for f in (pair.content, *pair.styles, pair.output))]
     if any(_resolved(p) == _resolved(o) for o in others if o):
@@ -531,7 +532,8 @@ def check_contact_sheet(path, pairs: list[Pair], inputs=(), *, overwrite: bool =
     if (p.exists() or p.is_symlink()) and not overwrite and not (resume and _is_sheet(p)):
         raise ManifestError(f"{p}: already exists; pass --overwrite to replace it")
     try:
-        check_writable(folder)
+        if folder.is_dir():
+            check_writable(folder)  # (a folder still to be made is checked with the outputs)
     except OSError as e:
         raise ManifestError(f"{p}: cannot write in {folder} ({e.strerror or e})") from None
     return p

@@ -77,8 +77,10 @@ def _over_budget(need: int, free: int, device: torch.device) -> str:
     digits = 1
     while digits < 4 and f"{need / 2**30:.{digits}f}" == f"{USABLE * free / 2**30:.{digits}f}":
         digits += 1  # never "0.9 GiB, more than the 0.9 GiB"
+    capped = budget_override() == free  # the limit came from the variable, not from the machine
+    source = f"${BUDGET_ENV}" if capped else f"{where} free"
     return (f"needs about {need / 2**30:.{digits}f} GiB, more than the {USABLE * free / 2**30:.{digits}f} GiB a run "
-            f"may plan on ({USABLE:.0%} of the {free / 2**30:.1f} GiB of {where} free)")
+            f"may plan on ({USABLE:.0%} of the {free / 2**30:.1f} GiB of {source})")
 
 
 def available(device: torch.device) -> int | None:
