@@ -403,12 +403,13 @@ class SectionedCommand(click.Command):
         self.short_help = self.short_help or " ".join(help_text.split("\n\n")[0].split())
 
     def format_options(self, ctx, formatter) -> None:
-        own = OWN_SECTIONS.get(self.name, "Options")
-        sections = {own: [], **{heading: [] for heading in dict.fromkeys(SECTIONS.values())}}
+        own = OWN_SECTIONS.get(self.name, "Output and run")  # an option of no section (e.g. --help) goes here
+        sections = {"Arguments": [], own: [], **{heading: [] for heading in dict.fromkeys(SECTIONS.values())}}
         for param in self.get_params(ctx):
-            record = param.get_help_record(ctx)
+            record = param.get_help_record(ctx)  # Click >= 8.5 gives arguments a record too
             if record is not None:
-                sections[SECTIONS.get(param.name, own)].append(record)
+                heading = "Arguments" if isinstance(param, click.Argument) else SECTIONS.get(param.name, own)
+                sections[heading].append(record)
         for heading, records in sections.items():
             if records:
                 with formatter.section(heading):
