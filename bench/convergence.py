@@ -3,7 +3,7 @@
     python bench/convergence.py [--size 256] [--iterations 500] [--ratio 3e-4] [--pairs all|I,J,...] [--k 10]
                                 [--until-done] [--trace DIR]
 
-For each photograph x artwork pair (/work/shared/images, or --content-dir/--style-dir), one synthesis through
+For each photograph x artwork pair (--images DIR), one synthesis through
 the Python API. Per iteration it records the best loss, the evaluations so far, and the mean absolute change
 of the (clamped) best image in 8-bit levels: over the last iteration (d1) and over the last k iterations
 (dk, end point against start point). It saves the best picture at iterations 50, 100, 150, 200, 300, 400, 500
@@ -29,7 +29,7 @@ from common import machine, table
 from stylize import Session
 from stylize.synthesis import DONE_AFTER, DONE_CHANGE, DONE_WINDOW
 
-IMAGES = Path("/work/shared/images")
+IMAGES = Path("images")  # --images: a folder with content/ and style/ (see main)
 CONTENTS = ("astronaut.jpg", "coffee.png", "tubingen.jpg")
 STYLES = ("great_wave.jpg", "shipwreck.jpg", "starry_night.jpg", "the_scream.jpg")
 # Six pairs: every photograph twice, every artwork at least once.
@@ -109,6 +109,9 @@ def pixel_rule(threshold: float, first: int, window: int):
 
 def main():
     ap = argparse.ArgumentParser()
+    ap.add_argument("--images", required=True,
+                    help="a folder with content/ (astronaut, coffee: scikit-image's data; tubingen: examples/) and "
+                         "style/ (great_wave, shipwreck, starry_night, the_scream: examples/)")
     ap.add_argument("--size", type=int, default=256)
     ap.add_argument("--iterations", type=int, default=500)
     ap.add_argument("--ratio", type=float, default=3e-4)
@@ -118,6 +121,8 @@ def main():
     ap.add_argument("--until-done", action="store_true")
     ap.add_argument("--trace", default=None)
     args = ap.parse_args()
+    global IMAGES
+    IMAGES = Path(args.images)
     pairs = PAIRS if args.pairs == "all" else [PAIRS[int(i)] for i in args.pairs.split(",")]
     print(machine())
     extra = {"until_done": True} if args.until_done else ({"until_done": False} if _has_field() else {})

@@ -31,7 +31,7 @@ from PIL import Image, ImageDraw
 
 from stylize import Session, Settings, images
 
-IMAGES = Path("/work/shared/images")
+IMAGES = Path("images")  # --images: a folder with content/ and style/ (see main)
 PAIRS = [("astronaut", "starry_night"), ("astronaut", "the_scream"), ("coffee", "great_wave"),
          ("coffee", "shipwreck"), ("tubingen", "the_scream"), ("tubingen", "great_wave")]
 OLD_RATIO = 1e-3  # the default before bench/README.md#the-default-look
@@ -109,6 +109,9 @@ def strip(cells: list[tuple[str, Image.Image]], out: Path, cell: int) -> None:
 
 def main():
     ap = argparse.ArgumentParser()
+    ap.add_argument("--images", required=True,
+                    help="a folder with content/ (astronaut, coffee: scikit-image's data; tubingen: examples/) and "
+                         "style/ (great_wave, shipwreck, starry_night, the_scream: examples/)")
     ap.add_argument("--size", type=int, default=128)
     ap.add_argument("--iterations", type=int, default=150)
     ap.add_argument("--pastiche-steps", type=int, default=150, help="pastiche's own default is 1000")
@@ -119,6 +122,8 @@ def main():
     ap.add_argument("--threads", type=int, default=1, help="1 is faster than 2 on a busy 2-core machine")
     ap.add_argument("--no-make", action="store_true", help="only score what is already in --work")
     args = ap.parse_args()
+    global IMAGES
+    IMAGES = Path(args.images)
     torch.set_num_threads(args.threads)
     variants = args.variants.split(",")
     work = Path(args.work) / f"{args.size}px_{args.iterations}it"
