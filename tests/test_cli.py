@@ -317,7 +317,7 @@ def test_huge_sizes_are_refused_before_any_resize(photo, art, tmp_path):
         assert len(r.stderr.strip().splitlines()) == 1
     r = run(photo, art, "-o", tmp_path / "o.png", "--quiet", "--size", "200000")  # beyond any machine: a typo
     assert r.exit_code == 2, cli_result_text(r)
-    assert r.stderr.strip().splitlines()[-1] == "Error: size must be an integer from 1 to 65536, not 200000"
+    assert r.stderr.strip().splitlines()[-1] == "Error: --size must be an integer from 1 to 65536, not 200000"
 
 
 @pytest.mark.vgg

@@ -237,7 +237,7 @@ def test_huge_history_runs_with_the_largest_that_fits_and_says_so(photo, art, tm
     assert meta["history_requested"] == 1000000000 and 1 <= meta["history"] < 1000000000
     # beyond settings.MAX_HISTORY it is a typo: a usage error naming it
     r = run(photo, art, "-o", tmp_path / "p.png", "--history", "10000000000", "--size", "40", "--iterations", "3")
-    assert r.exit_code == 2 and "history must be an integer from 1 to 1000000000" in r.stderr, cli_result_text(r)
+    assert r.exit_code == 2 and "--history must be an integer from 1 to 1000000000" in r.stderr, cli_result_text(r)
     assert not (tmp_path / "p.png").exists()
 
 

@@ -10,15 +10,15 @@ from stylize.settings import Settings
 
 
 @pytest.mark.parametrize("field, value, message", [
-    ("size", 10**400, "size must be an integer from 1 to 65536, not a number of 401 digits"),
-    ("size", 0, "size must be an integer from 1 to 65536, not 0"),
-    ("size", True, "size must be an integer from 1 to 65536, not True"),
-    ("history", 10**10, "history must be an integer from 1 to 1000000000, not 10000000000"),
-    ("scales", 10**6, "scales must be an integer from 1 to 12, not 1000000"),
-    ("style_size", 70000, "style size must be an integer from 1 to 65536, not 70000"),
-    ("evaluations", 0, "evaluations must be an integer from 1 to 10000000, not 0"),
-    ("coarse_iterations", 10**12, "coarse iterations must be an integer from 1 to 10000000, not 1000000000000"),
-    ("style_scale", 1e300, "style scale must be at most 64, not 1e+300"),
+    ("size", 10**400, "--size must be an integer from 1 to 65536, not a number of 401 digits"),
+    ("size", 0, "--size must be an integer from 1 to 65536, not 0"),
+    ("size", True, "--size must be an integer from 1 to 65536, not True"),
+    ("history", 10**10, "--history must be an integer from 1 to 1000000000, not 10000000000"),
+    ("scales", 10**6, "--scales must be an integer from 1 to 12, not 1000000"),
+    ("style_size", 70000, "--style-size must be an integer from 1 to 65536, not 70000"),
+    ("evaluations", 0, "--evaluations must be an integer from 1 to 10000000, not 0"),
+    ("coarse_iterations", 10**12, "--coarse-iterations must be an integer from 1 to 10000000, not 1000000000000"),
+    ("style_scale", 1e300, "--style-scale must be at most 64, not 1e+300"),
     ("ratio", float("inf"), "ratio must be a finite number > 0, not inf"),
     ("noise", 2.0, "noise must be between 0 and 1, not 2.0"),
 ])
@@ -29,10 +29,10 @@ def test_every_number_has_a_range(field, value, message):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--size", "1" + "0" * 400], "size must be an integer from 1 to 65536, not a number of 401 digits"),
-    (["--scales", "1000000"], "scales must be an integer from 1 to 12, not 1000000"),
-    (["--style-scale", "1e300"], "style scale must be at most 64, not 1e+300"),
-    (["--history", "9" * 400], "history must be an integer from 1 to 1000000000, not a number of 400 digits"),
+    (["--size", "1" + "0" * 400], "--size must be an integer from 1 to 65536, not a number of 401 digits"),
+    (["--scales", "1000000"], "--scales must be an integer from 1 to 12, not 1000000"),
+    (["--style-scale", "1e300"], "--style-scale must be at most 64, not 1e+300"),
+    (["--history", "9" * 400], "--history must be an integer from 1 to 1000000000, not a number of 400 digits"),
 ])
 def test_out_of_range_options_are_usage_errors_before_any_work(photo, art, tmp_path, args, message):
     r = CliRunner().invoke(cli, [str(photo), str(art), "-o", str(tmp_path / "o.png"), *args], catch_exceptions=False)

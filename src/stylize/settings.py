@@ -93,13 +93,13 @@ class Settings:
             raise SettingsError(f"pooling must be one of {', '.join(POOLINGS)}")
         for name, most in (("iterations", MAX_COUNT), ("history", MAX_HISTORY), ("size", MAX_SIDE),
                            ("scales", MAX_SCALES)):
-            _count(name.replace("_", " "), getattr(self, name), most)
+            _count("--" + name.replace("_", "-"), getattr(self, name), most)
         if self.optimizer not in OPTIMIZERS:
             raise SettingsError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, not {self.optimizer!r}")
         _positive("learning rate", self.learning_rate)
         for name, most in (("coarse_iterations", MAX_COUNT), ("evaluations", MAX_COUNT), ("style_size", MAX_SIDE)):
             if getattr(self, name) is not None:
-                _count(name.replace("_", " "), getattr(self, name), most)
+                _count("--" + name.replace("_", "-"), getattr(self, name), most)
         if not math.isfinite(self.noise) or not 0 <= self.noise <= 1:
             raise SettingsError(f"noise must be between 0 and 1, not {self.noise!r}")
         if not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", str(self.device)):
@@ -114,7 +114,7 @@ class Settings:
         if self.style_scale is not None:
             _positive("style scale", self.style_scale)
             if self.style_scale > MAX_STYLE_SCALE:
-                raise SettingsError(f"style scale must be at most {MAX_STYLE_SCALE:g}, not {self.style_scale!r}")
+                raise SettingsError(f"--style-scale must be at most {MAX_STYLE_SCALE:g}, not {self.style_scale!r}")
             if self.style_size is not None:
                 raise SettingsError("give --style-size or --style-scale, not both")
         if self.color not in COLORS:
