@@ -52,3 +52,10 @@ def table(header: list[str], rows: list[list]) -> str:
 
 def stylize_argv() -> list[str]:
     return [sys.executable, "-m", "stylize"]
+
+
+def add_images_argument(parser) -> None:
+    """--images DIR: the held-out photographs and artworks of the default-look and convergence benches."""
+    parser.add_argument("--images", required=True,
+                        help="a folder with content/ (astronaut, coffee: scikit-image's data; tubingen: examples/) "
+                             "and style/ (great_wave, shipwreck, starry_night, the_scream: examples/)")

@@ -25,7 +25,7 @@ from pathlib import Path
 import torch
 from PIL import Image
 
-from common import machine, table
+from common import add_images_argument, machine, table
 from stylize import Session
 from stylize.synthesis import DONE_AFTER, DONE_CHANGE, DONE_WINDOW
 
@@ -109,9 +109,7 @@ def pixel_rule(threshold: float, first: int, window: int):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--images", required=True,
-                    help="a folder with content/ (astronaut, coffee: scikit-image's data; tubingen: examples/) and "
-                         "style/ (great_wave, shipwreck, starry_night, the_scream: examples/)")
+    add_images_argument(ap)
     ap.add_argument("--size", type=int, default=256)
     ap.add_argument("--iterations", type=int, default=500)
     ap.add_argument("--ratio", type=float, default=3e-4)

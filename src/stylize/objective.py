@@ -139,10 +139,7 @@ class Objective:
     @torch.no_grad()
     def overflow(self, x: torch.Tensor) -> str:
         """Why the total is not finite at x, naming the term (and the option of its weight) to blame."""
-        for t in self.terms:
-            t.start()
-        responses = self.net(x, self.layers, self._tap if self._taps else None) if self.layers else {}
-        values = [(t, t.loss(x, responses)) for t in self.terms]
+        values = list(zip(self.terms, self._losses(x)))
         for t, e in values:
             if not bool(torch.isfinite(e).all()):
                 return (f"the {t.name} loss is not finite at the start: the network's responses overflow float32 "
@@ -154,16 +151,20 @@ class Objective:
         return ("the loss is not finite at the start: the weighted terms' sum overflows float32; lower "
                 + ", ".join(dict.fromkeys(t.option for t in self.terms)))
 
+    def _losses(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Each term's unweighted loss at x, from one forward pass."""
+        for t in self.terms:
+            t.start()
+        responses = self.net(x, self.layers, self._tap if self._taps else None) if self.layers else {}
+        return [t.loss(x, responses) for t in self.terms]
+
     def _tap(self, name, response):
         term = self._taps.get(name)
         return response if term is None else term.tap(name, response)
 
     def __call__(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """(total, {term name: unweighted loss}) for the image x (1, 3, H, W)."""
-        for t in self.terms:
-            t.start()
-        responses = self.net(x, self.layers, self._tap if self._taps else None) if self.layers else {}
-        values = [t.loss(x, responses) for t in self.terms]
+        values = self._losses(x)
         total = None
         for t, e in zip(self.terms, values):
             total = t.weight * e if total is None else total + t.weight * e
