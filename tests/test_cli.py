@@ -366,11 +366,17 @@ def test_decompression_bomb_through_the_cli(art, tmp_path):
 @pytest.mark.vgg
 def test_coarse_to_fine_options(photo, art, tmp_path):
     out = tmp_path / "o.png"
-    r = run(photo, art, "-o", out, "--size", "40", "--iterations", "2", "--scales", "2", "--coarse-iterations", "3",
+    r = run(photo, art, "-o", out, "--size", "64", "--iterations", "2", "--scales", "2", "--coarse-iterations", "3",
             "--quiet")
     assert r.exit_code == 0, cli_result_text(r)
     meta = read_metadata(out)
-    assert Image.open(out).size == (40, 30) and meta["settings"]["coarse_iterations"] == 3
+    assert Image.open(out).size == (64, 48) and meta["settings"]["coarse_iterations"] == 3
+    # At 40 px the coarse level would be 20x15, under what conv5_1 needs: refused, never run as one level.
+    r = run(photo, art, "-o", tmp_path / "q.png", "--size", "40", "--iterations", "2", "--scales", "2")
+    assert r.exit_code == 1 and r.stderr.strip() == (
+        "Error: --scales 2: the output is 40x30 px, too small for 2 coarse-to-fine levels (each halves the one "
+        "above; a level needs at least 16 px a side): at most 1 at this size (lower --scales or raise --size)")
+    assert not (tmp_path / "q.png").exists()
     r = run(photo, art, "-o", tmp_path / "p.png", "--coarse-iterations", "0")
     assert r.exit_code == 2 and "Invalid value for '--coarse-iterations'" in r.stderr
 
@@ -467,3 +473,18 @@ def test_preset_is_recorded_in_the_metadata_and_a_default_name_never_replaces_a_
     assert sorted(p.name for p in tmp_path.glob("photo_art*")) == sorted(names)
     first, bold = read_metadata(tmp_path / names[0]), read_metadata(tmp_path / names[1])
     assert "preset" not in first and bold["preset"] == "bold" and bold["settings"]["ratio"] == 1e-4
+
+
+@pytest.mark.vgg
+def test_what_wrote_says_is_what_was_written_and_a_size_the_format_cannot_hold_is_refused_first(photo, art, tmp_path):
+    r = run(photo, art, "-o", tmp_path / "o.ico", "--size", "300", "--iterations", "1")
+    assert r.exit_code == 1 and r.stderr.strip().endswith("at most 256 px a side and this one would be 300x225 (lower "
+                                                          "--size, or choose another format)"), cli_result_text(r)
+    assert not (tmp_path / "o.ico").exists()
+    r = run(photo, art, "-o", tmp_path / "o.ico", "--size", "40", "--iterations", "50", "--evaluations", "3")
+    assert r.exit_code == 0, cli_result_text(r)
+    with Image.open(tmp_path / "o.ico") as im:
+        assert im.size == (40, 30)
+    assert "Wrote " + str(tmp_path / "o.ico") + " (40x30, " in r.stderr
+    assert r.stderr.strip().endswith("; stopped early: the cap on loss evaluations (--evaluations; default 1.25 x "
+                                     "--iterations)")

@@ -122,3 +122,23 @@ def test_panel_places_every_cell():
     for row in places:  # each row on one line, its cells left to right
         assert len({y for _, y in row}) == 1 and [x for x, _ in row] == sorted(x for x, _ in row)
     assert places[1][0][1] > places[0][0][1] and [x for x, _ in places[0]] == [x for x, _ in places[1]]
+
+
+def test_every_cell_is_checked_before_the_first_is_computed(photo, art, tmp_path):
+    cells = tmp_path / "cells"
+    r = run("figure1", photo, art, "-o", tmp_path / "f.png", "--init", "content", "--cells-dir", cells,
+            "--size", "32", "--iterations", "2", "--quiet")  # the style cells have no content image to start from
+    assert r.exit_code == 1 and r.stderr.strip() == "Error: --init content: this command has no content image"
+    assert not cells.exists()
+
+
+def test_two_cells_never_share_a_name(photo, art, tmp_path):
+    from stylize.figures import grid_names
+
+    assert grid_names((1e-3, 0.0010000001), [("conv1_1",)]) == ["A_0.001", "A_0.0010000001"]
+    assert grid_names((1e-3, 1e-2), [("conv1_1",)]) == ["A_0.001", "A_0.01"]
+    cells = tmp_path / "cells"
+    r = run("figure1", photo, art, "-o", tmp_path / "f.png", "--content-layers", "conv1_1,conv1_1",
+            "--layer-sets", "conv1_1", "--cells-dir", cells, "--size", "32", "--iterations", "2", "--quiet")
+    assert r.exit_code == 1 and "content-conv1_1.png: two cells would have this name" in r.stderr, cli_result_text(r)
+    assert not any(cells.iterdir()) and not (tmp_path / "f.png").exists()

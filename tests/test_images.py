@@ -134,3 +134,17 @@ def test_output_checks(tmp_path, photo):
     with pytest.raises(ImageError, match="already exists; pass --overwrite"):
         images.check_output(photo)
     assert images.check_output(tmp_path / "fine.webp") == tmp_path / "fine.webp"
+
+
+def test_an_ico_holds_the_image_as_it_is_and_a_larger_one_is_refused_before_writing(tmp_path):
+    images.save_image(pattern(200, 133), tmp_path / "a.ico")
+    with Image.open(tmp_path / "a.ico") as im:
+        assert im.size == (200, 133)  # not Pillow's largest standard size that fits (128 px)
+    with pytest.raises(ImageError, match=r"b.ico: a .ico image is at most 256 px a side and this one would be 300x200"):
+        images.check_fits(tmp_path / "b.ico", (300, 200))
+    with pytest.raises(ImageError, match="at most 256 px a side"):
+        images.save_image(pattern(300, 200), tmp_path / "b.ico")
+    assert not (tmp_path / "b.ico").exists()
+    images.check_fits(tmp_path / "b.png", (300, 200))  # PNG has no such limit
+    with pytest.raises(ImageError, match="a .webp image is at most 16383 px a side"):
+        images.check_fits(tmp_path / "b.webp", (16384, 10))

@@ -38,8 +38,18 @@ def test_grayscale_region_files_and_mask_errors(tmp_path):
     Image.new("L", (20, 10), 0).save(tmp_path / "b.png")
     regions = masks.read(f"{tmp_path / 'a.png'}+{tmp_path / 'b.png'}", (20, 10), "the photo")
     assert list(regions) == ["1", "2"] and float(regions["1"].mean()) == 1.0
-    with pytest.raises(ImageError, match=r"the mask is 20x10 px but the photo is 40x20 px; a mask must have its image's size"):
-        masks.read(str(tmp_path / "a.png"), (40, 20), "the photo")
+    with pytest.raises(ImageError, match=r"the mask is 20x10 px but the photo is 40x30 px; a mask must have its image's size"):
+        masks.read(str(tmp_path / "a.png"), (40, 30), "the photo")
+
+
+def test_a_mask_of_the_image_scaled_is_resized_with_it_and_keeps_its_colours(tmp_path):
+    """A video's frames are resized to --size: the mask drawn on the clip's frames goes with them."""
+    mask = Image.new("RGB", (64, 48), (255, 0, 0))
+    mask.paste((0, 0, 255), (0, 0, 21, 48))  # a left third of pure blue
+    mask.save(tmp_path / "m.png")
+    regions = masks.read(str(tmp_path / "m.png"), (40, 30), "the frame")
+    assert set(regions) == {(255, 0, 0), (0, 0, 255)}  # nearest-neighbour: no blended colours appear
+    assert regions[(0, 0, 255)].shape == (30, 40) and float(regions[(0, 0, 255)][:, :13].min()) == 1.0
     with pytest.raises(SettingsError, match="#ff0000 of the content mask c.png has no counterpart in any style mask"):
         masks.plan({(255, 0, 0): None}, [{(0, 0, 0): None}], (1.0,), "c.png", ["s.png"])
     with pytest.raises(SettingsError, match="#000000 of the style mask s.png has no counterpart in the content mask"):

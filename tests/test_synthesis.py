@@ -47,7 +47,16 @@ def test_loss_falls_and_every_value_is_finite():
     assert result.loss < 0.1 * seen[0]
     assert result.loss == min(seen)
     assert result.evaluations == len(seen) and 1 <= result.iterations <= 30
-    assert result.stopped in ("iterations", "converged")
+    assert result.stopped in ("iterations", "evaluations", "converged")
+
+
+def test_the_evaluation_cap_is_reported_as_such_not_as_the_iterations():
+    objective = _objective(alpha=1e-3)
+    x0 = synthesis.noise_image(32, 32, 0.1, seed=0)
+    capped = synthesis.optimize(objective, x0, iterations=30, evaluations=6)
+    assert capped.stopped == "evaluations" and capped.evaluations == 6 and capped.iterations < 30
+    full = synthesis.optimize(objective, x0, iterations=3, evaluations=100)
+    assert full.stopped == "iterations" and full.iterations == 3
 
 
 def test_stops_when_asked_and_returns_the_best_so_far():

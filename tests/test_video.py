@@ -442,3 +442,114 @@ def test_the_resume_fingerprint_changes_with_a_style_images_content(tmp_path, fo
     assert video.fingerprint(session, clip, [style], None, video.VideoOptions()) == before
     pattern(36, 36, seed=2).save(style)  # another painting under the same name
     assert video.fingerprint(session, clip, [style], None, video.VideoOptions()) != before
+
+
+# Nothing lost while the video is written: the work folder keeps what stylize did not write; a stopped or
+# killed encoding leaves no temporary file; a folder that cannot be written is one line before any work.
+def encoded_frames(tmp_path, n=3):
+    frames = tmp_path / "out.mp4.frames"
+    frames.mkdir()
+    for i, im in enumerate(moving_frames(n), 1):
+        im.save(video.frame_path(frames, i))
+    clip = video.open_clip(frames)
+    return frames, clip
+
+
+def test_removing_the_work_folder_keeps_every_file_stylize_did_not_write(tmp_path):
+    frames, clip = encoded_frames(tmp_path)
+    (frames / "project.stylize.json").write_text("{}")  # the user's, though its name looks like a sidecar
+    video.frame_path(frames, 9).write_bytes(b"not this run's")  # beyond the clip's frames: not ours
+    video.remove_work_folder(frames, clip.count)
+    assert sorted(f.name for f in frames.iterdir()) == ["frame_00009.png", "project.stylize.json"]
+
+
+def test_a_stop_while_encoding_writes_nothing_and_leaves_no_temporary_file(tmp_path):
+    frames, clip = encoded_frames(tmp_path)
+    asked = []
+
+    def stop_at_the_second_frame():
+        asked.append(1)
+        return len(asked) >= 2
+
+    with pytest.raises(video.EncodingStopped):
+        video.encode(frames, tmp_path / "out.mp4", clip, "libx264", should_stop=stop_at_the_second_frame)
+    assert sorted(f.name for f in tmp_path.iterdir()) == ["out.mp4.frames"]
+
+
+def test_sigterm_while_encoding_is_interrupted_130_with_the_frames_kept(tmp_path, art):
+    import subprocess
+    import sys
+
+    source = video.write_clip(moving_frames(3), tmp_path / "clip.mp4", fps=12)
+    code = ("import os, signal, sys\n"
+            "from stylize import video, cli\n"
+            "encode = video.encode\n"
+            "def terminated_then_encode(*args, **kwargs):\n"  # SIGTERM as the encoding begins
+            "    os.kill(os.getpid(), signal.SIGTERM)\n"
+            "    return encode(*args, **kwargs)\n"
+            "video.encode = terminated_then_encode\n"
+            "sys.argv = ['stylize', *sys.argv[1:]]\n"
+            "cli.main()\n")
+    out = tmp_path / "out.mp4"
+    args = ["video", source, art, "-o", out, "--keep-frames", *FAST]
+    r = subprocess.run([sys.executable, "-c", code, *map(str, args)], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 143 and "Traceback" not in r.stderr, r.stderr
+    assert "Interrupted" in r.stderr and not out.exists()
+    assert [f.name for f in tmp_path.iterdir() if f.name.startswith(".")] == []  # no temporary video left
+    assert len(list(video.work_folder(out).glob("frame_*.png"))) == 3  # the finished frames are kept
+
+
+def test_a_killed_encodings_temporary_file_is_removed_by_the_next_run_and_a_live_ones_kept(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    out = tmp_path / "out.mp4"
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    stale, live = video._temp_name(out, int(gone.stdout)), video._temp_name(out, os.getppid())
+    stale.write_bytes(b"half a video")
+    live.write_bytes(b"another run's video, being written")
+    video.remove_stale_temps(out)
+    assert not stale.exists() and live.exists()
+
+
+def test_a_filesystem_without_hard_links_still_gets_its_video(tmp_path, monkeypatch):
+    import errno
+    import os
+
+    frames, clip = encoded_frames(tmp_path)
+
+    def no_links(*args, **kwargs):
+        raise OSError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_links)  # as on FAT, exFAT or SMB
+    out = video.encode(frames, tmp_path / "out.mp4", clip, "libx264")
+    assert video.open_clip(out).count == 3
+    with pytest.raises(images.ImageError, match="already exists; pass --overwrite"):
+        video.encode(frames, out, clip, "libx264")
+
+
+def test_an_output_folder_that_cannot_be_written_is_one_line_before_any_work(tmp_path, clip, art, monkeypatch):
+    def read_only(folder):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(images, "check_writable", read_only)
+    r = run("video", clip, art, "-o", tmp_path / "out.mp4", *FAST)
+    assert r.exit_code == 1 and r.stderr.strip() == (
+        f"Error: {tmp_path / 'out.mp4'}: cannot write in {tmp_path} (Permission denied)"), cli_result_text(r)
+    assert sorted(f.name for f in tmp_path.iterdir()) == ["art.png", "clip.mp4"]
+
+
+@pytest.mark.vgg
+def test_a_content_mask_drawn_on_the_clips_frames_follows_them_to_any_size(tmp_path, clip, art):
+    mask = Image.new("L", (48, 40), 0)
+    mask.paste(255, (0, 0, 48, 16))
+    mask.save(tmp_path / "sky.png")
+    style_mask = Image.new("L", (56, 56), 0)
+    style_mask.paste(255, (0, 0, 28, 56))
+    style_mask.save(tmp_path / "art_mask.png")
+    out = tmp_path / "frames"
+    r = run("video", clip, art, "-o", out, "--content-mask", tmp_path / "sky.png", "--style-mask",
+            tmp_path / "art_mask.png", *FAST)  # --size 32, not the frames' 48
+    assert r.exit_code == 0, cli_result_text(r)
+    assert len(list(out.glob("frame_*.png"))) == 6

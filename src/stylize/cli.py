@@ -78,9 +78,9 @@ def run_one(settings: Settings, output, quiet: bool, save_every: int, overwrite:
                     f"to {out}", interrupt)
     if outcome.stopped == "non-finite":
         click.echo(f"Warning: the loss became non-finite; saved the best finite image to {out}", err=True)
+    counts, why = ProgressBar.summary(outcome)
     echo(f"Wrote {out} ({outcome.image.width}x{outcome.image.height}, content loss {outcome.content_loss:.4g}, "
-         f"style loss {outcome.style_loss:.4g}, {outcome.iterations} iterations / {outcome.evaluations} evaluations, "
-         f"{outcome.seconds:.1f} s)", quiet)
+         f"style loss {outcome.style_loss:.4g}, {counts}, {outcome.seconds:.1f} s){why}", quiet)
 
 
 def announce_download(settings: Settings, quiet: bool) -> None:
@@ -449,13 +449,11 @@ def video_command(source, style, output, frame_iterations, temporal_weight, flow
 
 
 def main():
-    """The console script; a first SIGINT is noted (never raised inside torch's imports), a second acts."""
-    def early(signum, frame):
-        if console.EARLY.signal is not None:
-            raise KeyboardInterrupt
-        console.EARLY.signal = signum
-    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
-        signal.signal(signal.SIGINT, early)
+    """Run the command line (the console script enters through console.main, which notes an early Ctrl-C).
+    A first SIGINT is noted (never raised inside torch's imports), a second acts."""
+    console.note_early_interrupts()
+    if console.EARLY.signal is not None:  # Ctrl-C while the modules imported: the command never starts
+        interrupted("Interrupted.", console.EARLY)
     try:
         code = cli.main(prog_name="stylize", standalone_mode=False)
     except (click.exceptions.Abort, KeyboardInterrupt):

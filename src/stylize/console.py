@@ -21,6 +21,30 @@ class Interrupt:
 EARLY = Interrupt()  # SIGINT before a command's catch_signals (main's handler): acted on there, or at exit
 
 
+def note_early_interrupts() -> None:
+    """From start-up until a command's catch_signals: a first SIGINT is noted in EARLY (never raised inside
+    an import), a second one raises KeyboardInterrupt. Only where SIGINT still has Python's default handler."""
+    def early(signum, frame):
+        if EARLY.signal is not None:
+            raise KeyboardInterrupt
+        EARLY.signal = signum
+
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        signal.signal(signal.SIGINT, early)
+
+
+def main() -> None:
+    """The `stylize` console script: notes Ctrl-C before the command line's modules (click, torch) import,
+    then runs cli.main."""
+    note_early_interrupts()
+    try:
+        from .cli import main as run
+    except KeyboardInterrupt:  # a second Ctrl-C during the imports
+        print("Interrupted.", file=sys.stderr)
+        sys.exit(128 + signal.SIGINT)
+    run()
+
+
 @contextmanager
 def catch_signals():
     flag = Interrupt()
@@ -68,7 +92,15 @@ class ProgressBar:
             self.bar.set_postfix_str(f"content={p.content:.4g} style={p.style:.4g} evals={p.evaluations}", refresh=True)
 
     STOPS = {"done": "the picture stopped changing (--no-until-done runs every iteration)",
-             "converged": "the loss stopped falling"}
+             "converged": "the loss stopped falling",
+             "evaluations": "the cap on loss evaluations (--evaluations; default 1.25 x --iterations)"}
+
+    @classmethod
+    def summary(cls, outcome) -> tuple[str, str]:
+        """('14 iterations / 18 evaluations', why the run ended before its last iteration or '') of an Outcome."""
+        i, e = outcome.iterations, outcome.evaluations
+        why = f"; stopped early: {cls.STOPS[outcome.stopped]}" if outcome.stopped in cls.STOPS else ""
+        return f"{i} iteration{'s' * (i != 1)} / {e} evaluation{'s' * (e != 1)}", why
 
     def close(self, stopped: str | None = None) -> None:
         """Close the bar; `stopped` (Outcome.stopped) says on it why a run ended before its last iteration."""

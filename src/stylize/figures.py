@@ -141,6 +141,8 @@ def prepare_cells(folder, names, overwrite: bool = False, inputs=()) -> list[Pat
 
     paths = cell_paths(make_folder(folder, "cells folder"), names)
     for p in paths:
+        if paths.count(p) > 1:
+            raise ImageError(f"{p}: two cells would have this name (a layer or ratio given twice); give each once")
         check_name(p)
         if any(same_file(p, i) for i in inputs):
             raise ImageError(f"{p}: a cell would overwrite an input image; choose another --cells-dir")
@@ -182,33 +184,30 @@ def figure1(settings, photo, artwork, content_layers=FIGURE1_CONTENT_LAYERS, lay
 
     _check(output, photo, artwork, cells_dir, figure1_names(content_layers, layer_sets), overwrite)
     runs = len(content_layers) + len(layer_sets)
+    session = Session(settings)
+    plans = [session.plan(session.content_job(photo, layer)) for layer in content_layers]  # every check first
+    out_size = (plans[0].width, plans[0].height) if plans else None
+    plans += [session.plan(session.style_job(artwork, layers, out_size=out_size)) for layers in layer_sets]
     paths = prepare_cells(cells_dir, figure1_names(content_layers, layer_sets), overwrite, (photo, artwork)) \
         or [None] * runs
-    session = Session(settings)
     stop = should_stop or (lambda: False)
     records, top, bottom, outcomes = [], [], [], []
-    for k, layer in enumerate(content_layers):
+    for run, plan in enumerate(plans):
         if stop():
             break
-        o = session.reconstruct_content(photo, layer, callback=callback and _RunCallback(callback, k, runs),
-                                        should_stop=should_stop)
-        top.append(o.image)
+        o = session.run(plan, callback and _RunCallback(callback, run, runs), should_stop)
         outcomes.append(o)
-        records.append({"row": "content", "layers": [layer], "content_loss": o.content_loss,
-                        "iterations": o.iterations, "evaluations": o.evaluations, "seconds": o.seconds,
-                        "partial": o.partial})
-        _save(o, paths[k], overwrite)
-    for k, layers in enumerate(layer_sets):
-        if stop():
-            break
-        run = len(content_layers) + k
-        o = session.reconstruct_style(artwork, layers, out_size=top[0].size if top else None,
-                                      callback=callback and _RunCallback(callback, run, runs), should_stop=should_stop)
-        bottom.append(o.image)
-        outcomes.append(o)
-        records.append({"row": "style", "label": row_label(k), "layers": list(layers), "style_loss": o.style_loss,
-                        "iterations": o.iterations, "evaluations": o.evaluations, "seconds": o.seconds,
-                        "partial": o.partial})
+        if run < len(content_layers):
+            top.append(o.image)
+            records.append({"row": "content", "layers": [content_layers[run]], "content_loss": o.content_loss,
+                            "iterations": o.iterations, "evaluations": o.evaluations, "seconds": o.seconds,
+                            "partial": o.partial})
+        else:
+            k = run - len(content_layers)
+            bottom.append(o.image)
+            records.append({"row": "style", "label": row_label(k), "layers": list(layer_sets[k]),
+                            "style_loss": o.style_loss, "iterations": o.iterations, "evaluations": o.evaluations,
+                            "seconds": o.seconds, "partial": o.partial})
         _save(o, paths[run], overwrite)
     labels = [f"{layer} / {row_label(k)}" for k, layer in enumerate(content_layers)]
     image = panel([top, bottom], ["content", "style"], labels,
@@ -220,8 +219,15 @@ def figure1(settings, photo, artwork, content_layers=FIGURE1_CONTENT_LAYERS, lay
     return _written(Figure(image, meta, outcomes), output, argv, overwrite)
 
 
+def ratio_names(ratios) -> list[str]:
+    """Each alpha/beta as a cell name and column label: 6 significant digits ('0.001'), or as many as it
+    takes to tell distinct ratios apart ('0.0010000001')."""
+    short = [f"{r:g}" for r in ratios]
+    return short if len(set(short)) == len(set(ratios)) else [repr(float(r)) for r in ratios]
+
+
 def grid_names(ratios, layer_sets) -> list[str]:
-    return [f"{row_label(k)}_{ratio:g}" for k in range(len(layer_sets)) for ratio in ratios]
+    return [f"{row_label(k)}_{name}" for k in range(len(layer_sets)) for name in ratio_names(ratios)]
 
 
 def grid(settings, photo, artwork, ratios=PAPER_RATIOS, layer_sets=PAPER_ROWS, *, cells_dir=None,
@@ -232,30 +238,29 @@ def grid(settings, photo, artwork, ratios=PAPER_RATIOS, layer_sets=PAPER_ROWS, *
 
     _check(output, photo, artwork, cells_dir, grid_names(ratios, layer_sets), overwrite)
     runs = len(ratios) * len(layer_sets)
+    cells = []  # (session, plan) of every cell, row by row: every check before any work
+    for layers in layer_sets:
+        for ratio in ratios:
+            session = Session(settings.replace(style_layers=tuple(layers), ratio=ratio, style_layer_weights=None))
+            cells.append((session, session.plan(session.transfer_job(photo, artwork))))
     paths = prepare_cells(cells_dir, grid_names(ratios, layer_sets), overwrite, (photo, artwork)) or [None] * runs
     stop = should_stop or (lambda: False)
     rows, records, outcomes = [], [], []
-    for k, layers in enumerate(layer_sets):
-        row = []
-        for j, ratio in enumerate(ratios):
-            if stop():
-                break
-            run = k * len(ratios) + j
-            session = Session(settings.replace(style_layers=tuple(layers), ratio=ratio, style_layer_weights=None))
-            o = session.transfer(photo, artwork, callback=callback and _RunCallback(callback, run, runs),
-                                 should_stop=should_stop)
-            row.append(o.image)
-            outcomes.append(o)
-            records.append({"row": row_label(k), "layers": list(layers), "ratio": ratio,
-                            "content_loss": o.content_loss, "style_loss": o.style_loss,
-                            "iterations": o.iterations, "evaluations": o.evaluations,
-                            "seconds": round(o.seconds, 2), "partial": o.partial})
-            _save(o, paths[run], overwrite)
-        if row:
-            rows.append(row)
+    for run, (session, plan) in enumerate(cells):
         if stop():
             break
-    image = panel(rows, [row_label(k) for k in range(len(rows))], [f"{r:g}" for r in ratios],
+        k, j = divmod(run, len(ratios))
+        if j == 0:
+            rows.append([])
+        o = session.run(plan, callback and _RunCallback(callback, run, runs), should_stop)
+        rows[-1].append(o.image)
+        outcomes.append(o)
+        records.append({"row": row_label(k), "layers": list(layer_sets[k]), "ratio": ratios[j],
+                        "content_loss": o.content_loss, "style_loss": o.style_loss,
+                        "iterations": o.iterations, "evaluations": o.evaluations,
+                        "seconds": round(o.seconds, 2), "partial": o.partial})
+        _save(o, paths[run], overwrite)
+    image = panel(rows, [row_label(k) for k in range(len(rows))], ratio_names(ratios),
                   "alpha/beta (columns) x style layers (rows)") if outcomes else None
     partial = len(outcomes) < runs or any(o.partial for o in outcomes)
     meta = {"command": "grid", "settings": settings.to_dict(), "ratios": list(ratios),

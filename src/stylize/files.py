@@ -19,7 +19,7 @@ from typing import Callable
 
 from . import __version__
 from .errors import ImageError
-from .images import check_name, check_output, same_file, save_image, to_pil
+from .images import check_fits, check_name, check_output, same_file, save_image, to_pil
 from .masks import mask_files
 from .settings import Settings
 from .synthesis import Progress
@@ -102,6 +102,7 @@ def make_image(settings: Settings, make_job, output: str | os.PathLike, *, input
     out = check_output(output, inputs, overwrite)
     session = Session(settings)
     plan = session.plan(make_job(session))
+    check_fits(out, (plan.width, plan.height))
     level_iterations = [level.iterations for level in plan.levels]
     check_intermediates(intermediate_paths(out, level_iterations, save_every), inputs, overwrite)
     if on_ready is not None:

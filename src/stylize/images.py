@@ -116,6 +116,7 @@ _PNG_TEXT, _COMMENT, _EXIF = "png-text", "comment", "exif"
 _CARRIER = {"PNG": _PNG_TEXT, "JPEG": _COMMENT, "GIF": _COMMENT, "WEBP": _EXIF, "TIFF": _EXIF, "AVIF": _EXIF}
 _COMMENT_MAX = {"JPEG": 65533}  # a JPEG COM segment holds at most this many bytes
 _IMAGE_DESCRIPTION = 0x010E
+_MAX_SIDE = {"ICO": 256, "WEBP": 16383, "JPEG": 65535, "GIF": 65535}  # px: the format's largest image side
 
 _writable: dict[str, str | None] = {}  # format -> None if stylize can write it, else the reason
 
@@ -141,6 +142,16 @@ def output_format(path: str | os.PathLike) -> str:
     if _writable[fmt] is not None:
         raise ImageError(f"{path}: stylize cannot write {ext} files; {WRITABLE_HINT}")
     return fmt
+
+
+def check_fits(path: str | os.PathLike, size: tuple[int, int]) -> None:
+    """ImageError when an image of `size` (width, height) px is larger than the output's format can hold
+    (an .ico is at most 256 px a side, a .webp 16383 px, a .jpg or .gif 65535 px): call it before the work,
+    with the size the run will make."""
+    limit = _MAX_SIDE.get(_format_of(path) or "")
+    if limit is not None and max(size) > limit:
+        raise ImageError(f"{path}: a {Path(path).suffix.lower()} image is at most {limit} px a side and this one would "
+                         f"be {size[0]}x{size[1]} (lower --size, or choose another format)")
 
 
 def _probe(fmt: str) -> str | None:
@@ -267,6 +278,8 @@ def _encode(im: Image.Image, fp, fmt: str, metadata: dict | None) -> bool:
         embedded = True
     if fmt in ("JPEG", "WEBP"):
         params["quality"] = 95
+    if fmt == "ICO":
+        params["sizes"] = [im.size]  # the image as it is (Pillow would otherwise write only its standard sizes)
     im.save(fp, format=fmt, **params)
     return embedded
 
@@ -286,11 +299,12 @@ def save_image(im: Image.Image, path: str | os.PathLike, metadata: dict | None =
     """
     p = check_name(path)
     fmt = output_format(p)
+    check_fits(p, im.size)
     folder = p.parent if str(p.parent) else Path(".")
     partial = bool(metadata and metadata.get("partial"))
     sidecar = sidecar_path(p)
     try:
-        if not overwrite and os.path.lexists(p):  # early, before any work; _place checks again atomically
+        if not overwrite and os.path.lexists(p):  # early, before any work; place checks again atomically
             raise ImageError(f"{p}: already exists; pass --overwrite to replace it")
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=".stylize-tmp-", suffix=p.suffix)
     except OSError as e:
@@ -310,7 +324,7 @@ def save_image(im: Image.Image, path: str | os.PathLike, metadata: dict | None =
                 raise ImageError(f"{sidecar}: already exists and is not stylize's; pass --overwrite to replace it")
             write_json(sidecar, metadata, overwrite=True)  # ours, or absent: checked just above
             wrote_sidecar = True
-        _place(tmp, p, overwrite)
+        place(tmp, p, overwrite)
     except BaseException as e:
         _unlink_quietly(tmp)
         if wrote_sidecar:
@@ -341,8 +355,9 @@ _NO_HARD_LINKS = {errno.EPERM, errno.EACCES, errno.EXDEV, errno.EINVAL, errno.EN
                   getattr(errno, "ENOTSUP", errno.EPERM), getattr(errno, "EOPNOTSUPP", errno.EPERM)}
 
 
-def _place(tmp: str, p: Path, overwrite: bool) -> None:
-    """Move the finished temporary file to `p`; without overwrite, refuse if anything is there."""
+def place(tmp: str | os.PathLike, p: Path, overwrite: bool) -> None:
+    """Move the finished temporary file `tmp` to `p` (same folder) in one step; without overwrite, refuse
+    (ImageError) if anything is there, also on filesystems without hard links (FAT, exFAT, SMB)."""
     if overwrite:
         os.replace(tmp, p)
         return
@@ -405,7 +420,7 @@ def write_json(path: str | os.PathLike, data, *, overwrite: bool = False) -> Pat
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, _file_mode())
-        _place(tmp, p, overwrite)
+        place(tmp, p, overwrite)
     except BaseException:
         _unlink_quietly(tmp)
         raise

@@ -51,8 +51,13 @@ def mask_files(spec: str | None) -> list[str]:
 
 
 def read(spec: str, image_size: tuple[int, int], what: str) -> dict:
-    """{region key: guide (H, W) float tensor in [0, 1]} for the image of size `image_size` (w, h)."""
-    from .images import load_image
+    """{region key: guide (H, W) float tensor in [0, 1]} for the image of size `image_size` (w, h). A mask
+    file has that size, or is that image scaled (the same aspect ratio: a video's frames are resized to
+    --size, the mask drawn on the clip's frames is resized with them, nearest-neighbour so that its
+    colours stay exact); ImageError otherwise."""
+    from PIL import Image
+
+    from .images import fitted_size, load_image
 
     colour = _colour(spec)
     if colour is not None:
@@ -66,9 +71,12 @@ def read(spec: str, image_size: tuple[int, int], what: str) -> dict:
     regions = {}
     for k, f in enumerate(files, 1):
         im = load_image(f)
+        if im.size != tuple(image_size) and fitted_size(im.size, max(image_size)) == tuple(image_size):
+            im = im.resize(tuple(image_size), Image.Resampling.NEAREST)
         if im.size != tuple(image_size):
             raise ImageError(f"{f}: the mask is {im.size[0]}x{im.size[1]} px but {what} is "
-                             f"{image_size[0]}x{image_size[1]} px; a mask must have its image's size")
+                             f"{image_size[0]}x{image_size[1]} px; a mask must have its image's size (or its "
+                             f"shape, scaled)")
         if len(files) > 1:
             data = torch.frombuffer(bytearray(im.convert("L").tobytes()), dtype=torch.uint8)
             regions[str(k)] = data.view(im.size[1], im.size[0]).float() / 255

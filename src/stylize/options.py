@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import math
+import os
 from pathlib import Path
 
 import click
@@ -361,13 +362,30 @@ def transfer_settings(kwargs: dict, styles) -> Settings:
 
 def default_output(content: str, style: str, folder: Path = Path(".")) -> Path:
     """`transfer`'s output when -o is omitted: CONTENT_STYLE.png (the file stems) in `folder`, or the first of
-    CONTENT_STYLE-2.png, -3, ... that does not exist: a default name never replaces a file, even with --overwrite."""
+    CONTENT_STYLE-2.png, -3, ... that nothing uses: a default name never replaces a file, even with --overwrite.
+    A name is in use when the file, its sidecar or one of its --save-every intermediates (NAME.NNNNN.png,
+    NAME.Lk.NNNNN.png) exists."""
+    import re
+
+    from .images import sidecar_path
+
     stem = f"{Path(content).stem}_{Path(style).stem}"
-    path, n = folder / f"{stem}.png", 1
-    while path.exists() or path.is_symlink():
+    try:
+        names = set(os.listdir(folder))
+    except OSError:
+        names = set()
+
+    def taken(name: str) -> bool:
+        path = folder / f"{name}.png"
+        intermediate = re.compile(rf"{re.escape(name)}(\.L\d+)?\.\d{{5,}}\.png")
+        return (path.exists() or path.is_symlink() or sidecar_path(path).exists()
+                or any(intermediate.fullmatch(n) for n in names))
+
+    name, n = stem, 1
+    while taken(name):
         n += 1
-        path = folder / f"{stem}-{n}.png"
-    return path
+        name = f"{stem}-{n}"
+    return folder / f"{name}.png"
 
 
 # -- help in sections -------------------------------------------------------------------------------

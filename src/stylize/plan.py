@@ -60,14 +60,22 @@ class Plan:
 def make(job: Job, targets: Targets, device: torch.device, pooling: str = "avg") -> Plan:
     """Check everything that can be checked before any work and plan the run.
 
-    Checks: the output's and every level's size against the deepest layer's minimum, the artworks' size at
+    Checks: --init content/style has that image, the output's and every level's size (and that --scales
+    levels fit in it) against the deepest layer's minimum, the artworks' size at
     every level, the masks (read and paired), the memory of computing each target and of each level's
     optimisation. Raises ImageError (a size or mask), SettingsError (masks without counterpart),
     OutOfMemoryError (memory.plan), and what loading an input raises."""
+    if (job.init == "content" and job.content is None) or (job.init == "style" and not job.styles):
+        raise ImageError(f"--init {job.init}: this command has no {job.init} image")
     width, height = output_size(job, targets)
     option = "--size" if job.out_size is None else "--out-size"
     check_min_side(width, height, job.layers, "the output", option)
     sizes = level_sizes(width, height, job.scales, min_side(job.layers))
+    if len(sizes) < job.scales:
+        raise ImageError(f"--scales {job.scales}: the output is {width}x{height} px, too small for {job.scales} "
+                         f"coarse-to-fine levels (each halves the one above; a level needs at least "
+                         f"{max(min_side(job.layers), SMALLEST_LEVEL)} px a side): at most {len(sizes)} at this "
+                         f"size (lower --scales or raise --size)")
     levels = []
     for k, (w, h) in enumerate(sizes):
         final = k == len(sizes) - 1

@@ -72,7 +72,7 @@ class Result:
     iterations: int
     evaluations: int
     seconds: float
-    stopped: str  # "iterations" | "done" | "converged" | "interrupted" | "non-finite"
+    stopped: str  # "iterations" | "evaluations" (the cap) | "done" | "converged" | "interrupted" | "non-finite"
 
     @property
     def partial(self) -> bool:
@@ -126,7 +126,7 @@ class Bookkeeper:
         if self.until_done and self.iteration != self.seen:
             self._iteration_ended()
         if self.evaluations >= self.budget:
-            raise _Stop("iterations")
+            raise _Stop("evaluations")
         leaf = x.detach().requires_grad_(True)
         with torch.enable_grad():
             total, parts = self.objective(leaf)

@@ -608,10 +608,14 @@ def make_video(source, styles, output, settings, options: VideoOptions = VideoOp
                             on_frame=on_frame, overwrite=overwrite, extra_meta=metadata)
     result.output, result.folder, result.size = out, folder, size
     if as_video and not result.stopped:
-        encode(folder, out, clip, codec, fps, overwrite)
+        try:
+            encode(folder, out, clip, codec, fps, overwrite, should_stop)
+        except EncodingStopped:
+            result.stopped = True
+            return result
         result.encoded = True
         if not keep_frames:
-            remove_work_folder(folder)
+            remove_work_folder(folder, clip.count)
     return result
 
 
@@ -626,8 +630,22 @@ def _even(n: int) -> int:
     return n + (n % 2)
 
 
-def _temp_name(output: Path) -> Path:
-    return output.with_name(f".{output.stem}.{os.getpid()}.tmp{output.suffix}")
+def _temp_name(output: Path, pid: int | None = None) -> Path:
+    return output.with_name(f".{output.stem}.{pid or os.getpid()}.tmp{output.suffix}")
+
+
+def remove_stale_temps(output: Path) -> None:
+    """Remove the temporary files of runs into `output` that were killed while encoding (a process that
+    is gone: SIGKILL, a power cut); a live run's is left alone."""
+    pattern = re.compile(rf"\.{re.escape(output.stem)}\.(\d+)\.tmp{re.escape(output.suffix)}")
+    try:
+        names = os.listdir(output.parent if str(output.parent) else ".")
+    except OSError:
+        return
+    for name in names:
+        m = pattern.fullmatch(name)
+        if m and int(m.group(1)) != os.getpid() and not _alive(int(m.group(1))):
+            _temp_name(output, int(m.group(1))).unlink(missing_ok=True)
 
 
 def _open_output(av, path: Path, codec: str, size, rate, time_base, source_container=None):
@@ -674,6 +692,11 @@ def check_video_output(output, codec: str | None, size: tuple[int, int], source:
         raise VideoError(f"--codec {codec}: not a video encoder of this FFmpeg build (try libx264, mpeg4, libvpx-vp9)") \
             from None
     rate, time_base = _rate(source, fps)
+    try:
+        images.check_writable(output.parent if str(output.parent) else ".")
+    except OSError as e:
+        raise VideoError(f"{output}: cannot write in {output.parent} ({_why(e)})") from None
+    remove_stale_temps(output)
     trial = _temp_name(output)
     try:
         src = av.open(str(source.path)) if source.kind == "video" and source.audio else None
@@ -691,7 +714,10 @@ def check_video_output(output, codec: str | None, size: tuple[int, int], source:
     except OSError as e:
         raise VideoError(f"{output}: cannot write it ({_why(e)})") from None
     finally:
-        trial.unlink(missing_ok=True)
+        try:
+            trial.unlink(missing_ok=True)
+        except OSError:
+            pass
     return codec
 
 
@@ -704,9 +730,16 @@ def _rate(source: Clip, fps: float):
     return rate, 1 / rate
 
 
-def encode(frames_dir, output, source: Clip, codec: str, fps: float = DEFAULT_FPS, overwrite: bool = False) -> Path:
+class EncodingStopped(Exception):
+    """should_stop() said so while encoding: nothing was written (the frames are kept)."""
+
+
+def encode(frames_dir, output, source: Clip, codec: str, fps: float = DEFAULT_FPS, overwrite: bool = False,
+           should_stop: Callable[[], bool] | None = None) -> Path:
     """Encode frames_dir/frame_00001.png ... (source.count of them) into `output` with the source's frame
-    rate and time stamps, copying its audio; to a temporary name, then into place in one step."""
+    rate and time stamps, copying its audio; to a temporary name, then into place in one step (also on a
+    filesystem without hard links). should_stop() is asked before every frame: EncodingStopped, and the
+    temporary file removed. Raises VideoError, ImageError."""
     av = _av()
     output = Path(output)
     files = [frame_path(frames_dir, n) for n in range(1, source.count + 1)]
@@ -722,6 +755,8 @@ def encode(frames_dir, output, source: Clip, codec: str, fps: float = DEFAULT_FP
         out, stream, audio = _open_output(av, tmp, codec, size, rate, time_base, src)
         with out:
             for n, f in enumerate(files):
+                if should_stop is not None and should_stop():
+                    raise EncodingStopped
                 im = images.load_image(f)
                 if im.size != size:
                     raise VideoError(f"{f}: {im.size[0]}x{im.size[1]} px, but the first frame is {size[0]}x{size[1]}")
@@ -747,15 +782,11 @@ def encode(frames_dir, output, source: Clip, codec: str, fps: float = DEFAULT_FP
                         continue
                     packet.stream = audio[packet.stream.index]
                     out.mux(packet)
-        if overwrite:
-            os.replace(tmp, output)
-        else:
-            try:
-                os.link(tmp, output)
-            except FileExistsError:
-                raise VideoError(f"{output}: already exists; pass --overwrite to replace it") from None
+        images.place(tmp, output, overwrite)
     except av.FFmpegError as e:
         raise VideoError(f"{output}: cannot encode it ({_why(e)})") from None
+    except OSError as e:
+        raise VideoError(f"{output}: cannot write it ({_why(e)})") from None
     finally:
         if src is not None:
             src.close()
@@ -763,12 +794,12 @@ def encode(frames_dir, output, source: Clip, codec: str, fps: float = DEFAULT_FP
     return output
 
 
-def remove_work_folder(folder: Path) -> None:
-    """Remove a video output's frames folder once the video is written (only our frames and the folder)."""
+def remove_work_folder(folder: Path, count: int) -> None:
+    """Remove a video output's frames folder once the video is written: only the frames this run made
+    (frame_00001.png ... up to `count`), then the folder if nothing else is in it; any other file is kept."""
     folder = Path(folder)
-    for f in folder.iterdir():
-        if FRAME_PATTERN.match(f.name) or f.name.endswith(images.SIDECAR_SUFFIX):
-            f.unlink()
+    for n in range(1, count + 1):
+        frame_path(folder, n).unlink(missing_ok=True)
     try:
         folder.rmdir()
     except OSError:

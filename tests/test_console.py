@@ -1,0 +1,63 @@
+"""console.py: the terminal side of the command line — Ctrl-C from the first moment of the console script,
+signals during a run, and the words a finished run is summed up in."""
+
+import signal
+import subprocess
+import sys
+from types import SimpleNamespace
+
+from stylize.console import ProgressBar, catch_signals
+
+
+def test_ctrl_c_while_the_command_lines_modules_import_is_interrupted_130_without_a_traceback():
+    # The console script's first lines install the handler; a SIGINT while click (then torch) imports is noted,
+    # never raised inside an import (which left half-imported modules: "cannot load module more than once").
+    code = ("import importlib.abc, signal, sys\n"
+            "class CtrlCDuringImports(importlib.abc.MetaPathFinder):\n"
+            "    def find_spec(self, name, path, target=None):\n"
+            "        if name == 'click':\n"
+            "            signal.raise_signal(signal.SIGINT)\n"
+            "        return None\n"
+            "sys.meta_path.insert(0, CtrlCDuringImports())\n"
+            "sys.argv = ['stylize', '--version']\n"
+            "from stylize.console import main\n"
+            "main()\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 130 and r.stderr.strip() == "Interrupted." and "version" not in r.stdout, r.stderr
+
+
+def test_a_second_ctrl_c_during_the_imports_stops_at_once():
+    code = ("import importlib.abc, signal, sys\n"
+            "class TwiceDuringImports(importlib.abc.MetaPathFinder):\n"
+            "    def find_spec(self, name, path, target=None):\n"
+            "        if name == 'click':\n"
+            "            signal.raise_signal(signal.SIGINT)\n"
+            "            signal.raise_signal(signal.SIGINT)\n"
+            "        return None\n"
+            "sys.meta_path.insert(0, TwiceDuringImports())\n"
+            "from stylize.console import main\n"
+            "main()\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 130 and r.stderr.strip() == "Interrupted.", r.stderr
+
+
+def test_catch_signals_notes_sigterm_and_a_second_signal_acts_at_once():
+    previous = signal.getsignal(signal.SIGTERM)
+    with catch_signals() as flag:
+        assert not flag()
+        signal.raise_signal(signal.SIGTERM)
+        assert flag() and flag.signal == signal.SIGTERM
+        assert signal.getsignal(signal.SIGTERM) == previous  # the next one is the default's again
+    assert signal.getsignal(signal.SIGTERM) == previous
+
+
+def test_a_runs_summary_counts_in_words_and_says_why_it_ended_early():
+    def outcome(i, e, stopped):
+        return SimpleNamespace(iterations=i, evaluations=e, stopped=stopped)
+
+    assert ProgressBar.summary(outcome(1, 1, "iterations")) == ("1 iteration / 1 evaluation", "")
+    assert ProgressBar.summary(outcome(14, 18, "iterations")) == ("14 iterations / 18 evaluations", "")
+    counts, why = ProgressBar.summary(outcome(1, 3, "evaluations"))
+    assert counts == "1 iteration / 3 evaluations"
+    assert why == "; stopped early: the cap on loss evaluations (--evaluations; default 1.25 x --iterations)"
+    assert ProgressBar.summary(outcome(282, 300, "done"))[1].startswith("; stopped early: the picture stopped changing")

@@ -1,0 +1,44 @@
+"""options.py: the command line's option types, the settings they build, and the default output name."""
+
+import click
+import pytest
+
+from stylize.options import default_output
+
+
+def test_the_default_output_name_steps_past_every_name_in_use(tmp_path):
+    assert default_output("photos/cat.jpg", "art/udnie.png", tmp_path) == tmp_path / "cat_udnie.png"
+    (tmp_path / "cat_udnie.png").write_bytes(b"the user's")
+    assert default_output("cat.jpg", "udnie.png", tmp_path) == tmp_path / "cat_udnie-2.png"
+    (tmp_path / "cat_udnie-2.00010.png").write_bytes(b"an intermediate of an earlier --save-every run")
+    assert default_output("cat.jpg", "udnie.png", tmp_path) == tmp_path / "cat_udnie-3.png"
+    (tmp_path / "cat_udnie-3.L1.00010.png").write_bytes(b"a coarse level's intermediate")
+    (tmp_path / "cat_udnie-4.png.stylize.json").write_text("{}")  # an interrupted run's mark
+    (tmp_path / "cat_udnie-5.old.png").write_bytes(b"")  # not one of stylize's names: no clash
+    assert default_output("cat.jpg", "udnie.png", tmp_path) == tmp_path / "cat_udnie-5.png"
+
+
+def test_a_dangling_link_is_a_name_in_use(tmp_path):
+    (tmp_path / "a_b.png").symlink_to(tmp_path / "nowhere")
+    assert default_output("a.jpg", "b.jpg", tmp_path) == tmp_path / "a_b-2.png"
+
+
+@pytest.mark.parametrize("option,value", [("--size", "9" * 400), ("--style-scale", "1e300"), ("--history", "1" * 50)])
+def test_a_number_out_of_range_is_a_usage_error_naming_its_option(option, value, photo, art, tmp_path):
+    from click.testing import CliRunner
+
+    from stylize.cli import cli
+
+    r = CliRunner().invoke(cli, ["transfer", str(photo), str(art), "-o", str(tmp_path / "o.png"), option, value])
+    error = r.stderr.strip().splitlines()[-1]
+    assert r.exit_code == 2 and error.startswith("Error: ") and option in error and "Traceback" not in r.stderr
+
+
+def test_option_types_refuse_what_is_not_a_number():
+    from stylize.options import PositiveFloat
+
+    with pytest.raises(click.BadParameter):
+        PositiveFloat().convert("nan", None, None)
+    with pytest.raises(click.BadParameter):
+        PositiveFloat().convert("-1", None, None)
+    assert PositiveFloat().convert("2.5", None, None) == 2.5
