@@ -89,6 +89,16 @@ def synthetic_weights(tmp_path_factory) -> Path:
     return path
 
 
+@pytest.fixture
+def one_thread():
+    """One torch thread, as a Ray worker with --ray-cpus 1 has: at 32 px two threads only wait for each other,
+    and far worse on a busy machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def synthetic(weights: Path) -> list[str]:
     """The options of a tiny run on synthetic_weights."""
     return ["--weights", str(weights), "--no-normalize", "--size", "32", "--iterations", "3", "--quiet"]

@@ -304,12 +304,12 @@ class _Driver:
             self.replace(slot)
             return
         if why is not None:
-            raise ClusterError(f"{self.marker.parent} is not shared storage: the Ray worker {slot.name} cannot read "
-                               f"{self.marker.name} there ({why}); --out-dir must be a folder every node sees "
-                               f"(NFS, a mounted bucket)")
+            raise not_shared(self.marker, slot.name, why)
         slot.starting, self.alive = None, time.monotonic()
 
     def dispatch(self) -> None:
+        if self.should_stop():
+            return
         for slot in self.slots:
             if not (self.dispatching and slot.name and slot.starting is None and slot.job is None):
                 continue
@@ -333,9 +333,10 @@ class _Driver:
                 self.ray.exceptions.NodeDiedError, self.ray.exceptions.ObjectLostError,
                 self.ray.exceptions.OutOfMemoryError):
             task, slot.job = slot.task, None
-            self.replace(slot)
             if self.attempts[pair.index] < ATTEMPTS:
                 self.queue.put_back(task)
+            self.replace(slot)
+            if self.attempts[pair.index] < ATTEMPTS:
                 return
             record.status = "failed"
             record.error = f"its Ray worker died {ATTEMPTS} times while making it (killed, out of memory, node lost)"
@@ -351,10 +352,18 @@ class _Driver:
             self.dispatching = False
 
     def replace(self, slot: _Slot) -> None:
-        """A worker died: kill what is left of it and start another in its place."""
+        """A worker died: kill what is left of it, and start another in its place while there is work for it
+        (more pairs waiting than workers left, or no worker left)."""
         self.ray.kill(slot.actor, no_restart=True)
         self.slots.remove(slot)
-        self.start()
+        if not self.slots or len(self.queue) > len(self.slots):
+            self.start()
+
+
+def not_shared(marker: Path, worker: str, why: str) -> ClusterError:
+    """The error of a worker that cannot read the driver's marker file: the output folder is not shared."""
+    return ClusterError(f"{marker.parent} is not shared storage: the Ray worker {worker} cannot read {marker.name} "
+                        f"there ({why}); --out-dir must be a folder every node sees (NFS, a mounted bucket)")
 
 
 def _absolute(settings):

@@ -1,0 +1,258 @@
+"""Batches on Ray (cluster.py): a real local cluster (2 CPUs, workers in their own processes, no dashboard)
+on tiny images and a synthetic VGG-19: every pair once, the plain batch's pixels, a worker killed with
+SIGKILL mid-pair, Ctrl-C and resume; and the errors of a missing Ray, a bad or unreachable address and an
+output folder the workers cannot see."""
+
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from click.testing import CliRunner
+from PIL import Image
+
+from stylize import batch, cluster, console
+from stylize.cli import cli
+from stylize.errors import ClusterError
+from stylize.settings import Settings
+
+from .conftest import EXAMPLES, cli_result_text, pattern, synthetic
+
+
+def run(*args, **kwargs):
+    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False, **kwargs)
+
+
+@pytest.fixture
+def images(tmp_path):
+    d = tmp_path / "in"
+    d.mkdir()
+    for i in range(2):
+        pattern(40, 32, seed=i).save(d / f"photo{i}.png")
+        pattern(36, 36, seed=10 + i).save(d / f"art{i}.png")
+    return d
+
+
+def pixels(path) -> bytes:
+    return Image.open(path).convert("RGB").tobytes()
+
+
+# -- errors before any work (no cluster needed: these run before the module's cluster starts) -----------
+def test_without_ray_one_line_names_the_extra(images, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` raises ImportError
+    r = run("batch", "--content", images / "photo0.png", "--style", images / "art0.png", "--out-dir", tmp_path / "o",
+            "--ray", "--quiet")
+    assert r.exit_code == 1, cli_result_text(r)
+    assert r.stderr == f"Error: --ray needs Ray, which is not installed: {cluster.EXTRA}\n"
+    assert not (tmp_path / "o").exists()  # refused before any work
+
+
+def test_an_unreachable_address_is_one_line_after_a_bounded_wait(images, tmp_path):
+    pytest.importorskip("ray")
+    r = run("batch", "--content", images / "photo0.png", "--style", images / "art0.png", "--out-dir", tmp_path / "o",
+            "--ray", "127.0.0.1:9", "--quiet")  # the discard port: nothing listens there
+    assert r.exit_code == 1 and r.stderr.startswith("Error: cannot reach the Ray cluster at 127.0.0.1:9: ")
+    assert len(r.stderr.splitlines()) == 1 and not (tmp_path / "o").exists()
+    with pytest.raises(ClusterError, match=r"192\.0\.2\.1:6379"):  # TEST-NET-1: never answers
+        cluster.connect("192.0.2.1:6379", wait=0.5)
+
+
+@pytest.mark.parametrize("value,message", [
+    ("pairs.csv", "'pairs.csv' is not a Ray address: give auto, local, HOST:PORT or ray://HOST:PORT (a MANIFEST "
+                  "goes before --ray, or write --ray=ADDRESS)"),
+    ("head:99999", "'head:99999' is not a Ray address"),
+])
+def test_a_bad_address_is_a_usage_error(tmp_path, value, message):
+    r = run("batch", "--out-dir", tmp_path / "o", "--ray", value)
+    assert r.exit_code == 2 and message in r.stderr, cli_result_text(r)
+
+
+def test_addresses():
+    assert cluster.parse_address("") is None and cluster.parse_address("auto") is None
+    assert cluster.parse_address("head:6379") == ("head", 6379)
+    assert cluster.parse_address("ray://10.0.0.2") == ("10.0.0.2", cluster.CLIENT_PORT)
+    assert cluster.parse_address("ray://[::1]:10002") == ("::1", 10002)
+
+
+def test_a_worker_that_cannot_see_the_output_folder_says_so(tmp_path):
+    worker = cluster.Worker(Settings(device="cpu"), threads=1)
+    marker = tmp_path / "out" / f"{cluster.MARKER}0123"
+    name, why = worker.ready(str(marker), marker.name)
+    assert name.endswith(f":{os.getpid()}") and why == "No such file or directory"
+    marker.parent.mkdir()
+    marker.write_text("another run")
+    assert worker.ready(str(marker), marker.name)[1] == "it holds another run's token"
+    marker.write_text(marker.name)
+    assert worker.ready(str(marker), marker.name) == (name, None)
+    error = cluster.not_shared(marker, "node-2:77", why)
+    assert str(error) == (f"{marker.parent} is not shared storage: the Ray worker node-2:77 cannot read "
+                          f"{marker.name} there (No such file or directory); --out-dir must be a folder every node "
+                          f"sees (NFS, a mounted bucket)")
+
+
+def test_the_ray_cluster_example_starts_a_head_and_workers_and_runs_the_batch_on_them(tmp_path):
+    script = EXAMPLES / "ray_cluster.sh"
+    assert subprocess.run(["bash", "-n", str(script)], capture_output=True).returncode == 0
+    env = {"HEAD_ADDRESS": "10.0.0.1", "SHARED": "/shared/stylize"}
+    head, worker, run_batch = (_recorded(script, tmp_path / role, env, [role]) for role in ("head", "worker", "batch"))
+    assert head == [["ray", "start", "--head", "--port=6379"]]
+    assert worker == [["ray", "start", "--address=10.0.0.1:6379"]]
+    assert len(run_batch) == 1 and run_batch[0][:2] == ["stylize", "batch"]
+    ctx = cli.commands["batch"].make_context("batch", run_batch[0][2:])  # parses: every option exists
+    assert ctx.params["ray"] == "10.0.0.1:6379" and ctx.params["skip_existing"]
+    assert ctx.params["out_dir"].startswith("/shared/stylize/") and ctx.params["report"].startswith("/shared/stylize/")
+
+
+def _recorded(script: Path, folder: Path, env: dict, args=()) -> list[list[str]]:
+    """The commands a script runs, with `ray`, `stylize` and `srun` replaced by a recorder."""
+    log, bin_dir = folder / "calls.txt", folder / "bin"
+    bin_dir.mkdir(parents=True)
+    for name in ("ray", "stylize", "srun"):
+        (bin_dir / name).write_text(f'#!/bin/sh\nprintf "%s\\t" {name} "$@" >> "{log}"\necho >> "{log}"\n')
+        (bin_dir / name).chmod(0o755)
+    proc = subprocess.run(["bash", str(script), *args], cwd=folder, capture_output=True, text=True, timeout=30,
+                          env={**os.environ, **env, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"})
+    assert proc.returncode == 0, proc.stderr
+    return [line.rstrip("\t").split("\t") for line in log.read_text().splitlines()]
+
+
+# -- a real local cluster ----------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def ray_cluster():
+    """One local Ray cluster for this module's tests: 2 CPUs, no dashboard; its workers import this stylize."""
+    ray = pytest.importorskip("ray")
+    source = str(Path(cluster.__file__).resolve().parents[1])
+    old = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = os.pathsep.join([source, *([old] if old else [])])
+    ray.init(num_cpus=2, include_dashboard=False, logging_level=logging.ERROR, log_to_driver=False)
+    yield ray
+    ray.shutdown()
+    if old is None:
+        os.environ.pop("PYTHONPATH")
+    else:
+        os.environ["PYTHONPATH"] = old
+
+
+def _manifest(images, tmp_path, broken: bool = False) -> Path:
+    lines = ["content,style"] + [f"{images / f'photo{i}.png'},{images / f'art{j}.png'}" for i in range(2)
+                                 for j in range(2)]
+    if broken:
+        (tmp_path / "broken.png").write_text("not a png")
+        lines.insert(2, f"{tmp_path / 'broken.png'},{images / 'art0.png'}")
+    path = tmp_path / "pairs.csv"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.mark.ray
+def test_every_pair_once_with_the_pixels_of_plain_batch_and_transfer(ray_cluster, images, tmp_path,
+                                                                   synthetic_weights, one_thread):
+    manifest = _manifest(images, tmp_path, broken=True)
+    r = run("batch", manifest, "--out-dir", tmp_path / "plain", *synthetic(synthetic_weights))
+    assert r.exit_code == 3, cli_result_text(r)
+    tiny = [a for a in synthetic(synthetic_weights) if a != "--quiet"]
+    r = run("batch", manifest, "--out-dir", tmp_path / "ray", "--report", tmp_path / "r.json", "--ray", *tiny)
+    assert r.exit_code == 3, cli_result_text(r)  # the broken pair failed alone
+    assert "1 failed, 4 ok; report:" in r.stderr and " on " in r.stderr  # the bar names each pair's worker
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert [p["index"] for p in report["pairs"]] == list(range(5)) and report["summary"] == {"ok": 4, "failed": 1}
+    broken = report["pairs"][1]
+    assert "not an image Pillow can read" in broken["error"] and broken["attempts"] is None  # not retried
+    made = [p for p in report["pairs"] if p["status"] == "ok"]
+    assert all(p["attempts"] is None and p["worker"] and p["evaluations"] > 0 for p in made)
+    names = sorted(p.name for p in (tmp_path / "ray").iterdir())
+    assert names == sorted(p.name for p in (tmp_path / "plain").iterdir()) and len(names) == 4
+    for name in names:
+        assert pixels(tmp_path / "ray" / name) == pixels(tmp_path / "plain" / name), name
+    r = run(images / "photo1.png", images / "art0.png", "-o", tmp_path / "t.png", *synthetic(synthetic_weights))
+    assert r.exit_code == 0 and pixels(tmp_path / "t.png") == pixels(tmp_path / "ray" / "photo1__art0.png")
+    assert not [p for p in (tmp_path / "ray").iterdir() if p.name.startswith(".stylize")]  # marker gone
+
+
+def _settings(weights, **kwargs):
+    return Settings(weights=str(weights), normalize=False, size=32, **{"iterations": 3, **kwargs})
+
+
+@pytest.mark.ray
+def test_a_worker_killed_mid_pair_has_its_pair_made_again_elsewhere(ray_cluster, images, tmp_path,
+                                                                    synthetic_weights):
+    pairs = batch.intake(str(_manifest(images, tmp_path)), out_dir=tmp_path / "o")[:2]
+    killed = []
+
+    def kill_the_first(record, worker):
+        if not killed:
+            time.sleep(0.3)  # its first pair: loading the network, computing targets
+            killed.append((record.index, worker))
+            os.kill(int(worker.rpartition(":")[2]), signal.SIGKILL)
+
+    rep = cluster.run_batch(pairs, tmp_path / "o", _settings(synthetic_weights), on_start=kill_the_first)
+    index, worker = killed[0]
+    assert rep.summary() == {"ok": 2}
+    again = rep.records[index]
+    assert again.attempts == 2 and again.worker != worker
+    for pair in pairs:
+        meta = json.loads(Image.open(pair.output).info["stylize"])
+        assert meta.get("partial") is not True and Image.open(pair.output).size == (32, 26)
+    assert not [p for p in (tmp_path / "o").iterdir() if p.name.startswith(cluster.MARKER)]
+
+
+@pytest.mark.ray
+def test_ctrl_c_stops_the_workers_keeps_what_is_done_and_a_rerun_does_the_rest(ray_cluster, images, tmp_path,
+                                                                              synthetic_weights):
+    pairs = batch.intake(str(_manifest(images, tmp_path)), out_dir=tmp_path / "o")
+    settings = _settings(synthetic_weights, iterations=10, until_done=False)
+    workers = []
+
+    def ctrl_c_after_the_first(record):
+        if interrupt.signal is None:  # once: a second Ctrl-C would act at once
+            os.kill(os.getpid(), signal.SIGINT)
+
+    with console.catch_signals() as interrupt:
+        rep = cluster.run_batch(pairs, tmp_path / "o", settings, report=tmp_path / "r.json", should_stop=interrupt,
+                                on_start=lambda record, worker: workers.append(worker), on_pair=ctrl_c_after_the_first)
+    assert interrupt.signal == signal.SIGINT
+    statuses = [r.status for r in rep.records]
+    assert statuses.count("ok") >= 1 and set(statuses) <= {"ok", "interrupted", "pending"} and "pending" in statuses
+    for pid in {int(w.rpartition(":")[2]) for w in workers}:  # the workers are stopped
+        _wait_gone(pid)
+    done = {r.output: Path(r.output).stat().st_mtime_ns for r in rep.records if r.status == "ok"}
+    for r in rep.records:  # an interrupted pair keeps its best image so far, marked partial; a pending one nothing
+        if r.status != "ok" and Path(r.output).exists():
+            assert r.status == "interrupted" and json.loads(Image.open(r.output).info["stylize"])["partial"]
+        assert Path(r.output).exists() or r.status != "ok"
+    rep = cluster.run_batch(pairs, tmp_path / "o", settings, report=tmp_path / "r.json", skip_existing=True,
+                            workers=1)
+    assert [r.status for r in rep.records] == ["skipped" if r.output in done else "ok" for r in rep.records]
+    assert all(Path(o).stat().st_mtime_ns == t for o, t in done.items())  # never made twice
+    assert json.loads((tmp_path / "r.json").read_text())["summary"] == rep.summary()
+
+
+def _wait_gone(pid: int) -> None:
+    for _ in range(100):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
+    pytest.fail(f"the Ray worker {pid} still runs after the batch")
+
+
+@pytest.mark.ray
+def test_report_and_cluster_errors_come_before_any_work(ray_cluster, images, tmp_path, synthetic_weights):
+    (tmp_path / "notes.json").write_text("mine")
+    args = ["batch", "--content", images / "photo0.png", "--style", images / "art0.png", "--out-dir", tmp_path / "o",
+            "--ray", *synthetic(synthetic_weights)]
+    r = run(*args, "--report", tmp_path / "notes.json")
+    assert r.exit_code == 1 and "already exists and is not a stylize report" in r.stderr
+    assert (tmp_path / "notes.json").read_text() == "mine"
+    r = run(*args, "--ray-cpus", "3")
+    assert r.exit_code == 1 and r.stderr == "Error: the Ray cluster has 2 CPUs, fewer than --ray-cpus 3\n"
+    r = run(*args, "--device", "cuda")
+    assert r.exit_code == 1 and r.stderr == "Error: --device cuda: the Ray cluster has no GPU\n"
+    assert not list((tmp_path / "o").iterdir())
