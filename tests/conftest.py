@@ -26,6 +26,18 @@ def pattern(width: int, height: int, seed: int = 0) -> Image.Image:
 
 
 @pytest.fixture
+def images(tmp_path) -> Path:
+    """A folder of a batch's inputs: photo0.png ... photo2.png (40x32) and art0.jpg, art1.jpg (36x36)."""
+    d = tmp_path / "in"
+    d.mkdir()
+    for i in range(3):
+        pattern(40, 32, seed=i).save(d / f"photo{i}.png")
+    for i in range(2):
+        pattern(36, 36, seed=10 + i).save(d / f"art{i}.jpg")
+    return d
+
+
+@pytest.fixture
 def photo(tmp_path) -> Path:
     p = tmp_path / "photo.png"
     pattern(64, 48, seed=1).save(p)

@@ -22,17 +22,6 @@ def run(*args, input=None):
     return CliRunner().invoke(cli, [str(a) for a in args], input=input, catch_exceptions=False)
 
 
-@pytest.fixture
-def images(tmp_path):
-    d = tmp_path / "in"
-    d.mkdir()
-    for i in range(3):
-        pattern(40, 32, seed=i).save(d / f"photo{i}.png")
-    for i in range(2):
-        pattern(36, 36, seed=10 + i).save(d / f"art{i}.jpg")
-    return d
-
-
 def test_manifest_formats():
     Row = batch.Row
     assert batch.read_manifest("content,style\na.jpg,b.jpg\n") == [Row("a.jpg", ("b.jpg",))]

@@ -22,21 +22,11 @@ from stylize.cli import cli
 from stylize.errors import ClusterError
 from stylize.settings import Settings
 
-from .conftest import EXAMPLES, cli_result_text, pattern, synthetic
+from .conftest import EXAMPLES, cli_result_text, synthetic
 
 
 def run(*args, **kwargs):
     return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False, **kwargs)
-
-
-@pytest.fixture
-def images(tmp_path):
-    d = tmp_path / "in"
-    d.mkdir()
-    for i in range(2):
-        pattern(40, 32, seed=i).save(d / f"photo{i}.png")
-        pattern(36, 36, seed=10 + i).save(d / f"art{i}.png")
-    return d
 
 
 def pixels(path) -> bytes:
@@ -46,7 +36,7 @@ def pixels(path) -> bytes:
 # -- errors before any work (no cluster needed: these run before the module's cluster starts) -----------
 def test_without_ray_one_line_names_the_extra(images, tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` raises ImportError
-    r = run("batch", "--content", images / "photo0.png", "--style", images / "art0.png", "--out-dir", tmp_path / "o",
+    r = run("batch", "--content", images / "photo0.png", "--style", images / "art0.jpg", "--out-dir", tmp_path / "o",
             "--ray", "--quiet")
     assert r.exit_code == 1, cli_result_text(r)
     assert r.stderr == f"Error: --ray needs Ray, which is not installed: {cluster.EXTRA}\n"
@@ -55,7 +45,7 @@ def test_without_ray_one_line_names_the_extra(images, tmp_path, monkeypatch):
 
 def test_an_unreachable_address_is_one_line_after_a_bounded_wait(images, tmp_path):
     pytest.importorskip("ray")
-    r = run("batch", "--content", images / "photo0.png", "--style", images / "art0.png", "--out-dir", tmp_path / "o",
+    r = run("batch", "--content", images / "photo0.png", "--style", images / "art0.jpg", "--out-dir", tmp_path / "o",
             "--ray", "127.0.0.1:9", "--quiet")  # the discard port: nothing listens there
     assert r.exit_code == 1 and r.stderr.startswith("Error: cannot reach the Ray cluster at 127.0.0.1:9: ")
     assert len(r.stderr.splitlines()) == 1 and not (tmp_path / "o").exists()
@@ -140,11 +130,11 @@ def ray_cluster():
 
 
 def _manifest(images, tmp_path, broken: bool = False) -> Path:
-    lines = ["content,style"] + [f"{images / f'photo{i}.png'},{images / f'art{j}.png'}" for i in range(2)
+    lines = ["content,style"] + [f"{images / f'photo{i}.png'},{images / f'art{j}.jpg'}" for i in range(2)
                                  for j in range(2)]
     if broken:
         (tmp_path / "broken.png").write_text("not a png")
-        lines.insert(2, f"{tmp_path / 'broken.png'},{images / 'art0.png'}")
+        lines.insert(2, f"{tmp_path / 'broken.png'},{images / 'art0.jpg'}")
     path = tmp_path / "pairs.csv"
     path.write_text("\n".join(lines) + "\n")
     return path
@@ -170,7 +160,7 @@ def test_every_pair_once_with_the_pixels_of_plain_batch_and_transfer(ray_cluster
     assert names == sorted(p.name for p in (tmp_path / "plain").iterdir()) and len(names) == 4
     for name in names:
         assert pixels(tmp_path / "ray" / name) == pixels(tmp_path / "plain" / name), name
-    r = run(images / "photo1.png", images / "art0.png", "-o", tmp_path / "t.png", *synthetic(synthetic_weights))
+    r = run(images / "photo1.png", images / "art0.jpg", "-o", tmp_path / "t.png", *synthetic(synthetic_weights))
     assert r.exit_code == 0 and pixels(tmp_path / "t.png") == pixels(tmp_path / "ray" / "photo1__art0.png")
     assert not [p for p in (tmp_path / "ray").iterdir() if p.name.startswith(".stylize")]  # marker gone
 
@@ -204,7 +194,8 @@ def test_a_worker_killed_mid_pair_has_its_pair_made_again_elsewhere(ray_cluster,
 
 @pytest.mark.ray
 def test_ctrl_c_stops_the_workers_keeps_what_is_done_and_a_rerun_does_the_rest(ray_cluster, images, tmp_path,
-                                                                              synthetic_weights):
+                                                                              synthetic_weights, monkeypatch):
+    monkeypatch.setattr(console.EARLY, "signal", None)  # the Ctrl-C below is noted there too: not for later tests
     pairs = batch.intake(str(_manifest(images, tmp_path)), out_dir=tmp_path / "o")
     settings = _settings(synthetic_weights, iterations=10, until_done=False)
     workers = []
@@ -246,7 +237,7 @@ def _wait_gone(pid: int) -> None:
 @pytest.mark.ray
 def test_report_and_cluster_errors_come_before_any_work(ray_cluster, images, tmp_path, synthetic_weights):
     (tmp_path / "notes.json").write_text("mine")
-    args = ["batch", "--content", images / "photo0.png", "--style", images / "art0.png", "--out-dir", tmp_path / "o",
+    args = ["batch", "--content", images / "photo0.png", "--style", images / "art0.jpg", "--out-dir", tmp_path / "o",
             "--ray", *synthetic(synthetic_weights)]
     r = run(*args, "--report", tmp_path / "notes.json")
     assert r.exit_code == 1 and "already exists and is not a stylize report" in r.stderr

@@ -216,7 +216,7 @@ def run_batch(pairs: list[Pair], out_dir, settings, *, address: str | None = Non
                 else:
                     tasks.append((pair, _anywhere(pair), replace))
             if tasks and not (should_stop is not None and should_stop()):
-                marker = Path(out_dir) / f"{MARKER}{secrets.token_hex(8)}"
+                marker = Path(os.path.abspath(out_dir)) / f"{MARKER}{secrets.token_hex(8)}"
                 marker.write_text(marker.name, encoding="utf-8")
                 driver = _Driver(ray, rep, _Queue(tasks), resources, settings, marker, metadata, continue_on_error,
                                  should_stop, on_start, on_pair, on_note)
