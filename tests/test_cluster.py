@@ -13,7 +13,6 @@ import time
 from pathlib import Path
 
 import pytest
-import torch
 from click.testing import CliRunner
 from PIL import Image
 

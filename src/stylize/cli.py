@@ -11,7 +11,7 @@ import click
 
 from . import __version__, console, figures
 from .console import Interrupt, ProgressBar, catch_signals
-from .errors import ManifestError, StylizeError
+from .errors import StylizeError
 from .options import (CONTROL_OPTIONS, INPUT, OUTPUT, RUN_OPTIONS, SAVE_EVERY, SYNTHESIS_OPTIONS, VIDEO_OPTIONS,
                       FloatList, Layer, LayerList, LayerSets, LibraryDefault, NameTemplate, OutSize, POSITIVE_INT,
                       RayAddress, SectionedCommand, Shard, default_output, options, settings_from, transfer_settings)

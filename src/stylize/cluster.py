@@ -13,6 +13,7 @@ import collections
 import dataclasses
 import logging
 import os
+import re
 import secrets
 import signal
 import socket
@@ -243,6 +244,9 @@ class _Driver:
         self.settings, self.threads, self.gpu = settings, resources["num_cpus"], "num_gpus" in resources
         self.records = {r.index: r for r in report.records}
         self.attempts = collections.Counter()
+        errors = ray.exceptions  # a worker's process or node gone: its pair is made again elsewhere
+        self.deaths = (errors.RayActorError, errors.WorkerCrashedError, errors.NodeDiedError, errors.ObjectLostError,
+                       errors.OutOfMemoryError)
         self.slots, self.dispatching = [], True
         self.alive = time.monotonic()  # when a worker was last seen ready
 
@@ -298,8 +302,8 @@ class _Driver:
     def started(self, slot: _Slot) -> None:
         try:
             slot.name, why = self.ray.get(slot.starting)
-        except self.ray.exceptions.RayActorError as e:
-            if e.actor_init_failed:  # the same on every try: stylize missing on a node, no device, ...
+        except self.deaths as e:
+            if getattr(e, "actor_init_failed", False):  # the same on every try: stylize missing on a node, ...
                 raise ClusterError(f"a Ray worker could not start: {_last_line(e)}") from None
             self.replace(slot)
             return
@@ -329,9 +333,7 @@ class _Driver:
         self.attempts[pair.index] += 1
         try:
             result, note = self.ray.get(slot.job)
-        except (self.ray.exceptions.RayActorError, self.ray.exceptions.WorkerCrashedError,
-                self.ray.exceptions.NodeDiedError, self.ray.exceptions.ObjectLostError,
-                self.ray.exceptions.OutOfMemoryError):
+        except self.deaths:
             task, slot.job = slot.task, None
             if self.attempts[pair.index] < ATTEMPTS:
                 self.queue.put_back(task)
@@ -389,5 +391,7 @@ def _anywhere(pair: Pair) -> Pair:
 
 
 def _last_line(e: BaseException) -> str:
+    """The line of a Ray error that says what happened (the last of its traceback), without our class's path."""
     lines = [line.strip() for line in str(e).splitlines() if line.strip()]
-    return (lines[-1] if lines else type(e).__name__)[:300]
+    line = lines[-1] if lines else type(e).__name__
+    return re.sub(r"^stylize\.errors\.\w+: ", "", line)[:300]

@@ -24,11 +24,12 @@ from .errors import ManifestError
 from .images import check_name, check_writable, path_key, write_json
 
 WRITE_SHARE = 0.1  # a report is rewritten at most this share of the time (a huge report is written less often)
-STATUSES = ("ok", "failed", "skipped", "interrupted", "pending")
 
 
 @dataclass
 class Record:
+    """One pair's line of a report: what it is (its place in the manifest, inputs, output) and how it ended."""
+
     index: int
     content: str
     style: str  # the artworks, ';'-separated
@@ -59,10 +60,6 @@ def _plain(settings: dict) -> dict:
     return json.loads(json.dumps(settings, default=str))
 
 
-def is_report(path: Path) -> bool:
-    return read(path) is not None
-
-
 def read(path: Path) -> dict | None:
     """A stylize report's contents, or None for anything else (missing, not JSON, another program's)."""
     try:
@@ -71,6 +68,8 @@ def read(path: Path) -> dict | None:
         return None
     if not (isinstance(data, dict) and {"started", "settings", "pairs"} <= data.keys()
             and isinstance(data["pairs"], list) and all(isinstance(r, dict) for r in data["pairs"])):
+        return None
+    if not all(type(r.get("index")) is int for r in data["pairs"]):  # a damaged or hand-made file
         return None
     return data
 
