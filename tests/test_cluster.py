@@ -62,6 +62,14 @@ def test_a_bad_address_is_a_usage_error(tmp_path, value, message):
     assert r.exit_code == 2 and message in r.stderr, cli_result_text(r)
 
 
+def test_import_and_help_never_import_ray():
+    code = ("import sys, stylize, stylize.cli; from click.testing import CliRunner; "
+            "[CliRunner().invoke(stylize.cli.cli, a) for a in (['--help'], ['report', 'merge', '--help'])]; "
+            "print('ray' in sys.modules)")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0 and p.stdout.strip() == "False", p.stderr
+
+
 def test_addresses():
     assert cluster.parse_address("") is None and cluster.parse_address("auto") is None
     assert cluster.parse_address("head:6379") == ("head", 6379)

@@ -171,7 +171,7 @@ def transfer_command(content, style, output, save_every, quiet, overwrite, **kwa
               help="Whether a failed pair stops the batch.")
 @click.option("--report", type=click.Path(dir_okay=False), default=None,
               help="Write a JSON report: per pair status, seconds, final losses, error.")
-@click.option("--shard", type=Shard(), default=None,
+@click.option("--shard", type=Shard(), default=None, metavar="I/N|auto[/N]",
               help="Run only the I-th of N deterministic shares of the pairs (e.g. 2/8), for parallel workers; auto "
                    "(or auto/N): I and N from the Slurm array or Kubernetes indexed Job that runs it.")
 @click.option("--ray", type=RayAddress(), is_flag=False, flag_value="", default=None, metavar="[ADDRESS]",
