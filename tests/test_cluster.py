@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -148,28 +149,67 @@ def _manifest(images, tmp_path, broken: bool = False) -> Path:
 
 
 @pytest.mark.ray
-def test_every_pair_once_with_the_pixels_of_plain_batch_and_transfer(ray_cluster, images, tmp_path,
-                                                                   synthetic_weights, one_thread):
+def test_ctrl_c_then_resume_makes_every_pair_once_with_the_pixels_of_plain_batch(ray_cluster, images, tmp_path,
+                                                                              synthetic_weights, one_thread,
+                                                                              monkeypatch):
+    monkeypatch.setattr(console.EARLY, "signal", None)  # the Ctrl-C below is noted there too: not for later tests
     manifest = _manifest(images, tmp_path, broken=True)
-    r = run("batch", manifest, "--out-dir", tmp_path / "plain", *synthetic(synthetic_weights))
+    tiny = [*synthetic(synthetic_weights), "--iterations", "10", "--no-until-done"]
+    r = run("batch", manifest, "--out-dir", tmp_path / "plain", *tiny)
     assert r.exit_code == 3, cli_result_text(r)
-    tiny = [a for a in synthetic(synthetic_weights) if a != "--quiet"]
-    r = run("batch", manifest, "--out-dir", tmp_path / "ray", "--report", tmp_path / "r.json", "--ray", *tiny)
-    assert r.exit_code == 3, cli_result_text(r)  # the broken pair failed alone
-    assert "1 failed, 4 ok; report:" in r.stderr and " on " in r.stderr  # the bar names each pair's worker
+    args = ["batch", manifest, "--out-dir", tmp_path / "ray", "--report", tmp_path / "r.json", "--ray", *tiny]
+    ctrl_c = threading.Thread(target=_ctrl_c_at_the_first_output, args=(tmp_path / "ray",), daemon=True)
+    ctrl_c.start()
+    r = run(*args)
+    ctrl_c.join()
+    assert r.exit_code == 130 and r.stderr.endswith("Interrupted: rerun with --skip-existing to resume.\n"), \
+        cli_result_text(r)
+    first = json.loads((tmp_path / "r.json").read_text())["pairs"]
+    statuses = [p["status"] for p in first]
+    assert "ok" in statuses and "pending" in statuses and set(statuses) <= {"ok", "interrupted", "pending", "failed"}
+    for pid in {int(p["worker"].rpartition(":")[2]) for p in first if p["worker"]}:  # the workers are stopped
+        _wait_gone(pid)
+    for p in first:  # an interrupted pair keeps its best image so far, marked partial; a pending one nothing
+        if p["status"] in ("interrupted", "pending") and Path(p["output"]).exists():
+            assert p["status"] == "interrupted" and json.loads(Image.open(p["output"]).info["stylize"])["partial"]
+    done = {p["output"]: Path(p["output"]).stat().st_mtime_ns for p in first if p["status"] == "ok"}
+    console.EARLY.signal = None  # a new command: a new process would start without the Ctrl-C
+    r = run(*args, "--skip-existing", "--quiet")
+    assert r.exit_code == 3, cli_result_text(r)  # the broken pair fails alone, again
     report = json.loads((tmp_path / "r.json").read_text())
-    assert [p["index"] for p in report["pairs"]] == list(range(5)) and report["summary"] == {"ok": 4, "failed": 1}
+    assert [p["index"] for p in report["pairs"]] == list(range(5))
+    assert [p["status"] for p in report["pairs"]] == \
+        ["failed" if k == 1 else "skipped" if p["output"] in done else "ok" for k, p in enumerate(report["pairs"])]
     broken = report["pairs"][1]
     assert "not an image Pillow can read" in broken["error"] and broken["attempts"] is None  # not retried
-    made = [p for p in report["pairs"] if p["status"] == "ok"]
-    assert all(p["attempts"] is None and p["worker"] and p["evaluations"] > 0 for p in made)
-    names = sorted(p.name for p in (tmp_path / "ray").iterdir())
+    assert all(Path(o).stat().st_mtime_ns == t for o, t in done.items())  # never made twice
+    assert all(p["attempts"] is None and p["worker"] for p in report["pairs"] if p["status"] == "ok")
+    names = sorted(p.name for p in (tmp_path / "ray").iterdir() if p.suffix == ".png")
     assert names == sorted(p.name for p in (tmp_path / "plain").iterdir()) and len(names) == 4
     for name in names:
         assert pixels(tmp_path / "ray" / name) == pixels(tmp_path / "plain" / name), name
-    r = run(images / "photo1.png", images / "art0.jpg", "-o", tmp_path / "t.png", *synthetic(synthetic_weights))
+    r = run(images / "photo1.png", images / "art0.jpg", "-o", tmp_path / "t.png", *tiny)
     assert r.exit_code == 0 and pixels(tmp_path / "t.png") == pixels(tmp_path / "ray" / "photo1__art0.png")
-    assert not [p for p in (tmp_path / "ray").iterdir() if p.name.startswith(".stylize")]  # marker gone
+    assert not [p for p in [*(tmp_path / "ray").iterdir(), *tmp_path.iterdir()] if p.name.startswith(".stylize")]
+
+
+def _ctrl_c_at_the_first_output(folder: Path) -> None:
+    """Ctrl-C (SIGINT to this process) once the first output appears."""
+    for _ in range(1200):
+        if folder.is_dir() and any(p.suffix == ".png" for p in folder.iterdir()):
+            os.kill(os.getpid(), signal.SIGINT)
+            return
+        time.sleep(0.05)
+
+
+def _wait_gone(pid: int) -> None:
+    for _ in range(100):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
+    pytest.fail(f"the Ray worker {pid} still runs after the batch")
 
 
 def _settings(weights, **kwargs):
@@ -197,48 +237,6 @@ def test_a_worker_killed_mid_pair_has_its_pair_made_again_elsewhere(ray_cluster,
         meta = json.loads(Image.open(pair.output).info["stylize"])
         assert meta.get("partial") is not True and Image.open(pair.output).size == (32, 26)
     assert not [p for p in (tmp_path / "o").iterdir() if p.name.startswith(cluster.MARKER)]
-
-
-@pytest.mark.ray
-def test_ctrl_c_stops_the_workers_keeps_what_is_done_and_a_rerun_does_the_rest(ray_cluster, images, tmp_path,
-                                                                              synthetic_weights, monkeypatch):
-    monkeypatch.setattr(console.EARLY, "signal", None)  # the Ctrl-C below is noted there too: not for later tests
-    pairs = batch.intake(str(_manifest(images, tmp_path)), out_dir=tmp_path / "o")
-    settings = _settings(synthetic_weights, iterations=10, until_done=False)
-    workers = []
-
-    def ctrl_c_after_the_first(record):
-        if interrupt.signal is None:  # once: a second Ctrl-C would act at once
-            os.kill(os.getpid(), signal.SIGINT)
-
-    with console.catch_signals() as interrupt:
-        rep = cluster.run_batch(pairs, tmp_path / "o", settings, report=tmp_path / "r.json", should_stop=interrupt,
-                                on_start=lambda record, worker: workers.append(worker), on_pair=ctrl_c_after_the_first)
-    assert interrupt.signal == signal.SIGINT
-    statuses = [r.status for r in rep.records]
-    assert statuses.count("ok") >= 1 and set(statuses) <= {"ok", "interrupted", "pending"} and "pending" in statuses
-    for pid in {int(w.rpartition(":")[2]) for w in workers}:  # the workers are stopped
-        _wait_gone(pid)
-    done = {r.output: Path(r.output).stat().st_mtime_ns for r in rep.records if r.status == "ok"}
-    for r in rep.records:  # an interrupted pair keeps its best image so far, marked partial; a pending one nothing
-        if r.status != "ok" and Path(r.output).exists():
-            assert r.status == "interrupted" and json.loads(Image.open(r.output).info["stylize"])["partial"]
-        assert Path(r.output).exists() or r.status != "ok"
-    rep = cluster.run_batch(pairs, tmp_path / "o", settings, report=tmp_path / "r.json", skip_existing=True,
-                            workers=1)
-    assert [r.status for r in rep.records] == ["skipped" if r.output in done else "ok" for r in rep.records]
-    assert all(Path(o).stat().st_mtime_ns == t for o, t in done.items())  # never made twice
-    assert json.loads((tmp_path / "r.json").read_text())["summary"] == rep.summary()
-
-
-def _wait_gone(pid: int) -> None:
-    for _ in range(100):
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return
-        time.sleep(0.1)
-    pytest.fail(f"the Ray worker {pid} still runs after the batch")
 
 
 @pytest.mark.ray
