@@ -3,6 +3,7 @@ on tiny images and a synthetic VGG-19: every pair once, the plain batch's pixels
 SIGKILL mid-pair, Ctrl-C and resume; and the errors of a missing Ray, a bad or unreachable address and an
 output folder the workers cannot see."""
 
+import builtins
 import json
 import logging
 import os
@@ -128,9 +129,11 @@ def ray_cluster():
     source = str(Path(cluster.__file__).resolve().parents[1])
     old = os.environ.get("PYTHONPATH")
     os.environ["PYTHONPATH"] = os.pathsep.join([source, *([old] if old else [])])
+    printer = builtins.print  # Ray's driver replaces it (tqdm_ray) when it relays a worker's death
     ray.init(num_cpus=2, include_dashboard=False, logging_level=logging.ERROR, log_to_driver=False)
     yield ray
     ray.shutdown()
+    builtins.print = printer
     if old is None:
         os.environ.pop("PYTHONPATH")
     else:

@@ -9,6 +9,7 @@ Ray is imported here only, and only when a batch runs on it (the `ray` extra).
 
 from __future__ import annotations
 
+import builtins
 import collections
 import dataclasses
 import logging
@@ -197,6 +198,7 @@ def run_batch(pairs: list[Pair], out_dir, settings, *, address: str | None = Non
     seconds. Raises ManifestError, ClusterError (Ray missing or unreachable, an output folder a worker cannot
     see, no worker starting within START_WAIT seconds) and a worker's own unexpected exception."""
     ray = import_ray()
+    printer = builtins.print  # Ray's driver replaces it (tqdm_ray) when it relays a worker's death
     owned = connect(address)
     marker = None
     try:
@@ -229,6 +231,7 @@ def run_batch(pairs: list[Pair], out_dir, settings, *, address: str | None = Non
             marker.unlink(missing_ok=True)
         if owned:
             ray.shutdown()
+            builtins.print = printer
     return rep
 
 
