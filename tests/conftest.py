@@ -26,6 +26,18 @@ def pattern(width: int, height: int, seed: int = 0) -> Image.Image:
 
 
 @pytest.fixture
+def images(tmp_path) -> Path:
+    """A folder of a batch's inputs: photo0.png ... photo2.png (40x32) and art0.jpg, art1.jpg (36x36)."""
+    d = tmp_path / "in"
+    d.mkdir()
+    for i in range(3):
+        pattern(40, 32, seed=i).save(d / f"photo{i}.png")
+    for i in range(2):
+        pattern(36, 36, seed=10 + i).save(d / f"art{i}.jpg")
+    return d
+
+
+@pytest.fixture
 def photo(tmp_path) -> Path:
     p = tmp_path / "photo.png"
     pattern(64, 48, seed=1).save(p)
@@ -60,9 +72,48 @@ def _vgg_mark_is_honest(request, monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("this test loads VGG-19's weights: mark it @pytest.mark.vgg")
 
-    monkeypatch.setattr(vgg, "_cached_network", refuse)
-    monkeypatch.setattr(vgg, "_cached_weights", refuse)
+    def real_weights_refused(cached):
+        def guarded(source, *args, **kwargs):
+            if source in ("original", "torchvision"):
+                refuse()
+            return cached(source, *args, **kwargs)  # a weights file, e.g. synthetic_weights below
+        return guarded
+
+    monkeypatch.setattr(vgg, "_cached_network", real_weights_refused(vgg._cached_network))
+    monkeypatch.setattr(vgg, "_cached_weights", real_weights_refused(vgg._cached_weights))
     monkeypatch.setattr(weights, "load_original", refuse)
+
+
+@pytest.fixture(scope="session")
+def synthetic_weights(tmp_path_factory) -> Path:
+    """A VGG-19-shaped state dict of seeded random filters (He initialisation, float16: 40 MB): the real
+    network's shape and cost at tiny sizes, without loading VGG-19's weights, in any process (a Ray worker
+    too). Use with --no-normalize (normalising calibrates a weights file over the shipped images first)."""
+    from stylize.weights import expected_shapes
+
+    path = tmp_path_factory.mktemp("weights") / "synthetic_vgg19.pth"
+    g = torch.Generator().manual_seed(0)
+    state = {}
+    for key, shape in expected_shapes().items():
+        scale = math.sqrt(2 / (shape[1] * 9)) if key.endswith("weight") else 0.01
+        state[key] = (torch.randn(shape, generator=g) * scale).half()
+    torch.save(state, path)
+    return path
+
+
+@pytest.fixture
+def one_thread():
+    """One torch thread, as a Ray worker with --ray-cpus 1 has: at 32 px two threads only wait for each other,
+    and far worse on a busy machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def synthetic(weights: Path) -> list[str]:
+    """The options of a tiny run on synthetic_weights."""
+    return ["--weights", str(weights), "--no-normalize", "--size", "32", "--iterations", "3", "--quiet"]
 
 
 def tinted(width, height, seed, rgb):

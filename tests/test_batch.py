@@ -1,6 +1,9 @@
 """Batches: manifests, globs, shards, resume, reports, exit codes, one network and targets reused."""
 
 import json
+import os
+import re
+import subprocess
 
 import pytest
 from click.testing import CliRunner
@@ -8,26 +11,15 @@ from PIL import Image
 
 from stylize import batch, synthesis
 from stylize.cli import cli
-from stylize.errors import ImageError, ManifestError
+from stylize.errors import ClusterError, ImageError, ManifestError
 
-from .conftest import cli_result_text, pattern
+from .conftest import EXAMPLES, cli_result_text, pattern, synthetic
 
 FAST = ["--size", "32", "--iterations", "2", "--quiet"]
 
 
 def run(*args, input=None):
     return CliRunner().invoke(cli, [str(a) for a in args], input=input, catch_exceptions=False)
-
-
-@pytest.fixture
-def images(tmp_path):
-    d = tmp_path / "in"
-    d.mkdir()
-    for i in range(3):
-        pattern(40, 32, seed=i).save(d / f"photo{i}.png")
-    for i in range(2):
-        pattern(36, 36, seed=10 + i).save(d / f"art{i}.jpg")
-    return d
 
 
 def test_manifest_formats():
@@ -255,3 +247,121 @@ def test_a_contact_sheet_may_go_in_the_out_dir_the_batch_creates(images, tmp_pat
             "--iterations", "2", "--quiet", "--out-dir", out, "--contact-sheet", out / "sheet.png")
     assert r.exit_code == 0, cli_result_text(r)
     assert (out / "sheet.png").is_file()
+
+
+# -- --shard auto: the job array's engine gives the share -----------------------------------------------
+SLURM_TASK_2_OF_4 = {"SLURM_ARRAY_TASK_ID": "2", "SLURM_ARRAY_TASK_MIN": "0", "SLURM_ARRAY_TASK_MAX": "3",
+                     "SLURM_ARRAY_TASK_COUNT": "4", "SLURM_ARRAY_TASK_STEP": "1"}
+
+
+@pytest.mark.parametrize("env,count,share", [
+    (SLURM_TASK_2_OF_4, None, (3, 4)),
+    (SLURM_TASK_2_OF_4, 4, (3, 4)),
+    ({"SLURM_ARRAY_TASK_ID": "7", "SLURM_ARRAY_TASK_MIN": "1", "SLURM_ARRAY_TASK_MAX": "8"}, None, (7, 8)),  # 1-8
+    ({"SLURM_ARRAY_TASK_ID": "8", "SLURM_ARRAY_TASK_MIN": "0", "SLURM_ARRAY_TASK_MAX": "12",
+      "SLURM_ARRAY_TASK_STEP": "4", "SLURM_ARRAY_TASK_COUNT": "4"}, None, (3, 4)),  # --array=0-12:4
+    ({"SLURM_ARRAY_TASK_ID": "0", "SLURM_ARRAY_TASK_COUNT": "2"}, None, (1, 2)),
+    ({"JOB_COMPLETION_INDEX": "0"}, 3, (1, 3)),
+    ({"JOB_COMPLETION_INDEX": "2"}, 3, (3, 3)),
+])
+def test_shard_auto_reads_the_array_task_from_its_engine(env, count, share):
+    i, n, where = batch.shard_from_environment(count, env)
+    assert (i, n) == share
+    assert where.startswith("Slurm array: SLURM_ARRAY_TASK_ID=" if "SLURM_ARRAY_TASK_ID" in env
+                            else "Kubernetes indexed Job: JOB_COMPLETION_INDEX=")
+
+
+@pytest.mark.parametrize("env,count,message", [
+    ({}, None, "--shard auto: not in a job array (neither SLURM_ARRAY_TASK_ID nor JOB_COMPLETION_INDEX is set); "
+               "give --shard I/N"),
+    ({"JOB_COMPLETION_INDEX": "1"}, None, "gives the index (JOB_COMPLETION_INDEX=1), not the count; write --shard "
+                                          "auto/N with N the Job's completions"),
+    ({"JOB_COMPLETION_INDEX": "3"}, 3, "--shard auto/3: JOB_COMPLETION_INDEX=3 is not below 3"),
+    (SLURM_TASK_2_OF_4, 8, "--shard auto/8: the Slurm array has 4 tasks"),
+    ({"SLURM_ARRAY_TASK_ID": "3", "SLURM_ARRAY_TASK_MIN": "1", "SLURM_ARRAY_TASK_MAX": "7",
+      "SLURM_ARRAY_TASK_COUNT": "3"}, None, "a Slurm array with gaps (3 tasks with ids 1 to 7)"),
+    ({"SLURM_ARRAY_TASK_ID": "x", "SLURM_ARRAY_TASK_COUNT": "2"}, None, "SLURM_ARRAY_TASK_ID='x' is not a whole number"),
+    ({"SLURM_ARRAY_TASK_ID": "1"}, None, "neither SLURM_ARRAY_TASK_COUNT nor SLURM_ARRAY_TASK_MAX"),
+    ({"SLURM_ARRAY_TASK_ID": "1", "SLURM_ARRAY_TASK_COUNT": "2", "JOB_COMPLETION_INDEX": "0"}, 2, "both Slurm"),
+])
+def test_shard_auto_refuses_what_is_not_an_array_task(env, count, message):
+    with pytest.raises(ClusterError) as e:
+        batch.shard_from_environment(count, env)
+    assert message in str(e.value)
+
+
+def test_shard_auto_outside_an_array_job_is_one_usage_line(tmp_path, monkeypatch):
+    for name in ("SLURM_ARRAY_TASK_ID", "JOB_COMPLETION_INDEX"):
+        monkeypatch.delenv(name, raising=False)
+    r = run("batch", "--content", "a.png", "--style", "b.png", "--out-dir", tmp_path / "o", "--shard", "auto")
+    assert r.exit_code == 2 and not (tmp_path / "o").exists()
+    assert r.stderr.splitlines()[-1] == ("Error: --shard auto: not in a job array (neither SLURM_ARRAY_TASK_ID nor "
+                                         "JOB_COMPLETION_INDEX is set); give --shard I/N")
+    r = run("batch", "--content", "a.png", "--style", "b.png", "--out-dir", tmp_path / "o", "--shard", "auto/0")
+    assert r.exit_code == 2 and "need 1 <= I <= N" in r.stderr
+
+
+def test_shard_auto_runs_the_share_its_engine_gives_and_says_so(images, tmp_path, synthetic_weights, one_thread):
+    args = ["batch", "--content", images / "photo*.png", "--style", images / "art0.jpg", "--out-dir", tmp_path / "o",
+            "--shard", "auto", *[a for a in synthetic(synthetic_weights) if a != "--quiet"]]
+    env = {"SLURM_ARRAY_TASK_ID": "1", "SLURM_ARRAY_TASK_MIN": "0", "SLURM_ARRAY_TASK_MAX": "2",
+           "SLURM_ARRAY_TASK_COUNT": "3", "JOB_COMPLETION_INDEX": None}
+    r = CliRunner(env=env).invoke(cli, [str(a) for a in args], catch_exceptions=False)
+    assert r.exit_code == 0, cli_result_text(r)
+    assert r.stderr.startswith("Shard 2/3 from the Slurm array: SLURM_ARRAY_TASK_ID=1, SLURM_ARRAY_TASK_MIN=0, "
+                               "SLURM_ARRAY_TASK_MAX=2, SLURM_ARRAY_TASK_COUNT=3\n")
+    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["photo1__art0.png"]
+
+
+def _example_argv(argv: list[str]) -> dict:
+    """The parameters `stylize batch ...` (an example's command line) parses into: every option exists."""
+    assert argv[:2] == ["stylize", "batch"], argv
+    return cli.commands["batch"].make_context("batch", argv[2:]).params
+
+
+def test_the_slurm_example_gives_each_array_task_its_own_share(tmp_path):
+    script = EXAMPLES / "slurm_array.sh"
+    assert subprocess.run(["bash", "-n", str(script)], capture_output=True).returncode == 0
+    text = script.read_text()
+    low, high = (int(v) for v in re.search(r"^#SBATCH --array=(\d+)-(\d+)$", text, re.M).groups())
+    assert text.index("#SBATCH") < text.index("set -euo")  # Slurm reads #SBATCH lines only before the commands
+    recorder = tmp_path / "srun"
+    recorder.write_text(f'#!/bin/sh\nfor a in "$@"; do printf "%s\\t" "$a"; done > "{tmp_path}/argv"\n')
+    recorder.chmod(0o755)
+    shares = set()
+    for task in range(low, high + 1):
+        env = {"SLURM_ARRAY_TASK_ID": str(task), "SLURM_ARRAY_TASK_MIN": str(low), "SLURM_ARRAY_TASK_MAX": str(high),
+               "SLURM_ARRAY_TASK_COUNT": str(high - low + 1), "SLURM_ARRAY_TASK_STEP": "1"}
+        proc = subprocess.run(["bash", str(script)], env={**os.environ, **env, "PATH": f"{tmp_path}:{os.environ['PATH']}"},
+                              capture_output=True, text=True, timeout=30)
+        assert proc.returncode == 0, proc.stderr
+        params = _example_argv((tmp_path / "argv").read_text().rstrip("\t").split("\t"))
+        assert params["shard"] == (None, None) and params["skip_existing"]
+        shares.add(batch.shard_from_environment(None, env)[:2])
+    assert shares == {(i, high - low + 1) for i in range(1, high - low + 2)}
+
+
+def test_the_kubernetes_example_is_an_indexed_job_whose_shards_match_its_completions():
+    text = (EXAMPLES / "k8s_indexed_job.yaml").read_text()
+    try:
+        import yaml
+    except ImportError:  # not a dependency: the few fields that matter, read by hand
+        job = None
+        completions = int(re.search(r"^  completions: (\d+)$", text, re.M).group(1))
+        assert re.search(r"^kind: Job$", text, re.M) and re.search(r"^  completionMode: Indexed$", text, re.M)
+        command = json.loads(re.search(r"command: (\[.*?\])", text, re.S).group(1))
+    else:
+        job = yaml.safe_load(text)
+        assert (job["apiVersion"], job["kind"], job["spec"]["completionMode"]) == ("batch/v1", "Job", "Indexed")
+        completions = job["spec"]["completions"]
+        pod = job["spec"]["template"]["spec"]
+        assert pod["restartPolicy"] == "Never"
+        (container,) = pod["containers"]
+        command = container["command"]
+        assert {m["mountPath"] for m in container["volumeMounts"]} == {"/shared"}
+    params = _example_argv(command)
+    assert params["shard"] == (None, completions) and params["skip_existing"]
+    assert params["out_dir"].startswith("/shared/") and params["report"].startswith("/shared/")
+    for index in range(completions):
+        assert batch.shard_from_environment(params["shard"][1], {"JOB_COMPLETION_INDEX": str(index)})[:2] == \
+            (index + 1, completions)

@@ -11,14 +11,15 @@ import os
 import re
 import string
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, NamedTuple
 
 import torch
 
-from .errors import ManifestError, SettingsError, StylizeError
-from .images import check_name, check_writable, make_folder, output_format, read_metadata, save_image, write_json
+from .errors import ClusterError, ManifestError, SettingsError, StylizeError
+from .images import check_name, check_writable, make_folder, output_format, path_key, read_metadata, save_image
+from .report import Record, Report
 
 DEFAULT_TEMPLATE = "{content}__{style}.png"  # an output's name: the inputs' file stems
 
@@ -41,26 +42,11 @@ class Pair:
     output: Path
     blend: tuple[float, ...] | None = None  # None: the command's --style-blend, or equal
     error: str | None = None  # set: this pair fails without running (see Row.error)
+    total: int | None = None  # pairs in the whole manifest (before sharding): the report's manifest_pairs
 
     @property
     def style(self) -> str:
         return ";".join(self.styles)
-
-
-@dataclass
-class Record:
-    index: int
-    content: str
-    style: str  # the artworks, ';'-separated
-    output: str
-    status: str = "pending"  # ok | failed | skipped | interrupted | pending
-    seconds: float | None = None
-    content_loss: float | None = None
-    style_loss: float | None = None
-    iterations: int | None = None
-    evaluations: int | None = None
-    error: str | None = None
-    blend: list | None = None
 
 
 def _blend(value, where: str) -> tuple[float, ...] | None:
@@ -248,20 +234,15 @@ def plan(rows, out_dir: Path, template: str = DEFAULT_TEMPLATE) -> list[Pair]:
     read = [p for p in pairs if p.styles]
     for pair in read:
         for source in (pair.content, *pair.styles):
-            inputs.setdefault(_resolved(source), pair.index)
+            inputs.setdefault(path_key(source), pair.index)
     for pair in read:
-        owner = inputs.get(_resolved(pair.output))
+        owner = inputs.get(path_key(pair.output))
         if owner is not None:
             which = "one of its inputs" if owner == pair.index else f"an input of pair {owner + 1}"
             raise ManifestError(f"pair {pair.index + 1}: the output {pair.output} is {which}")
+    for pair in pairs:
+        pair.total = len(pairs)
     return pairs
-
-
-def _resolved(path) -> str:
-    try:
-        return os.path.normcase(str(Path(path).resolve()))
-    except (OSError, RuntimeError):
-        return os.path.normcase(os.path.abspath(path))
 
 
 def intake(manifest: str | None, contents=(), styles=(), out_dir: Path = Path("."),
@@ -317,6 +298,68 @@ def shard(pairs: list[Pair], i: int, n: int) -> list[Pair]:
     return [p for p in pairs if p.index % n == i - 1]
 
 
+SLURM = ("SLURM_ARRAY_TASK_ID", "SLURM_ARRAY_TASK_MIN", "SLURM_ARRAY_TASK_MAX", "SLURM_ARRAY_TASK_STEP",
+         "SLURM_ARRAY_TASK_COUNT")
+KUBERNETES = "JOB_COMPLETION_INDEX"  # an indexed Job's pod: its index, from 0 (the count is not in the environment)
+
+
+def shard_from_environment(count: int | None = None, environ=None) -> tuple[int, int, str]:
+    """`--shard auto[/N]`: this task's (I, N) from the job array that runs it, and a line saying where from.
+
+    Slurm: I from SLURM_ARRAY_TASK_ID's place in the array (SLURM_ARRAY_TASK_MIN, _STEP; a task id of 0 or
+    more), N from SLURM_ARRAY_TASK_COUNT or _MIN/_MAX. A Kubernetes indexed Job: I = JOB_COMPLETION_INDEX + 1,
+    N = `count` (the Job's completions). `count`, when given, must agree with the engine's. ClusterError when
+    no array job is there, or its variables do not make a share."""
+    env = os.environ if environ is None else environ
+    slurm, kubernetes = "SLURM_ARRAY_TASK_ID" in env, KUBERNETES in env
+    if slurm and kubernetes:
+        raise ClusterError(f"--shard auto: both Slurm (SLURM_ARRAY_TASK_ID) and Kubernetes ({KUBERNETES}) "
+                           f"variables are set; give --shard I/N")
+    if kubernetes:
+        index = _whole(env, KUBERNETES)
+        if count is None:
+            raise ClusterError(f"--shard auto: a Kubernetes indexed Job gives the index ({KUBERNETES}={index}), "
+                               f"not the count; write --shard auto/N with N the Job's completions")
+        if index >= count:
+            raise ClusterError(f"--shard auto/{count}: {KUBERNETES}={index} is not below {count}; N must be the "
+                               f"Job's completions")
+        return index + 1, count, f"Kubernetes indexed Job: {KUBERNETES}={index}, --shard auto/{count}"
+    if not slurm:
+        raise ClusterError(f"--shard auto: not in a job array (neither SLURM_ARRAY_TASK_ID nor {KUBERNETES} is "
+                           f"set); give --shard I/N")
+    task, low, step = (_whole(env, SLURM[0]), _whole(env, SLURM[1], 0), _whole(env, SLURM[3], 1) or 1)
+    high = _whole(env, SLURM[2], None)
+    tasks = _whole(env, SLURM[4], None)
+    if tasks is None and high is None:
+        raise ClusterError("--shard auto: SLURM_ARRAY_TASK_ID is set but neither SLURM_ARRAY_TASK_COUNT nor "
+                           "SLURM_ARRAY_TASK_MAX; give --shard I/N")
+    span = (high - low) // step + 1 if high is not None else None
+    if tasks is not None and span is not None and tasks != span:
+        raise ClusterError(f"--shard auto: a Slurm array with gaps ({tasks} tasks with ids {low} to {high}); "
+                           f"use a range such as --array=0-{tasks - 1}, or --shard I/N")
+    n = tasks if tasks is not None else span
+    place, off = divmod(task - low, step)
+    if off or not 0 <= place < n:
+        raise ClusterError(f"--shard auto: SLURM_ARRAY_TASK_ID={task} is not one of the array's {n} ids from "
+                           f"{low} by {step}")
+    if count is not None and count != n:
+        raise ClusterError(f"--shard auto/{count}: the Slurm array has {n} tasks")
+    told = ", ".join(f"{k}={env[k]}" for k in SLURM if k in env)
+    return place + 1, n, f"Slurm array: {told}"
+
+
+def _whole(env, name: str, default=...) -> int | None:
+    if name not in env and default is not ...:
+        return default
+    try:
+        value = int(env[name])
+    except ValueError:
+        raise ClusterError(f"--shard auto: {name}={env[name]!r} is not a whole number") from None
+    if value < 0:
+        raise ClusterError(f"--shard auto: {name}={value} is negative")
+    return value
+
+
 def complete(path: Path) -> bool:
     """An existing output counts as done unless stylize itself marked it partial (an interrupted
     run's best image so far); a file we cannot read is left alone, never replaced."""
@@ -329,111 +372,83 @@ def complete(path: Path) -> bool:
     return not (meta or {}).get("partial", False)
 
 
-class Report:
-    """The JSON report, rewritten atomically after every pair."""
+def save_output(outcome, pair: Pair, replace: bool, metadata: dict | None = None) -> str | None:
+    """Write a pair's result atomically (images.save_image: never over a file unless `replace`), with
+    `metadata` added to its own; return the memory plan's note of the pair, if it has one."""
+    save_image(outcome.image, pair.output, dict(outcome.metadata, **(metadata or {})), overwrite=replace)
+    return (outcome.metadata.get("memory") or {}).get("note")
 
-    def __init__(self, path: Path | None, settings: dict, records: list[Record]):
-        self.path, self.settings, self.records = path, settings, records
-        self.started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
 
-    def summary(self) -> dict:
-        counts = {}
-        for r in self.records:
-            counts[r.status] = counts.get(r.status, 0) + 1
-        return counts
+def triage(pair: Pair, record: Record, *, skip_existing: bool = False, overwrite: bool = False) -> bool | None:
+    """Decide a pair before any work. None when its record is final: failed (its manifest line's own error,
+    a name too long, an existing output without --skip-existing or --overwrite) or skipped (a finished
+    output, --skip-existing). Otherwise whether its output may be replaced: --overwrite, or our own partial
+    output being redone."""
+    try:
+        if pair.error:
+            raise ManifestError(pair.error)
+        check_name(pair.output)
+    except StylizeError as e:
+        record.status, record.error = "failed", str(e)
+        return None
+    if not pair.output.exists() or overwrite:
+        return overwrite
+    if not skip_existing:
+        record.status, record.error = "failed", f"{pair.output} already exists (use --skip-existing or --overwrite)"
+        return None
+    if complete(pair.output):
+        record.status = "skipped"
+        return None
+    return True
 
-    def check(self, inputs=(), overwrite: bool = False, resume: bool = False, outputs=()) -> None:
-        """Refuse, before the first pair, a report that would replace an input or (without overwrite)
-        an existing file, or that cannot be written. Resuming (--skip-existing) may update an earlier
-        stylize report in place: it is the batch's own record, not the user's file."""
-        if self.path is None:
-            return
-        from .images import check_name
 
-        check_name(self.path)
-        folder = self.path.parent
-        if not folder.is_dir():
-            raise ManifestError(f"{self.path}: the folder {folder} does not exist")
-        if self.path.is_dir():
-            raise ManifestError(f"{self.path}: is a directory")
-        for other in inputs:
-            if other and self.path.exists() and os.path.exists(other) and os.path.samefile(self.path, other):
-                raise ManifestError(f"{self.path}: the report would overwrite an input; choose another --report path")
-        if any(_resolved(self.path) == _resolved(o) for o in outputs):
-            raise ManifestError(f"{self.path}: the report would be one of the pairs' outputs; choose another --report "
-                                f"path")
-        if self.path.exists() and not overwrite and not (resume and _is_report(self.path)):
-            raise ManifestError(f"{self.path}: already exists and is not a stylize report to resume; pass --overwrite "
-                                f"to replace it")
-        try:
-            check_writable(folder)
-        except OSError as e:
-            raise ManifestError(f"{self.path}: cannot write in {folder} ({e.strerror or e})") from None
+def synthesize(session, pair: Pair, record: Record, replace: bool, *, metadata: dict | None = None, callback=None,
+               should_stop=None) -> str | None:
+    """Make one pair with `session` (api.Session) and write its output (save_output). The outcome goes into
+    `record`: ok, interrupted (should_stop: the best image so far is saved, marked partial) or failed with
+    its message (an unreadable input, out of memory, an output that appeared meanwhile). Returns the memory
+    plan's note of the pair, if it has one."""
+    start, note = time.perf_counter(), None
+    try:
+        outcome = session.transfer(pair.content, pair.styles, callback=callback, should_stop=should_stop,
+                                   blend=pair.blend)
+        if outcome.evaluations:
+            note = save_output(outcome, pair, replace, metadata)
+        record.status = "interrupted" if outcome.partial else "ok"
+        record.content_loss, record.style_loss = outcome.content_loss, outcome.style_loss
+        record.iterations, record.evaluations = outcome.iterations, outcome.evaluations
+    except StylizeError as e:
+        record.status, record.error = "failed", str(e)
+    except torch.OutOfMemoryError:
+        record.status, record.error = "failed", "out of memory (lower --size or --history)"
+    record.seconds = round(time.perf_counter() - start, 3)
+    return note
 
-    def write(self) -> None:
-        if self.path is None:
-            return
-        data = {"started": self.started, "settings": self.settings, "summary": self.summary(),
-                "pairs": [asdict(r) for r in self.records]}
-        try:
-            write_json(self.path, data, overwrite=True)  # check() ran before the first pair
-        except OSError as e:
-            raise ManifestError(f"cannot write the report {self.path}: {e.strerror or e}") from None
+
+def stops(record: Record, continue_on_error: bool) -> bool:
+    """Whether a pair's end ends the batch: it was interrupted, or it failed under --stop-on-error."""
+    return record.status == "interrupted" or (record.status == "failed" and not continue_on_error)
 
 
 def run(session, pairs: list[Pair], *, skip_existing: bool = False, overwrite: bool = False,
-        continue_on_error: bool = True, should_stop=None, report: Report | None = None,
-        on_pair=None, callback=None, save=None) -> list[Record]:
-    """Run every pair through one session (network loaded once; targets cached per image).
+        continue_on_error: bool = True, should_stop=None, report: Report | None = None, on_pair=None, on_note=None,
+        callback=None, metadata: dict | None = None) -> list[Record]:
+    """Run every pair through one session (network loaded once; targets cached per image), in order.
 
-    save(outcome, pair, replace) writes the result, replacing a file only when `replace` (--overwrite, or
-    our own partial output being redone); on_pair(record) is told when a pair ends.
-    """
-    records = report.records if report is not None else [
-        record_of(p) for p in pairs]
+    on_pair(record) is told when a pair ends, on_note(pair, note) of a pair's memory note; outputs carry
+    `metadata` besides their own."""
+    records = report.records if report is not None else [record_of(p) for p in pairs]
     for pair, record in zip(pairs, records):
         if should_stop is not None and should_stop():
             break
-        replace = overwrite
-        try:
-            if pair.error:
-                raise ManifestError(pair.error)
-            check_name(pair.output)
-        except StylizeError as e:
-            record.status, record.error = "failed", str(e)
-            _done(record, report, on_pair)
-            if not continue_on_error:
-                break
-            continue
-        if pair.output.exists() and not overwrite:
-            replace = skip_existing  # reached below only for our own partial output, which is redone
-            if skip_existing and complete(pair.output):
-                record.status = "skipped"
-            elif not skip_existing:
-                record.status, record.error = "failed", f"{pair.output} already exists (use --skip-existing or --overwrite)"
-            if record.status != "pending":
-                _done(record, report, on_pair)
-                if record.status == "failed" and not continue_on_error:
-                    break
-                continue
-        start = time.perf_counter()
-        try:
-            outcome = session.transfer(pair.content, pair.styles, callback=callback, should_stop=should_stop,
-                                       blend=pair.blend)
-            if outcome.evaluations:
-                save(outcome, pair, replace)
-            record.status = "interrupted" if outcome.partial else "ok"
-            record.content_loss, record.style_loss = outcome.content_loss, outcome.style_loss
-            record.iterations, record.evaluations = outcome.iterations, outcome.evaluations
-        except StylizeError as e:
-            record.status, record.error = "failed", str(e)
-        except torch.OutOfMemoryError:
-            record.status, record.error = "failed", "out of memory (lower --size or --history)"
-        record.seconds = round(time.perf_counter() - start, 3)
-        _done(record, report, on_pair)
-        if record.status == "failed" and not continue_on_error:
-            break
-        if record.status == "interrupted":
+        replace = triage(pair, record, skip_existing=skip_existing, overwrite=overwrite)
+        if replace is not None:
+            note = synthesize(session, pair, record, replace, metadata=metadata, callback=callback,
+                              should_stop=should_stop)
+            if note and on_note is not None:
+                on_note(pair, note)
+        finished(record, report, on_pair)
+        if stops(record, continue_on_error):
             break
     return records
 
@@ -443,36 +458,21 @@ def record_of(pair: Pair) -> Record:
                   blend=list(pair.blend) if pair.blend is not None else None)
 
 
-def _done(record: Record, report: Report | None, on_pair) -> None:
+def finished(record: Record, report: Report | None, on_pair=None) -> None:
+    """A pair ended: the report is rewritten (unless it was moments ago), on_pair(record) told."""
     if report is not None:
-        report.write()
+        report.write(force=False)
     if on_pair is not None:
         on_pair(record)
 
 
-def _is_report(path: Path) -> bool:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return isinstance(data, dict) and {"started", "settings", "pairs"} <= data.keys()
+def begin(pairs: list[Pair], out_dir, settings, *, report=None, inputs=(), skip_existing: bool = False,
+          overwrite: bool = False) -> Report:
+    """Every check of a batch before its first pair, and its Report (not yet written: Report.open).
 
-
-def run_batch(pairs: list[Pair], out_dir, settings, *, report=None, inputs=(), skip_existing: bool = False,
-              overwrite: bool = False, continue_on_error: bool = True, callback=None,
-              should_stop: Callable[[], bool] | None = None, on_ready: Callable[[Report], None] | None = None,
-              on_pair: Callable[[Record], None] | None = None, on_note: Callable[[Pair, str], None] | None = None,
-              metadata: dict | None = None) -> Report:
-    """Run `pairs` (from intake or plan) with `settings` in one session and return the batch's Report.
-
-    Before the first pair: a pair whose artworks the blend weights do not fit fails alone; the output
-    folders are created; the JSON report (`report`, a path, or None) is checked against every input
-    (`inputs`: more files never to be replaced, e.g. the manifest), the outputs and existing files.
-    Then on_ready(report) is told, and on_pair(record) after every pair; on_note(pair, note) with the
-    memory plan's note of a pair that has one. Outputs are written atomically, with `metadata` added to
-    each one's; the report is rewritten after every pair. Raises ManifestError and the session's errors;
-    a pair's own failure is its record's."""
-    from .api import Session
+    A pair whose artworks the blend weights do not fit fails alone; the output folders are created; the
+    report (`report`, a path, or None) is checked against every input (`inputs`: more files never to be
+    replaced, e.g. the manifest), the outputs and existing files. ManifestError, ImageError."""
     from .files import input_files
 
     for pair in pairs:
@@ -482,24 +482,40 @@ def run_batch(pairs: list[Pair], out_dir, settings, *, report=None, inputs=(), s
             except SettingsError as e:
                 pair.error = f"pair {pair.index + 1}: {e} (give the pair a blend column)"
     prepare(Path(out_dir), pairs)
-    rep = Report(Path(report) if report else None, settings.to_dict(), [record_of(p) for p in pairs])
+    total = max((p.total for p in pairs if p.total is not None), default=len(pairs))
+    rep = Report(Path(report) if report else None, settings.to_dict(), [record_of(p) for p in pairs], total)
     rep.check([*inputs, *(f for p in pairs for f in (p.content, *p.styles)), *input_files(settings)], overwrite,
               resume=skip_existing, outputs=[p.output for p in pairs])
-    if on_ready is not None:
-        on_ready(rep)
-
-    def save(outcome, pair, replace):
-        save_image(outcome.image, pair.output, dict(outcome.metadata, **(metadata or {})), overwrite=replace)
-        note = (outcome.metadata.get("memory") or {}).get("note")
-        if note and on_note is not None:
-            on_note(pair, note)
-
-    session = Session(settings)
-    rep.write()
-    run(session, pairs, skip_existing=skip_existing, overwrite=overwrite, continue_on_error=continue_on_error,
-        should_stop=should_stop, report=rep, on_pair=on_pair, callback=callback, save=save)
     return rep
 
+
+def run_batch(pairs: list[Pair], out_dir, settings, *, report=None, inputs=(), skip_existing: bool = False,
+              overwrite: bool = False, continue_on_error: bool = True, callback=None,
+              should_stop: Callable[[], bool] | None = None, on_ready: Callable[[Report], None] | None = None,
+              on_pair: Callable[[Record], None] | None = None, on_note: Callable[[Pair, str], None] | None = None,
+              metadata: dict | None = None) -> Report:
+    """Run `pairs` (from intake or plan) with `settings` in one session and return the batch's Report.
+
+    Every check before the first pair (begin); then on_ready(report) is told, and on_pair(record) after
+    every pair; on_note(pair, note) with the memory plan's note of a pair that has one. Outputs are
+    written atomically, with `metadata` added to each one's; the report is rewritten after every pair
+    (merged with what other shards of the batch write into it, report.Report). Raises ManifestError and the
+    session's errors; a pair's own failure is its record's."""
+    from .api import Session
+
+    rep = begin(pairs, out_dir, settings, report=report, inputs=inputs, skip_existing=skip_existing,
+                overwrite=overwrite)
+    session = Session(settings)
+    rep.open(overwrite=overwrite, resume=skip_existing)
+    try:
+        if on_ready is not None:
+            on_ready(rep)
+        run(session, pairs, skip_existing=skip_existing, overwrite=overwrite, continue_on_error=continue_on_error,
+            should_stop=should_stop, report=rep, on_pair=on_pair, on_note=on_note, callback=callback,
+            metadata=metadata)
+    finally:
+        rep.close()
+    return rep
 
 # -- naming pairs, and the contact sheet --------------------------------------------------------------
 SHEET_THUMB = 128  # px: the box each thumbnail of a contact sheet is fitted into
@@ -522,11 +538,11 @@ def check_contact_sheet(path, pairs: list[Pair], inputs=(), *, overwrite: bool =
         raise ManifestError(f"{p}: a contact sheet is a .png or .jpg file")
     check_name(p)
     folder = p.parent if str(p.parent) else Path(".")
-    made = any(_resolved(folder) in (_resolved(q) for q in Path(pair.output).parents) for pair in pairs)
+    made = any(path_key(folder) in (path_key(q) for q in Path(pair.output).parents) for pair in pairs)
     if p.is_dir() or not (folder.is_dir() or made):  # a folder the batch makes for its outputs will be there
         raise ManifestError(f"{p}: {'is a directory' if p.is_dir() else f'the folder {folder} does not exist'}")
     others = [*inputs, *(f for pair in pairs for f in (pair.content, *pair.styles, pair.output))]
-    if any(_resolved(p) == _resolved(o) for o in others if o):
+    if any(path_key(p) == path_key(o) for o in others if o):
         raise ManifestError(f"{p}: the contact sheet would replace one of the batch's inputs or outputs; choose "
                             f"another --contact-sheet path")
     if (p.exists() or p.is_symlink()) and not overwrite and not (resume and _is_sheet(p)):

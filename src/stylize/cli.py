@@ -11,10 +11,10 @@ import click
 
 from . import __version__, console, figures
 from .console import Interrupt, ProgressBar, catch_signals
-from .errors import ManifestError, StylizeError
+from .errors import StylizeError
 from .options import (CONTROL_OPTIONS, INPUT, OUTPUT, RUN_OPTIONS, SAVE_EVERY, SYNTHESIS_OPTIONS, VIDEO_OPTIONS,
-                      FloatList, Layer, LayerList, LayerSets, LibraryDefault, NameTemplate, OutSize, SectionedCommand,
-                      Shard, default_output, options, settings_from, transfer_settings)
+                      FloatList, Layer, LayerList, LayerSets, LibraryDefault, NameTemplate, OutSize, POSITIVE_INT,
+                      RayAddress, SectionedCommand, Shard, default_output, options, settings_from, transfer_settings)
 from .layers import LAYERS
 from .settings import DEFAULTS, Settings
 
@@ -171,28 +171,35 @@ def transfer_command(content, style, output, save_every, quiet, overwrite, **kwa
               help="Whether a failed pair stops the batch.")
 @click.option("--report", type=click.Path(dir_okay=False), default=None,
               help="Write a JSON report: per pair status, seconds, final losses, error.")
-@click.option("--shard", type=Shard(), default=None,
-              help="Run only the I-th of N deterministic shares of the pairs (e.g. 2/8), for parallel workers.")
+@click.option("--shard", type=Shard(), default=None, metavar="I/N|auto[/N]",
+              help="Run only the I-th of N deterministic shares of the pairs (e.g. 2/8), for parallel workers; auto "
+                   "(or auto/N): I and N from the Slurm array or Kubernetes indexed Job that runs it.")
+@click.option("--ray", type=RayAddress(), is_flag=False, flag_value="", default=None, metavar="[ADDRESS]",
+              help="Run on a Ray cluster: at ADDRESS (HOST:PORT, ray://HOST:PORT, auto), else $RAY_ADDRESS or this "
+                   "machine's, else a new local one; one worker per GPU, or per --ray-cpus CPUs.")
+@click.option("--ray-cpus", type=POSITIVE_INT, default=1, show_default=True,
+              help="CPUs (torch threads) of each Ray worker on a cluster without GPUs.")
 @click.option("--contact-sheet", type=click.Path(dir_okay=False), default=None, metavar="FILE.png|FILE.jpg",
               help="At the end, write a grid of thumbnails: a row per pair (content | style | result, losses).")
 @options(SYNTHESIS_OPTIONS)
 @options(CONTROL_OPTIONS)
 @options(RUN_OPTIONS)
 def batch_command(manifest, contents, styles, out_dir, name_template, skip_existing, continue_on_error, report,
-                  shard, contact_sheet, quiet, overwrite, **kwargs):
+                  shard, ray, ray_cpus, contact_sheet, quiet, overwrite, **kwargs):
     """Stylize many pairs in one process: the network is loaded once, each image's targets computed once.
 
     \b
     Pairs come from MANIFEST (CSV with a header content,style[,output][,blend], or JSON lines
     {"content": ..., "style": ... or [...], "output": ..., "blend": [...]}; '-' reads standard input;
     several styles in a CSV cell are ';'-separated; relative paths are taken from the current folder,
-    relative outputs from --out-dir), or from --content x --style.
+    relative outputs from --out-dir), or from --content x --style. With --ray, on many machines.
 
     \b
     Examples:
       stylize batch --content 'photos/*.jpg' --style 'art/*.jpg' --out-dir out --size 256
       stylize batch pairs.csv --out-dir out --skip-existing --report out/report.json --contact-sheet out/sheet.jpg
       parallel stylize batch pairs.csv --out-dir out --shard {}/4 ::: 1 2 3 4
+      stylize batch pairs.csv --out-dir /shared/out --report /shared/out/report.json --ray head-node:6379
     Exit status: 0 every pair done or skipped, 3 some pair failed, 1 error, 2 usage error,
     130/143 interrupted (the current pair's best image is saved, marked partial).
     """
@@ -203,30 +210,17 @@ def batch_command(manifest, contents, styles, out_dir, name_template, skip_exist
         raise click.UsageError("--skip-existing keeps finished outputs and --overwrite replaces them: give one")
     try:
         batch.check_sources(manifest, contents, styles)
-    except ManifestError as e:
+        if shard is not None and shard[0] is None:
+            i, n, where = batch.shard_from_environment(shard[1])
+            shard = (i, n)
+            echo(f"Shard {shard[0]}/{shard[1]} from the {where}", quiet)
+    except StylizeError as e:
         raise click.UsageError(str(e)) from None
-    bar, records = None, []
+    bar = console.BatchProgress(quiet, settings.iterations)
 
     def on_ready(rep):
-        nonlocal bar
-        from tqdm import tqdm
-
-        records.extend(rep.records)
-        bar = tqdm(total=len(records), unit="pair", file=sys.stderr, disable=quiet, dynamic_ncols=True)
+        bar.ready(rep)
         announce_download(settings, quiet)
-        on_pair(None)
-
-    def on_pair(record):  # None: before the first pair
-        if record is not None:
-            bar.update(1)
-        if bar.n < len(records):  # name the pair that runs next
-            bar.set_description(f"{bar.n + 1}/{len(records)} {batch.label(records[bar.n])}")
-        if record is not None and record.status == "failed":
-            bar.write(f"failed: {record.content} + {record.style}: {record.error}", file=sys.stderr)
-
-    def on_note(pair, note):
-        if not quiet:
-            bar.write(f"Note: {pair.output.name}: {note}", file=sys.stderr)
 
     with catch_signals() as interrupt:
         try:
@@ -234,18 +228,21 @@ def batch_command(manifest, contents, styles, out_dir, name_template, skip_exist
             if contact_sheet:
                 batch.check_contact_sheet(contact_sheet, pairs, [manifest, report], overwrite=overwrite,
                                           resume=skip_existing)
-            rep = batch.run_batch(pairs, out_dir, settings, report=report,
-                                  inputs=[manifest] if manifest and manifest != "-" else [],
-                                  skip_existing=skip_existing, overwrite=overwrite, continue_on_error=continue_on_error,
-                                  callback=lambda p: bar.set_postfix_str(f"iteration {p.iteration}/{settings.iterations}",
-                                                                         refresh=False),
-                                  should_stop=interrupt, on_ready=on_ready, on_pair=on_pair, on_note=on_note,
-                                  metadata=metadata())
+            common = dict(report=report, inputs=[manifest] if manifest and manifest != "-" else [],
+                          skip_existing=skip_existing, overwrite=overwrite, continue_on_error=continue_on_error,
+                          should_stop=interrupt, on_ready=on_ready,
+                          on_pair=bar.pair, on_note=bar.note, metadata=metadata())
+            if ray is None:
+                rep = batch.run_batch(pairs, out_dir, settings, callback=bar.progress, **common)
+            else:
+                from . import cluster
+
+                rep = cluster.run_batch(pairs, out_dir, settings, address=ray, cpus=ray_cpus, on_start=bar.started,
+                                        **common)
         except StylizeError as e:
             fail(e)
         finally:
-            if bar is not None:
-                bar.close()
+            bar.close()
     try:
         if contact_sheet and interrupt.signal is None:
             batch.contact_sheet(rep.records, contact_sheet, overwrite=overwrite or skip_existing)
@@ -257,6 +254,36 @@ def batch_command(manifest, contents, styles, out_dir, name_template, skip_exist
         interrupted("Interrupted: rerun with --skip-existing to resume.", interrupt)
     if counts.get("failed"):
         sys.exit(EXIT_SOME_FAILED)
+
+
+@cli.group("report")
+def report_group():
+    """Batch reports: join the reports of a batch's shards."""
+
+
+@report_group.command("merge", cls=SectionedCommand)
+@click.argument("reports", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("-o", "--output", type=OUTPUT, required=True, help="The merged report (JSON).")
+@click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
+def report_merge_command(reports, output, overwrite):
+    """Join the reports of one batch's shards into the report one run would have written.
+
+    \b
+    Examples:
+      stylize report merge out/report-*.json -o out/report.json
+    """
+    from . import report
+
+    try:
+        data, missing = report.merge(reports, output, overwrite=overwrite)
+    except StylizeError as e:
+        fail(e)
+    counts = ", ".join(f"{n} {k}" for k, n in sorted(data["summary"].items()))
+    click.echo(f"Merged {len(reports)} reports into {output}: {len(data['pairs'])} pairs ({counts})", err=True)
+    if missing:
+        shown = ", ".join(str(k + 1) for k in missing[:10]) + (", ..." if len(missing) > 10 else "")
+        click.echo(f"Warning: {len(missing)} of the manifest's {data['manifest_pairs']} pairs are in none of these "
+                   f"reports (pairs {shown})", err=True)
 
 
 @cli.command("content-recon")

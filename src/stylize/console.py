@@ -109,3 +109,50 @@ class ProgressBar:
                 self.bar.set_postfix_str(f"{stopped} at iteration {self.last[2]}: {self.STOPS[stopped]}",
                                          refresh=True)
             self.bar.close()
+
+
+class BatchProgress:
+    """A batch's bar: one step per pair, failures and memory notes written above it. In one process it names
+    the pair that runs next and its iteration; on a cluster, where several run at once, the last pair to
+    start and its worker."""
+
+    def __init__(self, quiet: bool, iterations: int):
+        self.quiet, self.iterations, self.bar, self.records, self.cluster = quiet, iterations, None, [], False
+
+    def ready(self, report) -> None:
+        """batch.run_batch's on_ready."""
+        from tqdm import tqdm
+
+        self.records = report.records
+        self.bar = tqdm(total=len(self.records), unit="pair", file=sys.stderr, disable=self.quiet, dynamic_ncols=True)
+        self.pair(None)
+
+    def pair(self, record) -> None:
+        """on_pair: a pair ended (None: before the first)."""
+        from .batch import label
+
+        if record is not None:
+            self.bar.update(1)
+        if self.bar.n < len(self.records) and not self.cluster:
+            self.bar.set_description(f"{self.bar.n + 1}/{len(self.records)} {label(self.records[self.bar.n])}")
+        if record is not None and record.status == "failed":
+            self.bar.write(f"failed: {record.content} + {record.style}: {record.error}", file=sys.stderr)
+
+    def started(self, record, worker: str) -> None:
+        """cluster.run_batch's on_start."""
+        from .batch import label
+
+        self.cluster = True
+        self.bar.set_description(f"{self.bar.n}/{len(self.records)} done; {label(record)} on {worker}")
+
+    def note(self, pair, note: str) -> None:
+        if not self.quiet:
+            self.bar.write(f"Note: {pair.output.name}: {note}", file=sys.stderr)
+
+    def progress(self, p) -> None:
+        """The synthesis' Progress callback."""
+        self.bar.set_postfix_str(f"iteration {p.iteration}/{self.iterations}", refresh=False)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()

@@ -35,3 +35,8 @@ class ManifestError(StylizeError):
 
 class NonFiniteError(StylizeError):
     """The loss is not finite even at the start of the optimization."""
+
+
+class ClusterError(StylizeError):
+    """A batch cannot go onto many machines: Ray missing or unreachable, an output folder its workers
+    cannot see, `--shard auto` outside a job array."""

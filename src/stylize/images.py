@@ -441,6 +441,14 @@ def make_folder(folder: str | os.PathLike, what: str = "folder") -> Path:
     return folder
 
 
+def path_key(path) -> str:
+    """A path as a key that two names of one file share (resolved, case-folded where the system folds case)."""
+    try:
+        return os.path.normcase(str(Path(path).resolve()))
+    except (OSError, RuntimeError):
+        return os.path.normcase(os.path.abspath(path))
+
+
 def check_writable(folder: str | os.PathLike) -> None:
     """OSError unless a file can be created in `folder` (a probe, created and removed: os.access says
     yes to root on a read-only folder)."""

@@ -82,20 +82,39 @@ class FloatList(click.ParamType):
 
 
 class Shard(click.ParamType):
-    """I/N: the I-th of N deterministic shares (1 <= I <= N)."""
+    """I/N: the I-th of N deterministic shares (1 <= I <= N); auto or auto/N: I (and N) from the job array
+    that runs the command (batch.shard_from_environment), returned as (None, N or None)."""
 
-    name = "I/N"
+    name = "I/N|auto[/N]"
 
     def convert(self, value, param, ctx):
         if isinstance(value, tuple):
             return value
+        head, _, tail = str(value).partition("/")
         try:
-            i, n = (int(v) for v in str(value).split("/"))
+            i = None if head == "auto" else int(head)
+            n = int(tail) if tail or i is not None else None
         except ValueError:
-            self.fail(f"{value!r} is not of the form I/N, e.g. 2/8", param, ctx)
-        if not (n >= 1 and 1 <= i <= n):
+            self.fail(f"{value!r} is not of the form I/N (e.g. 2/8), auto or auto/N", param, ctx)
+        if n is not None and not (n >= 1 and (i is None or 1 <= i <= n)):
             self.fail(f"{value!r}: need 1 <= I <= N", param, ctx)
         return i, n
+
+
+class RayAddress(click.ParamType):
+    """A Ray cluster's address (cluster.parse_address); '' when --ray is given without one."""
+
+    name = "ADDRESS"
+
+    def convert(self, value, param, ctx):
+        from .cluster import parse_address
+        from .errors import ClusterError
+
+        try:
+            parse_address(str(value))
+        except ClusterError as e:
+            self.fail(f"{e} (a MANIFEST goes before --ray, or write --ray=ADDRESS)", param, ctx)
+        return str(value)
 
 
 class LayerSets(click.ParamType):

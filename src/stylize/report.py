@@ -1,0 +1,338 @@
+"""A batch's JSON report: one record per pair, written atomically, shared safely by the shards of one batch.
+
+A report is valid JSON at every moment (each version replaces the last in one step). Several runs may
+write one report at once (`--shard 1/2` and `--shard 2/2` with one `--report`): every write takes a lock
+(a hidden lock file beside the report, POSIX record locks, which NFS honours), reads what is there, keeps
+the records of the other runs' pairs and writes the union. Only runs of one batch (the same settings, the
+same manifest) share a report this way; another batch is refused before its first pair. Reports written
+apart (one per shard, where no lock reaches) are joined by merge() into the report one run would have
+written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import hashlib
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+from .errors import ManifestError
+from .images import check_name, check_writable, path_key, write_json
+
+WRITE_SHARE = 0.1  # a report is rewritten at most this share of the time (a huge report is written less often)
+
+
+@dataclass
+class Record:
+    """One pair's line of a report: what it is (its place in the manifest, inputs, output) and how it ended."""
+
+    index: int
+    content: str
+    style: str  # the artworks, ';'-separated
+    output: str
+    status: str = "pending"  # ok | failed | skipped | interrupted | pending
+    seconds: float | None = None
+    content_loss: float | None = None
+    style_loss: float | None = None
+    iterations: int | None = None
+    evaluations: int | None = None
+    error: str | None = None
+    blend: list | None = None
+    worker: str | None = None  # on a cluster: the worker that made it, "host:pid"
+    attempts: int | None = None  # on a cluster: 2 or more when a worker died while making it
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Record:
+        """A record as a report holds it (unknown keys are ignored, missing ones take their defaults)."""
+        return cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data})
+
+    def key(self) -> tuple:
+        """What makes two records the same pair of the same manifest."""
+        return self.index, self.content, self.style, self.output
+
+
+def _plain(settings: dict) -> dict:
+    """Settings as they read back from the JSON file (tuples become lists), to compare two batches."""
+    return json.loads(json.dumps(settings, default=str))
+
+
+def read(path: Path) -> dict | None:
+    """A stylize report's contents, or None for anything else (missing, not JSON, another program's)."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not (isinstance(data, dict) and {"started", "settings", "pairs"} <= data.keys()
+            and isinstance(data["pairs"], list) and all(isinstance(r, dict) for r in data["pairs"])):
+        return None
+    if not all(type(r.get("index")) is int for r in data["pairs"]):  # a damaged or hand-made file
+        return None
+    return data
+
+
+class Lock:
+    """The lock file of a report: byte 0 is held while one run reads and rewrites the report, byte 1
+    (shared) by every run that writes it. The last run out removes the file."""
+
+    def __init__(self, report: Path):
+        digest = hashlib.sha256(report.name.encode("utf-8", "surrogateescape")).hexdigest()[:12]
+        self.path, self.report, self.fd = report.parent / f".stylize-report-lock-{digest}", report, None
+
+    def _lockf(self, how: int, start: int) -> bool:
+        """fcntl.lockf on one byte; with LOCK_NB, False when another process holds it."""
+        import fcntl
+
+        try:
+            fcntl.lockf(self.fd, how, 1, start)
+        except OSError as e:
+            if how & fcntl.LOCK_NB and e.errno in (errno.EACCES, errno.EAGAIN):
+                return False
+            raise ManifestError(f"{self.report}: cannot lock the report ({e.strerror or e}); give each shard its "
+                                f"own --report and join them with `stylize report merge`") from None
+        return True
+
+    def enter(self) -> bool:
+        """Take the write lock and join the writers; return whether other runs are writing the report now."""
+        import fcntl
+
+        while True:
+            try:
+                self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
+            except OSError as e:
+                raise ManifestError(f"{self.report}: cannot create its lock file {self.path} "
+                                    f"({e.strerror or e})") from None
+            self.hold()
+            try:
+                if os.path.samestat(os.fstat(self.fd), os.stat(self.path)):
+                    break  # not a file the last run out removed while we waited for it
+            except FileNotFoundError:
+                pass
+            os.close(self.fd)
+        alone = self._lockf(fcntl.LOCK_EX | fcntl.LOCK_NB, 1)
+        self._lockf(fcntl.LOCK_SH, 1)
+        return not alone
+
+    def hold(self) -> None:
+        import fcntl
+
+        self._lockf(fcntl.LOCK_EX, 0)
+
+    def release(self) -> None:
+        import fcntl
+
+        self._lockf(fcntl.LOCK_UN, 0)
+
+    def leave(self) -> None:
+        """Stop writing; the last writer removes the lock file."""
+        import fcntl
+
+        if self.fd is None:
+            return
+        try:
+            self.hold()
+            if self._lockf(fcntl.LOCK_EX | fcntl.LOCK_NB, 1):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(self.path)
+        finally:
+            os.close(self.fd)
+            self.fd = None
+
+
+class Report:
+    """The report of one run: its own records, and (written into the same file by other shards of the
+    same batch) the others', kept as they are. `manifest_pairs`: how many pairs the whole manifest has,
+    before sharding; the records are indexed by their position in it."""
+
+    def __init__(self, path: Path | None, settings: dict, records: list[Record], manifest_pairs: int | None = None):
+        self.path, self.settings, self.records = path, settings, records
+        self.manifest_pairs = manifest_pairs if manifest_pairs is not None else len(records)
+        self.started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+        self.lock = Lock(path) if path is not None else None
+        self._next_write, self._open = 0.0, False
+
+    def summary(self) -> dict:
+        """This run's counts by status."""
+        return count(self.records)
+
+    def check(self, inputs=(), overwrite: bool = False, resume: bool = False, outputs=()) -> None:
+        """Refuse, before the first pair, a report that would replace an input, one of the outputs or (unless
+        `overwrite`, `resume` or it holds the other shards of this batch) an existing file, or that cannot be
+        written: ManifestError, or ImageError for a name too long."""
+        if self.path is None:
+            return
+        check_name(self.path)
+        folder = self.path.parent
+        if not folder.is_dir():
+            raise ManifestError(f"{self.path}: the folder {folder} does not exist")
+        if self.path.is_dir():
+            raise ManifestError(f"{self.path}: is a directory")
+        for other in inputs:
+            if other and self.path.exists() and os.path.exists(other) and os.path.samefile(self.path, other):
+                raise ManifestError(f"{self.path}: the report would overwrite an input; choose another --report path")
+        if any(path_key(self.path) == path_key(o) for o in outputs):
+            raise ManifestError(f"{self.path}: the report would be one of the pairs' outputs; choose another --report "
+                                f"path")
+        try:
+            check_writable(folder)
+        except OSError as e:
+            raise ManifestError(f"{self.path}: cannot write in {folder} ({e.strerror or e})") from None
+        self._decide(read(self.path), self.path.exists(), False, overwrite, resume)
+
+    def open(self, overwrite: bool = False, resume: bool = False) -> None:
+        """Join the report's writers and write its first version (under the lock, what check() decided is
+        decided again: another run may have started meanwhile). ManifestError as check()."""
+        if self.path is None:
+            return
+        try:
+            others = self.lock.enter()
+            self._decide(read(self.path), self.path.exists(), others, overwrite, resume)
+            self._write_locked()
+        except BaseException:
+            self.lock.leave()
+            raise
+        self._open = True
+        self.lock.release()
+
+    def _decide(self, there: dict | None, exists: bool, others: bool, overwrite: bool, resume: bool) -> None:
+        if not exists:
+            return
+        if there is None:
+            if overwrite and not others:
+                return
+            raise ManifestError(f"{self.path}: already exists and is not a stylize report to resume; pass --overwrite "
+                                f"to replace it")
+        if self._same_batch(there):
+            ours = {r.index for r in self.records}
+            done = [r for r in there["pairs"] if r.get("index") in ours and r.get("status") != "pending"]
+            if others or overwrite or resume or not done:
+                return  # the records of the other pairs are kept
+            raise ManifestError(f"{self.path}: already holds results of these pairs; pass --skip-existing to resume "
+                                f"or --overwrite to replace it")
+        if others:
+            raise ManifestError(f"{self.path}: another stylize batch (other settings or pairs) is writing this report "
+                                f"now; choose another --report path")
+        if not (overwrite or resume):
+            raise ManifestError(f"{self.path}: already exists (a report of another batch: other settings or pairs); "
+                                f"pass --overwrite to replace it")
+
+    def _same_batch(self, there: dict) -> bool:
+        """Whether a report on disk belongs to this batch: the same settings, the same manifest."""
+        if there.get("manifest_pairs") != self.manifest_pairs or there.get("settings") != _plain(self.settings):
+            return False
+        ours = {r.index: r.key() for r in self.records}
+        try:
+            theirs = [Record.from_dict(r) for r in there["pairs"]]
+        except TypeError:
+            return False
+        return all(ours.get(r.index, r.key()) == r.key() for r in theirs)
+
+    def write(self, force: bool = True) -> None:
+        """Write the report (this run's records with the other shards' found in the file); without `force`,
+        only when the last write is long enough ago (at most WRITE_SHARE of the time goes to writing).
+        ManifestError when it cannot be written."""
+        if self.path is None or (not force and time.monotonic() < self._next_write):
+            return
+        self.lock.hold()
+        try:
+            self._write_locked()
+        finally:
+            self.lock.release()
+
+    def _write_locked(self) -> None:
+        start = time.monotonic()
+        ours = {r.index for r in self.records}
+        there = read(self.path)
+        others = [Record.from_dict(r) for r in there["pairs"] if r.get("index") not in ours] \
+            if there is not None and self._same_batch(there) else []
+        records = sorted([*self.records, *others], key=lambda r: r.index)
+        started = min(self.started, there["started"]) if others and isinstance(there.get("started"), str) \
+            else self.started
+        try:
+            write_json(self.path, document(started, self.settings, self.manifest_pairs, records), overwrite=True)
+        except OSError as e:
+            raise ManifestError(f"cannot write the report {self.path}: {e.strerror or e}") from None
+        now = time.monotonic()
+        self._next_write = now + (now - start) * (1 / WRITE_SHARE - 1)
+
+    def close(self, write: bool = True) -> None:
+        """The last write, and leave the report's writers (the last one out removes the lock file)."""
+        if not self._open:
+            return
+        self._open = False
+        try:
+            if write:
+                self.write()
+        finally:
+            self.lock.leave()
+
+
+def count(records) -> dict:
+    counts = {}
+    for r in records:
+        counts[r.status] = counts.get(r.status, 0) + 1
+    return counts
+
+
+def document(started: str, settings: dict, manifest_pairs: int, records: list[Record]) -> dict:
+    return {"started": started, "settings": settings, "manifest_pairs": manifest_pairs, "summary": count(records),
+            "pairs": [asdict(r) for r in records]}
+
+
+RANK = {"pending": 0, "interrupted": 1, "failed": 2, "skipped": 3, "ok": 3}
+
+
+def merge(paths, output, *, overwrite: bool = False) -> tuple[dict, list[int]]:
+    """Join the reports of one batch's shards into the report one run would have written; return it and the
+    (0-based) positions of the manifest's pairs that none of them holds. For a pair in several reports the
+    furthest record wins (ok or skipped, then failed, interrupted, pending); of equals, the later report's.
+    ManifestError for a file that is not a stylize report, reports of different batches (settings,
+    manifest), or an `output` that exists (unless `overwrite`) or is one of the reports."""
+    paths, output = [Path(p) for p in paths], Path(output)
+    if not paths:
+        raise ManifestError("give the reports to merge")
+    if any(path_key(output) == path_key(p) for p in paths):
+        raise ManifestError(f"{output}: is one of the reports to merge; choose another output")
+    check_name(output)
+    if (output.exists() or output.is_symlink()) and not overwrite:
+        raise ManifestError(f"{output}: already exists; pass --overwrite to replace it")
+    first, records, started = None, {}, []
+    for p in paths:
+        data = read(p)
+        if data is None:
+            raise ManifestError(f"{p}: {'no such file' if not p.exists() else 'not a stylize report'}")
+        if first is None:
+            first = (p, data)
+        elif data["settings"] != first[1]["settings"]:
+            raise ManifestError(f"{p} and {first[0]} are not shards of one batch: their settings differ "
+                                f"({_difference(first[1]['settings'], data['settings'])})")
+        elif data.get("manifest_pairs") != first[1].get("manifest_pairs"):
+            raise ManifestError(f"{p} and {first[0]} are not shards of one batch: manifests of "
+                                f"{first[1].get('manifest_pairs')} and {data.get('manifest_pairs')} pairs")
+        started += [data["started"]] if isinstance(data["started"], str) else []
+        for raw in data["pairs"]:
+            try:
+                r = Record.from_dict(raw)
+            except TypeError:
+                raise ManifestError(f"{p}: a pair's record lacks its index, content, style or output") from None
+            old = records.get(r.index)
+            if old is not None and old.key() != r.key():
+                raise ManifestError(f"{p} and {first[0]} are not shards of one batch: pair {r.index + 1} differs")
+            if old is None or RANK.get(r.status, 0) >= RANK.get(old.status, 0):
+                records[r.index] = r
+    total = first[1].get("manifest_pairs")
+    data = document(min(started, default=""), first[1]["settings"], total if total is not None else len(records),
+                    [records[k] for k in sorted(records)])
+    try:
+        write_json(output, data, overwrite=overwrite)
+    except OSError as e:
+        raise ManifestError(f"cannot write {output}: {e.strerror or e}") from None
+    return data, [k for k in range(total if isinstance(total, int) else 0) if k not in records]
+
+
+def _difference(a: dict, b: dict) -> str:
+    keys = [k for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
+    return ", ".join(f"{k} {a.get(k)!r} vs {b.get(k)!r}" for k in keys[:3])

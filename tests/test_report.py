@@ -1,0 +1,186 @@
+"""The batch report (report.py): one report shared by the shards of a batch (merged under a lock, another
+batch refused), and `stylize report merge` joining per-shard reports into the report one run writes."""
+
+import json
+import multiprocessing
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from stylize import report
+from stylize.cli import cli
+from stylize.errors import ManifestError
+from stylize.report import Record, Report
+
+from .conftest import cli_result_text, pattern, synthetic
+
+SAME = ("index", "content", "style", "output", "status", "content_loss", "style_loss", "iterations", "evaluations")
+
+
+def run(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+
+@pytest.fixture
+def manifest(tmp_path):
+    for i in range(3):
+        pattern(40, 32, seed=i).save(tmp_path / f"photo{i}.png")
+    pattern(36, 36, seed=9).save(tmp_path / "art.png")
+    path = tmp_path / "pairs.csv"
+    path.write_text("content,style\n" + "".join(f"{tmp_path / f'photo{i}.png'},{tmp_path / 'art.png'}\n"
+                                                for i in range(3)))
+    return path
+
+
+def pairs_of(path: Path) -> list[dict]:
+    return json.loads(path.read_text())["pairs"]
+
+
+# Issue 19: two shards with one --report: the second failed with "not a stylize report" (it is one), and
+# with --skip-existing the report kept only the last shard's pairs.
+def test_the_shards_of_a_batch_share_one_report(manifest, tmp_path, synthetic_weights, one_thread):
+    args = ["batch", manifest, "--out-dir", tmp_path / "o", "--report", tmp_path / "r.json",
+            *synthetic(synthetic_weights)]
+    assert run(*args, "--shard", "1/2").exit_code == 0
+    r = run(*args, "--shard", "2/2")
+    assert r.exit_code == 0, cli_result_text(r)
+    assert [(p["index"], p["status"]) for p in pairs_of(tmp_path / "r.json")] == [(0, "ok"), (1, "ok"), (2, "ok")]
+    r = run(*args, "--shard", "2/2", "--skip-existing")
+    assert r.exit_code == 0, cli_result_text(r)
+    data = json.loads((tmp_path / "r.json").read_text())
+    assert [p["status"] for p in data["pairs"]] == ["ok", "skipped", "ok"]
+    assert data["summary"] == {"ok": 2, "skipped": 1} and data["manifest_pairs"] == 3
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".stylize")] == []  # the lock file is gone
+    r = run(*args, "--shard", "1/2")  # its own pairs are done: a rerun must say how
+    assert r.exit_code == 1 and "already holds results of these pairs; pass --skip-existing" in r.stderr
+
+
+def _settings(size=32) -> dict:
+    return {"size": size, "style_layers": ["conv1_1"]}
+
+
+def _records(indices) -> list[Record]:
+    return [Record(k, f"c{k}.png", "s.png", f"out/c{k}.png") for k in indices]
+
+
+def _writer(path, indices, rounds, ready, go):
+    """A shard in its own process: joins the report, then rewrites it `rounds` times."""
+    rep = Report(Path(path), _settings(), _records(indices), manifest_pairs=12)
+    rep.open()
+    ready.set()
+    go.wait()
+    for k in range(rounds):
+        for r in rep.records:
+            r.status, r.iterations = "ok", k
+        rep.write()
+    rep.close()
+
+
+def _fork():
+    try:
+        return multiprocessing.get_context("fork")
+    except ValueError:
+        pytest.skip("needs fork")
+
+
+def test_shards_writing_one_report_at_once_lose_no_record(tmp_path):
+    ctx = _fork()
+    path = tmp_path / "r.json"
+    go = ctx.Event()
+    shares = [range(k, 12, 3) for k in range(3)]
+    readies = [ctx.Event() for _ in shares]
+    procs = [ctx.Process(target=_writer, args=(path, list(s), 20, ready, go)) for s, ready in zip(shares, readies)]
+    for p in procs:
+        p.start()
+    assert all(ready.wait(30) for ready in readies)
+    go.set()
+    for p in procs:
+        p.join(60)
+        assert p.exitcode == 0
+    data = json.loads(path.read_text())
+    assert [(p["index"], p["status"], p["iterations"]) for p in data["pairs"]] == [(k, "ok", 19) for k in range(12)]
+    assert data["summary"] == {"ok": 12} and not list(tmp_path.glob(".stylize-report-lock-*"))
+
+
+def _holder(path, ready, done):
+    rep = Report(Path(path), _settings(), _records([0]), manifest_pairs=2)
+    rep.open()
+    ready.set()
+    done.wait(30)
+    rep.close()
+
+
+def test_another_batch_is_refused_while_one_writes_the_report(tmp_path):
+    ctx = _fork()
+    path = tmp_path / "r.json"
+    ready, done = ctx.Event(), ctx.Event()
+    holder = ctx.Process(target=_holder, args=(path, ready, done))
+    holder.start()
+    try:
+        assert ready.wait(30)
+        other = Report(path, _settings(size=64), _records([1]), manifest_pairs=2)
+        with pytest.raises(ManifestError, match="another stylize batch .* is writing this report now"):
+            other.open(overwrite=True)
+        shard = Report(path, _settings(), _records([1]), manifest_pairs=2)  # the same batch's other shard
+        shard.open()
+        shard.close()
+    finally:
+        done.set()
+        holder.join(30)
+    assert [p["index"] for p in pairs_of(path)] == [0, 1]
+    with pytest.raises(ManifestError, match="a report of another batch"):  # no one writes it now: as any file
+        other.open()
+    other.open(overwrite=True)
+    other.close()
+    assert [(p["index"], p["style"]) for p in pairs_of(path)] == [(1, "s.png")]
+
+
+def test_merge_gives_the_report_one_run_writes(manifest, tmp_path, synthetic_weights, one_thread):
+    args = ["batch", manifest, "--out-dir", tmp_path / "o", *synthetic(synthetic_weights)]
+    for k in (1, 2):
+        assert run(*args, "--shard", f"{k}/2", "--report", tmp_path / f"r{k}.json").exit_code == 0
+    r = run("report", "merge", tmp_path / "r2.json", tmp_path / "r1.json", "-o", tmp_path / "merged.json")
+    assert r.exit_code == 0 and r.stderr == f"Merged 2 reports into {tmp_path / 'merged.json'}: 3 pairs (3 ok)\n"
+    assert run(*args, "--overwrite", "--report", tmp_path / "one.json").exit_code == 0
+    merged, one = (json.loads((tmp_path / f"{n}.json").read_text()) for n in ("merged", "one"))
+    assert [{k: p[k] for k in SAME} for p in merged["pairs"]] == [{k: p[k] for k in SAME} for p in one["pairs"]]
+    assert {k: merged[k] for k in ("settings", "manifest_pairs", "summary")} == \
+        {k: one[k] for k in ("settings", "manifest_pairs", "summary")}
+    r = run("report", "merge", tmp_path / "r1.json", "-o", tmp_path / "half.json")
+    assert r.exit_code == 0 and "Warning: 1 of the manifest's 3 pairs are in none of these reports (pairs 2)" in r.stderr
+
+
+def test_merge_refusals(tmp_path):
+    def write(name, settings=None, pairs=2, records=(0,), status="ok"):
+        recs = _records(records)
+        for rec in recs:
+            rec.status = status
+        (tmp_path / name).write_text(json.dumps(report.document("2026-01-01T00:00:00", settings or _settings(), pairs,
+                                                                recs)))
+        return tmp_path / name
+
+    a, b = write("a.json"), write("b.json", records=(1,))
+    cases = [
+        ([a, write("big.json", _settings(size=64))], "are not shards of one batch: their settings differ (size 32 vs 64)"),
+        ([a, write("long.json", pairs=5)], "are not shards of one batch: manifests of 2 and 5 pairs"),
+        ([a, tmp_path / "nothing.json"], "nothing.json: no such file"),
+        ([a, manifest_like(tmp_path)], "notes.json: not a stylize report"),
+    ]
+    for reports, message in cases:
+        r = run("report", "merge", *reports, "-o", tmp_path / "m.json")
+        assert r.exit_code == 1 and message in r.stderr and len(r.stderr.splitlines()) == 1, cli_result_text(r)
+    r = run("report", "merge", a, b, "-o", a)
+    assert r.exit_code == 1 and "is one of the reports to merge" in r.stderr
+    (tmp_path / "m.json").write_text("mine")
+    r = run("report", "merge", a, b, "-o", tmp_path / "m.json")
+    assert r.exit_code == 1 and "already exists; pass --overwrite" in r.stderr
+    assert (tmp_path / "m.json").read_text() == "mine"
+    # a pair in two reports: the furthest record wins (a rerun's ok over a first try's failure)
+    data, missing = report.merge([write("ok.json"), write("failed.json", status="failed"), b], tmp_path / "n.json")
+    assert [p["status"] for p in data["pairs"]] == ["ok", "ok"] and missing == []
+
+
+def manifest_like(tmp_path):
+    (tmp_path / "notes.json").write_text('{"my": "notes"}')
+    return tmp_path / "notes.json"
