@@ -133,7 +133,9 @@ class BatchProgress:
 
         if record is not None:
             self.bar.update(1)
-        if self.bar.n < len(self.records) and not self.cluster:
+        if self.cluster:
+            self.bar.set_description(f"{self.bar.n}/{len(self.records)} done")
+        elif self.bar.n < len(self.records):
             self.bar.set_description(f"{self.bar.n + 1}/{len(self.records)} {label(self.records[self.bar.n])}")
         if record is not None and record.status == "failed":
             self.bar.write(f"failed: {record.content} + {record.style}: {record.error}", file=sys.stderr)
