@@ -365,3 +365,19 @@ def test_the_kubernetes_example_is_an_indexed_job_whose_shards_match_its_complet
     for index in range(completions):
         assert batch.shard_from_environment(params["shard"][1], {"JOB_COMPLETION_INDEX": str(index)})[:2] == \
             (index + 1, completions)
+
+
+def test_a_csv_pair_is_one_line_and_a_stray_quote_costs_only_its_line(tmp_path, monkeypatch):
+    from stylize.batch import read_manifest
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / " sp.png").write_bytes(b"")  # a name that starts with a space
+    text = 'content,style,output\na.png,b.png,\n"unterminated,a.png\nc.png," sp.png"\n  e.png , f.png \nx,y,z,w\n'
+    rows = read_manifest(text, "m.csv")
+    assert [(r.content, r.styles, r.error) for r in rows] == [
+        ("a.png", ("b.png",), None),
+        ("", (), "m.csv line 3: not CSV (unexpected end of data); a name with a quote or a line break is written in "
+                 "JSON lines"),
+        ("c.png", (" sp.png",), None),  # an existing file keeps its spaces
+        ("e.png", ("f.png",), None),  # spaces around other names are layout
+        ("", (), "m.csv line 6: 4 cells for the 3 columns of the header")]

@@ -61,3 +61,36 @@ def test_a_runs_summary_counts_in_words_and_says_why_it_ended_early():
     assert counts == "1 iteration / 3 evaluations"
     assert why == "; stopped early: the cap on loss evaluations (--evaluations; default 1.25 x --iterations)"
     assert ProgressBar.summary(outcome(282, 300, "done"))[1].startswith("; stopped early: the picture stopped changing")
+
+
+def test_sigterm_while_starting_is_interrupted_143():
+    code = ("import importlib.abc, os, signal, sys\n"
+            "class TermDuringImports(importlib.abc.MetaPathFinder):\n"
+            "    def find_spec(self, name, path, target=None):\n"
+            "        if name == 'click':\n"
+            "            os.kill(os.getpid(), signal.SIGTERM)\n"
+            "        return None\n"
+            "sys.meta_path.insert(0, TermDuringImports())\n"
+            "sys.argv = ['stylize', '--version']\n"
+            "from stylize.console import main\n"
+            "main()\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 143 and r.stderr.strip() == "Interrupted.", r.stderr
+
+
+def test_torch_that_cannot_load_is_one_line_naming_the_limit(monkeypatch, capsys):
+    import pytest
+
+    from stylize import cli
+
+    def broken(*args, **kwargs):
+        raise ImportError("libtorch_cpu.so: failed to map segment from shared object", name="torch._C")
+
+    monkeypatch.setattr(cli.cli, "main", broken)
+    monkeypatch.setattr("stylize.console.note_early_interrupts", lambda: None)  # pytest keeps its own handlers
+    monkeypatch.setattr("stylize.console.limits", lambda: "; the address-space limit (ulimit -v) is 2.4 GiB")
+    with pytest.raises(SystemExit) as stop:
+        cli.main()
+    assert stop.value.code == 1
+    assert capsys.readouterr().err.strip() == ("Error: cannot load torch._C (libtorch_cpu.so: failed to map segment "
+                                               "from shared object); the address-space limit (ulimit -v) is 2.4 GiB")

@@ -148,3 +148,10 @@ def test_an_ico_holds_the_image_as_it_is_and_a_larger_one_is_refused_before_writ
     images.check_fits(tmp_path / "b.png", (300, 200))  # PNG has no such limit
     with pytest.raises(ImageError, match="a .webp image is at most 16383 px a side"):
         images.check_fits(tmp_path / "b.webp", (16384, 10))
+
+
+@pytest.mark.parametrize("ext,why", [(".icns", "writes it at another size"), (".pdf", "cannot read back")])
+def test_a_format_pillow_does_not_write_as_the_image_is_refused(ext, why, tmp_path):
+    with pytest.raises(ImageError, match=rf"stylize cannot write \{ext} files"):
+        images.output_format(tmp_path / f"x{ext}")
+    assert why in images._probe(Image.registered_extensions()[ext])

@@ -42,3 +42,30 @@ def test_option_types_refuse_what_is_not_a_number():
     with pytest.raises(click.BadParameter):
         PositiveFloat().convert("-1", None, None)
     assert PositiveFloat().convert("2.5", None, None) == 2.5
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--content-weight", "0"], "--content-weight 0 alone makes --style-weight 0 too"),
+    (["--style-weight", "0"], "--style-weight 0 alone makes --content-weight 0 too"),
+    (["--tv-weight", "1e39"], "Invalid value for '--tv-weight': '1e39' must be at most 1e+12"),
+    (["--ratio", "1e-320"], "Invalid value for '--ratio': '1e-320' must be at least 1e-12"),
+    (["--weights", "nosuch.pth"], "Invalid value for '--weights': 'nosuch.pth' is not original, torchvision or a "
+                                  "weights file")])
+def test_weights_that_leave_nothing_to_optimize_or_overflow_are_usage_errors(args, message, photo, art, tmp_path):
+    from click.testing import CliRunner
+
+    from stylize.cli import cli
+
+    r = CliRunner().invoke(cli, [str(photo), str(art), "-o", str(tmp_path / "o.png"), *args])
+    assert r.exit_code == 2 and message in r.stderr and "Traceback" not in r.stderr, r.stderr
+    assert not (tmp_path / "o.png").exists()
+
+
+def test_the_memory_variable_is_checked_with_the_options(photo, art, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from stylize.cli import cli
+
+    monkeypatch.setenv("STYLIZE_MEMORY_LIMIT", "abc")
+    r = CliRunner().invoke(cli, [str(photo), str(art), "-o", str(tmp_path / "o.png")])
+    assert r.exit_code == 2 and "Error: $STYLIZE_MEMORY_LIMIT='abc' is not a number of bytes (like 8G)" in r.stderr

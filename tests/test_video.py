@@ -499,20 +499,6 @@ def test_sigterm_while_encoding_is_interrupted_130_with_the_frames_kept(tmp_path
     assert len(list(video.work_folder(out).glob("frame_*.png"))) == 3  # the finished frames are kept
 
 
-def test_a_killed_encodings_temporary_file_is_removed_by_the_next_run_and_a_live_ones_kept(tmp_path):
-    import os
-    import subprocess
-    import sys
-
-    out = tmp_path / "out.mp4"
-    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
-    stale, live = video._temp_name(out, int(gone.stdout)), video._temp_name(out, os.getppid())
-    stale.write_bytes(b"half a video")
-    live.write_bytes(b"another run's video, being written")
-    video.remove_stale_temps(out)
-    assert not stale.exists() and live.exists()
-
-
 def test_a_filesystem_without_hard_links_still_gets_its_video(tmp_path, monkeypatch):
     import errno
     import os

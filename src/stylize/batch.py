@@ -17,6 +17,7 @@ from typing import Callable, NamedTuple
 
 import torch
 
+from .claims import claim_file
 from .errors import ClusterError, ManifestError, SettingsError, StylizeError
 from .images import check_name, check_writable, make_folder, output_format, path_key, read_metadata, save_image
 from .report import Record, Report
@@ -135,29 +136,29 @@ def read_manifest(text: str, where: str = "manifest") -> list[Row]:
     limit = csv.field_size_limit()
     csv.field_size_limit(max(limit, len(text) + 1))  # a long cell is that line's error (MAX_CELL), not the file's
     try:
-        reader = csv.DictReader(io.StringIO(text))
-        header = [h.strip().lower() for h in (reader.fieldnames or [])]
+        lines = text.splitlines()
+        first = next(n for n, line in enumerate(lines) if line.strip())
+        header = [h.strip().lower() for h in next(csv.reader([lines[first]]))]
         if "content" not in header or "style" not in header:
             raise ManifestError(f"{where}: the CSV header must name the columns content,style[,output][,blend]")
         unknown = [h for h in header if h not in ("content", "style", "output", "blend")]
         if unknown:
             raise ManifestError(f"{where}: unknown column {unknown[0]!r}; the columns are content, style, output, "
                                 f"blend")
-        reader.fieldnames = header
-        while True:
-            before = reader.line_num
-            try:
-                row = next(reader)
-            except StopIteration:
-                break
-            except csv.Error as e:
-                rows.append(_unread(f"{where} line {before + 1}: not CSV ({e})"))
-                if reader.line_num == before:
-                    break
+        for n, line in enumerate(lines[first + 1:], first + 2):  # one pair per line: a stray quote costs one line
+            if not line.strip():
                 continue
-            at = f"{where} line {reader.line_num}"
+            at = f"{where} line {n}"
             try:
-                content, style = (row.get("content") or "").strip(), (row.get("style") or "").strip()
+                try:
+                    cells = next(csv.reader([line], strict=True))
+                except csv.Error as e:
+                    raise ManifestError(f"{at}: not CSV ({e}); a name with a quote or a line break is written "
+                                        f"in JSON lines") from None
+                if len(cells) > len(header):
+                    raise ManifestError(f"{at}: {len(cells)} cells for the {len(header)} columns of the header")
+                row = dict(zip(header, cells))
+                content, style = _cell(row.get("content")), _cell(row.get("style"))
                 if not content or not style:
                     raise ManifestError(f"{at}: empty content or style")
                 rows.append(_row(content, list(split_styles(style)), (row.get("output") or "").strip() or None,
@@ -167,6 +168,13 @@ def read_manifest(text: str, where: str = "manifest") -> list[Row]:
     finally:
         csv.field_size_limit(limit)
     return rows
+
+
+def _cell(value: str | None) -> str:
+    """A CSV cell as a name: as written when a file of that name exists (' sp.png'), else without the
+    spaces around it."""
+    value = value or ""
+    return value if value.strip() != value and os.path.exists(value) else value.strip()
 
 
 def check_template(template: str) -> str:
@@ -406,14 +414,16 @@ def synthesize(session, pair: Pair, record: Record, replace: bool, *, metadata: 
                should_stop=None) -> str | None:
     """Make one pair with `session` (api.Session) and write its output (save_output). The outcome goes into
     `record`: ok, interrupted (should_stop: the best image so far is saved, marked partial) or failed with
-    its message (an unreadable input, out of memory, an output that appeared meanwhile). Returns the memory
+    its message (an unreadable input, out of memory, an output that appeared meanwhile or that another run is
+    making). Returns the memory
     plan's note of the pair, if it has one."""
     start, note = time.perf_counter(), None
     try:
-        outcome = session.transfer(pair.content, pair.styles, callback=callback, should_stop=should_stop,
-                                   blend=pair.blend)
-        if outcome.evaluations:
-            note = save_output(outcome, pair, replace, metadata)
+        with claim_file(pair.output):  # another run making this output: this pair fails now, not after its work
+            outcome = session.transfer(pair.content, pair.styles, callback=callback, should_stop=should_stop,
+                                       blend=pair.blend)
+            if outcome.evaluations:
+                note = save_output(outcome, pair, replace, metadata)
         record.status = "interrupted" if outcome.partial else "ok"
         record.content_loss, record.style_loss = outcome.content_loss, outcome.style_loss
         record.iterations, record.evaluations = outcome.iterations, outcome.evaluations
@@ -564,9 +574,9 @@ def _is_sheet(path: Path) -> bool:
 
 def contact_sheet(records: list[Record], path, *, overwrite: bool = False, thumb: int = SHEET_THUMB) -> Path:
     """Write a grid of thumbnails, one row per pair: content | style(s) | result, with the pair's name and
-    its status, final losses and seconds as text under it (a missing result is a grey box). The sheet is
-    SHEET_PAD + len(records) x (thumb + SHEET_TEXT + SHEET_PAD) pixels high; written atomically (images.save_image),
-    marked {"contact_sheet": true} in its metadata. Call check_contact_sheet before the batch."""
+    its status and final losses as text under it (no seconds: the same batch gives the same sheet; a missing
+    result is a grey box). The sheet is SHEET_PAD + len(records) x (thumb + SHEET_TEXT + SHEET_PAD) pixels
+    high; written atomically (images.save_image), marked {"contact_sheet": true} in its metadata. Call check_contact_sheet before the batch."""
     from PIL import Image, ImageDraw
 
     from .images import fit, load_image
@@ -592,7 +602,7 @@ def contact_sheet(records: list[Record], path, *, overwrite: bool = False, thumb
                 draw.rectangle((left, top, left + thumb - 1, top + thumb - 1), fill=(200, 200, 200))
                 draw.text((left + 6, top + thumb // 2 - 6), r.status if source == "" else "unreadable", fill="black")
         losses = (r.content_loss, r.style_loss) if r.content_loss is not None else _losses_of(r) if done else None
-        facts = [f"content loss {losses[0]:.4g}, style loss {losses[1]:.4g}" if losses else "", f"{r.seconds:.1f} s" if r.seconds is not None else "", r.error or ""]
+        facts = [f"content loss {losses[0]:.4g}, style loss {losses[1]:.4g}" if losses else "", r.error or ""]
         lines = [f"{r.index + 1}. {label(r)} -> {Path(r.output).name}",
                  r.status + "".join(f"{': ' if n == 0 else ', '}{f}" for n, f in enumerate(x for x in facts if x))]
         for n, text in enumerate(lines):

@@ -485,6 +485,10 @@ def main():
         code = cli.main(prog_name="stylize", standalone_mode=False)
     except (click.exceptions.Abort, KeyboardInterrupt):
         code = console.EARLY.signal = signal.SIGINT
+    except ImportError as e:  # torch itself cannot load: a broken install, or a process limit too small for it
+        click.echo(f"Error: cannot load {e.name or 'a module'} ({str(e).splitlines()[0][:200]}){console.limits()}",
+                   err=True)
+        sys.exit(1)
     except click.ClickException as e:
         if console.EARLY.signal is not None:  # Ctrl-C came first: whatever failed after it, the user stopped us
             interrupted("Interrupted.", console.EARLY)

@@ -8,6 +8,17 @@ import sys
 from contextlib import contextmanager
 
 
+def limits() -> str:
+    """'; the address-space limit (ulimit -v) is 2.4 GiB' when the process has one, else ''."""
+    try:
+        import resource
+
+        soft, _hard = resource.getrlimit(resource.RLIMIT_AS)
+    except (ImportError, OSError, ValueError):
+        return ""
+    return "" if soft == resource.RLIM_INFINITY else f"; the address-space limit (ulimit -v) is {soft / 2**30:.1f} GiB"
+
+
 class Interrupt:
     """Set by SIGINT/SIGTERM; the synthesis polls it and stops with its best image."""
 
@@ -22,15 +33,19 @@ EARLY = Interrupt()  # SIGINT before a command's catch_signals (main's handler):
 
 
 def note_early_interrupts() -> None:
-    """From start-up until a command's catch_signals: a first SIGINT is noted in EARLY (never raised inside
-    an import), a second one raises KeyboardInterrupt. Only where SIGINT still has Python's default handler."""
+    """From start-up until a command's catch_signals: a first SIGINT or SIGTERM is noted in EARLY (never
+    raised inside an import), a second one stops at once (KeyboardInterrupt; SIGTERM: exit 143). Only where
+    the signal still has Python's default handling."""
     def early(signum, frame):
         if EARLY.signal is not None:
+            if signum == signal.SIGTERM:
+                sys.exit(128 + signal.SIGTERM)
             raise KeyboardInterrupt
         EARLY.signal = signum
 
-    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
-        signal.signal(signal.SIGINT, early)
+    for s, default in ((signal.SIGINT, signal.default_int_handler), (signal.SIGTERM, signal.SIG_DFL)):
+        if signal.getsignal(s) is default:
+            signal.signal(s, early)
 
 
 def main() -> None:

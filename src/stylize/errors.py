@@ -40,3 +40,7 @@ class NonFiniteError(StylizeError):
 class ClusterError(StylizeError):
     """A batch cannot go onto many machines: Ray missing or unreachable, an output folder its workers
     cannot see, `--shard auto` outside a job array."""
+
+
+class ClaimError(StylizeError):
+    """Another live run is writing the same output or frames folder (claims.py), or its claim cannot be made."""

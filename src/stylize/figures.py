@@ -115,11 +115,13 @@ def check_outputs(out, inputs, overwrite: bool = False, cells=()) -> None:
 
 
 def save(figure: Figure, out, argv: str = "", overwrite: bool = False) -> Path:
-    """Write the figure (atomically, metadata inside) and its .json beside it; returns the .json's path."""
+    """Write the figure (atomically, metadata inside) and its .json beside it; returns the .json's path. Each
+    cell's seconds go into the .json only: the picture's bytes are the same on every run of one command."""
     from .images import save_image, write_json
 
     meta = dict(figure.meta, argv=argv)
-    save_image(figure.image, out, meta, overwrite=overwrite)
+    timeless = dict(meta, cells=[{k: v for k, v in c.items() if k != "seconds"} for c in meta["cells"]])
+    save_image(figure.image, out, timeless, overwrite=overwrite)  # the same command, the same bytes
     side = side_path(out)
     try:
         write_json(side, meta, overwrite=overwrite)

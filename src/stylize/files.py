@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Callable
 
 from . import __version__
+from .claims import claim_file
 from .errors import ImageError
 from .images import check_fits, check_name, check_output, same_file, save_image, to_pil
 from .masks import mask_files
@@ -95,11 +96,18 @@ def make_image(settings: Settings, make_job, output: str | os.PathLike, *, input
     (every N iterations of each level, see above) are checked against existing files (unless overwrite)
     and against `inputs` and the other files the settings read. Interrupted (should_stop) before the
     first evaluation, nothing is written; later, the best image so far, marked partial. Raises ImageError,
-    SettingsError, OutOfMemoryError and the synthesis' other StylizeErrors."""
-    from .api import Session
-
+    SettingsError, OutOfMemoryError, ClaimError (another run is writing `output`) and the synthesis' other
+    StylizeErrors."""
     inputs = [*inputs, *input_files(settings)]
     out = check_output(output, inputs, overwrite)
+    with claim_file(out):  # a second run into the same output is refused now, not after its work
+        return _make_image(settings, make_job, out, inputs, save_every, overwrite, callback, should_stop, on_ready,
+                           metadata)
+
+
+def _make_image(settings, make_job, out, inputs, save_every, overwrite, callback, should_stop, on_ready, metadata):
+    from .api import Session
+
     session = Session(settings)
     plan = session.plan(make_job(session))
     check_fits(out, (plan.width, plan.height))

@@ -155,14 +155,23 @@ def check_fits(path: str | os.PathLike, size: tuple[int, int]) -> None:
 
 
 def _probe(fmt: str) -> str | None:
-    """None if an 8x8 RGB image with metadata encodes as `fmt` in memory, else why not."""
+    """None if an 8x6 RGB image with metadata encodes as `fmt` in memory and reads back at its size, else
+    why not (ICNS stretches every image to its square sizes; Pillow cannot read back the PDF it writes)."""
     if fmt not in Image.SAVE:
         return "Pillow can only read it"
-    sample = Image.new("RGB", (8, 8), (128, 64, 32))
+    sample = Image.new("RGB", (8, 6), (128, 64, 32))
+    data = io.BytesIO()
     try:
-        _encode(sample, io.BytesIO(), fmt, {"partial": False})
+        _encode(sample, data, fmt, {"partial": False})
     except (OSError, ValueError, KeyError, TypeError, NotImplementedError) as e:
         return _first_line(e)
+    try:
+        with Image.open(io.BytesIO(data.getvalue())) as back:
+            back.load()
+            if back.size != sample.size:
+                return f"Pillow writes it at another size ({back.size[0]}x{back.size[1]} for 8x6)"
+    except Exception as e:  # any failure to read it back means stylize could not check or resume it
+        return f"Pillow cannot read back what it writes ({_first_line(e)})"
     return None
 
 

@@ -73,12 +73,10 @@ def check_targets(width: int, height: int, layers, device: torch.device, what: s
 
 def _over_budget(need: int, free: int, device: torch.device) -> str:
     """The shared middle of both refusals: what is needed against what a run may plan on."""
-    where = "GPU" if device.type == "cuda" else "RAM"
     digits = 1
     while digits < 4 and f"{need / 2**30:.{digits}f}" == f"{USABLE * free / 2**30:.{digits}f}":
         digits += 1  # never "0.9 GiB, more than the 0.9 GiB"
-    capped = budget_override() == free  # the limit came from the variable, not from the machine
-    source = f"${BUDGET_ENV}" if capped else f"{where} free"
+    source = limited_by(device)
     return (f"needs about {need / 2**30:.{digits}f} GiB, more than the {USABLE * free / 2**30:.{digits}f} GiB a run "
             f"may plan on ({USABLE:.0%} of the {free / 2**30:.1f} GiB of {source})")
 
@@ -89,15 +87,22 @@ def available(device: torch.device) -> int | None:
     and its cgroup's limit (a batch scheduler's memory.max) less what the cgroup uses. $STYLIZE_MEMORY_LIMIT,
     when set, caps it (to plan as if on a smaller machine: the benches and tests use it); OutOfMemoryError
     when that variable is not a positive, finite number of bytes."""
-    free = _free(device)
+    return min(_sources(device), default=(None, ""))[0]
+
+
+def _sources(device: torch.device) -> list[tuple[int, str]]:
+    """(bytes free, what says so) of every limit that applies: the device, ulimit -v, the cgroup, the variable."""
+    found = [(_free(device), "GPU free" if device.type == "cuda" else "RAM free")]
     if device.type != "cuda":
-        for limit in (_address_space_left(), _cgroup_left()):
-            if limit is not None:
-                free = limit if free is None else min(free, limit)
-    cap = budget_override()
-    if cap is not None:
-        free = cap if free is None else min(free, cap)
-    return free
+        found += [(_address_space_left(), "address space left under ulimit -v"),
+                  (_cgroup_left(), "the cgroup's memory.max left")]
+    found.append((budget_override(), f"${BUDGET_ENV}"))
+    return [(n, what) for n, what in found if n is not None]
+
+
+def limited_by(device: torch.device) -> str:
+    """What the free memory of available() is: 'RAM free', 'address space left under ulimit -v', ..."""
+    return min(_sources(device), default=(0, "memory free"))[1]
 
 
 MAX_BUDGET = 2**60  # bytes: an exabyte; anything larger is a typo
@@ -177,7 +182,7 @@ def failed_allocation(width: int, height: int, layers, device: torch.device, poo
     free = available(device)
     fits = None if free is None else largest_fitting(width, height, layers, 1, int(USABLE * free),
                                                      device.type != "cuda", pooling=pooling)
-    where = "GPU" if device.type == "cuda" else "RAM"
+    where = "GPU" if device.type == "cuda" else limited_by(device).replace("RAM free", "RAM")
     hint = f"--size {fits} fits in what is free now" if fits else "no size fits in what is free now"
     return OutOfMemoryError(f"out of memory ({where}) at {width}x{height} px, although the plan said it fits: {hint}; "
                             f"lower --size or free some memory")

@@ -17,11 +17,19 @@ from .settings import (COLOR_MAPS, COLORS, DEFAULTS, FIELDS, GUIDES, LOSS_SCALIN
 
 
 # -- parameter types --------------------------------------------------------------------------
+NUMBER_RANGE = (1e-12, 1e12)  # every weight, ratio and rate: 0 (where allowed) or within this range
+
+
 class PositiveFloat(click.ParamType):
+    """A finite number > 0 (or >= 0), within [minimum, maximum] (by default NUMBER_RANGE): a usage error
+    naming the option otherwise, before any work (a weight of 1e39 overflows float32 losses)."""
+
     name = "number"
 
     def __init__(self, allow_zero: bool = False, maximum: float | None = None, minimum: float | None = None):
-        self.allow_zero, self.maximum, self.minimum = allow_zero, maximum, minimum
+        self.allow_zero = allow_zero
+        self.maximum = NUMBER_RANGE[1] if maximum is None else maximum
+        self.minimum = NUMBER_RANGE[0] if minimum is None else minimum
 
     def convert(self, value, param, ctx):
         if isinstance(value, float):
@@ -32,10 +40,10 @@ class PositiveFloat(click.ParamType):
             self.fail(f"{value!r} is not a number", param, ctx)
         if not math.isfinite(x) or x < 0 or (x == 0 and not self.allow_zero):
             self.fail(f"{value!r} must be a finite number {'>= 0' if self.allow_zero else '> 0'}", param, ctx)
-        if self.maximum is not None and x > self.maximum:
+        if x > self.maximum:
             self.fail(f"{value!r} must be at most {self.maximum:g}", param, ctx)
-        if self.minimum is not None and x < self.minimum:
-            self.fail(f"{value!r} must be at least {self.minimum:g}", param, ctx)
+        if x != 0 and x < self.minimum:
+            self.fail(f"{value!r} must be {'0 or ' if self.allow_zero else ''}at least {self.minimum:g}", param, ctx)
         return x
 
 
@@ -353,9 +361,19 @@ def settings_from(kwargs: dict, **fixed) -> Settings:
                 if not Path(f).is_file():
                     colour = ", and not a colour name or #rrggbb" if hint == "'--style-mask'" else ""
                     raise click.BadParameter(f"{f}: no such file{colour}", param_hint=hint)
+    weights = values.get("weights")
+    if weights not in (None, "original", "torchvision") and not Path(weights).is_file():
+        raise click.BadParameter(f"{weights!r} is not original, torchvision or a weights file", param_hint="'--weights'")
     try:
         settings = Settings(**values)
     except (SettingsError, LayerError) as e:
+        raise click.UsageError(str(e)) from None
+    from .errors import OutOfMemoryError
+    from .memory import budget_override
+
+    try:
+        budget_override()  # $STYLIZE_MEMORY_LIMIT: checked with the options, not when the first plan is made
+    except OutOfMemoryError as e:
         raise click.UsageError(str(e)) from None
     if settings.device != "cpu":  # the command line owns the process: the same bytes on every run on one GPU
         from .api import deterministic_cuda

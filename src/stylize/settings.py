@@ -87,6 +87,11 @@ class Settings:
             _positive("style weight", self.style_weight, allow_zero=True)
         if self.content_weight == 0 and self.style_weight == 0:
             raise SettingsError("content weight and style weight are both 0: nothing to optimize")
+        if not all(self.alpha_beta):
+            given, other = ("--content-weight", "--style-weight") if self.content_weight == 0 else \
+                ("--style-weight", "--content-weight")
+            raise SettingsError(f"{given} 0 alone makes {other} 0 too (alpha/beta = --ratio): nothing to optimize; "
+                                f"give {other} as well")
         if self.loss_scaling not in LOSS_SCALINGS:
             raise SettingsError(f"loss scaling must be one of {', '.join(LOSS_SCALINGS)}")
         if self.pooling not in POOLINGS:

@@ -630,22 +630,8 @@ def _even(n: int) -> int:
     return n + (n % 2)
 
 
-def _temp_name(output: Path, pid: int | None = None) -> Path:
-    return output.with_name(f".{output.stem}.{pid or os.getpid()}.tmp{output.suffix}")
-
-
-def remove_stale_temps(output: Path) -> None:
-    """Remove the temporary files of runs into `output` that were killed while encoding (a process that
-    is gone: SIGKILL, a power cut); a live run's is left alone."""
-    pattern = re.compile(rf"\.{re.escape(output.stem)}\.(\d+)\.tmp{re.escape(output.suffix)}")
-    try:
-        names = os.listdir(output.parent if str(output.parent) else ".")
-    except OSError:
-        return
-    for name in names:
-        m = pattern.fullmatch(name)
-        if m and int(m.group(1)) != os.getpid() and not _alive(int(m.group(1))):
-            _temp_name(output, int(m.group(1))).unlink(missing_ok=True)
+def _temp_name(output: Path) -> Path:
+    return output.with_name(f".{output.stem}.{os.getpid()}.tmp{output.suffix}")
 
 
 def _open_output(av, path: Path, codec: str, size, rate, time_base, source_container=None):
@@ -696,7 +682,6 @@ def check_video_output(output, codec: str | None, size: tuple[int, int], source:
         images.check_writable(output.parent if str(output.parent) else ".")
     except OSError as e:
         raise VideoError(f"{output}: cannot write in {output.parent} ({_why(e)})") from None
-    remove_stale_temps(output)
     trial = _temp_name(output)
     try:
         src = av.open(str(source.path)) if source.kind == "video" and source.audio else None

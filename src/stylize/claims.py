@@ -1,0 +1,99 @@
+"""Claims: one run at a time on an output file or a frames folder.
+
+Two runs that would write the same file (two `stylize` commands with one `-o`, two batches into one
+--out-dir, two `video` runs into one output) must not both work for minutes and then have one of them lose
+its result: the later one is refused at its start, in one line naming the run that holds the claim.
+
+A claim is a POSIX record lock (fcntl.lockf) on a small hidden file: beside an output file
+(.stylize-claim-<digest of its name>), or inside a frames folder (.stylize.lock). The kernel releases the
+lock when its process ends however it ends (SIGKILL, a crash), so a dead run never blocks a later one and
+no stale lock is ever "taken over" (two runs racing to take over a stale lock file both won). NFS honours
+these locks. The file holds the owner's pid for the message, and is removed when the claim is released.
+Where fcntl does not exist (Windows) a claim is always granted.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+from pathlib import Path
+
+from .errors import ClaimError
+
+FOLDER_LOCK = ".stylize.lock"  # the claim of a frames folder, inside it
+
+
+class Claim:
+    """A held claim; release() (or leaving a `with` block) gives it up and removes its file."""
+
+    def __init__(self, lock_file: Path, what: Path):
+        self.lock_file, self.what, self.fd = Path(lock_file), Path(what), None
+
+    def take(self) -> "Claim":
+        """Hold the claim; ClaimError when a live run holds it (never waits)."""
+        try:
+            import fcntl
+        except ImportError:  # Windows: no record locks
+            return self
+        for _ in range(5):
+            try:
+                fd = os.open(self.lock_file, os.O_RDWR | os.O_CREAT, 0o644)
+            except OSError as e:
+                raise ClaimError(f"{self.what}: cannot write {self.lock_file.name} beside it ({e.strerror or e})") \
+                    from None
+            try:
+                fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as e:
+                os.close(fd)
+                if e.errno not in (errno.EACCES, errno.EAGAIN):
+                    return self  # no locks on this filesystem: as on Windows
+                raise ClaimError(f"{self.what}: another stylize run{_owner(self.lock_file)} is writing it; wait for "
+                                 f"it to end, or choose another output") from None
+            try:  # the file may have been removed by its last holder between our open and our lock: retry
+                same = os.path.samestat(os.fstat(fd), os.stat(self.lock_file))
+            except FileNotFoundError:
+                same = False
+            if same:
+                os.ftruncate(fd, 0)
+                os.write(fd, str(os.getpid()).encode())
+                self.fd = fd
+                return self
+            os.close(fd)
+        raise ClaimError(f"{self.what}: other stylize runs keep claiming it at the same time; choose another output")
+
+    def release(self) -> None:
+        if self.fd is not None:
+            try:
+                os.unlink(self.lock_file)  # while still held: a run that opened it retries on a new file
+            except OSError:
+                pass
+            os.close(self.fd)
+            self.fd = None
+
+    def __enter__(self) -> "Claim":
+        return self.take() if self.fd is None else self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+
+def _owner(lock_file: Path) -> str:
+    try:
+        pid = int(lock_file.read_text().strip())
+    except (OSError, ValueError):
+        return ""
+    return f" (pid {pid})"
+
+
+def claim_file(path: str | os.PathLike) -> Claim:
+    """The claim of an output file: .stylize-claim-<16 hex digits> beside it (a digest of the file's name,
+    so that any name that fits the folder has a claim that fits too). Not yet taken."""
+    p = Path(path)
+    digest = hashlib.sha256(os.fsencode(p.name)).hexdigest()[:16]
+    return Claim(p.with_name(f".stylize-claim-{digest}"), p)
+
+
+def claim_folder(folder: str | os.PathLike) -> Claim:
+    """The claim of a frames folder (which must exist): FOLDER_LOCK inside it. Not yet taken."""
+    return Claim(Path(folder) / FOLDER_LOCK, Path(folder))

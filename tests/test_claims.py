@@ -1,0 +1,83 @@
+"""claims.py: one run at a time on an output file or a frames folder; a dead run never blocks the next."""
+
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from stylize.claims import FOLDER_LOCK, claim_file, claim_folder
+from stylize.errors import ClaimError
+
+from .conftest import cli_result_text
+
+HOLD = ("import sys, time\n"
+        "from stylize.claims import claim_file, claim_folder\n"
+        "claim = (claim_folder if sys.argv[2] == 'folder' else claim_file)(sys.argv[1]).take()\n"
+        "print('held', flush=True)\n"
+        "time.sleep(60)\n")
+
+
+def holder(path, kind="file"):
+    """Another process holding the claim of `path` until killed."""
+    p = subprocess.Popen([sys.executable, "-c", HOLD, str(path), kind], stdout=subprocess.PIPE, text=True)
+    assert p.stdout.readline().strip() == "held"
+    return p
+
+
+def test_a_live_runs_claim_refuses_another_and_a_killed_runs_claim_is_free_at_once(tmp_path):
+    out = tmp_path / "same.png"
+    other = holder(out)
+    try:
+        with pytest.raises(ClaimError, match=rf"same.png: another stylize run \(pid {other.pid}\) is writing it"):
+            claim_file(out).take()
+    finally:
+        other.send_signal(signal.SIGKILL)
+        other.wait()
+    with claim_file(out) as claim:  # the kernel dropped the dead run's lock: nothing to take over
+        assert claim.lock_file.read_text() == str(os.getpid())
+    assert list(tmp_path.iterdir()) == []  # released: the claim's file is gone, the output was never touched
+
+
+def test_a_folders_claim_lives_inside_it_and_many_racing_runs_get_it_one_at_a_time(tmp_path):
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    code = ("import sys, time\n"
+            "from stylize.claims import claim_folder\n"
+            "from stylize.errors import ClaimError\n"
+            "try:\n"
+            "    c = claim_folder(sys.argv[1]).take()\n"
+            "except ClaimError:\n"
+            "    print('refused'); sys.exit()\n"
+            "print('held', flush=True); time.sleep(1.5); c.release()\n")
+    runs = [subprocess.Popen([sys.executable, "-c", code, str(folder)], stdout=subprocess.PIPE, text=True)
+            for _ in range(4)]
+    said = sorted(r.communicate(timeout=60)[0].strip() for r in runs)
+    assert said.count("held") >= 1 and said.count("held") + said.count("refused") == 4
+    assert not (folder / FOLDER_LOCK).exists()
+    with claim_folder(folder):
+        assert (folder / FOLDER_LOCK).exists()
+
+
+def test_a_name_as_long_as_the_folder_allows_has_a_claim_that_fits(tmp_path):
+    with claim_file(tmp_path / ("x" * 251 + ".png")) as claim:
+        assert len(claim.lock_file.name) < 40
+
+
+@pytest.mark.vgg
+def test_a_second_transfer_into_the_same_output_is_refused_before_any_work(photo, art, tmp_path):
+    from stylize.cli import cli
+
+    out = tmp_path / "same.png"
+    other = holder(out)
+    try:
+        r = CliRunner().invoke(cli, [str(photo), str(art), "-o", str(out), "--size", "40", "--iterations", "3"])
+        assert r.exit_code == 1 and r.stderr.strip() == (
+            f"Error: {out}: another stylize run (pid {other.pid}) is writing it; wait for it to end, or choose "
+            f"another output"), cli_result_text(r)
+        assert not out.exists()
+    finally:
+        other.send_signal(signal.SIGKILL)
+        other.wait()
