@@ -13,7 +13,7 @@ from stylize import Session, images
 from stylize.cli import cli
 from stylize.objective import TemporalTerm
 
-from .conftest import cli_result_text, pattern
+from .conftest import cli_result_text, halves, pattern, psnr
 
 video = pytest.importorskip("stylize.video")
 pytest.importorskip("av")
@@ -80,7 +80,7 @@ def test_warp_by_the_backward_flow_moves_the_previous_frame_onto_the_next():
         after, share = video.temporal_error(ta, tb, forward, backward)
         assert after < before / gain, (disc, after, before)
         assert 0.5 < share <= 1.0
-        warped = video.warp(ta, backward)
+        warped = video.warp(ta, backward, "bicubic").clamp(0, 1)
         assert after == pytest.approx(float((((tb - warped) ** 2).mean(1, keepdim=True) * c).sum() / c.sum()), rel=1e-5)
 
 
@@ -106,6 +106,52 @@ def test_the_temporal_term_is_the_mean_of_c_times_the_squared_difference_and_ign
     assert term.name == "temporal" and term.weight == 5.0 and term.layers == ()
     loss.backward()
     assert float(x.grad[c.expand_as(x) == 0].abs().max()) == 0.0
+
+
+def test_bicubic_warp_is_exact_at_whole_pixel_shifts_and_keeps_the_detail_bilinear_loses_at_half_pixels():
+    import numpy as np
+
+    g = torch.Generator().manual_seed(1)
+    x = images.to_tensor(pattern(40, 32, seed=5)) * 0.5 + torch.rand(1, 3, 32, 40, generator=g) * 0.5
+    shift = np.zeros((32, 40, 2), np.float32)
+    shift[..., 0], shift[..., 1] = 3, -2  # read each pixel from 3 to the right, 2 up
+    for mode in ("bilinear", "bicubic"):
+        assert torch.allclose(video.warp(x, shift, mode)[..., 2:, :-3], x[..., :-2, 3:], atol=1e-5), mode
+    half = np.zeros((32, 40, 2), np.float32)
+    half[..., 0] = 0.5
+    back = {m: video.warp_image(video.warp_image(x, half, m), -half, m) for m in ("bilinear", "bicubic")}
+    inner = (..., slice(3, -3), slice(3, -3))
+    assert video.sharpness(back["bicubic"]) > 1.2 * video.sharpness(back["bilinear"])
+    assert psnr(back["bicubic"][inner], x[inner]) > psnr(back["bilinear"][inner], x[inner]) + 2
+    assert video.sharpness(halves(41, 8)) == pytest.approx(255 / 40)  # one step of 255 levels in 40 columns
+    assert video.sharpness(Image.new("RGB", (9, 9), (90, 20, 200))) == 0
+
+
+def test_long_term_weights_keep_for_each_pixel_the_nearest_earlier_frame_that_saw_it():
+    c = torch.tensor([[1, 0, 0, 1, 0.6], [1, 1, 0, 0, 0.7], [0, 1, 1, 1, 1]]).view(3, 1, 1, 5)  # i-1, i-2, i-4
+    assert torch.allclose(video.long_term_weights(c).flatten(1),
+                          torch.tensor([[1, 0, 0, 1, 0.6], [0, 1, 0, 0, 0.1], [0, 0, 1, 0, 0]]))
+
+
+def test_a_region_hidden_in_frame_2_gets_frame_1s_look_back_in_frame_3():
+    """A disc crosses a still background: the middle of frame 3 was under the disc in frame 2 and is seen again;
+    the temporal term holds it to frame 1's stylised frame there, and to frame 2's elsewhere."""
+    background = pattern(64, 48, seed=7)
+    f1, f2, f3 = (background.copy() for _ in range(3))
+    for im, x in ((f1, 2), (f2, 24), (f3, 46)):
+        ImageDraw.Draw(im).ellipse((x, 16, x + 15, 31), fill=(235, 40, 30), outline=(20, 20, 20))
+    styled1, styled2 = torch.full((1, 3, 48, 64), 0.2), torch.full((1, 3, 48, 64), 0.8)
+    flow = video.Flow()
+    targets, weights = video.held_to([video.warp_onto(f3, f2, styled2, flow), video.warp_onto(f3, f1, styled1, flow)])
+    assert targets.shape == (2, 3, 48, 64) and weights.shape == (2, 1, 48, 64)
+    assert float((weights[0] * weights[1]).max()) == 0  # one earlier frame per pixel
+    middle = (0, slice(19, 29), slice(27, 37))  # under frame 2's disc
+    assert float(weights[0][middle].max()) == 0 and float(weights[1][middle].mean()) > 0.6
+    held = (weights * targets).sum(0) / weights.sum(0).clamp(min=1e-9)  # what the term pulls each pixel to
+    seen = weights[1][middle] > 0
+    assert torch.allclose(held[:, 19:29, 27:37][:, seen], torch.tensor(0.2))
+    assert float(weights[0][0, :8].mean()) > 0.5 and torch.allclose(held[:, :8][:, weights[0][0, :8] > 0],
+                                                                     torch.tensor(0.8))
 
 
 def test_raft_without_its_weights_in_the_torch_cache_is_one_line_naming_the_file(tmp_path, monkeypatch, folder, art):
@@ -245,6 +291,15 @@ def test_usage_errors_exit_2(tmp_path, clip, art):
     assert r.exit_code == 2, cli_result_text(r)
     r = run("video", clip, art, "-o", tmp_path / "o.mp4", "--codec", "nosuchcodec")
     assert r.exit_code == 2 and "not an encoder of this FFmpeg build" in r.stderr, cli_result_text(r)
+    for args, message in ((["--long-term", "0,10"], "Invalid value for '--long-term': '0,10': give frame distances from 1"),
+                          (["--long-term", "1,x"], "Invalid value for '--long-term': '1,x' is not a list of whole numbers"),
+                          (["--warp", "nearest"], "Invalid value for '--warp'"),
+                          (["--passes", "0"], "Invalid value for '--passes'"),
+                          (["--pass-blend", "1.5"], "Invalid value for '--pass-blend': '1.5' must be at most 1"),
+                          (["--passes", "2", "--temporal-from-pass", "3"],
+                           "Invalid value for '--temporal-from-pass': 3 is after the last pass (--passes 2)")):
+        r = run("video", clip, art, "-o", tmp_path / "o.mp4", *args)
+        assert r.exit_code == 2 and message in r.stderr, cli_result_text(r)
     assert not any(tmp_path.glob("o.mp4*"))
 
 
@@ -317,6 +372,41 @@ def test_resume_after_an_interruption_gives_the_same_frames_as_an_uninterrupted_
     # other settings do not pass for finished frames: refused without --overwrite
     with pytest.raises(video.VideoError, match="a frame of another run"):
         video.stylize_frames(Session(size=32, iterations=5), clip, style, out, video.VideoOptions(**OPTIONS))
+
+
+@pytest.mark.vgg
+def test_multi_pass_the_backward_pass_repaints_the_first_frames_and_a_resumed_run_makes_the_same(made, tmp_path):
+    root, _, style = made
+    source = tmp_path / "in"
+    source.mkdir()
+    for i, im in enumerate(moving_frames(3), 1):
+        im.save(source / f"frame_{i:05d}.png")
+    clip = video.open_clip(source)
+    options = video.VideoOptions(passes=2, pass_iterations=2)
+    first_pass, steps = {}, []
+
+    def on_frame(p):
+        steps.append((p.pass_number, p.frame))
+        if p.pass_number == 1:
+            first_pass[p.frame] = p.path.read_bytes()
+
+    whole = video.stylize_frames(Session(**SETTINGS), clip, style, tmp_path / "whole", options, on_frame=on_frame)
+    assert (whole.finished, whole.stopped) == (3, False)
+    assert steps == [(1, 1), (1, 2), (1, 3), (2, 3), (2, 2), (2, 1)]  # forward, then back
+    for k in (1, 2):  # made last, from frame k + 1 of the backward pass warped back onto them
+        meta = images.read_metadata(video.frame_path(tmp_path / "whole", k))["video"]
+        assert meta["pass"] == 2 and meta["start"] == f"own result of the last pass blended with frame {k + 1} warped"
+        assert video.frame_path(tmp_path / "whole", k).read_bytes() != first_pass[k]
+    # stopped in the middle of the backward pass: a rerun does the rest and gives the same frames
+    out, made_now = tmp_path / "resumed", []
+    stopped = video.stylize_frames(Session(**SETTINGS), clip, style, out, options,
+                                   should_stop=lambda: len(made_now) >= 4, on_frame=lambda p: made_now.append(p.frame))
+    assert stopped.stopped and stopped.finished == 1  # frame 3 has had both passes
+    again = video.stylize_frames(Session(**SETTINGS), clip, style, out, options)
+    assert (again.finished, again.skipped, again.stopped) == (3, 1, False)
+    assert [k for k, _ in again.seconds] == [2, 1]
+    for a, b in zip(frames_of(out, 3), frames_of(tmp_path / "whole", 3)):
+        assert a.tobytes() == b.tobytes()
 
 
 def with_audio(path, frames, fps=12):

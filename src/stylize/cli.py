@@ -422,8 +422,9 @@ def grid_command(photo, artwork, output, ratios, layer_sets, cells_dir, quiet, o
 @options(CONTROL_OPTIONS)
 @options(VIDEO_OPTIONS)
 @options(RUN_OPTIONS)
-def video_command(source, style, output, frame_iterations, temporal_weight, flow_method, independent, codec, fps,
-                  keep_frames, quiet, overwrite, **kwargs):
+def video_command(source, style, output, frame_iterations, temporal_weight, long_term, warp, passes, pass_iterations,
+                  pass_blend, temporal_from_pass, flow_method, independent, codec, fps, keep_frames, quiet, overwrite,
+                  **kwargs):
     """Stylize a video (or a folder of frames) with STYLE, without flicker (Ruder et al. 2016).
 
     SOURCE is a video, or a folder of frames frame_00001.png ...: each frame after the first starts from
@@ -438,6 +439,9 @@ def video_command(source, style, output, frame_iterations, temporal_weight, flow
     Exit status: 0 done, 1 error, 2 usage error, 130/143 interrupted (finished frames kept).
     """
     settings = transfer_settings(kwargs, style)
+    if temporal_from_pass is not None and temporal_from_pass > passes:
+        raise click.BadParameter(f"{temporal_from_pass} is after the last pass (--passes {passes})",
+                                 param_hint="'--temporal-from-pass'")
     bar = None
 
     def on_ready(plan):
@@ -447,19 +451,24 @@ def video_command(source, style, output, frame_iterations, temporal_weight, flow
         if not quiet:
             from tqdm import tqdm
 
-            bar = tqdm(total=plan.frames, desc="video", unit="frame", file=sys.stderr, dynamic_ncols=True)
+            bar = tqdm(total=plan.frames * plan.passes, desc="video", unit="frame", file=sys.stderr, dynamic_ncols=True)
 
     def on_frame(p):
         if bar is not None:
             bar.update(1)
-            bar.set_postfix_str("finished before" if p.skipped else f"{p.seconds:.1f} s/frame", refresh=True)
+            done = "finished before" if p.skipped else f"{p.seconds:.1f} s/frame"
+            bar.set_postfix_str(done if p.passes == 1 else f"pass {p.pass_number}/{p.passes}, {done}", refresh=True)
 
     try:
         with catch_signals() as interrupt:
             from . import video
 
             result = video.make_video(source, style, output, settings,
-                                      video.VideoOptions(temporal_weight, frame_iterations, flow_method, independent),
+                                      video.VideoOptions(temporal_weight=temporal_weight,
+                                                         frame_iterations=frame_iterations, flow=flow_method,
+                                                         independent=independent, warp=warp, long_term=long_term,
+                                                         passes=passes, pass_iterations=pass_iterations,
+                                                         pass_blend=pass_blend, temporal_from_pass=temporal_from_pass),
                                       codec=codec, fps=fps, keep_frames=keep_frames, overwrite=overwrite,
                                       should_stop=interrupt, on_ready=on_ready, on_frame=on_frame,
                                       metadata=metadata())

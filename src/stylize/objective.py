@@ -172,19 +172,24 @@ class Objective:
 
 
 class TemporalTerm(Term):
-    """Ruder, Dosovitskiy & Brox (2016): L_temporal = 1/D sum_k c_k (x_k - w_k)^2, the mean over pixels and
-    channels of the squared difference to `target` w (the previous stylised frame warped to this one by
-    optical flow), weighted by `reliability` c (1, 1, H, W) in [0, 1]: 0 where the flow is unreliable."""
+    """Ruder, Dosovitskiy & Brox (GCPR 2016): L_temporal = 1/D sum_k c_k (x_k - w_k)^2, the mean over pixels and
+    channels (D = 3 H W) of the squared difference to `target` w (an earlier stylised frame warped to this one by
+    optical flow), weighted by `reliability` c in [0, 1]: 0 where the flow is unreliable.
+
+    Several earlier frames at once (their long-term consistency): targets (K, 3, H, W) and weights (K, 1, H, W),
+    L = sum over j of 1/D sum_k c_jk (x_k - w_jk)^2, the sum of their terms; K = 1 is the term above."""
 
     name = "temporal"
     option = "--temporal-weight"
 
     def __init__(self, target: torch.Tensor, reliability: torch.Tensor, weight: float, name: str | None = None):
         super().__init__(weight, name)
-        self.target = target.detach()
+        self.target = target.detach().reshape(-1, *target.shape[-3:])  # (K, 3, H, W)
         c = reliability.detach().to(target.dtype)
-        self.reliability = c.view(1, 1, *c.shape[-2:])
+        self.reliability = c.reshape(-1, 1, *c.shape[-2:])  # (K, 1, H, W)
+        if len(self.reliability) != len(self.target):
+            raise SettingsError(f"{len(self.target)} temporal targets but {len(self.reliability)} reliability maps")
 
     def loss(self, x, responses):
         target, c = self.target.to(x.device), self.reliability.to(x.device)
-        return (c * (x - target) ** 2).mean()
+        return (c * (x - target) ** 2).sum() / x.numel()

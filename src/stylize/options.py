@@ -12,8 +12,8 @@ import click
 
 from .errors import LayerError, SettingsError
 from .layers import LAYERS
-from .settings import (COLOR_MAPS, COLORS, DEFAULTS, FIELDS, GUIDES, LOSS_SCALINGS, MAX_COUNT, MAX_SIDE, OPTIMIZERS,
-                       POOLINGS, PRESET_SUMMARIES, PRESETS, Settings)
+from .settings import (COLOR_MAPS, COLORS, DEFAULTS, FIELDS, GUIDES, LOSS_SCALINGS, MAX_COUNT, MAX_PASSES, MAX_SIDE,
+                       OPTIMIZERS, POOLINGS, PRESET_SUMMARIES, PRESETS, Settings)
 
 
 # -- parameter types --------------------------------------------------------------------------
@@ -87,6 +87,23 @@ class FloatList(click.ParamType):
         if not items:
             self.fail("give at least one number", param, ctx)
         return tuple(self.item.convert(v.strip(), param, ctx) for v in items)
+
+
+class Distances(click.ParamType):
+    """Comma-separated whole numbers from 1 to MAX_COUNT, e.g. 1,10,20,40; returned sorted, each once."""
+
+    name = "J"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        try:
+            items = {int(v) for v in str(value).split(",") if v.strip()}
+        except ValueError:
+            self.fail(f"{value!r} is not a list of whole numbers such as 1,10,20,40", param, ctx)
+        if not items or min(items) < 1 or max(items) > MAX_COUNT:
+            self.fail(f"{value!r}: give frame distances from 1 to {MAX_COUNT}, e.g. 1,10,20,40", param, ctx)
+        return tuple(sorted(items))
 
 
 class Shard(click.ParamType):
@@ -203,7 +220,8 @@ class LibraryDefault(click.Option):
 
     def get_default(self, ctx, call=True):
         module, name = self.default_from
-        return getattr(importlib.import_module(f"{__package__}.{module}"), name)
+        value = getattr(importlib.import_module(f"{__package__}.{module}"), name)
+        return ",".join(map(str, value)) if isinstance(value, tuple) else value  # as typed: 1,10,20,40
 
 
 POSITIVE_INT = click.IntRange(min=1)  # the Settings fields' ranges are checked by Settings (settings.py)
@@ -304,10 +322,28 @@ SAVE_EVERY = click.option(
 VIDEO_OPTIONS = [
     click.option("--frame-iterations", type=COUNT, default=None,
                  help="Iterations of every frame after the first, which starts from the previous one warped "
-                      "[default: --iterations / 5]."),
+                      "[default: --iterations / 2]."),
     click.option("--temporal-weight", type=PositiveFloat(allow_zero=True), cls=LibraryDefault,
                  default_from=("video", "DEFAULT_TEMPORAL_WEIGHT"),
-                 help="Weight of the temporal term (match the previous stylised frame, warped, where the flow is reliable)."),
+                 help="Weight of the temporal term (match the earlier stylised frames, warped, where the flow is reliable)."),
+    click.option("--long-term", type=Distances(), cls=LibraryDefault, default_from=("video", "DEFAULT_LONG_TERM"),
+                 help="Frame i is held to frames i-j for these j, each pixel to the nearest one that saw it "
+                      "(Ruder et al.'s long-term consistency); 1: the previous frame only."),
+    click.option("--warp", type=click.Choice(["bicubic", "bilinear"]), cls=LibraryDefault,
+                 default_from=("video", "DEFAULT_WARP"),
+                 help="Interpolation of the warped earlier frames: bilinear (Ruder et al.'s) blurs a little more "
+                      "at every frame."),
+    click.option("--passes", type=click.IntRange(1, MAX_PASSES), cls=LibraryDefault,
+                 default_from=("video", "DEFAULT_PASSES"),
+                 help="More than 1: Ruder et al.'s multi-pass algorithm, passes in alternating directions, every "
+                      "frame --pass-iterations each (the authors' code: 15)."),
+    click.option("--pass-iterations", type=COUNT, cls=LibraryDefault, default_from=("video", "DEFAULT_PASS_ITERATIONS"),
+                 help="With --passes: iterations of each frame in each pass."),
+    click.option("--pass-blend", type=PositiveFloat(allow_zero=True, maximum=1.0), cls=LibraryDefault,
+                 default_from=("video", "DEFAULT_PASS_BLEND"),
+                 help="With --passes: share (delta) of the neighbouring frame, warped, in a frame's start."),
+    click.option("--temporal-from-pass", type=click.IntRange(1, MAX_PASSES), default=None,
+                 help="With --passes: the temporal term from this pass on [default: half of --passes, rounded up]."),
     click.option("--flow", "flow_method", type=click.Choice(["dis", "raft"]), cls=LibraryDefault,
                  default_from=("video", "DEFAULT_FLOW"),
                  help="Optical flow: OpenCV's DIS, or torchvision's RAFT (its weights must already be in the torch cache)."),

@@ -21,6 +21,7 @@ MAX_COUNT = 10**7  # --iterations, --evaluations, --coarse-iterations
 MAX_HISTORY = 10**9  # a larger history than fits is lowered to what fits (memory.plan); beyond this, a typo
 MAX_SCALES = 12  # coarse-to-fine levels: 2**11 x the smallest level (16 px) exceeds MAX_SIDE
 MAX_STYLE_SCALE = 64.0
+MAX_PASSES = 1000  # `stylize video --passes` (video.VideoOptions); the authors' code makes 15
 
 
 @dataclass(frozen=True)

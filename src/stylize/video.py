@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import re
 import time
@@ -32,6 +33,7 @@ from PIL import Image, ImageOps
 from . import images
 from .errors import StylizeError
 from .objective import TemporalTerm
+from .settings import MAX_PASSES
 
 FRAME_NAME = "frame_{:05d}.png"
 FRAME_PATTERN = re.compile(r"^frame_(\d{5,})\.png$")
@@ -45,6 +47,13 @@ DEFAULT_TEMPORAL_WEIGHT = 1e3  # Ruder et al.'s weight of the temporal term, rel
 FLOWS = ("dis", "raft")  # optical flow: OpenCV's DIS, torchvision's RAFT
 DEFAULT_FLOW = "dis"
 DEFAULT_FPS = 25.0  # frame rate of a video made from a folder of frames
+WARPS = ("bicubic", "bilinear")  # interpolation of an earlier stylised frame warped onto a later one
+DEFAULT_WARP = "bicubic"  # Ruder et al. warp bilinearly, which blurs a little more at every frame (docs/video.md)
+DEFAULT_LONG_TERM = (1, 10, 20, 40)  # J: Ruder et al.'s long-term set (GCPR 2016, "Long-term consistency")
+DEFAULT_PASSES = 1  # the single-pass algorithm; > 1: the multi-pass algorithm
+# the multi-pass defaults of the authors' code (manuelruder/artistic-videos, artistic_video_multiPass.lua):
+DEFAULT_PASS_ITERATIONS = 100  # -num_iterations, per frame and pass
+DEFAULT_PASS_BLEND = 0.5  # delta; -blendWeight 1 there (the warped neighbour and the frame in equal parts)
 
 
 class VideoError(StylizeError):
@@ -267,19 +276,32 @@ def _grid(flow: torch.Tensor) -> torch.Tensor:
     return torch.stack([gx, gy], dim=-1)[None]
 
 
-def warp(x: torch.Tensor, flow) -> torch.Tensor:
-    """x (1, C, H, W) sampled at x + flow(x) (bilinear): with the backward flow of frame i (i -> i-1), the
-    frame i-1 warped onto frame i."""
+def warp(x: torch.Tensor, flow, interpolation: str = "bilinear") -> torch.Tensor:
+    """x (1, C, H, W) sampled at x + flow(x) (flow (H, W, 2) in pixels): with the backward flow of frame i
+    (i -> i-1), frame i-1 warped onto frame i. Positions outside repeat the border.
+
+    interpolation: "bilinear" (Ruder et al.'s, and right for a flow field) or "bicubic" (Keys' cubic
+    convolution, a = -0.75, exact at integer shifts like bilinear): a bilinear sample half-way between two
+    pixels is their mean, which halves the finest detail, so a frame warped again and again fades (measured in
+    docs/video.md, "Why frames went blurry"); bicubic values may leave [0, 1] by a little (clamp images)."""
+    if interpolation not in WARPS:
+        raise VideoError(f"--warp {interpolation}: use {' or '.join(WARPS)}")
     flow = torch.as_tensor(flow, dtype=torch.float32)
     grid = _grid(flow).to(x.device)
-    return nnf.grid_sample(x.float(), grid, mode="bilinear", padding_mode="border", align_corners=True)
+    return nnf.grid_sample(x.float(), grid, mode=interpolation, padding_mode="border", align_corners=True)
+
+
+def warp_image(x: torch.Tensor, flow, interpolation: str = DEFAULT_WARP) -> torch.Tensor:
+    """A stylised frame (1, 3, H, W) in [0, 1] warped by `flow` (see warp), kept in [0, 1]."""
+    return warp(x, flow, interpolation).clamp(0, 1)
 
 
 def reliability(forward, backward) -> torch.Tensor:
     """c (1, 1, H, W) for frame i from the flows forward (i-1 -> i) and backward (i -> i-1): Ruder et al.'s
     check. 0 where disoccluded, |w~ + w^|^2 > 0.01 (|w~|^2 + |w^|^2) + 0.5 (w^ the backward flow, w~ the
     forward flow at x + w^(x)); at motion boundaries, |grad u^|^2 + |grad v^|^2 > 0.01 |w^|^2 + 0.002; and
-    where x + w^(x) leaves the frame. 1 elsewhere."""
+    where x + w^(x) leaves the frame. 1 elsewhere. The same check holds for any two frames (i-j and i, or
+    i+1 and i) given the flows between them."""
     fw = torch.as_tensor(forward, dtype=torch.float32)
     bw = torch.as_tensor(backward, dtype=torch.float32)
     h, w = bw.shape[:2]
@@ -294,39 +316,113 @@ def reliability(forward, backward) -> torch.Tensor:
     return (~(disoccluded | boundary | outside)).float()[None, None]
 
 
-def temporal_error(earlier: torch.Tensor, later: torch.Tensor, forward, backward) -> tuple[float, float]:
+def long_term_weights(c: torch.Tensor) -> torch.Tensor:
+    """Ruder et al.'s long-term weights (GCPR 2016, "Long-term consistency"): from the reliabilities c (K, 1, H, W)
+    of the earlier frames i-j, j in J, closest first, c_long(i-j) = max(c(i-j) - sum over k in J, k < j of
+    c(i-k), 0). With 0/1 reliabilities each pixel keeps the nearest earlier frame that saw it reliably and
+    ignores the others: a region hidden for a while gets back the look it had before."""
+    out = c.clone()
+    for k in range(1, len(c)):
+        out[k] = (c[k] - c[:k].sum(0)).clamp(min=0)
+    return out
+
+
+def warp_onto(here: Image.Image, there: Image.Image, styled: torch.Tensor, flow: "Flow",
+              interpolation: str = DEFAULT_WARP) -> tuple[torch.Tensor, torch.Tensor]:
+    """(styled (1, 3, H, W), the stylised frame of the source frame `there`, warped onto the source frame
+    `here`; its reliability c (1, 1, H, W)), from the flows here -> there and there -> here (any two frames of
+    a clip: i-1 and i, i-j and i, i+1 and i)."""
+    backward = flow(here, there)
+    forward = flow(there, here)
+    return warp_image(styled, backward, interpolation), reliability(forward, backward)
+
+
+def held_to(earlier: list[tuple[torch.Tensor, torch.Tensor]]) -> tuple[torch.Tensor, torch.Tensor]:
+    """The temporal term's targets (K, 3, H, W) and weights (K, 1, H, W) from the earlier stylised frames warped
+    onto this one with their reliabilities, nearest first [(w, c), ...] (warp_onto): Ruder et al.'s long-term
+    consistency, each pixel held to the nearest earlier frame that saw it reliably (long_term_weights)."""
+    targets = torch.cat([w for w, _ in earlier])
+    return targets, long_term_weights(torch.cat([c for _, c in earlier]))
+
+
+def temporal_error(earlier: torch.Tensor, later: torch.Tensor, forward, backward,
+                   interpolation: str = DEFAULT_WARP) -> tuple[float, float]:
     """(mean squared difference over the reliable pixels between `later` and `earlier` warped onto it, the
-    share of reliable pixels): the flicker measure of bench/video_flicker.py and the tests."""
+    share of reliable pixels): the flicker ("warping error") of bench/video_quality.py and the tests. Images
+    (1, 3, H, W) in [0, 1]; the flows as in reliability(). Bicubic by default: a bilinear warp blurs the
+    earlier frame, which makes a sharp video look less consistent than a blurred one."""
     c = reliability(forward, backward)
-    d = ((later.float() - warp(earlier, backward)) ** 2).mean(1, keepdim=True)
+    d = ((later.float() - warp_image(earlier, backward, interpolation)) ** 2).mean(1, keepdim=True)
     n = float(c.sum())
     return (float((c * d).sum()) / n if n else 0.0), n / c.numel()
+
+
+def sharpness(image) -> float:
+    """Mean gradient magnitude of the luminance (ITU-R 601: 0.299 R + 0.587 G + 0.114 B) in 8-bit levels per
+    pixel, from forward differences: sqrt(dY/dx^2 + dY/dy^2) averaged over the (H-1) x (W-1) pixels that have
+    both. A PIL image or a tensor (1, 3, H, W) in [0, 1]; 0 for a flat image, about 25-35 for a painted frame."""
+    x = images.to_tensor(image) if isinstance(image, Image.Image) else image.detach().float().cpu()
+    y = (0.299 * x[0, 0] + 0.587 * x[0, 1] + 0.114 * x[0, 2]) * 255
+    dx, dy = y[:-1, 1:] - y[:-1, :-1], y[1:, :-1] - y[:-1, :-1]
+    return float(torch.sqrt(dx ** 2 + dy ** 2).mean())
 
 
 # -- stylizing --------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class VideoOptions:
-    """What a video adds to the transfer settings (not Settings fields: `stylize video` options)."""
+    """What a video adds to the transfer settings (not Settings fields: `stylize video` options). Raises
+    VideoError for a value out of range, naming the option."""
 
     temporal_weight: float = DEFAULT_TEMPORAL_WEIGHT
-    frame_iterations: int | None = None  # iterations of every frame after the first; None: iterations / 5
+    # iterations of every frame after the first; None: iterations / 2 (Ruder et al.'s 2000 for the first frame,
+    # 1000 for the others): the style term needs them to repaint the detail a warp loses (docs/video.md)
+    frame_iterations: int | None = None
     flow: str = DEFAULT_FLOW
     independent: bool = False  # every frame alone, from the same start (the flickering baseline)
+    warp: str = DEFAULT_WARP  # interpolation of the earlier stylised frames warped onto a frame: bicubic | bilinear
+    long_term: tuple[int, ...] = DEFAULT_LONG_TERM  # J: frame i is held to frames i - j, j in J; (1,): short-term only
+    passes: int = DEFAULT_PASSES  # 1: single pass; N > 1: the multi-pass algorithm, N passes in alternating directions
+    pass_iterations: int = DEFAULT_PASS_ITERATIONS  # multi-pass: iterations of each frame in each pass
+    pass_blend: float = DEFAULT_PASS_BLEND  # multi-pass: delta, the share of the warped neighbour in a frame's start
+    temporal_from_pass: int | None = None  # multi-pass: the temporal term from this pass on; None: ceil(passes / 2)
+
+    def __post_init__(self):
+        if self.warp not in WARPS:
+            raise VideoError(f"--warp {self.warp}: use {' or '.join(WARPS)}")
+        j = tuple(sorted({int(v) for v in self.long_term}))
+        if not j or j[0] < 1:
+            raise VideoError(f"--long-term {','.join(map(str, self.long_term)) or '(none)'}: give frame distances >= 1, "
+                             f"e.g. 1,10,20,40 (1 alone: the previous frame only)")
+        object.__setattr__(self, "long_term", j)
+        if not 1 <= self.passes <= MAX_PASSES:
+            raise VideoError(f"--passes {self.passes}: give 1 to {MAX_PASSES}")
+        if not 0 <= self.pass_blend <= 1:
+            raise VideoError(f"--pass-blend {self.pass_blend:g}: give a number from 0 to 1")
+        if self.temporal_from_pass is not None and not 1 <= self.temporal_from_pass <= self.passes:
+            raise VideoError(f"--temporal-from-pass {self.temporal_from_pass}: give a pass from 1 to --passes "
+                             f"({self.passes})")
 
     def iterations_after_first(self, iterations: int) -> int:
-        return self.frame_iterations or max(1, iterations // 5)
+        return self.frame_iterations or max(1, iterations // 2)
+
+    @property
+    def first_temporal_pass(self) -> int:
+        """The first pass of the multi-pass algorithm with the temporal term: 8 of 15 in the authors' code."""
+        return self.temporal_from_pass or math.ceil(self.passes / 2)
 
 
 @dataclass
 class FrameProgress:
-    """Told to on_frame after each frame: its number (from 1), the total, whether it was skipped (already
-    finished), and the seconds it took."""
+    """Told to on_frame after each frame (each frame of each pass): its number (from 1), the total, whether it
+    was skipped (already made by an earlier run), the seconds it took, and the pass."""
 
     frame: int
     frames: int
     skipped: bool
     seconds: float
     path: Path
+    pass_number: int = 1
+    passes: int = 1
 
 
 @dataclass
@@ -335,7 +431,7 @@ class VideoResult:
     finished: int  # frames in the folder now
     skipped: int  # of those, already finished before this run
     stopped: bool  # interrupted before the last frame
-    seconds: list = field(default_factory=list)  # seconds of each frame made in this run (frame number, s)
+    seconds: list = field(default_factory=list)  # (frame number, s) of each frame made in this run, in order
     output: Path | None = None  # make_video: the video or frames folder asked for
     folder: Path | None = None  # make_video: where the frames are (a video's work folder, kept when stopped)
     size: tuple[int, int] | None = None  # make_video: (width, height) of the stylised frames
@@ -351,6 +447,7 @@ class VideoPlan:
     output: Path
     folder: Path  # where the finished frames go
     note: str | None  # the memory plan's note (a lowered history, a compact run), or None
+    passes: int = 1  # frames are made this many times (the multi-pass algorithm)
 
 
 def frame_path(folder: Path, number: int) -> Path:
@@ -446,34 +543,38 @@ def check_not_inputs(inputs, written) -> None:
                 raise VideoError(f"{w}: would overwrite the input {source}; choose another output")
 
 
-def finished(path: Path, mark: str) -> bool | None:
-    """True: a finished frame of this run's fingerprint; False: a frame of another run (or partial); None: absent."""
+def recorded_pass(path: Path, mark: str) -> int | None:
+    """The pass that made a frame of this run's fingerprint (1 for a single-pass run); 0: a frame of another
+    run (or partial, or unreadable); None: absent."""
     if not path.exists():
         return None
     try:
         meta = images.read_metadata(path) or {}
     except StylizeError:
-        return False
+        return 0
     video = meta.get("video") or {}
-    return bool(not meta.get("partial") and video.get("fingerprint") == mark)
+    if meta.get("partial") or video.get("fingerprint") != mark:
+        return 0
+    return int(video.get("pass", 1))
 
 
-def check_folder(folder: Path, count: int, mark: str, overwrite: bool) -> int:
-    """Refuse (without overwrite) a frames folder holding frames of another run; returns how many of this
-    run's frames are already finished."""
+def check_folder(folder: Path, count: int, mark: str, overwrite: bool) -> dict[int, int]:
+    """Refuse (without overwrite) a frames folder holding frames of another run; returns {frame number: pass}
+    of this run's frames already made."""
     folder = Path(folder)
     if not folder.exists():
-        return 0
+        return {}
     if not folder.is_dir():
         raise VideoError(f"{folder}: is a file, not a frames folder")
-    done = 0
+    done = {}
     for f in sorted(folder.iterdir()):
         m = FRAME_PATTERN.match(f.name)
         if m is None:
             continue
-        state = finished(f, mark) if int(m.group(1)) <= count else False
+        number = int(m.group(1))
+        state = recorded_pass(f, mark) if number <= count else 0
         if state:
-            done += 1
+            done[number] = state
         elif not overwrite:
             raise VideoError(f"{f}: a frame of another run (other settings, inputs or options, or unfinished); pass "
                              f"--overwrite to redo such frames, or choose another output")
@@ -485,84 +586,175 @@ def stylize_frames(session, clip: Clip, style, out_dir, options: VideoOptions = 
                    on_frame: Callable[[FrameProgress], None] | None = None, overwrite: bool = False,
                    extra_meta: dict | None = None) -> VideoResult:
     """Stylize every frame of `clip` into out_dir/frame_00001.png, ... (written atomically as each one
-    finishes); frames already finished by an earlier run with the same fingerprint are kept, not redone.
+    finishes); frames already made by an earlier run with the same fingerprint are kept, not redone.
 
-    The first frame runs the full synthesis (--iterations, from --init); each later frame starts from the
-    previous stylised frame warped by the flow (everywhere, unreliable pixels included) and runs
-    options.frame_iterations with the temporal term. `style`: one artwork or several (blended)."""
+    Single pass (Ruder et al. 2016): the first frame runs the full synthesis (--iterations, from --init); each
+    later frame i starts from the stylised frame i-1 warped by the flow (everywhere, unreliable pixels
+    included) and runs options.frame_iterations with the temporal term against the frames i-j, j in
+    options.long_term, each warped onto it and weighted by long_term_weights. Multi-pass (options.passes > 1):
+    see _FrameRun.multi_pass. `style`: one artwork or several (blended)."""
     styles = (style,) if isinstance(style, (str, os.PathLike, Image.Image)) else tuple(style)
     out_dir = Path(out_dir)
     mark = fingerprint(session, clip, styles, blend, options)
-    check_folder(out_dir, clip.count, mark, overwrite)
-    flow = None if options.independent else Flow(options.flow)
+    made = check_folder(out_dir, clip.count, mark, overwrite)
+    flow = None if options.independent else Flow(options.flow)  # RAFT's weights are checked before the folder is made
     images.make_folder(out_dir, "frames folder")
     lock = take_lock(out_dir)
     try:
-        return _stylize_frames(session, clip, styles, out_dir, options, mark, flow, blend, callback, should_stop,
-                               on_frame, overwrite, extra_meta)
+        if overwrite:
+            for f in out_dir.iterdir():  # frames beyond this clip's count, left by another run
+                m = FRAME_PATTERN.match(f.name)
+                if m and int(m.group(1)) > clip.count:
+                    f.unlink()
+        run = _FrameRun(session, clip, styles, blend, out_dir, options, mark, made, flow, extra_meta)
+        return run.all(callback, should_stop, on_frame)
     finally:
         lock.unlink(missing_ok=True)
 
 
-def _stylize_frames(session, clip, styles, out_dir, options, mark, flow, blend, callback, should_stop, on_frame,
-                    overwrite, extra_meta) -> VideoResult:
-    if overwrite:
-        for f in out_dir.iterdir():  # frames beyond this clip's count, left by another run
-            m = FRAME_PATTERN.match(f.name)
-            if m and int(m.group(1)) > clip.count:
-                f.unlink()
-    s = session.settings
-    later_iterations = options.iterations_after_first(s.iterations)
-    result = VideoResult(clip.count, 0, 0, False)
-    previous = None  # (the previous frame at the synthesis size, its stylised frame (1, 3, H, W))
-    for number, frame in enumerate(clip.frames(), 1):
-        path = frame_path(out_dir, number)
-        sized = images.fit(frame, s.size)
-        if finished(path, mark):
-            done = images.load_image(path)
-            previous = (sized, images.to_tensor(done))
-            result.finished += 1
-            result.skipped += 1
-            if on_frame:
-                on_frame(FrameProgress(number, clip.count, True, 0.0, path))
-            continue
-        if should_stop is not None and should_stop():
-            result.stopped = True
-            break
-        started = time.perf_counter()
-        job = session.transfer_job(sized, styles, blend)
-        info = {"frame": number, "frames": clip.count, "fingerprint": mark, "source": str(clip.path),
-                "temporal_weight": options.temporal_weight, "flow": options.flow, "independent": options.independent}
+class _Frames:
+    """The clip's frames fitted to the synthesis size, decoded once, in order, on demand; a frame is kept while
+    a later one may still need it (`keep` frames back; all of them when keep is None)."""
+
+    def __init__(self, clip: Clip, size: int, keep: int | None):
+        self._source, self._size, self._keep = clip.frames(), size, keep
+        self._frames: dict[int, Image.Image] = {}
+        self._decoded = 0
+
+    def __getitem__(self, number: int) -> Image.Image:
+        while self._decoded < number:
+            self._decoded += 1
+            self._frames[self._decoded] = images.fit(next(self._source), self._size)
+            if self._keep is not None:
+                self._frames.pop(self._decoded - self._keep - 1, None)
+        return self._frames[number]
+
+    def close(self) -> None:
+        self._source.close()
+
+
+class _FrameRun:
+    """One stylize_frames call: the frames folder's state, the sources and stylised frames at hand, the flow."""
+
+    def __init__(self, session, clip: Clip, styles, blend, out_dir: Path, options: VideoOptions, mark: str,
+                 made: dict[int, int], flow: Flow | None, extra_meta: dict | None):
+        self.session, self.clip, self.styles, self.blend = session, clip, styles, blend
+        self.out_dir, self.options, self.mark, self.extra_meta = out_dir, options, mark, extra_meta
+        self.passes = 1 if options.independent else options.passes
+        self.made = dict(made)  # frame number -> the pass that made the frame on disk
+        self.flow = flow
+        self.keep = None if self.passes > 1 else max(options.long_term)
+        self.frames = _Frames(clip, session.settings.size, self.keep)
+        self.styled: dict[int, Image.Image] = {}  # stylised frames as saved (8-bit): a resumed run is identical
+        self.result = VideoResult(clip.count, 0, sum(p == self.passes for p in made.values()), False)
+
+    def all(self, callback, should_stop, on_frame) -> VideoResult:
+        """Every pass over every frame not yet made; stops (result.stopped) when should_stop says so."""
+        n = self.clip.count
         try:
-            if previous is None or options.independent:
-                outcome = session.run(job, callback, should_stop)
+            for p in range(1, self.passes + 1):
+                for number in (range(1, n + 1) if p % 2 else range(n, 0, -1)):
+                    path = frame_path(self.out_dir, number)
+                    if self.made.get(number, 0) >= p:
+                        if on_frame:
+                            on_frame(FrameProgress(number, n, True, 0.0, path, p, self.passes))
+                        continue
+                    if should_stop is not None and should_stop():
+                        self.result.stopped = True
+                        return self.result
+                    started = time.perf_counter()
+                    if not self.make(number, p, callback, should_stop):
+                        self.result.stopped = True
+                        return self.result
+                    seconds = time.perf_counter() - started
+                    self.result.seconds.append((number, seconds))
+                    if on_frame:
+                        on_frame(FrameProgress(number, n, False, seconds, path, p, self.passes))
+        finally:
+            self.frames.close()
+            self.result.finished = sum(p == self.passes for p in self.made.values())
+        return self.result
+
+    def make(self, number: int, p: int, callback, should_stop) -> bool:
+        """Frame `number` in pass p, saved; False when stopped before it was finished."""
+        o, s = self.options, self.session.settings
+        sized = self.frames[number]
+        job = self.session.transfer_job(sized, self.styles, self.blend)
+        info = {"frame": number, "frames": self.clip.count, "fingerprint": self.mark, "source": str(self.clip.path),
+                "pass": p, "passes": self.passes, **asdict(o)}
+        try:
+            if self.passes > 1:
+                start, terms, iterations = self.multi_pass(number, p, info)
+            elif number == 1 or o.independent:
+                start, terms, iterations = None, [], s.iterations
                 info["start"] = "init"
             else:
-                before, styled = previous
-                if styled.shape[-2:] != (sized.height, sized.width):
-                    raise VideoError(f"{path}: a finished frame of another size; pass --overwrite to redo the frames")
-                backward = flow(sized, before)  # frame i -> i-1
-                forward = flow(before, sized)  # frame i-1 -> i
-                c = reliability(forward, backward)
-                warped = warp(styled, backward)
-                terms = [TemporalTerm(warped, c, options.temporal_weight)] if options.temporal_weight else []
-                outcome = session.run(job, callback, should_stop, extra_terms=terms, start=warped,
-                                      iterations=later_iterations)
-                info.update(start="previous frame warped", reliable=round(float(c.mean()), 4))
+                start, terms, iterations = self.single_pass(number, info)
+            outcome = self.session.run(job, callback, should_stop, extra_terms=terms, start=start,
+                                       iterations=iterations)
         finally:
-            session.forget_image(sized)
+            self.session.forget_image(sized)
         if outcome.partial:
-            result.stopped = True
-            break
-        meta = dict(outcome.metadata, **(extra_meta or {}), content=f"{clip.path} frame {number}", video=info)
+            return False
+        path = frame_path(self.out_dir, number)
+        meta = dict(outcome.metadata, **(self.extra_meta or {}), content=f"{self.clip.path} frame {number}", video=info)
         images.save_image(outcome.image, path, meta, overwrite=True)
-        seconds = time.perf_counter() - started
-        result.seconds.append((number, seconds))
-        result.finished += 1
-        previous = (sized, images.to_tensor(outcome.image))  # as saved (8-bit), so a resumed run is identical
-        if on_frame:
-            on_frame(FrameProgress(number, clip.count, False, seconds, path))
-    return result
+        self.made[number] = p
+        self.styled[number] = outcome.image
+        if self.keep is not None:
+            self.styled.pop(number - self.keep - 1, None)
+        return True
+
+    def single_pass(self, number: int, info: dict):
+        """Frame i > 1: start from the stylised frame i-1 warped (Ruder et al.'s prevWarped), hold it to the
+        frames i-j, j in J, warped, with the long-term weights; `frame_iterations` iterations."""
+        o = self.options
+        js = [j for j in o.long_term if number - j >= 1]
+        earlier = {j: self.earlier(number, number - j) for j in (js if 1 in js else [1, *js])}
+        terms = []
+        if o.temporal_weight and js:
+            targets, weights = held_to([earlier[j] for j in js])
+            terms = [TemporalTerm(targets, weights, o.temporal_weight)]
+        info.update(start="previous frame warped", reliable=round(float(earlier[1][1].mean()), 4),
+                    earlier=[number - j for j in js])
+        return earlier[1][0], terms, o.iterations_after_first(self.session.settings.iterations)
+
+    def multi_pass(self, number: int, p: int, info: dict):
+        """Ruder et al.'s multi-pass algorithm (IJCV 2018, "Multi-pass algorithm"): pass 1 makes every frame alone
+        from --init; pass p > 1 goes the other way round (even passes from the last frame to the first) and starts
+        frame i from delta c w + (1 - delta c) x, x its own result of pass p-1, w the neighbour just made in this
+        pass (i-1 going forward, i+1 going back) warped onto it, c that warp's reliability; from pass
+        first_temporal_pass on, with the temporal term against w. Every frame runs pass_iterations per pass."""
+        o = self.options
+        if p == 1:
+            info["start"] = "init"
+            return None, [], o.pass_iterations
+        own = images.to_tensor(self.stylised(number))
+        neighbour = number - 1 if p % 2 else number + 1
+        if not 1 <= neighbour <= self.clip.count:
+            info["start"] = "own result of the last pass"
+            return own, [], o.pass_iterations
+        warped, c = self.earlier(number, neighbour)
+        start = o.pass_blend * c * warped + (1 - o.pass_blend * c) * own
+        terms = [TemporalTerm(warped, c, o.temporal_weight)] if p >= o.first_temporal_pass and o.temporal_weight else []
+        info.update(start=f"own result of the last pass blended with frame {neighbour} warped",
+                    reliable=round(float(c.mean()), 4), earlier=[neighbour] if terms else [])
+        return start, terms, o.pass_iterations
+
+    def earlier(self, number: int, other: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """The stylised frame `other` warped onto frame `number`, and its reliability (warp_onto)."""
+        here = self.frames[number]
+        styled = images.to_tensor(self.stylised(other))
+        if styled.shape[-2:] != (here.height, here.width):
+            raise VideoError(f"{frame_path(self.out_dir, other)}: a finished frame of another size; pass --overwrite "
+                             f"to redo the frames")
+        return warp_onto(here, self.frames[other], styled, self.flow, self.options.warp)
+
+    def stylised(self, number: int) -> Image.Image:
+        """Frame `number` as last saved (by this run, or by the earlier run that this one resumes)."""
+        if number not in self.styled:
+            self.styled[number] = images.load_image(frame_path(self.out_dir, number))
+        return self.styled[number]
 
 
 def make_video(source, styles, output, settings, options: VideoOptions = VideoOptions(), *, codec: str | None = None,
@@ -603,7 +795,7 @@ def make_video(source, styles, output, settings, options: VideoOptions = VideoOp
             raise VideoError(f"{out}: is the input folder; choose another output")
         folder = out
     if on_ready is not None:
-        on_ready(VideoPlan(clip.count, size, out, folder, plan.note))
+        on_ready(VideoPlan(clip.count, size, out, folder, plan.note, 1 if options.independent else options.passes))
     result = stylize_frames(session, clip, styles, folder, options, callback=callback, should_stop=should_stop,
                             on_frame=on_frame, overwrite=overwrite, extra_meta=metadata)
     result.output, result.folder, result.size = out, folder, size
@@ -812,5 +1004,5 @@ def write_clip(frames: list[Image.Image], output, fps: float = DEFAULT_FPS, code
 
 
 __all__ = ["Clip", "Flow", "FrameProgress", "VideoError", "VideoOptions", "VideoPlan", "VideoResult", "check_video_output",
-           "encode", "make_video", "open_clip", "reliability", "stylize_frames", "temporal_error", "warp", "work_folder",
-           "write_clip"]
+           "encode", "held_to", "long_term_weights", "make_video", "open_clip", "reliability", "sharpness", "stylize_frames",
+           "temporal_error", "warp", "warp_image", "warp_onto", "work_folder", "write_clip"]
