@@ -1,6 +1,7 @@
 """Video (Ruder et al. 2016): flow, reliability, the temporal term, stylize_frames (resume, frames in = frames
 out, less flicker than independent frames) and `stylize video`'s bad input, each one line and its exit status."""
 
+import os
 from fractions import Fraction
 from signal import SIGINT
 
@@ -503,21 +504,32 @@ def test_inputs_are_never_outputs_whatever_the_flags(tmp_path, art):
         video.check_not_inputs([tmp_path / "o" / "m.png"], [tmp_path / "o"])
 
 
-def test_one_run_at_a_time_in_a_frames_folder(tmp_path):
-    import os
+@pytest.mark.vgg
+def test_one_run_at_a_time_in_a_frames_folder_until_its_video_is_written(tmp_path, art, monkeypatch):
+    """The folder's claim (claims.py) is held through the encoding: a second run that starts while the first
+    encodes is refused, not let in to redo every frame the first is about to remove."""
     import subprocess
     import sys
 
-    folder = tmp_path / "f"
-    folder.mkdir()
-    (folder / video.LOCK_NAME).write_text(str(os.getpid()))  # a live run holds it
-    with pytest.raises(video.VideoError, match=rf"another stylize run \(pid {os.getpid()}\) is working in it"):
-        video.take_lock(folder)
-    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
-    (folder / video.LOCK_NAME).write_text(gone.stdout.strip())  # a stale lock: its process has ended
-    lock = video.take_lock(folder)
-    assert lock.read_text() == str(os.getpid())
+    source = video.write_clip(moving_frames(3), tmp_path / "clip.mp4", fps=12)
+    out = tmp_path / "out.mp4"
+    encode, seen = video.encode, []
 
+    def second_run_while_encoding(*args, **kwargs):  # another process (POSIX locks are per process)
+        code = ("import sys\nfrom stylize.claims import claim_folder\nfrom stylize.errors import ClaimError\n"
+                "try:\n    claim_folder(sys.argv[1]).take(); print('let in')\n"
+                "except ClaimError as e:\n    print(e)\n")
+        said = subprocess.run([sys.executable, "-c", code, str(video.work_folder(out))], capture_output=True,
+                              text=True).stdout
+        seen.append(said.strip())
+        return encode(*args, **kwargs)
+
+    monkeypatch.setattr(video, "encode", second_run_while_encoding)
+    r = run("video", source, art, "-o", out, *FAST)
+    assert r.exit_code == 0, cli_result_text(r)
+    assert seen == [f"{video.work_folder(out)}: another stylize run (pid {os.getpid()}) is writing it; wait for it "
+                    f"to end, or choose another output"]
+    assert not video.work_folder(out).exists()  # frames and claim removed once the video is written
 
 def test_the_resume_fingerprint_changes_with_a_style_images_content(tmp_path, folder):
     from types import SimpleNamespace
@@ -531,7 +543,16 @@ def test_the_resume_fingerprint_changes_with_a_style_images_content(tmp_path, fo
     before = video.fingerprint(session, clip, [style], None, video.VideoOptions())
     assert video.fingerprint(session, clip, [style], None, video.VideoOptions()) == before
     pattern(36, 36, seed=2).save(style)  # another painting under the same name
-    assert video.fingerprint(session, clip, [style], None, video.VideoOptions()) != before
+    after = video.fingerprint(session, clip, [style], None, video.VideoOptions())
+    assert after != before
+    frame = clip.files[0]  # another frame of the same byte size and time stamp: still another input
+    stat = frame.stat()
+    data = bytearray(frame.read_bytes())
+    data[-20] ^= 0xFF
+    frame.write_bytes(bytes(data))
+    os.utime(frame, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert frame.stat().st_size == stat.st_size and frame.stat().st_mtime_ns == stat.st_mtime_ns
+    assert video.fingerprint(session, clip, [style], None, video.VideoOptions()) != after
 
 
 # Nothing lost while the video is written: the work folder keeps what stylize did not write; a stopped or

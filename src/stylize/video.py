@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as nnf
 from PIL import Image, ImageOps
 
-from . import images
+from . import claims, images
 from .errors import StylizeError
 from .objective import TemporalTerm
 from .settings import MAX_PASSES
@@ -466,7 +466,7 @@ def fingerprint(session, clip: Clip, styles, blend, options: VideoOptions) -> st
             # what the files hold, not only their names: a new painting saved under the old name redoes the frames
             "digests": [_file_digest(f) for f in [*(s for s in styles if isinstance(s, (str, os.PathLike))),
                                                   *input_files(session.settings)]],
-            "source_files": [_stamp(f) for f in (clip.files or [clip.path])]}
+            "source_files": [_file_digest(f) for f in (clip.files or [clip.path])]}
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
@@ -481,50 +481,7 @@ def _file_digest(path) -> str:
     return digest.hexdigest()
 
 
-def _stamp(path: Path) -> list:
-    """A source frame's size and modification time: a changed frame under the same name is another input."""
-    st = Path(path).stat()
-    return [st.st_size, st.st_mtime_ns]
-
-
-LOCK_NAME = ".stylize.lock"  # in a frames folder while a run works in it: the run's pid
-
-
-def take_lock(folder: Path) -> Path:
-    """Claim `folder` for this run (a file created with O_EXCL holding the pid); a lock whose process is
-    gone is taken over. VideoError when another live run holds it: two runs never mix their frames."""
-    lock = Path(folder) / LOCK_NAME
-    for _ in range(2):
-        try:
-            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-        except FileExistsError:
-            try:
-                pid = int(lock.read_text().strip() or 0)
-            except (OSError, ValueError):
-                pid = 0
-            if pid and _alive(pid):
-                raise VideoError(f"{folder}: another stylize run (pid {pid}) is working in it; wait for it to end "
-                                 f"or choose another output") from None
-            lock.unlink(missing_ok=True)  # stale: its run is gone
-            continue
-        except OSError as e:
-            raise VideoError(f"{folder}: cannot write in it ({_why(e)})") from None
-        with os.fdopen(fd, "w") as f:
-            f.write(str(os.getpid()))
-        return lock
-    raise VideoError(f"{folder}: another stylize run is taking it over at the same time; choose another output")
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # someone else's process
-    except OSError:
-        return False
-    return True
+LOCK_NAME = claims.FOLDER_LOCK  # in a frames folder while a run works in it (a POSIX lock, see claims.py)
 
 
 def check_not_inputs(inputs, written) -> None:
@@ -584,7 +541,7 @@ def check_folder(folder: Path, count: int, mark: str, overwrite: bool) -> dict[i
 def stylize_frames(session, clip: Clip, style, out_dir, options: VideoOptions = VideoOptions(), *, blend=None,
                    callback=None, should_stop: Callable[[], bool] | None = None,
                    on_frame: Callable[[FrameProgress], None] | None = None, overwrite: bool = False,
-                   extra_meta: dict | None = None) -> VideoResult:
+                   extra_meta: dict | None = None, claim: claims.Claim | None = None) -> VideoResult:
     """Stylize every frame of `clip` into out_dir/frame_00001.png, ... (written atomically as each one
     finishes); frames already made by an earlier run with the same fingerprint are kept, not redone.
 
@@ -592,14 +549,18 @@ def stylize_frames(session, clip: Clip, style, out_dir, options: VideoOptions = 
     later frame i starts from the stylised frame i-1 warped by the flow (everywhere, unreliable pixels
     included) and runs options.frame_iterations with the temporal term against the frames i-j, j in
     options.long_term, each warped onto it and weighted by long_term_weights. Multi-pass (options.passes > 1):
-    see _FrameRun.multi_pass. `style`: one artwork or several (blended)."""
+    see _FrameRun.multi_pass. `style`: one artwork or several (blended). The folder is claimed for the run
+    (claims.py: another run working in it is refused, ClaimError) and released at the end, unless the caller
+    passes `claim` (claims.claim_folder(out_dir)): then it is taken here and the caller releases it (make_video
+    holds it until the video is encoded)."""
     styles = (style,) if isinstance(style, (str, os.PathLike, Image.Image)) else tuple(style)
     out_dir = Path(out_dir)
     mark = fingerprint(session, clip, styles, blend, options)
     made = check_folder(out_dir, clip.count, mark, overwrite)
     flow = None if options.independent else Flow(options.flow)  # RAFT's weights are checked before the folder is made
     images.make_folder(out_dir, "frames folder")
-    lock = take_lock(out_dir)
+    held = claim or claims.claim_folder(out_dir)
+    held.take()
     try:
         if overwrite:
             for f in out_dir.iterdir():  # frames beyond this clip's count, left by another run
@@ -609,7 +570,8 @@ def stylize_frames(session, clip: Clip, style, out_dir, options: VideoOptions = 
         run = _FrameRun(session, clip, styles, blend, out_dir, options, mark, made, flow, extra_meta)
         return run.all(callback, should_stop, on_frame)
     finally:
-        lock.unlink(missing_ok=True)
+        if claim is None:
+            held.release()
 
 
 class _Frames:
@@ -796,18 +758,22 @@ def make_video(source, styles, output, settings, options: VideoOptions = VideoOp
         folder = out
     if on_ready is not None:
         on_ready(VideoPlan(clip.count, size, out, folder, plan.note, 1 if options.independent else options.passes))
-    result = stylize_frames(session, clip, styles, folder, options, callback=callback, should_stop=should_stop,
-                            on_frame=on_frame, overwrite=overwrite, extra_meta=metadata)
-    result.output, result.folder, result.size = out, folder, size
-    if as_video and not result.stopped:
-        try:
-            encode(folder, out, clip, codec, fps, overwrite, should_stop)
-        except EncodingStopped:
-            result.stopped = True
-            return result
-        result.encoded = True
-        if not keep_frames:
-            remove_work_folder(folder, clip.count)
+    claim = claims.claim_folder(folder)  # held from the first frame until the video is written
+    try:
+        result = stylize_frames(session, clip, styles, folder, options, callback=callback, should_stop=should_stop,
+                                on_frame=on_frame, overwrite=overwrite, extra_meta=metadata, claim=claim)
+        result.output, result.folder, result.size = out, folder, size
+        if as_video and not result.stopped:
+            try:
+                encode(folder, out, clip, codec, fps, overwrite, should_stop)
+            except EncodingStopped:
+                result.stopped = True
+                return result
+            result.encoded = True
+    finally:
+        claim.release()
+    if result.encoded and not keep_frames:
+        remove_work_folder(folder, clip.count)
     return result
 
 
