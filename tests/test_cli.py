@@ -197,10 +197,11 @@ def test_existing_output_is_not_replaced_without_overwrite(photo, art, tmp_path)
 def test_bad_weights_files(photo, art, tmp_path):
     (tmp_path / "junk.pth").write_bytes(b"\x00" * 100)
     torch.save({"0.weight": torch.zeros(2)}, tmp_path / "small.pth")
-    for name, message in (("junk.pth", "not a PyTorch state-dict file"), ("small.pth", "does not fit VGG-19"),
-                          ("none.pth", "does not exist")):
+    for name, message in (("junk.pth", "not a PyTorch state-dict file"), ("small.pth", "does not fit VGG-19")):
         r = run(photo, art, "-o", tmp_path / "o.png", *FAST, "--weights", tmp_path / name)
         assert r.exit_code == 1 and message in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    r = run(photo, art, "-o", tmp_path / "o.png", *FAST, "--weights", tmp_path / "none.pth")  # a missing input: 2
+    assert r.exit_code == 2 and "is not original, torchvision or a weights file" in r.stderr, r.stderr
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message for a machine without CUDA")
@@ -323,9 +324,12 @@ def test_huge_sizes_are_refused_before_any_resize(photo, art, tmp_path):
 @pytest.mark.vgg
 def test_weights_too_large_for_float32_are_an_error_not_a_nan_image(photo, art, tmp_path):
     r = run(photo, art, "-o", tmp_path / "o.png", *FAST, "--content-weight", "1e38", "--style-weight", "1e38")
-    assert r.exit_code == 1 and "loss (1e+38 x " in r.stderr and "is not finite at the start: lower " in r.stderr, \
-        cli_result_text(r)
-    assert not (tmp_path / "o.png").exists()
+    assert r.exit_code == 2 and "'1e38' must be at most 1e+12" in r.stderr  # the command line: refused when read
+    from stylize import Session
+    from stylize.errors import StylizeError
+
+    with pytest.raises(StylizeError, match=r"loss \(1e\+38 x .*is not finite at the start: lower "):
+        Session(size=40, iterations=3, content_weight=1e38, style_weight=1e38).transfer(photo, art)  # the library
 
 
 def test_degenerate_output_size_for_style_recon(art, tmp_path):

@@ -41,7 +41,10 @@ def test_a_second_ctrl_c_during_the_imports_stops_at_once():
     assert r.returncode == 130 and r.stderr.strip() == "Interrupted.", r.stderr
 
 
-def test_catch_signals_notes_sigterm_and_a_second_signal_acts_at_once():
+def test_catch_signals_notes_sigterm_and_a_second_signal_acts_at_once(monkeypatch):
+    from stylize import console
+
+    monkeypatch.setattr(console.EARLY, "signal", None)  # noted there too: not for later tests
     previous = signal.getsignal(signal.SIGTERM)
     with catch_signals() as flag:
         assert not flag()

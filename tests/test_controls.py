@@ -111,7 +111,7 @@ def test_mask_file_errors_exit_1_with_one_line(photo, art, tmp_path):
     cases = [
         (["--content-mask", tmp_path / "small.png", "--style-mask", "white"],
          f"Error: {tmp_path / 'small.png'}: the mask is 10x10 px but the content image {photo} is 64x48 px; "
-         f"a mask must have its image's size"),
+         f"a mask must have its image's size (or its shape, scaled)"),
         (["--content-mask", tmp_path / "mask.png", "--style-mask", "white"],
          f"Error: #000000 of the content mask {tmp_path / 'mask.png'} has no counterpart in any style mask "
          f"(with a blend weight > 0)"),

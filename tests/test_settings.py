@@ -31,7 +31,7 @@ def test_every_number_has_a_range(field, value, message):
 @pytest.mark.parametrize("args, message", [
     (["--size", "1" + "0" * 400], "--size must be an integer from 1 to 65536, not a number of 401 digits"),
     (["--scales", "1000000"], "--scales must be an integer from 1 to 12, not 1000000"),
-    (["--style-scale", "1e300"], "--style-scale must be at most 64, not 1e+300"),
+    (["--style-scale", "1e300"], "Invalid value for '--style-scale': '1e300' must be at most 64"),
     (["--history", "9" * 400], "--history must be an integer from 1 to 1000000000, not a number of 400 digits"),
 ])
 def test_out_of_range_options_are_usage_errors_before_any_work(photo, art, tmp_path, args, message):

@@ -442,23 +442,7 @@ def video_command(source, style, output, frame_iterations, temporal_weight, long
     if temporal_from_pass is not None and temporal_from_pass > passes:
         raise click.BadParameter(f"{temporal_from_pass} is after the last pass (--passes {passes})",
                                  param_hint="'--temporal-from-pass'")
-    bar = None
-
-    def on_ready(plan):
-        nonlocal bar
-        if plan.note:
-            echo(f"Note: {plan.note}", quiet)
-        if not quiet:
-            from tqdm import tqdm
-
-            bar = tqdm(total=plan.frames * plan.passes, desc="video", unit="frame", file=sys.stderr, dynamic_ncols=True)
-
-    def on_frame(p):
-        if bar is not None:
-            bar.update(1)
-            done = "finished before" if p.skipped else f"{p.seconds:.1f} s/frame"
-            bar.set_postfix_str(done if p.passes == 1 else f"pass {p.pass_number}/{p.passes}, {done}", refresh=True)
-
+    bar = console.VideoProgress(quiet)
     try:
         with catch_signals() as interrupt:
             from . import video
@@ -470,13 +454,12 @@ def video_command(source, style, output, frame_iterations, temporal_weight, long
                                                          passes=passes, pass_iterations=pass_iterations,
                                                          pass_blend=pass_blend, temporal_from_pass=temporal_from_pass),
                                       codec=codec, fps=fps, keep_frames=keep_frames, overwrite=overwrite,
-                                      should_stop=interrupt, on_ready=on_ready, on_frame=on_frame,
+                                      should_stop=interrupt, on_ready=bar.ready, on_frame=bar.frame,
                                       metadata=metadata())
     except StylizeError as e:
         fail(e)
     finally:
-        if bar is not None:
-            bar.close()
+        bar.close()
     if result.stopped:
         interrupted(f"Interrupted: {result.finished} of {result.frames} frames finished in {result.folder}; run the "
                     f"same command again to continue", interrupt)
@@ -495,8 +478,8 @@ def main():
     except (click.exceptions.Abort, KeyboardInterrupt):
         code = console.EARLY.signal = signal.SIGINT
     except ImportError as e:  # torch itself cannot load: a broken install, or a process limit too small for it
-        click.echo(f"Error: cannot load {e.name or 'a module'} ({str(e).splitlines()[0][:200]}){console.limits()}",
-                   err=True)
+        click.ClickException(f"cannot load {e.name or 'a module'} ({str(e).splitlines()[0][:200]}){console.limits()}"
+                             ).show()
         sys.exit(1)
     except click.ClickException as e:
         if console.EARLY.signal is not None:  # Ctrl-C came first: whatever failed after it, the user stopped us

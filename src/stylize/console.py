@@ -126,6 +126,35 @@ class ProgressBar:
             self.bar.close()
 
 
+class VideoProgress:
+    """`stylize video`'s bar: one step per frame and pass, with seconds per frame (make_video's on_ready and
+    on_frame); the memory plan's note above it."""
+
+    def __init__(self, quiet: bool):
+        self.quiet, self.bar = quiet, None
+
+    def ready(self, plan) -> None:
+        if self.quiet:
+            return
+        if plan.note:
+            print(f"Note: {plan.note}", file=sys.stderr)
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=plan.frames * plan.passes, desc="video", unit="frame", file=sys.stderr,
+                        dynamic_ncols=True)
+
+    def frame(self, p) -> None:
+        if self.bar is not None:
+            self.bar.update(1)
+            done = "finished before" if p.skipped else f"{p.seconds:.1f} s/frame"
+            self.bar.set_postfix_str(done if p.passes == 1 else f"pass {p.pass_number}/{p.passes}, {done}",
+                                     refresh=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
 class BatchProgress:
     """A batch's bar: one step per pair, failures and memory notes written above it. In one process it names
     the pair that runs next and its iteration; on a cluster, where several run at once, the last pair to

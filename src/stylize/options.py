@@ -13,7 +13,7 @@ import click
 from .errors import LayerError, SettingsError
 from .layers import LAYERS
 from .settings import (COLOR_MAPS, COLORS, DEFAULTS, FIELDS, GUIDES, LOSS_SCALINGS, MAX_COUNT, MAX_PASSES, MAX_SIDE,
-                       OPTIMIZERS, POOLINGS, PRESET_SUMMARIES, PRESETS, Settings)
+                       MAX_STYLE_SCALE, OPTIMIZERS, POOLINGS, PRESET_SUMMARIES, PRESETS, Settings)
 
 
 # -- parameter types --------------------------------------------------------------------------
@@ -294,7 +294,7 @@ SYNTHESIS_OPTIONS = [
 CONTROL_OPTIONS = [
     click.option("--style-blend", type=FloatList(), default=None, metavar="W1,W2,...",
                  help="Blend weights of the STYLE images, one each, normalised to sum 1 [default: equal]."),
-    click.option("--style-scale", type=PositiveFloat(), default=None,
+    click.option("--style-scale", type=PositiveFloat(maximum=MAX_STYLE_SCALE), default=None,
                  help="Style image's long side as a multiple of --size (instead of --style-size)."),
     click.option("--color", type=click.Choice(COLORS), default=_d("color"), show_default=True,
                  help="Colours: the artwork's (style), or the photograph's: luminance-only transfer, "
