@@ -73,6 +73,19 @@ def measure(session, style, sources, frames: dict, flow) -> dict:
     return out
 
 
+@torch.no_grad()
+def long_range(frames: dict, sources, gap: int, flow) -> float:
+    """Mean warping error between frames k - gap and k over the clip (what long-term consistency is for)."""
+    errors = []
+    for k in sorted(frames):
+        if k - gap in frames:
+            here, there = (images.fit(sources[j - 1], frames[k].width) for j in (k, k - gap))
+            e, _ = video.temporal_error(images.to_tensor(frames[k - gap]), images.to_tensor(frames[k]),
+                                        flow(there, here), flow(here, there))
+            errors.append(e)
+    return sum(errors) / len(errors) if errors else math.nan
+
+
 def verdict(made: dict, alone: dict) -> dict:
     """Per frame: the three ratios to their bars' references, and whether each goal holds."""
     first = made[1]
@@ -198,6 +211,7 @@ def main():
     p.add_argument("--work", required=True, help="folder for the runs' frames (reruns resume)")
     p.add_argument("--made", default=None, help="measure this frames folder (or video) as the `stylize video` run")
     p.add_argument("--independent-frames", default=None, help="only these independent frames, e.g. 1,2,12,13")
+    p.add_argument("--alone", default=None, help="the independent frames already made (by an earlier run) in this folder")
     p.add_argument("--frames", type=int, default=None, help="only the first N frames of the clip")
     p.add_argument("--json", default=None, help="write the numbers here")
     p.add_argument("--curves", default=None, help="draw the ratios against the frame index into this PNG")
@@ -235,23 +249,30 @@ def main():
         return
     alone_numbers = frame_list(a.independent_frames) if a.independent_frames else list(range(1, clip.count + 1))
     alone_clip = clip if len(alone_numbers) == clip.count else source_subset(clip, alone_numbers, work / "alone_source")
-    t = time.perf_counter()
-    video.stylize_frames(session, alone_clip, a.style, work / "independent", video.VideoOptions(independent=True))
-    print(f"independent frames: {time.perf_counter() - t:.0f} s", flush=True)
+    alone_dir = Path(a.alone) if a.alone else work / "independent"
+    if not a.alone:
+        t = time.perf_counter()
+        video.stylize_frames(session, alone_clip, a.style, alone_dir, video.VideoOptions(independent=True))
+        print(f"independent frames: {time.perf_counter() - t:.0f} s", flush=True)
     flow = video.Flow()
     if made_dir.is_dir():
         made_frames = {k: images.load_image(video.frame_path(made_dir, k)) for k in range(1, clip.count + 1)}
     else:  # a video (e.g. the clip_starry.mp4 an older version shipped)
         made_frames = dict(enumerate(list(video.open_clip(made_dir).frames())[:clip.count], 1))
     made = measure(session, a.style, sources, made_frames, flow)
-    alone = measure(session, a.style, sources, {k: images.load_image(video.frame_path(work / "independent", i))
-                                                for i, k in enumerate(alone_numbers, 1)}, flow)
+    alone_frames = {k: images.load_image(video.frame_path(alone_dir, i)) for i, k in enumerate(alone_numbers, 1)}
+    alone = measure(session, a.style, sources, alone_frames, flow)
     ratios = verdict(made, alone)
     print(table(made, alone, ratios))
     print(summary(ratios))
-    print(f"({clip.count} frames, --size {a.size}, --iterations {a.iterations}, video options {options})")
+    gap = min(10, clip.count - 1)
+    far = long_range(made_frames, sources, gap, flow)
+    print(f"mean warping error between frames {gap} apart: {far:.2e} (frames alone: "
+          f"{long_range(alone_frames, sources, gap, flow):.2e})")
+    made_by = f"the frames in {made_dir}" if a.made else f"video options {options}"
+    print(f"({clip.count} frames, --size {a.size}, --iterations {a.iterations}, {made_by})")
     if a.json:
-        data = {"clip": a.clip, "size": a.size, "iterations": a.iterations, "options": str(options),
+        data = {"clip": a.clip, "size": a.size, "iterations": a.iterations, "made by": made_by, "gap": gap, "far": far,
                 "made": made, "alone": alone, "ratios": ratios}
         Path(a.json).write_text(json.dumps(data, indent=1))
     if a.curves:
@@ -272,7 +293,7 @@ def main():
         alone_dir = work / "strip_alone"
         alone_dir.mkdir(exist_ok=True)
         for k in picked:
-            images.load_image(video.frame_path(work / "independent", alone_numbers.index(k) + 1)).save(
+            images.load_image(video.frame_path(alone_dir, alone_numbers.index(k) + 1)).save(
                 video.frame_path(alone_dir, k))
         strip([alone_dir, made_dir], ["alone", "stylize video"], picked, ex / "strip.png", a.overwrite)
         video.encode(made_dir, ex / "clip_starry.mp4", clip, "libx264", overwrite=a.overwrite)
