@@ -18,7 +18,7 @@ an older stylize, instead of making the `stylize video` run):
     stylize video CLIP starry_night.jpg -o WORK/independent --independent --size S --iterations N
     stylize video CLIP starry_night.jpg -o WORK/video --size S --iterations N [the video options given here]
 --independent-frames 1,2,12,13 makes only those independent frames (the pairs among them are compared).
---curves PNG draws the three ratios against the frame index (--compare JSON adds an earlier run's curves);
+--curves PNG draws the three ratios against the frame index (--compare FILE=LABEL adds a run kept by --json);
 --json FILE keeps the numbers; --examples DIR writes strip.png (frames 1, middle and last: the independent
 frame above, `stylize video` below) and clip_starry.mp4 there (refused if they exist, unless --overwrite).
 """
@@ -73,6 +73,19 @@ def measure(session, style, sources, frames: dict, flow) -> dict:
     return out
 
 
+@torch.no_grad()
+def long_range(frames: dict, sources, gap: int, flow) -> float:
+    """Mean warping error between frames k - gap and k over the clip (what long-term consistency is for)."""
+    errors = []
+    for k in sorted(frames):
+        if k - gap in frames:
+            here, there = (images.fit(sources[j - 1], frames[k].width) for j in (k, k - gap))
+            e, _ = video.temporal_error(images.to_tensor(frames[k - gap]), images.to_tensor(frames[k]),
+                                        flow(there, here), flow(here, there))
+            errors.append(e)
+    return sum(errors) / len(errors) if errors else math.nan
+
+
 def verdict(made: dict, alone: dict) -> dict:
     """Per frame: the three ratios to their bars' references, and whether each goal holds."""
     first = made[1]
@@ -112,60 +125,56 @@ def summary(ratios) -> str:
 
 
 # -- the curves picture (Pillow only) ----------------------------------------------------------------
-COLOURS = {"after": (200, 40, 30), "before": (120, 120, 120), "bar": (30, 90, 200)}
+COLOURS = {"after": (200, 40, 30), "bar": (30, 90, 200)}
+EARLIER = [(150, 150, 150), (90, 90, 90), (210, 160, 60)]  # the --compare runs, in order
 
 
-def chart(path: Path, frames: int, panels: list, title: str) -> None:
-    """Panels stacked vertically; each (heading, [(label, colour, {k: y})], bar, log): a line per series, the
-    goal as a dashed line."""
-    w, h, left, right, top, gap = 720, 190, 70, 170, 34, 40
+def chart(path: Path, frames: int, panels: list, legend: list, title: str) -> None:
+    """Panels stacked vertically; each (heading, [{k: y} per series], bar, log): a line per series, the goal as
+    a dashed line; legend [(label, colour)] in the series' order, under the title."""
+    w, h, left, right, gap = 760, 170, 64, 44, 44
+    top = 30 + 14 * len(legend)
     im = Image.new("RGB", (w, top + len(panels) * (h + gap)), "white")
     d = ImageDraw.Draw(im)
-    d.text((left, 8), title, fill="black")
+    d.text((left, 6), title, fill="black")
+    for n, (label, colour) in enumerate(legend):
+        d.line((left, 28 + 14 * n, left + 24, 28 + 14 * n), fill=colour, width=3)
+        d.text((left + 30, 22 + 14 * n), label, fill=colour)
     for i, (heading, series, bar, log) in enumerate(panels):
         y0 = top + i * (h + gap) + 16
-        values = [v for _, _, ys in series for v in ys.values() if v > 0] + [bar]
+        values = [v for ys in series for v in ys.values() if v > 0] + [bar]
         lo, hi = min(values), max(values)
-        if log:
-            lo, hi = math.log10(lo) - 0.1, math.log10(hi) + 0.1
-        else:
-            lo, hi = min(0.0, lo), hi * 1.08
+        lo, hi = (math.log10(lo) - 0.1, math.log10(hi) + 0.1) if log else (min(0.0, lo), hi * 1.08)
         fy = lambda v: y0 + h - (((math.log10(v) if log else v) - lo) / (hi - lo)) * h
         fx = lambda k: left + (k - 1) / max(frames - 1, 1) * (w - left - right)
         d.text((left, y0 - 15), heading, fill="black")
         d.rectangle((left, y0, w - right, y0 + h), outline=(180, 180, 180))
         for t in range(5):
             v = lo + (hi - lo) * t / 4
-            label = f"{10 ** v:.0e}" if log else f"{v:.2f}"
-            d.text((4, fy(10 ** v if log else v) - 6), label, fill=(90, 90, 90))
+            d.text((4, fy(10 ** v if log else v) - 6), f"{10 ** v:.0e}" if log else f"{v:.2f}", fill=(90, 90, 90))
         for k in range(1, frames + 1, max(1, frames // 12)):
             d.text((fx(k) - 4, y0 + h + 3), str(k), fill=(90, 90, 90))
-        x = left
-        while x < w - right:
+        for x in range(left, w - right, 10):
             d.line((x, fy(bar), min(x + 6, w - right), fy(bar)), fill=COLOURS["bar"], width=1)
-            x += 10
-        d.text((w - right + 6, fy(bar) - 6), "goal", fill=COLOURS["bar"])
-        for n, (label, colour, ys) in enumerate(series):
+        d.text((w - right + 4, fy(bar) - 6), "goal", fill=COLOURS["bar"])
+        for ys, (_, colour) in zip(series, legend):
             points = [(fx(k), fy(v)) for k, v in sorted(ys.items()) if v > 0]
             if len(points) > 1:
                 d.line(points, fill=colour, width=2)
             for p in points:
                 d.ellipse((p[0] - 2, p[1] - 2, p[0] + 2, p[1] + 2), fill=colour)
-            d.text((w - right + 6, y0 + 14 * n + 4), label, fill=colour)
-    d.text((left, im.height - 16), "frame", fill="black")
+    d.text((w - right + 4, im.height - gap + 3), "frame", fill="black")
     images.save_image(im, path, overwrite=True)
 
 
 def curves(path: Path, frames: int, runs: list, title: str) -> None:
     """runs: [(label, colour, ratios)]: the three ratios of each run against the frame index."""
-    pick = lambda ratios, key: {k: r[key] for k, r in ratios.items() if key in r}
+    pick = lambda key: [{k: r[key] for k, r in ratios.items() if key in r} for _, _, ratios in runs]
     chart(path, frames, [
-        ("style loss / min(frame 1's, the frame alone's)", [(l, c, pick(r, "style_ratio")) for l, c, r in runs],
-         STYLE_BAR, False),
-        ("sharpness / frame 1's", [(l, c, pick(r, "sharpness_ratio")) for l, c, r in runs], SHARPNESS_BAR, False),
-        ("warping error / the frames alone's (log)", [(l, c, pick(r, "error_ratio")) for l, c, r in runs],
-         1 / FLICKER_BAR, True),
-    ], title)
+        ("style loss / min(frame 1's, the frame alone's)", pick("style_ratio"), STYLE_BAR, False),
+        ("sharpness / frame 1's", pick("sharpness_ratio"), SHARPNESS_BAR, False),
+        ("warping error / the frames alone's (log scale)", pick("error_ratio"), 1 / FLICKER_BAR, True),
+    ], [(label, colour) for label, colour, _ in runs], title)
 
 
 def strip(rows, labels, numbers, path: Path, overwrite: bool) -> None:
@@ -198,10 +207,12 @@ def main():
     p.add_argument("--work", required=True, help="folder for the runs' frames (reruns resume)")
     p.add_argument("--made", default=None, help="measure this frames folder (or video) as the `stylize video` run")
     p.add_argument("--independent-frames", default=None, help="only these independent frames, e.g. 1,2,12,13")
+    p.add_argument("--alone", default=None, help="the independent frames already made (by an earlier run) in this folder")
     p.add_argument("--frames", type=int, default=None, help="only the first N frames of the clip")
     p.add_argument("--json", default=None, help="write the numbers here")
     p.add_argument("--curves", default=None, help="draw the ratios against the frame index into this PNG")
-    p.add_argument("--compare", default=None, help="with --curves: also draw the run kept in this --json file")
+    p.add_argument("--compare", action="append", default=[], metavar="FILE=LABEL",
+                   help="with --curves: also draw the run kept in this --json file (repeat for more)")
     p.add_argument("--label", default="after", help="this run's name on the curves")
     p.add_argument("--examples", default=None, help="also write strip.png and clip_starry.mp4 in this folder")
     p.add_argument("--overwrite", action="store_true", help="replace strip.png and clip_starry.mp4 in --examples")
@@ -235,30 +246,38 @@ def main():
         return
     alone_numbers = frame_list(a.independent_frames) if a.independent_frames else list(range(1, clip.count + 1))
     alone_clip = clip if len(alone_numbers) == clip.count else source_subset(clip, alone_numbers, work / "alone_source")
-    t = time.perf_counter()
-    video.stylize_frames(session, alone_clip, a.style, work / "independent", video.VideoOptions(independent=True))
-    print(f"independent frames: {time.perf_counter() - t:.0f} s", flush=True)
+    alone_dir = Path(a.alone) if a.alone else work / "independent"
+    if not a.alone:
+        t = time.perf_counter()
+        video.stylize_frames(session, alone_clip, a.style, alone_dir, video.VideoOptions(independent=True))
+        print(f"independent frames: {time.perf_counter() - t:.0f} s", flush=True)
     flow = video.Flow()
     if made_dir.is_dir():
         made_frames = {k: images.load_image(video.frame_path(made_dir, k)) for k in range(1, clip.count + 1)}
     else:  # a video (e.g. the clip_starry.mp4 an older version shipped)
         made_frames = dict(enumerate(list(video.open_clip(made_dir).frames())[:clip.count], 1))
     made = measure(session, a.style, sources, made_frames, flow)
-    alone = measure(session, a.style, sources, {k: images.load_image(video.frame_path(work / "independent", i))
-                                                for i, k in enumerate(alone_numbers, 1)}, flow)
+    alone_frames = {k: images.load_image(video.frame_path(alone_dir, i)) for i, k in enumerate(alone_numbers, 1)}
+    alone = measure(session, a.style, sources, alone_frames, flow)
     ratios = verdict(made, alone)
     print(table(made, alone, ratios))
     print(summary(ratios))
-    print(f"({clip.count} frames, --size {a.size}, --iterations {a.iterations}, video options {options})")
+    gap = min(10, clip.count - 1)
+    far = long_range(made_frames, sources, gap, flow)
+    print(f"mean warping error between frames {gap} apart: {far:.2e} (frames alone: "
+          f"{long_range(alone_frames, sources, gap, flow):.2e})")
+    made_by = f"the frames in {made_dir}" if a.made else f"video options {options}"
+    print(f"({clip.count} frames, --size {a.size}, --iterations {a.iterations}, {made_by})")
     if a.json:
-        data = {"clip": a.clip, "size": a.size, "iterations": a.iterations, "options": str(options),
+        data = {"clip": a.clip, "size": a.size, "iterations": a.iterations, "made by": made_by, "gap": gap, "far": far,
                 "made": made, "alone": alone, "ratios": ratios}
         Path(a.json).write_text(json.dumps(data, indent=1))
     if a.curves:
         runs = []
-        if a.compare:
-            old = json.loads(Path(a.compare).read_text())
-            runs.append(("before", COLOURS["before"], {int(k): v for k, v in old["ratios"].items()}))
+        for n, spec in enumerate(a.compare):
+            file, _, label = spec.partition("=")
+            old = json.loads(Path(file).read_text())
+            runs.append((label or file, EARLIER[n % len(EARLIER)], {int(k): v for k, v in old["ratios"].items()}))
         runs.append((a.label, COLOURS["after"], ratios))
         curves(Path(a.curves), clip.count, runs, f"{Path(a.clip).name}, {a.size} px: stylize video per frame")
         print(f"wrote {a.curves}")
@@ -272,7 +291,7 @@ def main():
         alone_dir = work / "strip_alone"
         alone_dir.mkdir(exist_ok=True)
         for k in picked:
-            images.load_image(video.frame_path(work / "independent", alone_numbers.index(k) + 1)).save(
+            images.load_image(video.frame_path(alone_dir, alone_numbers.index(k) + 1)).save(
                 video.frame_path(alone_dir, k))
         strip([alone_dir, made_dir], ["alone", "stylize video"], picked, ex / "strip.png", a.overwrite)
         video.encode(made_dir, ex / "clip_starry.mp4", clip, "libx264", overwrite=a.overwrite)

@@ -43,7 +43,7 @@ CONTAINERS = {".mp4": "libx264", ".m4v": "libx264", ".mov": "libx264", ".mkv": "
               ".webm": "libvpx-vp9", ".avi": "mpeg4"}
 WORK_SUFFIX = ".frames"  # OUT.mp4 -> OUT.mp4.frames/, the finished frames of a video output
 INSTALL_HINT = "pip install 'gatys-stylize[video]' (from a clone: pip install -e '.[video]')"
-DEFAULT_TEMPORAL_WEIGHT = 1e3  # Ruder et al.'s weight of the temporal term, relative to beta
+DEFAULT_TEMPORAL_WEIGHT = 1e2  # relative to beta; Ruder et al.'s 1e3 holds the frames too tightly here (docs/video.md)
 FLOWS = ("dis", "raft")  # optical flow: OpenCV's DIS, torchvision's RAFT
 DEFAULT_FLOW = "dis"
 DEFAULT_FPS = 25.0  # frame rate of a video made from a folder of frames
