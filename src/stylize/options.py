@@ -225,6 +225,19 @@ class LibraryDefault(click.Option):
 
 
 POSITIVE_INT = click.IntRange(min=1)  # the Settings fields' ranges are checked by Settings (settings.py)
+
+
+class SettingsInt(click.IntRange):
+    """An integer >= 1 whose upper bound Settings checks (with its own message for a 400-digit number);
+    --help shows the whole range."""
+
+    def __init__(self, most: int):
+        super().__init__(min=1)
+        self.most = most
+
+    def _describe_range(self) -> str:
+        return f"1<=x<={self.most}"
+
 COUNT = click.IntRange(1, MAX_COUNT)  # a count that is not a Settings field
 FPS_RANGE = (0.01, 1000.0)  # frames per second a container can time (0.0001 has no time base)
 INPUT = click.Path(exists=True, dir_okay=False)
@@ -236,13 +249,13 @@ def _d(name):
 
 
 SYNTHESIS_OPTIONS = [
-    click.option("--size", type=POSITIVE_INT, default=_d("size"), show_default=True,
+    click.option("--size", type=SettingsInt(MAX_SIDE), default=_d("size"), show_default=True,
                  help="Long side of the output in pixels (the content image's aspect ratio is kept)."),
-    click.option("--style-size", type=POSITIVE_INT, default=None,
+    click.option("--style-size", type=SettingsInt(MAX_SIDE), default=None,
                  help="Long side the style image is scaled to [default: same as --size]."),
-    click.option("--iterations", type=POSITIVE_INT, default=_d("iterations"), show_default=True,
+    click.option("--iterations", type=SettingsInt(MAX_COUNT), default=_d("iterations"), show_default=True,
                  help="L-BFGS iterations (each runs one or more loss evaluations; see README)."),
-    click.option("--evaluations", type=POSITIVE_INT, default=None,
+    click.option("--evaluations", type=SettingsInt(MAX_COUNT), default=None,
                  help="At most this many loss evaluations (forward+backward passes) [default: 1.25 x --iterations]."),
     click.option("--until-done/--no-until-done", default=_d("until_done"), show_default=True,
                  help="Stop before --iterations once the picture stops changing (its mean change over the last 10 "
