@@ -103,9 +103,9 @@ def test_save_every_names_each_levels_intermediates_apart(photo, art, tmp_path):
 
 
 USAGE = [
-    (["--size", "0"], "Invalid value for '--size': 0 is not in the range x>=1."),
-    (["--size", "-5"], "Invalid value for '--size': -5 is not in the range x>=1."),
-    (["--iterations", "0"], "Invalid value for '--iterations': 0 is not in the range x>=1."),
+    (["--size", "0"], "Invalid value for '--size': 0 is not in the range 1<=x<=65536."),
+    (["--size", "-5"], "Invalid value for '--size': -5 is not in the range 1<=x<=65536."),
+    (["--iterations", "0"], "Invalid value for '--iterations': 0 is not in the range 1<=x<=10000000."),
     (["--ratio", "nan"], "Invalid value for '--ratio': 'nan' must be a finite number > 0"),
     (["--ratio", "0"], "Invalid value for '--ratio': '0' must be a finite number > 0"),
     (["--style-weight", "-1"], "Invalid value for '--style-weight': '-1' must be a finite number >= 0"),
@@ -404,7 +404,7 @@ def test_help_groups_options_under_headings_with_examples_after_them():
         examples = text.index("Examples:")
         assert examples > max(positions), name  # the examples come after the options
         assert len([line for line in text[examples:].splitlines() if line.strip().startswith("stylize ")]) >= 2, name
-        assert "[default: 512; x>=1]" in " ".join(text.split()), name  # show_default kept
+        assert "[default: 512; 1<=x<=65536]" in " ".join(text.split()), name  # show_default kept
     assert "Controls (Gatys et al. 2017" in run("transfer", "--help").stdout
     batch_help = run("batch", "--help").stdout
     own = batch_help.index("Pairs, outputs and reports:")
