@@ -288,12 +288,11 @@ def main():
         missing = [k for k in picked if k not in alone_numbers]
         if missing:
             raise SystemExit(f"--examples needs the independent frames {picked} (--independent-frames)")
-        alone_dir = work / "strip_alone"
-        alone_dir.mkdir(exist_ok=True)
+        picked_alone = work / "strip_alone"  # the frames alone under their numbers in the clip
+        picked_alone.mkdir(exist_ok=True)
         for k in picked:
-            images.load_image(video.frame_path(alone_dir, alone_numbers.index(k) + 1)).save(
-                video.frame_path(alone_dir, k))
-        strip([alone_dir, made_dir], ["alone", "stylize video"], picked, ex / "strip.png", a.overwrite)
+            alone_frames[k].save(video.frame_path(picked_alone, k))
+        strip([picked_alone, made_dir], ["alone", "stylize video"], picked, ex / "strip.png", a.overwrite)
         video.encode(made_dir, ex / "clip_starry.mp4", clip, "libx264", overwrite=a.overwrite)
         print(f"wrote {ex / 'strip.png'} and {ex / 'clip_starry.mp4'}")
 
