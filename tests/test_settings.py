@@ -21,6 +21,7 @@ from stylize.settings import Settings
     ("style_scale", 1e300, "--style-scale must be at most 64, not 1e+300"),
     ("ratio", float("inf"), "ratio must be a finite number > 0, not inf"),
     ("noise", 2.0, "noise must be between 0 and 1, not 2.0"),
+    ("precision", "fp16", "precision must be one of fp32, bf16, not 'fp16'"),
 ])
 def test_every_number_has_a_range(field, value, message):
     with pytest.raises(SettingsError) as e:

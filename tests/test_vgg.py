@@ -118,3 +118,40 @@ def test_normalization_makes_responses_independent_of_a_sources_layer_scales(ori
     for name in layers:
         assert torch.allclose(ra[name], rb[name], rtol=1e-3, atol=1e-4), name
     assert not torch.allclose(raw_a(x, ["conv3_1"])["conv3_1"], raw_b(x, ["conv3_1"])["conv3_1"])
+
+
+@pytest.mark.vgg
+@pytest.mark.parametrize("pooling", ["avg", "max"])
+def test_bf16_convolutions_give_float32_responses_close_to_float32s(pooling):
+    """--precision bf16: the convolutions in bfloat16, the responses (what the losses read) in float32, within
+    bfloat16's rounding of the float32 ones; the gradient reaches the float32 image pointing the same way."""
+    net = vgg.network("original", pooling, True, "conv4_2", "cpu")
+    torch.manual_seed(0)
+    image = torch.rand(1, 3, 40, 48)
+    layers = ("conv1_1", "conv3_1", "conv4_2")
+    seen = []
+    grads = []
+    for compute in (torch.float32, torch.bfloat16):
+        x = image.clone().requires_grad_(True)
+        tap = lambda name, r: (seen.append((name, r.dtype)), r)[1]
+        out = net(x, layers, tap, compute)
+        assert all(out[name].dtype == torch.float32 for name in layers)
+        sum((out[name] ** 2).mean() for name in layers).backward()
+        assert x.grad.dtype == torch.float32
+        grads.append((out, x.grad))
+    assert seen == [(name, torch.float32) for name in layers] * 2
+    (full, g32), (low, g16) = grads
+    for name in layers:
+        assert torch.linalg.vector_norm(low[name] - full[name]) < 0.05 * torch.linalg.vector_norm(full[name])
+    assert torch.nn.functional.cosine_similarity(g16.flatten(), g32.flatten(), dim=0) > 0.95
+    with torch.no_grad():  # the same numbers without autograd's functions (targets, Objective.overflow)
+        plain = net(image, layers, None, torch.bfloat16)
+    assert all(torch.equal(plain[name], low[name].detach()) for name in layers)
+
+
+@pytest.mark.vgg
+def test_float32_forward_is_unchanged_by_the_precision_argument():
+    net = vgg.network("original", "avg", True, "conv4_2", "cpu")
+    x = torch.rand(1, 3, 32, 32)
+    with torch.no_grad():
+        assert torch.equal(net(x, ("conv4_2",))["conv4_2"], net(x, ("conv4_2",), None, torch.float32)["conv4_2"])

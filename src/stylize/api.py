@@ -50,6 +50,17 @@ def resolve_device(name: str) -> torch.device:
     raise DeviceError(f"{name!r} is not a device name; use auto, cpu, mps, cuda or cuda:N")
 
 
+def precision_dtype(precision: str, device: torch.device) -> torch.dtype:
+    """The dtype of the network's convolutions for --precision (Settings.precision) on `device`: float32, or
+    bfloat16 on a CPU or a CUDA GPU that has it; DeviceError where it is absent."""
+    if precision == "fp32":
+        return torch.float32
+    if device.type == "mps" or (device.type == "cuda" and not torch.cuda.is_bf16_supported()):
+        raise DeviceError(f"--precision {precision}: this device ({device}) has no bfloat16 convolutions; "
+                          f"use --precision fp32")
+    return torch.bfloat16
+
+
 def _mps_available() -> bool:
     """Whether this torch has Apple's Metal backend and this machine can run it."""
     mps = getattr(torch.backends, "mps", None)
@@ -93,6 +104,7 @@ class Session:
         settings = settings or Settings()
         self.settings = settings.replace(**overrides) if overrides else settings
         self.device = resolve_device(self.settings.device)
+        self.compute = precision_dtype(self.settings.precision, self.device)
         self.targets = Targets(self.device)
 
     def network(self, layers) -> vgg.VGG:
@@ -143,7 +155,7 @@ class Session:
         """The job's objective at its full size (the last level), e.g. to evaluate an image against it."""
         plan = self.plan(job)
         net = self.network(job.layers)
-        return Objective(net, self.terms(job, net, plan.levels[-1]))
+        return Objective(net, self.terms(job, net, plan.levels[-1]), self.compute)
 
     # -- stage 4: the run -------------------------------------------------------------------------------
     def run(self, plan: Plan | Job, callback: Callable[[Progress], None] | None = None,
@@ -190,7 +202,7 @@ class Session:
             if x.shape[-2:] != (level.height, level.width):
                 x = nnf.interpolate(x, size=(level.height, level.width), mode="bicubic", align_corners=False)
             level_callback = None if callback is None else _LevelCallback(callback, k, len(plan.levels))
-            objective = Objective(net, terms)
+            objective = Objective(net, terms, self.compute)
             with stripes.striped(not level.memory.reuse):  # memory is short: gradients a stripe at a time
                 result = synthesis.optimize(objective, x, level.iterations, level.memory.history,
                                             level.evaluations, level_callback, should_stop,

@@ -124,10 +124,12 @@ class Objective:
     """L_total = sum of weight x loss over the terms; the network runs once for all of them.
 
     Each term's loss is reported under its name, so names must differ: SettingsError for two terms of one name
-    (give a second term its own, e.g. TemporalTerm(..., name="temporal-long"))."""
+    (give a second term its own, e.g. TemporalTerm(..., name="temporal-long")). compute: the dtype of the
+    network's convolutions (torch.bfloat16 for --precision bf16; the terms always see float32)."""
 
-    def __init__(self, net, terms: list[Term]):
+    def __init__(self, net, terms: list[Term], compute: torch.dtype = torch.float32):
         self.net = net
+        self.compute = compute
         names = [t.name for t in terms]
         twice = sorted({n for n in names if names.count(n) > 1})
         if twice:
@@ -155,7 +157,13 @@ class Objective:
         """Each term's unweighted loss at x, from one forward pass."""
         for t in self.terms:
             t.start()
-        responses = self.net(x, self.layers, self._tap if self._taps else None) if self.layers else {}
+        tap = self._tap if self._taps else None
+        if not self.layers:
+            responses = {}
+        elif self.compute == torch.float32:
+            responses = self.net(x, self.layers, tap)
+        else:
+            responses = self.net(x, self.layers, tap, self.compute)
         return [t.loss(x, responses) for t in self.terms]
 
     def _tap(self, name, response):

@@ -13,7 +13,7 @@ import click
 from .errors import LayerError, SettingsError
 from .layers import LAYERS
 from .settings import (COLOR_MAPS, COLORS, DEFAULTS, FIELDS, GUIDES, LOSS_SCALINGS, MAX_COUNT, MAX_PASSES, MAX_SIDE,
-                       MAX_STYLE_SCALE, OPTIMIZERS, POOLINGS, PRESET_SUMMARIES, PRESETS, Settings)
+                       MAX_STYLE_SCALE, OPTIMIZERS, POOLINGS, PRECISIONS, PRESET_SUMMARIES, PRESETS, Settings)
 
 
 # -- parameter types --------------------------------------------------------------------------
@@ -301,6 +301,10 @@ SYNTHESIS_OPTIONS = [
                  help="Adam's step size in pixel units (pixels in [0, 1]); only with --optimizer adam."),
     click.option("--device", default=_d("device"), show_default=True, metavar="auto|cpu|mps|cuda|cuda:N",
                  help="Where to compute; auto picks CUDA, else Apple's Metal (mps), else the CPU."),
+    click.option("--precision", type=click.Choice(PRECISIONS), default=_d("precision"), show_default=True,
+                 help="bf16: the network's convolutions in bfloat16 (CPU with AVX-512 BF16 or AMX, CUDA); Gram "
+                      "matrices, losses, the optimiser and the image stay float32. Faster, not identical "
+                      "(README: Performance)."),
 ]
 
 # The controls of Gatys et al. 2017 (style transfer only); every one off by default.
@@ -487,7 +491,7 @@ SECTIONS = {  # a shared option's heading; a command's own options come first, u
                     OPTIMISATION),
     **dict.fromkeys(["style_blend", "style_scale", "color", "color_map", "tv_weight", "content_mask", "style_masks",
                      "guide"], CONTROLS),
-    **dict.fromkeys(["history", "device"], MEMORY),
+    **dict.fromkeys(["history", "device", "precision"], MEMORY),
 }
 OWN_SECTIONS = {"batch": "Pairs, outputs and reports", "video": "Video", "content-recon": "Reconstruction",
                 "style-recon": "Reconstruction", "figure1": "The figure", "grid": "The figure"}

@@ -15,6 +15,7 @@ COLORS = ("style", "luminance", "histogram", "swap")
 COLOR_MAPS = ("ia", "chol", "mk")
 GUIDES = ("simple", "inside")
 OPTIMIZERS = ("lbfgs", "adam")
+PRECISIONS = ("fp32", "bf16")  # the arithmetic of the network's convolutions (Settings.precision)
 # Ranges of the numeric settings: beyond them a value is a typo (the largest side fits neither 24 GB nor any GPU).
 MAX_SIDE = 65536  # px, for --size, --style-size and an output's side
 MAX_COUNT = 10**7  # --iterations, --evaluations, --coarse-iterations
@@ -56,6 +57,7 @@ class Settings:
     scales: int = 1  # coarse-to-fine levels (1 = optimize at `size` only)
     coarse_iterations: int | None = None  # iterations at each coarser level; None = same as `iterations`
     device: str = "auto"  # auto | cpu | mps | cuda | cuda:N
+    precision: str = "fp32"  # fp32 | bf16: the network's convolutions in bfloat16 (vgg.VGG.forward; bench/README.md)
     # -- controls (Gatys et al. 2017); all off by default: the paper's method --
     style_blend: tuple[float, ...] | None = None  # weight of each style image; None = equal; normalised to sum 1
     style_scale: float | None = None  # style image's long side = style_scale x size (instead of style_size)
@@ -110,6 +112,8 @@ class Settings:
             raise SettingsError(f"noise must be between 0 and 1, not {self.noise!r}")
         if not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", str(self.device)):
             raise SettingsError(f"{self.device!r} is not a device name; use auto, cpu, mps, cuda or cuda:N")
+        if self.precision not in PRECISIONS:
+            raise SettingsError(f"precision must be one of {', '.join(PRECISIONS)}, not {self.precision!r}")
         if not isinstance(self.seed, int) or not 0 <= self.seed < 2**63:
             raise SettingsError(f"seed must be an integer from 0 to 2**63 - 1, not {self.seed!r}")
         if self.style_blend is not None:

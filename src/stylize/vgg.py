@@ -64,20 +64,31 @@ class VGG(nn.Module):
         self.register_buffer("b", b, persistent=False)
         self.index = {CONV_INDEX[name] + 1: name for name in LAYERS if CONV_INDEX[name] + 1 < len(self.layers)}
 
-    def forward(self, image: torch.Tensor, layers, tap=None) -> dict[str, torch.Tensor]:
+    def forward(self, image: torch.Tensor, layers, tap=None, compute: torch.dtype = torch.float32
+                ) -> dict[str, torch.Tensor]:
         """Responses of the named layers. tap(name, response), when given, is called on each of them
         as it is computed and returns the tensor the next layer consumes (the style losses use it).
 
         When the image needs a gradient, each conv + ReLU pair runs as one autograd function that
         keeps for the backward pass only what the gradient needs (ConvReLU): the same loss and the
-        same gradient as torch's modules, about half their memory, and no recomputation."""
+        same gradient as torch's modules, about half their memory, and no recomputation.
+
+        compute: the convolutions' and poolings' dtype (float32, or bfloat16: --precision bf16). The image,
+        the responses returned and those given to tap are float32 whatever it is, so Gram matrices and
+        losses are computed in float32; the gradient comes back to the image in float32."""
         wanted = set(layers)
         deepest = max(CONV_INDEX[name] + 1 for name in wanted)
         x = (image.index_select(1, self.order) * self.a + self.b).contiguous(memory_format=torch.channels_last)
+        low = compute != x.dtype
+        if low:
+            x = x.to(compute)
         lean = torch.is_grad_enabled() and image.requires_grad
         out = {}
         for i, module in enumerate(self.layers):
-            if not lean:
+            if low and isinstance(module, nn.Conv2d):  # the module's own weights are float32
+                x = (ConvReLU.apply(x, module, self.index.get(i + 1) in wanted) if lean
+                     else nn.functional.conv2d(x, *_weights_as(module, compute), padding=1).relu_())
+            elif not lean:
                 x = module(x)
             elif isinstance(module, nn.Conv2d):
                 x = ConvReLU.apply(x, module, self.index.get(i + 1) in wanted)
@@ -85,11 +96,16 @@ class VGG(nn.Module):
                 x = AvgPool.apply(x)
             elif isinstance(module, nn.MaxPool2d):
                 x = MaxPool.apply(x)
-            # (a ReLU module: it ran inside ConvReLU)
+            # (a ReLU module: it ran inside ConvReLU, or with the low-precision convolution)
             if i in self.index and self.index[i] in wanted:
+                response = x.float() if low else x
                 if tap is not None:
-                    x = tap(self.index[i], x)
-                out[self.index[i]] = x
+                    response = tap(self.index[i], response)
+                out[self.index[i]] = response
+                if low:  # the next layer continues from the tapped response (its gradient flows back through it)
+                    x = response.to(compute) if i < deepest else x
+                else:
+                    x = response
             if i >= deepest:
                 break
         return out
@@ -105,7 +121,8 @@ class ConvReLU(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, conv, keep):
-        y = conv(x).relu_()
+        y = (conv(x) if x.dtype == conv.weight.dtype
+             else nn.functional.conv2d(x, *_weights_as(conv, x.dtype), padding=1)).relu_()
         ctx.conv, ctx.keep, ctx.striped = conv, keep, stripes.enabled()
         ctx.save_for_backward(y if keep else y > 0)
         return y
@@ -120,7 +137,7 @@ class ConvReLU(torch.autograd.Function):
             torch.ops.aten.threshold_backward.grad_input(grad, saved, 0, grad_input=grad)
         else:
             _multiply(grad, saved)
-        weight = _transposed_weight(ctx.conv)
+        weight = _transposed_weight(ctx.conv, grad.dtype)
         if weight.shape[0] == weight.shape[1] and stripes.active(grad, ctx.striped):  # memory is short: over grad itself
             return stripes.conv3x3_in_place(grad, weight), None, None
         return torch.nn.functional.conv2d(grad, weight, padding=1), None, None
@@ -147,17 +164,30 @@ def _multiply(grad: torch.Tensor, on: torch.Tensor) -> None:
         g[start:stop].mul_(b)
 
 
-def _transposed_weight(conv: nn.Conv2d) -> torch.Tensor:
+def _transposed_weight(conv: nn.Conv2d, dtype: torch.dtype = torch.float32) -> torch.Tensor:
     """The weight whose convolution is the 3 x 3, stride 1, padding 1 convolution's input gradient
     (its transpose): input and output channels swapped, the kernel turned by 180 degrees. A forward
     convolution with it is the same arithmetic as torch.nn.grad.conv2d_input, and on the CPU here it
-    is faster and needs no second gradient-sized buffer (bench/README.md: Memory). Made once per layer."""
+    is faster and needs no second gradient-sized buffer (bench/README.md: Memory). Made once per layer
+    and dtype."""
+    return _derived(conv, ("transposed", dtype),
+                    lambda w: w.flip(2, 3).transpose(0, 1).to(dtype).contiguous(memory_format=torch.channels_last))
+
+
+def _weights_as(conv: nn.Conv2d, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+    """(weight, bias) of the convolution in `dtype` (--precision bf16), made once per layer and dtype."""
+    return (_derived(conv, ("weight", dtype), lambda w: w.to(dtype).contiguous(memory_format=torch.channels_last)),
+            _derived(conv, ("bias", dtype), lambda w: conv.bias.detach().to(dtype)))
+
+
+def _derived(conv: nn.Conv2d, kind: tuple, make) -> torch.Tensor:
+    """make(conv.weight) cached on the module under `kind`, remade when the weight moved (another device)."""
     weight = conv.weight
     key = (weight.device, weight.data_ptr())
-    cached = conv.__dict__.get("_transposed")
+    cache = conv.__dict__.setdefault("_derived", {})
+    cached = cache.get(kind)
     if cached is None or cached[0] != key:
-        t = weight.detach().flip(2, 3).transpose(0, 1).contiguous(memory_format=torch.channels_last)
-        conv.__dict__["_transposed"] = cached = (key, t)
+        cache[kind] = cached = (key, make(weight.detach()))
     return cached[1]
 
 

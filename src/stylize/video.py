@@ -458,6 +458,8 @@ def fingerprint(session, clip: Clip, styles, blend, options: VideoOptions) -> st
     """What the frames depend on: a rerun resumes only frames with the same fingerprint."""
     settings = session.settings.to_dict()
     settings.pop("device", None)
+    if settings.get("precision") == "fp32":  # frames made before the option existed resume
+        settings.pop("precision")
     from .files import input_files
 
     data = {"settings": settings, "source": str(clip.path.resolve()), "count": clip.count,
