@@ -381,3 +381,64 @@ def test_a_csv_pair_is_one_line_and_a_stray_quote_costs_only_its_line(tmp_path, 
         ("c.png", (" sp.png",), None),  # an existing file keeps its spaces
         ("e.png", ("f.png",), None),  # spaces around other names are layout
         ("", (), "m.csv line 6: 4 cells for the 3 columns of the header")]
+
+
+@pytest.mark.parametrize("what", ["init", "mask", "manifest", "weights"])
+def test_no_output_of_a_batch_replaces_a_file_it_reads_whatever_the_flags(tmp_path, photo, art, synthetic_weights, what):
+    """Hostile round 2: with --overwrite a batch wrote its result over the --init image, the mask or the manifest."""
+    os.chdir(tmp_path)
+    read = tmp_path / "read.png"  # (a weights file may have any name)
+    if what == "weights":
+        read.write_bytes(synthetic_weights.read_bytes())
+    else:
+        pattern(64, 48).save(read)
+    before = read.read_bytes()
+    opts = {"init": ["--init", read], "mask": ["--content-mask", read, "--style-mask", "white"],
+            "manifest": [], "weights": []}[what]
+    if what == "manifest":
+        read.write_text(f"content,style,output\n{photo},{art},read.png\n")
+        before = read.read_bytes()
+        args = [read]
+    else:
+        args = ["--content", photo, "--style", art, "--name-template", read.name]
+    weights = ["--weights", read] if what == "weights" else ["--weights", synthetic_weights]
+    r = run("batch", *args, "--out-dir", tmp_path, *opts, "--overwrite", *weights, "--no-normalize", *FAST)
+    assert r.exit_code == 1 and "which the batch reads; choose another output" in r.output
+    assert read.read_bytes() == before
+
+
+def test_two_names_of_one_output_are_one_output(tmp_path):
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "link").symlink_to(".")
+    with pytest.raises(ManifestError, match="pairs 1 and 2 would both write"):
+        batch.plan([("a.jpg", "b.jpg", "a.png"), ("a.jpg", "c.jpg", "link/a.png")], tmp_path / "out")
+
+
+def test_a_manifest_line_ends_only_at_a_line_break():
+    """Form feed, U+0085 and U+2028 are characters of a name (str.splitlines split lines at them)."""
+    names = ["photo\u2028one.png", "photo\x85two.png", "photo\x0cthree.png"]
+    text = "".join(json.dumps({"content": n, "style": "s.jpg"}, ensure_ascii=False) + "\n" for n in names)
+    assert [r.content for r in batch.read_manifest(text)] == names
+    csv_rows = batch.read_manifest("content,style\r\na\x0cb.png,s.jpg\r\nc.png,s.jpg\n")
+    assert [(r.content, r.error) for r in csv_rows] == [("a\x0cb.png", None), ("c.png", None)]
+
+
+def test_a_key_or_column_given_twice_is_refused_not_dropped():
+    row = batch.read_manifest('{"content": "a.jpg", "style": "s.jpg", "content": "b.jpg"}\n')[0]
+    assert row.error == "manifest line 1: the key 'content' is given twice"
+    with pytest.raises(ManifestError, match="names the column 'style' twice"):
+        batch.read_manifest("content,style,style\na.jpg,b.jpg,c.jpg\n")
+
+
+def test_a_bad_output_name_fails_its_own_pair_only(tmp_path):
+    pairs = batch.plan([("a.jpg", "b.jpg", "sub/"), ("a.jpg", "b.jpg", "ok.png")], tmp_path)
+    assert "unknown output extension" in pairs[0].error and pairs[1].error is None
+    with pytest.raises(ImageError, match="unknown output extension"):  # the template's: every pair's
+        batch.plan([("a.jpg", "b.jpg", None)], tmp_path, "{content}")
+
+
+def test_a_contact_sheet_too_tall_for_its_format_is_refused_before_the_first_pair(tmp_path):
+    pairs = batch.plan([(f"c{i}.jpg", "s.jpg", None) for i in range(400)], tmp_path)
+    with pytest.raises(ManifestError, match=r"a contact sheet of 400 pairs would be 480x\d+; use .png, or one sheet"):
+        batch.check_contact_sheet(tmp_path / "sheet.jpg", pairs)
+    batch.check_contact_sheet(tmp_path / "sheet.png", pairs)

@@ -142,3 +142,28 @@ def test_two_cells_never_share_a_name(photo, art, tmp_path):
             "--layer-sets", "conv1_1", "--cells-dir", cells, "--size", "32", "--iterations", "2", "--quiet")
     assert r.exit_code == 1 and "content-conv1_1.png: two cells would have this name" in r.stderr, cli_result_text(r)
     assert not any(cells.iterdir()) and not (tmp_path / "f.png").exists()
+
+
+
+@pytest.mark.parametrize("command", ["grid", "figure1"])
+def test_a_figure_never_replaces_a_file_it_reads_whatever_the_flags(photo, art, tmp_path, command):
+    """Hostile round 2: `grid -o init.png --init init.png --overwrite` wrote the grid over its start image; a
+    start image named like a cell in --cells-dir was replaced the same way."""
+    from stylize import figures
+
+    if command == "grid":
+        extra, names = ["--ratios", "1e-3", "--layer-sets", "conv1_1"], figures.grid_names((1e-3,), (("conv1_1",),))
+    else:
+        extra = ["--content-layers", "conv1_1", "--layer-sets", "conv1_1"]
+        names = figures.figure1_names(("conv1_1",), (("conv1_1",),))
+    cells = tmp_path / "cells"
+    cells.mkdir()
+    cell = figures.cell_paths(cells, names)[0]
+    for start, target, message in ((tmp_path / "init.png", ["-o", tmp_path / "init.png"], "would overwrite an input"),
+                                   (cell, ["-o", tmp_path / "f.png", "--cells-dir", cells], "a cell would overwrite")):
+        pattern(64, 48, seed=5).save(start)
+        before = start.read_bytes()
+        r = run(command, photo, art, *target, "--init", start, "--overwrite", "--size", "32", "--iterations", "2",
+                *extra)
+        assert r.exit_code == 1 and message in cli_result_text(r), cli_result_text(r)
+        assert start.read_bytes() == before

@@ -2,8 +2,12 @@
 
 import click
 import pytest
+from click.testing import CliRunner
 
+from stylize.cli import cli
 from stylize.options import default_output
+
+from .conftest import cli_result_text
 
 
 def test_the_default_output_name_steps_past_every_name_in_use(tmp_path):
@@ -69,3 +73,16 @@ def test_the_memory_variable_is_checked_with_the_options(photo, art, tmp_path, m
     monkeypatch.setenv("STYLIZE_MEMORY_LIMIT", "abc")
     r = CliRunner().invoke(cli, [str(photo), str(art), "-o", str(tmp_path / "o.png")])
     assert r.exit_code == 2 and "Error: $STYLIZE_MEMORY_LIMIT='abc' is not a number of bytes (like 8G)" in r.stderr
+
+
+@pytest.mark.parametrize("args", [["-o", ""], ["-o", "  "]])
+def test_an_empty_output_name_is_a_usage_error(photo, art, tmp_path, args, monkeypatch):
+    """Hostile round 2: `-o ""` silently wrote the default name."""
+    monkeypatch.chdir(tmp_path)
+    r = CliRunner().invoke(cli, [str(photo), str(art), *args, "--size", "32", "--iterations", "2"])
+    assert r.exit_code == 2 and "is empty: give a file name" in cli_result_text(r)
+    assert sorted(p.name for p in tmp_path.glob("*.png")) == ["art.png", "photo.png"]  # nothing written
+    for command in (["batch", "--content", str(photo), "--style", str(art), "--out-dir", ""],
+                    ["batch", "--content", str(photo), "--style", str(art), "--out-dir", "o", "--report", ""]):
+        r = CliRunner().invoke(cli, command)
+        assert r.exit_code == 2 and "is empty: give a file name" in cli_result_text(r)

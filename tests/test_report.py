@@ -184,3 +184,27 @@ def test_merge_refusals(tmp_path):
 def manifest_like(tmp_path):
     (tmp_path / "notes.json").write_text('{"my": "notes"}')
     return tmp_path / "notes.json"
+
+
+@pytest.mark.parametrize("damage", [
+    {"status": [1]}, {"status": "done"}, {"index": -1}, {"index": 1.0}, {"manifest_pairs": 1, "index": 5},
+    {"manifest_pairs": "7"}, {"manifest_pairs": True},
+])
+def test_a_damaged_report_is_not_a_report_and_merge_writes_nothing(tmp_path, damage):
+    """Hostile round 2: a hand-made status list, an index past the manifest, a count that is not a count."""
+    record = {"index": 0, "content": "a", "style": "b", "output": "c", "status": "ok"}
+    record.update({k: v for k, v in damage.items() if k != "manifest_pairs"})
+    data = {"started": "x", "settings": {}, "manifest_pairs": damage.get("manifest_pairs", 1), "pairs": [record]}
+    (tmp_path / "r.json").write_text(json.dumps(data))
+    assert report.read(tmp_path / "r.json") is None
+    r = CliRunner().invoke(cli, ["report", "merge", str(tmp_path / "r.json"), "-o", str(tmp_path / "m.json")])
+    assert r.exit_code == 1 and r.stderr.strip().endswith("r.json: not a stylize report")
+    assert "Traceback" not in cli_result_text(r) and not (tmp_path / "m.json").exists()
+
+
+def test_merge_counts_the_missing_pairs_of_a_huge_manifest_without_listing_them(tmp_path):
+    data = {"started": "x", "settings": {}, "manifest_pairs": 10**12,
+            "pairs": [{"index": 1, "content": "a", "style": "b", "output": "c", "status": "ok"}]}
+    (tmp_path / "r.json").write_text(json.dumps(data))
+    merged, missing = report.merge([tmp_path / "r.json"], tmp_path / "m.json")
+    assert len(missing) == 10**12 - 1 and missing[:3] == [0, 2, 3] and merged["manifest_pairs"] == 10**12

@@ -650,3 +650,21 @@ def test_a_content_mask_drawn_on_the_clips_frames_follows_them_to_any_size(tmp_p
             tmp_path / "art_mask.png", *FAST)  # --size 32, not the frames' 48
     assert r.exit_code == 0, cli_result_text(r)
     assert len(list(out.glob("frame_*.png"))) == 6
+
+
+@pytest.mark.vgg
+def test_overwriting_a_frames_folder_removes_only_the_frames_stylize_made(tmp_path, art):
+    """Hostile round 2: --overwrite removed a user's frame_00007.png that no frame of the clip replaces."""
+    frames = moving_frames(3)
+    long, short = tmp_path / "long", tmp_path / "short"
+    for d, n in ((long, 3), (short, 2)):
+        d.mkdir()
+        for i in range(n):
+            frames[i].save(d / f"frame_{i + 1:05d}.png")
+    out = tmp_path / "out"
+    assert run("video", long, art, "-o", out, *FAST).exit_code == 0
+    mine = out / "frame_00007.png"
+    pattern(32, 27).save(mine)
+    r = run("video", short, art, "-o", out, "--overwrite", *FAST)
+    assert r.exit_code == 0, cli_result_text(r)
+    assert sorted(p.name for p in out.glob("frame_*.png")) == ["frame_00001.png", "frame_00002.png", "frame_00007.png"]

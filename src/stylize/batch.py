@@ -19,7 +19,8 @@ import torch
 
 from .claims import claim_file
 from .errors import ClusterError, ManifestError, SettingsError, StylizeError
-from .images import check_name, check_writable, make_folder, output_format, path_key, read_metadata, save_image
+from .images import (check_fits, check_name, check_writable, make_folder, output_format, path_key, read_metadata,
+                     save_image)
 from .report import Record, Report
 
 DEFAULT_TEMPLATE = "{content}__{style}.png"  # an output's name: the inputs' file stems
@@ -116,17 +117,19 @@ def read_manifest(text: str, where: str = "manifest") -> list[Row]:
         raise ManifestError(f"{where} is empty")
     rows = []
     if stripped.startswith("{"):
-        for n, line in enumerate(text.splitlines(), 1):
+        for n, line in enumerate(lines_of(text), 1):
             if not line.strip():
                 continue
             at = f"{where} line {n}"
             try:
                 try:
-                    obj = json.loads(line)
+                    obj = json.loads(line, object_pairs_hook=_unique_keys)
                 except json.JSONDecodeError as e:
                     raise ManifestError(f"{at}: not JSON ({e.msg})") from None
                 except RecursionError:
                     raise ManifestError(f"{at}: nested too deep to be a manifest line") from None
+                except ManifestError as e:  # _unique_keys
+                    raise ManifestError(f"{at}: {e}") from None
                 if not isinstance(obj, dict) or not obj.get("content") or not obj.get("style"):
                     raise ManifestError(f"{at}: needs \"content\" and \"style\"")
                 rows.append(_row(obj["content"], obj["style"], obj.get("output"), obj.get("blend"), at))
@@ -136,11 +139,14 @@ def read_manifest(text: str, where: str = "manifest") -> list[Row]:
     limit = csv.field_size_limit()
     csv.field_size_limit(max(limit, len(text) + 1))  # a long cell is that line's error (MAX_CELL), not the file's
     try:
-        lines = text.splitlines()
+        lines = lines_of(text)
         first = next(n for n, line in enumerate(lines) if line.strip())
         header = [h.strip().lower() for h in next(csv.reader([lines[first]]))]
         if "content" not in header or "style" not in header:
             raise ManifestError(f"{where}: the CSV header must name the columns content,style[,output][,blend]")
+        twice = [h for h in dict.fromkeys(header) if header.count(h) > 1]
+        if twice:
+            raise ManifestError(f"{where}: the CSV header names the column {twice[0]!r} twice")
         unknown = [h for h in header if h not in ("content", "style", "output", "blend")]
         if unknown:
             raise ManifestError(f"{where}: unknown column {unknown[0]!r}; the columns are content, style, output, "
@@ -168,6 +174,21 @@ def read_manifest(text: str, where: str = "manifest") -> list[Row]:
     finally:
         csv.field_size_limit(limit)
     return rows
+
+
+def lines_of(text: str) -> list[str]:
+    """A manifest's lines: split at \\n, \\r\\n and \\r only (str.splitlines also splits at form feeds, U+0085
+    and U+2028, which are characters of file names)."""
+    return re.split(r"\r\n|\r|\n", text)
+
+
+def _unique_keys(pairs: list) -> dict:
+    """A JSON object whose keys are all different (json.loads keeps the last of two, silently)."""
+    keys = [k for k, _ in pairs]
+    twice = next((k for k in keys if keys.count(k) > 1), None)
+    if twice is not None:
+        raise ManifestError(f"the key {twice!r} is given twice")
+    return dict(pairs)
 
 
 def _cell(value: str | None) -> str:
@@ -232,8 +253,14 @@ def plan(rows, out_dir: Path, template: str = DEFAULT_TEMPLATE) -> list[Pair]:
                     f"name template {template!r}: unknown placeholder {e}; use {{content}}, {{style}}, {{index}}"
                 ) from None
         path = Path(output) if Path(output).is_absolute() else out_dir / output
-        output_format(path)
-        key = os.path.normcase(os.path.abspath(path))
+        try:
+            output_format(path)
+        except StylizeError as e:
+            if row.output is None:  # the name template's: every pair's
+                raise
+            pairs.append(Pair(index, row.content, row.styles, Path(out_dir), None, f"pair {index + 1}: {e}"))
+            continue  # a manifest line's own output: that pair fails alone
+        key = path_key(path)  # resolved: two names of one file (a link, '..') are one output
         if key in seen:
             raise ManifestError(f"pairs {seen[key] + 1} and {index + 1} would both write {path}")
         seen[key] = index
@@ -491,6 +518,11 @@ def begin(pairs: list[Pair], out_dir, settings, *, report=None, inputs=(), skip_
                 settings.blend(len(pair.styles))
             except SettingsError as e:
                 pair.error = f"pair {pair.index + 1}: {e} (give the pair a blend column)"
+    read = {path_key(f): f for f in [*inputs, *input_files(settings)] if f and str(f) != "-"}
+    for pair in pairs:
+        if pair.error is None and path_key(pair.output) in read:
+            raise ManifestError(f"pair {pair.index + 1}: the output {pair.output} would replace "
+                                f"{read[path_key(pair.output)]}, which the batch reads; choose another output")
     prepare(Path(out_dir), pairs)
     total = max((p.total for p in pairs if p.total is not None), default=len(pairs))
     rep = Report(Path(report) if report else None, settings.to_dict(), [record_of(p) for p in pairs], total)
@@ -557,6 +589,12 @@ def check_contact_sheet(path, pairs: list[Pair], inputs=(), *, overwrite: bool =
                             f"another --contact-sheet path")
     if (p.exists() or p.is_symlink()) and not overwrite and not (resume and _is_sheet(p)):
         raise ManifestError(f"{p}: already exists; pass --overwrite to replace it")
+    width, height = sheet_size(len(pairs), max((len(pair.styles) for pair in pairs), default=1))
+    try:
+        check_fits(p, (width, height))
+    except StylizeError:
+        raise ManifestError(f"{p}: a {p.suffix.lower()} image is at most 65535 px a side, and a contact sheet of "
+                            f"{len(pairs)} pairs would be {width}x{height}; use .png, or one sheet per --shard") from None
     try:
         if folder.is_dir():
             check_writable(folder)  # (a folder still to be made is checked with the outputs)
@@ -572,6 +610,12 @@ def _is_sheet(path: Path) -> bool:
         return False
 
 
+def sheet_size(pairs: int, styles: int, thumb: int = SHEET_THUMB) -> tuple[int, int]:
+    """(width, height) px of a contact sheet of `pairs` rows with at most `styles` artworks each."""
+    width = max(SHEET_PAD + (2 + styles) * (thumb + SHEET_PAD), 480)
+    return width, SHEET_PAD + pairs * (thumb + SHEET_TEXT + SHEET_PAD)
+
+
 def contact_sheet(records: list[Record], path, *, overwrite: bool = False, thumb: int = SHEET_THUMB) -> Path:
     """Write a grid of thumbnails, one row per pair: content | style(s) | result, with the pair's name and
     its status and final losses as text under it (no seconds: the same batch gives the same sheet; a missing
@@ -582,9 +626,9 @@ def contact_sheet(records: list[Record], path, *, overwrite: bool = False, thumb
     from .images import fit, load_image
 
     columns = 2 + max((len(r.style.split(";")) for r in records), default=1)
-    width = max(SHEET_PAD + columns * (thumb + SHEET_PAD), 480)
+    width, height = sheet_size(len(records), columns - 2, thumb)
     row = thumb + SHEET_TEXT + SHEET_PAD
-    sheet = Image.new("RGB", (width, SHEET_PAD + len(records) * row), "white")
+    sheet = Image.new("RGB", (width, height), "white")
     draw = ImageDraw.Draw(sheet)
     for k, r in enumerate(records):
         top = SHEET_PAD + k * row

@@ -13,7 +13,7 @@ from . import __version__, console, figures
 from .console import Interrupt, ProgressBar, catch_signals
 from .errors import StylizeError
 from .options import (CONTROL_OPTIONS, INPUT, OUTPUT, RUN_OPTIONS, SAVE_EVERY, SYNTHESIS_OPTIONS, VIDEO_OPTIONS,
-                      FloatList, Layer, LayerList, LayerSets, LibraryDefault, NameTemplate, OutSize, POSITIVE_INT,
+                      FloatList, Layer, LayerList, LayerSets, LibraryDefault, NameTemplate, OutputPath, OutSize, POSITIVE_INT,
                       RayAddress, SectionedCommand, Shard, default_output, options, settings_from, transfer_settings)
 from .layers import LAYERS
 from .settings import DEFAULTS, Settings
@@ -163,13 +163,13 @@ def transfer_command(content, style, output, save_every, quiet, overwrite, **kwa
               help="Content images (repeatable; globs allowed). Used with --style instead of a MANIFEST.")
 @click.option("--style", "styles", multiple=True, metavar="PATH|GLOB",
               help="Style images (repeatable; globs allowed); every content is paired with every style.")
-@click.option("--out-dir", type=click.Path(file_okay=False), required=True, help="Folder for the outputs (created).")
+@click.option("--out-dir", type=OutputPath(file_okay=False), required=True, help="Folder for the outputs (created).")
 @click.option("--name-template", type=NameTemplate(), cls=LibraryDefault, default_from=("batch", "DEFAULT_TEMPLATE"),
               help="Output name: {content} and {style} are the inputs' file stems, {index} the pair's position.")
 @click.option("--skip-existing", is_flag=True, help="Skip pairs whose output exists (resume; partial outputs are redone).")
 @click.option("--continue-on-error/--stop-on-error", default=True, show_default=True,
               help="Whether a failed pair stops the batch.")
-@click.option("--report", type=click.Path(dir_okay=False), default=None,
+@click.option("--report", type=OutputPath(dir_okay=False), default=None,
               help="Write a JSON report: per pair status, seconds, final losses, error.")
 @click.option("--shard", type=Shard(), default=None, metavar="I/N|auto[/N]",
               help="Run only the I-th of N deterministic shares of the pairs (e.g. 2/8), for parallel workers; auto "
@@ -179,7 +179,7 @@ def transfer_command(content, style, output, save_every, quiet, overwrite, **kwa
                    "machine's, else a new local one; one worker per GPU, or per --ray-cpus CPUs.")
 @click.option("--ray-cpus", type=POSITIVE_INT, default=1, show_default=True,
               help="CPUs (torch threads) of each Ray worker on a cluster without GPUs.")
-@click.option("--contact-sheet", type=click.Path(dir_okay=False), default=None, metavar="FILE.png|FILE.jpg",
+@click.option("--contact-sheet", type=OutputPath(dir_okay=False), default=None, metavar="FILE.png|FILE.jpg",
               help="At the end, write a grid of thumbnails: a row per pair (content | style | result, losses).")
 @options(SYNTHESIS_OPTIONS)
 @options(CONTROL_OPTIONS)
@@ -243,13 +243,14 @@ def batch_command(manifest, contents, styles, out_dir, name_template, skip_exist
             fail(e)
         finally:
             bar.close()
+    counts = rep.summary()
+    echo(", ".join(f"{n} {k}" for k, n in sorted(counts.items())) + (f"; report: {report}" if report else ""), quiet)
     try:
         if contact_sheet and interrupt.signal is None:
             batch.contact_sheet(rep.records, contact_sheet, overwrite=overwrite or skip_existing)
-    except StylizeError as e:
-        fail(e)
-    counts = rep.summary()
-    echo(", ".join(f"{n} {k}" for k, n in sorted(counts.items())) + (f"; report: {report}" if report else ""), quiet)
+    except StylizeError as e:  # the pairs' outcome is told first; then the sheet's failure, and 3 if a pair failed
+        click.echo(f"Error: {e}", err=True)
+        sys.exit(EXIT_SOME_FAILED if counts.get("failed") else 1)
     if interrupt.signal is not None or counts.get("interrupted"):
         interrupted("Interrupted: rerun with --skip-existing to resume.", interrupt)
     if counts.get("failed"):
@@ -361,7 +362,7 @@ def run_figure(make, settings: Settings, quiet: bool, runs: int, desc: str) -> N
               show_default=True, help="Layers of the content reconstructions (top row).")
 @click.option("--layer-sets", type=LayerSets(), default=None,
               help="Style layer sets of the style reconstructions, ';'-separated [default: the paper's A-E].")
-@click.option("--cells-dir", type=click.Path(file_okay=False), default=None, help="Also save each panel here.")
+@click.option("--cells-dir", type=OutputPath(file_okay=False), default=None, help="Also save each panel here.")
 @options(SYNTHESIS_OPTIONS)
 @options(RUN_OPTIONS)
 def figure1_command(photo, artwork, output, content_layers, layer_sets, cells_dir, quiet, overwrite, **kwargs):
@@ -391,7 +392,7 @@ def figure1_command(photo, artwork, output, content_layers, layer_sets, cells_di
               show_default=True, help="Columns: alpha/beta ratios.")
 @click.option("--layer-sets", type=LayerSets(), default=None,
               help="Rows: style layer sets, ';'-separated [default: the paper's A-E].")
-@click.option("--cells-dir", type=click.Path(file_okay=False), default=None, help="Also save each cell here.")
+@click.option("--cells-dir", type=OutputPath(file_okay=False), default=None, help="Also save each cell here.")
 @options(SYNTHESIS_OPTIONS)
 @options(RUN_OPTIONS)
 def grid_command(photo, artwork, output, ratios, layer_sets, cells_dir, quiet, overwrite, **kwargs):
@@ -416,7 +417,7 @@ def grid_command(photo, artwork, output, ratios, layer_sets, cells_dir, quiet, o
 @cli.command("video")
 @click.argument("source", type=click.Path(exists=True))
 @click.argument("style", type=INPUT, nargs=-1, required=True)
-@click.option("-o", "--output", type=click.Path(), required=True,
+@click.option("-o", "--output", type=OutputPath(), required=True,
               help="A video (.mp4 .m4v .mov .mkv .webm .avi), or a folder of frames (a name without an extension).")
 @options(SYNTHESIS_OPTIONS)
 @options(CONTROL_OPTIONS)

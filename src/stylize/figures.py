@@ -164,9 +164,17 @@ def figure1_names(content_layers, layer_sets) -> list[str]:
     return [f"content-{layer}" for layer in content_layers] + [f"style-{row_label(k)}" for k in range(len(layer_sets))]
 
 
-def _check(output, photo, artwork, cells_dir, names, overwrite: bool) -> None:
+def _inputs(settings, photo, artwork) -> list:
+    """Every file a figure reads (files.input_files: --init, masks, ...): none may be a cell or the output."""
+    from .files import input_files
+
+    return [photo, artwork, *input_files(settings)]
+
+
+def _check(settings, output, photo, artwork, cells_dir, names, overwrite: bool) -> None:
     if output is not None:
-        check_outputs(output, [photo, artwork], overwrite, cell_paths(cells_dir, names) if cells_dir else ())
+        check_outputs(output, _inputs(settings, photo, artwork), overwrite,
+                      cell_paths(cells_dir, names) if cells_dir else ())
 
 
 def _written(figure: Figure, output, argv: str, overwrite: bool) -> Figure:
@@ -184,13 +192,14 @@ def figure1(settings, photo, artwork, content_layers=FIGURE1_CONTENT_LAYERS, lay
     partial when interrupted; nothing when no cell finished); `argv` goes into their metadata."""
     from .api import Session
 
-    _check(output, photo, artwork, cells_dir, figure1_names(content_layers, layer_sets), overwrite)
+    _check(settings, output, photo, artwork, cells_dir, figure1_names(content_layers, layer_sets), overwrite)
     runs = len(content_layers) + len(layer_sets)
     session = Session(settings)
     plans = [session.plan(session.content_job(photo, layer)) for layer in content_layers]  # every check first
     out_size = (plans[0].width, plans[0].height) if plans else None
     plans += [session.plan(session.style_job(artwork, layers, out_size=out_size)) for layers in layer_sets]
-    paths = prepare_cells(cells_dir, figure1_names(content_layers, layer_sets), overwrite, (photo, artwork)) \
+    paths = prepare_cells(cells_dir, figure1_names(content_layers, layer_sets), overwrite,
+                          _inputs(settings, photo, artwork)) \
         or [None] * runs
     stop = should_stop or (lambda: False)
     records, top, bottom, outcomes = [], [], [], []
@@ -238,14 +247,15 @@ def grid(settings, photo, artwork, ratios=PAPER_RATIOS, layer_sets=PAPER_ROWS, *
     `output`, `argv`: as figure1's."""
     from .api import Session
 
-    _check(output, photo, artwork, cells_dir, grid_names(ratios, layer_sets), overwrite)
+    _check(settings, output, photo, artwork, cells_dir, grid_names(ratios, layer_sets), overwrite)
     runs = len(ratios) * len(layer_sets)
     cells = []  # (session, plan) of every cell, row by row: every check before any work
     for layers in layer_sets:
         for ratio in ratios:
             session = Session(settings.replace(style_layers=tuple(layers), ratio=ratio, style_layer_weights=None))
             cells.append((session, session.plan(session.transfer_job(photo, artwork))))
-    paths = prepare_cells(cells_dir, grid_names(ratios, layer_sets), overwrite, (photo, artwork)) or [None] * runs
+    paths = prepare_cells(cells_dir, grid_names(ratios, layer_sets), overwrite,
+                          _inputs(settings, photo, artwork)) or [None] * runs
     stop = should_stop or (lambda: False)
     rows, records, outcomes = [], [], []
     for run, (session, plan) in enumerate(cells):

@@ -27,9 +27,12 @@ from .synthesis import Progress
 
 
 def input_files(settings: Settings) -> list[str]:
-    """The files a run reads besides CONTENT and STYLE that exist: an --init image, the masks and each
-    file of an 'a.png+b.png' mask."""
-    files = [settings.init if settings.init not in ("noise", "content", "style") else None, settings.content_mask]
+    """The files a run reads besides CONTENT and STYLE that exist: an --init image, the masks, each file of
+    an 'a.png+b.png' mask and a --weights file. Every command refuses an output that is one of them, whatever
+    the flags (README: What is never lost)."""
+    weights = settings.weights if settings.weights not in ("original", "torchvision") else None
+    files = [settings.init if settings.init not in ("noise", "content", "style") else None, settings.content_mask,
+             weights]
     files += list(settings.style_masks)
     for spec in [settings.content_mask, *settings.style_masks]:
         parts = mask_files(spec)

@@ -241,7 +241,16 @@ class SettingsInt(click.IntRange):
 COUNT = click.IntRange(1, MAX_COUNT)  # a count that is not a Settings field
 FPS_RANGE = (0.01, 1000.0)  # frames per second a container can time (0.0001 has no time base)
 INPUT = click.Path(exists=True, dir_okay=False)
-OUTPUT = click.Path(dir_okay=False)
+class OutputPath(click.Path):
+    """A file to write: not a folder, and not empty (an empty -o would mean "the default name" silently)."""
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, str) and not value.strip():
+            self.fail("is empty: give a file name", param, ctx)
+        return super().convert(value, param, ctx)
+
+
+OUTPUT = OutputPath(dir_okay=False)
 
 
 def _d(name):

@@ -61,7 +61,8 @@ def _plain(settings: dict) -> dict:
 
 
 def read(path: Path) -> dict | None:
-    """A stylize report's contents, or None for anything else (missing, not JSON, another program's)."""
+    """A stylize report's contents, or None for anything else (missing, not JSON, another program's, or damaged:
+    an index that is not a position, an unknown status, a manifest smaller than its records)."""
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -69,7 +70,13 @@ def read(path: Path) -> dict | None:
     if not (isinstance(data, dict) and {"started", "settings", "pairs"} <= data.keys()
             and isinstance(data["pairs"], list) and all(isinstance(r, dict) for r in data["pairs"])):
         return None
-    if not all(type(r.get("index")) is int for r in data["pairs"]):  # a damaged or hand-made file
+    # a damaged or hand-made file: every field a reader relies on has its type and range
+    records = data["pairs"]
+    if not all(type(r.get("index")) is int and r["index"] >= 0 and isinstance(r.get("status", "pending"), str)
+               and r.get("status", "pending") in RANK for r in records):
+        return None
+    total = data.get("manifest_pairs")
+    if total is not None and not (type(total) is int and total >= max((r["index"] + 1 for r in records), default=0)):
         return None
     return data
 
@@ -330,7 +337,33 @@ def merge(paths, output, *, overwrite: bool = False) -> tuple[dict, list[int]]:
         write_json(output, data, overwrite=overwrite)
     except OSError as e:
         raise ManifestError(f"cannot write {output}: {e.strerror or e}") from None
-    return data, [k for k in range(total if isinstance(total, int) else 0) if k not in records]
+    return data, Missing(total if isinstance(total, int) else 0, records)
+
+
+class Missing:
+    """The (0-based) positions of a manifest's `total` pairs that `held` lacks, counted without listing them
+    (a report may say its manifest has billions of pairs)."""
+
+    def __init__(self, total: int, held):
+        self.total, self.held = total, set(held)
+
+    def __len__(self) -> int:
+        return self.total - sum(1 for k in self.held if k < self.total)
+
+    def __getitem__(self, part: slice) -> list[int]:
+        """The first positions of a slice [:n] (the only kind the command line shows)."""
+        out, k = [], 0
+        while k < self.total and len(out) < part.stop:
+            if k not in self.held:
+                out.append(k)
+            k += 1
+        return out
+
+    def __iter__(self):
+        return (k for k in range(self.total) if k not in self.held)
+
+    def __eq__(self, other) -> bool:
+        return list(self) == list(other)
 
 
 def _difference(a: dict, b: dict) -> str:

@@ -565,15 +565,24 @@ def stylize_frames(session, clip: Clip, style, out_dir, options: VideoOptions = 
     held.take()
     try:
         if overwrite:
-            for f in out_dir.iterdir():  # frames beyond this clip's count, left by another run
+            for f in out_dir.iterdir():  # frames beyond this clip's count that an earlier stylize run made
                 m = FRAME_PATTERN.match(f.name)
-                if m and int(m.group(1)) > clip.count:
+                if m and int(m.group(1)) > clip.count and _made_here(f):
                     f.unlink()
         run = _FrameRun(session, clip, styles, blend, out_dir, options, mark, made, flow, extra_meta)
         return run.all(callback, should_stop, on_frame)
     finally:
         if claim is None:
             held.release()
+
+
+def _made_here(path: Path) -> bool:
+    """Whether `path` is a frame stylize made (its metadata says so): only those are removed, never a file of
+    the user's that happens to have a frame's name."""
+    try:
+        return "video" in (images.read_metadata(path) or {})
+    except (StylizeError, OSError):
+        return False
 
 
 class _Frames:
