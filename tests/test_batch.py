@@ -431,8 +431,11 @@ def test_a_key_or_column_given_twice_is_refused_not_dropped():
 
 
 def test_a_bad_output_name_fails_its_own_pair_only(tmp_path):
-    pairs = batch.plan([("a.jpg", "b.jpg", "sub/"), ("a.jpg", "b.jpg", "ok.png")], tmp_path)
+    (tmp_path / "dir.png").mkdir()
+    pairs = batch.plan([("a.jpg", "b.jpg", "sub/"), ("a.jpg", "b.jpg", "ok.png"), ("a.jpg", "b.jpg", "dir.png")],
+                       tmp_path)
     assert "unknown output extension" in pairs[0].error and pairs[1].error is None
+    assert pairs[2].error == f"pair 3: {tmp_path / 'dir.png'}: is a directory; an output is a file"
     with pytest.raises(ImageError, match="unknown output extension"):  # the template's: every pair's
         batch.plan([("a.jpg", "b.jpg", None)], tmp_path, "{content}")
 
@@ -442,3 +445,11 @@ def test_a_contact_sheet_too_tall_for_its_format_is_refused_before_the_first_pai
     with pytest.raises(ManifestError, match=r"a contact sheet of 400 pairs would be 480x\d+; use .png, or one sheet"):
         batch.check_contact_sheet(tmp_path / "sheet.jpg", pairs)
     batch.check_contact_sheet(tmp_path / "sheet.png", pairs)
+
+
+@pytest.mark.parametrize("template", ["{index:c}.png", "{content:/>9}.png", "{content:\\>9}.png"])
+def test_a_name_template_cannot_put_a_separator_or_a_control_character_in_a_name(template):
+    """Hostile round 3: {index:c} made a NUL (a traceback), {content:/>9} an absolute path."""
+    with pytest.raises(ManifestError, match="would put a separator or a control character in a name"):
+        batch.check_template(template)
+    batch.check_template("{index:_>4}_{content}.png")

@@ -81,3 +81,37 @@ def test_a_second_transfer_into_the_same_output_is_refused_before_any_work(photo
     finally:
         other.send_signal(signal.SIGKILL)
         other.wait()
+
+
+def test_a_claim_never_writes_through_a_link_or_over_a_file_stylize_did_not_make(tmp_path):
+    """Hostile round 3: a link named like the claim file had its target cut down to the run's pid."""
+    out = tmp_path / "out.png"
+    lock = claim_file(out).lock_file
+    precious = tmp_path / "precious.txt"
+    precious.write_text("precious data")
+    lock.symlink_to(precious)
+    with pytest.raises(ClaimError, match=r"out.png: cannot write .stylize-claim-\w+ beside it \(a link stylize did "
+                                         r"not make; remove it\)"):
+        claim_file(out).take()
+    assert precious.read_text() == "precious data" and lock.is_symlink()
+    lock.unlink()
+    lock.write_text("my notes, not a pid")
+    with pytest.raises(ClaimError, match="is not a file stylize made; move it away"):
+        claim_file(out).take()
+    assert lock.read_text() == "my notes, not a pid"
+    lock.write_text("123")  # a dead run's claim file: taken and removed as before
+    claim_file(out).take().release()
+    assert not lock.exists()
+
+
+def test_a_claim_that_cannot_be_written_is_one_error_and_leaves_no_file(tmp_path, monkeypatch):
+    """Hostile round 3: a full disk gave a traceback from the pid's write and left an empty claim file."""
+    import errno
+
+    def full(fd, data):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "write", full)
+    with pytest.raises(ClaimError, match=r"cannot write .stylize-claim-\w+ beside it \(No space left on device\)"):
+        claim_file(tmp_path / "out.png").take()
+    assert list(tmp_path.iterdir()) == []

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from types import SimpleNamespace
 
+import pytest
+
 from stylize.console import ProgressBar, catch_signals
 
 
@@ -82,8 +84,6 @@ def test_sigterm_while_starting_is_interrupted_143():
 
 
 def test_torch_that_cannot_load_is_one_line_naming_the_limit(monkeypatch, capsys):
-    import pytest
-
     from stylize import cli
 
     def broken(*args, **kwargs):
@@ -97,3 +97,21 @@ def test_torch_that_cannot_load_is_one_line_naming_the_limit(monkeypatch, capsys
     assert stop.value.code == 1
     assert capsys.readouterr().err.strip() == ("Error: cannot load torch._C (libtorch_cpu.so: failed to map segment "
                                                "from shared object); the address-space limit (ulimit -v) is 2.4 GiB")
+
+
+@pytest.mark.parametrize("error", [MemoryError(), SystemError("<function _find_and_load> returned NULL")])
+def test_memory_failing_inside_an_import_is_one_line_naming_the_limit(monkeypatch, capsys, error):
+    """Hostile round 3: under `ulimit -v` near 3 GB torch's import failed with MemoryError or SystemError."""
+    from stylize import cli
+
+    def broken(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(cli.cli, "main", broken)
+    monkeypatch.setattr("stylize.console.note_early_interrupts", lambda: None)
+    monkeypatch.setattr("stylize.console.limits", lambda: "; the address-space limit (ulimit -v) is 3.1 GiB")
+    with pytest.raises(SystemExit) as stop:
+        cli.main()
+    assert stop.value.code == 1
+    assert capsys.readouterr().err.strip() == (f"Error: out of memory: Python could not load or run a module "
+                                               f"({type(error).__name__}); the address-space limit (ulimit -v) is 3.1 GiB")

@@ -1,6 +1,7 @@
 """The paper's claims on tiny images: orderings, not absolute dB (README has the real-size figures)."""
 
 import json
+import re
 
 import pytest
 from click.testing import CliRunner
@@ -167,3 +168,14 @@ def test_a_figure_never_replaces_a_file_it_reads_whatever_the_flags(photo, art, 
                 *extra)
         assert r.exit_code == 1 and message in cli_result_text(r), cli_result_text(r)
         assert start.read_bytes() == before
+
+
+@pytest.mark.parametrize("command, extra", [("grid", ["--ratios", "1e-5,1e-4,1e-3,1e-2,1e-1,1", "--layer-sets", "conv1_1"]),
+                                            ("figure1", [])])
+def test_a_figure_too_large_for_its_format_is_refused_before_any_cell(photo, art, tmp_path, command, extra):
+    """Hostile round 3: `grid -o g.ico` ran every cell, wrote them, then refused the 350 px picture."""
+    r = run(command, photo, art, "-o", tmp_path / "g.ico", "--cells-dir", tmp_path / "cells", "--size", "48",
+            "--iterations", "2", *extra)
+    assert r.exit_code == 1 and re.search(r"a \.ico image is at most 256 px a side and this one would be \d+x\d+",
+                                          cli_result_text(r)), cli_result_text(r)
+    assert not list((tmp_path / "cells").glob("*.png")) and not (tmp_path / "g.ico").exists()

@@ -1,5 +1,7 @@
 """options.py: the command line's option types, the settings they build, and the default output name."""
 
+import os
+
 import click
 import pytest
 from click.testing import CliRunner
@@ -86,3 +88,21 @@ def test_an_empty_output_name_is_a_usage_error(photo, art, tmp_path, args, monke
                     ["batch", "--content", str(photo), "--style", str(art), "--out-dir", "o", "--report", ""]):
         r = CliRunner().invoke(cli, command)
         assert r.exit_code == 2 and "is empty: give a file name" in cli_result_text(r)
+
+
+def test_a_default_name_from_long_file_names_fits_every_name_derived_from_it(tmp_path):
+    """Hostile round 3: a 251-byte photo name made a default output name too long (a traceback)."""
+    name = default_output("L" * 251 + ".png", "s.jpg", tmp_path).name
+    assert name == "L" * 200 + ".png" and len(os.fsencode(default_output("é" * 150 + ".png", "s.jpg", tmp_path).name)) == 204
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--content-mask", "", "--style-mask", "white"], "an empty mask name"),
+    (["--content-mask", "PHOTO", "--style-mask", " "], "no such file, and not a colour name"),
+])
+def test_empty_names_are_usage_errors(photo, art, tmp_path, args, message):
+    args = [str(photo) if a == "PHOTO" else a for a in args]
+    r = CliRunner().invoke(cli, [str(photo), str(art), "-o", str(tmp_path / "o.png"), *args])
+    assert r.exit_code == 2 and message in cli_result_text(r)
+    r = CliRunner().invoke(cli, ["batch", "--content", "", "--style", str(art), "--out-dir", str(tmp_path / "o")])
+    assert r.exit_code == 2 and "an empty --content or --style name" in cli_result_text(r)

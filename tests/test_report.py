@@ -188,7 +188,7 @@ def manifest_like(tmp_path):
 
 @pytest.mark.parametrize("damage", [
     {"status": [1]}, {"status": "done"}, {"index": -1}, {"index": 1.0}, {"manifest_pairs": 1, "index": 5},
-    {"manifest_pairs": "7"}, {"manifest_pairs": True},
+    {"manifest_pairs": "7"}, {"manifest_pairs": True}, {"manifest_pairs": 10**400},
 ])
 def test_a_damaged_report_is_not_a_report_and_merge_writes_nothing(tmp_path, damage):
     """Hostile round 2: a hand-made status list, an index past the manifest, a count that is not a count."""

@@ -668,3 +668,10 @@ def test_overwriting_a_frames_folder_removes_only_the_frames_stylize_made(tmp_pa
     r = run("video", short, art, "-o", out, "--overwrite", *FAST)
     assert r.exit_code == 0, cli_result_text(r)
     assert sorted(p.name for p in out.glob("frame_*.png")) == ["frame_00001.png", "frame_00002.png", "frame_00007.png"]
+
+
+def test_a_video_name_too_long_for_its_frames_folder_is_refused_as_too_long(tmp_path, clip, art):
+    """Hostile round 3: a 250-byte name was blamed on the container and codec."""
+    out = tmp_path / ("W" * 246 + ".mp4")
+    r = run("video", clip, art, "-o", out, *FAST)
+    assert r.exit_code == 1 and "the file name is too long (250 bytes; a video's at most" in r.stderr, cli_result_text(r)

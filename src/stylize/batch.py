@@ -215,6 +215,12 @@ def check_template(template: str) -> str:
         if "{" in (spec or "") or any(int(d) > MAX_WIDTH for d in re.findall(r"\d+", spec or "")):
             raise ManifestError(f"name template {template!r}: the format spec {spec!r} is not a width of at most "
                                 f"{MAX_WIDTH}")
+        # a placeholder's text stays inside its name: no character code ('c': {index:c} is a NUL, a '/' or a
+        # line break) and no fill with a separator or a control character ('{content:/>9}': an absolute path)
+        if spec and (spec.rstrip().endswith("c") or (len(spec) > 1 and spec[1] in "<>=^"
+                                                     and (spec[0] in "/\\" or not spec[0].isprintable()))):
+            raise ManifestError(f"name template {template!r}: the format spec {spec!r} would put a separator or a "
+                                f"control character in a name; use a width, an alignment and a printable fill")
     return template
 
 
@@ -255,11 +261,13 @@ def plan(rows, out_dir: Path, template: str = DEFAULT_TEMPLATE) -> list[Pair]:
         path = Path(output) if Path(output).is_absolute() else out_dir / output
         try:
             output_format(path)
+            if path.is_dir():
+                raise ManifestError(f"{path}: is a directory; an output is a file")
         except StylizeError as e:
             if row.output is None:  # the name template's: every pair's
                 raise
             pairs.append(Pair(index, row.content, row.styles, Path(out_dir), None, f"pair {index + 1}: {e}"))
-            continue  # a manifest line's own output: that pair fails alone
+            continue  # a manifest line's own output: that pair fails alone, before any work
         key = path_key(path)  # resolved: two names of one file (a link, '..') are one output
         if key in seen:
             raise ManifestError(f"pairs {seen[key] + 1} and {index + 1} would both write {path}")
@@ -299,6 +307,8 @@ def check_sources(manifest: str | None, contents=(), styles=()) -> None:
         raise ManifestError("give either a MANIFEST or --content/--style, not both")
     if not manifest and not (contents and styles):
         raise ManifestError("give a MANIFEST, or both --content and --style")
+    if any(not str(name).strip() for name in (*contents, *styles)):
+        raise ManifestError("an empty --content or --style name: give a file or a glob")
 
 
 def _manifest_text(manifest: str, stdin) -> tuple[str, str]:

@@ -37,11 +37,7 @@ class Claim:
         except ImportError:  # Windows: no record locks
             return self
         for _ in range(5):
-            try:
-                fd = os.open(self.lock_file, os.O_RDWR | os.O_CREAT, 0o644)
-            except OSError as e:
-                raise ClaimError(f"{self.what}: cannot write {self.lock_file.name} beside it ({e.strerror or e})") \
-                    from None
+            fd = open_own(self.lock_file, self.what, _is_claim)
             try:
                 fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError as e:
@@ -55,8 +51,14 @@ class Claim:
             except FileNotFoundError:
                 same = False
             if same:
-                os.ftruncate(fd, 0)
-                os.write(fd, str(os.getpid()).encode())
+                try:
+                    os.ftruncate(fd, 0)
+                    os.write(fd, str(os.getpid()).encode())
+                except OSError as e:  # a full disk: nothing of ours is left behind
+                    self.fd = fd
+                    self.release()
+                    raise ClaimError(f"{self.what}: cannot write {self.lock_file.name} beside it "
+                                     f"({e.strerror or e})") from None
                 self.fd = fd
                 return self
             os.close(fd)
@@ -76,6 +78,36 @@ class Claim:
 
     def __exit__(self, *exc) -> None:
         self.release()
+
+
+NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+
+
+def open_own(path: Path, what: Path, ours) -> int:
+    """A descriptor of stylize's own hidden file `path` (created if absent), never of a file it did not make:
+    ClaimError for a link (O_NOFOLLOW: a link's target would be written), something that is not a plain file,
+    or a file whose contents `ours(bytes)` does not recognise."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | NOFOLLOW, 0o644)
+    except OSError as e:
+        why = "a link stylize did not make; remove it" if e.errno == errno.ELOOP else (e.strerror or str(e))
+        raise ClaimError(f"{what}: cannot write {path.name} beside it ({why})") from None
+    try:
+        import stat
+
+        info = os.fstat(fd)
+        mine = stat.S_ISREG(info.st_mode) and info.st_size <= 64 and ours(os.pread(fd, 64, 0))
+    except OSError:
+        mine = False
+    if not mine:
+        os.close(fd)
+        raise ClaimError(f"{what}: {path.name} beside it is not a file stylize made; move it away")
+    return fd
+
+
+def _is_claim(data: bytes) -> bool:
+    """A claim file holds its owner's pid, or nothing (between its creation and the pid's writing)."""
+    return data.strip() == b"" or data.strip().isdigit()
 
 
 def _owner(lock_file: Path) -> str:

@@ -464,7 +464,10 @@ def video_command(source, style, output, frame_iterations, temporal_weight, long
     if result.stopped:
         interrupted(f"Interrupted: {result.finished} of {result.frames} frames finished in {result.folder}; run the "
                     f"same command again to continue", interrupt)
-    echo(f"Wrote {result.output} ({result.frames} frames at {result.size[0]}x{result.size[1]}; {result.skipped} "
+    w, h = result.size
+    shown = video.encoded_size(result.size) if result.encoded else result.size  # an encoder's sides are even
+    padded = f" (the frames' {w}x{h}, padded by a copied edge row or column)" if shown != (w, h) else ""
+    echo(f"Wrote {result.output} ({result.frames} frames at {shown[0]}x{shown[1]}{padded}; {result.skipped} "
          f"finished before)", quiet)
 
 
@@ -481,6 +484,10 @@ def main():
     except ImportError as e:  # torch itself cannot load: a broken install, or a process limit too small for it
         click.ClickException(f"cannot load {e.name or 'a module'} ({str(e).splitlines()[0][:200]}){console.limits()}"
                              ).show()
+        sys.exit(1)
+    except (MemoryError, SystemError) as e:  # a module (torch's) that cannot map its memory under `ulimit -v`
+        click.ClickException(f"out of memory: Python could not load or run a module ({type(e).__name__})"
+                             f"{console.limits()}").show()
         sys.exit(1)
     except click.ClickException as e:
         if console.EARLY.signal is not None:  # Ctrl-C came first: whatever failed after it, the user stopped us

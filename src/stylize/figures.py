@@ -177,6 +177,17 @@ def _check(settings, output, photo, artwork, cells_dir, names, overwrite: bool) 
                       cell_paths(cells_dir, names) if cells_dir else ())
 
 
+def _check_fits(output, rows, row_labels, column_labels, title: str) -> None:
+    """ImageError, before any cell runs, when the finished picture (the panel of the planned cells, rows of
+    (width, height)) is larger than the output's format holds (images.check_fits: an .ico 256 px a side)."""
+    if output is None:
+        return
+    from .images import check_fits
+
+    blank = [[Image.new("RGB", size) for size in row] for row in rows]
+    check_fits(output, panel(blank, row_labels, column_labels, title).size)
+
+
 def _written(figure: Figure, output, argv: str, overwrite: bool) -> Figure:
     if output is not None and figure.image is not None:
         figure.output, figure.side = Path(output), save(figure, output, argv, overwrite)
@@ -198,6 +209,11 @@ def figure1(settings, photo, artwork, content_layers=FIGURE1_CONTENT_LAYERS, lay
     plans = [session.plan(session.content_job(photo, layer)) for layer in content_layers]  # every check first
     out_size = (plans[0].width, plans[0].height) if plans else None
     plans += [session.plan(session.style_job(artwork, layers, out_size=out_size)) for layers in layer_sets]
+    labels = [f"{layer} / {row_label(k)}" for k, layer in enumerate(content_layers)]
+    title = "Content reconstructions (top) and style reconstructions (bottom)"
+    sizes = [(p.width, p.height) for p in plans]
+    _check_fits(output, [sizes[:len(content_layers)], sizes[len(content_layers):]], ["content", "style"], labels,
+                title)
     paths = prepare_cells(cells_dir, figure1_names(content_layers, layer_sets), overwrite,
                           _inputs(settings, photo, artwork)) \
         or [None] * runs
@@ -220,9 +236,7 @@ def figure1(settings, photo, artwork, content_layers=FIGURE1_CONTENT_LAYERS, lay
                             "style_loss": o.style_loss, "iterations": o.iterations, "evaluations": o.evaluations,
                             "seconds": o.seconds, "partial": o.partial})
         _save(o, paths[run], overwrite)
-    labels = [f"{layer} / {row_label(k)}" for k, layer in enumerate(content_layers)]
-    image = panel([top, bottom], ["content", "style"], labels,
-                  "Content reconstructions (top) and style reconstructions (bottom)") if outcomes else None
+    image = panel([top, bottom], ["content", "style"], labels, title) if outcomes else None
     partial = len(outcomes) < runs or any(o.partial for o in outcomes)
     meta = {"command": "figure1", "settings": settings.to_dict(),
             "style_layer_sets": {row_label(k): list(s) for k, s in enumerate(layer_sets)},
@@ -254,6 +268,10 @@ def grid(settings, photo, artwork, ratios=PAPER_RATIOS, layer_sets=PAPER_ROWS, *
         for ratio in ratios:
             session = Session(settings.replace(style_layers=tuple(layers), ratio=ratio, style_layer_weights=None))
             cells.append((session, session.plan(session.transfer_job(photo, artwork))))
+    title = "alpha/beta (columns) x style layers (rows)"
+    sizes = [(plan.width, plan.height) for _, plan in cells]
+    _check_fits(output, [sizes[k:k + len(ratios)] for k in range(0, runs, len(ratios))],
+                [row_label(k) for k in range(len(layer_sets))], ratio_names(ratios), title)
     paths = prepare_cells(cells_dir, grid_names(ratios, layer_sets), overwrite,
                           _inputs(settings, photo, artwork)) or [None] * runs
     stop = should_stop or (lambda: False)
@@ -272,8 +290,7 @@ def grid(settings, photo, artwork, ratios=PAPER_RATIOS, layer_sets=PAPER_ROWS, *
                         "iterations": o.iterations, "evaluations": o.evaluations,
                         "seconds": round(o.seconds, 2), "partial": o.partial})
         _save(o, paths[run], overwrite)
-    image = panel(rows, [row_label(k) for k in range(len(rows))], ratio_names(ratios),
-                  "alpha/beta (columns) x style layers (rows)") if outcomes else None
+    image = panel(rows, [row_label(k) for k in range(len(rows))], ratio_names(ratios), title) if outcomes else None
     partial = len(outcomes) < runs or any(o.partial for o in outcomes)
     meta = {"command": "grid", "settings": settings.to_dict(), "ratios": list(ratios),
             "style_layer_sets": {row_label(k): list(s) for k, s in enumerate(layer_sets)},

@@ -463,12 +463,19 @@ def default_output(content: str, style: str, folder: Path = Path(".")) -> Path:
     """`transfer`'s output when -o is omitted: CONTENT_STYLE.png (the file stems) in `folder`, or the first of
     CONTENT_STYLE-2.png, -3, ... that nothing uses: a default name never replaces a file, even with --overwrite.
     A name is in use when the file, its sidecar or one of its --save-every intermediates (NAME.NNNNN.png,
-    NAME.Lk.NNNNN.png) exists."""
+    NAME.Lk.NNNNN.png) exists. The stem is cut to 200 bytes (at a character's end), so that every name
+    derived from it fits a file system's 255."""
     import re
 
     from .images import sidecar_path
 
-    stem = f"{Path(content).stem}_{Path(style).stem}"
+    whole = os.fsencode(f"{Path(content).stem}_{Path(style).stem}")
+    cut = whole[:200]
+    for end in range(len(cut), len(cut) - 4, -1):  # not inside a UTF-8 character (other bytes are cut as bytes)
+        if _utf8(whole[:end]):
+            cut = whole[:end]
+            break
+    stem = os.fsdecode(cut)
     try:
         names = set(os.listdir(folder))
     except OSError:
@@ -485,6 +492,14 @@ def default_output(content: str, style: str, folder: Path = Path(".")) -> Path:
         n += 1
         name = f"{stem}-{n}"
     return folder / f"{name}.png"
+
+
+def _utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+        return True
+    except UnicodeDecodeError:
+        return False
 
 
 # -- help in sections -------------------------------------------------------------------------------

@@ -20,7 +20,8 @@ import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-from .errors import ManifestError
+from .claims import open_own
+from .errors import ClaimError, ManifestError
 from .images import check_name, check_writable, path_key, write_json
 
 WRITE_SHARE = 0.1  # a report is rewritten at most this share of the time (a huge report is written less often)
@@ -60,6 +61,9 @@ def _plain(settings: dict) -> dict:
     return json.loads(json.dumps(settings, default=str))
 
 
+MAX_PAIRS = 10**12  # the most pairs a report's manifest may count (no manifest is larger; a count must fit an index)
+
+
 def read(path: Path) -> dict | None:
     """A stylize report's contents, or None for anything else (missing, not JSON, another program's, or damaged:
     an index that is not a position, an unknown status, a manifest smaller than its records)."""
@@ -76,7 +80,8 @@ def read(path: Path) -> dict | None:
                and r.get("status", "pending") in RANK for r in records):
         return None
     total = data.get("manifest_pairs")
-    if total is not None and not (type(total) is int and total >= max((r["index"] + 1 for r in records), default=0)):
+    if total is not None and not (type(total) is int and max((r["index"] + 1 for r in records), default=0) <= total
+                                  <= MAX_PAIRS):
         return None
     return data
 
@@ -108,10 +113,9 @@ class Lock:
 
         while True:
             try:
-                self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
-            except OSError as e:
-                raise ManifestError(f"{self.report}: cannot create its lock file {self.path} "
-                                    f"({e.strerror or e})") from None
+                self.fd = open_own(self.path, self.report, lambda data: data == b"")  # (the lock file stays empty)
+            except ClaimError as e:
+                raise ManifestError(str(e)) from None
             self.hold()
             try:
                 if os.path.samestat(os.fstat(self.fd), os.stat(self.path)):

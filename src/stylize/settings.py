@@ -112,6 +112,9 @@ class Settings:
             raise SettingsError(f"noise must be between 0 and 1, not {self.noise!r}")
         if not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", str(self.device)):
             raise SettingsError(f"{self.device!r} is not a device name; use auto, cpu, mps, cuda or cuda:N")
+        if self.content_mask is not None and not str(self.content_mask).strip() or \
+                any(not str(m).strip() for m in self.style_masks):
+            raise SettingsError("an empty mask name: give --content-mask and each --style-mask a file or a colour")
         if self.precision not in PRECISIONS:
             raise SettingsError(f"precision must be one of {', '.join(PRECISIONS)}, not {self.precision!r}")
         if not isinstance(self.seed, int) or not 0 <= self.seed < 2**63:

@@ -799,6 +799,11 @@ def _even(n: int) -> int:
     return n + (n % 2)
 
 
+def encoded_size(size: tuple[int, int]) -> tuple[int, int]:
+    """(width, height) of a video made from frames of `size`: each side made even (what the encoders take)."""
+    return _even(size[0]), _even(size[1])
+
+
 def _temp_name(output: Path) -> Path:
     return output.with_name(f".{output.stem}.{os.getpid()}.tmp{output.suffix}")
 
@@ -806,7 +811,7 @@ def _temp_name(output: Path) -> Path:
 def _open_output(av, path: Path, codec: str, size, rate, time_base, source_container=None):
     out = av.open(str(path), "w")
     stream = out.add_stream(codec, rate=rate)
-    stream.width, stream.height = _even(size[0]), _even(size[1])
+    stream.width, stream.height = encoded_size(size)
     stream.pix_fmt = "yuv420p"
     if time_base:
         stream.codec_context.time_base = time_base
@@ -831,6 +836,11 @@ def check_video_output(output, codec: str | None, size: tuple[int, int], source:
         raise VideoError(f"{output}: not a video name ({', '.join(CONTAINERS)}); for a folder of frames give a "
                          f"name without an extension")
     images.check_name(output)
+    n, room = len(os.fsencode(output.name)), max(len(os.fsencode(p.name)) - len(os.fsencode(output.name))
+                                                  for p in (_temp_name(output), work_folder(output)))
+    if n + room > images.NAME_MAX:  # the temporary video and the frames folder are named after it
+        raise VideoError(f"{output}: the file name is too long ({n} bytes; a video's at most {images.NAME_MAX - room}, "
+                         f"leaving room for its frames folder and temporary file)")
     if not output.parent.is_dir():
         raise VideoError(f"{output}: the folder {output.parent} does not exist")
     if output.is_dir():
