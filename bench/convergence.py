@@ -27,7 +27,7 @@ from PIL import Image
 
 from common import add_images_argument, machine, table
 from stylize import Session
-from stylize.synthesis import DONE_AFTER, DONE_CHANGE, DONE_WINDOW
+from stylize.synthesis import DONE_AFTER, DONE_DROP, DONE_WINDOW
 
 IMAGES = Path("images")  # --images: a folder with content/ and style/ (see main)
 CONTENTS = ("astronaut.jpg", "coffee.png", "tubingen.jpg")
@@ -107,6 +107,16 @@ def pixel_rule(threshold: float, first: int, window: int):
     return rule
 
 
+def loss_rule(drop: float, first: int, window: int):
+    """synthesis.Bookkeeper's "done": the best loss fell by less than `drop` (relative) over the last `window`
+    iterations, not before iteration `first`."""
+    def rule(rows, i):
+        if rows[i]["iteration"] < first or i < window:
+            return False
+        return rows[i - window]["loss"] - rows[i]["loss"] < drop * rows[i]["loss"]
+    return rule
+
+
 def main():
     ap = argparse.ArgumentParser()
     add_images_argument(ap)
@@ -129,7 +139,9 @@ def main():
     trace = Path(args.trace) if args.trace else None
     if trace:
         trace.mkdir(parents=True, exist_ok=True)
-    rules = {f"sum{DONE_WINDOW} d1<{t:g}": pixel_rule(t, DONE_AFTER, DONE_WINDOW) for t in (1.0, DONE_CHANGE, 0.3)}
+    rules = {f"loss fell < {d:g} over {w}": loss_rule(d, DONE_AFTER, w)
+             for d, w in ((DONE_DROP, DONE_WINDOW), (0.02, 50), (0.005, 25))}
+    rules.update({f"sum10 d1<{t:g}": pixel_rule(t, DONE_AFTER, 10) for t in (1.0, 2.0)})  # the earlier pixel rule
     result_rows = []
     for content, style in pairs:
         rec = Recorder(args.k)

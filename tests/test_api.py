@@ -132,7 +132,8 @@ def test_until_done_is_on_by_default_and_the_stop_is_recorded(photo, art, monkey
 
     assert Settings().until_done is True and Session().transfer_job(photo, art).until_done is True
     # a rule that calls any picture done after 11 iterations (window 10): the run says so, in its metadata too
-    monkeypatch.setattr(synthesis, "DONE_CHANGE", 1e9)
+    monkeypatch.setattr(synthesis, "DONE_DROP", 1e9)
+    monkeypatch.setattr(synthesis, "DONE_WINDOW", 10)
     monkeypatch.setattr(synthesis, "DONE_AFTER", 11)
     done = Session(size=32, iterations=14, ratio=3e-4, evaluations=1000).transfer(photo, art)
     assert done.stopped == "done" and done.iterations == 11 and done.metadata["stopped"] == "done"

@@ -65,7 +65,7 @@ def test_a_runs_summary_counts_in_words_and_says_why_it_ended_early():
     counts, why = ProgressBar.summary(outcome(1, 3, "evaluations"))
     assert counts == "1 iteration / 3 evaluations"
     assert why == "; stopped early: the cap on loss evaluations (--evaluations; default 1.25 x --iterations)"
-    assert ProgressBar.summary(outcome(282, 300, "done"))[1].startswith("; stopped early: the picture stopped changing")
+    assert ProgressBar.summary(outcome(282, 300, "done"))[1].startswith("; stopped early: the loss stopped falling")
 
 
 def test_sigterm_while_starting_is_interrupted_143():

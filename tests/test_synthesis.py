@@ -268,48 +268,45 @@ def test_optimize_takes_its_defaults_from_the_settings():
 # --- the "done" stop (Settings.until_done) -------------------------------------------------------------
 
 
-def _drive(book, moves):
-    """Play an optimizer whose best image moves by moves[k-1] (pixel units) in iteration k: one evaluation
-    per iteration of a loss that falls with every one (so each evaluated image is the best)."""
+def _drive(book, iterations: int):
+    """Play an optimizer that evaluates once per iteration (the objective gives the losses)."""
     x = torch.full((1, 3, 8, 8), 0.5)
     book.evaluate(x)
-    for k, move in enumerate(moves, start=1):
+    for k in range(1, iterations + 1):
         book.iteration = k
-        x = x + move
         book.evaluate(x)
 
 
-def _book(**kwargs):
-    falling = iter(range(10**6, 0, -1))  # a new best at every evaluation, wherever the image goes
-    return synthesis.Bookkeeper(lambda x: (x.sum() * 0 + next(falling), {}), torch.full((1, 3, 8, 8), 0.5),
+def _book(factors, **kwargs):
+    """A Bookkeeper whose k-th evaluation's loss is 1000 times the product of the first k factors."""
+    losses = [1000.0]
+    for f in factors:
+        losses.append(losses[-1] * f)
+    values = iter(losses)
+    return synthesis.Bookkeeper(lambda x: (x.sum() * 0 + next(values), {}), torch.full((1, 3, 8, 8), 0.5),
                                 budget=10**6, until_done=True, **kwargs)
 
 
-def test_done_fires_once_the_picture_has_stopped_changing_and_not_before_the_minimum():
-    # moves of 1e-4 (0.0255 levels) from iteration 31: ten of them sum to 0.255 < 0.5 levels at the end
-    # of iteration 40, and the book stops at the first evaluation after that
-    book = _book(change=0.5, window=10, after=20)
+def test_done_fires_once_the_loss_has_stopped_falling_and_not_before_the_minimum():
+    # 10 % less per iteration up to iteration 30, then 0.01 %: over the window of 10 iterations the loss
+    # falls by under 1 % from the end of iteration 40, and the book stops at the first evaluation after that
+    book = _book([0.9] * 30 + [0.9999] * 100, drop=0.01, window=10, after=20)
     with pytest.raises(synthesis._Stop) as stop:
-        _drive(book, [0.01] * 30 + [1e-4] * 100)
+        _drive(book, 130)
     assert stop.value.reason == "done" and book.iteration == 40 and book.evaluations == 41
-    # the same picture, but the rule may not fire before iteration 60
-    book = _book(change=0.5, window=10, after=60)
+    # the same run, but the rule may not fire before iteration 60
+    book = _book([0.9] * 30 + [0.9999] * 100, drop=0.01, window=10, after=60)
     with pytest.raises(synthesis._Stop):
-        _drive(book, [0.01] * 30 + [1e-4] * 100)
+        _drive(book, 130)
     assert book.iteration == 60
 
 
-def test_done_never_fires_while_the_picture_keeps_changing():
-    # one 8-bit level up, one down, every iteration: 10 levels over the window, for as long as it runs
-    book = _book(change=0.5, window=10, after=20)
-    _drive(book, [1 / 255, -1 / 255] * 150)
+def test_done_never_fires_while_the_loss_keeps_falling():
+    # 0.2 % per iteration: 2 % over the window of 10, for as long as it runs
+    book = _book([0.998] * 300, drop=0.01, window=10, after=20)
+    _drive(book, 300)
     assert book.iteration == 300 and book.evaluations == 301
     assert book.result("iterations").stopped == "iterations"
-    # changes beyond [0, 1] are not seen: they are clamped away when the picture is saved
-    book = _book(change=0.5, window=10, after=20)
-    with pytest.raises(synthesis._Stop):
-        _drive(book, [0.6] + [0.05] * 100)
-    assert book.iteration == 20
 
 
 def test_a_converged_synthesis_stops_early_with_the_picture_a_full_run_has_at_that_iteration():

@@ -106,7 +106,7 @@ class ProgressBar:
             self.bar.n = min(position, self.total)
             self.bar.set_postfix_str(f"content={p.content:.4g} style={p.style:.4g} evals={p.evaluations}", refresh=True)
 
-    STOPS = {"done": "the picture stopped changing (--no-until-done runs every iteration)",
+    STOPS = {"done": "the loss stopped falling (--no-until-done runs every iteration)",
              "converged": "the loss stopped falling",
              "evaluations": "the cap on loss evaluations (--evaluations; default 1.25 x --iterations)"}
 

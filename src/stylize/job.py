@@ -44,7 +44,7 @@ class Job:
     coarse_iterations: int | None = None  # at each coarser level; None = iterations
     scales: int = 1  # coarse-to-fine levels
     evaluations: int | None = None  # cap on loss evaluations at the last level; None = 1.25 x iterations
-    until_done: bool = True  # stop a level early once its picture stops changing (synthesis.Bookkeeper)
+    until_done: bool = True  # stop a level early once its loss stops falling (synthesis.Bookkeeper)
     history: int = 100  # L-BFGS history asked for (the memory plan may lower it)
     optimizer: str = "lbfgs"
     learning_rate: float = 0.05  # Adam's step, pixel units

@@ -267,9 +267,8 @@ SYNTHESIS_OPTIONS = [
     click.option("--evaluations", type=SettingsInt(MAX_COUNT), default=None,
                  help="At most this many loss evaluations (forward+backward passes) [default: 1.25 x --iterations]."),
     click.option("--until-done/--no-until-done", default=_d("until_done"), show_default=True,
-                 help="Stop before --iterations once the picture stops changing (its mean change over the last 10 "
-                      "iterations under 2 8-bit levels, not before iteration 100); --no-until-done runs every "
-                      "iteration."),
+                 help="Stop before --iterations once the picture is done: the loss fell by less than 1 % over the "
+                      "last 25 iterations (not before iteration 100); --no-until-done runs every iteration."),
     click.option("--ratio", type=PositiveFloat(), default=_d("ratio"), show_default=True,
                  help="alpha/beta, the content-to-style weight ratio of the paper (size-invariant, see README)."),
     click.option("--content-weight", type=PositiveFloat(allow_zero=True), default=None,

@@ -45,7 +45,7 @@ class Settings:
     normalize: bool = True  # paper's normalized network (mean rectified activation 1 per filter)
     iterations: int = 500  # L-BFGS iterations (each runs 1 or more loss evaluations)
     evaluations: int | None = None  # cap on loss evaluations; None = 1.25 x iterations (torch's bound)
-    until_done: bool = True  # stop before --iterations once the picture stops changing (synthesis.DONE_*; bench/README.md)
+    until_done: bool = True  # stop before --iterations once the loss stops falling (synthesis.DONE_*; bench/README.md)
     history: int = 100  # L-BFGS history size (lowered to the largest that fits when it does not; see README)
     optimizer: str = "lbfgs"  # lbfgs (the paper's) | adam (two image-sized buffers instead of the history)
     learning_rate: float = 0.05  # Adam's step in pixel units (pixels in [0, 1]): of 0.02 and 0.05, the faster at 512 px (bench/README.md)
