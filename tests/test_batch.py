@@ -423,6 +423,11 @@ def test_a_manifest_line_ends_only_at_a_line_break():
     assert [(r.content, r.error) for r in csv_rows] == [("a\x0cb.png", None), ("c.png", None)]
 
 
+def test_json_true_and_false_are_not_blend_weights():
+    assert "blend weights must be numbers" in batch.read_manifest(
+        '{"content": "a", "style": ["b", "c"], "blend": [true, false]}\n')[0].error
+
+
 def test_a_key_or_column_given_twice_is_refused_not_dropped():
     row = batch.read_manifest('{"content": "a.jpg", "style": "s.jpg", "content": "b.jpg"}\n')[0]
     assert row.error == "manifest line 1: the key 'content' is given twice"

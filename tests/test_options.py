@@ -106,3 +106,14 @@ def test_empty_names_are_usage_errors(photo, art, tmp_path, args, message):
     assert r.exit_code == 2 and message in cli_result_text(r)
     r = CliRunner().invoke(cli, ["batch", "--content", "", "--style", str(art), "--out-dir", str(tmp_path / "o")])
     assert r.exit_code == 2 and "an empty --content or --style name" in cli_result_text(r)
+
+
+def test_a_dash_output_and_a_shard_count_beyond_the_range_are_usage_errors(photo, art, tmp_path, monkeypatch):
+    """Hostile round 3: `--report -` wrote a file named '-'; `--shard 1/99...9` had no bound."""
+    monkeypatch.chdir(tmp_path)
+    base = ["batch", "--content", str(photo), "--style", str(art), "--out-dir", "o"]
+    for extra, message in ((["--report", "-"], "would be a file named '-'"),
+                           (["--shard", "1/" + "9" * 30], "N must be at most 10000000 shards")):
+        r = CliRunner().invoke(cli, base + extra)
+        assert r.exit_code == 2 and message in cli_result_text(r)
+    assert not (tmp_path / "-").exists()

@@ -57,6 +57,8 @@ def _blend(value, where: str) -> tuple[float, ...] | None:
         return None
     items = value if isinstance(value, list) else str(value).replace(";", ",").split(",")
     try:
+        if any(isinstance(v, bool) for v in items):  # JSON's true/false are not weights
+            raise TypeError
         weights = tuple(float(v) for v in items)
     except (TypeError, ValueError):
         raise ManifestError(f"{where}: blend weights must be numbers, not {value!r}") from None

@@ -123,6 +123,8 @@ class Shard(click.ParamType):
             self.fail(f"{value!r} is not of the form I/N (e.g. 2/8), auto or auto/N", param, ctx)
         if n is not None and not (n >= 1 and (i is None or 1 <= i <= n)):
             self.fail(f"{value!r}: need 1 <= I <= N", param, ctx)
+        if n is not None and n > MAX_COUNT:
+            self.fail(f"N must be at most {MAX_COUNT} shards, not a number of {len(str(n))} digits", param, ctx)
         return i, n
 
 
@@ -247,6 +249,9 @@ class OutputPath(click.Path):
     def convert(self, value, param, ctx):
         if isinstance(value, str) and not value.strip():
             self.fail("is empty: give a file name", param, ctx)
+        if value == "-":
+            self.fail("'-' would be a file named '-' (stylize writes no output to standard output): give a file name",
+                      param, ctx)
         return super().convert(value, param, ctx)
 
 
