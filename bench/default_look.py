@@ -151,7 +151,8 @@ def main():
         session = Session(Settings(size=args.size, iterations=args.iterations))
         job = session.transfer_job(content, style)  # the objective of the pair at the given size
         objective = session.objective(job)
-        width, height = session.output_size(job)
+        plan = session.plan(job)
+        width, height = plan.width, plan.height
         losses = {}
         for v in variants:
             p = work / f"{c}__{s}__{v}.png"

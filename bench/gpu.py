@@ -24,17 +24,11 @@ from stylize.synthesis import optimize
 def run(size, evals, tf32, autotune, bf16):
     torch.backends.cuda.matmul.allow_tf32 = tf32
     torch.backends.cudnn.allow_tf32 = tf32
-    session = Session(size=size, device="cuda")
+    session = Session(size=size, device="cuda", precision="bf16" if bf16 else "fp32")  # --precision bf16
     torch.backends.cudnn.benchmark = autotune
     torch.backends.cudnn.deterministic = not autotune
     s = session.settings
     objective = session.objective(session.transfer_job(CONTENT, STYLE))
-    if bf16:
-        plain = objective
-
-        def objective(x):
-            with torch.autocast("cuda", dtype=torch.bfloat16):
-                return plain(x)
     w, h = fit(load_image(CONTENT), size).size
     x0 = torch.rand(1, 3, h, w, device="cuda")
     optimize(objective, x0, iterations=3, evaluations=3)  # warm-up
@@ -101,7 +95,7 @@ def main():
     rows = []
     for size in (int(v) for v in args.sizes.split(",")):
         for name, opts in (("fp32", (False, False, False)), ("tf32", (True, False, False)),
-                           ("tf32 + autotune", (True, True, False)), ("bf16 autocast", (True, True, True))):
+                           ("tf32 + autotune", (True, True, False)), ("--precision bf16", (True, True, True))):
             sec, mib, loss = run(size, args.evals, *opts)
             rows.append([size, name, sec, round(mib), loss])
     print(table(["size", "mode", "s/eval", "peak MiB", "loss after evals"], rows))
