@@ -675,3 +675,21 @@ def test_a_video_name_too_long_for_its_frames_folder_is_refused_as_too_long(tmp_
     out = tmp_path / ("W" * 246 + ".mp4")
     r = run("video", clip, art, "-o", out, *FAST)
     assert r.exit_code == 1 and "the file name is too long (250 bytes; a video's at most" in r.stderr, cli_result_text(r)
+
+
+@pytest.mark.vgg
+def test_wrote_gives_the_size_the_video_holds(tmp_path, art):
+    """Hostile round 3: `--size 33` said 33x25 frames; the encoder's video is 34x26 (even sides, edge copied)."""
+    import re
+
+    d = tmp_path / "clip"
+    d.mkdir()
+    for i, im in enumerate(moving_frames(2), 1):
+        im.save(d / f"frame_{i:05d}.png")
+    out = tmp_path / "v.mp4"
+    r = run("video", d, art, "-o", out, *[a for a in FAST if a != "--quiet"], "--size", "33")
+    assert r.exit_code == 0, cli_result_text(r)
+    w, h = re.search(r"frames at (\d+)x(\d+) \(the frames' 33x\d+, padded by a copied edge row or column\)",
+                     r.stderr).groups()
+    first = next(video.open_clip(out).frames())
+    assert first.size == (int(w), int(h)) and int(w) % 2 == 0 and int(h) % 2 == 0

@@ -19,7 +19,7 @@ import torch
 
 from .claims import claim_file
 from .errors import ClusterError, ManifestError, SettingsError, StylizeError
-from .images import (check_fits, check_name, check_writable, make_folder, output_format, path_key, read_metadata,
+from .images import (check_name, check_writable, make_folder, max_side, output_format, path_key, read_metadata,
                      save_image)
 from .report import Record, Report
 
@@ -602,11 +602,10 @@ def check_contact_sheet(path, pairs: list[Pair], inputs=(), *, overwrite: bool =
     if (p.exists() or p.is_symlink()) and not overwrite and not (resume and _is_sheet(p)):
         raise ManifestError(f"{p}: already exists; pass --overwrite to replace it")
     width, height = sheet_size(len(pairs), max((len(pair.styles) for pair in pairs), default=1))
-    try:
-        check_fits(p, (width, height))
-    except StylizeError:
-        raise ManifestError(f"{p}: a {p.suffix.lower()} image is at most 65535 px a side, and a contact sheet of "
-                            f"{len(pairs)} pairs would be {width}x{height}; use .png, or one sheet per --shard") from None
+    limit = max_side(p)
+    if limit is not None and max(width, height) > limit:
+        raise ManifestError(f"{p}: a {p.suffix.lower()} image is at most {limit} px a side, and a contact sheet of "
+                            f"{len(pairs)} pairs would be {width}x{height}; use .png, or one sheet per --shard")
     try:
         if folder.is_dir():
             check_writable(folder)  # (a folder still to be made is checked with the outputs)

@@ -13,8 +13,9 @@ from . import __version__, console, figures
 from .console import Interrupt, ProgressBar, catch_signals
 from .errors import StylizeError
 from .options import (CONTROL_OPTIONS, INPUT, OUTPUT, RUN_OPTIONS, SAVE_EVERY, SYNTHESIS_OPTIONS, VIDEO_OPTIONS,
-                      FloatList, Layer, LayerList, LayerSets, LibraryDefault, NameTemplate, OutputPath, OutSize, POSITIVE_INT,
-                      RayAddress, SectionedCommand, Shard, default_output, options, settings_from, transfer_settings)
+                      FloatList, Layer, LayerList, LayerSets, LibraryDefault, NameTemplate, OutputPath, OutSize,
+                      POSITIVE_INT, RayAddress, SectionedCommand, Shard, default_output, options, settings_from,
+                      transfer_settings)
 from .layers import LAYERS
 from .settings import DEFAULTS, Settings
 
@@ -464,8 +465,7 @@ def video_command(source, style, output, frame_iterations, temporal_weight, long
     if result.stopped:
         interrupted(f"Interrupted: {result.finished} of {result.frames} frames finished in {result.folder}; run the "
                     f"same command again to continue", interrupt)
-    w, h = result.size
-    shown = video.encoded_size(result.size) if result.encoded else result.size  # an encoder's sides are even
+    shown, (w, h) = result.written_size, result.size
     padded = f" (the frames' {w}x{h}, padded by a copied edge row or column)" if shown != (w, h) else ""
     echo(f"Wrote {result.output} ({result.frames} frames at {shown[0]}x{shown[1]}{padded}; {result.skipped} "
          f"finished before)", quiet)

@@ -144,11 +144,16 @@ def output_format(path: str | os.PathLike) -> str:
     return fmt
 
 
+def max_side(path: str | os.PathLike) -> int | None:
+    """The largest side, px, that the output's format holds (None: no limit below MAX_SIDE)."""
+    return _MAX_SIDE.get(_format_of(path) or "")
+
+
 def check_fits(path: str | os.PathLike, size: tuple[int, int]) -> None:
     """ImageError when an image of `size` (width, height) px is larger than the output's format can hold
     (an .ico is at most 256 px a side, a .webp 16383 px, a .jpg or .gif 65535 px): call it before the work,
     with the size the run will make."""
-    limit = _MAX_SIDE.get(_format_of(path) or "")
+    limit = max_side(path)
     if limit is not None and max(size) > limit:
         raise ImageError(f"{path}: a {Path(path).suffix.lower()} image is at most {limit} px a side and this one would "
                          f"be {size[0]}x{size[1]} (lower --size, or choose another format)")

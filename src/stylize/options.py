@@ -240,9 +240,12 @@ class SettingsInt(click.IntRange):
     def _describe_range(self) -> str:
         return f"1<=x<={self.most}"
 
+
 COUNT = click.IntRange(1, MAX_COUNT)  # a count that is not a Settings field
 FPS_RANGE = (0.01, 1000.0)  # frames per second a container can time (0.0001 has no time base)
 INPUT = click.Path(exists=True, dir_okay=False)
+
+
 class OutputPath(click.Path):
     """A file to write: not a folder, and not empty (an empty -o would mean "the default name" silently)."""
 

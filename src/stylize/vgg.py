@@ -87,7 +87,7 @@ class VGG(nn.Module):
         for i, module in enumerate(self.layers):
             if low and isinstance(module, nn.Conv2d):  # the module's own weights are float32
                 x = (ConvReLU.apply(x, module, self.index.get(i + 1) in wanted) if lean
-                     else nn.functional.conv2d(x, *_weights_as(module, compute), padding=1).relu_())
+                     else nn.functional.conv2d(x, *_weights_as(module, compute), padding=1))  # (its ReLU follows)
             elif not lean:
                 x = module(x)
             elif isinstance(module, nn.Conv2d):
@@ -96,7 +96,7 @@ class VGG(nn.Module):
                 x = AvgPool.apply(x)
             elif isinstance(module, nn.MaxPool2d):
                 x = MaxPool.apply(x)
-            # (a ReLU module: it ran inside ConvReLU, or with the low-precision convolution)
+            # (a ReLU module when lean: it ran inside ConvReLU)
             if i in self.index and self.index[i] in wanted:
                 response = x.float() if low else x
                 if tap is not None:

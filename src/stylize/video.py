@@ -437,6 +437,11 @@ class VideoResult:
     size: tuple[int, int] | None = None  # make_video: (width, height) of the stylised frames
     encoded: bool = False  # make_video: the video file was written
 
+    @property
+    def written_size(self) -> tuple[int, int] | None:
+        """(width, height) of what was written: the video's (sides made even, encoded_size), or the frames'."""
+        return encoded_size(self.size) if self.encoded and self.size else self.size
+
 
 @dataclass(frozen=True)
 class VideoPlan:
