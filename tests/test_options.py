@@ -117,3 +117,11 @@ def test_a_dash_output_and_a_shard_count_beyond_the_range_are_usage_errors(photo
         r = CliRunner().invoke(cli, base + extra)
         assert r.exit_code == 2 and message in cli_result_text(r)
     assert not (tmp_path / "-").exists()
+
+
+def test_precision_is_in_help_and_an_unknown_one_is_a_usage_error(photo, art, tmp_path):
+    r = CliRunner().invoke(cli, ["transfer", "--help"])
+    assert r.exit_code == 0 and "--precision [fp32|bf16]" in r.output
+    r = CliRunner().invoke(cli, [str(photo), str(art), "-o", str(tmp_path / "o.png"), "--precision", "fp16"])
+    assert r.exit_code == 2 and r.stderr.strip().splitlines()[-1].startswith("Error: Invalid value for '--precision'")
+    assert "Traceback" not in cli_result_text(r) and not (tmp_path / "o.png").exists()
