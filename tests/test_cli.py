@@ -243,6 +243,13 @@ def test_size_that_cannot_fit_is_refused_before_allocating(photo, art, tmp_path,
     assert memory.estimate(fits, fits * 3 // 4, ["conv5_1"], 100) <= memory.USABLE * 2 * 2**30
 
 
+def test_a_texture_too_large_names_out_size_in_its_advice(art, tmp_path, monkeypatch):
+    monkeypatch.setattr(memory, "available", lambda device: 2 * 2**30)
+    r = run("style-recon", art, "-o", tmp_path / "t.png", "--out-size", "8000", "--quiet")
+    line = r.stderr.strip()
+    assert r.exit_code == 1 and "--out-size " in line and "--size" not in line, line  # --size is not what was typed
+
+
 def test_every_command_and_option_has_help():
     for name, command in cli.commands.items():
         assert command.help, name

@@ -45,6 +45,11 @@ def test_report_never_replaces_an_input_or_a_foreign_file(photo, art, tmp_path):
             "--skip-existing", *FAST)
     assert r.exit_code == 1 and "already exists and is not a stylize report" in one_line(r)
     assert notes.read_text() == '{"mine": 1}'
+    assert not (tmp_path / "o").exists()  # a refused batch leaves no new, empty --out-dir behind
+    (tmp_path / "kept").mkdir()
+    r = run("batch", "--content", photo, "--style", art, "--out-dir", tmp_path / "kept" / "a" / "b", "--report", notes,
+            *FAST)
+    assert r.exit_code == 1 and (tmp_path / "kept").is_dir() and not (tmp_path / "kept" / "a").exists()
 
 
 @pytest.mark.vgg

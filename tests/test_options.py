@@ -125,3 +125,21 @@ def test_precision_is_in_help_and_an_unknown_one_is_a_usage_error(photo, art, tm
     r = CliRunner().invoke(cli, [str(photo), str(art), "-o", str(tmp_path / "o.png"), "--precision", "fp16"])
     assert r.exit_code == 2 and r.stderr.strip().splitlines()[-1].startswith("Error: Invalid value for '--precision'")
     assert "Traceback" not in cli_result_text(r) and not (tmp_path / "o.png").exists()
+
+
+@pytest.mark.parametrize("option,value", [("--size", "1_000"), ("--iterations", "0x10"), ("--seed", "١٢"),
+                                          ("--save-every", "1_0"), ("--out-size", "6_4")])
+def test_a_count_is_written_in_digits(option, value, photo, art, tmp_path):
+    # Python's int() takes 1_000, and click's IntRange with it: a typo would run as a different count
+    args = ["style-recon", str(art)] if option == "--out-size" else ["transfer", str(photo), str(art)]
+    r = CliRunner().invoke(cli, [*args, "-o", str(tmp_path / "o.png"), option, value])
+    error = r.stderr.strip().splitlines()[-1]
+    assert r.exit_code == 2 and option in error and ("whole number" in error or "is not a size" in error), r.stderr
+    assert not (tmp_path / "o.png").exists()
+
+
+def test_a_start_keyword_that_is_also_a_file_here_is_refused(photo, art, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "noise").write_bytes(photo.read_bytes())  # the user's image, named like the keyword
+    r = CliRunner().invoke(cli, ["transfer", str(photo), str(art), "-o", "o.png", "--init", "noise"])
+    assert r.exit_code == 2 and "write ./noise for the file" in r.stderr and not (tmp_path / "o.png").exists()

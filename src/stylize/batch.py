@@ -22,6 +22,7 @@ from .errors import ClusterError, ManifestError, SettingsError, StylizeError
 from .images import (check_name, check_writable, make_folder, max_side, output_format, path_key, read_metadata,
                      save_image)
 from .report import Record, Report
+from .settings import whole
 
 DEFAULT_TEMPLATE = "{content}__{style}.png"  # an output's name: the inputs' file stems
 
@@ -333,11 +334,25 @@ def _manifest_text(manifest: str, stdin) -> tuple[str, str]:
         raise ManifestError(f"{manifest}: cannot read the manifest ({getattr(e, 'strerror', None) or e})") from None
 
 
-def prepare(out_dir: Path, pairs: list[Pair]) -> None:
-    """Create the output folders and make sure they can be written, before the first pair."""
+def prepare(out_dir: Path, pairs: list[Pair]) -> list[Path]:
+    """Create the output folders and make sure they can be written, before the first pair; returns the
+    folders it created (for unprepare, when a later check refuses the batch)."""
     folders = {Path(out_dir)} | {p.output.parent for p in pairs if p.styles}
+    made: list[Path] = []
     for folder in sorted(folders):
+        made += [f for f in (folder, *folder.parents) if f not in made and not os.path.lexists(f)]
         make_folder(folder, "output folder")
+    return made
+
+
+def unprepare(made: list[Path]) -> None:
+    """Remove the folders prepare created, deepest first, where they are still empty (a refused batch leaves
+    no new empty --out-dir behind; anything written into them since is kept)."""
+    for folder in sorted(made, key=lambda f: len(f.parts), reverse=True):
+        try:
+            folder.rmdir()
+        except OSError:
+            pass
 
 
 def shard(pairs: list[Pair], i: int, n: int) -> list[Pair]:
@@ -399,7 +414,7 @@ def _whole(env, name: str, default=...) -> int | None:
     if name not in env and default is not ...:
         return default
     try:
-        value = int(env[name])
+        value = whole(env[name])
     except ValueError:
         raise ClusterError(f"--shard auto: {name}={env[name]!r} is not a whole number") from None
     if value < 0:
@@ -535,11 +550,15 @@ def begin(pairs: list[Pair], out_dir, settings, *, report=None, inputs=(), skip_
         if pair.error is None and path_key(pair.output) in read:
             raise ManifestError(f"pair {pair.index + 1}: the output {pair.output} would replace "
                                 f"{read[path_key(pair.output)]}, which the batch reads; choose another output")
-    prepare(Path(out_dir), pairs)
+    made = prepare(Path(out_dir), pairs)
     total = max((p.total for p in pairs if p.total is not None), default=len(pairs))
     rep = Report(Path(report) if report else None, settings.to_dict(), [record_of(p) for p in pairs], total)
-    rep.check([*inputs, *(f for p in pairs for f in (p.content, *p.styles)), *input_files(settings)], overwrite,
-              resume=skip_existing, outputs=[p.output for p in pairs])
+    try:
+        rep.check([*inputs, *(f for p in pairs for f in (p.content, *p.styles)), *input_files(settings)], overwrite,
+                  resume=skip_existing, outputs=[p.output for p in pairs])
+    except StylizeError:
+        unprepare(made)
+        raise
     return rep
 
 
@@ -557,9 +576,9 @@ def run_batch(pairs: list[Pair], out_dir, settings, *, report=None, inputs=(), s
     session's errors; a pair's own failure is its record's."""
     from .api import Session
 
+    session = Session(settings)  # its device checked before begin creates any folder
     rep = begin(pairs, out_dir, settings, report=report, inputs=inputs, skip_existing=skip_existing,
                 overwrite=overwrite)
-    session = Session(settings)
     rep.open(overwrite=overwrite, resume=skip_existing)
     try:
         if on_ready is not None:

@@ -10,8 +10,8 @@ from pathlib import Path
 import click
 
 from . import __version__, console, figures
-from .console import Interrupt, ProgressBar, catch_signals
-from .errors import StylizeError
+from .console import Interrupt, ProgressBar, announce_download, catch_signals
+from .errors import OutOfMemoryError, StylizeError
 from .options import (CONTROL_OPTIONS, INPUT, OUTPUT, RUN_OPTIONS, SAVE_EVERY, SYNTHESIS_OPTIONS, VIDEO_OPTIONS,
                       FloatList, Layer, LayerList, LayerSets, LibraryDefault, NameTemplate, OutputPath, OutSize,
                       POSITIVE_INT, RayAddress, SectionedCommand, Shard, default_output, options, settings_from,
@@ -25,7 +25,10 @@ EXIT_INTERRUPTED = {signal.SIGINT: 130, signal.SIGTERM: 143}
 
 # -- helpers for running (console.py: signals and progress bars) ----------------------------------
 def fail(e: StylizeError):
-    raise click.ClickException(str(e))
+    text = str(e)
+    if isinstance(e, OutOfMemoryError) and click.get_current_context().params.get("out_size"):
+        text = text.replace("--size", "--out-size")  # style-recon: the output's size is --out-size's
+    raise click.ClickException(text)
 
 
 def echo(message: str, quiet: bool) -> None:
@@ -82,16 +85,6 @@ def run_one(settings: Settings, output, quiet: bool, save_every: int, overwrite:
     counts, why = ProgressBar.summary(outcome)
     echo(f"Wrote {out} ({outcome.image.width}x{outcome.image.height}, content loss {outcome.content_loss:.4g}, "
          f"style loss {outcome.style_loss:.4g}, {counts}, {outcome.seconds:.1f} s){why}", quiet)
-
-
-def announce_download(settings: Settings, quiet: bool) -> None:
-    """One line on stderr before torchvision's weights are downloaded (never on stdout, not with -q)."""
-    if settings.weights == "torchvision" and not quiet:
-        from .weights import TORCHVISION_FILE, torchvision_cache_path
-
-        if not torchvision_cache_path().exists():
-            echo(f"Downloading torchvision's VGG-19 weights ({TORCHVISION_FILE}, 548 MB) to "
-                 f"{torchvision_cache_path().parent}", quiet)
 
 
 # -- the command group --------------------------------------------------------------------------

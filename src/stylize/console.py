@@ -107,7 +107,7 @@ class ProgressBar:
             self.bar.set_postfix_str(f"content={p.content:.4g} style={p.style:.4g} evals={p.evaluations}", refresh=True)
 
     STOPS = {"done": "the loss stopped falling (--no-until-done runs every iteration)",
-             "converged": "the loss stopped falling",
+             "converged": "the loss no longer changes (under 1e-6 over 50 evaluations)",
              "evaluations": "the cap on loss evaluations (--evaluations; default 1.25 x --iterations)"}
 
     @classmethod
@@ -202,3 +202,15 @@ class BatchProgress:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
+
+
+def announce_download(settings, quiet: bool) -> None:
+    """One line on stderr before torchvision's weights are downloaded (never on stdout, not with -q)."""
+    if settings.weights == "torchvision" and not quiet:
+        from .weights import TORCHVISION_FILE, torchvision_cache_path
+
+        if not torchvision_cache_path().exists():
+            import click
+
+            click.echo(f"Downloading torchvision's VGG-19 weights ({TORCHVISION_FILE}, 548 MB) to "
+                       f"{torchvision_cache_path().parent}", err=True)

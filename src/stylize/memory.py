@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from dataclasses import dataclass
 
 import torch
@@ -116,10 +117,10 @@ def budget_override() -> int | None:
     units = {"K": 2**10, "M": 2**20, "G": 2**30}
     text = limit.strip().upper().removesuffix("IB").removesuffix("B")
     unit = units.get(text[-1:], 1)
-    try:
-        value = float(text[:-1] if text[-1:] in units else text) * unit
-    except ValueError:
-        raise OutOfMemoryError(f"${BUDGET_ENV}={limit!r} is not a number of bytes (like 8G)") from None
+    number = text[:-1] if text[-1:] in units else text
+    if not re.fullmatch(r"[0-9]+(\.[0-9]*)?", number.strip()):  # float() would take 1_000, 1e3, nan
+        raise OutOfMemoryError(f"${BUDGET_ENV}={limit!r} is not a number of bytes (like 8G)")
+    value = float(number) * unit
     if not (math.isfinite(value) and 1 <= value <= MAX_BUDGET):
         raise OutOfMemoryError(f"${BUDGET_ENV}={limit!r} is not a positive number of bytes up to 1 EiB (like 8G)")
     return int(value)

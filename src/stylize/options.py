@@ -13,10 +13,23 @@ import click
 from .errors import LayerError, SettingsError
 from .layers import LAYERS
 from .settings import (COLOR_MAPS, COLORS, DEFAULTS, FIELDS, GUIDES, LOSS_SCALINGS, MAX_COUNT, MAX_PASSES, MAX_SIDE,
-                       MAX_STYLE_SCALE, OPTIMIZERS, POOLINGS, PRECISIONS, PRESET_SUMMARIES, PRESETS, Settings)
+                       MAX_STYLE_SCALE, OPTIMIZERS, POOLINGS, PRECISIONS, PRESET_SUMMARIES, PRESETS, Settings, whole)
 
 
 # -- parameter types --------------------------------------------------------------------------
+class IntRange(click.IntRange):
+    """IntRange that takes only digits (whole), so '1_000' or '0x10' is a usage error, not 1000 or 16."""
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, str):
+            try:
+                value = whole(value)
+            except ValueError:
+                shown = value if len(value) <= 24 else f"a text of {len(value)} characters"
+                self.fail(f"{shown!r} is not a whole number (digits only)", param, ctx)
+        return super().convert(value, param, ctx)
+
+
 NUMBER_RANGE = (1e-12, 1e12)  # every weight, ratio and rate: 0 (where allowed) or within this range
 
 
@@ -98,7 +111,7 @@ class Distances(click.ParamType):
         if isinstance(value, tuple):
             return value
         try:
-            items = {int(v) for v in str(value).split(",") if v.strip()}
+            items = {whole(v) for v in str(value).split(",") if v.strip()}
         except ValueError:
             self.fail(f"{value!r} is not a list of whole numbers such as 1,10,20,40", param, ctx)
         if not items or min(items) < 1 or max(items) > MAX_COUNT:
@@ -117,8 +130,8 @@ class Shard(click.ParamType):
             return value
         head, _, tail = str(value).partition("/")
         try:
-            i = None if head == "auto" else int(head)
-            n = int(tail) if tail or i is not None else None
+            i = None if head == "auto" else whole(head)
+            n = whole(tail) if tail or i is not None else None
         except ValueError:
             self.fail(f"{value!r} is not of the form I/N (e.g. 2/8), auto or auto/N", param, ctx)
         if n is not None and not (n >= 1 and (i is None or 1 <= i <= n)):
@@ -168,7 +181,7 @@ class OutSize(click.ParamType):
             return value
         text = str(value).lower()
         try:
-            parts = tuple(int(v) for v in text.split("x")) if "x" in text else (int(text),)
+            parts = tuple(whole(v) for v in text.split("x")) if "x" in text else (whole(text),)
         except ValueError:
             self.fail(f"{value!r} is not a size like 512 or 640x480", param, ctx)
         if len(parts) not in (1, 2) or min(parts) < 1 or max(parts) > MAX_SIDE:
@@ -226,10 +239,10 @@ class LibraryDefault(click.Option):
         return ",".join(map(str, value)) if isinstance(value, tuple) else value  # as typed: 1,10,20,40
 
 
-POSITIVE_INT = click.IntRange(min=1)  # the Settings fields' ranges are checked by Settings (settings.py)
+POSITIVE_INT = IntRange(min=1)  # the Settings fields' ranges are checked by Settings (settings.py)
 
 
-class SettingsInt(click.IntRange):
+class SettingsInt(IntRange):
     """An integer >= 1 whose upper bound Settings checks (with its own message for a 400-digit number);
     --help shows the whole range."""
 
@@ -241,7 +254,7 @@ class SettingsInt(click.IntRange):
         return f"1<=x<={self.most}"
 
 
-COUNT = click.IntRange(1, MAX_COUNT)  # a count that is not a Settings field
+COUNT = IntRange(1, MAX_COUNT)  # a count that is not a Settings field
 FPS_RANGE = (0.01, 1000.0)  # frames per second a container can time (0.0001 has no time base)
 INPUT = click.Path(exists=True, dir_okay=False)
 
@@ -301,7 +314,7 @@ SYNTHESIS_OPTIONS = [
                  help="Start image of the optimization."),
     click.option("--noise", type=PositiveFloat(allow_zero=True, maximum=1.0), default=_d("noise"), show_default=True,
                  help="Std of the start noise around mid-grey (pixels in [0, 1]); see README."),
-    click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=_d("seed"), show_default=True,
+    click.option("--seed", type=IntRange(0, 2**63 - 1), default=_d("seed"), show_default=True,
                  help="Seed of the start noise: same seed, same device, same output."),
     click.option("--scales", type=POSITIVE_INT, default=_d("scales"), show_default=True,
                  help="Coarse-to-fine levels (each halves the size of the next)."),
@@ -347,7 +360,7 @@ CONTROL_OPTIONS = [
 ]
 
 SAVE_EVERY = click.option(
-    "--save-every", type=click.IntRange(0, MAX_COUNT), default=0,
+    "--save-every", type=IntRange(0, MAX_COUNT), default=0,
     help="Also save every N iterations as OUT.NNNNN.ext (0: never); with --scales, a coarser level k's as "
          "OUT.Lk.NNNNN.ext (coarsest L1); each marked partial, with its iteration, level and losses.")
 
@@ -366,7 +379,7 @@ VIDEO_OPTIONS = [
                  default_from=("video", "DEFAULT_WARP"),
                  help="Interpolation of the warped earlier frames: bilinear (Ruder et al.'s) blurs a little more "
                       "at every frame."),
-    click.option("--passes", type=click.IntRange(1, MAX_PASSES), cls=LibraryDefault,
+    click.option("--passes", type=IntRange(1, MAX_PASSES), cls=LibraryDefault,
                  default_from=("video", "DEFAULT_PASSES"),
                  help="More than 1: Ruder et al.'s multi-pass algorithm, passes in alternating directions, every "
                       "frame --pass-iterations each (the authors' code: 15)."),
@@ -375,7 +388,7 @@ VIDEO_OPTIONS = [
     click.option("--pass-blend", type=PositiveFloat(allow_zero=True, maximum=1.0), cls=LibraryDefault,
                  default_from=("video", "DEFAULT_PASS_BLEND"),
                  help="With --passes: share (delta) of the neighbouring frame, warped, in a frame's start."),
-    click.option("--temporal-from-pass", type=click.IntRange(1, MAX_PASSES), default=None,
+    click.option("--temporal-from-pass", type=IntRange(1, MAX_PASSES), default=None,
                  help="With --passes: the temporal term from this pass on [default: half of --passes, rounded up]."),
     click.option("--flow", "flow_method", type=click.Choice(["dis", "raft"]), cls=LibraryDefault,
                  default_from=("video", "DEFAULT_FLOW"),
@@ -406,6 +419,13 @@ def options(decorators):
     return apply
 
 
+def _typed(name: str) -> bool:
+    """Whether the option `name` was typed (command line or environment), not a default or a preset's."""
+    ctx = click.get_current_context(silent=True)
+    source = ctx.get_parameter_source(name) if ctx is not None else None
+    return source in (click.core.ParameterSource.COMMANDLINE, click.core.ParameterSource.ENVIRONMENT)
+
+
 def settings_from(kwargs: dict, **fixed) -> Settings:
     """Settings from the options named after its fields (removed from kwargs), over the --preset's values
     (settings.PRESETS) where the option was not typed; a bad combination is a usage error. Any other keyword
@@ -421,6 +441,9 @@ def settings_from(kwargs: dict, **fixed) -> Settings:
     init = values.get("init")
     if init not in (None, "noise", "content", "style") and not Path(init).is_file():
         raise click.BadParameter(f"{init!r} is not noise, content, style or an image file", param_hint="'--init'")
+    if init in ("noise", "content", "style") and os.path.lexists(init) and _typed("init"):
+        raise click.BadParameter(f"{init!r} is both a start (the keyword) and a file here: write ./{init} for the file",
+                                 param_hint="'--init'")
     if values.get("content_mask") or values.get("style_masks"):
         from .masks import mask_files  # a missing input file is a usage error (2), like CONTENT and STYLE
 

@@ -224,3 +224,12 @@ PRESET_SUMMARIES = {"paper": "the paper's method (ratio 1e-3, 512 px, all 500 it
 
 DEFAULTS = Settings()
 FIELDS = {f.name: f for f in fields(Settings)}
+
+
+def whole(text) -> int:
+    """An integer written in ASCII digits (an optional sign); ValueError for anything else Python's int() would
+    take ('1_000', '0x10', Arabic-Indic digits): a count is typed as digits, nothing else."""
+    text = str(text).strip()
+    if not re.fullmatch(r"[+-]?[0-9]+", text):
+        raise ValueError(f"{text!r} is not a whole number")
+    return int(text)
