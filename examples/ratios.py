@@ -2,7 +2,7 @@
 
     python examples/ratios.py [--size 160] [--iterations 120] [-o out/ratios.png] [--overwrite]
 
-Nine runs at the defaults (160 px, 120 iterations). The README's picture is the committed
+Twelve runs at the defaults (160 px, 120 iterations). The README's picture is the committed
 examples/ratios.png; this writes a new one (default out/ratios.png) and never replaces a file without
 --overwrite. Each cell is `stylize examples/tubingen.jpg ART -o cell.png --ratio R --size S --iterations N`, run here
 through the Python API on one loaded network.
@@ -14,11 +14,12 @@ from pathlib import Path
 
 from stylize import Session, StylizeError
 from stylize.figures import panel
+from stylize.settings import DEFAULTS
 from stylize.images import save_image
 
 HERE = Path(__file__).resolve().parent
 ARTWORKS = ("starry_night.jpg", "the_scream.jpg", "great_wave.jpg")
-RATIOS = (1e-4, 1e-3, 1e-2)
+RATIOS = (1e-4, 3e-4, 1e-3, 1e-2)  # 3e-4: the default (settings.DEFAULTS)
 
 
 def main() -> None:
@@ -49,7 +50,7 @@ def make(args: argparse.Namespace) -> None:
                           "evaluations": o.evaluations})
             print(f"{art} {ratio:g}: content {o.content_loss:.4g} style {o.style_loss:.4g}", flush=True)
         rows.append(row)
-    figure = panel(rows, [Path(a).stem.replace("_", " ") for a in ARTWORKS], [f"--ratio {r:g}" for r in RATIOS],
+    figure = panel(rows, [Path(a).stem.replace("_", " ") for a in ARTWORKS], [f"--ratio {r:g}" + (" (default)" if r == DEFAULTS.ratio else "") for r in RATIOS],
                    f"Tuebingen, {args.size} px, {args.iterations} iterations")
     save_image(figure, args.output, {"command": "examples/ratios.py", "size": args.size,
                                      "iterations": args.iterations, "cells": cells}, overwrite=args.overwrite)
