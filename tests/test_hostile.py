@@ -441,3 +441,102 @@ def test_a_sigint_before_the_command_catches_signals_is_interrupted_130(photo, a
         signal.signal(signal.SIGINT, previous)
     assert e.value.code == 130 and "Interrupted" in capsys.readouterr().err
     assert not (tmp_path / "o.png").exists()
+
+
+# round 4: every name of a file is that file; a link is a name in use; numbers in ASCII; torch's own aborts
+def _shard_report(path, index, status="ok"):
+    pair = {"index": index, "content": "c.jpg", "style": "s.jpg", "output": f"out/{index}.png", "status": status}
+    path.write_text(json.dumps({"started": "2026", "settings": {"size": 32}, "manifest_pairs": 2, "pairs": [pair]}))
+
+
+def test_report_merge_overwrites_only_a_report(tmp_path):
+    _shard_report(tmp_path / "r1.json", 0)
+    _shard_report(tmp_path / "r2.json", 1)
+    manifest, image = tmp_path / "m.csv", tmp_path / "c.jpg"
+    manifest.write_text("content,style\nc.jpg,s.jpg\n")
+    image.write_bytes(b"\xff\xd8 the user's photograph")
+    for target in (manifest, image):
+        before = target.read_bytes()
+        r = run("report", "merge", tmp_path / "r1.json", tmp_path / "r2.json", "-o", target, "--overwrite")
+        assert r.exit_code == 1 and "is not a stylize report" in one_line(r) and target.read_bytes() == before
+    merged = tmp_path / "merged.json"
+    assert run("report", "merge", tmp_path / "r1.json", tmp_path / "r2.json", "-o", merged).exit_code == 0
+    r = run("report", "merge", tmp_path / "r1.json", tmp_path / "r2.json", "-o", merged, "--overwrite")
+    assert r.exit_code == 0 and len(json.loads(merged.read_text())["pairs"]) == 2  # a report is replaced
+
+
+def test_a_link_to_nothing_is_a_name_in_use(photo, art, tmp_path):
+    from stylize import figures
+    from stylize.errors import ImageError
+    from stylize.images import check_output
+
+    (tmp_path / "fig.json").symlink_to(tmp_path / "missing.json")
+    with pytest.raises(ImageError, match="already exists"):  # before the figure's work, not after
+        figures.check_outputs(tmp_path / "fig.png", [photo, art])
+    (tmp_path / "b.bmp.stylize.json").symlink_to(tmp_path / "gone")
+    with pytest.raises(ImageError, match="is not stylize's"):  # a .bmp's mark: the user's link is kept
+        check_output(tmp_path / "b.bmp")
+    assert (tmp_path / "b.bmp.stylize.json").is_symlink()
+    (tmp_path / "rep.json").symlink_to(tmp_path / "missing.json")
+    r = run("batch", "--content", photo, "--style", art, "--out-dir", tmp_path / "o", "--report", tmp_path / "rep.json",
+            *FAST)
+    assert r.exit_code == 1 and "rep.json" in one_line(r) and (tmp_path / "rep.json").is_symlink()
+
+
+def test_a_hard_link_to_an_input_is_that_input(photo, art, tmp_path):
+    os.link(photo, tmp_path / "hl.png")
+    before = os.stat(tmp_path / "hl.png").st_ino
+    r = run("batch", "--content", photo, "--style", art, "--out-dir", tmp_path, "--name-template", "hl.png",
+            "--overwrite", *FAST)
+    assert r.exit_code == 1 and "hl.png is one of its inputs" in one_line(r)
+    assert os.stat(tmp_path / "hl.png").st_ino == before == os.stat(photo).st_ino
+
+
+@pytest.mark.parametrize("template,why", [("{content:x}.png", "does not apply to {content}"),
+                                          ("{index:s}.png", "does not apply to {index}"),
+                                          ("{content!z}.png", "a conversion"), ("{style!r}.png", "a conversion")])
+def test_a_name_template_whose_spec_cannot_apply_is_a_usage_error(photo, art, tmp_path, template, why):
+    r = run("batch", "--content", photo, "--style", art, "--out-dir", tmp_path / "o", "--name-template", template,
+            *FAST)
+    assert r.exit_code == 2 and "--name-template" in r.stderr and why in r.stderr, cli_result_text(r)
+
+
+@pytest.mark.parametrize("args", [["--ratio", "١"], ["--size", "３２"], ["--tv-weight", "1_0"],
+                                  ["--device", "cuda:99999999999999999999"], ["--device", "cuda:-1"]])
+def test_numbers_are_ascii_and_every_bad_number_is_a_usage_error(photo, art, tmp_path, args):
+    r = run(photo, art, "-o", tmp_path / "o.png", *FAST, *args)  # last: FAST has its own --size
+    assert r.exit_code == 2 and "Traceback" not in r.stderr and not (tmp_path / "o.png").exists(), cli_result_text(r)
+
+
+def test_a_slurm_array_beyond_the_shard_limit_is_refused():
+    from stylize.errors import ClusterError
+
+    with pytest.raises(ClusterError, match="at most"):
+        batch.shard_from_environment(None, {"SLURM_ARRAY_TASK_ID": "0", "SLURM_ARRAY_TASK_COUNT": "99999999999"})
+
+
+def test_an_unknown_json_key_fails_its_line_and_is_named():
+    rows = batch.read_manifest('{"content": "c.jpg", "style": "s.jpg", "Output": "x.png"}\n', "m.jsonl")
+    assert rows[0].error == "m.jsonl line 1: unknown key 'Output'; a line has content, style, output, blend"
+    assert batch.read_manifest('{"content": "c.jpg", "style": "s.jpg", "blend": [1e300]}\n')[0].error
+
+
+@pytest.mark.parametrize("body,error", [("import os; os.abort()", MemoryError), ("import os; os._exit(1)", MemoryError),
+                                        ("raise ImportError('no')", ImportError), ("X = 1", None)])
+def test_a_module_that_kills_its_process_while_loading_is_a_python_error(tmp_path, monkeypatch, body, error):
+    # torch's C++ start-up under `ulimit -v` aborts (std::bad_alloc) or exits (OpenBLAS): console's probe
+    # imports it in a child first, so the parent can say so in one line
+    from stylize.console import _TorchProbe
+
+    name = f"probe_{abs(hash(body))}"
+    (tmp_path / f"{name}.py").write_text(body + "\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(sys, "meta_path", [_TorchProbe(name), *sys.meta_path])
+    try:
+        if error is None:
+            assert __import__(name).X == 1
+        else:
+            with pytest.raises(error):
+                __import__(name)
+    finally:
+        sys.modules.pop(name, None)

@@ -229,6 +229,9 @@ BAD_SOURCES = {
              r"^Error: .*clip\.mp4: not a video FFmpeg can read \(Invalid data found when processing input\)$"),
     "image": (lambda p, t: (pattern(48, 40).save(p), p)[1], "still.png",
               r"^Error: .*still\.png: is an image, not a video \(for one picture use `stylize transfer`\)$"),
+    "animated webp": (lambda p, t: (moving_frames(3)[0].save(p, save_all=True, append_images=moving_frames(3)[1:]), p)[1],
+                      "anim.webp", r"^Error: .*anim\.webp: an image of several frames \(an animated WebP, a multi-page "
+                                   r"TIFF\) that FFmpeg cannot read frame by frame; save its frames as a folder"),
     "zero frames": (lambda p, t: empty_video(p), "empty.mp4", r"^Error: .*empty\.mp4: has no video frames \(no video stream\)$"),
     "empty folder": (lambda p, t: (p.mkdir(), p)[1], "frames",
                      r"^Error: .*frames: no frames \(numbered images such as frame_00001\.png\)$"),
@@ -693,3 +696,14 @@ def test_wrote_gives_the_size_the_video_holds(tmp_path, art):
                      r.stderr).groups()
     first = next(video.open_clip(out).frames())
     assert first.size == (int(w), int(h)) and int(w) % 2 == 0 and int(h) % 2 == 0
+
+
+def test_a_file_of_the_users_at_a_frames_name_is_never_replaced(tmp_path):
+    folder = tmp_path / "out"
+    folder.mkdir()
+    (folder / "frame_00002.png").write_text("mine")
+    for overwrite in (False, True):
+        with pytest.raises(video.VideoError, match="not a frame stylize made"):
+            video.check_folder(folder, 3, "mark", overwrite)
+    assert video.check_folder(folder, 1, "mark", True) == {}  # beyond this clip's frames: left alone
+    assert (folder / "frame_00002.png").read_text() == "mine"

@@ -13,7 +13,7 @@ SIZE = int(sys.argv[1]); ITS = int(sys.argv[2]); variants = sys.argv[3].split(",
 C = str(ROOT / "examples" / "tubingen.jpg"); S = str(ROOT / "examples" / "starry_night.jpg")
 OUT = Path("/tmp/lattice"); OUT.mkdir(exist_ok=True)
 def settings(v):
-    s = Settings(size=SIZE, iterations=ITS, ratio=1e-2)
+    s = Settings(size=SIZE, iterations=ITS, ratio=1e-2, until_done=False)  # every iteration, as measured
     for part in v.split("+"):
         k, _, val = part.partition("=")
         if k == "noise": s = s.replace(noise=float(val))

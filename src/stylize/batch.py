@@ -20,10 +20,14 @@ import torch
 from .claims import claim_file
 from .errors import ClusterError, ManifestError, SettingsError, StylizeError
 from .images import (check_name, check_writable, make_folder, max_side, output_format, path_key, read_metadata,
-                     save_image)
+                     save_image, taken)
 from .report import Record, Report
-from .settings import whole
+from .settings import MAX_COUNT, number, whole
 
+MAX_WEIGHT = 1e12  # a blend weight's largest value, as --style-blend's (options.NUMBER_RANGE)
+MAX_SHARDS = MAX_COUNT  # as --shard I/N's N
+
+COLUMNS = ("content", "style", "output", "blend")  # a manifest line's fields (CSV header, JSON keys)
 DEFAULT_TEMPLATE = "{content}__{style}.png"  # an output's name: the inputs' file stems
 
 
@@ -60,11 +64,11 @@ def _blend(value, where: str) -> tuple[float, ...] | None:
     try:
         if any(isinstance(v, bool) for v in items):  # JSON's true/false are not weights
             raise TypeError
-        weights = tuple(float(v) for v in items)
+        weights = tuple(float(v) if isinstance(v, (int, float)) else number(v) for v in items)
     except (TypeError, ValueError):
         raise ManifestError(f"{where}: blend weights must be numbers, not {value!r}") from None
-    if any(not math.isfinite(w) or w < 0 for w in weights) or not any(weights):
-        raise ManifestError(f"{where}: blend weights must be >= 0 and not all 0, not {value!r}")
+    if any(not math.isfinite(w) or w < 0 or w > MAX_WEIGHT for w in weights) or not any(weights):
+        raise ManifestError(f"{where}: blend weights must be from 0 to {MAX_WEIGHT:g} and not all 0, not {value!r}")
     return weights
 
 
@@ -135,6 +139,9 @@ def read_manifest(text: str, where: str = "manifest") -> list[Row]:
                     raise ManifestError(f"{at}: {e}") from None
                 if not isinstance(obj, dict) or not obj.get("content") or not obj.get("style"):
                     raise ManifestError(f"{at}: needs \"content\" and \"style\"")
+                unknown = sorted(set(obj) - set(COLUMNS))
+                if unknown:  # a typo ("Output") would silently fall back to the template's name
+                    raise ManifestError(f"{at}: unknown key {unknown[0]!r}; a line has {', '.join(COLUMNS)}")
                 rows.append(_row(obj["content"], obj["style"], obj.get("output"), obj.get("blend"), at))
             except ManifestError as e:
                 rows.append(_unread(str(e)))
@@ -150,7 +157,7 @@ def read_manifest(text: str, where: str = "manifest") -> list[Row]:
         twice = [h for h in dict.fromkeys(header) if header.count(h) > 1]
         if twice:
             raise ManifestError(f"{where}: the CSV header names the column {twice[0]!r} twice")
-        unknown = [h for h in header if h not in ("content", "style", "output", "blend")]
+        unknown = [h for h in header if h not in COLUMNS]
         if unknown:
             raise ManifestError(f"{where}: unknown column {unknown[0]!r}; the columns are content, style, output, "
                                 f"blend")
@@ -209,9 +216,12 @@ def check_template(template: str) -> str:
         fields = list(string.Formatter().parse(template))
     except ValueError as e:
         raise ManifestError(f"name template {template!r}: {e}") from None
-    for _, name, spec, _ in fields:
+    for _, name, spec, conversion in fields:
         if name is None:
             continue
+        if conversion:
+            raise ManifestError(f"name template {template!r}: a conversion (!{conversion}) has no use in a name; "
+                                f"write {{{name}}} or {{{name}:SPEC}}")
         if name not in ("content", "style", "index"):
             raise ManifestError(f"name template {template!r}: unknown placeholder {name!r}; use {{content}}, "
                                 f"{{style}}, {{index}}")
@@ -224,6 +234,12 @@ def check_template(template: str) -> str:
                                                      and (spec[0] in "/\\" or not spec[0].isprintable()))):
             raise ManifestError(f"name template {template!r}: the format spec {spec!r} would put a separator or a "
                                 f"control character in a name; use a width, an alignment and a printable fill")
+        try:  # {content} and {style} are text, {index} a whole number: '{content:x}' or '{index:s}' cannot apply
+            format({"index": 1}.get(name, "a"), spec or "")
+        except (ValueError, TypeError):
+            kind = "a whole number" if name == "index" else "text"
+            raise ManifestError(f"name template {template!r}: the format spec {spec!r} does not apply to {{{name}}}, "
+                                f"which is {kind}") from None
     return template
 
 
@@ -400,6 +416,8 @@ def shard_from_environment(count: int | None = None, environ=None) -> tuple[int,
         raise ClusterError(f"--shard auto: a Slurm array with gaps ({tasks} tasks with ids {low} to {high}); "
                            f"use a range such as --array=0-{tasks - 1}, or --shard I/N")
     n = tasks if tasks is not None else span
+    if n > MAX_SHARDS:
+        raise ClusterError(f"--shard auto: a Slurm array of {n} tasks; at most {MAX_SHARDS} shards")
     place, off = divmod(task - low, step)
     if off or not 0 <= place < n:
         raise ClusterError(f"--shard auto: SLURM_ARRAY_TASK_ID={task} is not one of the array's {n} ids from "
@@ -453,7 +471,7 @@ def triage(pair: Pair, record: Record, *, skip_existing: bool = False, overwrite
     except StylizeError as e:
         record.status, record.error = "failed", str(e)
         return None
-    if not pair.output.exists() or overwrite:
+    if not taken(pair.output) or overwrite:
         return overwrite
     if not skip_existing:
         record.status, record.error = "failed", f"{pair.output} already exists (use --skip-existing or --overwrite)"
@@ -598,7 +616,10 @@ SHEET_FORMATS = (".png", ".jpg", ".jpeg")
 
 
 def label(record: Record) -> str:
-    """A pair's short name for a progress bar: 'photo.jpg x starry.jpg' (several styles joined by '+')."""
+    """A pair's short name for a progress bar: 'photo.jpg x starry.jpg' (several styles joined by '+'); a
+    manifest line that could not be read is 'pair N'."""
+    if not record.content:
+        return f"pair {record.index + 1}"
     return f"{Path(record.content).name} x {'+'.join(Path(s).name for s in record.style.split(';'))}"
 
 
@@ -618,7 +639,7 @@ def check_contact_sheet(path, pairs: list[Pair], inputs=(), *, overwrite: bool =
     if any(path_key(p) == path_key(o) for o in others if o):
         raise ManifestError(f"{p}: the contact sheet would replace one of the batch's inputs or outputs; choose "
                             f"another --contact-sheet path")
-    if (p.exists() or p.is_symlink()) and not overwrite and not (resume and _is_sheet(p)):
+    if taken(p) and not overwrite and not (resume and _is_sheet(p)):
         raise ManifestError(f"{p}: already exists; pass --overwrite to replace it")
     width, height = sheet_size(len(pairs), max((len(pair.styles) for pair in pairs), default=1))
     limit = max_side(p)

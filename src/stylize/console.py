@@ -19,6 +19,46 @@ def limits() -> str:
     return "" if soft == resource.RLIM_INFINITY else f"; the address-space limit (ulimit -v) is {soft / 2**30:.1f} GiB"
 
 
+PYTHON_ERROR = 97  # the probe's child: torch's import raised a Python exception (the parent's import will too)
+
+
+class _TorchProbe:
+    """Under an address-space limit (ulimit -v), torch's C++ start-up can abort the process (std::bad_alloc,
+    SIGABRT: no Python error to catch). On the first `import torch` this meta-path finder first imports torch
+    in a forked child; if the child dies of a signal, the import is a MemoryError here (one line, cli.main).
+    Otherwise the import goes on as usual. Costs one more import of torch, only under such a limit."""
+
+    def __init__(self, module: str = "torch"):
+        self.module = module
+
+    def find_spec(self, name, path=None, target=None):
+        if name != self.module:
+            return None
+        sys.meta_path.remove(self)
+        import os
+
+        pid = os.fork()
+        if pid == 0:  # the child: try the import, report only how it ended (its own messages go nowhere)
+            os.dup2(os.open(os.devnull, os.O_WRONLY), 2)
+            try:
+                __import__(name)
+            except BaseException:
+                os._exit(PYTHON_ERROR)
+            os._exit(0)
+        _, status = os.waitpid(pid, 0)
+        if os.WIFSIGNALED(status):  # std::bad_alloc's abort
+            raise MemoryError(f"torch's start-up was killed by signal {os.WTERMSIG(status)}")
+        if os.WEXITSTATUS(status) not in (0, PYTHON_ERROR):  # a library that exits by itself (OpenBLAS, no memory)
+            raise MemoryError(f"torch's start-up ended the process (exit status {os.WEXITSTATUS(status)})")
+        return None  # the usual finders import it (an ImportError or MemoryError then is cli.main's to show)
+
+
+def probe_torch_under_limits() -> None:
+    """Install _TorchProbe when the process has an address-space limit and torch is not loaded yet."""
+    if limits() and "torch" not in sys.modules and hasattr(__import__("os"), "fork"):
+        sys.meta_path.insert(0, _TorchProbe())
+
+
 class Interrupt:
     """Set by SIGINT/SIGTERM; the synthesis polls it and stops with its best image."""
 
@@ -52,6 +92,7 @@ def main() -> None:
     """The `stylize` console script: notes Ctrl-C before the command line's modules (click, torch) import,
     then runs cli.main."""
     note_early_interrupts()
+    probe_torch_under_limits()
     try:
         from .cli import main as run
     except KeyboardInterrupt:  # a second Ctrl-C during the imports
@@ -182,7 +223,9 @@ class BatchProgress:
         elif self.bar.n < len(self.records):
             self.bar.set_description(f"{self.bar.n + 1}/{len(self.records)} {label(self.records[self.bar.n])}")
         if record is not None and record.status == "failed":
-            self.bar.write(f"failed: {record.content} + {record.style}: {record.error}", file=sys.stderr)
+            # an unread manifest line has no content or style: its error names the line
+            what = f"{record.content} + {record.style}: " if record.content else ""
+            self.bar.write(f"failed: {what}{record.error}", file=sys.stderr)
 
     def started(self, record, worker: str) -> None:
         """cluster.run_batch's on_start."""

@@ -102,7 +102,7 @@ def side_path(out) -> Path:
 def check_outputs(out, inputs, overwrite: bool = False, cells=()) -> None:
     """Refuse, before any work, a figure or .json that exists (without overwrite), replaces an input, or
     is one of the figure's own cells."""
-    from .images import check_output, same_file
+    from .images import check_output, same_file, taken
 
     check_output(out, inputs, overwrite)
     if any(same_file(out, c) or same_file(side_path(out), c) for c in cells):
@@ -110,7 +110,7 @@ def check_outputs(out, inputs, overwrite: bool = False, cells=()) -> None:
     side = side_path(out)
     if any(os.path.exists(i) and side.exists() and os.path.samefile(side, i) for i in inputs):
         raise ImageError(f"{side}: the figure's .json would overwrite an input; choose another output path")
-    if side.exists() and not overwrite:
+    if taken(side) and not overwrite:
         raise ImageError(f"{side}: already exists (the figure's .json); pass --overwrite to replace it")
 
 
@@ -139,7 +139,7 @@ def prepare_cells(folder, names, overwrite: bool = False, inputs=()) -> list[Pat
     (without overwrite)."""
     if folder is None:
         return None
-    from .images import check_name, make_folder, same_file
+    from .images import check_name, make_folder, same_file, taken
 
     paths = cell_paths(make_folder(folder, "cells folder"), names)
     for p in paths:
@@ -148,7 +148,7 @@ def prepare_cells(folder, names, overwrite: bool = False, inputs=()) -> list[Pat
         check_name(p)
         if any(same_file(p, i) for i in inputs):
             raise ImageError(f"{p}: a cell would overwrite an input image; choose another --cells-dir")
-        if p.exists() and not overwrite:
+        if taken(p) and not overwrite:
             raise ImageError(f"{p}: already exists; pass --overwrite to replace it")
     return paths
 

@@ -48,6 +48,9 @@ def load_image(path: str | os.PathLike) -> Image.Image:
         raise ImageError(f"{p}: too many pixels (over Pillow's limit of {limit:,}); shrink it first") from None
     except UnidentifiedImageError:
         raise ImageError(f"{p}: not an image Pillow can read") from None
+    except MemoryError:
+        raise ImageError(f"{p}: out of memory while decoding it (memory is short, or under `ulimit -v`; or the file "
+                         f"claims a size it does not hold)") from None
     except Exception as e:
         # Deliberately broad: Pillow's format plugins raise whatever their parsing trips over on
         # hostile input (BLPFormatError, struct.error, IndexError, ZeroDivisionError, TypeError,
@@ -232,7 +235,7 @@ def check_output(path: str | os.PathLike, inputs=(), overwrite: bool = False) ->
         for other in inputs:
             if other is not None and _same_file(p, Path(other)):
                 raise ImageError(f"{p}: the output would overwrite an input image; choose another output path")
-        if os.path.lexists(p) and not overwrite:
+        if taken(p) and not overwrite:
             raise ImageError(f"{p}: already exists; pass --overwrite to replace it")
         check_writable(folder)
     except OSError as e:
@@ -318,7 +321,7 @@ def save_image(im: Image.Image, path: str | os.PathLike, metadata: dict | None =
     partial = bool(metadata and metadata.get("partial"))
     sidecar = sidecar_path(p)
     try:
-        if not overwrite and os.path.lexists(p):  # early, before any work; place checks again atomically
+        if not overwrite and taken(p):  # early, before any work; place checks again atomically
             raise ImageError(f"{p}: already exists; pass --overwrite to replace it")
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=".stylize-tmp-", suffix=p.suffix)
     except OSError as e:
@@ -456,11 +459,24 @@ def make_folder(folder: str | os.PathLike, what: str = "folder") -> Path:
 
 
 def path_key(path) -> str:
-    """A path as a key that two names of one file share (resolved, case-folded where the system folds case)."""
+    """A path as a key that every name of one file shares: an existing file's device and inode (symbolic and
+    hard links, '..'), else the resolved name, case-folded where the system folds case. Keys compared with
+    each other must be taken at one moment (a name's key changes when its file is created)."""
+    try:
+        st = os.stat(path)
+        return f"\0{st.st_dev}:{st.st_ino}"
+    except (OSError, ValueError):
+        pass
     try:
         return os.path.normcase(str(Path(path).resolve()))
     except (OSError, RuntimeError):
         return os.path.normcase(os.path.abspath(path))
+
+
+def taken(path) -> bool:
+    """Whether a name is in use: a file, a folder or a link (a link to nothing too), which only --overwrite
+    may replace."""
+    return os.path.lexists(path)
 
 
 def check_writable(folder: str | os.PathLike) -> None:
@@ -474,12 +490,12 @@ def check_writable(folder: str | os.PathLike) -> None:
 def _own_sidecar(sidecar: Path) -> bool:
     """Whether `sidecar` may be replaced or removed without --overwrite: absent, or a mark stylize wrote
     (a JSON object with a "partial" key); never another program's or the user's file."""
-    try:
-        with open(sidecar, encoding="utf-8") as f:
-            data = json.load(f)
-    except FileNotFoundError:
+    if not os.path.lexists(sidecar):
         return True
-    except (OSError, ValueError):
+    try:
+        with open(sidecar, encoding="utf-8", opener=lambda p, flags: os.open(p, flags | os.O_NOFOLLOW)) as f:
+            data = json.load(f)
+    except (OSError, ValueError):  # a link (to a file or to nothing), a folder, another program's file
         return False
     return isinstance(data, dict) and "partial" in data
 

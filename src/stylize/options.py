@@ -13,7 +13,8 @@ import click
 from .errors import LayerError, SettingsError
 from .layers import LAYERS
 from .settings import (COLOR_MAPS, COLORS, DEFAULTS, FIELDS, GUIDES, LOSS_SCALINGS, MAX_COUNT, MAX_PASSES, MAX_SIDE,
-                       MAX_STYLE_SCALE, OPTIMIZERS, POOLINGS, PRECISIONS, PRESET_SUMMARIES, PRESETS, Settings, whole)
+                       MAX_STYLE_SCALE, OPTIMIZERS, POOLINGS, PRECISIONS, PRESET_SUMMARIES, PRESETS, Settings, number,
+                       whole)
 
 
 # -- parameter types --------------------------------------------------------------------------
@@ -48,7 +49,7 @@ class PositiveFloat(click.ParamType):
         if isinstance(value, float):
             return value
         try:
-            x = float(value)
+            x = number(value)
         except (TypeError, ValueError):
             self.fail(f"{value!r} is not a number", param, ctx)
         if not math.isfinite(x) or x < 0 or (x == 0 and not self.allow_zero):
@@ -514,7 +515,7 @@ def default_output(content: str, style: str, folder: Path = Path(".")) -> Path:
     def taken(name: str) -> bool:
         path = folder / f"{name}.png"
         intermediate = re.compile(rf"{re.escape(name)}(\.L\d+)?\.\d{{5,}}\.png")
-        return (path.exists() or path.is_symlink() or sidecar_path(path).exists()
+        return (os.path.lexists(path) or os.path.lexists(sidecar_path(path))
                 or any(intermediate.fullmatch(n) for n in names))
 
     name, n = stem, 1

@@ -191,7 +191,7 @@ class Report:
             check_writable(folder)
         except OSError as e:
             raise ManifestError(f"{self.path}: cannot write in {folder} ({e.strerror or e})") from None
-        self._decide(read(self.path), self.path.exists(), False, overwrite, resume)
+        self._decide(read(self.path), os.path.lexists(self.path), False, overwrite, resume)
 
     def open(self, overwrite: bool = False, resume: bool = False) -> None:
         """Join the report's writers and write its first version (under the lock, what check() decided is
@@ -200,7 +200,7 @@ class Report:
             return
         try:
             others = self.lock.enter()
-            self._decide(read(self.path), self.path.exists(), others, overwrite, resume)
+            self._decide(read(self.path), os.path.lexists(self.path), others, overwrite, resume)
             self._write_locked()
         except BaseException:
             self.lock.leave()
@@ -301,15 +301,20 @@ def merge(paths, output, *, overwrite: bool = False) -> tuple[dict, list[int]]:
     (0-based) positions of the manifest's pairs that none of them holds. For a pair in several reports the
     furthest record wins (ok or skipped, then failed, interrupted, pending); of equals, the later report's.
     ManifestError for a file that is not a stylize report, reports of different batches (settings,
-    manifest), or an `output` that exists (unless `overwrite`) or is one of the reports."""
+    manifest), or an `output` that exists (unless `overwrite`, and then only a stylize report is replaced) or is
+    one of the reports."""
     paths, output = [Path(p) for p in paths], Path(output)
     if not paths:
         raise ManifestError("give the reports to merge")
     if any(path_key(output) == path_key(p) for p in paths):
         raise ManifestError(f"{output}: is one of the reports to merge; choose another output")
     check_name(output)
-    if (output.exists() or output.is_symlink()) and not overwrite:
-        raise ManifestError(f"{output}: already exists; pass --overwrite to replace it")
+    if os.path.lexists(output):
+        if not overwrite:
+            raise ManifestError(f"{output}: already exists; pass --overwrite to replace it")
+        if output.is_symlink() or not output.is_file() or read(output) is None:  # a manifest, an image, a link...
+            raise ManifestError(f"{output}: exists and is not a stylize report; --overwrite replaces only a report: "
+                                f"choose another output")
     first, records, started = None, {}, []
     for p in paths:
         data = read(p)

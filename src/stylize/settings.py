@@ -110,7 +110,7 @@ class Settings:
                 _count("--" + name.replace("_", "-"), getattr(self, name), most)
         if not math.isfinite(self.noise) or not 0 <= self.noise <= 1:
             raise SettingsError(f"noise must be between 0 and 1, not {self.noise!r}")
-        if not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", str(self.device)):
+        if not re.fullmatch(r"auto|cpu|mps|cuda(:[0-9]{1,4})?", str(self.device)):
             raise SettingsError(f"{self.device!r} is not a device name; use auto, cpu, mps, cuda or cuda:N")
         if self.content_mask is not None and not str(self.content_mask).strip() or \
                 any(not str(m).strip() for m in self.style_masks):
@@ -233,3 +233,12 @@ def whole(text) -> int:
     if not re.fullmatch(r"[+-]?[0-9]+", text):
         raise ValueError(f"{text!r} is not a whole number")
     return int(text)
+
+
+def number(text) -> float:
+    """A number written in ASCII (digits, a point, an exponent; inf and nan are read, for the range checks to
+    refuse by name); ValueError for what else float() would take ('1_0', other scripts' digits)."""
+    text = str(text).strip()
+    if not re.fullmatch(r"[+-]?(([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?|(?i:inf|infinity|nan))", text):
+        raise ValueError(f"{text!r} is not a number")
+    return float(text)

@@ -171,6 +171,17 @@ def _frame_size(f: Path) -> tuple[int, int]:
         raise VideoError(f"{f}: not an image that can be read in full ({_why(e)})") from None
 
 
+def _frame_count(p: Path) -> int:
+    """How many frames Pillow finds in an image file (1 for a still or what it cannot read)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(p) as im:
+                return int(getattr(im, "n_frames", 1))
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+        return 1
+
+
 def _open_video(p: Path) -> Clip:
     av = _av()
     try:
@@ -182,6 +193,10 @@ def _open_video(p: Path) -> Clip:
     with container:
         fmt = container.format.name or ""
         if fmt == "image2" or fmt.endswith("_pipe"):
+            if _frame_count(p) > 1:  # FFmpeg reads an animated WebP or a multi-page TIFF as one picture
+                raise VideoError(f"{p}: an image of several frames (an animated WebP, a multi-page TIFF) that FFmpeg "
+                                 f"cannot read frame by frame; save its frames as a folder (frame_00001.png, ...) "
+                                 f"and give the folder")
             raise VideoError(f"{p}: is an image, not a video (for one picture use `stylize transfer`)")
         if not container.streams.video:
             raise VideoError(f"{p}: has no video frames (no video stream)")
@@ -539,6 +554,9 @@ def check_folder(folder: Path, count: int, mark: str, overwrite: bool) -> dict[i
         state = recorded_pass(f, mark) if number <= count else 0
         if state:
             done[number] = state
+        elif number <= count and not _made_here(f):  # a file of the user's: never replaced, whatever the flags
+            raise VideoError(f"{f}: not a frame stylize made, at a name this clip's frame {number} needs; move it "
+                             f"away or choose another output")
         elif not overwrite:
             raise VideoError(f"{f}: a frame of another run (other settings, inputs or options, or unfinished); pass "
                              f"--overwrite to redo such frames, or choose another output")
@@ -850,7 +868,7 @@ def check_video_output(output, codec: str | None, size: tuple[int, int], source:
         raise VideoError(f"{output}: the folder {output.parent} does not exist")
     if output.is_dir():
         raise VideoError(f"{output}: is a directory")
-    if output.exists() and not overwrite:
+    if images.taken(output) and not overwrite:
         raise VideoError(f"{output}: already exists; pass --overwrite to replace it")
     if source.kind == "video" and output.resolve() == source.path.resolve():
         raise VideoError(f"{output}: is the input clip; choose another output")
