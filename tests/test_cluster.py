@@ -161,10 +161,14 @@ def test_ctrl_c_then_resume_makes_every_pair_once_with_the_pixels_of_plain_batch
     r = run("batch", manifest, "--out-dir", tmp_path / "plain", *tiny)
     assert r.exit_code == 3, cli_result_text(r)
     args = ["batch", manifest, "--out-dir", tmp_path / "ray", "--report", tmp_path / "r.json", "--ray", *tiny]
-    ctrl_c = threading.Thread(target=_ctrl_c_at_the_first_output, args=(tmp_path / "ray",), daemon=True)
+    finished = threading.Event()
+    ctrl_c = threading.Thread(target=_ctrl_c_at_the_first_output, args=(tmp_path / "ray", finished), daemon=True)
     ctrl_c.start()
-    r = run(*args)
-    ctrl_c.join()
+    try:
+        r = run(*args)
+    finally:
+        finished.set()
+        ctrl_c.join()
     assert r.exit_code == 130 and r.stderr.endswith("Interrupted: rerun with --skip-existing to resume.\n"), \
         cli_result_text(r)
     first = json.loads((tmp_path / "r.json").read_text())["pairs"]
@@ -197,13 +201,13 @@ def test_ctrl_c_then_resume_makes_every_pair_once_with_the_pixels_of_plain_batch
     assert not [p for p in [*(tmp_path / "ray").iterdir(), *tmp_path.iterdir()] if p.name.startswith(".stylize")]
 
 
-def _ctrl_c_at_the_first_output(folder: Path) -> None:
-    """Ctrl-C (SIGINT to this process) once the first output appears."""
-    for _ in range(1200):
+def _ctrl_c_at_the_first_output(folder: Path, finished: threading.Event) -> None:
+    """Ctrl-C (SIGINT to this process) once the first output appears, however long the cluster takes to start
+    (a busy machine: more than a minute), never after the run has ended."""
+    while not finished.wait(0.05):
         if folder.is_dir() and any(p.suffix == ".png" for p in folder.iterdir()):
             os.kill(os.getpid(), signal.SIGINT)
             return
-        time.sleep(0.05)
 
 
 def _wait_gone(pid: int) -> None:

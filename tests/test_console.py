@@ -115,3 +115,54 @@ def test_memory_failing_inside_an_import_is_one_line_naming_the_limit(monkeypatc
     assert stop.value.code == 1
     assert capsys.readouterr().err.strip() == (f"Error: out of memory: Python could not load or run a module "
                                                f"({type(error).__name__}); the address-space limit (ulimit -v) is 3.1 GiB")
+
+
+def test_every_message_is_one_printable_line():
+    from stylize.console import printable
+
+    assert printable("Error: ph\noto.png: already exists") == "Error: ph\\noto.png: already exists"
+    assert printable("a\rb\x1b[2Jc\u2028d\u202ee") == "a\\rb\\x1b[2Jc\\u2028d\\u202ee"  # no line breaks, no bidi
+    assert printable("café [1]*.png") == "café [1]*.png"
+
+
+def test_a_name_with_a_line_break_stays_inside_its_error_line(tmp_path, monkeypatch, capsys):
+    import signal
+    import sys
+
+    import pytest
+
+    from stylize import cli as cli_module
+
+    out = tmp_path / "ph\noto.png"
+    out.write_bytes(b"the user's")
+    monkeypatch.setattr(sys, "argv", ["stylize", "style-recon", str(out), "-o", str(out)])
+    previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with pytest.raises(SystemExit) as e:
+            cli_module.main()
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+    err = capsys.readouterr().err
+    assert e.value.code != 0 and len(err.strip().splitlines()) == 1 and "ph\\noto.png" in err, err
+
+
+def test_once_the_command_is_done_a_late_signal_cannot_change_its_exit(monkeypatch):
+    # between "Wrote ..." and the end of the process (torch's shutdown), SIGINT killed it by the signal
+    import signal
+    import sys
+
+    import pytest
+
+    from stylize import cli as cli_module
+
+    monkeypatch.setattr(sys, "argv", ["stylize", "--list-layers"])
+    previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with pytest.raises(SystemExit) as e:
+            cli_module.main()
+        assert e.value.code == 0
+        assert signal.getsignal(signal.SIGINT) == signal.getsignal(signal.SIGTERM) == signal.SIG_IGN
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)

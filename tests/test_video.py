@@ -707,3 +707,30 @@ def test_a_file_of_the_users_at_a_frames_name_is_never_replaced(tmp_path):
             video.check_folder(folder, 3, "mark", overwrite)
     assert video.check_folder(folder, 1, "mark", True) == {}  # beyond this clip's frames: left alone
     assert (folder / "frame_00002.png").read_text() == "mine"
+
+
+def test_the_temporary_video_is_a_new_file_never_one_already_there(tmp_path):
+    # a predictable name (.OUT.PID.tmp.mp4) let a link planted there make stylize write through it
+    frames, clip = encoded_frames(tmp_path)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    for pid in range(os.getpid() - 2, os.getpid() + 3):
+        (tmp_path / f".out.{pid}.tmp.mp4").symlink_to(victim)
+    (tmp_path / ".out.mine.tmp.mp4").write_text("the user's")
+    video.check_video_output(tmp_path / "out.mp4", None, (48, 40), clip, 12.0, False)
+    video.encode(frames, tmp_path / "out.mp4", clip, "libx264")
+    assert victim.read_text() == "precious" and (tmp_path / ".out.mine.tmp.mp4").read_text() == "the user's"
+    assert (tmp_path / "out.mp4").stat().st_size > 0
+    left = sorted(f.name for f in tmp_path.iterdir() if f.name.startswith(".out."))
+    assert len(left) == 6  # the links and the user's file, and nothing of stylize's
+
+
+@pytest.mark.vgg
+def test_a_run_that_fails_before_its_first_frame_leaves_no_empty_frames_folder(tmp_path, clip, art, monkeypatch):
+    def fails(self, *args):
+        raise video.VideoError("the first frame could not be made")
+
+    monkeypatch.setattr(video._FrameRun, "all", fails)
+    r = run("video", clip, art, "-o", tmp_path / "out.mp4", *FAST)
+    assert r.exit_code == 1 and "could not be made" in r.stderr
+    assert not (tmp_path / "out.mp4.frames").exists() and not (tmp_path / "out.mp4").exists()

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from . import __version__, console, figures
-from .console import Interrupt, ProgressBar, announce_download, catch_signals
+from .console import Interrupt, ProgressBar, announce_download, catch_signals, printable, say
 from .errors import OutOfMemoryError, StylizeError
 from .options import (CONTROL_OPTIONS, INPUT, OUTPUT, RUN_OPTIONS, SAVE_EVERY, SYNTHESIS_OPTIONS, VIDEO_OPTIONS,
                       FloatList, Layer, LayerList, LayerSets, LibraryDefault, NameTemplate, OutputPath, OutSize,
@@ -33,7 +33,7 @@ def fail(e: StylizeError):
 
 def echo(message: str, quiet: bool) -> None:
     if not quiet:
-        click.echo(message, err=True)
+        say(message)
 
 
 def argv() -> str:
@@ -47,7 +47,7 @@ def metadata() -> dict:
 
 
 def interrupted(message: str, interrupt: Interrupt):
-    click.echo(message, err=True)
+    say(message)
     sys.exit(EXIT_INTERRUPTED.get(interrupt.signal, 130))
 
 
@@ -81,7 +81,7 @@ def run_one(settings: Settings, output, quiet: bool, save_every: int, overwrite:
         interrupted(f"Interrupted: saved the best image so far ({outcome.iterations} iterations, marked partial) "
                     f"to {out}", interrupt)
     if outcome.stopped == "non-finite":
-        click.echo(f"Warning: the loss became non-finite; saved the best finite image to {out}", err=True)
+        say(f"Warning: the loss became non-finite; saved the best finite image to {out}")
     counts, why = ProgressBar.summary(outcome)
     echo(f"Wrote {out} ({outcome.image.width}x{outcome.image.height}, content loss {outcome.content_loss:.4g}, "
          f"style loss {outcome.style_loss:.4g}, {counts}, {outcome.seconds:.1f} s){why}", quiet)
@@ -243,7 +243,7 @@ def batch_command(manifest, contents, styles, out_dir, name_template, skip_exist
         if contact_sheet and interrupt.signal is None:
             batch.contact_sheet(rep.records, contact_sheet, overwrite=overwrite or skip_existing)
     except StylizeError as e:  # the pairs' outcome is told first; then the sheet's failure, and 3 if a pair failed
-        click.echo(f"Error: {e}", err=True)
+        say(f"Error: {e}")
         sys.exit(EXIT_SOME_FAILED if counts.get("failed") else 1)
     if interrupt.signal is not None or counts.get("interrupted"):
         interrupted("Interrupted: rerun with --skip-existing to resume.", interrupt)
@@ -274,7 +274,7 @@ def report_merge_command(reports, output, overwrite):
     except StylizeError as e:
         fail(e)
     counts = ", ".join(f"{n} {k}" for k, n in sorted(data["summary"].items()))
-    click.echo(f"Merged {len(reports)} reports into {output}: {len(data['pairs'])} pairs ({counts})", err=True)
+    say(f"Merged {len(reports)} reports into {output}: {len(data['pairs'])} pairs ({counts})")
     if missing:
         shown = ", ".join(str(k + 1) for k in missing[:10]) + (", ..." if len(missing) > 10 else "")
         click.echo(f"Warning: {len(missing)} of the manifest's {data['manifest_pairs']} pairs are in none of these "
@@ -485,8 +485,11 @@ def main():
     except click.ClickException as e:
         if console.EARLY.signal is not None:  # Ctrl-C came first: whatever failed after it, the user stopped us
             interrupted("Interrupted.", console.EARLY)
+        e.message = printable(e.message)  # a line break in a file name stays inside the one line
         e.show()
         sys.exit(e.exit_code)
     if console.EARLY.signal is not None:
         interrupted("Interrupted.", console.EARLY)
+    for s in (signal.SIGINT, signal.SIGTERM):  # done and told: a late signal while the interpreter shuts down
+        signal.signal(s, signal.SIG_IGN)      # would end the process by that signal after "Wrote ..."
     sys.exit(code if isinstance(code, int) else 0)

@@ -59,6 +59,19 @@ def probe_torch_under_limits() -> None:
         sys.meta_path.insert(0, _TorchProbe())
 
 
+def printable(text: str) -> str:
+    """`text` with each character Python does not print as itself (a line break or a bidi control inside a file
+    name) written as its escape, '\\n', so that every message stays one line a script can read."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
+
+
+def say(text: str) -> None:
+    """One message on stderr, printable (the command line's every message goes through here or a bar)."""
+    import click
+
+    click.echo(printable(text), err=True)
+
+
 class Interrupt:
     """Set by SIGINT/SIGTERM; the synthesis polls it and stops with its best image."""
 
@@ -221,22 +234,22 @@ class BatchProgress:
         if self.cluster:
             self.bar.set_description(f"{self.bar.n}/{len(self.records)} done")
         elif self.bar.n < len(self.records):
-            self.bar.set_description(f"{self.bar.n + 1}/{len(self.records)} {label(self.records[self.bar.n])}")
+            self.bar.set_description(printable(f"{self.bar.n + 1}/{len(self.records)} {label(self.records[self.bar.n])}"))
         if record is not None and record.status == "failed":
             # an unread manifest line has no content or style: its error names the line
             what = f"{record.content} + {record.style}: " if record.content else ""
-            self.bar.write(f"failed: {what}{record.error}", file=sys.stderr)
+            self.bar.write(printable(f"failed: {what}{record.error}"), file=sys.stderr)
 
     def started(self, record, worker: str) -> None:
         """cluster.run_batch's on_start."""
         from .batch import label
 
         self.cluster = True
-        self.bar.set_description(f"{self.bar.n}/{len(self.records)} done; {label(record)} on {worker}")
+        self.bar.set_description(printable(f"{self.bar.n}/{len(self.records)} done; {label(record)} on {worker}"))
 
     def note(self, pair, note: str) -> None:
         if not self.quiet:
-            self.bar.write(f"Note: {pair.output.name}: {note}", file=sys.stderr)
+            self.bar.write(printable(f"Note: {pair.output.name}: {note}"), file=sys.stderr)
 
     def progress(self, p) -> None:
         """The synthesis' Progress callback."""
@@ -253,7 +266,5 @@ def announce_download(settings, quiet: bool) -> None:
         from .weights import TORCHVISION_FILE, torchvision_cache_path
 
         if not torchvision_cache_path().exists():
-            import click
-
-            click.echo(f"Downloading torchvision's VGG-19 weights ({TORCHVISION_FILE}, 548 MB) to "
-                       f"{torchvision_cache_path().parent}", err=True)
+            say(f"Downloading torchvision's VGG-19 weights ({TORCHVISION_FILE}, 548 MB) to "
+                f"{torchvision_cache_path().parent}")

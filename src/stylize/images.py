@@ -129,6 +129,9 @@ def _format_of(path: str | os.PathLike) -> str | None:
     return Image.registered_extensions().get(Path(path).suffix.lower())
 
 
+_NOT_COLOUR = {".pgm": "a grey", ".pbm": "a black-and-white"}  # extensions of the PPM family that are not colour
+
+
 def output_format(path: str | os.PathLike) -> str:
     """Pillow's format name for the output file's extension, or ImageError.
 
@@ -140,6 +143,8 @@ def output_format(path: str | os.PathLike) -> str:
     fmt = _format_of(path)
     if not ext or fmt is None:
         raise ImageError(f"{path}: unknown output extension {ext or '(none)'!r}; {WRITABLE_HINT}")
+    if ext in _NOT_COLOUR:  # Pillow would write colour (P6) data under a name that promises grey or bits
+        raise ImageError(f"{path}: a {ext} file holds {_NOT_COLOUR[ext]} image, not a colour one; use .ppm or .png")
     if fmt not in _writable:
         _writable[fmt] = _probe(fmt)
     if _writable[fmt] is not None:

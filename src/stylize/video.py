@@ -18,6 +18,7 @@ import json
 import math
 import os
 import re
+import tempfile
 import time
 import warnings
 from dataclasses import asdict, dataclass, field
@@ -792,6 +793,7 @@ def make_video(source, styles, output, settings, options: VideoOptions = VideoOp
         folder = out
     if on_ready is not None:
         on_ready(VideoPlan(clip.count, size, out, folder, plan.note, 1 if options.independent else options.passes))
+    created = not os.path.lexists(folder)
     claim = claims.claim_folder(folder)  # held from the first frame until the video is written
     try:
         result = stylize_frames(session, clip, styles, folder, options, callback=callback, should_stop=should_stop,
@@ -806,6 +808,11 @@ def make_video(source, styles, output, settings, options: VideoOptions = VideoOp
             result.encoded = True
     finally:
         claim.release()
+        if created:  # a run that ended before its first frame leaves no empty folder of its own behind
+            try:
+                folder.rmdir()
+            except OSError:
+                pass  # frames in it: kept for a resume
     if result.encoded and not keep_frames:
         remove_work_folder(folder, clip.count)
     return result
@@ -827,8 +834,21 @@ def encoded_size(size: tuple[int, int]) -> tuple[int, int]:
     return _even(size[0]), _even(size[1])
 
 
+TEMP_RANDOM = 8  # characters tempfile adds to a temporary video's name
+
+
 def _temp_name(output: Path) -> Path:
-    return output.with_name(f".{output.stem}.{os.getpid()}.tmp{output.suffix}")
+    """The shape of a video's temporary name, .OUT.XXXXXXXX.tmp.mp4 (for the name-length check)."""
+    return output.with_name(f".{output.stem}.{'X' * TEMP_RANDOM}.tmp{output.suffix}")
+
+
+def _temp_file(output: Path) -> Path:
+    """A new, empty temporary file beside `output`, created exclusively (tempfile: O_CREAT | O_EXCL, so never a
+    file or link that was already there); the caller removes it."""
+    fd, name = tempfile.mkstemp(dir=output.parent if str(output.parent) else ".", prefix=f".{output.stem}.",
+                                suffix=f".tmp{output.suffix}")
+    os.close(fd)
+    return Path(name)
 
 
 def _open_output(av, path: Path, codec: str, size, rate, time_base, source_container=None):
@@ -884,8 +904,9 @@ def check_video_output(output, codec: str | None, size: tuple[int, int], source:
         images.check_writable(output.parent if str(output.parent) else ".")
     except OSError as e:
         raise VideoError(f"{output}: cannot write in {output.parent} ({_why(e)})") from None
-    trial = _temp_name(output)
+    trial = None
     try:
+        trial = _temp_file(output)
         src = av.open(str(source.path)) if source.kind == "video" and source.audio else None
         try:
             out, stream, audio = _open_output(av, trial, codec, size, rate, time_base, src)
@@ -902,7 +923,8 @@ def check_video_output(output, codec: str | None, size: tuple[int, int], source:
         raise VideoError(f"{output}: cannot write it ({_why(e)})") from None
     finally:
         try:
-            trial.unlink(missing_ok=True)
+            if trial is not None:
+                trial.unlink(missing_ok=True)
         except OSError:
             pass
     return codec
@@ -936,9 +958,13 @@ def encode(frames_dir, output, source: Clip, codec: str, fps: float = DEFAULT_FP
     with Image.open(files[0]) as im:
         size = im.size
     rate, time_base = _rate(source, fps)
-    tmp = _temp_name(output)
-    src = av.open(str(source.path)) if source.kind == "video" and source.audio else None
     try:
+        tmp = _temp_file(output)
+    except OSError as e:
+        raise VideoError(f"{output}: cannot write it ({_why(e)})") from None
+    src = None
+    try:
+        src = av.open(str(source.path)) if source.kind == "video" and source.audio else None
         out, stream, audio = _open_output(av, tmp, codec, size, rate, time_base, src)
         with out:
             for n, f in enumerate(files):
