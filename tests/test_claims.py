@@ -102,6 +102,13 @@ def test_a_claim_never_writes_through_a_link_or_over_a_file_stylize_did_not_make
     lock.write_text("123")  # a dead run's claim file: taken and removed as before
     claim_file(out).take().release()
     assert not lock.exists()
+    for empty in (lock, tmp_path / "frames" / ".stylize.lock"):  # hostile round 6: an empty file is not a claim
+        empty.parent.mkdir(exist_ok=True)
+        empty.touch()
+        claim = claim_file(out) if empty == lock else claim_folder(empty.parent)
+        with pytest.raises(ClaimError, match=r"is not a file stylize made \(it is empty\); move it away"):
+            claim.take()
+        assert empty.exists() and empty.read_bytes() == b""
 
 
 def test_a_claim_that_cannot_be_written_is_one_error_and_leaves_no_file(tmp_path, monkeypatch):

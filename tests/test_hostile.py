@@ -540,3 +540,38 @@ def test_a_module_that_kills_its_process_while_loading_is_a_python_error(tmp_pat
                 __import__(name)
     finally:
         sys.modules.pop(name, None)
+
+
+# round 6: stylize removes only its own marks; a figure is claimed from its start; manifest weights as the CLI's
+@pytest.mark.vgg
+def test_overwrite_never_removes_a_file_at_the_mark_name_that_is_not_stylizes(photo, art, tmp_path):
+    mark = tmp_path / "out.png.stylize.json"
+    mark.write_bytes(photo.read_bytes())  # the content image, named like an output's mark
+    r = run(mark, art, "-o", tmp_path / "out.png", "--overwrite", *FAST)
+    assert r.exit_code == 0 and mark.read_bytes() == photo.read_bytes(), cli_result_text(r)
+    notes = tmp_path / "b.bmp.stylize.json"
+    notes.write_text('{"mine": true}')
+    r = run(photo, art, "-o", tmp_path / "b.bmp", "--overwrite", *FAST)  # a .bmp needs that name for its mark
+    assert r.exit_code == 1 and "is not stylize's" in one_line(r) and notes.read_text() == '{"mine": true}'
+
+
+def test_a_figure_into_an_output_another_run_holds_is_refused_at_once(photo, art, tmp_path):
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time\nfrom stylize.claims import claim_file\n"
+                               "c = claim_file(sys.argv[1]).take()\nprint('held', flush=True)\ntime.sleep(60)",
+                               str(tmp_path / "fig.png")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"  # another process: POSIX locks are per process
+        r = run("grid", photo, art, "-o", tmp_path / "fig.png", "--ratios", "1e-3", "--layer-sets", "conv1_1",
+                "--cells-dir", tmp_path / "cells", *FAST)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert r.exit_code == 1 and "another stylize run" in one_line(r)
+    assert not (tmp_path / "fig.png").exists() and not (tmp_path / "cells").exists()
+
+
+def test_manifest_blend_weights_have_the_command_lines_range():
+    for blend in ("1;1e-300", "1;1e13", "1;nan"):
+        row = batch.read_manifest(f"content,style,blend\na.jpg,s.jpg;t.jpg,{blend}\n")[0]
+        assert row.error and "must be 0 or from 1e-12 to 1e+12" in row.error, (blend, row.error)
+    assert batch.read_manifest("content,style,blend\na.jpg,s.jpg;t.jpg,1;0\n")[0].error is None

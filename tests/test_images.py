@@ -157,9 +157,9 @@ def test_a_format_pillow_does_not_write_as_the_image_is_refused(ext, why, tmp_pa
     assert why in images._probe(Image.registered_extensions()[ext])
 
 
-@pytest.mark.parametrize("ext", [".pgm", ".pbm", ".PGM"])
+@pytest.mark.parametrize("ext", [".pgm", ".pbm", ".PGM", ".bw", ".pfm", ".rgba"])
 def test_an_extension_that_promises_no_colour_is_refused(ext, tmp_path):
     # Pillow writes colour PPM data (P6) under any name of the family: a .pgm would not be grey
-    with pytest.raises(ImageError, match="not a colour one; use .ppm or .png"):
+    with pytest.raises(ImageError, match="not the colour one stylize makes; use .png, .ppm or .tif"):
         images.output_format(tmp_path / f"x{ext}")
     assert images.output_format(tmp_path / "x.ppm") == "PPM"

@@ -35,3 +35,17 @@ def test_the_plan_refuses_what_cannot_run(photo, art, monkeypatch):
     monkeypatch.setattr(memory, "available", lambda device: 2**20)
     with pytest.raises(OutOfMemoryError):
         plans.make(transfer_job(Settings(size=64), photo, art), Targets(CPU), CPU)
+
+
+def test_a_video_plans_memory_once_for_every_frame(photo, art, monkeypatch):
+    # hostile round 6: frame 2 was refused after frame 1 was made, the memory frame 1 left mapped counted
+    # against it; a plan made with memory_of keeps the first plan's memory decision (same sizes)
+    first = plans.make(transfer_job(Settings(size=64, scales=2), photo, art), Targets(CPU), CPU)
+    monkeypatch.setattr(memory, "available", lambda device: 2**20)
+    job = transfer_job(Settings(size=64, scales=2), photo, art)
+    with pytest.raises(OutOfMemoryError):
+        plans.make(job, Targets(CPU), CPU)
+    later = plans.make(job, Targets(CPU), CPU, memory_of=first)
+    assert [lv.memory for lv in later.levels] == [lv.memory for lv in first.levels]
+    with pytest.raises(OutOfMemoryError):  # another size is planned afresh
+        plans.make(transfer_job(Settings(size=80, scales=2), photo, art), Targets(CPU), CPU, memory_of=first)

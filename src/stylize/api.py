@@ -127,9 +127,10 @@ class Session:
         return jobs.style_job(self.settings, image, layers, out_size)
 
     # -- stage 2: the plan (plan.py) --------------------------------------------------------------------
-    def plan(self, job: Job) -> Plan:
-        """Every check before any work, and every level's sizes and memory plan (plan.make)."""
-        return plans.make(job, self.targets, self.device, self.settings.pooling)
+    def plan(self, job: Job, memory_of: Plan | None = None) -> Plan:
+        """Every check before any work, and every level's sizes and memory plan (plan.make; `memory_of`: keep an
+        earlier plan's memory plans, as a video does for its frames)."""
+        return plans.make(job, self.targets, self.device, self.settings.pooling, memory_of)
 
     # -- stage 3: the objective of a level --------------------------------------------------------------
     def terms(self, job: Job, net, level: Level) -> list[Term]:

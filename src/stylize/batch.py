@@ -24,7 +24,7 @@ from .images import (check_name, check_writable, make_folder, max_side, output_f
 from .report import Record, Report
 from .settings import MAX_COUNT, number, whole
 
-MAX_WEIGHT = 1e12  # a blend weight's largest value, as --style-blend's (options.NUMBER_RANGE)
+WEIGHT_RANGE = (1e-12, 1e12)  # a blend weight: 0 or within this range, as --style-blend's (options.NUMBER_RANGE)
 MAX_SHARDS = MAX_COUNT  # as --shard I/N's N
 
 COLUMNS = ("content", "style", "output", "blend")  # a manifest line's fields (CSV header, JSON keys)
@@ -67,8 +67,10 @@ def _blend(value, where: str) -> tuple[float, ...] | None:
         weights = tuple(float(v) if isinstance(v, (int, float)) else number(v) for v in items)
     except (TypeError, ValueError):
         raise ManifestError(f"{where}: blend weights must be numbers, not {value!r}") from None
-    if any(not math.isfinite(w) or w < 0 or w > MAX_WEIGHT for w in weights) or not any(weights):
-        raise ManifestError(f"{where}: blend weights must be from 0 to {MAX_WEIGHT:g} and not all 0, not {value!r}")
+    low, high = WEIGHT_RANGE
+    if any(not (w == 0 or low <= w <= high) for w in weights) or not any(weights):  # nan and inf fail too
+        raise ManifestError(f"{where}: blend weights must be 0 or from {low:g} to {high:g}, and not all 0, not "
+                            f"{value!r}")
     return weights
 
 

@@ -37,7 +37,7 @@ class Claim:
         except ImportError:  # Windows: no record locks
             return self
         for _ in range(5):
-            fd = open_own(self.lock_file, self.what, _is_claim)
+            fd, created = open_own(self.lock_file, self.what, _is_claim)
             try:
                 fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError as e:
@@ -46,6 +46,10 @@ class Claim:
                     return self  # no locks on this filesystem: as on Windows
                 raise ClaimError(f"{self.what}: another stylize run{_owner(self.lock_file)} is writing it; wait for "
                                  f"it to end, or choose another output") from None
+            if not created and os.fstat(fd).st_size == 0:  # unlocked and empty: a claim holds a pid once taken
+                os.close(fd)
+                raise ClaimError(f"{self.what}: {self.lock_file.name} beside it is not a file stylize made (it is "
+                                 f"empty); move it away")
             try:  # the file may have been removed by its last holder between our open and our lock: retry
                 same = os.path.samestat(os.fstat(fd), os.stat(self.lock_file))
             except FileNotFoundError:
@@ -83,26 +87,37 @@ class Claim:
 NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 
-def open_own(path: Path, what: Path, ours) -> int:
-    """A descriptor of stylize's own hidden file `path` (created if absent), never of a file it did not make:
-    ClaimError for a link (O_NOFOLLOW: a link's target would be written), something that is not a plain file,
-    or a file whose contents `ours(bytes)` does not recognise."""
-    try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | NOFOLLOW, 0o644)
-    except OSError as e:
-        why = "a link stylize did not make; remove it" if e.errno == errno.ELOOP else (e.strerror or str(e))
-        raise ClaimError(f"{what}: cannot write {path.name} beside it ({why})") from None
-    try:
-        import stat
+def open_own(path: Path, what: Path, ours) -> tuple[int, bool]:
+    """A descriptor of stylize's own hidden file `path`, and whether this call created it (exclusively: O_EXCL);
+    a file already there is used only if it is a plain file whose contents `ours(bytes)` recognises. ClaimError
+    for a link (O_NOFOLLOW: a link's target would be written), something that is not a plain file, or a file
+    stylize did not make."""
+    for _ in range(5):
+        try:
+            return os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | NOFOLLOW, 0o644), True
+        except FileExistsError:
+            pass
+        except OSError as e:
+            raise ClaimError(f"{what}: cannot write {path.name} beside it ({e.strerror or e})") from None
+        try:
+            fd = os.open(path, os.O_RDWR | NOFOLLOW)
+        except FileNotFoundError:
+            continue  # its last holder removed it meanwhile: create it
+        except OSError as e:
+            why = "a link stylize did not make; remove it" if e.errno == errno.ELOOP else (e.strerror or str(e))
+            raise ClaimError(f"{what}: cannot write {path.name} beside it ({why})") from None
+        try:
+            import stat
 
-        info = os.fstat(fd)
-        mine = stat.S_ISREG(info.st_mode) and info.st_size <= 64 and ours(os.pread(fd, 64, 0))
-    except OSError:
-        mine = False
-    if not mine:
-        os.close(fd)
-        raise ClaimError(f"{what}: {path.name} beside it is not a file stylize made; move it away")
-    return fd
+            info = os.fstat(fd)
+            mine = stat.S_ISREG(info.st_mode) and info.st_size <= 64 and ours(os.pread(fd, 64, 0))
+        except OSError:
+            mine = False
+        if not mine:
+            os.close(fd)
+            raise ClaimError(f"{what}: {path.name} beside it is not a file stylize made; move it away")
+        return fd, False
+    raise ClaimError(f"{what}: {path.name} beside it keeps appearing and disappearing; try again")
 
 
 def _is_claim(data: bytes) -> bool:

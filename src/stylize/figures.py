@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -194,6 +196,22 @@ def _written(figure: Figure, output, argv: str, overwrite: bool) -> Figure:
     return figure
 
 
+def _claimed(make):
+    """Run a figure with its output claimed (claims.py) from the start: a second run into the same output is
+    refused at once, naming the first run's pid, not after all its cells. (Where the output's folder is missing,
+    the figure's own check says so.)"""
+    @functools.wraps(make)
+    def run(*args, output=None, **kwargs):
+        if output is None or not Path(output).absolute().parent.is_dir():
+            return make(*args, output=output, **kwargs)
+        from .claims import claim_file
+
+        with claim_file(output):
+            return make(*args, output=output, **kwargs)
+    return run
+
+
+@_claimed
 def figure1(settings, photo, artwork, content_layers=FIGURE1_CONTENT_LAYERS, layer_sets=PAPER_ROWS, *,
             cells_dir=None, overwrite: bool = False, callback=None, should_stop=None, output=None,
             argv: str = "") -> Figure:
@@ -255,6 +273,7 @@ def grid_names(ratios, layer_sets) -> list[str]:
     return [f"{row_label(k)}_{name}" for k in range(len(layer_sets)) for name in ratio_names(ratios)]
 
 
+@_claimed
 def grid(settings, photo, artwork, ratios=PAPER_RATIOS, layer_sets=PAPER_ROWS, *, cells_dir=None,
          overwrite: bool = False, callback=None, should_stop=None, output=None, argv: str = "") -> Figure:
     """Figure 3: style transfers of `photo` with `artwork`, rows = style layer sets, columns = alpha/beta.

@@ -129,7 +129,9 @@ def _format_of(path: str | os.PathLike) -> str | None:
     return Image.registered_extensions().get(Path(path).suffix.lower())
 
 
-_NOT_COLOUR = {".pgm": "a grey", ".pbm": "a black-and-white"}  # extensions of the PPM family that are not colour
+# extensions whose files are not the 8-bit RGB image stylize makes, though Pillow writes RGB under them
+_NOT_COLOUR = {".pgm": "a grey", ".pbm": "a black-and-white", ".bw": "a grey", ".pfm": "a floating-point",
+               ".rgba": "a four-channel"}
 
 
 def output_format(path: str | os.PathLike) -> str:
@@ -143,8 +145,9 @@ def output_format(path: str | os.PathLike) -> str:
     fmt = _format_of(path)
     if not ext or fmt is None:
         raise ImageError(f"{path}: unknown output extension {ext or '(none)'!r}; {WRITABLE_HINT}")
-    if ext in _NOT_COLOUR:  # Pillow would write colour (P6) data under a name that promises grey or bits
-        raise ImageError(f"{path}: a {ext} file holds {_NOT_COLOUR[ext]} image, not a colour one; use .ppm or .png")
+    if ext in _NOT_COLOUR:  # Pillow would write 8-bit colour data under a name that promises something else
+        raise ImageError(f"{path}: a {ext} file holds {_NOT_COLOUR[ext]} image, not the colour one stylize makes; "
+                         f"use .png, .ppm or .tif")
     if fmt not in _writable:
         _writable[fmt] = _probe(fmt)
     if _writable[fmt] is not None:
@@ -228,9 +231,9 @@ def check_output(path: str | os.PathLike, inputs=(), overwrite: bool = False) ->
     fmt = output_format(p)
     folder = p.parent if str(p.parent) else Path(".")
     try:
-        if fmt not in _CARRIER and not overwrite and not _own_sidecar(sidecar_path(p)):
+        if fmt not in _CARRIER and not _own_sidecar(sidecar_path(p)):  # whatever the flags: it is not stylize's
             raise ImageError(f"{sidecar_path(p)}: already exists and is not stylize's (a {p.suffix} output keeps an "
-                             f"interrupted run's mark there); pass --overwrite to replace it")
+                             f"interrupted run's mark there); move it away or choose another output")
         if not folder.exists():
             raise ImageError(f"{p}: the folder {folder} does not exist")
         if not folder.is_dir():
@@ -342,8 +345,9 @@ def save_image(im: Image.Image, path: str | os.PathLike, metadata: dict | None =
         os.chmod(tmp, _file_mode())
         if partial and not embedded:
             # The mark goes down before the image appears, so a partial image is never seen unmarked.
-            if not overwrite and not _own_sidecar(sidecar):
-                raise ImageError(f"{sidecar}: already exists and is not stylize's; pass --overwrite to replace it")
+            if not _own_sidecar(sidecar):
+                raise ImageError(f"{sidecar}: already exists and is not stylize's; move it away or choose another "
+                                 f"output")
             write_json(sidecar, metadata, overwrite=True)  # ours, or absent: checked just above
             wrote_sidecar = True
         place(tmp, p, overwrite)
@@ -356,7 +360,7 @@ def save_image(im: Image.Image, path: str | os.PathLike, metadata: dict | None =
         if isinstance(e, (OSError, ValueError)):
             raise ImageError(f"{p}: cannot write the image ({_first_line(e)})") from None
         raise
-    if not wrote_sidecar and (overwrite or _own_sidecar(sidecar)):
+    if not wrote_sidecar and os.path.lexists(sidecar) and _own_sidecar(sidecar):  # only stylize's own mark
         try:
             os.unlink(sidecar)
         except FileNotFoundError:
@@ -493,8 +497,8 @@ def check_writable(folder: str | os.PathLike) -> None:
 
 
 def _own_sidecar(sidecar: Path) -> bool:
-    """Whether `sidecar` may be replaced or removed without --overwrite: absent, or a mark stylize wrote
-    (a JSON object with a "partial" key); never another program's or the user's file."""
+    """Whether `sidecar` may be replaced or removed (whatever the flags): absent, or a mark stylize wrote (a JSON
+    object with a "partial" key); never another program's or the user's file, nor an input."""
     if not os.path.lexists(sidecar):
         return True
     try:

@@ -57,8 +57,10 @@ class Plan:
         return replace(self, levels=self.levels[:-1] + (last,))
 
 
-def make(job: Job, targets: Targets, device: torch.device, pooling: str = "avg") -> Plan:
-    """Check everything that can be checked before any work and plan the run.
+def make(job: Job, targets: Targets, device: torch.device, pooling: str = "avg", memory_of: Plan | None = None) -> Plan:
+    """Check everything that can be checked before any work and plan the run. `memory_of`: an earlier plan of
+    the same sizes whose memory plans are kept (a video's frames: memory is planned once, at the first frame,
+    for every frame; planned again, the memory the first frames left mapped would count against the next).
 
     Checks: --init content/style has that image, the output's and every level's size (and that --scales
     levels fit in it) against the deepest layer's minimum, the artworks' size at
@@ -87,11 +89,15 @@ def make(job: Job, targets: Targets, device: torch.device, pooling: str = "avg")
         style_sizes = [images.fitted_size(targets.image(style).size, style_long) for style in job.styles]
         for style, (sw, sh) in zip(job.styles, style_sizes):
             check_min_side(sw, sh, job.style_layers, f"{describe(style)}: the style image", style_option + coarse)
-        mem = memory.plan(w, h, job.layers, job.history, device, job.optimizer, pooling)
-        for sw, sh in style_sizes:
-            memory.check_targets(sw, sh, job.style_layers, device, "style")
-        if job.content is not None and job.content_layers:
-            memory.check_targets(w, h, job.content_layers, device, "content")
+        earlier = memory_of.levels[k] if memory_of is not None and len(memory_of.levels) == len(sizes) else None
+        if earlier is not None and (earlier.width, earlier.height) == (w, h):
+            mem = earlier.memory
+        else:
+            mem = memory.plan(w, h, job.layers, job.history, device, job.optimizer, pooling)
+            for sw, sh in style_sizes:
+                memory.check_targets(sw, sh, job.style_layers, device, "style")
+            if job.content is not None and job.content_layers:
+                memory.check_targets(w, h, job.content_layers, device, "content")
         levels.append(Level(w, h, style_long, job.level_iterations(final), job.evaluations if final else None, mem,
                             factor))
     if job.masked:

@@ -113,7 +113,7 @@ class Lock:
 
         while True:
             try:
-                self.fd = open_own(self.path, self.report, lambda data: data == b"")  # (the lock file stays empty)
+                self.fd, _ = open_own(self.path, self.report, lambda data: data == b"")  # (the lock file stays empty)
             except ClaimError as e:
                 raise ManifestError(str(e)) from None
             self.hold()

@@ -640,6 +640,7 @@ class _FrameRun:
         self.passes = 1 if options.independent else options.passes
         self.made = dict(made)  # frame number -> the pass that made the frame on disk
         self.flow = flow
+        self.memory_of = None  # the first frame's plan: its memory plan serves every frame (plan.make)
         self.keep = None if self.passes > 1 else max(options.long_term)
         self.frames = _Frames(clip, session.settings.size, self.keep)
         self.styled: dict[int, Image.Image] = {}  # stylised frames as saved (8-bit): a resumed run is identical
@@ -687,7 +688,9 @@ class _FrameRun:
                 info["start"] = "init"
             else:
                 start, terms, iterations = self.single_pass(number, info)
-            outcome = self.session.run(job, callback, should_stop, extra_terms=terms, start=start,
+            plan = self.session.plan(job, memory_of=self.memory_of)
+            self.memory_of = self.memory_of or plan
+            outcome = self.session.run(plan, callback, should_stop, extra_terms=terms, start=start,
                                        iterations=iterations)
         finally:
             self.session.forget_image(sized)
