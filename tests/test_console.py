@@ -66,6 +66,10 @@ def test_a_runs_summary_counts_in_words_and_says_why_it_ended_early():
     assert counts == "1 iteration / 3 evaluations"
     assert why == "; stopped early: the cap on loss evaluations (--evaluations; default 1.25 x --iterations)"
     assert ProgressBar.summary(outcome(282, 300, "done"))[1].startswith("; stopped early: the loss stopped falling")
+    bar = ProgressBar([20], quiet=False)  # the bar's last word counts the iterations as the Wrote line does
+    bar(SimpleNamespace(run=0, level=0, iteration=14, content=1.0, style=1.0, evaluations=25))
+    bar.close(outcome(15, 25, "evaluations"))
+    assert bar.bar.postfix.startswith("stopped after 15 iterations: the cap on loss evaluations")
 
 
 def test_sigterm_while_starting_is_interrupted_143():

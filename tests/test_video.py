@@ -721,6 +721,7 @@ def test_the_temporary_video_is_a_new_file_never_one_already_there(tmp_path):
     video.encode(frames, tmp_path / "out.mp4", clip, "libx264")
     assert victim.read_text() == "precious" and (tmp_path / ".out.mine.tmp.mp4").read_text() == "the user's"
     assert (tmp_path / "out.mp4").stat().st_size > 0
+    assert (tmp_path / "out.mp4").stat().st_mode & 0o777 == images.file_mode()  # not mkstemp's 0600: as any output
     left = sorted(f.name for f in tmp_path.iterdir() if f.name.startswith(".out."))
     assert len(left) == 6  # the links and the user's file, and nothing of stylize's
 

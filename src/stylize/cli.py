@@ -73,7 +73,7 @@ def run_one(settings: Settings, output, quiet: bool, save_every: int, overwrite:
         fail(e)
     finally:
         for bar in bars:
-            bar.close(outcome.stopped if outcome is not None else None)
+            bar.close(outcome)
     out = Path(output)
     if outcome.evaluations == 0 and outcome.partial:
         interrupted("Interrupted before the first iteration; nothing written.", interrupt)

@@ -171,11 +171,12 @@ class ProgressBar:
         why = f"; stopped early: {cls.STOPS[outcome.stopped]}" if outcome.stopped in cls.STOPS else ""
         return f"{i} iteration{'s' * (i != 1)} / {e} evaluation{'s' * (e != 1)}", why
 
-    def close(self, stopped: str | None = None) -> None:
-        """Close the bar; `stopped` (Outcome.stopped) says on it why a run ended before its last iteration."""
+    def close(self, outcome=None) -> None:
+        """Close the bar; an Outcome that ended before its last iteration says on it where and why (its own
+        count of iterations, the one `Wrote ...` gives)."""
         if self.bar is not None:
-            if stopped in self.STOPS and self.last is not None:
-                self.bar.set_postfix_str(f"{stopped} at iteration {self.last[2]}: {self.STOPS[stopped]}",
+            if outcome is not None and outcome.stopped in self.STOPS:
+                self.bar.set_postfix_str(f"stopped after {outcome.iterations} iterations: {self.STOPS[outcome.stopped]}",
                                          refresh=True)
             self.bar.close()
 

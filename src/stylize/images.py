@@ -342,7 +342,7 @@ def save_image(im: Image.Image, path: str | os.PathLike, metadata: dict | None =
             embedded = _encode(im, f, fmt, metadata)
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(tmp, _file_mode())
+        os.chmod(tmp, file_mode())
         if partial and not embedded:
             # The mark goes down before the image appears, so a partial image is never seen unmarked.
             if not _own_sidecar(sidecar):
@@ -445,7 +445,7 @@ def write_json(path: str | os.PathLike, data, *, overwrite: bool = False) -> Pat
             json.dump(data, f, indent=1, default=str)
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(tmp, _file_mode())
+        os.chmod(tmp, file_mode())
         place(tmp, p, overwrite)
     except BaseException:
         _unlink_quietly(tmp)
@@ -516,7 +516,8 @@ def _unlink_quietly(path) -> None:
         pass
 
 
-def _file_mode() -> int:
+def file_mode() -> int:
+    """The mode a new output gets: 0666 less the umask (what open() would give; mkstemp gives 0600)."""
     mask = os.umask(0)
     os.umask(mask)
     return 0o666 & ~mask

@@ -851,6 +851,7 @@ def _temp_file(output: Path) -> Path:
     fd, name = tempfile.mkstemp(dir=output.parent if str(output.parent) else ".", prefix=f".{output.stem}.",
                                 suffix=f".tmp{output.suffix}")
     os.close(fd)
+    os.chmod(name, images.file_mode())  # mkstemp's 0600 would stay with the video: as any output, umask's
     return Path(name)
 
 
