@@ -232,7 +232,10 @@ def test_contact_sheet_rows_failed_pairs_and_refusals(images, tmp_path):
     with pytest.raises(ManifestError, match="already exists; pass --overwrite"):
         batch.check_contact_sheet(path, pairs)
     assert batch.check_contact_sheet(path, pairs, overwrite=True) == path
-    assert batch.check_contact_sheet(path, pairs, resume=True) == path  # our own sheet, resumed
+    with pytest.raises(ManifestError, match="already exists"):  # another batch's sheet: resuming is not ours
+        batch.check_contact_sheet(path, pairs, resume=True)
+    mine = batch.plan([(r.content, r.style.split(";"), r.output) for r in records], out)
+    assert batch.check_contact_sheet(path, mine, resume=True) == path  # this batch's own sheet, resumed
     with pytest.raises(ManifestError, match="one of the batch's inputs or outputs"):
         batch.check_contact_sheet(pairs[0].output, pairs)
     with pytest.raises(ManifestError, match="a .png or .jpg file"):

@@ -575,3 +575,54 @@ def test_manifest_blend_weights_have_the_command_lines_range():
         row = batch.read_manifest(f"content,style,blend\na.jpg,s.jpg;t.jpg,{blend}\n")[0]
         assert row.error and "must be 0 or from 1e-12 to 1e+12" in row.error, (blend, row.error)
     assert batch.read_manifest("content,style,blend\na.jpg,s.jpg;t.jpg,1;0\n")[0].error is None
+
+
+# round 7: every format's own limit; a figure's .json is the figure's; stylize's marks beside intermediates
+@pytest.mark.parametrize("ext,limit", [(".tga", 65535), (".pcx", 65535), (".sgi", 65535), (".jpg", 65500),
+                                       (".mpo", 65500), (".avif", 32768)])
+def test_each_format_is_checked_against_its_encoders_own_limit(ext, limit, tmp_path):
+    from stylize.errors import ImageError
+    from stylize.images import check_fits
+
+    check_fits(tmp_path / f"w{ext}", (limit, 16))
+    with pytest.raises(ImageError, match=f"at most {limit} px a side"):
+        check_fits(tmp_path / f"w{ext}", (limit + 1, 16))
+
+
+def test_a_figure_json_that_is_not_a_figures_is_never_replaced(photo, art, tmp_path):
+    from stylize import figures
+    from stylize.errors import ImageError
+
+    with pytest.raises(ImageError, match="the file name is too long"):  # the .json's name, not a traceback
+        figures.check_outputs(tmp_path / ("a" * 251 + ".jpg"), [photo, art])
+    (tmp_path / "fig.json").write_text('{"my": "precious data"}')
+    with pytest.raises(ImageError, match="is not a figure's .json stylize wrote"):
+        figures.check_outputs(tmp_path / "fig.png", [photo, art], overwrite=True)
+    assert (tmp_path / "fig.json").read_text() == '{"my": "precious data"}'
+
+
+def test_an_intermediates_mark_is_checked_before_the_work(tmp_path):
+    from stylize.errors import ImageError
+    from stylize.files import check_intermediates
+
+    (tmp_path / "out.00001.bmp.stylize.json").write_text("my notes")
+    with pytest.raises(ImageError, match="is not stylize's"):
+        check_intermediates([tmp_path / "out.00001.bmp"], overwrite=True)
+
+
+def test_an_empty_file_at_a_reports_lock_name_is_not_stylizes(photo, art, tmp_path):
+    from stylize.report import Lock
+
+    lock = Lock(tmp_path / "r.json").path
+    lock.touch()
+    r = run("batch", "--content", photo, "--style", art, "--out-dir", tmp_path / "o", "--report", tmp_path / "r.json",
+            *FAST)
+    assert r.exit_code == 1 and "is not a file stylize made (it is empty)" in one_line(r)
+    assert lock.exists() and lock.read_bytes() == b""
+
+
+@pytest.mark.parametrize("args,why", [(["--size", "+32"], "whole number"), (["--style-layers", "conv1_1,conv1_1"],
+                                                                             "given twice")])
+def test_more_numbers_and_lists_refused_when_the_command_line_is_read(photo, art, tmp_path, args, why):
+    r = run(photo, art, "-o", tmp_path / "o.png", *FAST, *args)
+    assert r.exit_code == 2 and why in r.stderr and not (tmp_path / "o.png").exists(), cli_result_text(r)

@@ -735,3 +735,14 @@ def test_a_run_that_fails_before_its_first_frame_leaves_no_empty_frames_folder(t
     r = run("video", clip, art, "-o", tmp_path / "out.mp4", *FAST)
     assert r.exit_code == 1 and "could not be made" in r.stderr
     assert not (tmp_path / "out.mp4.frames").exists() and not (tmp_path / "out.mp4").exists()
+
+
+def test_a_numbered_frame_in_any_readable_format_is_a_frame(tmp_path):
+    # a frame_00004.gif was left out without a word
+    folder = tmp_path / "clip"
+    folder.mkdir()
+    frames = moving_frames(4)
+    for i, im in enumerate(frames[:3], 1):
+        im.save(folder / f"frame_{i:05d}.png")
+    frames[3].save(folder / "frame_00004.gif")
+    assert video.open_clip(folder).count == 4

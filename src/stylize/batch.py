@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import glob
+import hashlib
 import io
 import json
 import math
@@ -641,7 +643,7 @@ def check_contact_sheet(path, pairs: list[Pair], inputs=(), *, overwrite: bool =
     if any(path_key(p) == path_key(o) for o in others if o):
         raise ManifestError(f"{p}: the contact sheet would replace one of the batch's inputs or outputs; choose "
                             f"another --contact-sheet path")
-    if taken(p) and not overwrite and not (resume and _is_sheet(p)):
+    if taken(p) and not overwrite and not (resume and _is_sheet(p, [pair.output for pair in pairs])):
         raise ManifestError(f"{p}: already exists; pass --overwrite to replace it")
     width, height = sheet_size(len(pairs), max((len(pair.styles) for pair in pairs), default=1))
     limit = max_side(p)
@@ -656,11 +658,26 @@ def check_contact_sheet(path, pairs: list[Pair], inputs=(), *, overwrite: bool =
     return p
 
 
-def _is_sheet(path: Path) -> bool:
+def sheet_claim(path):
+    """The contact sheet's claim (claims.py), for a batch to hold from its check until the sheet is written: a
+    second batch making the same sheet is refused at its start. Where the sheet's folder is still to be made by
+    the batch, a null context: such a sheet is not claimed."""
+    folder = Path(path).absolute().parent
+    return claim_file(path) if folder.is_dir() else contextlib.nullcontext()
+
+
+def _is_sheet(path: Path, outputs) -> bool:
+    """Whether `path` is the contact sheet of a batch of these outputs (resuming replaces only its own)."""
     try:
-        return bool((read_metadata(path) or {}).get("contact_sheet"))
+        return (read_metadata(path) or {}).get("contact_sheet") == _sheet_mark(outputs)
     except StylizeError:
         return False
+
+
+def _sheet_mark(outputs) -> str:
+    """What a contact sheet records of its batch: a digest of its outputs' absolute names."""
+    names = "\n".join(sorted(os.path.abspath(os.fspath(o)) for o in outputs))
+    return hashlib.sha256(names.encode("utf-8", "surrogateescape")).hexdigest()[:16]
 
 
 def sheet_size(pairs: int, styles: int, thumb: int = SHEET_THUMB) -> tuple[int, int]:
@@ -706,7 +723,8 @@ def contact_sheet(records: list[Record], path, *, overwrite: bool = False, thumb
             while len(text) > 4 and draw.textlength(text) > width - 2 * SHEET_PAD:
                 text = text[:-4] + "..."
             draw.text((SHEET_PAD, top + thumb + 2 + 13 * n), text, fill="black")
-    return save_image(sheet, Path(path), {"contact_sheet": True, "pairs": len(records)}, overwrite=overwrite)
+    return save_image(sheet, Path(path), {"contact_sheet": _sheet_mark(r.output for r in records), "pairs": len(records)},
+                      overwrite=overwrite)
 
 
 def _losses_of(record: Record) -> tuple[float, float] | None:

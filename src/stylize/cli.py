@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import shlex
 import signal
 import sys
@@ -25,10 +26,8 @@ EXIT_INTERRUPTED = {signal.SIGINT: 130, signal.SIGTERM: 143}
 
 # -- helpers for running (console.py: signals and progress bars) ----------------------------------
 def fail(e: StylizeError):
-    text = str(e)
-    if isinstance(e, OutOfMemoryError) and click.get_current_context().params.get("out_size"):
-        text = text.replace("--size", "--out-size")  # style-recon: the output's size is --out-size's
-    raise click.ClickException(text)
+    out_size = isinstance(e, OutOfMemoryError) and click.get_current_context().params.get("out_size")  # style-recon
+    raise click.ClickException(str(e).replace("--size", "--out-size") if out_size else str(e))
 
 
 def echo(message: str, quiet: bool) -> None:
@@ -216,12 +215,14 @@ def batch_command(manifest, contents, styles, out_dir, name_template, skip_exist
         bar.ready(rep)
         announce_download(settings, quiet)
 
+    held = contextlib.ExitStack()  # the contact sheet's claim, from its check until it is written
     with catch_signals() as interrupt:
         try:
             pairs = batch.intake(manifest, contents, styles, Path(out_dir), name_template, shard, stdin=sys.stdin)
             if contact_sheet:
                 batch.check_contact_sheet(contact_sheet, pairs, [manifest, report], overwrite=overwrite,
                                           resume=skip_existing)
+                held.enter_context(batch.sheet_claim(contact_sheet))
             common = dict(report=report, inputs=[manifest] if manifest and manifest != "-" else [],
                           skip_existing=skip_existing, overwrite=overwrite, continue_on_error=continue_on_error,
                           should_stop=interrupt, on_ready=on_ready,
@@ -234,6 +235,7 @@ def batch_command(manifest, contents, styles, out_dir, name_template, skip_exist
                 rep = cluster.run_batch(pairs, out_dir, settings, address=ray, cpus=ray_cpus, on_start=bar.started,
                                         **common)
         except StylizeError as e:
+            held.close()
             fail(e)
         finally:
             bar.close()
@@ -245,6 +247,8 @@ def batch_command(manifest, contents, styles, out_dir, name_template, skip_exist
     except StylizeError as e:  # the pairs' outcome is told first; then the sheet's failure, and 3 if a pair failed
         say(f"Error: {e}")
         sys.exit(EXIT_SOME_FAILED if counts.get("failed") else 1)
+    finally:
+        held.close()
     if interrupt.signal is not None or counts.get("interrupted"):
         interrupted("Interrupted: rerun with --skip-existing to resume.", interrupt)
     if counts.get("failed"):
@@ -277,8 +281,8 @@ def report_merge_command(reports, output, overwrite):
     say(f"Merged {len(reports)} reports into {output}: {len(data['pairs'])} pairs ({counts})")
     if missing:
         shown = ", ".join(str(k + 1) for k in missing[:10]) + (", ..." if len(missing) > 10 else "")
-        click.echo(f"Warning: {len(missing)} of the manifest's {data['manifest_pairs']} pairs are in none of these "
-                   f"reports (pairs {shown})", err=True)
+        say(f"Warning: {len(missing)} of the manifest's {data['manifest_pairs']} pairs are in none of these reports "
+            f"(pairs {shown})")
 
 
 @cli.command("content-recon")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 from dataclasses import dataclass, field
@@ -103,9 +104,10 @@ def side_path(out) -> Path:
 def check_outputs(out, inputs, overwrite: bool = False, cells=()) -> None:
     """Refuse, before any work, a figure or .json that exists (without overwrite), replaces an input, or
     is one of the figure's own cells."""
-    from .images import check_output, same_file, taken
+    from .images import check_name, check_output, same_file, taken
 
     check_output(out, inputs, overwrite)
+    check_name(side_path(out))  # the .json beside it needs a name that fits too
     if any(same_file(out, c) or same_file(side_path(out), c) for c in cells):
         raise ImageError(f"{out}: the figure would overwrite one of its own cells; choose another output or --cells-dir")
     side = side_path(out)
@@ -113,6 +115,20 @@ def check_outputs(out, inputs, overwrite: bool = False, cells=()) -> None:
         raise ImageError(f"{side}: the figure's .json would overwrite an input; choose another output path")
     if taken(side) and not overwrite:
         raise ImageError(f"{side}: already exists (the figure's .json); pass --overwrite to replace it")
+    if taken(side) and not _is_figure_json(side):  # --overwrite replaces a figure's .json, never a file of yours
+        raise ImageError(f"{side}: already exists and is not a figure's .json stylize wrote; move it away or choose "
+                         f"another output")
+
+
+def _is_figure_json(path: Path) -> bool:
+    import json
+
+    try:
+        with open(path, encoding="utf-8", opener=lambda p, flags: os.open(p, flags | os.O_NOFOLLOW)) as f:
+            data = json.load(f)
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and data.get("command") in ("figure1", "grid") and "cells" in data
 
 
 def save(figure: Figure, out, argv: str = "", overwrite: bool = False) -> Path:
@@ -200,13 +216,28 @@ def _claimed(make):
     refused at once, naming the first run's pid, not after all its cells. (Where the output's folder is missing,
     the figure's own check says so.)"""
     @functools.wraps(make)
-    def run(*args, output=None, **kwargs):
-        if output is None or not Path(output).absolute().parent.is_dir():
-            return make(*args, output=output, **kwargs)
-        from .claims import claim_file
+    def run(*args, output=None, cells_dir=None, **kwargs):
+        from .claims import claim_file, claim_folder
 
-        with claim_file(output):
-            return make(*args, output=output, **kwargs)
+        with contextlib.ExitStack() as held:
+            if output is not None and Path(output).absolute().parent.is_dir():
+                held.enter_context(claim_file(output))  # the picture and its .json: one run at a time
+                held.enter_context(claim_file(side_path(output)))
+            made = cells_dir is not None and not os.path.lexists(cells_dir)
+            if cells_dir is not None and (made or Path(cells_dir).is_dir()):
+                try:
+                    Path(cells_dir).mkdir(parents=True, exist_ok=True)
+                except OSError:
+                    made = False  # prepare_cells says why, in its words
+                else:
+                    held.enter_context(claim_folder(cells_dir))
+            try:
+                return make(*args, output=output, cells_dir=cells_dir, **kwargs)
+            finally:
+                if made:
+                    held.close()  # the folder's claim first, then the folder itself if the run left it empty
+                    with contextlib.suppress(OSError):
+                        Path(cells_dir).rmdir()
     return run
 
 

@@ -20,7 +20,7 @@ from typing import Callable
 from . import __version__
 from .claims import claim_file
 from .errors import ImageError
-from .images import check_fits, check_name, check_output, same_file, save_image, taken, to_pil
+from .images import check_fits, check_mark, check_name, check_output, same_file, save_image, taken, to_pil
 from .masks import mask_files
 from .settings import Settings
 from .synthesis import Progress
@@ -60,6 +60,7 @@ def check_intermediates(paths, inputs=(), overwrite: bool = False) -> None:
     (without overwrite) an existing file. Raises ImageError."""
     for path in paths:
         check_name(path)
+        check_mark(path)
         if any(same_file(path, Path(i)) for i in inputs if i):
             raise ImageError(f"{path}: an intermediate of --save-every would overwrite an input; choose another "
                              f"output name")

@@ -119,7 +119,10 @@ _PNG_TEXT, _COMMENT, _EXIF = "png-text", "comment", "exif"
 _CARRIER = {"PNG": _PNG_TEXT, "JPEG": _COMMENT, "GIF": _COMMENT, "WEBP": _EXIF, "TIFF": _EXIF, "AVIF": _EXIF}
 _COMMENT_MAX = {"JPEG": 65533}  # a JPEG COM segment holds at most this many bytes
 _IMAGE_DESCRIPTION = 0x010E
-_MAX_SIDE = {"ICO": 256, "WEBP": 16383, "JPEG": 65535, "GIF": 65535}  # px: the format's largest image side
+# px: the format's largest image side, as its encoder takes it (libjpeg: 65500; TGA, PCX, SGI, GIF: 16-bit
+# fields; libavif's images that Pillow reads back: 32768)
+_MAX_SIDE = {"ICO": 256, "WEBP": 16383, "JPEG": 65500, "MPO": 65500, "GIF": 65535, "TGA": 65535, "PCX": 65535,
+             "SGI": 65535, "AVIF": 32768}
 
 _writable: dict[str, str | None] = {}  # format -> None if stylize can write it, else the reason
 
@@ -231,9 +234,7 @@ def check_output(path: str | os.PathLike, inputs=(), overwrite: bool = False) ->
     fmt = output_format(p)
     folder = p.parent if str(p.parent) else Path(".")
     try:
-        if fmt not in _CARRIER and not _own_sidecar(sidecar_path(p)):  # whatever the flags: it is not stylize's
-            raise ImageError(f"{sidecar_path(p)}: already exists and is not stylize's (a {p.suffix} output keeps an "
-                             f"interrupted run's mark there); move it away or choose another output")
+        check_mark(p, fmt)
         if not folder.exists():
             raise ImageError(f"{p}: the folder {folder} does not exist")
         if not folder.is_dir():
@@ -251,6 +252,14 @@ def check_output(path: str | os.PathLike, inputs=(), overwrite: bool = False) ->
             raise _too_long(p) from None
         raise ImageError(f"{p}: cannot write in {folder} ({e.strerror or e})") from None
     return p
+
+
+def check_mark(path: Path, fmt: str | None = None) -> None:
+    """ImageError when an output in a format that carries no metadata (BMP, ...) would need its mark,
+    OUT.stylize.json, where a file that is not stylize's is (whatever the flags: it is never replaced)."""
+    if (fmt or output_format(path)) not in _CARRIER and not _own_sidecar(sidecar_path(path)):
+        raise ImageError(f"{sidecar_path(path)}: already exists and is not stylize's (a {Path(path).suffix} output "
+                         f"keeps an interrupted run's mark there); move it away or choose another output")
 
 
 def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:

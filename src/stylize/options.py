@@ -75,6 +75,8 @@ class LayerList(click.ParamType):
         for n in names:
             if n not in LAYERS:
                 self.fail(f"unknown layer {n!r}; `stylize --list-layers` prints VGG-19's layers", param, ctx)
+            if names.count(n) > 1:  # it would silently count twice
+                self.fail(f"{n} is given twice; give each layer once", param, ctx)
         return names
 
 
@@ -185,7 +187,9 @@ class OutSize(click.ParamType):
             parts = tuple(whole(v) for v in text.split("x")) if "x" in text else (whole(text),)
         except ValueError:
             self.fail(f"{value!r} is not a size like 512 or 640x480", param, ctx)
-        if len(parts) not in (1, 2) or min(parts) < 1 or max(parts) > MAX_SIDE:
+        if len(parts) not in (1, 2):
+            self.fail(f"{value!r} is not a size like 512 or 640x480", param, ctx)
+        if min(parts) < 1 or max(parts) > MAX_SIDE:
             shown = value if len(str(value)) <= 24 else f"a size of {len(str(value))} characters"
             self.fail(f"{shown!r}: sides must be from 1 to {MAX_SIDE} px", param, ctx)
         return parts

@@ -86,6 +86,9 @@ def read(path: Path) -> dict | None:
     return data
 
 
+LOCK_MARK = b"stylize report lock\n"  # what a report's lock file holds: stylize's, not a user's empty file
+
+
 class Lock:
     """The lock file of a report: byte 0 is held while one run reads and rewrites the report, byte 1
     (shared) by every run that writes it. The last run out removes the file."""
@@ -113,9 +116,16 @@ class Lock:
 
         while True:
             try:
-                self.fd, _ = open_own(self.path, self.report, lambda data: data == b"")  # (the lock file stays empty)
+                self.fd, created = open_own(self.path, self.report, lambda data: data in (b"", LOCK_MARK))
             except ClaimError as e:
                 raise ManifestError(str(e)) from None
+            if created:
+                os.write(self.fd, LOCK_MARK)
+            elif not self._marked():  # empty: not stylize's (a run writes the mark as soon as it creates it)
+                os.close(self.fd)
+                self.fd = None
+                raise ManifestError(f"{self.report}: {self.path.name} beside it is not a file stylize made (it is "
+                                    f"empty); move it away")
             self.hold()
             try:
                 if os.path.samestat(os.fstat(self.fd), os.stat(self.path)):
@@ -126,6 +136,14 @@ class Lock:
         alone = self._lockf(fcntl.LOCK_EX | fcntl.LOCK_NB, 1)
         self._lockf(fcntl.LOCK_SH, 1)
         return not alone
+
+    def _marked(self) -> bool:
+        """Whether the lock file holds LOCK_MARK, waiting a moment for a run that has just created it."""
+        for _ in range(20):
+            if os.pread(self.fd, len(LOCK_MARK), 0) == LOCK_MARK:
+                return True
+            time.sleep(0.01)
+        return False
 
     def hold(self) -> None:
         import fcntl

@@ -227,10 +227,10 @@ FIELDS = {f.name: f for f in fields(Settings)}
 
 
 def whole(text) -> int:
-    """An integer written in ASCII digits (an optional sign); ValueError for anything else Python's int() would
-    take ('1_000', '0x10', Arabic-Indic digits): a count is typed as digits, nothing else."""
+    """An integer written in ASCII digits (a minus sign allowed, for the ranges to refuse by name); ValueError for
+    anything else Python's int() would take ('+32', '1_000', '0x10', Arabic-Indic digits)."""
     text = str(text).strip()
-    if not re.fullmatch(r"[+-]?[0-9]+", text):
+    if not re.fullmatch(r"-?[0-9]+", text):
         raise ValueError(f"{text!r} is not a whole number")
     return int(text)
 

@@ -130,9 +130,11 @@ def open_clip(path: str | os.PathLike) -> Clip:
 
 
 def _open_folder(p: Path) -> Clip:
+    Image.init()  # a frame is any image Pillow reads (a numbered .gif left out would be a frame silently dropped)
+    readable = FRAME_SUFFIXES | {ext for ext, fmt in Image.registered_extensions().items() if fmt in Image.OPEN}
     numbered = []
     for f in p.iterdir():
-        if f.suffix.lower() not in FRAME_SUFFIXES or not f.is_file():
+        if f.suffix.lower() not in readable or not f.is_file():
             continue
         m = re.search(r"(\d+)$", f.stem)
         if m is None:
