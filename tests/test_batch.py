@@ -461,3 +461,17 @@ def test_a_name_template_cannot_put_a_separator_or_a_control_character_in_a_name
     with pytest.raises(ManifestError, match="would put a separator or a control character in a name"):
         batch.check_template(template)
     batch.check_template("{index:_>4}_{content}.png")
+
+
+def test_a_style_whose_name_holds_a_semicolon_is_one_artwork_on_the_sheet(images, tmp_path):
+    # hostile round 7: the sheet split the report's ';'-joined style field and showed two "unreadable" boxes
+    art = tmp_path / "a;b.png"
+    art.write_bytes((images / "art0.jpg").read_bytes())
+    pair = batch.plan([(str(images / "photo0.png"), [str(art)], str(tmp_path / "o.png"))], tmp_path)[0]
+    record = batch.record_of(pair)
+    assert record.artworks() == [str(art)] and batch.label(record) == "photo0.png x a;b.png"
+    im = Image.open(batch.contact_sheet([record], tmp_path / "sheet.png")).convert("RGB")
+    assert im.width == batch.sheet_size(1, 1)[0]  # photo | one artwork | result
+    style_box = (batch.SHEET_PAD + (batch.SHEET_THUMB + batch.SHEET_PAD) + batch.SHEET_THUMB // 2,
+                 batch.SHEET_PAD + batch.SHEET_THUMB // 2)
+    assert im.getpixel(style_box) != (200, 200, 200)  # the artwork itself, not the grey "unreadable" box

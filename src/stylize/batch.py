@@ -541,7 +541,7 @@ def run(session, pairs: list[Pair], *, skip_existing: bool = False, overwrite: b
 
 def record_of(pair: Pair) -> Record:
     return Record(pair.index, pair.content, pair.style, str(pair.output),
-                  blend=list(pair.blend) if pair.blend is not None else None)
+                  blend=list(pair.blend) if pair.blend is not None else None, styles=list(pair.styles))
 
 
 def finished(record: Record, report: Report | None, on_pair=None) -> None:
@@ -624,7 +624,7 @@ def label(record: Record) -> str:
     manifest line that could not be read is 'pair N'."""
     if not record.content:
         return f"pair {record.index + 1}"
-    return f"{Path(record.content).name} x {'+'.join(Path(s).name for s in record.style.split(';'))}"
+    return f"{Path(record.content).name} x {'+'.join(Path(s).name for s in record.artworks())}"
 
 
 def check_contact_sheet(path, pairs: list[Pair], inputs=(), *, overwrite: bool = False, resume: bool = False) -> Path:
@@ -695,7 +695,7 @@ def contact_sheet(records: list[Record], path, *, overwrite: bool = False, thumb
 
     from .images import fit, load_image
 
-    columns = 2 + max((len(r.style.split(";")) for r in records), default=1)
+    columns = 2 + max((len(r.artworks()) for r in records), default=1)
     width, height = sheet_size(len(records), columns - 2, thumb)
     row = thumb + SHEET_TEXT + SHEET_PAD
     sheet = Image.new("RGB", (width, height), "white")
@@ -703,7 +703,7 @@ def contact_sheet(records: list[Record], path, *, overwrite: bool = False, thumb
     for k, r in enumerate(records):
         top = SHEET_PAD + k * row
         done = r.status in ("ok", "skipped", "interrupted")
-        cells = [r.content, *r.style.split(";")] + [None] * (columns - 2 - len(r.style.split(";"))) + \
+        cells = [r.content, *r.artworks()] + [None] * (columns - 2 - len(r.artworks())) + \
             [r.output if done else ""]
         for c, source in enumerate(cells):
             if source is None:

@@ -43,6 +43,7 @@ class Record:
     evaluations: int | None = None
     error: str | None = None
     blend: list | None = None
+    styles: list | None = None  # the artworks as a list (a name may hold ';'); older reports: None
     worker: str | None = None  # on a cluster: the worker that made it, "host:pid"
     attempts: int | None = None  # on a cluster: 2 or more when a worker died while making it
 
@@ -50,6 +51,10 @@ class Record:
     def from_dict(cls, data: dict) -> Record:
         """A record as a report holds it (unknown keys are ignored, missing ones take their defaults)."""
         return cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data})
+
+    def artworks(self) -> list[str]:
+        """The pair's artworks: `styles`, or (a report written before it existed) `style` split at ';'."""
+        return list(self.styles) if self.styles else self.style.split(";")
 
     def key(self) -> tuple:
         """What makes two records the same pair of the same manifest."""
