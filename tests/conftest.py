@@ -1,4 +1,5 @@
 import math
+import signal
 from pathlib import Path
 
 import pytest
@@ -141,3 +142,13 @@ def halves(width, height, left=(255, 255, 255), right=(0, 0, 0)) -> Image.Image:
     im = Image.new("RGB", (width, height), right)
     im.paste(Image.new("RGB", (width // 2, height), left), (0, 0))
     return im
+
+
+def pytest_configure(config):
+    """The signal tests send SIGINT and SIGTERM to stylize (here and in child processes) and expect it to act.
+    A suite started as a background job of a script (`pytest &`) has them ignored (POSIX), and stylize keeps
+    an ignored signal ignored, as it should: restore the defaults, so the tests run the same from anywhere."""
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    if signal.getsignal(signal.SIGTERM) == signal.SIG_IGN:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
