@@ -626,3 +626,17 @@ def test_an_empty_file_at_a_reports_lock_name_is_not_stylizes(photo, art, tmp_pa
 def test_more_numbers_and_lists_refused_when_the_command_line_is_read(photo, art, tmp_path, args, why):
     r = run(photo, art, "-o", tmp_path / "o.png", *FAST, *args)
     assert r.exit_code == 2 and why in r.stderr and not (tmp_path / "o.png").exists(), cli_result_text(r)
+
+
+def test_a_figures_json_is_never_taken_for_an_images_mark(tmp_path):
+    # round 7: `grid -o y.bmp.stylize.png` writes y.bmp.stylize.json, which a later `-o y.bmp` took for its mark
+    from stylize.errors import ImageError
+    from stylize.images import check_output
+
+    side = tmp_path / "y.bmp.stylize.json"
+    side.write_text(json.dumps({"command": "grid", "cells": [], "partial": False}))
+    with pytest.raises(ImageError, match="is not stylize's"):
+        check_output(tmp_path / "y.bmp", overwrite=True)
+    save_image(Image.new("RGB", (8, 8)), tmp_path / "z.bmp", {"partial": True})  # a partial .bmp's own mark
+    check_output(tmp_path / "z.bmp", overwrite=True)  # is recognised as stylize's
+    assert json.loads((tmp_path / "z.bmp.stylize.json").read_text())["mark_of"] == "z.bmp"

@@ -357,7 +357,7 @@ def save_image(im: Image.Image, path: str | os.PathLike, metadata: dict | None =
             if not _own_sidecar(sidecar):
                 raise ImageError(f"{sidecar}: already exists and is not stylize's; move it away or choose another "
                                  f"output")
-            write_json(sidecar, metadata, overwrite=True)  # ours, or absent: checked just above
+            write_json(sidecar, dict(metadata, mark_of=p.name), overwrite=True)  # ours, or absent: checked above
             wrote_sidecar = True
         place(tmp, p, overwrite)
     except BaseException as e:
@@ -515,7 +515,11 @@ def _own_sidecar(sidecar: Path) -> bool:
             data = json.load(f)
     except (OSError, ValueError):  # a link (to a file or to nothing), a folder, another program's file
         return False
-    return isinstance(data, dict) and "partial" in data
+    if not (isinstance(data, dict) and "partial" in data):
+        return False
+    # a mark names its image (older marks do not, and are no figure's .json, which lists its cells)
+    image = Path(sidecar).name.removesuffix(SIDECAR_SUFFIX)
+    return data.get("mark_of") == image or ("mark_of" not in data and "cells" not in data)
 
 
 def _unlink_quietly(path) -> None:
@@ -567,7 +571,11 @@ def read_metadata(path: str | os.PathLike) -> dict | None:
         return None
     except (OSError, UnicodeDecodeError) as e:
         raise ImageError(f"{sidecar}: cannot read ({getattr(e, 'strerror', None) or _first_line(e)})") from None
-    return _json_object(text)
+    meta = _json_object(text)
+    if meta is None or not _own_sidecar(sidecar):  # another file under the mark's name (a figure's .json)
+        return None
+    meta.pop("mark_of", None)  # the mark's own bookkeeping, not the image's metadata
+    return meta
 
 
 def _json_object(text) -> dict | None:
