@@ -21,8 +21,8 @@ import torch
 
 from .claims import claim_file
 from .errors import ClusterError, ManifestError, SettingsError, StylizeError
-from .images import (check_name, check_writable, make_folder, max_side, output_format, path_key, read_metadata,
-                     save_image, taken)
+from .images import (check_name, check_writable, make_folder, max_side, missing_folders, output_format, path_key,
+                     read_metadata, remove_empty, save_image, taken)
 from .report import Record, Report
 from .settings import MAX_COUNT, number, whole
 
@@ -356,23 +356,13 @@ def _manifest_text(manifest: str, stdin) -> tuple[str, str]:
 
 def prepare(out_dir: Path, pairs: list[Pair]) -> list[Path]:
     """Create the output folders and make sure they can be written, before the first pair; returns the
-    folders it created (for unprepare, when a later check refuses the batch)."""
+    folders it created (for images.remove_empty, when a later check refuses the batch)."""
     folders = {Path(out_dir)} | {p.output.parent for p in pairs if p.styles}
     made: list[Path] = []
     for folder in sorted(folders):
-        made += [f for f in (folder, *folder.parents) if f not in made and not os.path.lexists(f)]
+        made += missing_folders(folder)
         make_folder(folder, "output folder")
     return made
-
-
-def unprepare(made: list[Path]) -> None:
-    """Remove the folders prepare created, deepest first, where they are still empty (a refused batch leaves
-    no new empty --out-dir behind; anything written into them since is kept)."""
-    for folder in sorted(made, key=lambda f: len(f.parts), reverse=True):
-        try:
-            folder.rmdir()
-        except OSError:
-            pass
 
 
 def shard(pairs: list[Pair], i: int, n: int) -> list[Pair]:
@@ -579,7 +569,7 @@ def begin(pairs: list[Pair], out_dir, settings, *, report=None, inputs=(), skip_
         rep.check([*inputs, *(f for p in pairs for f in (p.content, *p.styles)), *input_files(settings)], overwrite,
                   resume=skip_existing, outputs=[p.output for p in pairs])
     except StylizeError:
-        unprepare(made)
+        remove_empty(made)  # a refused batch leaves no new, empty --out-dir behind
         raise
     return rep
 

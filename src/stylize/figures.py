@@ -121,13 +121,9 @@ def check_outputs(out, inputs, overwrite: bool = False, cells=()) -> None:
 
 
 def _is_figure_json(path: Path) -> bool:
-    import json
+    from .images import read_json_here
 
-    try:
-        with open(path, encoding="utf-8", opener=lambda p, flags: os.open(p, flags | os.O_NOFOLLOW)) as f:
-            data = json.load(f)
-    except (OSError, ValueError):
-        return False
+    data = read_json_here(path)
     return isinstance(data, dict) and data.get("command") in ("figure1", "grid") and "cells" in data
 
 
@@ -218,26 +214,25 @@ def _claimed(make):
     @functools.wraps(make)
     def run(*args, output=None, cells_dir=None, **kwargs):
         from .claims import claim_file, claim_folder
+        from .images import missing_folders, remove_empty
 
         with contextlib.ExitStack() as held:
             if output is not None and Path(output).absolute().parent.is_dir():
                 held.enter_context(claim_file(output))  # the picture and its .json: one run at a time
                 held.enter_context(claim_file(side_path(output)))
-            made = cells_dir is not None and not os.path.lexists(cells_dir)
+            made = missing_folders(cells_dir) if cells_dir is not None else []
             if cells_dir is not None and (made or Path(cells_dir).is_dir()):
                 try:
                     Path(cells_dir).mkdir(parents=True, exist_ok=True)
                 except OSError:
-                    made = False  # prepare_cells says why, in its words
+                    made = []  # prepare_cells says why, in its words
                 else:
                     held.enter_context(claim_folder(cells_dir))
             try:
                 return make(*args, output=output, cells_dir=cells_dir, **kwargs)
             finally:
-                if made:
-                    held.close()  # the folder's claim first, then the folder itself if the run left it empty
-                    with contextlib.suppress(OSError):
-                        Path(cells_dir).rmdir()
+                held.close()  # the folder's claim first, then the folders it made if the run left them empty
+                remove_empty(made)
     return run
 
 

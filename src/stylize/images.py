@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import io
 import json
@@ -476,6 +477,20 @@ def make_folder(folder: str | os.PathLike, what: str = "folder") -> Path:
     return folder
 
 
+def missing_folders(folder) -> list[Path]:
+    """`folder` and those of its parents that do not exist yet: what creating it would make (for remove_empty)."""
+    folder = Path(folder)
+    return [f for f in (folder, *folder.parents) if not os.path.lexists(f)]
+
+
+def remove_empty(folders) -> None:
+    """Remove the folders a run created (missing_folders), deepest first, where they are still empty: a run that
+    ends before writing anything leaves no new empty folder behind; anything written into them is kept."""
+    for folder in sorted(set(map(Path, folders)), key=lambda f: len(f.parts), reverse=True):
+        with contextlib.suppress(OSError):
+            folder.rmdir()
+
+
 def path_key(path) -> str:
     """A path as a key that every name of one file shares: an existing file's device and inode (symbolic and
     hard links, '..'), else the resolved name, case-folded where the system folds case. Keys compared with
@@ -510,14 +525,24 @@ def _own_sidecar(sidecar: Path) -> bool:
     object with a "partial" key); never another program's or the user's file, nor an input."""
     if not os.path.lexists(sidecar):
         return True
+    return _is_mark(read_json_here(sidecar), sidecar)
+
+
+def read_json_here(path) -> object:
+    """The JSON in the file at `path` itself (never through a link: O_NOFOLLOW), or None for a link, a folder,
+    a missing file or one that is not JSON: how stylize reads a file it may only replace if it made it."""
     try:
-        with open(sidecar, encoding="utf-8", opener=lambda p, flags: os.open(p, flags | os.O_NOFOLLOW)) as f:
-            data = json.load(f)
-    except (OSError, ValueError):  # a link (to a file or to nothing), a folder, another program's file
-        return False
+        with open(path, encoding="utf-8", opener=lambda p, flags: os.open(p, flags | os.O_NOFOLLOW)) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def _is_mark(data, sidecar: Path) -> bool:
+    """Whether parsed JSON is stylize's mark for the image beside `sidecar`: an object with a "partial" key that
+    names its image (older marks name none, and are no figure's .json, which lists its cells)."""
     if not (isinstance(data, dict) and "partial" in data):
         return False
-    # a mark names its image (older marks do not, and are no figure's .json, which lists its cells)
     image = Path(sidecar).name.removesuffix(SIDECAR_SUFFIX)
     return data.get("mark_of") == image or ("mark_of" not in data and "cells" not in data)
 
@@ -572,7 +597,7 @@ def read_metadata(path: str | os.PathLike) -> dict | None:
     except (OSError, UnicodeDecodeError) as e:
         raise ImageError(f"{sidecar}: cannot read ({getattr(e, 'strerror', None) or _first_line(e)})") from None
     meta = _json_object(text)
-    if meta is None or not _own_sidecar(sidecar):  # another file under the mark's name (a figure's .json)
+    if os.path.islink(sidecar) or not _is_mark(meta, sidecar):  # not stylize's mark (a link, a figure's .json)
         return None
     meta.pop("mark_of", None)  # the mark's own bookkeeping, not the image's metadata
     return meta

@@ -438,10 +438,8 @@ def settings_from(kwargs: dict, **fixed) -> Settings:
     preset = kwargs.pop("preset", None)
     values = {n: kwargs.pop(n) for n in list(kwargs) if n in FIELDS}
     if preset is not None:
-        ctx = click.get_current_context()
-        ctx.meta["preset"] = preset
-        typed = (click.core.ParameterSource.COMMANDLINE, click.core.ParameterSource.ENVIRONMENT)
-        values.update({n: v for n, v in PRESETS[preset].items() if ctx.get_parameter_source(n) not in typed})
+        click.get_current_context().meta["preset"] = preset
+        values.update({n: v for n, v in PRESETS[preset].items() if not _typed(n)})
     values.update(fixed)
     init = values.get("init")
     if init not in (None, "noise", "content", "style") and not Path(init).is_file():
@@ -504,11 +502,11 @@ def default_output(content: str, style: str, folder: Path = Path(".")) -> Path:
 
     from .images import sidecar_path
 
-    whole = os.fsencode(f"{Path(content).stem}_{Path(style).stem}")
-    cut = whole[:200]
+    full = os.fsencode(f"{Path(content).stem}_{Path(style).stem}")  # (not `whole`: that is settings.whole)
+    cut = full[:200]
     for end in range(len(cut), len(cut) - 4, -1):  # not inside a UTF-8 character (other bytes are cut as bytes)
-        if _utf8(whole[:end]):
-            cut = whole[:end]
+        if _utf8(full[:end]):
+            cut = full[:end]
             break
     stem = os.fsdecode(cut)
     try:

@@ -798,7 +798,7 @@ def make_video(source, styles, output, settings, options: VideoOptions = VideoOp
         folder = out
     if on_ready is not None:
         on_ready(VideoPlan(clip.count, size, out, folder, plan.note, 1 if options.independent else options.passes))
-    created = not os.path.lexists(folder)
+    created = images.missing_folders(folder)
     claim = claims.claim_folder(folder)  # held from the first frame until the video is written
     try:
         result = stylize_frames(session, clip, styles, folder, options, callback=callback, should_stop=should_stop,
@@ -813,11 +813,7 @@ def make_video(source, styles, output, settings, options: VideoOptions = VideoOp
             result.encoded = True
     finally:
         claim.release()
-        if created:  # a run that ended before its first frame leaves no empty folder of its own behind
-            try:
-                folder.rmdir()
-            except OSError:
-                pass  # frames in it: kept for a resume
+        images.remove_empty(created)  # a run that ended before its first frame; frames in it are kept for a resume
     if result.encoded and not keep_frames:
         remove_work_folder(folder, clip.count)
     return result
