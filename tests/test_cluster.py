@@ -54,6 +54,28 @@ def test_an_unreachable_address_is_one_line_after_a_bounded_wait(images, tmp_pat
         cluster.connect("192.0.2.1:6379", wait=0.5)
 
 
+def test_sigterm_while_ray_starts_is_an_interruption_not_rays_exit(monkeypatch):
+    """Hostile round 8: ray.init installs a SIGTERM handler that calls sys.exit(15) before it returns; a SIGTERM
+    then ended the batch silently with status 15. It is stylize's interruption (143, "Interrupted.")."""
+    class StartingRay:
+        shut = False
+
+        def is_initialized(self):
+            return False
+
+        def init(self, **options):
+            signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(signum))  # what ray.init does
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(5)  # the handler runs first
+
+    monkeypatch.setattr(cluster, "import_ray", StartingRay)
+    before = signal.getsignal(signal.SIGTERM)
+    with console.catch_signals() as interrupted:
+        assert cluster.connect() is True  # the caller shuts down whatever Ray started
+        assert interrupted.signal == signal.SIGTERM
+        assert signal.getsignal(signal.SIGTERM) == before  # ours acted: a second SIGTERM ends the run
+
+
 @pytest.mark.parametrize("value,message", [
     ("pairs.csv", "'pairs.csv' is not a Ray address: give auto, local, HOST:PORT or ray://HOST:PORT (a MANIFEST "
                   "goes before --ray, or write --ray=ADDRESS)"),

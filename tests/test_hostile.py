@@ -389,10 +389,12 @@ def test_every_unreadable_manifest_line_fails_alone_with_its_line_number():
     deep = '{"content": ' + "[" * 200_000 + "]" * 200_000 + "}"
     rows = batch.read_manifest("\n".join([
         '{"content": "a.png", "style": "b.png"}', deep, '{"content": "a\\u0000.png", "style": "b.png"}', "{oops",
-        '{"content": "c.png", "style": ["d.png", "e.png"]}']))
-    assert [r.error is None for r in rows] == [True, False, False, False, True]
-    assert "line 2: nested too deep" in rows[1].error and "line 3: a path holds a NUL byte" in rows[2].error
+        '{"content": "c.png", "style": ["d.png", "e.png"]}', '{"content": "a.png", "style": "b.png", "blend": [' +
+        "9" * 5000 + "]}"]))
+    assert [r.error is None for r in rows] == [True, False, False, False, True, False]
+    assert "line 2: not JSON (nested too deep)" in rows[1].error and "line 3: a path holds a NUL byte" in rows[2].error
     assert "line 4: not JSON" in rows[3].error
+    assert rows[5].error.endswith("line 6: not JSON (a number of over 4300 digits)"), rows[5].error
     rows = batch.read_manifest("content,style\na.png,b.png\nc.png," + "x" * 140_000 + "\nd.png,e.png\n")
     assert [r.error is None for r in rows] == [True, False, True] and "line 3: a path of 140000" in rows[1].error
     pairs = batch.plan(rows, __import__("pathlib").Path("out"))
@@ -640,3 +642,31 @@ def test_a_figures_json_is_never_taken_for_an_images_mark(tmp_path):
     save_image(Image.new("RGB", (8, 8)), tmp_path / "z.bmp", {"partial": True})  # a partial .bmp's own mark
     check_output(tmp_path / "z.bmp", overwrite=True)  # is recognised as stylize's
     assert json.loads((tmp_path / "z.bmp.stylize.json").read_text())["mark_of"] == "z.bmp"
+
+
+# round 8: JSON nested deeper than Python's recursion limit in stylize's own files was a RecursionError traceback
+DEEP = "[" * 200_000 + "]" * 200_000
+
+
+def test_json_nested_too_deep_in_a_mark_an_images_text_or_a_figures_json_is_not_stylizes(tmp_path):
+    from PIL.PngImagePlugin import PngInfo
+
+    from stylize import figures
+    from stylize.errors import ImageError
+    from stylize.images import check_output, parse_json, read_json_here
+
+    with pytest.raises(ValueError, match="nested too deep"):
+        parse_json(DEEP)
+    side = tmp_path / "a.bmp.stylize.json"
+    side.write_text('{"partial": ' + DEEP + "}")
+    assert read_json_here(side) is None
+    with pytest.raises(ImageError, match="is not stylize's"):
+        check_output(tmp_path / "a.bmp", overwrite=True)
+    info = PngInfo()
+    info.add_text("stylize", '{"partial": true, "x": ' + DEEP + "}", zip=True)
+    Image.new("RGB", (8, 8)).save(tmp_path / "t.png", pnginfo=info)
+    assert read_metadata(tmp_path / "t.png") is None  # another program's text: no metadata of ours
+    (tmp_path / "g.json").write_text('{"cells": ' + DEEP + "}")
+    pattern(8, 8).save(tmp_path / "c.png")
+    with pytest.raises(ImageError, match="is not a figure's .json stylize wrote"):
+        figures.check_outputs(tmp_path / "g.png", [tmp_path / "c.png"], overwrite=True)

@@ -202,6 +202,25 @@ def test_a_damaged_report_is_not_a_report_and_merge_writes_nothing(tmp_path, dam
     assert "Traceback" not in cli_result_text(r) and not (tmp_path / "m.json").exists()
 
 
+@pytest.mark.parametrize("text", ["[" * 200_000 + "]" * 200_000, '{"started": ' + "9" * 5000 + "}"],
+                         ids=["nested-too-deep", "5000-digits"])
+def test_json_python_cannot_read_is_not_a_report_and_a_batch_leaves_nothing(tmp_path, synthetic_weights, text):
+    """Hostile round 8: JSON nested 200,000 deep, or with a 5000-digit integer, at --report or given to `report
+    merge`, was a RecursionError/ValueError traceback, and the batch left its new, empty --out-dir."""
+    (tmp_path / "r.json").write_text(text)
+    assert report.read(tmp_path / "r.json") is None
+    r = CliRunner().invoke(cli, ["report", "merge", str(tmp_path / "r.json"), "-o", str(tmp_path / "m.json")])
+    assert r.exit_code == 1 and r.stderr.strip().endswith("r.json: not a stylize report"), cli_result_text(r)
+    pattern(40, 32).save(tmp_path / "a.png")
+    for flags in ([], ["--skip-existing"]):  # (--overwrite replaces it, as any file at an output's name)
+        r = CliRunner().invoke(cli, ["batch", "--content", str(tmp_path / "a.png"), "--style", str(tmp_path / "a.png"),
+                                     "--out-dir", str(tmp_path / "out"), "--report", str(tmp_path / "r.json"), *flags,
+                                     *synthetic(synthetic_weights)])
+        assert r.exit_code == 1 and "r.json" in r.stderr and "not a stylize report" in r.stderr, cli_result_text(r)
+        assert len(r.stderr.strip().splitlines()) == 1 and not (tmp_path / "out").exists()
+    assert (tmp_path / "r.json").read_text() == text
+
+
 def test_merge_counts_the_missing_pairs_of_a_huge_manifest_without_listing_them(tmp_path):
     data = {"started": "x", "settings": {}, "manifest_pairs": 10**12,
             "pairs": [{"index": 1, "content": "a", "style": "b", "output": "c", "status": "ok"}]}

@@ -569,6 +569,24 @@ def encoded_frames(tmp_path, n=3):
     return frames, clip
 
 
+def test_the_same_frames_encode_to_the_same_bytes(tmp_path):
+    """Hostile round 8: the same command gave another video file each run: Matroska/WebM write a random id and
+    the date, and x264's macroblock tree reads memory it never wrote when the height is not a multiple of 16
+    (3 different files in 5 runs, only where the heap holds other data: a whole run, not a lone encode)."""
+    frames, clip = encoded_frames(tmp_path)  # 48x40 frames
+    for name in ("a.mkv", "a.webm", "a.mp4"):
+        codec = video.CONTAINERS[name[1:]]
+        first = video.encode(frames, tmp_path / name, clip, codec).read_bytes()
+        assert video.encode(frames, tmp_path / name, clip, codec, overwrite=True).read_bytes() == first, name
+    assert b"mbtree=0" in (tmp_path / "a.mp4").read_bytes()  # the encoder's settings, as x264 records them
+    sixteen = tmp_path / "sixteen"
+    sixteen.mkdir()
+    for i, im in enumerate(moving_frames(3, height=48), 1):
+        im.save(video.frame_path(sixteen, i))
+    out = video.encode(sixteen, tmp_path / "b.mp4", video.open_clip(sixteen), "libx264")
+    assert b"mbtree=1" in out.read_bytes()  # where it is safe, x264's default stays
+
+
 def test_removing_the_work_folder_keeps_every_file_stylize_did_not_write(tmp_path):
     frames, clip = encoded_frames(tmp_path)
     (frames / "project.stylize.json").write_text("{}")  # the user's, though its name looks like a sidecar

@@ -21,8 +21,8 @@ import torch
 
 from .claims import claim_file
 from .errors import ClusterError, ManifestError, SettingsError, StylizeError
-from .images import (check_name, check_writable, make_folder, max_side, missing_folders, output_format, path_key,
-                     read_metadata, remove_empty, save_image, taken)
+from .images import (check_name, check_writable, make_folder, max_side, missing_folders, output_format, parse_json,
+                     path_key, read_metadata, remove_empty, save_image, taken)
 from .report import Record, Report
 from .settings import MAX_COUNT, number, whole
 
@@ -134,13 +134,11 @@ def read_manifest(text: str, where: str = "manifest") -> list[Row]:
             at = f"{where} line {n}"
             try:
                 try:
-                    obj = json.loads(line, object_pairs_hook=_unique_keys)
-                except json.JSONDecodeError as e:
-                    raise ManifestError(f"{at}: not JSON ({e.msg})") from None
-                except RecursionError:
-                    raise ManifestError(f"{at}: nested too deep to be a manifest line") from None
+                    obj = parse_json(line, object_pairs_hook=_unique_keys)
                 except ManifestError as e:  # _unique_keys
                     raise ManifestError(f"{at}: {e}") from None
+                except ValueError as e:
+                    raise ManifestError(f"{at}: not JSON ({getattr(e, 'msg', e)})") from None
                 if not isinstance(obj, dict) or not obj.get("content") or not obj.get("style"):
                     raise ManifestError(f"{at}: needs \"content\" and \"style\"")
                 unknown = sorted(set(obj) - set(COLUMNS))

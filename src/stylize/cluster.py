@@ -82,14 +82,21 @@ def connect(address: str | None = None, *, wait: float = CONNECT_WAIT) -> bool:
         except OSError as e:
             raise ClusterError(f"cannot reach the Ray cluster at {address}: {e.strerror or e}") from None
     terminate = signal.getsignal(signal.SIGTERM)  # ray.init replaces it with sys.exit; SIGTERM stays ours
+    terminated = False
     try:
         ray.init(address=address, logging_level=logging.ERROR, log_to_driver=False)
     except ConnectionError as e:
         raise ClusterError(f"cannot connect to a Ray cluster{f' at {address}' if address else ''}: "
                            f"{_last_line(e)}") from None
+    except SystemExit as e:  # SIGTERM reached Ray's handler (sys.exit(15)) before ray.init gave SIGTERM back
+        if e.code != signal.SIGTERM or not callable(terminate):
+            raise
+        terminated = True
     finally:
         if threading.current_thread() is threading.main_thread() and terminate is not None:
             signal.signal(signal.SIGTERM, terminate)
+    if terminated:
+        terminate(signal.SIGTERM, None)  # ours, as if it had come a moment later: the run stops as interrupted
     return True
 
 

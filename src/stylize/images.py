@@ -7,6 +7,7 @@ import errno
 import io
 import json
 import os
+import sys
 import tempfile
 import warnings
 from pathlib import Path
@@ -528,12 +529,27 @@ def _own_sidecar(sidecar: Path) -> bool:
     return _is_mark(read_json_here(sidecar), sidecar)
 
 
+def parse_json(text: str | bytes, **options) -> object:
+    """json.loads(text, **options), where everything that is not JSON stylize can read raises ValueError
+    (json.JSONDecodeError for a syntax error): also nesting deeper than Python's recursion limit and an integer
+    longer than int's digit limit (4300). Every JSON stylize reads (marks, reports, figures' .json, manifest
+    lines) goes through here."""
+    try:
+        return json.loads(text, **options)
+    except RecursionError:
+        raise ValueError("nested too deep") from None
+    except ValueError as e:
+        if isinstance(e, json.JSONDecodeError) or "integer string conversion" not in str(e):
+            raise
+        raise ValueError(f"a number of over {sys.get_int_max_str_digits()} digits") from None
+
+
 def read_json_here(path) -> object:
     """The JSON in the file at `path` itself (never through a link: O_NOFOLLOW), or None for a link, a folder,
     a missing file or one that is not JSON: how stylize reads a file it may only replace if it made it."""
     try:
         with open(path, encoding="utf-8", opener=lambda p, flags: os.open(p, flags | os.O_NOFOLLOW)) as f:
-            return json.load(f)
+            return parse_json(f.read())
     except (OSError, ValueError):
         return None
 
@@ -609,7 +625,7 @@ def _json_object(text) -> dict | None:
     if not isinstance(text, str) or not text.lstrip().startswith("{"):
         return None
     try:
-        value = json.loads(text)
+        value = parse_json(text)
     except ValueError:
         return None
     return value if isinstance(value, dict) else None

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from .claims import open_own
 from .errors import ClaimError, ManifestError
-from .images import check_name, check_writable, path_key, write_json
+from .images import check_name, check_writable, parse_json, path_key, write_json
 
 WRITE_SHARE = 0.1  # a report is rewritten at most this share of the time (a huge report is written less often)
 
@@ -73,7 +73,7 @@ def read(path: Path) -> dict | None:
     """A stylize report's contents, or None for anything else (missing, not JSON, another program's, or damaged:
     an index that is not a position, an unknown status, a manifest smaller than its records)."""
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        data = parse_json(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     if not (isinstance(data, dict) and {"started", "settings", "pairs"} <= data.keys()

@@ -854,7 +854,7 @@ def _temp_file(output: Path) -> Path:
 
 
 def _open_output(av, path: Path, codec: str, size, rate, time_base, source_container=None):
-    out = av.open(str(path), "w")
+    out = av.open(str(path), "w", options={"fflags": "+bitexact"})  # no random ids or dates: the same bytes
     stream = out.add_stream(codec, rate=rate)
     stream.width, stream.height = encoded_size(size)
     stream.pix_fmt = "yuv420p"
@@ -863,6 +863,8 @@ def _open_output(av, path: Path, codec: str, size, rate, time_base, source_conta
         stream.time_base = time_base
     if codec == "libx264":
         stream.options = {"crf": "18"}
+        if stream.height % 16:  # x264's macroblock tree then reads memory it never wrote: other bytes each run
+            stream.options = {**stream.options, "x264-params": "mbtree=0"}
     audio = {}
     if source_container is not None:
         for a in source_container.streams.audio:
