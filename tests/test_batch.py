@@ -12,6 +12,7 @@ from PIL import Image
 from stylize import batch, synthesis
 from stylize.cli import cli
 from stylize.errors import ClusterError, ImageError, ManifestError
+from stylize.settings import Settings
 
 from .conftest import EXAMPLES, cli_result_text, pattern, synthetic
 
@@ -230,16 +231,16 @@ def test_contact_sheet_rows_failed_pairs_and_refusals(images, tmp_path):
     assert im.getpixel((result_box[0], batch.SHEET_PAD + batch.SHEET_THUMB // 2)) != (255, 255, 255)  # a result
     pairs = batch.plan([(str(images / "photo0.png"), str(images / "art0.jpg"), None)], out)
     with pytest.raises(ManifestError, match="already exists; pass --overwrite"):
-        batch.check_contact_sheet(path, pairs)
-    assert batch.check_contact_sheet(path, pairs, overwrite=True) == path
+        batch.check_contact_sheet(path, pairs, Settings())
+    assert batch.check_contact_sheet(path, pairs, Settings(), overwrite=True) == path
     with pytest.raises(ManifestError, match="already exists"):  # another batch's sheet: resuming is not ours
-        batch.check_contact_sheet(path, pairs, resume=True)
+        batch.check_contact_sheet(path, pairs, Settings(), resume=True)
     mine = batch.plan([(r.content, r.style.split(";"), r.output) for r in records], out)
-    assert batch.check_contact_sheet(path, mine, resume=True) == path  # this batch's own sheet, resumed
-    with pytest.raises(ManifestError, match="one of the batch's inputs or outputs"):
-        batch.check_contact_sheet(pairs[0].output, pairs)
+    assert batch.check_contact_sheet(path, mine, Settings(), resume=True) == path  # this batch's own sheet, resumed
+    with pytest.raises(ManifestError, match="a file the batch reads or writes"):
+        batch.check_contact_sheet(pairs[0].output, pairs, Settings())
     with pytest.raises(ManifestError, match="a .png or .jpg file"):
-        batch.check_contact_sheet(tmp_path / "sheet.gif", pairs)
+        batch.check_contact_sheet(tmp_path / "sheet.gif", pairs, Settings())
     assert batch.label(records[0]) == "photo0.png x art0.jpg+art1.jpg"
 
 
@@ -448,11 +449,33 @@ def test_a_bad_output_name_fails_its_own_pair_only(tmp_path):
         batch.plan([("a.jpg", "b.jpg", None)], tmp_path, "{content}")
 
 
+def test_a_contact_sheet_never_replaces_an_init_image_a_mask_or_the_weights(tmp_path, images, synthetic_weights):
+    """Hostile round 8: `--contact-sheet init.png --init init.png --overwrite` wrote the sheet over the --init
+    image (and over a --style-mask): the sheet's check saw only the pairs' images, the manifest and the report."""
+    pairs = batch.plan([(str(images / "photo0.png"), str(images / "art0.jpg"), None)], tmp_path / "out")
+    for name in ("m.png", "sm.png", "part.png", "w.png"):
+        (tmp_path / name).write_bytes(b"the user's")
+    t = {n: str(tmp_path / n) for n in ("m.png", "sm.png", "part.png", "w.png")}
+    settings = Settings(content_mask=t["m.png"], style_masks=(t["part.png"] + "+white",), weights=t["w.png"])
+    for name in t:
+        with pytest.raises(ManifestError, match="a file the batch reads or writes"):
+            batch.check_contact_sheet(t[name], pairs, settings if name != "sm.png" else Settings(
+                content_mask=t["m.png"], style_masks=(t["sm.png"],)), overwrite=True)
+    pattern(40, 32).save(tmp_path / "init.png")
+    before = (tmp_path / "init.png").read_bytes()
+    r = CliRunner().invoke(cli, ["batch", "--content", str(images / "photo0.png"), "--style", str(images / "art0.jpg"),
+                                 "--out-dir", str(tmp_path / "o"), "--init", str(tmp_path / "init.png"),
+                                 "--contact-sheet", str(tmp_path / "init.png"), "--overwrite",
+                                 *synthetic(synthetic_weights)])
+    assert r.exit_code == 1 and "a file the batch reads or writes" in r.stderr, cli_result_text(r)
+    assert (tmp_path / "init.png").read_bytes() == before and not (tmp_path / "o").exists()
+
+
 def test_a_contact_sheet_too_tall_for_its_format_is_refused_before_the_first_pair(tmp_path):
     pairs = batch.plan([(f"c{i}.jpg", "s.jpg", None) for i in range(400)], tmp_path)
     with pytest.raises(ManifestError, match=r"a contact sheet of 400 pairs would be 480x\d+; use .png, or one sheet"):
-        batch.check_contact_sheet(tmp_path / "sheet.jpg", pairs)
-    batch.check_contact_sheet(tmp_path / "sheet.png", pairs)
+        batch.check_contact_sheet(tmp_path / "sheet.jpg", pairs, Settings())
+    batch.check_contact_sheet(tmp_path / "sheet.png", pairs, Settings())
 
 
 @pytest.mark.parametrize("template", ["{index:c}.png", "{content:/>9}.png", "{content:\\>9}.png"])

@@ -547,15 +547,13 @@ def begin(pairs: list[Pair], out_dir, settings, *, report=None, inputs=(), skip_
     A pair whose artworks the blend weights do not fit fails alone; the output folders are created; the
     report (`report`, a path, or None) is checked against every input (`inputs`: more files never to be
     replaced, e.g. the manifest), the outputs and existing files. ManifestError, ImageError."""
-    from .files import input_files
-
     for pair in pairs:
         if pair.blend is None and pair.error is None:
             try:
                 settings.blend(len(pair.styles))
             except SettingsError as e:
                 pair.error = f"pair {pair.index + 1}: {e} (give the pair a blend column)"
-    read = {path_key(f): f for f in [*inputs, *input_files(settings)] if f and str(f) != "-"}
+    read = {path_key(f): f for f in read_files([], settings, inputs)}
     for pair in pairs:
         if pair.error is None and path_key(pair.output) in read:
             raise ManifestError(f"pair {pair.index + 1}: the output {pair.output} would replace "
@@ -564,12 +562,21 @@ def begin(pairs: list[Pair], out_dir, settings, *, report=None, inputs=(), skip_
     total = max((p.total for p in pairs if p.total is not None), default=len(pairs))
     rep = Report(Path(report) if report else None, settings.to_dict(), [record_of(p) for p in pairs], total)
     try:
-        rep.check([*inputs, *(f for p in pairs for f in (p.content, *p.styles)), *input_files(settings)], overwrite,
-                  resume=skip_existing, outputs=[p.output for p in pairs])
+        rep.check(read_files(pairs, settings, inputs), overwrite, resume=skip_existing,
+                  outputs=[p.output for p in pairs])
     except StylizeError:
         remove_empty(made)  # a refused batch leaves no new, empty --out-dir behind
         raise
     return rep
+
+
+def read_files(pairs: list[Pair], settings, inputs=()) -> list:
+    """Every file a batch reads, none of which it may ever write (README: What is never lost): `inputs` (the
+    manifest), the pairs' content and style images, and files.input_files(settings) (--init, masks, --weights)."""
+    from .files import input_files
+
+    files = [*inputs, *(f for p in pairs for f in (p.content, *p.styles)), *input_files(settings)]
+    return [f for f in files if f and str(f) != "-"]
 
 
 def run_batch(pairs: list[Pair], out_dir, settings, *, report=None, inputs=(), skip_existing: bool = False,
@@ -615,10 +622,12 @@ def label(record: Record) -> str:
     return f"{Path(record.content).name} x {'+'.join(Path(s).name for s in record.artworks())}"
 
 
-def check_contact_sheet(path, pairs: list[Pair], inputs=(), *, overwrite: bool = False, resume: bool = False) -> Path:
-    """Refuse, before the first pair, a contact sheet that is not .png/.jpg, is one of the pairs' inputs or
-    outputs (or `inputs`), exists (without `overwrite`; resuming may replace an earlier stylize contact sheet),
-    or cannot be written. ManifestError, or ImageError for a name too long."""
+def check_contact_sheet(path, pairs: list[Pair], settings, inputs=(), *, overwrite: bool = False,
+                        resume: bool = False) -> Path:
+    """Refuse, before the first pair, a contact sheet that is not .png/.jpg, is a file the batch reads
+    (read_files: also `inputs`, --init, masks, --weights) or writes (an output), exists (without `overwrite`;
+    resuming may replace an earlier stylize contact sheet), or cannot be written. ManifestError, or ImageError
+    for a name too long."""
     p = Path(path)
     if p.suffix.lower() not in SHEET_FORMATS:
         raise ManifestError(f"{p}: a contact sheet is a .png or .jpg file")
@@ -627,9 +636,9 @@ def check_contact_sheet(path, pairs: list[Pair], inputs=(), *, overwrite: bool =
     made = any(path_key(folder) in (path_key(q) for q in Path(pair.output).parents) for pair in pairs)
     if p.is_dir() or not (folder.is_dir() or made):  # a folder the batch makes for its outputs will be there
         raise ManifestError(f"{p}: {'is a directory' if p.is_dir() else f'the folder {folder} does not exist'}")
-    others = [*inputs, *(f for pair in pairs for f in (pair.content, *pair.styles, pair.output))]
+    others = [*read_files(pairs, settings, inputs), *(pair.output for pair in pairs)]
     if any(path_key(p) == path_key(o) for o in others if o):
-        raise ManifestError(f"{p}: the contact sheet would replace one of the batch's inputs or outputs; choose "
+        raise ManifestError(f"{p}: the contact sheet would replace a file the batch reads or writes; choose "
                             f"another --contact-sheet path")
     if taken(p) and not overwrite and not (resume and _is_sheet(p, [pair.output for pair in pairs])):
         raise ManifestError(f"{p}: already exists; pass --overwrite to replace it")

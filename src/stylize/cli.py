@@ -220,7 +220,7 @@ def batch_command(manifest, contents, styles, out_dir, name_template, skip_exist
         try:
             pairs = batch.intake(manifest, contents, styles, Path(out_dir), name_template, shard, stdin=sys.stdin)
             if contact_sheet:
-                batch.check_contact_sheet(contact_sheet, pairs, [manifest, report], overwrite=overwrite,
+                batch.check_contact_sheet(contact_sheet, pairs, settings, [manifest, report], overwrite=overwrite,
                                           resume=skip_existing)
                 held.enter_context(batch.sheet_claim(contact_sheet))
             common = dict(report=report, inputs=[manifest] if manifest and manifest != "-" else [],
