@@ -15,7 +15,8 @@ from .conftest import cli_result_text
 
 HOLD = ("import sys, time\n"
         "from stylize.claims import claim_file, claim_folder\n"
-        "claim = (claim_folder if sys.argv[2] == 'folder' else claim_file)(sys.argv[1]).take()\n"
+        "claim = claim_folder(sys.argv[1]).take() if sys.argv[2] == 'folder' else claim_file(sys.argv[1]).take(\n"
+        "    shared=sys.argv[2] == 'shared')\n"
         "print('held', flush=True)\n"
         "time.sleep(60)\n")
 
@@ -39,6 +40,32 @@ def test_a_live_runs_claim_refuses_another_and_a_killed_runs_claim_is_free_at_on
     with claim_file(out) as claim:  # the kernel dropped the dead run's lock: nothing to take over
         assert claim.lock_file.read_text() == str(os.getpid())
     assert list(tmp_path.iterdir()) == []  # released: the claim's file is gone, the output was never touched
+
+
+def test_a_shared_claim_is_held_with_other_shared_holders_never_with_a_claim_held_alone(tmp_path):
+    """Round 8: the shards writing one report share its claim; a figure claims its .json alone; neither may
+    write while the other does (a batch wrote its report over a running figure's .json)."""
+    out = tmp_path / "r.json"
+    shard = holder(out, "shared")
+    try:
+        with pytest.raises(ClaimError, match="another stylize run"):
+            claim_file(out).take()
+        with claim_file(out).take(shared=True):  # a second shard
+            pass
+        assert claim_file(out).lock_file.exists()  # the first still holds it: not removed by the second
+    finally:
+        shard.send_signal(signal.SIGKILL)
+        shard.wait()
+    alone = holder(out)
+    try:
+        with pytest.raises(ClaimError, match="another stylize run"):
+            claim_file(out).take(shared=True)
+    finally:
+        alone.send_signal(signal.SIGKILL)
+        alone.wait()
+    with claim_file(out).take(shared=True):
+        pass
+    assert list(tmp_path.iterdir()) == []  # the last holder removes it
 
 
 def test_a_folders_claim_lives_inside_it_and_many_racing_runs_get_it_one_at_a_time(tmp_path):

@@ -221,6 +221,31 @@ def test_json_python_cannot_read_is_not_a_report_and_a_batch_leaves_nothing(tmp_
     assert (tmp_path / "r.json").read_text() == text
 
 
+def test_a_report_is_never_written_where_another_run_holds_the_file_alone(tmp_path, synthetic_weights):
+    """Hostile round 8: `batch --report fig.json` while `grid -o fig.png` ran wrote its report over the figure's
+    claimed .json; the figure failed after all its cells. So would `report merge -o fig.json`."""
+    import signal
+    import subprocess
+    import sys
+
+    from .test_claims import holder
+
+    (tmp_path / "r.json").write_text(json.dumps(report.document("x", _settings(), 1, _records((0,)))))
+    figure = holder(tmp_path / "fig.json")  # what a running figure holds
+    try:
+        pattern(40, 32).save(tmp_path / "a.png")
+        r = CliRunner().invoke(cli, ["batch", "--content", str(tmp_path / "a.png"), "--style", str(tmp_path / "a.png"),
+                                     "--out-dir", str(tmp_path / "out"), "--report", str(tmp_path / "fig.json"),
+                                     *synthetic(synthetic_weights)])
+        assert r.exit_code == 1 and "fig.json: another stylize run" in r.stderr, cli_result_text(r)
+        r = CliRunner().invoke(cli, ["report", "merge", str(tmp_path / "r.json"), "-o", str(tmp_path / "fig.json")])
+        assert r.exit_code == 1 and "fig.json: another stylize run" in r.stderr, cli_result_text(r)
+        assert not (tmp_path / "fig.json").exists() and not (tmp_path / "out").exists()
+    finally:
+        figure.send_signal(signal.SIGKILL)
+        figure.wait()
+
+
 def test_merge_counts_the_missing_pairs_of_a_huge_manifest_without_listing_them(tmp_path):
     data = {"started": "x", "settings": {}, "manifest_pairs": 10**12,
             "pairs": [{"index": 1, "content": "a", "style": "b", "output": "c", "status": "ok"}]}

@@ -25,13 +25,15 @@ FOLDER_LOCK = ".stylize.lock"  # the claim of a frames folder, inside it
 
 
 class Claim:
-    """A held claim; release() (or leaving a `with` block) gives it up and removes its file."""
+    """A held claim; release() (or leaving a `with` block) gives it up and removes its file (a shared claim: the
+    last of its holders)."""
 
     def __init__(self, lock_file: Path, what: Path):
-        self.lock_file, self.what, self.fd = Path(lock_file), Path(what), None
+        self.lock_file, self.what, self.fd, self.shared = Path(lock_file), Path(what), None, False
 
-    def take(self) -> "Claim":
-        """Hold the claim; ClaimError when a live run holds it (never waits)."""
+    def take(self, shared: bool = False) -> "Claim":
+        """Hold the claim; ClaimError when a live run holds it (never waits). `shared`: held with other runs
+        that take it shared (the shards of a batch writing one report), never with one that holds it alone."""
         try:
             import fcntl
         except ImportError:  # Windows: no record locks
@@ -39,14 +41,14 @@ class Claim:
         for _ in range(5):
             fd, created = open_own(self.lock_file, self.what, _is_claim)
             try:
-                fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.lockf(fd, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
             except OSError as e:
                 os.close(fd)
                 if e.errno not in (errno.EACCES, errno.EAGAIN):
                     return self  # no locks on this filesystem: as on Windows
                 raise ClaimError(f"{self.what}: another stylize run{_owner(self.lock_file)} is writing it; wait for "
                                  f"it to end, or choose another output") from None
-            if not created and os.fstat(fd).st_size == 0:  # unlocked and empty: a claim holds a pid once taken
+            if not created and os.fstat(fd).st_size == 0 and _alone(fd, shared):  # a taken claim holds a pid
                 os.close(fd)
                 raise ClaimError(f"{self.what}: {self.lock_file.name} beside it is not a file stylize made (it is "
                                  f"empty); move it away")
@@ -63,17 +65,18 @@ class Claim:
                     self.release()
                     raise ClaimError(f"{self.what}: cannot write {self.lock_file.name} beside it "
                                      f"({e.strerror or e})") from None
-                self.fd = fd
+                self.fd, self.shared = fd, shared
                 return self
             os.close(fd)
         raise ClaimError(f"{self.what}: other stylize runs keep claiming it at the same time; choose another output")
 
     def release(self) -> None:
         if self.fd is not None:
-            try:
-                os.unlink(self.lock_file)  # while still held: a run that opened it retries on a new file
-            except OSError:
-                pass
+            if not self.shared or _alone(self.fd, True):
+                try:
+                    os.unlink(self.lock_file)  # while still held: a run that opened it retries on a new file
+                except OSError:
+                    pass
             os.close(self.fd)
             self.fd = None
 
@@ -118,6 +121,19 @@ def open_own(path: Path, what: Path, ours) -> tuple[int, bool]:
             raise ClaimError(f"{what}: {path.name} beside it is not a file stylize made; move it away")
         return fd, False
     raise ClaimError(f"{what}: {path.name} beside it keeps appearing and disappearing; try again")
+
+
+def _alone(fd: int, shared: bool) -> bool:
+    """Whether this process is the claim's only holder: a shared lock that could become exclusive (and now is)."""
+    if not shared:
+        return True
+    import fcntl
+
+    try:
+        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    return True
 
 
 def _is_claim(data: bytes) -> bool:

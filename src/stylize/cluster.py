@@ -211,9 +211,9 @@ def run_batch(pairs: list[Pair], out_dir, settings, *, address: str | None = Non
     try:
         rep = batch.begin(pairs, out_dir, settings, report=report, inputs=inputs, skip_existing=skip_existing,
                           overwrite=overwrite)
-        count, resources, settings = plan_workers(ray, _absolute(settings), cpus, workers)
-        rep.open(overwrite=overwrite, resume=skip_existing)
         try:
+            count, resources, settings = plan_workers(ray, _absolute(settings), cpus, workers)
+            rep.open(overwrite=overwrite, resume=skip_existing)
             if on_ready is not None:
                 on_ready(rep)
             tasks = []

@@ -20,7 +20,7 @@ import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-from .claims import open_own
+from .claims import claim_file, open_own
 from .errors import ClaimError, ManifestError
 from .images import check_name, check_writable, parse_json, path_key, write_json
 
@@ -186,6 +186,7 @@ class Report:
         self.manifest_pairs = manifest_pairs if manifest_pairs is not None else len(records)
         self.started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
         self.lock = Lock(path) if path is not None else None
+        self.claim = None
         self._next_write, self._open = 0.0, False
 
     def summary(self) -> dict:
@@ -214,19 +215,40 @@ class Report:
             check_writable(folder)
         except OSError as e:
             raise ManifestError(f"{self.path}: cannot write in {folder} ({e.strerror or e})") from None
-        self._decide(read(self.path), os.path.lexists(self.path), False, overwrite, resume)
+        self._take_claim()
+        try:
+            self._decide(read(self.path), os.path.lexists(self.path), False, overwrite, resume)
+        except BaseException:
+            self._release_claim()
+            raise
+
+    def _take_claim(self) -> None:
+        """The report's claim, from its check until close(): shared with the other shards writing it, never
+        with a run that claims the file alone (a figure's .json, `report merge -o`). ManifestError."""
+        if self.claim is None:
+            try:
+                self.claim = claim_file(self.path).take(shared=True)
+            except ClaimError as e:
+                raise ManifestError(str(e)) from None
+
+    def _release_claim(self) -> None:
+        if self.claim is not None:
+            self.claim.release()
+            self.claim = None
 
     def open(self, overwrite: bool = False, resume: bool = False) -> None:
         """Join the report's writers and write its first version (under the lock, what check() decided is
         decided again: another run may have started meanwhile). ManifestError as check()."""
         if self.path is None:
             return
+        self._take_claim()
         try:
             others = self.lock.enter()
             self._decide(read(self.path), os.path.lexists(self.path), others, overwrite, resume)
             self._write_locked()
         except BaseException:
             self.lock.leave()
+            self._release_claim()
             raise
         self._open = True
         self.lock.release()
@@ -295,6 +317,7 @@ class Report:
     def close(self, write: bool = True) -> None:
         """The last write, and leave the report's writers (the last one out removes the lock file)."""
         if not self._open:
+            self._release_claim()  # checked, never opened (a batch that failed between the two)
             return
         self._open = False
         try:
@@ -302,6 +325,7 @@ class Report:
                 self.write()
         finally:
             self.lock.leave()
+            self._release_claim()
 
 
 def count(records) -> dict:
@@ -366,7 +390,10 @@ def merge(paths, output, *, overwrite: bool = False) -> tuple[dict, list[int]]:
     data = document(min(started, default=""), first[1]["settings"], total if total is not None else len(records),
                     [records[k] for k in sorted(records)])
     try:
-        write_json(output, data, overwrite=overwrite)
+        with claim_file(output):  # not while another run writes it (a figure's .json, a batch's report)
+            write_json(output, data, overwrite=overwrite)
+    except ClaimError as e:
+        raise ManifestError(str(e)) from None
     except OSError as e:
         raise ManifestError(f"cannot write {output}: {e.strerror or e}") from None
     return data, Missing(total if isinstance(total, int) else 0, records)
