@@ -670,3 +670,28 @@ def test_json_nested_too_deep_in_a_mark_an_images_text_or_a_figures_json_is_not_
     pattern(8, 8).save(tmp_path / "c.png")
     with pytest.raises(ImageError, match="is not a figure's .json stylize wrote"):
         figures.check_outputs(tmp_path / "g.png", [tmp_path / "c.png"], overwrite=True)
+
+
+def test_a_named_pipe_is_never_opened_to_wait_for_a_writer(tmp_path, images):
+    """Hostile round 8: a FIFO at --report, or at a figure's .json with --overwrite, hung the run forever (open()
+    waits for a writer), and survived the first SIGTERM; a pipe given as an image was 'the file is empty'."""
+    from stylize import figures, report
+    from stylize.errors import ImageError
+    from stylize.images import load_image, read_json_here
+
+    fifo = tmp_path / "r.json"
+    os.mkfifo(fifo)
+    assert report.read(fifo) is None and read_json_here(fifo) is None
+    os.mkfifo(tmp_path / "p.png")
+    for read in (load_image, read_metadata):
+        with pytest.raises(ImageError, match=r"p.png: not a regular file \(a pipe, socket or device\); save it"):
+            read(tmp_path / "p.png")
+    r = run("batch", "--content", images / "photo0.png", "--style", images / "art0.jpg", "--out-dir", tmp_path / "o",
+            "--report", fifo, *FAST)
+    assert r.exit_code == 1 and "r.json: already exists and is not a stylize report" in one_line(r)
+    assert not (tmp_path / "o").exists()
+    os.mkfifo(tmp_path / "fig.json")
+    with pytest.raises(ImageError, match="is not a figure's .json stylize wrote"):
+        figures.check_outputs(tmp_path / "fig.png", [images / "photo0.png"], overwrite=True)
+    r = run(images / "photo0.png", tmp_path / "p.png", "-o", tmp_path / "out.png", *FAST)
+    assert r.exit_code != 0 and "p.png: not a regular file" in one_line(r), cli_result_text(r)

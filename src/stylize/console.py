@@ -40,6 +40,9 @@ class _TorchProbe:
         pid = os.fork()
         if pid == 0:  # the child: try the import, report only how it ended (its own messages go nowhere)
             os.dup2(os.open(os.devnull, os.O_WRONLY), 2)
+            import faulthandler
+
+            faulthandler.disable()  # (PYTHONFAULTHANDLER, pytest) its dump of the abort would reach the terminal
             try:
                 __import__(name)
             except BaseException:

@@ -7,6 +7,7 @@ import errno
 import io
 import json
 import os
+import stat
 import sys
 import tempfile
 import warnings
@@ -31,6 +32,7 @@ def load_image(path: str | os.PathLike) -> Image.Image:
             raise ImageError(f"{p}: no such file")
         if p.is_dir():
             raise ImageError(f"{p}: is a directory, not an image")
+        check_regular(p)
         if p.stat().st_size == 0:
             raise ImageError(f"{p}: the file is empty")
     except OSError as e:
@@ -529,6 +531,34 @@ def _own_sidecar(sidecar: Path) -> bool:
     return _is_mark(read_json_here(sidecar), sidecar)
 
 
+def check_regular(path) -> None:
+    """ImageError unless `path` (a link followed) is a regular file or a folder: a named pipe, a process
+    substitution (<(cat a.png)), a socket or a device would block the read, or give its bytes only once (stylize
+    reads an image more than once). OSError as os.stat."""
+    mode = os.stat(path).st_mode
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        raise ImageError(f"{path}: not a regular file (a pipe, socket or device); save it to a file first")
+
+
+def read_regular(path, follow: bool = True) -> bytes | None:
+    """The bytes of the regular file at `path`, or None for anything else (missing, a folder, a pipe: opened
+    without blocking, never read; with follow=False a link: O_NOFOLLOW)."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | (0 if follow else getattr(os, "O_NOFOLLOW", 0))
+    try:
+        fd = os.open(path, flags)
+    except OSError:
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        with open(fd, "rb", closefd=False) as f:
+            return f.read()
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
 def parse_json(text: str | bytes, **options) -> object:
     """json.loads(text, **options), where everything that is not JSON stylize can read raises ValueError
     (json.JSONDecodeError for a syntax error): also nesting deeper than Python's recursion limit and an integer
@@ -547,10 +577,10 @@ def parse_json(text: str | bytes, **options) -> object:
 def read_json_here(path) -> object:
     """The JSON in the file at `path` itself (never through a link: O_NOFOLLOW), or None for a link, a folder,
     a missing file or one that is not JSON: how stylize reads a file it may only replace if it made it."""
+    data = read_regular(path, follow=False)
     try:
-        with open(path, encoding="utf-8", opener=lambda p, flags: os.open(p, flags | os.O_NOFOLLOW)) as f:
-            return parse_json(f.read())
-    except (OSError, ValueError):
+        return parse_json(data.decode("utf-8")) if data is not None else None
+    except ValueError:  # (UnicodeDecodeError too)
         return None
 
 
@@ -587,6 +617,7 @@ def read_metadata(path: str | os.PathLike) -> dict | None:
     """
     p = Path(path)
     try:
+        check_regular(p)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             with Image.open(p) as im:
@@ -599,6 +630,8 @@ def read_metadata(path: str | os.PathLike) -> dict | None:
         raise ImageError(f"{p}: no such file") from None
     except UnidentifiedImageError:
         raise ImageError(f"{p}: not an image Pillow can read") from None
+    except ImageError:
+        raise
     except Exception as e:  # as in load_image: Pillow's plugins raise anything on hostile input
         raise ImageError(f"{p}: cannot read the image ({_first_line(e)}); the file may be truncated or corrupt") from None
     for text in candidates:
@@ -606,14 +639,8 @@ def read_metadata(path: str | os.PathLike) -> dict | None:
         if meta is not None:
             return meta
     sidecar = sidecar_path(p)
-    try:
-        text = sidecar.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return None
-    except (OSError, UnicodeDecodeError) as e:
-        raise ImageError(f"{sidecar}: cannot read ({getattr(e, 'strerror', None) or _first_line(e)})") from None
-    meta = _json_object(text)
-    if os.path.islink(sidecar) or not _is_mark(meta, sidecar):  # not stylize's mark (a link, a figure's .json)
+    meta = read_json_here(sidecar)  # None for a link, a pipe, a missing file
+    if not _is_mark(meta, sidecar):  # not stylize's mark (a figure's .json, the user's)
         return None
     meta.pop("mark_of", None)  # the mark's own bookkeeping, not the image's metadata
     return meta
