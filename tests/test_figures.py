@@ -7,7 +7,7 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from stylize import Session
+from stylize import Session, figures
 from stylize.cli import cli
 from stylize.figures import panel
 from stylize.images import fit, load_image, to_tensor
@@ -179,3 +179,23 @@ def test_a_figure_too_large_for_its_format_is_refused_before_any_cell(photo, art
     assert r.exit_code == 1 and re.search(r"a \.ico image is at most 256 px a side and this one would be \d+x\d+",
                                           cli_result_text(r)), cli_result_text(r)
     assert not list((tmp_path / "cells").glob("*.png")) and not (tmp_path / "g.ico").exists()
+
+
+def test_overwrite_replaces_only_this_figures_json_never_another_figures_of_the_same_stem(tmp_path):
+    """Hostile round 8: `figure1 -o fig.jpg --overwrite` (a new file) replaced fig.png's fig.json: both figures'
+    .json is fig.json, and it did not say whose it was. It now records its figure."""
+    from stylize.errors import ImageError
+
+    pattern(16, 16).save(tmp_path / "c.png")
+    side = tmp_path / "fig.json"
+    side.write_text(json.dumps({"command": "grid", "cells": [], "figure": "fig.png"}))
+    with pytest.raises(ImageError, match=r"fig.json: the .json of another figure \(fig.png\); choose another"):
+        figures.check_outputs(tmp_path / "fig.jpg", [tmp_path / "c.png"], overwrite=True)
+    figures.check_outputs(tmp_path / "fig.png", [tmp_path / "c.png"], overwrite=True)  # its own: replaced
+    side.write_text(json.dumps({"command": "grid", "cells": []}))  # an older figure's: says no name
+    with pytest.raises(ImageError, match="the .json of another figure; choose another"):
+        figures.check_outputs(tmp_path / "fig.jpg", [tmp_path / "c.png"], overwrite=True)
+    pattern(16, 16).save(tmp_path / "fig.jpg")
+    figures.check_outputs(tmp_path / "fig.jpg", [tmp_path / "c.png"], overwrite=True)  # beside its figure: its own
+    fig = figures.Figure(Image.new("RGB", (8, 8)), {"command": "grid", "cells": []})
+    assert json.loads(figures.save(fig, tmp_path / "new.png").read_text())["figure"] == "new.png"

@@ -118,6 +118,10 @@ def check_outputs(out, inputs, overwrite: bool = False, cells=()) -> None:
     if taken(side) and not _is_figure_json(side):  # --overwrite replaces a figure's .json, never a file of yours
         raise ImageError(f"{side}: already exists and is not a figure's .json stylize wrote; move it away or choose "
                          f"another output")
+    owner = _figure_of(side)
+    if taken(side) and owner != Path(out).name and (owner is not None or not taken(out)):
+        raise ImageError(f"{side}: the .json of another figure{f' ({owner})' if owner else ''}; choose another "
+                         f"output name")
 
 
 def _is_figure_json(path: Path) -> bool:
@@ -125,6 +129,15 @@ def _is_figure_json(path: Path) -> bool:
 
     data = read_json_here(path)
     return isinstance(data, dict) and data.get("command") in ("figure1", "grid") and "cells" in data
+
+
+def _figure_of(path: Path) -> str | None:
+    """The name of the figure whose .json `path` is (a figure's .json records it; older ones do not: None)."""
+    from .images import read_json_here
+
+    data = read_json_here(path)
+    figure = data.get("figure") if isinstance(data, dict) else None
+    return figure if isinstance(figure, str) else None
 
 
 def save(figure: Figure, out, argv: str = "", overwrite: bool = False) -> Path:
@@ -137,7 +150,7 @@ def save(figure: Figure, out, argv: str = "", overwrite: bool = False) -> Path:
     save_image(figure.image, out, timeless, overwrite=overwrite)  # the same command, the same bytes
     side = side_path(out)
     try:
-        write_json(side, meta, overwrite=overwrite)
+        write_json(side, dict(meta, figure=Path(out).name), overwrite=overwrite)  # whose .json it is
     except OSError as e:
         raise ImageError(f"{side}: cannot write ({e.strerror or e})") from None
     return side
