@@ -486,6 +486,18 @@ def test_a_name_template_cannot_put_a_separator_or_a_control_character_in_a_name
     batch.check_template("{index:_>4}_{content}.png")
 
 
+def test_a_file_whose_stem_is_dot_dot_never_takes_a_templates_output_out_of_the_out_dir(tmp_path):
+    """Hostile round 8: content '...png' (its stem is '..') with --name-template '{content}/{style}_out.png' wrote
+    ./s_out.png beside --out-dir; '{content}/{style}.png' named the style image itself."""
+    out = tmp_path / "o"
+    pairs = batch.plan([("...png", "s.png", None), ("c.png", "s.png", None)], out, "{content}/{style}_out.png")
+    assert pairs[0].error == ("pair 1: the name template makes '../s_out.png' of its file names, a name that climbs "
+                              "out of --out-dir ('..'); rename the file or change the template")
+    assert pairs[1].error is None and pairs[1].output == out / "c" / "s_out.png"
+    assert batch.plan([("...png", "s.png", None)], out)[0].output == out / "..__s.png"  # one name: no climb
+    assert batch.plan([("c.png", "s.png", None)], out / "a", "../{content}.png")[0].output == out / "a/../c.png"
+
+
 def test_a_style_whose_name_holds_a_semicolon_is_one_artwork_on_the_sheet(images, tmp_path):
     # hostile round 7: the sheet split the report's ';'-joined style field and showed two "unreadable" boxes
     art = tmp_path / "a;b.png"

@@ -279,6 +279,11 @@ def plan(rows, out_dir: Path, template: str = DEFAULT_TEMPLATE) -> list[Pair]:
                 raise ManifestError(
                     f"name template {template!r}: unknown placeholder {e}; use {{content}}, {{style}}, {{index}}"
                 ) from None
+            if ".." in Path(output).parts and ".." not in Path(template).parts:  # a file named '...png' (stem '..')
+                pairs.append(Pair(index, row.content, row.styles, Path(out_dir), None,
+                                  f"pair {index + 1}: the name template makes {output!r} of its file names, a name "
+                                  f"that climbs out of --out-dir ('..'); rename the file or change the template"))
+                continue
         path = Path(output) if Path(output).is_absolute() else out_dir / output
         try:
             output_format(path)
