@@ -498,6 +498,15 @@ def test_a_file_whose_stem_is_dot_dot_never_takes_a_templates_output_out_of_the_
     assert batch.plan([("c.png", "s.png", None)], out / "a", "../{content}.png")[0].output == out / "a/../c.png"
 
 
+def test_a_json_output_is_the_name_as_written_and_a_csv_cell_loses_its_spaces():
+    """Hostile round 8: a JSON "output": " y.jpg" wrote y.jpg (stripped), so --skip-existing redid a pair whose
+    ' y.jpg' was there; `-o ' y.png'` keeps the space. JSON strings are exact; CSV cells are trimmed."""
+    rows = batch.read_manifest('{"content": "c.png", "style": "s.png", "output": " y.jpg "}\n'
+                               '{"content": "c.png", "style": "s.png", "output": "  "}')
+    assert rows[0].output == " y.jpg " and rows[1].output is None  # (all spaces: the name template's)
+    assert batch.read_manifest("content,style,output\nc.png,s.png, y.jpg \n")[0].output == "y.jpg"
+
+
 def test_a_style_whose_name_holds_a_semicolon_is_one_artwork_on_the_sheet(images, tmp_path):
     # hostile round 7: the sheet split the report's ';'-joined style field and showed two "unreadable" boxes
     art = tmp_path / "a;b.png"

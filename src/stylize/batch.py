@@ -113,7 +113,7 @@ def _row(content, style, output, blend, where: str) -> Row:
             raise ManifestError(f"{where}: {len(weights)} blend weights for {len(styles)} style image(s)")
     except ManifestError as e:
         weights, error = None, str(e)
-    return Row(content, styles, (output or "").strip() or None, weights, error)
+    return Row(content, styles, output if output and output.strip() else None, weights, error)  # JSON: as written
 
 
 def read_manifest(text: str, where: str = "manifest") -> list[Row]:
