@@ -49,3 +49,17 @@ def test_a_video_plans_memory_once_for_every_frame(photo, art, monkeypatch):
     assert [lv.memory for lv in later.levels] == [lv.memory for lv in first.levels]
     with pytest.raises(OutOfMemoryError):  # another size is planned afresh
         plans.make(transfer_job(Settings(size=80, scales=2), photo, art), Targets(CPU), CPU, memory_of=first)
+
+
+def test_an_init_image_of_another_shape_is_refused_not_stretched(photo, art, tmp_path):
+    """Hostile round 8: `--init strip.png` (1000x2) was stretched to the output silently; a mask of another
+    shape is refused. The output of an earlier run at another --size (the same shape, scaled) is welcome."""
+    from PIL import Image
+
+    Image.new("RGB", (1000, 2)).save(tmp_path / "strip.png")
+    with pytest.raises(ImageError, match=r"strip.png: the --init image is 1000x2 px, another shape than the output "
+                                         r"\(64x48 px\)"):
+        plans.make(transfer_job(Settings(size=64, init=str(tmp_path / "strip.png")), photo, art), Targets(CPU), CPU)
+    Image.new("RGB", (40, 30)).save(tmp_path / "small.png")  # the photo (64x48) at --size 40
+    plans.make(transfer_job(Settings(size=64, init=str(tmp_path / "small.png")), photo, art), Targets(CPU), CPU)
+    plans.make(transfer_job(Settings(size=64, init="style"), photo, art), Targets(CPU), CPU)  # the artwork, stretched

@@ -72,6 +72,13 @@ def make(job: Job, targets: Targets, device: torch.device, pooling: str = "avg",
     width, height = output_size(job, targets)
     option = "--size" if job.out_size is None else "--out-size"
     check_min_side(width, height, job.layers, "the output", option)
+    if job.init not in ("noise", "content", "style"):  # a file: scaled to the output, never stretched
+        iw, ih = targets.image(job.init).size
+        fw, fh = images.fitted_size((iw, ih), max(width, height))
+        if abs(fw - width) > 1 or abs(fh - height) > 1:
+            raise ImageError(f"{job.init}: the --init image is {iw}x{ih} px, another shape than the output "
+                             f"({width}x{height} px); give an image of the output's shape (--init style starts from "
+                             f"the artwork, stretched)")
     sizes = level_sizes(width, height, job.scales, min_side(job.layers))
     if len(sizes) < job.scales:
         raise ImageError(f"--scales {job.scales}: the output is {width}x{height} px, too small for {job.scales} "
