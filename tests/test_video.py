@@ -764,3 +764,39 @@ def test_a_numbered_frame_in_any_readable_format_is_a_frame(tmp_path):
         im.save(folder / f"frame_{i:05d}.png")
     frames[3].save(folder / "frame_00004.gif")
     assert video.open_clip(folder).count == 4
+
+
+def _clip_with(tmp_path, name, rotation=None, aspect=None):
+    """A 3-frame 48x32 clip (red left quarter) whose file asks players to rotate it or to stretch its pixels."""
+    import av
+
+    im = Image.new("RGB", (48, 32), "white")
+    im.paste(Image.new("RGB", (12, 32), "red"), (0, 0))
+    with av.open(str(tmp_path / name), "w") as out:
+        s = out.add_stream("libx264", rate=10)
+        s.width, s.height, s.pix_fmt = 48, 32, "yuv420p"
+        if rotation is not None:
+            s.set_display_rotation(rotation)
+        if aspect is not None:
+            s.codec_context.sample_aspect_ratio = aspect
+        for n in range(3):
+            frame = av.VideoFrame.from_image(im)
+            frame.pts = n
+            for packet in s.encode(frame):
+                out.mux(packet)
+        for packet in s.encode(None):
+            out.mux(packet)
+    return tmp_path / name
+
+
+def test_a_phone_clip_is_made_upright_and_its_pixels_square_as_players_show_it(tmp_path):
+    """Hostile round 8: a clip whose display matrix turns it a quarter (a phone held upright) came out sideways,
+    and one with 2:1 pixels squashed: the frames were used as stored, as a photograph's EXIF rotation is not."""
+    turned = video.open_clip(_clip_with(tmp_path, "turned.mp4", rotation=-90))  # players turn it clockwise
+    frame = next(turned.frames())
+    assert turned.size == frame.size == (32, 48)
+    assert frame.getpixel((16, 2))[1] < 80 and frame.getpixel((16, 45))[1] > 200  # the red band is now on top
+    wide = video.open_clip(_clip_with(tmp_path, "wide.mp4", aspect=Fraction(2, 1)))
+    assert wide.size == next(wide.frames()).size == (96, 32)
+    plain = video.open_clip(_clip_with(tmp_path, "plain.mp4"))
+    assert plain.size == (48, 32) and (plain.rotation, plain.aspect) == (0, 1)

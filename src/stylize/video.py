@@ -98,6 +98,8 @@ class Clip:
     pts: list = field(default_factory=list)  # presentation time stamps (video)
     audio: int = 0  # number of audio streams
     files: list[Path] = field(default_factory=list)  # the frames (folder)
+    rotation: int = 0  # degrees counterclockwise (0, 90, 180, 270): the video's display matrix, as players apply it
+    aspect: Fraction = Fraction(1)  # the pixels' aspect ratio (width / height of one stored pixel)
 
     def frames(self) -> Iterator[Image.Image]:
         if self.kind == "folder":
@@ -108,9 +110,38 @@ class Clip:
         try:
             with av.open(str(self.path)) as container:
                 for frame in container.decode(video=0):
-                    yield frame.to_image().convert("RGB")
+                    yield _as_shown(frame.to_image().convert("RGB"), self.rotation, self.aspect)
         except av.FFmpegError as e:
             raise VideoError(f"{self.path}: cannot decode its video ({_why(e)})") from None
+
+
+ROTATIONS = {90: Image.Transpose.ROTATE_90, 180: Image.Transpose.ROTATE_180, 270: Image.Transpose.ROTATE_270}
+
+
+def _shown_size(size: tuple[int, int], rotation: int, aspect: Fraction) -> tuple[int, int]:
+    """(width, height) of a stored frame of `size` as players show it: square pixels, then rotated."""
+    w, h = size
+    w, h = (max(1, round(w * aspect)), h) if aspect >= 1 else (w, max(1, round(h / aspect)))
+    return (h, w) if rotation in (90, 270) else (w, h)
+
+
+def _as_shown(im: Image.Image, rotation: int, aspect: Fraction) -> Image.Image:
+    """A decoded frame as players show it (as EXIF orientation turns a photograph upright): its pixels made
+    square (sample aspect ratio), then turned by the display matrix."""
+    w, h = _shown_size(im.size, 0, aspect)
+    if (w, h) != im.size:
+        im = im.resize((w, h), Image.Resampling.LANCZOS)
+    return im.transpose(ROTATIONS[rotation]) if rotation else im
+
+
+def _display(frame, stream) -> tuple[int, Fraction]:
+    """(rotation, pixel aspect ratio) of a video's first decoded frame: the rotation counterclockwise to the
+    nearest quarter turn (FFmpeg's own players do the same), the stream's sample aspect ratio; 0 and 1 where
+    the file says nothing."""
+    rotation = round((getattr(frame, "rotation", 0) or 0) / 90) * 90 % 360
+    sar = getattr(stream, "sample_aspect_ratio", None)
+    aspect = Fraction(sar) if sar and sar > 0 else Fraction(1)
+    return rotation, aspect
 
 
 def _why(e: Exception) -> str:
@@ -208,11 +239,12 @@ def _open_video(p: Path) -> Clip:
         if not codec or codec == "none":
             raise VideoError(f"{p}: its video codec is unknown to this FFmpeg build; re-encode it (e.g. to H.264) "
                              f"or give a folder of frames")
-        pts, size = [], None
+        pts, size, shown = [], None, (0, Fraction(1))
         try:
             for frame in container.decode(stream):
                 pts.append(frame.pts)
-                size = size or (frame.width, frame.height)
+                if size is None:
+                    size, shown = (frame.width, frame.height), _display(frame, stream)
                 if (frame.width, frame.height) != size:
                     raise VideoError(f"{p}: frame {len(pts)} is {frame.width}x{frame.height} px, but the first is "
                                      f"{size[0]}x{size[1]}; every frame must have the same size (re-encode it at one "
@@ -222,8 +254,9 @@ def _open_video(p: Path) -> Clip:
         if not pts:
             raise VideoError(f"{p}: the video has no frames")
         rate = stream.average_rate or stream.guessed_rate or stream.base_rate
-        return Clip(p, "video", len(pts), size, Fraction(rate) if rate else None,
-                    Fraction(stream.time_base) if stream.time_base else None, pts, len(container.streams.audio))
+        return Clip(p, "video", len(pts), _shown_size(size, *shown), Fraction(rate) if rate else None,
+                    Fraction(stream.time_base) if stream.time_base else None, pts, len(container.streams.audio),
+                    rotation=shown[0], aspect=shown[1])
 
 
 # -- optical flow and its reliability ----------------------------------------------------------
