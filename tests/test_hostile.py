@@ -695,3 +695,26 @@ def test_a_named_pipe_is_never_opened_to_wait_for_a_writer(tmp_path, images):
         figures.check_outputs(tmp_path / "fig.png", [images / "photo0.png"], overwrite=True)
     r = run(images / "photo0.png", tmp_path / "p.png", "-o", tmp_path / "out.png", *FAST)
     assert r.exit_code != 0 and "p.png: not a regular file" in one_line(r), cli_result_text(r)
+
+
+def test_a_number_too_small_for_a_float_is_never_read_as_0_and_long_numbers_are_not_echoed(photo, art, tmp_path):
+    """Hostile round 8: `--style-blend 1,1e-400` ran with the second style off (1e-400 reads as 0.0, and 0 is
+    'off') where 1e-300 was refused; `--content-weight 1e-999` was blamed as '0'; a 5000-digit --seed was 'not
+    a whole number (digits only)'; a manifest's 5000-digit blend weight was echoed whole."""
+    from stylize.settings import number, whole
+
+    with pytest.raises(ValueError, match="too small to be told from 0"):
+        number("1e-400")
+    assert number("0e-400") == 0 and number("0.000") == 0 and number("1e-300") == 1e-300
+    with pytest.raises(ValueError, match="too large: a number of 5000 digits"):
+        whole("9" * 5000)
+    for extra, message in ((["--style-blend", "1,1e-400"], "'1e-400' is too small to be told from 0"),
+                           (["--content-weight", "1e-999"], "'1e-999' is too small to be told from 0"),
+                           (["--seed", "7" * 5000], "a text of 5000 characters is too large: a number of 5000 digits")):
+        styles = [art, art] if extra[0] == "--style-blend" else [art]
+        r = run(photo, *styles, "-o", tmp_path / "o.png", *FAST, *extra)
+        error = r.stderr.strip().splitlines()[-1]
+        assert r.exit_code == 2 and message in error and extra[0] in error, cli_result_text(r)
+    rows = batch.read_manifest("content,style,blend\na.png,b.png;c.png,1;" + "9" * 5000 + "\n")
+    rows += batch.read_manifest('{"content": "a.png", "style": ["b.png", "c.png"], "blend": [1, ' + "9" * 4000 + "]}")
+    assert all(len(r.error) < 200 and "blend weights must be" in r.error for r in rows), [r.error[:300] for r in rows]

@@ -24,7 +24,7 @@ from .errors import ClusterError, ManifestError, SettingsError, StylizeError
 from .images import (check_name, check_writable, make_folder, max_side, missing_folders, output_format, parse_json,
                      path_key, read_metadata, remove_empty, save_image, taken)
 from .report import Record, Report
-from .settings import MAX_COUNT, number, whole
+from .settings import MAX_COUNT, number, shown, whole
 
 WEIGHT_RANGE = (1e-12, 1e12)  # a blend weight: 0 or within this range, as --style-blend's (options.NUMBER_RANGE)
 MAX_SHARDS = MAX_COUNT  # as --shard I/N's N
@@ -67,12 +67,14 @@ def _blend(value, where: str) -> tuple[float, ...] | None:
         if any(isinstance(v, bool) for v in items):  # JSON's true/false are not weights
             raise TypeError
         weights = tuple(float(v) if isinstance(v, (int, float)) else number(v) for v in items)
-    except (TypeError, ValueError):
-        raise ManifestError(f"{where}: blend weights must be numbers, not {value!r}") from None
+    except ValueError as e:  # (the number's own words: too small to be told from 0)
+        raise ManifestError(f"{where}: blend weights must be numbers ({e})") from None
+    except (TypeError, OverflowError):  # (a JSON integer of 400 digits: past any float)
+        raise ManifestError(f"{where}: blend weights must be numbers, not {shown(value, 60)}") from None
     low, high = WEIGHT_RANGE
     if any(not (w == 0 or low <= w <= high) for w in weights) or not any(weights):  # nan and inf fail too
         raise ManifestError(f"{where}: blend weights must be 0 or from {low:g} to {high:g}, and not all 0, not "
-                            f"{value!r}")
+                            f"{shown(value, 60)}")
     return weights
 
 

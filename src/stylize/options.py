@@ -14,7 +14,7 @@ from .errors import LayerError, SettingsError
 from .layers import LAYERS
 from .settings import (COLOR_MAPS, COLORS, DEFAULTS, FIELDS, GUIDES, LOSS_SCALINGS, MAX_COUNT, MAX_PASSES, MAX_SIDE,
                        MAX_STYLE_SCALE, OPTIMIZERS, POOLINGS, PRECISIONS, PRESET_SUMMARIES, PRESETS, Settings, number,
-                       whole)
+                       shown, whole)
 
 
 # -- parameter types --------------------------------------------------------------------------
@@ -25,9 +25,8 @@ class IntRange(click.IntRange):
         if isinstance(value, str):
             try:
                 value = whole(value)
-            except ValueError:
-                shown = value if len(value) <= 24 else f"a text of {len(value)} characters"
-                self.fail(f"{shown!r} is not a whole number (digits only)", param, ctx)
+            except ValueError as e:
+                self.fail(str(e), param, ctx)
         return super().convert(value, param, ctx)
 
 
@@ -50,14 +49,17 @@ class PositiveFloat(click.ParamType):
             return value
         try:
             x = number(value)
-        except (TypeError, ValueError):
-            self.fail(f"{value!r} is not a number", param, ctx)
+        except ValueError as e:
+            self.fail(str(e), param, ctx)
+        except TypeError:
+            self.fail(f"{shown(value)} is not a number", param, ctx)
         if not math.isfinite(x) or x < 0 or (x == 0 and not self.allow_zero):
-            self.fail(f"{value!r} must be a finite number {'>= 0' if self.allow_zero else '> 0'}", param, ctx)
+            self.fail(f"{shown(value)} must be a finite number {'>= 0' if self.allow_zero else '> 0'}", param, ctx)
         if x > self.maximum:
-            self.fail(f"{value!r} must be at most {self.maximum:g}", param, ctx)
+            self.fail(f"{shown(value)} must be at most {self.maximum:g}", param, ctx)
         if x != 0 and x < self.minimum:
-            self.fail(f"{value!r} must be {'0 or ' if self.allow_zero else ''}at least {self.minimum:g}", param, ctx)
+            self.fail(f"{shown(value)} must be {'0 or ' if self.allow_zero else ''}at least {self.minimum:g}", param,
+                      ctx)
         return x
 
 
@@ -116,9 +118,9 @@ class Distances(click.ParamType):
         try:
             items = {whole(v) for v in str(value).split(",") if v.strip()}
         except ValueError:
-            self.fail(f"{value!r} is not a list of whole numbers such as 1,10,20,40", param, ctx)
+            self.fail(f"{shown(value)} is not a list of whole numbers such as 1,10,20,40", param, ctx)
         if not items or min(items) < 1 or max(items) > MAX_COUNT:
-            self.fail(f"{value!r}: give frame distances from 1 to {MAX_COUNT}, e.g. 1,10,20,40", param, ctx)
+            self.fail(f"{shown(value)}: give frame distances from 1 to {MAX_COUNT}, e.g. 1,10,20,40", param, ctx)
         return tuple(sorted(items))
 
 
@@ -136,9 +138,9 @@ class Shard(click.ParamType):
             i = None if head == "auto" else whole(head)
             n = whole(tail) if tail or i is not None else None
         except ValueError:
-            self.fail(f"{value!r} is not of the form I/N (e.g. 2/8), auto or auto/N", param, ctx)
+            self.fail(f"{shown(value)} is not of the form I/N (e.g. 2/8), auto or auto/N", param, ctx)
         if n is not None and not (n >= 1 and (i is None or 1 <= i <= n)):
-            self.fail(f"{value!r}: need 1 <= I <= N", param, ctx)
+            self.fail(f"{shown(value)}: need 1 <= I <= N", param, ctx)
         if n is not None and n > MAX_COUNT:
             self.fail(f"N must be at most {MAX_COUNT} shards, not a number of {len(str(n))} digits", param, ctx)
         return i, n
@@ -186,12 +188,11 @@ class OutSize(click.ParamType):
         try:
             parts = tuple(whole(v) for v in text.split("x")) if "x" in text else (whole(text),)
         except ValueError:
-            self.fail(f"{value!r} is not a size like 512 or 640x480", param, ctx)
+            self.fail(f"{shown(value)} is not a size like 512 or 640x480", param, ctx)
         if len(parts) not in (1, 2):
-            self.fail(f"{value!r} is not a size like 512 or 640x480", param, ctx)
+            self.fail(f"{shown(value)} is not a size like 512 or 640x480", param, ctx)
         if min(parts) < 1 or max(parts) > MAX_SIDE:
-            shown = value if len(str(value)) <= 24 else f"a size of {len(str(value))} characters"
-            self.fail(f"{shown!r}: sides must be from 1 to {MAX_SIDE} px", param, ctx)
+            self.fail(f"{shown(value)}: sides must be from 1 to {MAX_SIDE} px", param, ctx)
         return parts
 
 

@@ -226,19 +226,34 @@ DEFAULTS = Settings()
 FIELDS = {f.name: f for f in fields(Settings)}
 
 
+def shown(value, limit: int = 24) -> str:
+    """How a message quotes what the user gave: repr() of a short text, 'a text of N characters' of a long one
+    (a 5000-digit number in an error line is no help)."""
+    text = str(value)
+    return repr(text) if len(text) <= limit else f"a text of {len(text)} characters"
+
+
 def whole(text) -> int:
     """An integer written in ASCII digits (a minus sign allowed, for the ranges to refuse by name); ValueError for
-    anything else Python's int() would take ('+32', '1_000', '0x10', Arabic-Indic digits)."""
+    anything else Python's int() would take ('+32', '1_000', '0x10', Arabic-Indic digits), and for more digits
+    than int() reads (4300): no count is that large."""
     text = str(text).strip()
     if not re.fullmatch(r"-?[0-9]+", text):
-        raise ValueError(f"{text!r} is not a whole number")
+        raise ValueError(f"{shown(text)} is not a whole number (digits only)")
+    if len(text.lstrip("-0")) > 4000:
+        raise ValueError(f"{shown(text)} is too large: a number of {len(text.lstrip('-0'))} digits")
     return int(text)
 
 
 def number(text) -> float:
     """A number written in ASCII (digits, a point, an exponent; inf and nan are read, for the range checks to
-    refuse by name); ValueError for what else float() would take ('1_0', other scripts' digits)."""
+    refuse by name); ValueError for what else float() would take ('1_0', other scripts' digits), and for a
+    number that is not 0 but too small for a float (1e-400 reads as 0: a weight of 0 turns a term off)."""
     text = str(text).strip()
-    if not re.fullmatch(r"[+-]?(([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?|(?i:inf|infinity|nan))", text):
-        raise ValueError(f"{text!r} is not a number")
-    return float(text)
+    m = re.fullmatch(r"[+-]?(([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?|(?i:inf|infinity|nan))", text)
+    if not m:
+        raise ValueError(f"{shown(text)} is not a number")
+    x = float(text)
+    if x == 0 and re.search(r"[1-9]", (m.group(2) or "")):
+        raise ValueError(f"{shown(text)} is too small to be told from 0 (a float's least is about 5e-324)")
+    return x
