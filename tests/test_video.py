@@ -280,6 +280,15 @@ def test_bad_output_or_size_is_one_line_exit_1_and_nothing_written(args, message
     assert set(tmp_path.rglob("*")) == before
 
 
+def test_a_frame_rate_the_encoder_cannot_time_is_blamed_not_the_container(tmp_path, folder, art):
+    """Hostile round 8: `--fps 999.99` into .avi was "the .avi container cannot hold mpeg4 video": mpeg4's time
+    base has at most 65535 steps a second, and 999.99 needs 99999."""
+    r = run("video", folder, art, "-o", tmp_path / "b.avi", "--fps", "999.99", "--iterations", "2", "--quiet")
+    assert r.exit_code == 1 and r.stderr.count("\n") == 1, cli_result_text(r)
+    assert "b.avi: the mpeg4 encoder cannot take 999.99 frames a second" in r.stderr and "--fps" in r.stderr
+    assert not (tmp_path / "b.avi").exists()
+
+
 def test_an_existing_output_is_kept_without_overwrite(tmp_path, clip, art):
     out = tmp_path / "out.mp4"
     out.write_bytes(b"mine")
@@ -491,6 +500,27 @@ def test_ctrl_c_keeps_finished_frames_exits_130_and_a_rerun_finishes_the_same_fr
     assert len(list(out.iterdir())) == 6  # frames in = frames out
     for a, b in zip(frames_of(out, 6), frames_of(root / "whole", 6)):
         assert a.tobytes() == b.tobytes()
+
+
+def test_ctrl_c_before_the_first_frame_says_nothing_was_written(made, tmp_path, monkeypatch):
+    """Hostile round 8: it said "0 of 6 frames finished in OUT.mp4.frames; run the same command again" of a
+    frames folder it had just removed (empty, and new)."""
+    import contextlib
+
+    from stylize import cli as cli_module
+
+    root, clip, style = made
+
+    class AtOnce:
+        signal = SIGINT
+
+        def __call__(self):
+            return True
+
+    monkeypatch.setattr(cli_module, "catch_signals", lambda: contextlib.nullcontext(AtOnce()))
+    r = run("video", clip.path, style, "-o", tmp_path / "out.mp4", *FAST)
+    assert r.exit_code == 130 and r.stderr.strip() == "Interrupted before the first frame was finished; nothing written."
+    assert list(tmp_path.iterdir()) == []
 
 
 # D. a folder stylize works in is its own; inputs are never outputs; the fingerprint sees what files hold

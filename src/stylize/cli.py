@@ -408,8 +408,7 @@ def grid_command(photo, artwork, output, ratios, layer_sets, cells_dir, quiet, o
     settings = settings_from(kwargs)
     run_figure(lambda bar, stop: figures.grid(settings, photo, artwork, ratios, sets, cells_dir=cells_dir,
                                               overwrite=overwrite, callback=bar, should_stop=stop, output=output,
-                                              argv=argv()),
-               settings, quiet, len(ratios) * len(sets), "grid")
+                                              argv=argv()), settings, quiet, len(ratios) * len(sets), "grid")
 
 
 @cli.command("video")
@@ -461,7 +460,8 @@ def video_command(source, style, output, frame_iterations, temporal_weight, long
         bar.close()
     if result.stopped:
         interrupted(f"Interrupted: {result.finished} of {result.frames} frames finished in {result.folder}; run the "
-                    f"same command again to continue", interrupt)
+                    f"same command again to continue" if Path(result.folder).is_dir() else  # (an empty new one: gone)
+                    "Interrupted before the first frame was finished; nothing written.", interrupt)
     shown, (w, h) = result.written_size, result.size
     padded = f" (the frames' {w}x{h}, padded by a copied edge row or column)" if shown != (w, h) else ""
     echo(f"Wrote {result.output} ({result.frames} frames at {shown[0]}x{shown[1]}{padded}; {result.skipped} "

@@ -944,18 +944,29 @@ def check_video_output(output, codec: str | None, size: tuple[int, int], source:
     trial = None
     try:
         trial = _temp_file(output)
-        src = av.open(str(source.path)) if source.kind == "video" and source.audio else None
+
+        def opens(rate, time_base) -> None:
+            src = av.open(str(source.path)) if source.kind == "video" and source.audio else None
+            try:
+                out, stream, audio = _open_output(av, trial, codec, size, rate, time_base, src)
+                with out:
+                    out.start_encoding()
+            finally:
+                if src is not None:
+                    src.close()
         try:
-            out, stream, audio = _open_output(av, trial, codec, size, rate, time_base, src)
-            with out:
-                out.start_encoding()
-        finally:
-            if src is not None:
-                src.close()
-    except (av.FFmpegError, ValueError) as e:
-        what = f"{codec} video" + (" with the source's audio" if source.kind == "video" and source.audio else "")
-        raise VideoError(f"{output}: the {suffix} container cannot hold {what} ({_why(e)}); use --codec or "
-                         f"another container") from None
+            opens(rate, time_base)
+        except (av.FFmpegError, ValueError) as e:
+            try:
+                opens(Fraction(DEFAULT_FPS), 1 / Fraction(DEFAULT_FPS))  # is it the frame rate?
+            except (av.FFmpegError, ValueError):
+                what = f"{codec} video" + (" with the source's audio" if source.kind == "video" and source.audio
+                                           else "")
+                raise VideoError(f"{output}: the {suffix} container cannot hold {what} ({_why(e)}); use --codec or "
+                                 f"another container") from None
+            raise VideoError(f"{output}: the {codec} encoder cannot take {float(rate):g} frames a second "
+                             f"({_why(e)}); give --fps a rate with fewer decimals, or use --codec or another "
+                             f"container") from None
     except OSError as e:
         raise VideoError(f"{output}: cannot write it ({_why(e)})") from None
     finally:
