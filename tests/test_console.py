@@ -170,3 +170,20 @@ def test_once_the_command_is_done_a_late_signal_cannot_change_its_exit(monkeypat
     finally:
         for s, h in previous.items():
             signal.signal(s, h)
+
+
+def test_a_reader_gone_from_stderr_costs_the_messages_not_the_work(tmp_path, synthetic_weights):
+    """Hostile round 8: `stylize ... 2>&1 | head -c 1` (the pipe closed by its reader) failed with exit 1 and
+    nothing written: the progress bar's write raised BrokenPipeError. The messages are lost; the work is not."""
+    from PIL import Image
+
+    from .conftest import pattern, synthetic
+
+    pattern(40, 32).save(tmp_path / "c.png")
+    options = [o for o in synthetic(synthetic_weights) if o != "--quiet"]  # a bar and a Wrote line to write
+    proc = subprocess.Popen([sys.executable, "-m", "stylize", str(tmp_path / "c.png"), str(tmp_path / "c.png"),
+                             "-o", str(tmp_path / "o.png"), *options], stderr=subprocess.PIPE, stdout=subprocess.PIPE)
+    proc.stderr.close()  # the reader is gone before the first message
+    proc.stdout.close()
+    assert proc.wait(timeout=120) == 0
+    assert Image.open(tmp_path / "o.png").size == (32, 26)

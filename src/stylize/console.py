@@ -104,10 +104,48 @@ def note_early_interrupts() -> None:
             signal.signal(s, early)
 
 
+class _Outlived:
+    """A text stream (stderr, stdout) whose reader may go away (`stylize ... 2>&1 | head -c 1`): the first write
+    that finds the pipe closed (EPIPE) points its descriptor at /dev/null, so the messages and the progress bar
+    are dropped and the work goes on to its files and its exit status, instead of failing on a message."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def _quietly(self, method: str, *args):
+        try:
+            return getattr(self._stream, method)(*args)
+        except BrokenPipeError:
+            import os
+
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self._stream.fileno())  # what is still buffered, and every later write, goes there
+            os.close(devnull)
+            return len(args[0]) if args else None
+
+    def write(self, text):
+        return self._quietly("write", text)
+
+    def flush(self):
+        return self._quietly("flush")
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
+def outlive_readers() -> None:
+    """Make sys.stderr and sys.stdout _Outlived (the command line only: a library leaves its caller's streams)."""
+    for name in ("stderr", "stdout"):
+        stream = getattr(sys, name)
+        if stream is not None and not isinstance(stream, _Outlived) and hasattr(stream, "fileno"):
+            setattr(sys, name, _Outlived(stream))
+
+
 def main() -> None:
     """The `stylize` console script: notes Ctrl-C before the command line's modules (click, torch) import,
     then runs cli.main."""
     note_early_interrupts()
+    outlive_readers()
     probe_torch_under_limits()
     try:
         from .cli import main as run
