@@ -9,20 +9,37 @@ from stylize.images import read_metadata
 
 def test_intermediate_names_tell_levels_apart(tmp_path):
     out = tmp_path / "o.png"
-    names = [p.name for p in files.intermediate_paths(out, [3, 3, 4], 2)]
-    assert names == ["o.L1.00002.png", "o.L2.00002.png", "o.00002.png", "o.00004.png"]
-    assert files.intermediate_paths(out, [4], 0) == []
-    assert len(set(names)) == len(names)
+    written = ["o.L1.00002.png", "o.L2.00002.png", "o.00002.png", "o.00004.png"]
+    assert [files.intermediate_path(out, k, level, 3).name for level, k in ((1, 2), (2, 2), (3, 2), (3, 4))] == written
+    ours = files.is_intermediate(out, [3, 3, 4], 2)
+    assert all(ours(name) for name in written)
+    assert not any(ours(name) for name in ("o.00003.png", "o.00006.png", "o.L1.00004.png", "o.L3.00002.png",
+                                           "o.L01.00002.png", "o.000002.png", "o.00002.jpg", "p.00002.png"))
+    assert not files.is_intermediate(out, [4], 0)("o.00002.png")
 
 
 def test_an_intermediate_may_replace_neither_an_input_nor_an_existing_file(tmp_path):
     taken = tmp_path / "o.00002.png"
     taken.write_bytes(b"mine")
     with pytest.raises(ImageError, match="would overwrite an input"):
-        files.check_intermediates([taken], inputs=[taken], overwrite=True)
+        files.check_intermediates(tmp_path / "o.png", [4], 2, inputs=[taken], overwrite=True)
     with pytest.raises(ImageError, match="already exists"):
-        files.check_intermediates([taken])
-    files.check_intermediates([taken], overwrite=True)
+        files.check_intermediates(tmp_path / "o.png", [4], 2)
+    files.check_intermediates(tmp_path / "o.png", [4], 2, overwrite=True)
+    files.check_intermediates(tmp_path / "o.png", [4], 3)  # --save-every 3 writes o.00003.png only
+
+
+def test_the_intermediates_check_reads_the_folder_once_whatever_the_count(tmp_path, monkeypatch):
+    """Round 8: --iterations 100000 --save-every 2 checked 50,000 names one by one (4 s before the first
+    iteration, 10^7 iterations: minutes and gigabytes); the check now lists the folder once."""
+    import os
+
+    (tmp_path / "o.9999998.png").write_bytes(b"mine")
+    looked = []
+    monkeypatch.setattr(os.path, "lexists", lambda p: looked.append(p) or False)
+    with pytest.raises(ImageError, match=r"o.9999998.png: already exists \(an intermediate of --save-every\)"):
+        files.check_intermediates(tmp_path / "o.png", [10**7], 1)
+    assert len(looked) < 10
 
 
 def test_input_files_name_each_file_of_a_joined_mask(tmp_path):

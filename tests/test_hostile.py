@@ -609,7 +609,7 @@ def test_an_intermediates_mark_is_checked_before_the_work(tmp_path):
 
     (tmp_path / "out.00001.bmp.stylize.json").write_text("my notes")
     with pytest.raises(ImageError, match="is not stylize's"):
-        check_intermediates([tmp_path / "out.00001.bmp"], overwrite=True)
+        check_intermediates(tmp_path / "out.bmp", [3], 1, overwrite=True)
 
 
 def test_an_empty_file_at_a_reports_lock_name_is_not_stylizes(photo, art, tmp_path):

@@ -13,6 +13,7 @@ make_image runs one synthesis to a file with all of these checks: what `stylize 
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -20,7 +21,8 @@ from typing import Callable
 from . import __version__
 from .claims import claim_file
 from .errors import ImageError
-from .images import check_fits, check_mark, check_name, check_output, same_file, save_image, taken, to_pil
+from .images import (SIDECAR_SUFFIX, check_fits, check_mark, check_name, check_output, same_file, save_image, taken,
+                     to_pil)
 from .masks import mask_files
 from .settings import Settings
 from .synthesis import Progress
@@ -48,23 +50,51 @@ def intermediate_path(output: str | os.PathLike, iteration: int, level: int = 1,
     return output.with_name(f"{output.stem}{tag}.{iteration:05d}{output.suffix}")
 
 
-def intermediate_paths(output: str | os.PathLike, level_iterations: list[int], every: int) -> list[Path]:
-    """Every intermediate a run of these levels (iterations of each, coarsest first) may write, in order."""
-    levels = len(level_iterations)
-    return [intermediate_path(output, k, level, levels) for level, n in enumerate(level_iterations, 1)
-            for k in range(every, n + 1, every)] if every else []
+def is_intermediate(output: str | os.PathLike, level_iterations: list[int], every: int) -> Callable[[str], bool]:
+    """A test of a file name beside `output`: whether a run of these levels (iterations of each, coarsest first)
+    writes it with --save-every `every`. A test, not a list: 10^7 iterations at --save-every 1 are 10^7 names."""
+    output, levels = Path(output), len(level_iterations)
+    pattern = re.compile(rf"{re.escape(output.stem)}(?:\.L([0-9]+))?\.([0-9]{{5,}}){re.escape(output.suffix)}")
+
+    def test(name: str) -> bool:
+        m = pattern.fullmatch(name)
+        if m is None or not every:
+            return False
+        level = int(m.group(1)) if m.group(1) else levels
+        if m.group(1) and (not 1 <= level < levels or m.group(1) != str(level)):
+            return False
+        k = int(m.group(2))
+        return f"{k:05d}" == m.group(2) and k % every == 0 and every <= k <= level_iterations[level - 1]
+    return test
 
 
-def check_intermediates(paths, inputs=(), overwrite: bool = False) -> None:
-    """Refuse, before any work, an intermediate whose name is too long, that would replace an input, or
-    (without overwrite) an existing file. Raises ImageError."""
-    for path in paths:
-        check_name(path)
-        check_mark(path)
+def check_intermediates(output: str | os.PathLike, level_iterations: list[int], every: int, inputs=(),
+                        overwrite: bool = False) -> None:
+    """Refuse, before any work, an intermediate (is_intermediate) whose name is too long, that would replace an
+    input, or (without overwrite) an existing file, or whose mark's name (a .bmp's OUT.stylize.json) holds a file
+    that is not stylize's. Reads the output's folder once, whatever the count. Raises ImageError."""
+    if not every:
+        return
+    output, levels = Path(output), len(level_iterations)
+    for level, n in enumerate(level_iterations, 1):  # each level's last name is its longest
+        if n >= every:
+            check_name(intermediate_path(output, n - n % every, level, levels))
+    ours = is_intermediate(output, level_iterations, every)
+    folder = output.parent if str(output.parent) else Path(".")
+    try:
+        names = sorted(os.listdir(folder))
+    except OSError:
+        return  # no folder: check_output says so
+    for name in names:
+        if name.endswith(SIDECAR_SUFFIX) and ours(name[:-len(SIDECAR_SUFFIX)]):
+            check_mark(folder / name[:-len(SIDECAR_SUFFIX)])
+        if not ours(name):
+            continue
+        path = folder / name
         if any(same_file(path, Path(i)) for i in inputs if i):
             raise ImageError(f"{path}: an intermediate of --save-every would overwrite an input; choose another "
                              f"output name")
-        if taken(path) and not overwrite:
+        if not overwrite:
             raise ImageError(f"{path}: already exists (an intermediate of --save-every); pass --overwrite to "
                              f"replace it")
 
@@ -116,7 +146,7 @@ def _make_image(settings, make_job, out, inputs, save_every, overwrite, callback
     plan = session.plan(make_job(session))
     check_fits(out, (plan.width, plan.height))
     level_iterations = [level.iterations for level in plan.levels]
-    check_intermediates(intermediate_paths(out, level_iterations, save_every), inputs, overwrite)
+    check_intermediates(out, level_iterations, save_every, inputs, overwrite)
     if on_ready is not None:
         on_ready(ImagePlan((plan.width, plan.height), level_iterations, plan.note))
     saved = set()
