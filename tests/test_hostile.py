@@ -15,7 +15,7 @@ from stylize.errors import ManifestError
 from stylize.cli import cli
 from stylize.images import read_metadata, save_image
 
-from .conftest import cli_result_text, pattern
+from .conftest import cli_result_text, pattern, synthetic
 
 FAST = ["--size", "40", "--iterations", "3", "--quiet"]
 
@@ -718,3 +718,109 @@ def test_a_number_too_small_for_a_float_is_never_read_as_0_and_long_numbers_are_
     rows = batch.read_manifest("content,style,blend\na.png,b.png;c.png,1;" + "9" * 5000 + "\n")
     rows += batch.read_manifest('{"content": "a.png", "style": ["b.png", "c.png"], "blend": [1, ' + "9" * 4000 + "]}")
     assert all(len(r.error) < 200 and "blend weights must be" in r.error for r in rows), [r.error[:300] for r in rows]
+
+
+# round 9
+def test_a_batch_claims_a_contact_sheet_in_the_folder_it_makes_before_its_first_pair(images, tmp_path, monkeypatch,
+                                                                                       synthetic_weights):
+    """Round 9: a sheet whose folder the batch makes (--out-dir o --contact-sheet o/sheet.png) was not claimed:
+    a second batch wrote its sheet there meanwhile, and the first failed after all its pairs."""
+    probe = ("import sys\nfrom stylize.claims import claim_file\nfrom stylize.errors import ClaimError\n"
+             "try:\n    claim_file(sys.argv[1]).take()\nexcept ClaimError:\n    print('held')\n")
+    seen = []
+    work = batch.run
+
+    def run_pairs(*args, **kwargs):  # while the pairs run, another process tries the sheet's claim
+        seen.append(subprocess.run([sys.executable, "-c", probe, str(tmp_path / "o" / "sheet.png")],
+                                   capture_output=True, text=True).stdout.strip())
+        return work(*args, **kwargs)
+
+    monkeypatch.setattr(batch, "run", run_pairs)
+    r = run("batch", "--content", images / "photo0.png", "--style", images / "art0.jpg", "--out-dir", tmp_path / "o",
+            "--contact-sheet", tmp_path / "o" / "sheet.png", *synthetic(synthetic_weights))
+    assert r.exit_code == 0 and seen == ["held"], cli_result_text(r)
+    assert (tmp_path / "o" / "sheet.png").exists() and not list((tmp_path / "o").glob(".stylize-claim-*"))
+
+
+def test_a_batch_pair_whose_bmp_mark_name_holds_a_users_file_fails_before_its_work(images, tmp_path):
+    """Round 9: batch checked only the .bmp output's name, not its mark's: interrupted, the pair's partial image
+    was lost ("not stylize's" at the save); a --report at that name was taken, and then called not stylize's."""
+    from stylize.report import Record
+
+    out = tmp_path / "o"
+    out.mkdir()
+    (out / "x.bmp.stylize.json").write_text("my notes")
+    pair = batch.plan([(str(images / "photo0.png"), str(images / "art0.jpg"), "x.bmp")], out)[0]
+    record = Record(0, pair.content, pair.style, str(pair.output))
+    assert batch.triage(pair, record) is None and record.status == "failed" and "is not stylize's" in record.error
+    (out / "x.bmp.stylize.json").unlink()
+    r = run("batch", "--content", images / "photo0.png", "--style", images / "art0.jpg", "--out-dir", out,
+            "--name-template", "x.bmp", "--report", out / "x.bmp.stylize.json", *FAST)
+    assert r.exit_code == 1 and "the report would be one of the pairs' outputs (or an output's mark)" in one_line(r)
+
+
+def test_a_full_disk_while_a_report_takes_its_lock_is_one_line_and_leaves_no_folder(images, tmp_path, monkeypatch):
+    import errno
+
+    from stylize import report
+    from stylize.report import LOCK_MARK
+
+    write = os.write
+
+    def full(fd, data):
+        if data == LOCK_MARK:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return write(fd, data)
+
+    monkeypatch.setattr(report.os, "write", full)
+    r = run("batch", "--content", images / "photo0.png", "--style", images / "art0.jpg", "--out-dir", tmp_path / "o",
+            "--report", tmp_path / "r.json", *FAST)
+    assert r.exit_code == 1 and "(No space left on device)" in one_line(r) and "Traceback" not in r.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in"]  # no out-dir, no lock or claim file
+
+
+def test_a_commands_name_that_is_also_an_image_here_is_refused_as_ambiguous(photo, art, tmp_path, monkeypatch):
+    """Round 9: `stylize content-recon s.png` beside an image named content-recon ran the command, silently."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "grid").write_bytes(photo.read_bytes())
+    r = run("grid", art, "-o", "x.png")
+    assert r.exit_code == 2 and "'grid' is a stylize command and an image file here" in r.stderr.splitlines()[-1]
+    (tmp_path / "batch").write_text("#!/bin/sh\n")  # a script: no image, no doubt: the command
+    r = run("batch", "--out-dir", "o")
+    assert "is a stylize command and" not in r.stderr
+
+
+def test_small_messages_of_round_9(tmp_path):
+    """Round 9: `report merge -o nodir/x.json` named the claim file, not the missing folder; a cells folder's lock
+    is in it, not beside it; an animated GIF among numbered frames counted as one frame."""
+    from stylize import report
+    from stylize.claims import claim_folder
+    from stylize.errors import ManifestError
+
+    (tmp_path / "r.json").write_text(json.dumps(report.document("x", {}, 1, [])))
+    with pytest.raises(ManifestError, match=r"x.json: the folder .*nodir does not exist"):
+        report.merge([tmp_path / "r.json"], tmp_path / "nodir" / "x.json")
+    (tmp_path / "cells").mkdir()
+    (tmp_path / "cells" / ".stylize.lock").write_text("")
+    with pytest.raises(Exception, match=r".stylize.lock in it is not a file stylize made"):
+        claim_folder(tmp_path / "cells").take()
+    video = pytest.importorskip("stylize.video")
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    pattern(16, 16).save(frames / "frame_00001.png")
+    pattern(16, 16).save(frames / "frame_00002.gif", save_all=True, append_images=[pattern(16, 16, seed=5)])
+    with pytest.raises(video.VideoError, match=r"frame_00002.gif: an image of 2 frames; a frames folder holds one"):
+        video.open_clip(frames)
+
+
+def test_a_figure_refused_at_its_cells_folders_lock_leaves_no_empty_cells_folder(photo, art, tmp_path, monkeypatch):
+    from stylize import claims
+    from stylize.errors import ClaimError
+
+    def full(folder):
+        raise ClaimError(f"{folder}: cannot write .stylize.lock in it (No space left on device)")
+
+    monkeypatch.setattr(claims, "claim_folder", full)
+    r = run("figure1", photo, art, "-o", tmp_path / "f.png", "--cells-dir", tmp_path / "cells" / "new", *FAST)
+    assert r.exit_code == 1 and "No space left on device" in one_line(r), cli_result_text(r)
+    assert not (tmp_path / "cells").exists() and not (tmp_path / "f.png").exists()

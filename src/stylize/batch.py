@@ -21,8 +21,8 @@ import torch
 
 from .claims import claim_file
 from .errors import ClusterError, ManifestError, SettingsError, StylizeError
-from .images import (check_name, check_writable, make_folder, max_side, missing_folders, output_format, parse_json,
-                     path_key, read_metadata, remove_empty, save_image, taken)
+from .images import (check_mark, check_name, check_writable, make_folder, max_side, missing_folders, output_format,
+                     parse_json, path_key, read_metadata, remove_empty, save_image, sidecar_path, taken)
 from .report import Record, Report
 from .settings import MAX_COUNT, number, shown, whole
 
@@ -470,15 +470,19 @@ def triage(pair: Pair, record: Record, *, skip_existing: bool = False, overwrite
     except StylizeError as e:
         record.status, record.error = "failed", str(e)
         return None
-    if not taken(pair.output) or overwrite:
-        return overwrite
-    if not skip_existing:
-        record.status, record.error = "failed", f"{pair.output} already exists (use --skip-existing or --overwrite)"
+    if taken(pair.output) and not overwrite:
+        if not skip_existing:
+            record.status, record.error = "failed", f"{pair.output} already exists (use --skip-existing or --overwrite)"
+            return None
+        if complete(pair.output):
+            record.status = "skipped"
+            return None
+    try:  # it will be written: a .bmp's mark name must hold nothing of the user's (as transfer's check)
+        check_mark(pair.output)
+    except StylizeError as e:
+        record.status, record.error = "failed", str(e)
         return None
-    if complete(pair.output):
-        record.status = "skipped"
-        return None
-    return True
+    return overwrite or taken(pair.output)
 
 
 def synthesize(session, pair: Pair, record: Record, replace: bool, *, metadata: dict | None = None, callback=None,
@@ -548,12 +552,13 @@ def finished(record: Record, report: Report | None, on_pair=None) -> None:
 
 
 def begin(pairs: list[Pair], out_dir, settings, *, report=None, inputs=(), skip_existing: bool = False,
-          overwrite: bool = False) -> Report:
+          overwrite: bool = False, on_folders: Callable[[], None] | None = None) -> Report:
     """Every check of a batch before its first pair, and its Report (not yet written: Report.open).
 
     A pair whose artworks the blend weights do not fit fails alone; the output folders are created; the
     report (`report`, a path, or None) is checked against every input (`inputs`: more files never to be
-    replaced, e.g. the manifest), the outputs and existing files. ManifestError, ImageError."""
+    replaced, e.g. the manifest), the outputs and existing files; on_folders() is told once the output folders
+    exist (the command line claims a contact sheet there). ManifestError, ImageError, ClaimError."""
     for pair in pairs:
         if pair.blend is None and pair.error is None:
             try:
@@ -569,12 +574,25 @@ def begin(pairs: list[Pair], out_dir, settings, *, report=None, inputs=(), skip_
     total = max((p.total for p in pairs if p.total is not None), default=len(pairs))
     rep = Report(Path(report) if report else None, settings.to_dict(), [record_of(p) for p in pairs], total)
     try:
+        if on_folders is not None:
+            on_folders()
         rep.check(read_files(pairs, settings, inputs), overwrite, resume=skip_existing,
-                  outputs=[p.output for p in pairs])
+                  outputs=[f for p in pairs for f in (p.output, sidecar_path(p.output))])  # its mark's name too
     except StylizeError:
         remove_empty(made)  # a refused batch leaves no new, empty --out-dir behind
         raise
+    rep.folders = made
     return rep
+
+
+def open_report(rep: Report, *, overwrite: bool, resume: bool) -> None:
+    """Report.open, after begin: refused there (another batch's report, a full disk), the batch leaves no new,
+    empty folder behind either."""
+    try:
+        rep.open(overwrite=overwrite, resume=resume)
+    except StylizeError:
+        remove_empty(rep.folders)
+        raise
 
 
 def read_files(pairs: list[Pair], settings, inputs=()) -> list:
@@ -590,7 +608,7 @@ def run_batch(pairs: list[Pair], out_dir, settings, *, report=None, inputs=(), s
               overwrite: bool = False, continue_on_error: bool = True, callback=None,
               should_stop: Callable[[], bool] | None = None, on_ready: Callable[[Report], None] | None = None,
               on_pair: Callable[[Record], None] | None = None, on_note: Callable[[Pair, str], None] | None = None,
-              metadata: dict | None = None) -> Report:
+              on_folders: Callable[[], None] | None = None, metadata: dict | None = None) -> Report:
     """Run `pairs` (from intake or plan) with `settings` in one session and return the batch's Report.
 
     Every check before the first pair (begin); then on_ready(report) is told, and on_pair(record) after
@@ -602,8 +620,8 @@ def run_batch(pairs: list[Pair], out_dir, settings, *, report=None, inputs=(), s
 
     session = Session(settings)  # its device checked before begin creates any folder
     rep = begin(pairs, out_dir, settings, report=report, inputs=inputs, skip_existing=skip_existing,
-                overwrite=overwrite)
-    rep.open(overwrite=overwrite, resume=skip_existing)
+                overwrite=overwrite, on_folders=on_folders)
+    open_report(rep, overwrite=overwrite, resume=skip_existing)
     try:
         if on_ready is not None:
             on_ready(rep)
@@ -660,14 +678,6 @@ def check_contact_sheet(path, pairs: list[Pair], settings, inputs=(), *, overwri
     except OSError as e:
         raise ManifestError(f"{p}: cannot write in {folder} ({e.strerror or e})") from None
     return p
-
-
-def sheet_claim(path):
-    """The contact sheet's claim (claims.py), for a batch to hold from its check until the sheet is written: a
-    second batch making the same sheet is refused at its start. Where the sheet's folder is still to be made by
-    the batch, a null context: such a sheet is not claimed."""
-    folder = Path(path).absolute().parent
-    return claim_file(path) if folder.is_dir() else contextlib.nullcontext()
 
 
 def _is_sheet(path: Path, outputs) -> bool:

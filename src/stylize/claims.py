@@ -30,6 +30,7 @@ class Claim:
 
     def __init__(self, lock_file: Path, what: Path):
         self.lock_file, self.what, self.fd, self.shared = Path(lock_file), Path(what), None, False
+        self.where = "in it" if self.lock_file.parent == self.what else "beside it"  # a folder's, or a file's
 
     def take(self, shared: bool = False) -> "Claim":
         """Hold the claim; ClaimError when a live run holds it (never waits). `shared`: held with other runs
@@ -39,7 +40,7 @@ class Claim:
         except ImportError:  # Windows: no record locks
             return self
         for _ in range(5):
-            fd, created = open_own(self.lock_file, self.what, _is_claim)
+            fd, created = open_own(self.lock_file, self.what, _is_claim, self.where)
             try:
                 fcntl.lockf(fd, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
             except OSError as e:
@@ -50,7 +51,7 @@ class Claim:
                                  f"it to end, or choose another output") from None
             if not created and os.fstat(fd).st_size == 0 and _alone(fd, shared):  # a taken claim holds a pid
                 os.close(fd)
-                raise ClaimError(f"{self.what}: {self.lock_file.name} beside it is not a file stylize made (it is "
+                raise ClaimError(f"{self.what}: {self.lock_file.name} {self.where} is not a file stylize made (it is "
                                  f"empty); move it away")
             try:  # the file may have been removed by its last holder between our open and our lock: retry
                 same = os.path.samestat(os.fstat(fd), os.stat(self.lock_file))
@@ -63,7 +64,7 @@ class Claim:
                 except OSError as e:  # a full disk: nothing of ours is left behind
                     self.fd = fd
                     self.release()
-                    raise ClaimError(f"{self.what}: cannot write {self.lock_file.name} beside it "
+                    raise ClaimError(f"{self.what}: cannot write {self.lock_file.name} {self.where} "
                                      f"({e.strerror or e})") from None
                 self.fd, self.shared = fd, shared
                 return self
@@ -90,7 +91,7 @@ class Claim:
 NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 
-def open_own(path: Path, what: Path, ours) -> tuple[int, bool]:
+def open_own(path: Path, what: Path, ours, where: str = "beside it") -> tuple[int, bool]:
     """A descriptor of stylize's own hidden file `path`, and whether this call created it (exclusively: O_EXCL);
     a file already there is used only if it is a plain file whose contents `ours(bytes)` recognises. ClaimError
     for a link (O_NOFOLLOW: a link's target would be written), something that is not a plain file, or a file
@@ -101,14 +102,14 @@ def open_own(path: Path, what: Path, ours) -> tuple[int, bool]:
         except FileExistsError:
             pass
         except OSError as e:
-            raise ClaimError(f"{what}: cannot write {path.name} beside it ({e.strerror or e})") from None
+            raise ClaimError(f"{what}: cannot write {path.name} {where} ({e.strerror or e})") from None
         try:
             fd = os.open(path, os.O_RDWR | NOFOLLOW)
         except FileNotFoundError:
             continue  # its last holder removed it meanwhile: create it
         except OSError as e:
             why = "a link stylize did not make; remove it" if e.errno == errno.ELOOP else (e.strerror or str(e))
-            raise ClaimError(f"{what}: cannot write {path.name} beside it ({why})") from None
+            raise ClaimError(f"{what}: cannot write {path.name} {where} ({why})") from None
         try:
             import stat
 
@@ -118,9 +119,9 @@ def open_own(path: Path, what: Path, ours) -> tuple[int, bool]:
             mine = False
         if not mine:
             os.close(fd)
-            raise ClaimError(f"{what}: {path.name} beside it is not a file stylize made; move it away")
+            raise ClaimError(f"{what}: {path.name} {where} is not a file stylize made; move it away")
         return fd, False
-    raise ClaimError(f"{what}: {path.name} beside it keeps appearing and disappearing; try again")
+    raise ClaimError(f"{what}: {path.name} {where} keeps appearing and disappearing; try again")
 
 
 def _alone(fd: int, shared: bool) -> bool:

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import click
 
-from . import __version__, console, figures
+from . import __version__, claims, console, figures
 from .console import Interrupt, ProgressBar, announce_download, catch_signals, printable, say
 from .errors import OutOfMemoryError, StylizeError
 from .options import (CONTROL_OPTIONS, INPUT, OUTPUT, RUN_OPTIONS, SAVE_EVERY, SYNTHESIS_OPTIONS, VIDEO_OPTIONS,
-                      FloatList, Layer, LayerList, LayerSets, LibraryDefault, NameTemplate, OutputPath, OutSize,
+                      DefaultGroup, FloatList, Layer, LayerList, LayerSets, LibraryDefault, NameTemplate, OutputPath, OutSize,
                       POSITIVE_INT, RayAddress, SectionedCommand, Shard, default_output, options, settings_from,
                       transfer_settings)
 from .layers import LAYERS
@@ -87,18 +87,6 @@ def run_one(settings: Settings, output, quiet: bool, save_every: int, overwrite:
 
 
 # -- the command group --------------------------------------------------------------------------
-class DefaultGroup(click.Group):
-    """`stylize CONTENT STYLE -o OUT` runs the `transfer` command; named commands run as usual, their --help in
-    sections (options.SectionedCommand)."""
-
-    command_class = SectionedCommand
-
-    def parse_args(self, ctx, args):
-        if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version", "--list-layers"):
-            args = ["transfer", *args]
-        return super().parse_args(ctx, args)
-
-
 def list_layers(ctx, param, value):
     if not value or ctx.resilient_parsing:
         return
@@ -222,10 +210,10 @@ def batch_command(manifest, contents, styles, out_dir, name_template, skip_exist
             if contact_sheet:
                 batch.check_contact_sheet(contact_sheet, pairs, settings, [manifest, report], overwrite=overwrite,
                                           resume=skip_existing)
-                held.enter_context(batch.sheet_claim(contact_sheet))
             common = dict(report=report, inputs=[manifest] if manifest and manifest != "-" else [],
                           skip_existing=skip_existing, overwrite=overwrite, continue_on_error=continue_on_error,
-                          should_stop=interrupt, on_ready=on_ready,
+                          should_stop=interrupt, on_ready=on_ready, on_folders=contact_sheet and (  # its folder made
+                              lambda: held.enter_context(claims.claim_file(contact_sheet))) or None,
                           on_pair=bar.pair, on_note=bar.note, metadata=metadata())
             if ray is None:
                 rep = batch.run_batch(pairs, out_dir, settings, callback=bar.progress, **common)

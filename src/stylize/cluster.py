@@ -194,7 +194,7 @@ def run_batch(pairs: list[Pair], out_dir, settings, *, address: str | None = Non
               should_stop: Callable[[], bool] | None = None, on_ready: Callable[[Report], None] | None = None,
               on_start: Callable[[Record, str], None] | None = None,
               on_pair: Callable[[Record], None] | None = None, on_note: Callable[[Pair, str], None] | None = None,
-              metadata: dict | None = None) -> Report:
+              on_folders: Callable[[], None] | None = None, metadata: dict | None = None) -> Report:
     """Run `pairs` on a Ray cluster (connect(address)) and return the batch's Report, as batch.run_batch.
 
     Actors: plan_workers(cpus, workers). Every check happens before the first pair (batch.begin); pairs
@@ -210,10 +210,10 @@ def run_batch(pairs: list[Pair], out_dir, settings, *, address: str | None = Non
     marker = None
     try:
         rep = batch.begin(pairs, out_dir, settings, report=report, inputs=inputs, skip_existing=skip_existing,
-                          overwrite=overwrite)
+                          overwrite=overwrite, on_folders=on_folders)
         try:
             count, resources, settings = plan_workers(ray, _absolute(settings), cpus, workers)
-            rep.open(overwrite=overwrite, resume=skip_existing)
+            batch.open_report(rep, overwrite=overwrite, resume=skip_existing)
             if on_ready is not None:
                 on_ready(rep)
             tasks = []

@@ -239,9 +239,9 @@ def _claimed(make):
                     Path(cells_dir).mkdir(parents=True, exist_ok=True)
                 except OSError:
                     made = []  # prepare_cells says why, in its words
-                else:
-                    held.enter_context(claim_folder(cells_dir))
             try:
+                if made or (cells_dir is not None and Path(cells_dir).is_dir()):
+                    held.enter_context(claim_folder(cells_dir))
                 return make(*args, output=output, cells_dir=cells_dir, **kwargs)
             finally:
                 held.close()  # the folder's claim first, then the folders it made if the run left them empty

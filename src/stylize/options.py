@@ -580,3 +580,32 @@ class SectionedCommand(click.Command):
             if records:
                 with formatter.section(heading):
                     formatter.write_dl(records)
+
+
+class DefaultGroup(click.Group):
+    """`stylize CONTENT STYLE -o OUT` runs the `transfer` command; named commands run as usual, their --help in
+    sections (SectionedCommand). A command's name that is also an image file here is refused as ambiguous
+    (`stylize grid s.png` beside an image named `grid`): write ./grid for the image."""
+
+    command_class = SectionedCommand
+
+    def parse_args(self, ctx, args):
+        if args and args[0] in self.commands and _is_image(args[0]):
+            raise click.UsageError(f"{args[0]!r} is a stylize command and an image file here: for the image write "
+                                   f"./{args[0]}, for the command move the file", ctx)
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version", "--list-layers"):
+            args = ["transfer", *args]
+        return super().parse_args(ctx, args)
+
+
+def _is_image(name: str) -> bool:
+    """Whether `name` is a file here that Pillow opens (a script named `batch` is not: the command runs)."""
+    if not os.path.isfile(name):
+        return False
+    from PIL import Image
+
+    try:
+        with Image.open(name):
+            return True
+    except Exception:  # not an image, or not one Pillow reads: no ambiguity
+        return False

@@ -126,7 +126,15 @@ class Lock:
             except ClaimError as e:
                 raise ManifestError(str(e)) from None
             if created:
-                os.write(self.fd, LOCK_MARK)
+                try:
+                    os.write(self.fd, LOCK_MARK)
+                except OSError as e:  # a full disk: nothing of ours is left behind
+                    os.close(self.fd)
+                    self.fd = None
+                    with contextlib.suppress(OSError):
+                        os.unlink(self.path)
+                    raise ManifestError(f"{self.report}: cannot write {self.path.name} beside it "
+                                        f"({e.strerror or e})") from None
             elif not self._marked():  # empty: not stylize's (a run writes the mark as soon as it creates it)
                 os.close(self.fd)
                 self.fd = None
@@ -188,6 +196,7 @@ class Report:
         self.started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
         self.lock = Lock(path) if path is not None else None
         self.claim = None
+        self.folders: list[Path] = []  # the folders its batch made for the outputs: removed if refused at open()
         self._next_write, self._open = 0.0, False
 
     def summary(self) -> dict:
@@ -210,8 +219,8 @@ class Report:
             if other and self.path.exists() and os.path.exists(other) and os.path.samefile(self.path, other):
                 raise ManifestError(f"{self.path}: the report would overwrite an input; choose another --report path")
         if any(path_key(self.path) == path_key(o) for o in outputs):
-            raise ManifestError(f"{self.path}: the report would be one of the pairs' outputs; choose another --report "
-                                f"path")
+            raise ManifestError(f"{self.path}: the report would be one of the pairs' outputs (or an output's mark); "
+                                f"choose another --report path")
         try:
             check_writable(folder)
         except OSError as e:
@@ -357,6 +366,8 @@ def merge(paths, output, *, overwrite: bool = False) -> tuple[dict, list[int]]:
     if any(path_key(output) == path_key(p) for p in paths):
         raise ManifestError(f"{output}: is one of the reports to merge; choose another output")
     check_name(output)
+    if not output.absolute().parent.is_dir():
+        raise ManifestError(f"{output}: the folder {output.parent} does not exist")
     if os.path.lexists(output):
         if not overwrite:
             raise ManifestError(f"{output}: already exists; pass --overwrite to replace it")

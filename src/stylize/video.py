@@ -200,9 +200,14 @@ def _frame_size(f: Path) -> tuple[int, int]:
             warnings.simplefilter("ignore")
             with Image.open(f) as im:
                 im.load()
-                return ImageOps.exif_transpose(im).size
+                frames = int(getattr(im, "n_frames", 1))
+                size = ImageOps.exif_transpose(im).size
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
         raise VideoError(f"{f}: not an image that can be read in full ({_why(e)})") from None
+    if frames > 1:  # an animated GIF among the frames: all but its first would be dropped
+        raise VideoError(f"{f}: an image of {frames} frames; a frames folder holds one picture per frame (save its "
+                         f"frames as numbered files)")
+    return size
 
 
 def _frame_count(p: Path) -> int:
