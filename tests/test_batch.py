@@ -287,6 +287,11 @@ def test_shard_auto_reads_the_array_task_from_its_engine(env, count, share):
     ({"SLURM_ARRAY_TASK_ID": "x", "SLURM_ARRAY_TASK_COUNT": "2"}, None, "SLURM_ARRAY_TASK_ID='x' is not a whole number"),
     ({"SLURM_ARRAY_TASK_ID": "1"}, None, "neither SLURM_ARRAY_TASK_COUNT nor SLURM_ARRAY_TASK_MAX"),
     ({"SLURM_ARRAY_TASK_ID": "1", "SLURM_ARRAY_TASK_COUNT": "2", "JOB_COMPLETION_INDEX": "0"}, 2, "both Slurm"),
+    # round 9: a step of 0 was read as 1, a maximum below the minimum made "the array's -4 ids"
+    ({"SLURM_ARRAY_TASK_ID": "1", "SLURM_ARRAY_TASK_MAX": "3", "SLURM_ARRAY_TASK_STEP": "0"}, None,
+     "SLURM_ARRAY_TASK_STEP=0 with ids from 0 to 3: not a Slurm array's ids"),
+    ({"SLURM_ARRAY_TASK_ID": "3", "SLURM_ARRAY_TASK_MIN": "5", "SLURM_ARRAY_TASK_MAX": "0"}, None,
+     "SLURM_ARRAY_TASK_MAX=0 is below SLURM_ARRAY_TASK_MIN=5"),
 ])
 def test_shard_auto_refuses_what_is_not_an_array_task(env, count, message):
     with pytest.raises(ClusterError) as e:

@@ -77,6 +77,28 @@ def test_sigterm_while_ray_starts_is_an_interruption_not_rays_exit(monkeypatch):
         assert signal.getsignal(signal.SIGTERM) == before  # ours acted: a second SIGTERM ends the run
 
 
+def test_workers_lost_after_they_started_are_not_called_never_started(monkeypatch):
+    """Round 9: a node's Ray agent killed mid-batch: 120 s later "no Ray worker started ... no free CPUs", though
+    two had started and one had finished a pair. Which message, from whether a worker was ever seen ready."""
+    from types import SimpleNamespace
+
+    monkeypatch.setattr(cluster, "START_WAIT", 0.05)
+    monkeypatch.setattr(cluster, "POLL", 0.01)
+    for seen, message in ((True, "the Ray workers were lost and none started again"),
+                          (False, "no Ray worker started within")):
+        driver = object.__new__(cluster._Driver)  # the loop alone: no cluster, no actors
+        slot = SimpleNamespace(name=None, job=None, actor=None)
+        driver.ray, driver.slots, driver.queue, driver.dispatching = SimpleNamespace(kill=lambda *a, **k: None), \
+            [slot], [object()], True
+        driver.should_stop, driver.gpu, driver.threads = (lambda: False), False, 1
+        driver.alive, driver.seen = time.monotonic(), seen
+        driver.start = lambda: None
+        driver.step = lambda timeout: time.sleep(timeout)
+        driver.dispatch = lambda: None
+        with pytest.raises(ClusterError, match=message):
+            driver.run(1)
+
+
 @pytest.mark.parametrize("value,message", [
     ("pairs.csv", "'pairs.csv' is not a Ray address: give auto, local, HOST:PORT or ray://HOST:PORT (a MANIFEST "
                   "goes before --ray, or write --ray=ADDRESS)"),

@@ -824,3 +824,28 @@ def test_a_figure_refused_at_its_cells_folders_lock_leaves_no_empty_cells_folder
     r = run("figure1", photo, art, "-o", tmp_path / "f.png", "--cells-dir", tmp_path / "cells" / "new", *FAST)
     assert r.exit_code == 1 and "No space left on device" in one_line(r), cli_result_text(r)
     assert not (tmp_path / "cells").exists() and not (tmp_path / "f.png").exists()
+
+
+def test_a_name_over_255_bytes_anywhere_is_one_line_and_a_batch_pair_fails_alone(photo, art, tmp_path, monkeypatch):
+    """Round 9: Path.exists()/is_dir()/is_file() raise ENAMETOOLONG (Python <= 3.13): --init, masks, --weights,
+    a video's -o, --out-dir, report merge and a manifest's output gave tracebacks; a batch lost all its pairs.
+    Every probe of a user's path is os.path's, which says False."""
+    monkeypatch.chdir(tmp_path)
+    long = "x" * 300
+    for args in (["--init", long + ".png"], ["--content-mask", long + ".png", "--style-mask", "white"],
+                 ["--style-mask", long + ".png"], ["--weights", long + ".pth"]):
+        r = run(photo, art, "-o", "o.png", *FAST, *args)
+        assert r.exit_code == 2 and "Traceback" not in r.stderr and args[0] in r.stderr.splitlines()[-1], args
+    for args in (["batch", "--content", photo, "--style", art, "--out-dir", long, *FAST],
+                 ["report", "merge", long + ".json", "-o", "x.json"]):
+        r = run(*args)
+        assert r.exit_code == 1 and r.stderr.startswith("Error: ") and len(r.stderr.splitlines()) == 1, args
+    (tmp_path / "o").mkdir()
+    rows = batch.read_manifest(f"content,style,output\n{photo},{art},{long}.png\n{photo},{art},ok.png\n")
+    pairs = batch.plan(rows, tmp_path / "o")  # (raised OSError: a traceback, and no pair made)
+    records = [batch.record_of(p) for p in pairs]
+    assert batch.triage(pairs[0], records[0]) is None and "the file name is too long" in records[0].error
+    assert batch.triage(pairs[1], records[1]) is False  # the other pair goes on
+    pair = batch.plan([(str(photo), str(art), None)], tmp_path / "o", "{index:>255}.png")[0]
+    record = batch.record_of(pair)
+    assert batch.triage(pair, record) is None and "the file name is too long" in record.error

@@ -289,7 +289,7 @@ def plan(rows, out_dir: Path, template: str = DEFAULT_TEMPLATE) -> list[Pair]:
         path = Path(output) if Path(output).is_absolute() else out_dir / output
         try:
             output_format(path)
-            if path.is_dir():
+            if os.path.isdir(path):
                 raise ManifestError(f"{path}: is a directory; an output is a file")
         except StylizeError as e:
             if row.output is None:  # the name template's: every pair's
@@ -346,7 +346,7 @@ def _manifest_text(manifest: str, stdin) -> tuple[str, str]:
                 raise ManifestError("standard input is closed: pipe a manifest in, or name a file")
             return stdin.read(), "standard input"  # read_manifest drops a byte-order mark, as utf-8-sig does
         path = Path(manifest)
-        if path.is_dir():
+        if os.path.isdir(path):
             raise ManifestError(f"{manifest}: is a directory, not a manifest")
         try:
             with open(path, encoding="utf-8-sig") as f:  # also reads pipes such as <(printf ...)
@@ -404,12 +404,16 @@ def shard_from_environment(count: int | None = None, environ=None) -> tuple[int,
     if not slurm:
         raise ClusterError(f"--shard auto: not in a job array (neither SLURM_ARRAY_TASK_ID nor {KUBERNETES} is "
                            f"set); give --shard I/N")
-    task, low, step = (_whole(env, SLURM[0]), _whole(env, SLURM[1], 0), _whole(env, SLURM[3], 1) or 1)
+    task, low, step = (_whole(env, SLURM[0]), _whole(env, SLURM[1], 0), _whole(env, SLURM[3], 1))
     high = _whole(env, SLURM[2], None)
     tasks = _whole(env, SLURM[4], None)
     if tasks is None and high is None:
         raise ClusterError("--shard auto: SLURM_ARRAY_TASK_ID is set but neither SLURM_ARRAY_TASK_COUNT nor "
                            "SLURM_ARRAY_TASK_MAX; give --shard I/N")
+    if step == 0 or (high is not None and high < low):  # not an array Slurm makes
+        raise ClusterError(f"--shard auto: {SLURM[3]}={step} with ids from {low} to {high}: not a Slurm array's "
+                           f"ids; give --shard I/N" if step == 0 else
+                           f"--shard auto: {SLURM[2]}={high} is below {SLURM[1]}={low}; give --shard I/N")
     span = (high - low) // step + 1 if high is not None else None
     if tasks is not None and span is not None and tasks != span:
         raise ClusterError(f"--shard auto: a Slurm array with gaps ({tasks} tasks with ids {low} to {high}); "
@@ -442,7 +446,7 @@ def _whole(env, name: str, default=...) -> int | None:
 def complete(path: Path) -> bool:
     """An existing output counts as done unless stylize itself marked it partial (an interrupted
     run's best image so far); a file we cannot read is left alone, never replaced."""
-    if not path.is_file():
+    if not os.path.isfile(path):
         return False
     try:
         meta = read_metadata(path)
@@ -659,8 +663,8 @@ def check_contact_sheet(path, pairs: list[Pair], settings, inputs=(), *, overwri
     check_name(p)
     folder = p.parent if str(p.parent) else Path(".")
     made = any(path_key(folder) in (path_key(q) for q in Path(pair.output).parents) for pair in pairs)
-    if p.is_dir() or not (folder.is_dir() or made):  # a folder the batch makes for its outputs will be there
-        raise ManifestError(f"{p}: {'is a directory' if p.is_dir() else f'the folder {folder} does not exist'}")
+    if os.path.isdir(p) or not (os.path.isdir(folder) or made):  # (a folder the batch makes: there by then)
+        raise ManifestError(f"{p}: {'is a directory' if os.path.isdir(p) else f'the folder {folder} does not exist'}")
     others = [*read_files(pairs, settings, inputs), *(pair.output for pair in pairs)]
     if any(path_key(p) == path_key(o) for o in others if o):
         raise ManifestError(f"{p}: the contact sheet would replace a file the batch reads or writes; choose "
@@ -673,7 +677,7 @@ def check_contact_sheet(path, pairs: list[Pair], settings, inputs=(), *, overwri
         raise ManifestError(f"{p}: a {p.suffix.lower()} image is at most {limit} px a side, and a contact sheet of "
                             f"{len(pairs)} pairs would be {width}x{height}; use .png, or one sheet per --shard")
     try:
-        if folder.is_dir():
+        if os.path.isdir(folder):
             check_writable(folder)  # (a folder still to be made is checked with the outputs)
     except OSError as e:
         raise ManifestError(f"{p}: cannot write in {folder} ({e.strerror or e})") from None

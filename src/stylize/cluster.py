@@ -258,7 +258,7 @@ class _Driver:
         self.deaths = (errors.RayActorError, errors.WorkerCrashedError, errors.NodeDiedError, errors.ObjectLostError,
                        errors.OutOfMemoryError)
         self.slots, self.dispatching = [], True
-        self.alive = time.monotonic()  # when a worker was last seen ready
+        self.alive, self.seen = time.monotonic(), False  # when a worker was last seen ready; whether one ever was
 
     def start(self) -> None:
         actor = self.actor_class.remote(self.settings, self.threads)
@@ -275,7 +275,10 @@ class _Driver:
                 self.step(POLL)
                 self.dispatch()
                 if any(s.name for s in self.slots):
-                    self.alive = time.monotonic()
+                    self.alive, self.seen = time.monotonic(), True
+                elif time.monotonic() - self.alive > START_WAIT and self.seen:  # a node, or Ray itself, died
+                    raise ClusterError(f"the Ray workers were lost and none started again within {START_WAIT:g} s "
+                                       f"(a node or its Ray processes gone?); rerun with --skip-existing to finish")
                 elif time.monotonic() - self.alive > START_WAIT:
                     raise ClusterError(f"no Ray worker started within {START_WAIT:g} s: the cluster has no free "
                                        f"{'GPU' if self.gpu else f'{self.threads} CPUs'} for one, or none can start")

@@ -111,7 +111,7 @@ def check_outputs(out, inputs, overwrite: bool = False, cells=()) -> None:
     if any(same_file(out, c) or same_file(side_path(out), c) for c in cells):
         raise ImageError(f"{out}: the figure would overwrite one of its own cells; choose another output or --cells-dir")
     side = side_path(out)
-    if any(os.path.exists(i) and side.exists() and os.path.samefile(side, i) for i in inputs):
+    if any(os.path.exists(i) and os.path.exists(side) and os.path.samefile(side, i) for i in inputs):
         raise ImageError(f"{side}: the figure's .json would overwrite an input; choose another output path")
     if taken(side) and not overwrite:
         raise ImageError(f"{side}: already exists (the figure's .json); pass --overwrite to replace it")
@@ -230,17 +230,17 @@ def _claimed(make):
         from .images import missing_folders, remove_empty
 
         with contextlib.ExitStack() as held:
-            if output is not None and Path(output).absolute().parent.is_dir():
+            if output is not None and os.path.isdir(Path(output).absolute().parent):
                 held.enter_context(claim_file(output))  # the picture and its .json: one run at a time
                 held.enter_context(claim_file(side_path(output)))
             made = missing_folders(cells_dir) if cells_dir is not None else []
-            if cells_dir is not None and (made or Path(cells_dir).is_dir()):
+            if cells_dir is not None and (made or os.path.isdir(cells_dir)):
                 try:
                     Path(cells_dir).mkdir(parents=True, exist_ok=True)
                 except OSError:
                     made = []  # prepare_cells says why, in its words
             try:
-                if made or (cells_dir is not None and Path(cells_dir).is_dir()):
+                if made or (cells_dir is not None and os.path.isdir(cells_dir)):
                     held.enter_context(claim_folder(cells_dir))
                 return make(*args, output=output, cells_dir=cells_dir, **kwargs)
             finally:

@@ -28,9 +28,9 @@ def load_image(path: str | os.PathLike) -> Image.Image:
     """
     p = Path(path)
     try:
-        if not p.exists():
+        if not os.path.exists(p):
             raise ImageError(f"{p}: no such file")
-        if p.is_dir():
+        if os.path.isdir(p):
             raise ImageError(f"{p}: is a directory, not an image")
         check_regular(p)
         if p.stat().st_size == 0:
@@ -239,11 +239,11 @@ def check_output(path: str | os.PathLike, inputs=(), overwrite: bool = False) ->
     folder = p.parent if str(p.parent) else Path(".")
     try:
         check_mark(p, fmt)
-        if not folder.exists():
+        if not os.path.exists(folder):
             raise ImageError(f"{p}: the folder {folder} does not exist")
-        if not folder.is_dir():
+        if not os.path.isdir(folder):
             raise ImageError(f"{p}: {folder} is not a folder")
-        if p.is_dir():
+        if os.path.isdir(p):
             raise ImageError(f"{p}: is a directory")
         for other in inputs:
             if other is not None and _same_file(p, Path(other)):
@@ -280,7 +280,7 @@ def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
 
 def _same_file(a: Path, b: Path) -> bool:
     try:
-        return a.exists() and b.exists() and os.path.samefile(a, b)
+        return os.path.exists(a) and os.path.exists(b) and os.path.samefile(a, b)
     except OSError:
         return False
 

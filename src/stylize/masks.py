@@ -27,7 +27,7 @@ def key_name(key) -> str:
 
 
 def _colour(spec: str):
-    if Path(spec).exists() or not spec or any(c in spec for c in "/\\."):
+    if os.path.exists(spec) or not spec or any(c in spec for c in "/\\."):
         return None
     try:
         return ImageColor.getrgb(spec)[:3]

@@ -443,7 +443,7 @@ def settings_from(kwargs: dict, **fixed) -> Settings:
         values.update({n: v for n, v in PRESETS[preset].items() if not _typed(n)})
     values.update(fixed)
     init = values.get("init")
-    if init not in (None, "noise", "content", "style") and not Path(init).is_file():
+    if init not in (None, "noise", "content", "style") and not os.path.isfile(init):
         raise click.BadParameter(f"{init!r} is not noise, content, style or an image file", param_hint="'--init'")
     if init in ("noise", "content", "style") and os.path.lexists(init) and _typed("init"):
         raise click.BadParameter(f"{init!r} is both a start (the keyword) and a file here: write ./{init} for the file",
@@ -454,11 +454,11 @@ def settings_from(kwargs: dict, **fixed) -> Settings:
         for hint, specs in (("'--content-mask'", [values.get("content_mask")]), ("'--style-mask'",
                                                                                   values.get("style_masks") or ())):
             for f in (f for spec in specs for f in mask_files(spec)):
-                if not Path(f).is_file():
+                if not os.path.isfile(f):
                     colour = ", and not a colour name or #rrggbb" if hint == "'--style-mask'" else ""
                     raise click.BadParameter(f"{f}: no such file{colour}", param_hint=hint)
     weights = values.get("weights")
-    if weights not in (None, "original", "torchvision") and not Path(weights).is_file():
+    if weights not in (None, "original", "torchvision") and not os.path.isfile(weights):
         raise click.BadParameter(f"{weights!r} is not original, torchvision or a weights file", param_hint="'--weights'")
     try:
         settings = Settings(**values)

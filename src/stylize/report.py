@@ -211,12 +211,12 @@ class Report:
             return
         check_name(self.path)
         folder = self.path.parent
-        if not folder.is_dir():
+        if not os.path.isdir(folder):
             raise ManifestError(f"{self.path}: the folder {folder} does not exist")
-        if self.path.is_dir():
+        if os.path.isdir(self.path):
             raise ManifestError(f"{self.path}: is a directory")
         for other in inputs:
-            if other and self.path.exists() and os.path.exists(other) and os.path.samefile(self.path, other):
+            if other and os.path.exists(self.path) and os.path.exists(other) and os.path.samefile(self.path, other):
                 raise ManifestError(f"{self.path}: the report would overwrite an input; choose another --report path")
         if any(path_key(self.path) == path_key(o) for o in outputs):
             raise ManifestError(f"{self.path}: the report would be one of the pairs' outputs (or an output's mark); "
@@ -366,19 +366,19 @@ def merge(paths, output, *, overwrite: bool = False) -> tuple[dict, list[int]]:
     if any(path_key(output) == path_key(p) for p in paths):
         raise ManifestError(f"{output}: is one of the reports to merge; choose another output")
     check_name(output)
-    if not output.absolute().parent.is_dir():
+    if not os.path.isdir(output.absolute().parent):
         raise ManifestError(f"{output}: the folder {output.parent} does not exist")
     if os.path.lexists(output):
         if not overwrite:
             raise ManifestError(f"{output}: already exists; pass --overwrite to replace it")
-        if output.is_symlink() or not output.is_file() or read(output) is None:  # a manifest, an image, a link...
+        if os.path.islink(output) or not os.path.isfile(output) or read(output) is None:  # a manifest, an image...
             raise ManifestError(f"{output}: exists and is not a stylize report; --overwrite replaces only a report: "
                                 f"choose another output")
     first, records, started = None, {}, []
     for p in paths:
         data = read(p)
         if data is None:
-            raise ManifestError(f"{p}: {'no such file' if not p.exists() else 'not a stylize report'}")
+            raise ManifestError(f"{p}: {'no such file' if not os.path.exists(p) else 'not a stylize report'}")
         if first is None:
             first = (p, data)
         elif data["settings"] != first[1]["settings"]:

@@ -153,9 +153,9 @@ def open_clip(path: str | os.PathLike) -> Clip:
     """Check a clip before any work: a video file (every frame decoded once: count, time stamps) or a
     folder of numbered frames (consecutive numbers, one size)."""
     p = Path(path)
-    if not p.exists():
+    if not os.path.exists(p):
         raise VideoError(f"{p}: no such file or folder")
-    if p.is_dir():
+    if os.path.isdir(p):
         return _open_folder(p)
     return _open_video(p)
 
@@ -165,7 +165,7 @@ def _open_folder(p: Path) -> Clip:
     readable = FRAME_SUFFIXES | {ext for ext, fmt in Image.registered_extensions().items() if fmt in Image.OPEN}
     numbered = []
     for f in p.iterdir():
-        if f.suffix.lower() not in readable or not f.is_file():
+        if f.suffix.lower() not in readable or not os.path.isfile(f):
             continue
         m = re.search(r"(\d+)$", f.stem)
         if m is None:
@@ -300,7 +300,7 @@ def raft_weights_file() -> Path:
 
 def _load_raft():
     path = raft_weights_file()
-    if not path.is_file():
+    if not os.path.isfile(path):
         raise VideoError(f"--flow raft: torchvision's RAFT weights {path.name} are not in {path.parent} (nothing is "
                          f"downloaded: put the file there, or use --flow dis)")
     from torchvision.models.optical_flow import raft_large
@@ -566,7 +566,7 @@ def check_not_inputs(inputs, written) -> None:
 def recorded_pass(path: Path, mark: str) -> int | None:
     """The pass that made a frame of this run's fingerprint (1 for a single-pass run); 0: a frame of another
     run (or partial, or unreadable); None: absent."""
-    if not path.exists():
+    if not os.path.exists(path):
         return None
     try:
         meta = images.read_metadata(path) or {}
@@ -582,9 +582,9 @@ def check_folder(folder: Path, count: int, mark: str, overwrite: bool) -> dict[i
     """Refuse (without overwrite) a frames folder holding frames of another run; returns {frame number: pass}
     of this run's frames already made."""
     folder = Path(folder)
-    if not folder.exists():
+    if not os.path.exists(folder):
         return {}
-    if not folder.is_dir():
+    if not os.path.isdir(folder):
         raise VideoError(f"{folder}: is a file, not a frames folder")
     done = {}
     for f in sorted(folder.iterdir()):
@@ -815,7 +815,7 @@ def make_video(source, styles, output, settings, options: VideoOptions = VideoOp
     require()
     styles = (styles,) if isinstance(styles, (str, os.PathLike, Image.Image)) else tuple(styles)
     out = Path(output)
-    as_video = not out.is_dir() and out.suffix != ""
+    as_video = not os.path.isdir(out) and out.suffix != ""
     clip = source if isinstance(source, Clip) else open_clip(source)
     from .files import input_files
 
@@ -926,9 +926,9 @@ def check_video_output(output, codec: str | None, size: tuple[int, int], source:
     if n + room > images.NAME_MAX:  # the temporary video and the frames folder are named after it
         raise VideoError(f"{output}: the file name is too long ({n} bytes; a video's at most {images.NAME_MAX - room}, "
                          f"leaving room for its frames folder and temporary file)")
-    if not output.parent.is_dir():
+    if not os.path.isdir(output.parent):
         raise VideoError(f"{output}: the folder {output.parent} does not exist")
-    if output.is_dir():
+    if os.path.isdir(output):
         raise VideoError(f"{output}: is a directory")
     if images.taken(output) and not overwrite:
         raise VideoError(f"{output}: already exists; pass --overwrite to replace it")
@@ -1005,7 +1005,7 @@ def encode(frames_dir, output, source: Clip, codec: str, fps: float = DEFAULT_FP
     av = _av()
     output = Path(output)
     files = [frame_path(frames_dir, n) for n in range(1, source.count + 1)]
-    missing = [f for f in files if not f.exists()]
+    missing = [f for f in files if not os.path.exists(f)]
     if missing:
         raise VideoError(f"{missing[0]}: missing; the frames are not all finished")
     with Image.open(files[0]) as im:

@@ -101,7 +101,7 @@ def load_torchvision(progress: bool = False) -> Weights:
         # Broad on purpose: past the download this is torch.load decoding a file from the network,
         # and its unpickler raises anything on a damaged one (IndexError, KeyError, ...). Which step
         # failed shows in whether the cached file is there (torch.hub downloads to a temporary name).
-        if not cache.is_file():
+        if not os.path.isfile(cache):
             raise WeightsError(
                 f"could not download torchvision's VGG-19 weights ({_short(e)}); without network access, "
                 f"copy {TORCHVISION_FILE} from {VGG19_Weights.IMAGENET1K_V1.url} to {cache}, "
@@ -124,9 +124,9 @@ def torchvision_cache_path() -> Path:
 def load_file(path: str | os.PathLike) -> Weights:
     """A state dict of `vgg19().features` or `vgg19()`; assumed trained with torchvision's preprocessing."""
     p = Path(path)
-    if not p.exists():
+    if not os.path.exists(p):
         raise WeightsError(f"weights file {p} does not exist (use --weights original, torchvision, or a .pth file)")
-    if p.is_dir():
+    if os.path.isdir(p):
         raise WeightsError(f"weights path {p} is a directory, not a file")
     raw = _torch_load(p)
     if isinstance(raw, dict) and isinstance(raw.get("state_dict"), dict):
@@ -265,7 +265,7 @@ def fingerprint(source: str) -> str:
         raise WeightsError(f"weights file {path} does not exist") from None
     except OSError as e:
         raise WeightsError(f"{path}: cannot read the weights file ({e.strerror or _short(e)})") from None
-    if not resolved.is_file():
+    if not os.path.isfile(resolved):
         raise WeightsError(f"weights path {path} is not a file")
     key = (str(resolved), st.st_size, st.st_mtime_ns)
     digest = _fingerprints.get(key)
