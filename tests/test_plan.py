@@ -51,7 +51,7 @@ def test_a_video_plans_memory_once_for_every_frame(photo, art, monkeypatch):
         plans.make(transfer_job(Settings(size=80, scales=2), photo, art), Targets(CPU), CPU, memory_of=first)
 
 
-def test_an_init_image_of_another_shape_is_refused_not_stretched(photo, art, tmp_path):
+def test_an_init_image_of_another_shape_is_refused_not_stretched(photo, art, tmp_path, monkeypatch):
     """Hostile round 8: `--init strip.png` (1000x2) was stretched to the output silently; a mask of another
     shape is refused. The output of an earlier run at another --size (the same shape, scaled) is welcome."""
     from PIL import Image
@@ -63,3 +63,9 @@ def test_an_init_image_of_another_shape_is_refused_not_stretched(photo, art, tmp
     Image.new("RGB", (40, 30)).save(tmp_path / "small.png")  # the photo (64x48) at --size 40
     plans.make(transfer_job(Settings(size=64, init=str(tmp_path / "small.png")), photo, art), Targets(CPU), CPU)
     plans.make(transfer_job(Settings(size=64, init="style"), photo, art), Targets(CPU), CPU)  # the artwork, stretched
+    Image.new("RGB", (1024, 683)).save(tmp_path / "photo.png")  # the recipe: 512 px, then --init it at 4096 px
+    Image.new("RGB", (512, 342)).save(tmp_path / "small.png")  # (341.5 rounded: 2736 px high at 8x, not 2732)
+    job = transfer_job(Settings(size=4096, init=str(tmp_path / "small.png")), tmp_path / "photo.png", art)
+    assert plans.output_size(job, Targets(CPU)) == (4096, 2732)
+    monkeypatch.setattr(memory, "available", lambda device: 2**40)  # (the plan, not this machine's memory)
+    plans.make(job, Targets(CPU), CPU)

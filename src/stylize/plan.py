@@ -6,6 +6,8 @@ A plan is a value: making it changes nothing, and Session.run executes one.
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass, replace
 
 import torch
@@ -75,7 +77,8 @@ def make(job: Job, targets: Targets, device: torch.device, pooling: str = "avg",
     if job.init not in ("noise", "content", "style"):  # a file: scaled to the output, never stretched
         iw, ih = targets.image(job.init).size
         fw, fh = images.fitted_size((iw, ih), max(width, height))
-        if abs(fw - width) > 1 or abs(fh - height) > 1:
+        slack = max(1, math.ceil(max(width, height) / max(iw, ih)))  # a small image's rounding, scaled up with it
+        if abs(fw - width) > slack or abs(fh - height) > slack:
             raise ImageError(f"{job.init}: the --init image is {iw}x{ih} px, another shape than the output "
                              f"({width}x{height} px); give an image of the output's shape (--init style starts from "
                              f"the artwork, stretched)")
