@@ -849,3 +849,20 @@ def test_a_name_over_255_bytes_anywhere_is_one_line_and_a_batch_pair_fails_alone
     pair = batch.plan([(str(photo), str(art), None)], tmp_path / "o", "{index:>255}.png")[0]
     record = batch.record_of(pair)
     assert batch.triage(pair, record) is None and "the file name is too long" in record.error
+
+
+# round 10
+def test_a_shards_report_or_contact_sheet_is_no_file_of_another_shards_pair(images, tmp_path):
+    """Round 10: `--shard 1/2 --contact-sheet d.png --overwrite` (d.png: pair 2's content) wrote the sheet over
+    it, and so did --report; a sheet at pair 2's output made shard 2 skip it as done. The checks saw one shard."""
+    manifest = tmp_path / "m.csv"
+    manifest.write_text(f"content,style\n{images / 'photo0.png'},{images / 'art0.jpg'}\n"
+                        f"{images / 'photo1.png'},{images / 'art0.jpg'}\n")
+    before = (images / "photo1.png").read_bytes()
+    other_output = tmp_path / "out" / "photo1__art0.png"
+    for flag, path in (("--contact-sheet", images / "photo1.png"), ("--report", images / "photo1.png"),
+                       ("--contact-sheet", other_output), ("--report", other_output)):
+        r = run("batch", manifest, "--out-dir", tmp_path / "out", "--shard", "1/2", flag, path, "--overwrite", *FAST)
+        assert r.exit_code == 1 and ("reads or writes" in one_line(r) or "would overwrite an input" in one_line(r)
+                                     or "one of the pairs' outputs" in one_line(r)), (flag, cli_result_text(r))
+    assert (images / "photo1.png").read_bytes() == before and not other_output.exists()

@@ -52,10 +52,28 @@ class Pair:
     blend: tuple[float, ...] | None = None  # None: the command's --style-blend, or equal
     error: str | None = None  # set: this pair fails without running (see Row.error)
     total: int | None = None  # pairs in the whole manifest (before sharding): the report's manifest_pairs
+    manifest: "Files | None" = None  # every file of the whole manifest (all shards), set by plan()
 
     @property
     def style(self) -> str:
         return ";".join(self.styles)
+
+
+@dataclass(frozen=True)
+class Files:
+    """The files a whole manifest reads (content and style images) and writes (outputs), before sharding: a
+    shard's report or contact sheet must be none of them (another shard reads and writes them)."""
+
+    reads: tuple[str, ...]
+    writes: tuple[Path, ...]
+
+
+def manifest_files(pairs: list[Pair]) -> Files:
+    """The whole manifest's Files (plan() gives every pair of a shard the same), or these pairs' own."""
+    if pairs and pairs[0].manifest is not None:
+        return pairs[0].manifest
+    return Files(tuple(f for p in pairs for f in (p.content, *p.styles) if f),
+                 tuple(p.output for p in pairs if p.error is None))
 
 
 def _blend(value, where: str) -> tuple[float, ...] | None:
@@ -311,8 +329,9 @@ def plan(rows, out_dir: Path, template: str = DEFAULT_TEMPLATE) -> list[Pair]:
         if owner is not None:
             which = "one of its inputs" if owner == pair.index else f"an input of pair {owner + 1}"
             raise ManifestError(f"pair {pair.index + 1}: the output {pair.output} is {which}")
+    whole = manifest_files(pairs)
     for pair in pairs:
-        pair.total = len(pairs)
+        pair.total, pair.manifest = len(pairs), whole
     return pairs
 
 
@@ -580,8 +599,8 @@ def begin(pairs: list[Pair], out_dir, settings, *, report=None, inputs=(), skip_
     try:
         if on_folders is not None:
             on_folders()
-        rep.check(read_files(pairs, settings, inputs), overwrite, resume=skip_existing,
-                  outputs=[f for p in pairs for f in (p.output, sidecar_path(p.output))])  # its mark's name too
+        rep.check(read_files(pairs, settings, inputs), overwrite, resume=skip_existing,  # an output's mark too
+                  outputs=[f for o in manifest_files(pairs).writes for f in (o, sidecar_path(o))])
     except StylizeError:
         remove_empty(made)  # a refused batch leaves no new, empty --out-dir behind
         raise
@@ -604,7 +623,7 @@ def read_files(pairs: list[Pair], settings, inputs=()) -> list:
     manifest), the pairs' content and style images, and files.input_files(settings) (--init, masks, --weights)."""
     from .files import input_files
 
-    files = [*inputs, *(f for p in pairs for f in (p.content, *p.styles)), *input_files(settings)]
+    files = [*inputs, *manifest_files(pairs).reads, *input_files(settings)]  # every shard's pairs' images too
     return [f for f in files if f and str(f) != "-"]
 
 
@@ -665,7 +684,7 @@ def check_contact_sheet(path, pairs: list[Pair], settings, inputs=(), *, overwri
     made = any(path_key(folder) in (path_key(q) for q in Path(pair.output).parents) for pair in pairs)
     if os.path.isdir(p) or not (os.path.isdir(folder) or made):  # (a folder the batch makes: there by then)
         raise ManifestError(f"{p}: {'is a directory' if os.path.isdir(p) else f'the folder {folder} does not exist'}")
-    others = [*read_files(pairs, settings, inputs), *(pair.output for pair in pairs)]
+    others = [*read_files(pairs, settings, inputs), *manifest_files(pairs).writes]
     if any(path_key(p) == path_key(o) for o in others if o):
         raise ManifestError(f"{p}: the contact sheet would replace a file the batch reads or writes; choose "
                             f"another --contact-sheet path")

@@ -397,10 +397,10 @@ def _absolute(settings):
 
 
 def _anywhere(pair: Pair) -> Pair:
-    """The pair as a worker reads it: absolute paths."""
+    """The pair as a worker reads it: absolute paths, without the whole manifest's file list (the driver's)."""
     return dataclasses.replace(pair, content=os.path.abspath(pair.content),
                                styles=tuple(os.path.abspath(s) for s in pair.styles),
-                               output=Path(os.path.abspath(pair.output)))
+                               output=Path(os.path.abspath(pair.output)), manifest=None)
 
 
 def _last_line(e: BaseException) -> str:
