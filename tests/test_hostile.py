@@ -866,3 +866,28 @@ def test_a_shards_report_or_contact_sheet_is_no_file_of_another_shards_pair(imag
         assert r.exit_code == 1 and ("reads or writes" in one_line(r) or "would overwrite an input" in one_line(r)
                                      or "one of the pairs' outputs" in one_line(r)), (flag, cli_result_text(r))
     assert (images / "photo1.png").read_bytes() == before and not other_output.exists()
+
+
+def test_a_frames_folder_a_video_is_writing_is_its_own(tmp_path, photo, art):
+    """Round 10: `stylize c.png s.png -o vf/frame_00002.png` while `video ... -o vf` ran said "Wrote", then the
+    video replaced that file with its frame (frames were saved with overwrite, whatever appeared meanwhile)."""
+    from stylize.claims import claim_folder, folder_held
+    from stylize.images import check_output
+
+    vf = tmp_path / "vf"
+    vf.mkdir()
+    probe = subprocess.Popen([sys.executable, "-c", "import sys, time\nfrom stylize.claims import claim_folder\n"
+                              "c = claim_folder(sys.argv[1]).take()\nprint('held', flush=True)\ntime.sleep(60)",
+                              str(vf)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert probe.stdout.readline().strip() == "held" and folder_held(vf)
+        with pytest.raises(Exception, match="is the frames folder of a running `stylize video`"):
+            check_output(vf / "frame_00002.png")
+        r = run("batch", "--content", photo, "--style", art, "--out-dir", vf, *FAST)
+        assert r.exit_code == 3 and "frames folder of a running" in r.stderr, cli_result_text(r)
+    finally:
+        probe.kill()
+        probe.wait()
+    assert not folder_held(vf)
+    with claim_folder(vf):  # this process's own claim: its own outputs there are not refused by it
+        assert not folder_held(vf)

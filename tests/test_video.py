@@ -2,6 +2,7 @@
 out, less flicker than independent frames) and `stylize video`'s bad input, each one line and its exit status."""
 
 import os
+from pathlib import Path
 from fractions import Fraction
 from signal import SIGINT
 
@@ -830,3 +831,22 @@ def test_a_phone_clip_is_made_upright_and_its_pixels_square_as_players_show_it(t
     assert wide.size == next(wide.frames()).size == (96, 32)
     plain = video.open_clip(_clip_with(tmp_path, "plain.mp4"))
     assert plain.size == (48, 32) and (plain.rotation, plain.aspect) == (0, 1)
+
+
+@pytest.mark.vgg
+def test_a_file_that_appears_at_a_frames_name_during_the_run_is_never_replaced(made, tmp_path, monkeypatch):
+    """Hostile round 10: the video saved every frame with overwrite: a file put in the frames folder while it
+    ran (a user's copy, another command's output) was replaced."""
+    root, clip, style = made
+    out = tmp_path / "frames"
+    save = images.save_image
+
+    def appearing(image, path, *args, **kwargs):
+        if Path(path).name == "frame_00002.png":
+            Path(path).write_bytes(b"the user's")  # just before the run's frame 2 is saved
+        return save(image, path, *args, **kwargs)
+
+    monkeypatch.setattr(images, "save_image", appearing)
+    r = run("video", clip.path, style, "-o", out, *FAST)
+    assert r.exit_code == 1 and "frame_00002.png: already exists" in r.stderr, cli_result_text(r)
+    assert (out / "frame_00002.png").read_bytes() == b"the user's"

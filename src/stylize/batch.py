@@ -21,8 +21,8 @@ import torch
 
 from .claims import claim_file
 from .errors import ClusterError, ManifestError, SettingsError, StylizeError
-from .images import (check_mark, check_name, check_writable, make_folder, max_side, missing_folders, output_format,
-                     parse_json, path_key, read_metadata, remove_empty, save_image, sidecar_path, taken)
+from .images import (check_mark, check_name, check_not_held, check_writable, make_folder, max_side, missing_folders,
+                     output_format, parse_json, path_key, read_metadata, remove_empty, save_image, sidecar_path, taken)
 from .report import Record, Report
 from .settings import MAX_COUNT, number, shown, whole
 
@@ -502,6 +502,7 @@ def triage(pair: Pair, record: Record, *, skip_existing: bool = False, overwrite
             return None
     try:  # it will be written: a .bmp's mark name must hold nothing of the user's (as transfer's check)
         check_mark(pair.output)
+        check_not_held(pair.output)
     except StylizeError as e:
         record.status, record.error = "failed", str(e)
         return None

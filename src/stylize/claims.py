@@ -22,6 +22,7 @@ from pathlib import Path
 from .errors import ClaimError
 
 FOLDER_LOCK = ".stylize.lock"  # the claim of a frames folder, inside it
+_HELD: set[str] = set()  # the lock files this process holds (closing another descriptor of one would drop it)
 
 
 class Claim:
@@ -67,12 +68,14 @@ class Claim:
                     raise ClaimError(f"{self.what}: cannot write {self.lock_file.name} {self.where} "
                                      f"({e.strerror or e})") from None
                 self.fd, self.shared = fd, shared
+                _HELD.add(os.path.realpath(self.lock_file))
                 return self
             os.close(fd)
         raise ClaimError(f"{self.what}: other stylize runs keep claiming it at the same time; choose another output")
 
     def release(self) -> None:
         if self.fd is not None:
+            _HELD.discard(os.path.realpath(self.lock_file))
             if not self.shared or _alone(self.fd, True):
                 try:
                     os.unlink(self.lock_file)  # while still held: a run that opened it retries on a new file
@@ -156,6 +159,30 @@ def claim_file(path: str | os.PathLike) -> Claim:
     p = Path(path)
     digest = hashlib.sha256(os.fsencode(p.name)).hexdigest()[:16]
     return Claim(p.with_name(f".stylize-claim-{digest}"), p)
+
+
+def folder_held(folder: str | os.PathLike) -> bool:
+    """Whether another run holds `folder`'s claim (a video writing its frames there): its files are that run's,
+    and no other command writes into it."""
+    path = os.path.realpath(os.path.join(folder, FOLDER_LOCK))
+    if path in _HELD:
+        return False
+    try:
+        import fcntl
+        import stat
+
+        fd = os.open(path, os.O_RDONLY | NOFOLLOW | getattr(os, "O_NONBLOCK", 0))
+    except (ImportError, OSError):
+        return False
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return False
+        fcntl.lockf(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError as e:
+        return e.errno in (errno.EACCES, errno.EAGAIN)
+    finally:
+        os.close(fd)
+    return False
 
 
 def claim_folder(folder: str | os.PathLike) -> Claim:

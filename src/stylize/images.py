@@ -245,6 +245,7 @@ def check_output(path: str | os.PathLike, inputs=(), overwrite: bool = False) ->
             raise ImageError(f"{p}: {folder} is not a folder")
         if os.path.isdir(p):
             raise ImageError(f"{p}: is a directory")
+        check_not_held(p)
         for other in inputs:
             if other is not None and _same_file(p, Path(other)):
                 raise ImageError(f"{p}: the output would overwrite an input image; choose another output path")
@@ -256,6 +257,15 @@ def check_output(path: str | os.PathLike, inputs=(), overwrite: bool = False) ->
             raise _too_long(p) from None
         raise ImageError(f"{p}: cannot write in {folder} ({e.strerror or e})") from None
     return p
+
+
+def check_not_held(path: str | os.PathLike) -> None:
+    """ImageError when `path`'s folder is a frames folder that a running video holds (claims.folder_held)."""
+    from .claims import folder_held
+
+    folder = Path(path).parent if str(Path(path).parent) else Path(".")
+    if folder_held(folder):
+        raise ImageError(f"{path}: {folder} is the frames folder of a running `stylize video`; choose another output")
 
 
 def check_mark(path: Path, fmt: str | None = None) -> None:

@@ -738,7 +738,8 @@ class _FrameRun:
             return False
         path = frame_path(self.out_dir, number)
         meta = dict(outcome.metadata, **(self.extra_meta or {}), content=f"{self.clip.path} frame {number}", video=info)
-        images.save_image(outcome.image, path, meta, overwrite=True)
+        replace = number in self.made or (os.path.lexists(path) and _made_here(path))  # never a file that appeared
+        images.save_image(outcome.image, path, meta, overwrite=replace)
         self.made[number] = p
         self.styled[number] = outcome.image
         if self.keep is not None:
