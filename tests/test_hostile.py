@@ -891,3 +891,37 @@ def test_a_frames_folder_a_video_is_writing_is_its_own(tmp_path, photo, art):
     assert not folder_held(vf)
     with claim_folder(vf):  # this process's own claim: its own outputs there are not refused by it
         assert not folder_held(vf)
+
+
+def test_ctrl_c_whose_best_image_cannot_be_saved_says_why(photo, art, tmp_path, monkeypatch, synthetic_weights):
+    """Round 10: a full disk (or a user's file at a .jpg's mark name) when Ctrl-C saved the best image so far:
+    only "Interrupted." and 130, though nothing was saved; the README's 130 promises the image."""
+    import contextlib
+    from signal import SIGINT
+
+    from stylize import cli as cli_module, files
+    from stylize.errors import ImageError
+
+    class AfterTheFirstIteration:
+        signal = SIGINT
+        asked = 0
+
+        def __call__(self):
+            self.asked += 1
+            return self.asked > 2
+
+    def full(image, path, *args, **kwargs):
+        raise ImageError(f"{path}: cannot write the image (No space left on device)")
+
+    monkeypatch.setattr(cli_module, "catch_signals", lambda: contextlib.nullcontext(AfterTheFirstIteration()))
+    monkeypatch.setattr(files, "save_image", full)
+    r = run(photo, art, "-o", tmp_path / "o.png", *synthetic(synthetic_weights))
+    assert r.exit_code == 130 and r.stderr.strip().endswith(
+        "Interrupted; the best image so far could not be saved: " + f"{tmp_path / 'o.png'}: cannot write the image "
+        "(No space left on device)"), cli_result_text(r)
+    (tmp_path / "out.jpg.stylize.json").write_text('{"mine": true}')  # where a large .jpg mark would go
+    r = run(photo, art, "-o", tmp_path / "out.jpg", *synthetic(synthetic_weights))
+    assert r.exit_code == 1 and "out.jpg.stylize.json: already exists and is not stylize's" in one_line(r)
+    (tmp_path / "out.00001.png").mkdir()  # a folder at an intermediate's name: refused before the work
+    r = run(photo, art, "-o", tmp_path / "out.png", "--save-every", "1", "--overwrite", *synthetic(synthetic_weights))
+    assert r.exit_code == 1 and "out.00001.png: is a directory" in one_line(r)

@@ -55,7 +55,7 @@ def run_one(settings: Settings, output, quiet: bool, save_every: int, overwrite:
     """One synthesis to a file (files.make_image: every check before any work), with a progress bar."""
     from .files import make_image
 
-    bars, outcome = [], None
+    bars, outcome, failed = [], None, None
 
     def on_ready(plan):
         announce_download(settings, quiet)
@@ -69,10 +69,14 @@ def run_one(settings: Settings, output, quiet: bool, save_every: int, overwrite:
                                  callback=lambda p: bars[0](p), should_stop=interrupt, on_ready=on_ready,
                                  metadata=metadata())
     except StylizeError as e:
-        fail(e)
+        failed = e
     finally:
         for bar in bars:
             bar.close(outcome)
+    if failed is not None and bars and interrupt():  # stopped, and the best image so far could not be written
+        interrupted(f"Interrupted; the best image so far could not be saved: {printable(failed)}", interrupt)
+    elif failed is not None:
+        fail(failed)
     out = Path(output)
     if outcome.evaluations == 0 and outcome.partial:
         interrupted("Interrupted before the first iteration; nothing written.", interrupt)

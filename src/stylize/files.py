@@ -91,6 +91,8 @@ def check_intermediates(output: str | os.PathLike, level_iterations: list[int], 
         if not ours(name):
             continue
         path = folder / name
+        if os.path.isdir(path):  # whatever the flags: --overwrite replaces a file, never a folder
+            raise ImageError(f"{path}: is a directory, at the name of an intermediate of --save-every")
         if any(same_file(path, Path(i)) for i in inputs if i):
             raise ImageError(f"{path}: an intermediate of --save-every would overwrite an input; choose another "
                              f"output name")

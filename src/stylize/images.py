@@ -235,10 +235,10 @@ def check_output(path: str | os.PathLike, inputs=(), overwrite: bool = False) ->
     """Refuse, before any work, an output that cannot be written, would replace an input,
     or (without overwrite) would replace an existing file."""
     p = check_name(path)
-    fmt = output_format(p)
+    output_format(p)  # an extension stylize writes: ImageError otherwise
     folder = p.parent if str(p.parent) else Path(".")
     try:
-        check_mark(p, fmt)
+        check_mark(p)
         if not os.path.exists(folder):
             raise ImageError(f"{p}: the folder {folder} does not exist")
         if not os.path.isdir(folder):
@@ -268,10 +268,12 @@ def check_not_held(path: str | os.PathLike) -> None:
         raise ImageError(f"{path}: {folder} is the frames folder of a running `stylize video`; choose another output")
 
 
-def check_mark(path: Path, fmt: str | None = None) -> None:
-    """ImageError when an output in a format that carries no metadata (BMP, ...) would need its mark,
-    OUT.stylize.json, where a file that is not stylize's is (whatever the flags: it is never replaced)."""
-    if (fmt or output_format(path)) not in _CARRIER and not _own_sidecar(sidecar_path(path)):
+def check_mark(path: Path) -> None:
+    """ImageError when an output that may need its mark there, OUT.stylize.json, finds a file that is not
+    stylize's (whatever the flags: it is never replaced): a format that carries no metadata (BMP, ...), or one
+    whose room for it is limited (a .jpg's comment holds 64 KiB; many style images make more)."""
+    fmt = output_format(path)
+    if (fmt not in _CARRIER or fmt in _COMMENT_MAX) and not _own_sidecar(sidecar_path(path)):
         raise ImageError(f"{sidecar_path(path)}: already exists and is not stylize's (a {Path(path).suffix} output "
                          f"keeps an interrupted run's mark there); move it away or choose another output")
 
@@ -380,8 +382,9 @@ def save_image(im: Image.Image, path: str | os.PathLike, metadata: dict | None =
             _unlink_quietly(sidecar)
         if isinstance(e, OSError) and e.errno == errno.ENAMETOOLONG:
             raise _too_long(p) from None
-        if isinstance(e, (OSError, ValueError)):
-            raise ImageError(f"{p}: cannot write the image ({_first_line(e)})") from None
+        if isinstance(e, (OSError, ValueError)):  # (an OSError's words, never the temporary file's name)
+            raise ImageError(f"{p}: cannot write the image ({getattr(e, 'strerror', None) or _first_line(e)})") \
+                from None
         raise
     if not wrote_sidecar and os.path.lexists(sidecar) and _own_sidecar(sidecar):  # only stylize's own mark
         try:
