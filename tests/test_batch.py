@@ -187,6 +187,12 @@ def test_an_existing_file_is_never_a_glob_or_a_list(tmp_path, monkeypatch):
     assert batch.read_manifest("content,style\nphoto1.png,x.png;y.png\n")[0].styles == ("x.png", "y.png")
     pairs = batch.intake(None, ["photo[1].png"], ["a;b.png"], tmp_path / "o")
     assert [(p.content, p.styles) for p in pairs] == [("photo[1].png", ("a;b.png",))]
+    # round 10: a folder that exists is that folder too: 'dir[1]/*.png' took dir1's files, not dir[1]'s
+    for folder, name in (("dir[1]", "mine.png"), ("dir1", "other.png")):
+        (tmp_path / folder).mkdir()
+        pattern(8, 8).save(tmp_path / folder / name)
+    assert batch.expand(["dir[1]/*.png"]) == [os.path.join("dir[1]", "mine.png")]
+    assert batch.expand(["dir[0-9]/*.png"]) == [os.path.join("dir1", "other.png")]  # no such folder: a glob
 
 
 def _row_height():

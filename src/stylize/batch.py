@@ -271,13 +271,23 @@ def expand(patterns) -> list[str]:
     out = []
     for pattern in patterns:
         if glob.has_magic(pattern) and not os.path.isfile(pattern):
-            matches = sorted(p for p in glob.glob(pattern) if os.path.isfile(p))
+            matches = sorted(p for p in glob.glob(_existing_folders_literal(pattern)) if os.path.isfile(p))
             if not matches:
                 raise ManifestError(f"{pattern!r} matches no file")
             out += matches
         else:
             out.append(pattern)
     return out
+
+
+def _existing_folders_literal(pattern: str) -> str:
+    """A glob whose leading folders that exist are taken as named ('dir[1]/*.png' with a folder 'dir[1]': its
+    files, not dir1's): escaped, as a file that exists is that file."""
+    parts = Path(pattern).parts
+    k = 0
+    while k < len(parts) - 1 and os.path.isdir(os.path.join(*parts[:k + 1])):
+        k += 1
+    return os.path.join(glob.escape(os.path.join(*parts[:k])), *parts[k:]) if k else pattern
 
 
 def plan(rows, out_dir: Path, template: str = DEFAULT_TEMPLATE) -> list[Pair]:
