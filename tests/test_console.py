@@ -70,6 +70,7 @@ def test_a_runs_summary_counts_in_words_and_says_why_it_ended_early():
     bar(SimpleNamespace(run=0, level=0, iteration=14, content=1.0, style=1.0, evaluations=25))
     bar.close(outcome(15, 25, "evaluations"))
     assert bar.bar.postfix.startswith("stopped after 15 iterations: the cap on loss evaluations")
+    assert bar.bar.n == 15  # newcomer: the bar stood at 14/20 beside "stopped after 15 iterations"
 
 
 def test_sigterm_while_starting_is_interrupted_143():

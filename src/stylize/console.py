@@ -217,6 +217,8 @@ class ProgressBar:
         count of iterations, the one `Wrote ...` gives)."""
         if self.bar is not None:
             if outcome is not None and outcome.stopped in self.STOPS:
+                if self.total == self.per_run:  # one synthesis: the bar ends at the iteration the run ended on
+                    self.bar.n = min(self.offsets[-1] + outcome.iterations, self.total)
                 self.bar.set_postfix_str(f"stopped after {outcome.iterations} iterations: {self.STOPS[outcome.stopped]}",
                                          refresh=True)
             self.bar.close()
@@ -242,7 +244,7 @@ class VideoProgress:
     def frame(self, p) -> None:
         if self.bar is not None:
             self.bar.update(1)
-            done = "finished before" if p.skipped else f"{p.seconds:.1f} s/frame"
+            done = "finished before" if p.skipped else f"the last took {p.seconds:.1f} s"  # (tqdm: the mean rate)
             self.bar.set_postfix_str(done if p.passes == 1 else f"pass {p.pass_number}/{p.passes}, {done}",
                                      refresh=True)
 
