@@ -925,3 +925,30 @@ def test_ctrl_c_whose_best_image_cannot_be_saved_says_why(photo, art, tmp_path, 
     (tmp_path / "out.00001.png").mkdir()  # a folder at an intermediate's name: refused before the work
     r = run(photo, art, "-o", tmp_path / "out.png", "--save-every", "1", "--overwrite", *synthetic(synthetic_weights))
     assert r.exit_code == 1 and "out.00001.png: is a directory" in one_line(r)
+
+
+@pytest.mark.vgg
+def test_round_10_numbers_reports_and_messages(images, tmp_path, monkeypatch):
+    """Round 10 (b): a JSON blend weight 1e-400 (a float literal, not a string) read as 0; --skip-existing
+    replaced another batch's report; a 5000-digit $STYLIZE_MEMORY_LIMIT echoed whole; an ImportError without
+    words gave "cannot load a module ()"; cv2 failing to map under `ulimit -v` was "not installed"."""
+    from stylize import memory
+    from stylize.errors import OutOfMemoryError
+
+    rows = batch.read_manifest('{"content": "a.png", "style": ["b.png", "c.png"], "blend": [1e-400, 1]}\n'
+                               '{"content": "a.png", "style": ["b.png", "c.png"], "blend": [0.5, 1]}\n')
+    assert "line 1: '1e-400' is too small to be told from 0" in rows[0].error and rows[1].blend == (0.5, 1.0)
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    a.write_text(f"content,style\n{images / 'photo0.png'},{images / 'art0.jpg'}\n")
+    b.write_text(f"content,style\n{images / 'photo1.png'},{images / 'art1.jpg'}\n")
+    assert run("batch", a, "--out-dir", tmp_path / "oa", "--report", tmp_path / "r.json", *FAST).exit_code == 0
+    before = (tmp_path / "r.json").read_text()
+    r = run("batch", b, "--out-dir", tmp_path / "ob", "--report", tmp_path / "r.json", "--skip-existing", *FAST)
+    assert r.exit_code == 1 and "a report of another batch" in one_line(r) and (tmp_path / "r.json").read_text() \
+        == before
+    monkeypatch.setenv("STYLIZE_MEMORY_LIMIT", "9" * 5000)
+    with pytest.raises(OutOfMemoryError, match=r"=a text of 5000 characters is not a positive number"):
+        memory.budget_override()
+    video = pytest.importorskip("stylize.video")
+    error = video._missing(ImportError("libopencv_core.so: failed to map segment from shared object", name="cv2"))
+    assert str(error).startswith("out of memory: cannot load cv2")

@@ -610,6 +610,8 @@ def test_the_same_frames_encode_to_the_same_bytes(tmp_path):
         first = video.encode(frames, tmp_path / name, clip, codec).read_bytes()
         assert video.encode(frames, tmp_path / name, clip, codec, overwrite=True).read_bytes() == first, name
     assert b"mbtree=0" in (tmp_path / "a.mp4").read_bytes()  # the encoder's settings, as x264 records them
+    h264 = video.encode(frames, tmp_path / "h.mp4", clip, "h264").read_bytes()  # round 10: a name of libx264
+    assert b"mbtree=0" in h264 and b"crf=18.0" in h264
     sixteen = tmp_path / "sixteen"
     sixteen.mkdir()
     for i, im in enumerate(moving_frames(3, height=48), 1):

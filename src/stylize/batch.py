@@ -154,7 +154,7 @@ def read_manifest(text: str, where: str = "manifest") -> list[Row]:
             at = f"{where} line {n}"
             try:
                 try:
-                    obj = parse_json(line, object_pairs_hook=_unique_keys)
+                    obj = parse_json(line, object_pairs_hook=_unique_keys, parse_float=_json_number)
                 except ManifestError as e:  # _unique_keys
                     raise ManifestError(f"{at}: {e}") from None
                 except ValueError as e:
@@ -212,6 +212,15 @@ def lines_of(text: str) -> list[str]:
     """A manifest's lines: split at \\n, \\r\\n and \\r only (str.splitlines also splits at form feeds, U+0085
     and U+2028, which are characters of file names)."""
     return re.split(r"\r\n|\r|\n", text)
+
+
+def _json_number(text: str) -> float:
+    """A JSON number with a fraction or an exponent, as the command line reads one (settings.number): 1e-400,
+    which float() makes 0 ("off"), is refused."""
+    try:
+        return number(text)
+    except ValueError as e:
+        raise ManifestError(str(e)) from None
 
 
 def _unique_keys(pairs: list) -> dict:

@@ -471,8 +471,8 @@ def main():
     except (click.exceptions.Abort, KeyboardInterrupt):
         code = console.EARLY.signal = signal.SIGINT
     except ImportError as e:  # torch itself cannot load: a broken install, or a process limit too small for it
-        click.ClickException(f"cannot load {e.name or 'a module'} ({str(e).splitlines()[0][:200]}){console.limits()}"
-                             ).show()
+        why = str(e).strip().splitlines()[0][:200] if str(e).strip() else type(e).__name__
+        click.ClickException(f"cannot load {e.name or 'a module'} ({why}){console.limits()}").show()
         sys.exit(1)
     except (MemoryError, SystemError) as e:  # a module (torch's) that cannot map its memory under `ulimit -v`
         click.ClickException(f"out of memory: Python could not load or run a module ({type(e).__name__})"

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import torch
 
 from .errors import OutOfMemoryError
+from .settings import shown
 from .layers import deepest, up_to
 USABLE = 0.85  # share of the free memory a run may plan to use
 HOST_BASELINE = 800 * 2**20  # a CPU run's resident memory before any image: torch, libraries, weights (bench/memory.py)
@@ -119,10 +120,10 @@ def budget_override() -> int | None:
     unit = units.get(text[-1:], 1)
     number = text[:-1] if text[-1:] in units else text
     if not re.fullmatch(r"[0-9]+(\.[0-9]*)?", number.strip()):  # float() would take 1_000, 1e3, nan
-        raise OutOfMemoryError(f"${BUDGET_ENV}={limit!r} is not a number of bytes (like 8G)")
+        raise OutOfMemoryError(f"${BUDGET_ENV}={shown(limit)} is not a number of bytes (like 8G)")
     value = float(number) * unit
     if not (math.isfinite(value) and 1 <= value <= MAX_BUDGET):
-        raise OutOfMemoryError(f"${BUDGET_ENV}={limit!r} is not a positive number of bytes up to 1 EiB (like 8G)")
+        raise OutOfMemoryError(f"${BUDGET_ENV}={shown(limit)} is not a positive number of bytes up to 1 EiB (like 8G)")
     return int(value)
 
 

@@ -281,7 +281,7 @@ class Report:
         if others:
             raise ManifestError(f"{self.path}: another stylize batch (other settings or pairs) is writing this report "
                                 f"now; choose another --report path")
-        if not (overwrite or resume):
+        if not overwrite:  # --skip-existing resumes this batch's own report, never another's
             raise ManifestError(f"{self.path}: already exists (a report of another batch: other settings or pairs); "
                                 f"pass --overwrite to replace it")
 

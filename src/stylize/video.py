@@ -61,11 +61,21 @@ class VideoError(StylizeError):
     """A clip or frames folder that cannot be read, or a video output that cannot be written."""
 
 
+def _missing(e: ImportError) -> VideoError:
+    """The error of a video library that does not import: not installed, or (under `ulimit -v`) no memory to map
+    it ("failed to map segment from shared object")."""
+    from .console import limits
+
+    if isinstance(e, MemoryError) or "map segment" in str(e) or "allocate memory" in str(e):
+        return VideoError(f"out of memory: cannot load {getattr(e, 'name', None) or 'a video library'}{limits()}")
+    return VideoError(f"video needs PyAV and OpenCV, which are not installed: {INSTALL_HINT}")
+
+
 def _av():
     try:
         import av
-    except ImportError:
-        raise VideoError(f"video needs PyAV and OpenCV, which are not installed: {INSTALL_HINT}") from None
+    except (ImportError, MemoryError) as e:
+        raise _missing(e) from None
     av.logging.set_level(None)  # FFmpeg's own log lines stay off stderr; errors come back as exceptions
     return av
 
@@ -73,8 +83,8 @@ def _av():
 def _cv2():
     try:
         import cv2
-    except ImportError:
-        raise VideoError(f"video needs PyAV and OpenCV, which are not installed: {INSTALL_HINT}") from None
+    except (ImportError, MemoryError) as e:
+        raise _missing(e) from None
     return cv2
 
 
@@ -900,10 +910,13 @@ def _open_output(av, path: Path, codec: str, size, rate, time_base, source_conta
     if time_base:
         stream.codec_context.time_base = time_base
         stream.time_base = time_base
-    if codec == "libx264":
+    encoder = stream.codec_context.name  # what `--codec h264` resolves to: libx264
+    if encoder == "libx264":
         stream.options = {"crf": "18"}
         if stream.height % 16:  # x264's macroblock tree then reads memory it never wrote: other bytes each run
             stream.options = {**stream.options, "x264-params": "mbtree=0"}
+    elif encoder == "libx265":
+        stream.options = {"x265-params": "log-level=error"}  # its own [info] lines on stderr, whatever --quiet
     audio = {}
     if source_container is not None:
         for a in source_container.streams.audio:
