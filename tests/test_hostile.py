@@ -952,3 +952,12 @@ def test_round_10_numbers_reports_and_messages(images, tmp_path, monkeypatch):
     video = pytest.importorskip("stylize.video")
     error = video._missing(ImportError("libopencv_core.so: failed to map segment from shared object", name="cv2"))
     assert str(error).startswith("out of memory: cannot load cv2")
+
+
+def test_a_run_whose_loss_is_too_flat_to_lower_says_so(photo, art, tmp_path, synthetic_weights):
+    """Round 10: --content-weight 1e-12 --style-weight 1e-12 (in range) ended after 1 iteration, recorded as
+    "iterations" with no word why: L-BFGS found no step that lowers the loss. It says so now ("stalled")."""
+    r = run(photo, art, "-o", tmp_path / "o.png", "--no-until-done", "--content-weight", "1e-12", "--style-weight",
+            "1e-12", *[o for o in synthetic(synthetic_weights) if o != "--quiet"])
+    assert r.exit_code == 0 and "stopped early: no step lowers the loss any more" in r.stderr, cli_result_text(r)
+    assert read_metadata(tmp_path / "o.png")["stopped"] == "stalled"

@@ -318,4 +318,6 @@ def test_a_converged_synthesis_stops_early_with_the_picture_a_full_run_has_at_th
     assert torch.equal(fixed.image, done.image) and fixed.loss == done.loss
     # the rule off: every iteration runs (or L-BFGS ends by itself), never "done"
     off = synthesis.optimize(objective, x0, iterations=400, evaluations=4000, tolerance=0.0)
-    assert off.stopped == "iterations" and off.iterations > done.iterations and off.loss <= done.loss
+    assert off.stopped in ("iterations", "stalled") and off.iterations > done.iterations and off.loss <= done.loss
+    if off.iterations < 400:  # round 10: L-BFGS ending by itself says so ("stalled"), never "iterations"
+        assert off.stopped == "stalled"

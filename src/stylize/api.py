@@ -86,7 +86,7 @@ class Outcome:
     iterations: int
     evaluations: int
     seconds: float
-    stopped: str  # iterations | done | converged | interrupted | non-finite
+    stopped: str  # iterations | evaluations | done | converged | stalled | interrupted | non-finite
     metadata: dict
 
     @property

@@ -72,7 +72,8 @@ class Result:
     iterations: int
     evaluations: int
     seconds: float
-    stopped: str  # "iterations" | "evaluations" (the cap) | "done" | "converged" | "interrupted" | "non-finite"
+    stopped: str  # "iterations" | "evaluations" (the cap) | "done" | "converged" | "stalled" | "interrupted" |
+    # "non-finite"
 
     @property
     def partial(self) -> bool:
@@ -198,14 +199,14 @@ def optimize(objective, x0: torch.Tensor, iterations: int, history: int = DEFAUL
         if optimizer == "adam":
             adam(book, x0.detach().clone(), iterations, learning_rate)
         else:
-            lbfgs(book, x0.detach().clone(), iterations, history)
+            stopped = lbfgs(book, x0.detach().clone(), iterations, history) or stopped
     except _Stop as stop:
         stopped = stop.reason
     return book.result(stopped)
 
 
 def lbfgs(book: Bookkeeper, x: torch.Tensor, iterations: int, history: int,
-          curvature: float = linesearch.CURVATURE) -> None:
+          curvature: float = linesearch.CURVATURE) -> str | None:
     """L-BFGS (Nocedal & Wright, Alg. 7.5): the two-loop recursion for the direction (Alg. 7.4), the
     strong-Wolfe line search of stylize.linesearch for the step.
 
@@ -217,7 +218,7 @@ def lbfgs(book: Bookkeeper, x: torch.Tensor, iterations: int, history: int,
     curvature: the line search's c2 (N&W's 0.9 for quasi-Newton methods; a small value makes each
     search nearly exact, as the tests do to check L-BFGS's n-step termination on quadratics).
     Returns after `iterations` iterations, at a zero gradient, or when a step no longer moves x or
-    the loss (so x is resolved only as far as the loss's float resolution allows); the book raises
+    the loss ("stalled": x is resolved only as far as the loss's float resolution allows); the book raises
     its own stops (_Stop) out of evaluate."""
     evaluate = book.evaluate
     f, g = evaluate(x)
@@ -246,7 +247,7 @@ def lbfgs(book: Bookkeeper, x: torch.Tensor, iterations: int, history: int,
         t, f_new, g_new = linesearch.strong_wolfe(evaluate, x, d, t, f, g, gtd, c2=curvature)
         x = x + t * d
         if t * float(d.abs().max()) < 1e-12 or f_new == f:
-            return  # no progress possible
+            return "stalled"  # no progress possible: optimize says so, never "iterations"
         f, g = f_new, g_new
 
 
