@@ -852,3 +852,22 @@ def test_a_file_that_appears_at_a_frames_name_during_the_run_is_never_replaced(m
     r = run("video", clip.path, style, "-o", out, *FAST)
     assert r.exit_code == 1 and "frame_00002.png: already exists" in r.stderr, cli_result_text(r)
     assert (out / "frame_00002.png").read_bytes() == b"the user's"
+
+
+def test_a_decoder_that_cannot_start_under_an_address_space_limit_names_the_limit(clip, monkeypatch):
+    """Hostile round 10: under `ulimit -v` 3.7 GB FFmpeg's decoder threads fail to start (EAGAIN): "cannot
+    decode its video (Resource temporarily unavailable)", as if the clip were damaged. The limit is named."""
+    import errno
+
+    import av
+
+    from stylize import console
+
+    def eagain(*args, **kwargs):
+        raise av.error.FFmpegError(errno.EAGAIN, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(console, "limits", lambda: "; the address-space limit (ulimit -v) is 3.4 GiB")
+    monkeypatch.setattr(av.container.InputContainer, "decode", eagain)
+    with pytest.raises(video.VideoError, match=r"cannot decode its h264 video \(.*Resource temporarily unavailable\); "
+                                               r"the address-space limit \(ulimit -v\) is 3.4 GiB$"):
+        video.open_clip(clip)

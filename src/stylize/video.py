@@ -122,7 +122,7 @@ class Clip:
                 for frame in container.decode(video=0):
                     yield _as_shown(frame.to_image().convert("RGB"), self.rotation, self.aspect)
         except av.FFmpegError as e:
-            raise VideoError(f"{self.path}: cannot decode its video ({_why(e)})") from None
+            raise VideoError(f"{self.path}: cannot decode its video ({_why(e)}){_limits()}") from None
 
 
 ROTATIONS = {90: Image.Transpose.ROTATE_90, 180: Image.Transpose.ROTATE_180, 270: Image.Transpose.ROTATE_270}
@@ -152,6 +152,13 @@ def _display(frame, stream) -> tuple[int, Fraction]:
     sar = getattr(stream, "sample_aspect_ratio", None)
     aspect = Fraction(sar) if sar and sar > 0 else Fraction(1)
     return rotation, aspect
+
+
+def _limits() -> str:
+    """'; the address-space limit (ulimit -v) is N GiB' under one (FFmpeg's threads then fail to start: EAGAIN)."""
+    from .console import limits
+
+    return limits()
 
 
 def _why(e: Exception) -> str:
@@ -265,7 +272,7 @@ def _open_video(p: Path) -> Clip:
                                      f"{size[0]}x{size[1]}; every frame must have the same size (re-encode it at one "
                                      f"size, or give a folder of frames of one size)")
         except av.FFmpegError as e:
-            raise VideoError(f"{p}: cannot decode its {codec} video ({_why(e)})") from None
+            raise VideoError(f"{p}: cannot decode its {codec} video ({_why(e)}){_limits()}") from None
         if not pts:
             raise VideoError(f"{p}: the video has no frames")
         rate = stream.average_rate or stream.guessed_rate or stream.base_rate
