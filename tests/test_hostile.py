@@ -961,3 +961,38 @@ def test_a_run_whose_loss_is_too_flat_to_lower_says_so(photo, art, tmp_path, syn
             "1e-12", *[o for o in synthetic(synthetic_weights) if o != "--quiet"])
     assert r.exit_code == 0 and "stopped early: no step lowers the loss any more" in r.stderr, cli_result_text(r)
     assert read_metadata(tmp_path / "o.png")["stopped"] == "stalled"
+
+
+# round 11
+def test_a_snapshot_or_a_cell_never_takes_a_name_another_run_is_making(photo, art, tmp_path):
+    """Round 11: a run writing `a.png --save-every 50` wrote a.00050.png while another run made `-o a.00050.png`
+    (that run then failed after all its work); a figure's cells folder took a running transfer's
+    `cells/style-A.png` the same way. A snapshot is skipped; a figure is refused at its start."""
+    from types import SimpleNamespace
+
+    import torch
+
+    from stylize import figures, files
+    from stylize.errors import ClaimError
+
+    from .test_claims import holder
+
+    other = holder(tmp_path / "a.00050.png")  # the other run, making -o a.00050.png
+    try:
+        progress = SimpleNamespace(level=0, levels=1, iteration=50, image=torch.rand(1, 3, 8, 8), content=1.0,
+                                   style=1.0, loss=1.0)
+        assert files.save_intermediate(progress, tmp_path / "a.png") is None
+        assert not (tmp_path / "a.00050.png").exists()
+        (tmp_path / "cells").mkdir()
+        cell = figures.cell_paths(tmp_path / "cells", ["style-A"])[0]
+        making = holder(cell)
+        try:
+            with pytest.raises(ClaimError, match="another stylize run"):
+                figures.prepare_cells(tmp_path / "cells", ["style-A"])
+        finally:
+            making.kill()
+            making.wait()
+    finally:
+        other.kill()
+        other.wait()
+    assert files.save_intermediate(progress, tmp_path / "a.png") == tmp_path / "a.00050.png"  # free: written

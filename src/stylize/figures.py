@@ -165,6 +165,7 @@ def prepare_cells(folder, names, overwrite: bool = False, inputs=()) -> list[Pat
     (without overwrite)."""
     if folder is None:
         return None
+    from .claims import claim_file
     from .images import check_name, make_folder, same_file, taken
 
     paths = cell_paths(make_folder(folder, "cells folder"), names)
@@ -176,6 +177,8 @@ def prepare_cells(folder, names, overwrite: bool = False, inputs=()) -> list[Pat
             raise ImageError(f"{p}: a cell would overwrite an input image; choose another --cells-dir")
         if taken(p) and not overwrite:
             raise ImageError(f"{p}: already exists; pass --overwrite to replace it")
+        with claim_file(p):  # another run making a file of that name (its -o): refused now, not after the cells
+            pass
     return paths
 
 

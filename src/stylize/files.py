@@ -20,7 +20,7 @@ from typing import Callable
 
 from . import __version__
 from .claims import claim_file
-from .errors import ImageError
+from .errors import ClaimError, ImageError
 from .images import (SIDECAR_SUFFIX, check_fits, check_mark, check_name, check_output, same_file, save_image, taken,
                      to_pil)
 from .masks import mask_files
@@ -101,14 +101,20 @@ def check_intermediates(output: str | os.PathLike, level_iterations: list[int], 
                              f"replace it")
 
 
-def save_intermediate(progress: Progress, output: str | os.PathLike, overwrite: bool = False) -> Path:
-    """Write the best image so far (marked partial) with its iteration, level and losses in its metadata."""
+def save_intermediate(progress: Progress, output: str | os.PathLike, overwrite: bool = False) -> Path | None:
+    """Write the best image so far (marked partial) with its iteration, level and losses in its metadata; None
+    (nothing written) when another run holds that name's claim (a run whose -o it is: its work is never lost to
+    a snapshot)."""
     level = progress.level + 1
     path = intermediate_path(output, progress.iteration, level, progress.levels)
-    save_image(to_pil(progress.image), path,
-               {"stylize": __version__, "intermediate": progress.iteration, "level": level, "levels": progress.levels,
-                "content_loss": progress.content, "style_loss": progress.style, "loss": progress.loss,
-                "partial": True}, overwrite=overwrite)
+    try:
+        with claim_file(path):
+            save_image(to_pil(progress.image), path,
+                       {"stylize": __version__, "intermediate": progress.iteration, "level": level,
+                        "levels": progress.levels, "content_loss": progress.content, "style_loss": progress.style,
+                        "loss": progress.loss, "partial": True}, overwrite=overwrite)
+    except ClaimError:
+        return None
     return path
 
 
