@@ -996,3 +996,31 @@ def test_a_snapshot_or_a_cell_never_takes_a_name_another_run_is_making(photo, ar
         other.kill()
         other.wait()
     assert files.save_intermediate(progress, tmp_path / "a.png") == tmp_path / "a.00050.png"  # free: written
+
+
+def test_a_signal_after_the_works_last_check_leaves_a_finished_run_finished(tmp_path, monkeypatch):
+    """Round 11: SIGINT while a video's frames were removed (after "Wrote out.mp4") exited 130 "Interrupted.",
+    and the rerun the README advises was refused ("already exists"). A finished run exits 0."""
+    import signal as signals
+
+    from stylize import cli as cli_module, console, report
+
+    (tmp_path / "r.json").write_text(json.dumps(report.document("x", {}, 1, [])))
+    merge = report.merge
+
+    def merge_then_signal(*args, **kwargs):
+        done = merge(*args, **kwargs)
+        console.EARLY.signal = signals.SIGINT  # noted after the work, as catch_signals' handler does
+        return done
+
+    monkeypatch.setattr(report, "merge", merge_then_signal)
+    monkeypatch.setattr(console.EARLY, "signal", None)
+    monkeypatch.setattr(sys, "argv", ["stylize", "report", "merge", str(tmp_path / "r.json"), "-o",
+                                      str(tmp_path / "m.json")])
+    with pytest.raises(SystemExit) as e:
+        cli_module.main()
+    for s in (signals.SIGINT, signals.SIGTERM):  # main ignores both once done: give them back to pytest
+        signals.signal(s, signals.default_int_handler if s == signals.SIGINT else signals.SIG_DFL)
+    assert e.value.code == 0 and (tmp_path / "m.json").exists()
+    rows = batch.read_manifest('{"content": "a\\ud800.png", "style": "b.png"}\n{"content": "a.png", "style": "b.png"}')
+    assert "line 1: a path holds a character no file name can" in rows[0].error and rows[1].error is None

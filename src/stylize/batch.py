@@ -124,6 +124,10 @@ def _row(content, style, output, blend, where: str) -> Row:
     for name in (content, *styles, output or ""):
         if "\x00" in name:
             raise ManifestError(f"{where}: a path holds a NUL byte")
+        try:
+            os.fsencode(name)
+        except UnicodeEncodeError:  # a lone surrogate ("\ud800" in JSON): no file can have that name
+            raise ManifestError(f"{where}: a path holds a character no file name can (a lone surrogate)") from None
         if len(name) > MAX_CELL:
             raise ManifestError(f"{where}: a path of {len(name)} characters (at most {MAX_CELL})")
     error = None

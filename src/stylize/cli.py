@@ -484,8 +484,6 @@ def main():
         e.message = printable(e.message)  # a line break in a file name stays inside the one line
         e.show()
         sys.exit(e.exit_code)
-    if console.EARLY.signal is not None:
-        interrupted("Interrupted.", console.EARLY)
-    for s in (signal.SIGINT, signal.SIGTERM):  # done and told: a late signal while the interpreter shuts down
-        signal.signal(s, signal.SIG_IGN)      # would end the process by that signal after "Wrote ..."
+    for s in (signal.SIGINT, signal.SIGTERM):  # done and told ("Wrote ..."): a signal after the work's last check
+        signal.signal(s, signal.SIG_IGN)      # or while the interpreter shuts down changes neither files nor exit
     sys.exit(code if isinstance(code, int) else 0)
