@@ -225,8 +225,6 @@ def test_a_report_is_never_written_where_another_run_holds_the_file_alone(tmp_pa
     """Hostile round 8: `batch --report fig.json` while `grid -o fig.png` ran wrote its report over the figure's
     claimed .json; the figure failed after all its cells. So would `report merge -o fig.json`."""
     import signal
-    import subprocess
-    import sys
 
     from .test_claims import holder
 

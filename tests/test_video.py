@@ -861,12 +861,10 @@ def test_a_decoder_that_cannot_start_under_an_address_space_limit_names_the_limi
 
     import av
 
-    from stylize import console
-
     def eagain(*args, **kwargs):
         raise av.error.FFmpegError(errno.EAGAIN, "Resource temporarily unavailable")
 
-    monkeypatch.setattr(console, "limits", lambda: "; the address-space limit (ulimit -v) is 3.4 GiB")
+    monkeypatch.setattr(video, "limits", lambda: "; the address-space limit (ulimit -v) is 3.4 GiB")
     monkeypatch.setattr(av.container.InputContainer, "decode", eagain)
     with pytest.raises(video.VideoError, match=r"cannot decode its h264 video \(.*Resource temporarily unavailable\); "
                                                r"the address-space limit \(ulimit -v\) is 3.4 GiB$"):

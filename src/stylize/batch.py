@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import glob
 import hashlib
-import io
-import json
-import math
 import os
 import re
 import string

@@ -14,8 +14,8 @@ from . import __version__, claims, console, figures
 from .console import Interrupt, ProgressBar, announce_download, catch_signals, printable, say
 from .errors import OutOfMemoryError, StylizeError
 from .options import (CONTROL_OPTIONS, INPUT, OUTPUT, RUN_OPTIONS, SAVE_EVERY, SYNTHESIS_OPTIONS, VIDEO_OPTIONS,
-                      DefaultGroup, FloatList, Layer, LayerList, LayerSets, LibraryDefault, NameTemplate, OutputPath, OutSize,
-                      POSITIVE_INT, RayAddress, SectionedCommand, Shard, default_output, options, settings_from,
+                      DefaultGroup, FloatList, Layer, LayerList, LayerSets, LibraryDefault, NameTemplate, OutputPath,
+                      OutSize, POSITIVE_INT, RayAddress, SectionedCommand, Shard, default_output, options, settings_from,
                       transfer_settings)
 from .layers import LAYERS
 from .settings import DEFAULTS, Settings

@@ -104,7 +104,7 @@ def side_path(out) -> Path:
 def check_outputs(out, inputs, overwrite: bool = False, cells=()) -> None:
     """Refuse, before any work, a figure or .json that exists (without overwrite), replaces an input, or
     is one of the figure's own cells."""
-    from .images import check_name, check_output, same_file, taken
+    from .images import check_name, check_output, read_json_here, same_file, taken
 
     check_output(out, inputs, overwrite)
     check_name(side_path(out))  # the .json beside it needs a name that fits too
@@ -115,29 +115,16 @@ def check_outputs(out, inputs, overwrite: bool = False, cells=()) -> None:
         raise ImageError(f"{side}: the figure's .json would overwrite an input; choose another output path")
     if taken(side) and not overwrite:
         raise ImageError(f"{side}: already exists (the figure's .json); pass --overwrite to replace it")
-    if taken(side) and not _is_figure_json(side):  # --overwrite replaces a figure's .json, never a file of yours
+    if not taken(side):
+        return
+    data = read_json_here(side)  # --overwrite replaces a figure's .json, never a file of yours
+    if not (isinstance(data, dict) and data.get("command") in ("figure1", "grid") and "cells" in data):
         raise ImageError(f"{side}: already exists and is not a figure's .json stylize wrote; move it away or choose "
                          f"another output")
-    owner = _figure_of(side)
-    if taken(side) and owner != Path(out).name and (owner is not None or not taken(out)):
+    owner = data["figure"] if isinstance(data.get("figure"), str) else None  # older figures' .json name none
+    if owner != Path(out).name and (owner is not None or not taken(out)):
         raise ImageError(f"{side}: the .json of another figure{f' ({owner})' if owner else ''}; choose another "
                          f"output name")
-
-
-def _is_figure_json(path: Path) -> bool:
-    from .images import read_json_here
-
-    data = read_json_here(path)
-    return isinstance(data, dict) and data.get("command") in ("figure1", "grid") and "cells" in data
-
-
-def _figure_of(path: Path) -> str | None:
-    """The name of the figure whose .json `path` is (a figure's .json records it; older ones do not: None)."""
-    from .images import read_json_here
-
-    data = read_json_here(path)
-    figure = data.get("figure") if isinstance(data, dict) else None
-    return figure if isinstance(figure, str) else None
 
 
 def save(figure: Figure, out, argv: str = "", overwrite: bool = False) -> Path:
@@ -237,13 +224,13 @@ def _claimed(make):
                 held.enter_context(claim_file(output))  # the picture and its .json: one run at a time
                 held.enter_context(claim_file(side_path(output)))
             made = missing_folders(cells_dir) if cells_dir is not None else []
-            if cells_dir is not None and (made or os.path.isdir(cells_dir)):
+            if made:
                 try:
-                    Path(cells_dir).mkdir(parents=True, exist_ok=True)
+                    Path(cells_dir).mkdir(parents=True)
                 except OSError:
                     made = []  # prepare_cells says why, in its words
             try:
-                if made or (cells_dir is not None and os.path.isdir(cells_dir)):
+                if cells_dir is not None and os.path.isdir(cells_dir):
                     held.enter_context(claim_folder(cells_dir))
                 return make(*args, output=output, cells_dir=cells_dir, **kwargs)
             finally:

@@ -21,8 +21,7 @@ from typing import Callable
 from . import __version__
 from .claims import claim_file
 from .errors import ClaimError, ImageError
-from .images import (SIDECAR_SUFFIX, check_fits, check_mark, check_name, check_output, same_file, save_image, taken,
-                     to_pil)
+from .images import SIDECAR_SUFFIX, check_fits, check_mark, check_name, check_output, same_file, save_image, to_pil
 from .masks import mask_files
 from .settings import Settings
 from .synthesis import Progress

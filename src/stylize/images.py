@@ -587,10 +587,11 @@ def parse_json(text: str | bytes, **options) -> object:
         raise ValueError(f"a number of over {sys.get_int_max_str_digits()} digits") from None
 
 
-def read_json_here(path) -> object:
-    """The JSON in the file at `path` itself (never through a link: O_NOFOLLOW), or None for a link, a folder,
-    a missing file or one that is not JSON: how stylize reads a file it may only replace if it made it."""
-    data = read_regular(path, follow=False)
+def read_json_here(path, follow: bool = False) -> object:
+    """The JSON in the regular file at `path` itself (never through a link, unless `follow`), or None for a link,
+    a folder, a pipe, a missing file or one that is not JSON: how stylize reads a file it may only replace if it
+    made it (marks, figures' .json; a report, through a link too)."""
+    data = read_regular(path, follow=follow)
     try:
         return parse_json(data.decode("utf-8")) if data is not None else None
     except ValueError:  # (UnicodeDecodeError too)

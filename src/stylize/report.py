@@ -22,7 +22,7 @@ from pathlib import Path
 
 from .claims import claim_file, open_own
 from .errors import ClaimError, ManifestError
-from .images import check_name, check_writable, parse_json, path_key, read_regular, write_json
+from .images import check_name, check_writable, path_key, read_json_here, write_json
 
 WRITE_SHARE = 0.1  # a report is rewritten at most this share of the time (a huge report is written less often)
 
@@ -72,11 +72,7 @@ MAX_PAIRS = 10**12  # the most pairs a report's manifest may count (no manifest 
 def read(path: Path) -> dict | None:
     """A stylize report's contents, or None for anything else (missing, not JSON, another program's, or damaged:
     an index that is not a position, an unknown status, a manifest smaller than its records)."""
-    raw = read_regular(path)
-    try:
-        data = parse_json(raw.decode("utf-8")) if raw is not None else None
-    except ValueError:
-        return None
+    data = read_json_here(path, follow=True)
     if not (isinstance(data, dict) and {"started", "settings", "pairs"} <= data.keys()
             and isinstance(data["pairs"], list) and all(isinstance(r, dict) for r in data["pairs"])):
         return None

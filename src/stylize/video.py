@@ -32,6 +32,7 @@ import torch.nn.functional as nnf
 from PIL import Image, ImageOps
 
 from . import claims, images
+from .console import limits
 from .errors import StylizeError
 from .objective import TemporalTerm
 from .settings import MAX_PASSES
@@ -64,8 +65,6 @@ class VideoError(StylizeError):
 def _missing(e: ImportError) -> VideoError:
     """The error of a video library that does not import: not installed, or (under `ulimit -v`) no memory to map
     it ("failed to map segment from shared object")."""
-    from .console import limits
-
     if isinstance(e, MemoryError) or "map segment" in str(e) or "allocate memory" in str(e):
         return VideoError(f"out of memory: cannot load {getattr(e, 'name', None) or 'a video library'}{limits()}")
     return VideoError(f"video needs PyAV and OpenCV, which are not installed: {INSTALL_HINT}")
@@ -122,7 +121,7 @@ class Clip:
                 for frame in container.decode(video=0):
                     yield _as_shown(frame.to_image().convert("RGB"), self.rotation, self.aspect)
         except av.FFmpegError as e:
-            raise VideoError(f"{self.path}: cannot decode its video ({_why(e)}){_limits()}") from None
+            raise VideoError(f"{self.path}: cannot decode its video ({_why(e)}){limits()}") from None
 
 
 ROTATIONS = {90: Image.Transpose.ROTATE_90, 180: Image.Transpose.ROTATE_180, 270: Image.Transpose.ROTATE_270}
@@ -152,13 +151,6 @@ def _display(frame, stream) -> tuple[int, Fraction]:
     sar = getattr(stream, "sample_aspect_ratio", None)
     aspect = Fraction(sar) if sar and sar > 0 else Fraction(1)
     return rotation, aspect
-
-
-def _limits() -> str:
-    """'; the address-space limit (ulimit -v) is N GiB' under one (FFmpeg's threads then fail to start: EAGAIN)."""
-    from .console import limits
-
-    return limits()
 
 
 def _why(e: Exception) -> str:
@@ -272,7 +264,7 @@ def _open_video(p: Path) -> Clip:
                                      f"{size[0]}x{size[1]}; every frame must have the same size (re-encode it at one "
                                      f"size, or give a folder of frames of one size)")
         except av.FFmpegError as e:
-            raise VideoError(f"{p}: cannot decode its {codec} video ({_why(e)}){_limits()}") from None
+            raise VideoError(f"{p}: cannot decode its {codec} video ({_why(e)}){limits()}") from None
         if not pts:
             raise VideoError(f"{p}: the video has no frames")
         rate = stream.average_rate or stream.guessed_rate or stream.base_rate
