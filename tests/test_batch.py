@@ -443,6 +443,13 @@ def test_json_true_and_false_are_not_blend_weights():
         '{"content": "a", "style": ["b", "c"], "blend": [true, false]}\n')[0].error
 
 
+def test_a_json_blend_list_holds_numbers_not_texts():
+    rows = batch.read_manifest('{"content": "a", "style": ["b", "c"], "blend": [1, "2"]}\n'
+                               '{"content": "a", "style": ["b", "c"], "blend": "1,2"}\n')
+    assert "blend weights must be numbers, not \"[1, '2']\"" in rows[0].error
+    assert rows[1].error is None and rows[1].blend == (1.0, 2.0)
+
+
 def test_a_key_or_column_given_twice_is_refused_not_dropped():
     row = batch.read_manifest('{"content": "a.jpg", "style": "s.jpg", "content": "b.jpg"}\n')[0]
     assert row.error == "manifest line 1: the key 'content' is given twice"

@@ -50,6 +50,24 @@ def test_option_types_refuse_what_is_not_a_number():
     assert PositiveFloat().convert("2.5", None, None) == 2.5
 
 
+@pytest.mark.parametrize("option,value", [
+    ("--style-layer-weights", "1,,1"), ("--style-layer-weights", "1,"), ("--style-blend", ",1"),
+    ("--style-layers", "conv1_1,,conv2_1")])
+def test_an_empty_item_in_a_list_is_a_usage_error_not_dropped(option, value, photo, art, tmp_path):
+    r = CliRunner().invoke(cli, ["transfer", str(photo), str(art), "-o", str(tmp_path / "o.png"), option, value])
+    assert r.exit_code == 2 and f"'{value}' has an empty item" in r.stderr and not (tmp_path / "o.png").exists()
+
+
+def test_empty_items_in_distances_and_layer_sets_are_refused():
+    from stylize.options import Distances, LayerSets
+
+    with pytest.raises(click.BadParameter, match="empty item"):
+        Distances().convert("1,,2", None, None)
+    with pytest.raises(click.BadParameter, match="empty layer set"):
+        LayerSets().convert("conv1_1;;conv2_1", None, None)
+    assert Distances().convert(" 2, 1 ", None, None) == (1, 2)
+
+
 @pytest.mark.parametrize("args,message", [
     (["--content-weight", "0"], "--content-weight 0 alone makes --style-weight 0 too"),
     (["--style-weight", "0"], "--style-weight 0 alone makes --content-weight 0 too"),

@@ -80,6 +80,8 @@ def _blend(value, where: str) -> tuple[float, ...] | None:
     try:
         if any(isinstance(v, bool) for v in items):  # JSON's true/false are not weights
             raise TypeError
+        if isinstance(value, list) and not all(isinstance(v, (int, float)) for v in items):  # JSON [1, "2"]
+            raise TypeError
         weights = tuple(float(v) if isinstance(v, (int, float)) else number(v) for v in items)
     except ValueError as e:  # (the number's own words: too small to be told from 0)
         raise ManifestError(f"{where}: blend weights must be numbers ({e})") from None

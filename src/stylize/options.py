@@ -63,6 +63,17 @@ class PositiveFloat(click.ParamType):
         return x
 
 
+def comma_items(param_type: click.ParamType, value, param, ctx) -> list[str]:
+    """The stripped items of a comma-separated value; an empty item (`1,,2`, `1,`) is a usage error, not
+    dropped: a list the user typed is read whole or refused."""
+    items = [v.strip() for v in str(value).split(",")]
+    if items == [""]:
+        return []
+    if "" in items:
+        param_type.fail(f"{shown(value)} has an empty item; separate the items with single commas", param, ctx)
+    return items
+
+
 class LayerList(click.ParamType):
     """Comma-separated layer names, e.g. conv1_1,conv2_1."""
 
@@ -71,7 +82,7 @@ class LayerList(click.ParamType):
     def convert(self, value, param, ctx):
         if isinstance(value, tuple):
             return value
-        names = tuple(v.strip() for v in str(value).split(",") if v.strip())
+        names = tuple(comma_items(self, value, param, ctx))
         if not names:
             self.fail("give at least one layer name", param, ctx)
         for n in names:
@@ -101,10 +112,10 @@ class FloatList(click.ParamType):
     def convert(self, value, param, ctx):
         if isinstance(value, tuple):
             return value
-        items = [v for v in str(value).split(",") if v.strip()]
+        items = comma_items(self, value, param, ctx)
         if not items:
             self.fail("give at least one number", param, ctx)
-        return tuple(self.item.convert(v.strip(), param, ctx) for v in items)
+        return tuple(self.item.convert(v, param, ctx) for v in items)
 
 
 class Distances(click.ParamType):
@@ -115,8 +126,9 @@ class Distances(click.ParamType):
     def convert(self, value, param, ctx):
         if isinstance(value, tuple):
             return value
+        texts = comma_items(self, value, param, ctx)
         try:
-            items = {whole(v) for v in str(value).split(",") if v.strip()}
+            items = {whole(v) for v in texts}
         except ValueError:
             self.fail(f"{shown(value)} is not a list of whole numbers such as 1,10,20,40", param, ctx)
         if not items or min(items) < 1 or max(items) > MAX_COUNT:
@@ -170,7 +182,10 @@ class LayerSets(click.ParamType):
     def convert(self, value, param, ctx):
         if isinstance(value, tuple):
             return value
-        sets = tuple(LayerList().convert(part, param, ctx) for part in str(value).split(";") if part.strip())
+        parts = [part.strip() for part in str(value).split(";")]
+        if "" in parts and parts != [""]:
+            self.fail(f"{shown(value)} has an empty layer set; separate the sets with single semicolons", param, ctx)
+        sets = tuple(LayerList().convert(part, param, ctx) for part in parts if part)
         if not sets:
             self.fail("give at least one layer set, e.g. 'conv1_1;conv1_1,conv2_1'", param, ctx)
         return sets
