@@ -120,6 +120,45 @@ def test_stop_on_error_leaves_the_rest_pending(images, tmp_path):
     assert [p["status"] for p in json.loads((tmp_path / "r.json").read_text())["pairs"]] == ["failed", "pending"]
 
 
+def _signal_after(real_run):
+    """batch.run, then a SIGINT to this process as if Ctrl-C came right after (real_run None: instead of it)."""
+    import signal
+
+    def run_then_signal(*args, **kwargs):
+        if real_run is not None:
+            real_run(*args, **kwargs)
+        os.kill(os.getpid(), signal.SIGINT)
+    return run_then_signal
+
+
+def test_a_batch_interrupted_before_its_first_pair_leaves_no_new_out_dir(images, tmp_path, monkeypatch):
+    from stylize import console
+
+    monkeypatch.setattr(console.EARLY, "signal", None)
+    monkeypatch.setattr(batch, "run", _signal_after(None))
+    r = run("batch", "--content", images / "photo0.png", "--style", images / "art0.jpg", "--out-dir",
+            tmp_path / "new" / "out", *FAST[:-1])
+    assert r.exit_code == 130 and "1 pending" in r.stderr and "Interrupted: rerun" in r.stderr, cli_result_text(r)
+    assert not (tmp_path / "new").exists()  # neither new folder is left
+
+
+def test_a_signal_after_every_pair_is_done_leaves_the_batch_finished(images, tmp_path, monkeypatch,
+                                                                     synthetic_weights):
+    from stylize import console
+
+    monkeypatch.setattr(console.EARLY, "signal", None)
+    monkeypatch.setattr(batch, "run", _signal_after(batch.run))
+    tiny = synthetic(synthetic_weights)[:-1]
+    r = run("batch", "--content", images / "photo0.png", "--style", images / "art0.jpg", "--out-dir", tmp_path / "o",
+            *tiny)
+    assert r.exit_code == 0 and "1 ok" in r.stderr and "Interrupted" not in r.stderr, cli_result_text(r)
+    assert len(os.listdir(tmp_path / "o")) == 1
+    sheet = tmp_path / "sheet.png"  # with a contact sheet still to write, the signal stops the batch before it
+    r = run("batch", "--content", images / "photo0.png", "--style", images / "art0.jpg", "--out-dir", tmp_path / "o",
+            "--skip-existing", "--contact-sheet", sheet, *tiny)
+    assert r.exit_code == 130 and "Interrupted: rerun" in r.stderr and not sheet.exists(), cli_result_text(r)
+
+
 @pytest.mark.vgg
 def test_skip_existing_resumes_and_existing_outputs_are_never_replaced(images, tmp_path):
     out = tmp_path / "o"

@@ -233,6 +233,7 @@ def batch_command(manifest, contents, styles, out_dir, name_template, skip_exist
             bar.close()
     counts = rep.summary()
     echo(", ".join(f"{n} {k}" for k, n in sorted(counts.items())) + (f"; report: {report}" if report else ""), quiet)
+    left = counts.get("interrupted") or (interrupt.signal is not None and (counts.get("pending") or contact_sheet))
     try:
         if contact_sheet and interrupt.signal is None:
             batch.contact_sheet(rep.records, contact_sheet, overwrite=overwrite or skip_existing)
@@ -241,7 +242,8 @@ def batch_command(manifest, contents, styles, out_dir, name_template, skip_exist
         sys.exit(EXIT_SOME_FAILED if counts.get("failed") else 1)
     finally:
         held.close()
-    if interrupt.signal is not None or counts.get("interrupted"):
+        batch.remove_empty(rep.folders)  # (an --out-dir the batch made and left empty: interrupted, all failed)
+    if left:  # (a signal after every pair and the sheet were done leaves the batch finished)
         interrupted("Interrupted: rerun with --skip-existing to resume.", interrupt)
     if counts.get("failed"):
         sys.exit(EXIT_SOME_FAILED)
