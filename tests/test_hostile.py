@@ -410,6 +410,24 @@ def test_a_manifest_with_a_byte_order_mark_reads_the_same_from_a_pipe_and_a_file
     assert batch.intake("-", out_dir=tmp_path, stdin=io.StringIO(text))[0].content == str(photo)
 
 
+def test_a_manifest_naming_a_file_whose_name_is_not_utf8_reads_the_same_from_a_file_and_a_pipe(photo, art, tmp_path):
+    import io
+    import shutil
+
+    latin1 = os.path.join(os.fsencode(tmp_path), b"caf\xe9.png")  # a Latin-1 name: not UTF-8
+    shutil.copy(photo, latin1)
+    data = b"content,style\n" + latin1 + b"," + os.fsencode(art) + b"\n"
+    (tmp_path / "m.csv").write_bytes(data)
+    from_file = batch.intake(str(tmp_path / "m.csv"), out_dir=tmp_path)[0]
+    strict = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8", errors="strict")  # a UTF-8 locale's stdin
+    from_pipe = batch.intake("-", out_dir=tmp_path, stdin=strict)[0]
+    assert from_file.error is None and os.fsencode(from_file.content) == latin1
+    assert (from_pipe.content, from_pipe.error) == (from_file.content, None)
+    (tmp_path / "photo.csv").write_bytes(photo.read_bytes())  # an image is no manifest, whatever its name
+    with pytest.raises(ManifestError, match="photo.csv: not a manifest: JSON lines, or CSV whose header"):
+        batch.intake(str(tmp_path / "photo.csv"), out_dir=tmp_path)
+
+
 # E. exit codes: every missing input file is a usage error (2); Ctrl-C at any moment is "Interrupted." and 130
 @pytest.mark.parametrize("option", [["--content-mask", "{t}/nope.png"], ["--init", "{t}/nope.png"],
                                     ["--content-mask", "{photo}", "--style-mask", "{t}/nope.png"],

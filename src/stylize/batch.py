@@ -177,7 +177,8 @@ def read_manifest(text: str, where: str = "manifest") -> list[Row]:
         first = next(n for n, line in enumerate(lines) if line.strip())
         header = [h.strip().lower() for h in next(csv.reader([lines[first]]))]
         if "content" not in header or "style" not in header:
-            raise ManifestError(f"{where}: the CSV header must name the columns content,style[,output][,blend]")
+            raise ManifestError(f"{where}: not a manifest: JSON lines, or CSV whose header names the columns "
+                                "content,style[,output][,blend]")
         twice = [h for h in dict.fromkeys(header) if header.count(h) > 1]
         if twice:
             raise ManifestError(f"{where}: the CSV header names the column {twice[0]!r} twice")
@@ -380,21 +381,23 @@ def check_sources(manifest: str | None, contents=(), styles=()) -> None:
 
 
 def _manifest_text(manifest: str, stdin) -> tuple[str, str]:
+    """A manifest's text and its name for messages. Its bytes are read as the system reads file names
+    (UTF-8; a byte that is not, as in a Latin-1 name, stays that byte of the name), the same from a file and
+    from standard input, whatever the locale; read_manifest drops a byte-order mark."""
     try:
         if manifest == "-":
             if stdin is None or stdin.closed:
                 raise ManifestError("standard input is closed: pipe a manifest in, or name a file")
-            return stdin.read(), "standard input"  # read_manifest drops a byte-order mark, as utf-8-sig does
-        path = Path(manifest)
-        if os.path.isdir(path):
-            raise ManifestError(f"{manifest}: is a directory, not a manifest")
-        try:
-            with open(path, encoding="utf-8-sig") as f:  # also reads pipes such as <(printf ...)
-                return f.read(), manifest
-        except FileNotFoundError:
-            raise ManifestError(f"{manifest}: no such file") from None
-    except UnicodeDecodeError:
-        raise ManifestError(f"{manifest}: not a text file") from None
+            data, where = getattr(stdin, "buffer", stdin).read(), "standard input"
+        else:
+            if os.path.isdir(manifest):
+                raise ManifestError(f"{manifest}: is a directory, not a manifest")
+            try:
+                with open(manifest, "rb") as f:  # also reads pipes such as <(printf ...)
+                    data, where = f.read(), manifest
+            except FileNotFoundError:
+                raise ManifestError(f"{manifest}: no such file") from None
+        return (data if isinstance(data, str) else data.decode("utf-8", "surrogateescape")), where
     except (OSError, ValueError) as e:
         raise ManifestError(f"{manifest}: cannot read the manifest ({getattr(e, 'strerror', None) or e})") from None
 
