@@ -34,7 +34,7 @@ def test_manifest_formats():
         == [Row("a.jpg", ("b.jpg", "c.jpg"), None, (3.0, 7.0))]
     assert batch.read_manifest('{"content": "a", "style": ["b", "c"], "blend": [1, 0], "output": ""}\n') \
         == [Row("a", ("b", "c"), None, (1.0, 0.0))]
-    for bad, message in (("", "is empty"), ("a,b\n1,2\n", "must name the columns")):
+    for bad, message in (("", "is empty"), ("a,b\n1,2\n", "not a manifest: JSON lines, or CSV whose header names the columns")):
         with pytest.raises(ManifestError, match=message):
             batch.read_manifest(bad)
     for bad, message in (('{"content": "a"}\n', "line 1: needs \"content\" and \"style\""), ("{oops\n", "not JSON"),
