@@ -503,6 +503,30 @@ def test_ctrl_c_keeps_finished_frames_exits_130_and_a_rerun_finishes_the_same_fr
         assert a.tobytes() == b.tobytes()
 
 
+@pytest.mark.vgg
+def test_ctrl_c_in_a_multi_pass_run_counts_the_passes_kept(made, tmp_path, monkeypatch):
+    """Hostile round 11: it said "0 of 6 frames finished" of a run that had kept every frame's first pass."""
+    import contextlib
+
+    from stylize import cli as cli_module
+
+    root, clip, style = made
+    out = tmp_path / "frames"
+
+    class AfterTheFirstPass:  # Ctrl-C once every frame has its first pass
+        signal = SIGINT
+
+        def __call__(self):
+            return len(list(out.glob("frame_*.png"))) >= 6
+
+    with monkeypatch.context() as m:
+        m.setattr(cli_module, "catch_signals", lambda: contextlib.nullcontext(AfterTheFirstPass()))
+        r = run("video", clip.path, style, "-o", out, "--passes", "2", "--pass-iterations", "2", *FAST)
+    assert r.exit_code == 130, cli_result_text(r)
+    assert r.stderr.strip() == (f"Interrupted: 6 of 12 frame passes (2 a frame) finished in {out}; run the same "
+                                f"command again to continue")
+
+
 def test_ctrl_c_before_the_first_frame_says_nothing_was_written(made, tmp_path, monkeypatch):
     """Hostile round 8: it said "0 of 6 frames finished in OUT.mp4.frames; run the same command again" of a
     frames folder it had just removed (empty, and new)."""

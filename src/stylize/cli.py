@@ -453,8 +453,10 @@ def video_command(source, style, output, frame_iterations, temporal_weight, long
     finally:
         bar.close()
     if result.stopped:
-        interrupted(f"Interrupted: {result.finished} of {result.frames} frames finished in {result.folder}; run the "
-                    f"same command again to continue" if Path(result.folder).is_dir() else  # (an empty new one: gone)
+        done = (f"{result.finished} of {result.frames} frames" if result.passes == 1 else
+                f"{result.frame_passes} of {result.frames * result.passes} frame passes ({result.passes} a frame)")
+        interrupted(f"Interrupted: {done} finished in {result.folder}; run the same command again to continue"
+                    if Path(result.folder).is_dir() else  # (an empty new one: gone)
                     "Interrupted before the first frame was finished; nothing written.", interrupt)
     shown, (w, h) = result.written_size, result.size
     padded = f" (the frames' {w}x{h}, padded by a copied edge row or column)" if shown != (w, h) else ""

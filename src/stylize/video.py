@@ -501,6 +501,8 @@ class VideoResult:
     folder: Path | None = None  # make_video: where the frames are (a video's work folder, kept when stopped)
     size: tuple[int, int] | None = None  # make_video: (width, height) of the stylised frames
     encoded: bool = False  # make_video: the video file was written
+    passes: int = 1  # frames are made this many times (the multi-pass algorithm)
+    frame_passes: int = 0  # multi-pass: the passes over a frame kept on disk, summed over the frames
 
     @property
     def written_size(self) -> tuple[int, int] | None:
@@ -720,6 +722,7 @@ class _FrameRun:
         finally:
             self.frames.close()
             self.result.finished = sum(p == self.passes for p in self.made.values())
+            self.result.passes, self.result.frame_passes = self.passes, sum(self.made.values())
         return self.result
 
     def make(self, number: int, p: int, callback, should_stop) -> bool:
