@@ -512,6 +512,31 @@ def test_a_hard_link_to_an_input_is_that_input(photo, art, tmp_path):
     assert os.stat(tmp_path / "hl.png").st_ino == before == os.stat(photo).st_ino
 
 
+def test_a_name_through_a_folder_still_to_be_made_and_dotdot_is_the_file_it_reaches(photo, art, tmp_path):
+    """Hostile round 12: `--out-dir new --name-template '../{content}.png' --overwrite` wrote over the content
+    image (new/../photo.png could not be stat'ed before `new` was made, so it was keyed by another name)."""
+    import shutil
+
+    from stylize.images import path_key, same_file
+
+    a, b, init = (shutil.copy(photo, tmp_path / n) for n in ("a.png", "b.png", "init.png"))
+    assert path_key(tmp_path / "new" / "deeper" / ".." / ".." / "a.png") == path_key(a)
+    assert same_file(tmp_path / "new" / ".." / "a.png", a) and not same_file(tmp_path / "new" / "a.png", a)
+    before = {p: p.read_bytes() for p in (a, b, init)}
+    r = run("batch", "--content", a, "--style", art, "--out-dir", tmp_path / "new", "--name-template",
+            "../{content}.png", "--overwrite", *FAST)
+    assert r.exit_code == 1 and "is one of its inputs" in one_line(r), cli_result_text(r)
+    (tmp_path / "m.csv").write_text(f"content,style,output\n{a},{art},../b.png\n{b},{art},\n")
+    r = run("batch", tmp_path / "m.csv", "--out-dir", tmp_path / "o2", "--overwrite", *FAST)
+    assert r.exit_code == 1 and "is an input of pair 2" in one_line(r), cli_result_text(r)
+    (tmp_path / "out").mkdir()
+    (tmp_path / "m.csv").write_text(f"content,style,output\n{a},{art},new/../../init.png\n")
+    r = run("batch", tmp_path / "m.csv", "--out-dir", tmp_path / "out", "--init", init, "--overwrite", *FAST)
+    assert r.exit_code == 1 and "which the batch reads" in one_line(r), cli_result_text(r)
+    assert {p: p.read_bytes() for p in (a, b, init)} == before
+    assert not (tmp_path / "new").exists() and not (tmp_path / "o2").exists() and os.listdir(tmp_path / "out") == []
+
+
 @pytest.mark.parametrize("template,why", [("{content:x}.png", "does not apply to {content}"),
                                           ("{index:s}.png", "does not apply to {index}"),
                                           ("{content!z}.png", "a conversion"), ("{style!r}.png", "a conversion")])

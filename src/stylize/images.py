@@ -247,7 +247,7 @@ def check_output(path: str | os.PathLike, inputs=(), overwrite: bool = False) ->
             raise ImageError(f"{p}: is a directory")
         check_not_held(p)
         for other in inputs:
-            if other is not None and _same_file(p, Path(other)):
+            if other is not None and same_file(p, other):
                 raise ImageError(f"{p}: the output would overwrite an input image; choose another output path")
         if taken(p) and not overwrite:
             raise ImageError(f"{p}: already exists; pass --overwrite to replace it")
@@ -280,21 +280,8 @@ def check_mark(path: Path) -> None:
 
 def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
     """Whether two paths name the same file (an existing one, through links), or would (a path not yet
-    there compared by its resolved name)."""
-    a, b = Path(a), Path(b)
-    if _same_file(a, b):
-        return True
-    try:
-        return os.path.normcase(a.resolve()) == os.path.normcase(b.resolve())
-    except (OSError, RuntimeError):
-        return False
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    try:
-        return os.path.exists(a) and os.path.exists(b) and os.path.samefile(a, b)
-    except OSError:
-        return False
+    there, or through folders not yet made, compared as it will resolve): path_key."""
+    return path_key(a) == path_key(b)
 
 
 def sidecar_path(path: str | os.PathLike) -> Path:
@@ -509,17 +496,21 @@ def remove_empty(folders) -> None:
 
 def path_key(path) -> str:
     """A path as a key that every name of one file shares: an existing file's device and inode (symbolic and
-    hard links, '..'), else the resolved name, case-folded where the system folds case. Keys compared with
-    each other must be taken at one moment (a name's key changes when its file is created)."""
+    hard links, '..'), else the resolved name, case-folded where the system folds case. A name through folders
+    still to be made is keyed as it will be once they are (`new/../a.png` is a.png: '..' is taken lexically
+    past a missing folder). Keys compared with each other must be taken at one moment (a name's key changes
+    when its file is created)."""
     try:
-        st = os.stat(path)
-        return f"\0{st.st_dev}:{st.st_ino}"
+        resolved = os.path.realpath(path)
     except (OSError, ValueError):
-        pass
-    try:
-        return os.path.normcase(str(Path(path).resolve()))
-    except (OSError, RuntimeError):
-        return os.path.normcase(os.path.abspath(path))
+        resolved = os.path.abspath(path)
+    for name in (path, resolved):
+        try:
+            st = os.stat(name)
+            return f"\0{st.st_dev}:{st.st_ino}"
+        except (OSError, ValueError):
+            pass
+    return os.path.normcase(resolved)
 
 
 def taken(path) -> bool:

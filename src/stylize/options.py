@@ -183,7 +183,7 @@ class LayerSets(click.ParamType):
         if isinstance(value, tuple):
             return value
         parts = [part.strip() for part in str(value).split(";")]
-        if "" in parts and parts != [""]:
+        if "" in parts and any(parts):
             self.fail(f"{shown(value)} has an empty layer set; separate the sets with single semicolons", param, ctx)
         sets = tuple(LayerList().convert(part, param, ctx) for part in parts if part)
         if not sets:
