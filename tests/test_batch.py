@@ -207,9 +207,20 @@ def test_batch_usage_errors(tmp_path, args, message):
     assert r.exit_code == 2 and message in r.stderr
 
 
+def test_a_missing_content_style_or_manifest_is_a_usage_error(tmp_path, images):
+    art = images / "art0.jpg"
+    for args, message in ((["--content", tmp_path / "nope.jpg", "--style", art], "--content {t}/nope.jpg: no such file"),
+                          (["--content", art, "--style", tmp_path], "--style {t}: is a directory: give its files as a "
+                                                                    "glob, e.g. {t}/*.jpg"),
+                          ([tmp_path / "nope.csv"], "{t}/nope.csv: no such file")):
+        r = run("batch", *args, "--out-dir", tmp_path / "o", *FAST)
+        assert r.exit_code == 2 and message.format(t=tmp_path) in r.stderr, cli_result_text(r)
+    assert not (tmp_path / "o").exists()
+
+
 def test_glob_matching_nothing_is_an_error(tmp_path, images):
     r = run("batch", "--content", tmp_path / "*.nothing", "--style", images / "art0.jpg", "--out-dir", tmp_path / "o")
-    assert r.exit_code == 1 and "matches no file" in r.stderr
+    assert r.exit_code == 2 and "matches no file" in r.stderr
 
 
 # A file that exists is that file: only a name that does not exist is read as a glob or a list
@@ -347,6 +358,9 @@ def test_shard_auto_refuses_what_is_not_an_array_task(env, count, message):
 def test_shard_auto_outside_an_array_job_is_one_usage_line(tmp_path, monkeypatch):
     for name in ("SLURM_ARRAY_TASK_ID", "JOB_COMPLETION_INDEX"):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    for name in ("a.png", "b.png"):
+        (tmp_path / name).write_bytes(b"")  # (not read: the usage error comes first)
     r = run("batch", "--content", "a.png", "--style", "b.png", "--out-dir", tmp_path / "o", "--shard", "auto")
     assert r.exit_code == 2 and not (tmp_path / "o").exists()
     assert r.stderr.splitlines()[-1] == ("Error: --shard auto: not in a job array (neither SLURM_ARRAY_TASK_ID nor "

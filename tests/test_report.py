@@ -164,12 +164,13 @@ def test_merge_refusals(tmp_path):
     cases = [
         ([a, write("big.json", _settings(size=64))], "are not shards of one batch: their settings differ (size 32 vs 64)"),
         ([a, write("long.json", pairs=5)], "are not shards of one batch: manifests of 2 and 5 pairs"),
-        ([a, tmp_path / "nothing.json"], "nothing.json: no such file"),
         ([a, manifest_like(tmp_path)], "notes.json: not a stylize report"),
     ]
     for reports, message in cases:
         r = run("report", "merge", *reports, "-o", tmp_path / "m.json")
         assert r.exit_code == 1 and message in r.stderr and len(r.stderr.splitlines()) == 1, cli_result_text(r)
+    r = run("report", "merge", a, tmp_path / "nothing.json", "-o", tmp_path / "m.json")  # a missing input: usage
+    assert r.exit_code == 2 and "nothing.json' does not exist" in r.stderr, cli_result_text(r)
     r = run("report", "merge", a, b, "-o", a)
     assert r.exit_code == 1 and "is one of the reports to merge" in r.stderr
     (tmp_path / "m.json").write_text("mine")

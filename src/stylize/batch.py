@@ -285,7 +285,7 @@ def expand(patterns) -> list[str]:
         if glob.has_magic(pattern) and not os.path.isfile(pattern):
             matches = sorted(p for p in glob.glob(_existing_folders_literal(pattern)) if os.path.isfile(p))
             if not matches:
-                raise ManifestError(f"{pattern!r} matches no file")
+                raise ManifestError(f"{pattern}: matches no file")
             out += matches
         else:
             out.append(pattern)
@@ -371,13 +371,25 @@ def intake(manifest: str | None, contents=(), styles=(), out_dir: Path = Path(".
 
 
 def check_sources(manifest: str | None, contents=(), styles=()) -> None:
-    """The pairs come from a manifest, or from contents x styles: ManifestError for neither or both."""
+    """The pairs come from a manifest, or from contents x styles: ManifestError for neither or both, a manifest
+    or a --content/--style name that is no file, or a glob that matches none (the command line's usage errors)."""
     if manifest and (contents or styles):
         raise ManifestError("give either a MANIFEST or --content/--style, not both")
     if not manifest and not (contents and styles):
         raise ManifestError("give a MANIFEST, or both --content and --style")
     if any(not str(name).strip() for name in (*contents, *styles)):
         raise ManifestError("an empty --content or --style name: give a file or a glob")
+    if manifest and manifest != "-" and not os.path.exists(manifest):
+        raise ManifestError(f"{manifest}: no such file")
+    for option, names in (("--content", contents), ("--style", styles)):  # a missing input: a usage error
+        for name in names:
+            if not glob.has_magic(name) and not os.path.isfile(name):
+                raise ManifestError(f"{option} {name}: " + ("is a directory: give its files as a glob, e.g. "
+                                    f"{os.path.join(name, '*.jpg')}" if os.path.isdir(name) else "no such file"))
+        try:
+            expand(names)  # a glob that matches no file
+        except ManifestError as e:
+            raise ManifestError(f"{option} {e}") from None
 
 
 def _manifest_text(manifest: str, stdin) -> tuple[str, str]:

@@ -255,7 +255,7 @@ def report_group():
 
 
 @report_group.command("merge", cls=SectionedCommand)
-@click.argument("reports", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("reports", nargs=-1, required=True, type=INPUT)
 @click.option("-o", "--output", type=OUTPUT, required=True, help="The merged report (JSON).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
 def report_merge_command(reports, output, overwrite):
