@@ -58,6 +58,19 @@ def test_an_empty_item_in_a_list_is_a_usage_error_not_dropped(option, value, pho
     assert r.exit_code == 2 and f"'{value}' has an empty item" in r.stderr and not (tmp_path / "o.png").exists()
 
 
+@pytest.mark.parametrize("name", ["new.png/", "new.png/.", "x/.."])
+def test_an_output_file_name_that_only_a_folder_can_have_is_a_usage_error(name, photo, art, tmp_path, monkeypatch):
+    """Hostile round 12: `-o new.png/` wrote a file named new.png."""
+    (tmp_path / "w").mkdir()
+    monkeypatch.chdir(tmp_path / "w")
+    r = CliRunner().invoke(cli, ["transfer", str(photo), str(art), "-o", name, "--size", "32"])
+    assert r.exit_code == 2 and f"{name} names a folder: give a file name" in r.stderr
+    assert os.listdir(tmp_path / "w") == []
+    r = CliRunner().invoke(cli, ["batch", "--content", str(photo), "--style", str(art), "--out-dir", "o/",
+                                 "--report", "r.json/", "--size", "32"])
+    assert r.exit_code == 2 and "'--report': r.json/ names a folder" in r.stderr  # (--out-dir o/ is a folder)
+
+
 def test_empty_items_in_distances_and_layer_sets_are_refused():
     from stylize.options import Distances, LayerSets
 

@@ -281,7 +281,8 @@ INPUT = click.Path(exists=True, dir_okay=False)
 
 
 class OutputPath(click.Path):
-    """A file to write: not a folder, and not empty (an empty -o would mean "the default name" silently)."""
+    """A file (or, with dir_okay, a folder) to write: not empty (an empty -o would mean "the default name"
+    silently), and a file's name not one that only a folder can have ('out.png/', 'out/.')."""
 
     def convert(self, value, param, ctx):
         if isinstance(value, str) and not value.strip():
@@ -289,6 +290,9 @@ class OutputPath(click.Path):
         if value == "-":
             self.fail("'-' would be a file named '-' (stylize writes no output to standard output): give a file name",
                       param, ctx)
+        if not self.dir_okay and isinstance(value, str) and (value.endswith(("/", os.sep))
+                                                             or os.path.basename(value) in (".", "..")):
+            self.fail(f"{value} names a folder: give a file name", param, ctx)
         return super().convert(value, param, ctx)
 
 
