@@ -218,6 +218,28 @@ def test_a_missing_content_style_or_manifest_is_a_usage_error(tmp_path, images):
     assert not (tmp_path / "o").exists()
 
 
+def test_a_mask_that_does_not_fit_a_pair_fails_it_before_the_first_pair(tmp_path, synthetic_weights):
+    """Hostile round 12: a content mask of another shape than the second content image was found only after
+    the first pair's work (and --stop-on-error stopped only then)."""
+    from PIL import Image
+
+    pattern(40, 30, 1).save(tmp_path / "a.png")
+    pattern(30, 40, 2).save(tmp_path / "tall.png")
+    pattern(40, 30, 3).save(tmp_path / "s.png")
+    Image.new("RGB", (40, 30), "white").save(tmp_path / "mask.png")
+    args = ["batch", "--content", tmp_path / "a.png", "--content", tmp_path / "tall.png", "--style", tmp_path / "s.png",
+            "--content-mask", tmp_path / "mask.png", "--style-mask", "white", "--report", tmp_path / "r.json",
+            *synthetic(synthetic_weights)]
+    r = run(*args, "--out-dir", tmp_path / "o1", "--stop-on-error")
+    assert r.exit_code == 3, cli_result_text(r)
+    pairs = json.loads((tmp_path / "r.json").read_text())["pairs"]
+    assert [p["status"] for p in pairs] == ["pending", "failed"] and not (tmp_path / "o1").exists()
+    assert pairs[1]["error"].startswith(f"pair 2: {tmp_path / 'mask.png'}: the mask is 40x30 px but the content image ")
+    r = run(*args, "--out-dir", tmp_path / "o2", "--overwrite")
+    assert r.exit_code == 3, cli_result_text(r)
+    assert [p["status"] for p in json.loads((tmp_path / "r.json").read_text())["pairs"]] == ["ok", "failed"]
+
+
 def test_glob_matching_nothing_is_an_error(tmp_path, images):
     r = run("batch", "--content", tmp_path / "*.nothing", "--style", images / "art0.jpg", "--out-dir", tmp_path / "o")
     assert r.exit_code == 2 and "matches no file" in r.stderr

@@ -48,7 +48,9 @@ def test_exif_rotation_is_applied(tmp_path):
     exif[0x0112] = 6  # rotate 90 degrees clockwise to display
     path = tmp_path / "rot.jpg"
     im.save(path, exif=exif.tobytes())
-    assert images.load_image(path).size == (20, 40)
+    assert images.load_image(path).size == images.shown_size(path) == (20, 40)  # (shown_size: from the header)
+    (tmp_path / "not.jpg").write_text("text")
+    assert images.shown_size(tmp_path / "not.jpg") is None and images.shown_size(tmp_path / "none.jpg") is None
 
 
 def _png_header_only(path, width, height):

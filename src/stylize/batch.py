@@ -16,9 +16,10 @@ from typing import Callable, NamedTuple
 import torch
 
 from .claims import claim_file
-from .errors import ClusterError, ManifestError, SettingsError, StylizeError
+from .errors import ClusterError, ImageError, ManifestError, SettingsError, StylizeError
 from .images import (check_mark, check_name, check_not_held, check_writable, make_folder, max_side, missing_folders,
-                     output_format, parse_json, path_key, read_metadata, remove_empty, save_image, sidecar_path, taken)
+                     output_format, parse_json, path_key, read_metadata, remove_empty, save_image, shown_size,
+                     sidecar_path, taken)
 from .report import Record, Report
 from .settings import MAX_COUNT, number, shown, whole
 
@@ -583,6 +584,8 @@ def run(session, pairs: list[Pair], *, skip_existing: bool = False, overwrite: b
     on_pair(record) is told when a pair ends, on_note(pair, note) of a pair's memory note; outputs carry
     `metadata` besides their own."""
     records = report.records if report is not None else [record_of(p) for p in pairs]
+    if not continue_on_error and failed_at_start(pairs, records, report, on_pair):
+        return records
     for pair, record in zip(pairs, records):
         if should_stop is not None and should_stop():
             break
@@ -596,6 +599,18 @@ def run(session, pairs: list[Pair], *, skip_existing: bool = False, overwrite: b
         if stops(record, continue_on_error):
             break
     return records
+
+
+def failed_at_start(pairs: list[Pair], records: list[Record], report: Report | None, on_pair=None) -> bool:
+    """--stop-on-error: a pair already failed by the checks before the first pair (its manifest line, its
+    blend weights, a mask that does not fit it) is recorded failed at once, before any pair's work, and the
+    batch stops there (True); False when no pair has failed yet."""
+    for pair, record in zip(pairs, records):
+        if pair.error:
+            triage(pair, record)
+            finished(record, report, on_pair)
+            return True
+    return False
 
 
 def record_of(pair: Pair) -> Record:
@@ -625,6 +640,7 @@ def begin(pairs: list[Pair], out_dir, settings, *, report=None, inputs=(), skip_
                 settings.blend(len(pair.styles))
             except SettingsError as e:
                 pair.error = f"pair {pair.index + 1}: {e} (give the pair a blend column)"
+    check_masks(pairs, settings)
     read = {path_key(f): f for f in read_files([], settings, inputs)}
     for pair in pairs:
         if pair.error is None and path_key(pair.output) in read:
@@ -643,6 +659,34 @@ def begin(pairs: list[Pair], out_dir, settings, *, report=None, inputs=(), skip_
         raise
     rep.folders = made
     return rep
+
+
+def check_masks(pairs: list[Pair], settings) -> None:
+    """With masks (--content-mask, --style-mask), every pair's images are sized from their headers before the
+    first pair, and a pair that a mask does not fit (or whose regions do not match) fails alone now, not
+    after the pairs before it were made (README: Checks see what the run sees)."""
+    if settings.content_mask is None:
+        return
+    from .masks import read_regions
+
+    fit = set()  # (sizes, which artworks count): the masks fit them (read once per such key)
+    for pair in pairs:
+        if pair.error is not None:
+            continue
+        sizes = tuple(shown_size(f) for f in (pair.content, *pair.styles))
+        try:
+            blend = pair.blend or settings.blend(len(pair.styles))
+        except SettingsError:
+            continue
+        key = (sizes, tuple(b > 0 for b in blend))
+        if None in sizes or key in fit:
+            continue  # (an image that cannot be read: its own error, at its turn)
+        try:
+            read_regions(settings.content_mask, settings.style_masks, sizes[0], sizes[1:], blend, pair.content,
+                         list(pair.styles))
+            fit.add(key)
+        except (ImageError, SettingsError) as e:
+            pair.error = f"pair {pair.index + 1}: {e}"
 
 
 def open_report(rep: Report, *, overwrite: bool, resume: bool) -> None:

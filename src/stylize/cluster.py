@@ -217,6 +217,8 @@ def run_batch(pairs: list[Pair], out_dir, settings, *, address: str | None = Non
             if on_ready is not None:
                 on_ready(rep)
             tasks = []
+            if not continue_on_error and batch.failed_at_start(pairs, rep.records, rep, on_pair):
+                pairs = []
             for pair, record in zip(pairs, rep.records):
                 replace = batch.triage(pair, record, skip_existing=skip_existing, overwrite=overwrite)
                 if replace is None:

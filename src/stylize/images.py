@@ -63,6 +63,20 @@ def load_image(path: str | os.PathLike) -> Image.Image:
         raise ImageError(f"{p}: cannot read the image ({_first_line(e)}); the file may be truncated or corrupt") from None
 
 
+def shown_size(path: str | os.PathLike) -> tuple[int, int] | None:
+    """(width, height) of an image as load_image will return it (EXIF orientation applied), read from its
+    header only; None when the header cannot be read (load_image then says why)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(path) as im:
+                w, h = im.size
+                turned = im.getexif().get(0x0112) in (5, 6, 7, 8)  # EXIF Orientation: a quarter turn
+    except Exception:  # (Pillow's plugins raise what their parsing trips over; load_image tells it)
+        return None
+    return (h, w) if turned else (w, h)
+
+
 def _to_rgb(im: Image.Image) -> Image.Image:
     if im.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
         # 16-bit grey: Pillow's convert("L") would clip at 255; scale to 8 bits instead.
