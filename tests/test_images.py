@@ -101,6 +101,15 @@ def test_tensor_round_trip_is_exact():
     assert images.to_pil(x).tobytes() == im.tobytes()
 
 
+def test_an_mpo_output_is_a_jpeg_with_its_quality_and_metadata(tmp_path):
+    """Hostile round 11: .mpo was written at Pillow's default quality, without the run's metadata."""
+    im = pattern(40, 30)
+    images.save_image(im, tmp_path / "a.mpo", {"seed": 3})
+    images.save_image(im, tmp_path / "a.jpg", {"seed": 3})
+    assert images.read_metadata(tmp_path / "a.mpo") == {"seed": 3}
+    assert (tmp_path / "a.mpo").read_bytes() == (tmp_path / "a.jpg").read_bytes()
+
+
 def test_save_is_atomic_and_records_metadata(tmp_path):
     out = tmp_path / "out.png"
     images.save_image(pattern(10, 10), out, {"seed": 3, "partial": False})

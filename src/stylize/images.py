@@ -134,8 +134,9 @@ WRITABLE_HINT = "use .png, .jpg, .webp, .tif, ..."
 # segment, GIF's comment extension) or EXIF ImageDescription (0x010E). Any other format carries
 # nothing, and a partial result gets a sidecar file PATH.stylize.json instead.
 _PNG_TEXT, _COMMENT, _EXIF = "png-text", "comment", "exif"
-_CARRIER = {"PNG": _PNG_TEXT, "JPEG": _COMMENT, "GIF": _COMMENT, "WEBP": _EXIF, "TIFF": _EXIF, "AVIF": _EXIF}
-_COMMENT_MAX = {"JPEG": 65533}  # a JPEG COM segment holds at most this many bytes
+_CARRIER = {"PNG": _PNG_TEXT, "JPEG": _COMMENT, "MPO": _COMMENT, "GIF": _COMMENT, "WEBP": _EXIF, "TIFF": _EXIF,
+            "AVIF": _EXIF}
+_COMMENT_MAX = {"JPEG": 65533, "MPO": 65533}  # a JPEG COM segment holds at most this many bytes (.mpo: a JPEG)
 _IMAGE_DESCRIPTION = 0x010E
 # px: the format's largest image side, as its encoder takes it (libjpeg: 65500; TGA, PCX, SGI, GIF: 16-bit
 # fields; libavif's images that Pillow reads back: 32768)
@@ -327,7 +328,7 @@ def _encode(im: Image.Image, fp, fmt: str, metadata: dict | None) -> bool:
         exif[_IMAGE_DESCRIPTION] = text
         params["exif"] = exif
         embedded = True
-    if fmt in ("JPEG", "WEBP"):
+    if fmt in ("JPEG", "MPO", "WEBP"):
         params["quality"] = 95
     if fmt == "ICO":
         params["sizes"] = [im.size]  # the image as it is (Pillow would otherwise write only its standard sizes)
