@@ -101,7 +101,10 @@ def test_the_memory_limit_variable(monkeypatch):
     assert memory.available(CPU) <= 3 * 2**30
     monkeypatch.setenv(memory.BUDGET_ENV, "1000")
     assert memory.available(CPU) == 1000
-    for bad in ("lots", "-5", "0", "inf", "1e309", "-inf", "nan", "2E", "1_000", "0x10", "1e9", "10000000000G"):
+    for text, value in ((".5G", 2**29), ("0.5G", 2**29), ("5.", 5), ("2 KiB", 2048)):  # as a person writes them
+        monkeypatch.setenv(memory.BUDGET_ENV, text)
+        assert memory.budget_override() == value, text
+    for bad in ("lots", "-5", "0", "inf", "1e309", "-inf", "nan", "2E", "1_000", "0x10", "1e9", "10000000000G", "."):
         monkeypatch.setenv(memory.BUDGET_ENV, bad)
         with pytest.raises(OutOfMemoryError, match="number of bytes"):
             memory.available(CPU)

@@ -119,7 +119,7 @@ def budget_override() -> int | None:
     text = limit.strip().upper().removesuffix("IB").removesuffix("B")
     unit = units.get(text[-1:], 1)
     number = text[:-1] if text[-1:] in units else text
-    if not re.fullmatch(r"[0-9]+(\.[0-9]*)?", number.strip()):  # float() would take 1_000, 1e3, nan
+    if not re.fullmatch(r"([0-9]+\.?[0-9]*|\.[0-9]+)", number.strip()):  # float() would take 1_000, 1e3, nan
         raise OutOfMemoryError(f"${BUDGET_ENV}={shown(limit)} is not a number of bytes (like 8G)")
     value = float(number) * unit
     if not (math.isfinite(value) and 1 <= value <= MAX_BUDGET):
