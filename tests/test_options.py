@@ -71,6 +71,19 @@ def test_an_output_file_name_that_only_a_folder_can_have_is_a_usage_error(name, 
     assert r.exit_code == 2 and "'--report': r.json/ names a folder" in r.stderr  # (--out-dir o/ is a folder)
 
 
+def test_every_whole_number_option_shows_its_whole_range_in_help():
+    """--help said [x>=1] of --scales, --history, --coarse-iterations and --ray-cpus, which have upper bounds."""
+    from stylize.options import SettingsInt
+
+    commands = [c for c in cli.commands.values() if not isinstance(c, click.Group)] + \
+        [c for g in cli.commands.values() if isinstance(g, click.Group) for c in g.commands.values()]
+    for command in commands:
+        for p in command.params:
+            if isinstance(p.type, click.IntRange):
+                assert p.type.max is not None or isinstance(p.type, SettingsInt), (command.name, p.name)
+                assert ">=" not in p.type._describe_range().replace("<=x", ""), (command.name, p.name)
+
+
 def test_empty_items_in_distances_and_layer_sets_are_refused():
     from stylize.options import Distances, LayerSets
 

@@ -13,9 +13,9 @@ import click
 from . import __version__, claims, console, figures
 from .console import Interrupt, ProgressBar, announce_download, catch_signals, printable, say
 from .errors import OutOfMemoryError, StylizeError
-from .options import (CONTROL_OPTIONS, INPUT, OUTPUT, RUN_OPTIONS, SAVE_EVERY, SYNTHESIS_OPTIONS, VIDEO_OPTIONS,
+from .options import (CONTROL_OPTIONS, COUNT, INPUT, OUTPUT, RUN_OPTIONS, SAVE_EVERY, SYNTHESIS_OPTIONS, VIDEO_OPTIONS,
                       DefaultGroup, FloatList, Layer, LayerList, LayerSets, LibraryDefault, NameTemplate, OutputPath,
-                      OutSize, POSITIVE_INT, RayAddress, SectionedCommand, Shard, default_output, options, settings_from,
+                      OutSize, RayAddress, SectionedCommand, Shard, default_output, options, settings_from,
                       transfer_settings)
 from .layers import LAYERS
 from .settings import DEFAULTS, Settings
@@ -162,7 +162,7 @@ def transfer_command(content, style, output, save_every, quiet, overwrite, **kwa
 @click.option("--ray", type=RayAddress(), is_flag=False, flag_value="", default=None, metavar="[ADDRESS]",
               help="Run on a Ray cluster: at ADDRESS (HOST:PORT, ray://HOST:PORT, auto), else $RAY_ADDRESS or this "
                    "machine's, else a new local one; one worker per GPU, or per --ray-cpus CPUs.")
-@click.option("--ray-cpus", type=POSITIVE_INT, default=1, show_default=True,
+@click.option("--ray-cpus", type=COUNT, default=1, show_default=True,
               help="CPUs (torch threads) of each Ray worker on a cluster without GPUs.")
 @click.option("--contact-sheet", type=OutputPath(dir_okay=False), default=None, metavar="FILE.png|FILE.jpg",
               help="At the end, write a grid of thumbnails: a row per pair (content | style | result, losses).")

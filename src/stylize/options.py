@@ -12,9 +12,9 @@ import click
 
 from .errors import LayerError, SettingsError
 from .layers import LAYERS
-from .settings import (COLOR_MAPS, COLORS, DEFAULTS, FIELDS, GUIDES, LOSS_SCALINGS, MAX_COUNT, MAX_PASSES, MAX_SIDE,
-                       MAX_STYLE_SCALE, OPTIMIZERS, POOLINGS, PRECISIONS, PRESET_SUMMARIES, PRESETS, Settings, number,
-                       shown, whole)
+from .settings import (COLOR_MAPS, COLORS, DEFAULTS, FIELDS, GUIDES, LOSS_SCALINGS, MAX_COUNT, MAX_HISTORY, MAX_PASSES,
+                       MAX_SCALES, MAX_SIDE, MAX_STYLE_SCALE, OPTIMIZERS, POOLINGS, PRECISIONS, PRESET_SUMMARIES, PRESETS,
+                       Settings, number, shown, whole)
 
 
 # -- parameter types --------------------------------------------------------------------------
@@ -260,9 +260,6 @@ class LibraryDefault(click.Option):
         return ",".join(map(str, value)) if isinstance(value, tuple) else value  # as typed: 1,10,20,40
 
 
-POSITIVE_INT = IntRange(min=1)  # the Settings fields' ranges are checked by Settings (settings.py)
-
-
 class SettingsInt(IntRange):
     """An integer >= 1 whose upper bound Settings checks (with its own message for a 400-digit number);
     --help shows the whole range."""
@@ -341,11 +338,11 @@ SYNTHESIS_OPTIONS = [
                  help="Std of the start noise around mid-grey (pixels in [0, 1]); see README."),
     click.option("--seed", type=IntRange(0, 2**63 - 1), default=_d("seed"), show_default=True,
                  help="Seed of the start noise: same seed, same device, same output."),
-    click.option("--scales", type=POSITIVE_INT, default=_d("scales"), show_default=True,
+    click.option("--scales", type=SettingsInt(MAX_SCALES), default=_d("scales"), show_default=True,
                  help="Coarse-to-fine levels (each halves the size of the next)."),
-    click.option("--coarse-iterations", type=POSITIVE_INT, default=None,
+    click.option("--coarse-iterations", type=SettingsInt(MAX_COUNT), default=None,
                  help="Iterations at each coarser level of --scales [default: same as --iterations]."),
-    click.option("--history", type=POSITIVE_INT, default=_d("history"), show_default=True,
+    click.option("--history", type=SettingsInt(MAX_HISTORY), default=_d("history"), show_default=True,
                  help="L-BFGS history size (memory: 2 image copies per entry; lowered, with a note, when it "
                       "does not fit)."),
     click.option("--optimizer", type=click.Choice(OPTIMIZERS), default=_d("optimizer"), show_default=True,
