@@ -640,12 +640,12 @@ def begin(pairs: list[Pair], out_dir, settings, *, report=None, inputs=(), skip_
                 settings.blend(len(pair.styles))
             except SettingsError as e:
                 pair.error = f"pair {pair.index + 1}: {e} (give the pair a blend column)"
-    check_masks(pairs, settings)
     read = {path_key(f): f for f in read_files([], settings, inputs)}
     for pair in pairs:
         if pair.error is None and path_key(pair.output) in read:
             raise ManifestError(f"pair {pair.index + 1}: the output {pair.output} would replace "
                                 f"{read[path_key(pair.output)]}, which the batch reads; choose another output")
+    check_masks(pairs, settings)
     made = prepare(Path(out_dir), pairs)
     total = max((p.total for p in pairs if p.total is not None), default=len(pairs))
     rep = Report(Path(report) if report else None, settings.to_dict(), [record_of(p) for p in pairs], total)
