@@ -43,6 +43,30 @@ def test_a_second_ctrl_c_during_the_imports_stops_at_once():
     assert r.returncode == 130 and r.stderr.strip() == "Interrupted.", r.stderr
 
 
+@pytest.mark.parametrize("first,second,status", [(signal.SIGINT, signal.SIGINT, 130),
+                                                  (signal.SIGTERM, signal.SIGTERM, 143)])
+def test_a_second_signal_during_a_run_stops_at_once_interrupted(first, second, status, photo, art, tmp_path,
+                                                                  synthetic_weights):
+    """Hostile round 12: a second Ctrl-C during a run exited 2 (the usage errors' status) with no message."""
+    import time
+
+    from .conftest import synthetic
+
+    out = tmp_path / "o.png"
+    proc = subprocess.Popen([sys.executable, "-m", "stylize", str(photo), str(art), "-o", str(out),
+                             *synthetic(synthetic_weights), "--iterations", "100000", "--no-until-done",
+                             "--save-every", "2"], stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while not (tmp_path / "o.00002.png").exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    proc.send_signal(first)
+    time.sleep(0.01)  # (two signals at once are one: the first must be taken before the second comes)
+    proc.send_signal(second)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == status and err.strip().splitlines()[-1].startswith("Interrupted"), err
+    assert "Traceback" not in err
+
+
 def test_catch_signals_notes_sigterm_and_a_second_signal_acts_at_once(monkeypatch):
     from stylize import console
 

@@ -46,6 +46,10 @@ def metadata() -> dict:
 
 
 def interrupted(message: str, interrupt: Interrupt):
+    """Tell how an interrupted run ended and exit 130 (SIGINT) or 143 (SIGTERM); a signal after this changes
+    neither the message nor the status (it would kill the interpreter on its way out)."""
+    for s in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(s, signal.SIG_IGN)
     say(message)
     sys.exit(EXIT_INTERRUPTED.get(interrupt.signal, 130))
 
@@ -472,8 +476,9 @@ def main():
         interrupted("Interrupted.", console.EARLY)
     try:
         code = cli.main(prog_name="stylize", standalone_mode=False)
-    except (click.exceptions.Abort, KeyboardInterrupt):
-        code = console.EARLY.signal = signal.SIGINT
+    except (click.exceptions.Abort, KeyboardInterrupt):  # a second signal, acting at once (console.EARLY's)
+        console.EARLY.signal = console.EARLY.signal or signal.SIGINT
+        interrupted("Interrupted.", console.EARLY)
     except ImportError as e:  # torch itself cannot load: a broken install, or a process limit too small for it
         why = str(e).strip().splitlines()[0][:200] if str(e).strip() else type(e).__name__
         click.ClickException(f"cannot load {e.name or 'a module'} ({why}){console.limits()}").show()

@@ -90,14 +90,14 @@ EARLY = Interrupt()  # SIGINT before a command's catch_signals (main's handler):
 
 def note_early_interrupts() -> None:
     """From start-up until a command's catch_signals: a first SIGINT or SIGTERM is noted in EARLY (never
-    raised inside an import), a second one stops at once (KeyboardInterrupt; SIGTERM: exit 143). Only where
-    the signal still has Python's default handling."""
+    raised inside an import), a second one stops at once (KeyboardInterrupt, with EARLY.signal the second's:
+    cli.main says "Interrupted." and exits 130 or 143). Also a command's second signal (catch_signals gives
+    it back to this handler). Only where the signal still has Python's default handling."""
     def early(signum, frame):
-        if EARLY.signal is not None:
-            if signum == signal.SIGTERM:
-                sys.exit(128 + signal.SIGTERM)
-            raise KeyboardInterrupt
+        stop = EARLY.signal is not None
         EARLY.signal = signum
+        if stop:
+            raise KeyboardInterrupt
 
     for s, default in ((signal.SIGINT, signal.default_int_handler), (signal.SIGTERM, signal.SIG_DFL)):
         if signal.getsignal(s) is default:
@@ -149,9 +149,9 @@ def main() -> None:
     probe_torch_under_limits()
     try:
         from .cli import main as run
-    except KeyboardInterrupt:  # a second Ctrl-C during the imports
+    except KeyboardInterrupt:  # a second Ctrl-C (or SIGTERM) during the imports
         print("Interrupted.", file=sys.stderr)
-        sys.exit(128 + signal.SIGINT)
+        sys.exit(128 + (EARLY.signal or signal.SIGINT))
     run()
 
 
