@@ -624,6 +624,46 @@ def encoded_frames(tmp_path, n=3):
     return frames, clip
 
 
+def _encoder(name: str) -> bool:
+    import av
+
+    try:
+        return av.codec.Codec(name, "w").type == "video"
+    except Exception:
+        return False
+
+
+def test_an_encoder_gets_a_pixel_format_it_opens_with_and_keeps_its_own_log_lines_off_stderr(tmp_path, capfd):
+    """Hostile round 12: ProRes, MJPEG and libx264rgb were refused as "the container cannot hold" them (every
+    video was asked for 4:2:0, which they refuse); SVT-AV1 printed ~47 [info] lines, whatever --quiet."""
+    import av
+
+    frames, clip = encoded_frames(tmp_path)
+    assert video.pixel_format("libx264") == "yuv420p"
+    cases = [("prores_ks", ".mov", "yuv422p10le"), ("mjpeg", ".avi", "yuvj420p"), ("libx264rgb", ".mkv", None),
+             ("libsvtav1", ".mkv", "yuv420p")]
+    for codec, suffix, pix_fmt in [c for c in cases if _encoder(c[0])]:
+        out = tmp_path / f"{codec}{suffix}"
+        assert video.check_video_output(out, codec, (48, 40), clip, 25.0, False) == codec
+        video.encode(frames, out, clip, codec)
+        with av.open(str(out)) as c:
+            stream = c.streams.video[0]
+            assert (pix_fmt is None or stream.codec_context.pix_fmt == pix_fmt) and \
+                sum(1 for _ in c.decode(video=0)) == 3, codec
+    assert "Svt[" not in capfd.readouterr().err
+
+
+def test_a_clip_whose_timing_an_encoder_refuses_is_not_blamed_on_fps(tmp_path):
+    clip = video.open_clip(video.write_clip(moving_frames(3), tmp_path / "c.mp4", fps=10))  # time base 1/10240
+    with pytest.raises(video.VideoError, match=r"the mpeg2video encoder cannot take the clip's timing \(10 frames a "
+                                               r"second, in steps of 1/10240 s\)") as e:
+        video.check_video_output(tmp_path / "o.mkv", "mpeg2video", (48, 40), clip, 25.0, False)
+    assert "--fps" not in str(e.value)
+    if _encoder("h264_nvenc") and video._opens(__import__("av"), "h264_nvenc", (48, 40), "yuv420p"):  # no GPU here
+        with pytest.raises(video.VideoError, match="--codec h264_nvenc: the encoder cannot start on this machine"):
+            video.check_video_output(tmp_path / "o.mkv", "h264_nvenc", (48, 40), clip, 25.0, False)
+
+
 def test_the_same_frames_encode_to_the_same_bytes(tmp_path):
     """Hostile round 8: the same command gave another video file each run: Matroska/WebM write a random id and
     the date, and x264's macroblock tree reads memory it never wrote when the height is not a multiple of 16

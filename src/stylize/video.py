@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import functools
 import os
 import re
 import tempfile
@@ -904,11 +905,30 @@ def _temp_file(output: Path) -> Path:
     return Path(name)
 
 
+PIXEL_FORMATS = ("yuv420p", "yuvj420p", "yuv420p10le", "yuv422p10le", "yuv444p", "rgb24", "bgr0")  # preferred first
+
+
+@functools.lru_cache(maxsize=None)
+def pixel_format(codec: str) -> str:
+    """The pixel format a video is encoded in: 4:2:0 (what players take) where the encoder opens with it, else
+    the first of PIXEL_FORMATS that it opens with (MJPEG: full-range yuvj420p; ProRes: 4:2:2 10-bit;
+    libx264rgb: RGB), else the first of its own formats that it opens with."""
+    av = _av()
+    formats = [f.name for f in (av.codec.Codec(codec, "w").video_formats or ())] or ["yuv420p"]
+    candidates = [f for f in PIXEL_FORMATS if f in formats] + [f for f in formats if f not in PIXEL_FORMATS]
+    for f in candidates:
+        if _opens(av, codec, (64, 48), f) is None:
+            return f
+    return candidates[0]
+
+
 def _open_output(av, path: Path, codec: str, size, rate, time_base, source_container=None):
+    if av.codec.Codec(codec, "w").name == "libsvtav1":
+        os.environ.setdefault("SVT_LOG", "1")  # SVT-AV1's own [info]/[warn] lines on stderr: errors only
     out = av.open(str(path), "w", options={"fflags": "+bitexact"})  # no random ids or dates: the same bytes
     stream = out.add_stream(codec, rate=rate)
     stream.width, stream.height = encoded_size(size)
-    stream.pix_fmt = "yuv420p"
+    stream.pix_fmt = pixel_format(codec)
     if time_base:
         stream.codec_context.time_base = time_base
         stream.time_base = time_base
@@ -978,6 +998,10 @@ def check_video_output(output, codec: str | None, size: tuple[int, int], source:
         try:
             opens(rate, time_base)
         except (av.FFmpegError, ValueError) as e:
+            blocked = _opens(av, codec, size, pixel_format(codec))  # the encoder itself (h264_nvenc: no GPU)?
+            if blocked:
+                raise VideoError(f"--codec {codec}: the encoder cannot start on this machine ({blocked}); use "
+                                 f"another --codec") from None
             try:
                 opens(Fraction(DEFAULT_FPS), 1 / Fraction(DEFAULT_FPS))  # is it the frame rate?
             except (av.FFmpegError, ValueError):
@@ -985,9 +1009,13 @@ def check_video_output(output, codec: str | None, size: tuple[int, int], source:
                                            else "")
                 raise VideoError(f"{output}: the {suffix} container cannot hold {what} ({_why(e)}); use --codec or "
                                  f"another container") from None
+            if source.kind == "video":  # (--fps is the clip's own: the timing is the clip's, not the user's)
+                raise VideoError(f"{output}: the {codec} encoder cannot take the clip's timing ({float(rate):g} "
+                                 f"frames a second, in steps of {time_base} s) ({_why(e)}); use another --codec") \
+                    from None
             raise VideoError(f"{output}: the {codec} encoder cannot take {float(rate):g} frames a second "
-                             f"({_why(e)}); give --fps a rate with fewer decimals, or use --codec or another "
-                             f"container") from None
+                             f"({_why(e)}); give --fps a rate it takes" + (" (with fewer decimals)" if
+                             rate.denominator > 1 else "") + ", or use another --codec or container") from None
     except OSError as e:
         raise VideoError(f"{output}: cannot write it ({_why(e)})") from None
     finally:
@@ -997,6 +1025,20 @@ def check_video_output(output, codec: str | None, size: tuple[int, int], source:
         except OSError:
             pass
     return codec
+
+
+def _opens(av, codec: str, size: tuple[int, int], pix_fmt: str) -> str | None:
+    """Why the encoder alone, in no container, does not open at DEFAULT_FPS with `pix_fmt` (a hardware encoder
+    without its device, a format it lists but refuses), or None when it does."""
+    try:
+        ctx = av.CodecContext.create(codec, "w")
+        ctx.width, ctx.height = encoded_size(size)
+        ctx.pix_fmt = pix_fmt
+        ctx.time_base, ctx.framerate = 1 / Fraction(DEFAULT_FPS), Fraction(DEFAULT_FPS)
+        ctx.open()
+    except (av.FFmpegError, ValueError, OSError) as e:
+        return _why(e)
+    return None
 
 
 def _rate(source: Clip, fps: float):
