@@ -164,6 +164,21 @@ def test_adam_reduces_the_loss_one_evaluation_per_iteration():
     assert [k for k, _ in seen] == list(range(1, len(seen) + 1)) and result.iterations == len(seen)
 
 
+def test_a_stop_before_an_iterations_first_evaluation_does_not_count_that_iteration():
+    """Hostile round 12: Adam at --evaluations 3 said "4 iterations / 3 evaluations" (the stop came as the 4th
+    iteration began); a stop on the cap or a signal counts the iterations that were evaluated."""
+    objective, x0 = _objective(alpha=1e-3), synthesis.noise_image(32, 32, 0.1, seed=0)
+    adam = synthesis.optimize(objective, x0, iterations=5, evaluations=3, optimizer="adam", learning_rate=0.02)
+    assert (adam.iterations, adam.evaluations, adam.stopped) == (3, 3, "evaluations")
+    seen = []
+    lbfgs = synthesis.optimize(objective, x0, iterations=50, evaluations=6, callback=lambda p: seen.append(p.iteration))
+    assert lbfgs.stopped == "evaluations" and lbfgs.evaluations == 6 and lbfgs.iterations == seen[-1] < 6
+    calls = []
+    stopped = synthesis.optimize(objective, x0, iterations=50, optimizer="adam", learning_rate=0.02,
+                                 should_stop=lambda: calls.append(1) or len(calls) > 2)
+    assert (stopped.iterations, stopped.evaluations, stopped.stopped) == (2, 2, "interrupted")
+
+
 def test_an_unknown_optimizer_is_refused():
     with pytest.raises(ValueError):
         synthesis.optimize(_objective(), synthesis.noise_image(32, 32, 0.1, 0), iterations=2, optimizer="sgd")

@@ -85,7 +85,7 @@ def run_one(settings: Settings, output, quiet: bool, save_every: int, overwrite:
     if outcome.evaluations == 0 and outcome.partial:
         interrupted("Interrupted before the first iteration; nothing written.", interrupt)
     if outcome.partial:
-        interrupted(f"Interrupted: saved the best image so far ({outcome.iterations} iterations, marked partial) "
+        interrupted(f"Interrupted: saved the best image so far ({ProgressBar.summary(outcome)[0]}, marked partial) "
                     f"to {out}", interrupt)
     if outcome.stopped == "non-finite":
         say(f"Warning: the loss became non-finite; saved the best finite image to {out}")

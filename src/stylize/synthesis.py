@@ -112,6 +112,7 @@ class Bookkeeper:
         window = DONE_WINDOW if window is None else window
         self.best_x = x0.detach().clone()
         self.evaluations = self.iteration = 0
+        self.evaluated_in = 0  # the iteration of the last evaluation: the iterations a stop reports
         self.best, self.content, self.style = math.inf, math.nan, math.nan
         self.marks: list[float] = []
         self.ends: deque[float] = deque(maxlen=window + 1)  # the best loss at the end of each of the last iterations
@@ -121,10 +122,12 @@ class Bookkeeper:
     def evaluate(self, x: torch.Tensor) -> tuple[float, torch.Tensor]:
         """Loss and gradient at x; records the best point and reports progress."""
         if self.should_stop is not None and self.should_stop():
+            self.iteration = self.evaluated_in  # (an iteration stopped before its first evaluation never began)
             raise _Stop("interrupted")
         if self.until_done and self.iteration != self.seen:
             self._iteration_ended()
         if self.evaluations >= self.budget:
+            self.iteration = self.evaluated_in
             raise _Stop("evaluations")
         leaf = x.detach().requires_grad_(True)
         with torch.enable_grad():
@@ -134,6 +137,7 @@ class Bookkeeper:
                 raise _Stop("non-finite")
             total.backward()
         self.evaluations += 1
+        self.evaluated_in = self.iteration
         content, style = _value(parts, "content"), _value(parts, "style")
         if value < self.best:
             self.best, self.content, self.style = value, content, style
