@@ -408,6 +408,16 @@ def test_a_manifest_with_a_byte_order_mark_reads_the_same_from_a_pipe_and_a_file
     assert batch.intake(str(path), out_dir=tmp_path) [0].content == str(photo)
     import io
     assert batch.intake("-", out_dir=tmp_path, stdin=io.StringIO(text))[0].content == str(photo)
+    for data in (b"\xef\xbb\xbf" + text.encode(), text.encode("utf-16")):  # round 12: two marks; UTF-16
+        path.write_bytes(data)
+        outcomes = []
+        for source in (str(path), "-"):
+            try:
+                outcomes.append(batch.intake(source, out_dir=tmp_path, stdin=io.TextIOWrapper(io.BytesIO(data)))[0])
+            except ManifestError as e:
+                outcomes.append(str(e).partition(": ")[2])
+        assert outcomes[0] == outcomes[1] == "not a manifest: JSON lines, or CSV whose header names the columns " \
+                                             "content,style[,output][,blend]"
 
 
 def test_a_manifest_naming_a_file_whose_name_is_not_utf8_reads_the_same_from_a_file_and_a_pipe(photo, art, tmp_path):
