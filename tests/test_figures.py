@@ -181,6 +181,25 @@ def test_a_figure_too_large_for_its_format_is_refused_before_any_cell(photo, art
     assert not list((tmp_path / "cells").glob("*.png")) and not (tmp_path / "g.ico").exists()
 
 
+def test_a_long_ratio_list_plans_one_cell_a_row_before_its_checks(photo, art, tmp_path, monkeypatch):
+    """Hostile round 12: `grid --ratios` of 2100 ratios planned (and held) every cell before the size check:
+    13 GB in a minute, then a memory error. The cells of a row differ only in alpha/beta, which no check reads."""
+    plans = []
+    real = Session.plan
+    monkeypatch.setattr(Session, "plan", lambda self, job: plans.append(job) or real(self, job))
+    ratios = ",".join(f"{1e-3 * (1 + k / 1e4):.7g}" for k in range(2100))
+    r = run("grid", photo, art, "-o", tmp_path / "g.jpg", "--size", "32", "--iterations", "1", "--ratios", ratios,
+            "--layer-sets", "conv1_1;conv1_1,conv2_1")
+    assert r.exit_code == 1 and "a .jpg image is at most 65500 px a side" in cli_result_text(r), cli_result_text(r)
+    assert len(plans) == 2  # one a row
+
+
+def test_a_panel_is_as_wide_as_its_title():
+    im = panel([[pattern(20, 10)]], ["A"], ["x"], "a title much wider than one small cell")
+    assert im.width > 20 * 6  # (the title was cut at the cells' width)
+    assert im.getpixel((im.width - 8, 8)) == (255, 255, 255)  # the white margin after it
+
+
 def test_overwrite_replaces_only_this_figures_json_never_another_figures_of_the_same_stem(tmp_path):
     """Hostile round 8: `figure1 -o fig.jpg --overwrite` (a new file) replaced fig.png's fig.json: both figures'
     .json is fig.json, and it did not say whose it was. It now records its figure."""

@@ -38,7 +38,8 @@ def row_label(k: int) -> str:
 
 def panel(cells: list[list[Image.Image]], row_labels: list[str], column_labels: list[str], title: str = "",
           gap: int = 6) -> Image.Image:
-    """A grid of equally sized cells with a label left of each row and above each column."""
+    """A grid of equally sized cells with a label left of each row and above each column, under the title
+    (the picture is at least as wide as the title)."""
     w = max(c.width for row in cells for c in row)
     h = max(c.height for row in cells for c in row)
     font_size = max(12, min(w, h) // 14)
@@ -53,7 +54,8 @@ def panel(cells: list[list[Image.Image]], row_labels: list[str], column_labels: 
     top_title = text_size(title, title_font)[1] + 2 * gap if title else 0
     top = top_title + max([text_size(t, font)[1] for t in column_labels] + [0]) + 2 * gap
     cols = max(len(r) for r in cells)
-    canvas = Image.new("RGB", (left + cols * (w + gap) + gap, top + len(cells) * (h + gap) + gap), "white")
+    width = max(left + cols * (w + gap) + gap, text_size(title, title_font)[0] + 2 * gap if title else 0)
+    canvas = Image.new("RGB", (width, top + len(cells) * (h + gap) + gap), "white")  # (the title whole, too)
     draw = ImageDraw.Draw(canvas)
     if title:
         draw.text((gap, gap), title, fill="black", font=title_font)
@@ -310,25 +312,29 @@ def grid(settings, photo, artwork, ratios=PAPER_RATIOS, layer_sets=PAPER_ROWS, *
 
     _check(settings, output, photo, artwork, cells_dir, grid_names(ratios, layer_sets), overwrite)
     runs = len(ratios) * len(layer_sets)
-    cells = []  # (session, plan) of every cell, row by row: every check before any work
-    for layers in layer_sets:
-        for ratio in ratios:
-            session = Session(settings.replace(style_layers=tuple(layers), ratio=ratio, style_layer_weights=None))
-            cells.append((session, session.plan(session.transfer_job(photo, artwork))))
-    title = "alpha/beta (columns) x style layers (rows)"
-    sizes = [(plan.width, plan.height) for _, plan in cells]
-    _check_fits(output, [sizes[k:k + len(ratios)] for k in range(0, runs, len(ratios))],
+
+    def cell(layers, ratio):
+        """A cell's (session, plan); the cells of a row differ only in alpha/beta, which no check reads."""
+        session = Session(settings.replace(style_layers=tuple(layers), ratio=ratio, style_layer_weights=None))
+        return session, session.plan(session.transfer_job(photo, artwork))
+
+    firsts = [cell(layers, ratios[0]) for layers in layer_sets]  # every row's checks before any work: its first
+    title = "alpha/beta (columns) x style layers (rows)"  # cell's plan stands for the row (held: one per row)
+    _check_fits(output, [[(plan.width, plan.height)] * len(ratios) for _, plan in firsts],
                 [row_label(k) for k in range(len(layer_sets))], ratio_names(ratios), title)
     paths = prepare_cells(cells_dir, grid_names(ratios, layer_sets), overwrite,
                           _inputs(settings, photo, artwork)) or [None] * runs
     stop = should_stop or (lambda: False)
     rows, records, outcomes = [], [], []
-    for run, (session, plan) in enumerate(cells):
+    for run in range(runs):
         if stop():
             break
         k, j = divmod(run, len(ratios))
         if j == 0:
             rows.append([])
+            (session, plan), firsts[k] = firsts[k], None
+        else:  # (planned when its turn comes: a long --ratios list holds no plan of every cell at once)
+            session, plan = cell(layer_sets[k], ratios[j])
         o = session.run(plan, callback and _RunCallback(callback, run, runs), should_stop)
         rows[-1].append(o.image)
         outcomes.append(o)
