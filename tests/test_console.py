@@ -80,6 +80,22 @@ def test_catch_signals_notes_sigterm_and_a_second_signal_acts_at_once(monkeypatc
     assert signal.getsignal(signal.SIGTERM) == previous
 
 
+def test_a_batch_bar_counts_only_pairs_that_are_done(capsys):
+    """Hostile round 12: after Ctrl-C a Ray batch's bar said "2/3 done" of two interrupted pairs."""
+    from stylize.console import BatchProgress
+    from stylize.report import Record
+
+    records = [Record(k, f"c{k}.png", "s.png", f"o{k}.png") for k in range(3)]
+    bar = BatchProgress(quiet=False, iterations=10)
+    bar.ready(SimpleNamespace(records=records))
+    bar.started(records[0], "vm:1")
+    for record, status in zip(records, ("ok", "interrupted", "interrupted")):
+        record.status = status
+        bar.pair(record)
+    assert bar.bar.n == 1 and bar.bar.desc.startswith("1/3 done")
+    bar.close()
+
+
 def test_a_runs_summary_counts_in_words_and_says_why_it_ended_early():
     def outcome(i, e, stopped):
         return SimpleNamespace(iterations=i, evaluations=e, stopped=stopped)

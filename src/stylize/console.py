@@ -271,10 +271,10 @@ class BatchProgress:
         self.pair(None)
 
     def pair(self, record) -> None:
-        """on_pair: a pair ended (None: before the first)."""
+        """on_pair: a pair ended (None: before the first); an interrupted pair is not done (the bar counts done)."""
         from .batch import label
 
-        if record is not None:
+        if record is not None and record.status != "interrupted":
             self.bar.update(1)
         if self.cluster:
             self.bar.set_description(f"{self.bar.n}/{len(self.records)} done")
