@@ -46,10 +46,8 @@ def metadata() -> dict:
 
 
 def interrupted(message: str, interrupt: Interrupt):
-    """Tell how an interrupted run ended and exit 130 (SIGINT) or 143 (SIGTERM); a signal after this changes
-    neither the message nor the status (it would kill the interpreter on its way out)."""
-    for s in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(s, signal.SIG_IGN)
+    """Tell how an interrupted run ended and exit 130 (SIGINT) or 143 (SIGTERM) (main: a signal after this
+    changes neither)."""
     say(message)
     sys.exit(EXIT_INTERRUPTED.get(interrupt.signal, 130))
 
@@ -476,6 +474,9 @@ def main():
         interrupted("Interrupted.", console.EARLY)
     try:
         code = cli.main(prog_name="stylize", standalone_mode=False)
+    except SystemExit:  # the command chose its status and said why (a second Ctrl-C after "Interrupted: saved")
+        console.ignore_signals()
+        raise
     except (click.exceptions.Abort, KeyboardInterrupt):  # a second signal, acting at once (console.EARLY's)
         console.EARLY.signal = console.EARLY.signal or signal.SIGINT
         interrupted("Interrupted.", console.EARLY)
@@ -493,6 +494,5 @@ def main():
         e.message = printable(e.message)  # a line break in a file name stays inside the one line
         e.show()
         sys.exit(e.exit_code)
-    for s in (signal.SIGINT, signal.SIGTERM):  # done and told ("Wrote ..."): a signal after the work's last check
-        signal.signal(s, signal.SIG_IGN)      # or while the interpreter shuts down changes neither files nor exit
+    console.ignore_signals()  # done and told ("Wrote ..."): a signal after the work's last check changes nothing
     sys.exit(code if isinstance(code, int) else 0)

@@ -104,6 +104,13 @@ def note_early_interrupts() -> None:
             signal.signal(s, early)
 
 
+def ignore_signals() -> None:
+    """Once a command has chosen its exit status and said why: a SIGINT or SIGTERM now changes neither the files
+    nor the status (it would kill the interpreter on its way out, or turn "Wrote ..." into "Interrupted")."""
+    for s in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(s, signal.SIG_IGN)
+
+
 class _Outlived:
     """A text stream (stderr, stdout) whose reader may go away (`stylize ... 2>&1 | head -c 1`): the first write
     that finds the pipe closed (EPIPE) points its descriptor at /dev/null, so the messages and the progress bar
