@@ -9,7 +9,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from common import CONTENT, ROOT, STYLE, machine, run_process, stylize_argv, table
+from common import CONTENT, ROOT, machine, run_process, stylize_argv, table
 
 
 def main():

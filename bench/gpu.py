@@ -27,7 +27,6 @@ def run(size, evals, tf32, autotune, bf16):
     session = Session(size=size, device="cuda", precision="bf16" if bf16 else "fp32")  # --precision bf16
     torch.backends.cudnn.benchmark = autotune
     torch.backends.cudnn.deterministic = not autotune
-    s = session.settings
     objective = session.objective(session.transfer_job(CONTENT, STYLE))
     w, h = fit(load_image(CONTENT), size).size
     x0 = torch.rand(1, 3, h, w, device="cuda")

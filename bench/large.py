@@ -55,7 +55,8 @@ def measure(size, evals, history=None, compact=False, limit=None, extra=()):
         proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
-        stdout, stderr = proc.stdout.read().decode(), proc.stderr.read().decode(errors="replace")
+        proc.stdout.read()
+        stderr = proc.stderr.read().decode(errors="replace")
         if os.waitstatus_to_exitcode(status) != 0:
             return {"size": size, "error": stderr.strip().splitlines()[-1], "wall": wall}
         from PIL import Image
