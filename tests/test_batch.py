@@ -240,6 +240,25 @@ def test_a_mask_that_does_not_fit_a_pair_fails_it_before_the_first_pair(tmp_path
     assert [p["status"] for p in json.loads((tmp_path / "r.json").read_text())["pairs"]] == ["ok", "failed"]
 
 
+def test_an_output_name_only_a_folder_can_have_fails_its_pair_and_the_record_names_what_was_asked(tmp_path, images):
+    """Hostile round 13: a manifest's "x.png/" (or a template ending in '/') wrote out/x.png; a JSON "output" of
+    a space was taken for the template's name; a failed pair's record named --out-dir as its output."""
+    photo, art = images / "photo0.png", images / "art0.jpg"
+    lines = [{"content": str(photo), "style": str(art), "output": o} for o in ("x.png/", "y.png/.", " ", ".")]
+    (tmp_path / "m.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
+    r = run("batch", tmp_path / "m.jsonl", "--out-dir", tmp_path / "o", "--report", tmp_path / "r.json", *FAST)
+    assert r.exit_code == 3, cli_result_text(r)
+    pairs = json.loads((tmp_path / "r.json").read_text())["pairs"]
+    assert [p["error"].partition(": ")[2] for p in pairs] == [
+        '"output" x.png/ names a folder: give a file name', '"output" y.png/. names a folder: give a file name',
+        f"{tmp_path / 'o'}/ : unknown output extension '(none)'; use .png, .jpg, .webp, .tif, ...",
+        '"output" . names a folder: give a file name']
+    assert pairs[2]["output"] == f"{tmp_path / 'o'}/ " and not (tmp_path / "o").exists()
+    r = run("batch", "--content", photo, "--style", art, "--out-dir", tmp_path / "o", "--name-template",
+            "{content}.png/", *FAST)
+    assert r.exit_code == 2 and "name template '{content}.png/' names a folder" in r.stderr, cli_result_text(r)
+
+
 def test_glob_matching_nothing_is_an_error(tmp_path, images):
     r = run("batch", "--content", tmp_path / "*.nothing", "--style", images / "art0.jpg", "--out-dir", tmp_path / "o")
     assert r.exit_code == 2 and "matches no file" in r.stderr
@@ -536,7 +555,7 @@ def test_a_bad_output_name_fails_its_own_pair_only(tmp_path):
     (tmp_path / "dir.png").mkdir()
     pairs = batch.plan([("a.jpg", "b.jpg", "sub/"), ("a.jpg", "b.jpg", "ok.png"), ("a.jpg", "b.jpg", "dir.png")],
                        tmp_path)
-    assert "unknown output extension" in pairs[0].error and pairs[1].error is None
+    assert "sub/ names a folder: give a file name" in pairs[0].error and pairs[1].error is None
     assert pairs[2].error == f"pair 3: {tmp_path / 'dir.png'}: is a directory; an output is a file"
     with pytest.raises(ImageError, match="unknown output extension"):  # the template's: every pair's
         batch.plan([("a.jpg", "b.jpg", None)], tmp_path, "{content}")
@@ -596,7 +615,7 @@ def test_a_json_output_is_the_name_as_written_and_a_csv_cell_loses_its_spaces():
     ' y.jpg' was there; `-o ' y.png'` keeps the space. JSON strings are exact; CSV cells are trimmed."""
     rows = batch.read_manifest('{"content": "c.png", "style": "s.png", "output": " y.jpg "}\n'
                                '{"content": "c.png", "style": "s.png", "output": "  "}')
-    assert rows[0].output == " y.jpg " and rows[1].output is None  # (all spaces: the name template's)
+    assert rows[0].output == " y.jpg " and rows[1].output == "  "  # (round 13: all spaces too: a name, not "")
     assert batch.read_manifest("content,style,output\nc.png,s.png, y.jpg \n")[0].output == "y.jpg"
 
 

@@ -21,7 +21,7 @@ from .images import (check_mark, check_name, check_not_held, check_writable, mak
                      output_format, parse_json, path_key, read_metadata, remove_empty, save_image, shown_size,
                      sidecar_path, taken)
 from .report import Record, Report
-from .settings import MAX_COUNT, number, shown, whole
+from .settings import MAX_COUNT, names_a_folder, number, shown, whole
 
 WEIGHT_RANGE = (1e-12, 1e12)  # a blend weight: 0 or within this range, as --style-blend's (options.NUMBER_RANGE)
 MAX_SHARDS = MAX_COUNT  # as --shard I/N's N
@@ -129,14 +129,14 @@ def _row(content, style, output, blend, where: str) -> Row:
             raise ManifestError(f"{where}: a path holds a character no file name can (a lone surrogate)") from None
         if len(name) > MAX_CELL:
             raise ManifestError(f"{where}: a path of {len(name)} characters (at most {MAX_CELL})")
-    error = None
+    error = f"{where}: \"output\" {output} names a folder: give a file name" if names_a_folder(output) else None
     try:
         weights = _blend(blend, where)
         if weights is not None and len(weights) != len(styles):
             raise ManifestError(f"{where}: {len(weights)} blend weights for {len(styles)} style image(s)")
     except ManifestError as e:
-        weights, error = None, str(e)
-    return Row(content, styles, output if output and output.strip() else None, weights, error)  # JSON: as written
+        weights, error = None, error or str(e)
+    return Row(content, styles, output or None, weights, error)  # JSON: as written (" " is a name; "": the template's)
 
 
 def read_manifest(text: str, where: str = "manifest") -> list[Row]:
@@ -251,6 +251,8 @@ def check_template(template: str) -> str:
         fields = list(string.Formatter().parse(template))
     except ValueError as e:
         raise ManifestError(f"name template {template!r}: {e}") from None
+    if names_a_folder(template):
+        raise ManifestError(f"name template {template!r} names a folder: give a file name")
     for _, name, spec, conversion in fields:
         if name is None:
             continue
@@ -328,6 +330,9 @@ def plan(rows, out_dir: Path, template: str = DEFAULT_TEMPLATE) -> list[Pair]:
                                   f"that climbs out of --out-dir ('..'); rename the file or change the template"))
                 continue
         path = Path(output) if Path(output).is_absolute() else out_dir / output
+        if row.output is not None and names_a_folder(row.output):  # (its Row's error says so)
+            pairs.append(Pair(index, row.content, row.styles, path, None, row.error))
+            continue
         try:
             output_format(path)
             if os.path.isdir(path):
@@ -335,8 +340,8 @@ def plan(rows, out_dir: Path, template: str = DEFAULT_TEMPLATE) -> list[Pair]:
         except StylizeError as e:
             if row.output is None:  # the name template's: every pair's
                 raise
-            pairs.append(Pair(index, row.content, row.styles, Path(out_dir), None, f"pair {index + 1}: {e}"))
-            continue  # a manifest line's own output: that pair fails alone, before any work
+            pairs.append(Pair(index, row.content, row.styles, path, None, f"pair {index + 1}: {e}"))
+            continue  # a manifest line's own output: that pair fails alone, before any work (its record names it)
         key = path_key(path)  # resolved: two names of one file (a link, '..') are one output
         if key in seen:
             raise ManifestError(f"pairs {seen[key] + 1} and {index + 1} would both write {path}")

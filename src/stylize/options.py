@@ -14,7 +14,7 @@ from .errors import LayerError, SettingsError
 from .layers import LAYERS
 from .settings import (COLOR_MAPS, COLORS, DEFAULTS, FIELDS, GUIDES, LOSS_SCALINGS, MAX_COUNT, MAX_HISTORY, MAX_PASSES,
                        MAX_SCALES, MAX_SIDE, MAX_STYLE_SCALE, OPTIMIZERS, POOLINGS, PRECISIONS, PRESET_SUMMARIES, PRESETS,
-                       Settings, number, shown, whole)
+                       Settings, names_a_folder, number, shown, whole)
 
 
 # -- parameter types --------------------------------------------------------------------------
@@ -287,8 +287,7 @@ class OutputPath(click.Path):
         if value == "-":
             self.fail("'-' would be a file named '-' (stylize writes no output to standard output): give a file name",
                       param, ctx)
-        if not self.dir_okay and isinstance(value, str) and (value.endswith(("/", os.sep))
-                                                             or os.path.basename(value) in (".", "..")):
+        if not self.dir_okay and isinstance(value, str) and names_a_folder(value):
             self.fail(f"{value} names a folder: give a file name", param, ctx)
         return super().convert(value, param, ctx)
 

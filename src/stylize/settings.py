@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import re
 from dataclasses import asdict, dataclass, fields, replace
 
@@ -257,3 +258,9 @@ def number(text) -> float:
     if x == 0 and re.search(r"[1-9]", (m.group(2) or "")):
         raise ValueError(f"{shown(text)} is too small to be told from 0 (a float's least is about 5e-324)")
     return x
+
+
+def names_a_folder(name: str | None) -> bool:
+    """Whether a file's name is one that only a folder can have ('out.png/', 'out/.', '..'): an output (-o, a
+    pair's, a name template) is refused, never written as another file."""
+    return bool(name) and (name.endswith(("/", os.sep)) or os.path.basename(name) in (".", ".."))
