@@ -36,6 +36,23 @@ def test_16_bit_grey_is_rescaled_not_clipped(tmp_path):
     assert values[0] == 0 and 240 <= values[-1] <= 255 and len(set(values)) > 40  # not all 255
 
 
+def test_32_bit_and_float_grey_are_rescaled_from_their_range_and_nan_is_refused(tmp_path):
+    """Hostile round 13: 32-bit values over 65535 became two grey levels, negative ones black; a float image
+    of NaN or with infinite pixels was read as black and used."""
+    import numpy
+
+    ramp = numpy.tile(numpy.arange(48), (36, 1))
+    for name, values, mode in (("big", ramp * 100000, "I"), ("negative", ramp * 5 - 1000, "I"),
+                               ("float", ramp / 47 - 0.5, "F")):
+        Image.fromarray(values.astype(numpy.int32 if mode == "I" else numpy.float32), mode).save(tmp_path / f"{name}.tif")
+        grey = numpy.asarray(images.load_image(tmp_path / f"{name}.tif").convert("L"))
+        assert grey.min() == 0 and grey.max() == 255 and len(numpy.unique(grey)) == 48, name
+    for name, values in (("nan", numpy.full((36, 48), numpy.nan)), ("inf", numpy.where(ramp % 2, numpy.inf, ramp))):
+        Image.fromarray(values.astype(numpy.float32), "F").save(tmp_path / f"{name}.tif")
+        with pytest.raises(ImageError, match=f"{name}.tif: a floating-point image with NaN or infinite pixels"):
+            images.load_image(tmp_path / f"{name}.tif")
+
+
 def test_transparent_pixels_become_white(tmp_path):
     im = Image.new("RGBA", (4, 4), (255, 0, 0, 0))
     out = images.load_image(_save(im, tmp_path / "a.png"))

@@ -52,6 +52,8 @@ def load_image(path: str | os.PathLike) -> Image.Image:
         raise ImageError(f"{p}: too many pixels (over Pillow's limit of {limit:,}); shrink it first") from None
     except UnidentifiedImageError:
         raise ImageError(f"{p}: not an image Pillow can read") from None
+    except _NotFinite:
+        raise ImageError(f"{p}: a floating-point image with NaN or infinite pixels; no picture to read") from None
     except MemoryError:
         raise ImageError(f"{p}: out of memory while decoding it (memory is short, or under `ulimit -v`; or the file "
                          f"claims a size it does not hold)") from None
@@ -77,13 +79,29 @@ def shown_size(path: str | os.PathLike) -> tuple[int, int] | None:
     return (h, w) if turned else (w, h)
 
 
+class _NotFinite(ValueError):
+    """A floating-point image with NaN or infinite pixels: no picture to rescale (load_image says so)."""
+
+
 def _to_rgb(im: Image.Image) -> Image.Image:
     if im.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
-        # 16-bit grey: Pillow's convert("L") would clip at 255; scale to 8 bits instead.
-        top = 65535 if im.mode.startswith("I;16") or (im.getextrema()[1] or 0) > 255 else 255
-        im = im.convert("I").point(lambda v: v * (255.0 / top)).convert("L")
-    elif im.mode == "F":
+        # Grey of more than 8 bits: Pillow's convert("L") would clip at 255. 16-bit values scale from 0-65535
+        # (8-bit ones stored as "I" stay); 32-bit ones outside that range scale from their own lowest-highest.
         lo, hi = im.getextrema()
+        if im.mode == "I" and (lo < 0 or hi > 65535):
+            span = (hi - lo) or 1
+            im = im.point(lambda v: (v - lo) * (255.0 / span))
+        else:
+            top = 65535 if im.mode.startswith("I;16") or hi > 255 else 255
+            im = im.convert("I").point(lambda v: v * (255.0 / top))
+        im = im.convert("L")
+    elif im.mode == "F":
+        import numpy
+
+        values = numpy.asarray(im)
+        if not numpy.isfinite(values).all():
+            raise _NotFinite
+        lo, hi = float(values.min()), float(values.max())
         span = (hi - lo) or 1.0
         im = im.point(lambda v: (v - lo) * (255.0 / span)).convert("L")
     if im.mode == "P" or im.mode == "PA":
@@ -650,6 +668,8 @@ def read_metadata(path: str | os.PathLike) -> dict | None:
         raise ImageError(f"{p}: no such file") from None
     except UnidentifiedImageError:
         raise ImageError(f"{p}: not an image Pillow can read") from None
+    except _NotFinite:
+        raise ImageError(f"{p}: a floating-point image with NaN or infinite pixels; no picture to read") from None
     except ImageError:
         raise
     except Exception as e:  # as in load_image: Pillow's plugins raise anything on hostile input
