@@ -259,6 +259,15 @@ def test_an_output_name_only_a_folder_can_have_fails_its_pair_and_the_record_nam
     assert r.exit_code == 2 and "name template '{content}.png/' names a folder" in r.stderr, cli_result_text(r)
 
 
+def test_dash_beside_a_file_named_dash_is_refused_as_ambiguous(tmp_path, images, monkeypatch):
+    """Hostile round 13: `batch -` read standard input though a file named '-' was there (as `--init noise`
+    beside a file named noise, both readings are possible: the user says which)."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "-").write_text(f"content,style\n{images / 'photo0.png'},{images / 'art0.jpg'}\n")
+    r = run("batch", "-", "--out-dir", tmp_path / "o", *FAST, input=(tmp_path / "-").read_text())
+    assert r.exit_code == 2 and "write ./- for the file" in r.stderr and not (tmp_path / "o").exists()
+
+
 def test_glob_matching_nothing_is_an_error(tmp_path, images):
     r = run("batch", "--content", tmp_path / "*.nothing", "--style", images / "art0.jpg", "--out-dir", tmp_path / "o")
     assert r.exit_code == 2 and "matches no file" in r.stderr

@@ -2,6 +2,7 @@
 batch refused), and `stylize report merge` joining per-shard reports into the report one run writes."""
 
 import json
+import os
 import multiprocessing
 from pathlib import Path
 
@@ -173,6 +174,11 @@ def test_merge_refusals(tmp_path):
     assert r.exit_code == 2 and "nothing.json' does not exist" in r.stderr, cli_result_text(r)
     r = run("report", "merge", a, b, "-o", a)
     assert r.exit_code == 1 and "is one of the reports to merge" in r.stderr
+    os.link(a, tmp_path / "a-too.json")  # round 13: one report given twice counted twice
+    for twice in (a, tmp_path / "a-too.json"):
+        r = run("report", "merge", a, b, twice, "-o", tmp_path / "m.json")
+        assert r.exit_code == 1 and f"{twice}: given twice (as {a}); give each report once" in r.stderr, \
+            cli_result_text(r)
     (tmp_path / "m.json").write_text("mine")
     r = run("report", "merge", a, b, "-o", tmp_path / "m.json")
     assert r.exit_code == 1 and "already exists; pass --overwrite" in r.stderr

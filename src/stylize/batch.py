@@ -387,6 +387,9 @@ def check_sources(manifest: str | None, contents=(), styles=()) -> None:
         raise ManifestError("an empty --content or --style name: give a file or a glob")
     if manifest and manifest != "-" and not os.path.exists(manifest):
         raise ManifestError(f"{manifest}: no such file")
+    if manifest == "-" and os.path.lexists("-"):  # as `noise` beside a file named noise: both are meant, maybe
+        raise ManifestError("'-' reads the manifest from standard input, and a file named '-' is here: write ./- "
+                            "for the file, or move it away")
     for option, names in (("--content", contents), ("--style", styles)):  # a missing input: a usage error
         for name in names:
             if not glob.has_magic(name) and not os.path.isfile(name):

@@ -361,6 +361,10 @@ def merge(paths, output, *, overwrite: bool = False) -> tuple[dict, list[int]]:
         raise ManifestError("give the reports to merge")
     if any(path_key(output) == path_key(p) for p in paths):
         raise ManifestError(f"{output}: is one of the reports to merge; choose another output")
+    keys = {}
+    for p in paths:  # (a name given twice, or two names of one file: a count of reports that is not one)
+        if keys.setdefault(path_key(p), p) is not p:
+            raise ManifestError(f"{p}: given twice (as {keys[path_key(p)]}); give each report once")
     check_name(output)
     if not os.path.isdir(output.absolute().parent):
         raise ManifestError(f"{output}: the folder {output.parent} does not exist")
