@@ -550,7 +550,12 @@ def test_a_json_blend_list_holds_numbers_not_texts():
     rows = batch.read_manifest('{"content": "a", "style": ["b", "c"], "blend": [1, "2"]}\n'
                                '{"content": "a", "style": ["b", "c"], "blend": "1,2"}\n')
     assert "blend weights must be numbers, not \"[1, '2']\"" in rows[0].error
-    assert rows[1].error is None and rows[1].blend == (1.0, 2.0)
+    assert rows[1].error == 'manifest line 2: "blend" is a list of numbers, e.g. [3, 7], not \'1,2\''  # round 13
+    rows = batch.read_manifest("content,style\na.png,b.png;;c.png\na.png,b.png;c.png;\na.png,b.png;c.png\n", "m.csv")
+    assert [r.error for r in rows] == [
+        "m.csv line 2: the style cell 'b.png;;c.png' has an empty item; separate the artworks with single semicolons",
+        "m.csv line 3: the style cell 'b.png;c.png;' has an empty item; separate the artworks with single semicolons",
+        None]  # (round 13: read short, it blended two artworks where three were asked)
 
 
 def test_a_key_or_column_given_twice_is_refused_not_dropped():

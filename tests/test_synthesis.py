@@ -177,6 +177,8 @@ def test_a_stop_before_an_iterations_first_evaluation_does_not_count_that_iterat
     stopped = synthesis.optimize(objective, x0, iterations=50, optimizer="adam", learning_rate=0.02,
                                  should_stop=lambda: calls.append(1) or len(calls) > 2)
     assert (stopped.iterations, stopped.evaluations, stopped.stopped) == (2, 2, "interrupted")
+    diverged = synthesis.optimize(objective, x0, iterations=3, optimizer="adam", learning_rate=1e12)  # round 13
+    assert (diverged.iterations, diverged.evaluations, diverged.stopped) == (1, 1, "non-finite")
 
 
 def test_an_unknown_optimizer_is_refused():

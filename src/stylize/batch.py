@@ -74,7 +74,7 @@ def manifest_files(pairs: list[Pair]) -> Files:
 
 
 def _blend(value, where: str) -> tuple[float, ...] | None:
-    """Blend weights from a manifest: a list of numbers, or a string '3,7' / '3;7'."""
+    """Blend weights from a manifest: a JSON list of numbers, or a CSV cell '3,7' / '3;7'."""
     if value is None or value == "":
         return None
     items = value if isinstance(value, list) else str(value).replace(";", ",").split(",")
@@ -101,7 +101,11 @@ def split_styles(cell: str) -> tuple[str, ...]:
     exists is that file; only what does not exist is read as a list or a pattern."""
     if os.path.isfile(cell):
         return (cell,)
-    return tuple(v.strip() for v in cell.split(";") if v.strip())
+    items = tuple(v.strip() for v in cell.split(";"))
+    if "" in items and any(items):  # (read short, a blend column would no longer match its artworks)
+        raise ManifestError(f"the style cell {shown(cell, 60)} has an empty item; separate the artworks with single "
+                            f"semicolons")
+    return tuple(v for v in items if v)
 
 
 MAX_CELL = 4096  # characters of a manifest's path (PATH_MAX): a longer cell is a damaged line
@@ -167,6 +171,9 @@ def read_manifest(text: str, where: str = "manifest") -> list[Row]:
                 unknown = sorted(set(obj) - set(COLUMNS))
                 if unknown:  # a typo ("Output") would silently fall back to the template's name
                     raise ManifestError(f"{at}: unknown key {unknown[0]!r}; a line has {', '.join(COLUMNS)}")
+                if obj.get("blend") is not None and not isinstance(obj["blend"], list):  # "3;7" is CSV's syntax
+                    raise ManifestError(f"{at}: \"blend\" is a list of numbers, e.g. [3, 7], not "
+                                        f"{shown(str(obj['blend']), 60)}")
                 rows.append(_row(obj["content"], obj["style"], obj.get("output"), obj.get("blend"), at))
             except ManifestError as e:
                 rows.append(_unread(str(e)))
@@ -203,7 +210,11 @@ def read_manifest(text: str, where: str = "manifest") -> list[Row]:
                 content, style = _cell(row.get("content")), _cell(row.get("style"))
                 if not content or not style:
                     raise ManifestError(f"{at}: empty content or style")
-                rows.append(_row(content, list(split_styles(style)), (row.get("output") or "").strip() or None,
+                try:
+                    styles = list(split_styles(style))
+                except ManifestError as e:
+                    raise ManifestError(f"{at}: {e}") from None
+                rows.append(_row(content, styles, (row.get("output") or "").strip() or None,
                                  (row.get("blend") or "").strip(), at))
             except ManifestError as e:
                 rows.append(_unread(str(e)))

@@ -112,7 +112,7 @@ class Bookkeeper:
         window = DONE_WINDOW if window is None else window
         self.best_x = x0.detach().clone()
         self.evaluations = self.iteration = 0
-        self.evaluated_in = 0  # the iteration of the last evaluation: the iterations a stop reports
+        self.evaluated_in = 0  # the iteration of the last (finite) evaluation: the iterations a result reports
         self.best, self.content, self.style = math.inf, math.nan, math.nan
         self.marks: list[float] = []
         self.ends: deque[float] = deque(maxlen=window + 1)  # the best loss at the end of each of the last iterations
@@ -122,12 +122,10 @@ class Bookkeeper:
     def evaluate(self, x: torch.Tensor) -> tuple[float, torch.Tensor]:
         """Loss and gradient at x; records the best point and reports progress."""
         if self.should_stop is not None and self.should_stop():
-            self.iteration = self.evaluated_in  # (an iteration stopped before its first evaluation never began)
             raise _Stop("interrupted")
         if self.until_done and self.iteration != self.seen:
             self._iteration_ended()
         if self.evaluations >= self.budget:
-            self.iteration = self.evaluated_in
             raise _Stop("evaluations")
         leaf = x.detach().requires_grad_(True)
         with torch.enable_grad():
@@ -169,8 +167,9 @@ class Bookkeeper:
             with torch.no_grad():
                 total, parts = self.objective(self.best_x)
             self.best, self.content, self.style = float(total), _value(parts, "content"), _value(parts, "style")
-        return Result(self.best_x, self.best, self.content, self.style, self.iteration, self.evaluations,
-                      time.perf_counter() - self.start, stopped)
+        return Result(self.best_x, self.best, self.content, self.style, self.evaluated_in, self.evaluations,
+                      time.perf_counter() - self.start, stopped)  # (an iteration stopped before it was evaluated:
+                                                                  # a cap, a signal, a non-finite loss, never began)
 
 
 OPTIMIZERS = ("lbfgs", "adam")
