@@ -268,6 +268,25 @@ def test_dash_beside_a_file_named_dash_is_refused_as_ambiguous(tmp_path, images,
     assert r.exit_code == 2 and "write ./- for the file" in r.stderr and not (tmp_path / "o").exists()
 
 
+def test_skip_existing_keeps_a_link_to_nothing_or_a_pipe_at_an_output_name(tmp_path, images):
+    """Hostile round 14: --skip-existing replaced a user's dangling link or FIFO at an output name (neither is a
+    finished output, so it was "redone"); and a folder at one pair's output name refused the whole batch."""
+    photo, art = images / "photo0.png", images / "art0.jpg"
+    (tmp_path / "o").mkdir()
+    (tmp_path / "o" / "photo0__art0.png").symlink_to(tmp_path / "nowhere.png")
+    os.mkfifo(tmp_path / "o" / "photo1__art0.png")
+    (tmp_path / "o" / "photo2__art0.png").mkdir()
+    contents = [a for k in range(3) for a in ("--content", images / f"photo{k}.png")]
+    r = run("batch", *contents, "--style", art, "--out-dir", tmp_path / "o", "--skip-existing", "--report",
+            tmp_path / "r.json", *FAST)
+    assert r.exit_code == 3, cli_result_text(r)
+    errors = [p["error"] for p in json.loads((tmp_path / "r.json").read_text())["pairs"]]
+    assert [e.endswith("exists and is not an image file (a link to nothing, a pipe, ...); move it away or pass "
+                       "--overwrite") for e in errors[:2]] == [True, True]
+    assert errors[2].endswith("photo2__art0.png: is a directory; an output is a file")
+    assert (tmp_path / "o" / "photo0__art0.png").is_symlink() and not os.path.isfile(tmp_path / "o" / "photo1__art0.png")
+
+
 def test_glob_matching_nothing_is_an_error(tmp_path, images):
     r = run("batch", "--content", tmp_path / "*.nothing", "--style", images / "art0.jpg", "--out-dir", tmp_path / "o")
     assert r.exit_code == 2 and "matches no file" in r.stderr

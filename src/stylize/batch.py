@@ -346,13 +346,15 @@ def plan(rows, out_dir: Path, template: str = DEFAULT_TEMPLATE) -> list[Pair]:
             continue
         try:
             output_format(path)
-            if os.path.isdir(path):
-                raise ManifestError(f"{path}: is a directory; an output is a file")
         except StylizeError as e:
             if row.output is None:  # the name template's: every pair's
                 raise
             pairs.append(Pair(index, row.content, row.styles, path, None, f"pair {index + 1}: {e}"))
             continue  # a manifest line's own output: that pair fails alone, before any work (its record names it)
+        if os.path.isdir(path):  # (this pair's alone, whoever named it)
+            pairs.append(Pair(index, row.content, row.styles, path, None,
+                              f"pair {index + 1}: {path}: is a directory; an output is a file"))
+            continue
         key = path_key(path)  # resolved: two names of one file (a link, '..') are one output
         if key in seen:
             raise ManifestError(f"pairs {seen[key] + 1} and {index + 1} would both write {path}")
@@ -552,6 +554,10 @@ def triage(pair: Pair, record: Record, *, skip_existing: bool = False, overwrite
     if taken(pair.output) and not overwrite:
         if not skip_existing:
             record.status, record.error = "failed", f"{pair.output} already exists (use --skip-existing or --overwrite)"
+            return None
+        if not os.path.isfile(pair.output):  # a link to nothing, a pipe: not an output to skip, nor ours to redo
+            record.status, record.error = "failed", (f"{pair.output} exists and is not an image file (a link to "
+                                                     f"nothing, a pipe, ...); move it away or pass --overwrite")
             return None
         if complete(pair.output):
             record.status = "skipped"
