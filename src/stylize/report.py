@@ -15,6 +15,7 @@ import contextlib
 import errno
 import hashlib
 import json
+import math
 import os
 import time
 from dataclasses import asdict, dataclass, fields
@@ -67,6 +68,21 @@ def _plain(settings: dict) -> dict:
 
 
 MAX_PAIRS = 10**12  # the most pairs a report's manifest may count (no manifest is larger; a count must fit an index)
+_FIELDS = {"content": str, "style": str, "output": str, "error": str, "worker": str, "seconds": float,
+           "content_loss": float, "style_loss": float, "iterations": int, "evaluations": int, "attempts": int,
+           "blend": list, "styles": list}  # a record's other fields: absent or null, else of this kind
+
+
+def _fits(value, kind) -> bool:
+    """Whether a record's field holds what stylize writes there: a text, a finite number >= 0 (a whole one for
+    counts), a list; or nothing (None). NaN, a negative count or a text where a number goes is damage."""
+    if value is None:
+        return True
+    if kind is float:
+        return type(value) in (int, float) and math.isfinite(value) and value >= 0
+    if kind is int:
+        return type(value) is int and value >= 0
+    return isinstance(value, kind)
 
 
 def read(path: Path) -> dict | None:
@@ -76,10 +92,13 @@ def read(path: Path) -> dict | None:
     if not (isinstance(data, dict) and {"started", "settings", "pairs"} <= data.keys()
             and isinstance(data["pairs"], list) and all(isinstance(r, dict) for r in data["pairs"])):
         return None
-    # a damaged or hand-made file: every field a reader relies on has its type and range
+    # a damaged or hand-made file: every field a reader relies on, or copies, has its type and range
     records = data["pairs"]
+    if not isinstance(data["settings"], dict):
+        return None
     if not all(type(r.get("index")) is int and r["index"] >= 0 and isinstance(r.get("status", "pending"), str)
-               and r.get("status", "pending") in RANK for r in records):
+               and r.get("status", "pending") in RANK and all(_fits(r.get(k), kind) for k, kind in _FIELDS.items())
+               for r in records):
         return None
     total = data.get("manifest_pairs")
     if total is not None and not (type(total) is int and max((r["index"] + 1 for r in records), default=0) <= total
