@@ -196,12 +196,15 @@ def manifest_like(tmp_path):
 @pytest.mark.parametrize("damage", [
     {"status": [1]}, {"status": "done"}, {"index": -1}, {"index": 1.0}, {"manifest_pairs": 1, "index": 5},
     {"manifest_pairs": "7"}, {"manifest_pairs": True}, {"manifest_pairs": 10**400},
+    {"settings": []}, {"settings": "x"}, {"seconds": float("nan")}, {"content_loss": "x"}, {"attempts": -5},
+    {"iterations": 1.5}, {"output": 5}, {"style_loss": float("inf")},  # round 14: a traceback, or NaN copied
 ])
 def test_a_damaged_report_is_not_a_report_and_merge_writes_nothing(tmp_path, damage):
     """Hostile round 2: a hand-made status list, an index past the manifest, a count that is not a count."""
     record = {"index": 0, "content": "a", "style": "b", "output": "c", "status": "ok"}
-    record.update({k: v for k, v in damage.items() if k != "manifest_pairs"})
-    data = {"started": "x", "settings": {}, "manifest_pairs": damage.get("manifest_pairs", 1), "pairs": [record]}
+    record.update({k: v for k, v in damage.items() if k not in ("manifest_pairs", "settings")})
+    data = {"started": "x", "settings": damage.get("settings", {}), "manifest_pairs": damage.get("manifest_pairs", 1),
+            "pairs": [record]}
     (tmp_path / "r.json").write_text(json.dumps(data))
     assert report.read(tmp_path / "r.json") is None
     r = CliRunner().invoke(cli, ["report", "merge", str(tmp_path / "r.json"), "-o", str(tmp_path / "m.json")])
