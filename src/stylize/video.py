@@ -905,6 +905,7 @@ def _temp_file(output: Path) -> Path:
     return Path(name)
 
 
+X265_MIN_WIDTH = 64  # px: narrower frames (40, 48 px) make libx265 corrupt the heap now and then (an abort)
 PIXEL_FORMATS = ("yuv420p", "yuvj420p", "yuv420p10le", "yuv422p10le", "yuv444p", "rgb24", "bgr0")  # preferred first
 
 
@@ -922,9 +923,17 @@ def pixel_format(codec: str) -> str:
     return candidates[0]
 
 
+def _quiet(av, codec: str) -> dict:
+    """The encoder's options that keep its own [info] lines off stderr, whatever --quiet (x265's; SVT-AV1 reads
+    an environment variable), for every context of it: the probes' too."""
+    name = av.codec.Codec(codec, "w").name
+    if name == "libsvtav1":
+        os.environ.setdefault("SVT_LOG", "1")  # errors only
+    return {"x265-params": "log-level=error"} if name == "libx265" else {}
+
+
 def _open_output(av, path: Path, codec: str, size, rate, time_base, source_container=None):
-    if av.codec.Codec(codec, "w").name == "libsvtav1":
-        os.environ.setdefault("SVT_LOG", "1")  # SVT-AV1's own [info]/[warn] lines on stderr: errors only
+    quiet = _quiet(av, codec)
     out = av.open(str(path), "w", options={"fflags": "+bitexact"})  # no random ids or dates: the same bytes
     stream = out.add_stream(codec, rate=rate)
     stream.width, stream.height = encoded_size(size)
@@ -937,8 +946,8 @@ def _open_output(av, path: Path, codec: str, size, rate, time_base, source_conta
         stream.options = {"crf": "18"}
         if stream.height % 16:  # x264's macroblock tree then reads memory it never wrote: other bytes each run
             stream.options = {**stream.options, "x264-params": "mbtree=0"}
-    elif encoder == "libx265":
-        stream.options = {"x265-params": "log-level=error"}  # its own [info] lines on stderr, whatever --quiet
+    elif quiet:
+        stream.options = quiet
     audio = {}
     if source_container is not None:
         for a in source_container.streams.audio:
@@ -977,6 +986,9 @@ def check_video_output(output, codec: str | None, size: tuple[int, int], source:
     except Exception:  # PyAV's UnknownCodecError and others: all mean "no such video encoder"
         raise VideoError(f"--codec {codec}: not a video encoder of this FFmpeg build (try libx264, mpeg4, libvpx-vp9)") \
             from None
+    if av.codec.Codec(codec, "w").name == "libx265" and encoded_size(size)[0] < X265_MIN_WIDTH:
+        raise VideoError(f"--codec {codec}: x265 corrupts its memory on frames under {X265_MIN_WIDTH} px wide (these are "
+                         f"{encoded_size(size)[0]}); use a larger --size or another --codec")
     rate, time_base = _rate(source, fps)
     try:
         images.check_writable(output.parent if str(output.parent) else ".")
@@ -992,6 +1004,10 @@ def check_video_output(output, codec: str | None, size: tuple[int, int], source:
                 out, stream, audio = _open_output(av, trial, codec, size, rate, time_base, src)
                 with out:
                     out.start_encoding()
+                    frame = av.VideoFrame.from_image(Image.new("RGB", encoded_size(size)))  # one frame through
+                    frame.pts, frame.time_base = 0, time_base or 1 / Fraction(rate)  # (Dirac/VC-2 fail only here)
+                    for packet in [*stream.encode(frame), *stream.encode(None)]:
+                        out.mux(packet)
             finally:
                 if src is not None:
                     src.close()
@@ -1000,8 +1016,8 @@ def check_video_output(output, codec: str | None, size: tuple[int, int], source:
         except (av.FFmpegError, ValueError) as e:
             blocked = _opens(av, codec, size, pixel_format(codec))  # the encoder itself (h264_nvenc: no GPU)?
             if blocked:
-                raise VideoError(f"--codec {codec}: the encoder cannot start on this machine ({blocked}); use "
-                                 f"another --codec") from None
+                raise VideoError(f"--codec {codec}: the encoder does not work here ({blocked}); use another "
+                                 f"--codec") from None
             try:
                 opens(Fraction(DEFAULT_FPS), 1 / Fraction(DEFAULT_FPS))  # is it the frame rate?
             except (av.FFmpegError, ValueError):
@@ -1028,14 +1044,20 @@ def check_video_output(output, codec: str | None, size: tuple[int, int], source:
 
 
 def _opens(av, codec: str, size: tuple[int, int], pix_fmt: str) -> str | None:
-    """Why the encoder alone, in no container, does not open at DEFAULT_FPS with `pix_fmt` (a hardware encoder
-    without its device, a format it lists but refuses), or None when it does."""
+    """Why the encoder alone, in no container, does not open and encode a frame at DEFAULT_FPS with `pix_fmt` (a
+    hardware encoder without its device, a format it lists but refuses, Dirac at some sizes), or None when it
+    does."""
     try:
         ctx = av.CodecContext.create(codec, "w")
         ctx.width, ctx.height = encoded_size(size)
         ctx.pix_fmt = pix_fmt
         ctx.time_base, ctx.framerate = 1 / Fraction(DEFAULT_FPS), Fraction(DEFAULT_FPS)
+        ctx.options = _quiet(av, codec)
         ctx.open()
+        frame = av.VideoFrame.from_image(Image.new("RGB", encoded_size(size))).reformat(format=pix_fmt)
+        frame.pts, frame.time_base = 0, ctx.time_base
+        ctx.encode(frame)
+        ctx.encode(None)
     except (av.FFmpegError, ValueError, OSError) as e:
         return _why(e)
     return None
