@@ -257,6 +257,11 @@ def test_an_output_name_only_a_folder_can_have_fails_its_pair_and_the_record_nam
     r = run("batch", "--content", photo, "--style", art, "--out-dir", tmp_path / "o", "--name-template",
             "{content}.png/", *FAST)
     assert r.exit_code == 2 and "name template '{content}.png/' names a folder" in r.stderr, cli_result_text(r)
+    for template, name in (("{content:.0}", ""), ("x/{content:.0}", "x/")):  # round 14: "o: unknown extension"
+        r = run("batch", "--content", photo, "--style", art, "--out-dir", tmp_path / "o", "--name-template", template,
+                *FAST)
+        assert r.exit_code == 1 and f"gives {name!r} for pair 1, which names no file" in r.stderr, cli_result_text(r)
+    assert not (tmp_path / "o").exists()
 
 
 def test_dash_beside_a_file_named_dash_is_refused_as_ambiguous(tmp_path, images, monkeypatch):

@@ -335,6 +335,9 @@ def plan(rows, out_dir: Path, template: str = DEFAULT_TEMPLATE) -> list[Pair]:
                 raise ManifestError(
                     f"name template {template!r}: unknown placeholder {e}; use {{content}}, {{style}}, {{index}}"
                 ) from None
+            if not os.path.basename(output) or names_a_folder(output):  # '{content:.0}': no name at all
+                raise ManifestError(f"name template {template!r} gives {output!r} for pair {index + 1}, which names "
+                                    f"no file")
             if ".." in Path(output).parts and ".." not in Path(template).parts:  # a file named '...png' (stem '..')
                 pairs.append(Pair(index, row.content, row.styles, Path(out_dir), None,
                                   f"pair {index + 1}: the name template makes {output!r} of its file names, a name "
