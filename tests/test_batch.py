@@ -142,6 +142,19 @@ def test_a_batch_interrupted_before_its_first_pair_leaves_no_new_out_dir(images,
     assert not (tmp_path / "new").exists()  # neither new folder is left
 
 
+def test_a_second_ctrl_c_leaves_no_claim_of_the_contact_sheet_and_no_empty_out_dir(images, tmp_path, monkeypatch):
+    """Hostile round 14: a second Ctrl-C (KeyboardInterrupt) while the network loaded left the sheet's hidden
+    claim file in the new --out-dir, and the folder."""
+    def second_ctrl_c(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(batch, "run", second_ctrl_c)
+    r = run("batch", "--content", images / "photo0.png", "--style", images / "art0.jpg", "--out-dir",
+            tmp_path / "o", "--contact-sheet", tmp_path / "o" / "sheet.png", *FAST)
+    assert r.exit_code == 1 and "Aborted" in r.stderr  # (click's words in-process; cli.main says "Interrupted.")
+    assert not (tmp_path / "o").exists()
+
+
 def test_a_signal_after_every_pair_is_done_leaves_the_batch_finished(images, tmp_path, monkeypatch,
                                                                      synthetic_weights):
     from stylize import console

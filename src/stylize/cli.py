@@ -46,8 +46,7 @@ def metadata() -> dict:
 
 
 def interrupted(message: str, interrupt: Interrupt):
-    """Tell how an interrupted run ended and exit 130 (SIGINT) or 143 (SIGTERM) (main: a signal after this
-    changes neither)."""
+    """Tell how an interrupted run ended; exit 130 (SIGINT) or 143 (SIGTERM)."""
     say(message)
     sys.exit(EXIT_INTERRUPTED.get(interrupt.signal, 130))
 
@@ -228,8 +227,11 @@ def batch_command(manifest, contents, styles, out_dir, name_template, skip_exist
 
                 rep = cluster.run_batch(pairs, out_dir, settings, address=ray, cpus=ray_cpus, on_start=bar.started,
                                         **common)
-        except StylizeError as e:
+        except BaseException as e:  # (a second Ctrl-C too: the sheet's claim, then the empty folders, go)
             held.close()
+            batch.remove_empty(bar.report.folders if bar.report else [])
+            if not isinstance(e, StylizeError):
+                raise
             fail(e)
         finally:
             bar.close()
@@ -467,8 +469,7 @@ def video_command(source, style, output, frame_iterations, temporal_weight, long
 
 
 def main():
-    """Run the command line (the console script enters through console.main, which notes an early Ctrl-C).
-    A first SIGINT is noted (never raised inside torch's imports), a second acts."""
+    """Run the command line (entered through console.main, which notes an early Ctrl-C; a second one acts)."""
     console.note_early_interrupts()
     if console.EARLY.signal is not None:  # Ctrl-C while the modules imported: the command never starts
         interrupted("Interrupted.", console.EARLY)

@@ -268,12 +268,13 @@ class BatchProgress:
 
     def __init__(self, quiet: bool, iterations: int):
         self.quiet, self.iterations, self.bar, self.records, self.cluster = quiet, iterations, None, [], False
+        self.report = None  # the batch's Report, once ready
 
     def ready(self, report) -> None:
         """batch.run_batch's on_ready."""
         from tqdm import tqdm
 
-        self.records = report.records
+        self.report, self.records = report, report.records
         self.bar = tqdm(total=len(self.records), unit="pair", file=sys.stderr, disable=self.quiet, dynamic_ncols=True)
         self.pair(None)
 
