@@ -58,6 +58,10 @@ def test_content_recon_command(photo, tmp_path):
     r = run("content-recon", photo, "--layer", "conv2_1", "-o", tmp_path / "c.png", "--size", "32",
             "--iterations", "3", "--quiet")
     assert r.exit_code == 0 and Image.open(tmp_path / "c.png").size == (32, 24)
+    for command, option, own in (("content-recon", "--content-layer", "--layer"),  # newcomer, session 6: it
+                                 ("style-recon", "--style-layers", "--layers")):  # silently used conv4_2
+        r = run(command, photo, option, "conv1_1", "-o", tmp_path / "x.png", "--size", "32", "--iterations", "3")
+        assert r.exit_code == 2 and f"'{option}': this command takes {own}, not this option" in r.stderr
 
 
 def test_grid_trades_content_against_style_monotonically(photo, art, tmp_path):

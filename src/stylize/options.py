@@ -456,6 +456,9 @@ def settings_from(kwargs: dict, **fixed) -> Settings:
     if preset is not None:
         click.get_current_context().meta["preset"] = preset
         values.update({n: v for n, v in PRESETS[preset].items() if not _typed(n)})
+    for name in (n for n in fixed if _typed(n)):  # content-recon's --layer is its content layer: one, not two
+        own = {"content_layer": "--layer", "style_layers": "--layers"}.get(name, "its own option")
+        raise click.BadParameter(f"this command takes {own}, not this option", param_hint=f"'--{name.replace('_', '-')}'")
     values.update(fixed)
     init = values.get("init")
     if init not in (None, "noise", "content", "style") and not os.path.isfile(init):
