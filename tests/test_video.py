@@ -832,6 +832,26 @@ def test_a_file_of_the_users_at_a_frames_name_is_never_replaced(tmp_path):
     assert (folder / "frame_00002.png").read_text() == "mine"
 
 
+def test_a_frame_made_for_another_number_or_a_users_numbered_image_is_no_frame_of_this_run(tmp_path):
+    """Hostile round 15: frame 1 copied to frame_00002.png was kept by a resume as frame 2 (its fingerprint
+    matched; its number was not checked); a user's frame_00003.webp in `-o FOLDER` made a folder of two frame 3s,
+    which stylize itself then refused to read."""
+    folder = tmp_path / "out"
+    folder.mkdir()
+    images.save_image(pattern(8, 6), folder / "frame_00001.png", {"video": {"frame": 1, "fingerprint": "mark"}})
+    assert video.check_folder(folder, 3, "mark", False) == {1: 1}
+    (folder / "frame_00002.png").write_bytes((folder / "frame_00001.png").read_bytes())
+    with pytest.raises(video.VideoError, match="frame_00002.png: a frame of another run .* or of another frame"):
+        video.check_folder(folder, 3, "mark", False)
+    assert video.check_folder(folder, 3, "mark", True) == {1: 1}  # --overwrite redoes it
+    (folder / "frame_00002.png").unlink()
+    pattern(8, 6).save(folder / "frame_00003.webp")
+    for overwrite in (False, True):
+        with pytest.raises(video.VideoError, match="frame_00003.webp: a numbered image at frame 3 of this clip"):
+            video.check_folder(folder, 3, "mark", overwrite)
+    assert video.check_folder(folder, 2, "mark", True) == {1: 1}  # beyond this clip's frames: left alone
+
+
 def test_the_temporary_video_is_a_new_file_never_one_already_there(tmp_path):
     # a predictable name (.OUT.PID.tmp.mp4) let a link planted there make stylize write through it
     frames, clip = encoded_frames(tmp_path)

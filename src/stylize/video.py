@@ -170,9 +170,14 @@ def open_clip(path: str | os.PathLike) -> Clip:
     return _open_video(p)
 
 
-def _open_folder(p: Path) -> Clip:
+def _image_suffixes() -> set[str]:
+    """The extensions of images Pillow reads: a frames folder's frame is any of them, numbered."""
     Image.init()  # a frame is any image Pillow reads (a numbered .gif left out would be a frame silently dropped)
-    readable = FRAME_SUFFIXES | {ext for ext, fmt in Image.registered_extensions().items() if fmt in Image.OPEN}
+    return FRAME_SUFFIXES | {ext for ext, fmt in Image.registered_extensions().items() if fmt in Image.OPEN}
+
+
+def _open_folder(p: Path) -> Clip:
+    readable = _image_suffixes()
     numbered = []
     for f in p.iterdir():
         if f.suffix.lower() not in readable or not os.path.isfile(f):
@@ -575,9 +580,9 @@ def check_not_inputs(inputs, written) -> None:
                 raise VideoError(f"{w}: would overwrite the input {source}; choose another output")
 
 
-def recorded_pass(path: Path, mark: str) -> int | None:
-    """The pass that made a frame of this run's fingerprint (1 for a single-pass run); 0: a frame of another
-    run (or partial, or unreadable); None: absent."""
+def recorded_pass(path: Path, mark: str, number: int | None = None) -> int | None:
+    """The pass that made a frame of this run's fingerprint (1 for a single-pass run) as frame `number`; 0: a
+    frame of another run, or of another frame (copied or renamed), or partial, or unreadable; None: absent."""
     if not os.path.exists(path):
         return None
     try:
@@ -585,7 +590,7 @@ def recorded_pass(path: Path, mark: str) -> int | None:
     except StylizeError:
         return 0
     video = meta.get("video") or {}
-    if meta.get("partial") or video.get("fingerprint") != mark:
+    if meta.get("partial") or video.get("fingerprint") != mark or (number is not None and video.get("frame") != number):
         return 0
     return int(video.get("pass", 1))
 
@@ -598,20 +603,25 @@ def check_folder(folder: Path, count: int, mark: str, overwrite: bool) -> dict[i
         return {}
     if not os.path.isdir(folder):
         raise VideoError(f"{folder}: is a file, not a frames folder")
-    done = {}
+    done, readable = {}, _image_suffixes()
     for f in sorted(folder.iterdir()):
         m = FRAME_PATTERN.match(f.name)
-        if m is None:
+        if m is None:  # a user's numbered image (frame_00003.webp) would be a second frame 3 of the folder
+            other = re.search(r"(\d+)$", f.stem)
+            if other and 1 <= int(other.group(1)) <= count and f.suffix.lower() in readable:
+                raise VideoError(f"{f}: a numbered image at frame {int(other.group(1))} of this clip (the folder would "
+                                 f"hold two frames of that number); move it away or choose another output")
             continue
         number = int(m.group(1))
-        state = recorded_pass(f, mark) if number <= count else 0
+        state = recorded_pass(f, mark, number) if number <= count else 0
         if state:
             done[number] = state
         elif number <= count and not _made_here(f):  # a file of the user's: never replaced, whatever the flags
             raise VideoError(f"{f}: not a frame stylize made, at a name this clip's frame {number} needs; move it "
                              f"away or choose another output")
         elif not overwrite:
-            raise VideoError(f"{f}: a frame of another run (other settings, inputs or options, or unfinished); pass "
+            raise VideoError(f"{f}: a frame of another run (other settings, inputs or options, or unfinished) or of "
+                             f"another frame; pass "
                              f"--overwrite to redo such frames, or choose another output")
     return done
 
