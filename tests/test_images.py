@@ -127,6 +127,13 @@ def test_an_mpo_output_is_a_jpeg_with_its_quality_and_metadata(tmp_path):
     assert (tmp_path / "a.mpo").read_bytes() == (tmp_path / "a.jpg").read_bytes()
 
 
+def test_a_j2k_output_is_a_jpeg_2000_codestream_and_a_jp2_its_container(tmp_path):
+    """Hostile round 15: `-o o.j2k` wrote a JP2 container (Pillow decides by the file's name; it saw none)."""
+    for ext, magic in ((".j2k", "ff4fff51"), (".jpc", "ff4fff51"), (".jp2", "0000000c")):
+        images.save_image(pattern(40, 30), tmp_path / f"o{ext}", {"seed": 3})
+        assert (tmp_path / f"o{ext}").read_bytes()[:4].hex() == magic and Image.open(tmp_path / f"o{ext}").size == (40, 30)
+
+
 def test_save_is_atomic_and_records_metadata(tmp_path):
     out = tmp_path / "out.png"
     images.save_image(pattern(10, 10), out, {"seed": 3, "partial": False})

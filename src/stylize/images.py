@@ -322,7 +322,7 @@ def sidecar_path(path: str | os.PathLike) -> Path:
     return Path(os.fspath(path) + SIDECAR_SUFFIX)
 
 
-def _encode(im: Image.Image, fp, fmt: str, metadata: dict | None) -> bool:
+def _encode(im: Image.Image, fp, fmt: str, metadata: dict | None, suffix: str = "") -> bool:
     """Write `im` as `fmt` to the open file `fp`, with `metadata` inside where the format has room.
 
     Returns whether the metadata went into the file (False: it needs a sidecar to survive).
@@ -348,6 +348,8 @@ def _encode(im: Image.Image, fp, fmt: str, metadata: dict | None) -> bool:
         embedded = True
     if fmt in ("JPEG", "MPO", "WEBP"):
         params["quality"] = 95
+    if fmt == "JPEG2000" and suffix.lower() in (".j2k", ".j2c", ".jpc"):
+        params["no_jp2"] = True  # the bare codestream these names promise (Pillow decides by a file's name: fp has none)
     if fmt == "ICO":
         params["sizes"] = [im.size]  # the image as it is (Pillow would otherwise write only its standard sizes)
     im.save(fp, format=fmt, **params)
@@ -384,7 +386,7 @@ def save_image(im: Image.Image, path: str | os.PathLike, metadata: dict | None =
     wrote_sidecar = False
     try:
         with os.fdopen(fd, "wb") as f:
-            embedded = _encode(im, f, fmt, metadata)
+            embedded = _encode(im, f, fmt, metadata, p.suffix)
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, file_mode())
