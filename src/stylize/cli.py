@@ -276,7 +276,7 @@ def report_merge_command(reports, output, overwrite):
     except StylizeError as e:
         fail(e)
     counts = ", ".join(f"{n} {k}" for k, n in sorted(data["summary"].items()))
-    say(f"Merged {len(reports)} reports into {output}: {len(data['pairs'])} pairs ({counts})")
+    say(f"Merged {len(reports)} report{'s' * (len(reports) != 1)} into {output}: {len(data['pairs'])} pairs ({counts})")
     if missing:
         shown = ", ".join(str(k + 1) for k in missing[:10]) + (", ..." if len(missing) > 10 else "")
         say(f"Warning: {len(missing)} of the manifest's {data['manifest_pairs']} pairs are in none of these reports "
