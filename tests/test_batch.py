@@ -289,7 +289,7 @@ def test_dash_beside_a_file_named_dash_is_refused_as_ambiguous(tmp_path, images,
 def test_skip_existing_keeps_a_link_to_nothing_or_a_pipe_at_an_output_name(tmp_path, images):
     """Hostile round 14: --skip-existing replaced a user's dangling link or FIFO at an output name (neither is a
     finished output, so it was "redone"); and a folder at one pair's output name refused the whole batch."""
-    photo, art = images / "photo0.png", images / "art0.jpg"
+    art = images / "art0.jpg"
     (tmp_path / "o").mkdir()
     (tmp_path / "o" / "photo0__art0.png").symlink_to(tmp_path / "nowhere.png")
     os.mkfifo(tmp_path / "o" / "photo1__art0.png")
