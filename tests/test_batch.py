@@ -140,6 +140,9 @@ def test_a_batch_interrupted_before_its_first_pair_leaves_no_new_out_dir(images,
             tmp_path / "new" / "out", *FAST[:-1])
     assert r.exit_code == 130 and "1 pending" in r.stderr and "Interrupted: rerun" in r.stderr, cli_result_text(r)
     assert not (tmp_path / "new").exists()  # neither new folder is left
+    r = run("batch", "--content", images / "photo0.png", "--style", images / "art0.jpg", "--out-dir",
+            tmp_path / "new" / "out", "--overwrite", *FAST[:-1])  # round 15: --skip-existing would keep the old
+    assert r.exit_code == 130 and r.stderr.endswith("Interrupted: rerun with --overwrite to make every pair.\n")
 
 
 def test_a_second_ctrl_c_leaves_no_claim_of_the_contact_sheet_and_no_empty_out_dir(images, tmp_path, monkeypatch):
@@ -303,6 +306,17 @@ def test_skip_existing_keeps_a_link_to_nothing_or_a_pipe_at_an_output_name(tmp_p
                        "--overwrite") for e in errors[:2]] == [True, True]
     assert errors[2].endswith("photo2__art0.png: is a directory; an output is a file")
     assert (tmp_path / "o" / "photo0__art0.png").is_symlink() and not os.path.isfile(tmp_path / "o" / "photo1__art0.png")
+
+
+def test_a_header_without_pairs_and_a_control_character_in_a_template_are_refused(tmp_path, images):
+    """Hostile round 15: a manifest of its header alone exited 0 with an empty report and contact sheet; a '\\r'
+    typed into --name-template went into the file names."""
+    for text in ("content,style\n", "content,style\r\n\r\n"):
+        with pytest.raises(ManifestError, match="m.csv has a header and no pairs"):
+            batch.read_manifest(text, "m.csv")
+    r = run("batch", "--content", images / "photo0.png", "--style", images / "art0.jpg", "--out-dir", tmp_path / "o",
+            "--name-template", "{content}\r.png", *FAST)
+    assert r.exit_code == 2 and "holds a control character" in r.stderr and not (tmp_path / "o").exists()
 
 
 def test_glob_matching_nothing_is_an_error(tmp_path, images):

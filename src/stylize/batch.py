@@ -220,6 +220,8 @@ def read_manifest(text: str, where: str = "manifest") -> list[Row]:
                 rows.append(_unread(str(e)))
     finally:
         csv.field_size_limit(limit)
+    if not rows:  # a header alone: no pair, as an empty manifest
+        raise ManifestError(f"{where} has a header and no pairs")
     return rows
 
 
@@ -264,6 +266,8 @@ def check_template(template: str) -> str:
         raise ManifestError(f"name template {template!r}: {e}") from None
     if names_a_folder(template):
         raise ManifestError(f"name template {template!r} names a folder: give a file name")
+    if any(not c.isprintable() for c in template):  # ('\r' typed into a name; a fill's are refused below)
+        raise ManifestError(f"name template {template!r} holds a control character; file names here are printable")
     for _, name, spec, conversion in fields:
         if name is None:
             continue
