@@ -34,9 +34,9 @@ def _file_appears_while_encoding(monkeypatch, path, content=b"precious"):
     """Make `path` appear after save_image's early check, while the image is being encoded."""
     real = images._encode
 
-    def encode(im, fp, fmt, metadata):
+    def encode(im, fp, fmt, metadata, suffix=""):
         path.write_bytes(content)
-        return real(im, fp, fmt, metadata)
+        return real(im, fp, fmt, metadata, suffix)
 
     monkeypatch.setattr(images, "_encode", encode)
 
@@ -116,7 +116,7 @@ def test_saved_file_mode_follows_the_umask(tmp_path, mask, mode):
 
 
 def test_interrupt_while_encoding_leaves_no_temporary(tmp_path, monkeypatch):
-    def interrupted(im, fp, fmt, metadata):
+    def interrupted(im, fp, fmt, metadata, suffix=""):
         fp.write(b"half")
         raise KeyboardInterrupt
 
