@@ -143,6 +143,8 @@ def test_merge_gives_the_report_one_run_writes(manifest, tmp_path, synthetic_wei
         assert run(*args, "--shard", f"{k}/2", "--report", tmp_path / f"r{k}.json").exit_code == 0
     r = run("report", "merge", tmp_path / "r2.json", tmp_path / "r1.json", "-o", tmp_path / "merged.json")
     assert r.exit_code == 0 and r.stderr == f"Merged 2 reports into {tmp_path / 'merged.json'}: 3 pairs (3 ok)\n"
+    r = run("report", "merge", tmp_path / "r1.json", "-o", tmp_path / "alone.json")  # round 15: "1 reports"
+    assert r.exit_code == 0 and r.stderr.startswith(f"Merged 1 report into {tmp_path / 'alone.json'}: ")
     assert run(*args, "--overwrite", "--report", tmp_path / "one.json").exit_code == 0
     merged, one = (json.loads((tmp_path / f"{n}.json").read_text()) for n in ("merged", "one"))
     assert [{k: p[k] for k in SAME} for p in merged["pairs"]] == [{k: p[k] for k in SAME} for p in one["pairs"]]
