@@ -473,24 +473,33 @@ def test_a_video_keeps_its_frame_count_rate_time_stamps_and_audio(tmp_path, art)
     assert r.exit_code == 1 and "already exists; pass --overwrite" in r.stderr
 
 
-@pytest.mark.vgg
-def test_ctrl_c_keeps_finished_frames_exits_130_and_a_rerun_finishes_the_same_frames(made, tmp_path, monkeypatch):
+def video_interrupted_when(monkeypatch, stop, *args):
+    """`stylize video *args` with a Ctrl-C noted as soon as stop() says so (the flag catch_signals yields)."""
     import contextlib
 
     from stylize import cli as cli_module
 
-    root, clip, style = made
-    out = tmp_path / "frames"
-
-    class AfterTwoFrames:  # Ctrl-C as soon as two frames are finished
+    class CtrlC:
         signal = SIGINT
 
         def __call__(self):
-            return len(list(out.glob("frame_*.png"))) >= 2
+            return stop()
 
     with monkeypatch.context() as m:
-        m.setattr(cli_module, "catch_signals", lambda: contextlib.nullcontext(AfterTwoFrames()))
-        r = run("video", clip.path, style, "-o", out, *FAST)
+        m.setattr(cli_module, "catch_signals", lambda: contextlib.nullcontext(CtrlC()))
+        return run("video", *args)
+
+
+def frames_made(folder, n):
+    """stop() for video_interrupted_when: true once `folder` holds n frames."""
+    return lambda: len(list(folder.glob("frame_*.png"))) >= n
+
+
+@pytest.mark.vgg
+def test_ctrl_c_keeps_finished_frames_exits_130_and_a_rerun_finishes_the_same_frames(made, tmp_path, monkeypatch):
+    root, clip, style = made
+    out = tmp_path / "frames"
+    r = video_interrupted_when(monkeypatch, frames_made(out, 2), clip.path, style, "-o", out, *FAST)
     assert r.exit_code == 130, cli_result_text(r)
     assert r.stderr.strip() == (f"Interrupted: 2 of 6 frames finished in {out}; run the same command again to "
                                 f"continue")
@@ -506,22 +515,10 @@ def test_ctrl_c_keeps_finished_frames_exits_130_and_a_rerun_finishes_the_same_fr
 @pytest.mark.vgg
 def test_ctrl_c_in_a_multi_pass_run_counts_the_passes_kept(made, tmp_path, monkeypatch):
     """Hostile round 11: it said "0 of 6 frames finished" of a run that had kept every frame's first pass."""
-    import contextlib
-
-    from stylize import cli as cli_module
-
     root, clip, style = made
     out = tmp_path / "frames"
-
-    class AfterTheFirstPass:  # Ctrl-C once every frame has its first pass
-        signal = SIGINT
-
-        def __call__(self):
-            return len(list(out.glob("frame_*.png"))) >= 6
-
-    with monkeypatch.context() as m:
-        m.setattr(cli_module, "catch_signals", lambda: contextlib.nullcontext(AfterTheFirstPass()))
-        r = run("video", clip.path, style, "-o", out, "--passes", "2", "--pass-iterations", "2", *FAST)
+    r = video_interrupted_when(monkeypatch, frames_made(out, 6), clip.path, style, "-o", out, "--passes", "2",
+                               "--pass-iterations", "2", *FAST)  # (Ctrl-C once every frame has its first pass)
     assert r.exit_code == 130, cli_result_text(r)
     assert r.stderr.strip() == (f"Interrupted: 6 of 12 frame passes (2 a frame) finished in {out}; run the same "
                                 f"command again to continue")
@@ -530,20 +527,8 @@ def test_ctrl_c_in_a_multi_pass_run_counts_the_passes_kept(made, tmp_path, monke
 def test_ctrl_c_before_the_first_frame_says_nothing_was_written(made, tmp_path, monkeypatch):
     """Hostile round 8: it said "0 of 6 frames finished in OUT.mp4.frames; run the same command again" of a
     frames folder it had just removed (empty, and new)."""
-    import contextlib
-
-    from stylize import cli as cli_module
-
     root, clip, style = made
-
-    class AtOnce:
-        signal = SIGINT
-
-        def __call__(self):
-            return True
-
-    monkeypatch.setattr(cli_module, "catch_signals", lambda: contextlib.nullcontext(AtOnce()))
-    r = run("video", clip.path, style, "-o", tmp_path / "out.mp4", *FAST)
+    r = video_interrupted_when(monkeypatch, lambda: True, clip.path, style, "-o", tmp_path / "out.mp4", *FAST)
     assert r.exit_code == 130 and r.stderr.strip() == "Interrupted before the first frame was finished; nothing written."
     assert list(tmp_path.iterdir()) == []
 
