@@ -176,10 +176,10 @@ def test_merge_refusals(tmp_path):
     assert r.exit_code == 2 and "nothing.json' does not exist" in r.stderr, cli_result_text(r)
     r = run("report", "merge", a, b, "-o", a)
     assert r.exit_code == 1 and "is one of the reports to merge" in r.stderr
-    os.link(a, tmp_path / "a-too.json")  # round 13: one report given twice counted twice
+    os.link(a, tmp_path / "a-too.json")  # round 13: one report given twice counted twice (a usage error)
     for twice in (a, tmp_path / "a-too.json"):
         r = run("report", "merge", a, b, twice, "-o", tmp_path / "m.json")
-        assert r.exit_code == 1 and f"{twice}: given twice (as {a}); give each report once" in r.stderr, \
+        assert r.exit_code == 2 and f"{twice}: given twice (as {a}); give each report once" in r.stderr, \
             cli_result_text(r)
     (tmp_path / "m.json").write_text("mine")
     r = run("report", "merge", a, b, "-o", tmp_path / "m.json")

@@ -12,12 +12,11 @@ import click
 
 from . import __version__, claims, console, figures
 from .console import Interrupt, ProgressBar, announce_download, catch_signals, printable, say
-from .errors import OutOfMemoryError, StylizeError
+from .errors import OutOfMemoryError, StylizeError, UsageError
 from .options import (CONTROL_OPTIONS, COUNT, INPUT, OUTPUT, RUN_OPTIONS, SAVE_EVERY, SYNTHESIS_OPTIONS, VIDEO_OPTIONS,
                       DefaultGroup, FloatList, Layer, LayerList, LayerSets, LibraryDefault, NameTemplate, OutputPath,
-                      OutSize, RayAddress, SectionedCommand, Shard, default_output, options, settings_from,
+                      OutSize, RayAddress, SectionedCommand, Shard, default_output, list_layers, options, settings_from,
                       transfer_settings)
-from .layers import LAYERS
 from .settings import DEFAULTS, Settings
 
 EXIT_SOME_FAILED = 3
@@ -27,7 +26,8 @@ EXIT_INTERRUPTED = {signal.SIGINT: 130, signal.SIGTERM: 143}
 # -- helpers for running (console.py: signals and progress bars) ----------------------------------
 def fail(e: StylizeError):
     out_size = isinstance(e, OutOfMemoryError) and click.get_current_context().params.get("out_size")  # style-recon
-    raise click.ClickException(str(e).replace("--size", "--out-size") if out_size else str(e))
+    kind = click.UsageError if isinstance(e, UsageError) else click.ClickException  # exit status 2 or 1
+    raise kind(str(e).replace("--size", "--out-size") if out_size else str(e))
 
 
 def echo(message: str, quiet: bool) -> None:
@@ -92,13 +92,6 @@ def run_one(settings: Settings, output, quiet: bool, save_every: int, overwrite:
 
 
 # -- the command group --------------------------------------------------------------------------
-def list_layers(ctx, param, value):
-    if not value or ctx.resilient_parsing:
-        return
-    click.echo("\n".join(LAYERS))
-    ctx.exit()
-
-
 @click.group(cls=DefaultGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="stylize")
 @click.option("--list-layers", is_flag=True, expose_value=False, is_eager=True, callback=list_layers,

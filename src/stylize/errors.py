@@ -1,4 +1,4 @@
-"""Exceptions the library raises; the CLI turns each into a one-line message and exit status 1."""
+"""Exceptions the library raises; the CLI turns each into a one-line message and exit status 1 (a UsageError: 2)."""
 
 
 class StylizeError(Exception):
@@ -44,3 +44,7 @@ class ClusterError(StylizeError):
 
 class ClaimError(StylizeError):
     """Another live run is writing the same output or frames folder (claims.py), or its claim cannot be made."""
+
+
+class UsageError(StylizeError):
+    """The arguments themselves cannot be used as given (a report named twice): exit status 2, as Click's own."""

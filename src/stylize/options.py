@@ -432,6 +432,14 @@ RUN_OPTIONS = [  # --preset is read by settings_from (not a Settings field: the 
 ]
 
 
+def list_layers(ctx, param, value):
+    """`--list-layers`: print VGG-19's layer names, one a line, and exit."""
+    if not value or ctx.resilient_parsing:
+        return
+    click.echo("\n".join(LAYERS))
+    ctx.exit()
+
+
 def options(decorators):
     def apply(f):
         for d in reversed(decorators):

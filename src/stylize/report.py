@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from .claims import claim_file, open_own
-from .errors import ClaimError, ManifestError
+from .errors import ClaimError, ManifestError, UsageError
 from .images import check_name, check_writable, path_key, read_json_here, write_json
 
 WRITE_SHARE = 0.1  # a report is rewritten at most this share of the time (a huge report is written less often)
@@ -374,7 +374,7 @@ def merge(paths, output, *, overwrite: bool = False) -> tuple[dict, list[int]]:
     furthest record wins (ok or skipped, then failed, interrupted, pending); of equals, the later report's.
     ManifestError for a file that is not a stylize report, reports of different batches (settings,
     manifest), or an `output` that exists (unless `overwrite`, and then only a stylize report is replaced) or is
-    one of the reports."""
+    one of the reports; UsageError for a report given twice (or two names of one file)."""
     paths, output = [Path(p) for p in paths], Path(output)
     if not paths:
         raise ManifestError("give the reports to merge")
@@ -383,7 +383,7 @@ def merge(paths, output, *, overwrite: bool = False) -> tuple[dict, list[int]]:
     keys = {}
     for p in paths:  # (a name given twice, or two names of one file: a count of reports that is not one)
         if keys.setdefault(path_key(p), p) is not p:
-            raise ManifestError(f"{p}: given twice (as {keys[path_key(p)]}); give each report once")
+            raise UsageError(f"{p}: given twice (as {keys[path_key(p)]}); give each report once")
     check_name(output)
     if not os.path.isdir(output.absolute().parent):
         raise ManifestError(f"{output}: the folder {output.parent} does not exist")
