@@ -946,3 +946,13 @@ def test_a_decoder_that_cannot_start_under_an_address_space_limit_names_the_limi
     with pytest.raises(video.VideoError, match=r"cannot decode its h264 video \(.*Resource temporarily unavailable\); "
                                                r"the address-space limit \(ulimit -v\) is 3.4 GiB$"):
         video.open_clip(clip)
+
+
+def test_a_clip_named_like_an_ffmpeg_protocol_is_that_file(tmp_path, monkeypatch):
+    """Round 16: `file:real.mp4` read real.mp4 (FFmpeg took `file:` as a protocol): a name is the file it names."""
+    monkeypatch.chdir(tmp_path)
+    video.write_clip(moving_frames(3, 32, 24), Path("real.mp4"), fps=12)
+    video.write_clip(moving_frames(2, 40, 30, seed=5), Path("file:real.mp4"), fps=12)
+    clip = video.open_clip("file:real.mp4")
+    assert (clip.count, clip.size) == (2, (40, 30))
+    assert [im.size for im in clip.frames()] == [(40, 30)] * 2

@@ -118,7 +118,7 @@ class Clip:
             return
         av = _av()
         try:
-            with av.open(str(self.path)) as container:
+            with av.open(_url(self.path)) as container:
                 for frame in container.decode(video=0):
                     yield _as_shown(frame.to_image().convert("RGB"), self.rotation, self.aspect)
         except av.FFmpegError as e:
@@ -239,7 +239,7 @@ def _frame_count(p: Path) -> int:
 def _open_video(p: Path) -> Clip:
     av = _av()
     try:
-        container = av.open(str(p))
+        container = av.open(_url(p))
     except av.FFmpegError as e:
         raise VideoError(f"{p}: not a video FFmpeg can read ({_why(e)})") from None
     except (OSError, ValueError) as e:
@@ -933,6 +933,12 @@ def pixel_format(codec: str) -> str:
     return candidates[0]
 
 
+def _url(path) -> str:
+    """The name FFmpeg is given for a file: absolute, so that a file named `file:a.mp4` or `concat:a|b` is that
+    file, not a protocol's URL (FFmpeg reads a relative name's `word:` as one)."""
+    return os.path.abspath(path)
+
+
 def _quiet(av, codec: str) -> dict:
     """The encoder's options that keep its own [info] lines off stderr, whatever --quiet (x265's; SVT-AV1 reads
     an environment variable), for every context of it: the probes' too."""
@@ -944,7 +950,7 @@ def _quiet(av, codec: str) -> dict:
 
 def _open_output(av, path: Path, codec: str, size, rate, time_base, source_container=None):
     quiet = _quiet(av, codec)
-    out = av.open(str(path), "w", options={"fflags": "+bitexact"})  # no random ids or dates: the same bytes
+    out = av.open(_url(path), "w", options={"fflags": "+bitexact"})  # no random ids or dates: the same bytes
     stream = out.add_stream(codec, rate=rate)
     stream.width, stream.height = encoded_size(size)
     stream.pix_fmt = pixel_format(codec)
@@ -1009,7 +1015,7 @@ def check_video_output(output, codec: str | None, size: tuple[int, int], source:
         trial = _temp_file(output)
 
         def opens(rate, time_base) -> None:
-            src = av.open(str(source.path)) if source.kind == "video" and source.audio else None
+            src = av.open(_url(source.path)) if source.kind == "video" and source.audio else None
             try:
                 out, stream, audio = _open_output(av, trial, codec, size, rate, time_base, src)
                 with out:
@@ -1107,7 +1113,7 @@ def encode(frames_dir, output, source: Clip, codec: str, fps: float = DEFAULT_FP
         raise VideoError(f"{output}: cannot write it ({_why(e)})") from None
     src = None
     try:
-        src = av.open(str(source.path)) if source.kind == "video" and source.audio else None
+        src = av.open(_url(source.path)) if source.kind == "video" and source.audio else None
         out, stream, audio = _open_output(av, tmp, codec, size, rate, time_base, src)
         with out:
             for n, f in enumerate(files):
@@ -1168,7 +1174,7 @@ def write_clip(frames: list[Image.Image], output, fps: float = DEFAULT_FPS, code
     output = Path(output)
     codec = codec or CONTAINERS.get(output.suffix.lower(), "libx264")
     rate = Fraction(fps).limit_denominator(1001)
-    with av.open(str(output), "w") as out:
+    with av.open(_url(output), "w") as out:
         stream = out.add_stream(codec, rate=rate)
         stream.width, stream.height = frames[0].size
         stream.pix_fmt = "yuv420p"
