@@ -149,3 +149,31 @@ def test_a_claim_that_cannot_be_written_is_one_error_and_leaves_no_file(tmp_path
     with pytest.raises(ClaimError, match=r"cannot write .stylize-claim-\w+ beside it \(No space left on device\)"):
         claim_file(tmp_path / "out.png").take()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_video_is_refused_a_folder_where_another_run_is_writing_a_file(tmp_path, art):
+    """Round 16: a transfer making vf/frame_00002.png, then `video ... -o vf`: the video wrote that frame over
+    the name the transfer had claimed, and the transfer lost its work. Refused at its start now."""
+    pytest.importorskip("av")
+    from stylize.claims import claimed_in
+    from stylize.cli import cli
+
+    from .conftest import pattern
+
+    frames, vf = tmp_path / "frames", tmp_path / "vf"
+    frames.mkdir()
+    vf.mkdir()
+    for i in (1, 2, 3):
+        pattern(40, 32, seed=i).save(frames / f"frame_{i:05d}.png")
+    fast = ["--size", "32", "--iterations", "2", "--frame-iterations", "1", "--independent", "--quiet"]
+    p = holder(vf / "frame_00002.png")
+    try:
+        assert claimed_in(vf) == claim_file(vf / "frame_00002.png").lock_file
+        r = CliRunner().invoke(cli, ["video", str(frames), str(art), "-o", str(vf), *fast])
+        assert r.exit_code == 1 and f"another stylize run (pid {p.pid}) is writing a file in it" in r.stderr, \
+            cli_result_text(r)
+        assert [f.name for f in vf.iterdir()] == [claim_file(vf / "frame_00002.png").lock_file.name]
+    finally:
+        p.kill()
+        p.wait()
+    assert claimed_in(vf) is None  # a dead run's claim file, left behind, holds nothing back

@@ -588,6 +588,7 @@ def synthesize(session, pair: Pair, record: Record, replace: bool, *, metadata: 
     start, note = time.perf_counter(), None
     try:
         with claim_file(pair.output):  # another run making this output: this pair fails now, not after its work
+            check_not_held(pair.output)  # (again, now that it is claimed: a video that took its folder meanwhile)
             outcome = session.transfer(pair.content, pair.styles, callback=callback, should_stop=should_stop,
                                        blend=pair.blend)
             if outcome.evaluations:

@@ -48,7 +48,7 @@ class Claim:
                 os.close(fd)
                 if e.errno not in (errno.EACCES, errno.EAGAIN):
                     return self  # no locks on this filesystem: as on Windows
-                raise ClaimError(f"{self.what}: another stylize run{_owner(self.lock_file)} is writing it; wait for "
+                raise ClaimError(f"{self.what}: another stylize run{owner(self.lock_file)} is writing it; wait for "
                                  f"it to end, or choose another output") from None
             if not created and os.fstat(fd).st_size == 0 and _alone(fd, shared):  # a taken claim holds a pid
                 os.close(fd)
@@ -145,7 +145,8 @@ def _is_claim(data: bytes) -> bool:
     return data.strip() == b"" or data.strip().isdigit()
 
 
-def _owner(lock_file: Path) -> str:
+def owner(lock_file: Path) -> str:
+    """The claim's holder as its file names it, ' (pid N)', for a message; '' when it cannot be read."""
     try:
         pid = int(lock_file.read_text().strip())
     except (OSError, ValueError):
@@ -164,7 +165,22 @@ def claim_file(path: str | os.PathLike) -> Claim:
 def folder_held(folder: str | os.PathLike) -> bool:
     """Whether another run holds `folder`'s claim (a video writing its frames there): its files are that run's,
     and no other command writes into it."""
-    path = os.path.realpath(os.path.join(folder, FOLDER_LOCK))
+    return _held_elsewhere(os.path.join(folder, FOLDER_LOCK))
+
+
+def claimed_in(folder: str | os.PathLike) -> Path | None:
+    """The first claim file in `folder` that another live run holds (a run writing a file there), or None: a
+    video's frames folder is refused while another run writes into it."""
+    try:
+        names = sorted(e.name for e in os.scandir(folder) if e.name.startswith(".stylize-claim-"))
+    except OSError:
+        return None
+    return next((Path(folder) / n for n in names if _held_elsewhere(os.path.join(folder, n))), None)
+
+
+def _held_elsewhere(path: str) -> bool:
+    """Whether the claim file at `path` is held by another process (this one's own claims are not)."""
+    path = os.path.realpath(path)
     if path in _HELD:
         return False
     try:

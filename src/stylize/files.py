@@ -21,7 +21,8 @@ from typing import Callable
 from . import __version__
 from .claims import claim_file
 from .errors import ClaimError, ImageError
-from .images import SIDECAR_SUFFIX, check_fits, check_mark, check_name, check_output, same_file, save_image, to_pil
+from .images import (SIDECAR_SUFFIX, check_fits, check_mark, check_name, check_not_held, check_output, same_file,
+                     save_image, to_pil)
 from .masks import mask_files
 from .settings import Settings
 from .synthesis import Progress
@@ -142,6 +143,7 @@ def make_image(settings: Settings, make_job, output: str | os.PathLike, *, input
     inputs = [*inputs, *input_files(settings)]
     out = check_output(output, inputs, overwrite)
     with claim_file(out):  # a second run into the same output is refused now, not after its work
+        check_not_held(out)  # (again, now that it is claimed: a video that took the folder meanwhile)
         return _make_image(settings, make_job, out, inputs, save_every, overwrite, callback, should_stop, on_ready,
                            metadata)
 
