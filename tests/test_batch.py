@@ -696,3 +696,24 @@ def test_a_style_whose_name_holds_a_semicolon_is_one_artwork_on_the_sheet(images
     style_box = (batch.SHEET_PAD + (batch.SHEET_THUMB + batch.SHEET_PAD) + batch.SHEET_THUMB // 2,
                  batch.SHEET_PAD + batch.SHEET_THUMB // 2)
     assert im.getpixel(style_box) != (200, 200, 200)  # the artwork itself, not the grey "unreadable" box
+
+
+@pytest.mark.vgg
+def test_a_link_at_the_report_or_contact_sheet_is_written_through_never_replaced(images, tmp_path):
+    """Round 16: shard 1 with --report out/r.json, shard 2 with --report link.json (a link to it): the link was
+    replaced by a file holding both pairs and out/r.json kept one; so was a link at a resumed contact sheet."""
+    out = tmp_path / "out"
+    out.mkdir()
+    (tmp_path / "link.json").symlink_to(out / "r.json")
+    (tmp_path / "sheet-link.png").symlink_to(out / "sheet.png")
+    args = ["batch", "--content", images / "photo[01].png", "--style", images / "art0.jpg", "--out-dir", out, *FAST]
+    assert run(*args, "--shard", "1/2", "--report", out / "r.json", "--contact-sheet", out / "sheet.png").exit_code == 0
+    os.utime(out / "sheet.png", (0, 0))
+    r = run(*args, "--shard", "1/2", "--report", tmp_path / "link.json", "--contact-sheet",
+            tmp_path / "sheet-link.png", "--skip-existing")  # a resume through the links
+    assert r.exit_code == 0, cli_result_text(r)
+    assert run(*args, "--shard", "2/2", "--report", tmp_path / "link.json").exit_code == 0
+    assert (tmp_path / "link.json").is_symlink() and (tmp_path / "sheet-link.png").is_symlink()
+    assert [p["status"] for p in json.loads((out / "r.json").read_text())["pairs"]] == ["skipped", "ok"]  # (resumed)
+    assert os.stat(out / "sheet.png").st_mtime > 0  # the resumed sheet was written where the link points
+    assert sorted(f.name for f in out.iterdir()) == ["photo0__art0.png", "photo1__art0.png", "r.json", "sheet.png"]

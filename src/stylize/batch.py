@@ -19,7 +19,7 @@ from .claims import claim_file
 from .errors import ClusterError, ImageError, ManifestError, SettingsError, StylizeError
 from .images import (check_mark, check_name, check_not_held, check_writable, make_folder, max_side, missing_folders,
                      output_format, parse_json, path_key, read_metadata, remove_empty, save_image, shown_size,
-                     sidecar_path, taken)
+                     sidecar_path, taken, through_link)
 from .report import Record, Report
 from .settings import MAX_COUNT, names_a_folder, number, shown, whole
 
@@ -788,9 +788,9 @@ def check_contact_sheet(path, pairs: list[Pair], settings, inputs=(), *, overwri
                         resume: bool = False) -> Path:
     """Refuse, before the first pair, a contact sheet that is not .png/.jpg, is a file the batch reads
     (read_files: also `inputs`, --init, masks, --weights) or writes (an output), exists (without `overwrite`;
-    resuming may replace an earlier stylize contact sheet), or cannot be written. ManifestError, or ImageError
-    for a name too long."""
-    p = Path(path)
+    resuming may replace an earlier stylize contact sheet), or cannot be written; returns its name (a link's:
+    the file it leads to, images.through_link). ManifestError, or ImageError for a name too long."""
+    p = through_link(Path(path))
     if p.suffix.lower() not in SHEET_FORMATS:
         raise ManifestError(f"{p}: a contact sheet is a .png or .jpg file")
     check_name(p)

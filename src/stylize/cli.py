@@ -206,8 +206,8 @@ def batch_command(manifest, contents, styles, out_dir, name_template, skip_exist
         try:
             pairs = batch.intake(manifest, contents, styles, Path(out_dir), name_template, shard, stdin=sys.stdin)
             if contact_sheet:
-                batch.check_contact_sheet(contact_sheet, pairs, settings, [manifest, report], overwrite=overwrite,
-                                          resume=skip_existing)
+                contact_sheet = batch.check_contact_sheet(contact_sheet, pairs, settings, [manifest, report],
+                                                          overwrite=overwrite, resume=skip_existing)
             common = dict(report=report, inputs=[manifest] if manifest and manifest != "-" else [],
                           skip_existing=skip_existing, overwrite=overwrite, continue_on_error=continue_on_error,
                           should_stop=interrupt, on_ready=on_ready, on_folders=contact_sheet and (  # its folder made

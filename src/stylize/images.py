@@ -548,6 +548,13 @@ def path_key(path) -> str:
     return os.path.normcase(resolved)
 
 
+def through_link(path: Path) -> Path:
+    """The file a link at `path` leads to, or `path`: a file that is read and rewritten in place (a batch's report,
+    a resumed contact sheet) is written where the user's link points, never over the link, and every name of it
+    shares one claim. A link to nothing stays as it is (refused as a file stylize did not make)."""
+    return Path(os.path.realpath(path)) if os.path.islink(path) and os.path.exists(path) else path
+
+
 def taken(path) -> bool:
     """Whether a name is in use: a file, a folder or a link (a link to nothing too), which only --overwrite
     may replace."""

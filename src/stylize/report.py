@@ -23,7 +23,7 @@ from pathlib import Path
 
 from .claims import claim_file, open_own
 from .errors import ClaimError, ManifestError, UsageError
-from .images import check_name, check_writable, path_key, read_json_here, write_json
+from .images import check_name, check_writable, path_key, read_json_here, through_link, write_json
 
 WRITE_SHARE = 0.1  # a report is rewritten at most this share of the time (a huge report is written less often)
 
@@ -206,7 +206,7 @@ class Report:
     before sharding; the records are indexed by their position in it."""
 
     def __init__(self, path: Path | None, settings: dict, records: list[Record], manifest_pairs: int | None = None):
-        self.path, self.settings, self.records = path, settings, records
+        self.path, self.settings, self.records = path and through_link(Path(path)), settings, records
         self.manifest_pairs = manifest_pairs if manifest_pairs is not None else len(records)
         self.started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
         self.lock = Lock(path) if path is not None else None
