@@ -717,3 +717,20 @@ def test_a_link_at_the_report_or_contact_sheet_is_written_through_never_replaced
     assert [p["status"] for p in json.loads((out / "r.json").read_text())["pairs"]] == ["skipped", "ok"]  # (resumed)
     assert os.stat(out / "sheet.png").st_mtime > 0  # the resumed sheet was written where the link points
     assert sorted(f.name for f in out.iterdir()) == ["photo0__art0.png", "photo1__art0.png", "r.json", "sheet.png"]
+
+
+def test_what_every_pair_shares_is_checked_once_before_the_first_pair(images, tmp_path):
+    """Round 16: --content-mask without --style-mask, or an --init image that cannot be read, failed every pair
+    of a batch one by one (exit 3); `transfer` refuses them at once. A batch does too, before any work."""
+    mask = tmp_path / "m.png"
+    Image.new("L", (40, 32), 255).save(mask)
+    (tmp_path / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 20)
+    base = ["batch", "--content", images / "photo*.png", "--style", images / "art0.jpg", "--out-dir", tmp_path / "o",
+            "--report", tmp_path / "r.json", *FAST]
+    r = run(*base, "--content-mask", mask)
+    assert r.exit_code == 2 and "0 --style-mask for 1 style image(s)" in r.stderr \
+        and "this batch's pairs have 1" in r.stderr, cli_result_text(r)
+    r = run(*base, "--init", tmp_path / "broken.png")
+    assert r.exit_code == 1 and "broken.png: not an image Pillow can read" in r.stderr, cli_result_text(r)
+    assert len(r.stderr.splitlines()) == 1
+    assert not (tmp_path / "o").exists() and not (tmp_path / "r.json").exists()

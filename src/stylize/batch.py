@@ -16,10 +16,10 @@ from typing import Callable, NamedTuple
 import torch
 
 from .claims import claim_file
-from .errors import ClusterError, ImageError, ManifestError, SettingsError, StylizeError
-from .images import (check_mark, check_name, check_not_held, check_writable, make_folder, max_side, missing_folders,
-                     output_format, parse_json, path_key, read_metadata, remove_empty, save_image, shown_size,
-                     sidecar_path, taken, through_link)
+from .errors import ClusterError, ImageError, ManifestError, SettingsError, StylizeError, UsageError
+from .images import (check_mark, check_name, check_not_held, check_writable, load_image, make_folder, max_side,
+                     missing_folders, output_format, parse_json, path_key, read_metadata, remove_empty, save_image,
+                     shown_size, sidecar_path, taken, through_link)
 from .report import Record, Report
 from .settings import MAX_COUNT, names_a_folder, number, shown, whole
 
@@ -678,6 +678,7 @@ def begin(pairs: list[Pair], out_dir, settings, *, report=None, inputs=(), skip_
         if pair.error is None and path_key(pair.output) in read:
             raise ManifestError(f"pair {pair.index + 1}: the output {pair.output} would replace "
                                 f"{read[path_key(pair.output)]}, which the batch reads; choose another output")
+    check_shared(pairs, settings)
     check_masks(pairs, settings)
     made = prepare(Path(out_dir), pairs)
     total = max((p.total for p in pairs if p.total is not None), default=len(pairs))
@@ -693,6 +694,24 @@ def begin(pairs: list[Pair], out_dir, settings, *, report=None, inputs=(), skip_
         raise
     rep.folders = made
     return rep
+
+
+def check_shared(pairs: list[Pair], settings) -> None:
+    """What every pair shares is checked once, before the first pair, as `transfer` checks it (not failed pair by
+    pair): an --init image or a mask that cannot be read (ImageError), and a count of --style-mask that fits
+    none of the pairs' counts of style images (UsageError, exit 2)."""
+    from .files import input_files
+    from .masks import check_count
+
+    for f in input_files(settings):
+        if f != settings.weights:
+            load_image(f)
+    counts = sorted({len(p.styles) for p in pairs if p.error is None})
+    if settings.content_mask is not None and counts and len(settings.style_masks) not in counts:
+        try:
+            check_count(settings.style_masks, counts[0])
+        except SettingsError as e:
+            raise UsageError(f"{e} (this batch's pairs have {' or '.join(map(str, counts))})") from None
 
 
 def check_masks(pairs: list[Pair], settings) -> None:
