@@ -262,9 +262,9 @@ def test_bad_source_is_one_line_exit_1_and_nothing_written(case, output, tmp_pat
 
 BAD_OUTPUTS = [
     (["-o", "{t}/out.webm", "--codec", "libx264"],
-     r"^Error: .*out\.webm: the \.webm container cannot hold libx264 video \(.*\); use --codec or another container$"),
+     r"^Error: .*out\.webm: the \.webm container cannot hold libx264 video \(.*\); use another --codec or container$"),
     (["-o", "{t}/out.xyz"], r"^Error: .*out\.xyz: not a video name \(\.mp4, \.m4v, \.mov, \.mkv, \.webm, \.avi\); for "
-                            r"a folder of frames give a name without an extension$"),
+                            r"a folder of frames give a name without an extension, or end it with /$"),
     (["-o", "{t}/missing/out.mp4"], r"^Error: .*out\.mp4: the folder .*missing does not exist$"),
     (["-o", "{t}/out.mp4", "--size", "60000"], r"^Error: a \d+x\d+ px synthesis .*"),
 ]
@@ -471,6 +471,9 @@ def test_a_video_keeps_its_frame_count_rate_time_stamps_and_audio(tmp_path, art)
     assert count(out) == count(source) > 0
     r = run("video", source, art, "-o", out, *FAST)
     assert r.exit_code == 1 and "already exists; pass --overwrite" in r.stderr
+    r = run("video", source, art, "-o", tmp_path / "styled.webm", *FAST)  # round 16: "use --codec" for the audio
+    assert r.exit_code == 1 and "the .webm container cannot hold the clip's audio, which is copied as it is" \
+        in r.stderr and r.stderr.rstrip().endswith("use another container (.mkv holds any)"), cli_result_text(r)
 
 
 def video_interrupted_when(monkeypatch, stop, *args):
@@ -761,6 +764,9 @@ def test_a_content_mask_drawn_on_the_clips_frames_follows_them_to_any_size(tmp_p
             tmp_path / "art_mask.png", *FAST)  # --size 32, not the frames' 48
     assert r.exit_code == 0, cli_result_text(r)
     assert len(list(out.glob("frame_*.png"))) == 6
+    r = run("video", clip, art, "-o", tmp_path / "v.mp4", "--content-mask", tmp_path / "art_mask.png", "--style-mask",
+            tmp_path / "art_mask.png", *FAST)  # round 16: the message named the clip's frame "<image>"
+    assert r.exit_code == 1 and f"but the content image {clip} frame 1 is 48x40 px" in r.stderr, cli_result_text(r)
 
 
 @pytest.mark.vgg
@@ -956,3 +962,11 @@ def test_a_clip_named_like_an_ffmpeg_protocol_is_that_file(tmp_path, monkeypatch
     clip = video.open_clip("file:real.mp4")
     assert (clip.count, clip.size) == (2, (40, 30))
     assert [im.size for im in clip.frames()] == [(40, 30)] * 2
+
+
+@pytest.mark.vgg
+def test_a_name_ending_in_a_slash_is_a_frames_folder_whatever_its_dots(tmp_path, folder, art):
+    """Round 16: `-o out.d` was "not a video name", with no way to name a frames folder with a dot in it."""
+    r = run("video", folder, art, "-o", f"{tmp_path / 'out.d'}/", "--independent", *FAST)
+    assert r.exit_code == 0, cli_result_text(r)
+    assert len(list((tmp_path / "out.d").glob("frame_*.png"))) == 6

@@ -406,7 +406,8 @@ def grid_command(photo, artwork, output, ratios, layer_sets, cells_dir, quiet, o
 @click.argument("source", type=click.Path(exists=True))
 @click.argument("style", type=INPUT, nargs=-1, required=True)
 @click.option("-o", "--output", type=OutputPath(), required=True,
-              help="A video (.mp4 .m4v .mov .mkv .webm .avi), or a folder of frames (a name without an extension).")
+              help="A video (.mp4 .m4v .mov .mkv .webm .avi), or a folder of frames (a name without an extension, "
+                   "or ending in /).")
 @options(SYNTHESIS_OPTIONS)
 @options(CONTROL_OPTIONS)
 @options(VIDEO_OPTIONS)

@@ -143,8 +143,14 @@ def _paper_only(s: Settings, command: str) -> None:
         raise SettingsError(f"{used[0]} is for style transfer; {command} has no photograph and artwork to combine")
 
 
+NAME_KEY = "stylize.name"  # an in-memory image's name for messages, in its .info (a video's frame: "clip.mp4 frame 3")
+
+
 def describe(image: ImageLike | None) -> str | None:
-    """How an input is named in messages and metadata: its path, or <image> for an in-memory image."""
+    """How an input is named in messages and metadata: its path, the name in an in-memory image's
+    .info[NAME_KEY] (a video's frame), or <image>."""
     if image is None:
         return None
-    return str(image) if isinstance(image, (str, os.PathLike)) else "<image>"
+    if isinstance(image, (str, os.PathLike)):
+        return str(image)
+    return str(getattr(image, "info", {}).get(NAME_KEY, "<image>"))

@@ -35,6 +35,7 @@ from PIL import Image, ImageOps
 from . import claims, images
 from .console import limits
 from .errors import ClaimError, StylizeError
+from .job import NAME_KEY
 from .objective import TemporalTerm
 from .settings import MAX_PASSES
 
@@ -112,17 +113,24 @@ class Clip:
     aspect: Fraction = Fraction(1)  # the pixels' aspect ratio (width / height of one stored pixel)
 
     def frames(self) -> Iterator[Image.Image]:
+        """The frames in order, each named in messages as its file, or as "CLIP frame N" (job.NAME_KEY)."""
         if self.kind == "folder":
             for f in self.files:
-                yield images.load_image(f)
+                yield _named(images.load_image(f), str(f))
             return
         av = _av()
         try:
             with av.open(_url(self.path)) as container:
-                for frame in container.decode(video=0):
-                    yield _as_shown(frame.to_image().convert("RGB"), self.rotation, self.aspect)
+                for n, frame in enumerate(container.decode(video=0), 1):
+                    yield _named(_as_shown(frame.to_image().convert("RGB"), self.rotation, self.aspect),
+                                 f"{self.path} frame {n}")
         except av.FFmpegError as e:
             raise VideoError(f"{self.path}: cannot decode its video ({_why(e)}){limits()}") from None
+
+
+def _named(im: Image.Image, name: str) -> Image.Image:
+    im.info[NAME_KEY] = name
+    return im
 
 
 ROTATIONS = {90: Image.Transpose.ROTATE_90, 180: Image.Transpose.ROTATE_180, 270: Image.Transpose.ROTATE_270}
@@ -832,7 +840,8 @@ def make_video(source, styles, output, settings, options: VideoOptions = VideoOp
                on_frame: Callable[[FrameProgress], None] | None = None, metadata: dict | None = None) -> VideoResult:
     """Stylize `source` (a video file or a folder of numbered frames, or an open Clip) with `styles` into
     `output`: a video when its name has a container's extension (.mp4 ...; its frames are made in
-    OUT.mp4.frames/ and removed once it is encoded, unless keep_frames), else a folder of frames.
+    OUT.mp4.frames/ and removed once it is encoded, unless keep_frames), else (an existing folder, a name ending
+    in '/') a folder of frames.
 
     Everything is checked before the first frame (the clip, the sizes and memory at the first frame,
     the output, an existing folder's frames); then on_ready(VideoPlan) is told, and on_frame(FrameProgress)
@@ -843,7 +852,7 @@ def make_video(source, styles, output, settings, options: VideoOptions = VideoOp
     require()
     styles = (styles,) if isinstance(styles, (str, os.PathLike, Image.Image)) else tuple(styles)
     out = Path(output)
-    as_video = not os.path.isdir(out) and out.suffix != ""
+    as_video = not os.path.isdir(out) and out.suffix != "" and not os.fspath(output).endswith(("/", os.sep))
     clip = source if isinstance(source, Clip) else open_clip(source)
     from .files import input_files
 
@@ -984,7 +993,7 @@ def check_video_output(output, codec: str | None, size: tuple[int, int], source:
     suffix = output.suffix.lower()
     if suffix not in CONTAINERS:
         raise VideoError(f"{output}: not a video name ({', '.join(CONTAINERS)}); for a folder of frames give a "
-                         f"name without an extension")
+                         f"name without an extension, or end it with /")
     images.check_name(output)
     n, room = len(os.fsencode(output.name)), max(len(os.fsencode(p.name)) - len(os.fsencode(output.name))
                                                   for p in (_temp_name(output), work_folder(output)))
@@ -1018,8 +1027,8 @@ def check_video_output(output, codec: str | None, size: tuple[int, int], source:
     try:
         trial = _temp_file(output)
 
-        def opens(rate, time_base) -> None:
-            src = av.open(_url(source.path)) if source.kind == "video" and source.audio else None
+        def opens(rate, time_base, audio: bool = True) -> None:
+            src = av.open(_url(source.path)) if audio and source.kind == "video" and source.audio else None
             try:
                 out, stream, audio = _open_output(av, trial, codec, size, rate, time_base, src)
                 with out:
@@ -1041,10 +1050,13 @@ def check_video_output(output, codec: str | None, size: tuple[int, int], source:
             try:
                 opens(Fraction(DEFAULT_FPS), 1 / Fraction(DEFAULT_FPS))  # is it the frame rate?
             except (av.FFmpegError, ValueError):
-                what = f"{codec} video" + (" with the source's audio" if source.kind == "video" and source.audio
-                                           else "")
-                raise VideoError(f"{output}: the {suffix} container cannot hold {what} ({_why(e)}); use --codec or "
-                                 f"another container") from None
+                try:
+                    opens(Fraction(DEFAULT_FPS), 1 / Fraction(DEFAULT_FPS), audio=False)  # is it the audio?
+                except (av.FFmpegError, ValueError):
+                    raise VideoError(f"{output}: the {suffix} container cannot hold {codec} video ({_why(e)}); use "
+                                     f"another --codec or container") from None
+                raise VideoError(f"{output}: the {suffix} container cannot hold the clip's audio, which is copied as "
+                                 f"it is ({_why(e)}); use another container (.mkv holds any)") from None
             if source.kind == "video":  # (--fps is the clip's own: the timing is the clip's, not the user's)
                 raise VideoError(f"{output}: the {codec} encoder cannot take the clip's timing ({float(rate):g} "
                                  f"frames a second, in steps of {time_base} s) ({_why(e)}); use another --codec") \
