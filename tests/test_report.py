@@ -57,8 +57,8 @@ def test_the_shards_of_a_batch_share_one_report(manifest, tmp_path, synthetic_we
     assert r.exit_code == 1 and "already holds results of these pairs; pass --skip-existing" in r.stderr
 
 
-def _settings(size=32) -> dict:
-    return {"size": size, "style_layers": ["conv1_1"]}
+def _settings(size=32, weights="original") -> dict:
+    return {"size": size, "style_layers": ["conv1_1"], "weights": weights}
 
 
 def _records(indices) -> list[Record]:
@@ -168,6 +168,9 @@ def test_merge_refusals(tmp_path):
         ([a, write("big.json", _settings(size=64))], "are not shards of one batch: their settings differ (size 32 vs 64)"),
         ([a, write("long.json", pairs=5)], "are not shards of one batch: manifests of 2 and 5 pairs"),
         ([a, manifest_like(tmp_path)], "notes.json: not a stylize report"),
+        # round 16: a damaged report's 200,000-character value was quoted whole in the one line; a 4001-digit count
+        ([a, write("wide.json", _settings(weights="w" * 200000))], "settings differ (weights 'original' vs a str of "
+                                                                     "200002 characters)"),
     ]
     for reports, message in cases:
         r = run("report", "merge", *reports, "-o", tmp_path / "m.json")
@@ -200,6 +203,7 @@ def manifest_like(tmp_path):
     {"manifest_pairs": "7"}, {"manifest_pairs": True}, {"manifest_pairs": 10**400},
     {"settings": []}, {"settings": "x"}, {"seconds": float("nan")}, {"content_loss": "x"}, {"attempts": -5},
     {"iterations": 1.5}, {"output": 5}, {"style_loss": float("inf")},  # round 14: a traceback, or NaN copied
+    {"iterations": 10**4000},  # round 16: a 4001-digit count was merged as it was
 ])
 def test_a_damaged_report_is_not_a_report_and_merge_writes_nothing(tmp_path, damage):
     """Hostile round 2: a hand-made status list, an index past the manifest, a count that is not a count."""

@@ -75,13 +75,14 @@ _FIELDS = {"content": str, "style": str, "output": str, "error": str, "worker": 
 
 def _fits(value, kind) -> bool:
     """Whether a record's field holds what stylize writes there: a text, a finite number >= 0 (a whole one for
-    counts), a list; or nothing (None). NaN, a negative count or a text where a number goes is damage."""
+    counts, at most MAX_PAIRS), a list; or nothing (None). NaN, a negative or 4000-digit count or a text where a
+    number goes is damage."""
     if value is None:
         return True
     if kind is float:
         return type(value) in (int, float) and math.isfinite(value) and value >= 0
     if kind is int:
-        return type(value) is int and value >= 0
+        return type(value) is int and 0 <= value <= MAX_PAIRS  # (no count stylize writes is larger)
     return isinstance(value, kind)
 
 
@@ -458,4 +459,11 @@ class Missing:
 
 def _difference(a: dict, b: dict) -> str:
     keys = [k for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
-    return ", ".join(f"{k} {a.get(k)!r} vs {b.get(k)!r}" for k in keys[:3])
+    return ", ".join(f"{_quoted(k, str)} {_quoted(a.get(k))} vs {_quoted(b.get(k))}" for k in keys[:3])
+
+
+def _quoted(value, show=repr, limit: int = 40) -> str:
+    """A settings key or value as a message quotes it: whole when short, else its kind and length (a damaged
+    report's 200,000-character value is no help in an error line)."""
+    text = show(value)
+    return text if len(text) <= limit else f"a {type(value).__name__} of {len(text)} characters"
