@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import glob
 import hashlib
+import math
 import os
 import re
 import string
@@ -74,25 +75,34 @@ def manifest_files(pairs: list[Pair]) -> Files:
 
 
 def _blend(value, where: str) -> tuple[float, ...] | None:
-    """Blend weights from a manifest: a JSON list of numbers, or a CSV cell '3,7' / '3;7'."""
+    """Blend weights from a manifest: a JSON list of numbers, or a CSV cell '3,7' / '3;7'. ManifestError naming
+    the first weight that is not one, or out of WEIGHT_RANGE (by its position: JSON has already read 1e400 as
+    inf, which the user never wrote)."""
     if value is None or value == "":
         return None
     items = value if isinstance(value, list) else str(value).replace(";", ",").split(",")
-    try:
-        if any(isinstance(v, bool) for v in items):  # JSON's true/false are not weights
-            raise TypeError
-        if isinstance(value, list) and not all(isinstance(v, (int, float)) for v in items):  # JSON [1, "2"]
-            raise TypeError
-        weights = tuple(float(v) if isinstance(v, (int, float)) else number(v) for v in items)
-    except ValueError as e:  # (the number's own words: too small to be told from 0)
-        raise ManifestError(f"{where}: blend weights must be numbers ({e})") from None
-    except (TypeError, OverflowError):  # (a JSON integer of 400 digits: past any float)
-        raise ManifestError(f"{where}: blend weights must be numbers, not {shown(value, 60)}") from None
+    if any(isinstance(v, str) and not v.strip() for v in items):  # CSV '1;' or '1,,2'
+        raise ManifestError(f"{where}: the blend cell {shown(value, 60)} has an empty item; separate the weights "
+                            f"with single commas")
     low, high = WEIGHT_RANGE
-    if any(not (w == 0 or low <= w <= high) for w in weights) or not any(weights):  # nan and inf fail too
-        raise ManifestError(f"{where}: blend weights must be 0 or from {low:g} to {high:g}, and not all 0, not "
-                            f"{shown(value, 60)}")
-    return weights
+    weights = []
+    for k, v in enumerate(items, 1):
+        what = f"{where}: blend weight {k} of {len(items)}"
+        if isinstance(v, bool) or (isinstance(value, list) and not isinstance(v, (int, float))):  # true, [1, "2"]
+            raise ManifestError(f"{what} is not a number ({shown(v, 30)}); blend weights are numbers")
+        try:
+            w = float(v) if isinstance(v, (int, float)) else number(v)
+        except ValueError as e:  # (the number's own words: not one, or too small to be told from 0)
+            raise ManifestError(f"{what}: {e}") from None
+        except OverflowError:  # (a JSON integer of 400 digits: past any float)
+            w = math.inf
+        if not (w == 0 or low <= w <= high):
+            why = "not a number" if math.isnan(w) else "negative" if w < 0 else "too large" if w > high else "too small"
+            raise ManifestError(f"{what} is {why}: a weight is 0 or from {low:g} to {high:g}")
+        weights.append(w)
+    if not any(weights):
+        raise ManifestError(f"{where}: the blend weights are all 0; give at least one artwork a weight")
+    return tuple(weights)
 
 
 def split_styles(cell: str) -> tuple[str, ...]:
