@@ -259,8 +259,9 @@ def test_quiet_silences_the_torchvision_download_line(photo, art, tmp_path, monk
     from stylize import vgg, weights
 
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch-home"))
-    fake = {f"features.{k}": v for k, v in weights.load_original().state_dict.items()}
-    monkeypatch.setattr(torch.hub, "download_url_to_file", lambda url, dst, *a, **k: torch.save(fake, dst))
+    fake = tmp_path / "vgg19.pth"  # written once; each "download" links it (548 MB: a copy costs seconds)
+    torch.save({f"features.{k}": v for k, v in weights.load_original().state_dict.items()}, fake)
+    monkeypatch.setattr(torch.hub, "download_url_to_file", lambda url, dst, *a, **k: os.link(fake, dst))
     vgg._cached_weights.cache_clear()
     vgg._cached_network.cache_clear()
     r = run(photo, art, "-o", tmp_path / "q.png", "--weights", "torchvision", *FAST)
