@@ -38,7 +38,7 @@ def test_a_live_runs_claim_refuses_another_and_a_killed_runs_claim_is_free_at_on
         other.send_signal(signal.SIGKILL)
         other.wait()
     with claim_file(out) as claim:  # the kernel dropped the dead run's lock: nothing to take over
-        assert claim.lock_file.read_text() == str(os.getpid())
+        assert claim.lock_file.read_text() == f"stylize claim {os.getpid()}"
     assert list(tmp_path.iterdir()) == []  # released: the claim's file is gone, the output was never touched
 
 
@@ -126,7 +126,11 @@ def test_a_claim_never_writes_through_a_link_or_over_a_file_stylize_did_not_make
     with pytest.raises(ClaimError, match="is not a file stylize made; move it away"):
         claim_file(out).take()
     assert lock.read_text() == "my notes, not a pid"
-    lock.write_text("123")  # a dead run's claim file: taken and removed as before
+    lock.write_text("2024\n")  # round 17: a user's file of digits was taken for a claim, and removed
+    with pytest.raises(ClaimError, match="is not a file stylize made; move it away"):
+        claim_file(out).take()
+    assert lock.read_text() == "2024\n"
+    lock.write_text("stylize claim 123")  # a dead run's claim file: taken and removed as before
     claim_file(out).take().release()
     assert not lock.exists()
     for empty in (lock, tmp_path / "frames" / ".stylize.lock"):  # hostile round 6: an empty file is not a claim

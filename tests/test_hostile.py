@@ -821,13 +821,17 @@ def test_a_batch_pair_whose_bmp_mark_name_holds_a_users_file_fails_before_its_wo
             "--name-template", "x.bmp", "--report", out / "x.bmp.stylize.json", *FAST)
     assert r.exit_code == 1 and "the report would be one of the pairs' outputs (or an output's mark" in one_line(r)
     # round 16: a --report at a pair's claim name was taken, and that pair failed at its turn ("not a file stylize
-    # made"): refused before the first pair, too
+    # made"); round 17: at the contact sheet's claim name, the report was written over the claim, then removed
+    # with it (exit 0). Every output refuses the names of stylize's own hidden files (images.OWN_NAMES).
     from stylize.claims import claim_file
 
-    r = run("batch", "--content", images / "photo0.png", "--style", images / "art0.jpg", "--out-dir", out,
-            "--report", claim_file(out / "photo0__art0.png").lock_file, *FAST)
-    assert r.exit_code == 1 and "outputs (or an output's mark or claim)" in one_line(r), cli_result_text(r)
-    assert list(out.iterdir()) == []
+    for report in (claim_file(out / "photo0__art0.png").lock_file, claim_file(tmp_path / "sheet.png").lock_file):
+        for flags in ([], ["--overwrite"]):
+            r = run("batch", "--content", images / "photo0.png", "--style", images / "art0.jpg", "--out-dir", out,
+                    "--report", report, "--contact-sheet", tmp_path / "sheet.png", *flags, *FAST)
+            assert r.exit_code == 1 and "a name stylize keeps for its own hidden files (claims, locks, temporary " \
+                "files); choose another name" in one_line(r), cli_result_text(r)
+            assert list(out.iterdir()) == [] and not (tmp_path / "sheet.png").exists()
 
 
 def test_a_full_disk_while_a_report_takes_its_lock_is_one_line_and_leaves_no_folder(images, tmp_path, monkeypatch):

@@ -696,9 +696,8 @@ def begin(pairs: list[Pair], out_dir, settings, *, report=None, inputs=(), skip_
     try:
         if on_folders is not None:
             on_folders()
-        rep.check(read_files(pairs, settings, inputs), overwrite, resume=skip_existing,  # an output's mark and
-                  outputs=[f for o in manifest_files(pairs).writes  # claim too
-                           for f in (o, sidecar_path(o), claim_file(o).lock_file)])
+        rep.check(read_files(pairs, settings, inputs), overwrite, resume=skip_existing,  # an output's mark too
+                  outputs=[f for o in manifest_files(pairs).writes for f in (o, sidecar_path(o))])
     except StylizeError:
         remove_empty(made)  # a refused batch leaves no new, empty --out-dir behind
         raise

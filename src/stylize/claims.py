@@ -8,8 +8,9 @@ A claim is a POSIX record lock (fcntl.lockf) on a small hidden file: beside an o
 (.stylize-claim-<digest of its name>), or inside a frames folder (.stylize.lock). The kernel releases the
 lock when its process ends however it ends (SIGKILL, a crash), so a dead run never blocks a later one and
 no stale lock is ever "taken over" (two runs racing to take over a stale lock file both won). NFS honours
-these locks. The file holds the owner's pid for the message, and is removed when the claim is released.
-Where fcntl does not exist (Windows) a claim is always granted.
+these locks. The file holds "stylize claim <the owner's pid>" for the message (a file of yours at that name,
+digits only too, is never taken for one), and is removed when the claim is released. Where fcntl does not
+exist (Windows) a claim is always granted.
 """
 
 from __future__ import annotations
@@ -17,11 +18,13 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import re
 from pathlib import Path
 
 from .errors import ClaimError
 
 FOLDER_LOCK = ".stylize.lock"  # the claim of a frames folder, inside it
+CLAIM_MARK = "stylize claim "  # a claim file holds this and its owner's pid (a user's file of digits is not a claim)
 _HELD: set[str] = set()  # the lock files this process holds (closing another descriptor of one would drop it)
 
 
@@ -61,7 +64,7 @@ class Claim:
             if same:
                 try:
                     os.ftruncate(fd, 0)
-                    os.write(fd, str(os.getpid()).encode())
+                    os.write(fd, f"{CLAIM_MARK}{os.getpid()}".encode())
                 except OSError as e:  # a full disk: nothing of ours is left behind
                     self.fd = fd
                     self.release()
@@ -141,14 +144,15 @@ def _alone(fd: int, shared: bool) -> bool:
 
 
 def _is_claim(data: bytes) -> bool:
-    """A claim file holds its owner's pid, or nothing (between its creation and the pid's writing)."""
-    return data.strip() == b"" or data.strip().isdigit()
+    """A claim file holds CLAIM_MARK and its owner's pid, or nothing (between its creation and the pid's writing;
+    an empty file no live run holds is refused in take()). A user's file of digits is not one."""
+    return data == b"" or re.fullmatch(rb"stylize claim [0-9]{1,20}", data) is not None
 
 
 def owner(lock_file: Path) -> str:
     """The claim's holder as its file names it, ' (pid N)', for a message; '' when it cannot be read."""
     try:
-        pid = int(lock_file.read_text().strip())
+        pid = int(lock_file.read_text().removeprefix(CLAIM_MARK))
     except (OSError, ValueError):
         return ""
     return f" (pid {pid})"

@@ -7,6 +7,7 @@ import errno
 import io
 import json
 import os
+import re
 import stat
 import sys
 import tempfile
@@ -231,13 +232,20 @@ def _probe(fmt: str) -> str | None:
     return None
 
 
+OWN_NAMES = re.compile(r"\.stylize(-claim-.*|\.lock|-report-lock-.*|-tmp-.*)", re.S)  # claims.py, report.Lock, temp files
+
+
 def check_name(path: str | os.PathLike) -> Path:
-    """Refuse a path with a component over NAME_MAX bytes, or a whole path over PATH_MAX bytes.
+    """Refuse a path with a component over NAME_MAX bytes, or a whole path over PATH_MAX bytes, or whose name is
+    one of stylize's own hidden files' (OWN_NAMES: an output there would be taken for, or removed as, a claim).
 
     For a format that keeps a partial result's metadata in a sidecar (PATH.stylize.json) the
     file name must leave room for that suffix too. Cheap and touches nothing: call it before any work.
     """
     p = Path(path)
+    if OWN_NAMES.fullmatch(p.name):
+        raise ImageError(f"{p}: a name stylize keeps for its own hidden files (claims, locks, temporary files); "
+                         f"choose another name")
     parts = [part for part in p.parts if part != p.anchor]
     fmt = _format_of(p)
     for i, part in enumerate(parts):

@@ -235,8 +235,8 @@ class Report:
             if other and os.path.exists(self.path) and os.path.exists(other) and os.path.samefile(self.path, other):
                 raise ManifestError(f"{self.path}: the report would overwrite an input; choose another --report path")
         if any(path_key(self.path) == path_key(o) for o in outputs):
-            raise ManifestError(f"{self.path}: the report would be one of the pairs' outputs (or an output's mark or "
-                                f"claim); choose another --report path")
+            raise ManifestError(f"{self.path}: the report would be one of the pairs' outputs (or an output's mark); "
+                                f"choose another --report path")
         try:
             check_writable(folder)
         except OSError as e:
