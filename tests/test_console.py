@@ -1,6 +1,7 @@
 """console.py: the terminal side of the command line — Ctrl-C from the first moment of the console script,
 signals during a run, and the words a finished run is summed up in."""
 
+import os
 import signal
 import subprocess
 import sys
@@ -227,4 +228,27 @@ def test_a_reader_gone_from_stderr_costs_the_messages_not_the_work(tmp_path, syn
     proc.stderr.close()  # the reader is gone before the first message
     proc.stdout.close()
     assert proc.wait(timeout=120) == 0
+    assert Image.open(tmp_path / "o.png").size == (32, 26)
+
+
+@pytest.mark.parametrize("stderr", ["full", "closed"])
+def test_a_stderr_that_cannot_be_written_costs_the_messages_not_the_work(tmp_path, synthetic_weights, stderr):
+    """Round 17: `2>/dev/full` (ENOSPC on the bar's first write) or a closed descriptor 2 (`2>&-`, cron) ended the
+    run with exit 1 and nothing written. A closed 2 is opened on /dev/null first: else the output file would
+    take its number and the messages would go into the image."""
+    from PIL import Image
+
+    from .conftest import pattern, synthetic
+
+    pattern(40, 32).save(tmp_path / "c.png")
+    options = [o for o in synthetic(synthetic_weights) if o != "--quiet"]
+    command = [sys.executable, "-m", "stylize", str(tmp_path / "c.png"), str(tmp_path / "c.png"), "-o",
+               str(tmp_path / "o.png"), *options]
+    if stderr == "full":
+        with open("/dev/full", "w") as full:
+            proc = subprocess.run(command, stderr=full, stdout=subprocess.DEVNULL, timeout=120)
+    else:
+        proc = subprocess.run(command, stdout=subprocess.DEVNULL, timeout=120,
+                              preexec_fn=lambda: os.close(2))
+    assert proc.returncode == 0
     assert Image.open(tmp_path / "o.png").size == (32, 26)

@@ -112,9 +112,10 @@ def ignore_signals() -> None:
 
 
 class _Outlived:
-    """A text stream (stderr, stdout) whose reader may go away (`stylize ... 2>&1 | head -c 1`): the first write
-    that finds the pipe closed (EPIPE) points its descriptor at /dev/null, so the messages and the progress bar
-    are dropped and the work goes on to its files and its exit status, instead of failing on a message."""
+    """A text stream (stderr, stdout) whose reader may go away (`stylize ... 2>&1 | head -c 1`) or that cannot
+    be written (`2>/dev/full`, a full disk, an I/O error): the first write that fails points its descriptor at
+    /dev/null, so the messages and the progress bar are dropped and the work goes on to its files and its exit
+    status, instead of failing on a message."""
 
     def __init__(self, stream):
         self._stream = stream
@@ -122,7 +123,7 @@ class _Outlived:
     def _quietly(self, method: str, *args):
         try:
             return getattr(self._stream, method)(*args)
-        except BrokenPipeError:
+        except OSError:  # EPIPE, ENOSPC, EIO, ...
             import os
 
             devnull = os.open(os.devnull, os.O_WRONLY)
@@ -141,7 +142,20 @@ class _Outlived:
 
 
 def outlive_readers() -> None:
-    """Make sys.stderr and sys.stdout _Outlived (the command line only: a library leaves its caller's streams)."""
+    """Make sys.stderr and sys.stdout _Outlived (the command line only: a library leaves its caller's streams).
+    A closed descriptor 1 or 2 (`2>&-`, a daemon's) is first opened on /dev/null: else the next file opened (an
+    output) would take its number, and messages would be written into it."""
+    import os
+
+    for fd, name in ((1, "stdout"), (2, "stderr")):
+        try:
+            os.fstat(fd)
+        except OSError:
+            null = os.open(os.devnull, os.O_WRONLY)  # the lowest free descriptor: this one (1 before 2)
+            if null != fd:
+                os.dup2(null, fd)
+                os.close(null)
+            setattr(sys, name, open(fd, "w", closefd=False))
     for name in ("stderr", "stdout"):
         stream = getattr(sys, name)
         if stream is not None and not isinstance(stream, _Outlived) and hasattr(stream, "fileno"):
