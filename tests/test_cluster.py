@@ -103,6 +103,9 @@ def test_workers_lost_after_they_started_are_not_called_never_started(monkeypatc
     ("pairs.csv", "'pairs.csv' is not a Ray address: give auto, local, HOST:PORT or ray://HOST:PORT (a MANIFEST "
                   "goes before --ray, or write --ray=ADDRESS)"),
     ("head:99999", "'head:99999' is not a Ray address"),
+    ("head:\u00b2", "'head:\u00b2' is not a Ray address"),  # round 17: a traceback (isdigit() yes, int() no)
+    ("ray://head:\uff16\uff13\uff17\uff19", "is not a Ray address"),  # full-width 6379 was read as 6379
+    ("h" * 5000 + ":1x", "a text of 5003 characters is not a Ray address"),
 ])
 def test_a_bad_address_is_a_usage_error(tmp_path, value, message):
     r = run("batch", "--out-dir", tmp_path / "o", "--ray", value)

@@ -27,6 +27,7 @@ from . import batch
 from .batch import Pair
 from .errors import ClusterError
 from .report import Record, Report
+from .settings import shown
 
 EXTRA = "pip install 'gatys-stylize[ray]'"
 CONNECT_WAIT = 10.0  # s: a cluster ADDRESS that does not answer within this is unreachable
@@ -59,8 +60,9 @@ def parse_address(address: str) -> tuple[str, int] | None:
     if client and (not sep or "]" in port):
         host, sep, port = rest, ":", str(CLIENT_PORT)
     host = host.strip("[]")
-    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise ClusterError(f"{address!r} is not a Ray address: give auto, local, HOST:PORT or ray://HOST:PORT")
+    if not sep or not host or not re.fullmatch("[0-9]{1,5}", port) or not 0 < int(port) < 65536:  # ASCII digits
+        raise ClusterError(f"{shown(address, 60)} is not a Ray address: give auto, local, HOST:PORT or "
+                           f"ray://HOST:PORT")
     return host, int(port)
 
 
