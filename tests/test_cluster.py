@@ -309,3 +309,11 @@ def test_report_and_cluster_errors_come_before_any_work(ray_cluster, images, tmp
     r = run(*args, "--device", "cuda")
     assert r.exit_code == 1 and r.stderr == "Error: --device cuda: the Ray cluster has no GPU\n"
     assert not list((tmp_path / "o").iterdir())
+
+
+def test_ray_cpus_without_ray_is_a_usage_error(tmp_path):
+    """Round 17: `batch ... --ray-cpus 99999` without --ray ran a plain batch, the option silently unused."""
+    r = run("batch", "--content", tmp_path / "c.png", "--style", tmp_path / "s.png", "--out-dir", tmp_path / "o",
+            "--ray-cpus", "2")
+    assert r.exit_code == 2 and "--ray-cpus sets the CPUs of each Ray worker: give it with --ray" in r.stderr, \
+        cli_result_text(r)

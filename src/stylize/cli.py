@@ -156,8 +156,8 @@ def transfer_command(content, style, output, save_every, quiet, overwrite, **kwa
 @click.option("--ray", type=RayAddress(), is_flag=False, flag_value="", default=None, metavar="[ADDRESS]",
               help="Run on a Ray cluster: at ADDRESS (HOST:PORT, ray://HOST:PORT, auto), else $RAY_ADDRESS or this "
                    "machine's, else a new local one; one worker per GPU, or per --ray-cpus CPUs.")
-@click.option("--ray-cpus", type=COUNT, default=1, show_default=True,
-              help="CPUs (torch threads) of each Ray worker on a cluster without GPUs.")
+@click.option("--ray-cpus", type=COUNT, default=None,
+              help="CPUs (torch threads) of each Ray worker on a cluster without GPUs (with --ray).  [default: 1]")
 @click.option("--contact-sheet", type=OutputPath(dir_okay=False), default=None, metavar="FILE.png|FILE.jpg",
               help="At the end, write a grid of thumbnails: a row per pair (content | style | result, losses).")
 @options(SYNTHESIS_OPTIONS)
@@ -187,6 +187,8 @@ def batch_command(manifest, contents, styles, out_dir, name_template, skip_exist
     settings = settings_from(kwargs)
     if skip_existing and overwrite:
         raise click.UsageError("--skip-existing keeps finished outputs and --overwrite replaces them: give one")
+    if ray is None and ray_cpus is not None:
+        raise click.UsageError("--ray-cpus sets the CPUs of each Ray worker: give it with --ray")
     try:
         batch.check_sources(manifest, contents, styles)
         if shard is not None and shard[0] is None:
@@ -218,7 +220,7 @@ def batch_command(manifest, contents, styles, out_dir, name_template, skip_exist
             else:
                 from . import cluster
 
-                rep = cluster.run_batch(pairs, out_dir, settings, address=ray, cpus=ray_cpus, on_start=bar.started,
+                rep = cluster.run_batch(pairs, out_dir, settings, address=ray, cpus=ray_cpus or 1, on_start=bar.started,
                                         **common)
         except BaseException as e:  # (a second Ctrl-C too: the sheet's claim, then the empty folders, go)
             held.close()
