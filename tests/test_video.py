@@ -970,3 +970,21 @@ def test_a_name_ending_in_a_slash_is_a_frames_folder_whatever_its_dots(tmp_path,
     r = run("video", folder, art, "-o", f"{tmp_path / 'out.d'}/", "--independent", *FAST)
     assert r.exit_code == 0, cli_result_text(r)
     assert len(list((tmp_path / "out.d").glob("frame_*.png"))) == 6
+
+
+def test_a_video_that_cannot_be_written_is_told_so_not_blamed_on_its_codec(tmp_path, folder, art):
+    """Round 17: a full disk or `ulimit -f` at the trial encode said "the .mp4 container cannot hold libx264 video
+    (File too large); use another --codec or container"."""
+    import resource
+    import signal
+    import subprocess
+    import sys
+
+    def limited():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # (the write fails with EFBIG instead of killing)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1024, 1024))
+
+    p = subprocess.run([sys.executable, "-m", "stylize", "video", str(folder), str(art), "-o", str(tmp_path / "v.mp4"),
+                        *FAST], preexec_fn=limited, capture_output=True, text=True, timeout=120)
+    assert p.returncode == 1 and p.stderr == f"Error: {tmp_path / 'v.mp4'}: cannot write it (File too large)\n", p.stderr
+    assert not (tmp_path / "v.mp4").exists() and not video.work_folder(tmp_path / "v.mp4").exists()

@@ -13,10 +13,11 @@ Both come with the `video` extra: pip install 'gatys-stylize[video]'.
 
 from __future__ import annotations
 
+import errno
+import functools
 import hashlib
 import json
 import math
-import functools
 import os
 import re
 import tempfile
@@ -946,6 +947,9 @@ def pixel_format(codec: str) -> str:
     return candidates[0]
 
 
+WRITE_ERRORS = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EIO, errno.EROFS, errno.EACCES, errno.EPERM}
+
+
 def _url(path) -> str:
     """The name FFmpeg is given for a file: absolute, so that a file named `file:a.mp4` or `concat:a|b` is that
     file, not a protocol's URL (FFmpeg reads a relative name's `word:` as one)."""
@@ -1043,6 +1047,8 @@ def check_video_output(output, codec: str | None, size: tuple[int, int], source:
         try:
             opens(rate, time_base)
         except (av.FFmpegError, ValueError) as e:
+            if getattr(e, "errno", None) in WRITE_ERRORS:  # a full disk, `ulimit -f`: not the codec's fault
+                raise VideoError(f"{output}: cannot write it ({_why(e)})") from None
             blocked = _opens(av, codec, size, pixel_format(codec))  # the encoder itself (h264_nvenc: no GPU)?
             if blocked:
                 raise VideoError(f"--codec {codec}: the encoder does not work here ({blocked}); use another "
