@@ -734,3 +734,14 @@ def test_what_every_pair_shares_is_checked_once_before_the_first_pair(images, tm
     assert r.exit_code == 1 and "broken.png: not an image Pillow can read" in r.stderr, cli_result_text(r)
     assert len(r.stderr.splitlines()) == 1
     assert not (tmp_path / "o").exists() and not (tmp_path / "r.json").exists()
+
+
+def test_an_unreadable_line_s_record_names_no_output(tmp_path):
+    """Round 17: the records of manifest lines that could not be read ({}, a bare "c.jpg") named --out-dir as
+    their output (round 13 fixed it for lines whose output could be named)."""
+    manifest = tmp_path / "m.jsonl"
+    manifest.write_text('{}\n"c.jpg"\n{"content": "c.jpg", "style": []}\n')
+    r = run("batch", manifest, "--out-dir", tmp_path / "o", "--report", tmp_path / "r.json", *FAST)
+    assert r.exit_code == 3, cli_result_text(r)
+    pairs = json.loads((tmp_path / "r.json").read_text())["pairs"]
+    assert [(p["status"], p["output"]) for p in pairs] == [("failed", "")] * 3

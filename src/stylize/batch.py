@@ -51,6 +51,8 @@ class Pair:
     error: str | None = None  # set: this pair fails without running (see Row.error)
     total: int | None = None  # pairs in the whole manifest (before sharding): the report's manifest_pairs
     manifest: "Files | None" = None  # every file of the whole manifest (all shards), set by plan()
+    named: bool = True  # False: no output name could be made (an unreadable line): `output` is --out-dir, the
+    # report's record names none
 
     @property
     def style(self) -> str:
@@ -338,7 +340,7 @@ def plan(rows, out_dir: Path, template: str = DEFAULT_TEMPLATE) -> list[Pair]:
         if not isinstance(row, Row):  # a plain (content, style, output[, blend]) tuple
             row = _row(*row[:3], row[3] if len(row) > 3 else None, f"pair {index + 1}")
         if row.error and not row.styles:  # a line that could not be read: it fails alone, writing nothing
-            pairs.append(Pair(index, row.content, row.styles, Path(out_dir), None, row.error))
+            pairs.append(Pair(index, row.content, row.styles, Path(out_dir), None, row.error, named=False))
             continue
         output = row.output
         if output is None:
@@ -355,7 +357,8 @@ def plan(rows, out_dir: Path, template: str = DEFAULT_TEMPLATE) -> list[Pair]:
             if ".." in Path(output).parts and ".." not in Path(template).parts:  # a file named '...png' (stem '..')
                 pairs.append(Pair(index, row.content, row.styles, Path(out_dir), None,
                                   f"pair {index + 1}: the name template makes {output!r} of its file names, a name "
-                                  f"that climbs out of --out-dir ('..'); rename the file or change the template"))
+                                  f"that climbs out of --out-dir ('..'); rename the file or change the template",
+                                  named=False))
                 continue
         path = Path(output) if Path(output).is_absolute() else out_dir / output
         if row.output is not None and names_a_folder(row.output):  # (its Row's error says so)
@@ -657,7 +660,7 @@ def failed_at_start(pairs: list[Pair], records: list[Record], report: Report | N
 
 
 def record_of(pair: Pair) -> Record:
-    return Record(pair.index, pair.content, pair.style, str(pair.output),
+    return Record(pair.index, pair.content, pair.style, str(pair.output) if pair.named else "",
                   blend=list(pair.blend) if pair.blend is not None else None, styles=list(pair.styles))
 
 
