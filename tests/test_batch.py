@@ -441,7 +441,7 @@ def test_shard_auto_reads_the_array_task_from_its_engine(env, count, share):
     (SLURM_TASK_2_OF_4, 8, "--shard auto/8: the Slurm array has 4 tasks"),
     ({"SLURM_ARRAY_TASK_ID": "3", "SLURM_ARRAY_TASK_MIN": "1", "SLURM_ARRAY_TASK_MAX": "7",
       "SLURM_ARRAY_TASK_COUNT": "3"}, None, "a Slurm array with gaps (3 tasks with ids 1 to 7)"),
-    ({"SLURM_ARRAY_TASK_ID": "x", "SLURM_ARRAY_TASK_COUNT": "2"}, None, "SLURM_ARRAY_TASK_ID='x' is not a whole number"),
+    ({"SLURM_ARRAY_TASK_ID": "x", "SLURM_ARRAY_TASK_COUNT": "2"}, None, "SLURM_ARRAY_TASK_ID: 'x' is not a whole number"),
     ({"SLURM_ARRAY_TASK_ID": "1"}, None, "neither SLURM_ARRAY_TASK_COUNT nor SLURM_ARRAY_TASK_MAX"),
     ({"SLURM_ARRAY_TASK_ID": "1", "SLURM_ARRAY_TASK_COUNT": "2", "JOB_COMPLETION_INDEX": "0"}, 2, "both Slurm"),
     # round 9: a step of 0 was read as 1, a maximum below the minimum made "the array's -4 ids"
@@ -449,6 +449,10 @@ def test_shard_auto_reads_the_array_task_from_its_engine(env, count, share):
      "SLURM_ARRAY_TASK_STEP=0 with ids from 0 to 3: not a Slurm array's ids"),
     ({"SLURM_ARRAY_TASK_ID": "3", "SLURM_ARRAY_TASK_MIN": "5", "SLURM_ARRAY_TASK_MAX": "0"}, None,
      "SLURM_ARRAY_TASK_MAX=0 is below SLURM_ARRAY_TASK_MIN=5"),
+    # round 17: a 5000-digit index was quoted whole (a 5066-character line); 4000 digits were read, then quoted
+    ({"JOB_COMPLETION_INDEX": "1" * 5000}, 4, "JOB_COMPLETION_INDEX: a text of 5000 characters is too large"),
+    ({"JOB_COMPLETION_INDEX": "1" * 4000}, 4, "JOB_COMPLETION_INDEX=a text of 4000 characters is over 1e+12"),
+    ({"SLURM_ARRAY_TASK_ID": "-1", "SLURM_ARRAY_TASK_COUNT": "2"}, None, "SLURM_ARRAY_TASK_ID='-1' is negative"),
 ])
 def test_shard_auto_refuses_what_is_not_an_array_task(env, count, message):
     with pytest.raises(ClusterError) as e:

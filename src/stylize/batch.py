@@ -528,15 +528,19 @@ def shard_from_environment(count: int | None = None, environ=None) -> tuple[int,
     return place + 1, n, f"Slurm array: {told}"
 
 
+MAX_ARRAY_ID = 10**12  # the largest job array id, index or count read from the environment
+
+
 def _whole(env, name: str, default=...) -> int | None:
     if name not in env and default is not ...:
         return default
     try:
         value = whole(env[name])
-    except ValueError:
-        raise ClusterError(f"--shard auto: {name}={env[name]!r} is not a whole number") from None
-    if value < 0:
-        raise ClusterError(f"--shard auto: {name}={value} is negative")
+    except ValueError as e:  # (its own words: not digits, or thousands of them)
+        raise ClusterError(f"--shard auto: {name}: {e}") from None
+    if not 0 <= value <= MAX_ARRAY_ID:  # (no job array's ids or counts come near: a message quotes it whole)
+        raise ClusterError(f"--shard auto: {name}={shown(env[name])} is "
+                           f"{'negative' if value < 0 else f'over {MAX_ARRAY_ID:.0e}'}")
     return value
 
 
