@@ -597,14 +597,14 @@ def test_a_manifest_line_ends_only_at_a_line_break():
 
 
 def test_json_true_and_false_are_not_blend_weights():
-    assert "blend weight 1 of 2 is not a number ('True'); blend weights are numbers" in batch.read_manifest(
+    assert "blend weight 1 of 2 is not a number (true); blend weights are numbers" in batch.read_manifest(
         '{"content": "a", "style": ["b", "c"], "blend": [true, false]}\n')[0].error
 
 
 def test_a_json_blend_list_holds_numbers_not_texts():
     rows = batch.read_manifest('{"content": "a", "style": ["b", "c"], "blend": [1, "2"]}\n'
                                '{"content": "a", "style": ["b", "c"], "blend": "1,2"}\n')
-    assert "blend weight 2 of 2 is not a number ('2')" in rows[0].error
+    assert 'blend weight 2 of 2 is not a number ("2")' in rows[0].error
     assert rows[1].error == 'manifest line 2: "blend" is a list of numbers, e.g. [3, 7], not \'1,2\''  # round 13
     rows = batch.read_manifest("content,style\na.png,b.png;;c.png\na.png,b.png;c.png;\na.png,b.png;c.png\n", "m.csv")
     assert [r.error for r in rows] == [

@@ -639,7 +639,15 @@ def test_manifest_blend_weights_have_the_command_lines_range():
         "manifest line 1: blend weight 1 of 2 is too large: a weight is 0 or from 1e-12 to 1e+12",
         "manifest line 2: blend weight 2 of 2 is too large: a weight is 0 or from 1e-12 to 1e+12"]
     row = batch.read_manifest("content,style,blend\na.jpg,s.jpg;t.jpg,1;\n")[0]
-    assert "the blend cell '1;' has an empty item; separate the weights with single commas" in row.error
+    assert "the blend cell '1;' has an empty item; separate the weights with single ';' or ','" in row.error
+    # round 17: JSON false quoted as Python's 'False', [] called "all 0", a byte \xff shown as '\udcff'
+    rows = batch.read_manifest('{"content": "a", "style": ["b", "c"], "blend": [false, 1]}\n'
+                               '{"content": "a", "style": ["b", "c"], "blend": []}\n')
+    assert [r.error for r in rows] == [
+        "manifest line 1: blend weight 1 of 2 is not a number (false); blend weights are numbers",
+        "manifest line 2: the blend list is empty; give a weight per artwork, e.g. [3, 7]"]
+    row = batch.read_manifest("content,style,blend\na.jpg,s.jpg;t.jpg,1;\udcff\n")[0]  # (a file's byte \xff)
+    assert row.error.endswith("blend weight 2 of 2: '\\xff' is not a number"), row.error
 
 
 # round 7: every format's own limit; a figure's .json is the figure's; stylize's marks beside intermediates

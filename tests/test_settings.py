@@ -60,3 +60,12 @@ def test_the_defaults_are_the_papers_method():
     assert d.content_layer == "conv4_2" and d.style_layers == ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")
     assert d.pooling == "avg" and d.init == "noise" and d.optimizer == "lbfgs" and d.normalize
     assert d.layer_weights == {name: 0.2 for name in d.style_layers}
+
+
+def test_a_message_shows_a_byte_that_is_not_utf8_as_the_byte():
+    """Round 17: a manifest's byte \\xff (kept in a name as the surrogate U+DCFF) was shown as '\\udcff'."""
+    from stylize.settings import shown
+
+    assert shown("a\udcffb") == r"'a\xffb'" and shown("\udc80") == r"'\x80'"
+    assert shown("\\udcff") == r"'\\udcff'" and shown("\\\udcff") == r"'\\\xff'"  # a typed backslash stays one
+    assert shown("x" * 25) == "a text of 25 characters"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import glob
 import hashlib
+import json
 import math
 import os
 import re
@@ -82,16 +83,20 @@ def _blend(value, where: str) -> tuple[float, ...] | None:
     inf, which the user never wrote)."""
     if value is None or value == "":
         return None
+    if value == []:
+        raise ManifestError(f"{where}: the blend list is empty; give a weight per artwork, e.g. [3, 7]")
     items = value if isinstance(value, list) else str(value).replace(";", ",").split(",")
-    if any(isinstance(v, str) and not v.strip() for v in items):  # CSV '1;' or '1,,2'
+    if not isinstance(value, list) and any(not v.strip() for v in items):  # CSV '1;' or '1,,2'
         raise ManifestError(f"{where}: the blend cell {shown(value, 60)} has an empty item; separate the weights "
-                            f"with single commas")
+                            f"with single ';' or ','")
     low, high = WEIGHT_RANGE
     weights = []
     for k, v in enumerate(items, 1):
         what = f"{where}: blend weight {k} of {len(items)}"
         if isinstance(v, bool) or (isinstance(value, list) and not isinstance(v, (int, float))):  # true, [1, "2"]
-            raise ManifestError(f"{what} is not a number ({shown(v, 30)}); blend weights are numbers")
+            text = json.dumps(v, ensure_ascii=False)  # (as the user wrote it: false, "2"; not Python's False)
+            raise ManifestError(f"{what} is not a number ({text if len(text) <= 30 else shown(text, 30)}); blend "
+                                f"weights are numbers")
         try:
             w = float(v) if isinstance(v, (int, float)) else number(v)
         except ValueError as e:  # (the number's own words: not one, or too small to be told from 0)

@@ -230,8 +230,10 @@ FIELDS = {f.name: f for f in fields(Settings)}
 def shown(value, limit: int = 24) -> str:
     """How a message quotes what the user gave: repr() of a short text, 'a text of N characters' of a long one
     (a 5000-digit number in an error line is no help)."""
-    text = str(value)
-    return repr(text) if len(text) <= limit else f"a text of {len(text)} characters"
+    text = str(value)  # (a byte that is not UTF-8, kept in a name as a surrogate, is shown as the byte: '\xff')
+    if len(text) > limit:
+        return f"a text of {len(text)} characters"
+    return re.sub(r"(?<!\\)((?:\\\\)*)\\udc([89a-f][0-9a-f])", r"\1\\x\2", repr(text))  # (not a typed '\\udcff')
 
 
 def whole(text) -> int:
