@@ -771,7 +771,9 @@ def test_a_content_mask_drawn_on_the_clips_frames_follows_them_to_any_size(tmp_p
 
 @pytest.mark.vgg
 def test_overwriting_a_frames_folder_removes_only_the_frames_stylize_made(tmp_path, art):
-    """Hostile round 2: --overwrite removed a user's frame_00007.png that no frame of the clip replaces."""
+    """Hostile round 2: --overwrite removed a user's frame_00007.png that no frame of the clip replaces. Round 17:
+    kept, the folder then read as a longer clip (and the message had promised --overwrite would redo it): a file
+    of yours numbered after the clip's frames is refused, whatever the flags; stylize's own frames there go."""
     frames = moving_frames(3)
     long, short = tmp_path / "long", tmp_path / "short"
     for d, n in ((long, 3), (short, 2)):
@@ -782,9 +784,17 @@ def test_overwriting_a_frames_folder_removes_only_the_frames_stylize_made(tmp_pa
     assert run("video", long, art, "-o", out, *FAST).exit_code == 0
     mine = out / "frame_00007.png"
     pattern(32, 27).save(mine)
-    r = run("video", short, art, "-o", out, "--overwrite", *FAST)
-    assert r.exit_code == 0, cli_result_text(r)
-    assert sorted(p.name for p in out.glob("frame_*.png")) == ["frame_00001.png", "frame_00002.png", "frame_00007.png"]
+    for flags in ([], ["--overwrite"]):
+        r = run("video", short, art, "-o", out, *flags, *FAST)
+        assert r.exit_code == 1 and r.stderr == (f"Error: {mine}: not a frame stylize made, numbered after this clip's "
+                                                 f"2 frames (the folder would read as a longer clip); move it away or "
+                                                 f"choose another output\n"), cli_result_text(r)
+    assert sorted(p.name for p in out.glob("frame_*.png")) == [f"frame_0000{i}.png" for i in (1, 2, 3, 7)]
+    mine.rename(tmp_path / "mine.png")
+    r = run("video", short, art, "-o", out, *FAST)
+    assert r.exit_code == 1 and "pass --overwrite to redo such frames (or remove those after this clip's)" in r.stderr
+    assert run("video", short, art, "-o", out, "--overwrite", *FAST).exit_code == 0
+    assert sorted(p.name for p in out.glob("frame_*.png")) == ["frame_00001.png", "frame_00002.png"]
 
 
 def test_a_video_name_too_long_for_its_frames_folder_is_refused_as_too_long(tmp_path, clip, art):
@@ -819,7 +829,9 @@ def test_a_file_of_the_users_at_a_frames_name_is_never_replaced(tmp_path):
     for overwrite in (False, True):
         with pytest.raises(video.VideoError, match="not a frame stylize made"):
             video.check_folder(folder, 3, "mark", overwrite)
-    assert video.check_folder(folder, 1, "mark", True) == {}  # beyond this clip's frames: left alone
+    with pytest.raises(video.VideoError, match=r"numbered after this clip's 1 frame \(the folder would read as a "
+                                               r"longer clip\)"):  # round 17: beyond this clip's frames too
+        video.check_folder(folder, 1, "mark", True)
     assert (folder / "frame_00002.png").read_text() == "mine"
 
 
@@ -840,7 +852,11 @@ def test_a_frame_made_for_another_number_or_a_users_numbered_image_is_no_frame_o
     for overwrite in (False, True):
         with pytest.raises(video.VideoError, match="frame_00003.webp: a numbered image at frame 3 of this clip"):
             video.check_folder(folder, 3, "mark", overwrite)
-    assert video.check_folder(folder, 2, "mark", True) == {1: 1}  # beyond this clip's frames: left alone
+    with pytest.raises(video.VideoError, match="frame_00003.webp: not a frame stylize made, numbered after this "
+                                               "clip's 2 frames"):  # round 17: beyond this clip's frames too
+        video.check_folder(folder, 2, "mark", True)
+    (folder / "frame_00003.webp").rename(folder / "IMG_0003.webp")  # a photo of yours: not named as a frame
+    assert video.check_folder(folder, 2, "mark", True) == {1: 1}
 
 
 def test_the_temporary_video_is_a_new_file_never_one_already_there(tmp_path):

@@ -612,7 +612,7 @@ def check_folder(folder: Path, count: int, mark: str, overwrite: bool) -> dict[i
         return {}
     if not os.path.isdir(folder):
         raise VideoError(f"{folder}: is a file, not a frames folder")
-    done, readable = {}, _image_suffixes()
+    done, readable, another = {}, _image_suffixes(), None
     for f in sorted(folder.iterdir()):
         m = FRAME_PATTERN.match(f.name)
         if m is None:  # a user's numbered image (frame_00003.webp) would be a second frame 3 of the folder
@@ -620,19 +620,28 @@ def check_folder(folder: Path, count: int, mark: str, overwrite: bool) -> dict[i
             if other and 1 <= int(other.group(1)) <= count and f.suffix.lower() in readable:
                 raise VideoError(f"{f}: a numbered image at frame {int(other.group(1))} of this clip (the folder would "
                                  f"hold two frames of that number); move it away or choose another output")
+            if re.fullmatch(r"frame_\d{5,}", f.stem) and f.suffix.lower() in readable:  # (after the clip's frames)
+                raise VideoError(f"{f}: not a frame stylize made, {_after(count)}; move it away or choose another "
+                                 f"output")
             continue
         number = int(m.group(1))
         state = recorded_pass(f, mark, number) if number <= count else 0
         if state:
             done[number] = state
-        elif number <= count and not _made_here(f):  # a file of the user's: never replaced, whatever the flags
-            raise VideoError(f"{f}: not a frame stylize made, at a name this clip's frame {number} needs; move it "
-                             f"away or choose another output")
-        elif not overwrite:
-            raise VideoError(f"{f}: a frame of another run (other settings, inputs or options, or unfinished) or of "
-                             f"another frame; pass "
-                             f"--overwrite to redo such frames, or choose another output")
+        elif not _made_here(f):  # a file of the user's: never replaced nor removed, whatever the flags
+            where = f"at a name this clip's frame {number} needs" if number <= count else _after(count)
+            raise VideoError(f"{f}: not a frame stylize made, {where}; move it away or choose another output")
+        elif not overwrite and another is None:  # (told after the files of the user's, which no flag changes)
+            another = VideoError(f"{f}: a frame of another run (other settings, inputs or options, or unfinished) or "
+                                 f"of another frame; pass --overwrite to redo such frames (or remove those after this "
+                                 f"clip's), or choose another output")
+    if another is not None:
+        raise another
     return done
+
+
+def _after(count: int) -> str:
+    return f"numbered after this clip's {count} frame{'s' * (count != 1)} (the folder would read as a longer clip)"
 
 
 def stylize_frames(session, clip: Clip, style, out_dir, options: VideoOptions = VideoOptions(), *, blend=None,
@@ -947,7 +956,7 @@ def pixel_format(codec: str) -> str:
     return candidates[0]
 
 
-WRITE_ERRORS = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EIO, errno.EROFS, errno.EACCES, errno.EPERM}
+WRITE_ERRORS = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EIO, errno.EROFS}  # (not EPERM: FFmpeg's -1 for any error)
 
 
 def _url(path) -> str:
