@@ -65,23 +65,22 @@ def test_content_recon_command(photo, tmp_path):
 
 
 def test_grid_trades_content_against_style_monotonically(photo, art, tmp_path):
-    # 2 rows x 2 columns at 32 px, the paper's extreme ratios (three decades apart): in each row the
-    # content loss rises and the style loss falls as alpha/beta falls
+    # one row (the paper's five style layers) x 2 columns at 32 px, the paper's extreme ratios (three decades
+    # apart): the content loss rises and the style loss falls as alpha/beta falls (rows: the layout tests)
     out = tmp_path / "grid.png"
-    r = run("grid", photo, art, "-o", out, "--layer-sets", "conv1_1;conv1_1,conv2_1,conv3_1,conv4_1,conv5_1",
+    r = run("grid", photo, art, "-o", out, "--layer-sets", "conv1_1,conv2_1,conv3_1,conv4_1,conv5_1",
             "--ratios", "1e-2,1e-5", "--size", "32", "--iterations", "60", "--cells-dir", tmp_path / "cells",
             "--quiet")
     assert r.exit_code == 0, cli_result_text(r)
     meta = json.loads(out.with_suffix(".json").read_text())
     cells = meta["cells"]
     assert meta["ratios"] == [1e-2, 1e-5]
-    assert len(cells) == 4 and len(list((tmp_path / "cells").iterdir())) == 4
-    for row in ("A", "B"):
-        high, low = sorted((c for c in cells if c["row"] == row), key=lambda c: -c["ratio"])
-        assert (high["ratio"], low["ratio"]) == (1e-2, 1e-5)
-        assert low["content_loss"] > high["content_loss"], (row, low, high)
-        assert low["style_loss"] < high["style_loss"], (row, low, high)
-    assert Image.open(out).width > 2 * 32 and Image.open(out).height > 2 * 24
+    assert len(cells) == 2 and len(list((tmp_path / "cells").iterdir())) == 2
+    high, low = sorted(cells, key=lambda c: -c["ratio"])
+    assert (high["ratio"], low["ratio"]) == (1e-2, 1e-5)
+    assert low["content_loss"] > high["content_loss"], (low, high)
+    assert low["style_loss"] < high["style_loss"], (low, high)
+    assert Image.open(out).width > 2 * 32 and Image.open(out).height > 24
 
 
 def test_figure1_layout(photo, art, tmp_path):
