@@ -46,7 +46,8 @@ def test_manifest_formats():
 def test_a_bad_blend_is_the_pairs_own_error_not_the_manifests():
     rows = batch.read_manifest('{"content": "a", "style": ["b", "c"], "blend": [1]}\n'
                                '{"content": "a", "style": "b", "blend": [0]}\n{"content": "a", "style": "b"}\n')
-    assert "1 blend weights for 2 style" in rows[0].error and "blend weights are all 0" in rows[1].error and rows[2].error is None
+    assert "1 blend weights for 2 style" in rows[0].error and "blend weights are all 0" in rows[1].error
+    assert rows[2].error is None
 
 
 def test_plan_names_outputs_and_refuses_collisions(tmp_path):
@@ -441,7 +442,8 @@ def test_shard_auto_reads_the_array_task_from_its_engine(env, count, share):
     (SLURM_TASK_2_OF_4, 8, "--shard auto/8: the Slurm array has 4 tasks"),
     ({"SLURM_ARRAY_TASK_ID": "3", "SLURM_ARRAY_TASK_MIN": "1", "SLURM_ARRAY_TASK_MAX": "7",
       "SLURM_ARRAY_TASK_COUNT": "3"}, None, "a Slurm array with gaps (3 tasks with ids 1 to 7)"),
-    ({"SLURM_ARRAY_TASK_ID": "x", "SLURM_ARRAY_TASK_COUNT": "2"}, None, "SLURM_ARRAY_TASK_ID: 'x' is not a whole number"),
+    ({"SLURM_ARRAY_TASK_ID": "x", "SLURM_ARRAY_TASK_COUNT": "2"}, None,
+     "SLURM_ARRAY_TASK_ID: 'x' is not a whole number"),
     ({"SLURM_ARRAY_TASK_ID": "1"}, None, "neither SLURM_ARRAY_TASK_COUNT nor SLURM_ARRAY_TASK_MAX"),
     ({"SLURM_ARRAY_TASK_ID": "1", "SLURM_ARRAY_TASK_COUNT": "2", "JOB_COMPLETION_INDEX": "0"}, 2, "both Slurm"),
     # round 9: a step of 0 was read as 1, a maximum below the minimum made "the array's -4 ids"

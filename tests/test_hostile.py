@@ -788,7 +788,8 @@ def test_a_number_too_small_for_a_float_is_never_read_as_0_and_long_numbers_are_
         assert r.exit_code == 2 and message in error and extra[0] in error, cli_result_text(r)
     rows = batch.read_manifest("content,style,blend\na.png,b.png;c.png,1;" + "9" * 5000 + "\n")
     rows += batch.read_manifest('{"content": "a.png", "style": ["b.png", "c.png"], "blend": [1, ' + "9" * 4000 + "]}")
-    assert all(len(r.error) < 200 and "blend weight 2 of 2 is too large" in r.error for r in rows), [r.error[:300] for r in rows]
+    assert all(len(r.error) < 200 and "blend weight 2 of 2 is too large" in r.error for r in rows), \
+        [r.error[:300] for r in rows]
 
 
 # round 9

@@ -1002,5 +1002,6 @@ def test_a_video_that_cannot_be_written_is_told_so_not_blamed_on_its_codec(tmp_p
 
     p = subprocess.run([sys.executable, "-m", "stylize", "video", str(folder), str(art), "-o", str(tmp_path / "v.mp4"),
                         *FAST], preexec_fn=limited, capture_output=True, text=True, timeout=120)
-    assert p.returncode == 1 and p.stderr == f"Error: {tmp_path / 'v.mp4'}: cannot write it (File too large)\n", p.stderr
+    assert p.returncode == 1, p.stderr
+    assert p.stderr == f"Error: {tmp_path / 'v.mp4'}: cannot write it (File too large)\n"
     assert not (tmp_path / "v.mp4").exists() and not video.work_folder(tmp_path / "v.mp4").exists()

@@ -232,7 +232,8 @@ def _probe(fmt: str) -> str | None:
     return None
 
 
-OWN_NAMES = re.compile(r"\.stylize(-claim-.*|\.lock|-report-lock-.*|-tmp-.*)", re.S)  # claims.py, report.Lock, temp files
+# the names of stylize's own hidden files (claims.py, report.Lock, temporary files): never an output's
+OWN_NAMES = re.compile(r"\.stylize(-claim-.*|\.lock|-report-lock-.*|-tmp-.*)", re.S)
 
 
 def check_name(path: str | os.PathLike) -> Path:

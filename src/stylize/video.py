@@ -956,7 +956,8 @@ def pixel_format(codec: str) -> str:
     return candidates[0]
 
 
-WRITE_ERRORS = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EIO, errno.EROFS}  # (not EPERM: FFmpeg's -1 for any error)
+# a trial encode failing so is the disk's fault, not the codec's (not EPERM: FFmpeg's -1 for any error)
+WRITE_ERRORS = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EIO, errno.EROFS}
 
 
 def _url(path) -> str:
