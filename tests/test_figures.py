@@ -221,3 +221,16 @@ def test_overwrite_replaces_only_this_figures_json_never_another_figures_of_the_
     figures.check_outputs(tmp_path / "fig.jpg", [tmp_path / "c.png"], overwrite=True)  # beside its figure: its own
     fig = figures.Figure(Image.new("RGB", (8, 8)), {"command": "grid", "cells": []})
     assert json.loads(figures.save(fig, tmp_path / "new.png").read_text())["figure"] == "new.png"
+
+
+@pytest.mark.parametrize("command, extra, cell", [
+    ("figure1", [], "style-E.png"), ("grid", ["--ratios", "1e-3,1e-2", "--layer-sets", "conv1_1"], "A_0.001.png")])
+def test_a_folder_at_a_cells_name_is_refused_before_any_work_whatever_the_flags(photo, art, tmp_path, command,
+                                                                                extra, cell):
+    """Round 18: with --overwrite, a folder at a cell's name passed the checks; the figure failed after its work."""
+    cells = tmp_path / "cells"
+    (cells / cell).mkdir(parents=True)
+    r = run(command, photo, art, "-o", tmp_path / "f.png", "--cells-dir", cells, "--overwrite", *extra, "--size", "32",
+            "--iterations", "2", "--quiet")
+    assert r.exit_code == 1 and f"{cells / cell}: is a directory" in r.stderr, cli_result_text(r)
+    assert [p.name for p in cells.iterdir()] == [cell] and not (tmp_path / "f.png").exists()

@@ -150,22 +150,20 @@ def cell_paths(folder, names) -> list[Path]:
 
 
 def prepare_cells(folder, names, overwrite: bool = False, inputs=()) -> list[Path] | None:
-    """Create the cells' folder and refuse, before any work, a cell that is an input, or that exists
-    (without overwrite)."""
+    """Create the cells' folder and refuse, before any work, a cell that is an input, exists (without
+    overwrite), or that any output would be refused as (images.check_output: a folder at its name...)."""
     if folder is None:
         return None
     from .claims import claim_file
-    from .images import check_name, make_folder, same_file, taken
+    from .images import check_output, make_folder, same_file
 
     paths = cell_paths(make_folder(folder, "cells folder"), names)
     for p in paths:
         if paths.count(p) > 1:
             raise ImageError(f"{p}: two cells would have this name (a layer or ratio given twice); give each once")
-        check_name(p)
         if any(same_file(p, i) for i in inputs):
             raise ImageError(f"{p}: a cell would overwrite an input image; choose another --cells-dir")
-        if taken(p) and not overwrite:
-            raise ImageError(f"{p}: already exists; pass --overwrite to replace it")
+        check_output(p, overwrite=overwrite)  # every output's checks: a folder there, a running video's folder...
         with claim_file(p):  # another run making a file of that name (its -o): refused now, not after the cells
             pass
     return paths
