@@ -952,7 +952,7 @@ def test_a_shards_report_or_contact_sheet_is_no_file_of_another_shards_pair(imag
     assert (images / "photo1.png").read_bytes() == before and not other_output.exists()
 
 
-def test_a_frames_folder_a_video_is_writing_is_its_own(tmp_path, photo, art):
+def test_a_frames_folder_a_video_is_writing_is_its_own(tmp_path, photo, art, synthetic_weights):
     """Round 10: `stylize c.png s.png -o vf/frame_00002.png` while `video ... -o vf` ran said "Wrote", then the
     video replaced that file with its frame (frames were saved with overwrite, whatever appeared meanwhile)."""
     from stylize.claims import claim_folder, folder_held
@@ -969,6 +969,17 @@ def test_a_frames_folder_a_video_is_writing_is_its_own(tmp_path, photo, art):
             check_output(vf / "frame_00002.png")
         r = run("batch", "--content", photo, "--style", art, "--out-dir", vf, *FAST)
         assert r.exit_code == 3 and "frames folder of a running" in r.stderr, cli_result_text(r)
+        # round 18: a batch's --report or --contact-sheet, and `report merge -o`, were written there (at a frame's
+        # name too), and the video failed at that frame after its work
+        report = tmp_path / "r.json"
+        assert run("batch", "--content", photo, "--style", art, "--out-dir", tmp_path / "o", "--report", report,
+                   *synthetic(synthetic_weights)).exit_code == 0
+        for args in (["--report", vf / "r.json"], ["--contact-sheet", vf / "frame_00003.png"]):
+            r = run("batch", "--content", photo, "--style", art, "--out-dir", tmp_path / "o2", *args, *FAST)
+            assert r.exit_code == 1 and "frames folder of a running `stylize video`" in r.stderr, cli_result_text(r)
+        r = run("report", "merge", report, "-o", vf / "frame_00002.png")
+        assert r.exit_code == 1 and "frames folder of a running `stylize video`" in r.stderr, cli_result_text(r)
+        assert sorted(f.name for f in vf.iterdir()) == [".stylize.lock"]
     finally:
         probe.kill()
         probe.wait()

@@ -839,6 +839,7 @@ def check_contact_sheet(path, pairs: list[Pair], settings, inputs=(), *, overwri
     made = any(path_key(folder) in (path_key(q) for q in Path(pair.output).parents) for pair in pairs)
     if os.path.isdir(p) or not (os.path.isdir(folder) or made):  # (a folder the batch makes: there by then)
         raise ManifestError(f"{p}: {'is a directory' if os.path.isdir(p) else f'the folder {folder} does not exist'}")
+    check_not_held(p)  # (a running video's frames folder is its own)
     others = [*read_files(pairs, settings, inputs), *manifest_files(pairs).writes]
     if any(path_key(p) == path_key(o) for o in others if o):
         raise ManifestError(f"{p}: the contact sheet would replace a file the batch reads or writes; choose "

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from .claims import claim_file, open_own
 from .errors import ClaimError, ManifestError, UsageError
-from .images import check_name, check_writable, path_key, read_json_here, through_link, write_json
+from .images import check_name, check_not_held, check_writable, path_key, read_json_here, through_link, write_json
 
 WRITE_SHARE = 0.1  # a report is rewritten at most this share of the time (a huge report is written less often)
 
@@ -231,6 +231,7 @@ class Report:
             raise ManifestError(f"{self.path}: the folder {folder} does not exist")
         if os.path.isdir(self.path):
             raise ManifestError(f"{self.path}: is a directory")
+        check_not_held(self.path)  # (a running video's frames folder is its own)
         for other in inputs:
             if other and os.path.exists(self.path) and os.path.exists(other) and os.path.samefile(self.path, other):
                 raise ManifestError(f"{self.path}: the report would overwrite an input; choose another --report path")
@@ -388,6 +389,7 @@ def merge(paths, output, *, overwrite: bool = False) -> tuple[dict, list[int]]:
     check_name(output)
     if not os.path.isdir(output.absolute().parent):
         raise ManifestError(f"{output}: the folder {output.parent} does not exist")
+    check_not_held(output)
     if os.path.lexists(output):
         if not overwrite:
             raise ManifestError(f"{output}: already exists; pass --overwrite to replace it")
