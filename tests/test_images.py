@@ -204,3 +204,16 @@ def test_an_extension_that_promises_no_colour_is_refused(ext, tmp_path):
     with pytest.raises(ImageError, match="not the colour one stylize makes; use .png, .ppm or .tif"):
         images.output_format(tmp_path / f"x{ext}")
     assert images.output_format(tmp_path / "x.ppm") == "PPM"
+
+
+def test_a_sidecar_mark_names_its_image_not_whatever_is_put_at_its_name(tmp_path):
+    """Round 18: an interrupted .bmp left its partial mark beside it; the user put their own picture at that name,
+    and `batch --skip-existing` redid the pair over it (the mark named the file, not its contents)."""
+    out = tmp_path / "c.bmp"
+    images.save_image(pattern(16, 12), out, {"stylize": "x", "partial": True})
+    assert images.read_metadata(out)["partial"] is True and "mark_sha256" not in images.read_metadata(out)
+    Image.new("RGB", (50, 50), "red").save(out)  # the user's own picture, at the name
+    assert images.read_metadata(out) is None
+    from stylize.batch import complete
+
+    assert complete(out)  # finished: a resume keeps it

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import io
 import json
 import os
@@ -404,7 +405,8 @@ def save_image(im: Image.Image, path: str | os.PathLike, metadata: dict | None =
             if not _own_sidecar(sidecar):
                 raise ImageError(f"{sidecar}: already exists and is not stylize's; move it away or choose another "
                                  f"output")
-            write_json(sidecar, dict(metadata, mark_of=p.name), overwrite=True)  # ours, or absent: checked above
+            write_json(sidecar, dict(metadata, mark_of=p.name, mark_sha256=_digest(tmp)),  # ours, or absent:
+                       overwrite=True)  # checked above; the digest: a mark names this image, not what is put there
             wrote_sidecar = True
         place(tmp, p, overwrite)
     except BaseException as e:
@@ -700,8 +702,21 @@ def read_metadata(path: str | os.PathLike) -> dict | None:
     meta = read_json_here(sidecar)  # None for a link, a pipe, a missing file
     if not _is_mark(meta, sidecar):  # not stylize's mark (a figure's .json, the user's)
         return None
+    if "mark_sha256" in meta and meta["mark_sha256"] != _digest(p):  # another image put at the name since: not ours
+        return None
     meta.pop("mark_of", None)  # the mark's own bookkeeping, not the image's metadata
+    meta.pop("mark_sha256", None)
     return meta
+
+
+def _digest(path) -> str:
+    """The SHA-256 of a file's bytes (hex): a sidecar mark holds its image's, so that a file put at the image's
+    name later (the user's) is never read as stylize's partial result and redone."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 def _json_object(text) -> dict | None:
