@@ -603,6 +603,15 @@ def test_json_true_and_false_are_not_blend_weights():
         '{"content": "a", "style": ["b", "c"], "blend": [true, false]}\n')[0].error
 
 
+def test_a_json_style_list_names_the_item_that_is_not_a_file_name():
+    """Round 18: ["s.png", 3] was "needs a content and at least one style" (the line has both)."""
+    rows = batch.read_manifest('{"content": "t.png", "style": ["s.png", 3]}\n{"content": "t.png", "style": ["s", ""]}\n'
+                               '{"content": "t.png", "style": []}\n')
+    assert [r.error for r in rows] == ["manifest line 1: style 2 of 2 is not a file name (3)",
+                                       'manifest line 2: style 2 of 2 is not a file name ("")',
+                                       'manifest line 3: needs "content" and "style"']
+
+
 def test_a_json_blend_list_holds_numbers_not_texts():
     rows = batch.read_manifest('{"content": "a", "style": ["b", "c"], "blend": [1, "2"]}\n'
                                '{"content": "a", "style": ["b", "c"], "blend": "1,2"}\n')

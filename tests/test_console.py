@@ -252,3 +252,22 @@ def test_a_stderr_that_cannot_be_written_costs_the_messages_not_the_work(tmp_pat
                               preexec_fn=lambda: os.close(2))
     assert proc.returncode == 0
     assert Image.open(tmp_path / "o.png").size == (32, 26)
+
+
+def test_a_failed_pair_is_named_as_the_bar_names_it(capsys):
+    """Round 18: 'failed: t.png + a.png;b.png: ...' (' + ' looked like a blend, ';' a CSV cell) while the bar said
+    't.png x a.png+b.png'."""
+    from stylize.console import BatchProgress
+    from stylize.report import Record
+
+    records = [Record(0, "in/t.png", "a.png;b.png", "o.png", styles=["a.png", "b.png"]), Record(1, "", "", "")]
+    bar = BatchProgress(quiet=False, iterations=2)
+    bar.ready(SimpleNamespace(records=records))
+    records[0].status, records[0].error = "failed", "m.jsonl line 1: the blend weights are all 0"
+    records[1].status, records[1].error = "failed", "m.jsonl line 2: not JSON"
+    bar.pair(records[0])
+    bar.pair(records[1])
+    bar.bar.close()
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("failed:")]
+    assert lines == ["failed: t.png x a.png+b.png: m.jsonl line 1: the blend weights are all 0",
+                     "failed: m.jsonl line 2: not JSON"]

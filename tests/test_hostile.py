@@ -550,7 +550,11 @@ def test_a_name_through_a_folder_still_to_be_made_and_dotdot_is_the_file_it_reac
 
 @pytest.mark.parametrize("template,why", [("{content:x}.png", "does not apply to {content}"),
                                           ("{index:s}.png", "does not apply to {index}"),
-                                          ("{content!z}.png", "a conversion"), ("{style!r}.png", "a conversion")])
+                                          ("{content!z}.png", "a conversion"), ("{style!r}.png", "a conversion"),
+                                          # round 18: a float's spec wrote 0.000000e+00.png; a name that cannot
+                                          # fit failed every pair (exit 3)
+                                          ("{index:e}.png", "does not apply to {index}, which is a whole number"),
+                                          ("{index:0>255}.png", "gives names of 259 bytes before any file's name")])
 def test_a_name_template_whose_spec_cannot_apply_is_a_usage_error(photo, art, tmp_path, template, why):
     r = run("batch", "--content", photo, "--style", art, "--out-dir", tmp_path / "o", "--name-template", template,
             *FAST)
@@ -781,7 +785,8 @@ def test_a_number_too_small_for_a_float_is_never_read_as_0_and_long_numbers_are_
         whole("9" * 5000)
     for extra, message in ((["--style-blend", "1,1e-400"], "'1e-400' is too small to be told from 0"),
                            (["--content-weight", "1e-999"], "'1e-999' is too small to be told from 0"),
-                           (["--seed", "7" * 5000], "a text of 5000 characters is too large: a number of 5000 digits")):
+                           (["--seed", "7" * 5000], "a text of 5000 characters is too large: a number of 5000 digits"),
+                           (["--seed", "7" * 400], "a text of 400 characters is not in the range 0<=x<=")):  # round 18
         styles = [art, art] if extra[0] == "--style-blend" else [art]
         r = run(photo, *styles, "-o", tmp_path / "o.png", *FAST, *extra)
         error = r.stderr.strip().splitlines()[-1]

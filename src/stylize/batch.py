@@ -19,7 +19,7 @@ import torch
 
 from .claims import claim_file
 from .errors import ClusterError, ImageError, ManifestError, SettingsError, StylizeError, UsageError
-from .images import (check_mark, check_name, check_not_held, check_writable, load_image, make_folder, max_side,
+from .images import (NAME_MAX, check_mark, check_name, check_not_held, check_writable, load_image, make_folder, max_side,
                      missing_folders, output_format, parse_json, path_key, read_metadata, remove_empty, save_image,
                      shown_size, sidecar_path, taken, through_link)
 from .report import Record, Report
@@ -94,9 +94,7 @@ def _blend(value, where: str) -> tuple[float, ...] | None:
     for k, v in enumerate(items, 1):
         what = f"{where}: blend weight {k} of {len(items)}"
         if isinstance(v, bool) or (isinstance(value, list) and not isinstance(v, (int, float))):  # true, [1, "2"]
-            text = json.dumps(v, ensure_ascii=False)  # (as the user wrote it: false, "2"; not Python's False)
-            raise ManifestError(f"{what} is not a number ({text if len(text) <= 30 else shown(text, 30)}); blend "
-                                f"weights are numbers")
+            raise ManifestError(f"{what} is not a number ({_as_json(v)}); blend weights are numbers")
         try:
             w = float(v) if isinstance(v, (int, float)) else number(v)
         except ValueError as e:  # (the number's own words: not one, or too small to be told from 0)
@@ -134,10 +132,20 @@ def _unread(where: str) -> Row:
     return Row("", (), None, None, where)
 
 
+def _as_json(value) -> str:
+    """A JSON value as a message quotes it: as the user wrote it (false, "2", 3; not Python's False), or its
+    length when long."""
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 30 else shown(text, 30)
+
+
 def _row(content, style, output, blend, where: str) -> Row:
     # JSON gives several styles as a list; a JSON string is one file name, ';' and all
     styles = tuple(style) if isinstance(style, list) else (style,) if isinstance(style, str) else ()
-    if not content or not isinstance(content, str) or not styles or not all(isinstance(v, str) and v for v in styles):
+    bad = next((k for k, v in enumerate(styles, 1) if not (isinstance(v, str) and v)), None)
+    if isinstance(style, list) and len(styles) > 1 and bad is not None:  # ["a.png", 3]: name the item
+        raise ManifestError(f"{where}: style {bad} of {len(styles)} is not a file name ({_as_json(styles[bad - 1])})")
+    if not content or not isinstance(content, str) or not styles or bad is not None:
         raise ManifestError(f"{where}: needs a content and at least one style")
     if output is not None and not isinstance(output, str):
         raise ManifestError(f"{where}: \"output\" must be a file name; leave it out to use the name template")
@@ -305,10 +313,17 @@ def check_template(template: str) -> str:
                                 f"control character in a name; use a width, an alignment and a printable fill")
         try:  # {content} and {style} are text, {index} a whole number: '{content:x}' or '{index:s}' cannot apply
             format({"index": 1}.get(name, "a"), spec or "")
+            if name == "index" and spec and spec[-1] in "eEfFgG%":  # (a float's: 0.000000e+00.png)
+                raise ValueError(spec)
         except (ValueError, TypeError):
             kind = "a whole number" if name == "index" else "text"
             raise ManifestError(f"name template {template!r}: the format spec {spec!r} does not apply to {{{name}}}, "
                                 f"which is {kind}") from None
+    fixed = template.format(content="", style="", index=0)  # (the part of every name no file's name changes)
+    longest = max((len(os.fsencode(part)) for part in fixed.split("/")), default=0)
+    if longest > NAME_MAX:
+        raise ManifestError(f"name template {template!r} gives names of {longest} bytes before any file's name is in "
+                            f"them; a name is at most {NAME_MAX}")
     return template
 
 

@@ -303,8 +303,8 @@ class BatchProgress:
         elif self.bar.n < len(self.records):
             self.bar.set_description(printable(f"{self.bar.n + 1}/{len(self.records)} {label(self.records[self.bar.n])}"))
         if record is not None and record.status == "failed":
-            # an unread manifest line has no content or style: its error names the line
-            what = f"{record.content} + {record.style}: " if record.content else ""
+            # named as the bar names it; an unread manifest line has no content or style: its error names the line
+            what = f"{label(record)}: " if record.content else ""
             self.bar.write(printable(f"failed: {what}{record.error}"), file=sys.stderr)
 
     def started(self, record, worker: str) -> None:

@@ -27,6 +27,9 @@ class IntRange(click.IntRange):
                 value = whole(value)
             except ValueError as e:
                 self.fail(str(e), param, ctx)
+        inside = (self.min is None or value >= self.min) and (self.max is None or value <= self.max)
+        if not inside and len(str(value)) > 24:  # (Click would quote all 400 digits)
+            self.fail(f"{shown(value)} is not in the range {self._describe_range()}.", param, ctx)
         return super().convert(value, param, ctx)
 
 
