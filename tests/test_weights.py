@@ -6,6 +6,7 @@ import io
 import os
 import pickle
 import random
+import sys
 import urllib.error
 import zipfile
 
@@ -303,3 +304,23 @@ def test_fingerprint_of_a_missing_file_or_a_directory(tmp_path):
         weights.fingerprint(str(tmp_path / "nope.pth"))
     with pytest.raises(WeightsError, match="is not a file"):
         weights.fingerprint(str(tmp_path))
+
+
+def test_a_torchvision_that_does_not_import_is_one_line(monkeypatch):
+    """Newcomer, session 7: a CPU-only torch beside a torchvision built for another torch ('operator
+    torchvision::nms does not exist' at import) made `--weights torchvision` a traceback."""
+    import builtins
+
+    real_import = builtins.__import__
+
+    def broken(name, *args, **kwargs):
+        if name.startswith("torchvision"):
+            raise RuntimeError("operator torchvision::nms does not exist")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", broken)
+    for module in [m for m in sys.modules if m.startswith("torchvision")]:
+        monkeypatch.delitem(sys.modules, module)
+    with pytest.raises(WeightsError, match=r"torchvision cannot be imported \(operator torchvision::nms does not "
+                                           r"exist\); is it built for another torch than .*use --weights original"):
+        weights.load_torchvision()

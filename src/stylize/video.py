@@ -316,9 +316,9 @@ class Flow:
 
 def raft_weights_file() -> Path:
     """Where torchvision keeps RAFT-large's weights in the torch hub cache (never downloaded here)."""
-    from torchvision.models.optical_flow import Raft_Large_Weights
+    from .weights import import_torchvision
 
-    url = Raft_Large_Weights.DEFAULT.url
+    url = import_torchvision("use --flow dis").optical_flow.Raft_Large_Weights.DEFAULT.url
     return Path(torch.hub.get_dir()) / "checkpoints" / url.rsplit("/", 1)[-1]
 
 
@@ -327,9 +327,9 @@ def _load_raft():
     if not os.path.isfile(path):
         raise VideoError(f"--flow raft: torchvision's RAFT weights {path.name} are not in {path.parent} (nothing is "
                          f"downloaded: put the file there, or use --flow dis)")
-    from torchvision.models.optical_flow import raft_large
+    from .weights import import_torchvision
 
-    model = raft_large(weights=None, progress=False)
+    model = import_torchvision("use --flow dis").optical_flow.raft_large(weights=None, progress=False)
     try:
         model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
     except Exception as e:  # a damaged or foreign file

@@ -86,9 +86,22 @@ def load_original(path: Path | None = None) -> Weights:
     return Weights("original", state, CAFFE)
 
 
+def import_torchvision(instead: str = "use --weights original"):
+    """torchvision.models, imported when a source needs it (only these do). WeightsError, one line, for a
+    torchvision that does not import: a build for another torch ("operator torchvision::nms does not exist")."""
+    try:
+        import torchvision.models
+        import torchvision.models.optical_flow
+    except Exception as e:  # (RuntimeError, ImportError, OSError from a shared library...)
+        raise WeightsError(f"torchvision cannot be imported ({_short(e)}); is it built for another torch than "
+                           f"{torch.__version__}? install the two together (pip install torch torchvision), or "
+                           f"{instead}") from None
+    return torchvision.models
+
+
 def load_torchvision(progress: bool = False) -> Weights:
     """torchvision's retrained IMAGENET1K_V1 weights, through torchvision's own download and cache."""
-    from torchvision.models import VGG19_Weights  # imported here: only this source needs torchvision
+    VGG19_Weights = import_torchvision().VGG19_Weights
 
     cache = torchvision_cache_path()
     try:
