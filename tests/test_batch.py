@@ -760,3 +760,16 @@ def test_an_unreadable_line_s_record_names_no_output(tmp_path):
     assert r.exit_code == 3, cli_result_text(r)
     pairs = json.loads((tmp_path / "r.json").read_text())["pairs"]
     assert [(p["status"], p["output"]) for p in pairs] == [("failed", "")] * 3
+
+
+def test_an_init_image_of_another_shape_fails_its_pair_before_the_first_pair(images, tmp_path):
+    """Round 19: `--init wide.png` with a tall content among the pairs: pair 1 was made, then pair 2 failed at its
+    turn (with --stop-on-error, after pair 1's work). An --init that does not fit a pair fails it at once."""
+    pattern(32, 40, seed=5).save(images / "tall.png")
+    r = run("batch", "--content", images / "photo0.png", "--content", images / "tall.png", "--style",
+            images / "art0.jpg", "--out-dir", tmp_path / "o", "--init", images / "photo1.png", "--stop-on-error",
+            "--report", tmp_path / "r.json", *FAST)
+    assert r.exit_code == 3, cli_result_text(r)
+    pairs = json.loads((tmp_path / "r.json").read_text())["pairs"]
+    assert [p["status"] for p in pairs] == ["pending", "failed"] and "another shape than the output" in pairs[1]["error"]
+    assert not (tmp_path / "o").exists()

@@ -123,6 +123,10 @@ def test_another_batch_is_refused_while_one_writes_the_report(tmp_path):
         other = Report(path, _settings(size=64), _records([1]), manifest_pairs=2)
         with pytest.raises(ManifestError, match="another stylize batch .* is writing this report now"):
             other.open(overwrite=True)
+        (tmp_path / "link.json").symlink_to(path)  # round 19: through a link, its lock was another's: replaced
+        linked = Report(tmp_path / "link.json", _settings(size=64), _records([1]), manifest_pairs=2)
+        with pytest.raises(ManifestError, match="another stylize batch .* is writing this report now"):
+            linked.open(overwrite=True)
         shard = Report(path, _settings(), _records([1]), manifest_pairs=2)  # the same batch's other shard
         shard.open()
         shard.close()

@@ -19,9 +19,9 @@ import torch
 
 from .claims import claim_file
 from .errors import ClusterError, ImageError, ManifestError, SettingsError, StylizeError, UsageError
-from .images import (NAME_MAX, check_mark, check_name, check_not_held, check_writable, load_image, make_folder, max_side,
-                     missing_folders, output_format, parse_json, path_key, read_metadata, remove_empty, save_image,
-                     shown_size, sidecar_path, taken, through_link)
+from .images import (NAME_MAX, check_mark, check_name, check_not_held, check_writable, fitted_size, load_image,
+                     make_folder, max_side, missing_folders, output_format, parse_json, path_key, read_metadata,
+                     remove_empty, save_image, shown_size, sidecar_path, taken, through_link)
 from .report import Record, Report
 from .settings import MAX_COUNT, names_a_folder, number, shown, whole
 
@@ -735,13 +735,24 @@ def begin(pairs: list[Pair], out_dir, settings, *, report=None, inputs=(), skip_
 def check_shared(pairs: list[Pair], settings) -> None:
     """What every pair shares is checked once, before the first pair, as `transfer` checks it (not failed pair by
     pair): an --init image or a mask that cannot be read (ImageError), and a count of --style-mask that fits
-    none of the pairs' counts of style images (UsageError, exit 2)."""
+    none of the pairs' counts of style images (UsageError, exit 2). A pair whose output an --init image does not
+    fit (another shape) fails alone, at once."""
     from .files import input_files
     from .masks import check_count
+    from .plan import check_init_shape
 
     for f in input_files(settings):
         if f != settings.weights:
             load_image(f)
+    if settings.init not in ("noise", "content", "style"):  # a file: each pair's output must have its shape
+        init = shown_size(settings.init)
+        for pair in pairs:
+            content = shown_size(pair.content) if pair.error is None else None
+            try:
+                if init is not None and content is not None:
+                    check_init_shape(settings.init, init, fitted_size(content, settings.size))
+            except ImageError as e:
+                pair.error = f"pair {pair.index + 1}: {e}"
     counts = sorted({len(p.styles) for p in pairs if p.error is None})
     if settings.content_mask is not None and counts and len(settings.style_masks) not in counts:
         try:

@@ -75,13 +75,7 @@ def make(job: Job, targets: Targets, device: torch.device, pooling: str = "avg",
     option = "--size" if job.out_size is None else "--out-size"
     check_min_side(width, height, job.layers, "the output", option)
     if job.init not in ("noise", "content", "style"):  # a file: scaled to the output, never stretched
-        iw, ih = targets.image(job.init).size
-        fw, fh = images.fitted_size((iw, ih), max(width, height))
-        slack = max(1, math.ceil(max(width, height) / max(iw, ih)))  # a small image's rounding, scaled up with it
-        if abs(fw - width) > slack or abs(fh - height) > slack:
-            raise ImageError(f"{job.init}: the --init image is {iw}x{ih} px, another shape than the output "
-                             f"({width}x{height} px); give an image of the output's shape (--init style starts from "
-                             f"the artwork, stretched)")
+        check_init_shape(job.init, targets.image(job.init).size, (width, height))
     sizes = level_sizes(width, height, job.scales, min_side(job.layers))
     if len(sizes) < job.scales:
         raise ImageError(f"--scales {job.scales}: the output is {width}x{height} px, too small for {job.scales} "
@@ -120,6 +114,17 @@ def output_size(job: Job, targets: Targets) -> tuple[int, int]:
     if job.out_size is not None:
         return job.out_size
     return images.fitted_size(targets.image(job.content if job.content is not None else job.styles[0]).size, job.size)
+
+
+def check_init_shape(init, size: tuple[int, int], output: tuple[int, int]) -> None:
+    """ImageError when an --init image of `size` (w, h) is another shape than the output (w, h): it is scaled to
+    the output, never stretched (a small image's rounding allowed)."""
+    (iw, ih), (width, height) = size, output
+    fw, fh = images.fitted_size((iw, ih), max(width, height))
+    slack = max(1, math.ceil(max(width, height) / max(iw, ih)))  # a small image's rounding, scaled up with it
+    if abs(fw - width) > slack or abs(fh - height) > slack:
+        raise ImageError(f"{init}: the --init image is {iw}x{ih} px, another shape than the output ({width}x{height} "
+                         f"px); give an image of the output's shape (--init style starts from the artwork, stretched)")
 
 
 def check_min_side(width: int, height: int, layers, what: str, option: str) -> None:

@@ -210,7 +210,7 @@ class Report:
         self.path, self.settings, self.records = path and through_link(Path(path)), settings, records
         self.manifest_pairs = manifest_pairs if manifest_pairs is not None else len(records)
         self.started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-        self.lock = Lock(path) if path is not None else None
+        self.lock = Lock(self.path) if path is not None else None  # (a link's file: one lock for its names)
         self.claim = None
         self.folders: list[Path] = []  # the folders its batch made for the outputs: removed if refused at open()
         self._next_write, self._open = 0.0, False
