@@ -985,6 +985,8 @@ def test_a_frames_folder_a_video_is_writing_is_its_own(tmp_path, photo, art, syn
             assert r.exit_code == 1 and "frames folder of a running `stylize video`" in r.stderr, cli_result_text(r)
         r = run("report", "merge", report, "-o", vf / "frame_00002.png")
         assert r.exit_code == 1 and "frames folder of a running `stylize video`" in r.stderr, cli_result_text(r)
+        r = run("batch", "--content", photo, "--style", art, "--out-dir", vf / "sub", *FAST)  # round 19: below it
+        assert r.exit_code == 3 and "frames folder of a running `stylize video`" in r.stderr, cli_result_text(r)
         assert sorted(f.name for f in vf.iterdir()) == [".stylize.lock"]
     finally:
         probe.kill()

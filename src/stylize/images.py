@@ -303,12 +303,14 @@ def check_output(path: str | os.PathLike, inputs=(), overwrite: bool = False) ->
 
 
 def check_not_held(path: str | os.PathLike) -> None:
-    """ImageError when `path`'s folder is a frames folder that a running video holds (claims.folder_held)."""
+    """ImageError when `path`'s folder, or a folder above it, is a frames folder that a running video holds
+    (claims.folder_held): `--out-dir vf/sub` would put a folder in it."""
     from .claims import folder_held
 
-    folder = Path(path).parent if str(Path(path).parent) else Path(".")
-    if folder_held(folder):
-        raise ImageError(f"{path}: {folder} is the frames folder of a running `stylize video`; choose another output")
+    for folder in Path(os.path.abspath(path)).parents:
+        if folder_held(folder):
+            raise ImageError(f"{path}: {folder} is the frames folder of a running `stylize video`; choose another "
+                             f"output")
 
 
 def check_mark(path: Path) -> None:
