@@ -187,3 +187,24 @@ def test_a_start_keyword_that_is_also_a_file_here_is_refused(photo, art, tmp_pat
     (tmp_path / "noise").write_bytes(photo.read_bytes())  # the user's image, named like the keyword
     r = CliRunner().invoke(cli, ["transfer", str(photo), str(art), "-o", "o.png", "--init", "noise"])
     assert r.exit_code == 2 and "write ./noise for the file" in r.stderr and not (tmp_path / "o.png").exists()
+
+
+@pytest.mark.parametrize("args, option, needs", [
+    (["--learning-rate", "1e3"], "--learning-rate", "--optimizer adam"),
+    (["--coarse-iterations", "2"], "--coarse-iterations", "--scales 2 or more"),
+    (["--guide", "inside"], "--guide", "--content-mask"),
+    (["video", "--pass-blend", "0.3"], "--pass-blend", "--passes 2 or more"),
+    (["video", "--independent", "--warp", "bilinear"], "--warp", "frames made one after another"),
+])
+def test_an_option_the_others_leave_unread_is_a_usage_error(tmp_path, args, option, needs):
+    """Round 19: --learning-rate without --optimizer adam (the same losses as without it), --coarse-iterations
+    without --scales, --guide without masks, --pass-* with one pass, --warp with --independent: accepted, unused."""
+    from .conftest import pattern
+
+    pattern(40, 32).save(tmp_path / "c.png")
+    command = ["video"] if args[0] == "video" else []
+    r = CliRunner().invoke(cli, [*command, str(tmp_path / "c.png"), str(tmp_path / "c.png"), "-o",
+                                 str(tmp_path / ("v" if command else "o.png")), *args[len(command):]])
+    assert r.exit_code == 2 and f"Invalid value for '{option}': has no effect here: it needs {needs}" in r.stderr, \
+        r.stderr
+    assert list(tmp_path.iterdir()) == [tmp_path / "c.png"]

@@ -15,8 +15,8 @@ from .console import Interrupt, ProgressBar, announce_download, catch_signals, p
 from .errors import OutOfMemoryError, StylizeError, UsageError
 from .options import (CONTROL_OPTIONS, COUNT, INPUT, OUTPUT, RUN_OPTIONS, SAVE_EVERY, SYNTHESIS_OPTIONS, VIDEO_OPTIONS,
                       DefaultGroup, FloatList, Layer, LayerList, LayerSets, LibraryDefault, NameTemplate, OutputPath,
-                      OutSize, RayAddress, SectionedCommand, Shard, default_output, list_layers, options, settings_from,
-                      transfer_settings)
+                      OutSize, RayAddress, SectionedCommand, Shard, check_used, default_output, list_layers, options,
+                      settings_from, transfer_settings)
 from .settings import DEFAULTS, Settings
 
 EXIT_SOME_FAILED = 3
@@ -431,6 +431,8 @@ def video_command(source, style, output, frame_iterations, temporal_weight, long
     Exit status: 0 done, 1 error, 2 usage error, 130/143 interrupted (finished frames kept).
     """
     settings = transfer_settings(kwargs, style)
+    check_used(dict(passes=passes, independent=independent, pass_iterations=pass_iterations, pass_blend=pass_blend,
+                    temporal_from_pass=temporal_from_pass, temporal_weight=temporal_weight, long_term=long_term, warp=warp))
     if temporal_from_pass is not None and temporal_from_pass > passes:
         raise click.BadParameter(f"{temporal_from_pass} is after the last pass (--passes {passes})",
                                  param_hint="'--temporal-from-pass'")

@@ -458,6 +458,25 @@ def _typed(name: str) -> bool:
     return source in (click.core.ParameterSource.COMMANDLINE, click.core.ParameterSource.ENVIRONMENT)
 
 
+MANY_PASSES = (lambda v: (v.get("passes") or 1) > 1, "--passes 2 or more")
+SEQUENTIAL = (lambda v: not v.get("independent"), "frames made one after another (not --independent)")
+USED_WITH = {  # an option typed where the others leave it unread: a usage error, never silently ignored
+    "learning_rate": (lambda v: v.get("optimizer") == "adam", "--optimizer adam"),
+    "coarse_iterations": (lambda v: (v.get("scales") or 1) > 1, "--scales 2 or more"),
+    "guide": (lambda v: bool(v.get("content_mask")), "--content-mask"),
+    "pass_iterations": MANY_PASSES, "pass_blend": MANY_PASSES, "temporal_from_pass": MANY_PASSES,
+    "temporal_weight": SEQUENTIAL, "long_term": SEQUENTIAL, "warp": SEQUENTIAL,
+}
+
+
+def check_used(values: dict) -> None:
+    """A usage error for an option typed (not a default or a preset's) that `values` leave unread (USED_WITH):
+    --learning-rate without --optimizer adam, --pass-blend with one pass, --warp with --independent, ..."""
+    for name, (used, needs) in USED_WITH.items():
+        if name in values and _typed(name) and not used(values):
+            raise click.BadParameter(f"has no effect here: it needs {needs}", param_hint=f"'--{name.replace('_', '-')}'")
+
+
 def settings_from(kwargs: dict, **fixed) -> Settings:
     """Settings from the options named after its fields (removed from kwargs), over the --preset's values
     (settings.PRESETS) where the option was not typed; a bad combination is a usage error. Any other keyword
@@ -471,6 +490,7 @@ def settings_from(kwargs: dict, **fixed) -> Settings:
         own = {"content_layer": "--layer", "style_layers": "--layers"}.get(name, "its own option")
         raise click.BadParameter(f"this command takes {own}, not this option", param_hint=f"'--{name.replace('_', '-')}'")
     values.update(fixed)
+    check_used(values)
     init = values.get("init")
     if init not in (None, "noise", "content", "style") and not os.path.isfile(init):
         raise click.BadParameter(f"{init!r} is not noise, content, style or an image file", param_hint="'--init'")
