@@ -6,6 +6,7 @@ one ImageError line.
 """
 
 import errno
+import hashlib
 import io
 import json
 import os
@@ -166,7 +167,9 @@ def test_bmp_partial_gets_a_sidecar_that_a_finished_save_removes(tmp_path):
     out = tmp_path / "out.bmp"
     images.save_image(pattern(12, 10), out, {"partial": True, "iterations": 5})
     sidecar = tmp_path / "out.bmp.stylize.json"
-    assert json.loads(sidecar.read_text()) == {"iterations": 5, "partial": True, "mark_of": "out.bmp"}  # names its image
+    mark = json.loads(sidecar.read_text())  # names its image, and holds its digest (round 18)
+    assert mark == {"iterations": 5, "partial": True, "mark_of": "out.bmp",
+                    "mark_sha256": hashlib.sha256((tmp_path / "out.bmp").read_bytes()).hexdigest()}
     assert images.read_metadata(out)["partial"] is True
     images.save_image(pattern(12, 10), out, {"partial": False, "iterations": 9}, overwrite=True)
     assert not sidecar.exists() and images.read_metadata(out) is None
