@@ -57,6 +57,9 @@ def test_the_evaluation_cap_is_reported_as_such_not_as_the_iterations():
     assert capped.stopped == "evaluations" and capped.evaluations == 6 and capped.iterations < 30
     full = synthesis.optimize(objective, x0, iterations=3, evaluations=100)
     assert full.stopped == "iterations" and full.iterations == 3
+    # round 19: --iterations 1 capped at 1 evaluation (1.25 x 1) wrote the untouched start, "0 iterations"
+    one = synthesis.optimize(objective, x0, iterations=1)
+    assert one.iterations == 1 and one.evaluations >= 2 and one.loss < objective(x0)[0]
 
 
 def test_stops_when_asked_and_returns_the_best_so_far():

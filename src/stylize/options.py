@@ -310,7 +310,7 @@ SYNTHESIS_OPTIONS = [
     click.option("--iterations", type=SettingsInt(MAX_COUNT), default=_d("iterations"), show_default=True,
                  help="L-BFGS iterations (each runs one or more loss evaluations; see README)."),
     click.option("--evaluations", type=SettingsInt(MAX_COUNT), default=None,
-                 help="At most this many loss evaluations (forward+backward passes) [default: 1.25 x --iterations]."),
+                 help="At most this many loss evaluations (forward+backward passes) [default: 1.25 x --iterations, at least --iterations + 1]."),
     click.option("--until-done/--no-until-done", default=_d("until_done"), show_default=True,
                  help="Stop before --iterations once the picture is done: the loss fell by less than 1 % over the "
                       "last 25 iterations (not before iteration 100); --no-until-done runs every iteration."),

@@ -186,7 +186,7 @@ def optimize(objective, x0: torch.Tensor, iterations: int, history: int = DEFAUL
 
     Plain L-BFGS (no line search) diverges to NaN on this loss; the line search keeps every step a
     descent step. At most `iterations` iterations and `evaluations` evaluations (default 1.25x
-    iterations, torch's bound); with `until_done`, fewer when the loss has stopped falling (the
+    iterations, torch's bound, and at least iterations + 1: `--iterations 1` takes a step); with `until_done`, fewer when the loss has stopped falling (the
     "done" stop, Settings.until_done); always returns the best image evaluated (see Bookkeeper for the
     stops).
 
@@ -195,7 +195,7 @@ def optimize(objective, x0: torch.Tensor, iterations: int, history: int = DEFAUL
     """
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, not {optimizer!r}")
-    budget = evaluations if evaluations is not None else max(1, iterations * 5 // 4)
+    budget = evaluations if evaluations is not None else max(iterations + 1, iterations * 5 // 4)  # (1: 2, a step)
     book = Bookkeeper(objective, x0, budget, callback, should_stop, patience, tolerance, until_done)
     stopped = "iterations"
     try:
