@@ -610,6 +610,9 @@ def test_a_json_style_list_names_the_item_that_is_not_a_file_name():
     assert [r.error for r in rows] == ["manifest line 1: style 2 of 2 is not a file name (3)",
                                        'manifest line 2: style 2 of 2 is not a file name ("")',
                                        'manifest line 3: needs "content" and "style"']
+    rows = batch.read_manifest('{"content": ["t.png"], "style": "s.png"}\n{"content": "t.png", "style": {"x": 1}}\n')
+    assert [r.error for r in rows] == ['manifest line 1: "content" is a file name (text), not ["t.png"]',
+                                       'manifest line 2: "style" is a file name or a list of them, not {"x": 1}']
 
 
 def test_a_json_blend_list_holds_numbers_not_texts():

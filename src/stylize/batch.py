@@ -145,6 +145,10 @@ def _row(content, style, output, blend, where: str) -> Row:
     bad = next((k for k, v in enumerate(styles, 1) if not (isinstance(v, str) and v)), None)
     if isinstance(style, list) and len(styles) > 1 and bad is not None:  # ["a.png", 3]: name the item
         raise ManifestError(f"{where}: style {bad} of {len(styles)} is not a file name ({_as_json(styles[bad - 1])})")
+    if content and not isinstance(content, str):  # ["a.png"], 3: say what it is
+        raise ManifestError(f"{where}: \"content\" is a file name (text), not {_as_json(content)}")
+    if style and not isinstance(style, (str, list)):
+        raise ManifestError(f"{where}: \"style\" is a file name or a list of them, not {_as_json(style)}")
     if not content or not isinstance(content, str) or not styles or bad is not None:
         raise ManifestError(f"{where}: needs a content and at least one style")
     if output is not None and not isinstance(output, str):
