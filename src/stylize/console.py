@@ -163,8 +163,8 @@ def outlive_readers() -> None:
 
 
 def main() -> None:
-    """The `stylize` console script: notes Ctrl-C before the command line's modules (click, torch) import,
-    then runs cli.main."""
+    """The `stylize` console script's body (after startup.main): notes Ctrl-C before the command line's modules
+    (click, torch) import, then runs cli.main."""
     note_early_interrupts()
     outlive_readers()
     probe_torch_under_limits()
