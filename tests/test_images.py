@@ -171,7 +171,8 @@ def test_output_checks(tmp_path, photo):
         images.check_output(photo)
     assert images.check_output(tmp_path / "fine.webp") == tmp_path / "fine.webp"
     # round 17: an output at a name of stylize's own hidden files would be taken for one (and removed with it)
-    for own in (".stylize-claim-566fc07c42bea8ac", ".stylize.lock", ".stylize-report-lock-0a1b", ".stylize-tmp-x.png"):
+    for own in (".stylize-claim-566fc07c42bea8ac", ".stylize.lock", ".stylize-report-lock-0a1b", ".stylize-tmp-x.png",
+                ".STYLIZE-CLAIM-1.png"):  # (round 20: in any case, as FAT or SMB compare names)
         with pytest.raises(ImageError, match="a name stylize keeps for its own hidden files"):
             images.check_name(tmp_path / own)
     assert images.check_name(tmp_path / ".stylize-claims.png") == tmp_path / ".stylize-claims.png"

@@ -548,6 +548,11 @@ def test_inputs_are_never_outputs_whatever_the_flags(tmp_path, art):
     assert {f.name: f.read_bytes() for f in frames.iterdir()} == before and not (tmp_path / "old.mp4").exists()
     with pytest.raises(video.VideoError, match="would overwrite the input"):  # a mask inside the output folder
         video.check_not_inputs([tmp_path / "o" / "m.png"], [tmp_path / "o"])
+    clip = video.write_clip(moving_frames(3, 32, 24), tmp_path / "clip.mp4", fps=12)  # round 20: a hard link
+    os.link(clip, tmp_path / "h.mp4")
+    r = run("video", clip, art, "-o", tmp_path / "h.mp4", "--overwrite", *FAST)
+    assert r.exit_code == 1 and "h.mp4: would overwrite the input" in r.stderr, cli_result_text(r)
+    assert os.stat(clip).st_nlink == 2 and os.path.samefile(clip, tmp_path / "h.mp4")
 
 
 @pytest.mark.vgg

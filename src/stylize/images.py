@@ -234,7 +234,7 @@ def _probe(fmt: str) -> str | None:
 
 
 # the names of stylize's own hidden files (claims.py, report.Lock, temporary files): never an output's
-OWN_NAMES = re.compile(r"\.stylize(-claim-.*|\.lock|-report-lock-.*|-tmp-.*)", re.S)
+OWN_NAMES = re.compile(r"\.stylize(-claim-.*|\.lock|-report-lock-.*|-tmp-.*)", re.S | re.I)  # (case: FAT, SMB)
 
 
 def check_name(path: str | os.PathLike) -> Path:
