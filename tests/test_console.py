@@ -271,3 +271,21 @@ def test_a_failed_pair_is_named_as_the_bar_names_it(capsys):
     lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("failed:")]
     assert lines == ["failed: t.png x a.png+b.png: m.jsonl line 1: the blend weights are all 0",
                      "failed: m.jsonl line 2: not JSON"]
+
+
+def test_a_module_whose_native_start_up_crashes_is_a_memory_error_not_a_dead_process(tmp_path, monkeypatch):
+    """Round 20: under `ulimit -v` near 3.5 GB OpenCV's native start-up segfaulted (exit 139, no message): the
+    probe that guarded torch's import guards cv2's too (a module that crashes as it loads stands in for it)."""
+    from stylize import console
+
+    (tmp_path / "crashy.py").write_text("import os, signal\nos.kill(os.getpid(), signal.SIGSEGV)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(sys, "meta_path", [console._TorchProbe("crashy"), *sys.meta_path])
+    with pytest.raises(MemoryError, match="crashy's start-up was killed by signal 11"):
+        import crashy  # noqa: F401
+    assert "crashy" not in sys.modules
+    monkeypatch.setattr(console, "limits", lambda: "; the address-space limit (ulimit -v) is 3.4 GiB")
+    monkeypatch.setattr(sys, "meta_path", list(sys.meta_path))
+    console.probe_torch_under_limits()
+    assert [p.module for p in sys.meta_path[:2] if isinstance(p, console._TorchProbe)] == \
+        [m for m in ("torch", "cv2") if m not in sys.modules]

@@ -50,16 +50,17 @@ class _TorchProbe:
             os._exit(0)
         _, status = os.waitpid(pid, 0)
         if os.WIFSIGNALED(status):  # std::bad_alloc's abort
-            raise MemoryError(f"torch's start-up was killed by signal {os.WTERMSIG(status)}")
+            raise MemoryError(f"{name}'s start-up was killed by signal {os.WTERMSIG(status)}")
         if os.WEXITSTATUS(status) not in (0, PYTHON_ERROR):  # a library that exits by itself (OpenBLAS, no memory)
-            raise MemoryError(f"torch's start-up ended the process (exit status {os.WEXITSTATUS(status)})")
+            raise MemoryError(f"{name}'s start-up ended the process (exit status {os.WEXITSTATUS(status)})")
         return None  # the usual finders import it (an ImportError or MemoryError then is cli.main's to show)
 
 
 def probe_torch_under_limits() -> None:
-    """Install _TorchProbe when the process has an address-space limit and torch is not loaded yet."""
-    if limits() and "torch" not in sys.modules and hasattr(__import__("os"), "fork"):
-        sys.meta_path.insert(0, _TorchProbe())
+    """Install a _TorchProbe for torch and for OpenCV (`video`'s optical flow: its native start-up segfaults near
+    some limits) when the process has an address-space limit and the module is not loaded yet."""
+    if limits() and hasattr(__import__("os"), "fork"):
+        sys.meta_path[:0] = [_TorchProbe(m) for m in ("torch", "cv2") if m not in sys.modules]
 
 
 def printable(text: str) -> str:

@@ -65,11 +65,11 @@ class VideoError(StylizeError):
     """A clip or frames folder that cannot be read, or a video output that cannot be written."""
 
 
-def _missing(e: ImportError) -> VideoError:
+def _missing(e: ImportError, name: str) -> VideoError:
     """The error of a video library that does not import: not installed, or (under `ulimit -v`) no memory to map
     it ("failed to map segment from shared object")."""
     if isinstance(e, MemoryError) or "map segment" in str(e) or "allocate memory" in str(e):
-        return VideoError(f"out of memory: cannot load {getattr(e, 'name', None) or 'a video library'}{limits()}")
+        return VideoError(f"out of memory: cannot load {getattr(e, 'name', None) or name}{limits()}")
     return VideoError(f"video needs PyAV and OpenCV, which are not installed: {INSTALL_HINT}")
 
 
@@ -77,7 +77,7 @@ def _av():
     try:
         import av
     except (ImportError, MemoryError) as e:
-        raise _missing(e) from None
+        raise _missing(e, "av") from None
     av.logging.set_level(None)  # FFmpeg's own log lines stay off stderr; errors come back as exceptions
     return av
 
@@ -85,8 +85,8 @@ def _av():
 def _cv2():
     try:
         import cv2
-    except (ImportError, MemoryError) as e:
-        raise _missing(e) from None
+    except (ImportError, MemoryError) as e:  # (MemoryError: console's probe saw its start-up crash)
+        raise _missing(e, "cv2") from None
     return cv2
 
 
