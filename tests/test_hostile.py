@@ -1053,7 +1053,8 @@ def test_round_10_numbers_reports_and_messages(images, tmp_path, monkeypatch):
     with pytest.raises(OutOfMemoryError, match=r"=a text of 5000 characters is not a positive number"):
         memory.budget_override()
     video = pytest.importorskip("stylize.video")
-    error = video._missing(ImportError("libopencv_core.so: failed to map segment from shared object", name="cv2"), "cv2")
+    error = video._missing(ImportError("libopencv_core.so: failed to map segment from shared object", name="cv2"),
+                           "cv2")
     assert str(error).startswith("out of memory: cannot load cv2")
 
 
