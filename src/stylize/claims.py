@@ -146,7 +146,7 @@ def _alone(fd: int, shared: bool) -> bool:
 def _is_claim(data: bytes) -> bool:
     """A claim file holds CLAIM_MARK and its owner's pid, or nothing (between its creation and the pid's writing;
     an empty file no live run holds is refused in take()). A user's file of digits is not one."""
-    return data == b"" or re.fullmatch(rb"stylize claim [0-9]{1,20}", data) is not None
+    return data == b"" or re.fullmatch(re.escape(CLAIM_MARK.encode()) + rb"[0-9]{1,20}", data) is not None
 
 
 def owner(lock_file: Path) -> str:

@@ -584,8 +584,8 @@ def check_not_inputs(inputs, written) -> None:
         if not isinstance(source, (str, os.PathLike)):
             continue
         r = resolved(source)
-        for w, rw in places:  # (images.same_file: a hard link to an input is that input too)
-            if r == rw or rw in r.parents or images.same_file(w, source):
+        for w, rw in places:  # (images.same_file: every name of one file, a link, '..', a hard link)
+            if images.same_file(w, source) or rw in r.parents:
                 raise VideoError(f"{w}: would overwrite the input {source}; choose another output")
 
 
