@@ -745,15 +745,13 @@ def check_shared(pairs: list[Pair], settings) -> None:
     from .masks import check_count
     from .plan import check_init_shape
 
-    for f in input_files(settings):
-        if f != settings.weights:
-            load_image(f)
-    if settings.init not in ("noise", "content", "style"):  # a file: each pair's output must have its shape
-        init = shown_size(settings.init)
+    sizes = {f: load_image(f).size for f in input_files(settings) if f != settings.weights}  # (as the run sees them)
+    init = sizes.get(settings.init)  # a file: each pair's output must have its shape
+    if init is not None:
         for pair in pairs:
             content = shown_size(pair.content) if pair.error is None else None
             try:
-                if init is not None and content is not None:
+                if content is not None:
                     check_init_shape(settings.init, init, fitted_size(content, settings.size))
             except ImageError as e:
                 pair.error = f"pair {pair.index + 1}: {e}"
