@@ -315,5 +315,5 @@ def test_ray_cpus_without_ray_is_a_usage_error(tmp_path):
     """Round 17: `batch ... --ray-cpus 99999` without --ray ran a plain batch, the option silently unused."""
     r = run("batch", "--content", tmp_path / "c.png", "--style", tmp_path / "s.png", "--out-dir", tmp_path / "o",
             "--ray-cpus", "2")
-    assert r.exit_code == 2 and "--ray-cpus sets the CPUs of each Ray worker: give it with --ray" in r.stderr, \
+    assert r.exit_code == 2 and "Invalid value for '--ray-cpus': has no effect here: it needs --ray" in r.stderr, \
         cli_result_text(r)

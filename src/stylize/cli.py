@@ -187,8 +187,7 @@ def batch_command(manifest, contents, styles, out_dir, name_template, skip_exist
     settings = settings_from(kwargs)
     if skip_existing and overwrite:
         raise click.UsageError("--skip-existing keeps finished outputs and --overwrite replaces them: give one")
-    if ray is None and ray_cpus is not None:
-        raise click.UsageError("--ray-cpus sets the CPUs of each Ray worker: give it with --ray")
+    check_used(dict(ray=ray, ray_cpus=ray_cpus))
     try:
         batch.check_sources(manifest, contents, styles)
         if shard is not None and shard[0] is None:
@@ -220,8 +219,8 @@ def batch_command(manifest, contents, styles, out_dir, name_template, skip_exist
             else:
                 from . import cluster
 
-                rep = cluster.run_batch(pairs, out_dir, settings, address=ray, cpus=ray_cpus or 1, on_start=bar.started,
-                                        **common)
+                rep = cluster.run_batch(pairs, out_dir, settings, address=ray, cpus=ray_cpus or 1,
+                                        on_start=bar.started, **common)
         except BaseException as e:  # (a second Ctrl-C too: the sheet's claim, then the empty folders, go)
             held.close()
             batch.remove_empty(bar.report.folders if bar.report else [])
@@ -432,7 +431,8 @@ def video_command(source, style, output, frame_iterations, temporal_weight, long
     """
     settings = transfer_settings(kwargs, style)
     check_used(dict(passes=passes, independent=independent, pass_iterations=pass_iterations, pass_blend=pass_blend,
-                    temporal_from_pass=temporal_from_pass, temporal_weight=temporal_weight, long_term=long_term, warp=warp))
+                    temporal_from_pass=temporal_from_pass, temporal_weight=temporal_weight, long_term=long_term,
+                    warp=warp))
     if temporal_from_pass is not None and temporal_from_pass > passes:
         raise click.BadParameter(f"{temporal_from_pass} is after the last pass (--passes {passes})",
                                  param_hint="'--temporal-from-pass'")

@@ -466,6 +466,7 @@ USED_WITH = {  # an option typed where the others leave it unread: a usage error
     "guide": (lambda v: bool(v.get("content_mask")), "--content-mask"),
     "pass_iterations": MANY_PASSES, "pass_blend": MANY_PASSES, "temporal_from_pass": MANY_PASSES,
     "temporal_weight": SEQUENTIAL, "long_term": SEQUENTIAL, "warp": SEQUENTIAL,
+    "ray_cpus": (lambda v: v.get("ray") is not None, "--ray"),
 }
 
 
@@ -474,7 +475,8 @@ def check_used(values: dict) -> None:
     --learning-rate without --optimizer adam, --pass-blend with one pass, --warp with --independent, ..."""
     for name, (used, needs) in USED_WITH.items():
         if name in values and _typed(name) and not used(values):
-            raise click.BadParameter(f"has no effect here: it needs {needs}", param_hint=f"'--{name.replace('_', '-')}'")
+            raise click.BadParameter(f"has no effect here: it needs {needs}",
+                                     param_hint=f"'--{name.replace('_', '-')}'")
 
 
 def settings_from(kwargs: dict, **fixed) -> Settings:
