@@ -242,7 +242,8 @@ def batch_command(manifest, contents, styles, out_dir, name_template, skip_exist
         held.close()
         batch.remove_empty(rep.folders)  # (an --out-dir the batch made and left empty: interrupted, all failed)
     if left:  # (a signal after every pair and the sheet were done leaves the batch finished)
-        interrupted("Interrupted: rerun with " + ("--overwrite to make every pair" if overwrite else "--skip-existing to resume") + ".", interrupt)
+        again = "--overwrite to make every pair" if overwrite else "--skip-existing to resume"
+        interrupted(f"Interrupted: rerun with {again}.", interrupt)
     if counts.get("failed"):
         sys.exit(EXIT_SOME_FAILED)
 

@@ -361,7 +361,7 @@ def _encode(im: Image.Image, fp, fmt: str, metadata: dict | None, suffix: str = 
     if fmt in ("JPEG", "MPO", "WEBP"):
         params["quality"] = 95
     if fmt == "JPEG2000" and suffix.lower() in (".j2k", ".j2c", ".jpc"):
-        params["no_jp2"] = True  # the bare codestream these names promise (Pillow decides by a file's name: fp has none)
+        params["no_jp2"] = True  # the bare codestream these names promise (Pillow decides by name: fp has none)
     if fmt == "ICO":
         params["sizes"] = [im.size]  # the image as it is (Pillow would otherwise write only its standard sizes)
     im.save(fp, format=fmt, **params)

@@ -310,7 +310,8 @@ SYNTHESIS_OPTIONS = [
     click.option("--iterations", type=SettingsInt(MAX_COUNT), default=_d("iterations"), show_default=True,
                  help="L-BFGS iterations (each runs one or more loss evaluations; see README)."),
     click.option("--evaluations", type=SettingsInt(MAX_COUNT), default=None,
-                 help="At most this many loss evaluations (forward+backward passes) [default: 1.25 x --iterations, at least --iterations + 1]."),
+                 help="At most this many loss evaluations (forward+backward passes) [default: 1.25 x --iterations, at "
+                      "least --iterations + 1]."),
     click.option("--until-done/--no-until-done", default=_d("until_done"), show_default=True,
                  help="Stop before --iterations once the picture is done: the loss fell by less than 1 % over the "
                       "last 25 iterations (not before iteration 100); --no-until-done runs every iteration."),
@@ -490,7 +491,8 @@ def settings_from(kwargs: dict, **fixed) -> Settings:
         values.update({n: v for n, v in PRESETS[preset].items() if not _typed(n)})
     for name in (n for n in fixed if _typed(n)):  # content-recon's --layer is its content layer: one, not two
         own = {"content_layer": "--layer", "style_layers": "--layers"}.get(name, "its own option")
-        raise click.BadParameter(f"this command takes {own}, not this option", param_hint=f"'--{name.replace('_', '-')}'")
+        raise click.BadParameter(f"this command takes {own}, not this option",
+                                 param_hint=f"'--{name.replace('_', '-')}'")
     values.update(fixed)
     check_used(values)
     init = values.get("init")

@@ -186,9 +186,9 @@ def optimize(objective, x0: torch.Tensor, iterations: int, history: int = DEFAUL
 
     Plain L-BFGS (no line search) diverges to NaN on this loss; the line search keeps every step a
     descent step. At most `iterations` iterations and `evaluations` evaluations (default 1.25x
-    iterations, torch's bound, and at least iterations + 1: `--iterations 1` takes a step); with `until_done`, fewer when the loss has stopped falling (the
-    "done" stop, Settings.until_done); always returns the best image evaluated (see Bookkeeper for the
-    stops).
+    iterations, torch's bound, and at least iterations + 1: `--iterations 1` takes a step); with `until_done`,
+    fewer when the loss has stopped falling (the "done" stop, Settings.until_done); always returns the best image
+    evaluated (see Bookkeeper for the stops).
 
     Our own loop rather than torch.optim.LBFGS: constructing any torch optimizer imports
     torch._dynamo, 1.6 s of every run's start-up on a 2-core machine (bench/README.md).

@@ -1030,8 +1030,8 @@ def check_video_output(output, codec: str | None, size: tuple[int, int], source:
         raise VideoError(f"--codec {codec}: not a video encoder of this FFmpeg build (try libx264, mpeg4, libvpx-vp9)") \
             from None
     if av.codec.Codec(codec, "w").name == "libx265" and encoded_size(size)[0] < X265_MIN_WIDTH:
-        raise VideoError(f"--codec {codec}: x265 corrupts its memory on frames under {X265_MIN_WIDTH} px wide (these are "
-                         f"{encoded_size(size)[0]}); use a larger --size or another --codec")
+        raise VideoError(f"--codec {codec}: x265 corrupts its memory on frames under {X265_MIN_WIDTH} px wide (these "
+                         f"are {encoded_size(size)[0]}); use a larger --size or another --codec")
     rate, time_base = _rate(source, fps)
     try:
         images.check_writable(output.parent if str(output.parent) else ".")
