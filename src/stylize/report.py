@@ -23,7 +23,8 @@ from pathlib import Path
 
 from .claims import claim_file, open_own
 from .errors import ClaimError, ManifestError, UsageError
-from .images import check_name, check_not_held, check_writable, path_key, read_json_here, through_link, write_json
+from .images import (check_name, check_not_held, check_writable, path_key, read_json_here, same_file, through_link,
+                     write_json)
 
 WRITE_SHARE = 0.1  # a report is rewritten at most this share of the time (a huge report is written less often)
 
@@ -232,9 +233,8 @@ class Report:
         if os.path.isdir(self.path):
             raise ManifestError(f"{self.path}: is a directory")
         check_not_held(self.path)  # (a running video's frames folder is its own)
-        for other in inputs:
-            if other and os.path.exists(self.path) and os.path.exists(other) and os.path.samefile(self.path, other):
-                raise ManifestError(f"{self.path}: the report would overwrite an input; choose another --report path")
+        if any(other and same_file(self.path, other) for other in inputs):
+            raise ManifestError(f"{self.path}: the report would overwrite an input; choose another --report path")
         if any(path_key(self.path) == path_key(o) for o in outputs):
             raise ManifestError(f"{self.path}: the report would be one of the pairs' outputs (or an output's mark); "
                                 f"choose another --report path")
