@@ -185,10 +185,16 @@ def test_skip_existing_resumes_and_existing_outputs_are_never_replaced(images, t
             "--style", images / "art0.jpg", "--out-dir", out, "--report", tmp_path / "r.json", *FAST]
     r = run(*args)
     assert r.exit_code == 3 and (out / "photo0__art0.png").read_bytes() == b"keep me"
-    assert json.loads((tmp_path / "r.json").read_text())["pairs"][0]["error"].endswith("already exists (use --skip-existing or --overwrite)")
+    first = json.loads((tmp_path / "r.json").read_text())["pairs"]
+    assert first[0]["error"].endswith("already exists (use --skip-existing or --overwrite)")
     r = run(*args, "--skip-existing")
     assert r.exit_code == 0
-    assert [p["status"] for p in json.loads((tmp_path / "r.json").read_text())["pairs"]] == ["skipped", "skipped"]
+    pairs = json.loads((tmp_path / "r.json").read_text())["pairs"]
+    assert [p["status"] for p in pairs] == ["skipped", "skipped"]
+    # a resumed pair keeps what its earlier run measured (read from its output); the user's file has nothing
+    measured = ("content_loss", "style_loss", "iterations", "evaluations")
+    assert [pairs[1][k] for k in measured] == [first[1][k] for k in measured] and first[1]["iterations"] > 0
+    assert [pairs[0][k] for k in measured] == [None] * 4
 
 
 @pytest.mark.vgg

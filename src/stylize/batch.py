@@ -609,6 +609,7 @@ def triage(pair: Pair, record: Record, *, skip_existing: bool = False, overwrite
             return None
         if complete(pair.output):
             record.status = "skipped"
+            earlier(record)
             return None
     try:  # it will be written: a .bmp's mark name must hold nothing of the user's (as transfer's check)
         check_mark(pair.output)
@@ -936,8 +937,8 @@ def contact_sheet(records: list[Record], path, *, overwrite: bool = False, thumb
             except (StylizeError, OSError, ValueError):
                 draw.rectangle((left, top, left + thumb - 1, top + thumb - 1), fill=(200, 200, 200))
                 draw.text((left + 6, top + thumb // 2 - 6), r.status if source == "" else "unreadable", fill="black")
-        losses = (r.content_loss, r.style_loss) if r.content_loss is not None else _losses_of(r) if done else None
-        facts = [f"content loss {losses[0]:.4g}, style loss {losses[1]:.4g}" if losses else "", r.error or ""]
+        losses = r.content_loss is not None and r.style_loss is not None and done
+        facts = [f"content loss {r.content_loss:.4g}, style loss {r.style_loss:.4g}" if losses else "", r.error or ""]
         lines = [f"{r.index + 1}. {label(r)} -> {Path(r.output).name}",
                  r.status + "".join(f"{': ' if n == 0 else ', '}{f}" for n, f in enumerate(x for x in facts if x))]
         for n, text in enumerate(lines):
@@ -948,11 +949,18 @@ def contact_sheet(records: list[Record], path, *, overwrite: bool = False, thumb
                       overwrite=overwrite)
 
 
-def _losses_of(record: Record) -> tuple[float, float] | None:
-    """A skipped pair's final losses, from its earlier output's metadata (None when it has none)."""
+def earlier(record: Record) -> None:
+    """Give a skipped pair's record what its earlier run measured (final losses, iterations, evaluations),
+    read from its output's metadata; a file without them (not stylize's, or unreadable) adds nothing."""
     try:
         meta = read_metadata(record.output) or {}
     except StylizeError:
-        return None
-    losses = meta.get("content_loss"), meta.get("style_loss")
-    return losses if all(isinstance(x, (int, float)) for x in losses) else None
+        return
+    for key in ("content_loss", "style_loss", "iterations", "evaluations"):
+        value = meta.get(key)
+        if type(value) not in (int, float) or not -1e300 < value < 1e300:  # (not a bool, NaN, inf or 10**5000)
+            continue
+        if key in ("content_loss", "style_loss"):
+            setattr(record, key, float(value))
+        elif value == int(value) and 0 <= value <= 10**12:
+            setattr(record, key, int(value))
