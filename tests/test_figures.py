@@ -234,3 +234,17 @@ def test_a_folder_at_a_cells_name_is_refused_before_any_work_whatever_the_flags(
             "--iterations", "2", "--quiet")
     assert r.exit_code == 1 and f"{cells / cell}: is a directory" in r.stderr, cli_result_text(r)
     assert [p.name for p in cells.iterdir()] == [cell] and not (tmp_path / "f.png").exists()
+
+
+@pytest.mark.parametrize("command", ["figure1", "grid"])
+@pytest.mark.parametrize("cells, what", [("f.json", ".json"), ("f.png", "output")])
+def test_cells_dir_at_the_figures_own_name_is_told_as_such(photo, art, tmp_path, command, cells, what):
+    """Round 21: --cells-dir f.json made that folder first, then refused it as "f.json: already exists (the
+    figure's .json); pass --overwrite", a file the user never had."""
+    out = tmp_path / "out"
+    out.mkdir()
+    for flags in ([], ["--overwrite"]):
+        r = run(command, photo, art, "-o", out / "f.png", "--cells-dir", out / cells, *flags, "--size", "32",
+                "--iterations", "2", "--quiet")
+        assert r.exit_code == 1 and f"--cells-dir is the figure's own {what} name" in r.stderr, cli_result_text(r)
+        assert not any(out.iterdir())

@@ -217,8 +217,12 @@ def _claimed(make):
     @functools.wraps(make)
     def run(*args, output=None, cells_dir=None, **kwargs):
         from .claims import claim_file, claim_folder
-        from .images import missing_folders, remove_empty
+        from .images import missing_folders, remove_empty, same_file
 
+        for name in (output, side_path(output)) if output is not None and cells_dir is not None else ():
+            if same_file(cells_dir, name):  # (checked before the folder is made: then it is not the user's file)
+                raise ImageError(f"{cells_dir}: --cells-dir is the figure's own {'output' if name is output else '.json'}"
+                                 f" name; choose another folder")
         with contextlib.ExitStack() as held:
             if output is not None and os.path.isdir(Path(output).absolute().parent):
                 held.enter_context(claim_file(output))  # the picture and its .json: one run at a time
