@@ -232,13 +232,20 @@ def test_json_python_cannot_read_is_not_a_report_and_a_batch_leaves_nothing(tmp_
     r = CliRunner().invoke(cli, ["report", "merge", str(tmp_path / "r.json"), "-o", str(tmp_path / "m.json")])
     assert r.exit_code == 1 and r.stderr.strip().endswith("r.json: not a stylize report"), cli_result_text(r)
     pattern(40, 32).save(tmp_path / "a.png")
-    for flags in ([], ["--skip-existing"]):  # (--overwrite replaces it, as any file at an output's name)
+    for flags in ([], ["--skip-existing"], ["--overwrite"]):  # (round 21: --overwrite replaced it, as `merge -o` never)
         r = CliRunner().invoke(cli, ["batch", "--content", str(tmp_path / "a.png"), "--style", str(tmp_path / "a.png"),
                                      "--out-dir", str(tmp_path / "out"), "--report", str(tmp_path / "r.json"), *flags,
                                      *synthetic(synthetic_weights)])
         assert r.exit_code == 1 and "r.json" in r.stderr and "not a stylize report" in r.stderr, cli_result_text(r)
         assert len(r.stderr.strip().splitlines()) == 1 and not (tmp_path / "out").exists()
     assert (tmp_path / "r.json").read_text() == text
+    pattern(8, 8).save(tmp_path / "other.png")  # an image of the user's, mistyped as the report
+    before = (tmp_path / "other.png").read_bytes()
+    r = CliRunner().invoke(cli, ["batch", "--content", str(tmp_path / "a.png"), "--style", str(tmp_path / "a.png"),
+                                 "--out-dir", str(tmp_path / "out"), "--report", str(tmp_path / "other.png"),
+                                 "--overwrite", *synthetic(synthetic_weights)])
+    assert r.exit_code == 1 and "--overwrite replaces only a report" in r.stderr, cli_result_text(r)
+    assert (tmp_path / "other.png").read_bytes() == before
 
 
 def test_a_report_is_never_written_where_another_run_holds_the_file_alone(tmp_path, synthetic_weights):

@@ -109,6 +109,7 @@ def read(path: Path) -> dict | None:
     return data
 
 
+NOT_A_REPORT = "; --overwrite replaces only a report: move it away or choose another name"
 LOCK_MARK = b"stylize report lock\n"  # what a report's lock file holds: stylize's, not a user's empty file
 
 
@@ -283,11 +284,8 @@ class Report:
     def _decide(self, there: dict | None, exists: bool, others: bool, overwrite: bool, resume: bool) -> None:
         if not exists:
             return
-        if there is None:
-            if overwrite and not others:
-                return
-            raise ManifestError(f"{self.path}: already exists and is not a stylize report to resume; pass --overwrite "
-                                f"to replace it")
+        if there is None:  # (an image, a manifest, notes: --overwrite replaces only a report, as `report merge -o`)
+            raise ManifestError(f"{self.path}: already exists and is not a stylize report{NOT_A_REPORT}")
         if self._same_batch(there):
             ours = {r.index for r in self.records}
             done = [r for r in there["pairs"] if r.get("index") in ours and r.get("status") != "pending"]
@@ -394,8 +392,7 @@ def merge(paths, output, *, overwrite: bool = False) -> tuple[dict, list[int]]:
         if not overwrite:
             raise ManifestError(f"{output}: already exists; pass --overwrite to replace it")
         if os.path.islink(output) or not os.path.isfile(output) or read(output) is None:  # a manifest, an image...
-            raise ManifestError(f"{output}: exists and is not a stylize report; --overwrite replaces only a report: "
-                                f"choose another output")
+            raise ManifestError(f"{output}: already exists and is not a stylize report{NOT_A_REPORT}")
     first, records, started = None, {}, []
     for p in paths:
         data = read(p)
