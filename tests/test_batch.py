@@ -195,6 +195,13 @@ def test_skip_existing_resumes_and_existing_outputs_are_never_replaced(images, t
     measured = ("content_loss", "style_loss", "iterations", "evaluations")
     assert [pairs[1][k] for k in measured] == [first[1][k] for k in measured] and first[1]["iterations"] > 0
     assert [pairs[0][k] for k in measured] == [None] * 4
+    # round 21: an output made with other settings was kept as this batch's (the report told the new settings)
+    before = (out / "photo1__art0.png").read_bytes()
+    r = run(*args[:-len(FAST) - 2], "--report", tmp_path / "r40.json", *FAST, "--size", "40", "--skip-existing")
+    pairs = json.loads((tmp_path / "r40.json").read_text())["pairs"]
+    assert r.exit_code == 3 and [p["status"] for p in pairs] == ["skipped", "failed"], cli_result_text(r)
+    assert "photo1__art0.png exists, made with --size 32, not 40; pass --overwrite" in pairs[1]["error"]
+    assert (out / "photo1__art0.png").read_bytes() == before
 
 
 @pytest.mark.vgg

@@ -23,7 +23,7 @@ from .images import (NAME_MAX, check_mark, check_name, check_not_held, check_wri
                      make_folder, max_side, missing_folders, output_format, parse_json, path_key, read_metadata,
                      remove_empty, save_image, shown_size, sidecar_path, taken, through_link)
 from .report import Record, Report
-from .settings import MAX_COUNT, names_a_folder, number, shown, whole
+from .settings import MAX_COUNT, Settings, names_a_folder, number, shown, whole
 
 WEIGHT_RANGE = (1e-12, 1e12)  # a blend weight: 0 or within this range, as --style-blend's (options.NUMBER_RANGE)
 MAX_SHARDS = MAX_COUNT  # as --shard I/N's N
@@ -568,16 +568,17 @@ def _whole(env, name: str, default=...) -> int | None:
     return value
 
 
-def complete(path: Path) -> bool:
-    """An existing output counts as done unless stylize itself marked it partial (an interrupted
-    run's best image so far); a file we cannot read is left alone, never replaced."""
+def kept(path: Path) -> dict | None:
+    """The metadata of a finished earlier output ({} when it has none of stylize's, or cannot be read: left alone,
+    never replaced); None when `path` is no such output: missing, or marked partial by stylize itself (an
+    interrupted run's best image so far, to be made again)."""
     if not os.path.isfile(path):
-        return False
+        return None
     try:
-        meta = read_metadata(path)
+        meta = read_metadata(path) or {}
     except StylizeError:
-        return True
-    return not (meta or {}).get("partial", False)
+        return {}
+    return None if meta.get("partial", False) else meta
 
 
 def save_output(outcome, pair: Pair, replace: bool, metadata: dict | None = None) -> str | None:
@@ -587,7 +588,8 @@ def save_output(outcome, pair: Pair, replace: bool, metadata: dict | None = None
     return (outcome.metadata.get("memory") or {}).get("note")
 
 
-def triage(pair: Pair, record: Record, *, skip_existing: bool = False, overwrite: bool = False) -> bool | None:
+def triage(pair: Pair, record: Record, *, skip_existing: bool = False, overwrite: bool = False,
+           settings: Settings | None = None) -> bool | None:
     """Decide a pair before any work. None when its record is final: failed (its manifest line's own error,
     a name too long, an existing output without --skip-existing or --overwrite) or skipped (a finished
     output, --skip-existing). Otherwise whether its output may be replaced: --overwrite, or our own partial
@@ -607,9 +609,15 @@ def triage(pair: Pair, record: Record, *, skip_existing: bool = False, overwrite
             record.status, record.error = "failed", (f"{pair.output} exists and is not an image file (a link to "
                                                      f"nothing, a pipe, ...); move it away or pass --overwrite")
             return None
-        if complete(pair.output):
+        meta = kept(pair.output)
+        if meta is not None:
+            other = made_otherwise(meta, settings)
+            if other:  # kept, it would be reported (and shown on the sheet) as made with these settings
+                record.status, record.error = "failed", (f"{pair.output} exists, made with {other}; pass --overwrite "
+                                                         f"to make it again, or choose another --out-dir")
+                return None
             record.status = "skipped"
-            earlier(record)
+            earlier(record, meta)
             return None
     try:  # it will be written: a .bmp's mark name must hold nothing of the user's (as transfer's check)
         check_mark(pair.output)
@@ -664,7 +672,7 @@ def run(session, pairs: list[Pair], *, skip_existing: bool = False, overwrite: b
     for pair, record in zip(pairs, records):
         if should_stop is not None and should_stop():
             break
-        replace = triage(pair, record, skip_existing=skip_existing, overwrite=overwrite)
+        replace = triage(pair, record, skip_existing=skip_existing, overwrite=overwrite, settings=session.settings)
         if replace is not None:
             note = synthesize(session, pair, record, replace, metadata=metadata, callback=callback,
                               should_stop=should_stop)
@@ -949,13 +957,34 @@ def contact_sheet(records: list[Record], path, *, overwrite: bool = False, thumb
                       overwrite=overwrite)
 
 
-def earlier(record: Record) -> None:
-    """Give a skipped pair's record what its earlier run measured (final losses, iterations, evaluations),
-    read from its output's metadata; a file without them (not stylize's, or unreadable) adds nothing."""
-    try:
-        meta = read_metadata(record.output) or {}
-    except StylizeError:
-        return
+UNCOMPARED = ("device", "weights", "content_mask", "style_masks")  # (where, and files' names: a Ray worker's are absolute)
+
+
+def made_otherwise(meta: dict, settings: Settings | None) -> str | None:
+    """What an earlier output was made with (its metadata `meta`'s "settings") that differs from `settings`, as
+    options ("--size 32, not 48"); None when the same, when it has no such metadata (not stylize's), or without
+    `settings`. The device and the names of files are not compared."""
+    theirs = meta.get("settings") if settings is not None else None
+    if not isinstance(theirs, dict):
+        return None
+    ours = json.loads(json.dumps(settings.to_dict(), default=str))
+
+    def compared(key, value):  # (an --init file is compared as "a file": its name may differ, as above)
+        return "a file" if key == "init" and value not in ("noise", "content", "style") else value
+
+    def seen(value) -> str:
+        text = value if value == "a file" else json.dumps(value)
+        return text if len(text) <= 40 else f"a value of {len(text)} characters"
+
+    other = [f"--{key.replace('_', '-')} {seen(compared(key, theirs[key]))}, not {seen(compared(key, value))}"
+             for key, value in ours.items()
+             if key in theirs and key not in UNCOMPARED and compared(key, theirs[key]) != compared(key, value)]
+    return "; ".join(other[:3]) + ("; ..." if len(other) > 3 else "") or None
+
+
+def earlier(record: Record, meta: dict) -> None:
+    """Give a skipped pair's record what its earlier run measured (final losses, iterations, evaluations), from
+    its output's metadata `meta`; a file without them (not stylize's) adds nothing."""
     for key in ("content_loss", "style_loss", "iterations", "evaluations"):
         value = meta.get(key)
         if type(value) not in (int, float) or not -1e300 < value < 1e300:  # (not a bool, NaN, inf or 10**5000)
