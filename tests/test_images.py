@@ -215,6 +215,6 @@ def test_a_sidecar_mark_names_its_image_not_whatever_is_put_at_its_name(tmp_path
     assert images.read_metadata(out)["partial"] is True and "mark_sha256" not in images.read_metadata(out)
     Image.new("RGB", (50, 50), "red").save(out)  # the user's own picture, at the name
     assert images.read_metadata(out) is None
-    from stylize.batch import complete
+    from stylize.batch import kept
 
-    assert complete(out)  # finished: a resume keeps it
+    assert kept(out) == {}  # finished (and not stylize's: no settings to compare): a resume keeps it
