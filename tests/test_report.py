@@ -277,3 +277,21 @@ def test_merge_counts_the_missing_pairs_of_a_huge_manifest_without_listing_them(
     (tmp_path / "r.json").write_text(json.dumps(data))
     merged, missing = report.merge([tmp_path / "r.json"], tmp_path / "m.json")
     assert len(missing) == 10**12 - 1 and missing[:3] == [0, 2, 3] and merged["manifest_pairs"] == 10**12
+
+
+def test_a_resumed_pair_keeps_its_losses_from_the_report_where_its_format_holds_no_metadata(manifest, tmp_path,
+                                                                                             synthetic_weights):
+    """Round 22: a .bmp kept by --skip-existing had no losses in the new report (a .bmp holds no metadata once
+    finished); the report being resumed has them, and gives them to its own pairs."""
+    args = ["batch", manifest, "--out-dir", tmp_path / "o", "--name-template", "{content}.bmp", "--report",
+            tmp_path / "r.json", *synthetic(synthetic_weights)]
+    assert run(*args).exit_code == 0
+    first = pairs_of(tmp_path / "r.json")
+    assert run(*args, "--skip-existing").exit_code == 0
+    again = pairs_of(tmp_path / "r.json")
+    assert [p["status"] for p in again] == ["skipped"] * 3
+    for key in ("content_loss", "style_loss", "iterations", "evaluations"):
+        assert [p[key] for p in again] == [p[key] for p in first] and None not in [p[key] for p in first]
+    r = run(*args[:-len(synthetic(synthetic_weights)) - 2], "--report", tmp_path / "new.json",
+            *synthetic(synthetic_weights), "--skip-existing")  # another report: nothing to take them from
+    assert r.exit_code == 0 and [p["content_loss"] for p in pairs_of(tmp_path / "new.json")] == [None] * 3

@@ -617,7 +617,7 @@ def triage(pair: Pair, record: Record, *, skip_existing: bool = False, overwrite
                                                          f"to make it again, or choose another --out-dir")
                 return None
             record.status = "skipped"
-            earlier(record, meta)
+            record.carry(meta)  # (what its earlier run measured, if its format holds metadata)
             return None
     try:  # it will be written: a .bmp's mark name must hold nothing of the user's (as transfer's check)
         check_mark(pair.output)
@@ -957,7 +957,8 @@ def contact_sheet(records: list[Record], path, *, overwrite: bool = False, thumb
                       overwrite=overwrite)
 
 
-UNCOMPARED = ("device", "weights", "content_mask", "style_masks")  # (where, and files' names: a Ray worker's are absolute)
+# not compared: where it ran, and the names of files (a Ray worker's are absolute)
+UNCOMPARED = ("device", "weights", "content_mask", "style_masks")
 
 
 def made_otherwise(meta: dict, settings: Settings | None) -> str | None:
@@ -980,16 +981,3 @@ def made_otherwise(meta: dict, settings: Settings | None) -> str | None:
              for key, value in ours.items()
              if key in theirs and key not in UNCOMPARED and compared(key, theirs[key]) != compared(key, value)]
     return "; ".join(other[:3]) + ("; ..." if len(other) > 3 else "") or None
-
-
-def earlier(record: Record, meta: dict) -> None:
-    """Give a skipped pair's record what its earlier run measured (final losses, iterations, evaluations), from
-    its output's metadata `meta`; a file without them (not stylize's) adds nothing."""
-    for key in ("content_loss", "style_loss", "iterations", "evaluations"):
-        value = meta.get(key)
-        if type(value) not in (int, float) or not -1e300 < value < 1e300:  # (not a bool, NaN, inf or 10**5000)
-            continue
-        if key in ("content_loss", "style_loss"):
-            setattr(record, key, float(value))
-        elif value == int(value) and 0 <= value <= 10**12:
-            setattr(record, key, int(value))

@@ -222,7 +222,8 @@ def run_batch(pairs: list[Pair], out_dir, settings, *, address: str | None = Non
             if not continue_on_error and batch.failed_at_start(pairs, rep.records, rep, on_pair):
                 pairs = []
             for pair, record in zip(pairs, rep.records):
-                replace = batch.triage(pair, record, skip_existing=skip_existing, overwrite=overwrite, settings=settings)
+                replace = batch.triage(pair, record, skip_existing=skip_existing, overwrite=overwrite,
+                                       settings=settings)
                 if replace is None:
                     batch.finished(record, rep, on_pair)
                     if batch.stops(record, continue_on_error):

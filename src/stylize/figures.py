@@ -221,8 +221,8 @@ def _claimed(make):
 
         for name in (output, side_path(output)) if output is not None and cells_dir is not None else ():
             if same_file(cells_dir, name):  # (checked before the folder is made: then it is not the user's file)
-                raise ImageError(f"{cells_dir}: --cells-dir is the figure's own {'output' if name is output else '.json'}"
-                                 f" name; choose another folder")
+                what = "output" if name is output else ".json"
+                raise ImageError(f"{cells_dir}: --cells-dir is the figure's own {what} name; choose another folder")
         with contextlib.ExitStack() as held:
             if output is not None and os.path.isdir(Path(output).absolute().parent):
                 held.enter_context(claim_file(output))  # the picture and its .json: one run at a time

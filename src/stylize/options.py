@@ -340,7 +340,8 @@ SYNTHESIS_OPTIONS = [
     click.option("--noise", type=PositiveFloat(allow_zero=True, maximum=1.0), default=_d("noise"), show_default=True,
                  help="Std of the start noise around mid-grey (pixels in [0, 1]); see README."),
     click.option("--seed", type=IntRange(0, 2**63 - 1), default=_d("seed"), show_default=True,
-                 help="Seed of the start noise: same seed, same device (on a CPU, the same thread count), same output."),
+                 help="Seed of the start noise: same seed, same device (on a CPU, the same thread count), same "
+                      "output."),
     click.option("--scales", type=SettingsInt(MAX_SCALES), default=_d("scales"), show_default=True,
                  help="Coarse-to-fine levels (each halves the size of the next)."),
     click.option("--coarse-iterations", type=SettingsInt(MAX_COUNT), default=None,

@@ -62,6 +62,15 @@ class Record:
         """What makes two records the same pair of the same manifest."""
         return self.index, self.content, self.style, self.output
 
+    def carry(self, data: dict) -> None:
+        """Take what an earlier run of this pair measured (final losses, iterations, evaluations) from `data`, its
+        output's metadata or its record in the report being resumed; each value only if it is what stylize writes
+        there (_fits: a finite number >= 0, a count a whole one), else it stays None."""
+        for key, kind in MEASURED.items():
+            value = data.get(key)
+            if value is not None and _fits(value, kind):
+                setattr(self, key, kind(value))
+
 
 def _plain(settings: dict) -> dict:
     """Settings as they read back from the JSON file (tuples become lists), to compare two batches."""
@@ -72,6 +81,7 @@ MAX_PAIRS = 10**12  # the most pairs a report's manifest may count (no manifest 
 _FIELDS = {"content": str, "style": str, "output": str, "error": str, "worker": str, "seconds": float,
            "content_loss": float, "style_loss": float, "iterations": int, "evaluations": int, "attempts": int,
            "blend": list, "styles": list}  # a record's other fields: absent or null, else of this kind
+MEASURED = {"content_loss": float, "style_loss": float, "iterations": int, "evaluations": int}  # what a run measured
 
 
 def _fits(value, kind) -> bool:
@@ -216,6 +226,7 @@ class Report:
         self.claim = None
         self.folders: list[Path] = []  # the folders its batch made for the outputs: removed if refused at open()
         self._next_write, self._open = 0.0, False
+        self._earlier: dict[int, dict] = {}  # resuming: this batch's finished records in the report, by index
 
     def summary(self) -> dict:
         """This run's counts by status."""
@@ -272,7 +283,11 @@ class Report:
         self._take_claim()
         try:
             others = self.lock.enter()
-            self._decide(read(self.path), os.path.lexists(self.path), others, overwrite, resume)
+            there = read(self.path)
+            self._decide(there, os.path.lexists(self.path), others, overwrite, resume)
+            if there is not None and self._same_batch(there):  # (a pair kept by --skip-existing keeps its record's
+                self._earlier = {r["index"]: r for r in there["pairs"]  # losses where its output holds no metadata)
+                                 if r.get("status") in ("ok", "skipped")}
             self._write_locked()
         except BaseException:
             self.lock.leave()
@@ -325,6 +340,11 @@ class Report:
 
     def _write_locked(self) -> None:
         start = time.monotonic()
+        for r in self.records:
+            earlier = self._earlier.get(r.index)
+            if r.status == "skipped" and r.content_loss is None and earlier \
+                    and Record.from_dict(earlier).key() == r.key():
+                r.carry(earlier)
         ours = {r.index for r in self.records}
         there = read(self.path)
         others = [Record.from_dict(r) for r in there["pairs"] if r.get("index") not in ours] \
