@@ -20,7 +20,7 @@ from PIL import Image
 
 from stylize import batch, cluster, console
 from stylize.cli import cli
-from stylize.errors import ClusterError
+from stylize.errors import ClusterError, ManifestError
 from stylize.settings import Settings
 
 from .conftest import EXAMPLES, cli_result_text, synthetic
@@ -75,6 +75,30 @@ def test_sigterm_while_ray_starts_is_an_interruption_not_rays_exit(monkeypatch):
         assert cluster.connect() is True  # the caller shuts down whatever Ray started
         assert interrupted.signal == signal.SIGTERM
         assert signal.getsignal(signal.SIGTERM) == before  # ours acted: a second SIGTERM ends the run
+
+
+def test_a_second_ctrl_c_acts_once_ray_is_shut_down_not_halfway(monkeypatch):
+    """Hostile round 22: a second Ctrl-C during ray.shutdown() cut it in half: Ray's processes ran on for a minute
+    and the exit status was 1, not 130. The shutdown now ends first; then the second signal stops at once."""
+    class StoppingRay:
+        down = False
+
+        def shutdown(self):
+            signal.raise_signal(signal.SIGINT)  # the first Ctrl-C, then the second, while Ray stops its processes
+            signal.raise_signal(signal.SIGINT)
+            StoppingRay.down = True
+
+    def refused(*args, **kwargs):
+        raise ManifestError("refused")  # (the batch ends at once: only the shutdown matters here)
+
+    monkeypatch.setattr(cluster, "import_ray", StoppingRay)
+    monkeypatch.setattr(cluster, "connect", lambda address: True)
+    monkeypatch.setattr(batch, "begin", refused)
+    monkeypatch.setattr(console.EARLY, "signal", None)
+    with pytest.raises(KeyboardInterrupt):
+        with console.catch_signals():
+            cluster.run_batch([], "out", Settings())
+    assert StoppingRay.down
 
 
 def test_workers_lost_after_they_started_are_not_called_never_started(monkeypatch):

@@ -81,6 +81,28 @@ def test_catch_signals_notes_sigterm_and_a_second_signal_acts_at_once(monkeypatc
     assert signal.getsignal(signal.SIGTERM) == previous
 
 
+def test_signals_held_wait_for_the_block_then_act_as_if_they_came_then(monkeypatch):
+    """Round 22: a second Ctrl-C during Ray's shutdown cut it in half: Ray's processes ran on, and the exit status
+    was 1, not 130. Held, the first signal is noted once the block is done and the second then stops at once."""
+    from stylize import console
+
+    monkeypatch.setattr(console.EARLY, "signal", None)
+    done = []
+    with pytest.raises(KeyboardInterrupt):
+        with catch_signals() as flag:
+            with console.signals_held():
+                signal.raise_signal(signal.SIGINT)
+                signal.raise_signal(signal.SIGINT)
+                done.append(flag())
+    assert done == [False] and flag.signal == signal.SIGINT
+    console.EARLY.signal = None
+    with catch_signals() as flag:  # one signal: noted after the block, as a first Ctrl-C is
+        with console.signals_held():
+            signal.raise_signal(signal.SIGINT)
+            assert not flag()
+        assert flag.signal == signal.SIGINT
+
+
 def test_a_batch_bar_counts_only_pairs_that_are_done(capsys):
     """Hostile round 12: after Ctrl-C a Ray batch's bar said "2/3 done" of two interrupted pairs."""
     from stylize.console import BatchProgress

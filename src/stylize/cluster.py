@@ -25,6 +25,7 @@ from typing import Callable
 
 from . import batch
 from .batch import Pair
+from .console import signals_held
 from .errors import ClusterError
 from .report import Record, Report
 from .settings import shown
@@ -242,8 +243,11 @@ def run_batch(pairs: list[Pair], out_dir, settings, *, address: str | None = Non
         if marker is not None:
             marker.unlink(missing_ok=True)
         if owned:
-            ray.shutdown()
-            builtins.print = printer
+            try:
+                with signals_held():  # (a second Ctrl-C acts once Ray is down, not leaving its processes running)
+                    ray.shutdown()
+            finally:
+                builtins.print = printer
     return rep
 
 

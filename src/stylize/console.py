@@ -112,6 +112,33 @@ def ignore_signals() -> None:
         signal.signal(s, signal.SIG_IGN)
 
 
+@contextmanager
+def signals_held():
+    """Hold SIGINT and SIGTERM for the block: a step that must not be cut in half (Ray's shutdown: interrupted,
+    it leaves the cluster's processes running and the exit status lost). Each signal that came is then given,
+    in order, to the handler in place once the block is done, as if it came at that moment (a second Ctrl-C
+    then stops at once). Only in the main thread, and not where a signal is ignored."""
+    import os
+    import threading
+
+    held, previous = [], {}
+    if threading.current_thread() is threading.main_thread():
+        for s in (signal.SIGINT, signal.SIGTERM):
+            if signal.getsignal(s) not in (signal.SIG_IGN, None):
+                previous[s] = signal.signal(s, lambda signum, frame: held.append(signum))
+    try:
+        yield
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+        for signum in held:
+            handler = signal.getsignal(signum)  # (a first signal's handler puts back the one for a second)
+            if callable(handler):
+                handler(signum, None)
+            elif handler == signal.SIG_DFL:
+                os.kill(os.getpid(), signum)
+
+
 class _Outlived:
     """A text stream (stderr, stdout) whose reader may go away (`stylize ... 2>&1 | head -c 1`) or that cannot
     be written (`2>/dev/full`, a full disk, an I/O error): the first write that fails points its descriptor at
