@@ -632,9 +632,11 @@ def test_a_json_style_list_names_the_item_that_is_not_a_file_name():
 
 def test_a_json_blend_list_holds_numbers_not_texts():
     rows = batch.read_manifest('{"content": "a", "style": ["b", "c"], "blend": [1, "2"]}\n'
-                               '{"content": "a", "style": ["b", "c"], "blend": "1,2"}\n')
+                               '{"content": "a", "style": ["b", "c"], "blend": "1,2"}\n'
+                               '{"content": "a", "style": ["b", "c"], "blend": {"a": true}}\n')
     assert 'blend weight 2 of 2 is not a number ("2")' in rows[0].error
-    assert rows[1].error == 'manifest line 2: "blend" is a list of numbers, e.g. [3, 7], not \'1,2\''  # round 13
+    assert rows[1].error == 'manifest line 2: "blend" is a list of numbers, e.g. [3, 7], not "1,2"'  # round 13
+    assert rows[2].error.endswith('not {"a": true}')  # round 22: as written, not Python's {'a': True}
     rows = batch.read_manifest("content,style\na.png,b.png;;c.png\na.png,b.png;c.png;\na.png,b.png;c.png\n", "m.csv")
     assert [r.error for r in rows] == [
         "m.csv line 2: the style cell 'b.png;;c.png' has an empty item; separate the artworks with single semicolons",

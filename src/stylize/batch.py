@@ -202,7 +202,7 @@ def read_manifest(text: str, where: str = "manifest") -> list[Row]:
                     raise ManifestError(f"{at}: unknown key {unknown[0]!r}; a line has {', '.join(COLUMNS)}")
                 if obj.get("blend") is not None and not isinstance(obj["blend"], list):  # "3;7" is CSV's syntax
                     raise ManifestError(f"{at}: \"blend\" is a list of numbers, e.g. [3, 7], not "
-                                        f"{shown(str(obj['blend']), 60)}")
+                                        f"{_as_json(obj['blend'])}")
                 rows.append(_row(obj["content"], obj["style"], obj.get("output"), obj.get("blend"), at))
             except ManifestError as e:
                 rows.append(_unread(str(e)))
