@@ -106,6 +106,7 @@ USAGE = [
     (["--size", "0"], "Invalid value for '--size': 0 is not in the range 1<=x<=65536."),
     (["--size", "-5"], "Invalid value for '--size': -5 is not in the range 1<=x<=65536."),
     (["--iterations", "0"], "Invalid value for '--iterations': 0 is not in the range 1<=x<=10000000."),
+    (["--evaluations", "1"], "Invalid value for '--evaluations': 1 is not in the range 2<=x<=10000000."),  # round 22
     (["--ratio", "nan"], "Invalid value for '--ratio': 'nan' must be a finite number > 0"),
     (["--ratio", "0"], "Invalid value for '--ratio': '0' must be a finite number > 0"),
     (["--style-weight", "-1"], "Invalid value for '--style-weight': '-1' must be a finite number >= 0"),

@@ -16,7 +16,8 @@ from stylize.settings import Settings
     ("history", 10**10, "--history must be an integer from 1 to 1000000000, not 10000000000"),
     ("scales", 10**6, "--scales must be an integer from 1 to 12, not 1000000"),
     ("style_size", 70000, "--style-size must be an integer from 1 to 65536, not 70000"),
-    ("evaluations", 0, "--evaluations must be an integer from 1 to 10000000, not 0"),
+    ("evaluations", 0, "--evaluations must be an integer from 2 to 10000000, not 0"),
+    ("evaluations", 1, "--evaluations must be an integer from 2 to 10000000, not 1"),  # round 22: the start image
     ("coarse_iterations", 10**12, "--coarse-iterations must be an integer from 1 to 10000000, not 1000000000000"),
     ("style_scale", 1e300, "--style-scale must be at most 64, not 1e+300"),
     ("ratio", float("inf"), "ratio must be a finite number > 0, not inf"),

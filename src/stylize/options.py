@@ -267,12 +267,12 @@ class SettingsInt(IntRange):
     """An integer >= 1 whose upper bound Settings checks (with its own message for a 400-digit number);
     --help shows the whole range."""
 
-    def __init__(self, most: int):
-        super().__init__(min=1)
-        self.most = most
+    def __init__(self, most: int, least: int = 1):
+        super().__init__(min=least)
+        self.most, self.least = most, least
 
     def _describe_range(self) -> str:
-        return f"1<=x<={self.most}"
+        return f"{self.least}<=x<={self.most}"
 
 
 COUNT = IntRange(1, MAX_COUNT)  # a count that is not a Settings field
@@ -309,7 +309,7 @@ SYNTHESIS_OPTIONS = [
                  help="Long side the style image is scaled to [default: same as --size]."),
     click.option("--iterations", type=SettingsInt(MAX_COUNT), default=_d("iterations"), show_default=True,
                  help="L-BFGS iterations (each runs one or more loss evaluations; see README)."),
-    click.option("--evaluations", type=SettingsInt(MAX_COUNT), default=None,
+    click.option("--evaluations", type=SettingsInt(MAX_COUNT, least=2), default=None,
                  help="At most this many loss evaluations (forward+backward passes) [default: 1.25 x --iterations, at "
                       "least --iterations + 1]."),
     click.option("--until-done/--no-until-done", default=_d("until_done"), show_default=True,

@@ -106,9 +106,11 @@ class Settings:
         if self.optimizer not in OPTIMIZERS:
             raise SettingsError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, not {self.optimizer!r}")
         _positive("learning rate", self.learning_rate)
-        for name, most in (("coarse_iterations", MAX_COUNT), ("evaluations", MAX_COUNT), ("style_size", MAX_SIDE)):
+        # (--evaluations from 2: the first measures the start image, and one alone would make it the output)
+        for name, most, least in (("coarse_iterations", MAX_COUNT, 1), ("evaluations", MAX_COUNT, 2),
+                                  ("style_size", MAX_SIDE, 1)):
             if getattr(self, name) is not None:
-                _count("--" + name.replace("_", "-"), getattr(self, name), most)
+                _count("--" + name.replace("_", "-"), getattr(self, name), most, least)
         if not math.isfinite(self.noise) or not 0 <= self.noise <= 1:
             raise SettingsError(f"noise must be between 0 and 1, not {self.noise!r}")
         if not re.fullmatch(r"auto|cpu|mps|cuda(:[0-9]{1,4})?", str(self.device)):
@@ -193,11 +195,11 @@ class Settings:
         return asdict(self)
 
 
-def _count(name: str, value, most: int) -> None:
-    """SettingsError unless value is an integer from 1 to `most`."""
-    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= most:
+def _count(name: str, value, most: int, least: int = 1) -> None:
+    """SettingsError unless value is an integer from `least` to `most`."""
+    if not isinstance(value, int) or isinstance(value, bool) or not least <= value <= most:
         shown = repr(value) if len(repr(value)) <= 24 else f"a number of {len(str(value))} digits"
-        raise SettingsError(f"{name} must be an integer from 1 to {most}, not {shown}")
+        raise SettingsError(f"{name} must be an integer from {least} to {most}, not {shown}")
 
 
 def _positive(name: str, value: float, allow_zero: bool = False) -> None:
