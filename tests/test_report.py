@@ -155,7 +155,7 @@ def test_merge_gives_the_report_one_run_writes(manifest, tmp_path, synthetic_wei
     assert {k: merged[k] for k in ("settings", "manifest_pairs", "summary")} == \
         {k: one[k] for k in ("settings", "manifest_pairs", "summary")}
     r = run("report", "merge", tmp_path / "r1.json", "-o", tmp_path / "half.json")
-    assert r.exit_code == 0 and "Warning: 1 of the manifest's 3 pairs are in none of these reports (pairs 2)" in r.stderr
+    assert r.exit_code == 0 and "Warning: 1 of the manifest's 3 pairs is in none of these reports (pair 2)" in r.stderr
 
 
 def test_merge_refusals(tmp_path):

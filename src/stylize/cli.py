@@ -271,11 +271,12 @@ def report_merge_command(reports, output, overwrite):
     except StylizeError as e:
         fail(e)
     counts = ", ".join(f"{n} {k}" for k, n in sorted(data["summary"].items()))
-    say(f"Merged {len(reports)} report{'s' * (len(reports) != 1)} into {output}: {len(data['pairs'])} pairs ({counts})")
+    n = len(data["pairs"])
+    say(f"Merged {len(reports)} report{'s' * (len(reports) != 1)} into {output}: {n} pair{'s' * (n != 1)} ({counts})")
     if missing:
         shown = ", ".join(str(k + 1) for k in missing[:10]) + (", ..." if len(missing) > 10 else "")
-        say(f"Warning: {len(missing)} of the manifest's {data['manifest_pairs']} pairs are in none of these reports "
-            f"(pairs {shown})")
+        say(f"Warning: {len(missing)} of the manifest's {data['manifest_pairs']} pairs "
+            f"{'is' if len(missing) == 1 else 'are'} in none of these reports (pair{'s' * (len(missing) != 1)} {shown})")
 
 
 @cli.command("content-recon")
