@@ -195,6 +195,17 @@ def test_a_start_keyword_that_is_also_a_file_here_is_refused(photo, art, tmp_pat
     (["--guide", "inside"], "--guide", "--content-mask"),
     (["video", "--pass-blend", "0.3"], "--pass-blend", "--passes 2 or more"),
     (["video", "--independent", "--warp", "bilinear"], "--warp", "frames made one after another"),
+    # round 23: six more options accepted and unused
+    (["--optimizer", "adam", "--history", "5"], "--history", "--optimizer lbfgs"),
+    (["--init", "content", "--noise", "0.5"], "--noise", "--init noise"),
+    (["--init", "style", "--seed", "7"], "--seed", "--init noise"),
+    (["--ratio", "1e-3", "--content-weight", "1", "--style-weight", "1"], "--ratio", "at most one of --content-weight"),
+    (["video", "--independent", "--flow", "raft"], "--flow", "frames made one after another"),
+    (["video", "--independent", "--passes", "2"], "--passes", "frames made one after another"),
+    (["video", "--independent", "--frame-iterations", "2"], "--frame-iterations", "frames made one after another"),
+    (["video", "--keep-frames"], "--keep-frames", "-o a video file"),
+    (["video", "--codec", "libx264"], "--codec", "-o a video file"),
+    (["video", "--fps", "5"], "--fps", "a folder of frames made into a video file"),
 ])
 def test_an_option_the_others_leave_unread_is_a_usage_error(tmp_path, args, option, needs):
     """Round 19: --learning-rate without --optimizer adam (the same losses as without it), --coarse-iterations

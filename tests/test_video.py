@@ -22,6 +22,7 @@ pytest.importorskip("av")
 pytest.importorskip("cv2")
 
 FAST = ["--size", "32", "--iterations", "4", "--frame-iterations", "2", "--quiet"]
+ALONE = ["--independent", "--size", "32", "--iterations", "4", "--quiet"]  # (every frame --iterations: no frame-iterations)
 
 
 def moving_frames(n=6, width=48, height=40, seed=3, disc=True):
@@ -354,7 +355,7 @@ def made(tmp_path_factory):
 @pytest.mark.vgg
 def test_temporal_consistency_flickers_less_than_independent_frames(made):
     root, clip, style = made
-    r = run("video", clip.path, style, "-o", root / "independent", "--independent", *FAST)
+    r = run("video", clip.path, style, "-o", root / "independent", *ALONE)
     assert r.exit_code == 0, cli_result_text(r)
     sources = moving_frames()
     independent = flicker(frames_of(root / "independent", 6), sources)
@@ -988,7 +989,7 @@ def test_a_clip_named_like_an_ffmpeg_protocol_is_that_file(tmp_path, monkeypatch
 @pytest.mark.vgg
 def test_a_name_ending_in_a_slash_is_a_frames_folder_whatever_its_dots(tmp_path, folder, art):
     """Round 16: `-o out.d` was "not a video name", with no way to name a frames folder with a dot in it."""
-    r = run("video", folder, art, "-o", f"{tmp_path / 'out.d'}/", "--independent", *FAST)
+    r = run("video", folder, art, "-o", f"{tmp_path / 'out.d'}/", *ALONE)
     assert r.exit_code == 0, cli_result_text(r)
     assert len(list((tmp_path / "out.d").glob("frame_*.png"))) == 6
 

@@ -17,7 +17,7 @@ from .options import (CONTROL_OPTIONS, COUNT, INPUT, OUTPUT, RUN_OPTIONS, SAVE_E
                       DefaultGroup, FloatList, Layer, LayerList, LayerSets, LibraryDefault, NameTemplate, OutputPath,
                       OutSize, RayAddress, SectionedCommand, Shard, check_used, default_output, list_layers, options,
                       settings_from, transfer_settings)
-from .settings import DEFAULTS, Settings
+from .settings import DEFAULTS, Settings, names_a_video
 
 EXIT_SOME_FAILED = 3
 EXIT_INTERRUPTED = {signal.SIGINT: 130, signal.SIGTERM: 143}
@@ -432,9 +432,7 @@ def video_command(source, style, output, frame_iterations, temporal_weight, long
     Exit status: 0 done, 1 error, 2 usage error, 130/143 interrupted (finished frames kept).
     """
     settings = transfer_settings(kwargs, style)
-    check_used(dict(passes=passes, independent=independent, pass_iterations=pass_iterations, pass_blend=pass_blend,
-                    temporal_from_pass=temporal_from_pass, temporal_weight=temporal_weight, long_term=long_term,
-                    warp=warp))
+    check_used(dict(locals(), video_file=names_a_video(output), frames_in=Path(source).is_dir()))  # (the options)
     if temporal_from_pass is not None and temporal_from_pass > passes:
         raise click.BadParameter(f"{temporal_from_pass} is after the last pass (--passes {passes})",
                                  param_hint="'--temporal-from-pass'")

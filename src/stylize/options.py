@@ -462,14 +462,25 @@ def _typed(name: str) -> bool:
 
 MANY_PASSES = (lambda v: (v.get("passes") or 1) > 1, "--passes 2 or more")
 SEQUENTIAL = (lambda v: not v.get("independent"), "frames made one after another (not --independent)")
+VIDEO_FILE = (lambda v: v.get("video_file"), "-o a video file (.mp4, ...), not a folder of frames")
+START_NOISE = (lambda v: v.get("init") in (None, "noise"), "--init noise (the start image's noise)")
 USED_WITH = {  # an option typed where the others leave it unread: a usage error, never silently ignored
     "learning_rate": (lambda v: v.get("optimizer") == "adam", "--optimizer adam"),
     "coarse_iterations": (lambda v: (v.get("scales") or 1) > 1, "--scales 2 or more"),
     "guide": (lambda v: bool(v.get("content_mask")), "--content-mask"),
     "pass_iterations": MANY_PASSES, "pass_blend": MANY_PASSES, "temporal_from_pass": MANY_PASSES,
     "temporal_weight": SEQUENTIAL, "long_term": SEQUENTIAL, "warp": SEQUENTIAL,
+    "frame_iterations": SEQUENTIAL, "flow_method": SEQUENTIAL, "passes": SEQUENTIAL,
+    "codec": VIDEO_FILE, "keep_frames": VIDEO_FILE,
+    "fps": (lambda v: v.get("video_file") and v.get("frames_in"), "a folder of frames made into a video file (a "
+                                                                    "video keeps its own rate)"),
     "ray_cpus": (lambda v: v.get("ray") is not None, "--ray"),
+    "history": (lambda v: v.get("optimizer") in (None, "lbfgs"), "--optimizer lbfgs (Adam keeps no history)"),
+    "noise": START_NOISE, "seed": START_NOISE,
+    "ratio": (lambda v: v.get("content_weight") is None or v.get("style_weight") is None,
+              "at most one of --content-weight and --style-weight (the two give alpha and beta themselves)"),
 }
+HINTS = {"flow_method": "--flow"}  # an option whose parameter is not named after it
 
 
 def check_used(values: dict) -> None:
@@ -478,7 +489,7 @@ def check_used(values: dict) -> None:
     for name, (used, needs) in USED_WITH.items():
         if name in values and _typed(name) and not used(values):
             raise click.BadParameter(f"has no effect here: it needs {needs}",
-                                     param_hint=f"'--{name.replace('_', '-')}'")
+                                     param_hint=f"'{HINTS.get(name, '--' + name.replace('_', '-'))}'")
 
 
 def settings_from(kwargs: dict, **fixed) -> Settings:

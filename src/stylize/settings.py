@@ -264,6 +264,14 @@ def number(text) -> float:
     return x
 
 
+def names_a_video(name) -> bool:
+    """Whether `stylize video -o NAME` writes a video file: a name with an extension (.mp4 ...), not an existing
+    folder nor one ending in '/' (those are a folder of frames)."""
+    text = os.fspath(name)
+    return not os.path.isdir(text) and os.path.splitext(os.path.basename(text))[1] != "" and \
+        not text.endswith(("/", os.sep))
+
+
 def names_a_folder(name: str | None) -> bool:
     """Whether a file's name is one that only a folder can have ('out.png/', 'out/.', '..'): an output (-o, a
     pair's, a name template) is refused, never written as another file."""

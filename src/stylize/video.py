@@ -38,7 +38,7 @@ from .console import limits
 from .errors import ClaimError, StylizeError
 from .job import NAME_KEY
 from .objective import TemporalTerm
-from .settings import MAX_PASSES
+from .settings import MAX_PASSES, names_a_video
 
 FRAME_NAME = "frame_{:05d}.png"
 FRAME_PATTERN = re.compile(r"^frame_(\d{5,})\.png$")
@@ -862,7 +862,7 @@ def make_video(source, styles, output, settings, options: VideoOptions = VideoOp
     require()
     styles = (styles,) if isinstance(styles, (str, os.PathLike, Image.Image)) else tuple(styles)
     out = Path(output)
-    as_video = not os.path.isdir(out) and out.suffix != "" and not os.fspath(output).endswith(("/", os.sep))
+    as_video = names_a_video(output)
     clip = source if isinstance(source, Clip) else open_clip(source)
     from .files import input_files
 
