@@ -469,7 +469,7 @@ def test_shard_auto_reads_the_array_task_from_its_engine(env, count, share):
     ({"JOB_COMPLETION_INDEX": "1" * 4000}, 4, "JOB_COMPLETION_INDEX=a text of 4000 characters is over 1e+12"),
     ({"SLURM_ARRAY_TASK_ID": "-1", "SLURM_ARRAY_TASK_COUNT": "2"}, None, "SLURM_ARRAY_TASK_ID='-1' is negative"),
     # round 21: '-0' was read as 0, '+1' refused as "digits only"
-    ({"JOB_COMPLETION_INDEX": "-0"}, 2, "JOB_COMPLETION_INDEX='-0' is negative (digits only)"),
+    ({"JOB_COMPLETION_INDEX": "-0"}, 2, "JOB_COMPLETION_INDEX: '-0' is not a whole number (digits only)"),
 ])
 def test_shard_auto_refuses_what_is_not_an_array_task(env, count, message):
     with pytest.raises(ClusterError) as e:

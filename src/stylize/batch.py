@@ -562,9 +562,9 @@ def _whole(env, name: str, default=...) -> int | None:
         value = whole(env[name])
     except ValueError as e:  # (its own words: not digits, or thousands of them)
         raise ClusterError(f"--shard auto: {name}: {e}") from None
-    if str(env[name]).strip().startswith("-") or value > MAX_ARRAY_ID:  # (-0 too: an engine writes digits only)
+    if not 0 <= value <= MAX_ARRAY_ID:  # (no job array's ids or counts come near: a message quotes it whole)
         raise ClusterError(f"--shard auto: {name}={shown(env[name])} is "
-                           f"{'over ' + format(MAX_ARRAY_ID, '.0e') if value > 0 else 'negative (digits only)'}")
+                           f"{'negative' if value < 0 else f'over {MAX_ARRAY_ID:.0e}'}")
     return value
 
 

@@ -243,7 +243,7 @@ def whole(text) -> int:
     anything else Python's int() would take ('+32', '1_000', '0x10', Arabic-Indic digits), and for more digits
     than int() reads (4300): no count is that large."""
     text = str(text).strip()
-    if not re.fullmatch(r"-?[0-9]+", text):
+    if not re.fullmatch(r"-?[0-9]+", text) or re.fullmatch(r"-0+", text):  # ('-0': a sign no count has)
         raise ValueError(f"{shown(text)} is not a whole number (digits only)")
     if len(text.lstrip("-0")) > 4000:
         raise ValueError(f"{shown(text)} is too large: a number of {len(text.lstrip('-0'))} digits")
