@@ -20,7 +20,7 @@ from PIL import Image
 
 from stylize import batch, cluster, console
 from stylize.cli import cli
-from stylize.errors import ClusterError, ManifestError
+from stylize.errors import ClusterError, ManifestError, UsageError
 from stylize.settings import Settings
 
 from .conftest import EXAMPLES, cli_result_text, synthetic
@@ -134,6 +134,16 @@ def test_workers_lost_after_they_started_are_not_called_never_started(monkeypatc
 def test_a_bad_address_is_a_usage_error(tmp_path, value, message):
     r = run("batch", "--out-dir", tmp_path / "o", "--ray", value)
     assert r.exit_code == 2 and message in r.stderr, cli_result_text(r)
+
+
+def test_a_bad_ray_address_variable_is_a_usage_error_naming_it(monkeypatch):
+    """Round 23: RAY_ADDRESS=host:99999 was exit 1, its message not saying where the address came from."""
+    from types import SimpleNamespace
+
+    monkeypatch.setattr(cluster, "import_ray", lambda: SimpleNamespace(is_initialized=lambda: False))
+    monkeypatch.setenv("RAY_ADDRESS", "host:99999")
+    with pytest.raises(UsageError, match=r"^\$RAY_ADDRESS: 'host:99999' is not a Ray address"):
+        cluster.connect()
 
 
 def test_import_and_help_never_import_ray():

@@ -26,7 +26,7 @@ from typing import Callable
 from . import batch
 from .batch import Pair
 from .console import signals_held
-from .errors import ClusterError
+from .errors import ClusterError, UsageError
 from .report import Record, Report
 from .settings import shown
 
@@ -75,8 +75,14 @@ def connect(address: str | None = None, *, wait: float = CONNECT_WAIT) -> bool:
     ray = import_ray()
     if ray.is_initialized():
         return False
+    from_environment = not address and bool(os.environ.get("RAY_ADDRESS"))
     address = address or os.environ.get("RAY_ADDRESS") or None
-    target = parse_address(address or "")
+    try:
+        target = parse_address(address or "")
+    except ClusterError as e:  # (--ray ADDRESS is checked as the command line is read: a usage error, exit 2)
+        if from_environment:
+            raise UsageError(f"$RAY_ADDRESS: {e}") from None
+        raise
     if target is not None:
         try:
             socket.create_connection(target, timeout=wait).close()
