@@ -22,7 +22,7 @@ pytest.importorskip("av")
 pytest.importorskip("cv2")
 
 FAST = ["--size", "32", "--iterations", "4", "--frame-iterations", "2", "--quiet"]
-ALONE = ["--independent", "--size", "32", "--iterations", "4", "--quiet"]  # (every frame --iterations: no frame-iterations)
+ALONE = ["--independent", "--size", "32", "--iterations", "4", "--quiet"]  # (each frame --iterations: no --frame-*)
 
 
 def moving_frames(n=6, width=48, height=40, seed=3, disc=True):

@@ -275,8 +275,9 @@ def report_merge_command(reports, output, overwrite):
     say(f"Merged {len(reports)} report{'s' * (len(reports) != 1)} into {output}: {n} pair{'s' * (n != 1)} ({counts})")
     if missing:
         shown = ", ".join(str(k + 1) for k in missing[:10]) + (", ..." if len(missing) > 10 else "")
-        say(f"Warning: {len(missing)} of the manifest's {data['manifest_pairs']} pairs "
-            f"{'is' if len(missing) == 1 else 'are'} in none of these reports (pair{'s' * (len(missing) != 1)} {shown})")
+        one = len(missing) == 1
+        say(f"Warning: {len(missing)} of the manifest's {data['manifest_pairs']} pairs {'is' if one else 'are'} in "
+            f"none of these reports (pair{'' if one else 's'} {shown})")
 
 
 @cli.command("content-recon")
