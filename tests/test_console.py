@@ -278,21 +278,24 @@ def test_a_stderr_that_cannot_be_written_costs_the_messages_not_the_work(tmp_pat
 
 def test_a_failed_pair_is_named_as_the_bar_names_it(capsys):
     """Round 18: 'failed: t.png + a.png;b.png: ...' (' + ' looked like a blend, ';' a CSV cell) while the bar said
-    't.png x a.png+b.png'."""
+    't.png x a.png+b.png'. Round 24: some lines named the pair's number ("pair 3: ..."), others not: all do, once."""
     from stylize.console import BatchProgress
     from stylize.report import Record
 
-    records = [Record(0, "in/t.png", "a.png;b.png", "o.png", styles=["a.png", "b.png"]), Record(1, "", "", "")]
+    records = [Record(0, "in/t.png", "a.png;b.png", "o.png", styles=["a.png", "b.png"]), Record(1, "", "", ""),
+               Record(2, "t.png", "a.png", "o.lock")]
     bar = BatchProgress(quiet=False, iterations=2)
     bar.ready(SimpleNamespace(records=records))
     records[0].status, records[0].error = "failed", "m.jsonl line 1: the blend weights are all 0"
     records[1].status, records[1].error = "failed", "m.jsonl line 2: not JSON"
-    bar.pair(records[0])
-    bar.pair(records[1])
+    records[2].status, records[2].error = "failed", "pair 3: o.lock: unknown output extension '.lock'"
+    for record in records:
+        bar.pair(record)
     bar.bar.close()
     lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("failed:")]
-    assert lines == ["failed: t.png x a.png+b.png: m.jsonl line 1: the blend weights are all 0",
-                     "failed: m.jsonl line 2: not JSON"]
+    assert lines == ["failed: pair 1 (t.png x a.png+b.png): m.jsonl line 1: the blend weights are all 0",
+                     "failed: pair 2: m.jsonl line 2: not JSON",
+                     "failed: pair 3 (t.png x a.png): o.lock: unknown output extension '.lock'"]
 
 
 def test_a_module_whose_native_start_up_crashes_is_a_memory_error_not_a_dead_process(tmp_path, monkeypatch):

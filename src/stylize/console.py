@@ -330,10 +330,11 @@ class BatchProgress:
             self.bar.set_description(f"{self.bar.n}/{len(self.records)} done")
         elif self.bar.n < len(self.records):
             self.bar.set_description(printable(f"{self.bar.n + 1}/{len(self.records)} {label(self.records[self.bar.n])}"))
-        if record is not None and record.status == "failed":
-            # named as the bar names it; an unread manifest line has no content or style: its error names the line
-            what = f"{label(record)}: " if record.content else ""
-            self.bar.write(printable(f"failed: {what}{record.error}"), file=sys.stderr)
+        if record is not None and record.status == "failed":  # by its number and as the bar names it (an unread
+            number = f"pair {record.index + 1}"  # manifest line, that has neither content nor style: its number)
+            error = (record.error or "").removeprefix(number + ": ")  # (a check that named it already)
+            what = f"{number} ({label(record)})" if record.content else number
+            self.bar.write(printable(f"failed: {what}: {error}"), file=sys.stderr)
 
     def started(self, record, worker: str) -> None:
         """cluster.run_batch's on_start."""
