@@ -1011,3 +1011,13 @@ def test_a_video_that_cannot_be_written_is_told_so_not_blamed_on_its_codec(tmp_p
     assert p.returncode == 1, p.stderr
     assert p.stderr == f"Error: {tmp_path / 'v.mp4'}: cannot write it (File too large)\n"
     assert not (tmp_path / "v.mp4").exists() and not video.work_folder(tmp_path / "v.mp4").exists()
+
+
+@pytest.mark.parametrize("name, link", [("v[1].mp4", "v[1].mp4.frames"), ("vd", "vd")])
+def test_a_link_to_nothing_at_the_frames_folder_is_told_as_such_and_kept(tmp_path, folder, art, name, link):
+    """Round 24: a dangling link at OUT.mp4.frames (or at -o FOLDER) was "cannot create the frames folder (File
+    exists)"."""
+    os.symlink(tmp_path / "nowhere", tmp_path / link)
+    r = run("video", folder, art, "-o", tmp_path / name, "--overwrite", *ALONE)
+    assert r.exit_code == 1 and f"{link}: a link to nothing, not a frames folder" in r.stderr, cli_result_text(r)
+    assert os.path.islink(tmp_path / link) and not (tmp_path / "nowhere").exists()

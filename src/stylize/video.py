@@ -608,6 +608,8 @@ def check_folder(folder: Path, count: int, mark: str, overwrite: bool) -> dict[i
     """Refuse (without overwrite) a frames folder holding frames of another run; returns {frame number: pass}
     of this run's frames already made."""
     folder = Path(folder)
+    if os.path.islink(folder) and not os.path.exists(folder):  # (never followed to make a folder where it leads)
+        raise VideoError(f"{folder}: a link to nothing, not a frames folder; move it away or choose another output")
     if not os.path.exists(folder):
         return {}
     if not os.path.isdir(folder):
