@@ -624,10 +624,22 @@ def test_a_json_style_list_names_the_item_that_is_not_a_file_name():
                                '{"content": "t.png", "style": []}\n')
     assert [r.error for r in rows] == ["manifest line 1: style 2 of 2 is not a file name (3)",
                                        'manifest line 2: style 2 of 2 is not a file name ("")',
-                                       'manifest line 3: needs "content" and "style"']
+                                       'manifest line 3: "style" is an empty list; give at least one file name']
     rows = batch.read_manifest('{"content": ["t.png"], "style": "s.png"}\n{"content": "t.png", "style": {"x": 1}}\n')
     assert [r.error for r in rows] == ['manifest line 1: "content" is a file name (text), not ["t.png"]',
                                        'manifest line 2: "style" is a file name or a list of them, not {"x": 1}']
+
+
+def test_json_style_and_output_of_the_wrong_kind_are_named():
+    """Round 24: "output": null was read as the name template's (only "" means that), "style": [] as a missing key,
+    and "style": [["s.png"]] as "needs a content and at least one style"."""
+    rows = batch.read_manifest('{"content": "t.png", "style": "s.png", "output": null}\n'
+                               '{"content": "t.png", "style": []}\n{"content": "t.png", "style": [["s.png"]]}\n',
+                               "m.jsonl")
+    assert [r.error for r in rows] == [
+        'm.jsonl line 1: "output" must be a file name, not null; leave it out to use the name template',
+        'm.jsonl line 2: "style" is an empty list; give at least one file name',
+        'm.jsonl line 3: style 1 of 1 is not a file name (["s.png"])']
 
 
 def test_a_json_blend_list_holds_numbers_not_texts():

@@ -143,7 +143,9 @@ def _row(content, style, output, blend, where: str) -> Row:
     # JSON gives several styles as a list; a JSON string is one file name, ';' and all
     styles = tuple(style) if isinstance(style, list) else (style,) if isinstance(style, str) else ()
     bad = next((k for k, v in enumerate(styles, 1) if not (isinstance(v, str) and v)), None)
-    if isinstance(style, list) and len(styles) > 1 and bad is not None:  # ["a.png", 3]: name the item
+    if isinstance(style, list) and not style:
+        raise ManifestError(f"{where}: \"style\" is an empty list; give at least one file name")
+    if isinstance(style, list) and bad is not None:  # ["a.png", 3], [["a.png"]]: name the item
         raise ManifestError(f"{where}: style {bad} of {len(styles)} is not a file name ({_as_json(styles[bad - 1])})")
     if content and not isinstance(content, str):  # ["a.png"], 3: say what it is
         raise ManifestError(f"{where}: \"content\" is a file name (text), not {_as_json(content)}")
@@ -195,8 +197,11 @@ def read_manifest(text: str, where: str = "manifest") -> list[Row]:
                     raise ManifestError(f"{at}: {e}") from None
                 except ValueError as e:
                     raise ManifestError(f"{at}: not JSON ({getattr(e, 'msg', e)})") from None
-                if not isinstance(obj, dict) or not obj.get("content") or not obj.get("style"):
+                if not isinstance(obj, dict) or not obj.get("content") or obj.get("style") in (None, ""):
                     raise ManifestError(f"{at}: needs \"content\" and \"style\"")
+                if "output" in obj and obj["output"] is None:  # (only "" means the name template's)
+                    raise ManifestError(f"{at}: \"output\" must be a file name, not null; leave it out to use the "
+                                        f"name template")
                 unknown = sorted(set(obj) - set(COLUMNS))
                 if unknown:  # a typo ("Output") would silently fall back to the template's name
                     raise ManifestError(f"{at}: unknown key {unknown[0]!r}; a line has {', '.join(COLUMNS)}")
