@@ -340,11 +340,9 @@ class Report:
 
     def _write_locked(self) -> None:
         start = time.monotonic()
-        for r in self.records:
-            earlier = self._earlier.get(r.index)
-            if r.status == "skipped" and r.content_loss is None and earlier \
-                    and Record.from_dict(earlier).key() == r.key():
-                r.carry(earlier)
+        for r in self.records if self._earlier else ():  # (their keys are ours: _same_batch; each carried once)
+            if r.status == "skipped" and r.content_loss is None and r.index in self._earlier:
+                r.carry(self._earlier.pop(r.index))
         ours = {r.index for r in self.records}
         there = read(self.path)
         others = [Record.from_dict(r) for r in there["pairs"] if r.get("index") not in ours] \
