@@ -66,8 +66,8 @@ class Record:
         """Take what an earlier run of this pair measured (final losses, iterations, evaluations) from `data`, its
         output's metadata or its record in the report being resumed; each value only if it is what stylize writes
         there (_fits: a finite number >= 0, a count a whole one), else it stays None."""
-        for key, kind in MEASURED.items():
-            value = data.get(key)
+        for key in MEASURED:
+            value, kind = data.get(key), _FIELDS[key]
             if value is not None and _fits(value, kind):
                 setattr(self, key, kind(value))
 
@@ -81,7 +81,7 @@ MAX_PAIRS = 10**12  # the most pairs a report's manifest may count (no manifest 
 _FIELDS = {"content": str, "style": str, "output": str, "error": str, "worker": str, "seconds": float,
            "content_loss": float, "style_loss": float, "iterations": int, "evaluations": int, "attempts": int,
            "blend": list, "styles": list}  # a record's other fields: absent or null, else of this kind
-MEASURED = {"content_loss": float, "style_loss": float, "iterations": int, "evaluations": int}  # what a run measured
+MEASURED = ("content_loss", "style_loss", "iterations", "evaluations")  # what a run measured (kinds: _FIELDS)
 
 
 def _fits(value, kind) -> bool:
