@@ -177,9 +177,23 @@ def test_bmp_partial_gets_a_sidecar_that_a_finished_save_removes(tmp_path):
 
 
 def test_stale_sidecar_without_image_is_removed_by_a_finished_save(tmp_path):
-    (tmp_path / "out.bmp.stylize.json").write_text('{"partial": true}')
+    images.save_image(pattern(8, 8), tmp_path / "out.bmp", {"partial": True})
+    (tmp_path / "out.bmp").unlink()  # the mark of a partial image since removed
     images.save_image(pattern(8, 8), tmp_path / "out.bmp", {"partial": False})
     assert _names(tmp_path) == ["out.bmp"]
+
+
+@pytest.mark.parametrize("text", ['{"partial": false, "job": "my upload bookkeeping"}',
+                                  '{"partial": true, "mark_of": "out.bmp"}'])
+def test_the_users_json_with_a_partial_key_at_a_marks_name_is_never_stylizes(tmp_path, text):
+    # round 25: any JSON object with a "partial" key (and no "cells") passed for an older mark: removed, or read
+    sidecar = tmp_path / "out.bmp.stylize.json"
+    sidecar.write_text(text)
+    images.save_image(pattern(8, 8), tmp_path / "out.bmp", {"partial": False})  # a finished save keeps it
+    assert sidecar.read_text() == text and images.read_metadata(tmp_path / "out.bmp") is None
+    with pytest.raises(ImageError, match="is not stylize's"):  # a partial save refuses it
+        images.save_image(pattern(8, 8), tmp_path / "out.bmp", {"partial": True}, overwrite=True)
+    assert sidecar.read_text() == text
 
 
 def test_sidecar_is_withdrawn_when_the_image_cannot_be_placed(tmp_path, monkeypatch):

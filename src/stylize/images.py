@@ -583,8 +583,8 @@ def check_writable(folder: str | os.PathLike) -> None:
 
 
 def _own_sidecar(sidecar: Path) -> bool:
-    """Whether `sidecar` may be replaced or removed (whatever the flags): absent, or a mark stylize wrote (a JSON
-    object with a "partial" key); never another program's or the user's file, nor an input."""
+    """Whether `sidecar` may be replaced or removed (whatever the flags): absent, or a mark stylize wrote
+    (`_is_mark`); never another program's or the user's file, nor an input."""
     if not os.path.lexists(sidecar):
         return True
     return _is_mark(read_json_here(sidecar), sidecar)
@@ -646,11 +646,11 @@ def read_json_here(path, follow: bool = False) -> object:
 
 def _is_mark(data, sidecar: Path) -> bool:
     """Whether parsed JSON is stylize's mark for the image beside `sidecar`: an object with a "partial" key that
-    names its image (older marks name none, and are no figure's .json, which lists its cells)."""
-    if not (isinstance(data, dict) and "partial" in data):
+    names its image ("mark_of") and holds an image's digest ("mark_sha256"), as save_image writes it. Anything
+    else there (a figure's .json, the user's own JSON, even with a "partial" key) is not stylize's."""
+    if not (isinstance(data, dict) and "partial" in data and isinstance(data.get("mark_sha256"), str)):
         return False
-    image = Path(sidecar).name.removesuffix(SIDECAR_SUFFIX)
-    return data.get("mark_of") == image or ("mark_of" not in data and "cells" not in data)
+    return data.get("mark_of") == Path(sidecar).name.removesuffix(SIDECAR_SUFFIX)
 
 
 def _unlink_quietly(path) -> None:
@@ -704,7 +704,7 @@ def read_metadata(path: str | os.PathLike) -> dict | None:
     meta = read_json_here(sidecar)  # None for a link, a pipe, a missing file
     if not _is_mark(meta, sidecar):  # not stylize's mark (a figure's .json, the user's)
         return None
-    if "mark_sha256" in meta and meta["mark_sha256"] != _digest(p):  # another image put at the name since: not ours
+    if meta["mark_sha256"] != _digest(p):  # another image put at the name since: not ours
         return None
     meta.pop("mark_of", None)  # the mark's own bookkeeping, not the image's metadata
     meta.pop("mark_sha256", None)
