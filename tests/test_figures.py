@@ -248,3 +248,24 @@ def test_cells_dir_at_the_figures_own_name_is_told_as_such(photo, art, tmp_path,
                 "--iterations", "2", "--quiet")
         assert r.exit_code == 1 and f"--cells-dir is the figure's own {what} name" in r.stderr, cli_result_text(r)
         assert not any(out.iterdir())
+
+
+def test_a_full_disk_at_the_figures_json_leaves_neither_picture_nor_json(tmp_path, monkeypatch):
+    """Round 25: the picture was placed, then the .json failed on a full disk; the rerun, with room, was refused
+    ("fig.png: already exists"). The .json is now written to disk before the picture appears."""
+    import errno
+
+    from stylize import images
+    from stylize.errors import ImageError
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    fig = figures.Figure(Image.new("RGB", (8, 8)), {"command": "grid", "cells": []})
+    with monkeypatch.context() as m:
+        m.setattr(images.json, "dump", full)
+        with pytest.raises(ImageError, match=r"fig.json: cannot write \(No space left on device\)"):
+            figures.save(fig, tmp_path / "fig.png")
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+    figures.save(fig, tmp_path / "fig.png")  # with room, the same command writes both
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fig.json", "fig.png"]

@@ -131,17 +131,24 @@ def check_outputs(out, inputs, overwrite: bool = False, cells=()) -> None:
 
 def save(figure: Figure, out, argv: str = "", overwrite: bool = False) -> Path:
     """Write the figure (atomically, metadata inside) and its .json beside it; returns the .json's path. Each
-    cell's seconds go into the .json only: the picture's bytes are the same on every run of one command."""
-    from .images import save_image, write_json
+    cell's seconds go into the .json only: the picture's bytes are the same on every run of one command. The
+    .json is written to disk first, so a full disk leaves neither (ImageError)."""
+    from .images import place, save_image, stage_json, unlink_quietly
 
     meta = dict(figure.meta, argv=argv)
     timeless = dict(meta, cells=[{k: v for k, v in c.items() if k != "seconds"} for c in meta["cells"]])
-    save_image(figure.image, out, timeless, overwrite=overwrite)  # the same command, the same bytes
     side = side_path(out)
     try:
-        write_json(side, dict(meta, figure=Path(out).name), overwrite=overwrite)  # whose .json it is
+        tmp = stage_json(side, dict(meta, figure=Path(out).name))  # whose .json it is
     except OSError as e:
         raise ImageError(f"{side}: cannot write ({e.strerror or e})") from None
+    try:
+        save_image(figure.image, out, timeless, overwrite=overwrite)  # the same command, the same bytes
+        place(tmp, side, overwrite)
+    except OSError as e:
+        raise ImageError(f"{side}: cannot write ({e.strerror or e})") from None
+    finally:
+        unlink_quietly(tmp)
     return side
 
 

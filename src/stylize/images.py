@@ -412,9 +412,9 @@ def save_image(im: Image.Image, path: str | os.PathLike, metadata: dict | None =
             wrote_sidecar = True
         place(tmp, p, overwrite)
     except BaseException as e:
-        _unlink_quietly(tmp)
+        unlink_quietly(tmp)
         if wrote_sidecar:
-            _unlink_quietly(sidecar)
+            unlink_quietly(sidecar)
         if isinstance(e, OSError) and e.errno == errno.ENAMETOOLONG:
             raise _too_long(p) from None
         if isinstance(e, (OSError, ValueError)):  # (an OSError's words, never the temporary file's name)
@@ -457,7 +457,7 @@ def place(tmp: str | os.PathLike, p: Path, overwrite: bool) -> None:
             raise
         _place_without_links(tmp, p)
         return
-    _unlink_quietly(tmp)
+    unlink_quietly(tmp)
 
 
 def _place_without_links(tmp: str, p: Path) -> None:
@@ -499,7 +499,19 @@ def write_json(path: str | os.PathLike, data, *, overwrite: bool = False) -> Pat
     """Write JSON atomically, by the same rules as save_image: without overwrite never replacing a file.
     OSError (the folder cannot be written) is the caller's to word."""
     p = Path(path)
-    folder = p.parent if str(p.parent) else Path(".")
+    tmp = stage_json(p, data)
+    try:
+        place(tmp, p, overwrite)
+    except BaseException:
+        unlink_quietly(tmp)
+        raise
+    return p
+
+
+def stage_json(path: Path, data) -> str:
+    """A temporary file beside `path` holding `data` as JSON, on disk (fsync), for place(): what needs room is
+    written before anything appears at `path`. OSError as write_json; nothing is left on failure."""
+    folder = path.parent if str(path.parent) else Path(".")
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".stylize-tmp-", suffix=".json")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
@@ -507,11 +519,10 @@ def write_json(path: str | os.PathLike, data, *, overwrite: bool = False) -> Pat
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, file_mode())
-        place(tmp, p, overwrite)
     except BaseException:
-        _unlink_quietly(tmp)
+        unlink_quietly(tmp)
         raise
-    return p
+    return tmp
 
 
 def make_folder(folder: str | os.PathLike, what: str = "folder") -> Path:
@@ -653,7 +664,7 @@ def _is_mark(data, sidecar: Path) -> bool:
     return data.get("mark_of") == Path(sidecar).name.removesuffix(SIDECAR_SUFFIX)
 
 
-def _unlink_quietly(path) -> None:
+def unlink_quietly(path) -> None:
     try:
         os.unlink(path)
     except OSError:
