@@ -191,6 +191,7 @@ def test_every_message_is_one_printable_line():
     assert printable("Error: ph\noto.png: already exists") == "Error: ph\\noto.png: already exists"
     assert printable("a\rb\x1b[2Jc\u2028d\u202ee") == "a\\rb\\x1b[2Jc\\u2028d\\u202ee"  # no line breaks, no bidi
     assert printable("café [1]*.png") == "café [1]*.png"
+    assert printable("o\udcffx.png \ud800") == "o\\xffx.png \\ud800"  # round 25: a byte not UTF-8, as settings.shown
 
 
 def test_a_name_with_a_line_break_stays_inside_its_error_line(tmp_path, monkeypatch, capsys):

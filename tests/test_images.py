@@ -218,3 +218,17 @@ def test_a_sidecar_mark_names_its_image_not_whatever_is_put_at_its_name(tmp_path
     from stylize.batch import kept
 
     assert kept(out) == {}  # finished (and not stylize's: no settings to compare): a resume keeps it
+
+
+def test_make_folder_names_what_is_in_its_way(tmp_path):
+    """Round 25: a dangling link as `batch --out-dir` or `--cells-dir` was "cannot create the output folder (File
+    exists)" (round 24 fixed those words for a video's frames folder only)."""
+    (tmp_path / "od").symlink_to(tmp_path / "nowhere" / "deeper")
+    (tmp_path / "afile").write_text("mine")
+    for folder, where, why in [("od", "od", "a link to nothing, not a folder"), ("od/sub", "od", "a link to nothing"),
+                               ("afile/x", "afile", "is a file, not a folder")]:
+        with pytest.raises(ImageError, match=f"^{tmp_path / where}: {why}.*choose another output folder$"):
+            images.make_folder(tmp_path / folder, "output folder")
+    assert os.readlink(tmp_path / "od") == str(tmp_path / "nowhere" / "deeper") and not (tmp_path / "nowhere").exists()
+    assert (tmp_path / "afile").read_text() == "mine"
+    assert images.make_folder(tmp_path / "new" / "sub").is_dir()

@@ -144,7 +144,7 @@ def transfer_command(content, style, output, save_every, quiet, overwrite, **kwa
               help="Style images (repeatable; globs allowed); every content is paired with every style.")
 @click.option("--out-dir", type=OutputPath(file_okay=False), required=True, help="Folder for the outputs (created).")
 @click.option("--name-template", type=NameTemplate(), cls=LibraryDefault, default_from=("batch", "DEFAULT_TEMPLATE"),
-              help="Output name: {content} and {style} are the inputs' file stems, {index} the pair's position.")
+              help="Output name: {content}, {style}: the inputs' file stems; {index}: the pair's position, from 0.")
 @click.option("--skip-existing", is_flag=True, help="Skip pairs whose output exists (resume; partial outputs are redone).")
 @click.option("--continue-on-error/--stop-on-error", default=True, show_default=True,
               help="Whether a failed pair stops the batch.")

@@ -65,8 +65,15 @@ def probe_torch_under_limits() -> None:
 
 def printable(text: str) -> str:
     """`text` with each character Python does not print as itself (a line break or a bidi control inside a file
-    name) written as its escape, '\\n', so that every message stays one line a script can read."""
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
+    name) written as its escape, '\\n', so that every message stays one line a script can read; a byte of a name
+    that is not UTF-8 (which Python keeps as a lone surrogate) as that byte, '\\xff', as settings.shown quotes it."""
+    return "".join(c if c.isprintable() else _escape(c) for c in str(text))
+
+
+def _escape(c: str) -> str:
+    if "\udc80" <= c <= "\udcff":  # (surrogateescape: the byte 0x80-0xff it stands for)
+        return f"\\x{ord(c) - 0xdc00:02x}"
+    return repr(c)[1:-1]
 
 
 def say(text: str) -> None:

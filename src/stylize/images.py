@@ -531,6 +531,12 @@ def make_folder(folder: str | os.PathLike, what: str = "folder") -> Path:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as e:
+        for f in (folder, *folder.parents):  # what is in the way, by its own name (never followed)
+            if os.path.islink(f) and not os.path.exists(f):
+                raise ImageError(f"{f}: a link to nothing, not a folder; move it away or choose another {what}") \
+                    from None
+            if os.path.lexists(f) and not os.path.isdir(f):
+                raise ImageError(f"{f}: is a file, not a folder; move it away or choose another {what}") from None
         raise ImageError(f"{folder}: cannot create the {what} ({e.strerror or e})") from None
     try:
         check_writable(folder)
