@@ -642,6 +642,24 @@ def test_json_style_and_output_of_the_wrong_kind_are_named():
         'm.jsonl line 3: style 1 of 1 is not a file name (["s.png"])']
 
 
+def test_json_empty_names_falsy_values_and_a_line_that_is_no_object_are_named():
+    """Round 25: "content": "" (the key is there), 0, false, [] and a line that is a JSON list were all "needs
+    "content" and "style"" (or "needs a content and at least one style")."""
+    lines = ['{"content": "", "style": "s.png"}', '{"content": "t.png", "style": ""}', '["t.png", "s.png"]',
+             '{"content": 0, "style": "s.png"}', '{"content": false, "style": "s.png"}',
+             '{"content": [], "style": "s.png"}', '{"content": "t.png", "style": null}', '{"style": "s.png"}']
+    rows = batch.read_manifest('{"content": "t.png", "style": "s.png"}\n' + "\n".join(lines) + "\n", "m.jsonl")
+    assert [r.error for r in rows[1:]] == [
+        'm.jsonl line 2: "content" is an empty name; give a file name',
+        'm.jsonl line 3: "style" is an empty name; give a file name',
+        'm.jsonl line 4: a JSON object {"content": ..., "style": ...}, not ["t.png", "s.png"]',
+        'm.jsonl line 5: "content" is a file name (text), not 0',
+        'm.jsonl line 6: "content" is a file name (text), not false',
+        'm.jsonl line 7: "content" is a file name (text), not []',
+        'm.jsonl line 8: "style" is a file name or a list of them, not null',
+        'm.jsonl line 9: needs "content" and "style"']
+
+
 def test_a_json_blend_list_holds_numbers_not_texts():
     rows = batch.read_manifest('{"content": "a", "style": ["b", "c"], "blend": [1, "2"]}\n'
                                '{"content": "a", "style": ["b", "c"], "blend": "1,2"}\n'

@@ -232,3 +232,13 @@ def test_make_folder_names_what_is_in_its_way(tmp_path):
     assert os.readlink(tmp_path / "od") == str(tmp_path / "nowhere" / "deeper") and not (tmp_path / "nowhere").exists()
     assert (tmp_path / "afile").read_text() == "mine"
     assert images.make_folder(tmp_path / "new" / "sub").is_dir()
+
+
+def test_a_name_that_is_only_an_extension_is_told_as_such():
+    """Round 25: `--name-template '{style:.0}{content:.0}.png'` (or `-o .png`) gave `.png`, told as "unknown output
+    extension '(none)'": Python reads '.png' as a hidden name with no extension."""
+    with pytest.raises(ImageError, match=r"^out/\.png: a name that is only an extension .*e\.g\. out\.png$"):
+        images.output_format("out/.png")
+    with pytest.raises(ImageError, match=r"unknown output extension '\(none\)'"):
+        images.output_format(".foo")
+    assert images.output_format("a/.x.png") == "PNG"

@@ -208,6 +208,8 @@ def manifest_like(tmp_path):
     {"settings": []}, {"settings": "x"}, {"seconds": float("nan")}, {"content_loss": "x"}, {"attempts": -5},
     {"iterations": 1.5}, {"output": 5}, {"style_loss": float("inf")},  # round 14: a traceback, or NaN copied
     {"iterations": 10**4000},  # round 16: a 4001-digit count was merged as it was
+    {"blend": [float("nan")]}, {"blend": [float("inf"), -1]}, {"blend": [True]}, {"styles": [1, 2]},
+    {"output": None}, {"content": None},  # round 25: copied into the merged report (NaN: not JSON to other readers)
 ])
 def test_a_damaged_report_is_not_a_report_and_merge_writes_nothing(tmp_path, damage):
     """Hostile round 2: a hand-made status list, an index past the manifest, a count that is not a count."""

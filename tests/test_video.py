@@ -1021,3 +1021,23 @@ def test_a_link_to_nothing_at_the_frames_folder_is_told_as_such_and_kept(tmp_pat
     r = run("video", folder, art, "-o", tmp_path / name, "--overwrite", *ALONE)
     assert r.exit_code == 1 and f"{link}: a link to nothing, not a frames folder" in r.stderr, cli_result_text(r)
     assert os.path.islink(tmp_path / link) and not (tmp_path / "nowhere").exists()
+
+
+@pytest.mark.vgg
+@pytest.mark.parametrize("name", ["cut.mkv", "cut.gif"])
+def test_a_damaged_video_is_refused_before_any_work_not_made_shorter(tmp_path, art, name):
+    """Round 25: FFmpeg hides damage, a Matroska file cut short gave 2 of its 6 frames and a GIF with a broken
+    frame decoded it patched. Both made a video, exit 0. Now it is "damaged", exit 1, and no folder is made."""
+    whole = tmp_path / f"whole{Path(name).suffix}"
+    if name.endswith(".mkv"):
+        video.write_clip(moving_frames(n=6), whole, fps=10)
+    else:
+        first, *rest = moving_frames(n=3)
+        first.save(whole, save_all=True, append_images=rest, duration=40)
+    assert video.open_clip(whole).count in (3, 6)  # the whole file reads
+    data = whole.read_bytes()
+    (tmp_path / name).write_bytes(data[:int(len(data) * (0.7 if name.endswith(".mkv") else 0.83))])
+    with pytest.raises(video.VideoError, match=rf"{name}: the video is damaged \(FFmpeg: .*decoded\); re-encode it"):
+        video.open_clip(tmp_path / name)
+    r = run("video", tmp_path / name, art, "-o", tmp_path / "out", "--size", 32, "--iterations", 2)
+    assert r.exit_code == 1 and "the video is damaged" in r.output and not (tmp_path / "out").exists()

@@ -147,11 +147,11 @@ def _row(content, style, output, blend, where: str) -> Row:
         raise ManifestError(f"{where}: \"style\" is an empty list; give at least one file name")
     if isinstance(style, list) and bad is not None:  # ["a.png", 3], [["a.png"]]: name the item
         raise ManifestError(f"{where}: style {bad} of {len(styles)} is not a file name ({_as_json(styles[bad - 1])})")
-    if content and not isinstance(content, str):  # ["a.png"], 3: say what it is
+    if not isinstance(content, str):  # ["a.png"], 3, null: say what it is
         raise ManifestError(f"{where}: \"content\" is a file name (text), not {_as_json(content)}")
-    if style and not isinstance(style, (str, list)):
+    if not isinstance(style, (str, list)):
         raise ManifestError(f"{where}: \"style\" is a file name or a list of them, not {_as_json(style)}")
-    if not content or not isinstance(content, str) or not styles or bad is not None:
+    if not content or not styles or bad is not None:
         raise ManifestError(f"{where}: needs a content and at least one style")
     if output is not None and not isinstance(output, str):
         raise ManifestError(f"{where}: \"output\" must be a file name; leave it out to use the name template")
@@ -197,7 +197,13 @@ def read_manifest(text: str, where: str = "manifest") -> list[Row]:
                     raise ManifestError(f"{at}: {e}") from None
                 except ValueError as e:
                     raise ManifestError(f"{at}: not JSON ({getattr(e, 'msg', e)})") from None
-                if not isinstance(obj, dict) or not obj.get("content") or obj.get("style") in (None, ""):
+                if not isinstance(obj, dict):  # (a line after the first that is a list, a number)
+                    raise ManifestError(f"{at}: a JSON object {{\"content\": ..., \"style\": ...}}, not "
+                                        f"{_as_json(obj)}")
+                empty = next((k for k in ("content", "style") if obj.get(k) == ""), None)
+                if empty:
+                    raise ManifestError(f"{at}: \"{empty}\" is an empty name; give a file name")
+                if "content" not in obj or "style" not in obj:  # (what either holds instead of a name: _row)
                     raise ManifestError(f"{at}: needs \"content\" and \"style\"")
                 if "output" in obj and obj["output"] is None:  # (only "" means the name template's)
                     raise ManifestError(f"{at}: \"output\" must be a file name, not null; leave it out to use the "

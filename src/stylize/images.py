@@ -185,6 +185,9 @@ def output_format(path: str | os.PathLike) -> str:
     """
     ext = Path(path).suffix.lower()
     fmt = _format_of(path)
+    if not ext and _format_of(f"x{Path(path).name}") is not None:  # '.png': a hidden name with no extension
+        raise ImageError(f"{path}: a name that is only an extension (a hidden file's name, with none); give it a "
+                         f"stem, e.g. out{Path(path).name}")
     if not ext or fmt is None:
         raise ImageError(f"{path}: unknown output extension {ext or '(none)'!r}; {WRITABLE_HINT}")
     if ext in _NOT_COLOUR:  # Pillow would write 8-bit colour data under a name that promises something else

@@ -78,18 +78,21 @@ def _plain(settings: dict) -> dict:
 
 
 MAX_PAIRS = 10**12  # the most pairs a report's manifest may count (no manifest is larger; a count must fit an index)
-_FIELDS = {"content": str, "style": str, "output": str, "error": str, "worker": str, "seconds": float,
-           "content_loss": float, "style_loss": float, "iterations": int, "evaluations": int, "attempts": int,
-           "blend": list, "styles": list}  # a record's other fields: absent or null, else of this kind
+_NAMES = ("content", "style", "output")  # a record's texts that are always there (output: "" for the template's)
+_FIELDS = {"error": str, "worker": str, "seconds": float, "content_loss": float, "style_loss": float,
+           "iterations": int, "evaluations": int, "attempts": int, "blend": [float],
+           "styles": [str]}  # a record's other fields: absent or null, else of this kind ([k]: a list of k)
 MEASURED = ("content_loss", "style_loss", "iterations", "evaluations")  # what a run measured (kinds: _FIELDS)
 
 
 def _fits(value, kind) -> bool:
     """Whether a record's field holds what stylize writes there: a text, a finite number >= 0 (a whole one for
-    counts, at most MAX_PAIRS), a list; or nothing (None). NaN, a negative or 4000-digit count or a text where a
-    number goes is damage."""
+    counts, at most MAX_PAIRS), a list of such (blend weights, artworks' names); or nothing (None). NaN, a
+    negative or 4000-digit count or a text where a number goes is damage."""
     if value is None:
         return True
+    if isinstance(kind, list):
+        return isinstance(value, list) and all(v is not None and _fits(v, kind[0]) for v in value)
     if kind is float:
         return type(value) in (int, float) and math.isfinite(value) and value >= 0
     if kind is int:
@@ -109,7 +112,8 @@ def read(path: Path) -> dict | None:
     if not isinstance(data["settings"], dict):
         return None
     if not all(type(r.get("index")) is int and r["index"] >= 0 and isinstance(r.get("status", "pending"), str)
-               and r.get("status", "pending") in RANK and all(_fits(r.get(k), kind) for k, kind in _FIELDS.items())
+               and r.get("status", "pending") in RANK and all(isinstance(r.get(k), str) for k in _NAMES)
+               and all(_fits(r.get(k), kind) for k, kind in _FIELDS.items())
                for r in records):
         return None
     total = data.get("manifest_pairs")
@@ -426,10 +430,7 @@ def merge(paths, output, *, overwrite: bool = False) -> tuple[dict, list[int]]:
                                 f"{first[1].get('manifest_pairs')} and {data.get('manifest_pairs')} pairs")
         started += [data["started"]] if isinstance(data["started"], str) else []
         for raw in data["pairs"]:
-            try:
-                r = Record.from_dict(raw)
-            except TypeError:
-                raise ManifestError(f"{p}: a pair's record lacks its index, content, style or output") from None
+            r = Record.from_dict(raw)  # (read() has checked its index, names and fields)
             old = records.get(r.index)
             if old is not None and old.key() != r.key():
                 raise ManifestError(f"{p} and {first[0]} are not shards of one batch: pair {r.index + 1} differs")

@@ -13,6 +13,7 @@ Both come with the `video` extra: pip install 'gatys-stylize[video]'.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import functools
 import hashlib
@@ -163,6 +164,22 @@ def _display(frame, stream) -> tuple[int, Fraction]:
     return rotation, aspect
 
 
+@contextlib.contextmanager
+def _told(av, errors: list):
+    """Collect into `errors` the messages FFmpeg logs at level ERROR or worse (from any of its threads) while the
+    block runs; its log stays off stderr, before and after (_av)."""
+    capture, repeats = av.logging.Capture(local=False), av.logging.get_skip_repeated()
+    av.logging.set_level(av.logging.ERROR)
+    av.logging.set_skip_repeated(False)  # (else the same damage, told again to a second check, is not passed on)
+    try:
+        with capture as logs:
+            yield
+    finally:
+        av.logging.set_level(None)
+        av.logging.set_skip_repeated(repeats)
+    errors += [message for level, _, message in logs if level <= av.logging.ERROR]
+
+
 def _why(e: Exception) -> str:
     text = getattr(e, "strerror", None) or str(e)
     return " ".join(str(text).split())
@@ -246,7 +263,16 @@ def _frame_count(p: Path) -> int:
 
 
 def _open_video(p: Path) -> Clip:
-    av = _av()
+    av, told = _av(), []
+    with _told(av, told):
+        clip = _read_video(av, p)
+    if told:  # FFmpeg conceals damage (a file cut short, a broken frame left out or patched), and says so
+        raise VideoError(f"{p}: the video is damaged (FFmpeg: {_why(told[0])[:120]}; {clip.count} "
+                         f"frame{'s' * (clip.count != 1)} decoded); re-encode it or give a folder of frames")
+    return clip
+
+
+def _read_video(av, p: Path) -> Clip:
     try:
         container = av.open(_url(p))
     except av.FFmpegError as e:
