@@ -220,3 +220,12 @@ def test_an_option_the_others_leave_unread_is_a_usage_error(tmp_path, args, opti
     assert r.exit_code == 2 and f"Invalid value for '{option}': has no effect here: it needs {needs}" in r.stderr, \
         r.stderr
     assert list(tmp_path.iterdir()) == [tmp_path / "c.png"]
+
+
+def test_a_missing_inputs_byte_that_is_not_utf8_is_shown_as_the_byte(tmp_path):
+    """Round 25: Click showed `nope\\xff.png` as 'nope\\ufffd.png' while stylize's own messages show '\\xff'."""
+    (tmp_path / "s.png").write_bytes(b"")
+    missing = os.fsdecode(bytes(tmp_path) + b"/nope\xff.png")
+    r = CliRunner().invoke(cli, [missing, str(tmp_path / "s.png"), "-o", str(tmp_path / "o.png")])
+    assert r.exit_code == 2 and r.stderr.splitlines()[-1].endswith("nope\\xff.png' does not exist."), cli_result_text(r)
+    assert "\ufffd" not in r.stderr and not (tmp_path / "o.png").exists()

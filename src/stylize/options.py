@@ -277,7 +277,19 @@ class SettingsInt(IntRange):
 
 COUNT = IntRange(1, MAX_COUNT)  # a count that is not a Settings field
 FPS_RANGE = (0.01, 1000.0)  # frames per second a container can time (0.0001 has no time base)
-INPUT = click.Path(exists=True, dir_okay=False)
+class InputPath(click.Path):
+    """An existing file to read. Click's refusal of a missing one, with a name's byte that is not UTF-8 shown as
+    '\\xff' (as every message of stylize's shows it; Click's own shows '\ufffd', a name no one can type)."""
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, str) and not os.path.exists(value):
+            from .console import printable
+
+            self.fail(f"File '{printable(value)}' does not exist.", param, ctx)
+        return super().convert(value, param, ctx)
+
+
+INPUT = InputPath(exists=True, dir_okay=False)
 
 
 class OutputPath(click.Path):
