@@ -269,3 +269,13 @@ def test_a_full_disk_at_the_figures_json_leaves_neither_picture_nor_json(tmp_pat
     assert sorted(p.name for p in tmp_path.iterdir()) == []
     figures.save(fig, tmp_path / "fig.png")  # with room, the same command writes both
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fig.json", "fig.png"]
+
+
+def test_layer_sets_after_the_26th_are_labelled_aa_ab_never_by_characters_after_z():
+    """Round 26: `--layer-sets` of 70 sets named cells `style-[`, `style-a` (row A's file where letter case is
+    ignored), `style-\\x7f` and C1 controls (U+0085 is a line break to many readers)."""
+    labels = [figures.row_label(k) for k in range(800)]
+    assert labels[:3] == ["A", "B", "C"] and labels[25:28] == ["Z", "AA", "AB"] and labels[701:703] == ["ZZ", "AAA"]
+    assert len({label.lower() for label in labels}) == 800 and all(re.fullmatch("[A-Z]+", x) for x in labels)
+    names = figures.figure1_names(["conv1_1"], [["conv1_1"]] * 70)
+    assert names[-1] == "style-BR" and len({n.lower() for n in names}) == len(names) == 71

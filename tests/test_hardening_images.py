@@ -12,6 +12,8 @@ import json
 import os
 import random
 import struct
+import subprocess
+import sys
 
 import pytest
 from PIL import BlpImagePlugin, Image, ImageFile
@@ -420,3 +422,33 @@ def test_writability_is_probed_once_per_format(tmp_path, monkeypatch):
         except ImageError:
             pass
     assert calls == ["JPEG", "XBM", "PNG"]
+
+
+SHORT_WRITE = """
+import os, resource, signal, sys
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+from PIL import Image
+from stylize import images
+im = Image.effect_noise((64, 48), 60).convert("RGB")
+resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))  # (as a disk with 4 KiB left: a short write, no error)
+for ext in sys.argv[1:]:
+    try:
+        images.save_image(im, "out" + ext)
+        print(ext, "wrote", os.path.getsize("out" + ext))
+    except Exception as e:
+        print(ext, type(e).__name__, e)
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "fork") or sys.platform == "darwin", reason="RLIMIT_FSIZE as on Linux")
+def test_a_short_write_on_a_full_disk_is_an_error_for_every_format(tmp_path):
+    """Round 26: Pillow writes TIFF, BMP, PPM, PCX, ... straight to the file's descriptor and takes a short write
+    (a disk with 4 KiB left) for a whole one: a cut-short image was placed, "Wrote", exit 0, and kept by
+    --skip-existing. The image is now encoded in memory and written by Python, which raises."""
+    exts = [".tif", ".bmp", ".ppm", ".pcx", ".png"]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    out = subprocess.run([sys.executable, "-c", SHORT_WRITE, *exts], cwd=tmp_path, env=env, capture_output=True,
+                         text=True, timeout=60)
+    assert out.stdout.splitlines() == [f"{e} ImageError out{e}: cannot write the image (File too large)" for e in exts], \
+        out.stdout + out.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # no temporary file left either

@@ -2,6 +2,7 @@
 
 import io
 import os
+import re
 import struct
 import zlib
 
@@ -242,3 +243,16 @@ def test_a_name_that_is_only_an_extension_is_told_as_such():
     with pytest.raises(ImageError, match=r"unknown output extension '\(none\)'"):
         images.output_format(".foo")
     assert images.output_format("a/.x.png") == "PNG"
+
+
+def test_an_outputs_missing_folder_is_told_by_what_is_there(tmp_path):
+    """Round 26: `-o loop/z.png` with `loop -> loop` said "the folder loop does not exist" (it is a link that loops)."""
+    (tmp_path / "loop").symlink_to("loop")
+    (tmp_path / "gone").symlink_to(tmp_path / "nowhere")
+    (tmp_path / "file").write_text("x")
+    for folder, why in [("loop", "the folder {} is a link to nothing (its target is missing, or it loops)"),
+                        ("gone/sub", "the folder {} is a link to nothing (its target is missing, or it loops)"),
+                        ("file/sub", "{} is not a folder"), ("new/sub", "the folder {} does not exist")]:
+        where = tmp_path / folder.split("/")[0] if not folder.startswith("new") else tmp_path / folder
+        with pytest.raises(ImageError, match="^" + re.escape(f"{tmp_path / folder / 'z.png'}: " + why.format(where))):
+            images.check_output(tmp_path / folder / "z.png")

@@ -2,6 +2,7 @@
 out, less flicker than independent frames) and `stylize video`'s bad input, each one line and its exit status."""
 
 import os
+import re
 from pathlib import Path
 from fractions import Fraction
 from signal import SIGINT
@@ -1041,3 +1042,23 @@ def test_a_damaged_video_is_refused_before_any_work_not_made_shorter(tmp_path, a
         video.open_clip(tmp_path / name)
     r = run("video", tmp_path / name, art, "-o", tmp_path / "out", "--size", 32, "--iterations", 2)
     assert r.exit_code == 1 and "the video is damaged" in r.output and not (tmp_path / "out").exists()
+
+
+def test_a_video_name_that_is_only_an_extension_is_refused_not_made_a_hidden_frames_folder(tmp_path, clip, art):
+    """Round 26: `video -o .mkv` wrote a hidden frames folder `.mkv/` (exit 0) where `transfer -o .png` is refused."""
+    r = run("video", clip, art, "-o", tmp_path / ".mkv", *ALONE)
+    assert r.exit_code == 1 and r.output.strip().endswith(".mkv: a name that is only an extension (a hidden frames "
+                                                          "folder's, not a video's); give it a stem, e.g. out.mkv, "
+                                                          "or end it with / for a folder"), cli_result_text(r)
+    assert not (tmp_path / ".mkv").exists()
+
+
+@pytest.mark.parametrize("output", ["loop/x.mp4", "loop"])
+def test_a_link_that_loops_in_a_video_output_is_one_line_not_a_traceback(tmp_path, clip, art, output):
+    """Round 26: `-o loop/x.mp4` with `loop -> loop` was a RuntimeError traceback (pathlib's resolve() on a loop)."""
+    (tmp_path / "loop").symlink_to("loop")
+    r = run("video", clip, art, "-o", tmp_path / output, *ALONE)
+    why = "the folder .*loop is a link to nothing \\(its target is missing, or it loops\\)" if "/" in output else \
+        "a link to nothing, not a frames folder"
+    assert r.exit_code == 1 and re.search(f"^Error: .*{why}", r.output.strip().splitlines()[-1]), cli_result_text(r)
+    assert os.readlink(tmp_path / "loop") == "loop"

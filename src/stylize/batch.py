@@ -20,8 +20,8 @@ import torch
 from .claims import claim_file
 from .errors import ClusterError, ImageError, ManifestError, SettingsError, StylizeError, UsageError
 from .images import (NAME_MAX, check_mark, check_name, check_not_held, check_writable, fitted_size, load_image,
-                     make_folder, max_side, missing_folders, output_format, parse_json, path_key, read_metadata,
-                     remove_empty, save_image, shown_size, sidecar_path, taken, through_link)
+                     make_folder, max_side, missing_folders, no_folder, output_format, parse_json, path_key,
+                     read_metadata, remove_empty, save_image, shown_size, sidecar_path, taken, through_link)
 from .report import Record, Report
 from .settings import MAX_COUNT, Settings, names_a_folder, number, shown, whole
 
@@ -886,7 +886,7 @@ def check_contact_sheet(path, pairs: list[Pair], settings, inputs=(), *, overwri
     folder = p.parent if str(p.parent) else Path(".")
     made = any(path_key(folder) in (path_key(q) for q in Path(pair.output).parents) for pair in pairs)
     if os.path.isdir(p) or not (os.path.isdir(folder) or made):  # (a folder the batch makes: there by then)
-        raise ManifestError(f"{p}: {'is a directory' if os.path.isdir(p) else f'the folder {folder} does not exist'}")
+        raise ManifestError(f"{p}: is a directory" if os.path.isdir(p) else no_folder(p, folder))
     check_not_held(p)  # (a running video's frames folder is its own)
     others = [*read_files(pairs, settings, inputs), *manifest_files(pairs).writes]
     if any(path_key(p) == path_key(o) for o in others if o):

@@ -33,7 +33,13 @@ def _font(size: int):
 
 
 def row_label(k: int) -> str:
-    return chr(ord("A") + k)
+    """The label of the k-th (0-based) layer set, the paper's row letter: A ... Z, then AA, AB, ... (capitals only:
+    a cell's name never differs from another's by letter case alone, nor holds a character after Z)."""
+    label, k = "", k + 1
+    while k:
+        k, letter = divmod(k - 1, 26)
+        label = chr(ord("A") + letter) + label
+    return label
 
 
 def panel(cells: list[list[Image.Image]], row_labels: list[str], column_labels: list[str], title: str = "",

@@ -277,6 +277,17 @@ def _too_long(p: Path) -> ImageError:
     return ImageError(f"{p}: the file name is too long ({n} bytes; at most {limit})")
 
 
+def no_folder(path, folder) -> str:
+    """Why `path`'s folder cannot hold it, told of what is there (a link to nothing: its target missing, or a loop;
+    a file), else that it does not exist: every output's message."""
+    for f in (Path(folder), *Path(folder).parents):
+        if os.path.islink(f) and not os.path.exists(f):
+            return f"{path}: the folder {f} is a link to nothing (its target is missing, or it loops)"
+        if os.path.lexists(f) and not os.path.isdir(f):
+            return f"{path}: {f} is not a folder"
+    return f"{path}: the folder {folder} does not exist"
+
+
 def check_output(path: str | os.PathLike, inputs=(), overwrite: bool = False) -> Path:
     """Refuse, before any work, an output that cannot be written, would replace an input,
     or (without overwrite) would replace an existing file."""
@@ -285,10 +296,8 @@ def check_output(path: str | os.PathLike, inputs=(), overwrite: bool = False) ->
     folder = p.parent if str(p.parent) else Path(".")
     try:
         check_mark(p)
-        if not os.path.exists(folder):
-            raise ImageError(f"{p}: the folder {folder} does not exist")
         if not os.path.isdir(folder):
-            raise ImageError(f"{p}: {folder} is not a folder")
+            raise ImageError(no_folder(p, folder))
         if os.path.isdir(p):
             raise ImageError(f"{p}: is a directory")
         check_not_held(p)
@@ -400,8 +409,10 @@ def save_image(im: Image.Image, path: str | os.PathLike, metadata: dict | None =
         raise ImageError(f"{p}: cannot write in {folder} ({e.strerror or e})") from None
     wrote_sidecar = False
     try:
+        encoded = io.BytesIO()  # (Pillow writes some formats, TIFF, BMP, PPM, to a file's descriptor and takes a
+        embedded = _encode(im, encoded, fmt, metadata, p.suffix)  # short write on a full disk for a whole one)
         with os.fdopen(fd, "wb") as f:
-            embedded = _encode(im, f, fmt, metadata, p.suffix)
+            f.write(encoded.getbuffer())  # (Python's write raises on a full disk, or writes every byte)
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, file_mode())

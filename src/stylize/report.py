@@ -23,8 +23,8 @@ from pathlib import Path
 
 from .claims import claim_file, open_own
 from .errors import ClaimError, ManifestError, UsageError
-from .images import (check_name, check_not_held, check_writable, path_key, read_json_here, same_file, through_link,
-                     write_json)
+from .images import (check_name, check_not_held, check_writable, no_folder, path_key, read_json_here, same_file,
+                     through_link, write_json)
 
 WRITE_SHARE = 0.1  # a report is rewritten at most this share of the time (a huge report is written less often)
 
@@ -245,7 +245,7 @@ class Report:
         check_name(self.path)
         folder = self.path.parent
         if not os.path.isdir(folder):
-            raise ManifestError(f"{self.path}: the folder {folder} does not exist")
+            raise ManifestError(no_folder(self.path, folder))
         if os.path.isdir(self.path):
             raise ManifestError(f"{self.path}: is a directory")
         check_not_held(self.path)  # (a running video's frames folder is its own)
@@ -408,7 +408,7 @@ def merge(paths, output, *, overwrite: bool = False) -> tuple[dict, list[int]]:
             raise UsageError(f"{p}: given twice (as {keys[path_key(p)]}); give each report once")
     check_name(output)
     if not os.path.isdir(output.absolute().parent):
-        raise ManifestError(f"{output}: the folder {output.parent} does not exist")
+        raise ManifestError(no_folder(output, output.parent))
     check_not_held(output)
     if os.path.lexists(output):
         if not overwrite:

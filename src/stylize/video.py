@@ -575,8 +575,8 @@ def fingerprint(session, clip: Clip, styles, blend, options: VideoOptions) -> st
         settings.pop("precision")
     from .files import input_files
 
-    data = {"settings": settings, "source": str(clip.path.resolve()), "count": clip.count,
-            "styles": [str(Path(s).resolve()) if isinstance(s, (str, os.PathLike)) else f"id:{id(s)}" for s in styles],
+    data = {"settings": settings, "source": os.path.realpath(clip.path), "count": clip.count,
+            "styles": [os.path.realpath(s) if isinstance(s, (str, os.PathLike)) else f"id:{id(s)}" for s in styles],
             "blend": list(blend) if blend is not None else None, "video": asdict(options),
             # what the files hold, not only their names: a new painting saved under the old name redoes the frames
             "digests": [_file_digest(f) for f in [*(s for s in styles if isinstance(s, (str, os.PathLike))),
@@ -603,7 +603,7 @@ def check_not_inputs(inputs, written) -> None:
     """Inputs are never outputs, whatever the flags: VideoError when an input (the clip, a frame, a style
     image, a mask, an --init image) is a path this run writes, or lies in a folder it writes."""
     def resolved(p) -> Path:
-        return Path(os.path.normcase(os.path.abspath(Path(p).resolve())))
+        return Path(os.path.normcase(os.path.realpath(p)))
 
     places = [(w, resolved(w)) for w in written]
     for source in inputs:
@@ -891,6 +891,10 @@ def make_video(source, styles, output, settings, options: VideoOptions = VideoOp
     styles = (styles,) if isinstance(styles, (str, os.PathLike, Image.Image)) else tuple(styles)
     out = Path(output)
     as_video = names_a_video(output)
+    if not as_video and not os.path.lexists(out) and Path(f"x{out.name}").suffix.lower() in CONTAINERS \
+            and not os.fspath(output).endswith(("/", os.sep)):  # '.mkv': a hidden name with no extension
+        raise VideoError(f"{out}: a name that is only an extension (a hidden frames folder's, not a video's); give "
+                         f"it a stem, e.g. out{out.name}, or end it with / for a folder")
     clip = source if isinstance(source, Clip) else open_clip(source)
     from .files import input_files
 
@@ -906,7 +910,7 @@ def make_video(source, styles, output, settings, options: VideoOptions = VideoOp
         codec = check_video_output(out, codec, size, clip, fps, overwrite)
         folder = work_folder(out)
     else:
-        if clip.kind == "folder" and out.resolve() == clip.path.resolve():
+        if clip.kind == "folder" and os.path.realpath(out) == os.path.realpath(clip.path):
             raise VideoError(f"{out}: is the input folder; choose another output")
         folder = out
     if on_ready is not None:
@@ -1043,12 +1047,12 @@ def check_video_output(output, codec: str | None, size: tuple[int, int], source:
         raise VideoError(f"{output}: the file name is too long ({n} bytes; a video's at most {images.NAME_MAX - room}, "
                          f"leaving room for its frames folder and temporary file)")
     if not os.path.isdir(output.parent):
-        raise VideoError(f"{output}: the folder {output.parent} does not exist")
+        raise VideoError(images.no_folder(output, output.parent))
     if os.path.isdir(output):
         raise VideoError(f"{output}: is a directory")
     if images.taken(output) and not overwrite:
         raise VideoError(f"{output}: already exists; pass --overwrite to replace it")
-    if source.kind == "video" and output.resolve() == source.path.resolve():
+    if source.kind == "video" and os.path.realpath(output) == os.path.realpath(source.path):
         raise VideoError(f"{output}: is the input clip; choose another output")
     codec = codec or CONTAINERS[suffix]
     try:
