@@ -823,3 +823,25 @@ def test_an_init_image_of_another_shape_fails_its_pair_before_the_first_pair(ima
     pairs = json.loads((tmp_path / "r.json").read_text())["pairs"]
     assert [p["status"] for p in pairs] == ["pending", "failed"] and "another shape than the output" in pairs[1]["error"]
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.vgg
+def test_a_pair_stopped_before_its_first_evaluation_stays_pending_and_names_nothing_written(images, tmp_path):
+    """Round 26: Ctrl-C before a pair's first evaluation recorded it "interrupted" (0 iterations) with its output
+    named, though nothing was written (there is no best image so far)."""
+    from stylize import Session
+
+    (tmp_path / "o").mkdir()
+    pairs = batch.plan([(str(images / "photo0.png"), str(images / "art0.jpg"), None)], tmp_path / "o")
+    record = batch.record_of(pairs[0])
+    session = Session(Settings(size=32, iterations=3))
+    batch.synthesize(session, pairs[0], record, False, should_stop=lambda: True)
+    assert record.status == "pending" and record.iterations is None and record.content_loss is None
+    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == []  # (no image, no claim left)
+
+
+def test_a_manifest_blend_for_one_style_image_fails_that_pair():
+    """Round 26: a blend cell `2` beside one style image was accepted (normalised to 1, no effect)."""
+    rows = batch.read_manifest("content,style,blend\nt.png,s.png,2\nt.png,a.png;b.png,1;3\n", "m.csv")
+    assert rows[0].error == "m.csv line 2: a blend weight for one style image has no effect; leave it out"
+    assert rows[1].error is None and rows[1].blend == (1.0, 3.0)

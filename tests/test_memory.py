@@ -101,10 +101,12 @@ def test_the_memory_limit_variable(monkeypatch):
     assert memory.available(CPU) <= 3 * 2**30
     monkeypatch.setenv(memory.BUDGET_ENV, "1000")
     assert memory.available(CPU) == 1000
-    for text, value in ((".5G", 2**29), ("0.5G", 2**29), ("5.", 5), ("2 KiB", 2048)):  # as a person writes them
+    for text, value in ((".5G", 2**29), ("0.5G", 2**29), ("5.", 5), ("2 KiB", 2048),  # as a person writes them
+                        ("4Gi", 2**32), ("4gb", 2**32), ("1T", 2**40), ("1E", 2**60)):  # round 26: Gi, T-E refused
         monkeypatch.setenv(memory.BUDGET_ENV, text)
         assert memory.budget_override() == value, text
-    for bad in ("lots", "-5", "0", "inf", "1e309", "-inf", "nan", "2E", "1_000", "0x10", "1e9", "10000000000G", "."):
+    for bad in ("lots", "-5", "0", "inf", "1e309", "-inf", "nan", "2E", "1_000", "0x10", "1e9", "10000000000G", ".",
+                "4i", "G", "4GG", "2EiB"):
         monkeypatch.setenv(memory.BUDGET_ENV, bad)
         with pytest.raises(OutOfMemoryError, match="number of bytes"):
             memory.available(CPU)

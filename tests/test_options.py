@@ -229,3 +229,13 @@ def test_a_missing_inputs_byte_that_is_not_utf8_is_shown_as_the_byte(tmp_path):
     r = CliRunner().invoke(cli, [missing, str(tmp_path / "s.png"), "-o", str(tmp_path / "o.png")])
     assert r.exit_code == 2 and r.stderr.splitlines()[-1].endswith("nope\\xff.png' does not exist."), cli_result_text(r)
     assert "\ufffd" not in r.stderr and not (tmp_path / "o.png").exists()
+
+
+def test_a_single_style_blend_weight_is_refused_as_it_changes_nothing(tmp_path):
+    """Round 26: `--style-blend 5` (one weight, one style) was accepted and normalised to 1: an option left
+    without effect, which the README makes a usage error."""
+    (tmp_path / "c.png").write_bytes(b"")
+    r = CliRunner().invoke(cli, [str(tmp_path / "c.png"), str(tmp_path / "c.png"), "-o", str(tmp_path / "o.png"),
+                                 "--style-blend", "5"])
+    assert r.exit_code == 2 and r.stderr.splitlines()[-1].endswith(
+        "'--style-blend': give at least 2 numbers, one per STYLE image (one weight has no effect)"), cli_result_text(r)

@@ -169,6 +169,8 @@ def _row(content, style, output, blend, where: str) -> Row:
         weights = _blend(blend, where)
         if weights is not None and len(weights) != len(styles):
             raise ManifestError(f"{where}: {len(weights)} blend weights for {len(styles)} style image(s)")
+        if weights is not None and len(styles) == 1:  # (read, but it changes nothing: a usage slip, as the option's)
+            raise ManifestError(f"{where}: a blend weight for one style image has no effect; leave it out")
     except ManifestError as e:
         weights, error = None, error or str(e)
     return Row(content, styles, output or None, weights, error)  # JSON: as written (" " is a name; "": the template's)
@@ -642,18 +644,20 @@ def triage(pair: Pair, record: Record, *, skip_existing: bool = False, overwrite
 def synthesize(session, pair: Pair, record: Record, replace: bool, *, metadata: dict | None = None, callback=None,
                should_stop=None) -> str | None:
     """Make one pair with `session` (api.Session) and write its output (save_output). The outcome goes into
-    `record`: ok, interrupted (should_stop: the best image so far is saved, marked partial) or failed with
-    its message (an unreadable input, out of memory, an output that appeared meanwhile or that another run is
-    making). Returns the memory
-    plan's note of the pair, if it has one."""
+    `record`: ok, interrupted (should_stop: the best image so far is saved, marked partial), pending (stopped
+    before its first evaluation: no image, nothing written) or failed with its message (an unreadable input, out
+    of memory, an output that appeared meanwhile or that another run is making). Returns the memory plan's note
+    of the pair, if it has one."""
     start, note = time.perf_counter(), None
     try:
         with claim_file(pair.output):  # another run making this output: this pair fails now, not after its work
             check_not_held(pair.output)  # (again, now that it is claimed: a video that took its folder meanwhile)
             outcome = session.transfer(pair.content, pair.styles, callback=callback, should_stop=should_stop,
                                        blend=pair.blend)
-            if outcome.evaluations:
-                note = save_output(outcome, pair, replace, metadata)
+            if not outcome.evaluations:  # stopped before its first evaluation: no image, nothing written, still to do
+                record.status = "pending"
+                return None
+            note = save_output(outcome, pair, replace, metadata)
         record.status = "interrupted" if outcome.partial else "ok"
         record.content_loss, record.style_loss = outcome.content_loss, outcome.style_loss
         record.iterations, record.evaluations = outcome.iterations, outcome.evaluations

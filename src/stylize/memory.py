@@ -19,7 +19,7 @@ HOST_BASELINE = 800 * 2**20  # a CPU run's resident memory before any image: tor
 # fragments; on a GPU torch's caching allocator (planned like compact, not measured yet).
 COMPACT_MARGIN = 1.25
 REUSE_MARGIN = 1.9
-BUDGET_ENV = "STYLIZE_MEMORY_LIMIT"  # pretend this much memory (bytes, or with a K/M/G suffix) is free
+BUDGET_ENV = "STYLIZE_MEMORY_LIMIT"  # pretend this much memory (bytes, or with a unit: K ... E) is free
 
 
 def _responses(width: int, height: int, layers):
@@ -111,17 +111,15 @@ MAX_BUDGET = 2**60  # bytes: an exabyte; anything larger is a typo
 
 
 def budget_override() -> int | None:
-    """$STYLIZE_MEMORY_LIMIT in bytes (a number with an optional K/M/G suffix), or None when unset."""
+    """$STYLIZE_MEMORY_LIMIT in bytes, or None when unset: a number with an optional unit, K, M, G, T, P or E
+    (binary: 2^10 ...; written K, Ki, KB or KiB, in either case), up to 1 EiB; OutOfMemoryError otherwise."""
     limit = os.environ.get(BUDGET_ENV)
     if not limit:
         return None
-    units = {"K": 2**10, "M": 2**20, "G": 2**30}
-    text = limit.strip().upper().removesuffix("IB").removesuffix("B")
-    unit = units.get(text[-1:], 1)
-    number = text[:-1] if text[-1:] in units else text
-    if not re.fullmatch(r"([0-9]+\.?[0-9]*|\.[0-9]+)", number.strip()):  # float() would take 1_000, 1e3, nan
+    found = re.fullmatch(r"([0-9]+\.?[0-9]*|\.[0-9]+) *(?:([KMGTPE])I?)?B?", limit.strip().upper())  # (float()
+    if found is None:  # would take 1_000, 1e3, nan)
         raise OutOfMemoryError(f"${BUDGET_ENV}={shown(limit)} is not a number of bytes (like 8G)")
-    value = float(number) * unit
+    value = float(found[1]) * 2 ** (10 * ("KMGTPE".index(found[2]) + 1) if found[2] else 0)
     if not (math.isfinite(value) and 1 <= value <= MAX_BUDGET):
         raise OutOfMemoryError(f"${BUDGET_ENV}={shown(limit)} is not a positive number of bytes up to 1 EiB (like 8G)")
     return int(value)

@@ -109,8 +109,8 @@ class Layer(LayerList):
 class FloatList(click.ParamType):
     name = "numbers"
 
-    def __init__(self, allow_zero=True):
-        self.item = PositiveFloat(allow_zero=allow_zero)
+    def __init__(self, allow_zero=True, least: int = 1, why: str = ""):
+        self.item, self.least, self.why = PositiveFloat(allow_zero=allow_zero), least, why
 
     def convert(self, value, param, ctx):
         if isinstance(value, tuple):
@@ -118,6 +118,8 @@ class FloatList(click.ParamType):
         items = comma_items(self, value, param, ctx)
         if not items:
             self.fail("give at least one number", param, ctx)
+        if len(items) < self.least:
+            self.fail(f"give at least {self.least} numbers{self.why}", param, ctx)
         return tuple(self.item.convert(v, param, ctx) for v in items)
 
 
@@ -376,7 +378,8 @@ SYNTHESIS_OPTIONS = [
 
 # The controls of Gatys et al. 2017 (style transfer only); every one off by default.
 CONTROL_OPTIONS = [
-    click.option("--style-blend", type=FloatList(), default=None, metavar="W1,W2,...",
+    click.option("--style-blend", type=FloatList(least=2, why=", one per STYLE image (one weight has no effect)"),
+                 default=None, metavar="W1,W2,...",
                  help="Blend weights of the STYLE images, one each, normalised to sum 1 [default: equal]."),
     click.option("--style-scale", type=PositiveFloat(maximum=MAX_STYLE_SCALE), default=None,
                  help="Style image's long side as a multiple of --size (instead of --style-size)."),
