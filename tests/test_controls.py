@@ -90,7 +90,7 @@ def test_style_scale_through_the_cli(photo, art, tmp_path):
 # -- bad input: one line, exit 2 (usage) or 1 (file) ------------------------------------------------
 @pytest.mark.parametrize("extra, message", [
     (["--style-blend", "1,2"], "2 style blend weights for 1 style image(s)"),
-    (["--style-blend", "0"], "the style blend weights are all 0"),
+    (["--style-blend", "0,0"], "the style blend weights are all 0"),
     (["--tv-weight", "-1"], "'-1' must be a finite number >= 0"),
     (["--color-map", "chol"], "--color-map chooses histogram matching's map; it needs --color histogram, not --color style"),
     (["--color", "sepia"], "'sepia' is not one of"),
