@@ -449,6 +449,6 @@ def test_a_short_write_on_a_full_disk_is_an_error_for_every_format(tmp_path):
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
     out = subprocess.run([sys.executable, "-c", SHORT_WRITE, *exts], cwd=tmp_path, env=env, capture_output=True,
                          text=True, timeout=60)
-    assert out.stdout.splitlines() == [f"{e} ImageError out{e}: cannot write the image (File too large)" for e in exts], \
-        out.stdout + out.stderr
+    told = [f"{e} ImageError out{e}: cannot write the image (File too large)" for e in exts]
+    assert out.stdout.splitlines() == told, out.stdout + out.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == []  # no temporary file left either

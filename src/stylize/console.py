@@ -331,7 +331,7 @@ class BatchProgress:
         """on_pair: a pair ended (None: before the first); an interrupted pair is not done (the bar counts done)."""
         from .batch import label
 
-        if record is not None and record.status not in ("interrupted", "pending"):  # (pending: stopped before any image)
+        if record is not None and record.status not in ("interrupted", "pending"):  # (pending: stopped before it began)
             self.bar.update(1)
         if self.cluster:
             self.bar.set_description(f"{self.bar.n}/{len(self.records)} done")
