@@ -845,3 +845,34 @@ def test_a_manifest_blend_for_one_style_image_fails_that_pair():
     rows = batch.read_manifest("content,style,blend\nt.png,s.png,2\nt.png,a.png;b.png,1;3\n", "m.csv")
     assert rows[0].error == "m.csv line 2: a blend weight for one style image has no effect; leave it out"
     assert rows[1].error is None and rows[1].blend == (1.0, 3.0)
+
+
+@pytest.mark.vgg
+def test_skip_existing_keeps_a_users_image_whose_own_json_has_a_partial_key(images, tmp_path):
+    """Round 27: a user's JPEG with the comment {"partial": ...} (or a PNG with such an EXIF description) at an
+    output's name was taken for stylize's interrupted output and replaced by --skip-existing, without --overwrite.
+    Only metadata stamped with stylize's version is stylize's."""
+    from stylize import images as stylize_images
+
+    out = tmp_path / "out"
+    out.mkdir()
+    mine = pattern(40, 32, seed=5)
+    mine.save(out / "photo0__art0.jpg", comment='{"partial": "see notes", "camera": "x"}')
+    exif = Image.Exif()
+    exif[0x010E] = '{"partial": 1, "title": "holiday"}'
+    mine.save(out / "photo0__art1.png", exif=exif)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert stylize_images.read_metadata(out / "photo0__art0.jpg") is None
+    for template in ("{content}__{style}.jpg", "{content}__{style}.png"):
+        r = run("batch", "--content", images / "photo0.png", "--style", images / "art0.jpg", "--style",
+                images / "art1.jpg", "--out-dir", out, "--name-template", template, "--skip-existing", *FAST)
+        assert r.exit_code == 0, cli_result_text(r)
+    assert all((out / name).read_bytes() == data for name, data in before.items())
+
+
+def test_a_device_is_no_manifest(tmp_path):
+    """Round 27: `batch /dev/zero` read without end until memory ran out ("out of memory: ... MemoryError")."""
+    r = run("batch", "/dev/zero", "--out-dir", tmp_path / "o", *FAST)
+    assert r.exit_code == 1 and r.stderr.strip().endswith("/dev/zero: a device or socket, not a manifest (a file or "
+                                                          "a pipe)"), cli_result_text(r)
+    assert not (tmp_path / "o").exists()

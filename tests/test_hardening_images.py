@@ -18,7 +18,7 @@ import sys
 import pytest
 from PIL import BlpImagePlugin, Image, ImageFile
 
-from stylize import images
+from stylize import __version__, images
 from stylize.errors import ImageError
 
 from .conftest import pattern
@@ -66,7 +66,7 @@ def test_overwrite_replaces(tmp_path):
     out = tmp_path / "out.png"
     out.write_bytes(b"old")
     images.save_image(pattern(10, 10), out, {"seed": 1}, overwrite=True)
-    assert Image.open(out).size == (10, 10) and images.read_metadata(out) == {"seed": 1}
+    assert Image.open(out).size == (10, 10) and images.read_metadata(out) == {"stylize": __version__, "seed": 1}
     assert _names(tmp_path) == ["out.png"]
 
 
@@ -86,7 +86,7 @@ def test_without_hard_links_the_exclusive_rename_is_used(tmp_path, monkeypatch, 
     monkeypatch.setattr(os, "link", no_link)
     out = tmp_path / "new.png"
     images.save_image(pattern(10, 10), out, {"seed": 2})
-    assert images.read_metadata(out) == {"seed": 2} and _names(tmp_path) == ["new.png"]
+    assert images.read_metadata(out) == {"stylize": __version__, "seed": 2} and _names(tmp_path) == ["new.png"]
 
     late = tmp_path / "late.png"
     _file_appears_while_encoding(monkeypatch, late)
@@ -136,7 +136,8 @@ def test_interrupt_while_encoding_leaves_no_temporary(tmp_path, monkeypatch):
 @pytest.mark.parametrize("partial", [True, False])
 def test_metadata_round_trips_in_every_format(tmp_path, ext, partial):
     out = tmp_path / f"out{ext}"
-    meta = {"partial": partial, "seed": 7, "argv": "stylize a.jpg b.jpg -o 'x y'", "name": "café"}
+    meta = {"stylize": __version__, "partial": partial, "seed": 7, "argv": "stylize a.jpg b.jpg -o 'x y'",
+            "name": "café"}
     images.save_image(pattern(12, 10), out, meta)
     assert Image.open(out).size == (12, 10)
     assert images.load_image(out).size == (12, 10)
@@ -152,7 +153,7 @@ def test_partial_mark_is_inside_a_jpeg(tmp_path):
     out = tmp_path / "out.jpg"
     images.save_image(pattern(12, 10), out, {"partial": True, "iterations": 3})
     with Image.open(out) as im:
-        assert json.loads(im.info["comment"]) == {"iterations": 3, "partial": True}
+        assert json.loads(im.info["comment"]) == {"stylize": __version__, "iterations": 3, "partial": True}
     assert images.read_metadata(out)["partial"] is True
     assert _names(tmp_path) == ["out.jpg"]
 
@@ -162,7 +163,7 @@ def test_metadata_is_the_exif_image_description(tmp_path, ext):
     out = tmp_path / f"out{ext}"
     images.save_image(pattern(12, 10), out, {"partial": True})
     with Image.open(out) as im:
-        assert json.loads(im.getexif()[0x010E]) == {"partial": True}
+        assert json.loads(im.getexif()[0x010E]) == {"stylize": __version__, "partial": True}
 
 
 def test_bmp_partial_gets_a_sidecar_that_a_finished_save_removes(tmp_path):
@@ -170,7 +171,7 @@ def test_bmp_partial_gets_a_sidecar_that_a_finished_save_removes(tmp_path):
     images.save_image(pattern(12, 10), out, {"partial": True, "iterations": 5})
     sidecar = tmp_path / "out.bmp.stylize.json"
     mark = json.loads(sidecar.read_text())  # names its image, and holds its digest (round 18)
-    assert mark == {"iterations": 5, "partial": True, "mark_of": "out.bmp",
+    assert mark == {"stylize": __version__, "iterations": 5, "partial": True, "mark_of": "out.bmp",
                     "mark_sha256": hashlib.sha256((tmp_path / "out.bmp").read_bytes()).hexdigest()}
     assert images.read_metadata(out)["partial"] is True
     images.save_image(pattern(12, 10), out, {"partial": False, "iterations": 9}, overwrite=True)
@@ -239,7 +240,7 @@ def test_read_metadata_of_a_broken_file_is_one_image_error(tmp_path):
 
 def test_jpeg_metadata_too_long_for_a_comment_goes_to_a_sidecar_when_partial(tmp_path):
     out = tmp_path / "big.jpg"
-    meta = {"partial": True, "notes": "x" * 70000}
+    meta = {"stylize": __version__, "partial": True, "notes": "x" * 70000}
     images.save_image(pattern(8, 8), out, meta)
     assert images.read_metadata(out) == meta
     assert _names(tmp_path) == ["big.jpg", "big.jpg.stylize.json"]

@@ -9,7 +9,7 @@ import zlib
 import pytest
 from PIL import Image
 
-from stylize import images
+from stylize import __version__, images
 from stylize.errors import ImageError
 
 from .conftest import pattern
@@ -124,7 +124,7 @@ def test_an_mpo_output_is_a_jpeg_with_its_quality_and_metadata(tmp_path):
     im = pattern(40, 30)
     images.save_image(im, tmp_path / "a.mpo", {"seed": 3})
     images.save_image(im, tmp_path / "a.jpg", {"seed": 3})
-    assert images.read_metadata(tmp_path / "a.mpo") == {"seed": 3}
+    assert images.read_metadata(tmp_path / "a.mpo") == {"stylize": __version__, "seed": 3}
     assert (tmp_path / "a.mpo").read_bytes() == (tmp_path / "a.jpg").read_bytes()
 
 
@@ -138,7 +138,7 @@ def test_a_j2k_output_is_a_jpeg_2000_codestream_and_a_jp2_its_container(tmp_path
 def test_save_is_atomic_and_records_metadata(tmp_path):
     out = tmp_path / "out.png"
     images.save_image(pattern(10, 10), out, {"seed": 3, "partial": False})
-    assert images.read_metadata(out) == {"seed": 3, "partial": False}
+    assert images.read_metadata(out) == {"stylize": __version__, "seed": 3, "partial": False}
     assert [p.name for p in tmp_path.iterdir()] == ["out.png"]
     mask = os.umask(0)
     os.umask(mask)

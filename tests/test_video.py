@@ -1062,3 +1062,21 @@ def test_a_link_that_loops_in_a_video_output_is_one_line_not_a_traceback(tmp_pat
         "a link to nothing, not a frames folder"
     assert r.exit_code == 1 and re.search(f"^Error: .*{why}", r.output.strip().splitlines()[-1]), cli_result_text(r)
     assert os.readlink(tmp_path / "loop") == "loop"
+
+
+@pytest.mark.parametrize("video_key", ['{"title": "holiday reel"}', '"holiday reel, take 2"'])
+def test_a_users_frame_with_a_video_key_in_its_own_json_is_refused_whatever_the_flags(tmp_path, folder, art,
+                                                                                    video_key):
+    """Round 27: a user's numbered image whose EXIF description is JSON with a "video" key was taken for a frame
+    stylize made: replaced and removed by --overwrite (and with a text as its value, a traceback)."""
+    out = tmp_path / "vf"
+    out.mkdir()
+    exif = Image.Exif()
+    exif[0x010E] = '{"video": ' + video_key + "}"
+    for name in ("frame_00002.png", "frame_00009.png"):
+        pattern(48, 40, seed=4).save(out / name, exif=exif)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    for flags in ([], ["--overwrite"]):
+        r = run("video", folder, art, "-o", out, *ALONE, *flags)
+        assert r.exit_code == 1 and "Traceback" not in r.output, cli_result_text(r)
+        assert {p.name: p.read_bytes() for p in out.iterdir()} == before

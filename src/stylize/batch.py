@@ -9,6 +9,7 @@ import json
 import math
 import os
 import re
+import stat
 import string
 import time
 from dataclasses import dataclass
@@ -483,6 +484,9 @@ def _manifest_text(manifest: str, stdin) -> tuple[str, str]:
         else:
             if os.path.isdir(manifest):
                 raise ManifestError(f"{manifest}: is a directory, not a manifest")
+            if os.path.exists(manifest) and not stat.S_ISREG(os.stat(manifest).st_mode) \
+                    and not stat.S_ISFIFO(os.stat(manifest).st_mode):  # (/dev/zero would be read without end)
+                raise ManifestError(f"{manifest}: a device or socket, not a manifest (a file or a pipe)")
             try:
                 with open(manifest, "rb") as f:  # also reads pipes such as <(printf ...)
                     data, where = f.read(), manifest

@@ -391,8 +391,12 @@ def save_image(im: Image.Image, path: str | os.PathLike, metadata: dict | None =
     `metadata` (JSON) goes inside the file: PNG text chunk "stylize", JPEG/GIF comment, WebP/TIFF/AVIF
     EXIF ImageDescription. Formats with no room for it (BMP, ...) get a sidecar PATH.stylize.json,
     written only for a partial result (metadata["partial"] true) so that it cannot pass for a finished
-    one; saving a finished image removes a stale sidecar.
+    one; saving a finished image removes a stale sidecar. The metadata is stamped {"stylize": version}, which
+    read_metadata requires: another program's JSON in an image is never taken for stylize's.
     """
+    from . import __version__
+
+    metadata = None if metadata is None else {"stylize": __version__, **metadata}
     p = check_name(path)
     fmt = output_format(p)
     check_fits(p, im.size)
@@ -702,8 +706,8 @@ def read_metadata(path: str | os.PathLike) -> dict | None:
     """The metadata stylize wrote with an image, or None if it has none.
 
     Looked for inside the file (PNG text chunk "stylize", JPEG/GIF comment, EXIF ImageDescription
-    in WebP/TIFF/AVIF/...), then in the sidecar PATH.stylize.json. Only a JSON object counts, so
-    another program's comment or description reads as None. ImageError if the file is missing
+    in WebP/TIFF/AVIF/...), then in the sidecar PATH.stylize.json. Only a JSON object stamped with stylize's
+    version counts, so another program's comment or description (JSON too) reads as None. ImageError if the file is missing
     or not an image Pillow can open.
     """
     p = Path(path)
@@ -729,11 +733,11 @@ def read_metadata(path: str | os.PathLike) -> dict | None:
         raise ImageError(f"{p}: cannot read the image ({_first_line(e)}); the file may be truncated or corrupt") from None
     for text in candidates:
         meta = _json_object(text)
-        if meta is not None:
+        if _stamped(meta):  # (a camera's or the user's JSON, even with a "partial" or "video" key, is not ours)
             return meta
     sidecar = sidecar_path(p)
     meta = read_json_here(sidecar)  # None for a link, a pipe, a missing file
-    if not _is_mark(meta, sidecar):  # not stylize's mark (a figure's .json, the user's)
+    if not (_is_mark(meta, sidecar) and _stamped(meta)):  # not stylize's mark (a figure's .json, the user's)
         return None
     if meta["mark_sha256"] != _digest(p):  # another image put at the name since: not ours
         return None
@@ -750,6 +754,11 @@ def _digest(path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+
+
+def _stamped(meta) -> bool:
+    """Whether parsed metadata is stylize's: an object stamped with its version (save_image)."""
+    return isinstance(meta, dict) and isinstance(meta.get("stylize"), str)
 
 
 def _json_object(text) -> dict | None:

@@ -624,7 +624,7 @@ def recorded_pass(path: Path, mark: str, number: int | None = None) -> int | Non
         meta = images.read_metadata(path) or {}
     except StylizeError:
         return 0
-    video = meta.get("video") or {}
+    video = meta.get("video") if isinstance(meta.get("video"), dict) else {}
     if meta.get("partial") or video.get("fingerprint") != mark or (number is not None and video.get("frame") != number):
         return 0
     return int(video.get("pass", 1))
@@ -716,7 +716,7 @@ def _made_here(path: Path) -> bool:
     """Whether `path` is a frame stylize made (its metadata says so): only those are removed, never a file of
     the user's that happens to have a frame's name."""
     try:
-        return "video" in (images.read_metadata(path) or {})
+        return isinstance((images.read_metadata(path) or {}).get("video"), dict)
     except (StylizeError, OSError):
         return False
 
