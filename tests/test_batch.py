@@ -876,3 +876,23 @@ def test_a_device_is_no_manifest(tmp_path):
     assert r.exit_code == 1 and r.stderr.strip().endswith("/dev/zero: a device or socket, not a manifest (a file or "
                                                           "a pipe)"), cli_result_text(r)
     assert not (tmp_path / "o").exists()
+
+
+def test_a_json_blend_weight_below_a_floats_range_keeps_its_pairs_names():
+    """Round 27: `"blend": [1e-400]` made the whole line unread (a record without content, style or output), while
+    every other bad weight names its pair; a number where a name goes is still named as such."""
+    rows = batch.read_manifest('{"content": "t.png", "style": "s.png", "blend": [1e-400]}\n'
+                               '{"content": 1e-400, "style": "s.png"}\n', "m.jsonl")
+    assert (rows[0].content, rows[0].styles) == ("t.png", ("s.png",))
+    assert rows[0].error == ("m.jsonl line 1: blend weight 1 of 1: '1e-400' is too small to be told from 0 (a "
+                             "float's least is about 5e-324)")
+    assert rows[1].error == 'm.jsonl line 2: "content" is a file name (text), not 1e-400'
+
+
+def test_a_csv_headers_names_are_read_in_any_case_as_the_readme_says():
+    """Round 27: the README's "a typo such as Output is refused" held for JSON keys only; CSV headers are read in
+    any case (as spreadsheets write them), and the README now says so. A name stylize does not know is refused."""
+    rows = batch.read_manifest("Content, Style ,OUTPUT\nt.png,s.png,q.png\n", "m.csv")
+    assert (rows[0].content, rows[0].styles, rows[0].output, rows[0].error) == ("t.png", ("s.png",), "q.png", None)
+    with pytest.raises(ManifestError, match="Outptu"):
+        batch.read_manifest("content,style,Outptu\nt.png,s.png,q.png\n", "m.csv")

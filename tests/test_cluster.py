@@ -351,3 +351,17 @@ def test_ray_cpus_without_ray_is_a_usage_error(tmp_path):
             "--ray-cpus", "2")
     assert r.exit_code == 2 and "Invalid value for '--ray-cpus': has no effect here: it needs --ray" in r.stderr, \
         cli_result_text(r)
+
+
+def test_a_workers_error_names_the_files_as_the_manifest_does(tmp_path, monkeypatch):
+    """Round 27: a Ray batch's failed pair said `/abs/path/trunc.png: cannot read ...` where a plain batch says
+    `trunc.png: ...` (the worker reads absolute names): the driver puts back the manifest's names."""
+    from stylize import batch
+    from stylize.cluster import _anywhere, _as_named
+
+    monkeypatch.chdir(tmp_path)
+    pair = batch.plan([("in/trunc.png", ["s.png", "in/s.png"], "o/x.png")], tmp_path / "out")[0]
+    copy = _anywhere(pair)
+    error = f"{copy.content}: cannot read the image; {copy.styles[1]} and {copy.output} too"
+    assert _as_named(error, copy, pair) == f"in/trunc.png: cannot read the image; in/s.png and {pair.output} too"
+    assert _as_named(None, copy, pair) is None

@@ -229,6 +229,15 @@ def test_a_missing_inputs_byte_that_is_not_utf8_is_shown_as_the_byte(tmp_path):
     r = CliRunner().invoke(cli, [missing, str(tmp_path / "s.png"), "-o", str(tmp_path / "o.png")])
     assert r.exit_code == 2 and r.stderr.splitlines()[-1].endswith("nope\\xff.png' does not exist."), cli_result_text(r)
     assert "\ufffd" not in r.stderr and not (tmp_path / "o.png").exists()
+    odd = os.fsdecode(bytes(tmp_path) + b"/q\xffr")  # round 27: --init, --weights and video's SOURCE too
+    for args, told in [(["--init", odd + ".png"], "q\\xffr.png' is not noise"),
+                       (["--weights", odd + ".pth"], "q\\xffr.pth' is not original"),
+                       (["video", odd, str(tmp_path / "s.png"), "-o", str(tmp_path / "o.mp4")],
+                        "q\\xffr' does not exist.")]:
+        given = args if args[0] == "video" else [str(tmp_path / "s.png"), str(tmp_path / "s.png"), "-o",
+                                                 str(tmp_path / "o.png"), *args]
+        r = CliRunner().invoke(cli, given)
+        assert r.exit_code == 2 and told in r.stderr and "udcff" not in r.stderr, cli_result_text(r)
 
 
 def test_a_single_style_blend_weight_is_refused_as_it_changes_nothing(tmp_path):

@@ -94,6 +94,8 @@ def _blend(value, where: str) -> tuple[float, ...] | None:
     weights = []
     for k, v in enumerate(items, 1):
         what = f"{where}: blend weight {k} of {len(items)}"
+        if isinstance(v, _Unreadable):  # (JSON: read, and refused, as the command line refuses it)
+            raise ManifestError(f"{what}: {v.why}")
         if isinstance(v, bool) or (isinstance(value, list) and not isinstance(v, (int, float))):  # true, [1, "2"]
             raise ManifestError(f"{what} is not a number ({_as_json(v)}); blend weights are numbers")
         try:
@@ -136,7 +138,7 @@ def _unread(where: str) -> Row:
 def _as_json(value) -> str:
     """A JSON value as a message quotes it: as the user wrote it (false, "2", 3; not Python's False), or its
     length when long."""
-    text = json.dumps(value, ensure_ascii=False)
+    text = value.text if isinstance(value, _Unreadable) else json.dumps(value, ensure_ascii=False)
     return text if len(text) <= 30 else shown(text, 30)
 
 
@@ -233,8 +235,8 @@ def read_manifest(text: str, where: str = "manifest") -> list[Row]:
         twice = [h for h in dict.fromkeys(header) if header.count(h) > 1]
         if twice:
             raise ManifestError(f"{where}: the CSV header names the column {twice[0]!r} twice")
-        unknown = [h for h in header if h not in COLUMNS]
-        if unknown:
+        unknown = [h.strip() for h in next(csv.reader([lines[first]])) if h.strip().lower() not in COLUMNS]
+        if unknown:  # (as written)
             raise ManifestError(f"{where}: unknown column {unknown[0]!r}; the columns are content, style, output, "
                                 f"blend")
         for n, line in enumerate(lines[first + 1:], first + 2):  # one pair per line: a stray quote costs one line
@@ -274,13 +276,21 @@ def lines_of(text: str) -> list[str]:
     return re.split(r"\r\n|\r|\n", text)
 
 
+class _Unreadable(float):
+    """A JSON number the command line would refuse (1e-400, which float() makes 0: "off"): NaN, with its text and
+    the reason, so that the line is still read and its field (a blend weight) is named in the refusal."""
+
+    text, why = "", ""
+
+
 def _json_number(text: str) -> float:
-    """A JSON number with a fraction or an exponent, as the command line reads one (settings.number): 1e-400,
-    which float() makes 0 ("off"), is refused."""
+    """A JSON number with a fraction or an exponent, as the command line reads one (settings.number)."""
     try:
         return number(text)
     except ValueError as e:
-        raise ManifestError(str(e)) from None
+        bad = _Unreadable("nan")
+        bad.text, bad.why = text, str(e)
+        return bad
 
 
 def _unique_keys(pairs: list) -> dict:

@@ -13,10 +13,10 @@ import click
 from . import __version__, claims, console, figures
 from .console import Interrupt, ProgressBar, announce_download, catch_signals, printable, say
 from .errors import OutOfMemoryError, StylizeError, UsageError
-from .options import (CONTROL_OPTIONS, COUNT, INPUT, OUTPUT, RUN_OPTIONS, SAVE_EVERY, SYNTHESIS_OPTIONS, VIDEO_OPTIONS,
-                      DefaultGroup, FloatList, Layer, LayerList, LayerSets, LibraryDefault, NameTemplate, OutputPath,
-                      OutSize, RayAddress, SectionedCommand, Shard, check_used, default_output, list_layers, options,
-                      settings_from, transfer_settings)
+from .options import (CONTROL_OPTIONS, COUNT, INPUT, OUTPUT, RUN_OPTIONS, SAVE_EVERY, SYNTHESIS_OPTIONS,
+                      VIDEO_OPTIONS, DefaultGroup, FloatList, InputPath, Layer, LayerList, LayerSets, LibraryDefault,
+                      NameTemplate, OutputPath, OutSize, RayAddress, SectionedCommand, Shard, check_used,
+                      default_output, list_layers, options, settings_from, transfer_settings)
 from .settings import DEFAULTS, Settings, names_a_video
 
 EXIT_SOME_FAILED = 3
@@ -407,7 +407,7 @@ def grid_command(photo, artwork, output, ratios, layer_sets, cells_dir, quiet, o
 
 
 @cli.command("video")
-@click.argument("source", type=click.Path(exists=True))
+@click.argument("source", type=InputPath(exists=True))
 @click.argument("style", type=INPUT, nargs=-1, required=True)
 @click.option("-o", "--output", type=OutputPath(), required=True,
               help="A video (.mp4 .m4v .mov .mkv .webm .avi), or a folder of frames (a name without an extension, "

@@ -374,6 +374,7 @@ class _Driver:
         else:
             slot.job = None
             vars(record).update(vars(result))  # the report's own object: the front end holds it
+            record.error = _as_named(record.error, slot.task[1], pair)
         record.attempts = self.attempts[pair.index] if self.attempts[pair.index] > 1 else None
         batch.finished(record, self.report, self.on_pair)
         if note and self.on_note is not None:
@@ -416,6 +417,16 @@ def _anywhere(pair: Pair) -> Pair:
     return dataclasses.replace(pair, content=os.path.abspath(pair.content),
                                styles=tuple(os.path.abspath(s) for s in pair.styles),
                                output=Path(os.path.abspath(pair.output)), manifest=None)
+
+
+def _as_named(error: str | None, copy: Pair, pair: Pair) -> str | None:
+    """A worker's error about its copy of the pair (absolute paths: _anywhere) in the names the manifest gave, as
+    a plain batch words it."""
+    there = (copy.content, *copy.styles, str(copy.output))
+    here = (pair.content, *pair.styles, str(pair.output))
+    for absolute, named in sorted(zip(there, here), key=lambda names: -len(names[0])):  # (longest first)
+        error = error.replace(absolute, named) if error else error
+    return error
 
 
 def _last_line(e: BaseException) -> str:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from .console import printable
 from .errors import LayerError, SettingsError
 from .layers import LAYERS
 from .settings import (COLOR_MAPS, COLORS, DEFAULTS, FIELDS, GUIDES, LOSS_SCALINGS, MAX_COUNT, MAX_HISTORY, MAX_PASSES,
@@ -285,9 +286,7 @@ class InputPath(click.Path):
 
     def convert(self, value, param, ctx):
         if isinstance(value, str) and not os.path.exists(value):
-            from .console import printable
-
-            self.fail(f"File '{printable(value)}' does not exist.", param, ctx)
+            self.fail(f"{'Path' if self.dir_okay else 'File'} '{printable(value)}' does not exist.", param, ctx)
         return super().convert(value, param, ctx)
 
 
@@ -524,7 +523,8 @@ def settings_from(kwargs: dict, **fixed) -> Settings:
     check_used(values)
     init = values.get("init")
     if init not in (None, "noise", "content", "style") and not os.path.isfile(init):
-        raise click.BadParameter(f"{init!r} is not noise, content, style or an image file", param_hint="'--init'")
+        raise click.BadParameter(f"'{printable(init)}' is not noise, content, style or an image file",
+                                 param_hint="'--init'")
     if init in ("noise", "content", "style") and os.path.lexists(init) and _typed("init"):
         raise click.BadParameter(f"{init!r} is both a start (the keyword) and a file here: write ./{init} for the file",
                                  param_hint="'--init'")
@@ -539,7 +539,8 @@ def settings_from(kwargs: dict, **fixed) -> Settings:
                     raise click.BadParameter(f"{f}: no such file{colour}", param_hint=hint)
     weights = values.get("weights")
     if weights not in (None, "original", "torchvision") and not os.path.isfile(weights):
-        raise click.BadParameter(f"{weights!r} is not original, torchvision or a weights file", param_hint="'--weights'")
+        raise click.BadParameter(f"'{printable(weights)}' is not original, torchvision or a weights file",
+                                 param_hint="'--weights'")
     try:
         settings = Settings(**values)
     except (SettingsError, LayerError) as e:
