@@ -1042,7 +1042,8 @@ def test_round_10_numbers_reports_and_messages(images, tmp_path, monkeypatch):
 
     rows = batch.read_manifest('{"content": "a.png", "style": ["b.png", "c.png"], "blend": [1e-400, 1]}\n'
                                '{"content": "a.png", "style": ["b.png", "c.png"], "blend": [0.5, 1]}\n')
-    assert "line 1: '1e-400' is too small to be told from 0" in rows[0].error and rows[1].blend == (0.5, 1.0)
+    assert "line 1: blend weight 1 of 2: '1e-400' is too small to be told from 0" in rows[0].error \
+        and rows[1].blend == (0.5, 1.0)
     a, b = tmp_path / "a.csv", tmp_path / "b.csv"
     a.write_text(f"content,style\n{images / 'photo0.png'},{images / 'art0.jpg'}\n")
     b.write_text(f"content,style\n{images / 'photo1.png'},{images / 'art1.jpg'}\n")
