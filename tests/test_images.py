@@ -256,3 +256,42 @@ def test_an_outputs_missing_folder_is_told_by_what_is_there(tmp_path):
         where = tmp_path / folder.split("/")[0] if not folder.startswith("new") else tmp_path / folder
         with pytest.raises(ImageError, match="^" + re.escape(f"{tmp_path / folder / 'z.png'}: " + why.format(where))):
             images.check_output(tmp_path / folder / "z.png")
+
+
+ADAM7 = ((8, 8, 0, 0), (8, 8, 4, 0), (4, 8, 0, 4), (4, 4, 2, 0), (2, 4, 0, 2), (2, 2, 1, 0), (1, 2, 0, 1))
+
+
+def _png(im: Image.Image, keep: float = 1.0, interlaced: bool = False) -> bytes:
+    """An 8-bit RGB PNG of `im` written here (Pillow writes no interlaced PNG), its raw rows cut to `keep` of
+    them and compressed as a whole, proper zlib stream: the damage round 28 found."""
+    import numpy as np
+
+    a = np.asarray(im.convert("RGB"))
+    passes = ADAM7 if interlaced else ((1, 1, 0, 0),)
+    raw = b"".join(b"\x00" + row.tobytes() for dx, dy, x0, y0 in passes for row in a[y0::dy, x0::dx]
+                   if a[y0::dy, x0::dx].shape[1])
+    raw = raw[:int(len(raw) * keep)]
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    header = struct.pack(">IIBBBBB", a.shape[1], a.shape[0], 8, 2, 0, 0, int(interlaced))
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+
+
+@pytest.mark.parametrize("interlaced", [False, True])
+def test_a_png_whose_image_data_ends_early_is_refused_not_filled_with_black(tmp_path, interlaced):
+    """Round 28: a PNG whose zlib stream ends properly after a third of its rows loaded without an error, the
+    other rows black ("Wrote ...", exit 0, as content and as a video frame)."""
+    import numpy as np
+
+    for size in [(40, 30), (3, 9), (1, 1)]:
+        im = pattern(*size, seed=size[0])
+        (tmp_path / "whole.png").write_bytes(_png(im, interlaced=interlaced))
+        assert np.array_equal(np.asarray(images.load_image(tmp_path / "whole.png")), np.asarray(im))
+        (tmp_path / "cut.png").write_bytes(_png(im, keep=0.34, interlaced=interlaced))
+        with pytest.raises(ImageError, match=r"cut.png: cannot read the image \((the image data ends early|image "
+                                             r"file is truncated)"):
+            images.load_image(tmp_path / "cut.png")
+    for mode in ("1", "L", "LA", "P", "RGBA", "I;16"):  # Pillow's own PNGs of every kind read whole
+        pattern(37, 23).convert(mode).save(tmp_path / f"{mode}.png".replace(";", ""))
+        images.load_image(tmp_path / f"{mode}.png".replace(";", ""))

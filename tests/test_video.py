@@ -1080,3 +1080,14 @@ def test_a_users_frame_with_a_video_key_in_its_own_json_is_refused_whatever_the_
         r = run("video", folder, art, "-o", out, *ALONE, *flags)
         assert r.exit_code == 1 and "Traceback" not in r.output, cli_result_text(r)
         assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def test_a_frame_whose_png_data_ends_early_is_refused_before_any_work(tmp_path, folder):
+    """Round 28: a frame PNG whose image data ends early (a proper zlib stream) passed the frames folder's "decoded
+    in full" check, its missing rows black."""
+    from .test_images import _png
+
+    (folder / "frame_00002.png").write_bytes(_png(Image.open(folder / "frame_00002.png"), keep=0.34))
+    with pytest.raises(video.VideoError, match=r"frame_00002.png: not an image that can be read in full \(the "
+                                               r"image data ends early"):
+        video.open_clip(folder)

@@ -13,6 +13,7 @@ import stat
 import sys
 import tempfile
 import warnings
+import zlib
 from pathlib import Path
 
 import torch
@@ -47,6 +48,7 @@ def load_image(path: str | os.PathLike) -> Image.Image:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(p) as im:
                 im.load()
+                check_whole(im)
                 im = ImageOps.exif_transpose(im)
                 return _to_rgb(im)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
@@ -65,6 +67,42 @@ def load_image(path: str | os.PathLike) -> Image.Image:
         # NotImplementedError, MemoryError for a bogus size, ...). KeyboardInterrupt and
         # SystemExit are not Exceptions and pass through.
         raise ImageError(f"{p}: cannot read the image ({_first_line(e)}); the file may be truncated or corrupt") from None
+
+
+_ADAM7 = ((8, 8, 0, 0), (8, 8, 4, 0), (4, 8, 0, 4), (4, 4, 2, 0), (2, 4, 0, 2), (2, 2, 1, 0), (1, 2, 0, 1))
+
+
+def check_whole(im: Image.Image) -> None:
+    """OSError when a loaded PNG's image data (its IDAT chunks, inflated) holds fewer bytes than its header's rows
+    need: a zlib stream that ends properly, early, which Pillow takes for the whole image and fills with black.
+    Other formats' short data Pillow refuses itself ("image file is truncated")."""
+    if im.format != "PNG" or not getattr(im, "fp", None) and not getattr(im, "filename", ""):
+        return
+    try:
+        with open(im.filename, "rb") as f:
+            data = f.read()
+    except (OSError, TypeError, AttributeError):
+        return
+    chunks, at = {}, 8
+    while at + 8 <= len(data):
+        n, kind = int.from_bytes(data[at:at + 4], "big"), data[at + 4:at + 8]
+        chunks.setdefault(kind, []).append(data[at + 8:at + 8 + n])
+        at += 12 + n
+    if b"IHDR" not in chunks or len(chunks[b"IHDR"][0]) < 13:
+        return
+    header = chunks[b"IHDR"][0]
+    width, height = int.from_bytes(header[:4], "big"), int.from_bytes(header[4:8], "big")
+    bits = header[8] * {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}.get(header[9], 0)
+    passes = _ADAM7 if header[12] else ((1, 1, 0, 0),)
+    need = sum(h * (1 + (w * bits + 7) // 8) for dx, dy, x0, y0 in passes
+               for w, h in [((width - x0 + dx - 1) // dx, (height - y0 + dy - 1) // dy)] if w > 0 and h > 0)
+    try:
+        inflater = zlib.decompressobj()
+        got = len(inflater.decompress(b"".join(chunks.get(b"IDAT", [])), need + 1))
+    except zlib.error:
+        return  # (Pillow's own error, if any, stands)
+    if got < need:
+        raise OSError(f"the image data ends early: {got} of {need} bytes, the rows after it would be black")
 
 
 def shown_size(path: str | os.PathLike) -> tuple[int, int] | None:

@@ -241,6 +241,7 @@ def _frame_size(f: Path) -> tuple[int, int]:
             warnings.simplefilter("ignore")
             with Image.open(f) as im:
                 im.load()
+                images.check_whole(im)
                 frames = int(getattr(im, "n_frames", 1))
                 size = ImageOps.exif_transpose(im).size
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
