@@ -92,6 +92,9 @@ def test_empty_items_in_distances_and_layer_sets_are_refused():
     with pytest.raises(click.BadParameter, match="empty layer set"):
         LayerSets().convert("conv1_1;;conv2_1", None, None)
     assert Distances().convert(" 2, 1 ", None, None) == (1, 2)
+    for twice in ("1,1", "10,1,010"):  # round 28: merged silently, where a layer given twice is refused
+        with pytest.raises(click.BadParameter, match=r"the frame distance (1|10) is given twice"):
+            Distances().convert(twice, None, None)
 
 
 @pytest.mark.parametrize("args,message", [

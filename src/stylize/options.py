@@ -125,7 +125,7 @@ class FloatList(click.ParamType):
 
 
 class Distances(click.ParamType):
-    """Comma-separated whole numbers from 1 to MAX_COUNT, e.g. 1,10,20,40; returned sorted, each once."""
+    """Comma-separated whole numbers from 1 to MAX_COUNT, each once, e.g. 1,10,20,40; returned sorted."""
 
     name = "J"
 
@@ -139,6 +139,9 @@ class Distances(click.ParamType):
             self.fail(f"{shown(value)} is not a list of whole numbers such as 1,10,20,40", param, ctx)
         if not items or min(items) < 1 or max(items) > MAX_COUNT:
             self.fail(f"{shown(value)}: give frame distances from 1 to {MAX_COUNT}, e.g. 1,10,20,40", param, ctx)
+        if len(items) < len(texts):  # (as a layer given twice: never merged silently)
+            twice = next(v for v in texts if [whole(u) for u in texts].count(whole(v)) > 1)
+            self.fail(f"the frame distance {whole(twice)} is given twice", param, ctx)
         return tuple(sorted(items))
 
 
