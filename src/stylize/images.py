@@ -745,8 +745,8 @@ def read_metadata(path: str | os.PathLike) -> dict | None:
 
     Looked for inside the file (PNG text chunk "stylize", JPEG/GIF comment, EXIF ImageDescription
     in WebP/TIFF/AVIF/...), then in the sidecar PATH.stylize.json. Only a JSON object stamped with stylize's
-    version counts, so another program's comment or description (JSON too) reads as None. ImageError if the file is missing
-    or not an image Pillow can open.
+    version counts, so another program's comment or description (JSON too) reads as None. ImageError if the file
+    is missing or not an image Pillow can open.
     """
     p = Path(path)
     try:
