@@ -251,3 +251,14 @@ def test_a_single_style_blend_weight_is_refused_as_it_changes_nothing(tmp_path):
                                  "--style-blend", "5"])
     assert r.exit_code == 2 and r.stderr.splitlines()[-1].endswith(
         "'--style-blend': give at least 2 numbers, one per STYLE image (one weight has no effect)"), cli_result_text(r)
+
+
+def test_a_mistyped_command_is_told_not_run_as_a_missing_content_image(tmp_path):
+    """Newcomer, session 9: `stylize bacth --help` printed transfer's help (exit 0), `stylize bacth a b` said
+    "File 'bacth' does not exist". A name near a command's that is no file is a usage error naming the command."""
+    for args in (["bacth", "--help"], ["vidoe", "a.mp4", "s.png"]):
+        r = CliRunner().invoke(cli, args)
+        assert r.exit_code == 2 and r.stderr.splitlines()[-1].endswith(
+            f"no command '{args[0]}' (and no such file); did you mean {'batch' if args[0] == 'bacth' else 'video'}?")
+    r = CliRunner().invoke(cli, [str(tmp_path / "photo.png"), str(tmp_path / "s.png")])  # far from any command
+    assert r.exit_code == 2 and "photo.png' does not exist." in r.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import inspect
 import math
@@ -678,6 +679,10 @@ class DefaultGroup(click.Group):
             raise click.UsageError(f"{args[0]!r} is a stylize command and an image file here: for the image write "
                                    f"./{args[0]}, for the command move the file", ctx)
         if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version", "--list-layers"):
+            near = difflib.get_close_matches(args[0], list(self.commands), n=1, cutoff=0.75)
+            if near and not os.path.lexists(args[0]):  # `stylize bacth ...`: a typo, not a missing content image
+                raise click.UsageError(f"no command '{printable(args[0])}' (and no such file); did you mean "
+                                       f"{near[0]}?", ctx)
             args = ["transfer", *args]
         return super().parse_args(ctx, args)
 
