@@ -896,3 +896,23 @@ def test_a_csv_headers_names_are_read_in_any_case_as_the_readme_says():
     assert (rows[0].content, rows[0].styles, rows[0].output, rows[0].error) == ("t.png", ("s.png",), "q.png", None)
     with pytest.raises(ManifestError, match="Outptu"):
         batch.read_manifest("content,style,Outptu\nt.png,s.png,q.png\n", "m.csv")
+
+
+@pytest.mark.vgg
+def test_a_pairs_output_folder_that_cannot_be_made_fails_that_pair_alone(images, tmp_path):
+    """Round 29: a file (or a link that loops) at a manifest output's folder name refused the whole batch (exit 1,
+    no pair made), where a bad `output` fails its pair alone."""
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "f").write_text("mine")
+    (out / "loop").symlink_to("loop")
+    photo, art = images / "photo0.png", images / "art0.jpg"
+    manifest = tmp_path / "m.jsonl"
+    manifest.write_text("".join(json.dumps({"content": str(photo), "style": str(art), "output": o}) + "\n"
+                                for o in ("f/y.png", "new/z.png", "loop/x.png")))
+    r = run("batch", manifest, "--out-dir", out, "--report", tmp_path / "r.json", *FAST)
+    assert r.exit_code == 3, cli_result_text(r)
+    assert [p["status"] for p in json.loads((tmp_path / "r.json").read_text())["pairs"]] == ["failed", "ok", "failed"]
+    assert "failed: pair 1 (photo0.png x art0.jpg): " in r.stderr and "f: is a file, not a folder" in r.stderr
+    assert "loop: a link to nothing (its target is missing, or it loops)" in r.stderr
+    assert (out / "new" / "z.png").is_file() and (out / "f").read_text() == "mine"

@@ -509,12 +509,18 @@ def _manifest_text(manifest: str, stdin) -> tuple[str, str]:
 
 def prepare(out_dir: Path, pairs: list[Pair]) -> list[Path]:
     """Create the output folders and make sure they can be written, before the first pair; returns the
-    folders it created (for images.remove_empty, when a later check refuses the batch)."""
-    folders = {Path(out_dir)} | {p.output.parent for p in pairs if p.styles}
-    made: list[Path] = []
-    for folder in sorted(folders):
+    folders it created (for images.remove_empty, when a later check refuses the batch). --out-dir that cannot be
+    made refuses the batch (ImageError); a pair's own folder (a manifest's `output` in a subfolder) that cannot
+    fails that pair alone, as a bad `output` does."""
+    made = missing_folders(out_dir)
+    make_folder(out_dir, "output folder")
+    for folder in sorted({p.output.parent for p in pairs if p.styles and p.error is None} - {Path(out_dir)}):
         made += missing_folders(folder)
-        make_folder(folder, "output folder")
+        try:
+            make_folder(folder, "output folder")
+        except ImageError as e:
+            for pair in (p for p in pairs if p.styles and p.error is None and p.output.parent == folder):
+                pair.error = f"pair {pair.index + 1}: {e}"
     return made
 
 

@@ -589,8 +589,8 @@ def make_folder(folder: str | os.PathLike, what: str = "folder") -> Path:
     except OSError as e:
         for f in (folder, *folder.parents):  # what is in the way, by its own name (never followed)
             if os.path.islink(f) and not os.path.exists(f):
-                raise ImageError(f"{f}: a link to nothing, not a folder; move it away or choose another {what}") \
-                    from None
+                raise ImageError(f"{f}: a link to nothing (its target is missing, or it loops), not a folder; move "
+                                 f"it away or choose another {what}") from None
             if os.path.lexists(f) and not os.path.isdir(f):
                 raise ImageError(f"{f}: is a file, not a folder; move it away or choose another {what}") from None
         raise ImageError(f"{folder}: cannot create the {what} ({e.strerror or e})") from None
