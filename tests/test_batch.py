@@ -4,6 +4,7 @@ import json
 import os
 import re
 import subprocess
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -916,3 +917,16 @@ def test_a_pairs_output_folder_that_cannot_be_made_fails_that_pair_alone(images,
     assert "failed: pair 1 (photo0.png x art0.jpg): " in r.stderr and "f: is a file, not a folder" in r.stderr
     assert "loop: a link to nothing (its target is missing, or it loops)" in r.stderr
     assert (out / "new" / "z.png").is_file() and (out / "f").read_text() == "mine"
+
+
+def test_a_line_that_fails_alone_does_not_clash_with_another_pairs_output():
+    """Round 29: a line with a bad blend weight and a good line with the same default name refused the whole
+    batch ("pairs 2 and 3 would both write ..."), though the bad line writes nothing and fails alone."""
+    text = ('{"content": "c.png", "style": "t.png"}\n'
+            '{"content": "c.png", "style": ["s.png", "s.png"], "blend": [1, -1]}\n'
+            '{"content": "c.png", "style": ["s.png", "s.png"], "blend": [1, 2]}\n')
+    pairs = batch.plan(batch.read_manifest(text, "m.jsonl"), Path("o"))
+    assert [p.error is None for p in pairs] == [True, False, True]
+    assert "blend weight 2 of 2 is negative" in pairs[1].error
+    with pytest.raises(ManifestError, match="pairs 2 and 3 would both write"):  # two good lines still clash
+        batch.plan(batch.read_manifest(text.replace("[1, -1]", "[1, 1]"), "m.jsonl"), Path("o"))

@@ -424,9 +424,10 @@ def plan(rows, out_dir: Path, template: str = DEFAULT_TEMPLATE) -> list[Pair]:
                               f"pair {index + 1}: {path}: is a directory; an output is a file"))
             continue
         key = path_key(path)  # resolved: two names of one file (a link, '..') are one output
-        if key in seen:
+        if key in seen and row.error is None:  # (a line that fails alone writes nothing: no clash)
             raise ManifestError(f"pairs {seen[key] + 1} and {index + 1} would both write {path}")
-        seen[key] = index
+        if row.error is None:
+            seen[key] = index
         pairs.append(Pair(index, row.content, row.styles, path, row.blend, row.error))
     inputs = {}
     read = [p for p in pairs if p.styles]
