@@ -424,9 +424,9 @@ def plan(rows, out_dir: Path, template: str = DEFAULT_TEMPLATE) -> list[Pair]:
                               f"pair {index + 1}: {path}: is a directory; an output is a file"))
             continue
         key = path_key(path)  # resolved: two names of one file (a link, '..') are one output
-        if key in seen and row.error is None:  # (a line that fails alone writes nothing: no clash)
-            raise ManifestError(f"pairs {seen[key] + 1} and {index + 1} would both write {path}")
-        if row.error is None:
+        if row.error is None:  # (a line that fails alone writes nothing: no clash)
+            if key in seen:
+                raise ManifestError(f"pairs {seen[key] + 1} and {index + 1} would both write {path}")
             seen[key] = index
         pairs.append(Pair(index, row.content, row.styles, path, row.blend, row.error))
     inputs = {}
@@ -495,8 +495,8 @@ def _manifest_text(manifest: str, stdin) -> tuple[str, str]:
         else:
             if os.path.isdir(manifest):
                 raise ManifestError(f"{manifest}: is a directory, not a manifest")
-            if os.path.exists(manifest) and not stat.S_ISREG(os.stat(manifest).st_mode) \
-                    and not stat.S_ISFIFO(os.stat(manifest).st_mode):  # (/dev/zero would be read without end)
+            mode = os.stat(manifest).st_mode if os.path.exists(manifest) else stat.S_IFREG
+            if not (stat.S_ISREG(mode) or stat.S_ISFIFO(mode)):  # (/dev/zero would be read without end)
                 raise ManifestError(f"{manifest}: a device or socket, not a manifest (a file or a pipe)")
             try:
                 with open(manifest, "rb") as f:  # also reads pipes such as <(printf ...)
@@ -515,12 +515,16 @@ def prepare(out_dir: Path, pairs: list[Pair]) -> list[Path]:
     fails that pair alone, as a bad `output` does."""
     made = missing_folders(out_dir)
     make_folder(out_dir, "output folder")
-    for folder in sorted({p.output.parent for p in pairs if p.styles and p.error is None} - {Path(out_dir)}):
+    writing: dict[Path, list[Pair]] = {}
+    for pair in pairs:
+        if pair.styles and pair.error is None:
+            writing.setdefault(pair.output.parent, []).append(pair)
+    for folder in sorted(set(writing) - {Path(out_dir)}):
         made += missing_folders(folder)
         try:
             make_folder(folder, "output folder")
         except ImageError as e:
-            for pair in (p for p in pairs if p.styles and p.error is None and p.output.parent == folder):
+            for pair in writing[folder]:
                 pair.error = f"pair {pair.index + 1}: {e}"
     return made
 

@@ -76,7 +76,7 @@ def check_whole(im: Image.Image) -> None:
     """OSError when a loaded PNG's image data (its IDAT chunks, inflated) holds fewer bytes than its header's rows
     need: a zlib stream that ends properly, early, which Pillow takes for the whole image and fills with black.
     Other formats' short data Pillow refuses itself ("image file is truncated")."""
-    if im.format != "PNG" or not getattr(im, "fp", None) and not getattr(im, "filename", ""):
+    if im.format != "PNG" or not getattr(im, "filename", ""):  # (an image opened from a file: load_image's)
         return
     try:
         with open(im.filename, "rb") as f:
@@ -315,15 +315,28 @@ def _too_long(p: Path) -> ImageError:
     return ImageError(f"{p}: the file name is too long ({n} bytes; at most {limit})")
 
 
+_NOWHERE = "a link to nothing (its target is missing, or it loops)"
+
+
+def _in_the_way(folder) -> tuple[Path, bool] | None:
+    """What stops `folder` (or one of its parents) from being a folder, by its own name (never followed):
+    (that name, True) for a link to nothing, (that name, False) for a file; None when nothing does."""
+    for f in (Path(folder), *Path(folder).parents):
+        if os.path.islink(f) and not os.path.exists(f):
+            return f, True
+        if os.path.lexists(f) and not os.path.isdir(f):
+            return f, False
+    return None
+
+
 def no_folder(path, folder) -> str:
     """Why `path`'s folder cannot hold it, told of what is there (a link to nothing: its target missing, or a loop;
     a file), else that it does not exist: every output's message."""
-    for f in (Path(folder), *Path(folder).parents):
-        if os.path.islink(f) and not os.path.exists(f):
-            return f"{path}: the folder {f} is a link to nothing (its target is missing, or it loops)"
-        if os.path.lexists(f) and not os.path.isdir(f):
-            return f"{path}: {f} is not a folder"
-    return f"{path}: the folder {folder} does not exist"
+    found = _in_the_way(folder)
+    if found is None:
+        return f"{path}: the folder {folder} does not exist"
+    f, link = found
+    return f"{path}: the folder {f} is {_NOWHERE}" if link else f"{path}: {f} is not a folder"
 
 
 def check_output(path: str | os.PathLike, inputs=(), overwrite: bool = False) -> Path:
@@ -587,12 +600,11 @@ def make_folder(folder: str | os.PathLike, what: str = "folder") -> Path:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        for f in (folder, *folder.parents):  # what is in the way, by its own name (never followed)
-            if os.path.islink(f) and not os.path.exists(f):
-                raise ImageError(f"{f}: a link to nothing (its target is missing, or it loops), not a folder; move "
-                                 f"it away or choose another {what}") from None
-            if os.path.lexists(f) and not os.path.isdir(f):
-                raise ImageError(f"{f}: is a file, not a folder; move it away or choose another {what}") from None
+        found = _in_the_way(folder)
+        if found is not None:
+            f, link = found
+            raise ImageError(f"{f}: {_NOWHERE if link else 'is a file'}, not a folder; move it away or choose another "
+                             f"{what}") from None
         raise ImageError(f"{folder}: cannot create the {what} ({e.strerror or e})") from None
     try:
         check_writable(folder)

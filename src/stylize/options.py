@@ -135,15 +135,15 @@ class Distances(click.ParamType):
             return value
         texts = comma_items(self, value, param, ctx)
         try:
-            items = {whole(v) for v in texts}
+            numbers = [whole(v) for v in texts]
         except ValueError:
             self.fail(f"{shown(value)} is not a list of whole numbers such as 1,10,20,40", param, ctx)
-        if not items or min(items) < 1 or max(items) > MAX_COUNT:
+        if not numbers or min(numbers) < 1 or max(numbers) > MAX_COUNT:
             self.fail(f"{shown(value)}: give frame distances from 1 to {MAX_COUNT}, e.g. 1,10,20,40", param, ctx)
-        if len(items) < len(texts):  # (as a layer given twice: never merged silently)
-            twice = next(v for v in texts if [whole(u) for u in texts].count(whole(v)) > 1)
-            self.fail(f"the frame distance {whole(twice)} is given twice", param, ctx)
-        return tuple(sorted(items))
+        twice = next((n for k, n in enumerate(numbers) if n in numbers[:k]), None)
+        if twice is not None:  # (as a layer given twice: never merged silently)
+            self.fail(f"the frame distance {twice} is given twice", param, ctx)
+        return tuple(sorted(numbers))
 
 
 class Shard(click.ParamType):
