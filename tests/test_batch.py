@@ -39,7 +39,9 @@ def test_manifest_formats():
         with pytest.raises(ManifestError, match=message):
             batch.read_manifest(bad)
     for bad, message in (('{"content": "a"}\n', "line 1: needs \"content\" and \"style\""), ("{oops\n", "not JSON"),
-                         ("content,style\na.jpg,\n", "line 2: empty content or style"),
+                         ("content,style\na.jpg,\n", "line 2: the style cell is empty"),
+                         ("content,style\n,b.jpg\n", "line 2: the content cell is empty"),
+                         ("content,style,output\na.jpg\n", "line 2: 1 cell for the 3 columns of the header (no style)"),
                          ('{"content": "a", "style": "b", "output": 3}\n', "must be a file name")):
         assert message in batch.read_manifest(bad)[0].error  # that line fails alone
 

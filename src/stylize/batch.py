@@ -253,8 +253,12 @@ def read_manifest(text: str, where: str = "manifest") -> list[Row]:
                     raise ManifestError(f"{at}: {len(cells)} cells for the {len(header)} columns of the header")
                 row = dict(zip(header, cells))
                 content, style = _cell(row.get("content")), _cell(row.get("style"))
-                if not content or not style:
-                    raise ManifestError(f"{at}: empty content or style")
+                empty = next((c for c, v in (("content", content), ("style", style)) if not v), None)
+                if empty and len(cells) < len(header):  # a line of one cell: say so, not "empty"
+                    raise ManifestError(f"{at}: {len(cells)} cell{'s' * (len(cells) != 1)} for the {len(header)} "
+                                        f"columns of the header (no {empty})")
+                if empty:
+                    raise ManifestError(f"{at}: the {empty} cell is empty")
                 try:
                     styles = list(split_styles(style))
                 except ManifestError as e:
