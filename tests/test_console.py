@@ -134,6 +134,11 @@ def test_a_runs_summary_counts_in_words_and_says_why_it_ended_early():
     bar.close(outcome(15, 25, "evaluations"))
     assert bar.bar.postfix.startswith("stopped after 15 iterations: the cap on loss evaluations")
     assert bar.bar.n == 15  # newcomer: the bar stood at 14/20 beside "stopped after 15 iterations"
+    figure = ProgressBar([10], quiet=False, runs=2)  # a figure's bar ends full when its last cell stops early
+    figure(SimpleNamespace(run=1, level=0, iteration=7, content=1.0, style=1.0, evaluations=9))
+    assert figure.bar.n == 17
+    figure.close(finished=True)
+    assert figure.bar.n == figure.total == 20
 
 
 def test_sigterm_while_starting_is_interrupted_143():

@@ -339,7 +339,7 @@ def run_figure(make, settings: Settings, quiet: bool, runs: int, desc: str) -> N
     except StylizeError as e:
         bar.close()
         fail(e)
-    bar.close()
+    bar.close(finished=figure.output is not None and not figure.partial)
     if figure.output is None:
         interrupted("Interrupted before the first cell; nothing written.", interrupt)
     if figure.partial:

@@ -269,10 +269,14 @@ class ProgressBar:
         why = f"; stopped early: {cls.STOPS[outcome.stopped]}" if outcome.stopped in cls.STOPS else ""
         return f"{i} iteration{'s' * (i != 1)} / {e} evaluation{'s' * (e != 1)}", why
 
-    def close(self, outcome=None) -> None:
+    def close(self, outcome=None, finished: bool = False) -> None:
         """Close the bar; an Outcome that ended before its last iteration says on it where and why (its own
-        count of iterations, the one `Wrote ...` gives)."""
+        count of iterations, the one `Wrote ...` gives). finished: every synthesis of a shared bar (a figure's
+        cells) is done, the last one perhaps stopped early, so the bar ends full."""
         if self.bar is not None:
+            if finished:
+                self.bar.n = self.total
+                self.bar.refresh()
             if outcome is not None and outcome.stopped in self.STOPS:
                 if self.total == self.per_run:  # one synthesis: the bar ends at the iteration the run ended on
                     self.bar.n = min(self.offsets[-1] + outcome.iterations, self.total)
