@@ -932,3 +932,68 @@ def test_a_line_that_fails_alone_does_not_clash_with_another_pairs_output():
     assert "blend weight 2 of 2 is negative" in pairs[1].error
     with pytest.raises(ManifestError, match="pairs 2 and 3 would both write"):  # two good lines still clash
         batch.plan(batch.read_manifest(text.replace("[1, -1]", "[1, 1]"), "m.jsonl"), Path("o"))
+
+
+def test_a_resume_compares_the_inputs_pixels_the_blend_and_the_command(tmp_path, images, synthetic_weights):
+    """Round 30: --skip-existing kept an output after its content (or --init) file was replaced by another picture
+    under the same name, kept a 9:1 blend's output for a manifest now asking 1:9 (its report said 1:9), and
+    replaced a partial image of `style-recon` or `grid` at a pair's name without --overwrite. An output records its
+    inputs' pixel digests ("inputs"); a kept or redone output must be this pair's, made from the same pixels."""
+    from stylize.images import read_metadata, save_image
+
+    photo, art, other = images / "photo0.png", images / "art0.jpg", images / "art1.jpg"
+    (tmp_path / "init.png").write_bytes((images / "photo1.png").read_bytes())
+    for name, size, split in (("mask.png", (40, 32), (0, 0, 20, 32)), ("art_mask.png", (36, 36), (0, 0, 36, 18))):
+        mask = Image.new("RGB", size, "black")
+        mask.paste((255, 255, 255), split)
+        mask.save(tmp_path / name)
+
+    def resumed(out, *extra, manifest=None):
+        head = ["batch", str(manifest)] if manifest else ["batch", "--content", photo, "--style", art]
+        report = tmp_path / f"{out.name}.json"
+        r = run(*head, "--out-dir", out, "--report", report, "--skip-existing", *synthetic(synthetic_weights), *extra)
+        return r, json.loads(report.read_text())["pairs"][0]
+
+    cases = [("o1", photo, []), ("o2", tmp_path / "init.png", ["--init", tmp_path / "init.png"]),
+             ("o3", tmp_path / "mask.png", ["--content-mask", tmp_path / "mask.png", "--style-mask", tmp_path / "art_mask.png"])]
+    for folder, changed, extra in cases:
+        out, kept = tmp_path / folder, changed.read_bytes()
+        r, pair = resumed(out, *extra)
+        assert r.exit_code == 0 and pair["status"] == "ok", cli_result_text(r)
+        made = (out / "photo0__art0.png").read_bytes()
+        picture = pattern(40, 32, 9) if changed != tmp_path / "mask.png" else Image.open(changed).convert("RGB")
+        picture.paste((255, 255, 255), (0, 0, 30, 32))
+        picture.save(changed, format="PNG")  # other pixels under the same name
+        r, pair = resumed(out, *extra)
+        assert r.exit_code == 3 and pair["status"] == "failed", cli_result_text(r)
+        assert pair["error"].endswith(f"photo0__art0.png exists, made from another {changed} (its pixels differ "
+                                      f"now); pass --overwrite to make it again, or choose another --out-dir")
+        assert (out / "photo0__art0.png").read_bytes() == made
+        changed.write_bytes(kept)
+        r, pair = resumed(out, *extra)
+        assert r.exit_code == 0 and pair["status"] == "skipped", cli_result_text(r)
+
+    manifest = tmp_path / "m.jsonl"
+    manifest.write_text(json.dumps({"content": str(photo), "style": [str(art), str(other)], "blend": [9, 1]}) + "\n")
+    r, pair = resumed(tmp_path / "o4", manifest=manifest)
+    assert r.exit_code == 0 and pair["status"] == "ok", cli_result_text(r)
+    manifest.write_text(json.dumps({"content": str(photo), "style": [str(art), str(other)], "blend": [1, 9]}) + "\n")
+    r, pair = resumed(tmp_path / "o4", manifest=manifest)
+    assert r.exit_code == 3 and "exists, made with the blend 0.9,0.1, not 0.1,0.9; pass --overwrite" in pair["error"]
+    manifest.write_text(json.dumps({"content": str(photo), "style": [str(art), str(other)], "blend": [18, 2]}) + "\n")
+    assert resumed(tmp_path / "o4", manifest=manifest)[1]["status"] == "skipped"  # the same shares
+
+    out = tmp_path / "o5"
+    out.mkdir()
+    for meta, told in (({"command": "style-recon", "partial": True}, "the output of stylize style-recon"),
+                       ({"command": "grid", "partial": True}, "the output of stylize grid"),
+                       ({"contact_sheet": "0123", "pairs": 1}, "a batch's contact sheet"),
+                       ({"command": "transfer", "video": {"frame": 1}}, "a video's frame")):
+        save_image(pattern(20, 16, 3), out / "photo0__art0.png", meta, overwrite=True)
+        made = (out / "photo0__art0.png").read_bytes()
+        r, pair = resumed(out)
+        assert r.exit_code == 3 and pair["error"].endswith(f"photo0__art0.png exists, {told}; pass --overwrite to make "
+                                                           f"it again, or choose another --out-dir"), cli_result_text(r)
+        assert (out / "photo0__art0.png").read_bytes() == made
+    assert read_metadata(tmp_path / "o1" / "photo0__art0.png")["inputs"]["styles"][0] == \
+        read_metadata(tmp_path / "o2" / "photo0__art0.png")["inputs"]["styles"][0]

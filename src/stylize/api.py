@@ -232,6 +232,7 @@ class Session:
             "style": describe(job.styles[0]) if len(job.styles) == 1 else None,
             "styles": [describe(im) for im in job.styles],
             "blend": list(job.blend),
+            "inputs": jobs.inputs(job, self.targets.key),
             "width": plan.width,
             "height": plan.height,
             "device": str(self.device),

@@ -23,8 +23,10 @@ from .errors import ClusterError, ImageError, ManifestError, SettingsError, Styl
 from .images import (NAME_MAX, check_mark, check_name, check_not_held, check_writable, fitted_size, load_image,
                      make_folder, max_side, missing_folders, no_folder, output_format, parse_json, path_key,
                      read_metadata, remove_empty, save_image, shown_size, sidecar_path, taken, through_link)
+from .job import inputs as job_inputs, transfer_job
 from .report import Record, Report
 from .settings import MAX_COUNT, Settings, names_a_folder, number, shown, whole
+from .targets import digest
 
 WEIGHT_RANGE = (1e-12, 1e12)  # a blend weight: 0 or within this range, as --style-blend's (options.NUMBER_RANGE)
 MAX_SHARDS = MAX_COUNT  # as --shard I/N's N
@@ -611,16 +613,27 @@ def _whole(env, name: str, default=...) -> int | None:
 
 
 def kept(path: Path) -> dict | None:
-    """The metadata of a finished earlier output ({} when it has none of stylize's, or cannot be read: left alone,
-    never replaced); None when `path` is no such output: missing, or marked partial by stylize itself (an
-    interrupted run's best image so far, to be made again)."""
+    """The metadata of an earlier output (partial or finished; {} when it has none of stylize's, or cannot be
+    read: left alone, never replaced); None when `path` is no file."""
     if not os.path.isfile(path):
         return None
     try:
-        meta = read_metadata(path) or {}
+        return read_metadata(path) or {}
     except StylizeError:
         return {}
-    return None if meta.get("partial", False) else meta
+
+
+def made_by(meta: dict) -> str | None:
+    """What else than a transfer made a stylize image (a figure, a reconstruction, a video's frame, a contact
+    sheet), as words; None for a transfer's output, or an image of the user's (no metadata of stylize's)."""
+    if not meta:
+        return None
+    if "contact_sheet" in meta:
+        return "a batch's contact sheet"
+    if "video" in meta:
+        return "a video's frame"
+    command = meta.get("command")
+    return f"the output of stylize {command}" if isinstance(command, str) and command != "transfer" else None
 
 
 def save_output(outcome, pair: Pair, replace: bool, metadata: dict | None = None) -> str | None:
@@ -652,12 +665,12 @@ def triage(pair: Pair, record: Record, *, skip_existing: bool = False, overwrite
                                                      f"nothing, a pipe, ...); move it away or pass --overwrite")
             return None
         meta = kept(pair.output)
-        if meta is not None:
-            other = made_otherwise(meta, settings)
-            if other:  # kept, it would be reported (and shown on the sheet) as made with these settings
-                record.status, record.error = "failed", (f"{pair.output} exists, made with {other}; pass --overwrite "
-                                                         f"to make it again, or choose another --out-dir")
-                return None
+        other = made_by(meta) or made_otherwise(meta, settings) or made_from(meta, pair, settings)
+        if other:  # kept or redone, another run's image would be reported (and shown on the sheet) as this pair's
+            record.status, record.error = "failed", (f"{pair.output} exists, {other}; pass --overwrite to make it "
+                                                     f"again, or choose another --out-dir")
+            return None
+        if not meta.get("partial", False):  # finished, or the user's: kept
             record.status = "skipped"
             record.carry(meta)  # (what its earlier run measured, if its format holds metadata)
             return None
@@ -1024,4 +1037,38 @@ def made_otherwise(meta: dict, settings: Settings | None) -> str | None:
     other = [f"--{key.replace('_', '-')} {seen(compared(key, theirs[key]))}, not {seen(compared(key, value))}"
              for key, value in ours.items()
              if key in theirs and key not in UNCOMPARED and compared(key, theirs[key]) != compared(key, value)]
-    return "; ".join(other[:3]) + ("; ..." if len(other) > 3 else "") or None
+    return "made with " + "; ".join(other[:3]) + ("; ..." if len(other) > 3 else "") if other else None
+
+
+def made_from(meta: dict, pair: Pair, settings: Settings | None) -> str | None:
+    """Whether an earlier output of `pair` was made from other pixels (its metadata's "inputs": a file changed
+    under its name, README: Batches) or with another blend of its styles, in words; None when the same, when it
+    does not say (not stylize's, an earlier build's), without `settings`, or when an input cannot be read now
+    (the pair fails on it when it runs)."""
+    theirs = meta.get("inputs") if settings is not None else None
+    try:
+        job = transfer_job(settings, pair.content, pair.styles, pair.blend) if isinstance(theirs, dict) else None
+    except StylizeError:
+        return None
+    if job is None:
+        return None
+    blend = meta.get("blend")
+    if isinstance(blend, list) and len(blend) == len(job.blend) and any(
+            not isinstance(b, (int, float)) or abs(b - w) > 1e-9 for b, w in zip(blend, job.blend)):
+        return f"made with the blend {_weights(blend)}, not {_weights(job.blend)}"
+    names = {"content": [pair.content], "styles": list(pair.styles), "init": [settings.init],
+             "content_mask": [settings.content_mask], "style_masks": list(settings.style_masks)}
+    try:
+        ours = job_inputs(job, lambda image: digest(load_image(image)))
+    except StylizeError:
+        return None
+    for key, value in ours.items():
+        mine, before = (value, theirs.get(key)) if isinstance(value, list) else ([value], [theirs.get(key)])
+        if key in theirs and mine != before:
+            changed = next((n for n, a, b in zip(names[key], mine, before) if a != b), names[key][0])
+            return f"made from another {changed} (its pixels differ now)"
+    return None
+
+
+def _weights(blend) -> str:
+    return ",".join(f"{w:.4g}" if isinstance(w, (int, float)) else "?" for w in blend)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Union
+from typing import Callable, Union
 
 from PIL import Image
 
@@ -18,6 +18,7 @@ from .settings import Settings
 
 ImageLike = Union[str, os.PathLike, Image.Image]
 COMMANDS = ("transfer", "content-recon", "style-recon")
+STARTS = ("noise", "content", "style")  # --init's words; anything else names an image file
 
 
 @dataclass(frozen=True)
@@ -154,3 +155,16 @@ def describe(image: ImageLike | None) -> str | None:
     if isinstance(image, (str, os.PathLike)):
         return str(image)
     return str(getattr(image, "info", {}).get(NAME_KEY, "<image>"))
+
+
+def inputs(job: Job, key: Callable[[ImageLike], str]) -> dict:
+    """What an output was made from, beyond names: each image the job reads by `key` (targets.digest of its
+    pixels, as the run saw them; a mask: masks.fingerprint), so that a resume sees a file whose contents changed
+    under its name (README: Batches). {"content", "init", "content_mask": a digest or None; "styles",
+    "style_masks": lists}."""
+    from .masks import fingerprint
+
+    return {"content": None if job.content is None else key(job.content), "styles": [key(s) for s in job.styles],
+            "init": None if job.init in STARTS else key(job.init),
+            "content_mask": None if job.content_mask is None else fingerprint(job.content_mask, key),
+            "style_masks": [fingerprint(m, key) for m in job.style_masks]}

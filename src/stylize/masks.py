@@ -49,6 +49,13 @@ def mask_files(spec: str | None) -> list[str]:
     return [spec] if os.path.exists(spec) or "+" not in spec else spec.split("+")
 
 
+def fingerprint(spec: str, key) -> str:
+    """What a mask is, beyond its name: a colour's own name, else `key` (a digest of an image's pixels) of each
+    file it names, joined by '+'."""
+    files = mask_files(spec)
+    return "+".join(key(f) for f in files) if files else spec
+
+
 def read(spec: str, image_size: tuple[int, int], what: str) -> dict:
     """{region key: guide (H, W) float tensor in [0, 1]} for the image of size `image_size` (w, h). A mask
     file has that size, or is that image scaled (the same aspect ratio: a video's frames are resized to
