@@ -416,6 +416,12 @@ def test_contact_sheet_rows_failed_pairs_and_refusals(images, tmp_path):
     with pytest.raises(ManifestError, match="a .png or .jpg file"):
         batch.check_contact_sheet(tmp_path / "sheet.gif", pairs, Settings())
     assert batch.label(records[0]) == "photo0.png x art0.jpg+art1.jpg"
+    # round 30: the API's contact_sheet wrote over an input given as its path, with overwrite=True
+    for name in (images / "art1.jpg", out / "a.png"):
+        kept = name.read_bytes()
+        with pytest.raises(ManifestError, match="a file the batch reads or writes"):
+            batch.contact_sheet(records, name, overwrite=True)
+        assert name.read_bytes() == kept
 
 
 @pytest.mark.vgg

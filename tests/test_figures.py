@@ -279,3 +279,25 @@ def test_layer_sets_after_the_26th_are_labelled_aa_ab_never_by_characters_after_
     assert len({label.lower() for label in labels}) == 800 and all(re.fullmatch("[A-Z]+", x) for x in labels)
     names = figures.figure1_names(["conv1_1"], [["conv1_1"]] * 70)
     assert names[-1] == "style-BR" and len({n.lower() for n in names}) == len(names) == 71
+
+
+def test_the_apis_save_checks_as_a_run_with_an_output_does(tmp_path, synthetic_weights):
+    """Round 30: figures.save (the README's Python API) wrote the picture, then refused the .json (half a figure
+    left); with overwrite=True it replaced a user's fig.json and wrote over the figure's own content image."""
+    from stylize import Settings
+    from stylize.errors import StylizeError
+
+    photo, art = tmp_path / "c.png", tmp_path / "s.png"
+    pattern(40, 32, 1).save(photo)
+    pattern(36, 36, 2).save(art)
+    settings = Settings(size=32, iterations=2, weights=str(synthetic_weights), normalize=False)
+    fig = figures.grid(settings, photo, art, ratios=(1e-3,), layer_sets=(("conv1_1",),))
+    (tmp_path / "fig.json").write_text('{"mine": true}')
+    kept = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
+    for name, overwrite, told in (("fig.png", False, "fig.json: already exists"),
+                                  ("fig.png", True, "fig.json: already exists and is not a figure's .json"),
+                                  (photo, True, "c.png: ")):
+        with pytest.raises(StylizeError, match=re.escape(told)):
+            figures.save(fig, tmp_path / name if isinstance(name, str) else name, overwrite=overwrite)
+        assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()} == kept
+    assert figures.save(fig, tmp_path / "ok.png") == tmp_path / "ok.json" and (tmp_path / "ok.png").is_file()

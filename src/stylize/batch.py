@@ -936,8 +936,7 @@ def check_contact_sheet(path, pairs: list[Pair], settings, inputs=(), *, overwri
     check_not_held(p)  # (a running video's frames folder is its own)
     others = [*read_files(pairs, settings, inputs), *manifest_files(pairs).writes]
     if any(path_key(p) == path_key(o) for o in others if o):
-        raise ManifestError(f"{p}: the contact sheet would replace a file the batch reads or writes; choose "
-                            f"another --contact-sheet path")
+        raise _sheet_clash(p)
     if taken(p) and not overwrite and not (resume and _is_sheet(p, [pair.output for pair in pairs])):
         raise ManifestError(f"{p}: already exists; pass --overwrite to replace it")
     width, height = sheet_size(len(pairs), max((len(pair.styles) for pair in pairs), default=1))
@@ -951,6 +950,11 @@ def check_contact_sheet(path, pairs: list[Pair], settings, inputs=(), *, overwri
     except OSError as e:
         raise ManifestError(f"{p}: cannot write in {folder} ({e.strerror or e})") from None
     return p
+
+
+def _sheet_clash(path) -> ManifestError:
+    return ManifestError(f"{path}: the contact sheet would replace a file the batch reads or writes; choose another "
+                         f"--contact-sheet path")
 
 
 def _is_sheet(path: Path, outputs) -> bool:
@@ -977,10 +981,15 @@ def contact_sheet(records: list[Record], path, *, overwrite: bool = False, thumb
     """Write a grid of thumbnails, one row per pair: content | style(s) | result, with the pair's name and
     its status and final losses as text under it (no seconds: the same batch gives the same sheet; a missing
     result is a grey box). The sheet is SHEET_PAD + len(records) x (thumb + SHEET_TEXT + SHEET_PAD) pixels
-    high; written atomically (images.save_image), marked {"contact_sheet": true} in its metadata. Call check_contact_sheet before the batch."""
+    high; written atomically (images.save_image), marked {"contact_sheet": true} in its metadata. Call
+    check_contact_sheet before the batch; here, a sheet at a name the records read or write is refused
+    (ManifestError), whatever `overwrite`."""
     from PIL import Image, ImageDraw
 
     from .images import fit, load_image
+
+    if any(path_key(path) == path_key(name) for r in records for name in (r.content, *r.artworks(), r.output) if name):
+        raise _sheet_clash(path)
 
     columns = 2 + max((len(r.artworks()) for r in records), default=1)
     width, height = sheet_size(len(records), columns - 2, thumb)

@@ -87,6 +87,8 @@ class Figure:
     cells: list = field(default_factory=list)  # the cells' Outcomes, in order
     output: Path | None = None  # where the picture was written (when an output was given and a cell finished)
     side: Path | None = None  # its .json
+    inputs: list = field(default_factory=list)  # the files it read, and its cells' files: save never writes them
+    cell_files: list = field(default_factory=list)
 
     @property
     def partial(self) -> bool:
@@ -137,10 +139,13 @@ def check_outputs(out, inputs, overwrite: bool = False, cells=()) -> None:
 
 def save(figure: Figure, out, argv: str = "", overwrite: bool = False) -> Path:
     """Write the figure (atomically, metadata inside) and its .json beside it; returns the .json's path. Each
-    cell's seconds go into the .json only: the picture's bytes are the same on every run of one command. The
-    .json is written to disk first, so a full disk leaves neither (ImageError)."""
+    cell's seconds go into the .json only: the picture's bytes are the same on every run of one command. Checked
+    first as a run with `output` checks it (check_outputs: never over an input, a cell, a file of yours at the
+    .json's name, or without `overwrite` anything); the .json is written to disk first, so a full disk leaves
+    neither. ImageError."""
     from .images import place, save_image, stage_json, unlink_quietly
 
+    check_outputs(out, figure.inputs, overwrite, figure.cell_files)
     meta = dict(figure.meta, argv=argv)
     timeless = dict(meta, cells=[{k: v for k, v in c.items() if k != "seconds"} for c in meta["cells"]])
     side = side_path(out)
@@ -304,7 +309,8 @@ def figure1(settings, photo, artwork, content_layers=FIGURE1_CONTENT_LAYERS, lay
     meta = {"command": "figure1", "settings": settings.to_dict(),
             "style_layer_sets": {row_label(k): list(s) for k, s in enumerate(layer_sets)},
             "cells": records, "partial": partial}
-    return _written(Figure(image, meta, outcomes), output, argv, overwrite)
+    return _written(Figure(image, meta, outcomes, inputs=_inputs(settings, photo, artwork),
+                           cell_files=[p for p in paths if p is not None]), output, argv, overwrite)
 
 
 def ratio_names(ratios) -> list[str]:
@@ -363,4 +369,5 @@ def grid(settings, photo, artwork, ratios=PAPER_RATIOS, layer_sets=PAPER_ROWS, *
     meta = {"command": "grid", "settings": settings.to_dict(), "ratios": list(ratios),
             "style_layer_sets": {row_label(k): list(s) for k, s in enumerate(layer_sets)},
             "cells": records, "partial": partial}
-    return _written(Figure(image, meta, outcomes), output, argv, overwrite)
+    return _written(Figure(image, meta, outcomes, inputs=_inputs(settings, photo, artwork),
+                           cell_files=[p for p in paths if p is not None]), output, argv, overwrite)
