@@ -973,10 +973,11 @@ def test_a_frames_folder_a_video_is_writing_is_its_own(tmp_path, photo, art, syn
                               str(vf)], stdout=subprocess.PIPE, text=True)
     try:
         assert probe.stdout.readline().strip() == "held" and folder_held(vf)
-        with pytest.raises(Exception, match="is the frames folder of a running `stylize video`"):
+        with pytest.raises(Exception, match=rf"is a folder a running stylize writes in \(pid {probe.pid}\) \(a video's "
+                                            r"frames, a figure's --cells-dir\)"):  # round 30: a grid's was "a video's"
             check_output(vf / "frame_00002.png")
         r = run("batch", "--content", photo, "--style", art, "--out-dir", vf, *FAST)
-        assert r.exit_code == 3 and "frames folder of a running" in r.stderr, cli_result_text(r)
+        assert r.exit_code == 3 and "a folder a running stylize writes in" in r.stderr, cli_result_text(r)
         # round 18: a batch's --report or --contact-sheet, and `report merge -o`, were written there (at a frame's
         # name too), and the video failed at that frame after its work
         report = tmp_path / "r.json"
@@ -984,11 +985,11 @@ def test_a_frames_folder_a_video_is_writing_is_its_own(tmp_path, photo, art, syn
                    *synthetic(synthetic_weights)).exit_code == 0
         for args in (["--report", vf / "r.json"], ["--contact-sheet", vf / "frame_00003.png"]):
             r = run("batch", "--content", photo, "--style", art, "--out-dir", tmp_path / "o2", *args, *FAST)
-            assert r.exit_code == 1 and "frames folder of a running `stylize video`" in r.stderr, cli_result_text(r)
+            assert r.exit_code == 1 and "a folder a running stylize writes in" in r.stderr, cli_result_text(r)
         r = run("report", "merge", report, "-o", vf / "frame_00002.png")
-        assert r.exit_code == 1 and "frames folder of a running `stylize video`" in r.stderr, cli_result_text(r)
+        assert r.exit_code == 1 and "a folder a running stylize writes in" in r.stderr, cli_result_text(r)
         r = run("batch", "--content", photo, "--style", art, "--out-dir", vf / "sub", *FAST)  # round 19: below it
-        assert r.exit_code == 3 and "frames folder of a running `stylize video`" in r.stderr, cli_result_text(r)
+        assert r.exit_code == 3 and "a folder a running stylize writes in" in r.stderr, cli_result_text(r)
         assert sorted(f.name for f in vf.iterdir()) == [".stylize.lock"]
     finally:
         probe.kill()

@@ -177,6 +177,12 @@ def test_output_checks(tmp_path, photo):
         with pytest.raises(ImageError, match="a name stylize keeps for its own hidden files"):
             images.check_name(tmp_path / own)
     assert images.check_name(tmp_path / ".stylize-claims.png") == tmp_path / ".stylize-claims.png"
+    # round 30: a report (or a figure's .json) at an earlier .bmp output's mark name stopped that output's reruns
+    for mark in ("o.bmp.stylize.json", "o.TGA.stylize.json", "o.ppm.STYLIZE.JSON"):
+        with pytest.raises(ImageError, match=r"the name of the mark stylize keeps beside o\.\w+ \(its format holds"):
+            images.check_name(tmp_path / mark)
+    for free in ("o.png.stylize.json", "r.stylize.json", "o.bmp.json"):  # a PNG holds its own metadata: no mark
+        assert images.check_name(tmp_path / free) == tmp_path / free
 
 
 def test_an_ico_holds_the_image_as_it_is_and_a_larger_one_is_refused_before_writing(tmp_path):

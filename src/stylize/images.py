@@ -289,6 +289,10 @@ def check_name(path: str | os.PathLike) -> Path:
     if OWN_NAMES.fullmatch(p.name):
         raise ImageError(f"{p}: a name stylize keeps for its own hidden files (claims, locks, temporary files); "
                          f"choose another name")
+    marked = p.name[:-len(SIDECAR_SUFFIX)] if p.name.lower().endswith(SIDECAR_SUFFIX) else ""
+    if marked and _format_of(Path(marked)) not in (None, *_CARRIER):  # a report there would stop o.bmp's run
+        raise ImageError(f"{p}: the name of the mark stylize keeps beside {marked} (its format holds no metadata); "
+                         f"choose another name")
     parts = [part for part in p.parts if part != p.anchor]
     fmt = _format_of(p)
     for i, part in enumerate(parts):
@@ -366,14 +370,14 @@ def check_output(path: str | os.PathLike, inputs=(), overwrite: bool = False) ->
 
 
 def check_not_held(path: str | os.PathLike) -> None:
-    """ImageError when `path`'s folder, or a folder above it, is a frames folder that a running video holds
-    (claims.folder_held): `--out-dir vf/sub` would put a folder in it."""
-    from .claims import folder_held
+    """ImageError when `path`'s folder, or a folder above it, is a folder that a running video (its frames) or
+    figure (its --cells-dir) holds (claims.folder_held): `--out-dir vf/sub` would put a folder in it."""
+    from .claims import FOLDER_LOCK, folder_held, owner
 
     for folder in Path(os.path.abspath(path)).parents:
         if folder_held(folder):
-            raise ImageError(f"{path}: {folder} is the frames folder of a running `stylize video`; choose another "
-                             f"output")
+            raise ImageError(f"{path}: {folder} is a folder a running stylize writes in{owner(folder / FOLDER_LOCK)} "
+                             f"(a video's frames, a figure's --cells-dir); choose another output")
 
 
 def check_mark(path: Path) -> None:
