@@ -1003,3 +1003,24 @@ def test_a_resume_compares_the_inputs_pixels_the_blend_and_the_command(tmp_path,
         assert (out / "photo0__art0.png").read_bytes() == made
     assert read_metadata(tmp_path / "o1" / "photo0__art0.png")["inputs"]["styles"][0] == \
         read_metadata(tmp_path / "o2" / "photo0__art0.png")["inputs"]["styles"][0]
+
+
+def test_a_second_signal_just_after_a_partial_save_leaves_a_report_that_tells_it(images, tmp_path, monkeypatch,
+                                                                                  synthetic_weights):
+    """Round 30: Ctrl-C twice, the second just after the pair's best image was saved (marked partial): the batch
+    stopped at once, as it must, but its report still said "pending" beside a partial output."""
+    from stylize.images import read_metadata
+
+    real = batch.save_output
+
+    def saved_then_a_second_signal(outcome, pair, replace, metadata=None):
+        real(outcome, pair, replace, dict(metadata or {}, partial=True))  # (the first signal's save)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(batch, "save_output", saved_then_a_second_signal)
+    run("batch", "--content", images / "photo0.png", "--content", images / "photo1.png", "--style",
+        images / "art0.jpg", "--out-dir", tmp_path / "o", "--report", tmp_path / "r.json",
+        *synthetic(synthetic_weights))
+    assert read_metadata(tmp_path / "o" / "photo0__art0.png")["partial"] is True
+    pairs = json.loads((tmp_path / "r.json").read_text())["pairs"]
+    assert [p["status"] for p in pairs] == ["interrupted", "pending"]

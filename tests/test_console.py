@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from types import SimpleNamespace
 
 import pytest
@@ -320,3 +321,31 @@ def test_a_module_whose_native_start_up_crashes_is_a_memory_error_not_a_dead_pro
     console.probe_torch_under_limits()
     assert [p.module for p in sys.meta_path[:2] if isinstance(p, console._TorchProbe)] == \
         [m for m in ("torch", "cv2") if m not in sys.modules]
+
+
+def test_two_ctrl_c_during_one_long_c_call_are_two():
+    """Round 30: two SIGINTs 50 ms apart while the main thread was in one C call (torch importing, a convolution)
+    ran Python's handler once, so the second was lost: the run went the whole graceful way (2 s on, a report of
+    pending pairs) instead of stopping at once. Each signal is counted (console._arrived)."""
+    code = ("import sys\n"
+            "from stylize.console import catch_signals, note_early_interrupts\n"
+            "note_early_interrupts()\n"
+            "try:\n"
+            "    with catch_signals() as flag:\n"
+            "        print('ready', flush=True)\n"
+            "        sum(range(100_000_000))  # one C call: no signal handler runs until it returns\n"
+            "except KeyboardInterrupt:\n"
+            "    print('at once', flush=True)\n"
+            "    sys.exit(0)\n"
+            "print('one signal' if flag() else 'none', flush=True)\n")
+    p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert p.stdout.readline().strip() == "ready"
+        time.sleep(0.2)
+        for _ in range(2):
+            p.send_signal(signal.SIGINT)
+            time.sleep(0.05)
+        assert p.stdout.readline().strip() == "at once"
+    finally:
+        p.kill()
+        p.wait()

@@ -731,8 +731,15 @@ def run(session, pairs: list[Pair], *, skip_existing: bool = False, overwrite: b
             break
         replace = triage(pair, record, skip_existing=skip_existing, overwrite=overwrite, settings=session.settings)
         if replace is not None:
-            note = synthesize(session, pair, record, replace, metadata=metadata, callback=callback,
-                              should_stop=should_stop)
+            try:
+                note = synthesize(session, pair, record, replace, metadata=metadata, callback=callback,
+                                  should_stop=should_stop)
+            except KeyboardInterrupt:  # a second signal, at once: the report still tells what is at the output
+                if record.status == "pending" and (kept(pair.output) or {}).get("partial"):
+                    record.status = "interrupted"  # (saved on the first signal, just before this one came)
+                if report is not None:
+                    report.write()
+                raise
             if note and on_note is not None:
                 on_note(pair, note)
         finished(record, report, on_pair)

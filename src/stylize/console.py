@@ -94,6 +94,50 @@ class Interrupt:
 
 
 EARLY = Interrupt()  # SIGINT before a command's catch_signals (main's handler): acted on there, or at exit
+_WAKEUP: list[int] = []  # the read end of the pipe Python's C signal handler writes a byte to for each signal
+
+
+def _count_signals() -> None:
+    """Have each SIGINT/SIGTERM that arrives counted (signal.set_wakeup_fd: a byte each), so that two that come
+    while the main thread is in one long C call (a convolution, an import), which Python runs the handler for
+    once, are still two: the second acts at once. Main thread only; where another wakeup fd is set, left so."""
+    import os
+
+    if _WAKEUP:
+        return
+    import fcntl
+
+    pipe = os.pipe()  # moved above 2: a closed descriptor 2 (`2>&-`) stays free for outlive_readers to fill
+    read, write = (fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 3) for fd in pipe)
+    for fd in pipe:
+        os.close(fd)
+    for fd in (read, write):
+        os.set_blocking(fd, False)
+    try:
+        if signal.set_wakeup_fd(write, warn_on_full_buffer=False) == -1:
+            _WAKEUP.append(read)
+            return
+        signal.set_wakeup_fd(-1)  # (someone else's: put back below)
+    except ValueError:  # not the main thread
+        pass
+    os.close(read)
+    os.close(write)
+
+
+def _arrived() -> int:
+    """How many SIGINT/SIGTERM arrived since the last call (at least the one being handled)."""
+    import os
+
+    count = 0
+    while _WAKEUP:
+        try:
+            data = os.read(_WAKEUP[0], 512)
+        except OSError:
+            break
+        count += sum(b in (signal.SIGINT, signal.SIGTERM) for b in data)
+        if len(data) < 512:
+            break
+    return max(count, 1)
 
 
 def note_early_interrupts() -> None:
@@ -102,10 +146,12 @@ def note_early_interrupts() -> None:
     cli.main says "Interrupted." and exits 130 or 143). Also a command's second signal (catch_signals gives
     it back to this handler). Only where the signal still has Python's default handling."""
     def early(signum, frame):
-        stop = EARLY.signal is not None
+        stop = EARLY.signal is not None or _arrived() > 1
         EARLY.signal = signum
         if stop:
             raise KeyboardInterrupt
+
+    _count_signals()
 
     for s, default in ((signal.SIGINT, signal.default_int_handler), (signal.SIGTERM, signal.SIG_DFL)):
         if signal.getsignal(s) is default:
@@ -213,6 +259,9 @@ def main() -> None:
 
 @contextmanager
 def catch_signals():
+    """A command's work: a first SIGINT or SIGTERM sets the Interrupt it yields (the work stops at its next check
+    and saves what it has); a second acts at once, by main's handler (note_early_interrupts). A signal that came
+    before the block (EARLY) is its first: then the block takes none, and the next one acts at once."""
     flag = Interrupt()
     flag.signal, previous = EARLY.signal, {}
 
@@ -220,8 +269,10 @@ def catch_signals():
         flag.signal = EARLY.signal = signum  # main's handler then makes a second SIGINT act at once
         for s, h in previous.items():  # a second signal acts at once
             signal.signal(s, h)
+        if _arrived() > 1 and callable(previous.get(signum)):  # two came during one C call: this is the second
+            previous[signum](signum, frame)
 
-    for s in (signal.SIGINT, signal.SIGTERM):
+    for s in (signal.SIGINT, signal.SIGTERM) if flag.signal is None else ():
         if signal.getsignal(s) == signal.SIG_IGN:
             continue  # ignored by whoever started us (`cmd &` in a script): keep it so
         try:
