@@ -280,8 +280,9 @@ def test_readme_mentions_every_command_and_option():
                 assert any(_mentions(readme, o) for o in p.opts if o.startswith("--")), f"{name} {p.opts}"
 
 
-@pytest.mark.parametrize("signum,status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+@pytest.mark.parametrize("signum,status", [(signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGHUP, 129)])
 def test_interrupt_saves_the_best_image_so_far_marked_partial(photo, art, tmp_path, signum, status):
+    # (round 30: SIGHUP, a closed terminal or a dropped ssh session, killed the run: no best image, a claim left)
     out = tmp_path / "o.png"
     proc = subprocess.Popen([sys.executable, "-m", "stylize", str(photo), str(art), "-o", str(out), "--size", "48",
                              "--iterations", "100000", "--save-every", "2", "--quiet"],

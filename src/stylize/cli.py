@@ -20,7 +20,7 @@ from .options import (CONTROL_OPTIONS, COUNT, INPUT, OUTPUT, RUN_OPTIONS, SAVE_E
 from .settings import DEFAULTS, Settings, names_a_video
 
 EXIT_SOME_FAILED = 3
-EXIT_INTERRUPTED = {signal.SIGINT: 130, signal.SIGTERM: 143}
+EXIT_INTERRUPTED = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}
 
 
 # -- helpers for running (console.py: signals and progress bars) ----------------------------------
@@ -46,7 +46,7 @@ def metadata() -> dict:
 
 
 def interrupted(message: str, interrupt: Interrupt):
-    """Tell how an interrupted run ended; exit 130 (SIGINT) or 143 (SIGTERM)."""
+    """Tell how an interrupted run ended; exit 130 (SIGINT), 143 (SIGTERM) or 129 (SIGHUP)."""
     say(message)
     sys.exit(EXIT_INTERRUPTED.get(interrupt.signal, 130))
 

@@ -84,7 +84,7 @@ def say(text: str) -> None:
 
 
 class Interrupt:
-    """Set by SIGINT/SIGTERM; the synthesis polls it and stops with its best image."""
+    """Set by a stop signal (STOP_SIGNALS); the synthesis polls it and stops with its best image."""
 
     def __init__(self):
         self.signal = None
@@ -93,12 +93,13 @@ class Interrupt:
         return self.signal is not None
 
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)  # Ctrl-C, `kill`, the terminal closed: the run stops
 EARLY = Interrupt()  # SIGINT before a command's catch_signals (main's handler): acted on there, or at exit
 _WAKEUP: list[int] = []  # the read end of the pipe Python's C signal handler writes a byte to for each signal
 
 
 def _count_signals() -> None:
-    """Have each SIGINT/SIGTERM that arrives counted (signal.set_wakeup_fd: a byte each), so that two that come
+    """Have each stop signal that arrives counted (signal.set_wakeup_fd: a byte each), so that two that come
     while the main thread is in one long C call (a convolution, an import), which Python runs the handler for
     once, are still two: the second acts at once. Main thread only; where another wakeup fd is set, left so."""
     import os
@@ -125,7 +126,7 @@ def _count_signals() -> None:
 
 
 def _arrived() -> int:
-    """How many SIGINT/SIGTERM arrived since the last call (at least the one being handled)."""
+    """How many stop signals (STOP_SIGNALS) arrived since the last call (at least the one being handled)."""
     import os
 
     count = 0
@@ -134,14 +135,14 @@ def _arrived() -> int:
             data = os.read(_WAKEUP[0], 512)
         except OSError:
             break
-        count += sum(b in (signal.SIGINT, signal.SIGTERM) for b in data)
+        count += sum(b in STOP_SIGNALS for b in data)
         if len(data) < 512:
             break
     return max(count, 1)
 
 
 def note_early_interrupts() -> None:
-    """From start-up until a command's catch_signals: a first SIGINT or SIGTERM is noted in EARLY (never
+    """From start-up until a command's catch_signals: a first SIGINT, SIGTERM or SIGHUP is noted in EARLY (never
     raised inside an import), a second one stops at once (KeyboardInterrupt, with EARLY.signal the second's:
     cli.main says "Interrupted." and exits 130 or 143). Also a command's second signal (catch_signals gives
     it back to this handler). Only where the signal still has Python's default handling."""
@@ -153,15 +154,15 @@ def note_early_interrupts() -> None:
 
     _count_signals()
 
-    for s, default in ((signal.SIGINT, signal.default_int_handler), (signal.SIGTERM, signal.SIG_DFL)):
-        if signal.getsignal(s) is default:
+    for s in STOP_SIGNALS:
+        if signal.getsignal(s) is (signal.default_int_handler if s == signal.SIGINT else signal.SIG_DFL):
             signal.signal(s, early)
 
 
 def ignore_signals() -> None:
-    """Once a command has chosen its exit status and said why: a SIGINT or SIGTERM now changes neither the files
+    """Once a command has chosen its exit status and said why: a stop signal now changes neither the files
     nor the status (it would kill the interpreter on its way out, or turn "Wrote ..." into "Interrupted")."""
-    for s in (signal.SIGINT, signal.SIGTERM):
+    for s in STOP_SIGNALS:
         signal.signal(s, signal.SIG_IGN)
 
 
@@ -176,7 +177,7 @@ def signals_held():
 
     held, previous = [], {}
     if threading.current_thread() is threading.main_thread():
-        for s in (signal.SIGINT, signal.SIGTERM):
+        for s in STOP_SIGNALS:
             if signal.getsignal(s) not in (signal.SIG_IGN, None):
                 previous[s] = signal.signal(s, lambda signum, frame: held.append(signum))
     try:
@@ -259,7 +260,7 @@ def main() -> None:
 
 @contextmanager
 def catch_signals():
-    """A command's work: a first SIGINT or SIGTERM sets the Interrupt it yields (the work stops at its next check
+    """A command's work: a first SIGINT, SIGTERM or SIGHUP sets the Interrupt it yields (the work stops at its next check
     and saves what it has); a second acts at once, by main's handler (note_early_interrupts). A signal that came
     before the block (EARLY) is its first: then the block takes none, and the next one acts at once."""
     flag = Interrupt()
@@ -272,7 +273,7 @@ def catch_signals():
         if _arrived() > 1 and callable(previous.get(signum)):  # two came during one C call: this is the second
             previous[signum](signum, frame)
 
-    for s in (signal.SIGINT, signal.SIGTERM) if flag.signal is None else ():
+    for s in STOP_SIGNALS if flag.signal is None else ():
         if signal.getsignal(s) == signal.SIG_IGN:
             continue  # ignored by whoever started us (`cmd &` in a script): keep it so
         try:
