@@ -144,6 +144,7 @@ def test_a_batch_interrupted_before_its_first_pair_leaves_no_new_out_dir(images,
             tmp_path / "new" / "out", *FAST[:-1])
     assert r.exit_code == 130 and "1 pending" in r.stderr and "Interrupted: rerun" in r.stderr, cli_result_text(r)
     assert not (tmp_path / "new").exists()  # neither new folder is left
+    console.EARLY.signal = None  # (as in a new process: a signal before a command's work counts as its first)
     r = run("batch", "--content", images / "photo0.png", "--style", images / "art0.jpg", "--out-dir",
             tmp_path / "new" / "out", "--overwrite", *FAST[:-1])  # round 15: --skip-existing would keep the old
     assert r.exit_code == 130 and r.stderr.endswith("Interrupted: rerun with --overwrite to make every pair.\n")
@@ -173,6 +174,7 @@ def test_a_signal_after_every_pair_is_done_leaves_the_batch_finished(images, tmp
             *tiny)
     assert r.exit_code == 0 and "1 ok" in r.stderr and "Interrupted" not in r.stderr, cli_result_text(r)
     assert len(os.listdir(tmp_path / "o")) == 1
+    console.EARLY.signal = None
     sheet = tmp_path / "sheet.png"  # with a contact sheet still to write, the signal stops the batch before it
     r = run("batch", "--content", images / "photo0.png", "--style", images / "art0.jpg", "--out-dir", tmp_path / "o",
             "--skip-existing", "--contact-sheet", sheet, *tiny)
@@ -960,24 +962,36 @@ def test_a_resume_compares_the_inputs_pixels_the_blend_and_the_command(tmp_path,
         r = run(*head, "--out-dir", out, "--report", report, "--skip-existing", *synthetic(synthetic_weights), *extra)
         return r, json.loads(report.read_text())["pairs"][0]
 
-    cases = [("o1", photo, []), ("o2", tmp_path / "init.png", ["--init", tmp_path / "init.png"]),
-             ("o3", tmp_path / "mask.png", ["--content-mask", tmp_path / "mask.png", "--style-mask", tmp_path / "art_mask.png"])]
-    for folder, changed, extra in cases:
-        out, kept = tmp_path / folder, changed.read_bytes()
-        r, pair = resumed(out, *extra)
-        assert r.exit_code == 0 and pair["status"] == "ok", cli_result_text(r)
-        made = (out / "photo0__art0.png").read_bytes()
-        picture = pattern(40, 32, 9) if changed != tmp_path / "mask.png" else Image.open(changed).convert("RGB")
-        picture.paste((255, 255, 255), (0, 0, 30, 32))
-        picture.save(changed, format="PNG")  # other pixels under the same name
-        r, pair = resumed(out, *extra)
-        assert r.exit_code == 3 and pair["status"] == "failed", cli_result_text(r)
-        assert pair["error"].endswith(f"photo0__art0.png exists, made from another {changed} (its pixels differ "
-                                      f"now); pass --overwrite to make it again, or choose another --out-dir")
-        assert (out / "photo0__art0.png").read_bytes() == made
+    out, kept = tmp_path / "o1", photo.read_bytes()
+    r, pair = resumed(out)
+    assert r.exit_code == 0 and pair["status"] == "ok", cli_result_text(r)
+    made = (out / "photo0__art0.png").read_bytes()
+    pattern(40, 32, 9).save(photo)  # other pixels under the same name
+    r, pair = resumed(out)
+    assert r.exit_code == 3 and pair["status"] == "failed", cli_result_text(r)
+    assert pair["error"].endswith(f"photo0__art0.png exists, made from another {photo} (its pixels differ now); "
+                                  f"pass --overwrite to make it again, or choose another --out-dir")
+    assert (out / "photo0__art0.png").read_bytes() == made
+    photo.write_bytes(kept)
+    r, pair = resumed(out)
+    assert r.exit_code == 0 and pair["status"] == "skipped", cli_result_text(r)
+
+    # --init and the masks: recorded by a run, compared as the content is (batch.made_from, as triage calls it)
+    init, mask, art_mask = tmp_path / "init.png", tmp_path / "mask.png", tmp_path / "art_mask.png"
+    extra = ["--init", init, "--content-mask", mask, "--style-mask", art_mask]
+    r, pair = resumed(tmp_path / "o2", *extra)
+    assert r.exit_code == 0 and pair["status"] == "ok", cli_result_text(r)
+    meta = read_metadata(tmp_path / "o2" / "photo0__art0.png")
+    settings = Settings(init=str(init), content_mask=str(mask), style_masks=(str(art_mask),))
+    pair = batch.plan([(str(photo), str(art), None)], tmp_path / "o2")[0]
+    assert batch.made_from(meta, pair, settings) is None
+    for changed in (init, mask, art_mask):
+        kept = changed.read_bytes()
+        picture = Image.open(changed).convert("RGB")
+        picture.paste((255, 0, 0), (0, 0, 30, 16))
+        picture.save(changed, format="PNG")
+        assert batch.made_from(meta, pair, settings) == f"made from another {changed} (its pixels differ now)"
         changed.write_bytes(kept)
-        r, pair = resumed(out, *extra)
-        assert r.exit_code == 0 and pair["status"] == "skipped", cli_result_text(r)
 
     manifest = tmp_path / "m.jsonl"
     manifest.write_text(json.dumps({"content": str(photo), "style": [str(art), str(other)], "blend": [9, 1]}) + "\n")
@@ -991,18 +1005,17 @@ def test_a_resume_compares_the_inputs_pixels_the_blend_and_the_command(tmp_path,
 
     out = tmp_path / "o5"
     out.mkdir()
-    for meta, told in (({"command": "style-recon", "partial": True}, "the output of stylize style-recon"),
+    for theirs, told in (({"command": "style-recon", "partial": True}, "the output of stylize style-recon"),
                        ({"command": "grid", "partial": True}, "the output of stylize grid"),
                        ({"contact_sheet": "0123", "pairs": 1}, "a batch's contact sheet"),
                        ({"command": "transfer", "video": {"frame": 1}}, "a video's frame")):
-        save_image(pattern(20, 16, 3), out / "photo0__art0.png", meta, overwrite=True)
+        save_image(pattern(20, 16, 3), out / "photo0__art0.png", theirs, overwrite=True)
         made = (out / "photo0__art0.png").read_bytes()
         r, pair = resumed(out)
         assert r.exit_code == 3 and pair["error"].endswith(f"photo0__art0.png exists, {told}; pass --overwrite to make "
                                                            f"it again, or choose another --out-dir"), cli_result_text(r)
         assert (out / "photo0__art0.png").read_bytes() == made
-    assert read_metadata(tmp_path / "o1" / "photo0__art0.png")["inputs"]["styles"][0] == \
-        read_metadata(tmp_path / "o2" / "photo0__art0.png")["inputs"]["styles"][0]
+    assert read_metadata(tmp_path / "o1" / "photo0__art0.png")["inputs"]["styles"] == meta["inputs"]["styles"]
 
 
 def test_a_second_signal_just_after_a_partial_save_leaves_a_report_that_tells_it(images, tmp_path, monkeypatch,

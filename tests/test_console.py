@@ -333,7 +333,7 @@ def test_two_ctrl_c_during_one_long_c_call_are_two():
             "try:\n"
             "    with catch_signals() as flag:\n"
             "        print('ready', flush=True)\n"
-            "        sum(range(100_000_000))  # one C call: no signal handler runs until it returns\n"
+            "        sum(range(40_000_000))  # one C call: no signal handler runs until it returns\n"
             "except KeyboardInterrupt:\n"
             "    print('at once', flush=True)\n"
             "    sys.exit(0)\n"

@@ -265,6 +265,7 @@ def catch_signals():
     before the block (EARLY) is its first: then the block takes none, and the next one acts at once."""
     flag = Interrupt()
     flag.signal, previous = EARLY.signal, {}
+    _arrived()  # (what other handlers left on the counter is not this block's: every handler here reads its own)
 
     def handler(signum, frame):
         flag.signal = EARLY.signal = signum  # main's handler then makes a second SIGINT act at once
