@@ -260,9 +260,9 @@ def main() -> None:
 
 @contextmanager
 def catch_signals():
-    """A command's work: a first SIGINT, SIGTERM or SIGHUP sets the Interrupt it yields (the work stops at its next check
-    and saves what it has); a second acts at once, by main's handler (note_early_interrupts). A signal that came
-    before the block (EARLY) is its first: then the block takes none, and the next one acts at once."""
+    """A command's work: a first SIGINT, SIGTERM or SIGHUP sets the Interrupt it yields (the work stops at its
+    next check and saves what it has); a second acts at once, by main's handler (note_early_interrupts). A signal
+    that came before the block (EARLY) is its first: then the block takes none, and the next one acts at once."""
     flag = Interrupt()
     flag.signal, previous = EARLY.signal, {}
     _arrived()  # (what other handlers left on the counter is not this block's: every handler here reads its own)
