@@ -262,3 +262,23 @@ def test_a_mistyped_command_is_told_not_run_as_a_missing_content_image(tmp_path)
             f"no command '{args[0]}' (and no such file); did you mean {'batch' if args[0] == 'bacth' else 'video'}?")
     r = CliRunner().invoke(cli, [str(tmp_path / "photo.png"), str(tmp_path / "s.png")])  # far from any command
     assert r.exit_code == 2 and "photo.png' does not exist." in r.stderr
+
+
+@pytest.mark.parametrize("command,option", [
+    ("style-recon", ["--ratio", "1e3"]), ("style-recon", ["--content-weight", "5"]),
+    ("style-recon", ["--content-layer", "conv1_1"]), ("style-recon", ["--loss-scaling", "literal"]),
+    ("content-recon", ["--style-weight", "3"]), ("content-recon", ["--style-layers", "conv1_1"]),
+    ("content-recon", ["--style-size", "64"]), ("figure1", ["--ratio", "1e-2"]),
+    ("figure1", ["--style-layer-weights", "1,1,1,1,1"]), ("grid", ["--content-weight", "1", "--style-weight", "2"]),
+    ("grid", ["--style-layers", "conv1_1"])])
+def test_an_option_a_command_never_reads_is_a_usage_error(tmp_path, command, option):
+    """Round 31: style-recon and content-recon ran with --ratio, --content-weight, --content-layer, --style-layers
+    typed (pixel for pixel the same output); grid's columns all became one with both weights typed."""
+    from .conftest import pattern
+
+    pattern(40, 32).save(tmp_path / "a.png")
+    images = [tmp_path / "a.png"] * (1 if command.endswith("recon") else 2)
+    r = CliRunner().invoke(cli, [command, *map(str, images), "-o", str(tmp_path / "o.png"), *option])
+    assert r.exit_code == 2 and f"Invalid value for '{option[0]}': has no effect here: {command}" in r.stderr, \
+        cli_result_text(r)
+    assert not (tmp_path / "o.png").exists()

@@ -54,6 +54,11 @@ def test_alpha_and_beta_from_the_ratio_or_explicit_weights():
     assert Settings(ratio=1e-3).alpha_beta == (1e-3, 1.0)
     assert Settings(ratio=1e-3, style_weight=10.0).alpha_beta == pytest.approx((1e-2, 10.0))
     assert Settings(content_weight=2.0, style_weight=4.0).alpha_beta == (2.0, 4.0)
+    # round 31: both given, one of them 0 turns that term off ("--style-weight 0 alone makes ..." was false)
+    assert Settings(content_weight=1.0, style_weight=0.0).alpha_beta == (1.0, 0.0)
+    assert Settings(content_weight=0.0, style_weight=1.0).alpha_beta == (0.0, 1.0)
+    with pytest.raises(SettingsError, match="--style-weight 0 alone makes --content-weight 0 too"):
+        Settings(style_weight=0.0)
 
 
 def test_the_defaults_are_the_papers_method():

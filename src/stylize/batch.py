@@ -665,7 +665,11 @@ def triage(pair: Pair, record: Record, *, skip_existing: bool = False, overwrite
                                                      f"nothing, a pipe, ...); move it away or pass --overwrite")
             return None
         meta = kept(pair.output)
-        other = made_by(meta) or made_otherwise(meta, settings) or made_from(meta, pair, settings)
+        try:
+            other = made_by(meta) or made_otherwise(meta, settings) or made_from(meta, pair, settings)
+        except StylizeError as e:  # an input that cannot be read now: the pair fails as its run would
+            record.status, record.error = "failed", str(e)
+            return None
         if other:  # kept or redone, another run's image would be reported (and shown on the sheet) as this pair's
             record.status, record.error = "failed", (f"{pair.output} exists, {other}; pass --overwrite to make it "
                                                      f"again, or choose another --out-dir")
@@ -946,6 +950,8 @@ def check_contact_sheet(path, pairs: list[Pair], settings, inputs=(), *, overwri
         raise _sheet_clash(p)
     if taken(p) and not overwrite and not (resume and _is_sheet(p, [pair.output for pair in pairs])):
         raise ManifestError(f"{p}: already exists; pass --overwrite to replace it")
+    if overwrite and taken(p) and not _is_sheet(p):
+        raise _not_a_sheet(p)
     width, height = sheet_size(len(pairs), max((len(pair.styles) for pair in pairs), default=1))
     limit = max_side(p)
     if limit is not None and max(width, height) > limit:
@@ -964,12 +970,19 @@ def _sheet_clash(path) -> ManifestError:
                          f"--contact-sheet path")
 
 
-def _is_sheet(path: Path, outputs) -> bool:
-    """Whether `path` is the contact sheet of a batch of these outputs (resuming replaces only its own)."""
+def _is_sheet(path: Path, outputs=None) -> bool:
+    """Whether `path` is a contact sheet stylize made (--overwrite replaces only one), or with `outputs`, the
+    sheet of a batch of these outputs (resuming replaces only its own)."""
     try:
-        return (read_metadata(path) or {}).get("contact_sheet") == _sheet_mark(outputs)
+        mark = (read_metadata(path) or {}).get("contact_sheet")
     except StylizeError:
         return False
+    return mark is not None and (outputs is None or mark == _sheet_mark(outputs))
+
+
+def _not_a_sheet(path) -> ManifestError:
+    return ManifestError(f"{path}: already exists and is not a contact sheet stylize made; --overwrite replaces only "
+                         f"a contact sheet, never an image of yours")
 
 
 def _sheet_mark(outputs) -> str:
@@ -997,6 +1010,8 @@ def contact_sheet(records: list[Record], path, *, overwrite: bool = False, thumb
 
     if any(path_key(path) == path_key(name) for r in records for name in (r.content, *r.artworks(), r.output) if name):
         raise _sheet_clash(path)
+    if overwrite and taken(path) and not _is_sheet(path):  # (an --init image or a mask, which records do not name)
+        raise _not_a_sheet(path)
 
     columns = 2 + max((len(r.artworks()) for r in records), default=1)
     width, height = sheet_size(len(records), columns - 2, thumb)
@@ -1059,25 +1074,20 @@ def made_otherwise(meta: dict, settings: Settings | None) -> str | None:
 def made_from(meta: dict, pair: Pair, settings: Settings | None) -> str | None:
     """Whether an earlier output of `pair` was made from other pixels (its metadata's "inputs": a file changed
     under its name, README: Batches) or with another blend of its styles, in words; None when the same, when it
-    does not say (not stylize's, an earlier build's), without `settings`, or when an input cannot be read now
-    (the pair fails on it when it runs)."""
+    does not say (not stylize's, an earlier build's), or without `settings`. Raises what the pair's run would
+    (ImageError for an input that cannot be read now, SettingsError): an output that cannot be checked is not
+    kept."""
     theirs = meta.get("inputs") if settings is not None else None
-    try:
-        job = transfer_job(settings, pair.content, pair.styles, pair.blend) if isinstance(theirs, dict) else None
-    except StylizeError:
+    if not isinstance(theirs, dict):
         return None
-    if job is None:
-        return None
+    job = transfer_job(settings, pair.content, pair.styles, pair.blend)
     blend = meta.get("blend")
     if isinstance(blend, list) and len(blend) == len(job.blend) and any(
             not isinstance(b, (int, float)) or abs(b - w) > 1e-9 for b, w in zip(blend, job.blend)):
         return f"made with the blend {_weights(blend)}, not {_weights(job.blend)}"
     names = {"content": [pair.content], "styles": list(pair.styles), "init": [settings.init],
              "content_mask": [settings.content_mask], "style_masks": list(settings.style_masks)}
-    try:
-        ours = job_inputs(job, lambda image: digest(load_image(image)))
-    except StylizeError:
-        return None
+    ours = job_inputs(job, lambda image: digest(load_image(image)))
     for key, value in ours.items():
         mine, before = (value, theirs.get(key)) if isinstance(value, list) else ([value], [theirs.get(key)])
         if key in theirs and mine != before:

@@ -298,7 +298,7 @@ def content_recon_command(image, output, layer, save_every, quiet, overwrite, **
       stylize content-recon photo.jpg --layer conv2_1 -o recon.png --size 128 --iterations 1000
       stylize content-recon photo.jpg --layer conv5_1 -o recon5.png --preset fast
     """
-    settings = settings_from(kwargs, content_layer=layer)
+    settings = settings_from(kwargs, "content-recon", content_layer=layer)
     run_one(settings, output, quiet, save_every, overwrite, lambda session: session.content_job(image, layer), layer,
             [image])
 
@@ -321,7 +321,7 @@ def style_recon_command(image, output, layers, out_size, save_every, quiet, over
       stylize style-recon starry_night.jpg --layers conv1_1,conv2_1,conv3_1 -o texture.png --out-size 256x256
       stylize style-recon starry_night.jpg -o texture.png --preset fast
     """
-    settings = settings_from(kwargs, style_layers=layers)
+    settings = settings_from(kwargs, "style-recon", style_layers=layers)
     wh = out_size if out_size is not None and len(out_size) == 2 else None
     if out_size is not None and wh is None:
         settings = settings.replace(size=out_size[0])
@@ -370,7 +370,7 @@ def figure1_command(photo, artwork, output, content_layers, layer_sets, cells_di
       stylize figure1 tubingen.jpg starry_night.jpg -o fig1.png --preset fast --cells-dir panels
     """
     sets = layer_sets or figures.PAPER_ROWS
-    settings = settings_from(kwargs)
+    settings = settings_from(kwargs, "figure1")
     run_figure(lambda bar, stop: figures.figure1(settings, photo, artwork, content_layers, sets, cells_dir=cells_dir,
                                                  overwrite=overwrite, callback=bar, should_stop=stop, output=output,
                                                  argv=argv()),
@@ -400,7 +400,7 @@ def grid_command(photo, artwork, output, ratios, layer_sets, cells_dir, quiet, o
       stylize grid tubingen.jpg starry_night.jpg -o grid.png --preset fast --ratios 1e-4,1e-3
     """
     sets = layer_sets or figures.PAPER_ROWS
-    settings = settings_from(kwargs)
+    settings = settings_from(kwargs, "grid")
     run_figure(lambda bar, stop: figures.grid(settings, photo, artwork, ratios, sets, cells_dir=cells_dir,
                                               overwrite=overwrite, callback=bar, should_stop=stop, output=output,
                                               argv=argv()), settings, quiet, len(ratios) * len(sets), "grid")

@@ -510,7 +510,21 @@ def check_used(values: dict) -> None:
                                      param_hint=f"'{HINTS.get(name, '--' + name.replace('_', '-'))}'")
 
 
-def settings_from(kwargs: dict, **fixed) -> Settings:
+WEIGHTS = ("ratio", "content_weight", "style_weight")
+UNREAD_BY = {  # options a command never reads (README: Exit codes): typed, a usage error
+    "content-recon": (WEIGHTS + ("style_layers", "style_layer_weights", "style_size", "style_scale"),
+                      "content-recon has no style term and a content weight of 1"),
+    "style-recon": (WEIGHTS + ("content_layer", "loss_scaling"), "style-recon has no content term and a style weight "
+                                                                   "of 1"),
+    "figure1": (WEIGHTS + ("content_layer", "style_layers", "style_layer_weights"),
+                "figure1's cells are reconstructions, each of one term weighted 1, at the layers of --content-layers "
+                "and --layer-sets"),
+    "grid": (WEIGHTS + ("style_layers", "style_layer_weights"), "grid's columns are its --ratios and its rows its "
+                                                                "--layer-sets"),
+}
+
+
+def settings_from(kwargs: dict, command: str = "", **fixed) -> Settings:
     """Settings from the options named after its fields (removed from kwargs), over the --preset's values
     (settings.PRESETS) where the option was not typed; a bad combination is a usage error. Any other keyword
     reaching a command is a TypeError there: no option is dropped. The preset's name goes to ctx.meta["preset"]."""
@@ -523,6 +537,9 @@ def settings_from(kwargs: dict, **fixed) -> Settings:
         own = {"content_layer": "--layer", "style_layers": "--layers"}.get(name, "its own option")
         raise click.BadParameter(f"this command takes {own}, not this option",
                                  param_hint=f"'--{name.replace('_', '-')}'")
+    unread, why = UNREAD_BY.get(command, ((), ""))
+    for name in (n for n in unread if n not in fixed and _typed(n)):
+        raise click.BadParameter(f"has no effect here: {why}", param_hint=f"'--{name.replace('_', '-')}'")
     values.update(fixed)
     check_used(values)
     init = values.get("init")

@@ -91,7 +91,7 @@ class Settings:
             _positive("style weight", self.style_weight, allow_zero=True)
         if self.content_weight == 0 and self.style_weight == 0:
             raise SettingsError("content weight and style weight are both 0: nothing to optimize")
-        if not all(self.alpha_beta):
+        if not all(self.alpha_beta) and (self.content_weight is None or self.style_weight is None):
             given, other = ("--content-weight", "--style-weight") if self.content_weight == 0 else \
                 ("--style-weight", "--content-weight")
             raise SettingsError(f"{given} 0 alone makes {other} 0 too (alpha/beta = --ratio): nothing to optimize; "

@@ -1233,10 +1233,14 @@ def remove_work_folder(folder: Path, count: int) -> None:
         pass  # something else is in it: keep it
 
 
-def write_clip(frames: list[Image.Image], output, fps: float = DEFAULT_FPS, codec: str | None = None) -> Path:
-    """Encode in-memory frames as a video (bench/make_clip.py, the tests)."""
+def write_clip(frames: list[Image.Image], output, fps: float = DEFAULT_FPS, codec: str | None = None,
+               overwrite: bool = False) -> Path:
+    """Encode in-memory frames as a video (bench/make_clip.py, the tests). VideoError for an existing `output`
+    without `overwrite`."""
     av = _av()
     output = Path(output)
+    if os.path.lexists(output) and not overwrite:
+        raise VideoError(f"{output}: already exists; pass overwrite=True to replace it")
     codec = codec or CONTAINERS.get(output.suffix.lower(), "libx264")
     rate = Fraction(fps).limit_denominator(1001)
     with av.open(_url(output), "w") as out:
