@@ -424,6 +424,16 @@ def test_contact_sheet_rows_failed_pairs_and_refusals(images, tmp_path):
         with pytest.raises(ManifestError, match="a file the batch reads or writes"):
             batch.contact_sheet(records, name, overwrite=True)
         assert name.read_bytes() == kept
+    # round 31: and over an --init image or a mask (which records do not name): --overwrite replaces a sheet only
+    mine = tmp_path / "mask.png"
+    pattern(40, 32, seed=6).save(mine)
+    kept = mine.read_bytes()
+    with pytest.raises(ManifestError, match="is not a contact sheet stylize made; --overwrite replaces only a contact"):
+        batch.contact_sheet(records, mine, overwrite=True)
+    with pytest.raises(ManifestError, match="is not a contact sheet stylize made"):
+        batch.check_contact_sheet(mine, pairs, Settings(), overwrite=True)
+    assert mine.read_bytes() == kept
+    assert batch.contact_sheet(records, path, overwrite=True) == path  # a sheet is replaced
 
 
 @pytest.mark.vgg
@@ -975,6 +985,11 @@ def test_a_resume_compares_the_inputs_pixels_the_blend_and_the_command(tmp_path,
     photo.write_bytes(kept)
     r, pair = resumed(out)
     assert r.exit_code == 0 and pair["status"] == "skipped", cli_result_text(r)
+    kept = art.read_bytes()  # round 31: an input that cannot be read now was "skipped" (exit 0), never checked
+    art.write_bytes(b"garbage")
+    r, pair = resumed(out)
+    assert r.exit_code == 3 and pair["status"] == "failed" and "not an image Pillow can read" in pair["error"]
+    art.write_bytes(kept)
 
     # --init and the masks: recorded by a run, compared as the content is (batch.made_from, as triage calls it)
     init, mask, art_mask = tmp_path / "init.png", tmp_path / "mask.png", tmp_path / "art_mask.png"

@@ -1091,3 +1091,15 @@ def test_a_frame_whose_png_data_ends_early_is_refused_before_any_work(tmp_path, 
     with pytest.raises(video.VideoError, match=r"frame_00002.png: not an image that can be read in full \(the "
                                                r"image data ends early"):
         video.open_clip(folder)
+
+
+def test_write_clip_never_replaces_a_file_unasked(tmp_path):
+    """Round 31: video.write_clip (in the module's __all__) replaced an existing file without asking."""
+    from stylize.video import VideoError
+
+    mine = tmp_path / "keep.mp4"
+    mine.write_bytes(b"a user's file")
+    with pytest.raises(VideoError, match="keep.mp4: already exists"):
+        video.write_clip(moving_frames(2, 32, 24), mine)
+    assert mine.read_bytes() == b"a user's file"
+    assert video.write_clip(moving_frames(2, 32, 24), mine, overwrite=True).stat().st_size > 100
