@@ -282,3 +282,23 @@ def test_an_option_a_command_never_reads_is_a_usage_error(tmp_path, command, opt
     assert r.exit_code == 2 and f"Invalid value for '{option[0]}': has no effect here: {command}" in r.stderr, \
         cli_result_text(r)
     assert not (tmp_path / "o.png").exists()
+
+
+@pytest.mark.parametrize("args,message", [
+    (["grid", "--ratios", "1e-5,0.00001"], "'--ratios': the ratio 1e-05 is given twice"),
+    (["grid", "--layer-sets", "conv1_1;conv1_1"], "'--layer-sets': the layer set conv1_1 is given twice"),
+    (["figure1", "--layer-sets", "conv1_1,conv2_1;conv2_1,conv1_1"], "the layer set conv2_1,conv1_1 is given twice")])
+def test_a_figures_row_or_column_given_twice_is_refused(tmp_path, args, message):
+    """Round 31: a repeated --ratios column or --layer-sets row ran twice (a layer or a frame distance given twice
+    is refused)."""
+    from .conftest import pattern
+
+    pattern(40, 32).save(tmp_path / "a.png")
+    r = CliRunner().invoke(cli, [args[0], str(tmp_path / "a.png"), str(tmp_path / "a.png"), "-o",
+                                 str(tmp_path / "o.png"), *args[1:]])
+    assert r.exit_code == 2 and message in r.stderr, cli_result_text(r)
+
+
+def test_a_shard_count_over_the_limit_is_told_as_written():
+    r = CliRunner().invoke(cli, ["batch", "--content", "a.png", "--style", "b.png", "--shard", "1/10000001"])
+    assert r.exit_code == 2 and "N must be at most 10000000 shards, not 10000001" in r.stderr, cli_result_text(r)

@@ -111,8 +111,9 @@ class Layer(LayerList):
 class FloatList(click.ParamType):
     name = "numbers"
 
-    def __init__(self, allow_zero=True, least: int = 1, why: str = ""):
+    def __init__(self, allow_zero=True, least: int = 1, why: str = "", distinct: str = ""):
         self.item, self.least, self.why = PositiveFloat(allow_zero=allow_zero), least, why
+        self.distinct = distinct  # what an item is ("the ratio"), where one given twice is refused
 
     def convert(self, value, param, ctx):
         if isinstance(value, tuple):
@@ -122,7 +123,11 @@ class FloatList(click.ParamType):
             self.fail("give at least one number", param, ctx)
         if len(items) < self.least:
             self.fail(f"give at least {self.least} numbers{self.why}", param, ctx)
-        return tuple(self.item.convert(v, param, ctx) for v in items)
+        numbers = tuple(self.item.convert(v, param, ctx) for v in items)
+        twice = next((n for k, n in enumerate(numbers) if n in numbers[:k]), None) if self.distinct else None
+        if twice is not None:  # (a grid's column twice: as a layer given twice, never run twice silently)
+            self.fail(f"{self.distinct} {twice:g} is given twice", param, ctx)
+        return numbers
 
 
 class Distances(click.ParamType):
@@ -164,7 +169,8 @@ class Shard(click.ParamType):
         if n is not None and not (n >= 1 and (i is None or 1 <= i <= n)):
             self.fail(f"{shown(value)}: need 1 <= I <= N", param, ctx)
         if n is not None and n > MAX_COUNT:
-            self.fail(f"N must be at most {MAX_COUNT} shards, not a number of {len(str(n))} digits", param, ctx)
+            told = str(n) if len(str(n)) <= 24 else f"a number of {len(str(n))} digits"
+            self.fail(f"N must be at most {MAX_COUNT} shards, not {told}", param, ctx)
         return i, n
 
 
@@ -198,6 +204,9 @@ class LayerSets(click.ParamType):
         sets = tuple(LayerList().convert(part, param, ctx) for part in parts if part)
         if not sets:
             self.fail("give at least one layer set, e.g. 'conv1_1;conv1_1,conv2_1'", param, ctx)
+        twice = next((k for k, s in enumerate(sets) if set(s) in [set(t) for t in sets[:k]]), None)
+        if twice is not None:  # (a row twice: as a layer given twice, never run twice silently)
+            self.fail(f"the layer set {','.join(sets[twice])} is given twice", param, ctx)
         return sets
 
 
