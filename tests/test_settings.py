@@ -43,6 +43,7 @@ def test_out_of_range_options_are_usage_errors_before_any_work(photo, art, tmp_p
 
 
 def test_blend_weights_are_normalised_without_overflow():
+    assert str(Settings(style_blend=(1.0, -0.0)).blend(2)) == "(1.0, 0.0)"  # round 31: recorded as [1.0, -0.0]
     assert Settings(style_blend=(1e308, 1e308)).blend(2) == (0.5, 0.5)
     assert Settings(style_blend=(3, 7)).blend(2) == pytest.approx((0.3, 0.7))
     assert Settings().blend(3) == pytest.approx((1 / 3,) * 3)
