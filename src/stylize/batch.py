@@ -646,44 +646,38 @@ def save_output(outcome, pair: Pair, replace: bool, metadata: dict | None = None
 def triage(pair: Pair, record: Record, *, skip_existing: bool = False, overwrite: bool = False,
            settings: Settings | None = None) -> bool | None:
     """Decide a pair before any work. None when its record is final: failed (its manifest line's own error,
-    a name too long, an existing output without --skip-existing or --overwrite) or skipped (a finished
-    output, --skip-existing). Otherwise whether its output may be replaced: --overwrite, or our own partial
-    output being redone."""
+    a name too long, an existing output without --skip-existing or --overwrite, or one that is not this pair's)
+    or skipped (a finished output, --skip-existing). Otherwise whether its output may be replaced: --overwrite,
+    or our own partial output being redone."""
     try:
-        if pair.error:
-            raise ManifestError(pair.error)
-        check_name(pair.output)
+        return _decide(pair, record, skip_existing, overwrite, settings)
     except StylizeError as e:
         record.status, record.error = "failed", str(e)
         return None
+
+
+def _decide(pair: Pair, record: Record, skip_existing: bool, overwrite: bool, settings: Settings | None):
+    """triage's body: StylizeError for a pair that fails before its work."""
+    if pair.error:
+        raise ManifestError(pair.error)
+    check_name(pair.output)
     if taken(pair.output) and not overwrite:
         if not skip_existing:
-            record.status, record.error = "failed", f"{pair.output} already exists (use --skip-existing or --overwrite)"
-            return None
+            raise ManifestError(f"{pair.output} already exists (use --skip-existing or --overwrite)")
         if not os.path.isfile(pair.output):  # a link to nothing, a pipe: not an output to skip, nor ours to redo
-            record.status, record.error = "failed", (f"{pair.output} exists and is not an image file (a link to "
-                                                     f"nothing, a pipe, ...); move it away or pass --overwrite")
-            return None
-        meta = kept(pair.output)
-        try:
-            other = made_by(meta) or made_otherwise(meta, settings) or made_from(meta, pair, settings)
-        except StylizeError as e:  # an input that cannot be read now: the pair fails as its run would
-            record.status, record.error = "failed", str(e)
-            return None
+            raise ManifestError(f"{pair.output} exists and is not an image file (a link to nothing, a pipe, ...); "
+                                f"move it away or pass --overwrite")
+        meta = kept(pair.output)  # (an input that cannot be read now: made_from raises, as the pair's run would)
+        other = made_by(meta) or made_otherwise(meta, settings) or made_from(meta, pair, settings)
         if other:  # kept or redone, another run's image would be reported (and shown on the sheet) as this pair's
-            record.status, record.error = "failed", (f"{pair.output} exists, {other}; pass --overwrite to make it "
-                                                     f"again, or choose another --out-dir")
-            return None
+            raise ManifestError(f"{pair.output} exists, {other}; pass --overwrite to make it again, or choose another "
+                                f"--out-dir")
         if not meta.get("partial", False):  # finished, or the user's: kept
             record.status = "skipped"
             record.carry(meta)  # (what its earlier run measured, if its format holds metadata)
             return None
-    try:  # it will be written: a .bmp's mark name must hold nothing of the user's (as transfer's check)
-        check_mark(pair.output)
-        check_not_held(pair.output)
-    except StylizeError as e:
-        record.status, record.error = "failed", str(e)
-        return None
+    check_mark(pair.output)  # it will be written: a .bmp's mark name must hold nothing of the user's (as transfer's)
+    check_not_held(pair.output)
     return overwrite or taken(pair.output)
 
 
