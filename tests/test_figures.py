@@ -301,3 +301,25 @@ def test_the_apis_save_checks_as_a_run_with_an_output_does(tmp_path, synthetic_w
             figures.save(fig, tmp_path / name if isinstance(name, str) else name, overwrite=overwrite)
         assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()} == kept
     assert figures.save(fig, tmp_path / "ok.png") == tmp_path / "ok.json" and (tmp_path / "ok.png").is_file()
+
+
+def test_overwrite_replaces_only_the_cells_stylize_made(tmp_path, synthetic_weights):
+    """Round 32: figure1/grid --cells-dir --overwrite replaced a user's file (or a link) at a cell's name."""
+    from stylize import Settings
+    from stylize.errors import StylizeError
+
+    photo, art = tmp_path / "c.png", tmp_path / "s.png"
+    pattern(40, 32, 1).save(photo)
+    pattern(36, 36, 2).save(art)
+    cells = tmp_path / "cells"
+    cells.mkdir()
+    (cells / "A_0.001.png").write_text("my notes")
+    settings = Settings(size=32, iterations=2, weights=str(synthetic_weights), normalize=False)
+    kwargs = dict(ratios=(1e-3,), layer_sets=(("conv1_1",),), cells_dir=cells, overwrite=True)
+    with pytest.raises(StylizeError, match="is not a cell stylize made; --overwrite replaces only those"):
+        figures.grid(settings, photo, art, **kwargs)
+    assert (cells / "A_0.001.png").read_text() == "my notes"
+    (cells / "A_0.001.png").unlink()
+    figures.grid(settings, photo, art, **kwargs)
+    figures.grid(settings, photo, art, **kwargs)  # its own cells: replaced
+    assert Image.open(cells / "A_0.001.png").size == (32, 26)

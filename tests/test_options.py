@@ -302,3 +302,33 @@ def test_a_figures_row_or_column_given_twice_is_refused(tmp_path, args, message)
 def test_a_shard_count_over_the_limit_is_told_as_written():
     r = CliRunner().invoke(cli, ["batch", "--content", "a.png", "--style", "b.png", "--shard", "1/10000001"])
     assert r.exit_code == 2 and "N must be at most 10000000 shards, not 10000001" in r.stderr, cli_result_text(r)
+
+
+@pytest.mark.parametrize("args,option", [
+    (["--style-weight", "0", "--content-weight", "1", "--style-layers", "conv1_1"], "--style-layers"),
+    (["--style-weight", "0", "--content-weight", "1", "--style-size", "64"], "--style-size"),
+    (["--content-weight", "0", "--style-weight", "1", "--content-layer", "conv1_1"], "--content-layer")])
+def test_the_options_of_a_term_turned_off_are_usage_errors(tmp_path, args, option):
+    """Round 32: with one weight 0, the other term's layers and sizes were accepted and had no effect."""
+    from .conftest import pattern
+
+    pattern(40, 32).save(tmp_path / "a.png")
+    r = CliRunner().invoke(cli, [str(tmp_path / "a.png"), str(tmp_path / "a.png"), "-o", str(tmp_path / "o.png"), *args])
+    assert r.exit_code == 2 and f"'{option}': has no effect here: it needs a" in r.stderr, cli_result_text(r)
+
+
+@pytest.mark.parametrize("args,option", [
+    (["--passes", "2", "--frame-iterations", "2"], "--frame-iterations"),
+    (["--temporal-weight", "0", "--long-term", "1"], "--long-term"),
+    (["--passes", "2", "--temporal-weight", "0", "--temporal-from-pass", "2"], "--temporal-from-pass")])
+def test_a_videos_options_that_its_others_leave_unread_are_usage_errors(tmp_path, args, option):
+    """Round 32: --frame-iterations with --passes 2, --long-term and --temporal-from-pass with --temporal-weight 0
+    ran with no effect (pixel for pixel the same frames)."""
+    from .conftest import pattern
+
+    (tmp_path / "f").mkdir()
+    for n in (1, 2):
+        pattern(40, 32, n).save(tmp_path / "f" / f"frame_{n:05d}.png")
+    r = CliRunner().invoke(cli, ["video", str(tmp_path / "f"), str(tmp_path / "f" / "frame_00001.png"), "-o",
+                                 str(tmp_path / "out"), *args])
+    assert r.exit_code == 2 and f"'{option}': has no effect here: it needs" in r.stderr, cli_result_text(r)

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
-from .errors import ImageError
+from .errors import ImageError, StylizeError
+from .job import COMMANDS
 from .layers import PAPER_STYLE_LAYERS
 
 # The paper's Figure 3 rows: style layer sets A-E; columns: alpha/beta.
@@ -182,9 +183,22 @@ def prepare_cells(folder, names, overwrite: bool = False, inputs=()) -> list[Pat
         if any(same_file(p, i) for i in inputs):
             raise ImageError(f"{p}: a cell would overwrite an input image; choose another --cells-dir")
         check_output(p, overwrite=overwrite)  # every output's checks: a folder there, a running video's folder...
+        if overwrite and os.path.lexists(p) and not _a_cell(p):  # (as a frames folder: only what stylize made)
+            raise ImageError(f"{p}: already exists and is not a cell stylize made; --overwrite replaces only those, "
+                             f"never a file of yours")
         with claim_file(p):  # another run making a file of that name (its -o): refused now, not after the cells
             pass
     return paths
+
+
+def _a_cell(path) -> bool:
+    """Whether `path` is an image a synthesis of stylize wrote (a figure's cell: its metadata names its command)."""
+    from .images import read_metadata
+
+    try:
+        return os.path.isfile(path) and (read_metadata(path) or {}).get("command") in COMMANDS
+    except StylizeError:
+        return False
 
 
 def _save(outcome, path, overwrite):

@@ -491,13 +491,23 @@ MANY_PASSES = (lambda v: (v.get("passes") or 1) > 1, "--passes 2 or more")
 SEQUENTIAL = (lambda v: not v.get("independent"), "frames made one after another (not --independent)")
 VIDEO_FILE = (lambda v: v.get("video_file"), "-o a video file (.mp4, ...), not a folder of frames")
 START_NOISE = (lambda v: v.get("init") in (None, "noise"), "--init noise (the start image's noise)")
+TEMPORAL = "the temporal term (--temporal-weight not 0; frames made one after another)"
+CONTENT_TERM = (lambda v: v.get("content_weight") != 0, "a content term (--content-weight not 0)")
+STYLE_TERM = (lambda v: v.get("style_weight") != 0, "a style term (--style-weight not 0)")
 USED_WITH = {  # an option typed where the others leave it unread: a usage error, never silently ignored
     "learning_rate": (lambda v: v.get("optimizer") == "adam", "--optimizer adam"),
     "coarse_iterations": (lambda v: (v.get("scales") or 1) > 1, "--scales 2 or more"),
     "guide": (lambda v: bool(v.get("content_mask")), "--content-mask"),
-    "pass_iterations": MANY_PASSES, "pass_blend": MANY_PASSES, "temporal_from_pass": MANY_PASSES,
-    "temporal_weight": SEQUENTIAL, "long_term": SEQUENTIAL, "warp": SEQUENTIAL,
-    "frame_iterations": SEQUENTIAL, "flow_method": SEQUENTIAL, "passes": SEQUENTIAL,
+    "pass_iterations": MANY_PASSES, "pass_blend": MANY_PASSES,
+    "temporal_weight": SEQUENTIAL, "warp": SEQUENTIAL, "flow_method": SEQUENTIAL, "passes": SEQUENTIAL,
+    "long_term": (lambda v: SEQUENTIAL[0](v) and v.get("temporal_weight") != 0, TEMPORAL),
+    "temporal_from_pass": (lambda v: MANY_PASSES[0](v) and v.get("temporal_weight") != 0,
+                           "--passes 2 or more and " + TEMPORAL),
+    "frame_iterations": (lambda v: SEQUENTIAL[0](v) and not MANY_PASSES[0](v),
+                         "frames made one after another in one pass (--passes 2 or more: --pass-iterations)"),
+    "content_layer": CONTENT_TERM, "loss_scaling": CONTENT_TERM,
+    "style_layers": STYLE_TERM, "style_layer_weights": STYLE_TERM, "style_size": STYLE_TERM,
+    "style_scale": STYLE_TERM, "style_blend": STYLE_TERM,
     "codec": VIDEO_FILE, "keep_frames": VIDEO_FILE,
     "fps": (lambda v: v.get("video_file") and v.get("frames_in"), "a folder of frames made into a video file (a "
                                                                     "video keeps its own rate)"),
