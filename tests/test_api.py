@@ -179,12 +179,3 @@ def test_a_bf16_run_lowers_the_float32_loss_and_records_its_precision(photo, art
     assert scores["bf16"] < 1.25 * scores["fp32"]
 
 
-
-def test_one_style_image_given_twice_is_refused():
-    """Round 32: the same painting twice (s.png and ./s.png) was merged into one target; --style-blend did nothing."""
-    from stylize import Settings
-    from stylize.job import transfer_job
-
-    with pytest.raises(SettingsError, match="the style image ./s.png is given twice"):
-        transfer_job(Settings(), "c.png", ["s.png", "./s.png"])
-    assert len(transfer_job(Settings(), "c.png", ["s.png", "t.png"]).styles) == 2

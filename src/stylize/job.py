@@ -106,11 +106,6 @@ def transfer_job(s: Settings, content: ImageLike, style, blend: tuple[float, ...
     styles = styles_of(style)
     if not styles:
         raise SettingsError("at least one style image is needed")
-    seen = set()
-    for x in (x for x in styles if isinstance(x, (str, os.PathLike))):
-        if os.path.realpath(x) in seen:  # (one painting twice is one target: a blend of it would do nothing)
-            raise SettingsError(f"the style image {os.fspath(x)} is given twice; give each painting once")
-        seen.add(os.path.realpath(x))
     weights = (s.replace(style_blend=tuple(blend)) if blend is not None else s).blend(len(styles))
     if s.content_mask is not None:
         from .masks import check_count
