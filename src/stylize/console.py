@@ -115,12 +115,14 @@ def _count_signals() -> None:
     for fd in (read, write):
         os.set_blocking(fd, False)
     try:
-        if signal.set_wakeup_fd(write, warn_on_full_buffer=False) == -1:
-            _WAKEUP.append(read)
-            return
-        signal.set_wakeup_fd(-1)  # (someone else's: put back below)
+        before = signal.set_wakeup_fd(write, warn_on_full_buffer=False)
     except ValueError:  # not the main thread
-        pass
+        before = None
+    if before == -1:
+        _WAKEUP.append(read)
+        return
+    if before is not None:
+        signal.set_wakeup_fd(before)  # someone else's (asyncio's): theirs again, and signals are not counted
     os.close(read)
     os.close(write)
 
@@ -129,15 +131,13 @@ def _arrived() -> int:
     """How many stop signals (STOP_SIGNALS) arrived since the last call (at least the one being handled)."""
     import os
 
-    count = 0
-    while _WAKEUP:
+    count, data = 0, b"x" * 512
+    while _WAKEUP and len(data) == 512:  # (a full read: more may wait)
         try:
             data = os.read(_WAKEUP[0], 512)
-        except OSError:
+        except OSError:  # nothing to read
             break
         count += sum(b in STOP_SIGNALS for b in data)
-        if len(data) < 512:
-            break
     return max(count, 1)
 
 
