@@ -644,19 +644,20 @@ def save_output(outcome, pair: Pair, replace: bool, metadata: dict | None = None
 
 
 def triage(pair: Pair, record: Record, *, skip_existing: bool = False, overwrite: bool = False,
-           settings: Settings | None = None) -> bool | None:
+           settings: Settings | None = None, key=None) -> bool | None:
     """Decide a pair before any work. None when its record is final: failed (its manifest line's own error,
     a name too long, an existing output without --skip-existing or --overwrite, or one that is not this pair's)
     or skipped (a finished output, --skip-existing). Otherwise whether its output may be replaced: --overwrite,
-    or our own partial output being redone."""
+    or our own partial output being redone. `key`: an image's pixel digest (targets.Targets.key: each image
+    decoded once for a whole batch), for an earlier output's inputs (made_from)."""
     try:
-        return _decide(pair, record, skip_existing, overwrite, settings)
+        return _decide(pair, record, skip_existing, overwrite, settings, key)
     except StylizeError as e:
         record.status, record.error = "failed", str(e)
         return None
 
 
-def _decide(pair: Pair, record: Record, skip_existing: bool, overwrite: bool, settings: Settings | None):
+def _decide(pair: Pair, record: Record, skip_existing: bool, overwrite: bool, settings: Settings | None, key):
     """triage's body: StylizeError for a pair that fails before its work."""
     if pair.error:
         raise ManifestError(pair.error)
@@ -668,7 +669,7 @@ def _decide(pair: Pair, record: Record, skip_existing: bool, overwrite: bool, se
             raise ManifestError(f"{pair.output} exists and is not an image file (a link to nothing, a pipe, ...); "
                                 f"move it away or pass --overwrite")
         meta = kept(pair.output)  # (an input that cannot be read now: made_from raises, as the pair's run would)
-        other = made_by(meta) or made_otherwise(meta, settings) or made_from(meta, pair, settings)
+        other = made_by(meta) or made_otherwise(meta, settings) or made_from(meta, pair, settings, key)
         if other:  # kept or redone, another run's image would be reported (and shown on the sheet) as this pair's
             raise ManifestError(f"{pair.output} exists, {other}; pass --overwrite to make it again, or choose another "
                                 f"--out-dir")
@@ -727,7 +728,8 @@ def run(session, pairs: list[Pair], *, skip_existing: bool = False, overwrite: b
     for pair, record in zip(pairs, records):
         if should_stop is not None and should_stop():
             break
-        replace = triage(pair, record, skip_existing=skip_existing, overwrite=overwrite, settings=session.settings)
+        replace = triage(pair, record, skip_existing=skip_existing, overwrite=overwrite, settings=session.settings,
+                         key=session.targets.key)
         if replace is not None:
             try:
                 note = synthesize(session, pair, record, replace, metadata=metadata, callback=callback,
@@ -1065,12 +1067,12 @@ def made_otherwise(meta: dict, settings: Settings | None) -> str | None:
     return "made with " + "; ".join(other[:3]) + ("; ..." if len(other) > 3 else "") if other else None
 
 
-def made_from(meta: dict, pair: Pair, settings: Settings | None) -> str | None:
+def made_from(meta: dict, pair: Pair, settings: Settings | None, key=None) -> str | None:
     """Whether an earlier output of `pair` was made from other pixels (its metadata's "inputs": a file changed
     under its name, README: Batches) or with another blend of its styles, in words; None when the same, when it
     does not say (not stylize's, an earlier build's), or without `settings`. Raises what the pair's run would
     (ImageError for an input that cannot be read now, SettingsError): an output that cannot be checked is not
-    kept."""
+    kept. `key`: as triage's (default: each image decoded here)."""
     theirs = meta.get("inputs") if settings is not None else None
     if not isinstance(theirs, dict):
         return None
@@ -1081,7 +1083,7 @@ def made_from(meta: dict, pair: Pair, settings: Settings | None) -> str | None:
         return f"made with the blend {_weights(blend)}, not {_weights(job.blend)}"
     names = {"content": [pair.content], "styles": list(pair.styles), "init": [settings.init],
              "content_mask": [settings.content_mask], "style_masks": list(settings.style_masks)}
-    ours = job_inputs(job, lambda image: digest(load_image(image)))
+    ours = job_inputs(job, key or (lambda image: digest(load_image(image))))
     for key, value in ours.items():
         mine, before = (value, theirs.get(key)) if isinstance(value, list) else ([value], [theirs.get(key)])
         if key in theirs and mine != before:

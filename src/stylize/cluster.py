@@ -23,12 +23,15 @@ import time
 from pathlib import Path
 from typing import Callable
 
+import torch
+
 from . import batch
 from .batch import Pair
 from .console import signals_held
 from .errors import ClusterError, UsageError
 from .report import Record, Report
 from .settings import shown
+from .targets import Targets
 
 EXTRA = "pip install 'gatys-stylize[ray]'"
 CONNECT_WAIT = 10.0  # s: a cluster ADDRESS that does not answer within this is unreachable
@@ -228,9 +231,10 @@ def run_batch(pairs: list[Pair], out_dir, settings, *, address: str | None = Non
             tasks = []
             if not continue_on_error and batch.failed_at_start(pairs, rep.records, rep, on_pair):
                 pairs = []
+            key = Targets(torch.device("cpu")).key  # (a kept output's inputs: each image decoded once)
             for pair, record in zip(pairs, rep.records):
                 replace = batch.triage(pair, record, skip_existing=skip_existing, overwrite=overwrite,
-                                       settings=settings)
+                                       settings=settings, key=key)
                 if replace is None:
                     batch.finished(record, rep, on_pair)
                     if batch.stops(record, continue_on_error):
