@@ -145,6 +145,29 @@ def test_save_is_atomic_and_records_metadata(tmp_path):
     assert out.stat().st_mode & 0o777 == 0o666 & ~mask  # the umask's mode, not mkstemp's 0600
 
 
+def test_ours_is_stylizes_metadata_and_empty_for_anything_else(tmp_path):
+    made = tmp_path / "made.png"
+    images.save_image(pattern(10, 10), made, {"command": "transfer"})
+    users = tmp_path / "users.png"
+    pattern(10, 10).save(users, pnginfo=_text("Comment", '{"command": "transfer", "partial": true}'))
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(made.read_bytes()[:40])
+    link = tmp_path / "link.png"
+    link.symlink_to(made)
+    assert images.ours(made) == {"stylize": __version__, "command": "transfer"}
+    assert images.ours(link) == images.ours(made)  # (a link reads as the file it names)
+    for other in (users, broken, tmp_path / "missing.png", tmp_path):
+        assert images.ours(other) == {}, other
+
+
+def _text(key, value):
+    from PIL.PngImagePlugin import PngInfo
+
+    info = PngInfo()
+    info.add_text(key, value)
+    return info
+
+
 def test_failed_save_leaves_the_old_file_and_no_temporary(tmp_path, monkeypatch):
     out = tmp_path / "out.png"
     out.write_bytes(b"old result")

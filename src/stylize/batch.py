@@ -22,7 +22,7 @@ from .claims import claim_file
 from .errors import ClusterError, ImageError, ManifestError, SettingsError, StylizeError, UsageError
 from .images import (NAME_MAX, check_mark, check_name, check_not_held, check_writable, fitted_size, load_image,
                      make_folder, max_side, missing_folders, no_folder, output_format, parse_json, path_key,
-                     read_metadata, remove_empty, save_image, shown_size, sidecar_path, taken, through_link)
+                     ours, remove_empty, save_image, shown_size, sidecar_path, taken, through_link)
 from .job import inputs as job_inputs, transfer_job
 from .report import Record, Report
 from .settings import MAX_COUNT, Settings, names_a_folder, number, shown, whole
@@ -615,12 +615,7 @@ def _whole(env, name: str, default=...) -> int | None:
 def kept(path: Path) -> dict | None:
     """The metadata of an earlier output (partial or finished; {} when it has none of stylize's, or cannot be
     read: left alone, never replaced); None when `path` is no file."""
-    if not os.path.isfile(path):
-        return None
-    try:
-        return read_metadata(path) or {}
-    except StylizeError:
-        return {}
+    return ours(path) if os.path.isfile(path) else None
 
 
 def made_by(meta: dict) -> str | None:
@@ -969,10 +964,7 @@ def _sheet_clash(path) -> ManifestError:
 def _is_sheet(path: Path, outputs=None) -> bool:
     """Whether `path` is a contact sheet stylize made (--overwrite replaces only one), or with `outputs`, the
     sheet of a batch of these outputs (resuming replaces only its own)."""
-    try:
-        mark = (read_metadata(path) or {}).get("contact_sheet")
-    except StylizeError:
-        return False
+    mark = ours(path).get("contact_sheet")
     return mark is not None and (outputs is None or mark == _sheet_mark(outputs))
 
 

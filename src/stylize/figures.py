@@ -10,7 +10,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
-from .errors import ImageError, StylizeError
+from .errors import ImageError
 from .job import COMMANDS
 from .layers import PAPER_STYLE_LAYERS
 
@@ -193,12 +193,9 @@ def prepare_cells(folder, names, overwrite: bool = False, inputs=()) -> list[Pat
 
 def _a_cell(path) -> bool:
     """Whether `path` is an image a synthesis of stylize wrote (a figure's cell: its metadata names its command)."""
-    from .images import read_metadata
+    from .images import ours
 
-    try:
-        return os.path.isfile(path) and (read_metadata(path) or {}).get("command") in COMMANDS
-    except StylizeError:
-        return False
+    return ours(path).get("command") in COMMANDS
 
 
 def _save(outcome, path, overwrite):

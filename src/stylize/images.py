@@ -800,6 +800,18 @@ def read_metadata(path: str | os.PathLike) -> dict | None:
     return meta
 
 
+def ours(path: str | os.PathLike) -> dict:
+    """The metadata stylize wrote with the file at `path`; {} for anything else: no file, not a regular file,
+    not an image, unreadable, or an image without stylize's stamped metadata (the user's, another program's).
+
+    The one test of "is this stylize's own file" that every --overwrite, resume and clean-up asks before it
+    replaces or removes a file (a transfer's output, a figure's cell, a video's frame, a contact sheet)."""
+    try:
+        return (read_metadata(path) or {}) if os.path.isfile(path) else {}
+    except (ImageError, OSError):
+        return {}
+
+
 def _digest(path) -> str:
     """The SHA-256 of a file's bytes (hex): a sidecar mark holds its image's, so that a file put at the image's
     name later (the user's) is never read as stylize's partial result and redone."""

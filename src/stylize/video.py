@@ -621,10 +621,7 @@ def recorded_pass(path: Path, mark: str, number: int | None = None) -> int | Non
     frame of another run, or of another frame (copied or renamed), or partial, or unreadable; None: absent."""
     if not os.path.exists(path):
         return None
-    try:
-        meta = images.read_metadata(path) or {}
-    except StylizeError:
-        return 0
+    meta = images.ours(path)  # ({} for a folder, an unreadable file: 0 below)
     video = meta.get("video") if isinstance(meta.get("video"), dict) else {}
     if meta.get("partial") or video.get("fingerprint") != mark or (number is not None and video.get("frame") != number):
         return 0
@@ -716,10 +713,7 @@ def stylize_frames(session, clip: Clip, style, out_dir, options: VideoOptions = 
 def _made_here(path: Path) -> bool:
     """Whether `path` is a frame stylize made (its metadata says so): only those are removed, never a file of
     the user's that happens to have a frame's name."""
-    try:
-        return isinstance((images.read_metadata(path) or {}).get("video"), dict)
-    except (StylizeError, OSError):
-        return False
+    return isinstance(images.ours(path).get("video"), dict)
 
 
 class _Frames:
