@@ -3,6 +3,7 @@ signals during a run, and the words a finished run is summed up in."""
 
 import os
 import signal
+import shlex
 import subprocess
 import sys
 import time
@@ -281,6 +282,20 @@ def test_a_stderr_that_cannot_be_written_costs_the_messages_not_the_work(tmp_pat
                               preexec_fn=lambda: os.close(2))
     assert proc.returncode == 0
     assert Image.open(tmp_path / "o.png").size == (32, 26)
+
+
+@pytest.mark.parametrize("args", [["--list-layers"], ["--version"], ["video", "--help"]])
+def test_what_stdout_was_asked_for_and_could_not_hold_is_an_error(args):
+    """stdout holds only what was asked for (--help, --version, --list-layers): `> /dev/full` lost it and exited 0.
+    A reader that goes away (`| head -1`) is not an error."""
+    command = [sys.executable, "-m", "stylize", *args]
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run(command, stdout=full, stderr=subprocess.PIPE, text=True, timeout=60)
+    assert proc.returncode == 1
+    assert proc.stderr == "Error: cannot write to standard output (No space left on device)\n"
+    head = subprocess.run(f"{shlex.join(command)} | head -c 1; echo \" ${{PIPESTATUS[0]}}\"", shell=True,
+                          capture_output=True, text=True, timeout=60, executable="/bin/bash")
+    assert head.stdout.endswith(" 0\n") and head.stderr == ""
 
 
 def test_a_failed_pair_is_named_as_the_bar_names_it(capsys):

@@ -201,13 +201,15 @@ class _Outlived:
 
     def __init__(self, stream):
         self._stream = stream
+        self.failed: OSError | None = None  # the first write's error, if one failed
 
     def _quietly(self, method: str, *args):
         try:
             return getattr(self._stream, method)(*args)
-        except OSError:  # EPIPE, ENOSPC, EIO, ...
+        except OSError as e:  # EPIPE, ENOSPC, EIO, ...
             import os
 
+            self.failed = self.failed or e
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, self._stream.fileno())  # what is still buffered, and every later write, goes there
             os.close(devnull)
@@ -255,7 +257,25 @@ def main() -> None:
     except KeyboardInterrupt:  # a second Ctrl-C (or SIGTERM) during the imports
         print("Interrupted.", file=sys.stderr)
         sys.exit(128 + (EARLY.signal or signal.SIGINT))
-    run()
+    try:
+        run()
+    except SystemExit as e:
+        sys.exit(_printed(e.code))
+
+
+def _printed(status):
+    """`status`, or 1 (with a line on stderr) when what went to stdout could not be written there: stdout holds
+    only what was asked for (--help, --version, --list-layers), so a full disk (ENOSPC) or an I/O error loses it.
+    A reader that went away (EPIPE: `stylize --list-layers | head -1`) chose to read no more: not an error."""
+    import errno
+
+    out = sys.stdout
+    if isinstance(out, _Outlived) and status in (0, None):
+        out.flush()
+        if out.failed is not None and out.failed.errno != errno.EPIPE:
+            say(f"Error: cannot write to standard output ({out.failed.strerror or out.failed})")
+            return 1
+    return status
 
 
 @contextmanager
