@@ -7,6 +7,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import torch
 from click.testing import CliRunner
 from PIL import Image
 
@@ -1031,6 +1032,50 @@ def test_a_resume_compares_the_inputs_pixels_the_blend_and_the_command(tmp_path,
                                                            f"it again, or choose another --out-dir"), cli_result_text(r)
         assert (out / "photo0__art0.png").read_bytes() == made
     assert read_metadata(tmp_path / "o1" / "photo0__art0.png")["inputs"]["styles"] == meta["inputs"]["styles"]
+
+
+def test_a_resume_compares_the_weights_by_their_contents(tmp_path, images, synthetic_weights):
+    """Round 33: --skip-existing kept ("skipped", exit 0) an output made with other VGG-19 weights: another
+    --weights source, or another file copied under the same name. A .bmp (no metadata) was kept through its
+    report, which compared the name only. Weights of the same contents under another name are the same network."""
+    weights = tmp_path / "v.pth"
+    weights.write_bytes(synthetic_weights.read_bytes())
+    scaled = {k: v * 1.5 for k, v in torch.load(synthetic_weights).items()}
+
+    def resumed(out, template, *report):
+        options = [o if o != str(synthetic_weights) else str(weights) for o in synthetic(synthetic_weights)
+                   if o != "--quiet"]
+        return run("batch", "--content", images / "photo0.png", "--style", images / "art0.jpg", "--out-dir", out,
+                   "--name-template", template, *report, "--skip-existing", *options)
+
+    for out, template, report in ((tmp_path / "png", "{content}.png", ()),
+                                  (tmp_path / "bmp", "{content}.bmp", ("--report", tmp_path / "r.json"))):
+        weights.write_bytes(synthetic_weights.read_bytes())
+        assert resumed(out, template, *report).exit_code == 0
+        made = next(out.iterdir()).read_bytes()
+        torch.save(scaled, weights)  # other weights under the same name
+        r = resumed(out, template, *report)
+        if not report:  # the output's metadata tells
+            assert r.exit_code == 3 and "exists, made with other VGG-19 weights than --weights" in r.output
+        else:  # a .bmp holds none: its report, another batch's now, is refused before any work
+            assert r.exit_code == 1 and "a report of another batch" in r.output, cli_result_text(r)
+        assert next(out.iterdir()).read_bytes() == made
+        weights.write_bytes(synthetic_weights.read_bytes())  # the same network again, under any name
+        r = resumed(out, template, *report)
+        assert r.exit_code == 0 and "1 skipped" in r.output, cli_result_text(r)
+
+
+def test_the_apis_batch_never_writes_over_its_manifest(tmp_path, images, synthetic_weights):
+    """Round 33: batch.intake(manifest) then run_batch(..., overwrite=True), as the README's API shows, wrote a
+    pair's output over the manifest (the CLI refuses it: the manifest was protected only by the CLI's `inputs`)."""
+    manifest = tmp_path / "m.png"
+    manifest.write_text(f"content,style,output\n{images / 'photo0.png'},{images / 'art0.jpg'},{manifest}\n")
+    kept = manifest.read_bytes()
+    pairs = batch.intake(str(manifest), out_dir=tmp_path)
+    settings = Settings(weights=str(synthetic_weights), normalize=False, size=32, iterations=2)
+    with pytest.raises(ManifestError, match=f"the output {manifest} would replace {manifest}, which the batch reads"):
+        batch.run_batch(pairs, tmp_path, settings, overwrite=True)
+    assert manifest.read_bytes() == kept
 
 
 def test_a_second_signal_just_after_a_partial_save_leaves_a_report_that_tells_it(images, tmp_path, monkeypatch,

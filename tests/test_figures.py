@@ -323,3 +323,8 @@ def test_overwrite_replaces_only_the_cells_stylize_made(tmp_path, synthetic_weig
     figures.grid(settings, photo, art, **kwargs)
     figures.grid(settings, photo, art, **kwargs)  # its own cells: replaced
     assert Image.open(cells / "A_0.001.png").size == (32, 26)
+    (cells / "A_0.001.png").rename(tmp_path / "made.png")  # round 33: a link to a cell stylize made is the user's
+    (cells / "A_0.001.png").symlink_to(tmp_path / "made.png")
+    with pytest.raises(StylizeError, match="is not a cell stylize made; --overwrite replaces only those"):
+        figures.grid(settings, photo, art, **kwargs)
+    assert (cells / "A_0.001.png").is_symlink()

@@ -4,7 +4,9 @@ import pytest
 
 from stylize import Settings, files
 from stylize.errors import ImageError
-from stylize.images import read_metadata
+from stylize.images import read_metadata, save_image
+
+from .conftest import pattern
 
 
 def test_intermediate_names_tell_levels_apart(tmp_path):
@@ -25,8 +27,36 @@ def test_an_intermediate_may_replace_neither_an_input_nor_an_existing_file(tmp_p
         files.check_intermediates(tmp_path / "o.png", [4], 2, inputs=[taken], overwrite=True)
     with pytest.raises(ImageError, match="already exists"):
         files.check_intermediates(tmp_path / "o.png", [4], 2)
-    files.check_intermediates(tmp_path / "o.png", [4], 2, overwrite=True)
+    with pytest.raises(ImageError, match="not an intermediate stylize made .*--overwrite replaces only those"):
+        files.check_intermediates(tmp_path / "o.png", [4], 2, overwrite=True)  # (round 33: a file of yours)
     files.check_intermediates(tmp_path / "o.png", [4], 3)  # --save-every 3 writes o.00003.png only
+    save_image(pattern(8, 8), taken, {"intermediate": 2, "partial": True}, overwrite=True)
+    files.check_intermediates(tmp_path / "o.png", [4], 2, overwrite=True)  # stylize's own: replaced
+
+
+def test_a_file_put_at_an_intermediates_name_during_the_run_costs_neither_it_nor_the_run(tmp_path,
+                                                                                          synthetic_weights):
+    """Round 33: a file that appeared at OUT.00002.png after the checks (a finished run's -o, a copy) ended the run
+    with exit 1 at that snapshot: the best image was never written. The snapshot is skipped, the file kept."""
+    photo, art, out = tmp_path / "c.png", tmp_path / "s.png", tmp_path / "o.png"
+    pattern(40, 32, 1).save(photo)
+    pattern(36, 36, 2).save(art)
+    settings = Settings(size=32, iterations=12, weights=str(synthetic_weights), normalize=False)
+    for overwrite in (False, True):
+        for f in tmp_path.glob("o*.png"):
+            f.unlink()
+
+        def appears(p):
+            if p.iteration == 1 and not (tmp_path / "o.00002.png").exists():
+                save_image(pattern(8, 8), tmp_path / "o.00002.png", {"command": "transfer"})  # not a snapshot
+
+        files.make_image(settings, lambda session: session.transfer_job(photo, art), out, save_every=1,
+                         callback=appears, overwrite=overwrite)
+        mine = read_metadata(tmp_path / "o.00002.png")
+        assert mine["command"] == "transfer" and "intermediate" not in mine
+        assert read_metadata(tmp_path / "o.00001.png")["intermediate"] == 1
+        assert read_metadata(tmp_path / "o.00003.png")["intermediate"] == 3  # (the run went on past it)
+        assert not read_metadata(out)["partial"]
 
 
 def test_the_intermediates_check_reads_the_folder_once_whatever_the_count(tmp_path, monkeypatch):

@@ -27,6 +27,7 @@ from .job import inputs as job_inputs, transfer_job
 from .report import Record, Report
 from .settings import MAX_COUNT, Settings, names_a_folder, number, shown, whole
 from .targets import digest
+from .weights import fingerprint
 
 WEIGHT_RANGE = (1e-12, 1e12)  # a blend weight: 0 or within this range, as --style-blend's (options.NUMBER_RANGE)
 MAX_SHARDS = MAX_COUNT  # as --shard I/N's N
@@ -461,6 +462,10 @@ def intake(manifest: str | None, contents=(), styles=(), out_dir: Path = Path(".
     else:
         rows = [Row(c, (s,)) for c in expand(contents) for s in expand(styles)]
     pairs = plan(rows, Path(out_dir), template)
+    if manifest and manifest != "-":  # the manifest is read too: no output, report or sheet may replace it
+        whole = Files((manifest, *manifest_files(pairs).reads), manifest_files(pairs).writes)
+        for pair in pairs:
+            pair.manifest = whole
     return shard(pairs, *share) if share else pairs
 
 
@@ -782,7 +787,7 @@ def begin(pairs: list[Pair], out_dir, settings, *, report=None, inputs=(), skip_
                 settings.blend(len(pair.styles))
             except SettingsError as e:
                 pair.error = f"pair {pair.index + 1}: {e} (give the pair a blend column)"
-    read = {path_key(f): f for f in read_files([], settings, inputs)}
+    read = {path_key(f): f for f in read_files(pairs, settings, inputs)}
     for pair in pairs:
         if pair.error is None and path_key(pair.output) in read:
             raise ManifestError(f"pair {pair.index + 1}: the output {pair.output} would replace "
@@ -791,7 +796,8 @@ def begin(pairs: list[Pair], out_dir, settings, *, report=None, inputs=(), skip_
     check_masks(pairs, settings)
     made = prepare(Path(out_dir), pairs)
     total = max((p.total for p in pairs if p.total is not None), default=len(pairs))
-    rep = Report(Path(report) if report else None, settings.to_dict(), [record_of(p) for p in pairs], total)
+    recorded = dict(settings.to_dict(), weights_sha256=fingerprint(settings.weights))  # (the network, by contents)
+    rep = Report(Path(report) if report else None, recorded, [record_of(p) for p in pairs], total)
     try:
         if on_folders is not None:
             on_folders()
@@ -996,6 +1002,7 @@ def contact_sheet(records: list[Record], path, *, overwrite: bool = False, thumb
 
     from .images import fit, load_image
 
+    path = through_link(Path(path))  # (a link to a sheet is written through, as the command line's check_contact_sheet)
     if any(path_key(path) == path_key(name) for r in records for name in (r.content, *r.artworks(), r.output) if name):
         raise _sheet_clash(path)
     if overwrite and taken(path) and not _is_sheet(path):  # (an --init image or a mask, which records do not name)
@@ -1040,10 +1047,14 @@ UNCOMPARED = ("device", "weights", "content_mask", "style_masks")
 def made_otherwise(meta: dict, settings: Settings | None) -> str | None:
     """What an earlier output was made with (its metadata `meta`'s "settings") that differs from `settings`, as
     options ("--size 32, not 48"); None when the same, when it has no such metadata (not stylize's), or without
-    `settings`. The device and the names of files are not compared."""
+    `settings`. The device and the names of files are not compared; the weights by their contents (SHA-256):
+    the network itself, whatever the file's name. WeightsError if the weights file cannot be read now."""
     theirs = meta.get("settings") if settings is not None else None
     if not isinstance(theirs, dict):
         return None
+    recorded = meta.get("weights_sha256")
+    if isinstance(recorded, str) and recorded != fingerprint(settings.weights):
+        return f"made with other VGG-19 weights than --weights {shown(settings.weights)} (their SHA-256 differs)"
     ours = json.loads(json.dumps(settings.to_dict(), default=str))
 
     def compared(key, value):  # (an --init file is compared as "a file": its name may differ, as above)

@@ -21,8 +21,8 @@ from typing import Callable
 from . import __version__
 from .claims import claim_file
 from .errors import ClaimError, ImageError
-from .images import (SIDECAR_SUFFIX, check_fits, check_mark, check_name, check_not_held, check_output, same_file,
-                     save_image, to_pil)
+from .images import (SIDECAR_SUFFIX, check_fits, check_mark, check_name, check_not_held, check_output, ours,
+                     same_file, save_image, taken, to_pil)
 from .masks import mask_files
 from .settings import Settings
 from .synthesis import Progress
@@ -99,22 +99,37 @@ def check_intermediates(output: str | os.PathLike, level_iterations: list[int], 
         if not overwrite:
             raise ImageError(f"{path}: already exists (an intermediate of --save-every); pass --overwrite to "
                              f"replace it")
+        if not _a_snapshot(path):  # (as a figure's cells: a derived name, never a file of the user's)
+            raise ImageError(f"{path}: already exists and is not an intermediate stylize made (--save-every); "
+                             f"--overwrite replaces only those, never a file of yours")
+
+
+def _a_snapshot(path) -> bool:
+    """Whether `path` is an intermediate image stylize wrote (save_intermediate: "intermediate" in its metadata)."""
+    return ours(path).get("intermediate") is not None
 
 
 def save_intermediate(progress: Progress, output: str | os.PathLike, overwrite: bool = False) -> Path | None:
     """Write the best image so far (marked partial) with its iteration, level and losses in its metadata; None
-    (nothing written) when another run holds that name's claim (a run whose -o it is: its work is never lost to
-    a snapshot)."""
+    (nothing written) when another run holds that name's claim (a run whose -o it is), or when a file that is not
+    an intermediate stylize made (overwrite: may be replaced) was put at the name during the run (the user's,
+    another run's finished output): the run's work is never lost to a snapshot, nor a file to the run."""
     level = progress.level + 1
     path = intermediate_path(output, progress.iteration, level, progress.levels)
     try:
         with claim_file(path):
+            if taken(path) and not (overwrite and _a_snapshot(path)):
+                return None
             save_image(to_pil(progress.image), path,
                        {"stylize": __version__, "intermediate": progress.iteration, "level": level,
                         "levels": progress.levels, "content_loss": progress.content, "style_loss": progress.style,
                         "loss": progress.loss, "partial": True}, overwrite=overwrite)
     except ClaimError:
         return None
+    except ImageError:
+        if not overwrite and taken(path):  # put there between the look above and the write (os.link refused it)
+            return None
+        raise
     return path
 
 

@@ -802,12 +802,13 @@ def read_metadata(path: str | os.PathLike) -> dict | None:
 
 def ours(path: str | os.PathLike) -> dict:
     """The metadata stylize wrote with the file at `path`; {} for anything else: no file, not a regular file,
-    not an image, unreadable, or an image without stylize's stamped metadata (the user's, another program's).
+    a link (stylize never makes one: a link is the user's, wherever it leads), not an image, unreadable, or an
+    image without stylize's stamped metadata (the user's, another program's).
 
     The one test of "is this stylize's own file" that every --overwrite, resume and clean-up asks before it
     replaces or removes a file (a transfer's output, a figure's cell, a video's frame, a contact sheet)."""
     try:
-        return (read_metadata(path) or {}) if os.path.isfile(path) else {}
+        return (read_metadata(path) or {}) if os.path.isfile(path) and not os.path.islink(path) else {}
     except (ImageError, OSError):
         return {}
 
