@@ -233,6 +233,25 @@ def test_shard_option_runs_only_its_share(images, tmp_path):
     assert len(list((tmp_path / "o").iterdir())) == 3
 
 
+def test_a_shard_that_holds_no_pair_shares_the_report_and_merges(images, tmp_path, synthetic_weights):
+    """Round 33: --shard 4/4 of a 3-pair manifest (a Job with more completions than pairs) wrote a report of
+    "manifest_pairs": 0, which refused the other shards' shared report ("another batch") and `report merge`."""
+    args = ["batch", "--content", images / "photo*.png", "--style", images / "art0.jpg", "--out-dir", tmp_path / "o",
+            *[a for a in synthetic(synthetic_weights) if a != "--quiet"]]
+    r = run(*args, "--shard", "4/4", "--report", tmp_path / "r.json")
+    assert r.exit_code == 0 and "no pair: this shard holds none of the manifest's 3; report:" in r.stderr
+    assert not (tmp_path / "o").exists()
+    assert json.loads((tmp_path / "r.json").read_text())["manifest_pairs"] == 3
+    for i in (1, 2, 3):
+        assert run(*args, "--shard", f"{i}/4", "--report", tmp_path / "r.json").exit_code == 0
+        assert run(*args, "--shard", f"{i}/4", "--report", tmp_path / f"r{i}.json", "--skip-existing").exit_code == 0
+    assert json.loads((tmp_path / "r.json").read_text())["summary"] == {"ok": 3}
+    shards = [tmp_path / f"r{i}.json" for i in (1, 2, 3)]
+    r = run("report", "merge", tmp_path / "r.json", *shards, "-o", tmp_path / "m.json")
+    assert r.exit_code == 0 and json.loads((tmp_path / "m.json").read_text())["summary"] == {"skipped": 3}, \
+        cli_result_text(r)
+
+
 @pytest.mark.parametrize("args,message", [
     (["--shard", "3/2"], "need 1 <= I <= N"),
     (["--shard", "x"], "is not of the form I/N"),
@@ -1008,6 +1027,15 @@ def test_a_resume_compares_the_inputs_pixels_the_blend_and_the_command(tmp_path,
         picture.save(changed, format="PNG")
         assert batch.made_from(meta, pair, settings) == f"made from another {changed} (its pixels differ now)"
         changed.write_bytes(kept)
+    # round 33: colours of the content mask are settings, not files whose pixels changed ("another black")
+    two = batch.plan([batch.Row(str(photo), (str(art), str(other)))], tmp_path / "o2")[0]
+    swapped, colours = (Settings(content_mask=str(mask), style_masks=m) for m in (("black", "white"),
+                                                                                   ("white", "black")))
+    made = {"inputs": batch.job_inputs(batch.transfer_job(swapped, two.content, two.styles),
+                                       lambda image: batch.digest(batch.load_image(image)))}
+    assert batch.made_from(made, two, colours) == "made with --style-mask black, not white"
+    made["inputs"]["style_masks"][0] = meta["inputs"]["style_masks"][0]  # a file's digest then
+    assert batch.made_from(made, two, colours) == "made with --style-mask a mask file, not white"
 
     manifest = tmp_path / "m.jsonl"
     manifest.write_text(json.dumps({"content": str(photo), "style": [str(art), str(other)], "blend": [9, 1]}) + "\n")

@@ -170,7 +170,7 @@ def test_output_path_errors(photo, art, tmp_path):
     cases = [
         (tmp_path / "nofolder" / "o.png", f"Error: {tmp_path / 'nofolder' / 'o.png'}: the folder {tmp_path / 'nofolder'} does not exist"),
         (tmp_path / "o.bmpx", f"Error: {tmp_path / 'o.bmpx'}: unknown output extension '.bmpx'; use .png, .jpg, .webp, .tif, ..."),
-        (photo, f"Error: {photo}: the output would overwrite an input image; choose another output path"),
+        (photo, f"Error: {photo}: the output would overwrite an input; choose another output path"),
     ]
     for out, message in cases:
         r = run(photo, art, "-o", out, *FAST)

@@ -142,7 +142,7 @@ def test_a_mask_is_an_input_never_overwritten(photo, art, tmp_path):
     before = (tmp_path / "mask.png").read_bytes()
     r = run(photo, art, "-o", tmp_path / "mask.png", "--content-mask", tmp_path / "mask.png", "--style-mask", "white",
             "--overwrite", *FAST)
-    assert r.exit_code == 1 and "would overwrite an input image" in r.stderr
+    assert r.exit_code == 1 and "would overwrite an input;" in r.stderr
     assert (tmp_path / "mask.png").read_bytes() == before
 
 

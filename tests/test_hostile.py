@@ -106,7 +106,7 @@ def test_init_image_is_never_the_output(photo, art, tmp_path):
     pattern(40, 30, 5).save(init)
     before = init.read_bytes()
     r = run(photo, art, "-o", init, "--init", init, "--overwrite", *FAST)
-    assert r.exit_code == 1 and "would overwrite an input image" in one_line(r)
+    assert r.exit_code == 1 and "would overwrite an input;" in one_line(r)
     assert init.read_bytes() == before
 
 
@@ -304,7 +304,7 @@ def test_cells_never_replace_an_input_and_the_figure_is_never_a_cell(photo, art,
     before = victim.read_bytes()
     r = run("grid", victim, art, "-o", tmp_path / "g.png", "--layer-sets", "conv1_1", "--ratios", "1e-3",
             "--cells-dir", cells, "--overwrite", *FAST)
-    assert r.exit_code == 1 and "a cell would overwrite an input image" in one_line(r)
+    assert r.exit_code == 1 and "a cell would overwrite an input;" in one_line(r)
     assert victim.read_bytes() == before
     (tmp_path / "fc").mkdir()
     r = run("figure1", photo, art, "-o", tmp_path / "fc" / "style-A.png", "--cells-dir", tmp_path / "fc",

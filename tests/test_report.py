@@ -192,6 +192,16 @@ def test_merge_refusals(tmp_path):
     r = run("report", "merge", a, b, "-o", tmp_path / "m.json")
     assert r.exit_code == 1 and "already exists; pass --overwrite" in r.stderr
     assert (tmp_path / "m.json").read_text() == "mine"
+    # round 33: a link to a report was refused as "not a stylize report" (a batch's --report writes through one)
+    report.merge([a, b], tmp_path / "earlier.json")
+    (tmp_path / "link.json").symlink_to(tmp_path / "earlier.json")
+    (tmp_path / "nowhere.json").symlink_to(tmp_path / "gone.json")
+    r = run("report", "merge", a, b, "-o", tmp_path / "nowhere.json", "--overwrite")
+    assert r.exit_code == 1 and "nowhere.json: a link to nothing, not a stylize report" in r.stderr, cli_result_text(r)
+    r = run("report", "merge", a, b, "-o", tmp_path / "link.json", "--overwrite")
+    assert r.exit_code == 0 and (tmp_path / "link.json").is_symlink(), cli_result_text(r)
+    r = run("report", "merge", a, b, "-o", tmp_path / "link.json")
+    assert r.exit_code == 1 and "earlier.json: already exists; pass --overwrite" in r.stderr, cli_result_text(r)
     # a pair in two reports: the furthest record wins (a rerun's ok over a first try's failure)
     data, missing = report.merge([write("ok.json"), write("failed.json", status="failed"), b], tmp_path / "n.json")
     assert [p["status"] for p in data["pairs"]] == ["ok", "ok"] and missing == []

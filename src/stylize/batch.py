@@ -24,6 +24,7 @@ from .images import (NAME_MAX, check_mark, check_name, check_not_held, check_wri
                      make_folder, max_side, missing_folders, no_folder, output_format, parse_json, path_key,
                      ours, remove_empty, save_image, shown_size, sidecar_path, taken, through_link)
 from .job import inputs as job_inputs, transfer_job
+from .masks import is_colour
 from .report import Record, Report
 from .settings import MAX_COUNT, Settings, names_a_folder, number, shown, whole
 from .targets import digest
@@ -73,8 +74,19 @@ class Files:
     writes: tuple[Path, ...]
 
 
+class Share(list):
+    """A shard's pairs (a list of Pair, shard()), which knows the whole manifest even when it holds none of its
+    pairs (--shard 4/4 of 3 pairs): its report still counts the manifest's pairs, its checks its files."""
+
+    def __init__(self, pairs, total: int, manifest: Files | None):
+        super().__init__(pairs)
+        self.total, self.manifest = total, manifest
+
+
 def manifest_files(pairs: list[Pair]) -> Files:
     """The whole manifest's Files (plan() gives every pair of a shard the same), or these pairs' own."""
+    if isinstance(pairs, Share) and pairs.manifest is not None:
+        return pairs.manifest
     if pairs and pairs[0].manifest is not None:
         return pairs[0].manifest
     return Files(tuple(f for p in pairs for f in (p.content, *p.styles) if f),
@@ -541,8 +553,16 @@ def prepare(out_dir: Path, pairs: list[Pair]) -> list[Path]:
 
 
 def shard(pairs: list[Pair], i: int, n: int) -> list[Pair]:
-    """The i-th (1-based) of n disjoint shares: pairs whose manifest position is i-1 modulo n."""
-    return [p for p in pairs if p.index % n == i - 1]
+    """The i-th (1-based) of n disjoint shares: pairs whose manifest position is i-1 modulo n (none when i is
+    more than the manifest's pairs)."""
+    return Share([p for p in pairs if p.index % n == i - 1], manifest_total(pairs), manifest_files(pairs))
+
+
+def manifest_total(pairs: list[Pair]) -> int:
+    """How many pairs the whole manifest has (shards included): the report's manifest_pairs."""
+    if isinstance(pairs, Share):
+        return pairs.total
+    return max((p.total for p in pairs if p.total is not None), default=len(pairs))
 
 
 SLURM = ("SLURM_ARRAY_TASK_ID", "SLURM_ARRAY_TASK_MIN", "SLURM_ARRAY_TASK_MAX", "SLURM_ARRAY_TASK_STEP",
@@ -795,7 +815,7 @@ def begin(pairs: list[Pair], out_dir, settings, *, report=None, inputs=(), skip_
     check_shared(pairs, settings)
     check_masks(pairs, settings)
     made = prepare(Path(out_dir), pairs)
-    total = max((p.total for p in pairs if p.total is not None), default=len(pairs))
+    total = manifest_total(pairs)
     recorded = dict(settings.to_dict(), weights_sha256=fingerprint(settings.weights))  # (the network, by contents)
     rep = Report(Path(report) if report else None, recorded, [record_of(p) for p in pairs], total)
     try:
@@ -1090,9 +1110,15 @@ def made_from(meta: dict, pair: Pair, settings: Settings | None, key=None) -> st
     for key, value in ours.items():
         mine, before = (value, theirs.get(key)) if isinstance(value, list) else ([value], [theirs.get(key)])
         if key in theirs and mine != before:
-            changed = next((n for n, a, b in zip(names[key], mine, before) if a != b), names[key][0])
+            changed, was = next(((n, b) for n, a, b in zip(names[key], mine, before) if a != b), (names[key][0], None))
+            if key in MASK_OPTIONS and (is_colour(changed) or is_colour(was)):  # a colour is a setting, not pixels
+                return (f"made with {MASK_OPTIONS[key]} {was if is_colour(was) else 'a mask file'}, not "
+                        f"{changed if is_colour(changed) else 'a mask file'}")
             return f"made from another {changed} (its pixels differ now)"
     return None
+
+
+MASK_OPTIONS = {"content_mask": "--content-mask", "style_masks": "--style-mask"}
 
 
 def _weights(blend) -> str:

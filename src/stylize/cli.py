@@ -230,7 +230,8 @@ def batch_command(manifest, contents, styles, out_dir, name_template, skip_exist
         finally:
             bar.close()
     counts = rep.summary()
-    echo(", ".join(f"{n} {k}" for k, n in sorted(counts.items())) + (f"; report: {report}" if report else ""), quiet)
+    echo((", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or f"no pair: this shard holds none of the "
+          f"manifest's {rep.manifest_pairs}") + (f"; report: {report}" if report else ""), quiet)
     left = counts.get("interrupted") or (interrupt.signal is not None and (counts.get("pending") or contact_sheet))
     try:
         if contact_sheet and interrupt.signal is None:

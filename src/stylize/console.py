@@ -401,7 +401,8 @@ class BatchProgress:
         from tqdm import tqdm
 
         self.report, self.records = report, report.records
-        self.bar = tqdm(total=len(self.records), unit="pair", file=sys.stderr, disable=self.quiet, dynamic_ncols=True)
+        self.bar = tqdm(total=len(self.records), unit="pair", file=sys.stderr, disable=self.quiet or not self.records,
+                        dynamic_ncols=True)  # (a shard that holds no pair has no bar: its summary says so)
         self.pair(None)
 
     def pair(self, record) -> None:

@@ -181,7 +181,7 @@ def prepare_cells(folder, names, overwrite: bool = False, inputs=()) -> list[Pat
         if paths.count(p) > 1:
             raise ImageError(f"{p}: two cells would have this name (a layer or ratio given twice); give each once")
         if any(same_file(p, i) for i in inputs):
-            raise ImageError(f"{p}: a cell would overwrite an input image; choose another --cells-dir")
+            raise ImageError(f"{p}: a cell would overwrite an input; choose another --cells-dir")
         check_output(p, overwrite=overwrite)  # every output's checks: a folder there, a running video's folder...
         if overwrite and os.path.lexists(p) and not _a_cell(p):  # (as a frames folder: only what stylize made)
             raise ImageError(f"{p}: already exists and is not a cell stylize made; --overwrite replaces only those, "

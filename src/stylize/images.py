@@ -358,7 +358,7 @@ def check_output(path: str | os.PathLike, inputs=(), overwrite: bool = False) ->
         check_not_held(p)
         for other in inputs:
             if other is not None and same_file(p, other):
-                raise ImageError(f"{p}: the output would overwrite an input image; choose another output path")
+                raise ImageError(f"{p}: the output would overwrite an input; choose another output path")
         if taken(p) and not overwrite:
             raise ImageError(f"{p}: already exists; pass --overwrite to replace it")
         check_writable(folder)

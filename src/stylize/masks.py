@@ -34,6 +34,11 @@ def _colour(spec: str):
         return None
 
 
+def is_colour(spec) -> bool:
+    """Whether a mask's spec (or its recorded fingerprint) is a colour of the content mask, not a file."""
+    return isinstance(spec, str) and _colour(spec) is not None
+
+
 def check_count(style_masks, styles: int) -> None:
     """One style mask per style image, in order: SettingsError otherwise (the CLI and Session share it)."""
     if len(style_masks) != styles:

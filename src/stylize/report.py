@@ -397,7 +397,7 @@ def merge(paths, output, *, overwrite: bool = False) -> tuple[dict, list[int]]:
     ManifestError for a file that is not a stylize report, reports of different batches (settings,
     manifest), or an `output` that exists (unless `overwrite`, and then only a stylize report is replaced) or is
     one of the reports; UsageError for a report given twice (or two names of one file)."""
-    paths, output = [Path(p) for p in paths], Path(output)
+    paths, output = [Path(p) for p in paths], through_link(Path(output))  # (a link to a report: written through)
     if not paths:
         raise ManifestError("give the reports to merge")
     if any(path_key(output) == path_key(p) for p in paths):
@@ -413,7 +413,9 @@ def merge(paths, output, *, overwrite: bool = False) -> tuple[dict, list[int]]:
     if os.path.lexists(output):
         if not overwrite:
             raise ManifestError(f"{output}: already exists; pass --overwrite to replace it")
-        if os.path.islink(output) or not os.path.isfile(output) or read(output) is None:  # a manifest, an image...
+        if os.path.islink(output):  # (through_link followed any other)
+            raise ManifestError(f"{output}: a link to nothing, not a stylize report{NOT_A_REPORT}")
+        if not os.path.isfile(output) or read(output) is None:  # a manifest, an image...
             raise ManifestError(f"{output}: already exists and is not a stylize report{NOT_A_REPORT}")
     first, records, started = None, {}, []
     for p in paths:
