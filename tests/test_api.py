@@ -81,7 +81,7 @@ def test_every_check_happens_in_the_plan_before_any_work(photo, art, monkeypatch
     monkeypatch.setattr(Session, "network", lambda *a: pytest.fail("the network was loaded before the checks"))
     session = Session(size=48, style_size=8)
     with pytest.raises(ImageError, match=r"art.png: the style image is 8x8 px at this size; conv5_1 needs at "
-                                         r"least 16 px on each side \(raise --style-size or --style-scale\)$"):
+                                         r"least 16 px on each side \(raise --style-size\)$"):
         session.plan(session.transfer_job(photo, art))
 
 

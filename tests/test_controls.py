@@ -84,7 +84,7 @@ def test_style_scale_through_the_cli(photo, art, tmp_path):
     assert read_metadata(tmp_path / "s.png")["settings"]["style_scale"] == 2.0
     r = run(photo, art, "-o", tmp_path / "t.png", "--style-scale", "0.05", *FAST)
     assert r.exit_code == 1
-    assert r.stderr.strip().endswith("needs at least 16 px on each side (raise --style-size or --style-scale)")
+    assert r.stderr.strip().endswith("needs at least 16 px on each side (raise --style-scale)")
 
 
 # -- bad input: one line, exit 2 (usage) or 1 (file) ------------------------------------------------

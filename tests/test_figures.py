@@ -7,7 +7,8 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from stylize import Session, figures
+from stylize import Session, Settings, figures
+from stylize.errors import ImageError
 from stylize.cli import cli
 from stylize.figures import panel
 from stylize.images import fit, load_image, to_tensor
@@ -132,7 +133,12 @@ def test_every_cell_is_checked_before_the_first_is_computed(photo, art, tmp_path
     cells = tmp_path / "cells"
     r = run("figure1", photo, art, "-o", tmp_path / "f.png", "--init", "content", "--cells-dir", cells,
             "--size", "32", "--iterations", "2", "--quiet")  # the style cells have no content image to start from
-    assert r.exit_code == 1 and r.stderr.strip() == "Error: --init content: this command has no content image"
+    assert r.exit_code == 2 and r.stderr.strip().endswith(  # round 33: exit 1, "this command has no content image"
+        "Error: Invalid value for '--init': 'content': figure1's cells are reconstructions of one image each (its "
+        "content cells have no style image, its style cells no content image); start from noise or an image file")
+    assert not cells.exists()
+    with pytest.raises(ImageError, match="--init content: a style-recon synthesis has no content image"):
+        figures.figure1(Settings(init="content", size=32, iterations=2), photo, art, cells_dir=cells)
     assert not cells.exists()
 
 

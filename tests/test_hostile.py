@@ -232,7 +232,7 @@ def test_coarse_level_too_small_is_found_before_any_work(photo, tmp_path):
 @pytest.mark.vgg
 def test_style_image_too_small_names_style_size(photo, art, tmp_path):
     r = run(photo, art, "-o", tmp_path / "o.png", "--style-size", "8", *FAST)
-    assert r.exit_code == 1 and one_line(r).endswith("(raise --style-size or --style-scale)")
+    assert r.exit_code == 1 and one_line(r).endswith("(raise --style-size)")  # (round 33: not the other)
 
 
 @pytest.mark.vgg

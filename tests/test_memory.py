@@ -112,6 +112,14 @@ def test_the_memory_limit_variable(monkeypatch):
             memory.available(CPU)
 
 
+def test_when_the_variable_binds_the_remedy_is_to_raise_it(monkeypatch):
+    """Round 33: with $STYLIZE_MEMORY_LIMIT the smallest limit, "no size fits: free some memory" told the wrong
+    remedy: freeing memory changes nothing there."""
+    monkeypatch.setenv(memory.BUDGET_ENV, "100M")
+    with pytest.raises(OutOfMemoryError, match=r"no size fits: raise \$STYLIZE_MEMORY_LIMIT$"):
+        memory.plan(32, 24, ["conv5_1"], 100, CPU)
+
+
 def test_the_cli_refuses_an_infinite_memory_limit_in_one_line(photo, art, tmp_path, monkeypatch):
     monkeypatch.setenv(memory.BUDGET_ENV, "inf")
     r = run(photo, art, "-o", tmp_path / "o.png", "--size", "32", "--iterations", "1", "--quiet")

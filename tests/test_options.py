@@ -307,14 +307,41 @@ def test_a_shard_count_over_the_limit_is_told_as_written():
 @pytest.mark.parametrize("args,option", [
     (["--style-weight", "0", "--content-weight", "1", "--style-layers", "conv1_1"], "--style-layers"),
     (["--style-weight", "0", "--content-weight", "1", "--style-size", "64"], "--style-size"),
-    (["--content-weight", "0", "--style-weight", "1", "--content-layer", "conv1_1"], "--content-layer")])
+    (["--content-weight", "0", "--style-weight", "1", "--content-layer", "conv1_1"], "--content-layer"),
+    # round 33: the masks, --guide and --color histogram (which recolours the artwork) are the style term's too
+    (["--style-weight", "0", "--content-weight", "1", "--content-mask", "{t}/m.png", "--style-mask", "white"],
+     "--content-mask"),
+    (["--style-weight", "0", "--content-weight", "1", "--style-mask", "white"], "--style-mask"),
+    (["--style-weight", "0", "--content-weight", "1", "--color", "histogram"], "--color")])
 def test_the_options_of_a_term_turned_off_are_usage_errors(tmp_path, args, option):
     """Round 32: with one weight 0, the other term's layers and sizes were accepted and had no effect."""
+    from PIL import Image
+
     from .conftest import pattern
 
     pattern(40, 32).save(tmp_path / "a.png")
+    Image.new("L", (40, 32), 255).save(tmp_path / "m.png")
+    args = [a.format(t=tmp_path) for a in args]
     r = CliRunner().invoke(cli, [str(tmp_path / "a.png"), str(tmp_path / "a.png"), "-o", str(tmp_path / "o.png"), *args])
     assert r.exit_code == 2 and f"'{option}': has no effect here: it needs a" in r.stderr, cli_result_text(r)
+
+
+@pytest.mark.parametrize("args,message", [
+    (["style-recon", "{a}", "--init", "content"], "'--init': 'content': style-recon has no content image; start from "
+                                                  "noise or an image file"),
+    (["content-recon", "{a}", "--init", "style"], "'--init': 'style': content-recon has no style image"),
+    (["style-recon", "{a}", "--size", "32", "--out-size", "40"], "'--size': has no effect here: --out-size gives the "
+                                                                 "output's long side"),
+    (["style-recon", "{a}", "--size", "32", "--out-size", "40x30", "--style-size", "32"],
+     "'--size': has no effect here: --out-size gives the output's size and --style-size the artwork's")])
+def test_a_reconstructions_unread_start_or_size_is_a_usage_error(tmp_path, args, message):
+    """Round 33: `style-recon --init content` exited 1 ("this command has no content image"), and style-recon's
+    --size was silently unread beside --out-size N (or WxH with --style-size)."""
+    from .conftest import pattern
+
+    pattern(40, 32).save(tmp_path / "a.png")
+    r = CliRunner().invoke(cli, [a.format(a=tmp_path / "a.png") for a in args] + ["-o", str(tmp_path / "o.png")])
+    assert r.exit_code == 2 and message in r.stderr, cli_result_text(r)
 
 
 @pytest.mark.parametrize("args,option", [

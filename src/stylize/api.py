@@ -255,7 +255,7 @@ class Session:
             return synthesis.noise_image(height, width, job.noise, job.seed)
         source = {"content": job.content, "style": job.styles[0] if job.styles else None}.get(job.init, job.init)
         if source is None:
-            raise ImageError(f"--init {job.init}: this command has no {job.init} image")
+            raise ImageError(f"--init {job.init}: a {job.command} synthesis has no {job.init} image")
         x = images.to_tensor(self.image(source).resize((width, height), Image.Resampling.LANCZOS))
         return (policy or color.policy(job.color, job.color_map)).prepare_start(x)
 

@@ -16,7 +16,8 @@ from .errors import OutOfMemoryError, StylizeError, UsageError
 from .options import (CONTROL_OPTIONS, COUNT, INPUT, OUTPUT, RUN_OPTIONS, SAVE_EVERY, SYNTHESIS_OPTIONS,
                       VIDEO_OPTIONS, DefaultGroup, FloatList, InputPath, Layer, LayerList, LayerSets, LibraryDefault,
                       NameTemplate, OutputPath, OutSize, RayAddress, SectionedCommand, Shard, check_used,
-                      default_output, list_layers, options, settings_from, transfer_settings)
+                      default_output, list_layers, options, settings_from, style_recon_settings,
+                      transfer_settings)
 from .settings import DEFAULTS, Settings, names_a_video
 
 EXIT_SOME_FAILED = 3
@@ -322,10 +323,7 @@ def style_recon_command(image, output, layers, out_size, save_every, quiet, over
       stylize style-recon starry_night.jpg --layers conv1_1,conv2_1,conv3_1 -o texture.png --out-size 256x256
       stylize style-recon starry_night.jpg -o texture.png --preset fast
     """
-    settings = settings_from(kwargs, "style-recon", style_layers=layers)
-    wh = out_size if out_size is not None and len(out_size) == 2 else None
-    if out_size is not None and wh is None:
-        settings = settings.replace(size=out_size[0])
+    settings, wh = style_recon_settings(kwargs, layers, out_size)
     run_one(settings, output, quiet, save_every, overwrite, lambda session: session.style_job(image, layers, wh),
             "texture", [image])
 

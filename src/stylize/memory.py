@@ -102,6 +102,13 @@ def _sources(device: torch.device) -> list[tuple[int, str]]:
     return [(n, what) for n, what in found if n is not None]
 
 
+def _remedy(device: torch.device) -> str:
+    """What lifts the limit that binds (limited_by): the variable, ulimit -v, the cgroup, or free memory."""
+    return {f"${BUDGET_ENV}": f"raise ${BUDGET_ENV}", "address space left under ulimit -v": "raise ulimit -v",
+            "the cgroup's memory.max left": "raise the cgroup's memory.max"}.get(limited_by(device),
+                                                                                 "free some memory")
+
+
 def limited_by(device: torch.device) -> str:
     """What the free memory of available() is: 'RAM free', 'address space left under ulimit -v', ..."""
     return min(_sources(device), default=(0, "memory free"))[1]
@@ -278,7 +285,7 @@ def plan(width: int, height: int, layers, history: int, device: torch.device, op
     fits = largest_fitting(width, height, layers, 1, budget, host, pooling=pooling)
     if fits is None:
         raise OutOfMemoryError(f"a {width}x{height} px synthesis {_over_budget(least, free, device)}, even with "
-                               f"--history 1; no size fits: free some memory")
+                               f"--history 1; no size fits: {_remedy(device)}")
     fast = largest_fitting(width, height, layers, wanted, budget, host, pooling=pooling)
     speed = f"--size {fast} would fit with --history {wanted}, " if fast and wanted > 1 else ""
     raise OutOfMemoryError(f"a {width}x{height} px synthesis {_over_budget(least, free, device)}, even with "

@@ -507,7 +507,9 @@ USED_WITH = {  # an option typed where the others leave it unread: a usage error
                          "frames made one after another in one pass (--passes 2 or more: --pass-iterations)"),
     "content_layer": CONTENT_TERM, "loss_scaling": CONTENT_TERM,
     "style_layers": STYLE_TERM, "style_layer_weights": STYLE_TERM, "style_size": STYLE_TERM,
-    "style_scale": STYLE_TERM, "style_blend": STYLE_TERM,
+    "style_scale": STYLE_TERM, "style_blend": STYLE_TERM, "content_mask": STYLE_TERM, "style_masks": STYLE_TERM,
+    "color": (lambda v: v.get("color") != "histogram" or STYLE_TERM[0](v),
+              STYLE_TERM[1] + ": --color histogram recolours the style image"),
     "codec": VIDEO_FILE, "keep_frames": VIDEO_FILE,
     "fps": (lambda v: v.get("video_file") and v.get("frames_in"), "a folder of frames made into a video file (a "
                                                                     "video keeps its own rate)"),
@@ -517,7 +519,7 @@ USED_WITH = {  # an option typed where the others leave it unread: a usage error
     "ratio": (lambda v: v.get("content_weight") is None or v.get("style_weight") is None,
               "at most one of --content-weight and --style-weight (the two give alpha and beta themselves)"),
 }
-HINTS = {"flow_method": "--flow"}  # an option whose parameter is not named after it
+HINTS = {"flow_method": "--flow", "style_masks": "--style-mask"}  # an option whose parameter is not named after it
 
 
 def check_used(values: dict) -> None:
@@ -543,6 +545,27 @@ UNREAD_BY = {  # options a command never reads (README: Exit codes): typed, a us
 }
 
 
+NO_IMAGE = {  # --init's keywords a command has no image for: a usage error, before any work
+    "content-recon": {"style": "content-recon has no style image"},
+    "style-recon": {"content": "style-recon has no content image"},
+    "figure1": {k: "figure1's cells are reconstructions of one image each (its content cells have no style image, "
+                   "its style cells no content image)" for k in ("content", "style")},
+}
+
+
+def style_recon_settings(kwargs: dict, layers, out_size) -> tuple[Settings, tuple[int, int] | None]:
+    """style-recon's Settings and exact output size (W, H), or None: --out-size N is the output's long side
+    (--size's place), --out-size WxH its size (--size then sizes the artwork, unless --style-size does). A --size
+    typed where it is so left unread is a usage error."""
+    if _typed("size") and out_size is not None and (len(out_size) == 1 or _typed("style_size")):
+        gives = "the output's long side" if len(out_size) == 1 else "the output's size and --style-size the artwork's"
+        raise click.BadParameter(f"has no effect here: --out-size gives {gives}", param_hint="'--size'")
+    settings = settings_from(kwargs, "style-recon", style_layers=layers)
+    if out_size is not None and len(out_size) == 1:
+        return settings.replace(size=out_size[0]), None
+    return settings, out_size
+
+
 def settings_from(kwargs: dict, command: str = "", **fixed) -> Settings:
     """Settings from the options named after its fields (removed from kwargs), over the --preset's values
     (settings.PRESETS) where the option was not typed; a bad combination is a usage error. Any other keyword
@@ -564,6 +587,9 @@ def settings_from(kwargs: dict, command: str = "", **fixed) -> Settings:
     init = values.get("init")
     if init not in (None, "noise", "content", "style") and not os.path.isfile(init):
         raise click.BadParameter(f"'{printable(init)}' is not noise, content, style or an image file",
+                                 param_hint="'--init'")
+    if init in NO_IMAGE.get(command, {}):  # (checked again by the plan: the API's callers too)
+        raise click.BadParameter(f"{init!r}: {NO_IMAGE[command][init]}; start from noise or an image file",
                                  param_hint="'--init'")
     if init in ("noise", "content", "style") and os.path.lexists(init) and _typed("init"):
         raise click.BadParameter(f"{init!r} is both a start (the keyword) and a file here: write ./{init} for the file",

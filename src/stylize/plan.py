@@ -70,7 +70,7 @@ def make(job: Job, targets: Targets, device: torch.device, pooling: str = "avg",
     optimisation. Raises ImageError (a size or mask), SettingsError (masks without counterpart),
     OutOfMemoryError (memory.plan), and what loading an input raises."""
     if (job.init == "content" and job.content is None) or (job.init == "style" and not job.styles):
-        raise ImageError(f"--init {job.init}: this command has no {job.init} image")
+        raise ImageError(f"--init {job.init}: a {job.command} synthesis has no {job.init} image")
     width, height = output_size(job, targets)
     option = "--size" if job.out_size is None else "--out-size"
     check_min_side(width, height, job.layers, "the output", option)
@@ -89,7 +89,7 @@ def make(job: Job, targets: Targets, device: torch.device, pooling: str = "avg",
         check_min_side(w, h, job.layers, f"the output at coarse-to-fine level {w}x{h}", "--size" + coarse)
         factor = max(w, h) / max(width, height)
         style_long = job.level_style_long_side(factor)
-        style_option = "--style-size or --style-scale" if (job.style_size or job.style_scale) else "--size"
+        style_option = "--style-size" if job.style_size else "--style-scale" if job.style_scale else "--size"
         style_sizes = [images.fitted_size(targets.image(style).size, style_long) for style in job.styles]
         for style, (sw, sh) in zip(job.styles, style_sizes):
             check_min_side(sw, sh, job.style_layers, f"{describe(style)}: the style image", style_option + coarse)
