@@ -255,23 +255,24 @@ def test_empty_layer_sets_are_a_usage_error(photo, art, tmp_path):
 
 # 15. -q silences the download line; nothing ever goes to stdout
 @pytest.mark.vgg
-def test_quiet_silences_the_torchvision_download_line(photo, art, tmp_path, monkeypatch):
+def test_quiet_silences_the_torchvision_download_line(photo, art, tmp_path, monkeypatch, synthetic_weights):
     import torch
 
     from stylize import vgg, weights
 
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch-home"))
-    fake = tmp_path / "vgg19.pth"  # written once; each "download" links it (548 MB: a copy costs seconds)
-    torch.save({f"features.{k}": v for k, v in weights.load_original().state_dict.items()}, fake)
+    fake = tmp_path / "vgg19.pth"  # written once; each "download" links it (VGG-19's shapes, synthetic filters)
+    torch.save({f"features.{k}": v.float() for k, v in torch.load(synthetic_weights).items()}, fake)
     monkeypatch.setattr(torch.hub, "download_url_to_file", lambda url, dst, *a, **k: os.link(fake, dst))
     vgg._cached_weights.cache_clear()
     vgg._cached_network.cache_clear()
-    r = run(photo, art, "-o", tmp_path / "q.png", "--weights", "torchvision", *FAST)
+    r = run(photo, art, "-o", tmp_path / "q.png", "--weights", "torchvision", "--no-normalize", *FAST)
     assert r.exit_code == 0 and r.stdout == "" and r.stderr == "", cli_result_text(r)
     (tmp_path / "torch-home" / "hub" / "checkpoints" / weights.TORCHVISION_FILE).unlink()
     vgg._cached_weights.cache_clear()
     vgg._cached_network.cache_clear()
-    r = run(photo, art, "-o", tmp_path / "v.png", "--weights", "torchvision", "--size", "40", "--iterations", "2")
+    r = run(photo, art, "-o", tmp_path / "v.png", "--weights", "torchvision", "--no-normalize", "--size", "40",
+            "--iterations", "2")
     assert r.exit_code == 0 and r.stdout == "" and "Downloading torchvision's VGG-19 weights" in r.stderr
     vgg._cached_weights.cache_clear()
     vgg._cached_network.cache_clear()
