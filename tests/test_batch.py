@@ -1093,6 +1093,33 @@ def test_a_resume_compares_the_weights_by_their_contents(tmp_path, images, synth
         assert r.exit_code == 0 and "1 skipped" in r.output, cli_result_text(r)
 
 
+@pytest.mark.vgg  # (torchvision's name, though its filters here are synthetic)
+def test_a_batch_on_torchvisions_weights_before_their_download_runs_and_resumes(tmp_path, images, monkeypatch,
+                                                                                  synthetic_weights):
+    """The weights' digest is compared on a resume and kept in the report: torchvision's file, not downloaded yet
+    at the batch's checks, is compared by name there (torch.hub checks the download against its published hash)."""
+    from stylize import vgg
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch-home"))
+    fake = tmp_path / "vgg19.pth"
+    torch.save({f"features.{k}": v.float() for k, v in torch.load(synthetic_weights).items()}, fake)
+    monkeypatch.setattr(torch.hub, "download_url_to_file", lambda url, dst, *a, **k: os.link(fake, dst))
+    args = ["batch", "--content", images / "photo0.png", "--style", images / "art0.jpg", "--out-dir", tmp_path / "o",
+            "--report", tmp_path / "r.json", "--weights", "torchvision", "--no-normalize", *FAST]
+    vgg._cached_weights.cache_clear()  # (this test's download only, before and after)
+    vgg._cached_network.cache_clear()
+    try:
+        r = run(*args)
+        assert r.exit_code == 0 and json.loads((tmp_path / "r.json").read_text())["summary"] == {"ok": 1}, \
+            cli_result_text(r)
+        r = run(*args, "--skip-existing")
+        assert r.exit_code == 0 and json.loads((tmp_path / "r.json").read_text())["summary"] == {"skipped": 1}, \
+            cli_result_text(r)
+    finally:
+        vgg._cached_weights.cache_clear()
+        vgg._cached_network.cache_clear()
+
+
 def test_the_apis_batch_never_writes_over_its_manifest(tmp_path, images, synthetic_weights):
     """Round 33: batch.intake(manifest) then run_batch(..., overwrite=True), as the README's API shows, wrote a
     pair's output over the manifest (the CLI refuses it: the manifest was protected only by the CLI's `inputs`)."""

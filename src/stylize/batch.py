@@ -28,7 +28,7 @@ from .masks import is_colour
 from .report import Record, Report
 from .settings import MAX_COUNT, Settings, names_a_folder, number, shown, whole
 from .targets import digest
-from .weights import fingerprint
+from .weights import identity
 
 WEIGHT_RANGE = (1e-12, 1e12)  # a blend weight: 0 or within this range, as --style-blend's (options.NUMBER_RANGE)
 MAX_SHARDS = MAX_COUNT  # as --shard I/N's N
@@ -816,7 +816,9 @@ def begin(pairs: list[Pair], out_dir, settings, *, report=None, inputs=(), skip_
     check_masks(pairs, settings)
     made = prepare(Path(out_dir), pairs)
     total = manifest_total(pairs)
-    recorded = dict(settings.to_dict(), weights_sha256=fingerprint(settings.weights))  # (the network, by contents)
+    recorded = settings.to_dict()  # (and the network by its contents: torchvision's by name, perhaps not there yet)
+    if settings.weights != "torchvision":
+        recorded["weights_sha256"] = identity(settings.weights)
     rep = Report(Path(report) if report else None, recorded, [record_of(p) for p in pairs], total)
     try:
         if on_folders is not None:
@@ -1072,8 +1074,8 @@ def made_otherwise(meta: dict, settings: Settings | None) -> str | None:
     theirs = meta.get("settings") if settings is not None else None
     if not isinstance(theirs, dict):
         return None
-    recorded = meta.get("weights_sha256")
-    if isinstance(recorded, str) and recorded != fingerprint(settings.weights):
+    recorded, now = meta.get("weights_sha256"), identity(settings.weights)
+    if isinstance(recorded, str) and now is not None and recorded != now:
         return f"made with other VGG-19 weights than --weights {shown(settings.weights)} (their SHA-256 differs)"
     ours = json.loads(json.dumps(settings.to_dict(), default=str))
 

@@ -263,6 +263,15 @@ def weights_file(source: str) -> Path:
     return Path(source)
 
 
+def identity(source: str) -> str | None:
+    """What tells a weights source's network apart from another's, for comparing runs (a resume, a report): the
+    SHA-256 of its file (fingerprint); None for torchvision's download before it is made (torch.hub checks it
+    against its published hash: the one file that name gives). WeightsError as fingerprint."""
+    if source == "torchvision" and not torchvision_cache_path().exists():
+        return None
+    return fingerprint(source)
+
+
 def fingerprint(source: str) -> str:
     """SHA-256 (hex) of the weights file `source` resolves to, read in chunks.
 
