@@ -457,6 +457,17 @@ def test_contact_sheet_rows_failed_pairs_and_refusals(images, tmp_path):
 
 
 @pytest.mark.vgg
+def test_a_line_break_in_a_name_or_an_error_is_drawn_escaped_on_the_sheet(images, tmp_path):
+    """Round 34: a content named 'a\\nb.jpg' made every pair, then the contact sheet raised Pillow's "can't measure
+    length of multiline text" (a traceback, exit 1, no sheet)."""
+    content = tmp_path / "a\nb.png"
+    content.write_bytes((images / "photo0.png").read_bytes())
+    records = [batch.Record(0, str(content), str(images / "art0.jpg"), str(tmp_path / "x\ny.png"), "failed",
+                            error="line one\nline two")]
+    path = batch.contact_sheet(records, tmp_path / "sheet.png")
+    assert Image.open(path).height == batch.SHEET_PAD + _row_height()
+
+
 def test_a_contact_sheet_may_go_in_the_out_dir_the_batch_creates(images, tmp_path):
     out = tmp_path / "new"
     r = run("batch", "--content", images / "photo0.png", "--style", images / "art0.jpg", "--size", "32",
@@ -1036,6 +1047,13 @@ def test_a_resume_compares_the_inputs_pixels_the_blend_and_the_command(tmp_path,
     assert batch.made_from(made, two, colours) == "made with --style-mask black, not white"
     made["inputs"]["style_masks"][0] = meta["inputs"]["style_masks"][0]  # a file's digest then
     assert batch.made_from(made, two, colours) == "made with --style-mask a mask file, not white"
+    # round 34: one style more or fewer, or the same in another order, was "made from another art0.jpg (its pixels
+    # differ now)", of a file untouched
+    for styles, told in (((str(art),), "made from 1 style image, not 2 style images"),
+                         ((str(other), str(art)), "made from the same style images in another order")):
+        made = {"inputs": batch.job_inputs(batch.transfer_job(Settings(), two.content, styles),
+                                           lambda image: batch.digest(batch.load_image(image)))}
+        assert batch.made_from(made, two, Settings()) == told
 
     manifest = tmp_path / "m.jsonl"
     manifest.write_text(json.dumps({"content": str(photo), "style": [str(art), str(other)], "blend": [9, 1]}) + "\n")
@@ -1118,6 +1136,17 @@ def test_a_batch_on_torchvisions_weights_before_their_download_runs_and_resumes(
     finally:
         vgg._cached_weights.cache_clear()
         vgg._cached_network.cache_clear()
+
+
+def test_a_line_whose_input_is_missing_fails_alone_and_clashes_with_no_other(tmp_path):
+    """Round 34: `c.jpg,s.jpg` and `missing/c.png,s.jpg` both name c__s.png: the batch was refused ("pairs 1 and 2
+    would both write"), though the second, whose file is missing, fails alone and writes nothing."""
+    pattern(40, 32).save(tmp_path / "c.jpg")
+    pattern(36, 36, 2).save(tmp_path / "s.jpg")
+    rows = batch.read_manifest(f"content,style\n{tmp_path}/c.jpg,{tmp_path}/s.jpg\n{tmp_path}/missing/c.png,"
+                               f"{tmp_path}/s.jpg\n")
+    pairs = batch.plan(rows, tmp_path / "o")
+    assert [p.error for p in pairs] == [None, f"{tmp_path}/missing/c.png: no such file"]
 
 
 def test_the_apis_batch_never_writes_over_its_manifest(tmp_path, images, synthetic_weights):

@@ -278,8 +278,7 @@ def test_a_stderr_that_cannot_be_written_costs_the_messages_not_the_work(tmp_pat
         with open("/dev/full", "w") as full:
             proc = subprocess.run(command, stderr=full, stdout=subprocess.DEVNULL, timeout=120)
     else:
-        proc = subprocess.run(command, stdout=subprocess.DEVNULL, timeout=120,
-                              preexec_fn=lambda: os.close(2))
+        proc = subprocess.run(command, timeout=120, preexec_fn=lambda: (os.close(2), os.close(1)))  # (`>&- 2>&-`)
     assert proc.returncode == 0
     assert Image.open(tmp_path / "o.png").size == (32, 26)
 
@@ -293,6 +292,9 @@ def test_what_stdout_was_asked_for_and_could_not_hold_is_an_error(args):
         proc = subprocess.run(command, stdout=full, stderr=subprocess.PIPE, text=True, timeout=60)
     assert proc.returncode == 1
     assert proc.stderr == "Error: cannot write to standard output (No space left on device)\n"
+    closed = subprocess.run(command, stderr=subprocess.PIPE, text=True, timeout=60, preexec_fn=lambda: os.close(1))
+    assert closed.returncode == 1  # round 34: `>&-` lost it with exit 0
+    assert closed.stderr == "Error: cannot write to standard output (it is closed)\n"
     head = subprocess.run(f"{shlex.join(command)} | head -c 1; echo \" ${{PIPESTATUS[0]}}\"", shell=True,
                           capture_output=True, text=True, timeout=60, executable="/bin/bash")
     assert head.stdout.endswith(" 0\n") and head.stderr == ""

@@ -334,3 +334,11 @@ def test_overwrite_replaces_only_the_cells_stylize_made(tmp_path, synthetic_weig
     with pytest.raises(StylizeError, match="is not a cell stylize made; --overwrite replaces only those"):
         figures.grid(settings, photo, art, **kwargs)
     assert (cells / "A_0.001.png").is_symlink()
+    (cells / "A_0.001.png").unlink()  # round 34: a transfer's result of the user's, stylize's but not a cell
+    from stylize.images import save_image
+
+    save_image(pattern(40, 32, 3), cells / "A_0.001.png", {"command": "transfer"})
+    mine = (cells / "A_0.001.png").read_bytes()
+    with pytest.raises(StylizeError, match="is not a cell stylize made; --overwrite replaces only those"):
+        figures.grid(settings, photo, art, **kwargs)
+    assert (cells / "A_0.001.png").read_bytes() == mine

@@ -443,6 +443,9 @@ def plan(rows, out_dir: Path, template: str = DEFAULT_TEMPLATE) -> list[Pair]:
                               f"pair {index + 1}: {path}: is a directory; an output is a file"))
             continue
         key = path_key(path)  # resolved: two names of one file (a link, '..') are one output
+        missing = next((f for f in (row.content, *row.styles) if not os.path.lexists(f)), None)
+        if row.error is None and missing is not None:  # (it fails alone, as its run would: it writes nothing)
+            row = row._replace(error=f"{missing}: no such file")
         if row.error is None:  # (a line that fails alone writes nothing: no clash)
             if key in seen:
                 raise ManifestError(f"pairs {seen[key] + 1} and {index + 1} would both write {path}")
@@ -1022,6 +1025,7 @@ def contact_sheet(records: list[Record], path, *, overwrite: bool = False, thumb
     (ManifestError), whatever `overwrite`."""
     from PIL import Image, ImageDraw
 
+    from .console import printable
     from .images import fit, load_image
 
     path = through_link(Path(path))  # (a link to a sheet is written through, as the command line's check_contact_sheet)
@@ -1054,7 +1058,7 @@ def contact_sheet(records: list[Record], path, *, overwrite: bool = False, thumb
         facts = [f"content loss {r.content_loss:.4g}, style loss {r.style_loss:.4g}" if losses else "", r.error or ""]
         lines = [f"{r.index + 1}. {label(r)} -> {Path(r.output).name}",
                  r.status + "".join(f"{': ' if n == 0 else ', '}{f}" for n, f in enumerate(x for x in facts if x))]
-        for n, text in enumerate(lines):
+        for n, text in enumerate(printable(line) for line in lines):  # (a line break in a name: one line, escaped)
             while len(text) > 4 and draw.textlength(text) > width - 2 * SHEET_PAD:
                 text = text[:-4] + "..."
             draw.text((SHEET_PAD, top + thumb + 2 + 13 * n), text, fill="black")
@@ -1112,6 +1116,14 @@ def made_from(meta: dict, pair: Pair, settings: Settings | None, key=None) -> st
     for key, value in ours.items():
         mine, before = (value, theirs.get(key)) if isinstance(value, list) else ([value], [theirs.get(key)])
         if key in theirs and mine != before:
+            if key == "styles" and len(mine) != len(before):
+                return f"made from {_count(len(before))}, not {_count(len(mine))}"
+            if key == "styles" and sorted(mine) == sorted(before):
+                return "made from the same style images in another order"
+            if key == "styles":  # (the first whose pixels are in none of the recorded: the one that changed)
+                changed = next((n for n, a in zip(names[key], mine) if a not in before), None)
+                return f"made from another {changed} (its pixels differ now)" if changed else \
+                    "made from other style images"
             changed, was = next(((n, b) for n, a, b in zip(names[key], mine, before) if a != b), (names[key][0], None))
             if key in MASK_OPTIONS and (is_colour(changed) or is_colour(was)):  # a colour is a setting, not pixels
                 return (f"made with {MASK_OPTIONS[key]} {was if is_colour(was) else 'a mask file'}, not "
@@ -1121,6 +1133,10 @@ def made_from(meta: dict, pair: Pair, settings: Settings | None, key=None) -> st
 
 
 MASK_OPTIONS = {"content_mask": "--content-mask", "style_masks": "--style-mask"}
+
+
+def _count(styles: int) -> str:
+    return f"{styles} style image{'s' * (styles != 1)}"
 
 
 def _weights(blend) -> str:

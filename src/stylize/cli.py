@@ -274,7 +274,8 @@ def report_merge_command(reports, output, overwrite):
         fail(e)
     counts = ", ".join(f"{n} {k}" for k, n in sorted(data["summary"].items()))
     n = len(data["pairs"])
-    say(f"Merged {len(reports)} report{'s' * (len(reports) != 1)} into {output}: {n} pair{'s' * (n != 1)} ({counts})")
+    say(f"Merged {len(reports)} report{'s' * (len(reports) != 1)} into {output}: {n} pair{'s' * (n != 1)}"
+        + (f" ({counts})" if n else ""))
     if missing:
         shown = ", ".join(str(k + 1) for k in missing[:10]) + (", ..." if len(missing) > 10 else "")
         one = len(missing) == 1

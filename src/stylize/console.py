@@ -199,9 +199,10 @@ class _Outlived:
     /dev/null, so the messages and the progress bar are dropped and the work goes on to its files and its exit
     status, instead of failing on a message."""
 
-    def __init__(self, stream):
+    def __init__(self, stream, closed: bool = False):
         self._stream = stream
         self.failed: OSError | None = None  # the first write's error, if one failed
+        self._closed = closed  # its descriptor was closed at start (`>&-`): on /dev/null, every write is lost
 
     def _quietly(self, method: str, *args):
         try:
@@ -216,6 +217,10 @@ class _Outlived:
             return len(args[0]) if args else None
 
     def write(self, text):
+        if self._closed and text and self.failed is None:
+            import errno
+
+            self.failed = OSError(errno.EBADF, "it is closed")
         return self._quietly("write", text)
 
     def flush(self):
@@ -231,10 +236,12 @@ def outlive_readers() -> None:
     output) would take its number, and messages would be written into it."""
     import os
 
+    closed = set()
     for fd, name in ((1, "stdout"), (2, "stderr")):
         try:
             os.fstat(fd)
         except OSError:
+            closed.add(name)
             null = os.open(os.devnull, os.O_WRONLY)  # the lowest free descriptor: this one (1 before 2)
             if null != fd:
                 os.dup2(null, fd)
@@ -243,7 +250,7 @@ def outlive_readers() -> None:
     for name in ("stderr", "stdout"):
         stream = getattr(sys, name)
         if stream is not None and not isinstance(stream, _Outlived) and hasattr(stream, "fileno"):
-            setattr(sys, name, _Outlived(stream))
+            setattr(sys, name, _Outlived(stream, closed=name in closed))
 
 
 def main() -> None:

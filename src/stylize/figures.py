@@ -192,17 +192,19 @@ def prepare_cells(folder, names, overwrite: bool = False, inputs=()) -> list[Pat
 
 
 def _a_cell(path) -> bool:
-    """Whether `path` is an image a synthesis of stylize wrote (a figure's cell: its metadata names its command)."""
+    """Whether `path` is a figure's cell stylize wrote (its metadata names its command and the cell), not any
+    other image of stylize's (a transfer's result of the user's at a cell's name)."""
     from .images import ours
 
-    return ours(path).get("command") in COMMANDS
+    meta = ours(path)
+    return meta.get("command") in COMMANDS and isinstance(meta.get("cell"), str)
 
 
 def _save(outcome, path, overwrite):
     from .images import save_image
 
-    if path is not None:
-        save_image(outcome.image, path, outcome.metadata, overwrite=overwrite)
+    if path is not None:  # (marked a cell: --overwrite replaces only those, never another output of stylize's)
+        save_image(outcome.image, path, dict(outcome.metadata, cell=Path(path).name), overwrite=overwrite)
 
 
 def figure1_names(content_layers, layer_sets) -> list[str]:

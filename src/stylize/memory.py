@@ -79,8 +79,16 @@ def _over_budget(need: int, free: int, device: torch.device) -> str:
     while digits < 4 and f"{need / 2**30:.{digits}f}" == f"{USABLE * free / 2**30:.{digits}f}":
         digits += 1  # never "0.9 GiB, more than the 0.9 GiB"
     source = limited_by(device)
-    return (f"needs about {need / 2**30:.{digits}f} GiB, more than the {USABLE * free / 2**30:.{digits}f} GiB a run "
-            f"may plan on ({USABLE:.0%} of the {free / 2**30:.1f} GiB of {source})")
+    budget = _amount(USABLE * free) if USABLE * free < 0.1 * 2**30 else f"{USABLE * free / 2**30:.{digits}f} GiB"
+    return (f"needs about {need / 2**30:.{digits}f} GiB, more than the {budget} a run "
+            f"may plan on ({USABLE:.0%} of the {_amount(free)} of {source})")
+
+
+def _amount(n: int) -> str:
+    """Bytes as a person reads them: GiB to one place, or MiB/KiB below 0.1 GiB (1K is not "0.0 GiB")."""
+    for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if n >= 0.1 * size or unit == "KiB":
+            return f"{n / size:.1f} {unit}"
 
 
 def available(device: torch.device) -> int | None:

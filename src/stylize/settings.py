@@ -83,7 +83,7 @@ class Settings:
             for w in self.style_layer_weights:
                 _positive("style layer weight", w, allow_zero=True)
             if not any(self.style_layer_weights):
-                raise SettingsError("at least one style layer weight must be > 0")
+                raise SettingsError("--style-layer-weights: at least one style layer weight must be > 0")
         _positive("ratio", self.ratio)
         if self.content_weight is not None:
             _positive("content weight", self.content_weight, allow_zero=True)
