@@ -1138,17 +1138,6 @@ def test_a_batch_on_torchvisions_weights_before_their_download_runs_and_resumes(
         vgg._cached_network.cache_clear()
 
 
-def test_a_line_whose_input_is_missing_fails_alone_and_clashes_with_no_other(tmp_path):
-    """Round 34: `c.jpg,s.jpg` and `missing/c.png,s.jpg` both name c__s.png: the batch was refused ("pairs 1 and 2
-    would both write"), though the second, whose file is missing, fails alone and writes nothing."""
-    pattern(40, 32).save(tmp_path / "c.jpg")
-    pattern(36, 36, 2).save(tmp_path / "s.jpg")
-    rows = batch.read_manifest(f"content,style\n{tmp_path}/c.jpg,{tmp_path}/s.jpg\n{tmp_path}/missing/c.png,"
-                               f"{tmp_path}/s.jpg\n")
-    pairs = batch.plan(rows, tmp_path / "o")
-    assert [p.error for p in pairs] == [None, f"{tmp_path}/missing/c.png: no such file"]
-
-
 def test_the_apis_batch_never_writes_over_its_manifest(tmp_path, images, synthetic_weights):
     """Round 33: batch.intake(manifest) then run_batch(..., overwrite=True), as the README's API shows, wrote a
     pair's output over the manifest (the CLI refuses it: the manifest was protected only by the CLI's `inputs`)."""

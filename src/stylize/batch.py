@@ -443,9 +443,6 @@ def plan(rows, out_dir: Path, template: str = DEFAULT_TEMPLATE) -> list[Pair]:
                               f"pair {index + 1}: {path}: is a directory; an output is a file"))
             continue
         key = path_key(path)  # resolved: two names of one file (a link, '..') are one output
-        missing = next((f for f in (row.content, *row.styles) if not os.path.lexists(f)), None)
-        if row.error is None and missing is not None:  # (it fails alone, as its run would: it writes nothing)
-            row = row._replace(error=f"{missing}: no such file")
         if row.error is None:  # (a line that fails alone writes nothing: no clash)
             if key in seen:
                 raise ManifestError(f"pairs {seen[key] + 1} and {index + 1} would both write {path}")
