@@ -456,7 +456,6 @@ def test_contact_sheet_rows_failed_pairs_and_refusals(images, tmp_path):
     assert batch.contact_sheet(records, path, overwrite=True) == path  # a sheet is replaced
 
 
-@pytest.mark.vgg
 def test_a_line_break_in_a_name_or_an_error_is_drawn_escaped_on_the_sheet(images, tmp_path):
     """Round 34: a content named 'a\\nb.jpg' made every pair, then the contact sheet raised Pillow's "can't measure
     length of multiline text" (a traceback, exit 1, no sheet)."""
@@ -468,6 +467,7 @@ def test_a_line_break_in_a_name_or_an_error_is_drawn_escaped_on_the_sheet(images
     assert Image.open(path).height == batch.SHEET_PAD + _row_height()
 
 
+@pytest.mark.vgg
 def test_a_contact_sheet_may_go_in_the_out_dir_the_batch_creates(images, tmp_path):
     out = tmp_path / "new"
     r = run("batch", "--content", images / "photo0.png", "--style", images / "art0.jpg", "--size", "32",
