@@ -342,3 +342,36 @@ def test_overwrite_replaces_only_the_cells_stylize_made(tmp_path, synthetic_weig
     with pytest.raises(StylizeError, match="is not a cell stylize made; --overwrite replaces only those"):
         figures.grid(settings, photo, art, **kwargs)
     assert (cells / "A_0.001.png").read_bytes() == mine
+
+
+def test_a_cells_dir_another_run_writes_in_is_refused_at_the_start(photo, art, tmp_path):
+    """Round 35: grid --cells-dir c, started while figure1 wrote c/fig.png, made its cells; figure1 then failed at
+    its save, after all its work ("a folder a running stylize writes in"). The later run is refused now."""
+    import subprocess
+    import sys
+
+    cells = tmp_path / "c"
+    cells.mkdir()
+    hold = ("import sys, time\nfrom stylize.claims import claim_file\nclaim_file(sys.argv[1]).take()\n"
+            "print('held', flush=True)\ntime.sleep(60)\n")
+    other = subprocess.Popen([sys.executable, "-c", hold, str(cells / "fig.png")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert other.stdout.readline().strip() == "held"
+        r = run("grid", photo, art, "-o", tmp_path / "g.png", "--cells-dir", cells, "--size", "32", "--iterations",
+                "2", "--quiet")
+        assert r.exit_code == 1 and f"another stylize run (pid {other.pid}) is writing a file in it" in r.stderr, \
+            cli_result_text(r)
+        assert not (tmp_path / "g.png").exists() and not any(p.suffix == ".png" for p in cells.iterdir())
+    finally:
+        other.kill()
+        other.wait()
+
+
+def test_a_refused_figure_leaves_no_folder_its_cells_dir_made(photo, art, tmp_path, monkeypatch):
+    """Round 35: `--cells-dir new/..` made new/, then the figure was refused (its output exists): new/ stayed."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "fig.png").write_bytes(b"mine")
+    r = run("figure1", photo, art, "-o", "fig.png", "--cells-dir", "new/..", "--size", "32", "--quiet")
+    assert r.exit_code == 1 and "fig.png: already exists" in r.stderr, cli_result_text(r)
+    assert not (tmp_path / "new").exists()
+

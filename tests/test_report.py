@@ -183,6 +183,9 @@ def test_merge_refusals(tmp_path):
     assert r.exit_code == 2 and "nothing.json' does not exist" in r.stderr, cli_result_text(r)
     r = run("report", "merge", a, b, "-o", a)
     assert r.exit_code == 1 and "is one of the reports to merge" in r.stderr
+    os.mkfifo(tmp_path / "pipe.json")  # round 35: `<(cat r.json)` was "not a stylize report"
+    r = run("report", "merge", a, tmp_path / "pipe.json", "-o", tmp_path / "m.json")
+    assert r.exit_code == 1 and "pipe.json: not a regular file (a pipe, a device" in r.stderr, cli_result_text(r)
     os.link(a, tmp_path / "a-too.json")  # round 13: one report given twice counted twice (a usage error)
     for twice in (a, tmp_path / "a-too.json"):
         r = run("report", "merge", a, b, twice, "-o", tmp_path / "m.json")

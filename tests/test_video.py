@@ -1103,3 +1103,26 @@ def test_write_clip_never_replaces_a_file_unasked(tmp_path):
         video.write_clip(moving_frames(2, 32, 24), mine)
     assert mine.read_bytes() == b"a user's file"
     assert video.write_clip(moving_frames(2, 32, 24), mine, overwrite=True).stat().st_size > 100
+
+
+@pytest.mark.parametrize("odd", ["dangling", "fifo", "folder"])
+def test_a_numbered_frame_that_is_no_image_file_is_refused_not_dropped(folder, tmp_path, odd):
+    """Round 35: a link to nothing, a pipe or a folder at frame_00007.png was left out: a shorter clip, exit 0."""
+    extra = folder / f"frame_{len(list(folder.iterdir())) + 1:05d}.png"
+    {"dangling": lambda: extra.symlink_to(tmp_path / "nowhere.png"), "fifo": lambda: os.mkfifo(extra),
+     "folder": lambda: extra.mkdir()}[odd]()
+    with pytest.raises(video.VideoError, match=f"{extra.name}: a numbered frame that is not an image file"):
+        video.open_clip(folder)
+
+
+def test_the_video_api_never_writes_its_inputs(folder, tmp_path):
+    """Round 35: video.stylize_frames into the folder it reads, and video.encode over its source clip, wrote over
+    their inputs (only make_video, the command line's, checked)."""
+    clip = video.open_clip(folder)
+    kept = {f.name: f.read_bytes() for f in folder.iterdir()}
+    with pytest.raises(video.VideoError, match="would overwrite the input"):
+        video.stylize_frames(Session(size=32, iterations=2), clip, folder / "frame_00001.png", folder, overwrite=True)
+    with pytest.raises(video.VideoError, match="would overwrite the input"):
+        video.encode(folder, folder / "frame_00001.png", clip, "libx264", overwrite=True)
+    assert {f.name: f.read_bytes() for f in folder.iterdir()} == kept
+

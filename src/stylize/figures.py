@@ -247,7 +247,8 @@ def _claimed(make):
     the figure's own check says so.)"""
     @functools.wraps(make)
     def run(*args, output=None, cells_dir=None, **kwargs):
-        from .claims import claim_file, claim_folder
+        from .claims import claim_file, claim_folder, claimed_in, owner
+        from .errors import ClaimError
         from .images import missing_folders, remove_empty, same_file
 
         for name in (output, side_path(output)) if output is not None and cells_dir is not None else ():
@@ -262,11 +263,16 @@ def _claimed(make):
             if made:
                 try:
                     Path(cells_dir).mkdir(parents=True)
-                except OSError:
-                    made = []  # prepare_cells says why, in its words
+                except OSError:  # prepare_cells says why, in its words ('new/..' made new, then failed: removed)
+                    remove_empty(made)
+                    made = []
             try:
                 if cells_dir is not None and os.path.isdir(cells_dir):
                     held.enter_context(claim_folder(cells_dir))
+                    other = claimed_in(cells_dir)  # a run writing a file there (its -o, a pair) started before us
+                    if other is not None:
+                        raise ClaimError(f"{cells_dir}: another stylize run{owner(other)} is writing a file in it; "
+                                         f"wait for it to end, or choose another --cells-dir")
                 return make(*args, output=output, cells_dir=cells_dir, **kwargs)
             finally:
                 held.close()  # the folder's claim first, then the folders it made if the run left them empty

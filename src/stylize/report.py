@@ -421,7 +421,9 @@ def merge(paths, output, *, overwrite: bool = False) -> tuple[dict, list[int]]:
     for p in paths:
         data = read(p)
         if data is None:
-            raise ManifestError(f"{p}: {'no such file' if not os.path.exists(p) else 'not a stylize report'}")
+            why = "no such file" if not os.path.exists(p) else "not a regular file (a pipe, a device: save the " \
+                "report to a file first)" if not os.path.isfile(p) else "not a stylize report"
+            raise ManifestError(f"{p}: {why}")
         if first is None:
             first = (p, data)
         elif data["settings"] != first[1]["settings"]:

@@ -206,9 +206,14 @@ def _open_folder(p: Path) -> Clip:
     readable = _image_suffixes()
     numbered = []
     for f in p.iterdir():
-        if f.suffix.lower() not in readable or not os.path.isfile(f):
+        if f.suffix.lower() not in readable:
             continue
         m = re.search(r"(\d+)$", f.stem)
+        if not os.path.isfile(f):  # (a numbered one left out would be a frame silently dropped: a shorter clip)
+            if m is None:
+                continue
+            raise VideoError(f"{f}: a numbered frame that is not an image file (a link to nothing, a pipe, a folder); "
+                             f"move it away")
         if m is None:
             raise VideoError(f"{f}: a frame's name must end in its number (frame_00001.png, ...)")
         numbered.append((int(m.group(1)), f))
@@ -687,6 +692,7 @@ def stylize_frames(session, clip: Clip, style, out_dir, options: VideoOptions = 
     holds it until the video is encoded)."""
     styles = (style,) if isinstance(style, (str, os.PathLike, Image.Image)) else tuple(style)
     out_dir = Path(out_dir)
+    check_not_inputs([clip.path, *clip.files, *styles], [out_dir])  # (the API's callers too: make_video checks more)
     mark = fingerprint(session, clip, styles, blend, options)
     made = check_folder(out_dir, clip.count, mark, overwrite)
     flow = None if options.independent else Flow(options.flow)  # RAFT's weights are checked before the folder is made
@@ -1159,6 +1165,7 @@ def encode(frames_dir, output, source: Clip, codec: str, fps: float = DEFAULT_FP
     temporary file removed. Raises VideoError, ImageError."""
     av = _av()
     output = Path(output)
+    check_not_inputs([source.path, *source.files], [output])
     files = [frame_path(frames_dir, n) for n in range(1, source.count + 1)]
     missing = [f for f in files if not os.path.exists(f)]
     if missing:
