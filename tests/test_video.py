@@ -689,10 +689,13 @@ def test_the_same_frames_encode_to_the_same_bytes(tmp_path):
 
 def test_removing_the_work_folder_keeps_every_file_stylize_did_not_write(tmp_path):
     frames, clip = encoded_frames(tmp_path)
+    for n in (1, 3):  # frames stylize made (round 35: frame 2, put there by the user meanwhile, is kept)
+        images.save_image(Image.open(video.frame_path(frames, n)), video.frame_path(frames, n), {"video": {"frame": n}},
+                          overwrite=True)
     (frames / "project.stylize.json").write_text("{}")  # the user's, though its name looks like a sidecar
     video.frame_path(frames, 9).write_bytes(b"not this run's")  # beyond the clip's frames: not ours
     video.remove_work_folder(frames, clip.count)
-    assert sorted(f.name for f in frames.iterdir()) == ["frame_00009.png", "project.stylize.json"]
+    assert sorted(f.name for f in frames.iterdir()) == ["frame_00002.png", "frame_00009.png", "project.stylize.json"]
 
 
 def test_a_stop_while_encoding_writes_nothing_and_leaves_no_temporary_file(tmp_path):

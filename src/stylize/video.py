@@ -1227,7 +1227,8 @@ def remove_work_folder(folder: Path, count: int) -> None:
     (frame_00001.png ... up to `count`), then the folder if nothing else is in it; any other file is kept."""
     folder = Path(folder)
     for n in range(1, count + 1):
-        frame_path(folder, n).unlink(missing_ok=True)
+        if _made_here(frame_path(folder, n)):  # (a file put at a frame's name meanwhile is the user's: kept)
+            frame_path(folder, n).unlink(missing_ok=True)
     try:
         folder.rmdir()
     except OSError:
