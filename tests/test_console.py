@@ -129,7 +129,7 @@ def test_a_runs_summary_counts_in_words_and_says_why_it_ended_early():
     assert ProgressBar.summary(outcome(14, 18, "iterations")) == ("14 iterations / 18 evaluations", "")
     counts, why = ProgressBar.summary(outcome(1, 3, "evaluations"))
     assert counts == "1 iteration / 3 evaluations"
-    assert why == "; stopped early: the cap on loss evaluations (--evaluations; default 1.25 x --iterations)"
+    assert why == "; stopped early: the cap on loss evaluations (--evaluations: 1.25 x --iterations unless given)"
     assert ProgressBar.summary(outcome(282, 300, "done"))[1].startswith("; stopped early: the loss stopped falling")
     bar = ProgressBar([20], quiet=False)  # the bar's last word counts the iterations as the Wrote line does
     bar(SimpleNamespace(run=0, level=0, iteration=14, content=1.0, style=1.0, evaluations=25))

@@ -121,6 +121,9 @@ def test_when_the_variable_binds_the_remedy_is_to_raise_it(monkeypatch):
     monkeypatch.setenv(memory.BUDGET_ENV, "1K")  # round 34: "more than the 0.0 GiB ... of the 0.0 GiB"
     with pytest.raises(OutOfMemoryError, match=r"more than the 0.8 KiB a run may plan on \(85% of the 1.0 KiB of"):
         memory.plan(32, 24, ["conv5_1"], 100, CPU)
+    monkeypatch.setenv(memory.BUDGET_ENV, "40")  # round 35: "0.0 KiB"
+    with pytest.raises(OutOfMemoryError, match=r"more than the 34 B a run may plan on \(85% of the 40 B of"):
+        memory.plan(32, 24, ["conv5_1"], 100, CPU)
 
 
 def test_the_cli_refuses_an_infinite_memory_limit_in_one_line(photo, art, tmp_path, monkeypatch):

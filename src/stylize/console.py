@@ -340,7 +340,7 @@ class ProgressBar:
     STOPS = {"done": "the loss stopped falling (--no-until-done runs every iteration)",
              "converged": "the loss no longer changes (under 1e-6 over 50 evaluations)",
              "stalled": "no step lowers the loss any more (a loss that flat: weights too small?)",
-             "evaluations": "the cap on loss evaluations (--evaluations; default 1.25 x --iterations)"}
+             "evaluations": "the cap on loss evaluations (--evaluations: 1.25 x --iterations unless given)"}
 
     @classmethod
     def summary(cls, outcome) -> tuple[str, str]:

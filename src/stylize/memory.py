@@ -85,10 +85,11 @@ def _over_budget(need: int, free: int, device: torch.device) -> str:
 
 
 def _amount(n: int) -> str:
-    """Bytes as a person reads them: GiB to one place, or MiB/KiB below 0.1 GiB (1K is not "0.0 GiB")."""
+    """Bytes as a person reads them: GiB to one place, or MiB/KiB/B below 0.1 GiB (1K is not "0.0 GiB")."""
     for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
-        if n >= 0.1 * size or unit == "KiB":
+        if n >= 0.1 * size:
             return f"{n / size:.1f} {unit}"
+    return f"{n:.0f} B"
 
 
 def available(device: torch.device) -> int | None:

@@ -504,7 +504,8 @@ USED_WITH = {  # an option typed where the others leave it unread: a usage error
     "temporal_from_pass": (lambda v: MANY_PASSES[0](v) and v.get("temporal_weight") != 0,
                            "--passes 2 or more and " + TEMPORAL),
     "frame_iterations": (lambda v: SEQUENTIAL[0](v) and not MANY_PASSES[0](v),
-                         "frames made one after another in one pass (--passes 2 or more: --pass-iterations)"),
+                         "frames made one after another (not --independent), in one pass (with --passes 2 or more, "
+                         "--pass-iterations counts)"),
     "content_layer": CONTENT_TERM, "loss_scaling": CONTENT_TERM,
     "style_layers": STYLE_TERM, "style_layer_weights": STYLE_TERM, "style_size": STYLE_TERM,
     "style_scale": STYLE_TERM, "style_blend": STYLE_TERM, "content_mask": STYLE_TERM, "style_masks": STYLE_TERM,
