@@ -1015,9 +1015,10 @@ def sheet_size(pairs: int, styles: int, thumb: int = SHEET_THUMB) -> tuple[int, 
 
 def contact_sheet(records: list[Record], path, *, overwrite: bool = False, thumb: int = SHEET_THUMB) -> Path:
     """Write a grid of thumbnails, one row per pair: content | style(s) | result, with the pair's name and
-    its status and final losses as text under it (no seconds: the same batch, run where it ran, gives the same sheet; a missing
-    result is a grey box). The sheet is SHEET_PAD + len(records) x (thumb + SHEET_TEXT + SHEET_PAD) pixels
-    high; written atomically (images.save_image), marked {"contact_sheet": true} in its metadata. Call
+    its status and final losses as text under it (no seconds: the same batch in the same folder gives the same
+    sheet; a missing result is a grey box). The sheet is SHEET_PAD + len(records) x (thumb + SHEET_TEXT +
+    SHEET_PAD) pixels high; written atomically (images.save_image), marked in its metadata with a digest of its
+    outputs' absolute names ({"contact_sheet": _sheet_mark(...)}: a resume replaces only its own). Call
     check_contact_sheet before the batch; here, a sheet at a name the records read or write is refused
     (ManifestError), whatever `overwrite`."""
     from PIL import Image, ImageDraw
