@@ -499,5 +499,5 @@ def test_what_wrote_says_is_what_was_written_and_a_size_the_format_cannot_hold_i
     with Image.open(tmp_path / "o.ico") as im:
         assert im.size == (40, 30)
     assert "Wrote " + str(tmp_path / "o.ico") + " (40x30, " in r.stderr
-    assert r.stderr.strip().endswith("; stopped early: the cap on loss evaluations (--evaluations; default 1.25 x "
-                                     "--iterations)")
+    assert r.stderr.strip().endswith("; stopped early: the cap on loss evaluations (--evaluations: 1.25 x "
+                                     "--iterations unless given)")
