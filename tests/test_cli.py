@@ -112,7 +112,7 @@ USAGE = [
     (["--style-weight", "-1"], "Invalid value for '--style-weight': '-1' must be a finite number >= 0"),
     (["--content-layer", "conv9_9"], "Invalid value for '--content-layer': unknown layer 'conv9_9'"),
     (["--style-layers", "conv1_1,relu3"], "Invalid value for '--style-layers': unknown layer 'relu3'"),
-    (["--style-layer-weights", "1,2"], "2 style layer weights for 5 style layers"),
+    (["--style-layer-weights", "1,2"], "--style-layer-weights: 2 style layer weights for 5 style layers"),
     (["--pooling", "min"], "Invalid value for '--pooling'"),
     (["--init", "nothing.png"], "Invalid value for '--init': 'nothing.png' is not noise, content, style or an image file"),
 ]

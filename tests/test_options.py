@@ -201,6 +201,7 @@ def test_a_start_keyword_that_is_also_a_file_here_is_refused(photo, art, tmp_pat
     (["video", "--independent", "--warp", "bilinear"], "--warp", "frames made one after another"),
     # round 23: six more options accepted and unused
     (["--optimizer", "adam", "--history", "5"], "--history", "--optimizer lbfgs"),
+    (["--optimizer", "adam", "--evaluations", "7"], "--evaluations", "--optimizer lbfgs"),  # round 36
     (["--init", "content", "--noise", "0.5"], "--noise", "--init noise"),
     (["--init", "style", "--seed", "7"], "--seed", "--init noise"),
     (["--ratio", "1e-3", "--content-weight", "1", "--style-weight", "1"], "--ratio", "at most one of --content-weight"),

@@ -516,6 +516,8 @@ USED_WITH = {  # an option typed where the others leave it unread: a usage error
                                                                     "video keeps its own rate)"),
     "ray_cpus": (lambda v: v.get("ray") is not None, "--ray"),
     "history": (lambda v: v.get("optimizer") in (None, "lbfgs"), "--optimizer lbfgs (Adam keeps no history)"),
+    "evaluations": (lambda v: v.get("optimizer") in (None, "lbfgs"), "--optimizer lbfgs (Adam makes one evaluation an "
+                                                                     "iteration: the cap never binds)"),
     "noise": START_NOISE, "seed": START_NOISE,
     "ratio": (lambda v: v.get("content_weight") is None or v.get("style_weight") is None,
               "at most one of --content-weight and --style-weight (the two give alpha and beta themselves)"),

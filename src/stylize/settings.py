@@ -78,7 +78,8 @@ class Settings:
         if self.style_layer_weights is not None:
             if len(self.style_layer_weights) != len(self.style_layers):
                 raise SettingsError(
-                    f"{len(self.style_layer_weights)} style layer weights for {len(self.style_layers)} style layers"
+                    f"--style-layer-weights: {len(self.style_layer_weights)} style layer weights for "
+                    f"{len(self.style_layers)} style layers"
                 )
             for w in self.style_layer_weights:
                 _positive("style layer weight", w, allow_zero=True)
