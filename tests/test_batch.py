@@ -264,10 +264,16 @@ def test_batch_usage_errors(tmp_path, args, message):
 
 def test_a_missing_content_style_or_manifest_is_a_usage_error(tmp_path, images):
     art = images / "art0.jpg"
+    (tmp_path / "loop.jpg").symlink_to(tmp_path / "loop.jpg")
     for args, message in ((["--content", tmp_path / "nope.jpg", "--style", art], "--content {t}/nope.jpg: no such file"),
                           (["--content", art, "--style", tmp_path], "--style {t}: is a directory: give its files as a "
                                                                     "glob, e.g. {t}/*.jpg"),
-                          ([tmp_path / "nope.csv"], "{t}/nope.csv: no such file")):
+                          ([tmp_path / "nope.csv"], "{t}/nope.csv: no such file"),
+                          # round 36: a pipe, a device, a looping link were "no such file"
+                          (["--content", "/dev/null", "--style", art], "--content /dev/null: not a regular file (a "
+                                                                        "pipe, socket or device)"),
+                          (["--content", tmp_path / "loop.jpg", "--style", art], "--content {t}/loop.jpg: a link "
+                                                                                 "that loops")):
         r = run("batch", *args, "--out-dir", tmp_path / "o", *FAST)
         assert r.exit_code == 2 and message.format(t=tmp_path) in r.stderr, cli_result_text(r)
     assert not (tmp_path / "o").exists()

@@ -334,15 +334,18 @@ def test_the_options_of_a_term_turned_off_are_usage_errors(tmp_path, args, optio
     (["style-recon", "{a}", "--size", "32", "--out-size", "40"], "'--size': has no effect here: --out-size gives the "
                                                                  "output's long side"),
     (["style-recon", "{a}", "--size", "32", "--out-size", "40x30", "--style-size", "32"],
-     "'--size': has no effect here: --out-size gives the output's size and --style-size the artwork's")])
+     "'--size': has no effect here: --out-size gives the output's size and --style-size the artwork's"),
+    (["style-recon", "{a}", "--out-size", "300x40", "--layers", "conv1_1", "-o", "{a}.ico"],  # round 36: --size
+     "at most 256 px a side and this one would be 300x40 (lower --out-size, or choose another format)")])
 def test_a_reconstructions_unread_start_or_size_is_a_usage_error(tmp_path, args, message):
     """Round 33: `style-recon --init content` exited 1 ("this command has no content image"), and style-recon's
     --size was silently unread beside --out-size N (or WxH with --style-size)."""
     from .conftest import pattern
 
     pattern(40, 32).save(tmp_path / "a.png")
-    r = CliRunner().invoke(cli, [a.format(a=tmp_path / "a.png") for a in args] + ["-o", str(tmp_path / "o.png")])
-    assert r.exit_code == 2 and message in r.stderr, cli_result_text(r)
+    args = [a.format(a=tmp_path / "a.png") for a in args]
+    r = CliRunner().invoke(cli, args + (["-o", str(tmp_path / "o.png")] if "-o" not in args else []))
+    assert r.exit_code == (1 if args[-1].endswith(".ico") else 2) and message in r.stderr, cli_result_text(r)
 
 
 @pytest.mark.parametrize("args,option", [

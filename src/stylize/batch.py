@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import errno
 import glob
 import hashlib
 import json
@@ -498,12 +499,22 @@ def check_sources(manifest: str | None, contents=(), styles=()) -> None:
     for option, names in (("--content", contents), ("--style", styles)):  # a missing input: a usage error
         for name in names:
             if not glob.has_magic(name) and not os.path.isfile(name):
-                raise ManifestError(f"{option} {name}: " + ("is a directory: give its files as a glob, e.g. "
-                                    f"{os.path.join(name, '*.jpg')}" if os.path.isdir(name) else "no such file"))
+                raise ManifestError(f"{option} {name}: {_not_a_file(name)}")
         try:
             expand(names)  # a glob that matches no file
         except ManifestError as e:
             raise ManifestError(f"{option} {e}") from None
+
+
+def _not_a_file(name) -> str:
+    """Why `name`, given as --content or --style, is no image file to read: what it is, in words."""
+    if os.path.isdir(name):
+        return f"is a directory: give its files as a glob, e.g. {os.path.join(name, '*.jpg')}"
+    try:
+        os.stat(name)
+    except OSError as e:  # (a link to nothing is no file either)
+        return "a link that loops (it leads back to itself)" if e.errno == errno.ELOOP else "no such file"
+    return "not a regular file (a pipe, socket or device); save it to a file first"
 
 
 def _manifest_text(manifest: str, stdin) -> tuple[str, str]:

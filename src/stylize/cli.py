@@ -26,9 +26,10 @@ EXIT_INTERRUPTED = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}
 
 # -- helpers for running (console.py: signals and progress bars) ----------------------------------
 def fail(e: StylizeError):
-    out_size = isinstance(e, OutOfMemoryError) and click.get_current_context().params.get("out_size")  # style-recon
+    out_size = click.get_current_context().params.get("out_size")  # style-recon: its output's size is --out-size
+    text = str(e).replace("--size", "--out-size") if out_size and isinstance(e, OutOfMemoryError) else str(e)
     kind = click.UsageError if isinstance(e, UsageError) else click.ClickException  # exit status 2 or 1
-    raise kind(str(e).replace("--size", "--out-size") if out_size else str(e))
+    raise kind(text.replace("(lower --size,", "(lower --out-size,") if out_size else text)
 
 
 def echo(message: str, quiet: bool) -> None:
