@@ -21,8 +21,8 @@ import torch
 
 from .claims import claim_file
 from .errors import ClusterError, ImageError, ManifestError, SettingsError, StylizeError, UsageError
-from .images import (NAME_MAX, check_mark, check_name, check_not_held, check_writable, fitted_size, load_image,
-                     make_folder, max_side, missing_folders, no_folder, output_format, parse_json, path_key,
+from .images import (NAME_MAX, NOT_REGULAR, check_mark, check_name, check_not_held, check_writable, fitted_size,
+                     load_image, make_folder, max_side, missing_folders, no_folder, output_format, parse_json, path_key,
                      ours, remove_empty, save_image, shown_size, sidecar_path, taken, through_link)
 from .job import inputs as job_inputs, transfer_job
 from .masks import is_colour
@@ -476,7 +476,8 @@ def intake(manifest: str | None, contents=(), styles=(), out_dir: Path = Path(".
         rows = [Row(c, (s,)) for c in expand(contents) for s in expand(styles)]
     pairs = plan(rows, Path(out_dir), template)
     if manifest and manifest != "-":  # the manifest is read too: no output, report or sheet may replace it
-        whole = Files((manifest, *manifest_files(pairs).reads), manifest_files(pairs).writes)
+        planned = manifest_files(pairs)
+        whole = Files((manifest, *planned.reads), planned.writes)
         for pair in pairs:
             pair.manifest = whole
     return shard(pairs, *share) if share else pairs
@@ -514,7 +515,7 @@ def _not_a_file(name) -> str:
         os.stat(name)
     except OSError as e:  # (a link to nothing is no file either)
         return "a link that loops (it leads back to itself)" if e.errno == errno.ELOOP else "no such file"
-    return "not a regular file (a pipe, socket or device); save it to a file first"
+    return NOT_REGULAR
 
 
 def _manifest_text(manifest: str, stdin) -> tuple[str, str]:

@@ -182,6 +182,15 @@ def claimed_in(folder: str | os.PathLike) -> Path | None:
     return next((Path(folder) / n for n in names if _held_elsewhere(os.path.join(folder, n))), None)
 
 
+def check_unclaimed_in(folder: str | os.PathLike, instead: str) -> None:
+    """ClaimError when another live run writes a file in `folder` (claimed_in): a folder a run is about to own (a
+    video's frames, a figure's cells) is refused at the start, not after the work. `instead`: what to choose."""
+    other = claimed_in(folder)
+    if other is not None:
+        raise ClaimError(f"{folder}: another stylize run{owner(other)} is writing a file in it; wait for it to end, "
+                         f"or choose {instead}")
+
+
 def _held_elsewhere(path: str) -> bool:
     """Whether the claim file at `path` is held by another process (this one's own claims are not)."""
     path = os.path.realpath(path)

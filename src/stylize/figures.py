@@ -247,8 +247,7 @@ def _claimed(make):
     the figure's own check says so.)"""
     @functools.wraps(make)
     def run(*args, output=None, cells_dir=None, **kwargs):
-        from .claims import claim_file, claim_folder, claimed_in, owner
-        from .errors import ClaimError
+        from .claims import check_unclaimed_in, claim_file, claim_folder
         from .images import missing_folders, remove_empty, same_file
 
         for name in (output, side_path(output)) if output is not None and cells_dir is not None else ():
@@ -269,10 +268,7 @@ def _claimed(make):
             try:
                 if cells_dir is not None and os.path.isdir(cells_dir):
                     held.enter_context(claim_folder(cells_dir))
-                    other = claimed_in(cells_dir)  # a run writing a file there (its -o, a pair) started before us
-                    if other is not None:
-                        raise ClaimError(f"{cells_dir}: another stylize run{owner(other)} is writing a file in it; "
-                                         f"wait for it to end, or choose another --cells-dir")
+                    check_unclaimed_in(cells_dir, "another --cells-dir")  # (a run writing there started before us)
                 return make(*args, output=output, cells_dir=cells_dir, **kwargs)
             finally:
                 held.close()  # the folder's claim first, then the folders it made if the run left them empty

@@ -679,13 +679,16 @@ def _own_sidecar(sidecar: Path) -> bool:
     return _is_mark(read_json_here(sidecar), sidecar)
 
 
+NOT_REGULAR = "not a regular file (a pipe, socket or device); save it to a file first"
+
+
 def check_regular(path) -> None:
     """ImageError unless `path` (a link followed) is a regular file or a folder: a named pipe, a process
     substitution (<(cat a.png)), a socket or a device would block the read, or give its bytes only once (stylize
     reads an image more than once). OSError as os.stat."""
     mode = os.stat(path).st_mode
     if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
-        raise ImageError(f"{path}: not a regular file (a pipe, socket or device); save it to a file first")
+        raise ImageError(f"{path}: {NOT_REGULAR}")
 
 
 def read_regular(path, follow: bool = True) -> bytes | None:

@@ -36,7 +36,7 @@ from PIL import Image, ImageOps
 
 from . import claims, images
 from .console import limits
-from .errors import ClaimError, StylizeError
+from .errors import StylizeError
 from .job import NAME_KEY
 from .objective import TemporalTerm
 from .settings import MAX_PASSES, names_a_video
@@ -700,10 +700,7 @@ def stylize_frames(session, clip: Clip, style, out_dir, options: VideoOptions = 
     held = claim or claims.claim_folder(out_dir)
     held.take()
     try:
-        other = claims.claimed_in(out_dir)  # a run writing a file here (its -o, a batch's pair) started before us
-        if other is not None:
-            raise ClaimError(f"{out_dir}: another stylize run{claims.owner(other)} is writing a file in it; wait for "
-                             f"it to end, or choose another output")
+        claims.check_unclaimed_in(out_dir, "another output")  # a run writing a file here started before us
         if overwrite:
             for f in out_dir.iterdir():  # frames beyond this clip's count that an earlier stylize run made
                 m = FRAME_PATTERN.match(f.name)
