@@ -5,6 +5,8 @@
 "bare": the truncated VGG-19 (to conv5_1), input requiring grad, out.sum().backward().
 "objective": stylize's loss (content at conv4_2, style at conv1_1..conv5_1) + backward.
 "in L-BFGS": a real synthesis run, wall time / evaluations (includes L-BFGS's own vector work).
+"stoppable": the same run with should_stop given, as every command runs it: each pass on a worker thread while
+the calling thread waits for it and looks at should_stop (synthesis._Worker), against the same run without.
 "style products alone": the two matrix products per style layer that the paper's style loss needs
 (G = F F^T forward, F^T (G - A) backward), timed by themselves on the same responses: a floor under
 our overhead that no rearrangement of the rest can remove.
@@ -73,11 +75,18 @@ def main():
 
         t_bare, t_ours, t_products = timed([bare, ours, products], args.repeats)
         evals = 3 * args.repeats
-        result = optimize(objective, torch.rand(1, 3, h, w), iterations=evals, evaluations=evals)
-        t_loop = result.seconds / result.evaluations
-        rows.append([f"{w}x{h}", t_bare, t_ours, t_loop, t_ours / t_bare, t_loop / t_bare, t_products / t_bare])
+        start = torch.rand(1, 3, h, w)
+        loops = {False: [], True: []}
+        for _ in range(2):  # alternated, twice: the fastest of each
+            for stoppable in (False, True):
+                result = optimize(objective, start, iterations=evals, evaluations=evals,
+                                  should_stop=(lambda: False) if stoppable else None)
+                loops[stoppable].append(result.seconds / result.evaluations)
+        t_loop, t_stoppable = min(loops[False]), min(loops[True])
+        rows.append([f"{w}x{h}", t_bare, t_ours, t_loop, t_ours / t_bare, t_loop / t_bare, t_products / t_bare,
+                     t_stoppable / t_loop])
     print(table(["size", "bare fwd+bwd s", "objective s", "in L-BFGS s/eval", "objective/bare", "L-BFGS/bare",
-                 "style products alone/bare"], rows))
+                 "style products alone/bare", "stoppable/L-BFGS"], rows))
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ import pytest
 import torch
 from PIL import Image
 
-from stylize.images import to_tensor
+from stylize.images import to_pil, to_tensor
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
@@ -22,8 +22,7 @@ def pattern(width: int, height: int, seed: int = 0) -> Image.Image:
     for _ in range(4):
         x0, y0 = (torch.rand(2, generator=g) * torch.tensor([width * 0.7, height * 0.7])).long().tolist()
         img[:, y0:y0 + height // 4, x0:x0 + width // 4] = torch.rand(3, 1, 1, generator=g)
-    data = (img.clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).contiguous()
-    return Image.frombytes("RGB", (width, height), bytes(data.untyped_storage()))
+    return to_pil(img.unsqueeze(0))
 
 
 @pytest.fixture
@@ -120,8 +119,7 @@ def synthetic(weights: Path) -> list[str]:
 def tinted(width, height, seed, rgb):
     """A pattern pushed towards a colour: distinct colour statistics for each style."""
     x = to_tensor(pattern(width, height, seed)) * 0.4 + torch.tensor(rgb).view(1, 3, 1, 1) * 0.6
-    return Image.frombytes("RGB", (width, height), bytes((x[0].clamp(0, 1) * 255).round().byte().permute(1, 2, 0)
-                                                         .contiguous().untyped_storage()))
+    return to_pil(x)
 
 
 @pytest.fixture

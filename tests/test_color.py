@@ -7,7 +7,7 @@ from PIL import Image
 
 from stylize import Session, color
 from stylize.cli import cli
-from stylize.images import fit, load_image, read_metadata, to_tensor
+from stylize.images import fit, load_image, read_metadata, to_pil, to_tensor
 
 from .conftest import cli_result_text, pattern
 
@@ -78,8 +78,7 @@ def test_luminance_only_and_swap_results_have_the_photographs_chroma(photo, red,
 def test_histogram_mode_recolours_the_style_the_network_sees(tmp_path):
     files = []
     for name, x in (("photo.png", soft(6, width=40, height=32)), ("style.png", soft(5, (0.8, 0.3, 0.2)))):
-        Image.frombytes("RGB", (x.shape[-1], x.shape[-2]), bytes((x[0] * 255).round().byte().permute(1, 2, 0)
-                                                                  .contiguous().untyped_storage())).save(tmp_path / name)
+        to_pil(x).save(tmp_path / name)
         files.append(tmp_path / name)
     photo, style = files
     session = Session(size=48, color="histogram", color_map="chol")

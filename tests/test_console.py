@@ -371,3 +371,40 @@ def test_two_ctrl_c_during_one_long_c_call_are_two():
     finally:
         p.kill()
         p.wait()
+
+
+@pytest.mark.parametrize("signals", [1, 2])
+def test_a_signal_during_a_pass_of_minutes_ends_the_run_at_once(signals, photo, art, tmp_path, synthetic_weights):
+    """Hostile round 36: SIGTERM during `style-recon --out-size 6000x6000` on a CPU waited 9+ minutes for the pass
+    in progress (no handler runs inside a C call), past any scheduler's grace period. A pass here stalls for
+    60 s from its third on; one signal saves the best image (143, marked partial), two at once exit at once;
+    both end the process with the stalled pass unfinished, without torch's teardown aborting under it."""
+    from .conftest import synthetic
+
+    out = tmp_path / "o.png"
+    code = ("import os, signal, sys, threading, time\n"
+            "from stylize import synthesis\n"
+            "real, count = synthesis.Bookkeeper._pass, []\n"
+            "def stalling(self, leaf):\n"
+            "    count.append(1)\n"
+            "    if len(count) >= 3:\n"
+            "        for _ in range(SIGNALS):\n"
+            "            os.kill(os.getpid(), signal.SIGTERM)\n"
+            "            time.sleep(0.01)  # (two pending at once are one)\n"
+            "        time.sleep(60)\n"
+            "    return real(self, leaf)\n"
+            "synthesis.Bookkeeper._pass = stalling\n"
+            "from stylize.console import main\n"
+            "main()\n").replace("SIGNALS", str(signals))
+    argv = ["stylize", str(photo), str(art), "-o", str(out), *synthetic(synthetic_weights), "--iterations", "50",
+            "--no-until-done"]
+    r = subprocess.run([sys.executable, "-c", code, *argv[1:]], capture_output=True, text=True, timeout=20)
+    assert r.returncode == 143 and "Traceback" not in r.stderr and "terminate" not in r.stderr, r.stderr
+    if signals == 1:
+        assert r.stderr.startswith("Interrupted: saved the best image so far"), r.stderr
+        from PIL import Image
+        import json
+
+        assert json.loads(Image.open(out).info["stylize"])["partial"]
+    else:
+        assert r.stderr.strip().splitlines()[-1] == "Interrupted.", r.stderr

@@ -309,6 +309,33 @@ def test_the_apis_save_checks_as_a_run_with_an_output_does(tmp_path, synthetic_w
     assert figures.save(fig, tmp_path / "ok.png") == tmp_path / "ok.json" and (tmp_path / "ok.png").is_file()
 
 
+@pytest.mark.parametrize("command", ["grid", "figure1"])
+def test_a_cell_stopped_before_its_first_evaluation_is_no_cell(tmp_path, synthetic_weights, monkeypatch, command):
+    """A stop in a cell's first pass (now at once, synthesis._Worker) left its start image, noise, as a cell of
+    the figure; its losses were a further forward pass of the start. The figure holds the cells made so far."""
+    import math
+
+    photo, art = tmp_path / "c.png", tmp_path / "s.png"
+    pattern(40, 32, 1).save(photo)
+    pattern(36, 36, 2).save(art)
+    settings = Settings(size=32, iterations=2, weights=str(synthetic_weights), normalize=False)
+    real, runs = Session.run, []
+
+    def second_cell_stopped_at_once(self, plan, callback=None, should_stop=None, **kwargs):
+        runs.append(1)
+        return real(self, plan, callback, (lambda: True) if len(runs) == 2 else should_stop, **kwargs)
+
+    monkeypatch.setattr(Session, "run", second_cell_stopped_at_once)
+    if command == "grid":
+        fig = figures.grid(settings, photo, art, ratios=(1e-3, 1e-2), layer_sets=(("conv1_1",),),
+                           should_stop=lambda: False)
+    else:
+        fig = figures.figure1(settings, photo, art, content_layers=("conv1_1", "conv2_1"),
+                              layer_sets=(("conv1_1",),), should_stop=lambda: False)
+    assert len(runs) == 2 and len(fig.cells) == 1 and len(fig.meta["cells"]) == 1 and fig.meta["partial"]
+    assert all(math.isfinite(v) for cell in fig.meta["cells"] for k, v in cell.items() if k.endswith("_loss"))
+
+
 def test_overwrite_replaces_only_the_cells_stylize_made(tmp_path, synthetic_weights):
     """Round 32: figure1/grid --cells-dir --overwrite replaced a user's file (or a link) at a cell's name."""
     from stylize import Settings

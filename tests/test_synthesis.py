@@ -71,6 +71,112 @@ def test_stops_when_asked_and_returns_the_best_so_far():
     assert result.evaluations == 5 and result.loss == min(calls)
 
 
+def _stalling(objective, at: int):
+    """objective, whose pass number `at` stalls (a C call of minutes, as a pass at 36 Mpx on a CPU) until released
+    (or 10 s): (the wrapped objective, `entered` set when that pass began, `release`)."""
+    import threading
+
+    entered, release, count = threading.Event(), threading.Event(), []
+
+    def wrapped(x):
+        count.append(1)
+        if len(count) == at:
+            entered.set()
+            release.wait(10)
+        return objective(x)
+
+    return wrapped, entered, release
+
+
+def test_a_stop_during_a_pass_ends_the_run_at_once_with_the_best_image_of_the_passes_before():
+    """Hostile round 36: SIGTERM waited for the pass in progress (9+ minutes at 6000x6000 on a CPU: Python runs a
+    signal handler only between bytecodes). The run now ends while the stalled pass still computes."""
+    objective = _objective()
+    stalling, entered, release = _stalling(objective, at=4)
+    seen = []
+    try:
+        result = synthesis.optimize(stalling, synthesis.noise_image(32, 32, 0.1, 0), iterations=100,
+                                    callback=lambda p: seen.append((p.loss, p.image.clone())),
+                                    should_stop=entered.is_set)
+        assert not release.is_set()  # returned while the pass was still stalled
+        assert result.stopped == "interrupted" and result.evaluations == 3 == len(seen)
+        loss, image = min(seen, key=lambda s: s[0])
+        assert result.loss == loss and torch.equal(result.image, image)
+        assert synthesis.computing()  # (the process must then end with os._exit: console.main)
+    finally:
+        release.set()
+    for _ in range(100):  # the stalled pass ends unseen
+        if not synthesis.computing():
+            break
+        import time
+
+        time.sleep(0.05)
+    assert not synthesis.computing()
+
+
+def test_a_stop_before_the_first_pass_ends_costs_no_further_pass():
+    """Stopped during the first pass, the result is the start, with no forward pass computed for its loss (one
+    more pass of minutes at a large size): it is written nowhere (README Exit status)."""
+    objective = _objective()
+    stalling, entered, release = _stalling(objective, at=1)
+    x0 = synthesis.noise_image(32, 32, 0.1, 0)
+    try:
+        result = synthesis.optimize(stalling, x0, iterations=10, should_stop=entered.is_set)
+        assert not release.is_set() and result.stopped == "interrupted" and result.evaluations == 0
+        assert torch.equal(result.image, x0) and result.loss == math.inf
+    finally:
+        release.set()
+
+
+def test_a_signal_during_a_stalled_pass_is_taken_at_once(monkeypatch):
+    """A real SIGTERM, through the command line's handler (console.catch_signals), while a pass stalls."""
+    import os
+    import signal
+    import threading
+
+    from stylize import console
+
+    monkeypatch.setattr(console.EARLY, "signal", None)
+    objective = _objective()
+    stalling, entered, release = _stalling(objective, at=3)
+    sender = threading.Thread(target=lambda: entered.wait(10) and os.kill(os.getpid(), signal.SIGTERM))
+    sender.start()
+    try:
+        with console.catch_signals() as interrupt:
+            result = synthesis.optimize(stalling, synthesis.noise_image(32, 32, 0.1, 0), iterations=100,
+                                        should_stop=interrupt)
+        assert not release.is_set() and interrupt.signal == signal.SIGTERM
+        assert result.stopped == "interrupted" and result.evaluations == 2
+    finally:
+        release.set()
+        sender.join()
+
+
+def test_passes_on_the_worker_thread_use_the_callers_torch_threads():
+    """torch.set_num_threads is per thread: a worker made before a change (the tests' one_thread, a Ray actor's)
+    computes with the caller's count, as the caller would (the same bytes)."""
+    objective = _objective()
+    x0 = synthesis.noise_image(32, 32, 0.1, 0)
+    seen = []
+
+    def counting(x):
+        seen.append(torch.get_num_threads())
+        return objective(x)
+
+    before = torch.get_num_threads()
+    try:
+        for threads in (2, 1):
+            torch.set_num_threads(threads)
+            synthesis.optimize(counting, x0, iterations=2, should_stop=lambda: False)
+            assert set(seen) == {threads}
+            seen.clear()
+    finally:
+        torch.set_num_threads(before)
+    inline = synthesis.optimize(objective, x0, iterations=5)
+    threaded = synthesis.optimize(objective, x0, iterations=5, should_stop=lambda: False)
+    assert torch.equal(inline.image, threaded.image) and inline.loss == threaded.loss
+
+
 def test_non_finite_loss_stops_with_the_best_finite_image():
     objective = _objective()
     real = objective.__call__

@@ -7,6 +7,7 @@ every check, made once) -> targets (targets.py, cached by content) -> Objective 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Callable
 
@@ -196,12 +197,17 @@ class Session:
         x = result = None
         for k, level in enumerate(plan.levels):
             final = k == len(plan.levels) - 1
-            terms = self.terms(job, net, level) + (list(extra_terms) if final else [])
             if x is None:
                 x = (self.start_image(job, level.width, level.height, policy) if start is None
                      else start.float()).to(self.device)
             if x.shape[-2:] != (level.height, level.width):
                 x = nnf.interpolate(x, size=(level.height, level.width), mode="bicubic", align_corners=False)
+            try:  # (the targets' forward passes: minutes at a large size, as stoppable as the synthesis's)
+                terms = synthesis.computed(lambda: self.terms(job, net, level), should_stop)
+            except synthesis.Interrupted:
+                result = synthesis.Result(x, math.inf, math.nan, math.nan, 0, 0, 0.0, "interrupted")
+                break
+            terms += list(extra_terms) if final else []
             level_callback = None if callback is None else _LevelCallback(callback, k, len(plan.levels))
             objective = Objective(net, terms, self.compute)
             with stripes.striped(not level.memory.reuse):  # memory is short: gradients a stripe at a time

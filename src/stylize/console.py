@@ -267,7 +267,15 @@ def main() -> None:
     try:
         run()
     except SystemExit as e:
-        sys.exit(_printed(e.code))
+        status = _printed(e.code)
+        synthesis = sys.modules.get("stylize.synthesis")
+        if synthesis is not None and synthesis.computing():  # a stop left a pass computing on another thread:
+            import os
+
+            for stream in (sys.stdout, sys.stderr):  # end now, not through torch's teardown under it
+                stream.flush()
+            os._exit(status or 0 if isinstance(status, int | None) else 1)
+        sys.exit(status)
 
 
 def _printed(status):
@@ -360,7 +368,8 @@ class ProgressBar:
             if outcome is not None and outcome.stopped in self.STOPS:
                 if self.total == self.per_run:  # one synthesis: the bar ends at the iteration the run ended on
                     self.bar.n = min(self.offsets[-1] + outcome.iterations, self.total)
-                self.bar.set_postfix_str(f"stopped after {outcome.iterations} iterations: {self.STOPS[outcome.stopped]}",
+                i = outcome.iterations
+                self.bar.set_postfix_str(f"stopped after {i} iteration{'s' * (i != 1)}: {self.STOPS[outcome.stopped]}",
                                          refresh=True)
             self.bar.close()
 

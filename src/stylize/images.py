@@ -180,7 +180,9 @@ def to_pil(x: torch.Tensor) -> Image.Image:
     """Float tensor (1, 3, H, W), any device -> PIL RGB (clamped to [0, 1], rounded)."""
     x = x.detach()[0].clamp(0, 1).mul(255).round().to("cpu", torch.uint8)
     h, w = x.shape[1:]
-    return Image.frombytes("RGB", (w, h), bytes(x.permute(1, 2, 0).contiguous().untyped_storage()))
+    pixels = bytearray(h * w * 3)  # (bytes() of a tensor's storage reads it a byte at a time in Python: minutes
+    torch.frombuffer(pixels, dtype=torch.uint8).view(h, w, 3).copy_(x.permute(1, 2, 0))  # at 36 Mpx)
+    return Image.frombytes("RGB", (w, h), pixels)
 
 
 NAME_MAX = 255  # bytes in one path component, on every common filesystem

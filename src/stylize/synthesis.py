@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import queue
+import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -10,7 +12,7 @@ from typing import Callable
 
 import torch
 
-from . import linesearch, losses
+from . import linesearch, losses, stripes
 from .settings import DEFAULTS
 
 # The "done" stop (Settings.until_done): the picture is done when the best loss fell by less than DONE_DROP
@@ -85,6 +87,84 @@ class _Stop(Exception):
         self.reason = reason
 
 
+class Interrupted(_Stop):
+    """should_stop() said so while computed() waited for its computation."""
+
+    def __init__(self):
+        super().__init__("interrupted")
+
+
+POLL = 0.1  # seconds between two looks at should_stop while a pass computes on the worker
+
+
+class _Worker(threading.Thread):
+    """A daemon thread that computes the passes (one forward + backward each) of the thread that made it, while
+    that thread waits and looks at should_stop every POLL seconds. Python runs a signal handler only between
+    bytecodes of the main thread, so a pass computed there (one C call after another, the backward one call of
+    minutes at 36 Mpx on a CPU) holds a stop signal until it ends; here the handler runs at once and the run stops
+    with its best image within POLL, leaving the pass to finish unseen (`computing`). Each calling thread has its
+    own (two sessions in two threads never queue behind each other)."""
+
+    def __init__(self):
+        super().__init__(name="stylize-pass", daemon=True)
+        self.jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self.busy = False
+        self.start()
+
+    def run(self):
+        while True:
+            fn, on, threads, box, done = self.jobs.get()
+            try:
+                if torch.get_num_threads() != threads:  # the caller's (per thread: set there after this one began)
+                    torch.set_num_threads(threads)
+                with stripes.striped(on):  # (the caller's switch: it is per thread)
+                    box.append((True, fn()))
+            except BaseException as e:  # (given to the caller, with its traceback)
+                box.append((False, e))
+            finally:
+                self.busy = False
+                done.set()
+
+    def call(self, fn, should_stop: Callable[[], bool]):
+        """fn() computed here; Interrupted as soon as should_stop() says so (fn then ends unseen)."""
+        box, done = [], threading.Event()
+        self.busy = True
+        self.jobs.put((fn, stripes.enabled(), torch.get_num_threads(), box, done))
+        try:
+            while not done.wait(POLL):
+                if should_stop():
+                    raise Interrupted
+        except BaseException:  # (a stop, or a second signal's KeyboardInterrupt)
+            _ABANDONED.append(self)
+            raise
+        ok, value = box[0]
+        if not ok:
+            raise value
+        return value
+
+
+_workers = threading.local()  # .worker: the calling thread's _Worker
+_ABANDONED: list[_Worker] = []  # workers left computing a pass when their run stopped
+
+
+def computed(fn: Callable[[], object], should_stop: Callable[[], bool] | None):
+    """fn() (a computation of torch's, e.g. one pass or the targets' passes), on the calling thread's _Worker when
+    should_stop is given, else on the calling thread. Raises what fn raises, or Interrupted as soon as
+    should_stop() is true (fn then goes on to its end, unseen: computing())."""
+    if should_stop is None:
+        return fn()
+    worker = getattr(_workers, "worker", None)
+    if worker is None or worker.busy:  # (busy: one a stop left computing)
+        worker = _workers.worker = _Worker()
+    return worker.call(fn, should_stop)
+
+
+def computing() -> bool:
+    """Whether a pass a stop left unfinished is still computing (the process should then end with os._exit: an
+    interpreter's normal exit would run torch's teardown under it)."""
+    return any(w.busy for w in _ABANDONED)
+
+
 def _value(parts: dict, name: str) -> float:
     v = parts.get(name)
     return 0.0 if v is None else float(v.detach())
@@ -128,12 +208,9 @@ class Bookkeeper:
         if self.evaluations >= self.budget:
             raise _Stop("evaluations")
         leaf = x.detach().requires_grad_(True)
-        with torch.enable_grad():
-            total, parts = self.objective(leaf)
-            value = float(total.detach())
-            if not math.isfinite(value):
-                raise _Stop("non-finite")
-            total.backward()
+        value, parts = computed(lambda: self._pass(leaf), self.should_stop)
+        if not math.isfinite(value):
+            raise _Stop("non-finite")
         self.evaluations += 1
         self.evaluated_in = self.iteration
         content, style = _value(parts, "content"), _value(parts, "style")
@@ -151,6 +228,15 @@ class Bookkeeper:
                 raise _Stop("converged")
         return value, leaf.grad.detach()
 
+    def _pass(self, leaf: torch.Tensor) -> tuple[float, dict]:
+        """The loss at leaf and its terms; the gradient into leaf.grad (no backward pass at a non-finite loss)."""
+        with torch.enable_grad():
+            total, parts = self.objective(leaf)
+            value = float(total.detach())
+            if math.isfinite(value):
+                total.backward()
+        return value, parts
+
     def _iteration_ended(self) -> None:
         """The first evaluation of a new iteration: note the best loss at the last one's end, and stop ("done",
         reporting the iterations completed) when it fell by less than `drop` over the window."""
@@ -163,7 +249,7 @@ class Bookkeeper:
             raise _Stop("done")
 
     def result(self, stopped: str) -> Result:
-        if self.evaluations == 0:  # stopped before the first evaluation: report the start
+        if self.evaluations == 0 and stopped != "interrupted":  # stopped before the first evaluation: the start
             with torch.no_grad():
                 total, parts = self.objective(self.best_x)
             self.best, self.content, self.style = float(total), _value(parts, "content"), _value(parts, "style")
