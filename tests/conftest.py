@@ -62,6 +62,18 @@ def cli_result_text(result) -> str:
 
 
 @pytest.fixture(autouse=True)
+def _stop_signals_as_they_were():
+    """A command run in this process (CliRunner) ends by ignoring SIGINT, SIGTERM and SIGHUP (console.ignore_signals),
+    and an ignored signal is inherited by every process a later test starts: the signal tests' `stylize` would then
+    never stop. Each test leaves the three as it found them."""
+    before = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    yield
+    for s, handler in before.items():
+        if signal.getsignal(s) is not handler and handler is not None:
+            signal.signal(s, handler)
+
+
+@pytest.fixture(autouse=True)
 def _vgg_mark_is_honest(request, monkeypatch):
     """`pytest -m "not vgg"` must skip every test that loads VGG-19: an unmarked test that tries fails."""
     if request.node.get_closest_marker("vgg") is not None:
