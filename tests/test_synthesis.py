@@ -177,6 +177,30 @@ def test_passes_on_the_worker_thread_use_the_callers_torch_threads():
     assert torch.equal(inline.image, threaded.image) and inline.loss == threaded.loss
 
 
+def test_a_worker_ends_once_the_thread_that_made_it_has_ended(monkeypatch):
+    """A library called from short-lived threads (a server's, one per request) must not leave a thread each."""
+    import threading
+    import time
+
+    monkeypatch.setattr(synthesis, "IDLE", 0.05)
+    objective = _objective()
+    made = []
+
+    def one_request():
+        synthesis.optimize(objective, synthesis.noise_image(32, 32, 0.1, 0), iterations=2, should_stop=lambda: False)
+        made.append(synthesis._workers.worker)
+
+    caller = threading.Thread(target=one_request)
+    caller.start()
+    caller.join()
+    worker = made[0]
+    for _ in range(100):
+        if not worker.is_alive():
+            break
+        time.sleep(0.05)
+    assert not worker.is_alive()
+
+
 def test_non_finite_loss_stops_with_the_best_finite_image():
     objective = _objective()
     real = objective.__call__

@@ -95,6 +95,7 @@ class Interrupted(_Stop):
 
 
 POLL = 0.1  # seconds between two looks at should_stop while a pass computes on the worker
+IDLE = 5.0  # seconds between an idle worker's looks at whether the thread that made it still lives
 
 
 class _Worker(threading.Thread):
@@ -103,17 +104,24 @@ class _Worker(threading.Thread):
     bytecodes of the main thread, so a pass computed there (one C call after another, the backward one call of
     minutes at 36 Mpx on a CPU) holds a stop signal until it ends; here the handler runs at once and the run stops
     with its best image within POLL, leaving the pass to finish unseen (`computing`). Each calling thread has its
-    own (two sessions in two threads never queue behind each other)."""
+    own (two sessions in two threads never queue behind each other), and ends once that thread has ended (a
+    library called from short-lived threads leaves no thread behind)."""
 
     def __init__(self):
         super().__init__(name="stylize-pass", daemon=True)
         self.jobs: queue.SimpleQueue = queue.SimpleQueue()
         self.busy = False
+        self.owner = threading.current_thread()
         self.start()
 
     def run(self):
         while True:
-            fn, on, threads, box, done = self.jobs.get()
+            try:
+                fn, on, threads, box, done = self.jobs.get(timeout=IDLE)
+            except queue.Empty:
+                if self.owner.is_alive():
+                    continue
+                return
             try:
                 if torch.get_num_threads() != threads:  # the caller's (per thread: set there after this one began)
                     torch.set_num_threads(threads)
