@@ -94,6 +94,11 @@ class Outcome:
     def partial(self) -> bool:
         return self.stopped == "interrupted"
 
+    @property
+    def unstarted(self) -> bool:
+        """Stopped before its first evaluation: its image is only the start, and is written nowhere."""
+        return self.partial and not self.evaluations
+
 
 class Session:
     """One network on one device, reused for many syntheses, with a target cache keyed by the images'

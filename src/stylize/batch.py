@@ -727,7 +727,7 @@ def synthesize(session, pair: Pair, record: Record, replace: bool, *, metadata: 
             check_not_held(pair.output)  # (again, now that it is claimed: a video that took its folder meanwhile)
             outcome = session.transfer(pair.content, pair.styles, callback=callback, should_stop=should_stop,
                                        blend=pair.blend)
-            if not outcome.evaluations:  # stopped before its first evaluation: no image, nothing written, still to do
+            if outcome.unstarted:  # no image, nothing written, still to do
                 record.status = "pending"
                 return None
             note = save_output(outcome, pair, replace, metadata)

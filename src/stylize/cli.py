@@ -81,7 +81,7 @@ def run_one(settings: Settings, output, quiet: bool, save_every: int, overwrite:
     elif failed is not None:
         fail(failed)
     out = Path(output)
-    if outcome.evaluations == 0 and outcome.partial:
+    if outcome.unstarted:
         interrupted("Interrupted before the first iteration; nothing written.", interrupt)
     if outcome.partial:
         interrupted(f"Interrupted: saved the best image so far ({ProgressBar.summary(outcome)[0]}, marked partial) "

@@ -306,7 +306,7 @@ def figure1(settings, photo, artwork, content_layers=FIGURE1_CONTENT_LAYERS, lay
         if stop():
             break
         o = session.run(plan, callback and _RunCallback(callback, run, runs), should_stop)
-        if o.partial and not o.evaluations:  # stopped before its first evaluation: no cell (its start image)
+        if o.unstarted:  # no cell (its image is the start)
             break
         outcomes.append(o)
         if run < len(content_layers):
@@ -374,7 +374,7 @@ def grid(settings, photo, artwork, ratios=PAPER_RATIOS, layer_sets=PAPER_ROWS, *
         else:  # (planned when its turn comes: a long --ratios list holds no plan of every cell at once)
             session, plan = cell(layer_sets[k], ratios[j])
         o = session.run(plan, callback and _RunCallback(callback, run, runs), should_stop)
-        if o.partial and not o.evaluations:  # stopped before its first evaluation: no cell (its start image)
+        if o.unstarted:  # no cell (its image is the start)
             rows = [row for row in rows if row]
             break
         rows[-1].append(o.image)

@@ -183,6 +183,6 @@ def _make_image(settings, make_job, out, inputs, save_every, overwrite, callback
             save_intermediate(p, out, overwrite)
 
     outcome = session.run(plan, progress, should_stop)
-    if outcome.evaluations or not outcome.partial:
+    if not outcome.unstarted:
         save_image(outcome.image, out, dict(outcome.metadata, **(metadata or {})), overwrite=overwrite)
     return outcome
