@@ -69,6 +69,37 @@ def test_a_plan_is_a_value_made_once_and_run_executes_it(photo, art, monkeypatch
 
 
 @pytest.mark.vgg
+def test_a_stop_during_the_fine_levels_targets_keeps_the_coarse_levels_result(photo, art, monkeypatch):
+    # before: the outcome carried the fine level's counters (0 evaluations): "Interrupted before the first
+    # iteration" and nothing written, though the coarse level had finished
+    import threading
+    import time
+    stop, real = threading.Event(), Session.terms
+
+    def terms(self, job, net, level):
+        if level.width == 48:  # the fine level: a stop arrives while its targets compute
+            stop.set()
+            time.sleep(0.4)
+        return real(self, job, net, level)
+
+    monkeypatch.setattr(Session, "terms", terms)
+    session = Session(size=48, iterations=4, scales=2, coarse_iterations=2)
+    outcome = session.run(session.transfer_job(photo, art), should_stop=stop.is_set)
+    assert outcome.partial and not outcome.unstarted and outcome.evaluations >= 2
+    assert outcome.image.size == (48, 36) and (outcome.metadata["width"], outcome.metadata["height"]) == (48, 36)
+
+
+@pytest.mark.vgg
+def test_a_stop_during_the_coarse_level_gives_an_image_of_the_planned_size(photo, art):
+    # before: a partial saved during the coarse level was 24x18 while its metadata said 48x36
+    seen = []
+    session = Session(size=48, iterations=4, scales=2, coarse_iterations=3)
+    outcome = session.run(session.transfer_job(photo, art), callback=seen.append, should_stop=lambda: bool(seen))
+    assert outcome.partial and outcome.evaluations >= 1 and seen[0].level == 0
+    assert outcome.image.size == (48, 36) == (outcome.metadata["width"], outcome.metadata["height"])
+
+
+@pytest.mark.vgg
 def test_run_of_a_job_plans_it_once(photo, art, monkeypatch):
     calls = []
     real = plans.make

@@ -1,6 +1,8 @@
 """The optimization loop, on a one-layer stand-in network and on the real VGG-19 at tiny sizes."""
 
 import math
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -112,6 +114,30 @@ def test_a_stop_during_a_pass_ends_the_run_at_once_with_the_best_image_of_the_pa
 
         time.sleep(0.05)
     assert not synthesis.computing()
+
+
+def test_a_script_that_stops_a_run_mid_pass_exits_normally(tmp_path):
+    """Hostile round 37: a Python script whose run was stopped during a backward pass aborted at its exit
+    (SIGABRT, "terminate called without an active exception": the interpreter finalized under the pass). Its exit
+    now waits for the abandoned pass."""
+    script = tmp_path / "stopped.py"
+    script.write_text(
+        "import time, torch\n"
+        "from stylize import synthesis\n"
+        "x = torch.randn(1, 32, 192, 192, requires_grad=True)\n"
+        "w = torch.randn(32, 32, 3, 3) * 0.05\n"
+        "def pass_():\n"
+        "    y = x\n"
+        "    for _ in range(30):\n"
+        "        y = torch.nn.functional.conv2d(y, w, padding=1)\n"
+        "    y.square().sum().backward()\n"
+        "t = time.monotonic()\n"
+        "try:\n"
+        "    synthesis.computed(pass_, lambda: time.monotonic() - t > 0.2)\n"
+        "except synthesis.Interrupted:\n"
+        "    print('interrupted', synthesis.computing(), flush=True)\n")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "interrupted True\n", "")
 
 
 def test_a_stop_before_the_first_pass_ends_costs_no_further_pass():

@@ -8,7 +8,7 @@ every check, made once) -> targets (targets.py, cached by content) -> Objective 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import torch
@@ -207,25 +207,30 @@ class Session:
                      else start.float()).to(self.device)
             if x.shape[-2:] != (level.height, level.width):
                 x = nnf.interpolate(x, size=(level.height, level.width), mode="bicubic", align_corners=False)
+            previous = result
             try:  # (the targets' forward passes: minutes at a large size, as stoppable as the synthesis's)
                 terms = synthesis.computed(lambda: self.terms(job, net, level), should_stop)
             except synthesis.Interrupted:
                 result = synthesis.Result(x, math.inf, math.nan, math.nan, 0, 0, 0.0, "interrupted")
-                break
-            terms += list(extra_terms) if final else []
-            level_callback = None if callback is None else _LevelCallback(callback, k, len(plan.levels))
-            objective = Objective(net, terms, self.compute)
-            with stripes.striped(not level.memory.reuse):  # memory is short: gradients a stripe at a time
-                result = synthesis.optimize(objective, x, level.iterations, level.memory.history,
-                                            level.evaluations, level_callback, should_stop,
-                                            optimizer=job.optimizer, learning_rate=job.learning_rate,
-                                            until_done=job.until_done)
-            if result.stopped == "non-finite" and result.evaluations == 0:
-                raise NonFiniteError(objective.overflow(x))
+            else:
+                terms += list(extra_terms) if final else []
+                level_callback = None if callback is None else _LevelCallback(callback, k, len(plan.levels))
+                objective = Objective(net, terms, self.compute)
+                with stripes.striped(not level.memory.reuse):  # memory is short: gradients a stripe at a time
+                    result = synthesis.optimize(objective, x, level.iterations, level.memory.history,
+                                                level.evaluations, level_callback, should_stop,
+                                                optimizer=job.optimizer, learning_rate=job.learning_rate,
+                                                until_done=job.until_done)
+                if result.stopped == "non-finite" and result.evaluations == 0:
+                    raise NonFiniteError(objective.overflow(x))
+            if result.partial and not result.evaluations and previous is not None:
+                result = replace(previous, stopped="interrupted")  # a coarser level's finished result
             x = result.image
             if result.stopped in ("interrupted", "non-finite"):
                 break
         out = result.image
+        if out.shape[-2:] != (plan.height, plan.width):  # stopped at a coarser level: the output has the planned size
+            out = nnf.interpolate(out, size=(plan.height, plan.width), mode="bicubic", align_corners=False).clamp(0, 1)
         if job.content is not None and policy.finishes:
             out = policy.finish(out, self.targets.photo(job.content, job.size).to(out.device))
         return Outcome(images.to_pil(out), result.content, result.style, result.loss, result.iterations,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import math
 import queue
 import threading
@@ -143,6 +144,8 @@ class _Worker(threading.Thread):
                 if should_stop():
                     raise Interrupted
         except BaseException:  # (a stop, or a second signal's KeyboardInterrupt)
+            if not _ABANDONED:
+                atexit.register(_finish_abandoned)
             _ABANDONED.append(self)
             raise
         ok, value = box[0]
@@ -153,6 +156,14 @@ class _Worker(threading.Thread):
 
 _workers = threading.local()  # .worker: the calling thread's _Worker
 _ABANDONED: list[_Worker] = []  # workers left computing a pass when their run stopped
+
+
+def _finish_abandoned() -> None:
+    """At the interpreter's exit, wait for the passes a stop left computing: finalizing under one aborts the
+    process ("terminate called without an active exception", SIGABRT). A script's exit waits at most one pass;
+    the command line ends at once with os._exit instead (console.main)."""
+    while computing():
+        time.sleep(POLL)
 
 
 def computed(fn: Callable[[], object], should_stop: Callable[[], bool] | None):
