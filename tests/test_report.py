@@ -57,6 +57,27 @@ def test_the_shards_of_a_batch_share_one_report(manifest, tmp_path, synthetic_we
     assert r.exit_code == 1 and "already holds results of these pairs; pass --skip-existing" in r.stderr
 
 
+def test_shards_of_two_manifests_never_share_a_report_or_merge(manifest, tmp_path, synthetic_weights, one_thread):
+    """Hostile round 37: shard 1/2 of one manifest and shard 2/2 of another (as many pairs, each shard's own pairs
+    disjoint) wrote into one --report, and `report merge` joined their reports, exit 0: a report records which
+    manifest (its pairs' sha256), not only how many pairs."""
+    other = tmp_path / "other.csv"
+    header, *lines = manifest.read_text().splitlines(keepends=True)
+    other.write_text(header + "".join(lines[1:] + lines[:1]))  # the same images, in another order
+    common = ["--out-dir", tmp_path / "o", *synthetic(synthetic_weights)]
+    assert run("batch", manifest, "--shard", "1/2", "--report", tmp_path / "r.json", *common).exit_code == 0
+    r = run("batch", other, "--shard", "2/2", "--report", tmp_path / "r.json", "--out-dir", tmp_path / "p",
+            *synthetic(synthetic_weights))
+    assert r.exit_code == 1 and "r.json: already exists (a report of another batch: other settings or pairs)" in \
+        r.stderr, cli_result_text(r)
+    assert run("batch", other, "--shard", "2/2", "--report", tmp_path / "r2.json", "--out-dir", tmp_path / "p",
+               *synthetic(synthetic_weights)).exit_code == 0
+    r = run("report", "merge", tmp_path / "r.json", tmp_path / "r2.json", "-o", tmp_path / "m.json")
+    assert r.exit_code == 1 and "are not shards of one batch: their manifests differ" in r.stderr, cli_result_text(r)
+    assert not (tmp_path / "m.json").exists()
+    assert len(json.loads((tmp_path / "r.json").read_text())["manifest_sha256"]) == 64
+
+
 def _settings(size=32, weights="original") -> dict:
     return {"size": size, "style_layers": ["conv1_1"], "weights": weights}
 

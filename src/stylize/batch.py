@@ -73,6 +73,16 @@ class Files:
 
     reads: tuple[str, ...]
     writes: tuple[Path, ...]
+    digest: str = ""  # sha256 of every pair (position, images, output, blend): which manifest, in a report
+
+
+def pairs_digest(pairs: list[Pair]) -> str:
+    """The sha256 (hex) of the pairs as a report records them: two manifests of as many pairs are told apart."""
+    h = hashlib.sha256()
+    for p in pairs:
+        h.update(json.dumps([p.index, p.content, list(p.styles), str(p.output) if p.named else "",
+                             None if p.blend is None else list(p.blend)]).encode() + b"\n")
+    return h.hexdigest()
 
 
 class Share(list):
@@ -91,7 +101,7 @@ def manifest_files(pairs: list[Pair]) -> Files:
     if pairs and pairs[0].manifest is not None:
         return pairs[0].manifest
     return Files(tuple(f for p in pairs for f in (p.content, *p.styles) if f),
-                 tuple(p.output for p in pairs if p.error is None))
+                 tuple(p.output for p in pairs if p.error is None), pairs_digest(pairs))
 
 
 def _blend(value, where: str) -> tuple[float, ...] | None:
@@ -477,7 +487,7 @@ def intake(manifest: str | None, contents=(), styles=(), out_dir: Path = Path(".
     pairs = plan(rows, Path(out_dir), template)
     if manifest and manifest != "-":  # the manifest is read too: no output, report or sheet may replace it
         planned = manifest_files(pairs)
-        whole = Files((manifest, *planned.reads), planned.writes)
+        whole = Files((manifest, *planned.reads), planned.writes, planned.digest)
         for pair in pairs:
             pair.manifest = whole
     return shard(pairs, *share) if share else pairs
@@ -831,7 +841,8 @@ def begin(pairs: list[Pair], out_dir, settings, *, report=None, inputs=(), skip_
     recorded = settings.to_dict()  # (and the network by its contents: torchvision's by name, perhaps not there yet)
     if settings.weights != "torchvision":
         recorded["weights_sha256"] = identity(settings.weights)
-    rep = Report(Path(report) if report else None, recorded, [record_of(p) for p in pairs], total)
+    rep = Report(Path(report) if report else None, recorded, [record_of(p) for p in pairs], total,
+                 manifest_files(pairs).digest)
     try:
         if on_folders is not None:
             on_folders()

@@ -116,6 +116,8 @@ def read(path: Path) -> dict | None:
                and all(_fits(r.get(k), kind) for k, kind in _FIELDS.items())
                for r in records):
         return None
+    if not isinstance(data.get("manifest_sha256", ""), str):
+        return None
     total = data.get("manifest_pairs")
     if total is not None and not (type(total) is int and max((r["index"] + 1 for r in records), default=0) <= total
                                   <= MAX_PAIRS):
@@ -222,9 +224,11 @@ class Report:
     same batch) the others', kept as they are. `manifest_pairs`: how many pairs the whole manifest has,
     before sharding; the records are indexed by their position in it."""
 
-    def __init__(self, path: Path | None, settings: dict, records: list[Record], manifest_pairs: int | None = None):
+    def __init__(self, path: Path | None, settings: dict, records: list[Record], manifest_pairs: int | None = None,
+                 manifest_sha256: str | None = None):
         self.path, self.settings, self.records = path and through_link(Path(path)), settings, records
         self.manifest_pairs = manifest_pairs if manifest_pairs is not None else len(records)
+        self.manifest_sha256 = manifest_sha256
         self.started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
         self.lock = Lock(self.path) if path is not None else None  # (a link's file: one lock for its names)
         self.claim = None
@@ -320,7 +324,9 @@ class Report:
                                 f"pass --overwrite to replace it")
 
     def _same_batch(self, there: dict) -> bool:
-        """Whether a report on disk belongs to this batch: the same settings, the same manifest."""
+        """Whether a report on disk belongs to this batch: the same settings, the same pairs where both hold one, and
+        the same manifest where it holds other shards' pairs (a resume after an edit to one's own lines is a resume:
+        each pair's output then tells whether it still is that pair's)."""
         if there.get("manifest_pairs") != self.manifest_pairs or there.get("settings") != _plain(self.settings):
             return False
         ours = {r.index: r.key() for r in self.records}
@@ -328,6 +334,9 @@ class Report:
             theirs = [Record.from_dict(r) for r in there["pairs"]]
         except TypeError:
             return False
+        if any(r.index not in ours for r in theirs) and \
+                not _same_manifest(there.get("manifest_sha256"), self.manifest_sha256):
+            return False  # another shard's pairs, of another manifest (a resume of one's own pairs is compared above)
         return all(ours.get(r.index, r.key()) == r.key() for r in theirs)
 
     def write(self, force: bool = True) -> None:
@@ -355,7 +364,8 @@ class Report:
         started = min(self.started, there["started"]) if others and isinstance(there.get("started"), str) \
             else self.started
         try:
-            write_json(self.path, document(started, self.settings, self.manifest_pairs, records), overwrite=True)
+            write_json(self.path, document(started, self.settings, self.manifest_pairs, records,
+                                            self.manifest_sha256), overwrite=True)
         except OSError as e:
             raise ManifestError(f"cannot write the report {self.path}: {e.strerror or e}") from None
         now = time.monotonic()
@@ -382,9 +392,17 @@ def count(records) -> dict:
     return counts
 
 
-def document(started: str, settings: dict, manifest_pairs: int, records: list[Record]) -> dict:
-    return {"started": started, "settings": settings, "manifest_pairs": manifest_pairs, "summary": count(records),
+def document(started: str, settings: dict, manifest_pairs: int, records: list[Record],
+             manifest_sha256: str | None = None) -> dict:
+    return {"started": started, "settings": settings, "manifest_pairs": manifest_pairs,
+            **({"manifest_sha256": manifest_sha256} if manifest_sha256 else {}), "summary": count(records),
             "pairs": [asdict(r) for r in records]}
+
+
+def _same_manifest(a, b) -> bool:
+    """Whether two reports' manifests (their pairs' sha256) may be one; a report that records none (an earlier
+    version's, or the API's Report without one) is judged by its settings and pairs alone."""
+    return not a or not b or a == b
 
 
 RANK = {"pending": 0, "interrupted": 1, "failed": 2, "skipped": 3, "ok": 3}
@@ -417,7 +435,7 @@ def merge(paths, output, *, overwrite: bool = False) -> tuple[dict, list[int]]:
             raise ManifestError(f"{output}: a link to nothing, not a stylize report{NOT_A_REPORT}")
         if not os.path.isfile(output) or read(output) is None:  # a manifest, an image...
             raise ManifestError(f"{output}: already exists and is not a stylize report{NOT_A_REPORT}")
-    first, records, started = None, {}, []
+    first, records, started, digest = None, {}, [], None
     for p in paths:
         data = read(p)
         if data is None:
@@ -432,6 +450,10 @@ def merge(paths, output, *, overwrite: bool = False) -> tuple[dict, list[int]]:
         elif data.get("manifest_pairs") != first[1].get("manifest_pairs"):
             raise ManifestError(f"{p} and {first[0]} are not shards of one batch: manifests of "
                                 f"{first[1].get('manifest_pairs')} and {data.get('manifest_pairs')} pairs")
+        elif not _same_manifest(data.get("manifest_sha256"), digest):
+            raise ManifestError(f"{p} and {first[0]} are not shards of one batch: their manifests differ (other "
+                                f"images, outputs or blends)")
+        digest = digest or data.get("manifest_sha256")
         started += [data["started"]] if isinstance(data["started"], str) else []
         for raw in data["pairs"]:
             r = Record.from_dict(raw)  # (read() has checked its index, names and fields)
@@ -442,7 +464,7 @@ def merge(paths, output, *, overwrite: bool = False) -> tuple[dict, list[int]]:
                 records[r.index] = r
     total = first[1].get("manifest_pairs")
     data = document(min(started, default=""), first[1]["settings"], total if total is not None else len(records),
-                    [records[k] for k in sorted(records)])
+                    [records[k] for k in sorted(records)], digest)
     try:
         with claim_file(output):  # not while another run writes it (a figure's .json, a batch's report)
             write_json(output, data, overwrite=overwrite)
