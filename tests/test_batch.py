@@ -456,8 +456,9 @@ def test_contact_sheet_rows_failed_pairs_and_refusals(images, tmp_path):
     kept = mine.read_bytes()
     with pytest.raises(ManifestError, match="is not a contact sheet stylize made; --overwrite replaces only a contact"):
         batch.contact_sheet(records, mine, overwrite=True)
-    with pytest.raises(ManifestError, match="is not a contact sheet stylize made"):
-        batch.check_contact_sheet(mine, pairs, Settings(), overwrite=True)
+    for overwrite in (True, False):  # round 37: without it, "pass --overwrite", which then refused it
+        with pytest.raises(ManifestError, match="is not a contact sheet stylize made"):
+            batch.check_contact_sheet(mine, pairs, Settings(), overwrite=overwrite)
     assert mine.read_bytes() == kept
     assert batch.contact_sheet(records, path, overwrite=True) == path  # a sheet is replaced
 

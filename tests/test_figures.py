@@ -229,6 +229,27 @@ def test_overwrite_replaces_only_this_figures_json_never_another_figures_of_the_
     assert json.loads(figures.save(fig, tmp_path / "new.png").read_text())["figure"] == "new.png"
 
 
+def test_pass_overwrite_is_said_only_when_overwrite_would_do_it(tmp_path):
+    """Hostile round 37: an existing figure beside a .json of the user's was "fig.png: already exists; pass
+    --overwrite", and --overwrite then refused the .json. What no flag changes is said first, whatever the flags."""
+    from stylize.errors import ImageError
+
+    pattern(16, 16).save(tmp_path / "c.png")
+    pattern(16, 16).save(tmp_path / "fig.png")
+    (tmp_path / "fig.json").write_text('{"my": "notes"}')
+    for overwrite in (False, True):
+        with pytest.raises(ImageError, match="fig.json: already exists and is not a figure's .json stylize wrote; "
+                                             "move it away"):
+            figures.check_outputs(tmp_path / "fig.png", [tmp_path / "c.png"], overwrite=overwrite)
+    (tmp_path / "fig.json").write_text(json.dumps({"command": "grid", "cells": [], "figure": "fig.png"}))
+    with pytest.raises(ImageError, match="fig.png: already exists; pass --overwrite"):
+        figures.check_outputs(tmp_path / "fig.png", [tmp_path / "c.png"])
+    (tmp_path / "fig.png").unlink()
+    with pytest.raises(ImageError, match=r"fig.json: already exists \(the figure's .json\); pass --overwrite"):
+        figures.check_outputs(tmp_path / "fig.png", [tmp_path / "c.png"])
+    figures.check_outputs(tmp_path / "fig.png", [tmp_path / "c.png"], overwrite=True)
+
+
 @pytest.mark.parametrize("command, extra, cell", [
     ("figure1", [], "style-E.png"), ("grid", ["--ratios", "1e-3,1e-2", "--layer-sets", "conv1_1"], "A_0.001.png")])
 def test_a_folder_at_a_cells_name_is_refused_before_any_work_whatever_the_flags(photo, art, tmp_path, command,

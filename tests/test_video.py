@@ -807,6 +807,24 @@ def test_overwriting_a_frames_folder_removes_only_the_frames_stylize_made(tmp_pa
     assert sorted(p.name for p in out.glob("frame_*.png")) == ["frame_00001.png", "frame_00002.png"]
 
 
+def test_a_file_of_yours_in_the_frames_folder_is_said_before_pass_overwrite(tmp_path, clip, art):
+    """Hostile round 37 (the kind): an existing v.mp4 was "already exists; pass --overwrite", and --overwrite then
+    refused a file of the user's in v.mp4.frames/. What no flag changes is said first, whatever the flags."""
+    out = tmp_path / "v.mp4"
+    out.write_bytes(b"an earlier video")
+    (tmp_path / "v.mp4.frames").mkdir()
+    mine = tmp_path / "v.mp4.frames" / "frame_00002.png"
+    pattern(32, 27).save(mine)
+    for flags in ([], ["--overwrite"]):
+        r = run("video", clip, art, "-o", out, *flags, *FAST)
+        assert r.exit_code == 1 and r.stderr.startswith(f"Error: {mine}: not a frame stylize made, at a name this "
+                                                        f"clip's frame 2 needs"), cli_result_text(r)
+    assert out.read_bytes() == b"an earlier video"
+    mine.unlink()
+    r = run("video", clip, art, "-o", out, *FAST)
+    assert r.exit_code == 1 and r.stderr == f"Error: {out}: already exists; pass --overwrite to replace it\n"
+
+
 def test_a_video_name_too_long_for_its_frames_folder_is_refused_as_too_long(tmp_path, clip, art):
     """Hostile round 3: a 250-byte name was blamed on the container and codec."""
     out = tmp_path / ("W" * 246 + ".mp4")

@@ -990,10 +990,10 @@ def check_contact_sheet(path, pairs: list[Pair], settings, inputs=(), *, overwri
     others = [*read_files(pairs, settings, inputs), *manifest_files(pairs).writes]
     if any(path_key(p) == path_key(o) for o in others if o):
         raise _sheet_clash(p)
+    if taken(p) and not _is_sheet(p):  # (said first: --overwrite would not replace it either)
+        raise _not_a_sheet(p)
     if taken(p) and not overwrite and not (resume and _is_sheet(p, [pair.output for pair in pairs])):
         raise ManifestError(f"{p}: already exists; pass --overwrite to replace it")
-    if overwrite and taken(p) and not _is_sheet(p):
-        raise _not_a_sheet(p)
     width, height = sheet_size(len(pairs), max((len(pair.styles) for pair in pairs), default=1))
     limit = max_side(p)
     if limit is not None and max(width, height) > limit:

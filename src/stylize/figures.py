@@ -115,20 +115,27 @@ def side_path(out) -> Path:
 def check_outputs(out, inputs, overwrite: bool = False, cells=()) -> None:
     """Refuse, before any work, a figure or .json that exists (without overwrite), replaces an input, or
     is one of the figure's own cells."""
-    from .images import check_name, check_output, read_json_here, same_file, taken
+    from .images import check_name, check_output, same_file, taken
 
-    check_output(out, inputs, overwrite)
+    check_output(out, inputs, overwrite=True)  # every check but whether it exists: that is said last
     check_name(side_path(out))  # the .json beside it needs a name that fits too
     if any(same_file(out, c) or same_file(side_path(out), c) for c in cells):
         raise ImageError(f"{out}: the figure would overwrite one of its own cells; choose another output or --cells-dir")
     side = side_path(out)
     if any(os.path.exists(i) and os.path.exists(side) and os.path.samefile(side, i) for i in inputs):
         raise ImageError(f"{side}: the figure's .json would overwrite an input; choose another output path")
-    if taken(side) and not overwrite:
-        raise ImageError(f"{side}: already exists (the figure's .json); pass --overwrite to replace it")
-    if not taken(side):
-        return
-    data = read_json_here(side)  # --overwrite replaces a figure's .json, never a file of yours
+    if taken(side):
+        _check_side(out, side)
+    for p, what in ((out, ""), (side, " (the figure's .json)")):
+        if taken(p) and not overwrite:  # (last: said only when --overwrite would do it)
+            raise ImageError(f"{p}: already exists{what}; pass --overwrite to replace it")
+
+
+def _check_side(out, side: Path) -> None:
+    """A figure's .json that exists: --overwrite replaces that figure's own, never a file of yours."""
+    from .images import read_json_here, taken
+
+    data = read_json_here(side)
     if not (isinstance(data, dict) and data.get("command") in ("figure1", "grid") and "cells" in data):
         raise ImageError(f"{side}: already exists and is not a figure's .json stylize wrote; move it away or choose "
                          f"another output")

@@ -361,9 +361,9 @@ def check_output(path: str | os.PathLike, inputs=(), overwrite: bool = False) ->
         for other in inputs:
             if other is not None and same_file(p, other):
                 raise ImageError(f"{p}: the output would overwrite an input; choose another output path")
-        if taken(p) and not overwrite:
-            raise ImageError(f"{p}: already exists; pass --overwrite to replace it")
         check_writable(folder)
+        if taken(p) and not overwrite:  # (last: said only when --overwrite would do it)
+            raise ImageError(f"{p}: already exists; pass --overwrite to replace it")
     except OSError as e:
         if e.errno == errno.ENAMETOOLONG:
             raise _too_long(p) from None

@@ -905,6 +905,7 @@ def make_video(source, styles, output, settings, options: VideoOptions = VideoOp
     plan = session.plan(session.transfer_job(first, styles))  # sizes and memory, before the frame is resized
     size = images.fit(first, settings.size).size
     if as_video:
+        check_folder(work_folder(out), clip.count, "", overwrite=True)  # files of yours there: before "--overwrite"
         codec = check_video_output(out, codec, size, clip, fps, overwrite)
         folder = work_folder(out)
     else:
@@ -1048,8 +1049,6 @@ def check_video_output(output, codec: str | None, size: tuple[int, int], source:
         raise VideoError(images.no_folder(output, output.parent))
     if os.path.isdir(output):
         raise VideoError(f"{output}: is a directory")
-    if images.taken(output) and not overwrite:
-        raise VideoError(f"{output}: already exists; pass --overwrite to replace it")
     if source.kind == "video" and os.path.realpath(output) == os.path.realpath(source.path):
         raise VideoError(f"{output}: is the input clip; choose another output")
     codec = codec or CONTAINERS[suffix]
@@ -1118,6 +1117,8 @@ def check_video_output(output, codec: str | None, size: tuple[int, int], source:
                 trial.unlink(missing_ok=True)
         except OSError:
             pass
+    if images.taken(output) and not overwrite:  # (last: said only when --overwrite would do it)
+        raise VideoError(f"{output}: already exists; pass --overwrite to replace it")
     return codec
 
 
