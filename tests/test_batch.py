@@ -151,6 +151,19 @@ def test_a_batch_interrupted_before_its_first_pair_leaves_no_new_out_dir(images,
     assert r.exit_code == 130 and r.stderr.endswith("Interrupted: rerun with --overwrite to make every pair.\n")
 
 
+def test_the_apis_batch_stopped_before_its_first_pair_leaves_no_empty_out_dir(images, tmp_path, synthetic_weights):
+    """Hostile round 37: batch.run_batch stopped before anything was written left the --out-dir it had made (the
+    command line removed it, the API did not); with every pair failed too."""
+    pairs = batch.intake(None, [str(images / "photo0.png")], [str(images / "art0.jpg")], tmp_path / "new" / "out")
+    settings = Settings(size=32, iterations=2, weights=str(synthetic_weights), normalize=False)
+    rep = batch.run_batch(pairs, tmp_path / "new" / "out", settings, should_stop=lambda: True)
+    assert [r.status for r in rep.records] == ["pending"] and not (tmp_path / "new").exists()
+    (tmp_path / "broken.png").write_bytes(b"not an image")
+    pairs = batch.intake(None, [str(tmp_path / "broken.png")], [str(images / "art0.jpg")], tmp_path / "new" / "out")
+    rep = batch.run_batch(pairs, tmp_path / "new" / "out", settings)
+    assert [r.status for r in rep.records] == ["failed"] and not (tmp_path / "new").exists()
+
+
 def test_a_second_ctrl_c_leaves_no_claim_of_the_contact_sheet_and_no_empty_out_dir(images, tmp_path, monkeypatch):
     """Hostile round 14: a second Ctrl-C (KeyboardInterrupt) while the network loaded left the sheet's hidden
     claim file in the new --out-dir, and the folder."""

@@ -954,8 +954,17 @@ def run_batch(pairs: list[Pair], out_dir, settings, *, report=None, inputs=(), s
             should_stop=should_stop, report=rep, on_pair=on_pair, on_note=on_note, callback=callback,
             metadata=metadata)
     finally:
-        rep.close()
+        end(rep)
     return rep
+
+
+def end(rep: Report) -> None:
+    """A batch's last step (batch.run_batch, cluster.run_batch): the report's last write, then the folders made
+    for it that hold nothing (stopped at once, every pair failed) are removed."""
+    try:
+        rep.close()
+    finally:
+        remove_empty(rep.folders)
 
 # -- naming pairs, and the contact sheet --------------------------------------------------------------
 SHEET_THUMB = 128  # px: the box each thumbnail of a contact sheet is fitted into

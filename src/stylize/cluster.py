@@ -248,10 +248,10 @@ def run_batch(pairs: list[Pair], out_dir, settings, *, address: str | None = Non
                                  should_stop, on_start, on_pair, on_note)
                 driver.run(min(count, len(tasks)))
         finally:
-            rep.close()
+            if marker is not None:
+                marker.unlink(missing_ok=True)
+            batch.end(rep)
     finally:
-        if marker is not None:
-            marker.unlink(missing_ok=True)
         if owned:
             try:
                 with signals_held():  # (a second Ctrl-C acts once Ray is down, not leaving its processes running)
