@@ -72,15 +72,15 @@ def _umask():
 def test_figures_refuse_an_existing_side_json_or_cell_before_any_work(photo, art, tmp_path):
     (tmp_path / "g.json").write_text("mine")
     r = run("grid", photo, art, "-o", tmp_path / "g.png", "--ratios", "1e-3", "--layer-sets", "conv1_1", *FAST)
-    assert r.exit_code == 1 and one_line(r).endswith("g.json: already exists (the figure's .json); pass --overwrite "
-                                                      "to replace it")
+    assert r.exit_code == 1 and one_line(r).endswith("g.json: already exists and is not a figure's .json stylize "
+                                                      "wrote; move it away or choose another output")  # (round 37)
     assert (tmp_path / "g.json").read_text() == "mine" and not (tmp_path / "g.png").exists()
     cells = tmp_path / "cells"
     cells.mkdir()
     (cells / "A_0.001.png").write_bytes(b"mine")
     r = run("grid", photo, art, "-o", tmp_path / "h.png", "--ratios", "1e-3", "--layer-sets", "conv1_1",
             "--cells-dir", cells, *FAST)
-    assert r.exit_code == 1 and "A_0.001.png: already exists" in one_line(r)
+    assert r.exit_code == 1 and "A_0.001.png: already exists and is not a cell stylize made" in one_line(r)  # (37)
     assert (cells / "A_0.001.png").read_bytes() == b"mine"
 
 
@@ -88,7 +88,7 @@ def test_figures_refuse_an_existing_side_json_or_cell_before_any_work(photo, art
 def test_save_every_refuses_existing_intermediates_before_any_work(photo, art, tmp_path):
     (tmp_path / "o.00002.png").write_bytes(b"mine")
     r = run(photo, art, "-o", tmp_path / "o.png", "--save-every", "2", *FAST)
-    assert r.exit_code == 1 and "o.00002.png: already exists (an intermediate of --save-every)" in one_line(r)
+    assert r.exit_code == 1 and "o.00002.png: already exists and is not an intermediate stylize made" in one_line(r)
     assert (tmp_path / "o.00002.png").read_bytes() == b"mine" and not (tmp_path / "o.png").exists()
 
 
@@ -96,7 +96,7 @@ def test_save_every_checks_every_levels_intermediates_before_any_work(photo, art
     (tmp_path / "o.L1.00002.png").write_bytes(b"mine")
     r = run(photo, art, "-o", tmp_path / "o.png", "--save-every", "2", "--scales", "2", "--size", "64",
             "--iterations", "3", "--quiet")
-    assert r.exit_code == 1 and "o.L1.00002.png: already exists (an intermediate of --save-every)" in one_line(r)
+    assert r.exit_code == 1 and "o.L1.00002.png: already exists and is not an intermediate stylize made" in one_line(r)
     assert [p.name for p in tmp_path.glob("o*")] == ["o.L1.00002.png"]
 
 
@@ -326,6 +326,15 @@ def test_a_foreign_sidecar_is_never_removed_or_replaced(photo, art, tmp_path):
     r = run(photo, art, "-o", tmp_path / "side.bmp", *FAST)
     assert r.exit_code == 1 and "already exists and is not stylize's" in one_line(r)
     assert side.read_text() == '{"mine": 1}'
+    pattern(8, 8).save(tmp_path / "pair.bmp")  # round 37's kind: a batch's pair said "use --skip-existing or
+    (tmp_path / "pair.bmp.stylize.json").write_text('{"mine": 2}')  # --overwrite", which then refused the mark
+    manifest = tmp_path / "m.csv"
+    manifest.write_text(f"content,style,output\n{photo},{art},pair.bmp\n")
+    for flags in ([], ["--overwrite"]):
+        r = run("batch", manifest, "--out-dir", tmp_path, "--report", tmp_path / "r.json", *flags, *FAST)
+        assert r.exit_code == 3 and "pair.bmp.stylize.json: already exists and is not stylize's" in \
+            json.loads((tmp_path / "r.json").read_text())["pairs"][0]["error"], cli_result_text(r)
+    assert (tmp_path / "pair.bmp.stylize.json").read_text() == '{"mine": 2}'
     from stylize.errors import ImageError
 
     with pytest.raises(ImageError, match="already exists and is not stylize's"):

@@ -212,10 +212,14 @@ def test_merge_refusals(tmp_path):
         r = run("report", "merge", a, b, twice, "-o", tmp_path / "m.json")
         assert r.exit_code == 2 and f"{twice}: given twice (as {a}); give each report once" in r.stderr, \
             cli_result_text(r)
-    (tmp_path / "m.json").write_text("mine")
+    (tmp_path / "m.json").write_text("mine")  # round 37: "pass --overwrite", which then refused it
     r = run("report", "merge", a, b, "-o", tmp_path / "m.json")
-    assert r.exit_code == 1 and "already exists; pass --overwrite" in r.stderr
+    assert r.exit_code == 1 and "m.json: already exists and is not a stylize report; --overwrite replaces only a " \
+        "report: move it away" in r.stderr, cli_result_text(r)
     assert (tmp_path / "m.json").read_text() == "mine"
+    report.merge([a, b], tmp_path / "m2.json")
+    r = run("report", "merge", a, b, "-o", tmp_path / "m2.json")
+    assert r.exit_code == 1 and "m2.json: already exists; pass --overwrite to replace it" in r.stderr
     # round 33: a link to a report was refused as "not a stylize report" (a batch's --report writes through one)
     report.merge([a, b], tmp_path / "earlier.json")
     (tmp_path / "link.json").symlink_to(tmp_path / "earlier.json")

@@ -704,6 +704,7 @@ def _decide(pair: Pair, record: Record, skip_existing: bool, overwrite: bool, se
     if pair.error:
         raise ManifestError(pair.error)
     check_name(pair.output)
+    check_mark(pair.output)  # it may be written: a .bmp's mark name must hold nothing of the user's (said first)
     if taken(pair.output) and not overwrite:
         if not skip_existing:
             raise ManifestError(f"{pair.output} already exists (use --skip-existing or --overwrite)")
@@ -719,7 +720,6 @@ def _decide(pair: Pair, record: Record, skip_existing: bool, overwrite: bool, se
             record.status = "skipped"
             record.carry(meta)  # (what its earlier run measured, if its format holds metadata)
             return None
-    check_mark(pair.output)  # it will be written: a .bmp's mark name must hold nothing of the user's (as transfer's)
     check_not_held(pair.output)
     return overwrite or taken(pair.output)
 

@@ -189,10 +189,12 @@ def prepare_cells(folder, names, overwrite: bool = False, inputs=()) -> list[Pat
             raise ImageError(f"{p}: two cells would have this name (a layer or ratio given twice); give each once")
         if any(same_file(p, i) for i in inputs):
             raise ImageError(f"{p}: a cell would overwrite an input; choose another --cells-dir")
-        check_output(p, overwrite=overwrite)  # every output's checks: a folder there, a running video's folder...
-        if overwrite and os.path.lexists(p) and not _a_cell(p):  # (as a frames folder: only what stylize made)
+        check_output(p, overwrite=True)  # every output's checks: a folder there, a running video's folder...
+        if os.path.lexists(p) and not _a_cell(p):  # (as a frames folder: only what stylize made; said first)
             raise ImageError(f"{p}: already exists and is not a cell stylize made; --overwrite replaces only those, "
-                             f"never a file of yours")
+                             f"never a file of yours: move it away or choose another --cells-dir")
+        if os.path.lexists(p) and not overwrite:
+            raise ImageError(f"{p}: already exists (a cell of an earlier run); pass --overwrite to replace it")
         with claim_file(p):  # another run making a file of that name (its -o): refused now, not after the cells
             pass
     return paths

@@ -96,12 +96,12 @@ def check_intermediates(output: str | os.PathLike, level_iterations: list[int], 
         if any(same_file(path, Path(i)) for i in inputs if i):
             raise ImageError(f"{path}: an intermediate of --save-every would overwrite an input; choose another "
                              f"output name")
+        if not _a_snapshot(path):  # (as a figure's cells: a derived name, never a file of the user's; said first)
+            raise ImageError(f"{path}: already exists and is not an intermediate stylize made (--save-every); "
+                             f"--overwrite replaces only those, never a file of yours: move it away")
         if not overwrite:
             raise ImageError(f"{path}: already exists (an intermediate of --save-every); pass --overwrite to "
                              f"replace it")
-        if not _a_snapshot(path):  # (as a figure's cells: a derived name, never a file of the user's)
-            raise ImageError(f"{path}: already exists and is not an intermediate stylize made (--save-every); "
-                             f"--overwrite replaces only those, never a file of yours")
 
 
 def _a_snapshot(path) -> bool:

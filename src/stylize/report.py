@@ -428,13 +428,13 @@ def merge(paths, output, *, overwrite: bool = False) -> tuple[dict, list[int]]:
     if not os.path.isdir(output.absolute().parent):
         raise ManifestError(no_folder(output, output.parent))
     check_not_held(output)
-    if os.path.lexists(output):
-        if not overwrite:
-            raise ManifestError(f"{output}: already exists; pass --overwrite to replace it")
+    if os.path.lexists(output):  # (what no flag changes is said first)
         if os.path.islink(output):  # (through_link followed any other)
             raise ManifestError(f"{output}: a link to nothing, not a stylize report{NOT_A_REPORT}")
         if not os.path.isfile(output) or read(output) is None:  # a manifest, an image...
             raise ManifestError(f"{output}: already exists and is not a stylize report{NOT_A_REPORT}")
+        if not overwrite:
+            raise ManifestError(f"{output}: already exists; pass --overwrite to replace it")
     first, records, started, digest = None, {}, [], None
     for p in paths:
         data = read(p)
