@@ -357,6 +357,23 @@ def test_a_cell_stopped_before_its_first_evaluation_is_no_cell(tmp_path, synthet
     assert all(math.isfinite(v) for cell in fig.meta["cells"] for k, v in cell.items() if k.endswith("_loss"))
 
 
+@pytest.mark.parametrize("command", ["figure1", "grid"])
+def test_saving_a_figure_stopped_before_its_first_cell_is_one_error(tmp_path, synthetic_weights, command):
+    """Hostile round 38: figures.save of a figure stopped before its first cell (the README's Python API pattern)
+    raised AttributeError ('NoneType' object has no attribute 'size'); now a StylizeError, and nothing written."""
+    photo, art = tmp_path / "c.png", tmp_path / "s.png"
+    pattern(40, 32, 1).save(photo)
+    pattern(36, 36, 2).save(art)
+    settings = Settings(size=32, iterations=2, weights=str(synthetic_weights), normalize=False)
+    make = figures.grid if command == "grid" else figures.figure1
+    fig = make(settings, photo, art, should_stop=lambda: True)
+    assert fig.image is None and fig.meta["partial"]
+    with pytest.raises(ImageError, match=r"f.png: the figure has no finished cell \(it was stopped before its first\); "
+                                         r"nothing to save$"):
+        figures.save(fig, tmp_path / "f.png")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.png", "s.png"]
+
+
 def test_overwrite_replaces_only_the_cells_stylize_made(tmp_path, synthetic_weights):
     """Round 32: figure1/grid --cells-dir --overwrite replaced a user's file (or a link) at a cell's name."""
     from stylize import Settings

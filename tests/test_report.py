@@ -78,6 +78,31 @@ def test_shards_of_two_manifests_never_share_a_report_or_merge(manifest, tmp_pat
     assert len(json.loads((tmp_path / "r.json").read_text())["manifest_sha256"]) == 64
 
 
+def test_a_report_of_an_edited_manifest_is_never_replaced_by_a_hint(manifest, tmp_path, synthetic_weights,
+                                                                    one_thread):
+    """Hostile round 38: after editing one line of the manifest, `--skip-existing` with the same --report was
+    refused with "pass --overwrite to replace it", and --overwrite then made every pair again (and, sharded, dropped
+    the other shard's records from the shared report). The refusal now says to choose another report, and a
+    resume there keeps every finished output."""
+    args = ["batch", manifest, "--out-dir", tmp_path / "o", *synthetic(synthetic_weights)]
+    for k in (1, 2):
+        assert run(*args, "--shard", f"{k}/2", "--report", tmp_path / "r.json").exit_code == 0
+    before = json.loads((tmp_path / "r.json").read_text())
+    pattern(40, 32, seed=9).save(tmp_path / "photo9.png")
+    manifest.write_text(manifest.read_text().replace("photo0.png,", "photo9.png,", 1))  # shard 1's first line
+    for shard in (["--shard", "1/2"], []):
+        r = run(*args, *shard, "--report", tmp_path / "r.json", "--skip-existing")
+        assert r.exit_code == 1 and r.stderr == (
+            f"Error: {tmp_path / 'r.json'}: already exists, the report of another manifest's pairs (edited since it was "
+            f"written?); choose another --report (--skip-existing keeps each finished output whatever the report)\n"), \
+            cli_result_text(r)
+    assert json.loads((tmp_path / "r.json").read_text()) == before
+    made = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "o").iterdir()}
+    r = run(*args, "--report", tmp_path / "new.json", "--skip-existing")  # the edited pair alone is made
+    assert r.exit_code == 0 and json.loads((tmp_path / "new.json").read_text())["summary"] == {"ok": 1, "skipped": 2}
+    assert {p.name: p.stat().st_mtime_ns for p in (tmp_path / "o").iterdir() if p.name in made} == made
+
+
 def _settings(size=32, weights="original") -> dict:
     return {"size": size, "style_layers": ["conv1_1"], "weights": weights}
 

@@ -153,6 +153,8 @@ def save(figure: Figure, out, argv: str = "", overwrite: bool = False) -> Path:
     neither. ImageError."""
     from .images import place, save_image, stage_json, unlink_quietly
 
+    if figure.image is None:  # (stopped before its first cell: there is no picture)
+        raise ImageError(f"{out}: the figure has no finished cell (it was stopped before its first); nothing to save")
     check_outputs(out, figure.inputs, overwrite, figure.cell_files)
     meta = dict(figure.meta, argv=argv)
     timeless = dict(meta, cells=[{k: v for k, v in c.items() if k != "seconds"} for c in meta["cells"]])

@@ -319,14 +319,20 @@ class Report:
         if others:
             raise ManifestError(f"{self.path}: another stylize batch (other settings or pairs) is writing this report "
                                 f"now; choose another --report path")
-        if not overwrite:  # --skip-existing resumes this batch's own report, never another's
-            raise ManifestError(f"{self.path}: already exists (a report of another batch: other settings or pairs); "
-                                f"pass --overwrite to replace it")
+        if overwrite:
+            return
+        if there.get("manifest_pairs") == self.manifest_pairs and there.get("settings") == _plain(self.settings):
+            # (only the pairs differ: a manifest edited since. --overwrite would make every pair again, and drop
+            # the other shards' records: a report of its own keeps both)
+            raise ManifestError(f"{self.path}: already exists, the report of another manifest's pairs (edited since "
+                                f"it was written?); choose another --report (--skip-existing keeps each finished "
+                                f"output whatever the report)")
+        raise ManifestError(f"{self.path}: already exists (a report of another batch: other settings or pairs); "
+                            f"pass --overwrite to replace it")  # (--skip-existing resumes its own report only)
 
     def _same_batch(self, there: dict) -> bool:
-        """Whether a report on disk belongs to this batch: the same settings, the same pairs where both hold one, and
-        the same manifest where it holds other shards' pairs (a resume after an edit to one's own lines is a resume:
-        each pair's output then tells whether it still is that pair's)."""
+        """Whether a report on disk belongs to this batch: the same settings, the same pairs (position, images,
+        output) where both hold one, and the same manifest (manifest_sha256) where it holds other shards' pairs."""
         if there.get("manifest_pairs") != self.manifest_pairs or there.get("settings") != _plain(self.settings):
             return False
         ours = {r.index: r.key() for r in self.records}
