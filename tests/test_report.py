@@ -68,8 +68,8 @@ def test_shards_of_two_manifests_never_share_a_report_or_merge(manifest, tmp_pat
     assert run("batch", manifest, "--shard", "1/2", "--report", tmp_path / "r.json", *common).exit_code == 0
     r = run("batch", other, "--shard", "2/2", "--report", tmp_path / "r.json", "--out-dir", tmp_path / "p",
             *synthetic(synthetic_weights))
-    assert r.exit_code == 1 and "r.json: already exists (a report of another batch: other settings or pairs)" in \
-        r.stderr, cli_result_text(r)
+    assert r.exit_code == 1 and "r.json: already exists, the report of another manifest's pairs" in r.stderr, \
+        cli_result_text(r)
     assert run("batch", other, "--shard", "2/2", "--report", tmp_path / "r2.json", "--out-dir", tmp_path / "p",
                *synthetic(synthetic_weights)).exit_code == 0
     r = run("report", "merge", tmp_path / "r.json", tmp_path / "r2.json", "-o", tmp_path / "m.json")
@@ -101,6 +101,20 @@ def test_a_report_of_an_edited_manifest_is_never_replaced_by_a_hint(manifest, tm
     r = run(*args, "--report", tmp_path / "new.json", "--skip-existing")  # the edited pair alone is made
     assert r.exit_code == 0 and json.loads((tmp_path / "new.json").read_text())["summary"] == {"ok": 1, "skipped": 2}
     assert {p.name: p.stat().st_mtime_ns for p in (tmp_path / "o").iterdir() if p.name in made} == made
+
+
+def test_a_link_to_nothing_as_report_or_contact_sheet_is_told_as_such(manifest, tmp_path):
+    """Hostile round 38: `--report dl.json` (or `--contact-sheet`) where dl.json is a link to nothing was refused as
+    "already exists and is not a stylize report" (a contact sheet: "an image of yours"): a file that is not there."""
+    (tmp_path / "dl.json").symlink_to(tmp_path / "nowhere.json")
+    (tmp_path / "dl.png").symlink_to(tmp_path / "nowhere.png")
+    for flags, told in ((["--report", tmp_path / "dl.json"], "dl.json: a link to nothing, not a stylize report"),
+                        (["--contact-sheet", tmp_path / "dl.png"], "dl.png: a link to nothing, not a contact sheet")):
+        for overwrite in ([], ["--overwrite"]):
+            r = run("batch", manifest, "--out-dir", tmp_path / "o", *flags, *overwrite, "--size", "32")
+            assert r.exit_code == 1 and told in r.stderr and "move it away" in r.stderr, cli_result_text(r)
+    assert not (tmp_path / "o").exists() and not (tmp_path / "nowhere.json").exists()
+    assert (tmp_path / "dl.json").is_symlink() and (tmp_path / "dl.png").is_symlink()
 
 
 def _settings(size=32, weights="original") -> dict:

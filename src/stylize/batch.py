@@ -1029,8 +1029,10 @@ def _is_sheet(path: Path, outputs=None) -> bool:
 
 
 def _not_a_sheet(path) -> ManifestError:
-    return ManifestError(f"{path}: already exists and is not a contact sheet stylize made; --overwrite replaces only "
-                         f"a contact sheet, never an image of yours")
+    what = "a link to nothing, not a contact sheet" if os.path.islink(path) else \
+        "already exists and is not a contact sheet stylize made"  # (a link to a file: through_link followed it)
+    return ManifestError(f"{path}: {what}; --overwrite replaces only a contact sheet, never a file of yours: move it "
+                         f"away or choose another name")
 
 
 def _sheet_mark(outputs) -> str:

@@ -308,7 +308,9 @@ class Report:
         if not exists:
             return
         if there is None:  # (an image, a manifest, notes: --overwrite replaces only a report, as `report merge -o`)
-            raise ManifestError(f"{self.path}: already exists and is not a stylize report{NOT_A_REPORT}")
+            what = "a link to nothing, not a stylize report" if os.path.islink(self.path) else \
+                "already exists and is not a stylize report"  # (a link to a file: through_link followed it)
+            raise ManifestError(f"{self.path}: {what}{NOT_A_REPORT}")
         if self._same_batch(there):
             ours = {r.index for r in self.records}
             done = [r for r in there["pairs"] if r.get("index") in ours and r.get("status") != "pending"]
