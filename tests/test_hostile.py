@@ -1062,7 +1062,7 @@ def test_round_10_numbers_reports_and_messages(images, tmp_path, monkeypatch):
     assert run("batch", a, "--out-dir", tmp_path / "oa", "--report", tmp_path / "r.json", *FAST).exit_code == 0
     before = (tmp_path / "r.json").read_text()
     r = run("batch", b, "--out-dir", tmp_path / "ob", "--report", tmp_path / "r.json", "--skip-existing", *FAST)
-    assert r.exit_code == 1 and "a report of another batch" in one_line(r) and (tmp_path / "r.json").read_text() \
+    assert r.exit_code == 1 and "the report of another manifest's pairs" in one_line(r) and (tmp_path / "r.json").read_text() \
         == before
     monkeypatch.setenv("STYLIZE_MEMORY_LIMIT", "9" * 5000)
     with pytest.raises(OutOfMemoryError, match=r"=a text of 5000 characters is not a positive number"):
