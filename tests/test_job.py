@@ -37,3 +37,29 @@ def test_controls_for_transfer_only_and_counts_are_refused(photo, art):
         jobs.transfer_job(Settings(), photo, [])
     with pytest.raises(SettingsError, match=r"^1 --style-mask for 2 style image\(s\)"):
         jobs.transfer_job(Settings(content_mask="m.png", style_masks=("white",)), photo, [art, art])
+
+
+def test_the_apis_wrong_types_are_stylize_errors_naming_what_was_given(photo, art):
+    """Hostile (kind of round 38's AttributeError): the Python API raised TypeError, ValueError or AttributeError
+    for an image that is not one, no style, an unknown layer, or settings that are not Settings. The README says
+    the library's errors are StylizeError subclasses."""
+    from stylize import Session
+    from stylize.errors import ImageError, LayerError
+
+    s = Settings(size=32)
+    cases = [
+        (lambda: jobs.transfer_job(s, 123, art), ImageError, "the content image: an image is a file name or a PIL "
+                                                             "image, not int"),
+        (lambda: jobs.transfer_job(s, photo, None), ImageError, "the style: an image (a file name or a PIL image) or "
+                                                                "a list of them, not NoneType"),
+        (lambda: jobs.transfer_job(s, photo, [art, 5]), ImageError, "the style image 2: an image is a file name"),
+        (lambda: jobs.content_job(s, photo, "conv9_1"), LayerError, "unknown layer 'conv9_1'"),
+        (lambda: jobs.style_job(s, art, []), LayerError, "layers are given as a name or a list of names"),
+        (lambda: jobs.style_job(s, art, ["conv1_1", 3]), LayerError, "layers are given as a name or a list"),
+        (lambda: jobs.style_job(s, 3.5), ImageError, "the image: an image is a file name or a PIL image, not float"),
+        (lambda: Session(5), SettingsError, "settings: a stylize.Settings, not int"),
+    ]
+    for make, error, message in cases:
+        with pytest.raises(error, match=message.replace("(", r"\(").replace(")", r"\)")):
+            make()
+    assert jobs.style_job(s, art, "conv2_1").style_layers == ("conv2_1",)  # one name is a list of one

@@ -17,7 +17,7 @@ from PIL import Image
 
 from . import __version__, allocator, color, images, memory, stripes, synthesis, vgg, weights
 from . import job as jobs, plan as plans
-from .errors import DeviceError, ImageError, NonFiniteError
+from .errors import DeviceError, ImageError, NonFiniteError, SettingsError
 from .job import ImageLike, Job, describe
 from .layers import deepest
 from .objective import ContentTerm, GuidedStyleTerm, Objective, StyleTerm, Term, TVTerm
@@ -107,7 +107,9 @@ class Session:
     Raises DeviceError for an absent device and SettingsError for bad settings (Settings)."""
 
     def __init__(self, settings: Settings | None = None, **overrides):
-        settings = settings or Settings()
+        settings = Settings() if settings is None else settings
+        if not isinstance(settings, Settings):
+            raise SettingsError(f"settings: a stylize.Settings, not {type(settings).__name__}")
         self.settings = settings.replace(**overrides) if overrides else settings
         self.device = resolve_device(self.settings.device)
         self.compute = precision_dtype(self.settings.precision, self.device)

@@ -13,7 +13,8 @@ from typing import Callable, Union
 
 from PIL import Image
 
-from .errors import SettingsError
+from .errors import ImageError, LayerError, SettingsError
+from .layers import check_layer
 from .settings import Settings
 
 ImageLike = Union[str, os.PathLike, Image.Image]
@@ -93,17 +94,35 @@ def _common(s: Settings) -> dict:
                 noise=s.noise, seed=s.seed, settings=s.to_dict())
 
 
+def image_like(image, what: str) -> ImageLike:
+    """`image` if it is one (a file name or a PIL image), else ImageError naming `what` it was given as."""
+    if isinstance(image, (str, os.PathLike, Image.Image)):
+        return image
+    raise ImageError(f"the {what}: an image is a file name or a PIL image, not {type(image).__name__}")
+
+
 def styles_of(style) -> tuple:
-    """One style image or several, as a tuple."""
+    """One style image or several, as a tuple (ImageError for anything that is neither)."""
     if isinstance(style, (str, os.PathLike, Image.Image)):
         return (style,)
-    return tuple(style)
+    if not isinstance(style, (list, tuple)):
+        raise ImageError(f"the style: an image (a file name or a PIL image) or a list of them, not "
+                         f"{type(style).__name__}")
+    return tuple(image_like(s, f"style image {k}") for k, s in enumerate(style, 1))
+
+
+def _layers(layers) -> tuple[str, ...]:
+    """Layer names given to the API: one name or several, each one of VGG-19's (LayerError)."""
+    names = (layers,) if isinstance(layers, str) else layers
+    if not isinstance(names, (list, tuple)) or not names or not all(isinstance(n, str) for n in names):
+        raise LayerError(f"layers are given as a name or a list of names (e.g. 'conv1_1'), not {layers!r:.80}")
+    return tuple(check_layer(n) for n in names)
 
 
 def transfer_job(s: Settings, content: ImageLike, style, blend: tuple[float, ...] | None = None) -> Job:
     """Style transfer (paper Fig. 2): alpha L_content + beta L_style; `style` is one artwork or several,
     blended by `blend`, else --style-blend, else equally. SettingsError for no style or a wrong blend count."""
-    styles = styles_of(style)
+    content, styles = image_like(content, "content image"), styles_of(style)
     if not styles:
         raise SettingsError("at least one style image is needed")
     weights = (s.replace(style_blend=tuple(blend)) if blend is not None else s).blend(len(styles))
@@ -121,8 +140,8 @@ def content_job(s: Settings, image: ImageLike, layer: str | None = None) -> Job:
     """Content reconstruction (paper Fig. 1, bottom): only L_content at one layer (default: the content
     layer), from noise."""
     _paper_only(s, "content-recon")
-    layer = layer or s.content_layer
-    return Job("content-recon", content=image, content_layers=(layer,), alpha=1.0, meta=(("layer", layer),),
+    layer = _layers(layer)[0] if layer is not None else s.content_layer
+    return Job("content-recon", content=image_like(image, "image"), content_layers=(layer,), alpha=1.0, meta=(("layer", layer),),
                **_common(s))
 
 
@@ -131,9 +150,9 @@ def style_job(s: Settings, image: ImageLike, layers=None, out_size: tuple[int, i
     (width, height) defaults to the artwork's shape at --size; layers other than the settings' are weighted
     equally."""
     _paper_only(s, "style-recon")
-    layers = tuple(layers or s.style_layers)
+    layers = _layers(layers) if layers is not None else s.style_layers
     weights = tuple(s.layer_weights.values()) if layers == s.style_layers else (1 / len(layers),) * len(layers)
-    return Job("style-recon", styles=(image,), blend=(1.0,), style_layers=layers, layer_weights=weights, beta=1.0,
+    return Job("style-recon", styles=(image_like(image, "image"),), blend=(1.0,), style_layers=layers, layer_weights=weights, beta=1.0,
                out_size=out_size, meta=(("layers", list(layers)),), **_common(s))
 
 
