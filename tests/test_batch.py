@@ -1190,3 +1190,16 @@ def test_a_second_signal_just_after_a_partial_save_leaves_a_report_that_tells_it
     assert read_metadata(tmp_path / "o" / "photo0__art0.png")["partial"] is True
     pairs = json.loads((tmp_path / "r.json").read_text())["pairs"]
     assert [p["status"] for p in pairs] == ["interrupted", "pending"]
+
+
+def test_the_batch_apis_wrong_types_are_stylize_errors(images, tmp_path):
+    """Hostile kind of round 38: batch.intake(None, 'a.png', ...) read the name's characters as names ('/': a
+    directory), run_batch([1, 2], ...) raised AttributeError. One name is a list of one."""
+    pairs = batch.intake(None, str(images / "photo0.png"), images / "art0.jpg", tmp_path / "o")
+    assert [(p.content, p.styles) for p in pairs] == [(str(images / "photo0.png"), (str(images / "art0.jpg"),))]
+    for make, message in ((lambda: batch.intake(5), "manifest: a file name or '-', not int"),
+                          (lambda: batch.intake(None, [3], ["a.png"]), "contents: a file name or glob, or a list"),
+                          (lambda: batch.run_batch([1, 2], tmp_path / "o", Settings()), "pairs: the list batch.intake")):
+        with pytest.raises(ManifestError, match=message):
+            make()
+    assert not (tmp_path / "o").exists()

@@ -440,3 +440,24 @@ def test_a_refused_figure_leaves_no_folder_its_cells_dir_made(photo, art, tmp_pa
     assert r.exit_code == 1 and "fig.png: already exists" in r.stderr, cli_result_text(r)
     assert not (tmp_path / "new").exists()
 
+
+
+def test_the_figure_apis_wrong_types_are_stylize_errors(tmp_path):
+    """Hostile kind of round 38: figures.grid(ratios=5) was TypeError, layer_sets=['conv1_1'] an unknown layer 'c',
+    settings=None AttributeError, figures.save(5) AttributeError. One name is a list of one; None is the defaults."""
+    from stylize.errors import LayerError, SettingsError
+
+    photo, art = tmp_path / "c.png", tmp_path / "s.png"
+    pattern(40, 32, 1).save(photo)
+    pattern(36, 36, 2).save(art)
+    fig = figures.grid(None, photo, art, ratios=5, layer_sets=["conv1_1"], should_stop=lambda: True)
+    assert fig.meta["ratios"] == [5] and fig.image is None
+    cases = [(lambda: figures.grid(Settings(), photo, art, ratios="x"), SettingsError, "ratios: a number or a list"),
+             (lambda: figures.grid(Settings(), photo, art, layer_sets=[["conv1_1", 2]]), LayerError,
+              "a layer set: a layer name or a list of them"),
+             (lambda: figures.figure1(Settings(), photo, art, content_layers=[]), LayerError, "content_layers: a layer"),
+             (lambda: figures.figure1(5, photo, art), SettingsError, "settings: a stylize.Settings, not int"),
+             (lambda: figures.save(5, tmp_path / "x.png"), ImageError, "figure: what figures.figure1 or figures.grid")]
+    for make, error, message in cases:
+        with pytest.raises(error, match=message):
+            make()

@@ -477,8 +477,12 @@ def plan(rows, out_dir: Path, template: str = DEFAULT_TEMPLATE) -> list[Pair]:
 
 def intake(manifest: str | None, contents=(), styles=(), out_dir: Path = Path("."),
            template: str = DEFAULT_TEMPLATE, share: tuple[int, int] | None = None, stdin=None) -> list[Pair]:
-    """The pairs of a batch: from a manifest file ('-': `stdin`), or every content x every style; then
-    planned (outputs named, checked) and sharded."""
+    """The pairs of a batch: from a manifest file ('-': `stdin`), or every content x every style (each a name or
+    glob, or a list of them); then planned (outputs named, checked) and sharded. ManifestError."""
+    contents, styles = _names(contents, "contents"), _names(styles, "styles")
+    if manifest is not None and not isinstance(manifest, (str, os.PathLike)):
+        raise ManifestError(f"manifest: a file name or '-', not {type(manifest).__name__}")
+    manifest = None if manifest is None else os.fspath(manifest)
     check_sources(manifest, contents, styles)
     if manifest:
         rows = read_manifest(*_manifest_text(manifest, stdin))
@@ -491,6 +495,14 @@ def intake(manifest: str | None, contents=(), styles=(), out_dir: Path = Path(".
         for pair in pairs:
             pair.manifest = whole
     return shard(pairs, *share) if share else pairs
+
+
+def _names(value, what: str) -> tuple:
+    """The API's contents or styles: one name (or glob) alone, or a list of them (ManifestError otherwise)."""
+    value = (value,) if isinstance(value, (str, os.PathLike)) else value
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, (str, os.PathLike)) for v in value):
+        raise ManifestError(f"{what}: a file name or glob, or a list of them, not {value!r:.80}")
+    return tuple(os.fspath(v) for v in value)
 
 
 def check_sources(manifest: str | None, contents=(), styles=()) -> None:
@@ -929,6 +941,12 @@ def read_files(pairs: list[Pair], settings, inputs=()) -> list:
     return [f for f in files if f and str(f) != "-"]
 
 
+def check_pairs(pairs) -> None:
+    """ManifestError unless `pairs` is what intake or plan returns (the API's run_batch is given them)."""
+    if not isinstance(pairs, list) or not all(isinstance(p, Pair) for p in pairs):
+        raise ManifestError("pairs: the list batch.intake (or batch.plan) returns")
+
+
 def run_batch(pairs: list[Pair], out_dir, settings, *, report=None, inputs=(), skip_existing: bool = False,
               overwrite: bool = False, continue_on_error: bool = True, callback=None,
               should_stop: Callable[[], bool] | None = None, on_ready: Callable[[Report], None] | None = None,
@@ -943,6 +961,7 @@ def run_batch(pairs: list[Pair], out_dir, settings, *, report=None, inputs=(), s
     session's errors; a pair's own failure is its record's."""
     from .api import Session
 
+    check_pairs(pairs)
     session = Session(settings)  # its device checked before begin creates any folder
     rep = begin(pairs, out_dir, settings, report=report, inputs=inputs, skip_existing=skip_existing,
                 overwrite=overwrite, on_folders=on_folders)

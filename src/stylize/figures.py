@@ -10,7 +10,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
-from .errors import ImageError
+from .errors import ImageError, SettingsError
 from .job import COMMANDS
 from .layers import PAPER_STYLE_LAYERS
 
@@ -153,6 +153,8 @@ def save(figure: Figure, out, argv: str = "", overwrite: bool = False) -> Path:
     neither. ImageError."""
     from .images import place, save_image, stage_json, unlink_quietly
 
+    if not isinstance(figure, Figure):
+        raise ImageError(f"figure: what figures.figure1 or figures.grid returned, not {type(figure).__name__}")
     if figure.image is None:  # (stopped before its first cell: there is no picture)
         raise ImageError(f"{out}: the figure has no finished cell (it was stopped before its first); nothing to save")
     check_outputs(out, figure.inputs, overwrite, figure.cell_files)
@@ -229,6 +231,38 @@ def _inputs(settings, photo, artwork) -> list:
     return [photo, artwork, *input_files(settings)]
 
 
+def _arguments(settings, layer_sets, *, ratios=None, content_layers=None) -> tuple:
+    """The API's arguments of a figure as lists the code iterates: settings (None: the defaults), each layer set a
+    tuple of names (one name alone is a set of one), ratios and content layers as tuples (one alone: a tuple of
+    one). SettingsError or LayerError for what is none of these, naming it."""
+    from .errors import LayerError
+    from .layers import check_layer
+    from .settings import Settings
+
+    settings = Settings() if settings is None else settings
+    if not isinstance(settings, Settings):
+        raise SettingsError(f"settings: a stylize.Settings, not {type(settings).__name__}")
+
+    def names(value, what: str) -> tuple[str, ...]:
+        value = (value,) if isinstance(value, str) else value
+        if not isinstance(value, (list, tuple)) or not value or not all(isinstance(n, str) for n in value):
+            raise LayerError(f"{what}: a layer name or a list of them (e.g. 'conv1_1'), not {value!r:.80}")
+        return tuple(check_layer(n) for n in value)
+
+    if not isinstance(layer_sets, (list, tuple)) or not layer_sets:
+        raise LayerError(f"layer_sets: a list of layer sets (each a name or a list of names), not {layer_sets!r:.80}")
+    layer_sets = tuple(names(k, "a layer set") for k in layer_sets)
+    if ratios is not None:
+        ratios = (ratios,) if isinstance(ratios, (int, float)) else ratios
+        if not isinstance(ratios, (list, tuple)) or not ratios or \
+                not all(isinstance(r, (int, float)) and not isinstance(r, bool) for r in ratios):
+            raise SettingsError(f"ratios: a number or a list of numbers (alpha/beta), not {ratios!r:.80}")
+        ratios = tuple(ratios)
+    if content_layers is not None:
+        content_layers = names(content_layers, "content_layers")
+    return settings, layer_sets, ratios, content_layers
+
+
 def _check(settings, output, photo, artwork, cells_dir, names, overwrite: bool) -> None:
     if output is not None:
         check_outputs(output, _inputs(settings, photo, artwork), overwrite,
@@ -297,6 +331,7 @@ def figure1(settings, photo, artwork, content_layers=FIGURE1_CONTENT_LAYERS, lay
     partial when interrupted; nothing when no cell finished); `argv` goes into their metadata."""
     from .api import Session
 
+    settings, layer_sets, _, content_layers = _arguments(settings, layer_sets, content_layers=content_layers)
     _check(settings, output, photo, artwork, cells_dir, figure1_names(content_layers, layer_sets), overwrite)
     runs = len(content_layers) + len(layer_sets)
     session = Session(settings)
@@ -359,6 +394,7 @@ def grid(settings, photo, artwork, ratios=PAPER_RATIOS, layer_sets=PAPER_ROWS, *
     `output`, `argv`: as figure1's."""
     from .api import Session
 
+    settings, layer_sets, ratios, _ = _arguments(settings, layer_sets, ratios=ratios)
     _check(settings, output, photo, artwork, cells_dir, grid_names(ratios, layer_sets), overwrite)
     runs = len(ratios) * len(layer_sets)
 
