@@ -1147,3 +1147,20 @@ def test_the_video_api_never_writes_its_inputs(folder, tmp_path):
         video.encode(folder, folder / "frame_00001.png", clip, "libx264", overwrite=True)
     assert {f.name: f.read_bytes() for f in folder.iterdir()} == kept
 
+
+
+def test_the_video_apis_wrong_types_are_stylize_errors(tmp_path, clip, art):
+    """Hostile kind of round 38: make_video(5, ...), styles None, output 5 or settings 7 raised TypeError or
+    AttributeError; None settings are the defaults."""
+    from stylize.errors import ImageError, SettingsError
+    from stylize.settings import Settings
+
+    cases = [((5, art, tmp_path / "o.mp4", Settings(size=32)), video.VideoError, "source: a file or folder name or a "
+                                                                                "Clip, not int"),
+             ((clip, None, tmp_path / "o.mp4", Settings(size=32)), ImageError, "the style: an image"),
+             ((clip, art, 5, Settings(size=32)), video.VideoError, "output: a file or folder name, not int"),
+             ((clip, art, tmp_path / "o.mp4", 7), SettingsError, "settings: a stylize.Settings, not int")]
+    for args, error, message in cases:
+        with pytest.raises(error, match=message):
+            video.make_video(*args)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mp4"]

@@ -17,12 +17,12 @@ from PIL import Image
 
 from . import __version__, allocator, color, images, memory, stripes, synthesis, vgg, weights
 from . import job as jobs, plan as plans
-from .errors import DeviceError, ImageError, NonFiniteError, SettingsError
+from .errors import DeviceError, ImageError, NonFiniteError
 from .job import ImageLike, Job, describe
 from .layers import deepest
 from .objective import ContentTerm, GuidedStyleTerm, Objective, StyleTerm, Term, TVTerm
 from .plan import Level, Plan
-from .settings import Settings
+from .settings import Settings, settings_of
 from .synthesis import Progress
 from .targets import Targets
 
@@ -107,9 +107,7 @@ class Session:
     Raises DeviceError for an absent device and SettingsError for bad settings (Settings)."""
 
     def __init__(self, settings: Settings | None = None, **overrides):
-        settings = Settings() if settings is None else settings
-        if not isinstance(settings, Settings):
-            raise SettingsError(f"settings: a stylize.Settings, not {type(settings).__name__}")
+        settings = settings_of(settings)
         self.settings = settings.replace(**overrides) if overrides else settings
         self.device = resolve_device(self.settings.device)
         self.compute = precision_dtype(self.settings.precision, self.device)

@@ -237,11 +237,9 @@ def _arguments(settings, layer_sets, *, ratios=None, content_layers=None) -> tup
     one). SettingsError or LayerError for what is none of these, naming it."""
     from .errors import LayerError
     from .layers import check_layer
-    from .settings import Settings
+    from .settings import settings_of
 
-    settings = Settings() if settings is None else settings
-    if not isinstance(settings, Settings):
-        raise SettingsError(f"settings: a stylize.Settings, not {type(settings).__name__}")
+    settings = settings_of(settings)
 
     def names(value, what: str) -> tuple[str, ...]:
         value = (value,) if isinstance(value, str) else value

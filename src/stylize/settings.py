@@ -196,6 +196,15 @@ class Settings:
         return asdict(self)
 
 
+def settings_of(settings) -> Settings:
+    """The settings an API call was given: None is the defaults; SettingsError for what is not a Settings."""
+    if settings is None:
+        return Settings()
+    if not isinstance(settings, Settings):
+        raise SettingsError(f"settings: a stylize.Settings, not {type(settings).__name__}")
+    return settings
+
+
 def _count(name: str, value, most: int, least: int = 1) -> None:
     """SettingsError unless value is an integer from `least` to `most`."""
     if not isinstance(value, int) or isinstance(value, bool) or not least <= value <= most:

@@ -885,8 +885,15 @@ def make_video(source, styles, output, settings, options: VideoOptions = VideoOp
     no video; running it again continues. Raises VideoError (and the synthesis' StylizeErrors)."""
     from .api import Session
 
+    from .job import styles_of
+    from .settings import settings_of
+
     require()
-    styles = (styles,) if isinstance(styles, (str, os.PathLike, Image.Image)) else tuple(styles)
+    settings, styles = settings_of(settings), styles_of(styles)  # (StylizeErrors for what is none of them)
+    for value, what in ((source, "source"), (output, "output")):
+        if not isinstance(value, (str, os.PathLike)) and not (what == "source" and isinstance(value, Clip)):
+            raise VideoError(f"{what}: a file or folder name{' or a Clip' * (what == 'source')}, not "
+                             f"{type(value).__name__}")
     out = Path(output)
     as_video = names_a_video(output)
     if not as_video and not os.path.lexists(out) and Path(f"x{out.name}").suffix.lower() in CONTAINERS \
