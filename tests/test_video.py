@@ -1163,4 +1163,4 @@ def test_the_video_apis_wrong_types_are_stylize_errors(tmp_path, clip, art):
     for args, error, message in cases:
         with pytest.raises(error, match=message):
             video.make_video(*args)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mp4"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["art.png", "clip.mp4"]  # nothing made
