@@ -58,6 +58,8 @@ def test_the_apis_wrong_types_are_stylize_errors_naming_what_was_given(photo, ar
         (lambda: jobs.style_job(s, art, ["conv1_1", 3]), LayerError, "layers are given as a name or a list"),
         (lambda: jobs.style_job(s, 3.5), ImageError, "the image: an image is a file name or a PIL image, not float"),
         (lambda: Session(5), SettingsError, "settings: a stylize.Settings, not int"),
+        (lambda: Session().transfer(photo, art, callback=5), SettingsError, "callback: a function (or None), not int"),
+        (lambda: Session().run("a job"), SettingsError, "run: a Job or a Plan"),
     ]
     for make, error, message in cases:
         with pytest.raises(error, match=message.replace("(", r"\(").replace(")", r"\)")):

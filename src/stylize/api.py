@@ -17,7 +17,7 @@ from PIL import Image
 
 from . import __version__, allocator, color, images, memory, stripes, synthesis, vgg, weights
 from . import job as jobs, plan as plans
-from .errors import DeviceError, ImageError, NonFiniteError
+from .errors import DeviceError, ImageError, NonFiniteError, SettingsError
 from .job import ImageLike, Job, describe
 from .layers import deepest
 from .objective import ContentTerm, GuidedStyleTerm, Objective, StyleTerm, Term, TVTerm
@@ -175,8 +175,13 @@ class Session:
         (1, 3, H, W) in [0, 1] instead of the job's init, resized to each level; iterations: instead of the
         job's at the last level. Raises NonFiniteError when the loss is not finite at the start, and what
         plan() raises."""
+        for f, what in ((callback, "callback"), (should_stop, "should_stop")):
+            if f is not None and not callable(f):
+                raise SettingsError(f"{what}: a function (or None), not {type(f).__name__}")
         if isinstance(plan, Job):
             plan = self.plan(plan)
+        elif not isinstance(plan, Plan):
+            raise SettingsError(f"run: a Job or a Plan (session.transfer_job, session.plan), not {type(plan).__name__}")
         if iterations is not None:
             plan = plan.with_iterations(iterations)
         try:
