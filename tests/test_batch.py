@@ -13,7 +13,7 @@ from PIL import Image
 
 from stylize import batch, synthesis
 from stylize.cli import cli
-from stylize.errors import ClusterError, ImageError, ManifestError
+from stylize.errors import ClusterError, ImageError, ManifestError, UsageError
 from stylize.settings import Settings
 
 from .conftest import EXAMPLES, cli_result_text, pattern, synthetic
@@ -1124,7 +1124,7 @@ def test_a_resume_compares_the_weights_by_their_contents(tmp_path, images, synth
         if not report:  # the output's metadata tells
             assert r.exit_code == 3 and "exists, made with other VGG-19 weights than --weights" in r.output
         else:  # a .bmp holds none: its report, another batch's now, is refused before any work
-            assert r.exit_code == 1 and "a report of another batch" in r.output, cli_result_text(r)
+            assert r.exit_code == 1 and "the report of a batch with other settings; choose another --report" in r.output, cli_result_text(r)
         assert next(out.iterdir()).read_bytes() == made
         weights.write_bytes(synthetic_weights.read_bytes())  # the same network again, under any name
         r = resumed(out, template, *report)
@@ -1203,3 +1203,32 @@ def test_the_batch_apis_wrong_types_are_stylize_errors(images, tmp_path):
         with pytest.raises(ManifestError, match=message):
             make()
     assert not (tmp_path / "o").exists()
+
+
+def test_batch_hints_name_only_a_flag_that_helps(images, tmp_path, synthetic_weights):
+    """Hostile round 39: an output made with other settings was "already exists (use --skip-existing or
+    --overwrite)", and --skip-existing then refused it; a contact sheet of other pairs on a --skip-existing resume
+    was "pass --overwrite" (which cannot join it); a shard of no pair with --contact-sheet failed (its folder) or
+    wrote an empty sheet; the API took skip_existing with overwrite and made every pair again; intake(m, None,
+    None) raised TypeError."""
+    tiny = synthetic(synthetic_weights)
+    one = ["batch", "--content", images / "photo0.png", "--style", images / "art0.jpg", "--out-dir", tmp_path / "o",
+           "--report", tmp_path / "r.json"]
+    assert run(*one, *tiny).exit_code == 0
+    r = run(*one[:-2], "--report", tmp_path / "r2.json", *tiny[:3], "--size", "40", *tiny[5:])
+    error = json.loads((tmp_path / "r2.json").read_text())["pairs"][0]["error"]
+    assert r.exit_code == 3 and "exists, made with --size 32, not 40; pass --overwrite" in error, cli_result_text(r)
+    sheet = tmp_path / "sheet.png"
+    assert run(*one[:-2], "--contact-sheet", sheet, "--skip-existing", *tiny).exit_code == 0
+    r = run("batch", "--content", images / "photo1.png", "--style", images / "art0.jpg", "--out-dir", tmp_path / "o",
+            "--contact-sheet", sheet, "--skip-existing", *tiny)
+    assert r.exit_code == 1 and "sheet.png: already exists, the contact sheet of other pairs (another batch's or " \
+        "shard's); choose another --contact-sheet (one per shard)" in r.stderr, cli_result_text(r)
+    r = run(*one[:-2], "--shard", "9/9", "--contact-sheet", tmp_path / "z" / "cs.png", *tiny[:-1])
+    assert r.exit_code == 0 and "no pair: this shard holds none" in r.stderr and not (tmp_path / "z").exists()
+    pairs = batch.intake(None, [str(images / "photo0.png")], [str(images / "art0.jpg")], tmp_path / "o")
+    with pytest.raises(UsageError, match="skip_existing keeps finished outputs and overwrite replaces them"):
+        batch.run_batch(pairs, tmp_path / "o", Settings(), skip_existing=True, overwrite=True)
+    manifest = tmp_path / "m.csv"
+    manifest.write_text(f"content,style\n{images / 'photo0.png'},{images / 'art0.jpg'}\n")
+    assert len(batch.intake(str(manifest), None, None, tmp_path / "o")) == 1

@@ -117,6 +117,29 @@ def test_a_link_to_nothing_as_report_or_contact_sheet_is_told_as_such(manifest, 
     assert (tmp_path / "dl.json").is_symlink() and (tmp_path / "dl.png").is_symlink()
 
 
+def test_a_report_of_a_manifest_that_gained_a_pair_or_other_settings_never_hints_a_flag_that_cannot_help(
+        manifest, tmp_path, synthetic_weights, one_thread):
+    """Hostile round 39: a manifest that gained a pair, resumed with --skip-existing and its report, was told "pass
+    --overwrite" (which cannot join --skip-existing, and alone makes every pair again); so were other settings."""
+    args = ["batch", manifest, "--out-dir", tmp_path / "o", "--report", tmp_path / "r.json",
+            *synthetic(synthetic_weights)]
+    assert run(*args).exit_code == 0
+    before = (tmp_path / "r.json").read_text()
+    pattern(40, 32, seed=7).save(tmp_path / "photo7.png")
+    with manifest.open("a") as f:
+        f.write(f"{tmp_path / 'photo7.png'},{tmp_path / 'art.png'}\n")
+    r = run(*args, "--skip-existing")
+    assert r.exit_code == 1 and "r.json: already exists, the report of another manifest's pairs (edited since it was " \
+        "written?); choose another --report" in r.stderr, cli_result_text(r)
+    r = run(*args, "--skip-existing", "--size", "40")
+    assert r.exit_code == 1 and r.stderr.endswith("r.json: already exists, the report of a batch with other settings; "
+                                                  "choose another --report\n"), cli_result_text(r)
+    r = run(*args, "--size", "40")
+    assert r.exit_code == 1 and "(a report of a batch with other settings); pass --overwrite to replace it, or " \
+        "choose another --report" in r.stderr, cli_result_text(r)
+    assert (tmp_path / "r.json").read_text() == before
+
+
 def _settings(size=32, weights="original") -> dict:
     return {"size": size, "style_layers": ["conv1_1"], "weights": weights}
 
@@ -194,7 +217,7 @@ def test_another_batch_is_refused_while_one_writes_the_report(tmp_path):
         done.set()
         holder.join(30)
     assert [p["index"] for p in pairs_of(path)] == [0, 1]
-    with pytest.raises(ManifestError, match="a report of another batch"):  # no one writes it now: as any file
+    with pytest.raises(ManifestError, match=r"other settings\); pass --overwrite to replace it, or choose another"):
         other.open()
     other.open(overwrite=True)
     other.close()

@@ -498,8 +498,9 @@ def intake(manifest: str | None, contents=(), styles=(), out_dir: Path = Path(".
 
 
 def _names(value, what: str) -> tuple:
-    """The API's contents or styles: one name (or glob) alone, or a list of them (ManifestError otherwise)."""
-    value = (value,) if isinstance(value, (str, os.PathLike)) else value
+    """The API's contents or styles: one name (or glob) alone, or a list of them, None for none (ManifestError
+    otherwise)."""
+    value = (value,) if isinstance(value, (str, os.PathLike)) else () if value is None else value
     if not isinstance(value, (list, tuple)) or not all(isinstance(v, (str, os.PathLike)) for v in value):
         raise ManifestError(f"{what}: a file name or glob, or a list of them, not {value!r:.80}")
     return tuple(os.fspath(v) for v in value)
@@ -718,8 +719,6 @@ def _decide(pair: Pair, record: Record, skip_existing: bool, overwrite: bool, se
     check_name(pair.output)
     check_mark(pair.output)  # it may be written: a .bmp's mark name must hold nothing of the user's (said first)
     if taken(pair.output) and not overwrite:
-        if not skip_existing:
-            raise ManifestError(f"{pair.output} already exists (use --skip-existing or --overwrite)")
         if not os.path.isfile(pair.output):  # a link to nothing, a pipe: not an output to skip, nor ours to redo
             raise ManifestError(f"{pair.output} exists and is not an image file (a link to nothing, a pipe, ...); "
                                 f"move it away or pass --overwrite")
@@ -727,7 +726,9 @@ def _decide(pair: Pair, record: Record, skip_existing: bool, overwrite: bool, se
         other = made_by(meta) or made_otherwise(meta, settings) or made_from(meta, pair, settings, key)
         if other:  # kept or redone, another run's image would be reported (and shown on the sheet) as this pair's
             raise ManifestError(f"{pair.output} exists, {other}; pass --overwrite to make it again, or choose another "
-                                f"--out-dir")
+                                f"--out-dir")  # (before the hint below: --skip-existing would not keep it)
+        if not skip_existing:
+            raise ManifestError(f"{pair.output} already exists (use --skip-existing or --overwrite)")
         if not meta.get("partial", False):  # finished, or the user's: kept
             record.status = "skipped"
             record.carry(meta)  # (what its earlier run measured, if its format holds metadata)
@@ -834,7 +835,10 @@ def begin(pairs: list[Pair], out_dir, settings, *, report=None, inputs=(), skip_
     A pair whose artworks the blend weights do not fit fails alone; the output folders are created; the
     report (`report`, a path, or None) is checked against every input (`inputs`: more files never to be
     replaced, e.g. the manifest), the outputs and existing files; on_folders() is told once the output folders
-    exist (the command line claims a contact sheet there). ManifestError, ImageError, ClaimError."""
+    exist (the command line claims a contact sheet there). ManifestError, ImageError, ClaimError; UsageError for
+    skip_existing with overwrite (the command line's usage error)."""
+    if skip_existing and overwrite:
+        raise UsageError("skip_existing keeps finished outputs and overwrite replaces them: give one")
     for pair in pairs:
         if pair.blend is None and pair.error is None:
             try:
@@ -1021,6 +1025,9 @@ def check_contact_sheet(path, pairs: list[Pair], settings, inputs=(), *, overwri
     if taken(p) and not _is_sheet(p):  # (said first: --overwrite would not replace it either)
         raise _not_a_sheet(p)
     if taken(p) and not overwrite and not (resume and _is_sheet(p, [pair.output for pair in pairs])):
+        if resume:  # (--overwrite cannot be added to --skip-existing)
+            raise ManifestError(f"{p}: already exists, the contact sheet of other pairs (another batch's or shard's); "
+                                f"choose another --contact-sheet (one per shard)")
         raise ManifestError(f"{p}: already exists; pass --overwrite to replace it")
     width, height = sheet_size(len(pairs), max((len(pair.styles) for pair in pairs), default=1))
     limit = max_side(p)

@@ -208,6 +208,7 @@ def batch_command(manifest, contents, styles, out_dir, name_template, skip_exist
     with catch_signals() as interrupt:
         try:
             pairs = batch.intake(manifest, contents, styles, Path(out_dir), name_template, shard, stdin=sys.stdin)
+            contact_sheet = contact_sheet if pairs else None  # a shard with no pair makes nothing, no sheet either
             if contact_sheet:
                 contact_sheet = batch.check_contact_sheet(contact_sheet, pairs, settings, [manifest, report],
                                                           overwrite=overwrite, resume=skip_existing)
@@ -312,8 +313,7 @@ def content_recon_command(image, output, layer, save_every, quiet, overwrite, **
 @click.option("-o", "--output", type=OUTPUT, required=True, help="Output image.")
 @click.option("--layers", type=LayerList(), default=",".join(DEFAULTS.style_layers), show_default=True,
               help="Layers whose Gram matrices are matched.")
-@click.option("--out-size", type=OutSize(), default=None,
-              help="Output size WxH (or a long side); default: the artwork's shape at --size.")
+@click.option("--out-size", type=OutSize(), help="Output size WxH (or a long side); default: the artwork's shape at --size.")
 @options(SYNTHESIS_OPTIONS)
 @SAVE_EVERY
 @options(RUN_OPTIONS)

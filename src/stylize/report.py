@@ -323,14 +323,17 @@ class Report:
                                 f"now; choose another --report path")
         if overwrite:
             return
-        if there.get("manifest_pairs") == self.manifest_pairs and there.get("settings") == _plain(self.settings):
-            # (only the pairs differ: a manifest edited since. --overwrite would make every pair again, and drop
-            # the other shards' records: a report of its own keeps both)
+        if there.get("settings") == _plain(self.settings):
+            # (only the pairs differ, or their count: a manifest edited since. --overwrite would make every pair
+            # again, and drop the other shards' records: a report of its own keeps both)
             raise ManifestError(f"{self.path}: already exists, the report of another manifest's pairs (edited since "
                                 f"it was written?); choose another --report (--skip-existing keeps each finished "
                                 f"output whatever the report)")
-        raise ManifestError(f"{self.path}: already exists (a report of another batch: other settings or pairs); "
-                            f"pass --overwrite to replace it")  # (--skip-existing resumes its own report only)
+        if resume:  # (--overwrite cannot be added to --skip-existing)
+            raise ManifestError(f"{self.path}: already exists, the report of a batch with other settings; choose "
+                                f"another --report")
+        raise ManifestError(f"{self.path}: already exists (a report of a batch with other settings); pass "
+                            f"--overwrite to replace it, or choose another --report")
 
     def _same_batch(self, there: dict) -> bool:
         """Whether a report on disk belongs to this batch: the same settings, the same pairs (position, images,
