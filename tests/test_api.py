@@ -210,3 +210,28 @@ def test_a_bf16_run_lowers_the_float32_loss_and_records_its_precision(photo, art
     assert scores["bf16"] < 1.25 * scores["fp32"]
 
 
+
+
+def test_a_plan_runs_as_it_was_checked_or_not_at_all(tmp_path, art):
+    """Hostile round 39: a file changed between plan and run gave torch's RuntimeError (tensor sizes); a plan of
+    one Session run by another with other settings recorded the first's settings; bad values (a typo'd setting,
+    a lone layer name read letter by letter, a start of another shape, plan(None)) were bare Python errors."""
+    import torch
+
+    photo = tmp_path / "chg.png"
+    Image.new("RGB", (64, 32), (200, 30, 30)).save(photo)
+    s = Session(size=32, iterations=2)
+    plan = s.plan(s.transfer_job(photo, art))
+    Image.new("RGB", (32, 64), (30, 30, 200)).save(photo)
+    with pytest.raises(ImageError, match="has changed since it was planned: plan the job again"):
+        s.run(plan)
+    plan = s.plan(s.transfer_job(photo, art))
+    with pytest.raises(SettingsError, match="made by a Session with other settings"):
+        Session(size=32, iterations=2, pooling="max").run(plan)
+    cases = [(lambda: Session(sizee=32), "sizee: no such setting"),
+             (lambda: s.run(s.transfer_job(photo, art), start=torch.zeros(3, 5)), r"start: a float tensor of shape"),
+             (lambda: s.plan(None), "plan: a Job")]
+    for make, message in cases:
+        with pytest.raises(SettingsError, match=message):
+            make()
+    assert Session(style_layers="conv1_1").settings.style_layers == ("conv1_1",)

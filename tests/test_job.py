@@ -46,7 +46,11 @@ def test_the_apis_wrong_types_are_stylize_errors_naming_what_was_given(photo, ar
     from stylize import Session
     from stylize.errors import ImageError, LayerError
 
+    from PIL import Image
+
     s = Settings(size=32)
+    closed = Image.open(art)
+    closed.close()
     cases = [
         (lambda: jobs.transfer_job(s, 123, art), ImageError, "the content image: an image is a file name or a PIL "
                                                              "image, not int"),
@@ -60,6 +64,9 @@ def test_the_apis_wrong_types_are_stylize_errors_naming_what_was_given(photo, ar
         (lambda: Session(5), SettingsError, "settings: a stylize.Settings, not int"),
         (lambda: Session().transfer(photo, art, callback=5), SettingsError, "callback: a function (or None), not int"),
         (lambda: Session().run("a job"), SettingsError, "run: a Job or a Plan"),
+        (lambda: jobs.transfer_job(s, Image.new("RGB", (0, 0)), art), ImageError, "an empty image (0x0 px)"),
+        (lambda: jobs.transfer_job(s, closed, art), ImageError, "this PIL image cannot be read"),
+        (lambda: jobs.style_job(s, art, out_size=(32.5, 32)), SettingsError, "out_size: (width, height), two whole"),
     ]
     for make, error, message in cases:
         with pytest.raises(error, match=message.replace("(", r"\(").replace(")", r"\)")):

@@ -262,6 +262,10 @@ def test_merge_refusals(tmp_path):
     for reports, message in cases:
         r = run("report", "merge", *reports, "-o", tmp_path / "m.json")
         assert r.exit_code == 1 and message in r.stderr and len(r.stderr.splitlines()) == 1, cli_result_text(r)
+    data, _ = report.merge(str(a), tmp_path / "lone.json")  # round 39: one name alone was read letter by letter
+    assert [p["index"] for p in data["pairs"]] == [0]
+    with pytest.raises(ManifestError, match="give the reports to merge as file names"):
+        report.merge([a, 5], tmp_path / "m.json")
     r = run("report", "merge", a, tmp_path / "nothing.json", "-o", tmp_path / "m.json")  # a missing input: usage
     assert r.exit_code == 2 and "nothing.json' does not exist" in r.stderr, cli_result_text(r)
     r = run("report", "merge", a, b, "-o", a)

@@ -1163,4 +1163,13 @@ def test_the_video_apis_wrong_types_are_stylize_errors(tmp_path, clip, art):
     for args, error, message in cases:
         with pytest.raises(error, match=message):
             video.make_video(*args)
+    for options, message in (({"temporal_weight": -1}, "--temporal-weight -1: give 0 or a number"),
+                             ({"frame_iterations": 0}, "--frame-iterations 0: give a whole number"),
+                             ({"long_term": "a"}, "--long-term 'a': give a list of whole frame distances"),
+                             ({"pass_blend": float("nan")}, "--pass-blend nan")):  # round 39: the API's values
+        with pytest.raises(video.VideoError, match=message):
+            video.VideoOptions(**options)
+    for fps in (1e9, float("nan"), "25"):
+        with pytest.raises(video.VideoError, match="--fps .*: give a number from 0.01 to 1000"):
+            video.make_video(clip, art, tmp_path / "o.mp4", Settings(size=32), fps=fps)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["art.png", "clip.mp4"]  # nothing made

@@ -136,7 +136,19 @@ class Session:
     def plan(self, job: Job, memory_of: Plan | None = None) -> Plan:
         """Every check before any work, and every level's sizes and memory plan (plan.make; `memory_of`: keep an
         earlier plan's memory plans, as a video does for its frames)."""
-        return plans.make(job, self.targets, self.device, self.settings.pooling, memory_of)
+        if not isinstance(job, Job):
+            raise SettingsError(f"plan: a Job (session.transfer_job, ...), not {type(job).__name__}")
+        plan = plans.make(job, self.targets, self.device, self.settings.pooling, memory_of)
+        return replace(plan, inputs=jobs.inputs(job, self.targets.key), settings=self.settings)
+
+    def _check_plan(self, plan: Plan) -> None:
+        """A plan given to run is run as it was checked: by a Session of the same settings (the network), on inputs
+        whose pixels have not changed since (SettingsError, ImageError)."""
+        if plan.settings is not None and plan.settings != self.settings:
+            raise SettingsError("this plan was made by a Session with other settings: plan the job with this one")
+        if plan.inputs is not None and jobs.inputs(plan.job, self.targets.key) != plan.inputs:
+            raise ImageError(f"an input of this plan ({describe(plan.job.content or plan.job.styles[0])}, ...) has "
+                             f"changed since it was planned: plan the job again")
 
     # -- stage 3: the objective of a level --------------------------------------------------------------
     def terms(self, job: Job, net, level: Level) -> list[Term]:
@@ -182,6 +194,11 @@ class Session:
             plan = self.plan(plan)
         elif not isinstance(plan, Plan):
             raise SettingsError(f"run: a Job or a Plan (session.transfer_job, session.plan), not {type(plan).__name__}")
+        else:
+            self._check_plan(plan)
+        if start is not None and not (isinstance(start, torch.Tensor) and start.dim() == 4 and start.shape[:2] == (1, 3)
+                                      and start.is_floating_point()):
+            raise SettingsError("start: a float tensor of shape (1, 3, H, W), values in [0, 1]")
         if iterations is not None:
             plan = plan.with_iterations(iterations)
         try:
@@ -253,7 +270,7 @@ class Session:
             "style": describe(job.styles[0]) if len(job.styles) == 1 else None,
             "styles": [describe(im) for im in job.styles],
             "blend": list(job.blend),
-            "inputs": jobs.inputs(job, self.targets.key),
+            "inputs": plan.inputs if plan.inputs is not None else jobs.inputs(job, self.targets.key),
             "width": plan.width,
             "height": plan.height,
             "device": str(self.device),

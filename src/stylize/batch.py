@@ -27,7 +27,7 @@ from .images import (NAME_MAX, NOT_REGULAR, check_mark, check_name, check_not_he
 from .job import inputs as job_inputs, transfer_job
 from .masks import is_colour
 from .report import Record, Report
-from .settings import MAX_COUNT, Settings, names_a_folder, number, shown, whole
+from .settings import MAX_COUNT, Settings, names_a_folder, number, settings_of, shown, whole
 from .targets import digest
 from .weights import identity
 
@@ -966,6 +966,7 @@ def run_batch(pairs: list[Pair], out_dir, settings, *, report=None, inputs=(), s
     from .api import Session
 
     check_pairs(pairs)
+    settings = settings_of(settings)
     session = Session(settings)  # its device checked before begin creates any folder
     rep = begin(pairs, out_dir, settings, report=report, inputs=inputs, skip_existing=skip_existing,
                 overwrite=overwrite, on_folders=on_folders)

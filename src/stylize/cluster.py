@@ -30,7 +30,7 @@ from .batch import Pair
 from .console import signals_held
 from .errors import ClusterError, UsageError
 from .report import Record, Report
-from .settings import shown
+from .settings import settings_of, shown
 from .targets import Targets
 
 EXTRA = "pip install 'gatys-stylize[ray]'"
@@ -217,6 +217,7 @@ def run_batch(pairs: list[Pair], out_dir, settings, *, address: str | None = Non
     seconds. Raises ManifestError, ClusterError (Ray missing or unreachable, an output folder a worker cannot
     see, no worker starting within START_WAIT seconds) and a worker's own unexpected exception."""
     batch.check_pairs(pairs)
+    settings = settings_of(settings)
     ray = import_ray()
     printer = builtins.print  # Ray's driver replaces it (tqdm_ray) when it relays a worker's death
     owned = connect(address)

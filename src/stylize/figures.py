@@ -155,6 +155,8 @@ def save(figure: Figure, out, argv: str = "", overwrite: bool = False) -> Path:
 
     if not isinstance(figure, Figure):
         raise ImageError(f"figure: what figures.figure1 or figures.grid returned, not {type(figure).__name__}")
+    if not isinstance(out, (str, os.PathLike)):
+        raise ImageError(f"out: a file name, not {type(out).__name__}")
     if figure.image is None:  # (stopped before its first cell: there is no picture)
         raise ImageError(f"{out}: the figure has no finished cell (it was stopped before its first); nothing to save")
     check_outputs(out, figure.inputs, overwrite, figure.cell_files)

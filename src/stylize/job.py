@@ -15,7 +15,7 @@ from PIL import Image
 
 from .errors import ImageError, LayerError, SettingsError
 from .layers import check_layer
-from .settings import Settings
+from .settings import MAX_SIDE, Settings
 
 ImageLike = Union[str, os.PathLike, Image.Image]
 COMMANDS = ("transfer", "content-recon", "style-recon")
@@ -96,7 +96,15 @@ def _common(s: Settings) -> dict:
 
 def image_like(image, what: str) -> ImageLike:
     """`image` if it is one (a file name or a PIL image), else ImageError naming `what` it was given as."""
-    if isinstance(image, (str, os.PathLike, Image.Image)):
+    if isinstance(image, Image.Image):
+        try:
+            image.load()  # (a closed image, or one whose file went away)
+        except (ValueError, OSError, AttributeError) as e:
+            raise ImageError(f"the {what}: this PIL image cannot be read ({e})") from None
+        if 0 in image.size:
+            raise ImageError(f"the {what}: an empty image ({image.width}x{image.height} px)")
+        return image
+    if isinstance(image, (str, os.PathLike)):
         return image
     raise ImageError(f"the {what}: an image is a file name or a PIL image, not {type(image).__name__}")
 
@@ -150,6 +158,10 @@ def style_job(s: Settings, image: ImageLike, layers=None, out_size: tuple[int, i
     (width, height) defaults to the artwork's shape at --size; layers other than the settings' are weighted
     equally."""
     _paper_only(s, "style-recon")
+    if out_size is not None and not (isinstance(out_size, (list, tuple)) and len(out_size) == 2 and all(
+            isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= MAX_SIDE for v in out_size)):
+        raise SettingsError(f"out_size: (width, height), two whole numbers of pixels from 1 to {MAX_SIDE}, not "
+                            f"{out_size!r:.40}")
     layers = _layers(layers) if layers is not None else s.style_layers
     weights = tuple(s.layer_weights.values()) if layers == s.style_layers else (1 / len(layers),) * len(layers)
     return Job("style-recon", styles=(image_like(image, "image"),), blend=(1.0,), style_layers=layers, layer_weights=weights, beta=1.0,

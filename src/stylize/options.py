@@ -14,8 +14,8 @@ import click
 from .console import printable
 from .errors import LayerError, SettingsError
 from .layers import LAYERS
-from .settings import (COLOR_MAPS, COLORS, DEFAULTS, FIELDS, GUIDES, LOSS_SCALINGS, MAX_COUNT, MAX_HISTORY, MAX_PASSES,
-                       MAX_SCALES, MAX_SIDE, MAX_STYLE_SCALE, OPTIMIZERS, POOLINGS, PRECISIONS, PRESET_SUMMARIES, PRESETS,
+from .settings import (COLOR_MAPS, COLORS, DEFAULTS, FIELDS, FPS_RANGE, GUIDES, LOSS_SCALINGS, MAX_COUNT, MAX_HISTORY,
+                       MAX_PASSES, MAX_SCALES, MAX_SIDE, MAX_STYLE_SCALE, NUMBER_RANGE, OPTIMIZERS, POOLINGS, PRECISIONS, PRESET_SUMMARIES, PRESETS,
                        Settings, names_a_folder, number, shown, whole)
 
 
@@ -35,7 +35,6 @@ class IntRange(click.IntRange):
         return super().convert(value, param, ctx)
 
 
-NUMBER_RANGE = (1e-12, 1e12)  # every weight, ratio and rate: 0 (where allowed) or within this range
 
 
 class PositiveFloat(click.ParamType):
@@ -292,7 +291,6 @@ class SettingsInt(IntRange):
 
 
 COUNT = IntRange(1, MAX_COUNT)  # a count that is not a Settings field
-FPS_RANGE = (0.01, 1000.0)  # frames per second a container can time (0.0001 has no time base)
 class InputPath(click.Path):
     """An existing file to read. Click's refusal of a missing one, with a name's byte that is not UTF-8 shown as
     '\\xff' (as every message of stylize's shows it; Click's own shows '\ufffd', a name no one can type)."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import torch
 
@@ -42,6 +42,8 @@ class Plan:
     width: int
     height: int
     levels: tuple[Level, ...]
+    inputs: dict | None = field(default=None, compare=False)  # job.inputs when planned: what the checks saw
+    settings: object = field(default=None, compare=False)  # the planning Session's Settings (its network)
 
     @property
     def memory(self) -> memory.Plan:

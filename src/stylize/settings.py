@@ -24,6 +24,8 @@ MAX_HISTORY = 10**9  # a larger history than fits is lowered to what fits (memor
 MAX_SCALES = 12  # coarse-to-fine levels: 2**11 x the smallest level (16 px) exceeds MAX_SIDE
 MAX_STYLE_SCALE = 64.0
 MAX_PASSES = 1000  # `stylize video --passes` (video.VideoOptions); the authors' code makes 15
+NUMBER_RANGE = (1e-12, 1e12)  # every weight, ratio and rate: 0 (where allowed) or within this range
+FPS_RANGE = (0.01, 1000.0)  # frames per second a container can time (0.0001 has no time base)
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,9 @@ class Settings:
     guide: str = "simple"  # how a mask becomes each layer's guide: simple (nearest) | inside (receptive field inside)
 
     def __post_init__(self) -> None:
+        for name in ("style_layers", "style_masks"):  # one name alone is a list of one (never read letter by letter)
+            if isinstance(getattr(self, name), str):
+                object.__setattr__(self, name, (getattr(self, name),))
         check_layer(self.content_layer)
         if not self.style_layers:
             raise LayerError("at least one style layer is needed")
@@ -190,6 +195,10 @@ class Settings:
         return alpha, beta
 
     def replace(self, **changes) -> "Settings":
+        """These settings with `changes` (SettingsError for a name that is no setting: a typo such as sizee)."""
+        unknown = sorted(set(changes) - {f.name for f in fields(self)})
+        if unknown:
+            raise SettingsError(f"{unknown[0]}: no such setting (the settings are stylize.Settings' fields)")
         return replace(self, **changes)
 
     def to_dict(self) -> dict:

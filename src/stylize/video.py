@@ -39,7 +39,7 @@ from .console import limits
 from .errors import StylizeError
 from .job import NAME_KEY
 from .objective import TemporalTerm
-from .settings import MAX_PASSES, names_a_video
+from .settings import FPS_RANGE, MAX_COUNT, MAX_PASSES, NUMBER_RANGE, names_a_video
 
 FRAME_NAME = "frame_{:05d}.png"
 FRAME_PATTERN = re.compile(r"^frame_(\d{5,})\.png$")
@@ -501,6 +501,18 @@ class VideoOptions:
     def __post_init__(self):
         if self.warp not in WARPS:
             raise VideoError(f"--warp {self.warp}: use {' or '.join(WARPS)}")
+        w = self.temporal_weight  # (the command line's ranges, for the API's values too)
+        if not _number(w) or not (w == 0 or NUMBER_RANGE[0] <= w <= NUMBER_RANGE[1]):
+            raise VideoError(f"--temporal-weight {w!r:.40}: give 0 or a number from {NUMBER_RANGE[0]:g} to "
+                             f"{NUMBER_RANGE[1]:g}")
+        for name, value in (("--frame-iterations", self.frame_iterations), ("--pass-iterations", self.pass_iterations),
+                            ("--passes", self.passes), ("--temporal-from-pass", self.temporal_from_pass)):
+            if value is not None and not (isinstance(value, int) and not isinstance(value, bool)
+                                          and 1 <= value <= MAX_COUNT):
+                raise VideoError(f"{name} {value!r:.40}: give a whole number from 1 to {MAX_COUNT}")
+        if not isinstance(self.long_term, (list, tuple)) or not all(isinstance(v, int) and not isinstance(v, bool)
+                                                                    for v in self.long_term):
+            raise VideoError(f"--long-term {self.long_term!r:.40}: give a list of whole frame distances, e.g. (1, 10)")
         j = tuple(sorted({int(v) for v in self.long_term}))
         if not j or j[0] < 1:
             raise VideoError(f"--long-term {','.join(map(str, self.long_term)) or '(none)'}: give frame distances >= 1, "
@@ -508,7 +520,7 @@ class VideoOptions:
         object.__setattr__(self, "long_term", j)
         if not 1 <= self.passes <= MAX_PASSES:
             raise VideoError(f"--passes {self.passes}: give 1 to {MAX_PASSES}")
-        if not 0 <= self.pass_blend <= 1:
+        if not _number(self.pass_blend) or not 0 <= self.pass_blend <= 1:
             raise VideoError(f"--pass-blend {self.pass_blend:g}: give a number from 0 to 1")
         if self.temporal_from_pass is not None and not 1 <= self.temporal_from_pass <= self.passes:
             raise VideoError(f"--temporal-from-pass {self.temporal_from_pass}: give a pass from 1 to --passes "
@@ -521,6 +533,17 @@ class VideoOptions:
     def first_temporal_pass(self) -> int:
         """The first pass of the multi-pass algorithm with the temporal term: 8 of 15 in the authors' code."""
         return self.temporal_from_pass or math.ceil(self.passes / 2)
+
+
+def _number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def check_fps(fps) -> float:
+    """The API's fps: a finite number in FPS_RANGE (the command line's --fps range), else VideoError."""
+    if not _number(fps) or not FPS_RANGE[0] <= fps <= FPS_RANGE[1]:
+        raise VideoError(f"--fps {fps!r:.40}: give a number from {FPS_RANGE[0]:g} to {FPS_RANGE[1]:g}")
+    return float(fps)
 
 
 @dataclass
@@ -890,6 +913,9 @@ def make_video(source, styles, output, settings, options: VideoOptions = VideoOp
 
     require()
     settings, styles = settings_of(settings), styles_of(styles)  # (StylizeErrors for what is none of them)
+    fps = check_fps(fps)
+    if not isinstance(options, VideoOptions):
+        raise VideoError(f"options: a video.VideoOptions, not {type(options).__name__}")
     for value, what in ((source, "source"), (output, "output")):
         if not isinstance(value, (str, os.PathLike)) and not (what == "source" and isinstance(value, Clip)):
             raise VideoError(f"{what}: a file or folder name{' or a Clip' * (what == 'source')}, not "
@@ -1168,7 +1194,7 @@ def encode(frames_dir, output, source: Clip, codec: str, fps: float = DEFAULT_FP
     rate and time stamps, copying its audio; to a temporary name, then into place in one step (also on a
     filesystem without hard links). should_stop() is asked before every frame: EncodingStopped, and the
     temporary file removed. Raises VideoError, ImageError."""
-    av = _av()
+    av, fps = _av(), check_fps(fps)
     output = Path(output)
     check_not_inputs([source.path, *source.files], [output])
     files = [frame_path(frames_dir, n) for n in range(1, source.count + 1)]
@@ -1244,7 +1270,7 @@ def write_clip(frames: list[Image.Image], output, fps: float = DEFAULT_FPS, code
                overwrite: bool = False) -> Path:
     """Encode in-memory frames as a video (bench/make_clip.py, the tests). VideoError for an existing `output`
     without `overwrite`."""
-    av = _av()
+    av, fps = _av(), check_fps(fps)
     output = Path(output)
     if os.path.lexists(output) and not overwrite:
         raise VideoError(f"{output}: already exists; pass overwrite=True to replace it")
