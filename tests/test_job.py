@@ -62,10 +62,12 @@ def test_the_apis_wrong_types_are_stylize_errors_naming_what_was_given(photo, ar
         (lambda: jobs.style_job(s, art, ["conv1_1", 3]), LayerError, "layers are given as a name or a list"),
         (lambda: jobs.style_job(s, 3.5), ImageError, "the image: an image is a file name or a PIL image, not float"),
         (lambda: Session(5), SettingsError, "settings: a stylize.Settings, not int"),
-        (lambda: Session().transfer(photo, art, callback=5), SettingsError, "callback: a function (or None), not int"),
+        (lambda: Session().transfer(photo, art, callback=5), SettingsError, "callback: a function (or None), not 5"),
         (lambda: Session().run("a job"), SettingsError, "run: a Job or a Plan"),
         (lambda: jobs.transfer_job(s, Image.new("RGB", (0, 0)), art), ImageError, "an empty image (0x0 px)"),
         (lambda: jobs.transfer_job(s, closed, art), ImageError, "this PIL image cannot be read"),
+        (lambda: jobs.transfer_job(s, photo, Image.new("RGB", (0, 0))), ImageError, "the style image: an empty image"),
+        (lambda: jobs.content_job(s, photo, ["conv1_1", "conv5_1"]), LayerError, "made from one layer, not 2"),
         (lambda: jobs.style_job(s, art, out_size=(32.5, 32)), SettingsError, "out_size: (width, height), two whole"),
     ]
     for make, error, message in cases:

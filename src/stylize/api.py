@@ -22,7 +22,7 @@ from .job import ImageLike, Job, describe
 from .layers import deepest
 from .objective import ContentTerm, GuidedStyleTerm, Objective, StyleTerm, Term, TVTerm
 from .plan import Level, Plan
-from .settings import Settings, settings_of
+from .settings import MAX_COUNT, Settings, settings_of
 from .synthesis import Progress
 from .targets import Targets
 
@@ -187,9 +187,14 @@ class Session:
         (1, 3, H, W) in [0, 1] instead of the job's init, resized to each level; iterations: instead of the
         job's at the last level. Raises NonFiniteError when the loss is not finite at the start, and what
         plan() raises."""
-        for f, what in ((callback, "callback"), (should_stop, "should_stop")):
-            if f is not None and not callable(f):
-                raise SettingsError(f"{what}: a function (or None), not {type(f).__name__}")
+        from . import arguments
+
+        arguments.functions(callback=callback, should_stop=should_stop)
+        if iterations is not None and not (isinstance(iterations, int) and not isinstance(iterations, bool)
+                                           and 1 <= iterations <= MAX_COUNT):
+            raise SettingsError(f"iterations: a whole number from 1 to {MAX_COUNT} (or None), not {iterations!r:.40}")
+        if not isinstance(extra_terms, (list, tuple)) or not all(isinstance(t, Term) for t in extra_terms):
+            raise SettingsError("extra_terms: a list of objective terms (stylize.objective.Term)")
         if isinstance(plan, Job):
             plan = self.plan(plan)
         elif not isinstance(plan, Plan):

@@ -479,7 +479,15 @@ def intake(manifest: str | None, contents=(), styles=(), out_dir: Path = Path(".
            template: str = DEFAULT_TEMPLATE, share: tuple[int, int] | None = None, stdin=None) -> list[Pair]:
     """The pairs of a batch: from a manifest file ('-': `stdin`), or every content x every style (each a name or
     glob, or a list of them); then planned (outputs named, checked) and sharded. ManifestError."""
+    from . import arguments
+
     contents, styles = _names(contents, "contents"), _names(styles, "styles")
+    arguments.names(out_dir=out_dir)
+    if not isinstance(template, str):
+        raise ManifestError(f"template: a name template (a text), not {type(template).__name__}")
+    if share is not None and not (isinstance(share, (list, tuple)) and len(share) == 2 and all(
+            isinstance(v, int) and not isinstance(v, bool) for v in share) and 1 <= share[0] <= share[1]):
+        raise ManifestError(f"share: (I, N), whole numbers with 1 <= I <= N, not {share!r:.40}")
     if manifest is not None and not isinstance(manifest, (str, os.PathLike)):
         raise ManifestError(f"manifest: a file name or '-', not {type(manifest).__name__}")
     manifest = None if manifest is None else os.fspath(manifest)
@@ -945,10 +953,21 @@ def read_files(pairs: list[Pair], settings, inputs=()) -> list:
     return [f for f in files if f and str(f) != "-"]
 
 
-def check_pairs(pairs) -> None:
-    """ManifestError unless `pairs` is what intake or plan returns (the API's run_batch is given them)."""
+def check_arguments(pairs, out_dir, report, inputs, skip_existing, overwrite, continue_on_error, metadata,
+                    **functions) -> None:
+    """The API's run_batch (and cluster.run_batch) arguments, before any work: `pairs` what intake or plan returns,
+    names, flags, functions and `metadata` of their types (ManifestError, SettingsError)."""
+    from . import arguments
+
     if not isinstance(pairs, list) or not all(isinstance(p, Pair) for p in pairs):
         raise ManifestError("pairs: the list batch.intake (or batch.plan) returns")
+    arguments.names(out_dir=out_dir, report=report)
+    if out_dir is None or not isinstance(inputs, (list, tuple)):
+        raise SettingsError("out_dir: a folder name, and inputs a list of file names")
+    arguments.names(**{f"inputs[{k}]": v for k, v in enumerate(inputs)})
+    arguments.flags(skip_existing=skip_existing, overwrite=overwrite, continue_on_error=continue_on_error)
+    arguments.functions(**functions)
+    arguments.mappings(metadata=metadata)
 
 
 def run_batch(pairs: list[Pair], out_dir, settings, *, report=None, inputs=(), skip_existing: bool = False,
@@ -965,7 +984,9 @@ def run_batch(pairs: list[Pair], out_dir, settings, *, report=None, inputs=(), s
     session's errors; a pair's own failure is its record's."""
     from .api import Session
 
-    check_pairs(pairs)
+    check_arguments(pairs, out_dir, report, inputs, skip_existing, overwrite, continue_on_error, metadata,
+                    callback=callback, should_stop=should_stop, on_ready=on_ready, on_pair=on_pair, on_note=on_note,
+                    on_folders=on_folders)
     settings = settings_of(settings)
     session = Session(settings)  # its device checked before begin creates any folder
     rep = begin(pairs, out_dir, settings, report=report, inputs=inputs, skip_existing=skip_existing,

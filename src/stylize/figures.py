@@ -155,8 +155,12 @@ def save(figure: Figure, out, argv: str = "", overwrite: bool = False) -> Path:
 
     if not isinstance(figure, Figure):
         raise ImageError(f"figure: what figures.figure1 or figures.grid returned, not {type(figure).__name__}")
-    if not isinstance(out, (str, os.PathLike)):
-        raise ImageError(f"out: a file name, not {type(out).__name__}")
+    from . import arguments
+
+    arguments.names(out=out)
+    arguments.flags(overwrite=overwrite)
+    if out is None or not isinstance(argv, str):
+        raise SettingsError("out: a file name, and argv a text")
     if figure.image is None:  # (stopped before its first cell: there is no picture)
         raise ImageError(f"{out}: the figure has no finished cell (it was stopped before its first); nothing to save")
     check_outputs(out, figure.inputs, overwrite, figure.cell_files)
@@ -230,7 +234,8 @@ def _inputs(settings, photo, artwork) -> list:
     """Every file a figure reads (files.input_files: --init, masks, ...): none may be a cell or the output."""
     from .files import input_files
 
-    return [photo, artwork, *input_files(settings)]
+    return [f for f in (photo, artwork, *input_files(settings)) if isinstance(f, (str, os.PathLike))]  # (not a
+    # PIL image: no file)
 
 
 def _arguments(settings, layer_sets, *, ratios=None, content_layers=None) -> tuple:
@@ -291,7 +296,15 @@ def _claimed(make):
     refused at once, naming the first run's pid, not after all its cells. (Where the output's folder is missing,
     the figure's own check says so.)"""
     @functools.wraps(make)
-    def run(*args, output=None, cells_dir=None, **kwargs):
+    def run(*args, output=None, cells_dir=None, overwrite=False, callback=None, should_stop=None, argv="", **kwargs):
+        from . import arguments
+
+        arguments.names(output=output, cells_dir=cells_dir)
+        arguments.flags(overwrite=overwrite)
+        arguments.functions(callback=callback, should_stop=should_stop)
+        if not isinstance(argv, str):
+            raise SettingsError(f"argv: a text, not {type(argv).__name__}")
+        kwargs.update(overwrite=overwrite, callback=callback, should_stop=should_stop, argv=argv)
         from .claims import check_unclaimed_in, claim_file, claim_folder
         from .images import missing_folders, remove_empty, same_file
 

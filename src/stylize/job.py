@@ -104,7 +104,9 @@ def image_like(image, what: str) -> ImageLike:
         if 0 in image.size:
             raise ImageError(f"the {what}: an empty image ({image.width}x{image.height} px)")
         return image
-    if isinstance(image, (str, os.PathLike)):
+    if isinstance(image, (str, os.PathLike)) and isinstance(os.fspath(image), str):
+        if "\0" in os.fspath(image):
+            raise ImageError(f"the {what}: a file name cannot hold a NUL byte")
         return image
     raise ImageError(f"the {what}: an image is a file name or a PIL image, not {type(image).__name__}")
 
@@ -112,7 +114,7 @@ def image_like(image, what: str) -> ImageLike:
 def styles_of(style) -> tuple:
     """One style image or several, as a tuple (ImageError for anything that is neither)."""
     if isinstance(style, (str, os.PathLike, Image.Image)):
-        return (style,)
+        return (image_like(style, "style image"),)
     if not isinstance(style, (list, tuple)):
         raise ImageError(f"the style: an image (a file name or a PIL image) or a list of them, not "
                          f"{type(style).__name__}")
@@ -148,7 +150,10 @@ def content_job(s: Settings, image: ImageLike, layer: str | None = None) -> Job:
     """Content reconstruction (paper Fig. 1, bottom): only L_content at one layer (default: the content
     layer), from noise."""
     _paper_only(s, "content-recon")
-    layer = _layers(layer)[0] if layer is not None else s.content_layer
+    layers = _layers(layer) if layer is not None else (s.content_layer,)
+    if len(layers) > 1:
+        raise LayerError(f"a content reconstruction is made from one layer, not {len(layers)} ({', '.join(layers)})")
+    layer = layers[0]
     return Job("content-recon", content=image_like(image, "image"), content_layers=(layer,), alpha=1.0, meta=(("layer", layer),),
                **_common(s))
 

@@ -73,8 +73,10 @@ class Settings:
 
     def __post_init__(self) -> None:
         for name in ("style_layers", "style_masks"):  # one name alone is a list of one (never read letter by letter)
-            if isinstance(getattr(self, name), str):
+            if isinstance(getattr(self, name), (str, os.PathLike)):
                 object.__setattr__(self, name, (getattr(self, name),))
+        for f in fields(self):  # every field's type, as the API may give anything (the command line's are typed)
+            object.__setattr__(self, f.name, _typed(f.name, f.type, getattr(self, f.name)))
         check_layer(self.content_layer)
         if not self.style_layers:
             raise LayerError("at least one style layer is needed")
@@ -212,6 +214,44 @@ def settings_of(settings) -> Settings:
     if not isinstance(settings, Settings):
         raise SettingsError(f"settings: a stylize.Settings, not {type(settings).__name__}")
     return settings
+
+
+def _typed(name: str, kind: str, value):
+    """`value` as the field `name` of type `kind` (its annotation) holds it: a number a float, a list a tuple, a
+    path a str; SettingsError for a value of another type (a bool is no number; 10**400 is no float)."""
+    optional = kind.endswith(" | None")
+    kind = kind.removesuffix(" | None")
+    if value is None and optional:
+        return None
+
+    def one(v, item: str):
+        if item == "bool" and isinstance(v, bool):
+            return v
+        if item == "int":  # (each whole-number field's range check names it: _count, seed)
+            return v
+        if item == "float" and isinstance(v, (int, float)) and not isinstance(v, bool):
+            try:
+                return float(v)
+            except OverflowError:
+                raise SettingsError(f"{name} must be a number within a float's range, not {shown(v)}") from None
+        if item == "str" and isinstance(v, (str, os.PathLike)):
+            v = os.fspath(v)
+            if isinstance(v, str):
+                return v
+        raise SettingsError(f"{name} must be {_KINDS[item]}{' or None' * optional}, not {shown(v)} "
+                            f"({type(v).__name__})")
+
+    if kind.startswith("tuple["):
+        item = kind[len("tuple["):].split(",")[0]
+        if not isinstance(value, (list, tuple)):
+            raise SettingsError(f"{name} must be a list of {_PLURALS[item]}{' or None' * optional}, not "
+                                f"{shown(value)} ({type(value).__name__})")
+        return tuple(one(v, item) for v in value)
+    return one(value, kind)
+
+
+_KINDS = {"bool": "True or False", "float": "a number", "str": "a name (a text)"}
+_PLURALS = {"float": "numbers", "str": "names"}
 
 
 def _count(name: str, value, most: int, least: int = 1) -> None:

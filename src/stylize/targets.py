@@ -17,6 +17,7 @@ from PIL import Image
 
 from . import color, images, masks, synthesis
 from .job import ImageLike, Job, describe
+from .errors import ImageError
 
 MAX_ENTRIES = 64  # targets kept (least recently used dropped first): a batch's styles, a video's recent frames
 
@@ -44,7 +45,11 @@ class Targets:
     def opened(self, source: ImageLike) -> tuple[Image.Image, str]:
         """(the RGB image, its digest)."""
         if isinstance(source, Image.Image):
-            rgb = source.convert("RGB") if source.mode != "RGB" else source
+            try:
+                rgb = source.convert("RGB") if source.mode != "RGB" else source
+            except ValueError as e:  # ("La": Pillow has no conversion)
+                raise ImageError(f"{describe(source)}: a PIL image of mode {source.mode} cannot be read as RGB "
+                                 f"({e})") from None
             return rgb, digest(rgb)
         path = Path(source)
         try:

@@ -916,6 +916,13 @@ def make_video(source, styles, output, settings, options: VideoOptions = VideoOp
     fps = check_fps(fps)
     if not isinstance(options, VideoOptions):
         raise VideoError(f"options: a video.VideoOptions, not {type(options).__name__}")
+    from . import arguments
+
+    arguments.flags(keep_frames=keep_frames, overwrite=overwrite)
+    arguments.functions(callback=callback, should_stop=should_stop, on_ready=on_ready, on_frame=on_frame)
+    arguments.mappings(metadata=metadata)
+    if codec is not None and not isinstance(codec, str):
+        raise VideoError(f"codec: an encoder's name (or None), not {type(codec).__name__}")
     for value, what in ((source, "source"), (output, "output")):
         if not isinstance(value, (str, os.PathLike)) and not (what == "source" and isinstance(value, Clip)):
             raise VideoError(f"{what}: a file or folder name{' or a Clip' * (what == 'source')}, not "
@@ -1194,6 +1201,8 @@ def encode(frames_dir, output, source: Clip, codec: str, fps: float = DEFAULT_FP
     rate and time stamps, copying its audio; to a temporary name, then into place in one step (also on a
     filesystem without hard links). should_stop() is asked before every frame: EncodingStopped, and the
     temporary file removed. Raises VideoError, ImageError."""
+    if not isinstance(source, Clip):
+        raise VideoError(f"source: the Clip of the frames (video.open_clip), not {type(source).__name__}")
     av, fps = _av(), check_fps(fps)
     output = Path(output)
     check_not_inputs([source.path, *source.files], [output])
@@ -1270,6 +1279,12 @@ def write_clip(frames: list[Image.Image], output, fps: float = DEFAULT_FPS, code
                overwrite: bool = False) -> Path:
     """Encode in-memory frames as a video (bench/make_clip.py, the tests). VideoError for an existing `output`
     without `overwrite`."""
+    from . import arguments
+
+    arguments.names(output=output)
+    arguments.flags(overwrite=overwrite)
+    if not isinstance(frames, (list, tuple)) or not frames or not all(isinstance(f, Image.Image) for f in frames):
+        raise VideoError("frames: a list of PIL images, at least one")
     av, fps = _av(), check_fps(fps)
     output = Path(output)
     if os.path.lexists(output) and not overwrite:
