@@ -1232,3 +1232,24 @@ def test_batch_hints_name_only_a_flag_that_helps(images, tmp_path, synthetic_wei
     manifest = tmp_path / "m.csv"
     manifest.write_text(f"content,style\n{images / 'photo0.png'},{images / 'art0.jpg'}\n")
     assert len(batch.intake(str(manifest), None, None, tmp_path / "o")) == 1
+
+
+def test_a_signal_while_the_manifest_gives_nothing_stops_the_batch(tmp_path):
+    """Hostile round 40: `stylize batch -` (a pipe that gives nothing yet) or a FIFO manifest no one opened held a
+    SIGTERM until the pipe closed (for ever, for the FIFO): the read runs where a stop abandons it."""
+    import signal
+    import sys
+    import time
+
+    fifo = tmp_path / "m.fifo"
+    os.mkfifo(fifo)
+    p = subprocess.Popen([sys.executable, "-m", "stylize", "batch", str(fifo), "--out-dir", str(tmp_path / "o")],
+                         stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(4)  # (started, and waiting for the FIFO's writer)
+        p.send_signal(signal.SIGTERM)
+        _, err = p.communicate(timeout=10)
+    finally:
+        p.kill()
+    assert p.returncode == 143 and err.strip().splitlines()[-1] == "Interrupted.", err
+    assert not (tmp_path / "o").exists()

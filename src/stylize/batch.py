@@ -19,6 +19,7 @@ from typing import Callable, NamedTuple
 
 import torch
 
+from . import synthesis
 from .claims import claim_file
 from .errors import ClusterError, ImageError, ManifestError, SettingsError, StylizeError, UsageError
 from .images import (NAME_MAX, NOT_REGULAR, check_mark, check_name, check_not_held, check_writable, fitted_size,
@@ -476,9 +477,11 @@ def plan(rows, out_dir: Path, template: str = DEFAULT_TEMPLATE) -> list[Pair]:
 
 
 def intake(manifest: str | None, contents=(), styles=(), out_dir: Path = Path("."),
-           template: str = DEFAULT_TEMPLATE, share: tuple[int, int] | None = None, stdin=None) -> list[Pair]:
+           template: str = DEFAULT_TEMPLATE, share: tuple[int, int] | None = None, stdin=None,
+           should_stop: Callable[[], bool] | None = None) -> list[Pair]:
     """The pairs of a batch: from a manifest file ('-': `stdin`), or every content x every style (each a name or
-    glob, or a list of them); then planned (outputs named, checked) and sharded. ManifestError."""
+    glob, or a list of them); then planned (outputs named, checked) and sharded. ManifestError; KeyboardInterrupt
+    when should_stop() says so while the manifest is still to be read (a pipe that has given nothing yet)."""
     from . import arguments
 
     contents, styles = _names(contents, "contents"), _names(styles, "styles")
@@ -493,7 +496,10 @@ def intake(manifest: str | None, contents=(), styles=(), out_dir: Path = Path(".
     manifest = None if manifest is None else os.fspath(manifest)
     check_sources(manifest, contents, styles)
     if manifest:
-        rows = read_manifest(*_manifest_text(manifest, stdin))
+        try:  # (a pipe that gives nothing yet, a FIFO no one opens: waited for as stoppable as a pass)
+            rows = read_manifest(*synthesis.computed(lambda: _manifest_text(manifest, stdin), should_stop))
+        except synthesis.Interrupted:
+            raise KeyboardInterrupt from None  # the stop, as a Ctrl-C would be (cli.main: "Interrupted.")
     else:
         rows = [Row(c, (s,)) for c in expand(contents) for s in expand(styles)]
     pairs = plan(rows, Path(out_dir), template)

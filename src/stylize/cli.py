@@ -158,8 +158,7 @@ def transfer_command(content, style, output, save_every, quiet, overwrite, **kwa
 @click.option("--ray", type=RayAddress(), is_flag=False, flag_value="", default=None, metavar="[ADDRESS]",
               help="Run on a Ray cluster: at ADDRESS (HOST:PORT, ray://HOST:PORT, auto), else $RAY_ADDRESS or this "
                    "machine's, else a new local one; one worker per GPU, or per --ray-cpus CPUs.")
-@click.option("--ray-cpus", type=COUNT, default=None,
-              help="CPUs (torch threads) of each Ray worker on a cluster without GPUs (with --ray).  [default: 1]")
+@click.option("--ray-cpus", type=COUNT, help="CPUs (torch threads) of each Ray worker on a cluster without GPUs (with --ray).  [default: 1]")
 @click.option("--contact-sheet", type=OutputPath(dir_okay=False), default=None, metavar="FILE.png|FILE.jpg",
               help="At the end, write a grid of thumbnails: a row per pair (content | style | result, losses).")
 @options(SYNTHESIS_OPTIONS)
@@ -207,7 +206,8 @@ def batch_command(manifest, contents, styles, out_dir, name_template, skip_exist
     held = contextlib.ExitStack()  # the contact sheet's claim, from its check until it is written
     with catch_signals() as interrupt:
         try:
-            pairs = batch.intake(manifest, contents, styles, Path(out_dir), name_template, shard, stdin=sys.stdin)
+            pairs = batch.intake(manifest, contents, styles, Path(out_dir), name_template, shard, stdin=sys.stdin,
+                                 should_stop=interrupt)
             contact_sheet = contact_sheet if pairs else None  # a shard with no pair makes nothing, no sheet either
             if contact_sheet:
                 contact_sheet = batch.check_contact_sheet(contact_sheet, pairs, settings, [manifest, report],
