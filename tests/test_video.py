@@ -1173,3 +1173,21 @@ def test_the_video_apis_wrong_types_are_stylize_errors(tmp_path, clip, art):
         with pytest.raises(video.VideoError, match="--fps .*: give a number from 0.01 to 1000"):
             video.make_video(clip, art, tmp_path / "o.mp4", Settings(size=32), fps=fps)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["art.png", "clip.mp4"]  # nothing made
+
+
+@pytest.mark.vgg
+def test_a_finished_frames_folder_output_is_never_taken_as_a_videos_work_folder(tmp_path, clip, art):
+    """Hostile round 40: `-o v.mp4.frames/` (a finished folder of frames), then `-o v.mp4`: the second run counted
+    those frames as its own finished ones, encoded them and removed the folder, the first run's result."""
+    folder = tmp_path / "v.mp4.frames"
+    assert run("video", clip, art, "-o", f"{folder}/", *FAST).exit_code == 0
+    made = sorted(p.name for p in folder.iterdir())
+    for flags in ([], ["--overwrite"]):
+        r = run("video", clip, art, "-o", tmp_path / "v.mp4", *flags, *FAST)
+        assert r.exit_code == 1 and "the frames of an earlier run whose output was this folder" in r.stderr, \
+            cli_result_text(r)
+    assert sorted(p.name for p in folder.iterdir()) == made and not (tmp_path / "v.mp4").exists()
+    keep = tmp_path / "k.mp4"  # the other way stays open: a video's kept frames, resumed as a folder output
+    assert run("video", clip, art, "-o", keep, "--keep-frames", *FAST).exit_code == 0
+    r = run("video", clip, art, "-o", f"{tmp_path / 'k.mp4.frames'}/", *FAST)
+    assert r.exit_code == 0, cli_result_text(r)

@@ -694,6 +694,19 @@ def check_folder(folder: Path, count: int, mark: str, overwrite: bool) -> dict[i
     return done
 
 
+def check_not_an_output(folder: Path) -> None:
+    """A video's work folder (OUT.mp4.frames/) that holds the finished output of a run into that folder itself
+    (`-o OUT.mp4.frames/`, its frames marked "frames_for": "folder") is that run's result, never taken as this
+    video's frames and removed once it is encoded: VideoError, whatever the flags."""
+    if not os.path.isdir(folder):
+        return
+    for f in sorted(Path(folder).iterdir()):
+        if FRAME_PATTERN.match(f.name) and images.ours(f).get("frames_for") == "folder":
+            raise VideoError(f"{folder}: the frames of an earlier run whose output was this folder (-o {folder}/), "
+                             f"which a video's work folder would replace and then remove; move it away, or choose "
+                             f"another output")
+
+
 def _after(count: int) -> str:
     return f"numbered after this clip's {count} frame{'s' * (count != 1)} (the folder would read as a longer clip)"
 
@@ -946,6 +959,7 @@ def make_video(source, styles, output, settings, options: VideoOptions = VideoOp
     size = images.fit(first, settings.size).size
     if as_video:
         check_folder(work_folder(out), clip.count, "", overwrite=True)  # files of yours there: before "--overwrite"
+        check_not_an_output(work_folder(out))
         codec = check_video_output(out, codec, size, clip, fps, overwrite)
         folder = work_folder(out)
     else:
@@ -958,7 +972,8 @@ def make_video(source, styles, output, settings, options: VideoOptions = VideoOp
     claim = claims.claim_folder(folder)  # held from the first frame until the video is written
     try:
         result = stylize_frames(session, clip, styles, folder, options, callback=callback, should_stop=should_stop,
-                                on_frame=on_frame, overwrite=overwrite, extra_meta=metadata, claim=claim)
+                                on_frame=on_frame, overwrite=overwrite, claim=claim,
+                                extra_meta={**(metadata or {}), "frames_for": "video" if as_video else "folder"})
         result.output, result.folder, result.size = out, folder, size
         if as_video and not result.stopped:
             try:
