@@ -99,3 +99,35 @@ def test_each_intermediate_records_its_iteration_level_and_losses(photo, art, tm
         meta = read_metadata(tmp_path / (("o.L1." if level == 0 else "o.") + f"{k:05d}.png"))
         assert (meta["intermediate"], meta["level"], meta["levels"], meta["partial"]) == (k, level + 1, 2, True)
         assert (meta["content_loss"], meta["style_loss"]) == seen[(level, k)]
+
+
+def test_overwrite_leaves_only_this_runs_intermediates_beside_the_output(tmp_path, synthetic_weights):
+    """Hostile round 40: after a 6-iteration run with --save-every 1, a 2-iteration run with --overwrite replaced
+    o.png and o.00001.png and left o.00002-6.png of the first run (another style) in one numbered series. A file
+    of yours at such a name stays."""
+    from click.testing import CliRunner
+
+    from stylize.cli import cli
+
+    from .conftest import synthetic
+
+    photo, art = tmp_path / "c.png", tmp_path / "s.png"
+    pattern(40, 32, 1).save(photo)
+    pattern(36, 36, 2).save(art)
+    out = tmp_path / "o" / "o.png"
+    out.parent.mkdir()
+    tiny = synthetic(synthetic_weights)[:-3]  # (its own --iterations below)
+
+    def run(iterations, *flags):
+        r = CliRunner().invoke(cli, [str(photo), str(art), "-o", str(out), *tiny, "--iterations", str(iterations),
+                                     "--evaluations", "100", "--no-until-done", "--save-every", "1", "--quiet", *flags])
+        assert r.exit_code == 0, r.output
+        return sorted(p.name for p in out.parent.iterdir())
+
+    first = run(6)
+    assert first == [f"o.{k:05d}.png" for k in range(1, 7)] + ["o.png"]
+    (out.parent / "o.00009.png").write_bytes(b"mine")
+    second = run(3, "--overwrite")
+    made = [n for n in second if n not in ("o.png", "o.00009.png")]
+    assert len(made) < 6 and all(read_metadata(out.parent / n)["intermediate"] for n in made), second
+    assert (out.parent / "o.00009.png").read_bytes() == b"mine"

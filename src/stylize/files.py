@@ -22,7 +22,7 @@ from . import __version__
 from .claims import claim_file
 from .errors import ClaimError, ImageError
 from .images import (SIDECAR_SUFFIX, check_fits, check_mark, check_name, check_not_held, check_output, ours,
-                     same_file, save_image, taken, to_pil)
+                     remove_image, same_file, save_image, taken, to_pil)
 from .masks import mask_files
 from .settings import Settings
 from .synthesis import Progress
@@ -173,16 +173,35 @@ def _make_image(settings, make_job, out, inputs, save_every, overwrite, callback
     check_intermediates(out, level_iterations, save_every, inputs, overwrite)
     if on_ready is not None:
         on_ready(ImagePlan((plan.width, plan.height), level_iterations, plan.note))
-    saved = set()
+    saved, written = set(), set()
 
     def progress(p: Progress) -> None:
         if callback is not None:
             callback(p)
         if save_every and p.iteration and p.iteration % save_every == 0 and (p.level, p.iteration) not in saved:
             saved.add((p.level, p.iteration))
-            save_intermediate(p, out, overwrite)
+            written.add(save_intermediate(p, out, overwrite))
 
     outcome = session.run(plan, progress, should_stop)
     if not outcome.unstarted:
         save_image(outcome.image, out, dict(outcome.metadata, **(metadata or {})), overwrite=overwrite)
+        if overwrite:
+            remove_earlier_intermediates(out, written)
     return outcome
+
+
+def remove_earlier_intermediates(output: Path, written) -> None:
+    """After `--overwrite` replaced `output`: the intermediates an earlier run of that name left that this run did
+    not write (a longer run's later numbers, another --save-every's), so that OUT.NNNNN.ext beside it are all this
+    run's. Only images stylize wrote as intermediates (_a_snapshot); a file of yours is never removed."""
+    output = Path(output)
+    pattern = re.compile(rf"{re.escape(output.stem)}(?:\.L[0-9]+)?\.[0-9]{{5,}}{re.escape(output.suffix)}")
+    folder = output.parent if str(output.parent) else Path(".")
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return
+    for name in names:
+        path = folder / name
+        if pattern.fullmatch(name) and path not in written and not os.path.islink(path) and _a_snapshot(path):
+            remove_image(path)

@@ -747,6 +747,13 @@ def _is_mark(data, sidecar: Path) -> bool:
     return data.get("mark_of") == Path(sidecar).name.removesuffix(SIDECAR_SUFFIX)
 
 
+def remove_image(path) -> None:
+    """Remove an image stylize made, with its mark (a .bmp's OUT.stylize.json) when that is stylize's."""
+    unlink_quietly(path)
+    if _own_sidecar(sidecar_path(path)):
+        unlink_quietly(sidecar_path(path))
+
+
 def unlink_quietly(path) -> None:
     try:
         os.unlink(path)
