@@ -68,6 +68,8 @@ def test_the_apis_wrong_types_are_stylize_errors_naming_what_was_given(photo, ar
         (lambda: jobs.transfer_job(s, closed, art), ImageError, "this PIL image cannot be read"),
         (lambda: jobs.transfer_job(s, photo, Image.new("RGB", (0, 0))), ImageError, "the style image: an empty image"),
         (lambda: jobs.content_job(s, photo, ["conv1_1", "conv5_1"]), LayerError, "made from one layer, not 2"),
+        (lambda: jobs.transfer_job(s, photo, art, blend=1), SettingsError, "blend: a list of weights"),
+        (lambda: jobs.transfer_job(s, "", art), ImageError, "a file name cannot be empty"),
         (lambda: jobs.style_job(s, art, out_size=(32.5, 32)), SettingsError, "out_size: (width, height), two whole"),
     ]
     for make, error, message in cases:

@@ -1166,7 +1166,10 @@ def test_the_video_apis_wrong_types_are_stylize_errors(tmp_path, clip, art):
     for options, message in (({"temporal_weight": -1}, "--temporal-weight -1: give 0 or a number"),
                              ({"frame_iterations": 0}, "--frame-iterations 0: give a whole number"),
                              ({"long_term": "a"}, "--long-term 'a': give a list of whole frame distances"),
-                             ({"pass_blend": float("nan")}, "--pass-blend nan")):  # round 39: the API's values
+                             ({"pass_blend": float("nan")}, "--pass-blend nan"),  # round 39: the API's values
+                             ({"pass_blend": "0.5"}, "--pass-blend '0.5'"), ({"flow": "x"}, "--flow 'x': use dis"),
+                             ({"independent": "no"}, "independent: True or False"),
+                             ({"long_term": (1, 10**30)}, "give frame distances from 1 to")):  # (round 40)
         with pytest.raises(video.VideoError, match=message):
             video.VideoOptions(**options)
     for fps in (1e9, float("nan"), "25"):

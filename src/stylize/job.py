@@ -105,8 +105,8 @@ def image_like(image, what: str) -> ImageLike:
             raise ImageError(f"the {what}: an empty image ({image.width}x{image.height} px)")
         return image
     if isinstance(image, (str, os.PathLike)) and isinstance(os.fspath(image), str):
-        if "\0" in os.fspath(image):
-            raise ImageError(f"the {what}: a file name cannot hold a NUL byte")
+        if "\0" in os.fspath(image) or not os.fspath(image):
+            raise ImageError(f"the {what}: a file name cannot be empty or hold a NUL byte")
         return image
     raise ImageError(f"the {what}: an image is a file name or a PIL image, not {type(image).__name__}")
 
@@ -135,6 +135,8 @@ def transfer_job(s: Settings, content: ImageLike, style, blend: tuple[float, ...
     content, styles = image_like(content, "content image"), styles_of(style)
     if not styles:
         raise SettingsError("at least one style image is needed")
+    if blend is not None and not isinstance(blend, (list, tuple)):
+        raise SettingsError(f"blend: a list of weights, one per style image (or None), not {blend!r:.40}")
     weights = (s.replace(style_blend=tuple(blend)) if blend is not None else s).blend(len(styles))
     if s.content_mask is not None:
         from .masks import check_count

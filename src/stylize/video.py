@@ -501,6 +501,10 @@ class VideoOptions:
     def __post_init__(self):
         if self.warp not in WARPS:
             raise VideoError(f"--warp {self.warp}: use {' or '.join(WARPS)}")
+        if self.flow not in FLOWS:
+            raise VideoError(f"--flow {self.flow!r:.40}: use {' or '.join(FLOWS)}")
+        if not isinstance(self.independent, bool):
+            raise VideoError(f"independent: True or False, not {self.independent!r:.40}")
         w = self.temporal_weight  # (the command line's ranges, for the API's values too)
         if not _number(w) or not (w == 0 or NUMBER_RANGE[0] <= w <= NUMBER_RANGE[1]):
             raise VideoError(f"--temporal-weight {w!r:.40}: give 0 or a number from {NUMBER_RANGE[0]:g} to "
@@ -514,14 +518,14 @@ class VideoOptions:
                                                                     for v in self.long_term):
             raise VideoError(f"--long-term {self.long_term!r:.40}: give a list of whole frame distances, e.g. (1, 10)")
         j = tuple(sorted({int(v) for v in self.long_term}))
-        if not j or j[0] < 1:
-            raise VideoError(f"--long-term {','.join(map(str, self.long_term)) or '(none)'}: give frame distances >= 1, "
-                             f"e.g. 1,10,20,40 (1 alone: the previous frame only)")
+        if not j or j[0] < 1 or j[-1] > MAX_COUNT:
+            raise VideoError(f"--long-term {','.join(map(str, self.long_term)) or '(none)'}: give frame distances "
+                             f"from 1 to {MAX_COUNT}, e.g. 1,10,20,40 (1 alone: the previous frame only)")
         object.__setattr__(self, "long_term", j)
         if not 1 <= self.passes <= MAX_PASSES:
             raise VideoError(f"--passes {self.passes}: give 1 to {MAX_PASSES}")
         if not _number(self.pass_blend) or not 0 <= self.pass_blend <= 1:
-            raise VideoError(f"--pass-blend {self.pass_blend:g}: give a number from 0 to 1")
+            raise VideoError(f"--pass-blend {self.pass_blend!r:.40}: give a number from 0 to 1")
         if self.temporal_from_pass is not None and not 1 <= self.temporal_from_pass <= self.passes:
             raise VideoError(f"--temporal-from-pass {self.temporal_from_pass}: give a pass from 1 to --passes "
                              f"({self.passes})")
