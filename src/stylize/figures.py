@@ -151,16 +151,15 @@ def save(figure: Figure, out, argv: str = "", overwrite: bool = False) -> Path:
     first as a run with `output` checks it (check_outputs: never over an input, a cell, a file of yours at the
     .json's name, or without `overwrite` anything); the .json is written to disk first, so a full disk leaves
     neither. ImageError."""
+    from . import arguments
     from .images import place, save_image, stage_json, unlink_quietly
 
     if not isinstance(figure, Figure):
         raise ImageError(f"figure: what figures.figure1 or figures.grid returned, not {type(figure).__name__}")
-    from . import arguments
-
     arguments.names(out=out)
     arguments.flags(overwrite=overwrite)
     if out is None or not isinstance(argv, str):
-        raise SettingsError("out: a file name, and argv a text")
+        raise SettingsError(f"out: a file name (not None), and argv a text (not {type(argv).__name__})")
     if figure.image is None:  # (stopped before its first cell: there is no picture)
         raise ImageError(f"{out}: the figure has no finished cell (it was stopped before its first); nothing to save")
     check_outputs(out, figure.inputs, overwrite, figure.cell_files)
