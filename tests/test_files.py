@@ -27,7 +27,7 @@ def test_an_intermediate_may_replace_neither_an_input_nor_an_existing_file(tmp_p
         files.check_intermediates(tmp_path / "o.png", [4], 2, inputs=[taken], overwrite=True)
     with pytest.raises(ImageError, match="already exists"):
         files.check_intermediates(tmp_path / "o.png", [4], 2)
-    with pytest.raises(ImageError, match="not an intermediate stylize made .*--overwrite replaces only those"):
+    with pytest.raises(ImageError, match="not an intermediate of o.png stylize made .*--overwrite replaces only those"):
         files.check_intermediates(tmp_path / "o.png", [4], 2, overwrite=True)  # (round 33: a file of yours)
     files.check_intermediates(tmp_path / "o.png", [4], 3)  # --save-every 3 writes o.00003.png only
     save_image(pattern(8, 8), taken, {"intermediate": 2, "partial": True}, overwrite=True)
@@ -67,7 +67,7 @@ def test_the_intermediates_check_reads_the_folder_once_whatever_the_count(tmp_pa
     (tmp_path / "o.9999998.png").write_bytes(b"mine")
     looked = []
     monkeypatch.setattr(os.path, "lexists", lambda p: looked.append(p) or False)
-    with pytest.raises(ImageError, match=r"o.9999998.png: already exists and is not an intermediate stylize made"):
+    with pytest.raises(ImageError, match=r"o.9999998.png: already exists and is not an intermediate of o"):
         files.check_intermediates(tmp_path / "o.png", [10**7], 1)
     assert len(looked) < 10
 
@@ -131,3 +131,34 @@ def test_overwrite_leaves_only_this_runs_intermediates_beside_the_output(tmp_pat
     made = [n for n in second if n not in ("o.png", "o.00009.png")]
     assert len(made) < 6 and all(read_metadata(out.parent / n)["intermediate"] for n in made), second
     assert (out.parent / "o.00009.png").read_bytes() == b"mine"
+
+
+def test_another_outputs_intermediates_are_never_this_outputs(tmp_path, synthetic_weights):
+    """Hostile round 41: `-o x.L1.png --save-every` writes x.L1.00002.png, the name of `-o x.png --scales 2`'s
+    coarse-level snapshot; `-o x.png --overwrite` then removed (or replaced) the other output's intermediates.
+    Each intermediate records the output it belongs to ("intermediate_of")."""
+    from click.testing import CliRunner
+
+    from stylize.cli import cli
+
+    from .conftest import synthetic
+
+    photo, art = tmp_path / "c.png", tmp_path / "s.png"
+    pattern(40, 32, 1).save(photo)
+    pattern(36, 36, 2).save(art)
+    tiny = synthetic(synthetic_weights)[:-3]
+
+    def run(out, *flags):
+        return CliRunner().invoke(cli, [str(photo), str(art), "-o", str(tmp_path / out), *tiny, "--iterations", "4",
+                                        "--evaluations", "100", "--no-until-done", "--quiet", *flags])
+
+    assert run("x.L1.png", "--save-every", "2").exit_code == 0
+    theirs = {p.name: p.read_bytes() for p in tmp_path.glob("x.L1.0*.png")}
+    assert theirs and read_metadata(tmp_path / "x.L1.00002.png")["intermediate_of"] == "x.L1.png"
+    assert run("x.png").exit_code == 0
+    assert run("x.png", "--overwrite").exit_code == 0  # (no --save-every: nothing of another output goes)
+    for flags in ([], ["--overwrite"]):
+        r = run("x.png", "--scales", "2", "--size", "64", "--save-every", "2", *flags)
+        assert r.exit_code == 1 and "x.L1.00002.png: already exists and is not an intermediate of x.png" in \
+            r.output, r.output
+    assert {p.name: p.read_bytes() for p in tmp_path.glob("x.L1.0*.png")} == theirs

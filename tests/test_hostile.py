@@ -88,7 +88,7 @@ def test_figures_refuse_an_existing_side_json_or_cell_before_any_work(photo, art
 def test_save_every_refuses_existing_intermediates_before_any_work(photo, art, tmp_path):
     (tmp_path / "o.00002.png").write_bytes(b"mine")
     r = run(photo, art, "-o", tmp_path / "o.png", "--save-every", "2", *FAST)
-    assert r.exit_code == 1 and "o.00002.png: already exists and is not an intermediate stylize made" in one_line(r)
+    assert r.exit_code == 1 and "o.00002.png: already exists and is not an intermediate of o" in one_line(r)
     assert (tmp_path / "o.00002.png").read_bytes() == b"mine" and not (tmp_path / "o.png").exists()
 
 
@@ -96,7 +96,7 @@ def test_save_every_checks_every_levels_intermediates_before_any_work(photo, art
     (tmp_path / "o.L1.00002.png").write_bytes(b"mine")
     r = run(photo, art, "-o", tmp_path / "o.png", "--save-every", "2", "--scales", "2", "--size", "64",
             "--iterations", "3", "--quiet")
-    assert r.exit_code == 1 and "o.L1.00002.png: already exists and is not an intermediate stylize made" in one_line(r)
+    assert r.exit_code == 1 and "o.L1.00002.png: already exists and is not an intermediate of o" in one_line(r)
     assert [p.name for p in tmp_path.glob("o*")] == ["o.L1.00002.png"]
 
 

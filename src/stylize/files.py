@@ -96,17 +96,25 @@ def check_intermediates(output: str | os.PathLike, level_iterations: list[int], 
         if any(same_file(path, Path(i)) for i in inputs if i):
             raise ImageError(f"{path}: an intermediate of --save-every would overwrite an input; choose another "
                              f"output name")
-        if not _a_snapshot(path):  # (as a figure's cells: a derived name, never a file of the user's; said first)
-            raise ImageError(f"{path}: already exists and is not an intermediate stylize made (--save-every); "
-                             f"--overwrite replaces only those, never a file of yours: move it away")
+        if not _a_snapshot(path, output):  # (as a figure's cells: a derived name, never a file of the user's, nor
+            # another output's intermediate; said first)
+            raise ImageError(f"{path}: already exists and is not an intermediate of {output.name} stylize made "
+                             f"(--save-every); --overwrite replaces only those, never a file of yours or another "
+                             f"output's: move it away")
         if not overwrite:
             raise ImageError(f"{path}: already exists (an intermediate of --save-every); pass --overwrite to "
                              f"replace it")
 
 
-def _a_snapshot(path) -> bool:
-    """Whether `path` is an intermediate image stylize wrote (save_intermediate: "intermediate" in its metadata)."""
-    return ours(path).get("intermediate") is not None
+def _a_snapshot(path, output=None, strict: bool = False) -> bool:
+    """Whether `path` is an intermediate image stylize wrote (save_intermediate: "intermediate" in its metadata),
+    of `output` when given: its "intermediate_of" names that output (`-o x.png`'s coarse level x.L1.00002.png and
+    `-o x.L1.png`'s x.L1.00002.png share a name). One written before the field existed names none: taken as
+    `output`'s unless `strict`."""
+    meta = ours(path)
+    of = meta.get("intermediate_of")
+    return meta.get("intermediate") is not None and (output is None or of == Path(output).name
+                                                     or (of is None and not strict))
 
 
 def save_intermediate(progress: Progress, output: str | os.PathLike, overwrite: bool = False) -> Path | None:
@@ -118,10 +126,11 @@ def save_intermediate(progress: Progress, output: str | os.PathLike, overwrite: 
     path = intermediate_path(output, progress.iteration, level, progress.levels)
     try:
         with claim_file(path):
-            if taken(path) and not (overwrite and _a_snapshot(path)):
+            if taken(path) and not (overwrite and _a_snapshot(path, output)):
                 return None
             save_image(to_pil(progress.image), path,
-                       {"stylize": __version__, "intermediate": progress.iteration, "level": level,
+                       {"stylize": __version__, "intermediate": progress.iteration, "intermediate_of": Path(output).name,
+                        "level": level,
                         "levels": progress.levels, "content_loss": progress.content, "style_loss": progress.style,
                         "loss": progress.loss, "partial": True}, overwrite=overwrite)
     except ClaimError:
@@ -156,7 +165,7 @@ def make_image(settings: Settings, make_job, output: str | os.PathLike, *, input
     SettingsError, OutOfMemoryError, ClaimError (another run is writing `output`) and the synthesis' other
     StylizeErrors."""
     inputs = [*inputs, *input_files(settings)]
-    out = check_output(output, inputs, overwrite)
+    out = check_output(output, inputs, overwrite=True)  # (whether it exists: said after the intermediates' checks)
     with claim_file(out):  # a second run into the same output is refused now, not after its work
         check_not_held(out)  # (again, now that it is claimed: a video that took the folder meanwhile)
         return _make_image(settings, make_job, out, inputs, save_every, overwrite, callback, should_stop, on_ready,
@@ -171,6 +180,8 @@ def _make_image(settings, make_job, out, inputs, save_every, overwrite, callback
     check_fits(out, (plan.width, plan.height))
     level_iterations = [level.iterations for level in plan.levels]
     check_intermediates(out, level_iterations, save_every, inputs, overwrite)
+    if taken(out) and not overwrite:  # (last: said only when --overwrite would do it)
+        raise ImageError(f"{out}: already exists; pass --overwrite to replace it")
     if on_ready is not None:
         on_ready(ImagePlan((plan.width, plan.height), level_iterations, plan.note))
     saved, written = set(), set()
@@ -193,7 +204,8 @@ def _make_image(settings, make_job, out, inputs, save_every, overwrite, callback
 def remove_earlier_intermediates(output: Path, written) -> None:
     """After `--overwrite` replaced `output`: the intermediates an earlier run of that name left that this run did
     not write (a longer run's later numbers, another --save-every's), so that OUT.NNNNN.ext beside it are all this
-    run's. Only images stylize wrote as intermediates (_a_snapshot); a file of yours is never removed."""
+    run's. Only images stylize wrote as intermediates of this output (_a_snapshot, strict); a file of yours, or
+    another output's intermediate at a name of this pattern, is never removed."""
     output = Path(output)
     pattern = re.compile(rf"{re.escape(output.stem)}(?:\.L[0-9]+)?\.[0-9]{{5,}}{re.escape(output.suffix)}")
     folder = output.parent if str(output.parent) else Path(".")
@@ -203,5 +215,6 @@ def remove_earlier_intermediates(output: Path, written) -> None:
         return
     for name in names:
         path = folder / name
-        if pattern.fullmatch(name) and path not in written and not os.path.islink(path) and _a_snapshot(path):
+        if pattern.fullmatch(name) and path not in written and not os.path.islink(path) and \
+                _a_snapshot(path, output, strict=True):  # (this output's only: see _a_snapshot)
             remove_image(path)
