@@ -120,7 +120,7 @@ class Session:
 
     def image(self, image: ImageLike) -> Image.Image:
         """An input as the run reads it: RGB, EXIF orientation applied (ImageError when unreadable)."""
-        return self.targets.image(image)
+        return self.targets.image(jobs.image_like(image, "image"))
 
     # -- stage 1: jobs (job.py) -------------------------------------------------------------------------
     def transfer_job(self, content: ImageLike, style, blend: tuple[float, ...] | None = None) -> Job:
@@ -138,6 +138,8 @@ class Session:
         earlier plan's memory plans, as a video does for its frames)."""
         if not isinstance(job, Job):
             raise SettingsError(f"plan: a Job (session.transfer_job, ...), not {type(job).__name__}")
+        if memory_of is not None and not isinstance(memory_of, Plan):
+            raise SettingsError(f"memory_of: an earlier Plan (or None), not {type(memory_of).__name__}")
         plan = plans.make(job, self.targets, self.device, self.settings.pooling, memory_of)
         return replace(plan, inputs=jobs.inputs(job, self.targets.key), settings=self.settings)
 
@@ -202,8 +204,9 @@ class Session:
         else:
             self._check_plan(plan)
         if start is not None and not (isinstance(start, torch.Tensor) and start.dim() == 4 and start.shape[:2] == (1, 3)
-                                      and start.is_floating_point()):
-            raise SettingsError("start: a float tensor of shape (1, 3, H, W), values in [0, 1]")
+                                      and start.is_floating_point() and start.numel() > 0
+                                      and bool(((start >= 0) & (start <= 1)).all())):
+            raise SettingsError("start: a float tensor of shape (1, 3, H, W), H and W > 0, values in [0, 1]")
         if iterations is not None:
             plan = plan.with_iterations(iterations)
         try:
@@ -317,7 +320,7 @@ class Session:
 
     def forget_image(self, image: ImageLike) -> None:
         """Drop every target computed from this image's content (a video drops each frame when done)."""
-        self.targets.forget(image)
+        self.targets.forget(jobs.image_like(image, "image"))
 
     def forget(self) -> None:
         """Drop cached images and targets (the batch runner calls this between groups)."""

@@ -45,3 +45,5 @@ def mappings(**named) -> None:
     for name, value in named.items():
         if value is not None and not isinstance(value, dict):
             raise SettingsError(f"{name}: a dict (or None), not {_shown(value)}")
+        if value is not None and not all(isinstance(k, str) for k in value):
+            raise SettingsError(f"{name}: a dict whose keys are texts (they become the metadata's keys)")

@@ -12,6 +12,8 @@ import os
 import re
 import stat
 import string
+import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -484,6 +486,7 @@ def intake(manifest: str | None, contents=(), styles=(), out_dir: Path = Path(".
     when should_stop() says so while the manifest is still to be read (a pipe that has given nothing yet)."""
     from . import arguments
 
+    arguments.functions(should_stop=should_stop)
     contents, styles = _names(contents, "contents"), _names(styles, "styles")
     arguments.names(out_dir=out_dir)
     if not isinstance(template, str):
@@ -496,10 +499,8 @@ def intake(manifest: str | None, contents=(), styles=(), out_dir: Path = Path(".
     manifest = None if manifest is None else os.fspath(manifest)
     check_sources(manifest, contents, styles)
     if manifest:
-        try:  # (a pipe that gives nothing yet, a FIFO no one opens: waited for as stoppable as a pass)
-            rows = read_manifest(*synthesis.computed(lambda: _manifest_text(manifest, stdin), should_stop))
-        except synthesis.Interrupted:
-            raise KeyboardInterrupt from None  # the stop, as a Ctrl-C would be (cli.main: "Interrupted.")
+        rows = read_manifest(*_stoppable(lambda: _manifest_text(manifest, sys.stdin if stdin is None else stdin),
+                                         should_stop))
     else:
         rows = [Row(c, (s,)) for c in expand(contents) for s in expand(styles)]
     pairs = plan(rows, Path(out_dir), template)
@@ -515,8 +516,9 @@ def _names(value, what: str) -> tuple:
     """The API's contents or styles: one name (or glob) alone, or a list of them, None for none (ManifestError
     otherwise)."""
     value = (value,) if isinstance(value, (str, os.PathLike)) else () if value is None else value
-    if not isinstance(value, (list, tuple)) or not all(isinstance(v, (str, os.PathLike)) for v in value):
-        raise ManifestError(f"{what}: a file name or glob, or a list of them, not {value!r:.80}")
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, (str, os.PathLike)) for v in value) or any(
+            "\0" in os.fspath(v) for v in value):
+        raise ManifestError(f"{what}: a file name or glob (without a NUL byte), or a list of them, not {value!r:.80}")
     return tuple(os.fspath(v) for v in value)
 
 
@@ -555,13 +557,41 @@ def _not_a_file(name) -> str:
     return NOT_REGULAR
 
 
+def _stoppable(read: Callable[[], object], should_stop: Callable[[], bool] | None):
+    """read() (a pipe that gives nothing yet, a FIFO no one opens) on a daemon thread while this one looks at
+    should_stop every synthesis.POLL seconds: KeyboardInterrupt as soon as it says so, as a Ctrl-C would be
+    (cli.main: "Interrupted."); the read is left blocked, and a daemon thread outside torch ends with the process."""
+    if should_stop is None:
+        return read()
+    box, done = [], threading.Event()
+
+    def run():
+        try:
+            box.append((True, read()))
+        except BaseException as e:  # (given to the caller)
+            box.append((False, e))
+        finally:
+            done.set()
+
+    threading.Thread(target=run, name="stylize-manifest", daemon=True).start()
+    while not done.wait(synthesis.POLL):
+        if should_stop():
+            raise KeyboardInterrupt
+    ok, value = box[0]
+    if not ok:
+        raise value
+    return value
+
+
 def _manifest_text(manifest: str, stdin) -> tuple[str, str]:
     """A manifest's text and its name for messages. Its bytes are read as the system reads file names
     (UTF-8; a byte that is not, as in a Latin-1 name, stays that byte of the name), the same from a file and
     from standard input, whatever the locale; read_manifest drops a byte-order mark."""
     try:
         if manifest == "-":
-            if stdin is None or stdin.closed:
+            if not hasattr(stdin, "read"):
+                raise ManifestError(f"stdin: a file object to read the manifest from, not {type(stdin).__name__}")
+            if stdin.closed:
                 raise ManifestError("standard input is closed: pipe a manifest in, or name a file")
             data, where = getattr(stdin, "buffer", stdin).read(), "standard input"
         else:
@@ -960,20 +990,25 @@ def read_files(pairs: list[Pair], settings, inputs=()) -> list:
 
 
 def check_arguments(pairs, out_dir, report, inputs, skip_existing, overwrite, continue_on_error, metadata,
-                    **functions) -> None:
+                    **functions) -> list:
     """The API's run_batch (and cluster.run_batch) arguments, before any work: `pairs` what intake or plan returns,
-    names, flags, functions and `metadata` of their types (ManifestError, SettingsError)."""
+    names, flags, functions and `metadata` of their types (ManifestError, SettingsError). Returns `inputs` as a
+    list (one name alone: a list of one)."""
     from . import arguments
 
     if not isinstance(pairs, list) or not all(isinstance(p, Pair) for p in pairs):
         raise ManifestError("pairs: the list batch.intake (or batch.plan) returns")
     arguments.names(out_dir=out_dir, report=report)
-    if out_dir is None or not isinstance(inputs, (list, tuple)):
-        raise SettingsError("out_dir: a folder name, and inputs a list of file names")
+    if out_dir is None:
+        raise SettingsError("out_dir: a folder name, not None")
+    inputs = [inputs] if isinstance(inputs, (str, os.PathLike)) else inputs  # (one name alone: a list of one)
+    if not isinstance(inputs, (list, tuple)):
+        raise SettingsError(f"inputs: a file name or a list of them, not {type(inputs).__name__}")
     arguments.names(**{f"inputs[{k}]": v for k, v in enumerate(inputs)})
     arguments.flags(skip_existing=skip_existing, overwrite=overwrite, continue_on_error=continue_on_error)
     arguments.functions(**functions)
     arguments.mappings(metadata=metadata)
+    return list(inputs)
 
 
 def run_batch(pairs: list[Pair], out_dir, settings, *, report=None, inputs=(), skip_existing: bool = False,
@@ -990,9 +1025,9 @@ def run_batch(pairs: list[Pair], out_dir, settings, *, report=None, inputs=(), s
     session's errors; a pair's own failure is its record's."""
     from .api import Session
 
-    check_arguments(pairs, out_dir, report, inputs, skip_existing, overwrite, continue_on_error, metadata,
-                    callback=callback, should_stop=should_stop, on_ready=on_ready, on_pair=on_pair, on_note=on_note,
-                    on_folders=on_folders)
+    inputs = check_arguments(pairs, out_dir, report, inputs, skip_existing, overwrite, continue_on_error, metadata,
+                             callback=callback, should_stop=should_stop, on_ready=on_ready, on_pair=on_pair,
+                             on_note=on_note, on_folders=on_folders)
     settings = settings_of(settings)
     session = Session(settings)  # its device checked before begin creates any folder
     rep = begin(pairs, out_dir, settings, report=report, inputs=inputs, skip_existing=skip_existing,

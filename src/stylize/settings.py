@@ -236,6 +236,8 @@ def _typed(name: str, kind: str, value):
                 raise SettingsError(f"{name} must be a number within a float's range, not {shown(v)}") from None
         if item == "str" and isinstance(v, (str, os.PathLike)):
             v = os.fspath(v)
+            if isinstance(v, str) and "\0" in v:
+                raise SettingsError(f"{name}: a name cannot hold a NUL byte")
             if isinstance(v, str):
                 return v
         raise SettingsError(f"{name} must be {_KINDS[item]}{' or None' * optional}, not {shown(v)} "

@@ -730,7 +730,16 @@ def stylize_frames(session, clip: Clip, style, out_dir, options: VideoOptions = 
     (claims.py: another run working in it is refused, ClaimError) and released at the end, unless the caller
     passes `claim` (claims.claim_folder(out_dir)): then it is taken here and the caller releases it (make_video
     holds it until the video is encoded)."""
-    styles = (style,) if isinstance(style, (str, os.PathLike, Image.Image)) else tuple(style)
+    from . import arguments
+    from .job import styles_of
+
+    styles = styles_of(style)
+    arguments.names(out_dir=out_dir)
+    arguments.flags(overwrite=overwrite)
+    arguments.functions(callback=callback, should_stop=should_stop, on_frame=on_frame)
+    arguments.mappings(extra_meta=extra_meta)
+    if out_dir is None or not isinstance(clip, Clip) or not isinstance(options, VideoOptions):
+        raise VideoError("stylize_frames: out_dir a folder name, clip a video.Clip (open_clip), options a VideoOptions")
     out_dir = Path(out_dir)
     check_not_inputs([clip.path, *clip.files, *styles], [out_dir])  # (the API's callers too: make_video checks more)
     mark = fingerprint(session, clip, styles, blend, options)
@@ -944,6 +953,8 @@ def make_video(source, styles, output, settings, options: VideoOptions = VideoOp
         if not isinstance(value, (str, os.PathLike)) and not (what == "source" and isinstance(value, Clip)):
             raise VideoError(f"{what}: a file or folder name{' or a Clip' * (what == 'source')}, not "
                              f"{type(value).__name__}")
+        if not isinstance(value, Clip) and "\0" in os.fspath(value):
+            raise VideoError(f"{what}: a name cannot hold a NUL byte")
     out = Path(output)
     as_video = names_a_video(output)
     if not as_video and not os.path.lexists(out) and Path(f"x{out.name}").suffix.lower() in CONTAINERS \
@@ -1220,8 +1231,13 @@ def encode(frames_dir, output, source: Clip, codec: str, fps: float = DEFAULT_FP
     rate and time stamps, copying its audio; to a temporary name, then into place in one step (also on a
     filesystem without hard links). should_stop() is asked before every frame: EncodingStopped, and the
     temporary file removed. Raises VideoError, ImageError."""
+    from . import arguments
+
     if not isinstance(source, Clip):
         raise VideoError(f"source: the Clip of the frames (video.open_clip), not {type(source).__name__}")
+    arguments.names(frames_dir=frames_dir, output=output)
+    arguments.flags(overwrite=overwrite)
+    arguments.functions(should_stop=should_stop)
     av, fps = _av(), check_fps(fps)
     output = Path(output)
     check_not_inputs([source.path, *source.files], [output])
