@@ -1198,7 +1198,7 @@ def test_the_batch_apis_wrong_types_are_stylize_errors(images, tmp_path):
     pairs = batch.intake(None, str(images / "photo0.png"), images / "art0.jpg", tmp_path / "o")
     assert [(p.content, p.styles) for p in pairs] == [(str(images / "photo0.png"), (str(images / "art0.jpg"),))]
     for make, message in ((lambda: batch.intake(5), "manifest: a file name or '-', not int"),
-                          (lambda: batch.intake(None, [3], ["a.png"]), "contents: a file name or glob, or a list"),
+                          (lambda: batch.intake(None, [3], ["a.png"]), "contents: a file name or glob .without a NUL byte., or a list"),
                           (lambda: batch.run_batch([1, 2], tmp_path / "o", Settings()), "pairs: the list batch.intake")):
         with pytest.raises(ManifestError, match=message):
             make()

@@ -589,9 +589,9 @@ def _manifest_text(manifest: str, stdin) -> tuple[str, str]:
     from standard input, whatever the locale; read_manifest drops a byte-order mark."""
     try:
         if manifest == "-":
-            if not hasattr(stdin, "read"):
+            if stdin is not None and not hasattr(stdin, "read"):
                 raise ManifestError(f"stdin: a file object to read the manifest from, not {type(stdin).__name__}")
-            if stdin.closed:
+            if stdin is None or stdin.closed:  # (None: sys.stdin when descriptor 0 is closed)
                 raise ManifestError("standard input is closed: pipe a manifest in, or name a file")
             data, where = getattr(stdin, "buffer", stdin).read(), "standard input"
         else:
