@@ -242,20 +242,13 @@ def _arguments(settings, layer_sets, *, ratios=None, content_layers=None) -> tup
     tuple of names (one name alone is a set of one), ratios and content layers as tuples (one alone: a tuple of
     one). SettingsError or LayerError for what is none of these, naming it."""
     from .errors import LayerError
-    from .layers import check_layer
+    from .job import layer_names
     from .settings import settings_of
 
     settings = settings_of(settings)
-
-    def names(value, what: str) -> tuple[str, ...]:
-        value = (value,) if isinstance(value, str) else value
-        if not isinstance(value, (list, tuple)) or not value or not all(isinstance(n, str) for n in value):
-            raise LayerError(f"{what}: a layer name or a list of them (e.g. 'conv1_1'), not {value!r:.80}")
-        return tuple(check_layer(n) for n in value)
-
     if not isinstance(layer_sets, (list, tuple)) or not layer_sets:
         raise LayerError(f"layer_sets: a list of layer sets (each a name or a list of names), not {layer_sets!r:.80}")
-    layer_sets = tuple(names(k, "a layer set") for k in layer_sets)
+    layer_sets = tuple(layer_names(k, "a layer set") for k in layer_sets)
     if ratios is not None:
         ratios = (ratios,) if isinstance(ratios, (int, float)) else ratios
         if not isinstance(ratios, (list, tuple)) or not ratios or \
@@ -263,7 +256,7 @@ def _arguments(settings, layer_sets, *, ratios=None, content_layers=None) -> tup
             raise SettingsError(f"ratios: a number or a list of numbers (alpha/beta), not {ratios!r:.80}")
         ratios = tuple(ratios)
     if content_layers is not None:
-        content_layers = names(content_layers, "content_layers")
+        content_layers = layer_names(content_layers, "content_layers")
     return settings, layer_sets, ratios, content_layers
 
 

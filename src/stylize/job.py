@@ -121,11 +121,13 @@ def styles_of(style) -> tuple:
     return tuple(image_like(s, f"style image {k}") for k, s in enumerate(style, 1))
 
 
-def _layers(layers) -> tuple[str, ...]:
-    """Layer names given to the API: one name or several, each one of VGG-19's (LayerError)."""
+def layer_names(layers, what: str | None = None) -> tuple[str, ...]:
+    """Layer names given to the API (`what`: the argument, for the message): one name or several, each one of
+    VGG-19's (LayerError)."""
     names = (layers,) if isinstance(layers, str) else layers
     if not isinstance(names, (list, tuple)) or not names or not all(isinstance(n, str) for n in names):
-        raise LayerError(f"layers are given as a name or a list of names (e.g. 'conv1_1'), not {layers!r:.80}")
+        said = f"{what}: a layer name or a list of them" if what else "layers are given as a name or a list of names"
+        raise LayerError(f"{said} (e.g. 'conv1_1'), not {layers!r:.80}")
     return tuple(check_layer(n) for n in names)
 
 
@@ -152,7 +154,7 @@ def content_job(s: Settings, image: ImageLike, layer: str | None = None) -> Job:
     """Content reconstruction (paper Fig. 1, bottom): only L_content at one layer (default: the content
     layer), from noise."""
     _paper_only(s, "content-recon")
-    layers = _layers(layer) if layer is not None else (s.content_layer,)
+    layers = layer_names(layer) if layer is not None else (s.content_layer,)
     if len(layers) > 1:
         raise LayerError(f"a content reconstruction is made from one layer, not {len(layers)} ({', '.join(layers)})")
     layer = layers[0]
@@ -169,7 +171,7 @@ def style_job(s: Settings, image: ImageLike, layers=None, out_size: tuple[int, i
             isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= MAX_SIDE for v in out_size)):
         raise SettingsError(f"out_size: (width, height), two whole numbers of pixels from 1 to {MAX_SIDE}, not "
                             f"{out_size!r:.40}")
-    layers = _layers(layers) if layers is not None else s.style_layers
+    layers = layer_names(layers) if layers is not None else s.style_layers
     weights = tuple(s.layer_weights.values()) if layers == s.style_layers else (1 / len(layers),) * len(layers)
     return Job("style-recon", styles=(image_like(image, "image"),), blend=(1.0,), style_layers=layers, layer_weights=weights, beta=1.0,
                out_size=out_size, meta=(("layers", list(layers)),), **_common(s))
