@@ -660,9 +660,11 @@ def recorded_pass(path: Path, mark: str, number: int | None = None) -> int | Non
     return int(video.get("pass", 1))
 
 
-def check_folder(folder: Path, count: int, mark: str, overwrite: bool) -> dict[int, int]:
+def check_folder(folder: Path, count: int, mark: str, overwrite: bool, video: bool = False) -> dict[int, int]:
     """Refuse (without overwrite) a frames folder holding frames of another run; returns {frame number: pass}
-    of this run's frames already made."""
+    of this run's frames already made. `video`: the folder is a video's work folder (OUT.mp4.frames/), which
+    never holds the finished output of a run into that folder itself (`-o OUT.mp4.frames/`, its frames marked
+    "frames_for": "folder": that run's result, not to be removed once the video is encoded), whatever the flags."""
     folder = Path(folder)
     if os.path.islink(folder) and not os.path.exists(folder):  # (never followed to make a folder where it leads)
         raise VideoError(f"{folder}: a link to nothing, not a frames folder; move it away or choose another output")
@@ -683,6 +685,10 @@ def check_folder(folder: Path, count: int, mark: str, overwrite: bool) -> dict[i
                                  f"output")
             continue
         number = int(m.group(1))
+        if video and images.ours(f).get("frames_for") == "folder":
+            raise VideoError(f"{folder}: the frames of an earlier run whose output was this folder (-o {folder}/), "
+                             f"which a video's work folder would replace and then remove; move it away, or choose "
+                             f"another output")
         state = recorded_pass(f, mark, number) if number <= count else 0
         if state:
             done[number] = state
@@ -696,19 +702,6 @@ def check_folder(folder: Path, count: int, mark: str, overwrite: bool) -> dict[i
     if another is not None:
         raise another
     return done
-
-
-def check_not_an_output(folder: Path) -> None:
-    """A video's work folder (OUT.mp4.frames/) that holds the finished output of a run into that folder itself
-    (`-o OUT.mp4.frames/`, its frames marked "frames_for": "folder") is that run's result, never taken as this
-    video's frames and removed once it is encoded: VideoError, whatever the flags."""
-    if not os.path.isdir(folder):
-        return
-    for f in sorted(Path(folder).iterdir()):
-        if FRAME_PATTERN.match(f.name) and images.ours(f).get("frames_for") == "folder":
-            raise VideoError(f"{folder}: the frames of an earlier run whose output was this folder (-o {folder}/), "
-                             f"which a video's work folder would replace and then remove; move it away, or choose "
-                             f"another output")
 
 
 def _after(count: int) -> str:
@@ -973,8 +966,8 @@ def make_video(source, styles, output, settings, options: VideoOptions = VideoOp
     plan = session.plan(session.transfer_job(first, styles))  # sizes and memory, before the frame is resized
     size = images.fit(first, settings.size).size
     if as_video:
-        check_folder(work_folder(out), clip.count, "", overwrite=True)  # files of yours there: before "--overwrite"
-        check_not_an_output(work_folder(out))
+        check_folder(work_folder(out), clip.count, "", overwrite=True, video=True)  # files of yours, a folder's
+        # output: before "--overwrite"
         codec = check_video_output(out, codec, size, clip, fps, overwrite)
         folder = work_folder(out)
     else:
