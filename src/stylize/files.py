@@ -54,7 +54,7 @@ def is_intermediate(output: str | os.PathLike, level_iterations: list[int], ever
     """A test of a file name beside `output`: whether a run of these levels (iterations of each, coarsest first)
     writes it with --save-every `every`. A test, not a list: 10^7 iterations at --save-every 1 are 10^7 names."""
     output, levels = Path(output), len(level_iterations)
-    pattern = re.compile(rf"{re.escape(output.stem)}(?:\.L([0-9]+))?\.([0-9]{{5,}}){re.escape(output.suffix)}")
+    pattern = _intermediate_name(output)
 
     def test(name: str) -> bool:
         m = pattern.fullmatch(name)
@@ -66,6 +66,11 @@ def is_intermediate(output: str | os.PathLike, level_iterations: list[int], ever
         k = int(m.group(2))
         return f"{k:05d}" == m.group(2) and k % every == 0 and every <= k <= level_iterations[level - 1]
     return test
+
+
+def _intermediate_name(output: Path) -> re.Pattern:
+    """OUT(.Lk).NNNNN.ext beside `output`, any level and iteration (groups: the level, or None; the iteration)."""
+    return re.compile(rf"{re.escape(output.stem)}(?:\.L([0-9]+))?\.([0-9]{{5,}}){re.escape(output.suffix)}")
 
 
 def check_intermediates(output: str | os.PathLike, level_iterations: list[int], every: int, inputs=(),
@@ -207,7 +212,7 @@ def remove_earlier_intermediates(output: Path, written) -> None:
     run's. Only images stylize wrote as intermediates of this output (_a_snapshot, strict); a file of yours, or
     another output's intermediate at a name of this pattern, is never removed."""
     output = Path(output)
-    pattern = re.compile(rf"{re.escape(output.stem)}(?:\.L[0-9]+)?\.[0-9]{{5,}}{re.escape(output.suffix)}")
+    pattern = _intermediate_name(output)
     folder = output.parent if str(output.parent) else Path(".")
     try:
         names = os.listdir(folder)
