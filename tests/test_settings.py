@@ -76,3 +76,14 @@ def test_a_message_shows_a_byte_that_is_not_utf8_as_the_byte():
     assert shown("a\udcffb") == r"'a\xffb'" and shown("\udc80") == r"'\x80'"
     assert shown("\\udcff") == r"'\\udcff'" and shown("\\\udcff") == r"'\\\xff'"  # a typed backslash stays one
     assert shown("x" * 25) == "a text of 25 characters"
+
+
+def test_settings_of_an_unknown_name_is_a_settings_error():
+    """Round 41 (left open): Settings(bogus=1) raised Python's own TypeError, naming no remedy."""
+    with pytest.raises(SettingsError, match="bogus: no such setting"):
+        Settings(bogus=1)
+    with pytest.raises(SettingsError, match="content_layer: given twice"):
+        Settings("conv4_2", content_layer="conv4_2")
+    with pytest.raises(SettingsError, match="at most"):
+        Settings(*([0] * 100))
+    assert Settings(size=64).size == 64 and Settings("conv3_2").content_layer == "conv3_2"

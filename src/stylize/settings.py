@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import re
@@ -198,13 +199,35 @@ class Settings:
 
     def replace(self, **changes) -> "Settings":
         """These settings with `changes` (SettingsError for a name that is no setting: a typo such as sizee)."""
-        unknown = sorted(set(changes) - {f.name for f in fields(self)})
-        if unknown:
-            raise SettingsError(f"{unknown[0]}: no such setting (the settings are stylize.Settings' fields)")
+        _known(changes)
         return replace(self, **changes)
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def _known(names) -> None:
+    """SettingsError for a name that is no field of Settings (Python's own TypeError names no remedy)."""
+    unknown = sorted(set(names) - {f.name for f in fields(Settings)})
+    if unknown:
+        raise SettingsError(f"{unknown[0]}: no such setting (the settings are stylize.Settings' fields)")
+
+
+def _checked_init(init):
+    @functools.wraps(init)
+    def __init__(self, *args, **values):
+        _known(values)
+        names = [f.name for f in fields(Settings)]
+        if len(args) > len(names):
+            raise SettingsError(f"Settings takes at most {len(names)} values, not {len(args)}")
+        twice = sorted(set(names[:len(args)]) & set(values))
+        if twice:
+            raise SettingsError(f"{twice[0]}: given twice (by position and by name)")
+        init(self, *args, **values)
+    return __init__
+
+
+Settings.__init__ = _checked_init(Settings.__init__)
 
 
 def settings_of(settings) -> Settings:
