@@ -566,21 +566,12 @@ def _stoppable(read: Callable[[], object], should_stop: Callable[[], bool] | Non
     box, done = [], threading.Event()
 
     def run():
-        try:
-            box.append((True, read()))
-        except BaseException as e:  # (given to the caller)
-            box.append((False, e))
-        finally:
-            done.set()
+        synthesis.boxed(read, box)
+        done.set()
 
     threading.Thread(target=run, name="stylize-manifest", daemon=True).start()
-    while not done.wait(synthesis.POLL):
-        if should_stop():
-            raise KeyboardInterrupt
-    ok, value = box[0]
-    if not ok:
-        raise value
-    return value
+    synthesis.waited(done, should_stop, KeyboardInterrupt)
+    return synthesis.unboxed(box)
 
 
 def _manifest_text(manifest: str, stdin) -> tuple[str, str]:

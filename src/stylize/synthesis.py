@@ -127,9 +127,7 @@ class _Worker(threading.Thread):
                 if torch.get_num_threads() != threads:  # the caller's (per thread: set there after this one began)
                     torch.set_num_threads(threads)
                 with stripes.striped(on):  # (the caller's switch: it is per thread)
-                    box.append((True, fn()))
-            except BaseException as e:  # (given to the caller, with its traceback)
-                box.append((False, e))
+                    boxed(fn, box)
             finally:
                 self.busy = False
                 done.set()
@@ -140,18 +138,36 @@ class _Worker(threading.Thread):
         self.busy = True
         self.jobs.put((fn, stripes.enabled(), torch.get_num_threads(), box, done))
         try:
-            while not done.wait(POLL):
-                if should_stop():
-                    raise Interrupted
+            waited(done, should_stop, Interrupted)
         except BaseException:  # (a stop, or a second signal's KeyboardInterrupt)
             if not _ABANDONED:
                 atexit.register(_finish_abandoned)
             _ABANDONED.append(self)
             raise
-        ok, value = box[0]
-        if not ok:
-            raise value
-        return value
+        return unboxed(box)
+
+
+def boxed(fn: Callable[[], object], box: list) -> None:
+    """fn()'s value, or what it raised (with its traceback), appended to box as (ok, value) for another thread."""
+    try:
+        box.append((True, fn()))
+    except BaseException as e:
+        box.append((False, e))
+
+
+def unboxed(box: list):
+    """The value boxed() kept, or what fn raised, raised here."""
+    ok, value = box[0]
+    if not ok:
+        raise value
+    return value
+
+
+def waited(done: threading.Event, should_stop: Callable[[], bool], stop: type[BaseException]) -> None:
+    """Wait for `done`, looking at should_stop every POLL seconds: `stop` raised as soon as it says so."""
+    while not done.wait(POLL):
+        if should_stop():
+            raise stop
 
 
 _workers = threading.local()  # .worker: the calling thread's _Worker
