@@ -118,3 +118,104 @@ def test_intake_from_python_reads_the_piped_stdin_and_a_stop_on_a_fifo_lets_the_
               "except KeyboardInterrupt:\n    print('stopped')\n")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path, timeout=30)
     assert (done.returncode, done.stdout) == (0, "stopped\n"), done.stderr
+
+
+def test_round_42_an_item_given_twice_and_numbers_out_of_range_are_refused_by_the_api(tmp_path, synthetic_weights):
+    """Round 42: the command line refused a layer, ratio or frame distance given twice and numbers beyond
+    1e-12..1e12; the API merged or ran them (Settings(style_layers=(a, a), style_layer_weights=...) ended in an
+    IndexError), and a grid's second ratio was checked only after the first cell was made and written."""
+    from stylize import Session, video
+
+    with pytest.raises(LayerError, match="conv1_1 is given twice"):
+        Settings(style_layers=("conv1_1", "conv1_1"), style_layer_weights=(1.0, 0.0))
+    with pytest.raises(LayerError, match="layers: conv1_1 is given twice"):
+        Session().style_job(tmp_path / "s.png", ["conv1_1", "conv1_1"])
+    with pytest.raises(LayerError, match="content_layers: conv1_1 is given twice"):
+        figures.figure1(None, "c.png", "s.png", content_layers=["conv1_1", "conv1_1"])
+    with pytest.raises(LayerError, match="the layer set conv2_1,conv1_1 is given twice"):
+        figures.grid(None, "c.png", "s.png", layer_sets=[["conv1_1", "conv2_1"], ["conv2_1", "conv1_1"]])
+    with pytest.raises(SettingsError, match="the ratio 0.001 is given twice"):
+        figures.grid(None, "c.png", "s.png", ratios=(1e-3, 1e-3))
+    with pytest.raises(video.VideoError, match="the frame distance 1 is given twice"):
+        video.VideoOptions(long_term=(1, 1))
+    for kw, message in ((dict(ratio=1e30), "ratio must be from 1e-12 to 1e"),
+                        (dict(tv_weight=1e-300), "TV weight must be 0 or from 1e-12"),
+                        (dict(content_weight=1e13, style_weight=1.0), "content weight must be 0 or from"),
+                        (dict(style_blend=(1e300, 1.0)), "style blend weight must be 0 or from")):
+        with pytest.raises(SettingsError, match=message):
+            Settings(**kw)
+    photo, art = tmp_path / "c.png", tmp_path / "s.png"
+    pattern(40, 32, 1).save(photo)
+    pattern(36, 36, 2).save(art)
+    settings = Settings(size=32, iterations=2, weights=str(synthetic_weights), normalize=False)
+    for ratios in ((1e-3, float("nan")), (1e-3, 1e30), (1e-3, 0)):
+        with pytest.raises(SettingsError, match="ratio must be"):
+            figures.grid(settings, photo, art, ratios=ratios, layer_sets=["conv1_1"], output=tmp_path / "g.png",
+                         cells_dir=tmp_path / "cells")
+        assert not (tmp_path / "cells").exists() and not (tmp_path / "g.png").exists()
+
+
+def test_round_42_metadata_never_sets_a_key_stylize_records(tmp_path, synthetic_weights):
+    """Round 42: run_batch(metadata={"partial": False}) marked a stopped pair's output finished, and a
+    --skip-existing resume kept a one-iteration partial; every key stylize records is its own."""
+    from stylize import Session
+    from stylize.images import ours
+
+    photo, art = tmp_path / "c.png", tmp_path / "s.png"
+    pattern(40, 32, 1).save(photo)
+    pattern(36, 36, 2).save(art)
+    settings = Settings(size=32, iterations=2, weights=str(synthetic_weights), normalize=False)
+    pairs = batch.intake(None, [str(photo)], [str(art)], tmp_path / "o")
+    for key in ("partial", "inputs", "settings", "command", "frames_for", "intermediate_of"):
+        with pytest.raises(SettingsError, match=f"metadata: '{key}' is a key stylize records itself"):
+            batch.run_batch(pairs, tmp_path / "o", settings, metadata={key: False, "note": "mine"})
+    assert not (tmp_path / "o").exists()
+    batch.run_batch(pairs, tmp_path / "o", settings, metadata={"note": "mine"})
+    meta = ours(pairs[0].output)
+    assert meta["note"] == "mine" and set(meta) - {"note"} <= arguments.OWN_KEYS  # the list holds every key
+    outcome = Session(settings).reconstruct_style(art, ["conv1_1"])
+    assert set(outcome.metadata) <= arguments.OWN_KEYS
+
+
+def test_round_42_api_names_are_what_the_command_line_takes(tmp_path, synthetic_weights):
+    """Round 42: a figure, a batch report and a merged report named 'x.png/' were written as 'x.png'; an empty
+    out_dir was the current folder; report.merge('') blamed '.', and a NUL byte raised ValueError."""
+    photo, art = tmp_path / "c.png", tmp_path / "s.png"
+    pattern(40, 32, 1).save(photo)
+    pattern(36, 36, 2).save(art)
+    settings = Settings(size=32, iterations=2, weights=str(synthetic_weights), normalize=False)
+    cases = [
+        (lambda: figures.grid(settings, photo, art, ratios=1e-3, layer_sets=["conv1_1"], output=f"{tmp_path}/g.png/"),
+         "output: .* names a folder"),
+        (lambda: batch.intake(None, [str(photo)], [str(art)], ""), "out_dir: the name is empty"),
+        (lambda: batch.run_batch([], tmp_path / "o", settings, report=f"{tmp_path}/r.json/"), "report: .* names a folder"),
+        (lambda: report.merge([tmp_path / "r.json"], ""), "output: the name is empty"),
+        (lambda: report.merge([tmp_path / "r.json"], "m\0.json"), "output: a file name cannot hold a NUL byte"),
+        (lambda: report.merge(["r\0.json"], tmp_path / "m.json"), r"paths\[0\]: a file name cannot hold a NUL"),
+    ]
+    for run, message in cases:
+        with pytest.raises(SettingsError, match=message):
+            run()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.png", "s.png"]
+
+
+def test_round_42_a_path_object_is_a_file_and_a_start_word_beside_its_file_is_refused(tmp_path, monkeypatch,
+                                                                                     synthetic_weights):
+    """Round 42: Settings(init=Path("content")) was the keyword, and init="content" beside a file named content
+    ran the keyword (the command line refuses it as ambiguous)."""
+    import pathlib
+
+    from stylize import Session
+
+    monkeypatch.chdir(tmp_path)
+    pattern(40, 32, 1).save("c.png")
+    pattern(36, 36, 2).save("s.png")
+    assert Settings(init=pathlib.Path("content")).init == "./content"
+    assert Settings(weights=pathlib.Path("original")).weights == "./original"
+    assert Settings(init="content").init == "content" and Settings(init=pathlib.Path("a.png")).init == "a.png"
+    pattern(40, 32, 3).save("content", format="PNG")
+    session = Session(size=32, iterations=2, weights=str(synthetic_weights), normalize=False, init="content")
+    with pytest.raises(ImageError, match="'content' is both a start .the keyword. and a file here: write ./content"):
+        session.transfer("c.png", "s.png")
+    o = Session(session.settings.replace(init=pathlib.Path("content"))).transfer("c.png", "s.png")
+    assert o.metadata["settings"]["init"] == "./content"

@@ -1253,3 +1253,24 @@ def test_a_signal_while_the_manifest_gives_nothing_stops_the_batch(tmp_path):
         p.kill()
     assert p.returncode == 143 and err.strip().splitlines()[-1] == "Interrupted.", err
     assert not (tmp_path / "o").exists()
+
+
+def test_round_42_pairs_of_two_intakes_and_an_output_made_from_another_name(tmp_path, synthetic_weights, monkeypatch):
+    """Round 42: run_batch took the pairs of two intake calls (both numbered 0, one output: both reported ok,
+    the file held the second), and an output made from s.png, resumed with s2.png, was "made from another s2.png
+    (its pixels differ now)", though s2.png never changed."""
+    monkeypatch.chdir(tmp_path)
+    pattern(40, 32, 1).save("c.png")
+    pattern(36, 36, 2).save("s.png")
+    pattern(36, 36, 3).save("s2.png")
+    settings = Settings(size=32, iterations=3, weights=str(synthetic_weights), normalize=False)
+    a = batch.intake(None, ["c.png"], ["s.png"], "o")
+    b = batch.intake(None, ["c.png"], ["s2.png"], "o", template="{content}__s.png")
+    with pytest.raises(ManifestError, match="pairs: the pairs of one intake"):
+        batch.run_batch(a + b, "o", settings, overwrite=True)
+    assert not Path("o").exists()
+    batch.run_batch(a, "o", settings)
+    result = CliRunner().invoke(cli, ["batch", "--content", "c.png", "--style", "s2.png", "--out-dir", "o",
+                                      "--name-template", "{content}__s.png", "--skip-existing",
+                                      *synthetic(synthetic_weights)])
+    assert result.exit_code == 3 and "o/c__s.png exists, made from s.png, not s2.png" in cli_result_text(result)

@@ -1194,3 +1194,24 @@ def test_a_finished_frames_folder_output_is_never_taken_as_a_videos_work_folder(
     assert run("video", clip, art, "-o", keep, "--keep-frames", *FAST).exit_code == 0
     r = run("video", clip, art, "-o", f"{tmp_path / 'k.mp4.frames'}/", *FAST)
     assert r.exit_code == 0, cli_result_text(r)
+
+
+def test_round_42_a_clip_whose_frame_changed_since_it_was_opened_is_checked_again(tmp_path, folder, art):
+    """Round 42: a Clip opened, then a frame replaced by one of another size: make_video stylized every frame,
+    then the encode refused (and stylize_frames returned frames of mixed sizes). A Clip is checked again before
+    any work when a file of it changed."""
+    from stylize.settings import Settings
+
+    clip = video.open_clip(folder)
+    assert video.current(clip) is clip  # nothing changed: the same Clip
+    last = sorted(folder.iterdir())[-1]
+    pattern(clip.size[1], clip.size[0], 5).save(last)  # another size
+    with pytest.raises(video.VideoError, match="every frame must have the same size"):
+        video.make_video(clip, art, tmp_path / "v.mp4", Settings(size=32, iterations=2),
+                         video.VideoOptions(independent=True))
+    with pytest.raises(video.VideoError, match="every frame must have the same size"):
+        video.stylize_frames(Session(size=32, iterations=2), clip, art, tmp_path / "fr",
+                             video.VideoOptions(independent=True))
+    assert not (tmp_path / "v.mp4.frames").exists() and not (tmp_path / "fr").exists()
+    last.unlink()
+    assert video.current(clip).count == clip.count - 1  # opened again: as the folder is now

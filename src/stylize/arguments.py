@@ -14,6 +14,18 @@ def _shown(value) -> str:
     return text if len(text) <= 40 else f"a {type(value).__name__}"
 
 
+def given_twice(items, key=None):
+    """The first of `items` equal (by `key`) to an earlier one, else None: an item given twice (a layer, a ratio, a
+    layer set, a frame distance) is refused everywhere, never run twice or merged (README: What is never lost, 2)."""
+    seen = []
+    for item in items:
+        k = item if key is None else key(item)
+        if k in seen:
+            return item
+        seen.append(k)
+    return None
+
+
 def flags(**named) -> None:
     """Each argument is True or False (`overwrite="no"` would replace files: a non-empty string is true)."""
     for name, value in named.items():
@@ -38,12 +50,41 @@ def names(**named) -> None:
             raise SettingsError(f"{name}: a file name (a str or a path), not {_shown(value)}")
         if "\0" in text:
             raise SettingsError(f"{name}: a file name cannot hold a NUL byte")
+        if not text.strip():  # ("" would be the current folder, or the default name, silently)
+            raise SettingsError(f"{name}: the name is empty; give a file or folder name")
+
+
+def files(**named) -> None:
+    """Each argument is None or the name of a file to write (names): not one only a folder can have ('out.png/',
+    'out/.'), which would be written as another file (settings.names_a_folder; the command line's -o refuses it)."""
+    from .settings import names_a_folder
+
+    names(**named)
+    for name, value in named.items():
+        if value is not None and names_a_folder(os.fspath(value)):
+            raise SettingsError(f"{name}: {os.fspath(value)!r:.60} names a folder; give a file name")
+
+
+# Every key stylize writes in an output's metadata (api.Session.metadata with a job's meta, an intermediate's, a
+# figure cell's, a video frame's, a mark's): resumes and "partial" read them, so metadata given to the API adds keys
+# beside these and never sets one (tests/test_arguments.py holds the list complete).
+OWN_KEYS = frozenset({
+    "stylize", "command", "layer", "layers", "settings", "content", "style", "styles", "blend", "inputs", "width",
+    "height", "device", "torch", "weights_sha256", "content_loss", "style_loss", "loss", "iterations", "evaluations",
+    "stopped", "partial", "memory", "intermediate", "intermediate_of", "cell", "video", "frames_for", "mark_of",
+    "mark_sha256",
+})
 
 
 def mappings(**named) -> None:
-    """Each argument is None or a dict (metadata added to an output's)."""
+    """Each argument is None or a dict of metadata added to an output's: text keys, none of stylize's own
+    (OWN_KEYS: `partial=False` would make a stopped run's output pass for a finished one)."""
     for name, value in named.items():
         if value is not None and not isinstance(value, dict):
             raise SettingsError(f"{name}: a dict (or None), not {_shown(value)}")
         if value is not None and not all(isinstance(k, str) for k in value):
             raise SettingsError(f"{name}: a dict whose keys are texts (they become the metadata's keys)")
+        own = sorted(OWN_KEYS.intersection(value or ()))
+        if own:
+            raise SettingsError(f"{name}: {own[0]!r} is a key stylize records itself (resumes read it); give your "
+                                f"keys other names")

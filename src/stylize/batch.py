@@ -22,6 +22,7 @@ from typing import Callable, NamedTuple
 import torch
 
 from . import synthesis
+from .arguments import given_twice
 from .claims import claim_file
 from .errors import ClusterError, ImageError, ManifestError, SettingsError, StylizeError, UsageError
 from .images import (NAME_MAX, NOT_REGULAR, check_mark, check_name, check_not_held, check_writable, fitted_size,
@@ -30,11 +31,10 @@ from .images import (NAME_MAX, NOT_REGULAR, check_mark, check_name, check_not_he
 from .job import inputs as job_inputs, transfer_job
 from .masks import is_colour
 from .report import Record, Report
-from .settings import MAX_COUNT, Settings, names_a_folder, number, settings_of, shown, whole
+from .settings import MAX_COUNT, NUMBER_RANGE, STARTS, Settings, names_a_folder, number, settings_of, shown, whole
 from .targets import digest
 from .weights import identity
 
-WEIGHT_RANGE = (1e-12, 1e12)  # a blend weight: 0 or within this range, as --style-blend's (options.NUMBER_RANGE)
 MAX_SHARDS = MAX_COUNT  # as --shard I/N's N
 
 COLUMNS = ("content", "style", "output", "blend")  # a manifest line's fields (CSV header, JSON keys)
@@ -109,7 +109,7 @@ def manifest_files(pairs: list[Pair]) -> Files:
 
 def _blend(value, where: str) -> tuple[float, ...] | None:
     """Blend weights from a manifest: a JSON list of numbers, or a CSV cell '3,7' / '3;7'. ManifestError naming
-    the first weight that is not one, or out of WEIGHT_RANGE (by its position: JSON has already read 1e400 as
+    the first weight that is not one, or out of NUMBER_RANGE (by its position: JSON has already read 1e400 as
     inf, which the user never wrote)."""
     if value is None or value == "":
         return None
@@ -119,7 +119,7 @@ def _blend(value, where: str) -> tuple[float, ...] | None:
     if not isinstance(value, list) and any(not v.strip() for v in items):  # CSV '1;' or '1,,2'
         raise ManifestError(f"{where}: the blend cell {shown(value, 60)} has an empty item; separate the weights "
                             f"with single ';' or ','")
-    low, high = WEIGHT_RANGE
+    low, high = NUMBER_RANGE
     weights = []
     for k, v in enumerate(items, 1):
         what = f"{where}: blend weight {k} of {len(items)}"
@@ -989,7 +989,11 @@ def check_arguments(pairs, out_dir, report, inputs, skip_existing, overwrite, co
 
     if not isinstance(pairs, list) or not all(isinstance(p, Pair) for p in pairs):
         raise ManifestError("pairs: the list batch.intake (or batch.plan) returns")
-    arguments.names(out_dir=out_dir, report=report)
+    if any(p.manifest != pairs[0].manifest for p in pairs) or given_twice(p.index for p in pairs) is not None:
+        raise ManifestError("pairs: the pairs of one intake (or plan) call, or some of them; two calls' pairs are two "
+                            "batches (their numbers and outputs may clash): run each with its own run_batch")
+    arguments.names(out_dir=out_dir)
+    arguments.files(report=report)
     if out_dir is None:
         raise SettingsError("out_dir: a folder name, not None")
     inputs = [inputs] if isinstance(inputs, (str, os.PathLike)) else inputs  # (one name alone: a list of one)
@@ -1196,7 +1200,7 @@ def made_otherwise(meta: dict, settings: Settings | None) -> str | None:
     ours = json.loads(json.dumps(settings.to_dict(), default=str))
 
     def compared(key, value):  # (an --init file is compared as "a file": its name may differ, as above)
-        return "a file" if key == "init" and value not in ("noise", "content", "style") else value
+        return "a file" if key == "init" and value not in STARTS else value
 
     def seen(value) -> str:
         text = value if value == "a file" else json.dumps(value)
@@ -1233,15 +1237,30 @@ def made_from(meta: dict, pair: Pair, settings: Settings | None, key=None) -> st
             if key == "styles" and sorted(mine) == sorted(before):
                 return "made from the same style images in another order"
             if key == "styles":  # (the first whose pixels are in none of the recorded: the one that changed)
-                changed = next((n for n, a in zip(names[key], mine) if a not in before), None)
-                return f"made from another {changed} (its pixels differ now)" if changed else \
+                k = next((k for k, a in enumerate(mine) if a not in before), None)
+                return _other_file(names[key][k], _recorded(meta, "styles", k)) if k is not None else \
                     "made from other style images"
-            changed, was = next(((n, b) for n, a, b in zip(names[key], mine, before) if a != b), (names[key][0], None))
+            k = next((k for k, (a, b) in enumerate(zip(mine, before)) if a != b), 0)
+            changed, was = names[key][k], before[k] if k < len(before) else None
             if key in MASK_OPTIONS and (is_colour(changed) or is_colour(was)):  # a colour is a setting, not pixels
                 return (f"made with {MASK_OPTIONS[key]} {was if is_colour(was) else 'a mask file'}, not "
                         f"{changed if is_colour(changed) else 'a mask file'}")
-            return f"made from another {changed} (its pixels differ now)"
+            return _other_file(changed, _recorded(meta, key, k))
     return None
+
+
+def _recorded(meta: dict, key: str, k: int) -> str | None:
+    """The name the output's metadata records for input `key` (content, styles) at position k, if it says."""
+    names = meta.get(key) if key == "styles" else [meta.get(key)] if key == "content" else None
+    return names[k] if isinstance(names, list) and k < len(names) and isinstance(names[k], str) else None
+
+
+def _other_file(name: str, was: str | None) -> str:
+    """How an earlier output's input differs from `name`: made from another file (`was`, its recorded name), or
+    from this name's earlier pixels."""
+    if was is not None and was != str(name):
+        return f"made from {was}, not {name}"
+    return f"made from another {name} (its pixels differ now)"
 
 
 MASK_OPTIONS = {"content_mask": "--content-mask", "style_masks": "--style-mask"}

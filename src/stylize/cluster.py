@@ -30,7 +30,7 @@ from .batch import Pair
 from .console import signals_held
 from .errors import ClusterError, UsageError
 from .report import Record, Report
-from .settings import settings_of, shown
+from .settings import STARTS, WEIGHT_SOURCES, settings_of, shown
 from .targets import Targets
 
 EXTRA = "pip install 'gatys-stylize[ray]'"
@@ -415,8 +415,8 @@ def _absolute(settings):
             os.path.abspath(spec) if parts else spec
 
     return settings.replace(
-        weights=settings.weights if settings.weights in ("original", "torchvision") else os.path.abspath(settings.weights),
-        init=settings.init if settings.init in ("noise", "content", "style") else os.path.abspath(settings.init),
+        weights=settings.weights if settings.weights in WEIGHT_SOURCES else os.path.abspath(settings.weights),
+        init=settings.init if settings.init in STARTS else os.path.abspath(settings.init),
         content_mask=absolute(settings.content_mask), style_masks=tuple(absolute(m) for m in settings.style_masks))
 
 

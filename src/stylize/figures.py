@@ -156,7 +156,7 @@ def save(figure: Figure, out, argv: str = "", overwrite: bool = False) -> Path:
 
     if not isinstance(figure, Figure):
         raise ImageError(f"figure: what figures.figure1 or figures.grid returned, not {type(figure).__name__}")
-    arguments.names(out=out)
+    arguments.files(out=out)
     arguments.flags(overwrite=overwrite)
     if out is None or not isinstance(argv, str):
         raise SettingsError(f"out: a file name (not None), and argv a text (not {type(argv).__name__})")
@@ -241,6 +241,7 @@ def _arguments(settings, layer_sets, *, ratios=None, content_layers=None) -> tup
     """The API's arguments of a figure as lists the code iterates: settings (None: the defaults), each layer set a
     tuple of names (one name alone is a set of one), ratios and content layers as tuples (one alone: a tuple of
     one). SettingsError or LayerError for what is none of these, naming it."""
+    from .arguments import given_twice
     from .errors import LayerError
     from .job import layer_names
     from .settings import settings_of
@@ -249,12 +250,18 @@ def _arguments(settings, layer_sets, *, ratios=None, content_layers=None) -> tup
     if not isinstance(layer_sets, (list, tuple)) or not layer_sets:
         raise LayerError(f"layer_sets: a list of layer sets (each a name or a list of names), not {layer_sets!r:.80}")
     layer_sets = tuple(layer_names(k, "a layer set") for k in layer_sets)
+    if given_twice(layer_sets, key=set) is not None:  # (a row twice, run twice)
+        raise LayerError(f"layer_sets: the layer set {','.join(given_twice(layer_sets, key=set))} is given twice")
     if ratios is not None:
         ratios = (ratios,) if isinstance(ratios, (int, float)) else ratios
         if not isinstance(ratios, (list, tuple)) or not ratios or \
                 not all(isinstance(r, (int, float)) and not isinstance(r, bool) for r in ratios):
             raise SettingsError(f"ratios: a number or a list of numbers (alpha/beta), not {ratios!r:.80}")
         ratios = tuple(ratios)
+        for r in ratios:  # every column's ratio before any work (a cell's settings are made when its turn comes)
+            settings.replace(ratio=r)
+        if given_twice(ratios) is not None:
+            raise SettingsError(f"ratios: the ratio {given_twice(ratios):g} is given twice")
     if content_layers is not None:
         content_layers = layer_names(content_layers, "content_layers")
     return settings, layer_sets, ratios, content_layers
@@ -291,7 +298,8 @@ def _claimed(make):
     def run(*args, output=None, cells_dir=None, overwrite=False, callback=None, should_stop=None, argv="", **kwargs):
         from . import arguments
 
-        arguments.names(output=output, cells_dir=cells_dir)
+        arguments.names(cells_dir=cells_dir)
+        arguments.files(output=output)
         arguments.flags(overwrite=overwrite)
         arguments.functions(callback=callback, should_stop=should_stop)
         if not isinstance(argv, str):

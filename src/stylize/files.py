@@ -24,7 +24,7 @@ from .errors import ClaimError, ImageError
 from .images import (SIDECAR_SUFFIX, check_fits, check_mark, check_name, check_not_held, check_output, ours,
                      remove_image, same_file, save_image, taken, to_pil)
 from .masks import mask_files
-from .settings import Settings
+from .settings import STARTS, WEIGHT_SOURCES, Settings
 from .synthesis import Progress
 
 
@@ -32,8 +32,8 @@ def input_files(settings: Settings) -> list[str]:
     """The files a run reads besides CONTENT and STYLE that exist: an --init image, the masks, each file of
     an 'a.png+b.png' mask and a --weights file. Every command refuses an output that is one of them, whatever
     the flags (README: What is never lost)."""
-    weights = settings.weights if settings.weights not in ("original", "torchvision") else None
-    files = [settings.init if settings.init not in ("noise", "content", "style") else None, settings.content_mask,
+    weights = settings.weights if settings.weights not in WEIGHT_SOURCES else None
+    files = [settings.init if settings.init not in STARTS else None, settings.content_mask,
              weights]
     files += list(settings.style_masks)
     for spec in [settings.content_mask, *settings.style_masks]:

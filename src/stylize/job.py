@@ -13,13 +13,13 @@ from typing import Callable, Union
 
 from PIL import Image
 
+from .arguments import given_twice
 from .errors import ImageError, LayerError, SettingsError
 from .layers import check_layer
-from .settings import MAX_SIDE, Settings
+from .settings import MAX_SIDE, STARTS, Settings
 
 ImageLike = Union[str, os.PathLike, Image.Image]
 COMMANDS = ("transfer", "content-recon", "style-recon")
-STARTS = ("noise", "content", "style")  # --init's words; anything else names an image file
 
 
 @dataclass(frozen=True)
@@ -128,7 +128,10 @@ def layer_names(layers, what: str | None = None) -> tuple[str, ...]:
     if not isinstance(names, (list, tuple)) or not names or not all(isinstance(n, str) for n in names):
         said = f"{what}: a layer name or a list of them" if what else "layers are given as a name or a list of names"
         raise LayerError(f"{said} (e.g. 'conv1_1'), not {layers!r:.80}")
-    return tuple(check_layer(n) for n in names)
+    names = tuple(check_layer(n) for n in names)
+    if given_twice(names) is not None:  # (it would count twice, or run twice)
+        raise LayerError(f"{what or 'layers'}: {given_twice(names)} is given twice; give each layer once")
+    return names
 
 
 def transfer_job(s: Settings, content: ImageLike, style, blend: tuple[float, ...] | None = None) -> Job:

@@ -11,11 +11,13 @@ from pathlib import Path
 
 import click
 
+from .arguments import given_twice
 from .console import printable
 from .errors import LayerError, SettingsError
 from .layers import LAYERS
 from .settings import (COLOR_MAPS, COLORS, DEFAULTS, FIELDS, FPS_RANGE, GUIDES, LOSS_SCALINGS, MAX_COUNT, MAX_HISTORY,
                        MAX_PASSES, MAX_SCALES, MAX_SIDE, MAX_STYLE_SCALE, NUMBER_RANGE, OPTIMIZERS, POOLINGS, PRECISIONS, PRESET_SUMMARIES, PRESETS,
+                       STARTS, WEIGHT_SOURCES,
                        Settings, names_a_folder, number, shown, whole)
 
 
@@ -92,8 +94,8 @@ class LayerList(click.ParamType):
         for n in names:
             if n not in LAYERS:
                 self.fail(f"unknown layer {n!r}; `stylize --list-layers` prints VGG-19's layers", param, ctx)
-            if names.count(n) > 1:  # it would silently count twice
-                self.fail(f"{n} is given twice; give each layer once", param, ctx)
+        if given_twice(names) is not None:  # it would silently count twice
+            self.fail(f"{given_twice(names)} is given twice; give each layer once", param, ctx)
         return names
 
 
@@ -123,7 +125,7 @@ class FloatList(click.ParamType):
         if len(items) < self.least:
             self.fail(f"give at least {self.least} numbers{self.why}", param, ctx)
         numbers = tuple(self.item.convert(v, param, ctx) for v in items)
-        twice = next((n for k, n in enumerate(numbers) if n in numbers[:k]), None) if self.distinct else None
+        twice = given_twice(numbers) if self.distinct else None
         if twice is not None:  # (a grid's column twice: as a layer given twice, never run twice silently)
             self.fail(f"{self.distinct} {twice:g} is given twice", param, ctx)
         return numbers
@@ -144,7 +146,7 @@ class Distances(click.ParamType):
             self.fail(f"{shown(value)} is not a list of whole numbers such as 1,10,20,40", param, ctx)
         if not numbers or min(numbers) < 1 or max(numbers) > MAX_COUNT:
             self.fail(f"{shown(value)}: give frame distances from 1 to {MAX_COUNT}, e.g. 1,10,20,40", param, ctx)
-        twice = next((n for k, n in enumerate(numbers) if n in numbers[:k]), None)
+        twice = given_twice(numbers)
         if twice is not None:  # (as a layer given twice: never merged silently)
             self.fail(f"the frame distance {twice} is given twice", param, ctx)
         return tuple(sorted(numbers))
@@ -203,9 +205,9 @@ class LayerSets(click.ParamType):
         sets = tuple(LayerList().convert(part, param, ctx) for part in parts if part)
         if not sets:
             self.fail("give at least one layer set, e.g. 'conv1_1;conv1_1,conv2_1'", param, ctx)
-        twice = next((k for k, s in enumerate(sets) if set(s) in [set(t) for t in sets[:k]]), None)
+        twice = given_twice(sets, key=set)
         if twice is not None:  # (a row twice: as a layer given twice, never run twice silently)
-            self.fail(f"the layer set {','.join(sets[twice])} is given twice", param, ctx)
+            self.fail(f"the layer set {','.join(twice)} is given twice", param, ctx)
         return sets
 
 
@@ -586,13 +588,13 @@ def settings_from(kwargs: dict, command: str = "", **fixed) -> Settings:
     values.update(fixed)
     check_used(values)
     init = values.get("init")
-    if init not in (None, "noise", "content", "style") and not os.path.isfile(init):
+    if init not in (None, *STARTS) and not os.path.isfile(init):
         raise click.BadParameter(f"'{printable(init)}' is not noise, content, style or an image file",
                                  param_hint="'--init'")
     if init in NO_IMAGE.get(command, {}):  # (checked again by the plan: the API's callers too)
         raise click.BadParameter(f"{init!r}: {NO_IMAGE[command][init]}; start from noise or an image file",
                                  param_hint="'--init'")
-    if init in ("noise", "content", "style") and os.path.lexists(init) and _typed("init"):
+    if init in STARTS and os.path.lexists(init) and _typed("init"):
         raise click.BadParameter(f"{init!r} is both a start (the keyword) and a file here: write ./{init} for the file",
                                  param_hint="'--init'")
     if values.get("content_mask") or values.get("style_masks"):
@@ -605,7 +607,7 @@ def settings_from(kwargs: dict, command: str = "", **fixed) -> Settings:
                     colour = ", and not a colour name or #rrggbb" if hint == "'--style-mask'" else ""
                     raise click.BadParameter(f"{f}: no such file{colour}", param_hint=hint)
     weights = values.get("weights")
-    if weights not in (None, "original", "torchvision") and not os.path.isfile(weights):
+    if weights not in (None, *WEIGHT_SOURCES) and not os.path.isfile(weights):
         raise click.BadParameter(f"'{printable(weights)}' is not original, torchvision or a weights file",
                                  param_hint="'--weights'")
     try:

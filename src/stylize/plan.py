@@ -7,6 +7,7 @@ A plan is a value: making it changes nothing, and Session.run executes one.
 from __future__ import annotations
 
 import math
+import os
 
 from dataclasses import dataclass, field, replace
 
@@ -16,6 +17,7 @@ from . import images, memory
 from .errors import ImageError
 from .job import Job, describe
 from .layers import deepest, min_side
+from .settings import STARTS
 from .targets import Targets
 
 SMALLEST_LEVEL = 16  # px: a coarse level is never planned below this short side
@@ -73,10 +75,13 @@ def make(job: Job, targets: Targets, device: torch.device, pooling: str = "avg",
     OutOfMemoryError (memory.plan), and what loading an input raises."""
     if (job.init == "content" and job.content is None) or (job.init == "style" and not job.styles):
         raise ImageError(f"--init {job.init}: a {job.command} synthesis has no {job.init} image")
+    if job.init in ("content", "style") and os.path.lexists(job.init):  # (the default, noise, is not asked for)
+        raise ImageError(f"--init {job.init!r} is both a start (the keyword) and a file here: write ./{job.init} "
+                         f"for the file")
     width, height = output_size(job, targets)
     option = "--size" if job.out_size is None else "--out-size"
     check_min_side(width, height, job.layers, "the output", option)
-    if job.init not in ("noise", "content", "style"):  # a file: scaled to the output, never stretched
+    if job.init not in STARTS:  # a file: scaled to the output, never stretched
         check_init_shape(job.init, targets.image(job.init).size, (width, height))
     sizes = level_sizes(width, height, job.scales, min_side(job.layers))
     if len(sizes) < job.scales:

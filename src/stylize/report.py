@@ -426,12 +426,13 @@ def merge(paths, output, *, overwrite: bool = False) -> tuple[dict, list[int]]:
     ManifestError for a file that is not a stylize report, reports of different batches (settings,
     manifest), or an `output` that exists (unless `overwrite`, and then only a stylize report is replaced) or is
     one of the reports; UsageError for a report given twice (or two names of one file)."""
-    from .arguments import flags
+    from .arguments import files, flags
 
     flags(overwrite=overwrite)
     paths = [paths] if isinstance(paths, (str, os.PathLike)) else paths  # (one report alone: a list of one)
     if not isinstance(paths, (list, tuple)) or not all(isinstance(p, (str, os.PathLike)) for p in [*paths, output]):
         raise ManifestError("give the reports to merge as file names (a name, or a list of them) and the output as one")
+    files(output=output, **{f"paths[{k}]": p for k, p in enumerate(paths)})
     paths, output = [Path(p) for p in paths], through_link(Path(output))  # (a link to a report: written through)
     if not paths:
         raise ManifestError("give the reports to merge")

@@ -8,6 +8,7 @@ import os
 import re
 from dataclasses import asdict, dataclass, fields, replace
 
+from .arguments import given_twice
 from .errors import LayerError, SettingsError
 from .layers import PAPER_STYLE_LAYERS, check_layer
 
@@ -26,6 +27,8 @@ MAX_SCALES = 12  # coarse-to-fine levels: 2**11 x the smallest level (16 px) exc
 MAX_STYLE_SCALE = 64.0
 MAX_PASSES = 1000  # `stylize video --passes` (video.VideoOptions); the authors' code makes 15
 NUMBER_RANGE = (1e-12, 1e12)  # every weight, ratio and rate: 0 (where allowed) or within this range
+STARTS = ("noise", "content", "style")  # --init's words; anything else names an image file
+WEIGHT_SOURCES = ("original", "torchvision")  # --weights' words; anything else names a state-dict file
 FPS_RANGE = (0.01, 1000.0)  # frames per second a container can time (0.0001 has no time base)
 
 
@@ -83,6 +86,8 @@ class Settings:
             raise LayerError("at least one style layer is needed")
         for name in self.style_layers:
             check_layer(name)
+        if given_twice(self.style_layers) is not None:  # (layer_weights would merge them)
+            raise LayerError(f"style layers: {given_twice(self.style_layers)} is given twice; give each layer once")
         if self.style_layer_weights is not None:
             if len(self.style_layer_weights) != len(self.style_layers):
                 raise SettingsError(
@@ -137,9 +142,9 @@ class Settings:
             if not any(self.style_blend):
                 raise SettingsError("the style blend weights are all 0: at least one must be > 0")
         if self.style_scale is not None:
-            _positive("style scale", self.style_scale)
-            if self.style_scale > MAX_STYLE_SCALE:
+            if self.style_scale > MAX_STYLE_SCALE:  # (its own largest, before the range of every number)
                 raise SettingsError(f"--style-scale must be at most {MAX_STYLE_SCALE:g}, not {self.style_scale!r}")
+            _positive("style scale", self.style_scale)
             if self.style_size is not None:
                 raise SettingsError("give --style-size or --style-scale, not both")
         if self.color not in COLORS:
@@ -239,6 +244,9 @@ def settings_of(settings) -> Settings:
     return settings
 
 
+_WORDS = {"init": STARTS, "weights": WEIGHT_SOURCES}  # fields whose text is a word or a file's name
+
+
 def _typed(name: str, kind: str, value):
     """`value` as the field `name` of type `kind` (its annotation) holds it: a number a float, a list a tuple, a
     path a str; SettingsError for a value of another type (a bool is no number; 10**400 is no float)."""
@@ -258,6 +266,8 @@ def _typed(name: str, kind: str, value):
             except OverflowError:
                 raise SettingsError(f"{name} must be a number within a float's range, not {shown(v)}") from None
         if item == "str" and isinstance(v, (str, os.PathLike)):
+            if isinstance(v, os.PathLike) and os.fspath(v) in _WORDS.get(name, ()):  # a path is a file, never
+                v = os.path.join(os.curdir, os.fspath(v))  # the word (init=Path("content"): the file ./content)
             v = os.fspath(v)
             if isinstance(v, str) and "\0" in v:
                 raise SettingsError(f"{name}: a name cannot hold a NUL byte")
@@ -287,10 +297,14 @@ def _count(name: str, value, most: int, least: int = 1) -> None:
 
 
 def _positive(name: str, value: float, allow_zero: bool = False) -> None:
+    """SettingsError unless value is 0 (where allowed) or within NUMBER_RANGE, as the command line's."""
     ok = isinstance(value, (int, float)) and math.isfinite(value) and (value >= 0 if allow_zero else value > 0)
     if not ok:
         bound = ">= 0" if allow_zero else "> 0"
         raise SettingsError(f"{name} must be a finite number {bound}, not {value!r}")
+    if value != 0 and not NUMBER_RANGE[0] <= value <= NUMBER_RANGE[1]:
+        zero = "0 or " if allow_zero else ""
+        raise SettingsError(f"{name} must be {zero}from {NUMBER_RANGE[0]:g} to {NUMBER_RANGE[1]:g}, not {value!r:.40}")
 
 
 # --preset: named bundles of Settings fields, each value explicit (not relative to a default, which may change);

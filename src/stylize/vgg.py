@@ -11,6 +11,7 @@ from torch import nn
 from . import stripes
 from . import weights as weights_mod
 from .layers import CONV_INDEX, LAYERS, TABLE, check_layer
+from .settings import WEIGHT_SOURCES
 from .weights import Weights
 
 DATA = Path(__file__).parent / "data"
@@ -290,6 +291,6 @@ def _cached_network(source: str, pooling: str, normalize: bool, last: str, devic
 
 def network(source: str, pooling: str, normalize: bool, last: str, device: torch.device | str) -> VGG:
     """A ready network, loaded once per process for each (source, pooling, normalization, depth, device)."""
-    if source not in ("original", "torchvision"):
+    if source not in WEIGHT_SOURCES:
         source = str(Path(source).resolve())
     return _cached_network(source, pooling, normalize, last, str(device))

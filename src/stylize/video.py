@@ -35,6 +35,7 @@ import torch.nn.functional as nnf
 from PIL import Image, ImageOps
 
 from . import claims, images
+from .arguments import given_twice
 from .console import limits
 from .errors import StylizeError
 from .job import NAME_KEY
@@ -113,6 +114,7 @@ class Clip:
     files: list[Path] = field(default_factory=list)  # the frames (folder)
     rotation: int = 0  # degrees counterclockwise (0, 90, 180, 270): the video's display matrix, as players apply it
     aspect: Fraction = Fraction(1)  # the pixels' aspect ratio (width / height of one stored pixel)
+    stamp: tuple = ()  # each file's (size, mtime, inode) when opened (open_clip): current() sees a change since
 
     def frames(self) -> Iterator[Image.Image]:
         """The frames in order, each named in messages as its file, or as "CLIP frame N" (job.NAME_KEY)."""
@@ -191,9 +193,27 @@ def open_clip(path: str | os.PathLike) -> Clip:
     p = Path(path)
     if not os.path.exists(p):
         raise VideoError(f"{p}: no such file or folder")
-    if os.path.isdir(p):
-        return _open_folder(p)
-    return _open_video(p)
+    clip = _open_folder(p) if os.path.isdir(p) else _open_video(p)
+    clip.stamp = _stamp(clip)
+    return clip
+
+
+def _stamp(clip: Clip) -> tuple:
+    """Each of the clip's files' (size, mtime, inode) now; None for one that is gone."""
+    def one(f):
+        try:
+            st = os.stat(f)
+        except OSError:
+            return None
+        return st.st_size, st.st_mtime_ns, st.st_ino
+
+    return tuple(one(f) for f in (clip.files if clip.kind == "folder" else [clip.path]))
+
+
+def current(clip: Clip) -> Clip:
+    """`clip` as its files are now, before any work: opened again (every check of open_clip: a frame replaced by
+    one of another size, a frame removed) when a file changed since it was opened, else `clip` itself."""
+    return clip if clip.stamp and clip.stamp == _stamp(clip) else open_clip(clip.path)
 
 
 def _image_suffixes() -> set[str]:
@@ -517,6 +537,8 @@ class VideoOptions:
         if not isinstance(self.long_term, (list, tuple)) or not all(isinstance(v, int) and not isinstance(v, bool)
                                                                     for v in self.long_term):
             raise VideoError(f"--long-term {self.long_term!r:.40}: give a list of whole frame distances, e.g. (1, 10)")
+        if given_twice(self.long_term) is not None:
+            raise VideoError(f"--long-term: the frame distance {given_twice(self.long_term)} is given twice")
         j = tuple(sorted({int(v) for v in self.long_term}))
         if not j or j[0] < 1 or j[-1] > MAX_COUNT:
             raise VideoError(f"--long-term {','.join(map(str, self.long_term)) or '(none)'}: give frame distances "
@@ -711,7 +733,8 @@ def _after(count: int) -> str:
 def stylize_frames(session, clip: Clip, style, out_dir, options: VideoOptions = VideoOptions(), *, blend=None,
                    callback=None, should_stop: Callable[[], bool] | None = None,
                    on_frame: Callable[[FrameProgress], None] | None = None, overwrite: bool = False,
-                   extra_meta: dict | None = None, claim: claims.Claim | None = None) -> VideoResult:
+                   extra_meta: dict | None = None, claim: claims.Claim | None = None,
+                   _frames_for: str | None = None) -> VideoResult:
     """Stylize every frame of `clip` into out_dir/frame_00001.png, ... (written atomically as each one
     finishes); frames already made by an earlier run with the same fingerprint are kept, not redone.
 
@@ -722,7 +745,8 @@ def stylize_frames(session, clip: Clip, style, out_dir, options: VideoOptions = 
     see _FrameRun.multi_pass. `style`: one artwork or several (blended). The folder is claimed for the run
     (claims.py: another run working in it is refused, ClaimError) and released at the end, unless the caller
     passes `claim` (claims.claim_folder(out_dir)): then it is taken here and the caller releases it (make_video
-    holds it until the video is encoded)."""
+    holds it until the video is encoded). `_frames_for` is make_video's: what the frames are for ("video" or
+    "folder"), recorded in each."""
     from . import arguments
     from .job import styles_of
 
@@ -733,6 +757,7 @@ def stylize_frames(session, clip: Clip, style, out_dir, options: VideoOptions = 
     arguments.mappings(extra_meta=extra_meta)
     if out_dir is None or not isinstance(clip, Clip) or not isinstance(options, VideoOptions):
         raise VideoError("stylize_frames: out_dir a folder name, clip a video.Clip (open_clip), options a VideoOptions")
+    clip = current(clip)
     out_dir = Path(out_dir)
     check_not_inputs([clip.path, *clip.files, *styles], [out_dir])  # (the API's callers too: make_video checks more)
     mark = fingerprint(session, clip, styles, blend, options)
@@ -748,7 +773,8 @@ def stylize_frames(session, clip: Clip, style, out_dir, options: VideoOptions = 
                 m = FRAME_PATTERN.match(f.name)
                 if m and int(m.group(1)) > clip.count and _made_here(f):
                     f.unlink()
-        run = _FrameRun(session, clip, styles, blend, out_dir, options, mark, made, flow, extra_meta)
+        run = _FrameRun(session, clip, styles, blend, out_dir, options, mark, made, flow,
+                        dict(extra_meta or {}, **({"frames_for": _frames_for} if _frames_for else {})))
         return run.all(callback, should_stop, on_frame)
     finally:
         if claim is None:
@@ -850,7 +876,7 @@ class _FrameRun:
         if outcome.partial:
             return False
         path = frame_path(self.out_dir, number)
-        meta = dict(outcome.metadata, **(self.extra_meta or {}), content=f"{self.clip.path} frame {number}", video=info)
+        meta = dict(outcome.metadata, **self.extra_meta, content=f"{self.clip.path} frame {number}", video=info)
         replace = number in self.made or (os.path.lexists(path) and _made_here(path))  # never a file that appeared
         images.save_image(outcome.image, path, meta, overwrite=replace)
         self.made[number] = p
@@ -954,7 +980,7 @@ def make_video(source, styles, output, settings, options: VideoOptions = VideoOp
             and not os.fspath(output).endswith(("/", os.sep)):  # '.mkv': a hidden name with no extension
         raise VideoError(f"{out}: a name that is only an extension (a hidden frames folder's, not a video's); give "
                          f"it a stem, e.g. out{out.name}, or end it with / for a folder")
-    clip = source if isinstance(source, Clip) else open_clip(source)
+    clip = current(source) if isinstance(source, Clip) else open_clip(source)
     from .files import input_files
 
     check_not_inputs([clip.path, *clip.files, *styles, *input_files(settings)],
@@ -981,7 +1007,7 @@ def make_video(source, styles, output, settings, options: VideoOptions = VideoOp
     try:
         result = stylize_frames(session, clip, styles, folder, options, callback=callback, should_stop=should_stop,
                                 on_frame=on_frame, overwrite=overwrite, claim=claim,
-                                extra_meta={**(metadata or {}), "frames_for": "video" if as_video else "folder"})
+                                extra_meta=metadata, _frames_for="video" if as_video else "folder")
         result.output, result.folder, result.size = out, folder, size
         if as_video and not result.stopped:
             try:
@@ -1228,7 +1254,8 @@ def encode(frames_dir, output, source: Clip, codec: str, fps: float = DEFAULT_FP
 
     if not isinstance(source, Clip):
         raise VideoError(f"source: the Clip of the frames (video.open_clip), not {type(source).__name__}")
-    arguments.names(frames_dir=frames_dir, output=output)
+    arguments.names(frames_dir=frames_dir)
+    arguments.files(output=output)
     arguments.flags(overwrite=overwrite)
     arguments.functions(should_stop=should_stop)
     av, fps = _av(), check_fps(fps)
@@ -1309,7 +1336,7 @@ def write_clip(frames: list[Image.Image], output, fps: float = DEFAULT_FPS, code
     without `overwrite`."""
     from . import arguments
 
-    arguments.names(output=output)
+    arguments.files(output=output)
     arguments.flags(overwrite=overwrite)
     if not isinstance(frames, (list, tuple)) or not frames or not all(isinstance(f, Image.Image) for f in frames):
         raise VideoError("frames: a list of PIL images, at least one")
