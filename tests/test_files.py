@@ -162,3 +162,33 @@ def test_another_outputs_intermediates_are_never_this_outputs(tmp_path, syntheti
         assert r.exit_code == 1 and "x.L1.00002.png: already exists and is not an intermediate of x.png" in \
             r.output, r.output
     assert {p.name: p.read_bytes() for p in tmp_path.glob("x.L1.0*.png")} == theirs
+
+
+def test_overwrite_never_removes_an_earlier_intermediate_this_run_reads(tmp_path, synthetic_weights, monkeypatch):
+    """Hostile round 42: `-o x.png --overwrite` removed the earlier run's x.00006.png that this run read as its
+    style (or --init, or content-recon's image) once the output was written; without --save-every it removed
+    every snapshot. The cleanup is --save-every's, and never takes an input."""
+    from click.testing import CliRunner
+
+    from stylize.cli import cli
+
+    from .conftest import synthetic
+
+    monkeypatch.chdir(tmp_path)
+    pattern(40, 32, 1).save("c.png")
+    pattern(36, 36, 2).save("s.png")
+    tiny = [*synthetic(synthetic_weights)[:-3], "--evaluations", "100", "--no-until-done", "--quiet"]
+
+    def run(*args):
+        result = CliRunner().invoke(cli, [*args, *tiny])
+        assert result.exit_code == 0, result.output
+
+    run("c.png", "s.png", "-o", "x.png", "--iterations", "6", "--save-every", "1")
+    snapshots = sorted(p.name for p in tmp_path.glob("x.0*.png"))
+    assert len(snapshots) == 6
+    run("c.png", "x.00006.png", "-o", "x.png", "--iterations", "2", "--save-every", "1", "--overwrite")
+    assert sorted(p.name for p in tmp_path.glob("x.0*.png")) == ["x.00001.png", "x.00002.png", "x.00006.png"]
+    run("c.png", "s.png", "-o", "x.png", "--iterations", "2", "--overwrite", "--init", "x.00006.png")
+    assert sorted(p.name for p in tmp_path.glob("x.0*.png")) == ["x.00001.png", "x.00002.png", "x.00006.png"]
+    run("content-recon", "x.00006.png", "-o", "x.png", "--iterations", "1", "--save-every", "1", "--overwrite")
+    assert sorted(p.name for p in tmp_path.glob("x.0*.png")) == ["x.00001.png", "x.00006.png"]

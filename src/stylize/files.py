@@ -201,16 +201,17 @@ def _make_image(settings, make_job, out, inputs, save_every, overwrite, callback
     outcome = session.run(plan, progress, should_stop)
     if not outcome.unstarted:
         save_image(outcome.image, out, dict(outcome.metadata, **(metadata or {})), overwrite=overwrite)
-        if overwrite:
-            remove_earlier_intermediates(out, written)
+        if overwrite and save_every:  # (README: --save-every; without it, this run's output has no intermediates)
+            remove_earlier_intermediates(out, written, inputs)
     return outcome
 
 
-def remove_earlier_intermediates(output: Path, written) -> None:
-    """After `--overwrite` replaced `output`: the intermediates an earlier run of that name left that this run did
-    not write (a longer run's later numbers, another --save-every's), so that OUT.NNNNN.ext beside it are all this
-    run's. Only images stylize wrote as intermediates of this output (_a_snapshot, strict); a file of yours, or
-    another output's intermediate at a name of this pattern, is never removed."""
+def remove_earlier_intermediates(output: Path, written, inputs=()) -> None:
+    """After `--overwrite --save-every` replaced `output`: the intermediates an earlier run of that name left that
+    this run did not write (a longer run's later numbers, another --save-every's), so that OUT.NNNNN.ext beside it
+    are all this run's. Only images stylize wrote as intermediates of this output (_a_snapshot, strict); a file of
+    yours, another output's intermediate at a name of this pattern, or one this run read (`inputs`: its content,
+    style, --init, a mask) is never removed."""
     output = Path(output)
     pattern = _intermediate_name(output)
     folder = output.parent if str(output.parent) else Path(".")
@@ -221,5 +222,6 @@ def remove_earlier_intermediates(output: Path, written) -> None:
     for name in names:
         path = folder / name
         if pattern.fullmatch(name) and path not in written and not os.path.islink(path) and \
+                not any(same_file(path, Path(i)) for i in inputs if i) and \
                 _a_snapshot(path, output, strict=True):  # (this output's only: see _a_snapshot)
             remove_image(path)
