@@ -341,8 +341,14 @@ def test_weights_too_large_for_float32_are_an_error_not_a_nan_image(photo, art, 
     from stylize import Session
     from stylize.errors import StylizeError
 
+    with pytest.raises(StylizeError, match="content weight must be 0 or from 1e-12 to 1e.12"):
+        Session(size=40, iterations=3, content_weight=1e38, style_weight=1e38)  # the library's Settings (round 42)
+    import dataclasses
+
+    session = Session(size=40, iterations=3)  # a Job's weights beyond: the loss's own check, before any step
+    job = dataclasses.replace(session.transfer_job(photo, art), alpha=1e38, beta=1e38)
     with pytest.raises(StylizeError, match=r"loss \(1e\+38 x .*is not finite at the start: lower "):
-        Session(size=40, iterations=3, content_weight=1e38, style_weight=1e38).transfer(photo, art)  # the library
+        session.run(job)
 
 
 def test_degenerate_output_size_for_style_recon(art, tmp_path):
