@@ -1274,3 +1274,25 @@ def test_round_42_pairs_of_two_intakes_and_an_output_made_from_another_name(tmp_
                                       "--name-template", "{content}__s.png", "--skip-existing",
                                       *synthetic(synthetic_weights)])
     assert result.exit_code == 3 and "o/c__s.png exists, made from s.png, not s2.png" in cli_result_text(result)
+
+
+def test_round_43_the_hint_names_what_moves_an_output(tmp_path, synthetic_weights, monkeypatch):
+    """Hostile round 43: an output not this pair's was told "or choose another --out-dir" where --out-dir does not
+    move it (a manifest's absolute or '..' output, an absolute --name-template)."""
+    monkeypatch.chdir(tmp_path)
+    pattern(40, 32, 1).save("c.png")
+    pattern(36, 36, 2).save("s.png")
+    first = CliRunner().invoke(cli, ["c.png", "s.png", "-o", "abs.png", *synthetic(synthetic_weights), "--size", "48"])
+    assert first.exit_code == 0, cli_result_text(first)
+    Path("ma.csv").write_text(f"content,style,output\nc.png,s.png,{tmp_path / 'abs.png'}\n")
+    Path("mb.csv").write_text("content,style,output\nc.png,s.png,../abs.png\n")
+    Path("mc.csv").write_text("content,style,output\nc.png,s.png,abs.png\n")
+    for args, hint in ((["ma.csv"], "give it another output in the manifest"),
+                       (["mb.csv"], "give it another output in the manifest"),
+                       (["--content", "c.png", "--style", "s.png", "--name-template", str(tmp_path / "abs.png")],
+                        "change --name-template"),
+                       (["mc.csv", "--out-dir", "."], "choose another --out-dir")):
+        r = CliRunner().invoke(cli, ["batch", *args, "--out-dir", "o", *synthetic(synthetic_weights)]
+                               if "--out-dir" not in args else ["batch", *args, *synthetic(synthetic_weights)])
+        assert r.exit_code == 3 and f"made with --size 48, not 32; pass --overwrite to make it again, or {hint}\n" \
+            in r.output, cli_result_text(r)

@@ -63,6 +63,8 @@ class Pair:
     manifest: "Files | None" = None  # every file of the whole manifest (all shards), set by plan()
     named: bool = True  # False: no output name could be made (an unreadable line): `output` is --out-dir, the
     # report's record names none
+    elsewhere: str = "choose another --out-dir"  # how the user writes this output elsewhere (an absolute or '..'
+    # name is not moved by --out-dir: the manifest's output, or --name-template)
 
     @property
     def style(self) -> str:
@@ -442,6 +444,8 @@ def plan(rows, out_dir: Path, template: str = DEFAULT_TEMPLATE) -> list[Pair]:
                                   named=False))
                 continue
         path = Path(output) if Path(output).is_absolute() else out_dir / output
+        elsewhere = "choose another --out-dir" if not Path(output).is_absolute() and ".." not in Path(output).parts \
+            else "give it another output in the manifest" if row.output is not None else "change --name-template"
         if row.output is not None and names_a_folder(row.output):  # (its Row's error says so)
             pairs.append(Pair(index, row.content, row.styles, path, None, row.error))
             continue
@@ -461,7 +465,7 @@ def plan(rows, out_dir: Path, template: str = DEFAULT_TEMPLATE) -> list[Pair]:
             if key in seen:
                 raise ManifestError(f"pairs {seen[key] + 1} and {index + 1} would both write {path}")
             seen[key] = index
-        pairs.append(Pair(index, row.content, row.styles, path, row.blend, row.error))
+        pairs.append(Pair(index, row.content, row.styles, path, row.blend, row.error, elsewhere=elsewhere))
     inputs = {}
     read = [p for p in pairs if p.styles]
     for pair in read:
@@ -760,8 +764,8 @@ def _decide(pair: Pair, record: Record, skip_existing: bool, overwrite: bool, se
         meta = kept(pair.output)  # (an input that cannot be read now: made_from raises, as the pair's run would)
         other = made_by(meta) or made_otherwise(meta, settings) or made_from(meta, pair, settings, key)
         if other:  # kept or redone, another run's image would be reported (and shown on the sheet) as this pair's
-            raise ManifestError(f"{pair.output} exists, {other}; pass --overwrite to make it again, or choose another "
-                                f"--out-dir")  # (before the hint below: --skip-existing would not keep it)
+            raise ManifestError(f"{pair.output} exists, {other}; pass --overwrite to make it again, or "
+                                f"{pair.elsewhere}")  # (before the hint below: --skip-existing would not keep it)
         if not skip_existing:
             raise ManifestError(f"{pair.output} already exists (use --skip-existing or --overwrite)")
         if not meta.get("partial", False):  # finished, or the user's: kept
