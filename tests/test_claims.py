@@ -181,3 +181,36 @@ def test_a_video_is_refused_a_folder_where_another_run_is_writing_a_file(tmp_pat
         p.kill()
         p.wait()
     assert claimed_in(vf) is None  # a dead run's claim file, left behind, holds nothing back
+
+
+def test_round_43_saving_a_figure_or_encoding_a_video_waits_for_no_one(tmp_path, synthetic_weights):
+    """Hostile round 43: figures.save and video.encode took no claim: written while a command-line run held the
+    name, which then lost its whole figure (or video) to "already exists". Both are refused while another run
+    holds the name; within a figure's own run (which holds it) save writes as before."""
+    from stylize import Settings, figures, video
+
+    from .conftest import pattern
+
+    photo, art = tmp_path / "c.png", tmp_path / "s.png"
+    pattern(40, 32, 1).save(photo)
+    pattern(36, 36, 2).save(art)
+    settings = Settings(size=32, iterations=2, weights=str(synthetic_weights), normalize=False)
+    fig = figures.grid(settings, photo, art, ratios=1e-3, layer_sets=["conv1_1"])
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    for n in (1, 2):
+        pattern(32, 24, n).save(frames / f"frame_{n:05d}.png")
+    clip = video.open_clip(frames)
+    for name, write in (("fig.png", lambda out: figures.save(fig, out, overwrite=True)),
+                        ("fig.json", lambda out: figures.save(fig, tmp_path / "fig.png", overwrite=True)),
+                        ("v.mp4", lambda out: video.encode(frames, out, clip, overwrite=True))):
+        other = holder(tmp_path / name)
+        try:
+            with pytest.raises(ClaimError, match=rf"another stylize run \(pid {other.pid}\) is writing it"):
+                write(tmp_path / name)
+        finally:
+            other.send_signal(signal.SIGKILL)
+            other.wait()
+        assert not (tmp_path / "fig.png").exists() and not (tmp_path / "v.mp4").exists()
+    figures.grid(settings, photo, art, ratios=1e-3, layer_sets=["conv1_1"], output=tmp_path / "fig.png")
+    assert (tmp_path / "fig.png").exists() and (tmp_path / "fig.json").exists()

@@ -43,3 +43,32 @@ def test_forgetting_an_image_drops_only_its_targets():
     t._cached(("style", t.key(b), 20, (), (("luminance",), t.key(a))), lambda: 3)
     t.forget(a)
     assert list(t._cache) == [("content", t.key(b), 20)]
+
+
+def test_round_43_a_file_replaced_under_its_name_is_read_again(tmp_path, synthetic_weights):
+    """Hostile round 43: the network was cached by the weights file's name, and images and weights digests by
+    (name, size, mtime): a weights file rewritten (or a style image replaced by one of equal size and mtime, `touch
+    -r`) under its name ran the old contents while the metadata recorded the new digest."""
+    import shutil
+
+    from stylize import Session
+
+    photo, art, other = tmp_path / "c.png", tmp_path / "s.bmp", tmp_path / "s2.bmp"
+    pattern(40, 32, 1).save(photo)
+    pattern(36, 36, 2).save(art)
+    pattern(36, 36, 3).save(other)
+    os.utime(other, ns=(os.stat(art).st_atime_ns, os.stat(art).st_mtime_ns))  # touch -r: same size and mtime
+    w = tmp_path / "w.pth"
+    shutil.copy(synthetic_weights, w)
+    settings = dict(size=32, iterations=3, weights=str(w), normalize=False)
+    session = Session(**settings)
+    first = session.transfer(photo, art)
+    os.replace(other, art)
+    again = session.transfer(photo, art)
+    fresh = Session(**settings).transfer(photo, art)
+    assert again.image.tobytes() == fresh.image.tobytes() != first.image.tobytes()
+    state = torch.load(w, weights_only=True)
+    torch.save({k: v * 0.5 if k.endswith("weight") else v for k, v in state.items()}, w)
+    halved = Session(**settings).transfer(photo, art)
+    assert halved.metadata["weights_sha256"] != fresh.metadata["weights_sha256"]
+    assert halved.style_loss != fresh.style_loss  # the new file's network, not the cached one

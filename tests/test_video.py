@@ -746,7 +746,7 @@ def test_a_filesystem_without_hard_links_still_gets_its_video(tmp_path, monkeypa
     monkeypatch.setattr(os, "link", no_links)  # as on FAT, exFAT or SMB
     out = video.encode(frames, tmp_path / "out.mp4", clip, "libx264")
     assert video.open_clip(out).count == 3
-    with pytest.raises(images.ImageError, match="already exists; pass --overwrite"):
+    with pytest.raises(video.VideoError, match="already exists; pass --overwrite"):
         video.encode(frames, out, clip, "libx264")
 
 
@@ -1215,3 +1215,42 @@ def test_round_42_a_clip_whose_frame_changed_since_it_was_opened_is_checked_agai
     assert not (tmp_path / "v.mp4.frames").exists() and not (tmp_path / "fr").exists()
     last.unlink()
     assert video.current(clip).count == clip.count - 1  # opened again: as the folder is now
+
+
+def test_round_43_the_video_apis_check_before_the_work(tmp_path, folder, art, synthetic_weights):
+    """Hostile round 43: stylize_frames(overwrite=True) replaced a frame its Session read as --init; encode refused
+    an existing output only after encoding every frame, and gave TypeError/ValueError for a codec of None, 5,
+    'bogus', or an output '.txt'/'.png'; a frame added to the folder after open_clip was left out; a stop before
+    the first frame left the folders stylize_frames made."""
+    from stylize.settings import Settings
+
+    tiny = dict(size=32, iterations=2, weights=str(synthetic_weights), normalize=False)
+    clip = video.open_clip(folder)
+    frames = tmp_path / "F1"
+    video.stylize_frames(Session(**tiny), clip, art, frames, video.VideoOptions(independent=True))
+    kept = (frames / "frame_00002.png").read_bytes()
+    with pytest.raises(video.VideoError, match="would overwrite the input .*frame_00002.png"):
+        video.stylize_frames(Session(**tiny, init=str(frames / "frame_00002.png")), clip, art, frames,
+                             video.VideoOptions(independent=True), overwrite=True)
+    assert (frames / "frame_00002.png").read_bytes() == kept
+    (tmp_path / "mine.mp4").write_bytes(b"mine")
+    asked = []
+    for output, codec, message in (("mine.mp4", "libx264", "mine.mp4: already exists; pass --overwrite"),
+                                   ("b.mp4", 5, "codec: an encoder's name .or None., not int"),
+                                   ("b.mp4", "bogus", "--codec bogus: not a video encoder"),
+                                   ("b.txt", None, "b.txt: not a video name"),
+                                   ("b.png", None, "b.png: not a video name")):
+        with pytest.raises(video.VideoError, match=message):
+            video.encode(frames, tmp_path / output, clip, codec, should_stop=lambda: asked.append(1) or False)
+    assert not asked and (tmp_path / "mine.mp4").read_bytes() == b"mine"  # refused before the first frame
+    assert video.open_clip(video.encode(frames, tmp_path / "v.mp4", clip)).count == clip.count  # codec None: .mp4's
+    pattern(*clip.size, 9).save(folder / f"frame_{clip.count + 1:05d}.png")  # a frame added after open_clip
+    assert video.current(clip).count == clip.count + 1
+    with pytest.raises(video.VideoError, match=f"frame_{clip.count + 1:05d}.png: missing"):
+        video.encode(frames, tmp_path / "w.mp4", clip)
+    deep = tmp_path / "FS" / "deep"
+    video.stylize_frames(Session(**tiny), clip, art, deep, should_stop=lambda: True)
+    assert not (tmp_path / "FS").exists()
+    video.make_video(clip, art, tmp_path / "all.mp4", Settings(**tiny),
+                     video.VideoOptions(independent=True))
+    assert video.open_clip(tmp_path / "all.mp4").count == clip.count + 1

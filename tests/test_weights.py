@@ -13,7 +13,7 @@ import zipfile
 import pytest
 import torch
 
-from stylize import weights
+from stylize import images, weights
 from stylize.errors import WeightsError
 
 
@@ -266,7 +266,7 @@ def test_fingerprint_is_the_sha256_of_the_file(tmp_path):
     link.symlink_to(path)
     assert weights.fingerprint(str(link)) == hashlib.sha256(data).hexdigest()
     st = path.stat()
-    assert (str(path.resolve()), st.st_size, st.st_mtime_ns) in weights._fingerprints
+    assert (str(path.resolve()), images.file_stamp(st)) in weights._fingerprints
 
 
 def test_fingerprint_is_cached_per_path_size_and_mtime(tmp_path, monkeypatch):

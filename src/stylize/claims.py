@@ -15,6 +15,7 @@ exist (Windows) a claim is always granted.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import os
@@ -164,6 +165,19 @@ def claim_file(path: str | os.PathLike) -> Claim:
     p = Path(path)
     digest = hashlib.sha256(os.fsencode(p.name)).hexdigest()[:16]
     return Claim(p.with_name(f".stylize-claim-{digest}"), p)
+
+
+@contextlib.contextmanager
+def holding(path: str | os.PathLike):
+    """The claim of output file `path` held for a block, unless this process holds it already (figures.save and
+    video.encode within a figure's or a video's run, which took it at their start): ClaimError while another run
+    holds it."""
+    claim = claim_file(path)
+    if os.path.realpath(claim.lock_file) in _HELD:
+        yield claim
+        return
+    with claim:
+        yield claim
 
 
 def folder_held(folder: str | os.PathLike) -> bool:

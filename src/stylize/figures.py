@@ -152,7 +152,7 @@ def save(figure: Figure, out, argv: str = "", overwrite: bool = False) -> Path:
     .json's name, or without `overwrite` anything); the .json is written to disk first, so a full disk leaves
     neither. ImageError."""
     from . import arguments
-    from .images import place, save_image, stage_json, unlink_quietly
+    from .claims import holding
 
     if not isinstance(figure, Figure):
         raise ImageError(f"figure: what figures.figure1 or figures.grid returned, not {type(figure).__name__}")
@@ -162,7 +162,15 @@ def save(figure: Figure, out, argv: str = "", overwrite: bool = False) -> Path:
         raise SettingsError(f"out: a file name (not None), and argv a text (not {type(argv).__name__})")
     if figure.image is None:  # (stopped before its first cell: there is no picture)
         raise ImageError(f"{out}: the figure has no finished cell (it was stopped before its first); nothing to save")
-    check_outputs(out, figure.inputs, overwrite, figure.cell_files)
+    check_outputs(out, figure.inputs, overwrite, figure.cell_files)  # (a missing folder said first)
+    with holding(out), holding(side_path(out)):  # (another run making this figure: refused; a figure's own run holds
+        return _save_figure(figure, out, argv, overwrite)  # them from its start)
+
+
+def _save_figure(figure: Figure, out, argv: str, overwrite: bool) -> Path:
+    from .images import place, save_image, stage_json, unlink_quietly
+
+    check_outputs(out, figure.inputs, overwrite, figure.cell_files)  # (again, now that it is claimed)
     meta = dict(figure.meta, argv=argv)
     timeless = dict(meta, cells=[{k: v for k, v in c.items() if k != "seconds"} for c in meta["cells"]])
     side = side_path(out)

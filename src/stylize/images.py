@@ -625,6 +625,13 @@ def missing_folders(folder) -> list[Path]:
     return [f for f in (folder, *folder.parents) if not os.path.lexists(f)]
 
 
+def file_stamp(st: os.stat_result) -> tuple:
+    """What tells a file's contents apart between two looks without reading it: device, inode, size, mtime and
+    ctime (a file replaced under its name, even with its mtime set back by `touch -r`, has another inode or
+    ctime). The caches of files read (targets, weights, a Clip) are keyed by it."""
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
+
+
 def remove_empty(folders) -> None:
     """Remove the folders a run created (missing_folders), deepest first, where they are still empty: a run that
     ends before writing anything leaves no new empty folder behind; anything written into them is kept."""

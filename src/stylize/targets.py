@@ -54,7 +54,7 @@ class Targets:
         path = Path(source)
         try:
             st = path.stat()
-            key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+            key = (str(path.resolve()), images.file_stamp(st))
         except OSError:
             key = None  # load_image gives the right error
         if key is None or key not in self._files:

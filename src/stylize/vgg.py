@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 from pathlib import Path
 
 import torch
@@ -11,6 +12,7 @@ from torch import nn
 from . import stripes
 from . import weights as weights_mod
 from .layers import CONV_INDEX, LAYERS, TABLE, check_layer
+from .images import file_stamp
 from .settings import WEIGHT_SOURCES
 from .weights import Weights
 
@@ -278,19 +280,24 @@ def means_for(weights: Weights, pooling: str) -> dict[str, torch.Tensor]:
 
 
 @functools.lru_cache(maxsize=4)
-def _cached_weights(source: str) -> Weights:
+def _cached_weights(source: str, stamp: tuple | None) -> Weights:
     return weights_mod.load(source)
 
 
 @functools.lru_cache(maxsize=4)
-def _cached_network(source: str, pooling: str, normalize: bool, last: str, device: str) -> VGG:
-    w = _cached_weights(source)
+def _cached_network(source: str, stamp: tuple | None, pooling: str, normalize: bool, last: str, device: str) -> VGG:
+    w = _cached_weights(source, stamp)
     means = floor_means(means_for(w, pooling)) if normalize else None
     return VGG(w, last=last, pooling=pooling, means=means).to(torch.device(device))
 
 
 def network(source: str, pooling: str, normalize: bool, last: str, device: torch.device | str) -> VGG:
-    """A ready network, loaded once per process for each (source, pooling, normalization, depth, device)."""
+    """A ready network, loaded once per process for each (source, pooling, normalization, depth, device) and each
+    version of its file (images.file_stamp: a weights file replaced under its name is loaded again)."""
     if source not in WEIGHT_SOURCES:
         source = str(Path(source).resolve())
-    return _cached_network(source, pooling, normalize, last, str(device))
+    try:
+        stamp = file_stamp(os.stat(weights_mod.weights_file(source)))
+    except OSError:
+        stamp = None  # (loading says why)
+    return _cached_network(source, stamp, pooling, normalize, last, str(device))

@@ -114,7 +114,7 @@ class Clip:
     files: list[Path] = field(default_factory=list)  # the frames (folder)
     rotation: int = 0  # degrees counterclockwise (0, 90, 180, 270): the video's display matrix, as players apply it
     aspect: Fraction = Fraction(1)  # the pixels' aspect ratio (width / height of one stored pixel)
-    stamp: tuple = ()  # each file's (size, mtime, inode) when opened (open_clip): current() sees a change since
+    stamp: tuple = ()  # images.file_stamp of the folder and each file when opened: current() sees a change since
 
     def frames(self) -> Iterator[Image.Image]:
         """The frames in order, each named in messages as its file, or as "CLIP frame N" (job.NAME_KEY)."""
@@ -199,15 +199,15 @@ def open_clip(path: str | os.PathLike) -> Clip:
 
 
 def _stamp(clip: Clip) -> tuple:
-    """Each of the clip's files' (size, mtime, inode) now; None for one that is gone."""
+    """Each of the clip's files' images.file_stamp now, None for one that is gone; a folder's own first (a frame
+    added or removed changes its mtime)."""
     def one(f):
         try:
-            st = os.stat(f)
+            return images.file_stamp(os.stat(f))
         except OSError:
             return None
-        return st.st_size, st.st_mtime_ns, st.st_ino
 
-    return tuple(one(f) for f in (clip.files if clip.kind == "folder" else [clip.path]))
+    return tuple(one(f) for f in ([clip.path, *clip.files] if clip.kind == "folder" else [clip.path]))
 
 
 def current(clip: Clip) -> Clip:
@@ -759,10 +759,14 @@ def stylize_frames(session, clip: Clip, style, out_dir, options: VideoOptions = 
         raise VideoError("stylize_frames: out_dir a folder name, clip a video.Clip (open_clip), options a VideoOptions")
     clip = current(clip)
     out_dir = Path(out_dir)
-    check_not_inputs([clip.path, *clip.files, *styles], [out_dir])  # (the API's callers too: make_video checks more)
+    from .files import input_files
+
+    check_not_inputs([clip.path, *clip.files, *styles, *input_files(session.settings)], [out_dir])  # (the API's
+    # callers too: make_video checks more)
     mark = fingerprint(session, clip, styles, blend, options)
     made = check_folder(out_dir, clip.count, mark, overwrite)
     flow = None if options.independent else Flow(options.flow)  # RAFT's weights are checked before the folder is made
+    created = images.missing_folders(out_dir)
     images.make_folder(out_dir, "frames folder")
     held = claim or claims.claim_folder(out_dir)
     held.take()
@@ -779,6 +783,7 @@ def stylize_frames(session, clip: Clip, style, out_dir, options: VideoOptions = 
     finally:
         if claim is None:
             held.release()
+        images.remove_empty(created)  # (stopped before its first frame: the folders it made go)
 
 
 def _made_here(path: Path) -> bool:
@@ -991,37 +996,40 @@ def make_video(source, styles, output, settings, options: VideoOptions = VideoOp
     frames.close()
     plan = session.plan(session.transfer_job(first, styles))  # sizes and memory, before the frame is resized
     size = images.fit(first, settings.size).size
-    if as_video:
-        check_folder(work_folder(out), clip.count, "", overwrite=True, video=True)  # files of yours, a folder's
-        # output: before "--overwrite"
-        codec = check_video_output(out, codec, size, clip, fps, overwrite)
-        folder = work_folder(out)
-    else:
-        if clip.kind == "folder" and os.path.realpath(out) == os.path.realpath(clip.path):
-            raise VideoError(f"{out}: is the input folder; choose another output")
-        folder = out
-    if on_ready is not None:
-        on_ready(VideoPlan(clip.count, size, out, folder, plan.note, 1 if options.independent else options.passes))
-    created = images.missing_folders(folder)
-    claim = claims.claim_folder(folder)  # held from the first frame until the video is written
-    try:
-        result = stylize_frames(session, clip, styles, folder, options, callback=callback, should_stop=should_stop,
-                                on_frame=on_frame, overwrite=overwrite, claim=claim,
-                                extra_meta=metadata, _frames_for="video" if as_video else "folder")
-        result.output, result.folder, result.size = out, folder, size
-        if as_video and not result.stopped:
-            try:
-                encode(folder, out, clip, codec, fps, overwrite, should_stop)
-            except EncodingStopped:
-                result.stopped = True
-                return result
-            result.encoded = True
-    finally:
-        claim.release()
-        images.remove_empty(created)  # a run that ended before its first frame; frames in it are kept for a resume
-    if result.encoded and not keep_frames:
-        remove_work_folder(folder, clip.count)
-    return result
+    with contextlib.ExitStack() as held:
+        if as_video and os.path.isdir(out.absolute().parent):  # the video: one run at a time (an API encode too)
+            held.enter_context(claims.claim_file(out))
+        if as_video:
+            check_folder(work_folder(out), clip.count, "", overwrite=True, video=True)  # files of yours, a folder's
+            # output: before "--overwrite"
+            codec = check_video_output(out, codec, size, clip, fps, overwrite)
+            folder = work_folder(out)
+        else:
+            if clip.kind == "folder" and os.path.realpath(out) == os.path.realpath(clip.path):
+                raise VideoError(f"{out}: is the input folder; choose another output")
+            folder = out
+        if on_ready is not None:
+            on_ready(VideoPlan(clip.count, size, out, folder, plan.note, 1 if options.independent else options.passes))
+        created = images.missing_folders(folder)
+        claim = claims.claim_folder(folder)  # held from the first frame until the video is written
+        try:
+            result = stylize_frames(session, clip, styles, folder, options, callback=callback, should_stop=should_stop,
+                                    on_frame=on_frame, overwrite=overwrite, claim=claim,
+                                    extra_meta=metadata, _frames_for="video" if as_video else "folder")
+            result.output, result.folder, result.size = out, folder, size
+            if as_video and not result.stopped:
+                try:
+                    encode(folder, out, clip, codec, fps, overwrite, should_stop)
+                except EncodingStopped:
+                    result.stopped = True
+                    return result
+                result.encoded = True
+        finally:
+            claim.release()
+            images.remove_empty(created)  # a run that ended before its first frame; frames in it are kept for a resume
+        if result.encoded and not keep_frames:
+            remove_work_folder(folder, clip.count)
+        return result
 
 
 # -- writing a video --------------------------------------------------------------------------
@@ -1244,12 +1252,14 @@ class EncodingStopped(Exception):
     """should_stop() said so while encoding: nothing was written (the frames are kept)."""
 
 
-def encode(frames_dir, output, source: Clip, codec: str, fps: float = DEFAULT_FPS, overwrite: bool = False,
-           should_stop: Callable[[], bool] | None = None) -> Path:
+def encode(frames_dir, output, source: Clip, codec: str | None = None, fps: float = DEFAULT_FPS,
+           overwrite: bool = False, should_stop: Callable[[], bool] | None = None) -> Path:
     """Encode frames_dir/frame_00001.png ... (source.count of them) into `output` with the source's frame
     rate and time stamps, copying its audio; to a temporary name, then into place in one step (also on a
-    filesystem without hard links). should_stop() is asked before every frame: EncodingStopped, and the
-    temporary file removed. Raises VideoError, ImageError."""
+    filesystem without hard links). Before the first frame: the frames and the output (check_video_output: an
+    existing one without overwrite, the container and `codec`, None for the container's own), with the output
+    claimed (claims.holding: another run writing it is refused). should_stop() is asked before every frame:
+    EncodingStopped, and the temporary file removed. Raises VideoError, ImageError, ClaimError."""
     from . import arguments
 
     if not isinstance(source, Clip):
@@ -1258,7 +1268,9 @@ def encode(frames_dir, output, source: Clip, codec: str, fps: float = DEFAULT_FP
     arguments.files(output=output)
     arguments.flags(overwrite=overwrite)
     arguments.functions(should_stop=should_stop)
-    av, fps = _av(), check_fps(fps)
+    if codec is not None and not isinstance(codec, str):
+        raise VideoError(f"codec: an encoder's name (or None), not {type(codec).__name__}")
+    av, fps, source = _av(), check_fps(fps), current(source)
     output = Path(output)
     check_not_inputs([source.path, *source.files], [output])
     files = [frame_path(frames_dir, n) for n in range(1, source.count + 1)]
@@ -1267,6 +1279,12 @@ def encode(frames_dir, output, source: Clip, codec: str, fps: float = DEFAULT_FP
         raise VideoError(f"{missing[0]}: missing; the frames are not all finished")
     with Image.open(files[0]) as im:
         size = im.size
+    codec = check_video_output(output, codec, size, source, fps, overwrite)
+    with claims.holding(output):
+        return _encode(av, files, output, source, codec, size, fps, overwrite, should_stop)
+
+
+def _encode(av, files, output: Path, source: Clip, codec: str, size, fps, overwrite: bool, should_stop) -> Path:
     rate, time_base = _rate(source, fps)
     try:
         tmp = _temp_file(output)

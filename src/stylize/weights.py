@@ -15,6 +15,7 @@ from pathlib import Path
 import torch
 
 from .errors import WeightsError
+from .images import file_stamp
 from .layers import CONV_INDEX, TABLE
 
 # torchvision's vgg19().features index of each convolution (its ReLU is the next index).
@@ -289,7 +290,7 @@ def fingerprint(source: str) -> str:
         raise WeightsError(f"{path}: cannot read the weights file ({e.strerror or _short(e)})") from None
     if not os.path.isfile(resolved):
         raise WeightsError(f"weights path {path} is not a file")
-    key = (str(resolved), st.st_size, st.st_mtime_ns)
+    key = (str(resolved), file_stamp(st))
     digest = _fingerprints.get(key)
     if digest is None:
         h = hashlib.sha256()
