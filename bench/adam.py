@@ -44,7 +44,7 @@ def main():
     budget = int(args.budget * ref.evaluations)
     for rate in (float(r) for r in args.rates.split(",")):
         watch = Watch(ref.loss)
-        out = Session(size=args.size, iterations=budget, evaluations=budget, optimizer="adam",
+        out = Session(size=args.size, iterations=budget, optimizer="adam",  # (Adam: an evaluation an iteration)
                       learning_rate=rate).transfer(CONTENT, STYLE, callback=watch, should_stop=watch.reached)
         evals, secs = watch.hit if watch.hit else (f"not in {budget}", time.perf_counter() - watch.start)
         rows.append([f"Adam, --learning-rate {rate:g}", evals, secs, secs / ref_seconds, out.loss])

@@ -1296,3 +1296,15 @@ def test_round_43_the_hint_names_what_moves_an_output(tmp_path, synthetic_weight
                                if "--out-dir" not in args else ["batch", *args, *synthetic(synthetic_weights)])
         assert r.exit_code == 3 and f"made with --size 48, not 32; pass --overwrite to make it again, or {hint}\n" \
             in r.output, cli_result_text(r)
+
+
+def test_run_batch_of_pairs_planned_in_another_folder_is_refused(tmp_path, synthetic_weights):
+    """Hostile round 43: run_batch(pairs, "ob4") of pairs that intake planned in "ob3" wrote into ob3, silently."""
+    photo, art = tmp_path / "c.png", tmp_path / "s.png"
+    pattern(40, 32, 1).save(photo)
+    pattern(36, 36, 2).save(art)
+    pairs = batch.intake(None, [str(photo)], [str(art)], tmp_path / "ob3")
+    with pytest.raises(ManifestError, match="out_dir: .*ob4, but the pairs were planned in .*ob3"):
+        batch.run_batch(pairs, tmp_path / "ob4", Settings(size=32, iterations=2, weights=str(synthetic_weights),
+                                                          normalize=False))
+    assert not (tmp_path / "ob3").exists() and not (tmp_path / "ob4").exists()

@@ -25,6 +25,7 @@ from .plan import Level, Plan
 from .settings import MAX_COUNT, Settings, settings_of
 from .synthesis import Progress
 from .targets import Targets
+from .unread import check_settings
 
 
 def resolve_device(name: str) -> torch.device:
@@ -124,12 +125,15 @@ class Session:
 
     # -- stage 1: jobs (job.py) -------------------------------------------------------------------------
     def transfer_job(self, content: ImageLike, style, blend: tuple[float, ...] | None = None) -> Job:
+        check_settings(self.settings)  # (a field given that a transfer leaves unread: unread.py)
         return jobs.transfer_job(self.settings, content, style, blend)
 
     def content_job(self, image: ImageLike, layer: str | None = None) -> Job:
+        check_settings(self.settings, "content-recon")
         return jobs.content_job(self.settings, image, layer)
 
     def style_job(self, image: ImageLike, layers=None, out_size: tuple[int, int] | None = None) -> Job:
+        check_settings(self.settings, "style-recon")
         return jobs.style_job(self.settings, image, layers, out_size)
 
     # -- stage 2: the plan (plan.py) --------------------------------------------------------------------

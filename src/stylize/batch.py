@@ -33,6 +33,7 @@ from .masks import is_colour
 from .report import Record, Report
 from .settings import MAX_COUNT, NUMBER_RANGE, STARTS, Settings, names_a_folder, number, settings_of, shown, whole
 from .targets import digest
+from .unread import check_settings
 from .weights import identity
 
 MAX_SHARDS = MAX_COUNT  # as --shard I/N's N
@@ -63,6 +64,7 @@ class Pair:
     manifest: "Files | None" = None  # every file of the whole manifest (all shards), set by plan()
     named: bool = True  # False: no output name could be made (an unreadable line): `output` is --out-dir, the
     # report's record names none
+    out_dir: Path | None = None  # the folder plan() named the outputs in (run_batch refuses another)
     elsewhere: str = "choose another --out-dir"  # how the user writes this output elsewhere (an absolute or '..'
     # name is not moved by --out-dir: the manifest's output, or --name-template)
 
@@ -478,7 +480,7 @@ def plan(rows, out_dir: Path, template: str = DEFAULT_TEMPLATE) -> list[Pair]:
             raise ManifestError(f"pair {pair.index + 1}: the output {pair.output} is {which}")
     whole = manifest_files(pairs)
     for pair in pairs:
-        pair.total, pair.manifest = len(pairs), whole
+        pair.total, pair.manifest, pair.out_dir = len(pairs), whole, Path(out_dir)
     return pairs
 
 
@@ -1000,6 +1002,10 @@ def check_arguments(pairs, out_dir, report, inputs, skip_existing, overwrite, co
     arguments.files(report=report)
     if out_dir is None:
         raise SettingsError("out_dir: a folder name, not None")
+    planned = next((p.out_dir for p in pairs if p.out_dir is not None), None)
+    if planned is not None and path_key(planned) != path_key(out_dir):  # (the outputs are named in it already)
+        raise ManifestError(f"out_dir: {out_dir}, but the pairs were planned in {planned} (intake's out_dir); give "
+                            f"run_batch the same folder")
     inputs = [inputs] if isinstance(inputs, (str, os.PathLike)) else inputs  # (one name alone: a list of one)
     if not isinstance(inputs, (list, tuple)):
         raise SettingsError(f"inputs: a file name or a list of them, not {type(inputs).__name__}")
@@ -1028,6 +1034,7 @@ def run_batch(pairs: list[Pair], out_dir, settings, *, report=None, inputs=(), s
                              callback=callback, should_stop=should_stop, on_ready=on_ready, on_pair=on_pair,
                              on_note=on_note, on_folders=on_folders)
     settings = settings_of(settings)
+    check_settings(settings)  # (a field given that a transfer leaves unread: unread.py)
     session = Session(settings)  # its device checked before begin creates any folder
     rep = begin(pairs, out_dir, settings, report=report, inputs=inputs, skip_existing=skip_existing,
                 overwrite=overwrite, on_folders=on_folders)

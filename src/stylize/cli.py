@@ -434,7 +434,7 @@ def video_command(source, style, output, frame_iterations, temporal_weight, long
     Exit status: 0 done, 1 error, 2 usage error, 130/143 interrupted (finished frames kept).
     """
     settings = transfer_settings(kwargs, style)
-    check_used(dict(locals(), video_file=names_a_video(output), frames_in=Path(source).is_dir()))  # (the options)
+    check_used(dict(locals(), flow=flow_method, video_file=names_a_video(output), frames_in=Path(source).is_dir()))
     if temporal_from_pass is not None and temporal_from_pass > passes:
         raise click.BadParameter(f"{temporal_from_pass} is after the last pass (--passes {passes})",
                                  param_hint="'--temporal-from-pass'")

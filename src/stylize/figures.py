@@ -352,13 +352,18 @@ def figure1(settings, photo, artwork, content_layers=FIGURE1_CONTENT_LAYERS, lay
     partial when interrupted; nothing when no cell finished); `argv` goes into their metadata."""
     from .api import Session
 
+    from . import job as jobs
+    from .unread import check_settings
+
     settings, layer_sets, _, content_layers = _arguments(settings, layer_sets, content_layers=content_layers)
+    check_settings(settings, "figure1")
     _check(settings, output, photo, artwork, cells_dir, figure1_names(content_layers, layer_sets), overwrite)
     runs = len(content_layers) + len(layer_sets)
     session = Session(settings)
-    plans = [session.plan(session.content_job(photo, layer)) for layer in content_layers]  # every check first
-    out_size = (plans[0].width, plans[0].height) if plans else None
-    plans += [session.plan(session.style_job(artwork, layers, out_size=out_size)) for layers in layer_sets]
+    plans = [session.plan(jobs.content_job(settings, photo, layer)) for layer in content_layers]  # every check
+    out_size = (plans[0].width, plans[0].height) if plans else None  # first (the jobs' own: figure1's settings are
+    plans += [session.plan(jobs.style_job(settings, artwork, layers, out_size=out_size))  # checked as figure1's)
+              for layers in layer_sets]
     labels = [f"{layer} / {row_label(k)}" for k, layer in enumerate(content_layers)]
     title = "Content reconstructions (top) and style reconstructions (bottom)"
     sizes = [(p.width, p.height) for p in plans]
@@ -415,7 +420,10 @@ def grid(settings, photo, artwork, ratios=PAPER_RATIOS, layer_sets=PAPER_ROWS, *
     `output`, `argv`: as figure1's."""
     from .api import Session
 
+    from .unread import check_settings
+
     settings, layer_sets, ratios, _ = _arguments(settings, layer_sets, ratios=ratios)
+    check_settings(settings, "grid")
     _check(settings, output, photo, artwork, cells_dir, grid_names(ratios, layer_sets), overwrite)
     runs = len(ratios) * len(layer_sets)
 

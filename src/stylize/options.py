@@ -19,6 +19,7 @@ from .settings import (COLOR_MAPS, COLORS, DEFAULTS, FIELDS, FPS_RANGE, GUIDES, 
                        MAX_PASSES, MAX_SCALES, MAX_SIDE, MAX_STYLE_SCALE, NUMBER_RANGE, OPTIMIZERS, POOLINGS, PRECISIONS, PRESET_SUMMARIES, PRESETS,
                        STARTS, WEIGHT_SOURCES,
                        Settings, names_a_folder, number, shown, whole)
+from .unread import UNREAD_BY, USED_WITH, unread
 
 
 # -- parameter types --------------------------------------------------------------------------
@@ -487,65 +488,18 @@ def _typed(name: str) -> bool:
     return source in (click.core.ParameterSource.COMMANDLINE, click.core.ParameterSource.ENVIRONMENT)
 
 
-MANY_PASSES = (lambda v: (v.get("passes") or 1) > 1, "--passes 2 or more")
-SEQUENTIAL = (lambda v: not v.get("independent"), "frames made one after another (not --independent)")
-VIDEO_FILE = (lambda v: v.get("video_file"), "-o a video file (.mp4, ...), not a folder of frames")
-START_NOISE = (lambda v: v.get("init") in (None, "noise"), "--init noise (the start image's noise)")
-TEMPORAL = "the temporal term (--temporal-weight not 0; frames made one after another)"
-CONTENT_TERM = (lambda v: v.get("content_weight") != 0, "a content term (--content-weight not 0)")
-STYLE_TERM = (lambda v: v.get("style_weight") != 0, "a style term (--style-weight not 0)")
-USED_WITH = {  # an option typed where the others leave it unread: a usage error, never silently ignored
-    "learning_rate": (lambda v: v.get("optimizer") == "adam", "--optimizer adam"),
-    "coarse_iterations": (lambda v: (v.get("scales") or 1) > 1, "--scales 2 or more"),
-    "guide": (lambda v: bool(v.get("content_mask")), "--content-mask"),
-    "pass_iterations": MANY_PASSES, "pass_blend": MANY_PASSES,
-    "temporal_weight": SEQUENTIAL, "warp": SEQUENTIAL, "flow_method": SEQUENTIAL, "passes": SEQUENTIAL,
-    "long_term": (lambda v: SEQUENTIAL[0](v) and v.get("temporal_weight") != 0, TEMPORAL),
-    "temporal_from_pass": (lambda v: MANY_PASSES[0](v) and v.get("temporal_weight") != 0,
-                           "--passes 2 or more and " + TEMPORAL),
-    "frame_iterations": (lambda v: SEQUENTIAL[0](v) and not MANY_PASSES[0](v),
-                         "frames made one after another (not --independent), in one pass (with --passes 2 or more, "
-                         "--pass-iterations counts)"),
-    "content_layer": CONTENT_TERM, "loss_scaling": CONTENT_TERM,
-    "style_layers": STYLE_TERM, "style_layer_weights": STYLE_TERM, "style_size": STYLE_TERM,
-    "style_scale": STYLE_TERM, "style_blend": STYLE_TERM, "content_mask": STYLE_TERM, "style_masks": STYLE_TERM,
-    "color": (lambda v: v.get("color") != "histogram" or STYLE_TERM[0](v),
-              STYLE_TERM[1] + ": --color histogram recolours the style image"),
-    "codec": VIDEO_FILE, "keep_frames": VIDEO_FILE,
-    "fps": (lambda v: v.get("video_file") and v.get("frames_in"), "a folder of frames made into a video file (a "
-                                                                    "video keeps its own rate)"),
-    "ray_cpus": (lambda v: v.get("ray") is not None, "--ray"),
-    "history": (lambda v: v.get("optimizer") in (None, "lbfgs"), "--optimizer lbfgs (Adam keeps no history)"),
-    "evaluations": (lambda v: v.get("optimizer") in (None, "lbfgs"), "--optimizer lbfgs (Adam makes one evaluation an "
-                                                                     "iteration: the cap never binds)"),
-    "noise": START_NOISE, "seed": START_NOISE,
-    "ratio": (lambda v: v.get("content_weight") is None or v.get("style_weight") is None,
-              "at most one of --content-weight and --style-weight (the two give alpha and beta themselves)"),
-}
-HINTS = {"flow_method": "--flow", "style_masks": "--style-mask"}  # an option whose parameter is not named after it
+HINTS = {"flow": "--flow", "style_masks": "--style-mask"}  # an option not named after its field
+PARAMS = {"flow": "flow_method"}  # a field whose parameter has another name
 
 
 def check_used(values: dict) -> None:
-    """A usage error for an option typed (not a default or a preset's) that `values` leave unread (USED_WITH):
+    """A usage error for an option typed (not a default or a preset's) that `values` leave unread (unread.py):
     --learning-rate without --optimizer adam, --pass-blend with one pass, --warp with --independent, ..."""
-    for name, (used, needs) in USED_WITH.items():
-        if name in values and _typed(name) and not used(values):
-            raise click.BadParameter(f"has no effect here: it needs {needs}",
-                                     param_hint=f"'{HINTS.get(name, '--' + name.replace('_', '-'))}'")
-
-
-WEIGHTS = ("ratio", "content_weight", "style_weight")
-UNREAD_BY = {  # options a command never reads (README: Exit codes): typed, a usage error
-    "content-recon": (WEIGHTS + ("style_layers", "style_layer_weights", "style_size", "style_scale"),
-                      "content-recon has no style term and a content weight of 1"),
-    "style-recon": (WEIGHTS + ("content_layer", "loss_scaling"), "style-recon has no content term and a style weight "
-                                                                   "of 1"),
-    "figure1": (WEIGHTS + ("content_layer", "style_layers", "style_layer_weights"),
-                "figure1's cells are reconstructions, each of one term weighted 1, at the layers of --content-layers "
-                "and --layer-sets"),
-    "grid": (WEIGHTS + ("style_layers", "style_layer_weights"), "grid's columns are its --ratios and its rows its "
-                                                                "--layer-sets"),
-}
+    found = unread(values, [n for n in USED_WITH if n in values and _typed(PARAMS.get(n, n))])
+    if found is not None:
+        name = found[0]
+        raise click.BadParameter(f"has no effect here: {found[1]}",
+                                 param_hint=f"'{HINTS.get(name, '--' + name.replace('_', '-'))}'")
 
 
 NO_IMAGE = {  # --init's keywords a command has no image for: a usage error, before any work
@@ -582,11 +536,14 @@ def settings_from(kwargs: dict, command: str = "", **fixed) -> Settings:
         own = {"content_layer": "--layer", "style_layers": "--layers"}.get(name, "its own option")
         raise click.BadParameter(f"this command takes {own}, not this option",
                                  param_hint=f"'--{name.replace('_', '-')}'")
-    unread, why = UNREAD_BY.get(command, ((), ""))
-    for name in (n for n in unread if n not in fixed and _typed(n)):
+    never, why = UNREAD_BY.get(command, ((), ""))
+    for name in (n for n in never if n not in fixed and _typed(n)):
         raise click.BadParameter(f"has no effect here: {why}", param_hint=f"'--{name.replace('_', '-')}'")
     values.update(fixed)
     check_used(values)
+    for name in [n for n in PRESETS.get(preset, {}) if not _typed(n) and n not in fixed]:  # a preset's value this
+        if unread(values, [name], command):  # run leaves unread (paper's ratio beside both weights): the default,
+            values.pop(name)  # as the library refuses a field given where it is unread (unread.py)
     init = values.get("init")
     if init not in (None, *STARTS) and not os.path.isfile(init):
         raise click.BadParameter(f"'{printable(init)}' is not noise, content, style or an image file",

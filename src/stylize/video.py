@@ -34,7 +34,7 @@ import torch
 import torch.nn.functional as nnf
 from PIL import Image, ImageOps
 
-from . import claims, images
+from . import claims, images, unread
 from .arguments import given_twice
 from .console import limits
 from .errors import StylizeError
@@ -551,6 +551,7 @@ class VideoOptions:
         if self.temporal_from_pass is not None and not 1 <= self.temporal_from_pass <= self.passes:
             raise VideoError(f"--temporal-from-pass {self.temporal_from_pass}: give a pass from 1 to --passes "
                              f"({self.passes})")
+        unread.check(asdict(self), unread.changed(self), error=VideoError)  # (an option the others leave unread)
 
     def iterations_after_first(self, iterations: int) -> int:
         return self.frame_iterations or max(1, iterations // 2)
@@ -986,6 +987,9 @@ def make_video(source, styles, output, settings, options: VideoOptions = VideoOp
         raise VideoError(f"{out}: a name that is only an extension (a hidden frames folder's, not a video's); give "
                          f"it a stem, e.g. out{out.name}, or end it with / for a folder")
     clip = current(source) if isinstance(source, Clip) else open_clip(source)
+    unread.check(dict(video_file=as_video, frames_in=clip.kind == "folder"),  # the options of a video file's
+                 [n for n, given in (("codec", codec is not None), ("keep_frames", keep_frames),
+                                     ("fps", fps != DEFAULT_FPS)) if given], error=VideoError)
     from .files import input_files
 
     check_not_inputs([clip.path, *clip.files, *styles, *input_files(settings)],

@@ -1,0 +1,97 @@
+"""unread.py: a setting given where the run leaves it unread is refused, by the command line (typed) and by the API
+(not at its default) alike. Hostile round 43 found the API taking what the command line refuses: a grid's columns
+all alike (both weights given), Settings(init="content", seed=5) recorded and never resumable from the command
+line, VideoOptions(independent=True, pass_blend=0.9) in a video's fingerprint."""
+
+import pytest
+from click.testing import CliRunner
+
+from stylize import Session, Settings, batch, figures, unread, video
+from stylize.cli import cli
+from stylize.errors import SettingsError
+from stylize.images import ours
+
+from .conftest import pattern, synthetic
+
+
+def test_the_rules_name_the_first_field_left_unread():
+    assert unread.unread({"optimizer": "lbfgs"}, ["learning_rate"]) == ("learning_rate", "it needs --optimizer adam")
+    assert unread.unread({"optimizer": "adam"}, ["learning_rate", "history"])[0] == "history"
+    assert unread.unread({"content_weight": 1.0, "style_weight": 2.0}, ["ratio"])[0] == "ratio"
+    assert unread.unread({}, ["ratio"], "grid") == ("ratio", unread.UNREAD_BY["grid"][1])
+    assert unread.unread({"init": "noise", "optimizer": "lbfgs"}, ["seed", "history"]) is None
+    assert sorted(unread.changed(Settings(seed=5, size=64))) == ["seed", "size"]
+    assert unread.changed(video.VideoOptions(passes=3)) == ["passes"]
+
+
+@pytest.fixture
+def pair(tmp_path):
+    photo, art = tmp_path / "c.png", tmp_path / "s.png"
+    pattern(40, 32, 1).save(photo)
+    pattern(36, 36, 2).save(art)
+    return photo, art
+
+
+def test_the_api_refuses_a_setting_its_run_leaves_unread_before_any_work(tmp_path, pair, synthetic_weights):
+    photo, art = pair
+    tiny = dict(size=32, iterations=2, weights=str(synthetic_weights), normalize=False)
+    for extra, message in ((dict(init="content", seed=5), "seed: has no effect here: it needs --init noise"),
+                           (dict(init="content", noise=0.1), "noise: has no effect here"),
+                           (dict(learning_rate=0.1), "learning_rate: has no effect here: it needs --optimizer adam"),
+                           (dict(optimizer="adam", history=50), "history: has no effect here: it needs --optimizer "
+                                                                "lbfgs"),
+                           (dict(coarse_iterations=5), "coarse_iterations: has no effect here: it needs --scales 2"),
+                           (dict(ratio=1e-2, content_weight=1.0, style_weight=2.0), "ratio: has no effect here")):
+        session = Session(**tiny, **extra)
+        with pytest.raises(SettingsError, match=message):
+            session.transfer(photo, art)
+        with pytest.raises(SettingsError, match=message):
+            batch.run_batch(batch.intake(None, [str(photo)], [str(art)], tmp_path / "o"), tmp_path / "o",
+                            session.settings)
+    with pytest.raises(SettingsError, match="style_size: has no effect here: content-recon has no style term"):
+        Session(**tiny, style_size=50).reconstruct_content(photo)
+    with pytest.raises(SettingsError, match="content_weight: has no effect here: grid's columns are its --ratios"):
+        figures.grid(Settings(**tiny, content_weight=1.0, style_weight=1e3), photo, art, ratios=(1e-4, 1e-1),
+                     layer_sets=["conv1_1"], output=tmp_path / "g.png")
+    with pytest.raises(SettingsError, match="content_weight: has no effect here: figure1.s cells"):
+        figures.figure1(Settings(**tiny, content_weight=1.0, style_weight=0.0), photo, art)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.png", "s.png"]  # nothing made
+    f = figures.figure1(Settings(**tiny, style_size=40), photo, art, content_layers=["conv1_1"],
+                        layer_sets=[["conv1_1"]])  # (figure1's style cells read --style-size: its content cells too)
+    assert len(f.cells) == 2
+
+
+def test_video_options_and_a_videos_own_options_left_unread_are_refused(tmp_path, pair):
+    photo, art = pair
+    for options, message in ((dict(independent=True, temporal_weight=500.0), "temporal_weight: has no effect here"),
+                             (dict(independent=True, long_term=(1, 5)), "long_term: has no effect here"),
+                             (dict(passes=2, frame_iterations=7), "frame_iterations: has no effect here"),
+                             (dict(temporal_weight=0, long_term=(1, 5)), "long_term: has no effect here"),
+                             (dict(pass_blend=0.9), "pass_blend: has no effect here: it needs --passes 2"),
+                             (dict(independent=True, warp="bilinear"), "warp: has no effect here")):
+        with pytest.raises(video.VideoError, match=message):
+            video.VideoOptions(**options)
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    for n in (1, 2):
+        pattern(32, 24, n).save(frames / f"frame_{n:05d}.png")
+    for kw, message in ((dict(keep_frames=True), "keep_frames: has no effect here: it needs -o a video file"),
+                        (dict(codec="libx264"), "codec: has no effect here")):
+        with pytest.raises(video.VideoError, match=message):
+            video.make_video(frames, art, tmp_path / "out/", Settings(size=32, iterations=2), **kw)
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_presets_value_the_run_leaves_unread_is_dropped_not_refused(tmp_path, pair, synthetic_weights):
+    """--preset paper sets the ratio; with both weights typed the ratio is unread: the run takes the default's
+    (the library refuses a given one), where it used to record the preset's."""
+    photo, art = pair
+    out = tmp_path / "o.png"
+    r = CliRunner().invoke(cli, [str(photo), str(art), "-o", str(out), "--preset", "paper", "--content-weight", "1",
+                                 "--style-weight", "1000", *synthetic(synthetic_weights)])
+    assert r.exit_code == 0, r.output
+    assert ours(out)["settings"]["ratio"] == Settings().ratio and ours(out)["preset"] == "paper"
+    r = CliRunner().invoke(cli, [str(photo), str(art), "-o", str(tmp_path / "p.png"), "--learning-rate", "0.1",
+                                 *synthetic(synthetic_weights)])
+    assert r.exit_code == 2 and "'--learning-rate': has no effect here: it needs --optimizer adam" in r.output
+
