@@ -461,3 +461,29 @@ def test_the_figure_apis_wrong_types_are_stylize_errors(tmp_path):
     for make, error, message in cases:
         with pytest.raises(error, match=message):
             make()
+
+
+def test_round_44_a_photo_replaced_during_a_grid_is_refused_not_mixed(tmp_path, synthetic_weights):
+    """Hostile round 44: a grid plans each later cell when its turn comes (a Session of its own): a photograph
+    replaced after the first cell made the third from the other picture, in one figure marked whole."""
+    import os
+
+    from .conftest import pattern
+
+    photo, art, other = tmp_path / "c.png", tmp_path / "s.png", tmp_path / "other.png"
+    pattern(40, 32, 1).save(photo)
+    pattern(36, 36, 2).save(art)
+    pattern(40, 32, 3).save(other)
+    settings = Settings(size=32, iterations=2, weights=str(synthetic_weights), normalize=False)
+    seen = []
+
+    def swap(progress):
+        seen.append(progress)
+        if len(seen) == 1:
+            os.replace(other, photo)
+
+    with pytest.raises(ImageError, match="c.png: replaced during this run"):
+        figures.grid(settings, photo, art, ratios=(1e-3, 1e-2), layer_sets=["conv1_1"], output=tmp_path / "g.png",
+                     cells_dir=tmp_path / "cells", callback=swap)
+    assert not (tmp_path / "g.png").exists() and [p.name for p in (tmp_path / "cells").iterdir()] == ["A_0.001.png"]
+    figures.grid(settings, photo, art, ratios=(1e-3, 1e-2), layer_sets=["conv1_1"])  # (once it stays put: made)

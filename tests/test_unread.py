@@ -95,3 +95,75 @@ def test_a_presets_value_the_run_leaves_unread_is_dropped_not_refused(tmp_path, 
                                  *synthetic(synthetic_weights)])
     assert r.exit_code == 2 and "'--learning-rate': has no effect here: it needs --optimizer adam" in r.output
 
+
+
+def test_round_44_an_argument_of_the_call_replaces_a_field_given(tmp_path, pair, synthetic_weights):
+    """Hostile round 44: Session.transfer(blend=...) beside Settings(style_blend=...), reconstruct_content(layer)
+    beside content_layer, reconstruct_style(layers) beside style_layer_weights, out_size with style_size beside a
+    size: the call's argument was used, the field recorded; the command line refuses each."""
+    photo, art = pair
+    tiny = dict(size=32, iterations=2, weights=str(synthetic_weights), normalize=False)
+    cases = [(lambda: Session(**tiny, style_blend=(9, 1)).transfer(photo, [art, photo], blend=(1, 1)),
+              "style_blend: has no effect here: the blend= given replaces it"),
+             (lambda: Session(**tiny, content_layer="conv2_1").reconstruct_content(photo, "conv1_1"),
+              "content_layer: has no effect here: the layer= given"),
+             (lambda: Session(**tiny, style_layer_weights=(1, 2, 3, 4, 5)).reconstruct_style(art, ["conv1_1"]),
+              "style_layer_weights: has no effect here: the layers= given"),
+             (lambda: Session(**{**tiny, "size": 48}, style_size=40).reconstruct_style(art, ["conv1_1"], (32, 24)),
+              "size: has no effect here: the out_size= .with style_size or style_scale. given")]
+    for run, message in cases:
+        with pytest.raises(SettingsError, match=message):
+            run()
+    assert Session(**tiny, content_layer="conv1_1").reconstruct_content(photo, "conv1_1").image.size == (32, 26)
+    r = CliRunner().invoke(cli, ["style-recon", str(art), "--layers", "conv1_1", "--out-size", "32x24",
+                                 "--style-size", "40", "--preset", "fast", "-o", str(tmp_path / "t.png"), "--weights",
+                                 str(synthetic_weights), "--no-normalize", "--iterations", "3", "--quiet"])
+    # (the preset's --size, unread beside --out-size WxH and --style-size: dropped)
+    assert r.exit_code == 0 and ours(tmp_path / "t.png")["settings"]["size"] == Settings().size, r.output
+
+
+def test_round_44_style_blend_beside_every_pairs_own_blend_is_a_usage_error(tmp_path, pair, synthetic_weights):
+    photo, art = pair
+    manifest = tmp_path / "m.jsonl"
+    manifest.write_text(f'{{"content": "{photo}", "style": ["{art}", "{photo}"], "blend": [1, 1]}}\n')
+    r = CliRunner().invoke(cli, ["batch", str(manifest), "--out-dir", str(tmp_path / "o"), "--style-blend", "9,1",
+                                 *synthetic(synthetic_weights)])
+    assert r.exit_code == 2 and "--style-blend (style_blend): has no effect here: every pair of the manifest gives " \
+                                "its own blend" in r.output, r.output
+    assert not (tmp_path / "o").exists()
+    manifest.write_text(manifest.read_text() + f'{{"content": "{photo}", "style": ["{art}", "{photo}"], '
+                                                f'"output": "second.png"}}\n')
+    r = CliRunner().invoke(cli, ["batch", str(manifest), "--out-dir", str(tmp_path / "o"), "--style-blend", "9,1",
+                                 *synthetic(synthetic_weights)])  # (read by the pair without a blend of its own)
+    assert r.exit_code == 0, r.output
+    assert ours(tmp_path / "o" / "second.png")["blend"] == pytest.approx([0.9, 0.1])
+
+
+def test_round_44_multi_pass_and_noiseless_runs_leave_these_unread(tmp_path, pair, synthetic_weights):
+    """Hostile round 44: `video --passes 2` took --iterations and --long-term (multi-pass reads --pass-iterations and
+    holds a frame to its neighbours) and kept --preset fast's iterations; --seed with --noise 0 (a mid-grey start)
+    was taken: identical pictures recorded as other settings, so a resume refused them."""
+    photo, art = pair
+    frames = tmp_path / "fr"
+    frames.mkdir()
+    for n in (1, 2):
+        pattern(32, 24, n).save(frames / f"frame_{n:05d}.png")
+    tiny = ["--weights", str(synthetic_weights), "--no-normalize", "--size", "32", "--quiet"]
+    for extra, option in ((["--iterations", "7"], "--iterations"), (["--long-term", "1"], "--long-term")):
+        r = CliRunner().invoke(cli, ["video", str(frames), str(art), "-o", str(tmp_path / "v"), "--passes", "2",
+                                     "--pass-iterations", "2", *extra, *tiny])
+        assert r.exit_code == 2 and f"'{option}': has no effect here" in r.output, r.output
+    r = CliRunner().invoke(cli, ["video", str(frames), str(art), "-o", str(tmp_path / "vp"), "--passes", "2",
+                                 "--pass-iterations", "2", "--preset", "fast", *tiny])
+    assert r.exit_code == 0, r.output
+    assert ours(tmp_path / "vp" / "frame_00002.png")["settings"]["iterations"] == Settings().iterations
+    with pytest.raises(video.VideoError, match="long_term: has no effect here"):
+        video.VideoOptions(passes=2, long_term=(1,))
+    with pytest.raises(video.VideoError, match="iterations: has no effect here: it needs one pass"):
+        video.make_video(frames, art, tmp_path / "va", Settings(size=32, iterations=7), video.VideoOptions(passes=2))
+    r = CliRunner().invoke(cli, [str(photo), str(art), "-o", str(tmp_path / "n.png"), "--noise", "0", "--seed", "1",
+                                 *synthetic(synthetic_weights)])
+    assert r.exit_code == 2 and "'--seed': has no effect here: it needs --init noise with --noise above 0" in r.output
+    with pytest.raises(SettingsError, match="seed: has no effect here"):
+        Session(size=32, noise=0.0, seed=5).transfer(photo, art)
+    assert not (tmp_path / "va").exists() and not (tmp_path / "n.png").exists()

@@ -1254,3 +1254,53 @@ def test_round_43_the_video_apis_check_before_the_work(tmp_path, folder, art, sy
     video.make_video(clip, art, tmp_path / "all.mp4", Settings(**tiny),
                      video.VideoOptions(independent=True))
     assert video.open_clip(tmp_path / "all.mp4").count == clip.count + 1
+
+
+def test_round_44_one_video_from_one_style_and_one_runs_finished_frames(tmp_path, folder, clip, art,
+                                                                        synthetic_weights):
+    """Hostile round 44: a style replaced during a video made its later frames from the new one (one fingerprint
+    for all); encode made one video of two runs' frames, or of a folder another run was writing; encode took an
+    fps that a video clip's own rate replaces."""
+    import shutil
+    import signal
+    import subprocess
+    import sys
+
+    tiny = dict(size=32, iterations=2, weights=str(synthetic_weights), normalize=False)
+    frames_clip = video.open_clip(folder)
+    style = tmp_path / "style.png"
+    shutil.copy(art, style)
+    other = tmp_path / "other.png"
+    pattern(36, 36, 7).save(other)
+
+    def swap(progress):
+        if progress.frame == 1:
+            os.replace(other, style)
+
+    with pytest.raises(images.ImageError, match="style.png: replaced during this run"):
+        video.stylize_frames(Session(**tiny), frames_clip, style, tmp_path / "F", video.VideoOptions(independent=True),
+                             on_frame=swap)
+    assert sorted(p.name for p in (tmp_path / "F").glob("frame_*")) == ["frame_00001.png"]
+    shutil.copy(art, style)
+    opts = video.VideoOptions(independent=True)
+    video.stylize_frames(Session(**tiny), frames_clip, style, tmp_path / "W", opts)
+    done = []
+    pattern(36, 36, 8).save(tmp_path / "other2.png")
+    video.stylize_frames(Session(**tiny), frames_clip, tmp_path / "other2.png", tmp_path / "W", opts,
+                         overwrite=True, on_frame=lambda f: done.append(f), should_stop=lambda: len(done) >= 1)
+    with pytest.raises(video.VideoError, match="a frame of another run than frame_00001.png"):
+        video.encode(tmp_path / "W", tmp_path / "mix.mp4", frames_clip)
+    hold = "import sys, time\nfrom stylize.claims import claim_folder\nclaim_folder(sys.argv[1]).take()\n" \
+           "print('held', flush=True)\ntime.sleep(60)\n"
+    other_run = subprocess.Popen([sys.executable, "-c", hold, str(tmp_path / "W")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert other_run.stdout.readline().strip() == "held"
+        with pytest.raises(video.VideoError, match=rf"another stylize run \(pid {other_run.pid}\) is writing these"):
+            video.encode(tmp_path / "W", tmp_path / "held.mp4", frames_clip)
+    finally:
+        other_run.send_signal(signal.SIGKILL)
+        other_run.wait()
+    mp4 = video.open_clip(clip)
+    with pytest.raises(video.VideoError, match="fps: has no effect here"):
+        video.encode(tmp_path / "W", tmp_path / "rate.mp4", mp4, fps=10)
+    assert not any((tmp_path / n).exists() for n in ("mix.mp4", "held.mp4", "rate.mp4"))

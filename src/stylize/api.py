@@ -25,7 +25,7 @@ from .plan import Level, Plan
 from .settings import MAX_COUNT, Settings, settings_of
 from .synthesis import Progress
 from .targets import Targets
-from .unread import check_settings
+from .unread import check_settings, replaced
 
 
 def resolve_device(name: str) -> torch.device:
@@ -125,16 +125,26 @@ class Session:
 
     # -- stage 1: jobs (job.py) -------------------------------------------------------------------------
     def transfer_job(self, content: ImageLike, style, blend: tuple[float, ...] | None = None) -> Job:
-        check_settings(self.settings)  # (a field given that a transfer leaves unread: unread.py)
-        return jobs.transfer_job(self.settings, content, style, blend)
+        s = self.settings  # (a field given that a transfer, or an argument here, leaves unread: unread.py)
+        check_settings(s)
+        if blend is not None:
+            replaced(s, "blend=", "style_blend")
+        return jobs.transfer_job(s, content, style, blend)
 
     def content_job(self, image: ImageLike, layer: str | None = None) -> Job:
         check_settings(self.settings, "content-recon")
+        if layer is not None and jobs.layer_names(layer) != (self.settings.content_layer,):
+            replaced(self.settings, "layer=", "content_layer")
         return jobs.content_job(self.settings, image, layer)
 
     def style_job(self, image: ImageLike, layers=None, out_size: tuple[int, int] | None = None) -> Job:
-        check_settings(self.settings, "style-recon")
-        return jobs.style_job(self.settings, image, layers, out_size)
+        s = self.settings
+        check_settings(s, "style-recon")
+        if layers is not None and jobs.layer_names(layers) != s.style_layers:  # (other layers: weighted equally)
+            replaced(s, "layers=", "style_layers", "style_layer_weights")
+        if out_size is not None and (s.style_size or s.style_scale):  # (else --size sizes the artwork)
+            replaced(s, "out_size= (with style_size or style_scale)", "size")
+        return jobs.style_job(s, image, layers, out_size)
 
     # -- stage 2: the plan (plan.py) --------------------------------------------------------------------
     def plan(self, job: Job, memory_of: Plan | None = None) -> Plan:

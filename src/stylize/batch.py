@@ -789,8 +789,8 @@ def synthesize(session, pair: Pair, record: Record, replace: bool, *, metadata: 
     try:
         with claim_file(pair.output):  # another run making this output: this pair fails now, not after its work
             check_not_held(pair.output)  # (again, now that it is claimed: a video that took its folder meanwhile)
-            outcome = session.transfer(pair.content, pair.styles, callback=callback, should_stop=should_stop,
-                                       blend=pair.blend)
+            job = transfer_job(session.settings, pair.content, pair.styles, pair.blend)  # (a pair's own blend
+            outcome = session.run(job, callback, should_stop)  # beats --style-blend: check_read)
             if outcome.unstarted:  # no image, nothing written, still to do
                 record.status = "pending"
                 return None
@@ -1016,6 +1016,16 @@ def check_arguments(pairs, out_dir, report, inputs, skip_existing, overwrite, co
     return list(inputs)
 
 
+def check_read(pairs: list[Pair], settings: Settings) -> None:
+    """The settings a batch's pairs read (unread.py), before any work: SettingsError for a field given that a
+    transfer leaves unread; UsageError for --style-blend when every pair gives its own blend (a pair's own wins)."""
+    check_settings(settings)
+    named = [p for p in pairs if p.error is None]
+    if settings.style_blend is not None and named and all(p.blend is not None for p in named):
+        raise UsageError("--style-blend (style_blend): has no effect here: every pair of the manifest gives its own "
+                         "blend")
+
+
 def run_batch(pairs: list[Pair], out_dir, settings, *, report=None, inputs=(), skip_existing: bool = False,
               overwrite: bool = False, continue_on_error: bool = True, callback=None,
               should_stop: Callable[[], bool] | None = None, on_ready: Callable[[Report], None] | None = None,
@@ -1034,7 +1044,7 @@ def run_batch(pairs: list[Pair], out_dir, settings, *, report=None, inputs=(), s
                              callback=callback, should_stop=should_stop, on_ready=on_ready, on_pair=on_pair,
                              on_note=on_note, on_folders=on_folders)
     settings = settings_of(settings)
-    check_settings(settings)  # (a field given that a transfer leaves unread: unread.py)
+    check_read(pairs, settings)
     session = Session(settings)  # its device checked before begin creates any folder
     rep = begin(pairs, out_dir, settings, report=report, inputs=inputs, skip_existing=skip_existing,
                 overwrite=overwrite, on_folders=on_folders)

@@ -17,7 +17,7 @@ from .options import (CONTROL_OPTIONS, COUNT, INPUT, OUTPUT, RUN_OPTIONS, SAVE_E
                       VIDEO_OPTIONS, DefaultGroup, FloatList, InputPath, Layer, LayerList, LayerSets, LibraryDefault,
                       NameTemplate, OutputPath, OutSize, RayAddress, SectionedCommand, Shard, check_used,
                       default_output, list_layers, options, settings_from, style_recon_settings,
-                      transfer_settings)
+                      transfer_settings, video_settings)
 from .settings import DEFAULTS, Settings, names_a_video
 
 EXIT_SOME_FAILED = 3
@@ -434,7 +434,7 @@ def video_command(source, style, output, frame_iterations, temporal_weight, long
     Exit status: 0 done, 1 error, 2 usage error, 130/143 interrupted (finished frames kept).
     """
     settings = transfer_settings(kwargs, style)
-    check_used(dict(locals(), flow=flow_method, video_file=names_a_video(output), frames_in=Path(source).is_dir()))
+    settings = video_settings(settings, dict(locals(), flow=flow_method, video_file=names_a_video(output), frames_in=Path(source).is_dir()))
     if temporal_from_pass is not None and temporal_from_pass > passes:
         raise click.BadParameter(f"{temporal_from_pass} is after the last pass (--passes {passes})",
                                  param_hint="'--temporal-from-pass'")

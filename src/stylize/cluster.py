@@ -31,7 +31,6 @@ from .console import signals_held
 from .errors import ClusterError, UsageError
 from .report import Record, Report
 from .settings import STARTS, WEIGHT_SOURCES, settings_of, shown
-from .unread import check_settings
 from .targets import Targets
 
 EXTRA = "pip install 'gatys-stylize[ray]'"
@@ -221,7 +220,7 @@ def run_batch(pairs: list[Pair], out_dir, settings, *, address: str | None = Non
                                    metadata, should_stop=should_stop, on_ready=on_ready, on_start=on_start,
                                    on_pair=on_pair, on_note=on_note, on_folders=on_folders)
     settings = settings_of(settings)
-    check_settings(settings)  # (a field given that a transfer leaves unread: unread.py)
+    batch.check_read(pairs, settings)
     ray = import_ray()
     printer = builtins.print  # Ray's driver replaces it (tqdm_ray) when it relays a worker's death
     owned = connect(address)

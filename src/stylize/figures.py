@@ -315,6 +315,7 @@ def _claimed(make):
         kwargs.update(overwrite=overwrite, callback=callback, should_stop=should_stop, argv=argv)
         from .claims import check_unclaimed_in, claim_file, claim_folder
         from .images import missing_folders, remove_empty, same_file
+        from .targets import pinned
 
         for name in (output, side_path(output)) if output is not None and cells_dir is not None else ():
             if same_file(cells_dir, name):  # (checked before the folder is made: then it is not the user's file)
@@ -335,7 +336,8 @@ def _claimed(make):
                 if cells_dir is not None and os.path.isdir(cells_dir):
                     held.enter_context(claim_folder(cells_dir))
                     check_unclaimed_in(cells_dir, "another --cells-dir")  # (a run writing there started before us)
-                return make(*args, output=output, cells_dir=cells_dir, **kwargs)
+                with pinned():  # (an input replaced meanwhile: refused, never cells of two versions in one figure)
+                    return make(*args, output=output, cells_dir=cells_dir, **kwargs)
             finally:
                 held.close()  # the folder's claim first, then the folders it made if the run left them empty
                 remove_empty(made)

@@ -520,6 +520,8 @@ def style_recon_settings(kwargs: dict, layers, out_size) -> tuple[Settings, tupl
     settings = settings_from(kwargs, "style-recon", style_layers=layers)
     if out_size is not None and len(out_size) == 1:
         return settings.replace(size=out_size[0]), None
+    if out_size is not None and (settings.style_size or settings.style_scale):  # a --preset's --size, unread
+        settings = settings.replace(size=DEFAULTS.size)
     return settings, out_size
 
 
@@ -582,6 +584,16 @@ def settings_from(kwargs: dict, command: str = "", **fixed) -> Settings:
         from .api import deterministic_cuda
 
         deterministic_cuda()
+    return settings
+
+
+def video_settings(settings: Settings, values: dict) -> Settings:
+    """A video's settings, its options (`values`, by field name) checked (check_used): the --iterations a --preset
+    gives is dropped where the video leaves it unread (--passes 2 or more: --pass-iterations counts)."""
+    values = dict(values, iterations=settings.iterations)
+    check_used(values)
+    if not _typed("iterations") and unread(values, ["iterations"]):
+        return settings.replace(iterations=DEFAULTS.iterations)
     return settings
 
 

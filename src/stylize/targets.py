@@ -3,12 +3,16 @@ A^l / M_l (paper, Sec. 2), computed once and cached by the images' content.
 
 A cache keyed by the identity of an image object returns an earlier image's targets once that object is
 freed and its id reused; every key here is a digest of the pixels (and, for a file, the file is re-read
-when its size or modification time changes).
+when it changes: images.file_stamp). Within one run of many syntheses (a figure's cells, a video's frames:
+`pinned`), a file read again must hold the pixels it held at its first read: one output is never made from two
+versions of an input replaced meanwhile.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import threading
 from collections import OrderedDict
 from pathlib import Path
 
@@ -20,6 +24,31 @@ from .job import ImageLike, Job, describe
 from .errors import ImageError
 
 MAX_ENTRIES = 64  # targets kept (least recently used dropped first): a batch's styles, a video's recent frames
+_pins = threading.local()  # .files: {resolved name: digest at its first read} while a run is pinned
+
+
+@contextlib.contextmanager
+def pinned():
+    """A run of many syntheses (each with its own Session, as a grid's cells): every file read in it must keep
+    the pixels of its first read, else ImageError (the output would mix two versions of the file). Nested: the
+    outermost block's."""
+    outer = getattr(_pins, "files", None)
+    if outer is None:
+        _pins.files = {}
+    try:
+        yield
+    finally:
+        if outer is None:
+            _pins.files = None
+
+
+def check_pinned(source, key: str, pixels) -> None:
+    """ImageError when `key` (a file's resolved name) was read earlier in the pinned run with other contents
+    (`pixels`: a digest, or a weights file's stamp)."""
+    files = getattr(_pins, "files", None)
+    if files is not None and files.setdefault(key, pixels) != pixels:
+        raise ImageError(f"{source}: replaced during this run (it differs from its first read): the output would mix "
+                         f"two versions of it; run again once it stays put")
 
 
 def digest(image: Image.Image) -> str:
@@ -64,6 +93,7 @@ class Targets:
             if len(self._files) >= self.max_entries:
                 self._files.clear()
             self._files[key] = (im, digest(im))
+        check_pinned(source, key[0], self._files[key][1])
         return self._files[key]
 
     def image(self, source: ImageLike) -> Image.Image:

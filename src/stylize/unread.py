@@ -25,7 +25,10 @@ USED_WITH: dict[str, tuple[Callable[[dict], bool], str]] = {
     "guide": (lambda v: bool(v.get("content_mask")), "--content-mask"),
     "pass_iterations": MANY_PASSES, "pass_blend": MANY_PASSES,
     "temporal_weight": SEQUENTIAL, "warp": SEQUENTIAL, "flow": SEQUENTIAL, "passes": SEQUENTIAL,
-    "long_term": (lambda v: SEQUENTIAL[0](v) and v.get("temporal_weight") != 0, TEMPORAL),
+    "long_term": (lambda v: SEQUENTIAL[0](v) and not MANY_PASSES[0](v) and v.get("temporal_weight") != 0,
+                  TEMPORAL + ", in one pass (the multi-pass algorithm holds a frame to its neighbours)"),
+    "iterations": (lambda v: not (SEQUENTIAL[0](v) and MANY_PASSES[0](v)),  # (a video's: --pass-iterations counts)
+                   "one pass, or --independent (with --passes 2 or more, --pass-iterations counts)"),
     "temporal_from_pass": (lambda v: MANY_PASSES[0](v) and v.get("temporal_weight") != 0,
                            "--passes 2 or more and " + TEMPORAL),
     "frame_iterations": (lambda v: SEQUENTIAL[0](v) and not MANY_PASSES[0](v),
@@ -43,7 +46,9 @@ USED_WITH: dict[str, tuple[Callable[[dict], bool], str]] = {
     "history": (lambda v: v.get("optimizer") in (None, "lbfgs"), "--optimizer lbfgs (Adam keeps no history)"),
     "evaluations": (lambda v: v.get("optimizer") in (None, "lbfgs"), "--optimizer lbfgs (Adam makes one evaluation an "
                                                                      "iteration: the cap never binds)"),
-    "noise": START_NOISE, "seed": START_NOISE,
+    "noise": START_NOISE,
+    "seed": (lambda v: START_NOISE[0](v) and v.get("noise") != 0, "--init noise with --noise above 0 (the noise it "
+                                                                    "draws)"),
     "ratio": (lambda v: v.get("content_weight") is None or v.get("style_weight") is None,
               "at most one of --content-weight and --style-weight (the two give alpha and beta themselves)"),
 }
@@ -89,6 +94,18 @@ def check(values: dict, given: Iterable[str], command: str = "", error: type[Exc
         from .errors import SettingsError
 
         raise (error or SettingsError)(f"{found[0]}: has no effect here: {found[1]}")
+
+
+def replaced(settings, argument: str, *names: str) -> None:
+    """SettingsError for a field of `settings` given (not at its default) that an argument of the call replaces
+    (Session.transfer's blend= replaces style_blend, reconstruct_content's layer= the content_layer, ...): the
+    command line has one option for each, the API would record a value it never used."""
+    given = changed(settings)
+    for name in names:
+        if name in given:
+            from .errors import SettingsError
+
+            raise SettingsError(f"{name}: has no effect here: the {argument} given replaces it")
 
 
 def check_settings(settings, command: str = "") -> None:

@@ -41,6 +41,7 @@ from .errors import StylizeError
 from .job import NAME_KEY
 from .objective import TemporalTerm
 from .settings import FPS_RANGE, MAX_COUNT, MAX_PASSES, NUMBER_RANGE, names_a_video
+from .targets import pinned
 
 FRAME_NAME = "frame_{:05d}.png"
 FRAME_PATTERN = re.compile(r"^frame_(\d{5,})\.png$")
@@ -780,7 +781,8 @@ def stylize_frames(session, clip: Clip, style, out_dir, options: VideoOptions = 
                     f.unlink()
         run = _FrameRun(session, clip, styles, blend, out_dir, options, mark, made, flow,
                         dict(extra_meta or {}, **({"frames_for": _frames_for} if _frames_for else {})))
-        return run.all(callback, should_stop, on_frame)
+        with pinned():  # (a style replaced meanwhile: refused, never frames of two styles in one video)
+            return run.all(callback, should_stop, on_frame)
     finally:
         if claim is None:
             held.release()
@@ -987,6 +989,8 @@ def make_video(source, styles, output, settings, options: VideoOptions = VideoOp
         raise VideoError(f"{out}: a name that is only an extension (a hidden frames folder's, not a video's); give "
                          f"it a stem, e.g. out{out.name}, or end it with / for a folder")
     clip = current(source) if isinstance(source, Clip) else open_clip(source)
+    unread.check({**settings.to_dict(), **asdict(options)}, [n for n in unread.changed(settings) if n == "iterations"],
+                 error=VideoError)  # (the multi-pass algorithm's are --pass-iterations)
     unread.check(dict(video_file=as_video, frames_in=clip.kind == "folder"),  # the options of a video file's
                  [n for n, given in (("codec", codec is not None), ("keep_frames", keep_frames),
                                      ("fps", fps != DEFAULT_FPS)) if given], error=VideoError)
@@ -1275,17 +1279,43 @@ def encode(frames_dir, output, source: Clip, codec: str | None = None, fps: floa
     if codec is not None and not isinstance(codec, str):
         raise VideoError(f"codec: an encoder's name (or None), not {type(codec).__name__}")
     av, fps, source = _av(), check_fps(fps), current(source)
+    unread.check(dict(video_file=True, frames_in=source.kind == "folder"), ["fps"] if fps != DEFAULT_FPS else [],
+                 error=VideoError)  # (a video's own rate is kept)
     output = Path(output)
     check_not_inputs([source.path, *source.files], [output])
+    if claims.folder_held(frames_dir):  # (another run writing the frames: they are not finished)
+        raise VideoError(f"{frames_dir}: another stylize run{claims.owner(Path(frames_dir) / claims.FOLDER_LOCK)} is "
+                         f"writing these frames; wait for it to end")
     files = [frame_path(frames_dir, n) for n in range(1, source.count + 1)]
     missing = [f for f in files if not os.path.exists(f)]
     if missing:
         raise VideoError(f"{missing[0]}: missing; the frames are not all finished")
+    _check_one_run(files)
     with Image.open(files[0]) as im:
         size = im.size
     codec = check_video_output(output, codec, size, source, fps, overwrite)
     with claims.holding(output):
         return _encode(av, files, output, source, codec, size, fps, overwrite, should_stop)
+
+
+def _check_one_run(files: list[Path]) -> None:
+    """VideoError unless the frames stylize made (their metadata's "video") are one run's finished frames: one
+    fingerprint (clip, styles, settings), each of the last pass and not partial. Frames of the user's own, with no
+    such metadata, are encoded as they are (but never mixed with stylize's)."""
+    metas = [images.ours(f) for f in files]
+    made = [isinstance(m.get("video"), dict) for m in metas]
+    if not any(made):
+        return
+    for f, meta, ours in zip(files, metas, made):
+        info = meta.get("video") if ours else None
+        if info is None:
+            raise VideoError(f"{f}: not a frame stylize made, among frames it made; one video is made from one run's "
+                             f"frames")
+        if info.get("fingerprint") != metas[0]["video"].get("fingerprint"):
+            raise VideoError(f"{f}: a frame of another run than {files[0].name} (other inputs or settings); one video "
+                             f"is made from one run's frames: run the video again to finish them")
+        if meta.get("partial") or info.get("pass", 1) != info.get("passes", 1):
+            raise VideoError(f"{f}: not finished (stopped, or an earlier pass's); run the video again to finish it")
 
 
 def _encode(av, files, output: Path, source: Clip, codec: str, size, fps, overwrite: bool, should_stop) -> Path:
