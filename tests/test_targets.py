@@ -2,6 +2,7 @@
 
 import os
 
+import pytest
 import torch
 
 from stylize import targets
@@ -72,3 +73,29 @@ def test_round_43_a_file_replaced_under_its_name_is_read_again(tmp_path, synthet
     halved = Session(**settings).transfer(photo, art)
     assert halved.metadata["weights_sha256"] != fresh.metadata["weights_sha256"]
     assert halved.style_loss != fresh.style_loss  # the new file's network, not the cached one
+
+
+def test_a_file_touched_during_a_pinned_run_is_the_same_file(tmp_path, synthetic_weights):
+    """targets.pinned compares contents (a digest), not stamps: a file touched or copied onto itself mid-run is
+    read again and found unchanged; one replaced by other pixels is refused."""
+    import shutil
+
+    from stylize import Session
+    from stylize.errors import ImageError
+
+    photo, art = tmp_path / "c.png", tmp_path / "s.png"
+    pattern(40, 32, 1).save(photo)
+    pattern(36, 36, 2).save(art)
+    w = tmp_path / "w.pth"
+    shutil.copy(synthetic_weights, w)
+    settings = dict(size=32, iterations=2, weights=str(w), normalize=False)
+    with targets.pinned():
+        Session(**settings).transfer(photo, art)
+        os.utime(art)
+        os.utime(w)
+        shutil.copy(art, tmp_path / "copy.png")
+        shutil.copy(tmp_path / "copy.png", art)
+        Session(**settings).transfer(photo, art)  # (the same pixels, the same weights)
+        pattern(36, 36, 3).save(art)
+        with pytest.raises(ImageError, match="s.png: replaced during this run"):
+            Session(**settings).transfer(photo, art)

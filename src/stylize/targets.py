@@ -42,6 +42,11 @@ def pinned():
             _pins.files = None
 
 
+def pinning() -> bool:
+    """Whether this thread runs a pinned block."""
+    return getattr(_pins, "files", None) is not None
+
+
 def check_pinned(source, key: str, pixels) -> None:
     """ImageError when `key` (a file's resolved name) was read earlier in the pinned run with other contents
     (`pixels`: a digest, or a weights file's stamp)."""

@@ -296,11 +296,12 @@ def network(source: str, pooling: str, normalize: bool, last: str, device: torch
     version of its file (images.file_stamp: a weights file replaced under its name is loaded again)."""
     if source not in WEIGHT_SOURCES:
         source = str(Path(source).resolve())
-    from .targets import check_pinned
+    from .targets import check_pinned, pinning
 
     try:
         stamp = file_stamp(os.stat(weights_mod.weights_file(source)))
     except OSError:
         stamp = None  # (loading says why)
-    check_pinned(f"--weights {source}", f"weights:{source}", stamp)  # (a run's cells or frames: one network)
+    if pinning() and stamp is not None:  # (a run's cells or frames: one network; a file touched is the same)
+        check_pinned(f"--weights {source}", f"weights:{source}", weights_mod.fingerprint(source))
     return _cached_network(source, stamp, pooling, normalize, last, str(device))

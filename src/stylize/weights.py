@@ -276,7 +276,7 @@ def identity(source: str) -> str | None:
 def fingerprint(source: str) -> str:
     """SHA-256 (hex) of the weights file `source` resolves to, read in chunks.
 
-    Cached per (resolved path, size, mtime), so asking again for an unchanged file costs one stat.
+    Cached per (resolved path, images.file_stamp), so asking again for an unchanged file costs one stat.
     """
     path = weights_file(source)
     try:
