@@ -49,7 +49,7 @@ def pinning() -> bool:
 
 def check_pinned(source, key: str, pixels) -> None:
     """ImageError when `key` (a file's resolved name) was read earlier in the pinned run with other contents
-    (`pixels`: a digest, or a weights file's stamp)."""
+    (`pixels`: an image's digest, or a weights file's SHA-256)."""
     files = getattr(_pins, "files", None)
     if files is not None and files.setdefault(key, pixels) != pixels:
         raise ImageError(f"{source}: replaced during this run (it differs from its first read): the output would mix "
