@@ -11,7 +11,7 @@ from stylize import Session, api, plan as plans, transfer
 from stylize.errors import ImageError, SettingsError
 from stylize.objective import TVTerm
 
-from .conftest import pattern
+from .conftest import halves, pattern
 
 TINY = dict(size=32, iterations=3)
 
@@ -236,3 +236,63 @@ def test_a_plan_runs_as_it_was_checked_or_not_at_all(tmp_path, art):
         with pytest.raises(SettingsError, match=message):
             make()
     assert Session(style_layers="conv1_1").settings.style_layers == ("conv1_1",)
+
+
+def test_round_45_one_run_reads_each_input_once_and_a_job_runs_on_the_session_that_made_it(tmp_path,
+                                                                                       synthetic_weights):
+    """Hostile round 45: a photograph replaced during a `--scales 2` run (the fine level reads it again) or before
+    `--color luminance`'s finish: a bare RuntimeError, or a picture of two versions recorded as the old; a weights
+    file replaced mid-run: the new file's digest recorded for the old network's picture; a mask replaced between two
+    transfers of one Session: the old mask used, the new digest recorded; a Job of Session A run by Session B."""
+    import os
+    import shutil
+
+    from stylize.errors import ImageError
+    from stylize.weights import fingerprint
+
+    photo, art, flipped = tmp_path / "c.png", tmp_path / "s.png", tmp_path / "flipped.png"
+    pattern(64, 48, 1).save(photo)
+    pattern(48, 48, 2).save(art)
+    pattern(64, 48, 1).transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(flipped)
+    w = tmp_path / "w.pth"
+    shutil.copy(synthetic_weights, w)
+    tiny = dict(size=64, iterations=3, weights=str(w), normalize=False)
+    original = photo.read_bytes()
+
+    def swap_at(level):
+        def callback(progress):
+            if progress.level == level:
+                shutil.copy(flipped, photo)
+        return callback
+
+    for settings, level in ((dict(scales=2, coarse_iterations=2), 0), (dict(color="luminance"), 0)):
+        photo.write_bytes(original)
+        with pytest.raises(ImageError, match="c.png: replaced during this run"):
+            Session(**tiny, **settings).transfer(photo, art, callback=swap_at(level))
+    photo.write_bytes(original)
+    state = torch.load(w, weights_only=True)
+
+    def swap_weights(progress):
+        if not swapped:
+            torch.save({k: v * 1.5 for k, v in state.items()}, w)
+            swapped.append(1)
+
+    swapped = []
+    with pytest.raises(ImageError, match="--weights .*w.pth: replaced during this run"):
+        Session(**tiny).transfer(photo, art, callback=swap_weights)
+    o = Session(**tiny).transfer(photo, art)
+    assert o.metadata["weights_sha256"] == fingerprint(str(w))
+    mask, inverse = tmp_path / "m.png", tmp_path / "inverse.png"
+    halves(64, 48).save(mask)
+    halves(64, 48, (0, 0, 0), (255, 255, 255)).save(inverse)
+    pattern(48, 48, 5).save(tmp_path / "s2.png")
+    styles, regions = [art, tmp_path / "s2.png"], dict(content_mask=str(mask), style_masks=("white", "black"))
+    masked = Session(**tiny, **regions)
+    first = masked.transfer(photo, styles)
+    os.replace(inverse, mask)
+    again = masked.transfer(photo, styles)
+    fresh = Session(**tiny, **regions).transfer(photo, styles)
+    assert again.image.tobytes() == fresh.image.tobytes() != first.image.tobytes()
+    job = Session(**tiny, pooling="max").transfer_job(photo, art)
+    with pytest.raises(SettingsError, match="job: made by a Session with other settings"):
+        Session(**tiny).run(job)

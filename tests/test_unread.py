@@ -128,8 +128,8 @@ def test_round_44_style_blend_beside_every_pairs_own_blend_is_a_usage_error(tmp_
     manifest.write_text(f'{{"content": "{photo}", "style": ["{art}", "{photo}"], "blend": [1, 1]}}\n')
     r = CliRunner().invoke(cli, ["batch", str(manifest), "--out-dir", str(tmp_path / "o"), "--style-blend", "9,1",
                                  *synthetic(synthetic_weights)])
-    assert r.exit_code == 2 and "--style-blend (style_blend): has no effect here: every pair of the manifest gives " \
-                                "its own blend" in r.output, r.output
+    assert r.exit_code == 2 and "--style-blend (style_blend): has no effect here: no pair of the batch blends " \
+                                "several style images without a blend of its own" in r.output, r.output
     assert not (tmp_path / "o").exists()
     manifest.write_text(manifest.read_text() + f'{{"content": "{photo}", "style": ["{art}", "{photo}"], '
                                                 f'"output": "second.png"}}\n')
@@ -167,3 +167,36 @@ def test_round_44_multi_pass_and_noiseless_runs_leave_these_unread(tmp_path, pai
     with pytest.raises(SettingsError, match="seed: has no effect here"):
         Session(size=32, noise=0.0, seed=5).transfer(photo, art)
     assert not (tmp_path / "va").exists() and not (tmp_path / "n.png").exists()
+
+
+def test_round_45_iterations_read_by_coarse_levels_and_style_blend_no_pair_reads(tmp_path, pair, synthetic_weights):
+    """Hostile round 45: `video --passes 2 --scales 2` refused --iterations (its coarse levels read it: the default
+    of --coarse-iterations) and dropped a preset's; stylize_frames took Settings(iterations=7) with passes=2 (never
+    read); `batch --style-blend 3,7` where no pair blends two styles failed pair by pair (exit 3) with a hint to give
+    a blend column, which one style cannot have."""
+    photo, art = pair
+    frames = tmp_path / "fr"
+    frames.mkdir()
+    for n in (1, 2):
+        pattern(64, 48, n).save(frames / f"frame_{n:05d}.png")
+    tiny = ["--weights", str(synthetic_weights), "--no-normalize", "--size", "64", "--quiet"]
+    r = CliRunner().invoke(cli, ["video", str(frames), str(art), "-o", str(tmp_path / "v"), "--passes", "2",
+                                 "--pass-iterations", "2", "--scales", "2", "--iterations", "2", *tiny])
+    assert r.exit_code == 0, r.output
+    coarse = {"passes": 2, "scales": 2, "coarse_iterations": None}  # (so a preset's iterations are kept there)
+    assert unread.unread(coarse, ["iterations"]) is None
+    assert unread.unread(dict(coarse, coarse_iterations=3), ["iterations"])[0] == "iterations"
+    with pytest.raises(video.VideoError, match="iterations: has no effect here"):
+        video.stylize_frames(Session(size=32, iterations=7), video.open_clip(frames), art, tmp_path / "api",
+                             video.VideoOptions(passes=2, pass_iterations=2))
+    assert not (tmp_path / "api").exists()
+    r = CliRunner().invoke(cli, ["batch", "--content", str(photo), "--style", str(art), "--style", str(photo),
+                                 "--style-blend", "3,7", "--out-dir", str(tmp_path / "sb"), *synthetic(synthetic_weights)])
+    assert r.exit_code == 2 and "no pair of the batch blends several style images without a blend of its own" in \
+        r.output, r.output
+    manifest = tmp_path / "m.csv"
+    manifest.write_text(f"content,style\n{photo},{art};{photo}\n{photo},{art}\n")
+    r = CliRunner().invoke(cli, ["batch", str(manifest), "--style-blend", "3,7", "--out-dir", str(tmp_path / "sb"),
+                                 *synthetic(synthetic_weights)])
+    assert r.exit_code == 3 and "2 style blend weights for 1 style image(s); run it without --style-blend" in \
+        r.output, r.output

@@ -406,7 +406,8 @@ def test_multi_pass_the_backward_pass_repaints_the_first_frames_and_a_resumed_ru
         if p.pass_number == 1:
             first_pass[p.frame] = p.path.read_bytes()
 
-    whole = video.stylize_frames(Session(**SETTINGS), clip, style, tmp_path / "whole", options, on_frame=on_frame)
+    settings = dict(SETTINGS, iterations=500)  # (multi-pass reads --pass-iterations only: the default)
+    whole = video.stylize_frames(Session(**settings), clip, style, tmp_path / "whole", options, on_frame=on_frame)
     assert (whole.finished, whole.stopped) == (3, False)
     assert steps == [(1, 1), (1, 2), (1, 3), (2, 3), (2, 2), (2, 1)]  # forward, then back
     for k in (1, 2):  # made last, from frame k + 1 of the backward pass warped back onto them
@@ -415,10 +416,10 @@ def test_multi_pass_the_backward_pass_repaints_the_first_frames_and_a_resumed_ru
         assert video.frame_path(tmp_path / "whole", k).read_bytes() != first_pass[k]
     # stopped in the middle of the backward pass: a rerun does the rest and gives the same frames
     out, made_now = tmp_path / "resumed", []
-    stopped = video.stylize_frames(Session(**SETTINGS), clip, style, out, options,
+    stopped = video.stylize_frames(Session(**settings), clip, style, out, options,
                                    should_stop=lambda: len(made_now) >= 4, on_frame=lambda p: made_now.append(p.frame))
     assert stopped.stopped and stopped.finished == 1  # frame 3 has had both passes
-    again = video.stylize_frames(Session(**SETTINGS), clip, style, out, options)
+    again = video.stylize_frames(Session(**settings), clip, style, out, options)
     assert (again.finished, again.skipped, again.stopped) == (3, 1, False)
     assert [k for k, _ in again.seconds] == [2, 1]
     for a, b in zip(frames_of(out, 3), frames_of(tmp_path / "whole", 3)):

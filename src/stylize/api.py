@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as nnf
 from PIL import Image
 
-from . import __version__, allocator, color, images, memory, stripes, synthesis, vgg, weights
+from . import __version__, allocator, color, images, memory, stripes, synthesis, vgg
 from . import job as jobs, plan as plans
 from .errors import DeviceError, ImageError, NonFiniteError, SettingsError
 from .job import ImageLike, Job, describe
@@ -24,7 +24,7 @@ from .objective import ContentTerm, GuidedStyleTerm, Objective, StyleTerm, Term,
 from .plan import Level, Plan
 from .settings import MAX_COUNT, Settings, settings_of
 from .synthesis import Progress
-from .targets import Targets
+from .targets import Targets, pinned
 from .unread import check_settings, replaced
 
 
@@ -154,6 +154,9 @@ class Session:
             raise SettingsError(f"plan: a Job (session.transfer_job, ...), not {type(job).__name__}")
         if memory_of is not None and not isinstance(memory_of, Plan):
             raise SettingsError(f"memory_of: an earlier Plan (or None), not {type(memory_of).__name__}")
+        if job.settings != self.settings.to_dict():  # (its network, pooling, ...: this Session's would run it)
+            raise SettingsError("job: made by a Session with other settings (its metadata would name them, this "
+                                "Session's network would run it); plan it with the Session that made it")
         plan = plans.make(job, self.targets, self.device, self.settings.pooling, memory_of)
         return replace(plan, inputs=jobs.inputs(job, self.targets.key), settings=self.settings)
 
@@ -187,8 +190,9 @@ class Session:
         return out
 
     def objective(self, job: Job) -> Objective:
-        """The job's objective at its full size (the last level), e.g. to evaluate an image against it."""
-        plan = self.plan(job)
+        """The job's objective at its full size (the last level), e.g. to evaluate an image against it (a job of
+        another Session's too: scored by this Session's network)."""
+        plan = plans.make(job, self.targets, self.device, self.settings.pooling)
         net = self.network(job.layers)
         return Objective(net, self.terms(job, net, plan.levels[-1]), self.compute)
 
@@ -211,16 +215,20 @@ class Session:
             raise SettingsError(f"iterations: a whole number from 1 to {MAX_COUNT} (or None), not {iterations!r:.40}")
         if not isinstance(extra_terms, (list, tuple)) or not all(isinstance(t, Term) for t in extra_terms):
             raise SettingsError("extra_terms: a list of objective terms (stylize.objective.Term)")
-        if isinstance(plan, Job):
-            plan = self.plan(plan)
-        elif not isinstance(plan, Plan):
+        if not isinstance(plan, (Job, Plan)):
             raise SettingsError(f"run: a Job or a Plan (session.transfer_job, session.plan), not {type(plan).__name__}")
-        else:
-            self._check_plan(plan)
         if start is not None and not (isinstance(start, torch.Tensor) and start.dim() == 4 and start.shape[:2] == (1, 3)
                                       and start.is_floating_point() and start.numel() > 0
                                       and bool(((start >= 0) & (start <= 1)).all())):
             raise SettingsError("start: a float tensor of shape (1, 3, H, W), H and W > 0, values in [0, 1]")
+        with pinned():  # (an input replaced during the run, between levels or before the finish: refused, never mixed)
+            return self._pinned_run(plan, callback, should_stop, extra_terms, start, iterations)
+
+    def _pinned_run(self, plan, callback, should_stop, extra_terms, start, iterations) -> Outcome:
+        if isinstance(plan, Job):
+            plan = self.plan(plan)
+        else:
+            self._check_plan(plan)
         if iterations is not None:
             plan = plan.with_iterations(iterations)
         try:
@@ -297,7 +305,7 @@ class Session:
             "height": plan.height,
             "device": str(self.device),
             "torch": torch.__version__,
-            "weights_sha256": weights.fingerprint(self.settings.weights),
+            "weights_sha256": vgg.weights_digest(self.settings.weights),
             "content_loss": result.content,
             "style_loss": result.style,
             "loss": result.loss,

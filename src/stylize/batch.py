@@ -884,8 +884,9 @@ def begin(pairs: list[Pair], out_dir, settings, *, report=None, inputs=(), skip_
         if pair.blend is None and pair.error is None:
             try:
                 settings.blend(len(pair.styles))
-            except SettingsError as e:
-                pair.error = f"pair {pair.index + 1}: {e} (give the pair a blend column)"
+            except SettingsError as e:  # (--style-blend, for pairs of another count of styles)
+                fix = "run it without --style-blend" if len(pair.styles) < 2 else "give the pair a blend of its own"
+                pair.error = f"pair {pair.index + 1}: {e}; {fix}"
     read = {path_key(f): f for f in read_files(pairs, settings, inputs)}
     for pair in pairs:
         if pair.error is None and path_key(pair.output) in read:
@@ -1021,9 +1022,9 @@ def check_read(pairs: list[Pair], settings: Settings) -> None:
     transfer leaves unread; UsageError for --style-blend when every pair gives its own blend (a pair's own wins)."""
     check_settings(settings)
     named = [p for p in pairs if p.error is None]
-    if settings.style_blend is not None and named and all(p.blend is not None for p in named):
-        raise UsageError("--style-blend (style_blend): has no effect here: every pair of the manifest gives its own "
-                         "blend")
+    if settings.style_blend is not None and named and all(p.blend is not None or len(p.styles) < 2 for p in named):
+        raise UsageError("--style-blend (style_blend): has no effect here: no pair of the batch blends several style "
+                         "images without a blend of its own")
 
 
 def run_batch(pairs: list[Pair], out_dir, settings, *, report=None, inputs=(), skip_existing: bool = False,

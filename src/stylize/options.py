@@ -590,7 +590,8 @@ def settings_from(kwargs: dict, command: str = "", **fixed) -> Settings:
 def video_settings(settings: Settings, values: dict) -> Settings:
     """A video's settings, its options (`values`, by field name) checked (check_used): the --iterations a --preset
     gives is dropped where the video leaves it unread (--passes 2 or more: --pass-iterations counts)."""
-    values = dict(values, iterations=settings.iterations)
+    values = dict(values, iterations=settings.iterations, scales=settings.scales,
+                  coarse_iterations=settings.coarse_iterations)
     check_used(values)
     if not _typed("iterations") and unread(values, ["iterations"]):
         return settings.replace(iterations=DEFAULTS.iterations)

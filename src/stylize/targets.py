@@ -162,8 +162,9 @@ class Targets:
 
     def regions(self, job: Job) -> masks.Regions:
         """The job's masks, read once per content of its images (ImageError, SettingsError: masks.read_regions)."""
-        key = ("regions", job.content_mask, job.style_masks, self.key(job.content),
-               tuple(self.key(im) for im in job.styles), job.blend)
+        masks_now = tuple(masks.fingerprint(m, self.key) if m is not None else None  # (the files' pixels: a mask
+                          for m in (job.content_mask, *job.style_masks))  # replaced under its name is read again)
+        key = ("regions", masks_now, self.key(job.content), tuple(self.key(im) for im in job.styles), job.blend)
         return self._cached(key, lambda: masks.read_regions(
             job.content_mask, job.style_masks, self.image(job.content).size, [self.image(im).size for im in job.styles],
             job.blend, describe(job.content), [describe(im) for im in job.styles]))

@@ -27,8 +27,10 @@ USED_WITH: dict[str, tuple[Callable[[dict], bool], str]] = {
     "temporal_weight": SEQUENTIAL, "warp": SEQUENTIAL, "flow": SEQUENTIAL, "passes": SEQUENTIAL,
     "long_term": (lambda v: SEQUENTIAL[0](v) and not MANY_PASSES[0](v) and v.get("temporal_weight") != 0,
                   TEMPORAL + ", in one pass (the multi-pass algorithm holds a frame to its neighbours)"),
-    "iterations": (lambda v: not (SEQUENTIAL[0](v) and MANY_PASSES[0](v)),  # (a video's: --pass-iterations counts)
-                   "one pass, or --independent (with --passes 2 or more, --pass-iterations counts)"),
+    "iterations": (lambda v: not (SEQUENTIAL[0](v) and MANY_PASSES[0](v))  # (a video's: --pass-iterations counts,
+                   or ((v.get("scales") or 1) > 1 and v.get("coarse_iterations") is None),  # but coarse levels read it)
+                   "one pass, or --independent, or --scales 2 or more without --coarse-iterations (with --passes 2 "
+                   "or more, --pass-iterations counts)"),
     "temporal_from_pass": (lambda v: MANY_PASSES[0](v) and v.get("temporal_weight") != 0,
                            "--passes 2 or more and " + TEMPORAL),
     "frame_iterations": (lambda v: SEQUENTIAL[0](v) and not MANY_PASSES[0](v),

@@ -296,12 +296,23 @@ def network(source: str, pooling: str, normalize: bool, last: str, device: torch
     version of its file (images.file_stamp: a weights file replaced under its name is loaded again)."""
     if source not in WEIGHT_SOURCES:
         source = str(Path(source).resolve())
-    from .targets import check_pinned, pinning
+    from .targets import pinning
 
     try:
         stamp = file_stamp(os.stat(weights_mod.weights_file(source)))
     except OSError:
         stamp = None  # (loading says why)
-    if pinning() and stamp is not None:  # (a run's cells or frames: one network; a file touched is the same)
-        check_pinned(f"--weights {source}", f"weights:{source}", weights_mod.fingerprint(source))
+    if pinning() and stamp is not None:  # (a run's levels, cells or frames: one network; a file touched is the same)
+        weights_digest(source)
     return _cached_network(source, stamp, pooling, normalize, last, str(device))
+
+
+def weights_digest(source: str) -> str:
+    """The weights file's SHA-256 (weights.fingerprint); within a pinned run (targets.pinned) the same as at its
+    first look, else ImageError: the network was loaded from the file as it was (a replaced file's digest would
+    be recorded for an image the old one made)."""
+    from .targets import check_pinned
+
+    digest = weights_mod.fingerprint(source)
+    check_pinned(f"--weights {source}", f"weights:{os.path.realpath(weights_mod.weights_file(source))}", digest)
+    return digest

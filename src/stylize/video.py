@@ -732,6 +732,13 @@ def _after(count: int) -> str:
     return f"numbered after this clip's {count} frame{'s' * (count != 1)} (the folder would read as a longer clip)"
 
 
+def check_read(settings, options: VideoOptions) -> None:
+    """VideoError for a field of `settings` given that the video's options leave unread (unread.py: --iterations
+    with the multi-pass algorithm, whose frames run --pass-iterations)."""
+    unread.check({**settings.to_dict(), **asdict(options)}, [n for n in unread.changed(settings) if n == "iterations"],
+                 error=VideoError)
+
+
 def stylize_frames(session, clip: Clip, style, out_dir, options: VideoOptions = VideoOptions(), *, blend=None,
                    callback=None, should_stop: Callable[[], bool] | None = None,
                    on_frame: Callable[[FrameProgress], None] | None = None, overwrite: bool = False,
@@ -760,6 +767,7 @@ def stylize_frames(session, clip: Clip, style, out_dir, options: VideoOptions = 
     if out_dir is None or not isinstance(clip, Clip) or not isinstance(options, VideoOptions):
         raise VideoError("stylize_frames: out_dir a folder name, clip a video.Clip (open_clip), options a VideoOptions")
     clip = current(clip)
+    check_read(session.settings, options)
     out_dir = Path(out_dir)
     from .files import input_files
 
@@ -989,8 +997,7 @@ def make_video(source, styles, output, settings, options: VideoOptions = VideoOp
         raise VideoError(f"{out}: a name that is only an extension (a hidden frames folder's, not a video's); give "
                          f"it a stem, e.g. out{out.name}, or end it with / for a folder")
     clip = current(source) if isinstance(source, Clip) else open_clip(source)
-    unread.check({**settings.to_dict(), **asdict(options)}, [n for n in unread.changed(settings) if n == "iterations"],
-                 error=VideoError)  # (the multi-pass algorithm's are --pass-iterations)
+    check_read(settings, options)
     unread.check(dict(video_file=as_video, frames_in=clip.kind == "folder"),  # the options of a video file's
                  [n for n, given in (("codec", codec is not None), ("keep_frames", keep_frames),
                                      ("fps", fps != DEFAULT_FPS)) if given], error=VideoError)
