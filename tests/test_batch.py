@@ -1308,3 +1308,33 @@ def test_run_batch_of_pairs_planned_in_another_folder_is_refused(tmp_path, synth
         batch.run_batch(pairs, tmp_path / "ob4", Settings(size=32, iterations=2, weights=str(synthetic_weights),
                                                           normalize=False))
     assert not (tmp_path / "ob3").exists() and not (tmp_path / "ob4").exists()
+
+
+def test_round_46_a_sheet_never_shows_an_input_replaced_after_its_pair_ran(tmp_path, synthetic_weights, monkeypatch):
+    """Hostile round 46: the contact sheet read every input again at the end: a style replaced after pair 1 showed
+    beside pair 1's result, made from the old one. Such a cell is a grey box "replaced since"."""
+    monkeypatch.chdir(tmp_path)
+    pattern(40, 32, 1).save("c.png")
+    pattern(40, 32, 2).save("c2.png")
+    Image.new("RGB", (36, 36), (255, 0, 0)).save("sty.png")
+    Path("m.csv").write_text("content,style\nc.png,sty.png\nc2.png,sty.png\n")
+    seen = []
+
+    def replace_after_first(record):  # (the style replaced once pair 1 is written, before pair 2 reads it)
+        if not seen:
+            seen.append(1)
+            Image.new("RGB", (36, 36), (0, 0, 255)).save("sty.png")
+
+    from stylize import Settings
+
+    pairs = batch.intake("m.csv", None, None, "o")
+    settings = Settings(size=32, iterations=2, weights=str(synthetic_weights), normalize=False)
+    rep = batch.run_batch(pairs, "o", settings, on_pair=replace_after_first)
+    assert [r.status for r in rep.records] == ["ok", "ok"] and seen
+    batch.contact_sheet(rep.records, "o/sheet.png")
+    sheet = Image.open("o/sheet.png").convert("RGB")
+    row = batch.SHEET_THUMB + batch.SHEET_TEXT + batch.SHEET_PAD
+    style_cell = (batch.SHEET_PAD + batch.SHEET_THUMB + batch.SHEET_PAD + 2, batch.SHEET_PAD + 2)
+    assert sheet.getpixel(style_cell) == (200, 200, 200)  # pair 1: its style replaced since: grey
+    assert sheet.getpixel((style_cell[0] + batch.SHEET_THUMB // 2, style_cell[1] + row + batch.SHEET_THUMB // 2)) \
+        == (0, 0, 255)  # pair 2: made from the blue one, shown blue

@@ -99,3 +99,53 @@ def test_a_file_touched_during_a_pinned_run_is_the_same_file(tmp_path, synthetic
         pattern(36, 36, 3).save(art)
         with pytest.raises(ImageError, match="s.png: replaced during this run"):
             Session(**settings).transfer(photo, art)
+
+
+def test_round_46_pins_follow_the_run_not_the_thread(tmp_path, synthetic_weights):
+    """Hostile round 46: with should_stop the targets are computed on the pass worker, which had no pins (a photo
+    replaced between levels went through); a link re-pointed mid-run was a new name, never pinned; a transfer run
+    from a callback shared the outer run's pins and was refused though its file had not changed during it; a run
+    under torch.inference_mode failed with RuntimeError and broke every later run of the process."""
+    import shutil
+
+    from stylize import Session, images
+    from stylize.errors import ImageError
+
+    a, b, art = tmp_path / "a.png", tmp_path / "b.png", tmp_path / "s.png"
+    pattern(64, 48, 1).save(a)
+    pattern(64, 48, 2).save(b)
+    pattern(48, 48, 3).save(art)
+    tiny = dict(size=64, iterations=3, scales=2, coarse_iterations=2, weights=str(synthetic_weights), normalize=False)
+    photo, link = tmp_path / "c.png", tmp_path / "link.png"
+
+    def swap(path, other):
+        def callback(progress):
+            if progress.level == 0 and not done:
+                done.append(1)
+                if path.is_symlink():
+                    path.unlink()
+                    path.symlink_to(other)
+                else:
+                    shutil.copy(other, path)
+        return callback
+
+    for stop in (None, lambda: False):
+        done = []
+        shutil.copy(a, photo)
+        with pytest.raises(ImageError, match="c.png: replaced during this run"):
+            Session(**tiny).transfer(photo, art, callback=swap(photo, b), should_stop=stop)
+    done = []
+    link.symlink_to(a)
+    with pytest.raises(ImageError, match="link.png: replaced during this run"):
+        Session(**tiny).transfer(link, art, callback=swap(link, b))
+    inner = Session(size=32, iterations=1, weights=str(synthetic_weights), normalize=False)
+
+    def nested(progress):
+        images.to_pil(progress.image).save(tmp_path / "cur.png")
+        inner.transfer(tmp_path / "cur.png", art)  # (a run of its own: the file differs from call to call)
+
+    Session(size=32, iterations=3, weights=str(synthetic_weights), normalize=False).transfer(a, art, callback=nested)
+    with torch.inference_mode():
+        under = Session(size=32, iterations=2, weights=str(synthetic_weights), normalize=False).transfer(a, art)
+    after = Session(size=32, iterations=2, weights=str(synthetic_weights), normalize=False).transfer(a, art)
+    assert under.image.tobytes() == after.image.tobytes()

@@ -200,3 +200,24 @@ def test_round_45_iterations_read_by_coarse_levels_and_style_blend_no_pair_reads
                                  *synthetic(synthetic_weights)])
     assert r.exit_code == 3 and "2 style blend weights for 1 style image(s); run it without --style-blend" in \
         r.output, r.output
+
+
+def test_round_46_a_blend_without_a_style_term_and_the_preset_a_run_applied(tmp_path, pair, synthetic_weights):
+    """Hostile round 46: a manifest's blend with --style-weight 0 was taken (and compared on a resume) where
+    --style-blend is a usage error; figure1 and grid recorded no --preset, content-recon recorded bold's, all of
+    whose values it dropped."""
+    import json
+
+    photo, art = pair
+    manifest = tmp_path / "m.csv"
+    manifest.write_text(f"content,style,blend\n{photo},{art};{photo},1;2\n")
+    r = CliRunner().invoke(cli, ["batch", str(manifest), "--out-dir", str(tmp_path / "o"), "--content-weight", "1",
+                                 "--style-weight", "0", *synthetic(synthetic_weights)])
+    assert r.exit_code == 2 and "pair 1's blend: has no effect here: it needs a style term" in r.output, r.output
+    r = CliRunner().invoke(cli, ["grid", str(photo), str(art), "-o", str(tmp_path / "g.png"), "--ratios", "1e-3",
+                                 "--layer-sets", "conv1_1", "--preset", "paper", *synthetic(synthetic_weights)])
+    assert r.exit_code == 0, r.output
+    assert ours(tmp_path / "g.png")["preset"] == "paper" == json.loads((tmp_path / "g.json").read_text())["preset"]
+    r = CliRunner().invoke(cli, ["content-recon", str(photo), "-o", str(tmp_path / "cr.png"), "--preset", "bold",
+                                 *synthetic(synthetic_weights)])
+    assert r.exit_code == 0 and "preset" not in ours(tmp_path / "cr.png"), r.output

@@ -24,7 +24,7 @@ from .objective import ContentTerm, GuidedStyleTerm, Objective, StyleTerm, Term,
 from .plan import Level, Plan
 from .settings import MAX_COUNT, Settings, settings_of
 from .synthesis import Progress
-from .targets import Targets, pinned
+from .targets import Targets, pinned, unpinned
 from .unread import check_settings, replaced
 
 
@@ -221,7 +221,9 @@ class Session:
                                       and start.is_floating_point() and start.numel() > 0
                                       and bool(((start >= 0) & (start <= 1)).all())):
             raise SettingsError("start: a float tensor of shape (1, 3, H, W), H and W > 0, values in [0, 1]")
-        with pinned():  # (an input replaced during the run, between levels or before the finish: refused, never mixed)
+        callback, should_stop = unpinned(callback), unpinned(should_stop)  # (a run they start is one of its own)
+        with pinned(), torch.inference_mode(False), torch.enable_grad():  # (an input replaced during the run, between
+            # levels or before the finish: refused, never mixed; a caller's inference mode or no_grad is not the run's)
             return self._pinned_run(plan, callback, should_stop, extra_terms, start, iterations)
 
     def _pinned_run(self, plan, callback, should_stop, extra_terms, start, iterations) -> Outcome:

@@ -1025,6 +1025,10 @@ def check_read(pairs: list[Pair], settings: Settings) -> None:
     if settings.style_blend is not None and named and all(p.blend is not None or len(p.styles) < 2 for p in named):
         raise UsageError("--style-blend (style_blend): has no effect here: no pair of the batch blends several style "
                          "images without a blend of its own")
+    blending = next((p for p in named if p.blend is not None), None)
+    if blending is not None and settings.alpha_beta[1] == 0:  # (as --style-blend: a usage error, not a record)
+        raise UsageError(f"pair {blending.index + 1}'s blend: has no effect here: it needs a style term "
+                         f"(--style-weight not 0)")
 
 
 def run_batch(pairs: list[Pair], out_dir, settings, *, report=None, inputs=(), skip_existing: bool = False,
@@ -1153,6 +1157,15 @@ def sheet_size(pairs: int, styles: int, thumb: int = SHEET_THUMB) -> tuple[int, 
     return width, SHEET_PAD + pairs * (thumb + SHEET_TEXT + SHEET_PAD)
 
 
+def _inputs_of(output) -> dict[int, str]:
+    """The pixel digests an output's metadata records of its content (column 0) and styles (1, 2, ...)."""
+    inputs = ours(output).get("inputs")
+    if not isinstance(inputs, dict):
+        return {}
+    styles = inputs.get("styles") if isinstance(inputs.get("styles"), list) else []
+    return {c: d for c, d in enumerate([inputs.get("content"), *styles]) if isinstance(d, str)}
+
+
 def contact_sheet(records: list[Record], path, *, overwrite: bool = False, thumb: int = SHEET_THUMB) -> Path:
     """Write a grid of thumbnails, one row per pair: content | style(s) | result, with the pair's name and
     its status and final losses as text under it (no seconds: the same batch in the same folder gives the same
@@ -1182,16 +1195,23 @@ def contact_sheet(records: list[Record], path, *, overwrite: bool = False, thumb
         done = r.status in ("ok", "skipped", "interrupted")
         cells = [r.content, *r.artworks()] + [None] * (columns - 2 - len(r.artworks())) + \
             [r.output if done else ""]
+        made_from = _inputs_of(r.output) if done else {}  # column -> the digest the pair's output records
         for c, source in enumerate(cells):
             if source is None:
                 continue
             left = SHEET_PAD + c * (thumb + SHEET_PAD)
             try:
-                im = fit(load_image(source), thumb)
-                sheet.paste(im, (left + (thumb - im.width) // 2, top + (thumb - im.height) // 2))
+                im = load_image(source)
             except (StylizeError, OSError, ValueError):
+                im, why = None, r.status if source == "" else "unreadable"
+            else:  # (an input replaced after its pair ran: not what the result was made of)
+                why = "replaced since" if made_from.get(c) not in (None, digest(im)) else None
+            if why is None:
+                im = fit(im, thumb)
+                sheet.paste(im, (left + (thumb - im.width) // 2, top + (thumb - im.height) // 2))
+            else:
                 draw.rectangle((left, top, left + thumb - 1, top + thumb - 1), fill=(200, 200, 200))
-                draw.text((left + 6, top + thumb // 2 - 6), r.status if source == "" else "unreadable", fill="black")
+                draw.text((left + 6, top + thumb // 2 - 6), why, fill="black")
         losses = r.content_loss is not None and r.style_loss is not None and done
         facts = [f"content loss {r.content_loss:.4g}, style loss {r.style_loss:.4g}" if losses else "", r.error or ""]
         lines = [f"{r.index + 1}. {label(r)} -> {Path(r.output).name}",

@@ -374,7 +374,7 @@ def figure1_command(photo, artwork, output, content_layers, layer_sets, cells_di
     settings = settings_from(kwargs, "figure1")
     run_figure(lambda bar, stop: figures.figure1(settings, photo, artwork, content_layers, sets, cells_dir=cells_dir,
                                                  overwrite=overwrite, callback=bar, should_stop=stop, output=output,
-                                                 argv=argv()),
+                                                 argv=argv(), metadata=metadata()),
                settings, quiet, len(content_layers) + len(sets), "figure1")
 
 
@@ -404,7 +404,7 @@ def grid_command(photo, artwork, output, ratios, layer_sets, cells_dir, quiet, o
     settings = settings_from(kwargs, "grid")
     run_figure(lambda bar, stop: figures.grid(settings, photo, artwork, ratios, sets, cells_dir=cells_dir,
                                               overwrite=overwrite, callback=bar, should_stop=stop, output=output,
-                                              argv=argv()), settings, quiet, len(ratios) * len(sets), "grid")
+                                              argv=argv(), metadata=metadata()), settings, quiet, len(ratios) * len(sets), "grid")
 
 
 @cli.command("video")

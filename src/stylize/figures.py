@@ -145,7 +145,7 @@ def _check_side(out, side: Path) -> None:
                          f"output name")
 
 
-def save(figure: Figure, out, argv: str = "", overwrite: bool = False) -> Path:
+def save(figure: Figure, out, argv: str = "", overwrite: bool = False, metadata: dict | None = None) -> Path:
     """Write the figure (atomically, metadata inside) and its .json beside it; returns the .json's path. Each
     cell's seconds go into the .json only: the picture's bytes are the same on every run of one command. Checked
     first as a run with `output` checks it (check_outputs: never over an input, a cell, a file of yours at the
@@ -158,20 +158,21 @@ def save(figure: Figure, out, argv: str = "", overwrite: bool = False) -> Path:
         raise ImageError(f"figure: what figures.figure1 or figures.grid returned, not {type(figure).__name__}")
     arguments.files(out=out)
     arguments.flags(overwrite=overwrite)
+    arguments.mappings(metadata=metadata)
     if out is None or not isinstance(argv, str):
         raise SettingsError(f"out: a file name (not None), and argv a text (not {type(argv).__name__})")
     if figure.image is None:  # (stopped before its first cell: there is no picture)
         raise ImageError(f"{out}: the figure has no finished cell (it was stopped before its first); nothing to save")
     check_outputs(out, figure.inputs, overwrite, figure.cell_files)  # (a missing folder said first)
     with holding(out), holding(side_path(out)):  # (another run making this figure: refused; a figure's own run holds
-        return _save_figure(figure, out, argv, overwrite)  # them from its start)
+        return _save_figure(figure, out, argv, overwrite, metadata)  # them from its start)
 
 
-def _save_figure(figure: Figure, out, argv: str, overwrite: bool) -> Path:
+def _save_figure(figure: Figure, out, argv: str, overwrite: bool, metadata: dict | None) -> Path:
     from .images import place, save_image, stage_json, unlink_quietly
 
     check_outputs(out, figure.inputs, overwrite, figure.cell_files)  # (again, now that it is claimed)
-    meta = dict(figure.meta, argv=argv)
+    meta = {**figure.meta, **(metadata or {}), "argv": argv}  # (the command line's: its --preset)
     timeless = dict(meta, cells=[{k: v for k, v in c.items() if k != "seconds"} for c in meta["cells"]])
     side = side_path(out)
     try:
@@ -292,9 +293,9 @@ def _check_fits(output, rows, row_labels, column_labels, title: str) -> None:
     check_fits(output, panel(blank, row_labels, column_labels, title).size)
 
 
-def _written(figure: Figure, output, argv: str, overwrite: bool) -> Figure:
+def _written(figure: Figure, output, argv: str, overwrite: bool, metadata: dict | None) -> Figure:
     if output is not None and figure.image is not None:
-        figure.output, figure.side = Path(output), save(figure, output, argv, overwrite)
+        figure.output, figure.side = Path(output), save(figure, output, argv, overwrite, metadata)
     return figure
 
 
@@ -303,7 +304,8 @@ def _claimed(make):
     refused at once, naming the first run's pid, not after all its cells. (Where the output's folder is missing,
     the figure's own check says so.)"""
     @functools.wraps(make)
-    def run(*args, output=None, cells_dir=None, overwrite=False, callback=None, should_stop=None, argv="", **kwargs):
+    def run(*args, output=None, cells_dir=None, overwrite=False, callback=None, should_stop=None, argv="",
+            metadata=None, **kwargs):
         from . import arguments
 
         arguments.names(cells_dir=cells_dir)
@@ -312,7 +314,8 @@ def _claimed(make):
         arguments.functions(callback=callback, should_stop=should_stop)
         if not isinstance(argv, str):
             raise SettingsError(f"argv: a text, not {type(argv).__name__}")
-        kwargs.update(overwrite=overwrite, callback=callback, should_stop=should_stop, argv=argv)
+        arguments.mappings(metadata=metadata)
+        kwargs.update(overwrite=overwrite, callback=callback, should_stop=should_stop, argv=argv, metadata=metadata)
         from .claims import check_unclaimed_in, claim_file, claim_folder
         from .images import missing_folders, remove_empty, same_file
         from .targets import pinned
@@ -347,11 +350,11 @@ def _claimed(make):
 @_claimed
 def figure1(settings, photo, artwork, content_layers=FIGURE1_CONTENT_LAYERS, layer_sets=PAPER_ROWS, *,
             cells_dir=None, overwrite: bool = False, callback=None, should_stop=None, output=None,
-            argv: str = "") -> Figure:
+            argv: str = "", metadata: dict | None = None) -> Figure:
     """Figure 1: content reconstructions of `photo` from each of `content_layers` (top row) and style
     reconstructions of `artwork` from each layer set (bottom row). Cells are also saved in cells_dir.
     With `output`, the picture and its .json are checked before any work and written at the end (marked
-    partial when interrupted; nothing when no cell finished); `argv` goes into their metadata."""
+    partial when interrupted; nothing when no cell finished); `argv` and `metadata` go into their metadata."""
     from .api import Session
 
     from . import job as jobs
@@ -401,7 +404,7 @@ def figure1(settings, photo, artwork, content_layers=FIGURE1_CONTENT_LAYERS, lay
             "style_layer_sets": {row_label(k): list(s) for k, s in enumerate(layer_sets)},
             "cells": records, "partial": partial}
     return _written(Figure(image, meta, outcomes, inputs=_inputs(settings, photo, artwork),
-                           cell_files=[p for p in paths if p is not None]), output, argv, overwrite)
+                           cell_files=[p for p in paths if p is not None]), output, argv, overwrite, metadata)
 
 
 def ratio_names(ratios) -> list[str]:
@@ -417,9 +420,10 @@ def grid_names(ratios, layer_sets) -> list[str]:
 
 @_claimed
 def grid(settings, photo, artwork, ratios=PAPER_RATIOS, layer_sets=PAPER_ROWS, *, cells_dir=None,
-         overwrite: bool = False, callback=None, should_stop=None, output=None, argv: str = "") -> Figure:
+         overwrite: bool = False, callback=None, should_stop=None, output=None, argv: str = "",
+         metadata: dict | None = None) -> Figure:
     """Figure 3: style transfers of `photo` with `artwork`, rows = style layer sets, columns = alpha/beta.
-    `output`, `argv`: as figure1's."""
+    `output`, `argv`, `metadata`: as figure1's."""
     from .api import Session
 
     from .unread import check_settings
@@ -468,4 +472,4 @@ def grid(settings, photo, artwork, ratios=PAPER_RATIOS, layer_sets=PAPER_ROWS, *
             "style_layer_sets": {row_label(k): list(s) for k, s in enumerate(layer_sets)},
             "cells": records, "partial": partial}
     return _written(Figure(image, meta, outcomes, inputs=_inputs(settings, photo, artwork),
-                           cell_files=[p for p in paths if p is not None]), output, argv, overwrite)
+                           cell_files=[p for p in paths if p is not None]), output, argv, overwrite, metadata)

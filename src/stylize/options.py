@@ -546,6 +546,9 @@ def settings_from(kwargs: dict, command: str = "", **fixed) -> Settings:
     for name in [n for n in PRESETS.get(preset, {}) if not _typed(n) and n not in fixed]:  # a preset's value this
         if unread(values, [name], command):  # run leaves unread (paper's ratio beside both weights): the default,
             values.pop(name)  # as the library refuses a field given where it is unread (unread.py)
+    applied = [n for n in PRESETS.get(preset, {}) if n in values and not _typed(n) and n not in fixed]
+    if preset is not None and not applied:  # (every value typed or unread: the run is not the preset's)
+        click.get_current_context().meta.pop("preset", None)
     init = values.get("init")
     if init not in (None, *STARTS) and not os.path.isfile(init):
         raise click.BadParameter(f"'{printable(init)}' is not noise, content, style or an image file",
@@ -594,6 +597,9 @@ def video_settings(settings: Settings, values: dict) -> Settings:
                   coarse_iterations=settings.coarse_iterations)
     check_used(values)
     if not _typed("iterations") and unread(values, ["iterations"]):
+        preset = click.get_current_context().meta.get("preset")
+        if preset is not None and all(_typed(n) or n == "iterations" for n in PRESETS[preset]):
+            click.get_current_context().meta.pop("preset")  # (its one value the video reads, dropped)
         return settings.replace(iterations=DEFAULTS.iterations)
     return settings
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import atexit
+import functools
+import contextvars
 import math
 import queue
 import threading
@@ -136,6 +138,7 @@ class _Worker(threading.Thread):
         """fn() computed here; Interrupted as soon as should_stop() says so (fn then ends unseen)."""
         box, done = [], threading.Event()
         self.busy = True
+        fn = functools.partial(contextvars.copy_context().run, fn)  # (the caller's context: a run's pinned inputs)
         self.jobs.put((fn, stripes.enabled(), torch.get_num_threads(), box, done))
         try:
             waited(done, should_stop, Interrupted)

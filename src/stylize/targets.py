@@ -11,8 +11,9 @@ versions of an input replaced meanwhile.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import hashlib
-import threading
+import os
 from collections import OrderedDict
 from pathlib import Path
 
@@ -24,33 +25,48 @@ from .job import ImageLike, Job, describe
 from .errors import ImageError
 
 MAX_ENTRIES = 64  # targets kept (least recently used dropped first): a batch's styles, a video's recent frames
-_pins = threading.local()  # .files: {resolved name: digest at its first read} while a run is pinned
+_pins: contextvars.ContextVar[dict | None] = contextvars.ContextVar("stylize_pins", default=None)  # {absolute
+# name: contents at its first read} while a run is pinned (a context variable: the pass worker runs in the caller's)
 
 
 @contextlib.contextmanager
 def pinned():
     """A run of many syntheses (each with its own Session, as a grid's cells): every file read in it must keep
-    the pixels of its first read, else ImageError (the output would mix two versions of the file). Nested: the
-    outermost block's."""
-    outer = getattr(_pins, "files", None)
-    if outer is None:
-        _pins.files = {}
+    the contents of its first read, else ImageError (the output would mix two versions of the file). Nested: the
+    outermost block's. A file is known by its name as given, made absolute (a link re-pointed meanwhile is a
+    replaced file)."""
+    token = _pins.set({}) if _pins.get() is None else None
     try:
         yield
     finally:
-        if outer is None:
-            _pins.files = None
+        if token is not None:
+            _pins.reset(token)
+
+
+def unpinned(fn):
+    """`fn` (a user's callback, or None) run outside the pinned run that calls it: a run it starts is a run of its
+    own (its files may differ from the caller's earlier reads)."""
+    if fn is None:
+        return None
+
+    def call(*args, **kwargs):
+        token = _pins.set(None)
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            _pins.reset(token)
+    return call
 
 
 def pinning() -> bool:
-    """Whether this thread runs a pinned block."""
-    return getattr(_pins, "files", None) is not None
+    """Whether a pinned run is going on here."""
+    return _pins.get() is not None
 
 
 def check_pinned(source, key: str, pixels) -> None:
-    """ImageError when `key` (a file's resolved name) was read earlier in the pinned run with other contents
+    """ImageError when `key` (a file's absolute name) was read earlier in the pinned run with other contents
     (`pixels`: an image's digest, or a weights file's SHA-256)."""
-    files = getattr(_pins, "files", None)
+    files = _pins.get()
     if files is not None and files.setdefault(key, pixels) != pixels:
         raise ImageError(f"{source}: replaced during this run (it differs from its first read): the output would mix "
                          f"two versions of it; run again once it stays put")
@@ -98,7 +114,7 @@ class Targets:
             if len(self._files) >= self.max_entries:
                 self._files.clear()
             self._files[key] = (im, digest(im))
-        check_pinned(source, key[0], self._files[key][1])
+        check_pinned(source, os.path.abspath(source), self._files[key][1])
         return self._files[key]
 
     def image(self, source: ImageLike) -> Image.Image:

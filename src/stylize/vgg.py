@@ -294,16 +294,17 @@ def _cached_network(source: str, stamp: tuple | None, pooling: str, normalize: b
 def network(source: str, pooling: str, normalize: bool, last: str, device: torch.device | str) -> VGG:
     """A ready network, loaded once per process for each (source, pooling, normalization, depth, device) and each
     version of its file (images.file_stamp: a weights file replaced under its name is loaded again)."""
-    if source not in WEIGHT_SOURCES:
-        source = str(Path(source).resolve())
     from .targets import pinning
 
+    given = source
+    if source not in WEIGHT_SOURCES:
+        source = str(Path(source).resolve())
     try:
         stamp = file_stamp(os.stat(weights_mod.weights_file(source)))
     except OSError:
         stamp = None  # (loading says why)
     if pinning() and stamp is not None:  # (a run's levels, cells or frames: one network; a file touched is the same)
-        weights_digest(source)
+        weights_digest(given)  # (by the name as given: a link re-pointed meanwhile is a replaced file)
     return _cached_network(source, stamp, pooling, normalize, last, str(device))
 
 
@@ -314,5 +315,5 @@ def weights_digest(source: str) -> str:
     from .targets import check_pinned
 
     digest = weights_mod.fingerprint(source)
-    check_pinned(f"--weights {source}", f"weights:{os.path.realpath(weights_mod.weights_file(source))}", digest)
+    check_pinned(f"--weights {source}", f"weights:{os.path.abspath(weights_mod.weights_file(source))}", digest)
     return digest
