@@ -4,6 +4,7 @@ import os
 
 import pytest
 import torch
+from PIL import Image
 
 from stylize import targets
 from stylize.targets import Targets
@@ -149,3 +150,64 @@ def test_round_46_pins_follow_the_run_not_the_thread(tmp_path, synthetic_weights
         under = Session(size=32, iterations=2, weights=str(synthetic_weights), normalize=False).transfer(a, art)
     after = Session(size=32, iterations=2, weights=str(synthetic_weights), normalize=False).transfer(a, art)
     assert under.image.tobytes() == after.image.tobytes()
+
+
+def test_round_47_runs_started_by_callbacks_folders_changed_and_images_changed_in_place(tmp_path, synthetic_weights,
+                                                                                        monkeypatch):
+    """Hostile round 47: a video's on_frame ran inside the video's pins (a preview transfer it started was refused);
+    a script that changed folder mid-run read another file under the same relative name (a two-version picture,
+    or a traceback); a PIL photo changed in place mid-run was used changed, recorded unchanged; objective() under
+    inference_mode cached a network that broke every later run."""
+    from PIL import ImageOps
+
+    from stylize import Session, video
+    from stylize.errors import ImageError
+
+    d1, d2 = tmp_path / "d1", tmp_path / "d2"
+    d1.mkdir()
+    d2.mkdir()
+    for d, seed in ((d1, 1), (d2, 2)):
+        pattern(64, 48, seed).save(d / "c.png")
+        pattern(48, 48, 3).save(d / "s.png")
+    tiny = dict(size=64, iterations=3, scales=2, coarse_iterations=2, weights=str(synthetic_weights), normalize=False)
+    monkeypatch.chdir(d1)
+
+    def move(progress):
+        if progress.level == 0:
+            os.chdir(d2)
+
+    with pytest.raises(ImageError, match="c.png: replaced during this run"):
+        Session(**tiny).transfer("c.png", "s.png", callback=move)
+    os.chdir(d1)
+    photo = pattern(64, 48, 4)
+    done = []
+
+    def mirror(progress):
+        if progress.level == 0 and not done:
+            done.append(1)
+            photo.paste(ImageOps.mirror(photo))
+
+    with pytest.raises(ImageError, match="replaced during this run"):
+        Session(**tiny).transfer(photo, "s.png", callback=mirror)
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    for n in (1, 2):
+        pattern(32, 24, n).save(frames / f"frame_{n:05d}.png")
+    small = dict(size=32, iterations=2, weights=str(synthetic_weights), normalize=False)
+
+    def preview(progress):  # (the same scratch file each time: a run of its own, not the video's)
+        Image.open(progress.path).save(tmp_path / "preview.png")
+        images_done.append(Session(**small).transfer(tmp_path / "preview.png", "s.png"))
+
+    images_done = []
+    video.stylize_frames(Session(**small), video.open_clip(frames), "s.png", tmp_path / "out",
+                         video.VideoOptions(independent=True), on_frame=preview)
+    assert len(images_done) == 2
+    import shutil
+
+    shutil.copy(synthetic_weights, tmp_path / "w.pth")  # (a network not loaded yet in this process)
+    fresh = dict(small, weights=str(tmp_path / "w.pth"))
+    session = Session(**fresh)
+    with torch.inference_mode():
+        session.objective(session.transfer_job("c.png", "s.png"))
+    Session(**fresh).transfer("c.png", "s.png")  # (the network the objective loaded: not an inference tensor)

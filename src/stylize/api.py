@@ -129,6 +129,8 @@ class Session:
         check_settings(s)
         if blend is not None:
             replaced(s, "blend=", "style_blend")
+            if s.alpha_beta[1] == 0:  # (as --style-blend and a manifest's blend)
+                raise SettingsError("blend=: has no effect here: it needs a style term (style_weight not 0)")
         return jobs.transfer_job(s, content, style, blend)
 
     def content_job(self, image: ImageLike, layer: str | None = None) -> Job:

@@ -66,13 +66,13 @@ def files(**named) -> None:
 
 
 # Every key stylize writes in an output's metadata (api.Session.metadata with a job's meta, an intermediate's, a
-# figure cell's, a video frame's, a mark's): resumes and "partial" read them, so metadata given to the API adds keys
+# figure's and its cells', a video frame's, a mark's, a contact sheet's): resumes and "partial" read them, so metadata given to the API adds keys
 # beside these and never sets one (tests/test_arguments.py holds the list complete).
 OWN_KEYS = frozenset({
     "stylize", "command", "layer", "layers", "settings", "content", "style", "styles", "blend", "inputs", "width",
     "height", "device", "torch", "weights_sha256", "content_loss", "style_loss", "loss", "iterations", "evaluations",
     "stopped", "partial", "memory", "intermediate", "intermediate_of", "cell", "video", "frames_for", "mark_of",
-    "mark_sha256",
+    "mark_sha256", "cells", "ratios", "style_layer_sets", "figure", "contact_sheet",
 })
 
 

@@ -242,8 +242,8 @@ def _inputs(settings, photo, artwork) -> list:
     """Every file a figure reads (files.input_files: --init, masks, ...): none may be a cell or the output."""
     from .files import input_files
 
-    return [f for f in (photo, artwork, *input_files(settings)) if isinstance(f, (str, os.PathLike))]  # (not a
-    # PIL image: no file)
+    return [os.path.abspath(f) for f in (photo, artwork, *input_files(settings))  # (absolute: a figure may be
+            if isinstance(f, (str, os.PathLike))]  # saved from another folder) (a PIL image: no file)
 
 
 def _arguments(settings, layer_sets, *, ratios=None, content_layers=None) -> tuple:
@@ -318,7 +318,7 @@ def _claimed(make):
         kwargs.update(overwrite=overwrite, callback=callback, should_stop=should_stop, argv=argv, metadata=metadata)
         from .claims import check_unclaimed_in, claim_file, claim_folder
         from .images import missing_folders, remove_empty, same_file
-        from .targets import pinned
+        from .targets import pinned, unpinned
 
         for name in (output, side_path(output)) if output is not None and cells_dir is not None else ():
             if same_file(cells_dir, name):  # (checked before the folder is made: then it is not the user's file)
@@ -339,7 +339,8 @@ def _claimed(make):
                 if cells_dir is not None and os.path.isdir(cells_dir):
                     held.enter_context(claim_folder(cells_dir))
                     check_unclaimed_in(cells_dir, "another --cells-dir")  # (a run writing there started before us)
-                with pinned():  # (an input replaced meanwhile: refused, never cells of two versions in one figure)
+                kwargs.update(callback=unpinned(callback), should_stop=unpinned(should_stop))  # (a run they start:
+                with pinned():  # its own) (an input replaced meanwhile: refused, never cells of two versions in one figure)
                     return make(*args, output=output, cells_dir=cells_dir, **kwargs)
             finally:
                 held.close()  # the folder's claim first, then the folders it made if the run left them empty

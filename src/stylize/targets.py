@@ -35,7 +35,7 @@ def pinned():
     the contents of its first read, else ImageError (the output would mix two versions of the file). Nested: the
     outermost block's. A file is known by its name as given, made absolute (a link re-pointed meanwhile is a
     replaced file)."""
-    token = _pins.set({}) if _pins.get() is None else None
+    token = _pins.set({None: os.getcwd()}) if _pins.get() is None else None  # (None: the folder it began in)
     try:
         yield
     finally:
@@ -63,9 +63,16 @@ def pinning() -> bool:
     return _pins.get() is not None
 
 
+def pin_key(name) -> str:
+    """A file's name in the pinned run: made absolute from the folder the run began in (a script that changes
+    folder mid-run reads another file under the same name: a replaced file)."""
+    files = _pins.get()
+    return os.path.join(files[None] if files else os.getcwd(), os.fspath(name))
+
+
 def check_pinned(source, key: str, pixels) -> None:
-    """ImageError when `key` (a file's absolute name) was read earlier in the pinned run with other contents
-    (`pixels`: an image's digest, or a weights file's SHA-256)."""
+    """ImageError when `key` (pin_key of a file's name, or an in-memory image's identity) was read earlier in the
+    pinned run with other contents (`pixels`: an image's digest, or a weights file's SHA-256)."""
     files = _pins.get()
     if files is not None and files.setdefault(key, pixels) != pixels:
         raise ImageError(f"{source}: replaced during this run (it differs from its first read): the output would mix "
@@ -100,7 +107,9 @@ class Targets:
             except ValueError as e:  # ("La": Pillow has no conversion)
                 raise ImageError(f"{describe(source)}: a PIL image of mode {source.mode} cannot be read as RGB "
                                  f"({e})") from None
-            return rgb, digest(rgb)
+            pixels = digest(rgb)
+            check_pinned(describe(source), f"image:{id(source)}", pixels)  # (changed in place during the run)
+            return rgb, pixels
         path = Path(source)
         try:
             st = path.stat()
@@ -114,7 +123,7 @@ class Targets:
             if len(self._files) >= self.max_entries:
                 self._files.clear()
             self._files[key] = (im, digest(im))
-        check_pinned(source, os.path.abspath(source), self._files[key][1])
+        check_pinned(source, pin_key(source), self._files[key][1])
         return self._files[key]
 
     def image(self, source: ImageLike) -> Image.Image:

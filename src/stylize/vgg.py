@@ -281,14 +281,16 @@ def means_for(weights: Weights, pooling: str) -> dict[str, torch.Tensor]:
 
 @functools.lru_cache(maxsize=4)
 def _cached_weights(source: str, stamp: tuple | None) -> Weights:
-    return weights_mod.load(source)
+    with torch.inference_mode(False):  # (cached for the process: never a caller's inference tensors)
+        return weights_mod.load(source)
 
 
 @functools.lru_cache(maxsize=4)
 def _cached_network(source: str, stamp: tuple | None, pooling: str, normalize: bool, last: str, device: str) -> VGG:
-    w = _cached_weights(source, stamp)
-    means = floor_means(means_for(w, pooling)) if normalize else None
-    return VGG(w, last=last, pooling=pooling, means=means).to(torch.device(device))
+    with torch.inference_mode(False):  # (a network loaded under the caller's inference_mode, e.g. by objective(),
+        w = _cached_weights(source, stamp)  # would break every later run of the process)
+        means = floor_means(means_for(w, pooling)) if normalize else None
+        return VGG(w, last=last, pooling=pooling, means=means).to(torch.device(device))
 
 
 def network(source: str, pooling: str, normalize: bool, last: str, device: torch.device | str) -> VGG:
@@ -312,8 +314,8 @@ def weights_digest(source: str) -> str:
     """The weights file's SHA-256 (weights.fingerprint); within a pinned run (targets.pinned) the same as at its
     first look, else ImageError: the network was loaded from the file as it was (a replaced file's digest would
     be recorded for an image the old one made)."""
-    from .targets import check_pinned
+    from .targets import check_pinned, pin_key
 
     digest = weights_mod.fingerprint(source)
-    check_pinned(f"--weights {source}", f"weights:{os.path.abspath(weights_mod.weights_file(source))}", digest)
+    check_pinned(f"--weights {source}", f"weights:{pin_key(weights_mod.weights_file(source))}", digest)
     return digest

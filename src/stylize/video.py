@@ -41,7 +41,7 @@ from .errors import StylizeError
 from .job import NAME_KEY
 from .objective import TemporalTerm
 from .settings import FPS_RANGE, MAX_COUNT, MAX_PASSES, NUMBER_RANGE, names_a_video
-from .targets import pinned
+from .targets import pinned, unpinned
 
 FRAME_NAME = "frame_{:05d}.png"
 FRAME_PATTERN = re.compile(r"^frame_(\d{5,})\.png$")
@@ -789,8 +789,8 @@ def stylize_frames(session, clip: Clip, style, out_dir, options: VideoOptions = 
                     f.unlink()
         run = _FrameRun(session, clip, styles, blend, out_dir, options, mark, made, flow,
                         dict(extra_meta or {}, **({"frames_for": _frames_for} if _frames_for else {})))
-        with pinned():  # (a style replaced meanwhile: refused, never frames of two styles in one video)
-            return run.all(callback, should_stop, on_frame)
+        with pinned():  # (a style replaced meanwhile: refused, never frames of two styles in one video; a run the
+            return run.all(unpinned(callback), unpinned(should_stop), unpinned(on_frame))  # callbacks start: its own)
     finally:
         if claim is None:
             held.release()
