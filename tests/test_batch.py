@@ -1338,3 +1338,36 @@ def test_round_46_a_sheet_never_shows_an_input_replaced_after_its_pair_ran(tmp_p
     assert sheet.getpixel(style_cell) == (200, 200, 200)  # pair 1: its style replaced since: grey
     assert sheet.getpixel((style_cell[0] + batch.SHEET_THUMB // 2, style_cell[1] + row + batch.SHEET_THUMB // 2)) \
         == (0, 0, 255)  # pair 2: made from the blue one, shown blue
+
+
+def test_round_47_report_and_sheet_files_put_in_place_during_a_batch(tmp_path, synthetic_weights, monkeypatch):
+    """Hostile round 47: a file of the user's put at the --report's name during a batch was overwritten by the next
+    rewrite; a file put at the contact sheet's name was refused with "pass --overwrite", which then refused too; a
+    stop while the sheet was drawn was ignored (exit 0). Each is refused as a file of the user's, kept; a stop
+    during the sheet writes none."""
+    from stylize import Settings
+
+    monkeypatch.chdir(tmp_path)
+    pattern(40, 32, 1).save("a.png")
+    pattern(40, 32, 2).save("b.png")
+    pattern(36, 36, 3).save("s.png")
+    Path("m.csv").write_text("content,style\na.png,s.png\nb.png,s.png\n")
+    settings = Settings(size=32, iterations=2, weights=str(synthetic_weights), normalize=False)
+
+    def mine_at(name):
+        def on_pair(record):
+            if not Path(name).exists() or b"mine" not in Path(name).read_bytes():
+                Path(name).write_bytes(b"mine")
+        return on_pair
+
+    with pytest.raises(ManifestError, match="r.json: a file that is not a stylize report was put at the report's"):
+        batch.run_batch(batch.intake("m.csv", None, None, "o"), "o", settings, report="r.json",
+                        on_pair=mine_at("r.json"))
+    assert Path("r.json").read_bytes() == b"mine"
+    rep = batch.run_batch(batch.intake("m.csv", None, None, "o2"), "o2", settings)
+    Path("sheet.png").write_bytes(b"mine")
+    for overwrite in (False, True):
+        with pytest.raises(ManifestError, match="sheet.png: already exists and is not a contact sheet stylize made"):
+            batch.contact_sheet(rep.records, "sheet.png", overwrite=overwrite)
+    assert batch.contact_sheet(rep.records, "sheet2.png", should_stop=lambda: True) is None
+    assert not Path("sheet2.png").exists() and Path("sheet.png").read_bytes() == b"mine"

@@ -221,3 +221,20 @@ def test_round_46_a_blend_without_a_style_term_and_the_preset_a_run_applied(tmp_
     r = CliRunner().invoke(cli, ["content-recon", str(photo), "-o", str(tmp_path / "cr.png"), "--preset", "bold",
                                  *synthetic(synthetic_weights)])
     assert r.exit_code == 0 and "preset" not in ours(tmp_path / "cr.png"), r.output
+
+
+def test_round_47_style_recon_out_size_records_no_preset_it_did_not_use(tmp_path, pair, synthetic_weights):
+    """Hostile round 47: `style-recon --preset fast --out-size 32 --iterations 2` recorded "fast", none of whose
+    values reached the run (--out-size gives the size, the iterations are typed)."""
+    photo, art = pair
+    for out_size, extra in (("32", []), ("32x24", ["--style-size", "40"])):
+        out = tmp_path / f"sr{out_size}.png"
+        r = CliRunner().invoke(cli, ["style-recon", str(art), "-o", str(out), "--preset", "fast", "--out-size",
+                                     out_size, *extra, "--iterations", "2", "--weights", str(synthetic_weights),
+                                     "--no-normalize", "--quiet"])
+        assert r.exit_code == 0 and "preset" not in ours(out), r.output
+    out = tmp_path / "kept.png"
+    r = CliRunner().invoke(cli, ["style-recon", str(art), "-o", str(out), "--preset", "fast", "--out-size", "32",
+                                 "--weights", str(synthetic_weights), "--no-normalize", "--quiet",
+                                 "--evaluations", "3"])  # (the preset's iterations are used: recorded)
+    assert r.exit_code == 0 and ours(out)["preset"] == "fast", r.output

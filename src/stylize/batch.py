@@ -1166,14 +1166,15 @@ def _inputs_of(output) -> dict[int, str]:
     return {c: d for c, d in enumerate([inputs.get("content"), *styles]) if isinstance(d, str)}
 
 
-def contact_sheet(records: list[Record], path, *, overwrite: bool = False, thumb: int = SHEET_THUMB) -> Path:
+def contact_sheet(records: list[Record], path, *, overwrite: bool = False, thumb: int = SHEET_THUMB,
+                  should_stop: Callable[[], bool] | None = None) -> Path | None:
     """Write a grid of thumbnails, one row per pair: content | style(s) | result, with the pair's name and
     its status and final losses as text under it (no seconds: the same batch in the same folder gives the same
     sheet; a missing result is a grey box). The sheet is SHEET_PAD + len(records) x (thumb + SHEET_TEXT +
     SHEET_PAD) pixels high; written atomically (images.save_image), marked in its metadata with a digest of its
     outputs' absolute names ({"contact_sheet": _sheet_mark(...)}: a resume replaces only its own). Call
     check_contact_sheet before the batch; here, a sheet at a name the records read or write is refused
-    (ManifestError), whatever `overwrite`."""
+    (ManifestError), whatever `overwrite`. should_stop() is asked before each row: a stop writes nothing (None)."""
     from PIL import Image, ImageDraw
 
     from .console import printable
@@ -1182,8 +1183,8 @@ def contact_sheet(records: list[Record], path, *, overwrite: bool = False, thumb
     path = through_link(Path(path))  # (a link to a sheet is written through, as the command line's check_contact_sheet)
     if any(path_key(path) == path_key(name) for r in records for name in (r.content, *r.artworks(), r.output) if name):
         raise _sheet_clash(path)
-    if overwrite and taken(path) and not _is_sheet(path):  # (an --init image or a mask, which records do not name)
-        raise _not_a_sheet(path)
+    if taken(path) and not _is_sheet(path):  # (an --init image or a mask, which records do not name; a file put
+        raise _not_a_sheet(path)  # there during the batch: said before "pass --overwrite", which would not help)
 
     columns = 2 + max((len(r.artworks()) for r in records), default=1)
     width, height = sheet_size(len(records), columns - 2, thumb)
@@ -1191,6 +1192,8 @@ def contact_sheet(records: list[Record], path, *, overwrite: bool = False, thumb
     sheet = Image.new("RGB", (width, height), "white")
     draw = ImageDraw.Draw(sheet)
     for k, r in enumerate(records):
+        if should_stop is not None and should_stop():  # (asked before each row: a stop writes no sheet, None)
+            return None
         top = SHEET_PAD + k * row
         done = r.status in ("ok", "skipped", "interrupted")
         cells = [r.content, *r.artworks()] + [None] * (columns - 2 - len(r.artworks())) + \

@@ -148,8 +148,7 @@ def transfer_command(content, style, output, save_every, quiet, overwrite, **kwa
 @click.option("--name-template", type=NameTemplate(), cls=LibraryDefault, default_from=("batch", "DEFAULT_TEMPLATE"),
               help="Output name: {content}, {style}: the inputs' file stems; {index}: the pair's position, from 0.")
 @click.option("--skip-existing", is_flag=True, help="Skip pairs whose output exists (resume; partial outputs are redone).")
-@click.option("--continue-on-error/--stop-on-error", default=True, show_default=True,
-              help="Whether a failed pair stops the batch.")
+@click.option("--continue-on-error/--stop-on-error", default=True, show_default=True, help="Whether a failed pair stops the batch.")
 @click.option("--report", type=OutputPath(dir_okay=False), default=None,
               help="Write a JSON report: per pair status, seconds, final losses, error.")
 @click.option("--shard", type=Shard(), default=None, metavar="I/N|auto[/N]",
@@ -237,8 +236,9 @@ def batch_command(manifest, contents, styles, out_dir, name_template, skip_exist
           f"manifest's {rep.manifest_pairs}") + (f"; report: {report}" if report else ""), quiet)
     left = counts.get("interrupted") or (interrupt.signal is not None and (counts.get("pending") or contact_sheet))
     try:
-        if contact_sheet and interrupt.signal is None:
-            batch.contact_sheet(rep.records, contact_sheet, overwrite=overwrite or skip_existing)
+        if contact_sheet and interrupt.signal is None and not batch.contact_sheet(
+                rep.records, contact_sheet, overwrite=overwrite or skip_existing, should_stop=console.stopped):
+            left, interrupt.signal = True, console.EARLY.signal  # (a signal while the sheet was drawn: not written)
     except StylizeError as e:  # the pairs' outcome is told first; then the sheet's failure, and 3 if a pair failed
         say(f"Error: {e}")
         sys.exit(EXIT_SOME_FAILED if counts.get("failed") else 1)

@@ -159,6 +159,11 @@ def note_early_interrupts() -> None:
             signal.signal(s, early)
 
 
+def stopped() -> bool:
+    """Whether a stop signal has come (EARLY: after a command's catch_signals block, main's handler notes it)."""
+    return EARLY.signal is not None
+
+
 def ignore_signals() -> None:
     """Once a command has chosen its exit status and said why: a stop signal now changes neither the files
     nor the status (it would kill the interpreter on its way out, or turn "Wrote ..." into "Interrupted")."""

@@ -518,11 +518,12 @@ def style_recon_settings(kwargs: dict, layers, out_size) -> tuple[Settings, tupl
         gives = "the output's long side" if len(out_size) == 1 else "the output's size and --style-size the artwork's"
         raise click.BadParameter(f"has no effect here: --out-size gives {gives}", param_hint="'--size'")
     settings = settings_from(kwargs, "style-recon", style_layers=layers)
-    if out_size is not None and len(out_size) == 1:
-        return settings.replace(size=out_size[0]), None
-    if out_size is not None and (settings.style_size or settings.style_scale):  # a --preset's --size, unread
-        settings = settings.replace(size=DEFAULTS.size)
-    return settings, out_size
+    if out_size is not None and (len(out_size) == 1 or settings.style_size or settings.style_scale):  # a --preset's
+        preset = click.get_current_context().meta.get("preset")  # --size, unread (--out-size N replaces it too)
+        if preset is not None and all(_typed(n) or n == "size" for n in PRESETS[preset]):
+            click.get_current_context().meta.pop("preset")  # (its one value this run reads, dropped)
+        settings = settings.replace(size=out_size[0] if len(out_size) == 1 else DEFAULTS.size)
+    return settings, (out_size if out_size is not None and len(out_size) == 2 else None)
 
 
 def settings_from(kwargs: dict, command: str = "", **fixed) -> Settings:

@@ -369,6 +369,10 @@ class Report:
                 r.carry(self._earlier.pop(r.index))
         ours = {r.index for r in self.records}
         there = read(self.path)
+        if there is None and os.path.lexists(self.path):  # (checked at the start: put there since, by someone else)
+            raise ManifestError(f"{self.path}: a file that is not a stylize report was put at the report's name during "
+                                f"the batch; it is kept and the report not written: move it away, then resume with "
+                                f"--skip-existing")
         others = [Record.from_dict(r) for r in there["pairs"] if r.get("index") not in ours] \
             if there is not None and self._same_batch(there) else []
         records = sorted([*self.records, *others], key=lambda r: r.index)
