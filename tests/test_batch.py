@@ -1371,3 +1371,18 @@ def test_round_47_report_and_sheet_files_put_in_place_during_a_batch(tmp_path, s
             batch.contact_sheet(rep.records, "sheet.png", overwrite=overwrite)
     assert batch.contact_sheet(rep.records, "sheet2.png", should_stop=lambda: True) is None
     assert not Path("sheet2.png").exists() and Path("sheet.png").read_bytes() == b"mine"
+
+
+def test_round_47_a_stop_while_the_sheet_is_drawn_is_an_interrupted_batch(tmp_path, synthetic_weights, monkeypatch):
+    """Hostile round 47: a SIGINT while the contact sheet was drawn was ignored: the sheet written, exit 0."""
+    from stylize import console
+
+    monkeypatch.chdir(tmp_path)
+    pattern(40, 32, 1).save("a.png")
+    pattern(36, 36, 3).save("s.png")
+    args = ["batch", "--content", "a.png", "--style", "s.png", "--out-dir", "o", "--contact-sheet", "sheet.png",
+            *synthetic(synthetic_weights)]
+    monkeypatch.setattr(console, "stopped", lambda: True)  # (as main's handler notes a signal after the pairs)
+    r = CliRunner().invoke(cli, args)
+    assert r.exit_code == 130 and "Interrupted: rerun with --skip-existing to resume." in r.output, r.output
+    assert not Path("sheet.png").exists() and Path("o/a__s.png").exists()
