@@ -1386,3 +1386,21 @@ def test_round_47_a_stop_while_the_sheet_is_drawn_is_an_interrupted_batch(tmp_pa
     r = CliRunner().invoke(cli, args)
     assert r.exit_code == 130 and "Interrupted: rerun with --skip-existing to resume." in r.output, r.output
     assert not Path("sheet.png").exists() and Path("o/a__s.png").exists()
+
+
+def test_a_result_replaced_after_its_pair_ran_is_not_shown_as_its_result(tmp_path, synthetic_weights, monkeypatch):
+    """Hostile round 47: a pair's output replaced by another picture after the pair ran showed on the contact sheet
+    as that pair's result. An output this batch made in a format that holds stylize's metadata has it; one without
+    is another file now: a grey "replaced since" box."""
+    from stylize import Settings
+
+    monkeypatch.chdir(tmp_path)
+    pattern(40, 32, 1).save("a.png")
+    pattern(36, 36, 3).save("s.png")
+    settings = Settings(size=32, iterations=2, weights=str(synthetic_weights), normalize=False)
+    rep = batch.run_batch(batch.intake(None, ["a.png"], ["s.png"], "o"), "o", settings)
+    Image.new("RGB", (32, 26), (0, 0, 255)).save("o/a__s.png")  # someone's picture at the result's name
+    batch.contact_sheet(rep.records, "sheet.png")
+    sheet = Image.open("sheet.png").convert("RGB")
+    result = (batch.SHEET_PAD + 2 * (batch.SHEET_THUMB + batch.SHEET_PAD) + 2, batch.SHEET_PAD + 2)
+    assert sheet.getpixel(result) == (200, 200, 200)

@@ -26,6 +26,7 @@ from .arguments import given_twice
 from .claims import claim_file
 from .errors import ClusterError, ImageError, ManifestError, SettingsError, StylizeError, UsageError
 from .images import (NAME_MAX, NOT_REGULAR, check_mark, check_name, check_not_held, check_writable, fitted_size,
+                     holds_metadata,
                      load_image, make_folder, max_side, missing_folders, no_folder, output_format, parse_json, path_key,
                      ours, remove_empty, save_image, shown_size, sidecar_path, taken, through_link)
 from .job import inputs as job_inputs, transfer_job
@@ -1199,6 +1200,8 @@ def contact_sheet(records: list[Record], path, *, overwrite: bool = False, thumb
         cells = [r.content, *r.artworks()] + [None] * (columns - 2 - len(r.artworks())) + \
             [r.output if done else ""]
         made_from = _inputs_of(r.output) if done else {}  # column -> the digest the pair's output records
+        replaced = r.status in ("ok", "interrupted") and holds_metadata(r.output) and not ours(r.output)  # (this
+        # batch made it, with its metadata: another file is there now)
         for c, source in enumerate(cells):
             if source is None:
                 continue
@@ -1207,8 +1210,9 @@ def contact_sheet(records: list[Record], path, *, overwrite: bool = False, thumb
                 im = load_image(source)
             except (StylizeError, OSError, ValueError):
                 im, why = None, r.status if source == "" else "unreadable"
-            else:  # (an input replaced after its pair ran: not what the result was made of)
-                why = "replaced since" if made_from.get(c) not in (None, digest(im)) else None
+            else:  # (an input replaced after its pair ran: not what the result was made of; the result replaced)
+                why = "replaced since" if made_from.get(c) not in (None, digest(im)) or \
+                    (source == r.output and replaced) else None
             if why is None:
                 im = fit(im, thumb)
                 sheet.paste(im, (left + (thumb - im.width) // 2, top + (thumb - im.height) // 2))

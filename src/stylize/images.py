@@ -216,6 +216,15 @@ _NOT_COLOUR = {".pgm": "a grey", ".pbm": "a black-and-white", ".bw": "a grey", "
                ".rgba": "a four-channel"}
 
 
+def holds_metadata(path: str | os.PathLike) -> bool:
+    """Whether an image of this name's format carries stylize's metadata inside it (PNG, JPEG, WebP, TIFF, ...;
+    not BMP and the like): a finished output of stylize's there always has it."""
+    try:
+        return output_format(path) in _CARRIER
+    except ImageError:
+        return False
+
+
 def output_format(path: str | os.PathLike) -> str:
     """Pillow's format name for the output file's extension, or ImageError.
 
