@@ -24,6 +24,14 @@ def test_the_rules_name_the_first_field_left_unread():
     assert unread.changed(video.VideoOptions(passes=3)) == ["passes"]
 
 
+def two_frames(folder, width: int, height: int):
+    """A frames folder of two frames of this size."""
+    folder.mkdir()
+    for n in (1, 2):
+        pattern(width, height, n).save(folder / f"frame_{n:05d}.png")
+    return folder
+
+
 @pytest.fixture
 def pair(tmp_path):
     photo, art = tmp_path / "c.png", tmp_path / "s.png"
@@ -71,10 +79,7 @@ def test_video_options_and_a_videos_own_options_left_unread_are_refused(tmp_path
                              (dict(independent=True, warp="bilinear"), "warp: has no effect here")):
         with pytest.raises(video.VideoError, match=message):
             video.VideoOptions(**options)
-    frames = tmp_path / "frames"
-    frames.mkdir()
-    for n in (1, 2):
-        pattern(32, 24, n).save(frames / f"frame_{n:05d}.png")
+    frames = two_frames(tmp_path / "frames", 32, 24)
     for kw, message in ((dict(keep_frames=True), "keep_frames: has no effect here: it needs -o a video file"),
                         (dict(codec="libx264"), "codec: has no effect here")):
         with pytest.raises(video.VideoError, match=message):
@@ -144,10 +149,7 @@ def test_round_44_multi_pass_and_noiseless_runs_leave_these_unread(tmp_path, pai
     holds a frame to its neighbours) and kept --preset fast's iterations; --seed with --noise 0 (a mid-grey start)
     was taken: identical pictures recorded as other settings, so a resume refused them."""
     photo, art = pair
-    frames = tmp_path / "fr"
-    frames.mkdir()
-    for n in (1, 2):
-        pattern(32, 24, n).save(frames / f"frame_{n:05d}.png")
+    frames = two_frames(tmp_path / "fr", 32, 24)
     tiny = ["--weights", str(synthetic_weights), "--no-normalize", "--size", "32", "--quiet"]
     for extra, option in ((["--iterations", "7"], "--iterations"), (["--long-term", "1"], "--long-term")):
         r = CliRunner().invoke(cli, ["video", str(frames), str(art), "-o", str(tmp_path / "v"), "--passes", "2",
@@ -175,10 +177,7 @@ def test_round_45_iterations_read_by_coarse_levels_and_style_blend_no_pair_reads
     read); `batch --style-blend 3,7` where no pair blends two styles failed pair by pair (exit 3) with a hint to give
     a blend column, which one style cannot have."""
     photo, art = pair
-    frames = tmp_path / "fr"
-    frames.mkdir()
-    for n in (1, 2):
-        pattern(64, 48, n).save(frames / f"frame_{n:05d}.png")
+    frames = two_frames(tmp_path / "fr", 64, 48)
     tiny = ["--weights", str(synthetic_weights), "--no-normalize", "--size", "64", "--quiet"]
     r = CliRunner().invoke(cli, ["video", str(frames), str(art), "-o", str(tmp_path / "v"), "--passes", "2",
                                  "--pass-iterations", "2", "--scales", "2", "--iterations", "2", *tiny])

@@ -1158,9 +1158,9 @@ def sheet_size(pairs: int, styles: int, thumb: int = SHEET_THUMB) -> tuple[int, 
     return width, SHEET_PAD + pairs * (thumb + SHEET_TEXT + SHEET_PAD)
 
 
-def _inputs_of(output) -> dict[int, str]:
+def _inputs_of(meta: dict) -> dict[int, str]:
     """The pixel digests an output's metadata records of its content (column 0) and styles (1, 2, ...)."""
-    inputs = ours(output).get("inputs")
+    inputs = meta.get("inputs")
     if not isinstance(inputs, dict):
         return {}
     styles = inputs.get("styles") if isinstance(inputs.get("styles"), list) else []
@@ -1199,9 +1199,10 @@ def contact_sheet(records: list[Record], path, *, overwrite: bool = False, thumb
         done = r.status in ("ok", "skipped", "interrupted")
         cells = [r.content, *r.artworks()] + [None] * (columns - 2 - len(r.artworks())) + \
             [r.output if done else ""]
-        made_from = _inputs_of(r.output) if done else {}  # column -> the digest the pair's output records
-        replaced = r.status in ("ok", "interrupted") and holds_metadata(r.output) and not ours(r.output)  # (this
-        # batch made it, with its metadata: another file is there now)
+        meta = ours(r.output) if done else {}
+        made_from = _inputs_of(meta)  # column -> the digest the pair's output records
+        replaced = r.status in ("ok", "interrupted") and holds_metadata(r.output) and not meta  # (this batch made
+        # it, with its metadata: another file is there now)
         for c, source in enumerate(cells):
             if source is None:
                 continue

@@ -169,11 +169,11 @@ def claim_file(path: str | os.PathLike) -> Claim:
 
 @contextlib.contextmanager
 def holding(path: str | os.PathLike):
-    """The claim of output file `path` held for a block, unless this process holds it already (figures.save and
-    video.encode within a figure's or a video's run, which took it at their start): ClaimError while another run
-    holds it."""
+    """The claim of output file `path` held for a block (ClaimError while another run holds it), unless this
+    process holds it already (figures.save and video.encode within a figure's or a video's run, which took it at
+    their start), or its folder does not exist (the caller's checks say so, in their words)."""
     claim = claim_file(path)
-    if os.path.realpath(claim.lock_file) in _HELD:
+    if os.path.realpath(claim.lock_file) in _HELD or not os.path.isdir(Path(path).absolute().parent):
         yield claim
         return
     with claim:

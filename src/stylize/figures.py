@@ -163,7 +163,6 @@ def save(figure: Figure, out, argv: str = "", overwrite: bool = False, metadata:
         raise SettingsError(f"out: a file name (not None), and argv a text (not {type(argv).__name__})")
     if figure.image is None:  # (stopped before its first cell: there is no picture)
         raise ImageError(f"{out}: the figure has no finished cell (it was stopped before its first); nothing to save")
-    check_outputs(out, figure.inputs, overwrite, figure.cell_files)  # (a missing folder said first)
     with holding(out), holding(side_path(out)):  # (another run making this figure: refused; a figure's own run holds
         return _save_figure(figure, out, argv, overwrite, metadata)  # them from its start)
 
@@ -171,7 +170,7 @@ def save(figure: Figure, out, argv: str = "", overwrite: bool = False, metadata:
 def _save_figure(figure: Figure, out, argv: str, overwrite: bool, metadata: dict | None) -> Path:
     from .images import place, save_image, stage_json, unlink_quietly
 
-    check_outputs(out, figure.inputs, overwrite, figure.cell_files)  # (again, now that it is claimed)
+    check_outputs(out, figure.inputs, overwrite, figure.cell_files)  # (now that it is claimed)
     meta = {**figure.meta, **(metadata or {}), "argv": argv}  # (the command line's: its --preset)
     timeless = dict(meta, cells=[{k: v for k, v in c.items() if k != "seconds"} for c in meta["cells"]])
     side = side_path(out)
@@ -316,7 +315,7 @@ def _claimed(make):
             raise SettingsError(f"argv: a text, not {type(argv).__name__}")
         arguments.mappings(metadata=metadata)
         kwargs.update(overwrite=overwrite, callback=callback, should_stop=should_stop, argv=argv, metadata=metadata)
-        from .claims import check_unclaimed_in, claim_file, claim_folder
+        from .claims import check_unclaimed_in, claim_folder, holding
         from .images import missing_folders, remove_empty, same_file
         from .targets import pinned, unpinned
 
@@ -325,9 +324,9 @@ def _claimed(make):
                 what = "output" if name is output else ".json"
                 raise ImageError(f"{cells_dir}: --cells-dir is the figure's own {what} name; choose another folder")
         with contextlib.ExitStack() as held:
-            if output is not None and os.path.isdir(Path(output).absolute().parent):
-                held.enter_context(claim_file(output))  # the picture and its .json: one run at a time
-                held.enter_context(claim_file(side_path(output)))
+            if output is not None:
+                held.enter_context(holding(output))  # the picture and its .json: one run at a time
+                held.enter_context(holding(side_path(output)))
             made = missing_folders(cells_dir) if cells_dir is not None else []
             if made:
                 try:

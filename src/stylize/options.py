@@ -519,11 +519,19 @@ def style_recon_settings(kwargs: dict, layers, out_size) -> tuple[Settings, tupl
         raise click.BadParameter(f"has no effect here: --out-size gives {gives}", param_hint="'--size'")
     settings = settings_from(kwargs, "style-recon", style_layers=layers)
     if out_size is not None and (len(out_size) == 1 or settings.style_size or settings.style_scale):  # a --preset's
-        preset = click.get_current_context().meta.get("preset")  # --size, unread (--out-size N replaces it too)
-        if preset is not None and all(_typed(n) or n == "size" for n in PRESETS[preset]):
-            click.get_current_context().meta.pop("preset")  # (its one value this run reads, dropped)
+        _drop_preset_value("size")  # --size, unread (--out-size N replaces it too)
         settings = settings.replace(size=out_size[0] if len(out_size) == 1 else DEFAULTS.size)
     return settings, (out_size if out_size is not None and len(out_size) == 2 else None)
+
+
+def _drop_preset_value(name: str | None) -> None:
+    """A --preset's value `name` that the run does not use after all (typed over, unread, replaced): the preset
+    is not recorded (cli.metadata) once none of its values is used."""
+    meta = click.get_current_context().meta
+    applied = meta.get("preset_applied", set())
+    applied.discard(name)
+    if not applied:
+        meta.pop("preset", None)
 
 
 def settings_from(kwargs: dict, command: str = "", **fixed) -> Settings:
@@ -547,9 +555,10 @@ def settings_from(kwargs: dict, command: str = "", **fixed) -> Settings:
     for name in [n for n in PRESETS.get(preset, {}) if not _typed(n) and n not in fixed]:  # a preset's value this
         if unread(values, [name], command):  # run leaves unread (paper's ratio beside both weights): the default,
             values.pop(name)  # as the library refuses a field given where it is unread (unread.py)
-    applied = [n for n in PRESETS.get(preset, {}) if n in values and not _typed(n) and n not in fixed]
-    if preset is not None and not applied:  # (every value typed or unread: the run is not the preset's)
-        click.get_current_context().meta.pop("preset", None)
+    if preset is not None:  # (the values the run uses: the preset is recorded while one is)
+        click.get_current_context().meta["preset_applied"] = {n for n in PRESETS[preset]
+                                                              if n in values and not _typed(n) and n not in fixed}
+        _drop_preset_value(None)
     init = values.get("init")
     if init not in (None, *STARTS) and not os.path.isfile(init):
         raise click.BadParameter(f"'{printable(init)}' is not noise, content, style or an image file",
@@ -598,9 +607,7 @@ def video_settings(settings: Settings, values: dict) -> Settings:
                   coarse_iterations=settings.coarse_iterations)
     check_used(values)
     if not _typed("iterations") and unread(values, ["iterations"]):
-        preset = click.get_current_context().meta.get("preset")
-        if preset is not None and all(_typed(n) or n == "iterations" for n in PRESETS[preset]):
-            click.get_current_context().meta.pop("preset")  # (its one value the video reads, dropped)
+        _drop_preset_value("iterations")
         return settings.replace(iterations=DEFAULTS.iterations)
     return settings
 

@@ -1012,8 +1012,8 @@ def make_video(source, styles, output, settings, options: VideoOptions = VideoOp
     plan = session.plan(session.transfer_job(first, styles))  # sizes and memory, before the frame is resized
     size = images.fit(first, settings.size).size
     with contextlib.ExitStack() as held:
-        if as_video and os.path.isdir(out.absolute().parent):  # the video: one run at a time (an API encode too)
-            held.enter_context(claims.claim_file(out))
+        if as_video:  # the video: one run at a time (an API encode too)
+            held.enter_context(claims.holding(out))
         if as_video:
             check_folder(work_folder(out), clip.count, "", overwrite=True, video=True)  # files of yours, a folder's
             # output: before "--overwrite"
@@ -1310,15 +1310,14 @@ def _check_one_run(files: list[Path]) -> None:
     fingerprint (clip, styles, settings), each of the last pass and not partial. Frames of the user's own, with no
     such metadata, are encoded as they are (but never mixed with stylize's)."""
     metas = [images.ours(f) for f in files]
-    made = [isinstance(m.get("video"), dict) for m in metas]
-    if not any(made):
+    if not any(isinstance(m.get("video"), dict) for m in metas):
         return
-    for f, meta, ours in zip(files, metas, made):
-        info = meta.get("video") if ours else None
-        if info is None:
+    for f, meta in zip(files, metas):
+        info = meta.get("video")
+        if not isinstance(info, dict):
             raise VideoError(f"{f}: not a frame stylize made, among frames it made; one video is made from one run's "
                              f"frames")
-        if info.get("fingerprint") != metas[0]["video"].get("fingerprint"):
+        if info.get("fingerprint") != metas[0]["video"].get("fingerprint"):  # (the first's: a frame stylize made)
             raise VideoError(f"{f}: a frame of another run than {files[0].name} (other inputs or settings); one video "
                              f"is made from one run's frames: run the video again to finish them")
         if meta.get("partial") or info.get("pass", 1) != info.get("passes", 1):
