@@ -296,3 +296,32 @@ def test_round_45_one_run_reads_each_input_once_and_a_job_runs_on_the_session_th
     job = Session(**tiny, pooling="max").transfer_job(photo, art)
     with pytest.raises(SettingsError, match="job: made by a Session with other settings"):
         Session(**tiny).run(job)
+
+
+def test_round_48_an_outcomes_metadata_is_its_own(tmp_path, synthetic_weights):
+    """Hostile round 48: Outcome.metadata["inputs"] was the plan's own dict: a script that edited it made the next
+    run of that plan fail with "an input of this plan has changed", and changed another Outcome's record."""
+    pattern(40, 32, 1).save(tmp_path / "c.png")
+    pattern(36, 36, 2).save(tmp_path / "s.png")
+    s = Session(size=32, iterations=2, weights=str(synthetic_weights), normalize=False)
+    plan = s.plan(s.transfer_job(tmp_path / "c.png", tmp_path / "s.png"))
+    first = s.run(plan)
+    first.metadata["inputs"]["content"] = "edited"
+    first.metadata["settings"]["size"] = 1
+    second = s.run(plan)
+    assert second.metadata["inputs"]["content"] != "edited" and second.metadata["settings"]["size"] == 32
+
+
+def test_round_48_blend_weights_of_numpys_types_and_a_message_naming_blend(tmp_path, synthetic_weights):
+    """Hostile round 48: transfer(..., blend=[numpy.int64(1), 2]) was "style_blend must be a number", naming a
+    field the caller had not set."""
+    import numpy as np
+
+    pattern(40, 32, 1).save(tmp_path / "c.png")
+    pattern(36, 36, 2).save(tmp_path / "s.png")
+    pattern(36, 36, 3).save(tmp_path / "t.png")
+    s = Session(size=32, iterations=2, weights=str(synthetic_weights), normalize=False)
+    job = s.transfer_job(tmp_path / "c.png", [tmp_path / "s.png", tmp_path / "t.png"], blend=[np.int64(1), 3])
+    assert job.blend == (0.25, 0.75)
+    with pytest.raises(SettingsError, match=r"^blend: a list of weights \(numbers\)"):
+        s.transfer_job(tmp_path / "c.png", [tmp_path / "s.png", tmp_path / "t.png"], blend=["1", 3])

@@ -219,3 +219,21 @@ def test_round_42_a_path_object_is_a_file_and_a_start_word_beside_its_file_is_re
         session.transfer("c.png", "s.png")
     o = Session(session.settings.replace(init=pathlib.Path("content"))).transfer("c.png", "s.png")
     assert o.metadata["settings"]["init"] == "./content"
+
+
+def test_round_48_metadata_never_sets_what_the_command_line_records(tmp_path, synthetic_weights):
+    """Hostile round 48: figures.save(metadata={"preset": "quality", "argv": ...}) recorded a preset no part of
+    stylize applied, and the argv given was replaced silently. Those keys are the command line's own record."""
+    photo, art = tmp_path / "c.png", tmp_path / "s.png"
+    pattern(40, 32, 1).save(photo)
+    pattern(36, 36, 2).save(art)
+    settings = Settings(size=32, iterations=2, weights=str(synthetic_weights), normalize=False)
+    fig = figures.grid(settings, photo, art, ratios=1e-3, layer_sets=["conv1_1"])
+    for key in ("preset", "argv"):
+        with pytest.raises(SettingsError, match=f"metadata: '{key}' is a key stylize records itself"):
+            figures.save(fig, tmp_path / "f.png", metadata={key: "quality"})
+        with pytest.raises(SettingsError, match=f"metadata: '{key}' is a key stylize records itself"):
+            batch.run_batch(batch.intake(None, [str(photo)], [str(art)], tmp_path / "o"), tmp_path / "o", settings,
+                            metadata={key: "x"})
+    assert not (tmp_path / "f.png").exists() and not (tmp_path / "o").exists()
+    figures.save(fig, tmp_path / "f.png", metadata=arguments.CommandLineMetadata(preset="fast", argv="stylize grid"))

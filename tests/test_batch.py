@@ -1360,7 +1360,7 @@ def test_round_47_report_and_sheet_files_put_in_place_during_a_batch(tmp_path, s
                 Path(name).write_bytes(b"mine")
         return on_pair
 
-    with pytest.raises(ManifestError, match="r.json: a file that is not a stylize report was put at the report's"):
+    with pytest.raises(ManifestError, match="r.json: a file that is not this batch's report .* was put at the report's"):
         batch.run_batch(batch.intake("m.csv", None, None, "o"), "o", settings, report="r.json",
                         on_pair=mine_at("r.json"))
     assert Path("r.json").read_bytes() == b"mine"
@@ -1404,3 +1404,89 @@ def test_a_result_replaced_after_its_pair_ran_is_not_shown_as_its_result(tmp_pat
     sheet = Image.open("sheet.png").convert("RGB")
     result = (batch.SHEET_PAD + 2 * (batch.SHEET_THUMB + batch.SHEET_PAD) + 2, batch.SHEET_PAD + 2)
     assert sheet.getpixel(result) == (200, 200, 200)
+
+
+def test_round_48_reports_sheets_and_outputs_another_run_writes(tmp_path, synthetic_weights, monkeypatch):
+    """Hostile round 48: another batch's report put at --report's name mid-batch was replaced silently; a report or
+    a sheet another run was writing was told "pass --overwrite", which --overwrite then refused; a pair whose output
+    another run was writing was "already exists (use --skip-existing ...)" and --skip-existing kept it as skipped
+    while the other run replaced it. Each is said as what it is, and nothing of the other run's is replaced."""
+    import signal
+
+    from stylize.errors import ClaimError
+
+    from .test_claims import holder
+
+    monkeypatch.chdir(tmp_path)
+    pattern(40, 32, 1).save("a.png")
+    pattern(40, 32, 2).save("b.png")
+    pattern(36, 36, 3).save("s.png")
+    Path("m.csv").write_text("content,style\na.png,s.png\nb.png,s.png\n")
+    settings = Settings(size=32, iterations=2, weights=str(synthetic_weights), normalize=False)
+    other = Settings(size=32, iterations=3, weights=str(synthetic_weights), normalize=False)
+    batch.run_batch(batch.intake("m.csv", None, None, "prev"), "prev", other, report="prev.json")
+    theirs = Path("prev.json").read_bytes()
+
+    def put_theirs(record):
+        Path("r.json").write_bytes(theirs)
+
+    with pytest.raises(ManifestError, match="r.json: a file that is not this batch's report"):
+        batch.run_batch(batch.intake("m.csv", None, None, "o"), "o", settings, report="r.json", on_pair=put_theirs)
+    assert Path("r.json").read_bytes() == theirs
+
+    shard = holder(tmp_path / "prev.json", "shared")  # another batch writing its report now
+    try:
+        for overwrite in (False, True):
+            with pytest.raises(ManifestError, match="prev.json: another stylize batch .* is writing this report now"):
+                batch.run_batch(batch.intake("m.csv", None, None, "o3"), "o3", settings, report="prev.json",
+                                overwrite=overwrite)
+    finally:
+        shard.send_signal(signal.SIGKILL)
+        shard.wait()
+    assert Path("prev.json").read_bytes() == theirs
+
+    pairs = batch.intake("m.csv", None, None, "prev")
+    sheet_writer = holder(tmp_path / "sheet.png")
+    Path("sheet.png").write_bytes(b"not yet")
+    try:
+        with pytest.raises(ClaimError, match=rf"sheet.png: another stylize run \(pid {sheet_writer.pid}\) is writing"):
+            batch.check_contact_sheet("sheet.png", pairs, settings)
+        writer = holder(tmp_path / "prev" / "a__s.png")  # another run making pair 1's output
+        try:
+            rep = batch.run_batch(pairs, "prev", other, skip_existing=True)
+        finally:
+            writer.send_signal(signal.SIGKILL)
+            writer.wait()
+    finally:
+        sheet_writer.send_signal(signal.SIGKILL)
+        sheet_writer.wait()
+    assert [r.status for r in rep.records] == ["failed", "skipped"]
+    assert re.search(rf"another stylize run \(pid {writer.pid}\) is writing it", rep.records[0].error)
+
+
+def test_round_48_a_file_put_at_the_sheets_name_mid_batch_is_kept_and_no_hint_remakes_the_pairs(
+        tmp_path, synthetic_weights, monkeypatch):
+    """Hostile round 48: another batch's contact sheet put at --contact-sheet's name during the batch: "already
+    exists; pass --overwrite", and --overwrite then made every finished pair again. The file is kept, and the
+    message says so and how to resume."""
+    monkeypatch.chdir(tmp_path)
+    pattern(40, 32, 1).save("a.png")
+    pattern(36, 36, 3).save("s.png")
+    run = batch.run
+    settings = Settings(size=32, iterations=2, weights=str(synthetic_weights), normalize=False)
+    rep = batch.run_batch(batch.intake(None, ["a.png"], ["s.png"], "prev"), "prev", settings)
+    batch.contact_sheet(rep.records, "theirs.png")
+    theirs = Path("theirs.png").read_bytes()
+
+    def run_then_put(*args, **kwargs):
+        out = run(*args, **kwargs)
+        Path("sheet.png").write_bytes(theirs)
+        return out
+
+    monkeypatch.setattr(batch, "run", run_then_put)
+    args = ["batch", "--content", "a.png", "--style", "s.png", "--out-dir", "o", "--contact-sheet", "sheet.png",
+            *synthetic(synthetic_weights)]
+    r = CliRunner().invoke(cli, args)
+    assert r.exit_code == 1 and "sheet.png: a file was put at the contact sheet's name during the batch; it is kept" \
+        in r.output and "--skip-existing" in r.output, cli_result_text(r)
+    assert Path("sheet.png").read_bytes() == theirs and Path("o/a__s.png").exists()

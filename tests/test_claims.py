@@ -214,3 +214,65 @@ def test_round_43_saving_a_figure_or_encoding_a_video_waits_for_no_one(tmp_path,
         assert not (tmp_path / "fig.png").exists() and not (tmp_path / "v.mp4").exists()
     figures.grid(settings, photo, art, ratios=1e-3, layer_sets=["conv1_1"], output=tmp_path / "fig.png")
     assert (tmp_path / "fig.png").exists() and (tmp_path / "fig.json").exists()
+
+
+def test_round_48_another_run_of_this_process_is_refused_and_leaves_the_first_runs_claim(tmp_path, synthetic_weights):
+    """Hostile round 48: a record lock is the process's, so a run started from a callback (or in another thread)
+    got the claim a running figure or video held, wrote that output, and on its release removed the claim file and
+    dropped the lock: a third process wrote the output too, and the first run, its work done, was refused. Claims
+    are per run: another run of this process is refused at its start, and the first run's claim stays."""
+    import threading
+
+    from stylize import Session, Settings, batch, figures, video
+
+    from .conftest import pattern
+
+    photo, art = tmp_path / "c.png", tmp_path / "s.png"
+    pattern(40, 32, 1).save(photo)
+    pattern(36, 36, 2).save(art)
+    settings = Settings(size=32, iterations=2, weights=str(synthetic_weights), normalize=False)
+    seen = []
+
+    def nested(progress):
+        if seen:
+            return
+        with pytest.raises(ClaimError, match="nest.png: another stylize run"):
+            figures.grid(settings, photo, art, ratios=1e-1, layer_sets=["conv1_1"], output=tmp_path / "nest.png")
+        seen.append(claim_file(tmp_path / "nest.png").lock_file.exists())  # still the outer run's
+        other = subprocess.run([sys.executable, "-c", HOLD, str(tmp_path / "nest.png"), "file"], timeout=60,
+                               capture_output=True)
+        seen.append(other.returncode)  # the other process is refused: the lock was not dropped
+
+    figures.grid(settings, photo, art, ratios=1e-3, layer_sets=["conv1_1"], output=tmp_path / "nest.png",
+                 callback=nested)
+    assert seen[0] is True and seen[1] != 0
+    assert (tmp_path / "nest.png").exists() and not claim_file(tmp_path / "nest.png").lock_file.exists()
+
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    for n in (1, 2):
+        pattern(32, 24, n).save(frames / f"frame_{n:05d}.png")
+    inner = []
+
+    def on_frame(progress):
+        if not inner:
+            with pytest.raises(ClaimError, match="another stylize run"):
+                video.stylize_frames(Session(settings), video.open_clip(frames), art, tmp_path / "vout",
+                                     video.VideoOptions(), overwrite=True)
+            inner.append(True)
+
+    video.stylize_frames(Session(settings), video.open_clip(frames), art, tmp_path / "vout",
+                         video.VideoOptions(), on_frame=on_frame)
+    assert inner == [True]
+
+    held = claim_file(tmp_path / "b" / "c__s.png")
+    (tmp_path / "b").mkdir()
+    with held:  # another thread's run holds the batch's output
+        results = []
+        worker = threading.Thread(target=lambda: results.append(batch.run_batch(
+            batch.intake(None, [photo], [art], tmp_path / "b"), tmp_path / "b", settings)))
+        worker.start()
+        worker.join()
+        assert [(r.status, "another stylize run" in r.error) for r in results[0].records] == [("failed", True)]
+        assert held.lock_file.exists()
+    assert not held.lock_file.exists()

@@ -89,3 +89,17 @@ def test_settings_of_an_unknown_name_is_a_settings_error():
     with pytest.raises(SettingsError, match="at most"):
         Settings(*([0] * 100))
     assert Settings(size=64).size == 64 and Settings("conv3_2").content_layer == "conv3_2"
+
+
+def test_round_48_numbers_of_other_types_and_objects_in_messages():
+    """Hostile round 48: Settings(size=numpy.int64(32)) was refused as "--size must be an integer"; a picture given
+    as init= was "not a text of 82 characters"."""
+    import fractions
+
+    import numpy as np
+    from PIL import Image
+
+    s = Settings(size=np.int64(48), ratio=fractions.Fraction(1, 1000), seed=np.int32(3), tv_weight=np.float32(0.5))
+    assert (s.size, s.ratio, s.seed, s.tv_weight) == (48, 0.001, 3, 0.5) and type(s.size) is int
+    with pytest.raises(SettingsError, match="init must be a name .a text., not an object of type Image$"):
+        Settings(init=Image.new("RGB", (4, 4)))

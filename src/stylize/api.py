@@ -7,6 +7,7 @@ every check, made once) -> targets (targets.py, cached by content) -> Objective 
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass, replace
 from typing import Callable
@@ -293,9 +294,10 @@ class Session:
                        result.evaluations, result.seconds, result.stopped, self.metadata(plan, result))
 
     def metadata(self, plan: Plan, result: synthesis.Result) -> dict:
-        """What an output records: the job, the plan that decided the result, and how the run ended."""
+        """What an output records: the job, the plan that decided the result, and how the run ended (an Outcome's
+        own copy: editing it changes neither the plan, the job nor another Outcome)."""
         job = plan.job
-        return {
+        return copy.deepcopy({
             "stylize": __version__,
             "command": job.command,
             **dict(job.meta),
@@ -318,7 +320,7 @@ class Session:
             "stopped": result.stopped,
             "partial": result.partial,
             "memory": plan.memory.to_dict(),
-        }
+        })
 
     def start_image(self, job: Job, width: int, height: int, policy: color.Policy | None = None) -> torch.Tensor:
         """The start (1, 3, height, width) in [0, 1]: white noise around mid-grey (paper), or an image

@@ -74,17 +74,26 @@ OWN_KEYS = frozenset({
     "stopped", "partial", "memory", "intermediate", "intermediate_of", "cell", "video", "frames_for", "mark_of",
     "mark_sha256", "cells", "ratios", "style_layer_sets", "figure", "contact_sheet",
 })
+COMMAND_LINE_KEYS = frozenset({"argv", "preset"})  # what the command line records of itself (CommandLineMetadata)
+
+
+class CommandLineMetadata(dict):
+    """The command line's record of itself (its argv, its --preset): the one `metadata` that may hold
+    COMMAND_LINE_KEYS; a script's may not (a figure saved with {"preset": "quality"} would claim a preset no
+    part of stylize applied)."""
 
 
 def mappings(**named) -> None:
     """Each argument is None or a dict of metadata added to an output's: text keys, none of stylize's own
-    (OWN_KEYS: `partial=False` would make a stopped run's output pass for a finished one)."""
+    (OWN_KEYS: `partial=False` would make a stopped run's output pass for a finished one), nor the command
+    line's (COMMAND_LINE_KEYS, but in its own CommandLineMetadata); SettingsError."""
     for name, value in named.items():
         if value is not None and not isinstance(value, dict):
             raise SettingsError(f"{name}: a dict (or None), not {_shown(value)}")
         if value is not None and not all(isinstance(k, str) for k in value):
             raise SettingsError(f"{name}: a dict whose keys are texts (they become the metadata's keys)")
-        own = sorted(OWN_KEYS.intersection(value or ()))
+        own = sorted((OWN_KEYS if isinstance(value, CommandLineMetadata) else OWN_KEYS | COMMAND_LINE_KEYS)
+                     .intersection(value or ()))
         if own:
             raise SettingsError(f"{name}: {own[0]!r} is a key stylize records itself (resumes read it); give your "
                                 f"keys other names")

@@ -25,15 +25,15 @@ from . import synthesis
 from .arguments import given_twice
 from .claims import claim_file
 from .errors import ClusterError, ImageError, ManifestError, SettingsError, StylizeError, UsageError
-from .images import (NAME_MAX, NOT_REGULAR, check_mark, check_name, check_not_held, check_writable, fitted_size,
-                     holds_metadata,
-                     load_image, make_folder, max_side, missing_folders, no_folder, output_format, parse_json, path_key,
-                     ours, remove_empty, save_image, shown_size, sidecar_path, taken, through_link)
+from .images import (NAME_MAX, NOT_REGULAR, check_mark, check_name, check_not_held, check_writable, file_stamp,
+                     fitted_size, holds_metadata, load_image, make_folder, max_side, missing_folders, no_folder,
+                     output_format, parse_json, path_key, ours, remove_empty, save_image, shown_size, sidecar_path, taken,
+                     through_link)
 from .job import inputs as job_inputs, transfer_job
 from .masks import is_colour
 from .report import Record, Report
 from .settings import MAX_COUNT, NUMBER_RANGE, STARTS, Settings, names_a_folder, number, settings_of, shown, whole
-from .targets import digest
+from .targets import digest, unpinned
 from .unread import check_settings
 from .weights import identity
 
@@ -760,6 +760,7 @@ def _decide(pair: Pair, record: Record, skip_existing: bool, overwrite: bool, se
         raise ManifestError(pair.error)
     check_name(pair.output)
     check_mark(pair.output)  # it may be written: a .bmp's mark name must hold nothing of the user's (said first)
+    check_not_held(pair.output)  # (another run writing it: not "exists", nor kept by --skip-existing)
     if taken(pair.output) and not overwrite:
         if not os.path.isfile(pair.output):  # a link to nothing, a pipe: not an output to skip, nor ours to redo
             raise ManifestError(f"{pair.output} exists and is not an image file (a link to nothing, a pipe, ...); "
@@ -775,7 +776,6 @@ def _decide(pair: Pair, record: Record, skip_existing: bool, overwrite: bool, se
             record.status = "skipped"
             record.carry(meta)  # (what its earlier run measured, if its format holds metadata)
             return None
-    check_not_held(pair.output)
     return overwrite or taken(pair.output)
 
 
@@ -1049,6 +1049,8 @@ def run_batch(pairs: list[Pair], out_dir, settings, *, report=None, inputs=(), s
     inputs = check_arguments(pairs, out_dir, report, inputs, skip_existing, overwrite, continue_on_error, metadata,
                              callback=callback, should_stop=should_stop, on_ready=on_ready, on_pair=on_pair,
                              on_note=on_note, on_folders=on_folders)
+    callback, should_stop, on_ready, on_pair, on_note = map(unpinned, (callback, should_stop, on_ready, on_pair,
+                                                                       on_note))  # (a folder changed in one: refused)
     settings = settings_of(settings)
     check_read(pairs, settings)
     session = Session(settings)  # its device checked before begin creates any folder
@@ -1103,7 +1105,7 @@ def check_contact_sheet(path, pairs: list[Pair], settings, inputs=(), *, overwri
     made = any(path_key(folder) in (path_key(q) for q in Path(pair.output).parents) for pair in pairs)
     if os.path.isdir(p) or not (os.path.isdir(folder) or made):  # (a folder the batch makes: there by then)
         raise ManifestError(f"{p}: is a directory" if os.path.isdir(p) else no_folder(p, folder))
-    check_not_held(p)  # (a running video's frames folder is its own)
+    check_not_held(p)  # (a running video's frames folder is its own; another run writing the sheet: said first)
     others = [*read_files(pairs, settings, inputs), *manifest_files(pairs).writes]
     if any(path_key(p) == path_key(o) for o in others if o):
         raise _sheet_clash(p)
@@ -1167,15 +1169,25 @@ def _inputs_of(meta: dict) -> dict[int, str]:
     return {c: d for c, d in enumerate([inputs.get("content"), *styles]) if isinstance(d, str)}
 
 
+def sheet_found(path) -> tuple | None:
+    """What is at a contact sheet's name when it is checked (images.file_stamp, None for nothing): contact_sheet's
+    `found`, which tells a file put there during the batch."""
+    try:
+        return file_stamp(os.stat(path))
+    except OSError:
+        return None
+
+
 def contact_sheet(records: list[Record], path, *, overwrite: bool = False, thumb: int = SHEET_THUMB,
-                  should_stop: Callable[[], bool] | None = None) -> Path | None:
+                  should_stop: Callable[[], bool] | None = None, found: tuple | None | bool = False) -> Path | None:
     """Write a grid of thumbnails, one row per pair: content | style(s) | result, with the pair's name and
     its status and final losses as text under it (no seconds: the same batch in the same folder gives the same
     sheet; a missing result is a grey box). The sheet is SHEET_PAD + len(records) x (thumb + SHEET_TEXT +
     SHEET_PAD) pixels high; written atomically (images.save_image), marked in its metadata with a digest of its
     outputs' absolute names ({"contact_sheet": _sheet_mark(...)}: a resume replaces only its own). Call
     check_contact_sheet before the batch; here, a sheet at a name the records read or write is refused
-    (ManifestError), whatever `overwrite`. should_stop() is asked before each row: a stop writes nothing (None)."""
+    (ManifestError), whatever `overwrite`, and with `found` (sheet_found at that check), a file put there since
+    (ManifestError: it is kept). should_stop() is asked before each row: a stop writes nothing (None)."""
     from PIL import Image, ImageDraw
 
     from .console import printable
@@ -1184,6 +1196,10 @@ def contact_sheet(records: list[Record], path, *, overwrite: bool = False, thumb
     path = through_link(Path(path))  # (a link to a sheet is written through, as the command line's check_contact_sheet)
     if any(path_key(path) == path_key(name) for r in records for name in (r.content, *r.artworks(), r.output) if name):
         raise _sheet_clash(path)
+    if found is not False and sheet_found(path) != found:
+        raise ManifestError(f"{path}: a file was put at the contact sheet's name during the batch; it is kept and the "
+                            f"sheet not drawn: move it away, then run again with --skip-existing (the finished pairs "
+                            f"are kept)")
     if taken(path) and not _is_sheet(path):  # (an --init image or a mask, which records do not name; a file put
         raise _not_a_sheet(path)  # there during the batch: said before "pass --overwrite", which would not help)
 

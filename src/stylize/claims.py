@@ -16,6 +16,7 @@ exist (Windows) a claim is always granted.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import errno
 import hashlib
 import os
@@ -27,6 +28,17 @@ from .errors import ClaimError
 FOLDER_LOCK = ".stylize.lock"  # the claim of a frames folder, inside it
 CLAIM_MARK = "stylize claim "  # a claim file holds this and its owner's pid (a user's file of digits is not a claim)
 _HELD: set[str] = set()  # the lock files this process holds (closing another descriptor of one would drop it)
+# The lock files the current run holds (a context variable: a thread, or a run a user's callback starts, is another
+# run, whose claim this process's record lock cannot refuse; the kernel grants a process's locks to all its threads)
+RUN: contextvars.ContextVar[set | None] = contextvars.ContextVar("stylize_claims", default=None)
+
+
+def _this_run() -> set:
+    held = RUN.get()
+    if held is None:
+        held = set()
+        RUN.set(held)
+    return held
 
 
 class Claim:
@@ -35,6 +47,7 @@ class Claim:
 
     def __init__(self, lock_file: Path, what: Path):
         self.lock_file, self.what, self.fd, self.shared = Path(lock_file), Path(what), None, False
+        self.run: set = set()  # the held lock files of the run that holds it (claims.RUN's, from take())
         self.where = "in it" if self.lock_file.parent == self.what else "beside it"  # a folder's, or a file's
 
     def take(self, shared: bool = False) -> "Claim":
@@ -44,6 +57,8 @@ class Claim:
             import fcntl
         except ImportError:  # Windows: no record locks
             return self
+        if os.path.realpath(self.lock_file) in _HELD:  # another run of this process (before any open: closing a
+            raise self._busy()                          # second descriptor of the file would drop its lock)
         for _ in range(5):
             fd, created = open_own(self.lock_file, self.what, _is_claim, self.where)
             try:
@@ -52,8 +67,7 @@ class Claim:
                 os.close(fd)
                 if e.errno not in (errno.EACCES, errno.EAGAIN):
                     return self  # no locks on this filesystem: as on Windows
-                raise ClaimError(f"{self.what}: another stylize run{owner(self.lock_file)} is writing it; wait for "
-                                 f"it to end, or choose another output") from None
+                raise self._busy() from None
             if not created and os.fstat(fd).st_size == 0 and _alone(fd, shared):  # a taken claim holds a pid
                 os.close(fd)
                 raise ClaimError(f"{self.what}: {self.lock_file.name} {self.where} is not a file stylize made (it is "
@@ -71,15 +85,33 @@ class Claim:
                     self.release()
                     raise ClaimError(f"{self.what}: cannot write {self.lock_file.name} {self.where} "
                                      f"({e.strerror or e})") from None
-                self.fd, self.shared = fd, shared
+                self.fd, self.shared, self.run = fd, shared, _this_run()
                 _HELD.add(os.path.realpath(self.lock_file))
+                self.run.add(os.path.realpath(self.lock_file))
                 return self
             os.close(fd)
         raise ClaimError(f"{self.what}: other stylize runs keep claiming it at the same time; choose another output")
 
+    def others(self) -> bool:
+        """Whether other runs hold this shared claim too (the shards writing one report): asked by taking it alone
+        for a moment, then shared again."""
+        if self.fd is None or not self.shared:
+            return False
+        import fcntl
+
+        if not _alone(self.fd, True):
+            return True
+        fcntl.lockf(self.fd, fcntl.LOCK_SH)
+        return False
+
+    def _busy(self) -> ClaimError:
+        return ClaimError(f"{self.what}: another stylize run{owner(self.lock_file)} is writing it; wait for it to "
+                          f"end, or choose another output")
+
     def release(self) -> None:
         if self.fd is not None:
             _HELD.discard(os.path.realpath(self.lock_file))
+            self.run.discard(os.path.realpath(self.lock_file))
             if not self.shared or _alone(self.fd, True):
                 try:
                     os.unlink(self.lock_file)  # while still held: a run that opened it retries on a new file
@@ -152,6 +184,8 @@ def _is_claim(data: bytes) -> bool:
 
 def owner(lock_file: Path) -> str:
     """The claim's holder as its file names it, ' (pid N)', for a message; '' when it cannot be read."""
+    if os.path.realpath(lock_file) in _HELD:  # this process (never opened: closing a descriptor drops its lock)
+        return f" (pid {os.getpid()})"
     try:
         pid = int(lock_file.read_text().removeprefix(CLAIM_MARK))
     except (OSError, ValueError):
@@ -170,14 +204,20 @@ def claim_file(path: str | os.PathLike) -> Claim:
 @contextlib.contextmanager
 def holding(path: str | os.PathLike):
     """The claim of output file `path` held for a block (ClaimError while another run holds it), unless this
-    process holds it already (figures.save and video.encode within a figure's or a video's run, which took it at
+    run holds it already (figures.save and video.encode within a figure's or a video's run, which took it at
     their start), or its folder does not exist (the caller's checks say so, in their words)."""
     claim = claim_file(path)
-    if os.path.realpath(claim.lock_file) in _HELD or not os.path.isdir(Path(path).absolute().parent):
+    if os.path.realpath(claim.lock_file) in _this_run() or not os.path.isdir(Path(path).absolute().parent):
         yield claim
         return
     with claim:
         yield claim
+
+
+def file_held(path: str | os.PathLike) -> Path | None:
+    """The claim file of output `path` when another run holds it alone (writing that file), else None."""
+    lock = claim_file(path).lock_file
+    return lock if _held_elsewhere(os.fspath(lock)) else None
 
 
 def folder_held(folder: str | os.PathLike) -> bool:
@@ -206,10 +246,11 @@ def check_unclaimed_in(folder: str | os.PathLike, instead: str) -> None:
 
 
 def _held_elsewhere(path: str) -> bool:
-    """Whether the claim file at `path` is held by another process (this one's own claims are not)."""
+    """Whether the claim file at `path` is held by another run (this run's own claims are not; another of this
+    process's runs, a thread's or a callback's, is)."""
     path = os.path.realpath(path)
-    if path in _HELD:
-        return False
+    if path in _HELD:  # (never opened here: closing a second descriptor would drop this process's lock)
+        return path not in _this_run()
     try:
         import fcntl
         import stat

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from . import __version__, claims, console, figures
+from . import __version__, arguments, claims, console, figures
 from .console import Interrupt, ProgressBar, announce_download, catch_signals, printable, say
 from .errors import OutOfMemoryError, StylizeError, UsageError
 from .options import (CONTROL_OPTIONS, COUNT, INPUT, OUTPUT, RUN_OPTIONS, SAVE_EVERY, SYNTHESIS_OPTIONS,
@@ -44,7 +44,7 @@ def argv() -> str:
 def metadata() -> dict:
     """What an output's metadata records of the command line: argv, and the --preset (options.settings_from)."""
     preset = click.get_current_context().meta.get("preset")
-    return {"argv": argv(), **({"preset": preset} if preset else {})}
+    return arguments.CommandLineMetadata(argv=argv(), **({"preset": preset} if preset else {}))
 
 
 def interrupted(message: str, interrupt: Interrupt):
@@ -211,6 +211,7 @@ def batch_command(manifest, contents, styles, out_dir, name_template, skip_exist
             if contact_sheet:
                 contact_sheet = batch.check_contact_sheet(contact_sheet, pairs, settings, [manifest, report],
                                                           overwrite=overwrite, resume=skip_existing)
+                found = batch.sheet_found(contact_sheet)
             common = dict(report=report, inputs=[manifest] if manifest and manifest != "-" else [],
                           skip_existing=skip_existing, overwrite=overwrite, continue_on_error=continue_on_error,
                           should_stop=interrupt, on_ready=on_ready, on_folders=contact_sheet and (  # its folder made
@@ -237,7 +238,8 @@ def batch_command(manifest, contents, styles, out_dir, name_template, skip_exist
     left = counts.get("interrupted") or (interrupt.signal is not None and (counts.get("pending") or contact_sheet))
     try:
         if contact_sheet and interrupt.signal is None and not batch.contact_sheet(
-                rep.records, contact_sheet, overwrite=overwrite or skip_existing, should_stop=console.stopped):
+                rep.records, contact_sheet, overwrite=overwrite or skip_existing, should_stop=console.stopped,
+                found=found):
             left, interrupt.signal = True, console.EARLY.signal  # (a signal while the sheet was drawn: not written)
     except StylizeError as e:  # the pairs' outcome is told first; then the sheet's failure, and 3 if a pair failed
         say(f"Error: {e}")
@@ -288,8 +290,7 @@ def report_merge_command(reports, output, overwrite):
 @cli.command("content-recon")
 @click.argument("image", type=INPUT)
 @click.option("-o", "--output", type=OUTPUT, required=True, help="Output image.")
-@click.option("--layer", type=Layer(), default=DEFAULTS.content_layer, show_default=True,
-              help="Layer whose response is matched.")
+@click.option("--layer", type=Layer(), default=DEFAULTS.content_layer, show_default=True, help="Layer whose response is matched.")
 @options(SYNTHESIS_OPTIONS)
 @SAVE_EVERY
 @options(RUN_OPTIONS)
@@ -311,8 +312,7 @@ def content_recon_command(image, output, layer, save_every, quiet, overwrite, **
 @cli.command("style-recon")
 @click.argument("image", type=INPUT)
 @click.option("-o", "--output", type=OUTPUT, required=True, help="Output image.")
-@click.option("--layers", type=LayerList(), default=",".join(DEFAULTS.style_layers), show_default=True,
-              help="Layers whose Gram matrices are matched.")
+@click.option("--layers", type=LayerList(), default=",".join(DEFAULTS.style_layers), show_default=True, help="Layers whose Gram matrices are matched.")
 @click.option("--out-size", type=OutSize(), help="Output size WxH (or a long side); default: the artwork's shape at --size.")
 @options(SYNTHESIS_OPTIONS)
 @SAVE_EVERY

@@ -381,9 +381,17 @@ def check_output(path: str | os.PathLike, inputs=(), overwrite: bool = False) ->
 
 
 def check_not_held(path: str | os.PathLike) -> None:
-    """ImageError when `path`'s folder, or a folder above it, is a folder that a running video (its frames) or
-    figure (its --cells-dir) holds (claims.folder_held): `--out-dir vf/sub` would put a folder in it."""
-    from .claims import FOLDER_LOCK, folder_held, owner
+    """ClaimError when another run is writing output file `path` (its claim, claims.file_held: said before
+    anything about the file there, whatever the flags); ImageError when `path`'s folder, or a folder above it, is a
+    folder that a running video (its frames) or figure (its --cells-dir) holds (claims.folder_held): `--out-dir
+    vf/sub` would put a folder in it."""
+    from .claims import FOLDER_LOCK, file_held, folder_held, owner
+    from .errors import ClaimError
+
+    lock = file_held(path) if Path(path).name else None
+    if lock is not None:
+        raise ClaimError(f"{path}: another stylize run{owner(lock)} is writing it; wait for it to end, or choose "
+                         f"another output")
 
     for folder in Path(os.path.abspath(path)).parents:
         if folder_held(folder):

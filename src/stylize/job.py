@@ -7,6 +7,7 @@ normalisation, device) is the Session's.
 
 from __future__ import annotations
 
+import numbers
 import os
 from dataclasses import dataclass, field
 from typing import Callable, Union
@@ -142,6 +143,8 @@ def transfer_job(s: Settings, content: ImageLike, style, blend: tuple[float, ...
         raise SettingsError("at least one style image is needed")
     if blend is not None and not isinstance(blend, (list, tuple)):
         raise SettingsError(f"blend: a list of weights, one per style image (or None), not {blend!r:.40}")
+    if blend is not None and not all(isinstance(w, numbers.Real) and not isinstance(w, bool) for w in blend):
+        raise SettingsError(f"blend: a list of weights (numbers), one per style image, not {list(blend)!r:.40}")
     weights = (s.replace(style_blend=tuple(blend)) if blend is not None else s).blend(len(styles))
     if s.content_mask is not None:
         from .masks import check_count

@@ -263,8 +263,8 @@ class Report:
         except OSError as e:
             raise ManifestError(f"{self.path}: cannot write in {folder} ({e.strerror or e})") from None
         self._take_claim()
-        try:
-            self._decide(read(self.path), os.path.lexists(self.path), False, overwrite, resume)
+        try:  # (other runs writing it now: its shards, or another batch, refused as such, not told --overwrite)
+            self._decide(read(self.path), os.path.lexists(self.path), self.claim.others(), overwrite, resume)
         except BaseException:
             self._release_claim()
             raise
@@ -296,7 +296,7 @@ class Report:
             if there is not None and self._same_batch(there):  # (a pair kept by --skip-existing keeps its record's
                 self._earlier = {r["index"]: r for r in there["pairs"]  # losses where its output holds no metadata)
                                  if r.get("status") in ("ok", "skipped")}
-            self._write_locked()
+            self._write_locked(first=True)
         except BaseException:
             self.lock.leave()
             self._release_claim()
@@ -362,17 +362,19 @@ class Report:
         finally:
             self.lock.release()
 
-    def _write_locked(self) -> None:
+    def _write_locked(self, first: bool = False) -> None:
+        """Write the report under its lock. `first`: open()'s write, which may replace what check() decided it may
+        (another batch's report with --overwrite); a later one finds this batch's report there, or nothing."""
         start = time.monotonic()
         for r in self.records if self._earlier else ():  # (their keys are ours: _same_batch; each carried once)
             if r.status == "skipped" and r.content_loss is None and r.index in self._earlier:
                 r.carry(self._earlier.pop(r.index))
         ours = {r.index for r in self.records}
         there = read(self.path)
-        if there is None and os.path.lexists(self.path):  # (checked at the start: put there since, by someone else)
-            raise ManifestError(f"{self.path}: a file that is not a stylize report was put at the report's name during "
-                                f"the batch; it is kept and the report not written: move it away, then resume with "
-                                f"--skip-existing")
+        if not first and os.path.lexists(self.path) and (there is None or not self._same_batch(there)):  # (put
+            raise ManifestError(f"{self.path}: a file that is not this batch's report (a file of yours, or another "
+                                f"batch's report) was put at the report's name during the batch; it is kept and the "
+                                f"report not written: move it away, then resume with --skip-existing")  # there since)
         others = [Record.from_dict(r) for r in there["pairs"] if r.get("index") not in ours] \
             if there is not None and self._same_batch(there) else []
         records = sorted([*self.records, *others], key=lambda r: r.index)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import math
+import numbers
 import os
 import re
 from dataclasses import asdict, dataclass, fields, replace
@@ -258,9 +259,9 @@ def _typed(name: str, kind: str, value):
     def one(v, item: str):
         if item == "bool" and isinstance(v, bool):
             return v
-        if item == "int":  # (each whole-number field's range check names it: _count, seed)
-            return v
-        if item == "float" and isinstance(v, (int, float)) and not isinstance(v, bool):
+        if item == "int":  # (each whole-number field's range check names it: _count, seed; numpy's are ints)
+            return int(v) if isinstance(v, numbers.Integral) and not isinstance(v, bool) else v
+        if item == "float" and isinstance(v, numbers.Real) and not isinstance(v, bool):  # (numpy's, Fraction)
             try:
                 return float(v)
             except OverflowError:
@@ -273,16 +274,21 @@ def _typed(name: str, kind: str, value):
                 raise SettingsError(f"{name}: a name cannot hold a NUL byte")
             if isinstance(v, str):
                 return v
-        raise SettingsError(f"{name} must be {_KINDS[item]}{' or None' * optional}, not {shown(v)} "
-                            f"({type(v).__name__})")
+        raise SettingsError(f"{name} must be {_KINDS[item]}{' or None' * optional}, not {_typed_value(v)}")
 
     if kind.startswith("tuple["):
         item = kind[len("tuple["):].split(",")[0]
         if not isinstance(value, (list, tuple)):
             raise SettingsError(f"{name} must be a list of {_PLURALS[item]}{' or None' * optional}, not "
-                                f"{shown(value)} ({type(value).__name__})")
+                                f"{_typed_value(value)}")
         return tuple(one(v, item) for v in value)
     return one(value, kind)
+
+
+def _typed_value(value) -> str:
+    """A value of the wrong type in a message: shown, with its type where that does not name it already."""
+    text = shown(value)
+    return text if text.startswith("an object of type") else f"{text} ({type(value).__name__})"
 
 
 _KINDS = {"bool": "True or False", "float": "a number", "str": "a name (a text)"}
@@ -331,8 +337,9 @@ def shown(value, limit: int = 24) -> str:
     """How a message quotes what the user gave: repr() of a short text, 'a text of N characters' of a long one
     (a 5000-digit number in an error line is no help)."""
     text = str(value)  # (a byte that is not UTF-8, kept in a name as a surrogate, is shown as the byte: '\xff')
-    if len(text) > limit:
-        return f"a text of {len(text)} characters"
+    if len(text) > limit:  # (an object that is no text, a picture: its type, not its text's length)
+        return f"a text of {len(text)} characters" if isinstance(value, (str, os.PathLike, numbers.Number)) else \
+            f"an object of type {type(value).__name__}"
     return re.sub(r"(?<!\\)((?:\\\\)*)\\udc([89a-f][0-9a-f])", r"\1\\x\2", repr(text))  # (not a typed '\\udcff')
 
 

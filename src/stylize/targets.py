@@ -20,9 +20,9 @@ from pathlib import Path
 import torch
 from PIL import Image
 
-from . import color, images, masks, synthesis
+from . import claims, color, images, masks, synthesis
 from .job import ImageLike, Job, describe
-from .errors import ImageError
+from .errors import ImageError, StylizeError
 
 MAX_ENTRIES = 64  # targets kept (least recently used dropped first): a batch's styles, a video's recent frames
 _pins: contextvars.ContextVar[dict | None] = contextvars.ContextVar("stylize_pins", default=None)  # {absolute
@@ -45,17 +45,39 @@ def pinned():
 
 def unpinned(fn):
     """`fn` (a user's callback, or None) run outside the pinned run that calls it: a run it starts is a run of its
-    own (its files may differ from the caller's earlier reads)."""
+    own (its files may differ from the caller's earlier reads; its claims are refused where the caller's hold).
+    A callback that changes the working folder is a StylizeError once it returns, the folder changed back: the
+    run's names (outputs, cells, claims, its report) are relative to the folder it began in."""
     if fn is None:
         return None
 
     def call(*args, **kwargs):
-        token = _pins.set(None)
+        token, held, folder = _pins.set(None), claims.RUN.set(None), os.getcwd()
         try:
-            return fn(*args, **kwargs)
+            result = fn(*args, **kwargs)
         finally:
+            claims.RUN.reset(held)
             _pins.reset(token)
+            moved = _moved_from(folder)
+        if moved:
+            raise StylizeError(f"a callback changed the working folder during the run (to {moved}); it is changed "
+                               f"back to {folder}, where the run's names lead, and the run stopped: change folder "
+                               f"before the run or after it")
+        return result
     return call
+
+
+def _moved_from(folder: str) -> str | None:
+    """The working folder when it is no longer `folder` (which it is made again), else None."""
+    try:
+        now = os.getcwd()
+    except OSError:  # (the folder it moved to was removed)
+        now = "a folder since removed"
+    if now == folder:
+        return None
+    with contextlib.suppress(OSError):
+        os.chdir(folder)
+    return now
 
 
 def pinning() -> bool:
