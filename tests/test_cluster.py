@@ -9,6 +9,7 @@ import logging
 import os
 import signal
 import subprocess
+import shutil
 import sys
 import threading
 import time
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from PIL import Image
+from PIL import Image, PngImagePlugin
 
 from stylize import batch, cluster, console
 from stylize.cli import cli
@@ -234,14 +235,11 @@ def _manifest(images, tmp_path, broken: bool = False) -> Path:
 
 
 @pytest.mark.ray
-def test_ctrl_c_then_resume_makes_every_pair_once_with_the_pixels_of_plain_batch(ray_cluster, images, tmp_path,
-                                                                              synthetic_weights, one_thread,
-                                                                              monkeypatch):
+def test_ctrl_c_stops_the_workers_and_keeps_each_pairs_best_image_so_far(ray_cluster, images, tmp_path,
+                                                                         synthetic_weights, one_thread, monkeypatch):
     monkeypatch.setattr(console.EARLY, "signal", None)  # the Ctrl-C below is noted there too: not for later tests
     manifest = _manifest(images, tmp_path, broken=True)
     tiny = [*synthetic(synthetic_weights), "--iterations", "10", "--no-until-done"]
-    r = run("batch", manifest, "--out-dir", tmp_path / "plain", *tiny)
-    assert r.exit_code == 3, cli_result_text(r)
     args = ["batch", manifest, "--out-dir", tmp_path / "ray", "--report", tmp_path / "r.json", "--ray", *tiny]
     finished = threading.Event()
     ctrl_c = threading.Thread(target=_ctrl_c_at_the_first_output, args=(tmp_path / "ray", finished), daemon=True)
@@ -262,10 +260,32 @@ def test_ctrl_c_then_resume_makes_every_pair_once_with_the_pixels_of_plain_batch
     for p in first:  # an interrupted pair keeps its best image so far, marked partial; a pending one nothing
         if p["status"] in ("interrupted", "pending") and Path(p["output"]).exists():
             assert p["status"] == "interrupted" and json.loads(Image.open(p["output"]).info["stylize"])["partial"]
-    done = {p["output"]: Path(p["output"]).stat().st_mtime_ns for p in first if p["status"] == "ok"}
-    console.EARLY.signal = None  # a new command: a new process would start without the Ctrl-C
-    r = run(*args, "--skip-existing", "--quiet")
-    assert r.exit_code == 3, cli_result_text(r)  # the broken pair fails alone, again
+    assert not [p for p in [*(tmp_path / "ray").iterdir(), *tmp_path.iterdir()] if p.name.startswith(".stylize")]
+
+
+@pytest.mark.ray
+def test_a_resume_on_ray_makes_each_pair_once_with_the_pixels_of_plain_batch(ray_cluster, images, tmp_path,
+                                                                             synthetic_weights, one_thread):
+    """A --skip-existing resume (after the stop above: two finished outputs, one partial) keeps the finished ones,
+    redoes the partial, fails the broken pair alone and not again on another worker, and makes every picture with
+    the pixels a plain batch and a plain transfer make."""
+    manifest = _manifest(images, tmp_path, broken=True)
+    tiny = [*synthetic(synthetic_weights), "--iterations", "10", "--no-until-done"]
+    r = run("batch", manifest, "--out-dir", tmp_path / "plain", *tiny)
+    assert r.exit_code == 3, cli_result_text(r)
+    (tmp_path / "ray").mkdir()
+    made = sorted((tmp_path / "plain").glob("*.png"))
+    for finished in made[:2]:
+        shutil.copy2(finished, tmp_path / "ray" / finished.name)
+    partial = Image.open(made[2])
+    meta = json.loads(partial.info["stylize"])
+    info = PngImagePlugin.PngInfo()
+    info.add_text("stylize", json.dumps({**meta, "partial": True, "stopped": "interrupted"}))
+    Image.new("RGB", partial.size, (0, 0, 0)).save(tmp_path / "ray" / made[2].name, pnginfo=info)
+    done = {str(tmp_path / "ray" / p.name): (tmp_path / "ray" / p.name).stat().st_mtime_ns for p in made[:2]}
+    r = run("batch", manifest, "--out-dir", tmp_path / "ray", "--report", tmp_path / "r.json", "--ray", *tiny,
+            "--skip-existing", "--quiet")
+    assert r.exit_code == 3, cli_result_text(r)  # the broken pair fails alone
     report = json.loads((tmp_path / "r.json").read_text())
     assert [p["index"] for p in report["pairs"]] == list(range(5))
     assert [p["status"] for p in report["pairs"]] == \
@@ -275,7 +295,7 @@ def test_ctrl_c_then_resume_makes_every_pair_once_with_the_pixels_of_plain_batch
     assert all(Path(o).stat().st_mtime_ns == t for o, t in done.items())  # never made twice
     assert all(p["attempts"] is None and p["worker"] for p in report["pairs"] if p["status"] == "ok")
     names = sorted(p.name for p in (tmp_path / "ray").iterdir() if p.suffix == ".png")
-    assert names == sorted(p.name for p in (tmp_path / "plain").iterdir()) and len(names) == 4
+    assert names == [p.name for p in made] and len(names) == 4
     for name in names:
         assert pixels(tmp_path / "ray" / name) == pixels(tmp_path / "plain" / name), name
     r = run(images / "photo1.png", images / "art0.jpg", "-o", tmp_path / "t.png", *tiny)

@@ -11,6 +11,11 @@ no stale lock is ever "taken over" (two runs racing to take over a stale lock fi
 these locks. The file holds "stylize claim <the owner's pid>" for the message (a file of yours at that name,
 digits only too, is never taken for one), and is removed when the claim is released. Where fcntl does not
 exist (Windows) a claim is always granted.
+
+A record lock is the process's: the kernel grants it again to any of its threads, and closing any descriptor of
+the file drops it. So this process's claims are kept here too (_HELD), each with the run that holds it (RUN, a
+context variable: another thread's run, or one a user's callback starts, is another run), and refused to any
+other run of the process before its file is opened.
 """
 
 from __future__ import annotations
