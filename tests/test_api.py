@@ -325,3 +325,16 @@ def test_round_48_blend_weights_of_numpys_types_and_a_message_naming_blend(tmp_p
     assert job.blend == (0.25, 0.75)
     with pytest.raises(SettingsError, match=r"^blend: a list of weights \(numbers\)"):
         s.transfer_job(tmp_path / "c.png", [tmp_path / "s.png", tmp_path / "t.png"], blend=["1", 3])
+
+
+def test_round_49_a_run_from_a_given_start_or_with_extra_terms_says_so(tmp_path, synthetic_weights):
+    """Hostile round 49: run(plan, start=...) recorded init "noise", seed 0: its settings alone do not make that
+    picture again, and nothing said so (nor of extra_terms)."""
+    pattern(40, 32, 1).save(tmp_path / "c.png")
+    pattern(36, 36, 2).save(tmp_path / "s.png")
+    s = Session(size=32, iterations=2, weights=str(synthetic_weights), normalize=False)
+    plan = s.plan(s.transfer_job(tmp_path / "c.png", tmp_path / "s.png"))
+    plain = s.run(plan).metadata
+    assert "start" not in plain and "extra_terms" not in plain
+    given = s.run(plan, start=torch.zeros(1, 3, 8, 8), extra_terms=[TVTerm(1.0)]).metadata
+    assert given["start"].startswith("given to Session.run") and given["extra_terms"] == ["TVTerm"]

@@ -237,3 +237,39 @@ def test_round_48_metadata_never_sets_what_the_command_line_records(tmp_path, sy
                             metadata={key: "x"})
     assert not (tmp_path / "f.png").exists() and not (tmp_path / "o").exists()
     figures.save(fig, tmp_path / "f.png", metadata=arguments.CommandLineMetadata(preset="fast", argv="stylize grid"))
+
+
+def test_round_49_numbers_of_numpys_types_everywhere_and_metadata_that_json_cannot_hold(tmp_path, synthetic_weights):
+    """Hostile round 49: numpy and Fraction numbers were taken by Settings only (figures' ratios, run's iterations,
+    style_job's out_size, intake's share, VideoOptions refused them as "not a number"); metadata holding a dict of
+    mixed keys (or itself) passed the check and failed after the work with a bare TypeError."""
+    from fractions import Fraction
+
+    import numpy as np
+
+    from stylize import Session, video
+
+    photo, art = tmp_path / "c.png", tmp_path / "s.png"
+    pattern(40, 32, 1).save(photo)
+    pattern(36, 36, 2).save(art)
+    settings = Settings(size=32, iterations=2, weights=str(synthetic_weights), normalize=False)
+    fig = figures.grid(settings, photo, art, ratios=[np.float32(1e-3), Fraction(1, 100)], layer_sets=["conv1_1"])
+    assert fig.meta["ratios"] == [float(np.float32(1e-3)), 0.01]
+    session = Session(settings)
+    assert session.run(session.transfer_job(photo, art), iterations=np.int64(1)).iterations == 1
+    assert session.style_job(art, out_size=(np.int64(40), np.int32(24))).out_size == (40, 24)
+    assert batch.intake(None, [str(photo)], [str(art)], tmp_path / "o", share=(np.int64(1), np.int64(1)))
+    options = video.VideoOptions(passes=np.int64(2), temporal_weight=np.float32(100), pass_blend=Fraction(1, 2),
+                                 pass_iterations=np.int16(3))
+    assert (options.passes, options.pass_blend, options.pass_iterations) == (2, 0.5, 3)
+    assert video.VideoOptions(long_term=(np.int64(1), np.int8(4))).long_term == (1, 4)
+    looped = {}
+    looped["me"] = looped
+    for metadata, why in (({"x": {1: "a", "b": 2}}, "not supported between"), (looped, "Circular reference")):
+        with pytest.raises(SettingsError, match=f"metadata: cannot be written as JSON .*{why}"):
+            batch.run_batch(batch.intake(None, [str(photo)], [str(art)], tmp_path / "o"), tmp_path / "o", settings,
+                            metadata=metadata)
+        with pytest.raises(SettingsError, match="metadata: cannot be written as JSON"):
+            figures.grid(settings, photo, art, ratios=1e-3, layer_sets=["conv1_1"], output=tmp_path / "g.png",
+                         metadata=metadata)
+    assert not (tmp_path / "o").exists() and not (tmp_path / "g.png").exists()

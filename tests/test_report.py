@@ -401,3 +401,63 @@ def test_a_resumed_pair_keeps_its_losses_from_the_report_where_its_format_holds_
     r = run(*args[:-len(synthetic(synthetic_weights)) - 2], "--report", tmp_path / "new.json",
             *synthetic(synthetic_weights), "--skip-existing")  # another report: nothing to take them from
     assert r.exit_code == 0 and [p["content_loss"] for p in pairs_of(tmp_path / "new.json")] == [None] * 3
+
+
+HOLDING_BATCH = (
+    "import sys\n"
+    "from stylize import Settings, batch\n"
+    "manifest, out, report, weights = sys.argv[1:5]\n"
+    "pairs = batch.intake(manifest, None, None, out, share=(1, 2))\n"
+    "def ready(rep):\n"
+    "    print('ready', flush=True)\n"
+    "    sys.stdin.readline()  # (holding the report until told)\n"
+    "batch.run_batch(pairs, out, Settings(size=32, iterations=2, weights=weights, normalize=False), report=report,\n"
+    "                on_ready=ready)\n")
+
+
+def test_round_49_a_second_run_of_the_same_pairs_never_shares_a_report_nor_is_a_running_one_merged(
+        manifest, tmp_path, synthetic_weights):
+    """Hostile round 49: the same batch started twice with one --report was let in as a shard: both wrote every
+    pair's record, the last writer's won (a finished output recorded "failed"). And `report merge` joined a report a
+    running shard was still writing, exit 0. A run holds its pairs' records in the report's lock file: a shard (other
+    pairs) is let in, a run of the same pairs is refused at its start; merge waits for no one: it refuses."""
+    import subprocess
+    import sys
+
+    from stylize import Settings, batch
+
+    holder = subprocess.Popen([sys.executable, "-c", HOLDING_BATCH, str(manifest), str(tmp_path / "o"),
+                               str(tmp_path / "r.json"), str(synthetic_weights)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        settings = Settings(size=32, iterations=2, weights=str(synthetic_weights), normalize=False)
+        for share in ((1, 2), None):
+            with pytest.raises(ManifestError, match="r.json: another stylize batch is writing the records of these "
+                                                    "pairs into this report now"):
+                batch.run_batch(batch.intake(str(manifest), None, None, tmp_path / "o", share=share), tmp_path / "o",
+                                settings, report=tmp_path / "r.json")
+        other = batch.run_batch(batch.intake(str(manifest), None, None, tmp_path / "o", share=(2, 2)), tmp_path / "o",
+                                settings, report=tmp_path / "r.json")  # the other shard: its own pairs
+        assert [r.status for r in other.records] == ["ok"]
+        with pytest.raises(ManifestError, match=rf"r.json: a stylize batch \(pid \d+\) is still writing this report"):
+            report.merge([tmp_path / "r.json"], tmp_path / "m.json")
+        assert not (tmp_path / "m.json").exists()
+    finally:
+        holder.communicate("\n", timeout=60)
+    assert holder.returncode == 0
+    assert [p["status"] for p in pairs_of(tmp_path / "r.json")] == ["ok", "ok", "ok"]
+    report.merge([tmp_path / "r.json"], tmp_path / "m.json")
+
+
+def test_round_49_a_closed_report_is_not_written_again(manifest, tmp_path, synthetic_weights):
+    """Hostile round 49: Report.write() on the report run_batch returned raised a bare TypeError."""
+    from stylize import Settings, batch
+
+    settings = Settings(size=32, iterations=2, weights=str(synthetic_weights), normalize=False)
+    rep = batch.run_batch(batch.intake(str(manifest), None, None, tmp_path / "o"), tmp_path / "o", settings,
+                          report=tmp_path / "r.json")
+    before = (tmp_path / "r.json").read_bytes()
+    with pytest.raises(ManifestError, match="r.json: this report is not open for writing"):
+        rep.write()
+    assert (tmp_path / "r.json").read_bytes() == before

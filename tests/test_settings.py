@@ -103,3 +103,10 @@ def test_round_48_numbers_of_other_types_and_objects_in_messages():
     assert (s.size, s.ratio, s.seed, s.tv_weight) == (48, 0.001, 3, 0.5) and type(s.size) is int
     with pytest.raises(SettingsError, match="init must be a name .a text., not an object of type Image$"):
         Settings(init=Image.new("RGB", (4, 4)))
+
+
+def test_round_49_a_seed_of_true_is_no_seed():
+    """Hostile round 49: Settings(seed=True) was taken, and the run failed in torch.manual_seed (RuntimeError)."""
+    for seed in (True, False):
+        with pytest.raises(SettingsError, match="seed must be an integer"):
+            Settings(seed=seed)

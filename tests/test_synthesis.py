@@ -506,3 +506,27 @@ def test_a_converged_synthesis_stops_early_with_the_picture_a_full_run_has_at_th
     assert off.stopped in ("iterations", "stalled") and off.iterations > done.iterations and off.loss <= done.loss
     if off.iterations < 400:  # round 10: L-BFGS ending by itself says so ("stalled"), never "iterations"
         assert off.stopped == "stalled"
+
+
+def test_round_49_a_script_that_ends_while_a_thread_runs_a_transfer_exits_normally(tmp_path, synthetic_weights):
+    """Hostile round 49: a script whose transfer ran in a daemon thread when it ended aborted (SIGABRT, "terminate
+    called without an active exception"): the interpreter finalized under the running pass. At exit every run
+    stops at its next evaluation and the exit waits for it."""
+    from .conftest import pattern
+
+    pattern(64, 48, 1).save(tmp_path / "c.png")
+    pattern(48, 48, 2).save(tmp_path / "s.png")
+    script = tmp_path / "ends.py"
+    script.write_text(
+        "import sys, threading\n"
+        "from stylize import Session, Settings\n"
+        "c, s, w = sys.argv[1:4]\n"
+        "session = Session(Settings(size=64, iterations=400, weights=w, normalize=False, until_done=False))\n"
+        "started = threading.Event()\n"
+        "threading.Thread(target=lambda: session.transfer(c, s, callback=lambda p: started.set()), daemon=True)"
+        ".start()\n"
+        "started.wait(60)\n"
+        "print('ends', flush=True)\n")
+    done = subprocess.run([sys.executable, str(script), str(tmp_path / "c.png"), str(tmp_path / "s.png"),
+                           str(synthetic_weights)], capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "ends\n", "")

@@ -1305,3 +1305,25 @@ def test_round_44_one_video_from_one_style_and_one_runs_finished_frames(tmp_path
     with pytest.raises(video.VideoError, match="fps: has no effect here"):
         video.encode(tmp_path / "W", tmp_path / "rate.mp4", mp4, fps=10)
     assert not any((tmp_path / n).exists() for n in ("mix.mp4", "held.mp4", "rate.mp4"))
+
+
+def test_round_49_write_clip_refuses_before_encoding_and_never_squeezes_a_frame(tmp_path):
+    """Hostile round 49: video.write_clip gave PyAV's and Python's bare errors (an odd size, an unknown codec, a
+    codec that is no text, a name that is no video's) and squeezed a frame of another size into the first's."""
+    import av
+
+    from stylize import video
+
+    square = Image.new("RGB", (32, 32), (200, 30, 30))
+    for frames, name, codec, message in (
+            ([square], "a.mp4", "nonsense", "--codec nonsense: not a video encoder"),
+            ([square], "a.mp4", 5, "codec: an encoder's name"),
+            ([square], "a.xyz", None, r"a.xyz: not a video name"),
+            ([square, Image.new("RGB", (64, 48))], "a.mp4", None, "frames: all of one size, not 32x32 and 64x48")):
+        with pytest.raises(video.VideoError, match=message):
+            video.write_clip(frames, tmp_path / name, codec=codec)
+    assert list(tmp_path.iterdir()) == []
+    video.write_clip([Image.new("RGB", (33, 33), (30, 200, 30))] * 3, tmp_path / "odd.mp4")
+    with av.open(str(tmp_path / "odd.mp4")) as clip:
+        decoded = [f.to_image() for f in clip.decode(video=0)]
+    assert len(decoded) == 3 and decoded[0].size == (34, 34)  # (sides made even, as encode does)

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as nnf
 from PIL import Image
 
-from . import __version__, allocator, color, images, memory, stripes, synthesis, vgg
+from . import __version__, allocator, arguments, color, images, memory, stripes, synthesis, vgg
 from . import job as jobs, plan as plans
 from .errors import DeviceError, ImageError, NonFiniteError, SettingsError
 from .job import ImageLike, Job, describe
@@ -210,12 +210,11 @@ class Session:
         (1, 3, H, W) in [0, 1] instead of the job's init, resized to each level; iterations: instead of the
         job's at the last level. Raises NonFiniteError when the loss is not finite at the start, and what
         plan() raises."""
-        from . import arguments
 
         arguments.functions(callback=callback, should_stop=should_stop)
-        if iterations is not None and not (isinstance(iterations, int) and not isinstance(iterations, bool)
-                                           and 1 <= iterations <= MAX_COUNT):
+        if iterations is not None and not (arguments.is_whole(iterations) and 1 <= iterations <= MAX_COUNT):
             raise SettingsError(f"iterations: a whole number from 1 to {MAX_COUNT} (or None), not {iterations!r:.40}")
+        iterations = None if iterations is None else int(iterations)
         if not isinstance(extra_terms, (list, tuple)) or not all(isinstance(t, Term) for t in extra_terms):
             raise SettingsError("extra_terms: a list of objective terms (stylize.objective.Term)")
         if not isinstance(plan, (Job, Plan)):
@@ -225,7 +224,7 @@ class Session:
                                       and bool(((start >= 0) & (start <= 1)).all())):
             raise SettingsError("start: a float tensor of shape (1, 3, H, W), H and W > 0, values in [0, 1]")
         callback, should_stop = unpinned(callback), unpinned(should_stop)  # (a run they start is one of its own)
-        with pinned(), torch.inference_mode(False), torch.enable_grad():  # (an input replaced during the run, between
+        with synthesis.running(), pinned(), torch.inference_mode(False), torch.enable_grad():  # (an input replaced during the run, between
             # levels or before the finish: refused, never mixed; a caller's inference mode or no_grad is not the run's)
             return self._pinned_run(plan, callback, should_stop, extra_terms, start, iterations)
 
@@ -291,11 +290,14 @@ class Session:
         if job.content is not None and policy.finishes:
             out = policy.finish(out, self.targets.photo(job.content, job.size).to(out.device))
         return Outcome(images.to_pil(out), result.content, result.style, result.loss, result.iterations,
-                       result.evaluations, result.seconds, result.stopped, self.metadata(plan, result))
+                       result.evaluations, result.seconds, result.stopped,
+                       self.metadata(plan, result, start is not None, extra_terms))
 
-    def metadata(self, plan: Plan, result: synthesis.Result) -> dict:
+    def metadata(self, plan: Plan, result: synthesis.Result, started: bool = False, extra_terms=()) -> dict:
         """What an output records: the job, the plan that decided the result, and how the run ended (an Outcome's
-        own copy: editing it changes neither the plan, the job nor another Outcome)."""
+        own copy: editing it changes neither the plan, the job nor another Outcome). A run from a caller's start
+        image (`started`: run's `start`) or with extra objective terms says so: its settings alone do not make
+        it again."""
         job = plan.job
         return copy.deepcopy({
             "stylize": __version__,
@@ -320,6 +322,8 @@ class Session:
             "stopped": result.stopped,
             "partial": result.partial,
             "memory": plan.memory.to_dict(),
+            **({"start": "given to Session.run (not the settings' init)"} if started else {}),
+            **({"extra_terms": [type(t).__name__ for t in extra_terms]} if extra_terms else {}),
         })
 
     def start_image(self, job: Job, width: int, height: int, policy: color.Policy | None = None) -> torch.Tensor:

@@ -4,9 +4,21 @@ string "no" is not False)."""
 
 from __future__ import annotations
 
+import json
+import numbers
 import os
 
 from .errors import SettingsError
+
+
+def is_whole(value) -> bool:
+    """Whether `value` is a whole number of any of Python's or numpy's integer types (never True or False)."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def is_real(value) -> bool:
+    """Whether `value` is a number of any of Python's or numpy's real types (a Fraction too; never True or False)."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 def _shown(value) -> str:
@@ -72,7 +84,7 @@ OWN_KEYS = frozenset({
     "stylize", "command", "layer", "layers", "settings", "content", "style", "styles", "blend", "inputs", "width",
     "height", "device", "torch", "weights_sha256", "content_loss", "style_loss", "loss", "iterations", "evaluations",
     "stopped", "partial", "memory", "intermediate", "intermediate_of", "cell", "video", "frames_for", "mark_of",
-    "mark_sha256", "cells", "ratios", "style_layer_sets", "figure", "contact_sheet",
+    "mark_sha256", "cells", "ratios", "style_layer_sets", "figure", "contact_sheet", "start", "extra_terms",
 })
 COMMAND_LINE_KEYS = frozenset({"argv", "preset"})  # what the command line records of itself (CommandLineMetadata)
 
@@ -84,9 +96,9 @@ class CommandLineMetadata(dict):
 
 
 def mappings(**named) -> None:
-    """Each argument is None or a dict of metadata added to an output's: text keys, none of stylize's own
-    (OWN_KEYS: `partial=False` would make a stopped run's output pass for a finished one), nor the command
-    line's (COMMAND_LINE_KEYS, but in its own CommandLineMetadata); SettingsError."""
+    """Each argument is None or a dict of metadata added to an output's, that JSON can hold: text keys, none of
+    stylize's own (OWN_KEYS: `partial=False` would make a stopped run's output pass for a finished one), nor the
+    command line's (COMMAND_LINE_KEYS, but in its own CommandLineMetadata); SettingsError."""
     for name, value in named.items():
         if value is not None and not isinstance(value, dict):
             raise SettingsError(f"{name}: a dict (or None), not {_shown(value)}")
@@ -97,3 +109,8 @@ def mappings(**named) -> None:
         if own:
             raise SettingsError(f"{name}: {own[0]!r} is a key stylize records itself (resumes read it); give your "
                                 f"keys other names")
+        try:  # (as images.save_image writes it, after the work: a dict of mixed keys or one holding itself)
+            json.dumps(value, sort_keys=True, default=str)
+        except (TypeError, ValueError, RecursionError) as e:
+            raise SettingsError(f"{name}: cannot be written as JSON ({e}); give texts, numbers, lists and dicts with "
+                                f"text keys") from None

@@ -21,7 +21,7 @@ from typing import Callable, NamedTuple
 
 import torch
 
-from . import synthesis
+from . import arguments, synthesis
 from .arguments import given_twice
 from .claims import claim_file
 from .errors import ClusterError, ImageError, ManifestError, SettingsError, StylizeError, UsageError
@@ -491,7 +491,6 @@ def intake(manifest: str | None, contents=(), styles=(), out_dir: Path = Path(".
     """The pairs of a batch: from a manifest file ('-': `stdin`), or every content x every style (each a name or
     glob, or a list of them); then planned (outputs named, checked) and sharded. ManifestError; KeyboardInterrupt
     when should_stop() says so while the manifest is still to be read (a pipe that has given nothing yet)."""
-    from . import arguments
 
     arguments.functions(should_stop=should_stop)
     contents, styles = _names(contents, "contents"), _names(styles, "styles")
@@ -499,8 +498,9 @@ def intake(manifest: str | None, contents=(), styles=(), out_dir: Path = Path(".
     if not isinstance(template, str):
         raise ManifestError(f"template: a name template (a text), not {type(template).__name__}")
     if share is not None and not (isinstance(share, (list, tuple)) and len(share) == 2 and all(
-            isinstance(v, int) and not isinstance(v, bool) for v in share) and 1 <= share[0] <= share[1]):
+            arguments.is_whole(v) for v in share) and 1 <= share[0] <= share[1]):
         raise ManifestError(f"share: (I, N), whole numbers with 1 <= I <= N, not {share!r:.40}")
+    share = None if share is None else (int(share[0]), int(share[1]))
     if manifest is not None and not isinstance(manifest, (str, os.PathLike)):
         raise ManifestError(f"manifest: a file name or '-', not {type(manifest).__name__}")
     manifest = None if manifest is None else os.fspath(manifest)
@@ -993,7 +993,6 @@ def check_arguments(pairs, out_dir, report, inputs, skip_existing, overwrite, co
     """The API's run_batch (and cluster.run_batch) arguments, before any work: `pairs` what intake or plan returns,
     names, flags, functions and `metadata` of their types (ManifestError, SettingsError). Returns `inputs` as a
     list (one name alone: a list of one)."""
-    from . import arguments
 
     if not isinstance(pairs, list) or not all(isinstance(p, Pair) for p in pairs):
         raise ManifestError("pairs: the list batch.intake (or batch.plan) returns")

@@ -225,6 +225,31 @@ def file_held(path: str | os.PathLike) -> Path | None:
     return lock if _held_elsewhere(os.fspath(lock)) else None
 
 
+def file_in_use(path: str | os.PathLike) -> Path | None:
+    """The claim file of `path` when any other run holds it, shared or alone (a batch writing its report), else
+    None."""
+    lock = claim_file(path).lock_file
+    key = os.path.realpath(lock)
+    if key in _HELD:  # (never opened here: closing a second descriptor would drop this process's lock)
+        return lock if key not in _this_run() else None
+    try:
+        import fcntl
+        import stat
+
+        fd = os.open(lock, os.O_RDWR | NOFOLLOW | getattr(os, "O_NONBLOCK", 0))
+    except (ImportError, OSError):
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as e:
+        return lock if e.errno in (errno.EACCES, errno.EAGAIN) else None
+    finally:
+        os.close(fd)
+    return None
+
+
 def folder_held(folder: str | os.PathLike) -> bool:
     """Whether another run holds `folder`'s claim (a video writing its frames there): its files are that run's,
     and no other command writes into it."""

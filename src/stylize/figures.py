@@ -10,6 +10,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
+from . import arguments
 from .errors import ImageError, SettingsError
 from .job import COMMANDS
 from .layers import PAPER_STYLE_LAYERS
@@ -151,7 +152,6 @@ def save(figure: Figure, out, argv: str = "", overwrite: bool = False, metadata:
     first as a run with `output` checks it (check_outputs: never over an input, a cell, a file of yours at the
     .json's name, or without `overwrite` anything); the .json is written to disk first, so a full disk leaves
     neither. ImageError."""
-    from . import arguments
     from .claims import holding
 
     if not isinstance(figure, Figure):
@@ -261,11 +261,13 @@ def _arguments(settings, layer_sets, *, ratios=None, content_layers=None) -> tup
     if given_twice(layer_sets, key=set) is not None:  # (a row twice, run twice)
         raise LayerError(f"layer_sets: the layer set {','.join(given_twice(layer_sets, key=set))} is given twice")
     if ratios is not None:
-        ratios = (ratios,) if isinstance(ratios, (int, float)) else ratios
-        if not isinstance(ratios, (list, tuple)) or not ratios or \
-                not all(isinstance(r, (int, float)) and not isinstance(r, bool) for r in ratios):
+        ratios = (ratios,) if arguments.is_real(ratios) else ratios
+        if not isinstance(ratios, (list, tuple)) or not ratios or not all(arguments.is_real(r) for r in ratios):
             raise SettingsError(f"ratios: a number or a list of numbers (alpha/beta), not {ratios!r:.80}")
-        ratios = tuple(ratios)
+        try:
+            ratios = tuple(float(r) for r in ratios)
+        except OverflowError:
+            raise SettingsError(f"ratios: numbers within a float's range, not {ratios!r:.80}") from None
         for r in ratios:  # every column's ratio before any work (a cell's settings are made when its turn comes)
             settings.replace(ratio=r)
         if given_twice(ratios) is not None:
@@ -305,7 +307,6 @@ def _claimed(make):
     @functools.wraps(make)
     def run(*args, output=None, cells_dir=None, overwrite=False, callback=None, should_stop=None, argv="",
             metadata=None, **kwargs):
-        from . import arguments
 
         arguments.names(cells_dir=cells_dir)
         arguments.files(output=output)

@@ -7,14 +7,13 @@ normalisation, device) is the Session's.
 
 from __future__ import annotations
 
-import numbers
 import os
 from dataclasses import dataclass, field
 from typing import Callable, Union
 
 from PIL import Image
 
-from .arguments import given_twice
+from .arguments import given_twice, is_real, is_whole
 from .errors import ImageError, LayerError, SettingsError
 from .layers import check_layer
 from .settings import MAX_SIDE, STARTS, Settings
@@ -143,7 +142,7 @@ def transfer_job(s: Settings, content: ImageLike, style, blend: tuple[float, ...
         raise SettingsError("at least one style image is needed")
     if blend is not None and not isinstance(blend, (list, tuple)):
         raise SettingsError(f"blend: a list of weights, one per style image (or None), not {blend!r:.40}")
-    if blend is not None and not all(isinstance(w, numbers.Real) and not isinstance(w, bool) for w in blend):
+    if blend is not None and not all(is_real(w) for w in blend):
         raise SettingsError(f"blend: a list of weights (numbers), one per style image, not {list(blend)!r:.40}")
     weights = (s.replace(style_blend=tuple(blend)) if blend is not None else s).blend(len(styles))
     if s.content_mask is not None:
@@ -174,9 +173,10 @@ def style_job(s: Settings, image: ImageLike, layers=None, out_size: tuple[int, i
     equally."""
     _paper_only(s, "style-recon")
     if out_size is not None and not (isinstance(out_size, (list, tuple)) and len(out_size) == 2 and all(
-            isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= MAX_SIDE for v in out_size)):
+            is_whole(v) and 1 <= v <= MAX_SIDE for v in out_size)):
         raise SettingsError(f"out_size: (width, height), two whole numbers of pixels from 1 to {MAX_SIDE}, not "
                             f"{out_size!r:.40}")
+    out_size = None if out_size is None else (int(out_size[0]), int(out_size[1]))
     layers = layer_names(layers) if layers is not None else s.style_layers
     weights = tuple(s.layer_weights.values()) if layers == s.style_layers else (1 / len(layers),) * len(layers)
     return Job("style-recon", styles=(image_like(image, "image"),), blend=(1.0,), style_layers=layers, layer_weights=weights, beta=1.0,

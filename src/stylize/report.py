@@ -21,7 +21,7 @@ import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-from .claims import claim_file, open_own
+from .claims import claim_file, file_in_use, open_own, owner
 from .errors import ClaimError, ManifestError, UsageError
 from .images import (check_name, check_not_held, check_writable, no_folder, path_key, read_json_here, same_file,
                      through_link, write_json)
@@ -131,7 +131,9 @@ LOCK_MARK = b"stylize report lock\n"  # what a report's lock file holds: stylize
 
 class Lock:
     """The lock file of a report: byte 0 is held while one run reads and rewrites the report, byte 1
-    (shared) by every run that writes it. The last run out removes the file."""
+    (shared) by every run that writes it, byte 2 + i by the run that writes pair i's record (shards hold
+    disjoint pairs; a second run of the same pairs is refused: its records would overwrite the first's). The
+    last run out removes the file."""
 
     def __init__(self, report: Path):
         digest = hashlib.sha256(report.name.encode("utf-8", "surrogateescape")).hexdigest()[:12]
@@ -197,6 +199,29 @@ class Lock:
         import fcntl
 
         self._lockf(fcntl.LOCK_EX, 0)
+
+    def hold_pairs(self, indexes) -> bool:
+        """Hold the bytes of these pairs' records (2 + index), each contiguous run at once; False (none held)
+        when another run holds one of them."""
+        import fcntl
+
+        runs = []
+        for i in sorted(set(indexes)):
+            if runs and runs[-1][1] == i:
+                runs[-1][1] = i + 1
+            else:
+                runs.append([i, i + 1])
+        for n, (start, end) in enumerate(runs):
+            try:
+                fcntl.lockf(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB, end - start, 2 + start)
+            except OSError as e:
+                for first, last in runs[:n]:
+                    fcntl.lockf(self.fd, fcntl.LOCK_UN, last - first, 2 + first)
+                if e.errno in (errno.EACCES, errno.EAGAIN):
+                    return False
+                raise ManifestError(f"{self.report}: cannot lock the report ({e.strerror or e}); give each shard its "
+                                    f"own --report and join them with `stylize report merge`") from None
+        return True
 
     def release(self) -> None:
         import fcntl
@@ -291,6 +316,10 @@ class Report:
         self._take_claim()
         try:
             others = self.lock.enter()
+            if not self.lock.hold_pairs(r.index for r in self.records):  # (a shard holds others' pairs)
+                raise ManifestError(f"{self.path}: another stylize batch is writing the records of these pairs into "
+                                    f"this report now (the same pairs, not another shard's); wait for it to end, or "
+                                    f"choose another --report")
             there = read(self.path)
             self._decide(there, os.path.lexists(self.path), others, overwrite, resume)
             if there is not None and self._same_batch(there):  # (a pair kept by --skip-existing keeps its record's
@@ -353,9 +382,13 @@ class Report:
     def write(self, force: bool = True) -> None:
         """Write the report (this run's records with the other shards' found in the file); without `force`,
         only when the last write is long enough ago (at most WRITE_SHARE of the time goes to writing).
-        ManifestError when it cannot be written."""
+        ManifestError when it cannot be written, or is not open (before open(), after close(): its batch's claim
+        and lock are not held)."""
         if self.path is None or (not force and time.monotonic() < self._next_write):
             return
+        if not self._open:
+            raise ManifestError(f"{self.path}: this report is not open for writing (its batch has not begun, or has "
+                                f"ended); a batch writes its report itself")
         self.lock.hold()
         try:
             self._write_locked()
@@ -393,11 +426,11 @@ class Report:
         if not self._open:
             self._release_claim()  # checked, never opened (a batch that failed between the two)
             return
-        self._open = False
         try:
             if write:
                 self.write()
         finally:
+            self._open = False
             self.lock.leave()
             self._release_claim()
 
@@ -461,6 +494,10 @@ def merge(paths, output, *, overwrite: bool = False) -> tuple[dict, list[int]]:
             raise ManifestError(f"{output}: already exists; pass --overwrite to replace it")
     first, records, started, digest = None, {}, [], None
     for p in paths:
+        busy = file_in_use(p)
+        if busy is not None:  # (a shard still writing it: its pairs would be merged as they are now)
+            raise ManifestError(f"{p}: a stylize batch{owner(busy)} is still writing this report; merge once it has "
+                                f"ended")
         data = read(p)
         if data is None:
             why = "no such file" if not os.path.exists(p) else "not a regular file (a pipe, a device: save the " \

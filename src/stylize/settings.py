@@ -135,7 +135,7 @@ class Settings:
             raise SettingsError("an empty mask name: give --content-mask and each --style-mask a file or a colour")
         if self.precision not in PRECISIONS:
             raise SettingsError(f"precision must be one of {', '.join(PRECISIONS)}, not {self.precision!r}")
-        if not isinstance(self.seed, int) or not 0 <= self.seed < 2**63:
+        if not isinstance(self.seed, int) or isinstance(self.seed, bool) or not 0 <= self.seed < 2**63:
             raise SettingsError(f"seed must be an integer from 0 to 2**63 - 1, not {self.seed!r}")
         if self.style_blend is not None:
             for w in self.style_blend:

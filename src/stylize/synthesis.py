@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import contextlib
 import functools
 import contextvars
 import math
@@ -185,6 +186,32 @@ def _finish_abandoned() -> None:
         time.sleep(POLL)
 
 
+EXITING = threading.Event()  # the interpreter is exiting: every run stops at its next evaluation
+_running = [0]  # runs in progress (Session.run), in any thread
+_running_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def running():
+    """A run in progress (api.Session.run). A run left going in another thread when the script ends (a daemon
+    thread's) would be finalized under, which aborts the process (SIGABRT): at the interpreter's exit every run
+    stops at its next evaluation (as interrupted) and the exit waits for it."""
+    with _running_lock:
+        _running[0] += 1
+    try:
+        yield
+    finally:
+        with _running_lock:
+            _running[0] -= 1
+
+
+@atexit.register
+def _stop_runs() -> None:
+    EXITING.set()
+    while _running[0]:
+        time.sleep(POLL)
+
+
 def computed(fn: Callable[[], object], should_stop: Callable[[], bool] | None):
     """fn() (a computation of torch's, e.g. one pass or the targets' passes), on the calling thread's _Worker when
     should_stop is given, else on the calling thread. Raises what fn raises, or Interrupted as soon as
@@ -239,7 +266,7 @@ class Bookkeeper:
 
     def evaluate(self, x: torch.Tensor) -> tuple[float, torch.Tensor]:
         """Loss and gradient at x; records the best point and reports progress."""
-        if self.should_stop is not None and self.should_stop():
+        if EXITING.is_set() or (self.should_stop is not None and self.should_stop()):
             raise _Stop("interrupted")
         if self.until_done and self.iteration != self.seen:
             self._iteration_ended()

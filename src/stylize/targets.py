@@ -22,7 +22,7 @@ from PIL import Image
 
 from . import claims, color, images, masks, synthesis
 from .job import ImageLike, Job, describe
-from .errors import ImageError, StylizeError
+from .errors import ImageError
 
 MAX_ENTRIES = 64  # targets kept (least recently used dropped first): a batch's styles, a video's recent frames
 _pins: contextvars.ContextVar[dict | None] = contextvars.ContextVar("stylize_pins", default=None)  # {absolute
@@ -46,38 +46,31 @@ def pinned():
 def unpinned(fn):
     """`fn` (a user's callback, or None) run outside the pinned run that calls it: a run it starts is a run of its
     own (its files may differ from the caller's earlier reads; its claims are refused where the caller's hold).
-    A callback that changes the working folder is a StylizeError once it returns, the folder changed back: the
-    run's names (outputs, cells, claims, its report) are relative to the folder it began in."""
+    A callback runs in the folder the run began in, and a change of the working folder it makes is undone when
+    it returns: the run's names (outputs, cells, claims, its report) lead from that folder, to its end."""
     if fn is None:
         return None
 
     def call(*args, **kwargs):
         token, held, folder = _pins.set(None), claims.RUN.set(None), os.getcwd()
         try:
-            result = fn(*args, **kwargs)
+            return fn(*args, **kwargs)
         finally:
             claims.RUN.reset(held)
             _pins.reset(token)
-            moved = _moved_from(folder)
-        if moved:
-            raise StylizeError(f"a callback changed the working folder during the run (to {moved}); it is changed "
-                               f"back to {folder}, where the run's names lead, and the run stopped: change folder "
-                               f"before the run or after it")
-        return result
+            _back_to(folder)
     return call
 
 
-def _moved_from(folder: str) -> str | None:
-    """The working folder when it is no longer `folder` (which it is made again), else None."""
+def _back_to(folder: str) -> None:
+    """The working folder made `folder` again, where a callback changed it."""
     try:
-        now = os.getcwd()
+        moved = os.getcwd() != folder
     except OSError:  # (the folder it moved to was removed)
-        now = "a folder since removed"
-    if now == folder:
-        return None
-    with contextlib.suppress(OSError):
-        os.chdir(folder)
-    return now
+        moved = True
+    if moved:
+        with contextlib.suppress(OSError):
+            os.chdir(folder)
 
 
 def pinning() -> bool:

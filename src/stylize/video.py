@@ -34,7 +34,7 @@ import torch
 import torch.nn.functional as nnf
 from PIL import Image, ImageOps
 
-from . import claims, images, unread
+from . import arguments, claims, images, unread
 from .arguments import given_twice
 from .console import limits
 from .errors import StylizeError
@@ -532,11 +532,12 @@ class VideoOptions:
                              f"{NUMBER_RANGE[1]:g}")
         for name, value in (("--frame-iterations", self.frame_iterations), ("--pass-iterations", self.pass_iterations),
                             ("--passes", self.passes), ("--temporal-from-pass", self.temporal_from_pass)):
-            if value is not None and not (isinstance(value, int) and not isinstance(value, bool)
-                                          and 1 <= value <= MAX_COUNT):
+            if value is not None and not (arguments.is_whole(value) and 1 <= value <= MAX_COUNT):
                 raise VideoError(f"{name} {value!r:.40}: give a whole number from 1 to {MAX_COUNT}")
-        if not isinstance(self.long_term, (list, tuple)) or not all(isinstance(v, int) and not isinstance(v, bool)
-                                                                    for v in self.long_term):
+        for name in ("frame_iterations", "pass_iterations", "passes", "temporal_from_pass"):  # (numpy's: ints)
+            if getattr(self, name) is not None:
+                object.__setattr__(self, name, int(getattr(self, name)))
+        if not isinstance(self.long_term, (list, tuple)) or not all(arguments.is_whole(v) for v in self.long_term):
             raise VideoError(f"--long-term {self.long_term!r:.40}: give a list of whole frame distances, e.g. (1, 10)")
         if given_twice(self.long_term) is not None:
             raise VideoError(f"--long-term: the frame distance {given_twice(self.long_term)} is given twice")
@@ -549,6 +550,8 @@ class VideoOptions:
             raise VideoError(f"--passes {self.passes}: give 1 to {MAX_PASSES}")
         if not _number(self.pass_blend) or not 0 <= self.pass_blend <= 1:
             raise VideoError(f"--pass-blend {self.pass_blend!r:.40}: give a number from 0 to 1")
+        object.__setattr__(self, "pass_blend", float(self.pass_blend))
+        object.__setattr__(self, "temporal_weight", float(self.temporal_weight))
         if self.temporal_from_pass is not None and not 1 <= self.temporal_from_pass <= self.passes:
             raise VideoError(f"--temporal-from-pass {self.temporal_from_pass}: give a pass from 1 to --passes "
                              f"({self.passes})")
@@ -564,7 +567,10 @@ class VideoOptions:
 
 
 def _number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    try:
+        return arguments.is_real(value) and math.isfinite(value)
+    except OverflowError:  # (a Fraction beyond a float's range)
+        return False
 
 
 def check_fps(fps) -> float:
@@ -756,7 +762,6 @@ def stylize_frames(session, clip: Clip, style, out_dir, options: VideoOptions = 
     passes `claim` (claims.claim_folder(out_dir)): then it is taken here and the caller releases it (make_video
     holds it until the video is encoded). `_frames_for` is make_video's: what the frames are for ("video" or
     "folder"), recorded in each."""
-    from . import arguments
     from .job import styles_of
 
     styles = styles_of(style)
@@ -977,13 +982,11 @@ def make_video(source, styles, output, settings, options: VideoOptions = VideoOp
     fps = check_fps(fps)
     if not isinstance(options, VideoOptions):
         raise VideoError(f"options: a video.VideoOptions, not {type(options).__name__}")
-    from . import arguments
 
     arguments.flags(keep_frames=keep_frames, overwrite=overwrite)
     arguments.functions(callback=callback, should_stop=should_stop, on_ready=on_ready, on_frame=on_frame)
     arguments.mappings(metadata=metadata)
-    if codec is not None and not isinstance(codec, str):
-        raise VideoError(f"codec: an encoder's name (or None), not {type(codec).__name__}")
+    _codec_argument(codec)
     for value, what in ((source, "source"), (output, "output")):
         if not isinstance(value, (str, os.PathLike)) and not (what == "source" and isinstance(value, Clip)):
             raise VideoError(f"{what}: a file or folder name{' or a Clip' * (what == 'source')}, not "
@@ -1141,6 +1144,37 @@ def _open_output(av, path: Path, codec: str, size, rate, time_base, source_conta
     return out, stream, audio
 
 
+def _codec_argument(codec) -> None:
+    """The API's `codec`: an encoder's name or None, else VideoError."""
+    if codec is not None and not isinstance(codec, str):
+        raise VideoError(f"codec: an encoder's name (or None), not {type(codec).__name__}")
+
+
+def video_encoder(av, codec: str) -> str:
+    """`codec` when this FFmpeg build has a video encoder of that name, else VideoError."""
+    try:
+        if av.codec.Codec(codec, "w").type != "video":
+            raise ValueError(codec)
+    except Exception:  # PyAV's UnknownCodecError and others: all mean "no such video encoder"
+        raise VideoError(f"--codec {codec}: not a video encoder of this FFmpeg build (try libx264, mpeg4, libvpx-vp9)") \
+            from None
+    return codec
+
+
+def even_sided(im: Image.Image, width: int, height: int) -> Image.Image:
+    """A frame made (width, height), its encoded_size: the last row and column replicated (4:2:0 takes even
+    sides), never scaled."""
+    if im.size == (width, height):
+        return im
+    canvas = Image.new("RGB", (width, height))
+    canvas.paste(im, (0, 0))
+    if width > im.width:
+        canvas.paste(im.crop((im.width - 1, 0, im.width, im.height)), (im.width, 0))
+    if height > im.height:
+        canvas.paste(canvas.crop((0, im.height - 1, width, im.height)), (0, im.height))
+    return canvas
+
+
 def check_video_output(output, codec: str | None, size: tuple[int, int], source: Clip, fps: float,
                        overwrite: bool) -> str:
     """Refuse, before any work, a video output that exists (without overwrite), has no known container,
@@ -1163,13 +1197,7 @@ def check_video_output(output, codec: str | None, size: tuple[int, int], source:
         raise VideoError(f"{output}: is a directory")
     if source.kind == "video" and os.path.realpath(output) == os.path.realpath(source.path):
         raise VideoError(f"{output}: is the input clip; choose another output")
-    codec = codec or CONTAINERS[suffix]
-    try:
-        if av.codec.Codec(codec, "w").type != "video":
-            raise ValueError(codec)
-    except Exception:  # PyAV's UnknownCodecError and others: all mean "no such video encoder"
-        raise VideoError(f"--codec {codec}: not a video encoder of this FFmpeg build (try libx264, mpeg4, libvpx-vp9)") \
-            from None
+    codec = video_encoder(av, codec or CONTAINERS[suffix])
     if av.codec.Codec(codec, "w").name == "libx265" and encoded_size(size)[0] < X265_MIN_WIDTH:
         raise VideoError(f"--codec {codec}: x265 corrupts its memory on frames under {X265_MIN_WIDTH} px wide (these "
                          f"are {encoded_size(size)[0]}); use a larger --size or another --codec")
@@ -1275,7 +1303,6 @@ def encode(frames_dir, output, source: Clip, codec: str | None = None, fps: floa
     existing one without overwrite, the container and `codec`, None for the container's own), with the output
     claimed (claims.holding: another run writing it is refused). should_stop() is asked before every frame:
     EncodingStopped, and the temporary file removed. Raises VideoError, ImageError, ClaimError."""
-    from . import arguments
 
     if not isinstance(source, Clip):
         raise VideoError(f"source: the Clip of the frames (video.open_clip), not {type(source).__name__}")
@@ -1283,8 +1310,7 @@ def encode(frames_dir, output, source: Clip, codec: str | None = None, fps: floa
     arguments.files(output=output)
     arguments.flags(overwrite=overwrite)
     arguments.functions(should_stop=should_stop)
-    if codec is not None and not isinstance(codec, str):
-        raise VideoError(f"codec: an encoder's name (or None), not {type(codec).__name__}")
+    _codec_argument(codec)
     av, fps, source = _av(), check_fps(fps), current(source)
     unread.check(dict(video_file=True, frames_in=source.kind == "folder"), ["fps"] if fps != DEFAULT_FPS else [],
                  error=VideoError)  # (a video's own rate is kept)
@@ -1341,15 +1367,7 @@ def _encode(av, files, output: Path, source: Clip, codec: str, size, fps, overwr
                 im = images.load_image(f)
                 if im.size != size:
                     raise VideoError(f"{f}: {im.size[0]}x{im.size[1]} px, but the first frame is {size[0]}x{size[1]}")
-                if im.size != (stream.width, stream.height):  # even sides for 4:2:0: replicate the last row/column
-                    canvas = Image.new("RGB", (stream.width, stream.height))
-                    canvas.paste(im, (0, 0))
-                    if stream.width > im.width:
-                        canvas.paste(im.crop((im.width - 1, 0, im.width, im.height)), (im.width, 0))
-                    if stream.height > im.height:
-                        canvas.paste(canvas.crop((0, im.height - 1, stream.width, im.height)), (0, im.height))
-                    im = canvas
-                frame = av.VideoFrame.from_image(im)
+                frame = av.VideoFrame.from_image(even_sided(im, stream.width, stream.height))
                 pts = source.pts[n] if source.kind == "video" and n < len(source.pts) else None
                 frame.pts = pts if pts is not None else n
                 frame.time_base = time_base
@@ -1390,28 +1408,29 @@ def remove_work_folder(folder: Path, count: int) -> None:
 
 def write_clip(frames: list[Image.Image], output, fps: float = DEFAULT_FPS, codec: str | None = None,
                overwrite: bool = False) -> Path:
-    """Encode in-memory frames as a video (bench/make_clip.py, the tests). VideoError for an existing `output`
-    without `overwrite`."""
-    from . import arguments
-
+    """Encode in-memory frames, all of one size, as a video (bench/make_clip.py, the tests), as encode does (sides
+    made even, the container's codec by default). VideoError before any encoding for an existing `output` without
+    `overwrite`, a name that is no video's, frames of several sizes, or no such video encoder."""
     arguments.files(output=output)
     arguments.flags(overwrite=overwrite)
+    _codec_argument(codec)
     if not isinstance(frames, (list, tuple)) or not frames or not all(isinstance(f, Image.Image) for f in frames):
         raise VideoError("frames: a list of PIL images, at least one")
+    sizes = sorted({f.size for f in frames})
+    if len(sizes) > 1:
+        raise VideoError(f"frames: all of one size, not {' and '.join(f'{w}x{h}' for w, h in sizes[:2])}")
     av, fps = _av(), check_fps(fps)
     output = Path(output)
+    if output.suffix.lower() not in CONTAINERS:
+        raise VideoError(f"{output}: not a video name ({', '.join(CONTAINERS)})")
     if os.path.lexists(output) and not overwrite:
         raise VideoError(f"{output}: already exists; pass overwrite=True to replace it")
-    codec = codec or CONTAINERS.get(output.suffix.lower(), "libx264")
-    rate = Fraction(fps).limit_denominator(1001)
-    with av.open(_url(output), "w") as out:
-        stream = out.add_stream(codec, rate=rate)
-        stream.width, stream.height = frames[0].size
-        stream.pix_fmt = "yuv420p"
-        if codec == "libx264":
-            stream.options = {"crf": "16"}
+    codec = video_encoder(av, codec or CONTAINERS[output.suffix.lower()])
+    out, stream, _ = _open_output(av, output, codec, sizes[0], Fraction(fps).limit_denominator(1001), None)
+    with out:
         for im in frames:
-            for packet in stream.encode(av.VideoFrame.from_image(im.convert("RGB"))):
+            for packet in stream.encode(av.VideoFrame.from_image(even_sided(im.convert("RGB"), stream.width,
+                                                                             stream.height))):
                 out.mux(packet)
         for packet in stream.encode(None):
             out.mux(packet)
