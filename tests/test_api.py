@@ -338,3 +338,18 @@ def test_round_49_a_run_from_a_given_start_or_with_extra_terms_says_so(tmp_path,
     assert "start" not in plain and "extra_terms" not in plain
     given = s.run(plan, start=torch.zeros(1, 3, 8, 8), extra_terms=[TVTerm(1.0)]).metadata
     assert given["start"].startswith("given to Session.run") and given["extra_terms"] == ["TVTerm"]
+
+
+def test_round_50_a_sessions_settings_are_fixed_and_a_meta_start_is_refused(tmp_path, synthetic_weights):
+    """Hostile round 50: session.settings = ...replace(precision="bf16") gave an fp32 picture recorded as bf16 (the
+    network's dtype and device are the Session's); a start tensor on the meta device raised a bare RuntimeError."""
+    s = Session(size=32, iterations=2, weights=str(synthetic_weights), normalize=False)
+    for name, value in (("settings", s.settings.replace(precision="bf16")), ("device", torch.device("cpu")),
+                        ("compute", torch.bfloat16)):
+        with pytest.raises(SettingsError, match=f"Session.{name} is fixed when the Session is made"):
+            setattr(s, name, value)
+    assert s.settings.precision == "fp32"
+    pattern(40, 32, 1).save(tmp_path / "c.png")
+    pattern(36, 36, 2).save(tmp_path / "s.png")
+    with pytest.raises(SettingsError, match="start: a float tensor"):
+        s.run(s.transfer_job(tmp_path / "c.png", tmp_path / "s.png"), start=torch.empty(1, 3, 8, 8, device="meta"))

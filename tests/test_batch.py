@@ -1490,3 +1490,38 @@ def test_round_48_a_file_put_at_the_sheets_name_mid_batch_is_kept_and_no_hint_re
     assert r.exit_code == 1 and "sheet.png: a file was put at the contact sheet's name during the batch; it is kept" \
         in r.output and "--skip-existing" in r.output, cli_result_text(r)
     assert Path("sheet.png").read_bytes() == theirs and Path("o/a__s.png").exists()
+
+
+def test_round_50_arguments_changed_during_the_run_change_nothing(tmp_path, synthetic_weights, monkeypatch):
+    """Hostile round 50: run_batch read the caller's metadata dict and pairs when it wrote each output: a callback
+    that set metadata["partial"] = False marked a stopped output finished (a resume skipped it), and one that
+    pointed a pair's output at the batch's style image wrote over it. The batch runs what it checked."""
+    import hashlib
+
+    monkeypatch.chdir(tmp_path)
+    pattern(40, 32, 1).save("a.png")
+    pattern(40, 32, 2).save("b.png")
+    pattern(36, 36, 3).save("s.png")
+    settings = Settings(size=32, iterations=20, weights=str(synthetic_weights), normalize=False, until_done=False)
+    metadata, asked = {"request": "42"}, []
+
+    def stop():
+        asked.append(1)
+        if len(asked) == 2:
+            metadata["partial"] = False
+        return len(asked) > 6
+
+    rep = batch.run_batch(batch.intake(None, ["a.png"], ["s.png"], "o"), "o", settings, metadata=metadata,
+                          should_stop=stop)
+    assert [r.status for r in rep.records] == ["interrupted"]
+    meta = json.loads(Image.open("o/a__s.png").info["stylize"])
+    assert meta["partial"] is True and meta["request"] == "42"
+    style = hashlib.sha256(Path("s.png").read_bytes()).hexdigest()
+    pairs = batch.intake(None, ["a.png", "b.png"], ["s.png"], "o2")
+
+    def repoint(record):
+        pairs[1].output = Path("s.png")
+
+    rep = batch.run_batch(pairs, "o2", settings.replace(iterations=2), on_pair=repoint, overwrite=True)
+    assert [r.status for r in rep.records] == ["ok", "ok"] and Path("o2/b__s.png").exists()
+    assert hashlib.sha256(Path("s.png").read_bytes()).hexdigest() == style

@@ -798,7 +798,7 @@ def test_a_number_too_small_for_a_float_is_never_read_as_0_and_long_numbers_are_
     for extra, message in ((["--style-blend", "1,1e-400"], "'1e-400' is too small to be told from 0"),
                            (["--content-weight", "1e-999"], "'1e-999' is too small to be told from 0"),
                            (["--seed", "7" * 5000], "a text of 5000 characters is too large: a number of 5000 digits"),
-                           (["--seed", "7" * 400], "a text of 400 characters is not in the range 0<=x<=")):  # round 18
+                           (["--seed", "7" * 400], "a number of 400 characters is not in the range 0<=x<=")):  # round 18
         styles = [art, art] if extra[0] == "--style-blend" else [art]
         r = run(photo, *styles, "-o", tmp_path / "o.png", *FAST, *extra)
         error = r.stderr.strip().splitlines()[-1]

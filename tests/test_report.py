@@ -461,3 +461,19 @@ def test_round_49_a_closed_report_is_not_written_again(manifest, tmp_path, synth
     with pytest.raises(ManifestError, match="r.json: this report is not open for writing"):
         rep.write()
     assert (tmp_path / "r.json").read_bytes() == before
+
+
+def test_round_50_a_report_of_several_names_is_refused(manifest, tmp_path, synthetic_weights):
+    """Hostile round 50: a report named by two hard links had two locks (they go by name): the same batch started
+    under each name ran twice at once, and each rewrite split the file into two reports that contradict."""
+    from stylize import Settings, batch
+
+    settings = Settings(size=32, iterations=2, weights=str(synthetic_weights), normalize=False)
+    batch.run_batch(batch.intake(str(manifest), None, None, tmp_path / "o", share=(1, 2)), tmp_path / "o", settings,
+                    report=tmp_path / "r.json")
+    os.link(tmp_path / "r.json", tmp_path / "h.json")
+    for name in ("r.json", "h.json"):
+        with pytest.raises(ManifestError, match=rf"{name}: the file has other names \(hard links, 2 in all\)"):
+            batch.run_batch(batch.intake(str(manifest), None, None, tmp_path / "o", share=(2, 2)), tmp_path / "o",
+                            settings, report=tmp_path / name)
+    assert os.stat(tmp_path / "r.json").st_nlink == 2 and len(pairs_of(tmp_path / "r.json")) == 2

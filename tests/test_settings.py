@@ -110,3 +110,16 @@ def test_round_49_a_seed_of_true_is_no_seed():
     for seed in (True, False):
         with pytest.raises(SettingsError, match="seed must be an integer"):
             Settings(seed=seed)
+
+
+def test_round_50_a_number_too_small_for_a_float_is_never_off():
+    """Hostile round 50: Settings(style_weight=Fraction(1, 10**400)) became 0.0, "no style term" (the command line
+    refuses 1e-400 as too small to be told from 0)."""
+    from fractions import Fraction
+
+    import numpy as np
+
+    for field, value in (("style_weight", Fraction(1, 10**400)), ("tv_weight", np.longdouble("1e-4000")),
+                         ("ratio", Fraction(1, 10**400)), ("style_blend", (1, Fraction(1, 10**400)))):
+        with pytest.raises(SettingsError, match=f"{field}: .* is too small to be told from 0"):
+            Settings(**{field: value})

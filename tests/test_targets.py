@@ -241,3 +241,28 @@ def test_round_48_a_callback_that_changes_folder_never_moves_the_run(tmp_path, s
     assert os.getcwd() == str(tmp_path) and [r.status for r in rep.records] == ["ok"]
     assert json.loads(Path("bo.json").read_text())["summary"] == {"ok": 1} and Path("bo/c__s.png").exists()
     assert list(tmp_path.rglob(".stylize*")) == [] and list((tmp_path / "sub").iterdir()) == []
+
+
+def test_round_50_a_pil_image_is_read_as_a_file_of_it_is(tmp_path):
+    """Hostile round 50: a PIL image given to the API skipped the reading rules a file goes through: transparency
+    was black, EXIF orientation ignored, 16-bit grey clipped, float pixels clipped, NaN pixels taken."""
+    import numpy as np
+
+    from stylize.errors import ImageError
+
+    rgba = np.zeros((24, 32, 4), np.uint8)
+    rgba[:, :16] = (255, 0, 0, 255)
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "transparent.png")
+    exif = Image.Exif()
+    exif[0x0112] = 6  # a quarter turn
+    pattern(32, 24, 1).save(tmp_path / "turned.jpg", exif=exif)
+    Image.fromarray(np.full((24, 32), 32768, np.uint16)).save(tmp_path / "grey16.png")
+    Image.fromarray(np.linspace(0, 1, 24 * 32, dtype=np.float32).reshape(24, 32), "F").save(tmp_path / "float.tif")
+    cache = Targets(torch.device("cpu"))
+    for name in ("transparent.png", "turned.jpg", "grey16.png", "float.tif"):
+        by_name, in_memory = cache.image(tmp_path / name), cache.image(Image.open(tmp_path / name))
+        assert in_memory.size == by_name.size and in_memory.tobytes() == by_name.tobytes(), name
+    nan = np.random.default_rng(0).random((24, 32)).astype(np.float32)
+    nan[5, 5] = np.nan
+    with pytest.raises(ImageError, match="NaN or infinite pixels"):
+        cache.image(Image.fromarray(nan, "F"))

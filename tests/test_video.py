@@ -1327,3 +1327,29 @@ def test_round_49_write_clip_refuses_before_encoding_and_never_squeezes_a_frame(
     with av.open(str(tmp_path / "odd.mp4")) as clip:
         decoded = [f.to_image() for f in clip.decode(video=0)]
     assert len(decoded) == 3 and decoded[0].size == (34, 34)  # (sides made even, as encode does)
+
+
+def test_round_50_write_clip_is_one_run_at_a_time_and_never_leaves_half_a_video(tmp_path):
+    """Hostile round 50: write_clip wrote over a video another run was making (which then failed after all its
+    frames), and a frame it could not convert, found after encoding began, left a cut-off video at the name (an
+    earlier one replaced) and a bare ValueError."""
+    from stylize import claims, video
+    from stylize.errors import ClaimError
+
+    frame = Image.new("RGB", (32, 24), (200, 30, 30))
+    video.write_clip([frame] * 4, tmp_path / "v.mp4")
+    before = (tmp_path / "v.mp4").read_bytes()
+    with pytest.raises(video.VideoError, match="frame 3: a PIL image of mode La cannot be read as RGB"):
+        video.write_clip([frame, frame, Image.new("La", (32, 24))], tmp_path / "v.mp4", overwrite=True)
+    assert (tmp_path / "v.mp4").read_bytes() == before
+    import threading
+
+    held = claims.claim_file(tmp_path / "w.mp4")
+    errors = []
+    with held:  # another run (here another thread's) writing w.mp4
+        worker = threading.Thread(target=lambda: errors.append(pytest.raises(
+            ClaimError, video.write_clip, [frame], tmp_path / "w.mp4")))
+        worker.start()
+        worker.join()
+    assert errors and not (tmp_path / "w.mp4").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["v.mp4"]

@@ -106,14 +106,25 @@ class Session:
     """One network on one device, reused for many syntheses, with a target cache keyed by the images'
     content (targets.Targets).
 
-    Raises DeviceError for an absent device and SettingsError for bad settings (Settings)."""
+    Raises DeviceError for an absent device and SettingsError for bad settings (Settings). Its settings, device
+    and precision are fixed (settings, device, compute: read-only; other settings are another Session)."""
 
     def __init__(self, settings: Settings | None = None, **overrides):
         settings = settings_of(settings)
-        self.settings = settings.replace(**overrides) if overrides else settings
-        self.device = resolve_device(self.settings.device)
-        self.compute = precision_dtype(self.settings.precision, self.device)
-        self.targets = Targets(self.device)
+        self._settings = settings.replace(**overrides) if overrides else settings
+        self._device = resolve_device(self._settings.device)
+        self._compute = precision_dtype(self._settings.precision, self._device)
+        self.targets = Targets(self._device)
+
+    settings = property(lambda self: self._settings, doc="The Settings every run of this Session uses.")
+    device = property(lambda self: self._device, doc="The torch.device it computes on (settings.device resolved).")
+    compute = property(lambda self: self._compute, doc="The dtype it computes in (settings.precision on device).")
+
+    def __setattr__(self, name, value):
+        if name in ("settings", "device", "compute"):  # (the network, its dtype and device follow from them)
+            raise SettingsError(f"Session.{name} is fixed when the Session is made; make a Session of the settings "
+                                f"you want")
+        super().__setattr__(name, value)
 
     def network(self, layers) -> vgg.VGG:
         """The network truncated after the deepest of `layers` (loaded once per process)."""
@@ -220,7 +231,7 @@ class Session:
         if not isinstance(plan, (Job, Plan)):
             raise SettingsError(f"run: a Job or a Plan (session.transfer_job, session.plan), not {type(plan).__name__}")
         if start is not None and not (isinstance(start, torch.Tensor) and start.dim() == 4 and start.shape[:2] == (1, 3)
-                                      and start.is_floating_point() and start.numel() > 0
+                                      and start.is_floating_point() and start.numel() > 0 and not start.is_meta
                                       and bool(((start >= 0) & (start <= 1)).all())):
             raise SettingsError("start: a float tensor of shape (1, 3, H, W), H and W > 0, values in [0, 1]")
         callback, should_stop = unpinned(callback), unpinned(should_stop)  # (a run they start is one of its own)

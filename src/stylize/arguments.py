@@ -95,10 +95,12 @@ class CommandLineMetadata(dict):
     part of stylize applied)."""
 
 
-def mappings(**named) -> None:
+def mappings(**named) -> tuple:
     """Each argument is None or a dict of metadata added to an output's, that JSON can hold: text keys, none of
     stylize's own (OWN_KEYS: `partial=False` would make a stopped run's output pass for a finished one), nor the
-    command line's (COMMAND_LINE_KEYS, but in its own CommandLineMetadata); SettingsError."""
+    command line's (COMMAND_LINE_KEYS, but in its own CommandLineMetadata); SettingsError. Returns each as it is
+    now, as it will be written (a copy through JSON: the caller's dict changed during the run changes nothing)."""
+    kept = []
     for name, value in named.items():
         if value is not None and not isinstance(value, dict):
             raise SettingsError(f"{name}: a dict (or None), not {_shown(value)}")
@@ -110,7 +112,9 @@ def mappings(**named) -> None:
             raise SettingsError(f"{name}: {own[0]!r} is a key stylize records itself (resumes read it); give your "
                                 f"keys other names")
         try:  # (as images.save_image writes it, after the work: a dict of mixed keys or one holding itself)
-            json.dumps(value, sort_keys=True, default=str)
+            text = json.dumps(value, sort_keys=True, default=str)
         except (TypeError, ValueError, RecursionError) as e:
             raise SettingsError(f"{name}: cannot be written as JSON ({e}); give texts, numbers, lists and dicts with "
                                 f"text keys") from None
+        kept.append(None if value is None else type(value)(json.loads(text)))
+    return tuple(kept)

@@ -15,7 +15,7 @@ import string
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, NamedTuple
 
@@ -989,10 +989,11 @@ def read_files(pairs: list[Pair], settings, inputs=()) -> list:
 
 
 def check_arguments(pairs, out_dir, report, inputs, skip_existing, overwrite, continue_on_error, metadata,
-                    **functions) -> list:
+                    **functions) -> tuple[list, list, dict | None]:
     """The API's run_batch (and cluster.run_batch) arguments, before any work: `pairs` what intake or plan returns,
-    names, flags, functions and `metadata` of their types (ManifestError, SettingsError). Returns `inputs` as a
-    list (one name alone: a list of one)."""
+    names, flags, functions and `metadata` of their types (ManifestError, SettingsError). Returns the pairs and
+    `metadata` as they are now (copies: the caller's changed during the run change nothing; the run's own notes
+    on its pairs are not the caller's) and `inputs` as a list (one name alone: a list of one)."""
 
     if not isinstance(pairs, list) or not all(isinstance(p, Pair) for p in pairs):
         raise ManifestError("pairs: the list batch.intake (or batch.plan) returns")
@@ -1013,8 +1014,9 @@ def check_arguments(pairs, out_dir, report, inputs, skip_existing, overwrite, co
     arguments.names(**{f"inputs[{k}]": v for k, v in enumerate(inputs)})
     arguments.flags(skip_existing=skip_existing, overwrite=overwrite, continue_on_error=continue_on_error)
     arguments.functions(**functions)
-    arguments.mappings(metadata=metadata)
-    return list(inputs)
+    metadata, = arguments.mappings(metadata=metadata)
+    copies = [replace(p) for p in pairs]
+    return (Share(copies, pairs.total, pairs.manifest) if isinstance(pairs, Share) else copies), list(inputs), metadata
 
 
 def check_read(pairs: list[Pair], settings: Settings) -> None:
@@ -1045,9 +1047,9 @@ def run_batch(pairs: list[Pair], out_dir, settings, *, report=None, inputs=(), s
     session's errors; a pair's own failure is its record's."""
     from .api import Session
 
-    inputs = check_arguments(pairs, out_dir, report, inputs, skip_existing, overwrite, continue_on_error, metadata,
-                             callback=callback, should_stop=should_stop, on_ready=on_ready, on_pair=on_pair,
-                             on_note=on_note, on_folders=on_folders)
+    pairs, inputs, metadata = check_arguments(
+        pairs, out_dir, report, inputs, skip_existing, overwrite, continue_on_error, metadata, callback=callback,
+        should_stop=should_stop, on_ready=on_ready, on_pair=on_pair, on_note=on_note, on_folders=on_folders)
     callback, should_stop, on_ready, on_pair, on_note = map(unpinned, (callback, should_stop, on_ready, on_pair,
                                                                        on_note))  # (a folder changed in one: refused)
     settings = settings_of(settings)

@@ -216,9 +216,9 @@ def run_batch(pairs: list[Pair], out_dir, settings, *, address: str | None = Non
     (Ctrl-C) stops the workers: each saves its pair's best image so far, marked partial, within STOP_WAIT
     seconds. Raises ManifestError, ClusterError (Ray missing or unreachable, an output folder a worker cannot
     see, no worker starting within START_WAIT seconds) and a worker's own unexpected exception."""
-    inputs = batch.check_arguments(pairs, out_dir, report, inputs, skip_existing, overwrite, continue_on_error,
-                                   metadata, should_stop=should_stop, on_ready=on_ready, on_start=on_start,
-                                   on_pair=on_pair, on_note=on_note, on_folders=on_folders)
+    pairs, inputs, metadata = batch.check_arguments(
+        pairs, out_dir, report, inputs, skip_existing, overwrite, continue_on_error, metadata, should_stop=should_stop,
+        on_ready=on_ready, on_start=on_start, on_pair=on_pair, on_note=on_note, on_folders=on_folders)
     should_stop, on_ready, on_start, on_pair, on_note = map(unpinned, (should_stop, on_ready, on_start, on_pair,
                                                                        on_note))  # (as batch.run_batch's)
     settings = settings_of(settings)

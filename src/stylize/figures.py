@@ -158,7 +158,7 @@ def save(figure: Figure, out, argv: str = "", overwrite: bool = False, metadata:
         raise ImageError(f"figure: what figures.figure1 or figures.grid returned, not {type(figure).__name__}")
     arguments.files(out=out)
     arguments.flags(overwrite=overwrite)
-    arguments.mappings(metadata=metadata)
+    metadata, = arguments.mappings(metadata=metadata)
     if out is None or not isinstance(argv, str):
         raise SettingsError(f"out: a file name (not None), and argv a text (not {type(argv).__name__})")
     if figure.image is None:  # (stopped before its first cell: there is no picture)
@@ -314,7 +314,7 @@ def _claimed(make):
         arguments.functions(callback=callback, should_stop=should_stop)
         if not isinstance(argv, str):
             raise SettingsError(f"argv: a text, not {type(argv).__name__}")
-        arguments.mappings(metadata=metadata)
+        metadata, = arguments.mappings(metadata=metadata)
         kwargs.update(overwrite=overwrite, callback=callback, should_stop=should_stop, argv=argv, metadata=metadata)
         from .claims import check_unclaimed_in, claim_folder, holding
         from .images import missing_folders, remove_empty, same_file

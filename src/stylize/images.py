@@ -119,6 +119,18 @@ def shown_size(path: str | os.PathLike) -> tuple[int, int] | None:
     return (h, w) if turned else (w, h)
 
 
+def read_in_memory(im: Image.Image, name: str) -> Image.Image:
+    """A PIL image given in memory, read as load_image reads a file of it: upright (its EXIF orientation), RGB,
+    transparency on white, 16-bit and float pixels rescaled. ImageError for NaN or infinite pixels, or a mode that
+    has no RGB."""
+    try:
+        return _to_rgb(ImageOps.exif_transpose(im))
+    except _NotFinite:
+        raise ImageError(f"{name}: a floating-point image with NaN or infinite pixels; no picture to read") from None
+    except (ValueError, OSError) as e:  # ("La": Pillow has no conversion)
+        raise ImageError(f"{name}: a PIL image of mode {im.mode} cannot be read as RGB ({_first_line(e)})") from None
+
+
 class _NotFinite(ValueError):
     """A floating-point image with NaN or infinite pixels: no picture to rescale (load_image says so)."""
 

@@ -278,6 +278,14 @@ class Report:
         if os.path.isdir(self.path):
             raise ManifestError(f"{self.path}: is a directory")
         check_not_held(self.path)  # (a running video's frames folder is its own)
+        try:
+            links = os.stat(self.path).st_nlink
+        except OSError:
+            links = 1
+        if links > 1:  # (its lock and claim go by its name, and each rewrite replaces the file under this name only)
+            raise ManifestError(f"{self.path}: the file has other names (hard links, {links} in all); a report is "
+                                f"rewritten under one name, which would split it from the others and let two runs "
+                                f"write it: remove the other links, or choose another --report")
         if any(other and same_file(self.path, other) for other in inputs):
             raise ManifestError(f"{self.path}: the report would overwrite an input; choose another --report path")
         if any(path_key(self.path) == path_key(o) for o in outputs):

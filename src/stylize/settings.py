@@ -263,9 +263,12 @@ def _typed(name: str, kind: str, value):
             return int(v) if isinstance(v, numbers.Integral) and not isinstance(v, bool) else v
         if item == "float" and isinstance(v, numbers.Real) and not isinstance(v, bool):  # (numpy's, Fraction)
             try:
-                return float(v)
+                f = float(v)
             except OverflowError:
                 raise SettingsError(f"{name} must be a number within a float's range, not {shown(v)}") from None
+            if f == 0 and v != 0:  # (Fraction(1, 10**400): never taken for 0, "off", as the command line's 1e-400)
+                raise SettingsError(f"{name}: {shown(v)} is too small to be told from 0")
+            return f
         if item == "str" and isinstance(v, (str, os.PathLike)):
             if isinstance(v, os.PathLike) and os.fspath(v) in _WORDS.get(name, ()):  # a path is a file, never
                 v = os.path.join(os.curdir, os.fspath(v))  # the word (init=Path("content"): the file ./content)
@@ -338,7 +341,9 @@ def shown(value, limit: int = 24) -> str:
     (a 5000-digit number in an error line is no help)."""
     text = str(value)  # (a byte that is not UTF-8, kept in a name as a surrogate, is shown as the byte: '\xff')
     if len(text) > limit:  # (an object that is no text, a picture: its type, not its text's length)
-        return f"a text of {len(text)} characters" if isinstance(value, (str, os.PathLike, numbers.Number)) else \
+        if isinstance(value, numbers.Number):
+            return f"a number of {len(text)} characters"
+        return f"a text of {len(text)} characters" if isinstance(value, (str, os.PathLike)) else \
             f"an object of type {type(value).__name__}"
     return re.sub(r"(?<!\\)((?:\\\\)*)\\udc([89a-f][0-9a-f])", r"\1\\x\2", repr(text))  # (not a typed '\\udcff')
 

@@ -116,12 +116,8 @@ class Targets:
     # -- images ---------------------------------------------------------------------------------
     def opened(self, source: ImageLike) -> tuple[Image.Image, str]:
         """(the RGB image, its digest)."""
-        if isinstance(source, Image.Image):
-            try:
-                rgb = source.convert("RGB") if source.mode != "RGB" else source
-            except ValueError as e:  # ("La": Pillow has no conversion)
-                raise ImageError(f"{describe(source)}: a PIL image of mode {source.mode} cannot be read as RGB "
-                                 f"({e})") from None
+        if isinstance(source, Image.Image):  # (read as a file of it would be: EXIF, transparency, 16-bit, float)
+            rgb = images.read_in_memory(source, describe(source))
             pixels = digest(rgb)
             check_pinned(describe(source), f"image:{id(source)}", pixels)  # (changed in place during the run)
             return rgb, pixels

@@ -768,7 +768,7 @@ def stylize_frames(session, clip: Clip, style, out_dir, options: VideoOptions = 
     arguments.names(out_dir=out_dir)
     arguments.flags(overwrite=overwrite)
     arguments.functions(callback=callback, should_stop=should_stop, on_frame=on_frame)
-    arguments.mappings(extra_meta=extra_meta)
+    extra_meta, = arguments.mappings(extra_meta=extra_meta)
     if out_dir is None or not isinstance(clip, Clip) or not isinstance(options, VideoOptions):
         raise VideoError("stylize_frames: out_dir a folder name, clip a video.Clip (open_clip), options a VideoOptions")
     clip = current(clip)
@@ -985,7 +985,7 @@ def make_video(source, styles, output, settings, options: VideoOptions = VideoOp
 
     arguments.flags(keep_frames=keep_frames, overwrite=overwrite)
     arguments.functions(callback=callback, should_stop=should_stop, on_ready=on_ready, on_frame=on_frame)
-    arguments.mappings(metadata=metadata)
+    metadata, = arguments.mappings(metadata=metadata)
     _codec_argument(codec)
     for value, what in ((source, "source"), (output, "output")):
         if not isinstance(value, (str, os.PathLike)) and not (what == "source" and isinstance(value, Clip)):
@@ -1408,9 +1408,11 @@ def remove_work_folder(folder: Path, count: int) -> None:
 
 def write_clip(frames: list[Image.Image], output, fps: float = DEFAULT_FPS, codec: str | None = None,
                overwrite: bool = False) -> Path:
-    """Encode in-memory frames, all of one size, as a video (bench/make_clip.py, the tests), as encode does (sides
-    made even, the container's codec by default). VideoError before any encoding for an existing `output` without
-    `overwrite`, a name that is no video's, frames of several sizes, or no such video encoder."""
+    """Encode in-memory frames, all of one size, as a video (bench/make_clip.py, the tests), as encode does (each
+    read as a file of it is, sides made even, the container's codec by default; the output claimed, written under a
+    temporary name and moved into place). VideoError before any encoding for an existing `output` without
+    `overwrite`, a name that is no video's, frames of several sizes or that cannot be read, or no such video
+    encoder; ClaimError while another run writes `output`."""
     arguments.files(output=output)
     arguments.flags(overwrite=overwrite)
     _codec_argument(codec)
@@ -1419,21 +1421,38 @@ def write_clip(frames: list[Image.Image], output, fps: float = DEFAULT_FPS, code
     sizes = sorted({f.size for f in frames})
     if len(sizes) > 1:
         raise VideoError(f"frames: all of one size, not {' and '.join(f'{w}x{h}' for w, h in sizes[:2])}")
+    try:
+        frames = [images.read_in_memory(f, f"frame {n}") for n, f in enumerate(frames, 1)]
+    except StylizeError as e:
+        raise VideoError(str(e)) from None
     av, fps = _av(), check_fps(fps)
     output = Path(output)
     if output.suffix.lower() not in CONTAINERS:
         raise VideoError(f"{output}: not a video name ({', '.join(CONTAINERS)})")
-    if os.path.lexists(output) and not overwrite:
-        raise VideoError(f"{output}: already exists; pass overwrite=True to replace it")
     codec = video_encoder(av, codec or CONTAINERS[output.suffix.lower()])
-    out, stream, _ = _open_output(av, output, codec, sizes[0], Fraction(fps).limit_denominator(1001), None)
-    with out:
-        for im in frames:
-            for packet in stream.encode(av.VideoFrame.from_image(even_sided(im.convert("RGB"), stream.width,
-                                                                             stream.height))):
-                out.mux(packet)
-        for packet in stream.encode(None):
-            out.mux(packet)
+    with claims.holding(output):
+        images.check_not_held(output)
+        if os.path.lexists(output) and not overwrite:
+            raise VideoError(f"{output}: already exists; pass overwrite=True to replace it")
+        try:
+            tmp = _temp_file(output)
+        except OSError as e:
+            raise VideoError(f"{output}: cannot write it ({_why(e)})") from None
+        try:
+            out, stream, _ = _open_output(av, tmp, codec, sizes[0], Fraction(fps).limit_denominator(1001), None)
+            with out:
+                for im in frames:
+                    for packet in stream.encode(av.VideoFrame.from_image(even_sided(im, stream.width, stream.height))):
+                        out.mux(packet)
+                for packet in stream.encode(None):
+                    out.mux(packet)
+            images.place(tmp, output, overwrite)
+        except av.FFmpegError as e:
+            raise VideoError(f"{output}: cannot encode it ({_why(e)})") from None
+        except OSError as e:
+            raise VideoError(f"{output}: cannot write it ({_why(e)})") from None
+        finally:
+            tmp.unlink(missing_ok=True)
     return output
 
 
