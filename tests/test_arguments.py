@@ -2,6 +2,8 @@
 string "no" taken as overwrite=True (files replaced), a bad metadata noticed after the work (lost), callbacks that
 were no functions failing halfway, names of the wrong type or with a NUL byte, PIL images of a mode with no RGB."""
 
+import json
+
 import pytest
 from PIL import Image
 
@@ -273,3 +275,21 @@ def test_round_49_numbers_of_numpys_types_everywhere_and_metadata_that_json_cann
             figures.grid(settings, photo, art, ratios=1e-3, layer_sets=["conv1_1"], output=tmp_path / "g.png",
                          metadata=metadata)
     assert not (tmp_path / "o").exists() and not (tmp_path / "g.png").exists()
+
+
+def test_round_51_metadata_of_nan_is_no_json_and_a_defaultdict_is_a_dict(tmp_path, synthetic_weights):
+    """Hostile round 51: metadata={"x": nan} was written as NaN, which strict JSON readers refuse; a defaultdict gave
+    a bare TypeError."""
+    import collections
+
+    photo, art = tmp_path / "c.png", tmp_path / "s.png"
+    pattern(40, 32, 1).save(photo)
+    pattern(36, 36, 2).save(art)
+    settings = Settings(size=32, iterations=2, weights=str(synthetic_weights), normalize=False)
+    with pytest.raises(SettingsError, match="metadata: cannot be written as JSON"):
+        batch.run_batch(batch.intake(None, [str(photo)], [str(art)], tmp_path / "o"), tmp_path / "o", settings,
+                        metadata={"x": float("nan")})
+    assert not (tmp_path / "o").exists()
+    batch.run_batch(batch.intake(None, [str(photo)], [str(art)], tmp_path / "o"), tmp_path / "o", settings,
+                    metadata=collections.defaultdict(list, {"note": "mine"}))
+    assert json.loads(Image.open(tmp_path / "o" / "c__s.png").info["stylize"])["note"] == "mine"

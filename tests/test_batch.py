@@ -1525,3 +1525,61 @@ def test_round_50_arguments_changed_during_the_run_change_nothing(tmp_path, synt
     rep = batch.run_batch(pairs, "o2", settings.replace(iterations=2), on_pair=repoint, overwrite=True)
     assert [r.status for r in rep.records] == ["ok", "ok"] and Path("o2/b__s.png").exists()
     assert hashlib.sha256(Path("s.png").read_bytes()).hexdigest() == style
+
+
+def test_round_51_a_callbacks_edits_of_what_it_is_told_change_no_record_nor_picture(tmp_path, synthetic_weights,
+                                                                                     monkeypatch):
+    """Hostile round 51: on_pair editing its Record (output, status) or on_ready its Report (path) made the report
+    false or stopped the batch with a false "a file was put at the report's name"; a callback filling progress.image
+    made the saved picture white with the real result's losses. Callbacks are told copies."""
+    import torch
+
+    monkeypatch.chdir(tmp_path)
+    pattern(40, 32, 1).save("a.png")
+    pattern(36, 36, 3).save("s.png")
+    pattern(36, 36, 4).save("t.png")
+    settings = Settings(size=32, iterations=3, weights=str(synthetic_weights), normalize=False)
+
+    def edit_record(record):
+        record.output, record.status = "elsewhere.png", "failed"
+
+    def edit_report(rep):
+        rep.path, rep.records[0].status = Path("elsewhere.json"), "failed"
+
+    def whiten(progress):
+        with torch.no_grad():
+            progress.image.fill_(1.0)
+
+    rep = batch.run_batch(batch.intake(None, ["a.png"], ["s.png", "t.png"], "o"), "o", settings, report="r.json",
+                          on_pair=edit_record, on_ready=edit_report, callback=whiten)
+    assert [r.status for r in rep.records] == ["ok", "ok"] and not Path("elsewhere.json").exists()
+    assert json.loads(Path("r.json").read_text())["summary"] == {"ok": 2}
+    assert Image.open("o/a__s.png").convert("L").getextrema() != (255, 255)
+
+
+def test_round_51_a_chmod_of_the_sheet_is_no_file_put_there_and_a_missing_folder_is_named(tmp_path, synthetic_weights,
+                                                                                          monkeypatch):
+    """Hostile round 51: a chmod of the earlier contact sheet (or a hard link of it removed) during the batch was
+    taken for "a file was put at the contact sheet's name": no sheet, exit 1. A --contact-sheet 'nd/../s.png' where
+    nd does not exist blamed a claim file, not the folder."""
+    monkeypatch.chdir(tmp_path)
+    pattern(40, 32, 1).save("a.png")
+    pattern(36, 36, 3).save("s.png")
+    args = ["batch", "--content", "a.png", "--style", "s.png", "--out-dir", "o", "--contact-sheet", "sheet.png",
+            *synthetic(synthetic_weights)]
+    assert CliRunner().invoke(cli, args).exit_code == 0
+    os.link("sheet.png", "other.png")
+    run = batch.run
+
+    def run_then_chmod(*a, **k):
+        out = run(*a, **k)
+        os.chmod("sheet.png", 0o600)
+        os.unlink("other.png")
+        return out
+
+    monkeypatch.setattr(batch, "run", run_then_chmod)
+    r = CliRunner().invoke(cli, [*args, "--overwrite"])
+    assert r.exit_code == 0, cli_result_text(r)
+    r = CliRunner().invoke(cli, ["batch", "--content", "a.png", "--style", "s.png", "--out-dir", "o2",
+                                 "--contact-sheet", "nd/../s2.png", *synthetic(synthetic_weights)])
+    assert r.exit_code == 1 and "nd/../s2.png: the folder nd/.. does not exist" in r.stderr, cli_result_text(r)

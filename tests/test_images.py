@@ -336,3 +336,33 @@ def test_a_png_whose_image_data_ends_early_is_refused_not_filled_with_black(tmp_
     for mode in ("1", "L", "LA", "P", "RGBA", "I;16"):  # Pillow's own PNGs of every kind read whole
         pattern(37, 23).convert(mode).save(tmp_path / f"{mode}.png".replace(";", ""))
         images.load_image(tmp_path / f"{mode}.png".replace(";", ""))
+
+
+def test_round_51_big_endian_16_bit_32_bit_integers_and_a_png_transparency_key(tmp_path):
+    """Hostile round 51: a 16-bit big-endian TIFF was "cannot read the image" (and as a PIL image "cannot be read
+    as RGB"); a 32-bit integer image of 0-1000 was read nearly black (scaled as 16-bit); a grey or RGB PNG whose
+    transparency is a tRNS key was black where transparent, not white; a PIL image with a damaged EXIF block gave a
+    bare SyntaxError."""
+    import numpy as np
+
+    from stylize.errors import ImageError
+    from stylize.images import load_image, read_in_memory
+
+    ramp = (np.arange(48 * 32).reshape(32, 48) * 40).astype(np.uint16)
+    Image.fromarray(ramp).save(tmp_path / "little.png")
+    Image.frombuffer("I;16B", (48, 32), ramp.astype(">u2").tobytes(), "raw", "I;16B", 0, 1).save(tmp_path / "big.tif")
+    assert load_image(tmp_path / "big.tif").tobytes() == load_image(tmp_path / "little.png").tobytes()
+    assert read_in_memory(Image.open(tmp_path / "big.tif"), "big").tobytes() == \
+        load_image(tmp_path / "little.png").tobytes()
+    Image.fromarray(np.tile(np.linspace(0, 1000, 48).astype(np.int32), (32, 1)), mode="I").save(tmp_path / "i.tif")
+    assert load_image(tmp_path / "i.tif").convert("L").getextrema() == (0, 255)  # its own lowest to highest
+    grey = Image.new("L", (40, 30), 0)
+    grey.paste(128, (0, 0, 20, 30))
+    grey.save(tmp_path / "key.png", transparency=0)
+    Image.new("RGB", (40, 30), (0, 0, 0)).save(tmp_path / "rgbkey.png", transparency=(0, 0, 0))
+    assert load_image(tmp_path / "key.png").getpixel((30, 5)) == (255, 255, 255)  # transparent: on white
+    assert load_image(tmp_path / "key.png").getpixel((5, 5)) == (128, 128, 128)
+    assert load_image(tmp_path / "rgbkey.png").getpixel((30, 5)) == (255, 255, 255)
+    pattern(48, 32, 1).save(tmp_path / "badexif.png", exif=b"garbage")
+    with pytest.raises(ImageError, match="badexif: a PIL image of mode RGB cannot be read as RGB"):
+        read_in_memory(Image.open(tmp_path / "badexif.png"), "badexif")

@@ -1319,7 +1319,7 @@ def test_round_49_write_clip_refuses_before_encoding_and_never_squeezes_a_frame(
             ([square], "a.mp4", "nonsense", "--codec nonsense: not a video encoder"),
             ([square], "a.mp4", 5, "codec: an encoder's name"),
             ([square], "a.xyz", None, r"a.xyz: not a video name"),
-            ([square, Image.new("RGB", (64, 48))], "a.mp4", None, "frames: all of one size, not 32x32 and 64x48")):
+            ([square, Image.new("RGB", (64, 48))], "a.mp4", None, r"frames: all of one size .*, not 32x32 and 64x48")):
         with pytest.raises(video.VideoError, match=message):
             video.write_clip(frames, tmp_path / name, codec=codec)
     assert list(tmp_path.iterdir()) == []
@@ -1353,3 +1353,19 @@ def test_round_50_write_clip_is_one_run_at_a_time_and_never_leaves_half_a_video(
         worker.join()
     assert errors and not (tmp_path / "w.mp4").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["v.mp4"]
+
+
+def test_round_51_write_clip_sizes_frames_as_read(tmp_path):
+    """Hostile round 51: write_clip compared the frames' sizes before their EXIF turn: a turned frame was cut and
+    padded with black into the first frame's size."""
+    from stylize import video
+
+    upright = Image.new("RGB", (32, 48), (255, 0, 0))
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    upright.transpose(Image.Transpose.ROTATE_90).save(tmp_path / "sideways.png", exif=exif.tobytes())
+    with pytest.raises(video.VideoError, match=r"frames: all of one size \(as read: EXIF orientation applied\), "
+                                               r"not 32x48 and 48x32"):
+        video.write_clip([Image.new("RGB", (48, 32)), Image.open(tmp_path / "sideways.png")], tmp_path / "c.mp4")
+    video.write_clip([Image.open(tmp_path / "sideways.png")] * 2, tmp_path / "c.mp4")
+    assert next(iter(video.open_clip(tmp_path / "c.mp4").frames())).size == (32, 48)

@@ -111,10 +111,11 @@ def mappings(**named) -> tuple:
         if own:
             raise SettingsError(f"{name}: {own[0]!r} is a key stylize records itself (resumes read it); give your "
                                 f"keys other names")
-        try:  # (as images.save_image writes it, after the work: a dict of mixed keys or one holding itself)
-            text = json.dumps(value, sort_keys=True, default=str)
+        try:  # (as images.save_image writes it, after the work: a dict of mixed keys or one holding itself; NaN
+            text = json.dumps(value, sort_keys=True, default=str, allow_nan=False)  # is no JSON)
         except (TypeError, ValueError, RecursionError) as e:
-            raise SettingsError(f"{name}: cannot be written as JSON ({e}); give texts, numbers, lists and dicts with "
-                                f"text keys") from None
-        kept.append(None if value is None else type(value)(json.loads(text)))
+            raise SettingsError(f"{name}: cannot be written as JSON ({e}); give texts, finite numbers, lists and dicts "
+                                f"with text keys") from None
+        kept.append(None if value is None else (CommandLineMetadata if isinstance(value, CommandLineMetadata)
+                                                else dict)(json.loads(text)))
     return tuple(kept)

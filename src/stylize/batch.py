@@ -1050,8 +1050,7 @@ def run_batch(pairs: list[Pair], out_dir, settings, *, report=None, inputs=(), s
     pairs, inputs, metadata = check_arguments(
         pairs, out_dir, report, inputs, skip_existing, overwrite, continue_on_error, metadata, callback=callback,
         should_stop=should_stop, on_ready=on_ready, on_pair=on_pair, on_note=on_note, on_folders=on_folders)
-    callback, should_stop, on_ready, on_pair, on_note = map(unpinned, (callback, should_stop, on_ready, on_pair,
-                                                                       on_note))  # (a folder changed in one: refused)
+    callback, should_stop, on_ready, on_pair, on_note = map(told, (callback, should_stop, on_ready, on_pair, on_note))
     settings = settings_of(settings)
     check_read(pairs, settings)
     session = Session(settings)  # its device checked before begin creates any folder
@@ -1067,6 +1066,19 @@ def run_batch(pairs: list[Pair], out_dir, settings, *, report=None, inputs=(), s
     finally:
         end(rep)
     return rep
+
+
+def told(fn):
+    """A user's callback as the batch calls it: told copies of the batch's report, records and pairs (an edit
+    changes none of the batch's), outside the run's pins and in its folder (targets.unpinned)."""
+    if fn is None:
+        return None
+    fn = unpinned(fn)
+
+    def call(*args):
+        return fn(*[a.view() if isinstance(a, Report) else replace(a) if isinstance(a, (Record, Pair)) else a
+                    for a in args])
+    return call
 
 
 def end(rep: Report) -> None:
@@ -1103,7 +1115,8 @@ def check_contact_sheet(path, pairs: list[Pair], settings, inputs=(), *, overwri
         raise ManifestError(f"{p}: a contact sheet is a .png or .jpg file")
     check_name(p)
     folder = p.parent if str(p.parent) else Path(".")
-    made = any(path_key(folder) in (path_key(q) for q in Path(pair.output).parents) for pair in pairs)
+    made = ".." not in folder.parts and any(path_key(folder) in (path_key(q) for q in Path(pair.output).parents)
+                                            for pair in pairs)  # ('nd/..' needs nd: the kernel reads it, not path_key)
     if os.path.isdir(p) or not (os.path.isdir(folder) or made):  # (a folder the batch makes: there by then)
         raise ManifestError(f"{p}: is a directory" if os.path.isdir(p) else no_folder(p, folder))
     check_not_held(p)  # (a running video's frames folder is its own; another run writing the sheet: said first)
@@ -1171,10 +1184,11 @@ def _inputs_of(meta: dict) -> dict[int, str]:
 
 
 def sheet_found(path) -> tuple | None:
-    """What is at a contact sheet's name when it is checked (images.file_stamp, None for nothing): contact_sheet's
-    `found`, which tells a file put there during the batch."""
+    """What is at a contact sheet's name when it is checked (None for nothing): contact_sheet's `found`, which tells
+    a file put there during the batch. The file (device, inode) and its contents (size, mtime), not its ctime: a
+    chmod, or a hard link made or removed, puts no file there."""
     try:
-        return file_stamp(os.stat(path))
+        return file_stamp(os.stat(path))[:4]
     except OSError:
         return None
 

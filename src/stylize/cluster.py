@@ -31,7 +31,7 @@ from .console import signals_held
 from .errors import ClusterError, UsageError
 from .report import Record, Report
 from .settings import STARTS, WEIGHT_SOURCES, settings_of, shown
-from .targets import Targets, unpinned
+from .targets import Targets
 
 EXTRA = "pip install 'gatys-stylize[ray]'"
 CONNECT_WAIT = 10.0  # s: a cluster ADDRESS that does not answer within this is unreachable
@@ -219,8 +219,8 @@ def run_batch(pairs: list[Pair], out_dir, settings, *, address: str | None = Non
     pairs, inputs, metadata = batch.check_arguments(
         pairs, out_dir, report, inputs, skip_existing, overwrite, continue_on_error, metadata, should_stop=should_stop,
         on_ready=on_ready, on_start=on_start, on_pair=on_pair, on_note=on_note, on_folders=on_folders)
-    should_stop, on_ready, on_start, on_pair, on_note = map(unpinned, (should_stop, on_ready, on_start, on_pair,
-                                                                       on_note))  # (as batch.run_batch's)
+    should_stop, on_ready, on_start, on_pair, on_note = map(batch.told, (should_stop, on_ready, on_start, on_pair,
+                                                                         on_note))  # (as batch.run_batch's)
     settings = settings_of(settings)
     batch.check_read(pairs, settings)
     ray = import_ray()

@@ -122,12 +122,14 @@ def shown_size(path: str | os.PathLike) -> tuple[int, int] | None:
 def read_in_memory(im: Image.Image, name: str) -> Image.Image:
     """A PIL image given in memory, read as load_image reads a file of it: upright (its EXIF orientation), RGB,
     transparency on white, 16-bit and float pixels rescaled. ImageError for NaN or infinite pixels, or a mode that
-    has no RGB."""
+    has no RGB, or a damaged EXIF block (Pillow raises what its parsing trips over, and warns: never printed)."""
     try:
-        return _to_rgb(ImageOps.exif_transpose(im))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return _to_rgb(ImageOps.exif_transpose(im))
     except _NotFinite:
         raise ImageError(f"{name}: a floating-point image with NaN or infinite pixels; no picture to read") from None
-    except (ValueError, OSError) as e:  # ("La": Pillow has no conversion)
+    except Exception as e:  # ("La": Pillow has no conversion; SyntaxError, TypeError from a damaged EXIF block)
         raise ImageError(f"{name}: a PIL image of mode {im.mode} cannot be read as RGB ({_first_line(e)})") from None
 
 
@@ -136,17 +138,18 @@ class _NotFinite(ValueError):
 
 
 def _to_rgb(im: Image.Image) -> Image.Image:
-    if im.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
-        # Grey of more than 8 bits: Pillow's convert("L") would clip at 255. 16-bit values scale from 0-65535
-        # (8-bit ones stored as "I" stay); 32-bit ones outside that range scale from their own lowest-highest.
-        lo, hi = im.getextrema()
-        if im.mode == "I" and (lo < 0 or hi > 65535):
-            span = (hi - lo) or 1
-            im = im.point(lambda v: (v - lo) * (255.0 / span))
+    if im.mode.startswith("I;16") or im.mode == "I":
+        # Grey of more than 8 bits: Pillow's convert("L") would clip at 255. 16-bit values (any byte order; a PNG's
+        # grey, which older Pillows open as "I") scale from 0-65535, 32-bit integers from their own lowest-highest.
+        import numpy
+
+        values = numpy.asarray(im).astype(numpy.float64)
+        if im.mode == "I" and im.format != "PNG":
+            lo, hi = float(values.min()), float(values.max())
+            values = (values - lo) * (255.0 / ((hi - lo) or 1.0))
         else:
-            top = 65535 if im.mode.startswith("I;16") or hi > 255 else 255
-            im = im.convert("I").point(lambda v: v * (255.0 / top))
-        im = im.convert("L")
+            values = values * (255.0 / 65535)
+        im = Image.fromarray(numpy.round(values).clip(0, 255).astype(numpy.uint8), "L")
     elif im.mode == "F":
         import numpy
 
@@ -156,7 +159,7 @@ def _to_rgb(im: Image.Image) -> Image.Image:
         lo, hi = float(values.min()), float(values.max())
         span = (hi - lo) or 1.0
         im = im.point(lambda v: (v - lo) * (255.0 / span)).convert("L")
-    if im.mode == "P" or im.mode == "PA":
+    if im.mode in ("P", "PA") or (im.mode in ("1", "L", "RGB") and "transparency" in im.info):  # (a PNG's tRNS key)
         im = im.convert("RGBA")
     if im.mode in ("RGBA", "LA", "La", "RGBa"):
         im = im.convert("RGBA")

@@ -12,13 +12,14 @@ written.
 from __future__ import annotations
 
 import contextlib
+import copy
 import errno
 import hashlib
 import json
 import math
 import os
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 from .claims import claim_file, file_in_use, open_own, owner
@@ -260,6 +261,13 @@ class Report:
         self.folders: list[Path] = []  # the folders its batch made for the outputs: removed if refused at open()
         self._next_write, self._open = 0.0, False
         self._earlier: dict[int, dict] = {}  # resuming: this batch's finished records in the report, by index
+
+    def view(self) -> "Report":
+        """A copy of the report as it is now, for a caller's callback (on_ready): its records are copies, so that an
+        edit changes neither this report nor what it writes (the folders it made are the same list)."""
+        view = copy.copy(self)
+        view.records = [replace(r) for r in self.records]
+        return view
 
     def summary(self) -> dict:
         """This run's counts by status."""

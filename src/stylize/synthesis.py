@@ -61,7 +61,7 @@ class Progress:
     style: float
     best: float
     seconds: float
-    image: torch.Tensor  # the best image so far (1, 3, H, W); valid during the callback only
+    image: torch.Tensor  # a copy of the best image so far (1, 3, H, W): a callback's edit changes no run
     level: int = 0  # coarse-to-fine level of this synthesis (0 = coarsest), set by the caller of optimize
     levels: int = 1
     run: int = 0  # which of several syntheses sharing one progress display (a figure's cells)
@@ -284,7 +284,7 @@ class Bookkeeper:
             self.best_x.copy_(leaf.detach())
         if self.callback is not None:
             self.callback(Progress(self.iteration, self.evaluations, value, content, style, self.best,
-                                   time.perf_counter() - self.start, self.best_x,
+                                   time.perf_counter() - self.start, self.best_x.clone(),
                                    terms={k: float(v.detach()) for k, v in parts.items()}))
         self.marks.append(self.best)
         if len(self.marks) > self.patience:

@@ -1418,13 +1418,14 @@ def write_clip(frames: list[Image.Image], output, fps: float = DEFAULT_FPS, code
     _codec_argument(codec)
     if not isinstance(frames, (list, tuple)) or not frames or not all(isinstance(f, Image.Image) for f in frames):
         raise VideoError("frames: a list of PIL images, at least one")
-    sizes = sorted({f.size for f in frames})
-    if len(sizes) > 1:
-        raise VideoError(f"frames: all of one size, not {' and '.join(f'{w}x{h}' for w, h in sizes[:2])}")
-    try:
+    try:  # (each as a file of it is read: its size is the turned one)
         frames = [images.read_in_memory(f, f"frame {n}") for n, f in enumerate(frames, 1)]
     except StylizeError as e:
         raise VideoError(str(e)) from None
+    sizes = sorted({f.size for f in frames})
+    if len(sizes) > 1:
+        raise VideoError(f"frames: all of one size (as read: EXIF orientation applied), not "
+                         f"{' and '.join(f'{w}x{h}' for w, h in sizes[:2])}")
     av, fps = _av(), check_fps(fps)
     output = Path(output)
     if output.suffix.lower() not in CONTAINERS:
