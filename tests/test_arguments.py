@@ -293,3 +293,59 @@ def test_round_51_metadata_of_nan_is_no_json_and_a_defaultdict_is_a_dict(tmp_pat
     batch.run_batch(batch.intake(None, [str(photo)], [str(art)], tmp_path / "o"), tmp_path / "o", settings,
                     metadata=collections.defaultdict(list, {"note": "mine"}))
     assert json.loads(Image.open(tmp_path / "o" / "c__s.png").info["stylize"])["note"] == "mine"
+
+
+def test_round_52_metadata_numbers_of_numpy_and_values_json_has_not(tmp_path, synthetic_weights):
+    """Hostile round 52: metadata was checked with default=str: numpy numbers were written as text, a float32 NaN
+    passed as 'nan', and a set was written in the hash seed's order (two identical runs, two different files)."""
+    import numpy as np
+
+    photo, art = tmp_path / "c.png", tmp_path / "s.png"
+    pattern(40, 32, 1).save(photo)
+    pattern(36, 36, 2).save(art)
+    settings = Settings(size=32, iterations=2, weights=str(synthetic_weights), normalize=False)
+    for bad in ({"score": np.float32("nan")}, {"tags": {"a", "b"}}, {"raw": b"ab"}, {"curve": np.array([1.0])}):
+        with pytest.raises(SettingsError, match="metadata: cannot be written as JSON"):
+            batch.run_batch(batch.intake(None, [str(photo)], [str(art)], tmp_path / "o"), tmp_path / "o", settings,
+                            metadata=bad)
+    assert not (tmp_path / "o").exists()
+    batch.run_batch(batch.intake(None, [str(photo)], [str(art)], tmp_path / "o"), tmp_path / "o", settings,
+                    metadata={"frame": np.int64(5), "gain": np.float32(1.5)})
+    meta = json.loads(Image.open(tmp_path / "o" / "c__s.png").info["stylize"])
+    assert (meta["frame"], meta["gain"]) == (5, 1.5)
+
+
+@pytest.mark.filterwarnings("ignore:The PyTorch API of nested tensors")
+def test_round_52_arguments_of_the_wrong_kind_are_stylize_errors(tmp_path, synthetic_weights):
+    """Hostile round 52: a sparse, float8 or nested start tensor, open_clip(None/[...]/bytes), stylize_frames given
+    Settings as its session, objective("job") and a path object of bytes in intake raised bare Python errors."""
+    import os
+
+    import torch
+
+    from stylize import Session, video
+    from stylize.errors import StylizeError
+
+    class BytesPath(os.PathLike):
+        def __fspath__(self):
+            return b"c.png"
+
+    pattern(40, 32, 1).save(tmp_path / "c.png")
+    pattern(36, 36, 2).save(tmp_path / "s.png")
+    frames = tmp_path / "fr"
+    frames.mkdir()
+    pattern(32, 24, 1).save(frames / "frame_00001.png")
+    settings = Settings(size=32, iterations=2, weights=str(synthetic_weights), normalize=False)
+    session = Session(settings)
+    job = session.transfer_job(tmp_path / "c.png", tmp_path / "s.png")
+    for call in (lambda: session.run(job, start=torch.rand(1, 3, 8, 8).to_sparse()),
+                 lambda: session.run(job, start=torch.rand(1, 3, 8, 8).to(torch.float8_e4m3fn)),
+                 lambda: session.run(job, start=torch.nested.nested_tensor([torch.rand(3, 8, 8)])),
+                 lambda: video.open_clip(None), lambda: video.open_clip([str(frames)]),
+                 lambda: video.open_clip(os.fsencode(frames)),
+                 lambda: video.stylize_frames(settings, video.open_clip(frames), tmp_path / "s.png", tmp_path / "of"),
+                 lambda: session.objective("job"),
+                 lambda: batch.intake(None, [BytesPath()], [str(tmp_path / "s.png")], tmp_path / "o3")):
+        with pytest.raises(StylizeError):
+            call()
+    assert not (tmp_path / "of").exists() and not (tmp_path / "o3").exists()

@@ -366,3 +366,33 @@ def test_round_51_big_endian_16_bit_32_bit_integers_and_a_png_transparency_key(t
     pattern(48, 32, 1).save(tmp_path / "badexif.png", exif=b"garbage")
     with pytest.raises(ImageError, match="badexif: a PIL image of mode RGB cannot be read as RGB"):
         read_in_memory(Image.open(tmp_path / "badexif.png"), "badexif")
+
+
+def test_round_52_a_jpegs_metadata_too_large_for_its_comment_is_kept_beside_it(tmp_path):
+    """Hostile round 52: a finished .jpg output whose metadata was over 64 KiB was written with none (a resume with
+    other settings then kept it as this pair's). It goes into the mark beside it, which names the image."""
+    from stylize.images import read_metadata, save_image, sidecar_path
+
+    save_image(pattern(40, 32, 1), tmp_path / "o.jpg", {"note": "x" * 70000, "partial": False})
+    meta = read_metadata(tmp_path / "o.jpg")
+    assert meta is not None and meta["note"] == "x" * 70000 and sidecar_path(tmp_path / "o.jpg").exists()
+    save_image(pattern(40, 32, 2), tmp_path / "o.jpg", {"note": "short", "partial": False}, overwrite=True)
+    assert read_metadata(tmp_path / "o.jpg")["note"] == "short" and not sidecar_path(tmp_path / "o.jpg").exists()
+
+
+def test_round_52_a_16_bit_grey_pngs_transparency_key(tmp_path):
+    """Hostile round 52: a 16-bit grey PNG's tRNS key was ignored (the keyed pixels read dark, not on white)."""
+    import struct
+    import zlib
+
+    from stylize.images import load_image
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xffffffff)
+
+    rows = b"".join(b"\0" + b"".join(struct.pack(">H", 1000 if x < 4 else 60000) for x in range(8)) for _ in range(8))
+    (tmp_path / "k.png").write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 8, 8, 16, 0, 0, 0, 0))
+                                     + chunk(b"tRNS", struct.pack(">H", 1000)) + chunk(b"IDAT", zlib.compress(rows))
+                                     + chunk(b"IEND", b""))
+    im = load_image(tmp_path / "k.png")
+    assert im.getpixel((0, 0)) == (255, 255, 255) and im.getpixel((7, 0)) == (233, 233, 233)

@@ -206,6 +206,8 @@ class Session:
     def objective(self, job: Job) -> Objective:
         """The job's objective at its full size (the last level), e.g. to evaluate an image against it (a job of
         another Session's too: scored by this Session's network)."""
+        if not isinstance(job, Job):
+            raise SettingsError(f"job: a Job (session.transfer_job, content_job, style_job), not {type(job).__name__}")
         plan = plans.make(job, self.targets, self.device, self.settings.pooling)
         net = self.network(job.layers)
         return Objective(net, self.terms(job, net, plan.levels[-1]), self.compute)
@@ -230,8 +232,10 @@ class Session:
             raise SettingsError("extra_terms: a list of objective terms (stylize.objective.Term)")
         if not isinstance(plan, (Job, Plan)):
             raise SettingsError(f"run: a Job or a Plan (session.transfer_job, session.plan), not {type(plan).__name__}")
-        if start is not None and not (isinstance(start, torch.Tensor) and start.dim() == 4 and start.shape[:2] == (1, 3)
-                                      and start.is_floating_point() and start.numel() > 0 and not start.is_meta
+        if start is not None and not (isinstance(start, torch.Tensor) and start.layout == torch.strided
+                                      and not start.is_nested and not start.is_meta
+                                      and start.dtype in (torch.float16, torch.bfloat16, torch.float32, torch.float64)
+                                      and start.dim() == 4 and start.shape[:2] == (1, 3) and start.numel() > 0
                                       and bool(((start >= 0) & (start <= 1)).all())):
             raise SettingsError("start: a float tensor of shape (1, 3, H, W), H and W > 0, values in [0, 1]")
         callback, should_stop = unpinned(callback), unpinned(should_stop)  # (a run they start is one of its own)

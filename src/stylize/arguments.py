@@ -95,6 +95,16 @@ class CommandLineMetadata(dict):
     part of stylize applied)."""
 
 
+def _json_number(value):
+    """A number of numpy's (or Fraction) as JSON's; TypeError for anything else JSON has no value for (a set, bytes,
+    an array: written as text, they would not be what was given, nor the same bytes twice)."""
+    if is_whole(value):
+        return int(value)
+    if is_real(value):
+        return float(value)
+    raise TypeError(f"a {type(value).__name__} is not JSON")
+
+
 def mappings(**named) -> tuple:
     """Each argument is None or a dict of metadata added to an output's, that JSON can hold: text keys, none of
     stylize's own (OWN_KEYS: `partial=False` would make a stopped run's output pass for a finished one), nor the
@@ -112,7 +122,7 @@ def mappings(**named) -> tuple:
             raise SettingsError(f"{name}: {own[0]!r} is a key stylize records itself (resumes read it); give your "
                                 f"keys other names")
         try:  # (as images.save_image writes it, after the work: a dict of mixed keys or one holding itself; NaN
-            text = json.dumps(value, sort_keys=True, default=str, allow_nan=False)  # is no JSON)
+            text = json.dumps(value, sort_keys=True, default=_json_number, allow_nan=False)  # is no JSON)
         except (TypeError, ValueError, RecursionError) as e:
             raise SettingsError(f"{name}: cannot be written as JSON ({e}); give texts, finite numbers, lists and dicts "
                                 f"with text keys") from None

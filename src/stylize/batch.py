@@ -25,7 +25,8 @@ from . import arguments, synthesis
 from .arguments import given_twice
 from .claims import claim_file
 from .errors import ClusterError, ImageError, ManifestError, SettingsError, StylizeError, UsageError
-from .images import (NAME_MAX, NOT_REGULAR, check_mark, check_name, check_not_held, check_writable, file_stamp,
+from .images import (NAME_MAX, NOT_REGULAR, check_mark, check_name, check_not_held, check_writable, file_digest,
+                     file_stamp,
                      fitted_size, holds_metadata, load_image, make_folder, max_side, missing_folders, no_folder,
                      output_format, parse_json, path_key, ours, remove_empty, save_image, shown_size, sidecar_path, taken,
                      through_link)
@@ -523,8 +524,9 @@ def _names(value, what: str) -> tuple:
     """The API's contents or styles: one name (or glob) alone, or a list of them, None for none (ManifestError
     otherwise)."""
     value = (value,) if isinstance(value, (str, os.PathLike)) else () if value is None else value
-    if not isinstance(value, (list, tuple)) or not all(isinstance(v, (str, os.PathLike)) for v in value) or any(
-            "\0" in os.fspath(v) for v in value):
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, (str, os.PathLike)) and
+                                                       isinstance(os.fspath(v), str) for v in value) or any(
+            "\0" in os.fspath(v) for v in value):  # (a path object of bytes: no name this reads)
         raise ManifestError(f"{what}: a file name or glob (without a NUL byte), or a list of them, not {value!r:.80}")
     return tuple(os.fspath(v) for v in value)
 
@@ -1185,10 +1187,10 @@ def _inputs_of(meta: dict) -> dict[int, str]:
 
 def sheet_found(path) -> tuple | None:
     """What is at a contact sheet's name when it is checked (None for nothing): contact_sheet's `found`, which tells
-    a file put there during the batch. The file (device, inode) and its contents (size, mtime), not its ctime: a
-    chmod, or a hard link made or removed, puts no file there."""
+    a file put there during the batch: the file (device, inode) and its contents (SHA-256), nothing else (a chmod,
+    a touch, a hard link made or removed puts no file there)."""
     try:
-        return file_stamp(os.stat(path))[:4]
+        return file_stamp(os.stat(path))[:2] + (file_digest(path),)
     except OSError:
         return None
 

@@ -144,12 +144,16 @@ def _to_rgb(im: Image.Image) -> Image.Image:
         import numpy
 
         values = numpy.asarray(im).astype(numpy.float64)
+        key = im.info.get("transparency")  # (a PNG's tRNS key, in the 16-bit values)
+        keyed = values == key if isinstance(key, int) else None
         if im.mode == "I" and im.format != "PNG":
             lo, hi = float(values.min()), float(values.max())
             values = (values - lo) * (255.0 / ((hi - lo) or 1.0))
         else:
             values = values * (255.0 / 65535)
         im = Image.fromarray(numpy.round(values).clip(0, 255).astype(numpy.uint8), "L")
+        if keyed is not None and keyed.any():
+            im.putalpha(Image.fromarray(numpy.where(keyed, 0, 255).astype(numpy.uint8), "L"))
     elif im.mode == "F":
         import numpy
 
@@ -480,7 +484,8 @@ def save_image(im: Image.Image, path: str | os.PathLike, metadata: dict | None =
     `metadata` (JSON) goes inside the file: PNG text chunk "stylize", JPEG/GIF comment, WebP/TIFF/AVIF
     EXIF ImageDescription. Formats with no room for it (BMP, ...) get a sidecar PATH.stylize.json,
     written only for a partial result (metadata["partial"] true) so that it cannot pass for a finished
-    one; saving a finished image removes a stale sidecar. The metadata is stamped {"stylize": version}, which
+    one; a JPEG whose comment is too small for it (64 KiB) gets one whatever the result; saving a finished image
+    in a format that held its metadata removes a stale sidecar. The metadata is stamped {"stylize": version}, which
     read_metadata requires: another program's JSON in an image is never taken for stylize's.
     """
     from . import __version__
@@ -509,12 +514,13 @@ def save_image(im: Image.Image, path: str | os.PathLike, metadata: dict | None =
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, file_mode())
-        if partial and not embedded:
-            # The mark goes down before the image appears, so a partial image is never seen unmarked.
+        if metadata is not None and not embedded and (partial or fmt in _COMMENT_MAX):
+            # The mark goes down before the image appears, so a partial image is never seen unmarked; a JPEG whose
+            # comment cannot hold the metadata (64 KiB) keeps it there, finished too (never an output without it).
             if not _own_sidecar(sidecar):
                 raise ImageError(f"{sidecar}: already exists and is not stylize's; move it away or choose another "
                                  f"output")
-            write_json(sidecar, dict(metadata, mark_of=p.name, mark_sha256=_digest(tmp)),  # ours, or absent:
+            write_json(sidecar, dict(metadata, mark_of=p.name, mark_sha256=file_digest(tmp)),  # ours, or absent:
                        overwrite=True)  # checked above; the digest: a mark names this image, not what is put there
             wrote_sidecar = True
         place(tmp, p, overwrite)
@@ -844,7 +850,7 @@ def read_metadata(path: str | os.PathLike) -> dict | None:
     meta = read_json_here(sidecar)  # None for a link, a pipe, a missing file
     if not (_is_mark(meta, sidecar) and _stamped(meta)):  # not stylize's mark (a figure's .json, the user's)
         return None
-    if meta["mark_sha256"] != _digest(p):  # another image put at the name since: not ours
+    if meta["mark_sha256"] != file_digest(p):  # another image put at the name since: not ours
         return None
     meta.pop("mark_of", None)  # the mark's own bookkeeping, not the image's metadata
     meta.pop("mark_sha256", None)
@@ -864,9 +870,10 @@ def ours(path: str | os.PathLike) -> dict:
         return {}
 
 
-def _digest(path) -> str:
+def file_digest(path) -> str:
     """The SHA-256 of a file's bytes (hex): a sidecar mark holds its image's, so that a file put at the image's
-    name later (the user's) is never read as stylize's partial result and redone."""
+    name later (the user's) is never read as stylize's partial result and redone; a contact sheet's check holds
+    the sheet's."""
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):

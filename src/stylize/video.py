@@ -190,7 +190,10 @@ def _why(e: Exception) -> str:
 
 def open_clip(path: str | os.PathLike) -> Clip:
     """Check a clip before any work: a video file (every frame decoded once: count, time stamps) or a
-    folder of numbered frames (consecutive numbers, one size)."""
+    folder of numbered frames (consecutive numbers, one size). VideoError for anything else, a name of the wrong
+    type too."""
+    if not isinstance(path, (str, os.PathLike)) or not isinstance(os.fspath(path), str) or "\0" in os.fspath(path):
+        raise VideoError(f"path: a video file's or a frames folder's name (a str or a path), not {path!r:.60}")
     p = Path(path)
     if not os.path.exists(p):
         raise VideoError(f"{p}: no such file or folder")
@@ -762,8 +765,11 @@ def stylize_frames(session, clip: Clip, style, out_dir, options: VideoOptions = 
     passes `claim` (claims.claim_folder(out_dir)): then it is taken here and the caller releases it (make_video
     holds it until the video is encoded). `_frames_for` is make_video's: what the frames are for ("video" or
     "folder"), recorded in each."""
+    from .api import Session
     from .job import styles_of
 
+    if not isinstance(session, Session):
+        raise VideoError(f"session: a stylize.Session (Session(settings)), not {type(session).__name__}")
     styles = styles_of(style)
     arguments.names(out_dir=out_dir)
     arguments.flags(overwrite=overwrite)
