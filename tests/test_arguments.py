@@ -349,3 +349,54 @@ def test_round_52_arguments_of_the_wrong_kind_are_stylize_errors(tmp_path, synth
         with pytest.raises(StylizeError):
             call()
     assert not (tmp_path / "of").exists() and not (tmp_path / "o3").exists()
+
+
+def test_round_53_metadata_fractions_beyond_a_float_and_an_empty_clip_name(tmp_path):
+    """Hostile round 53: metadata={"a": Fraction(10**400, 3)} raised a bare OverflowError, Fraction(1, 10**400) was
+    written as 0.0; video.open_clip("") opened the current folder."""
+    from fractions import Fraction
+
+    from stylize import video
+
+    for value in (Fraction(10**400, 3), Fraction(1, 10**400)):
+        with pytest.raises(SettingsError, match="metadata: cannot be written as JSON"):
+            arguments.mappings(metadata={"a": value})
+    for name in ("", "  "):
+        with pytest.raises(video.VideoError, match="path: a video file's or a frames folder's name"):
+            video.open_clip(name)
+
+
+def test_round_53_numbers_python_cannot_write_out_tiny_numbers_path_objects_and_shares(tmp_path):
+    """Hostile round 53: 10**5000 anywhere gave a bare ValueError from the refusal's own message (Python writes out at
+    most 4300 digits); VideoOptions' pass_blend and a grid's ratios took Fraction(1, 10**400) as 0; intake read a
+    Path('tub*.jpg') as a pattern; intake took share=(1, 10**8), beyond --shard's range."""
+    import os
+    from fractions import Fraction
+    from pathlib import Path
+
+    from stylize import Session, video
+    from stylize.errors import StylizeError
+
+    pattern(40, 32, 1).save(tmp_path / "tubingen.png")
+    pattern(36, 36, 2).save(tmp_path / "s.png")
+    big, tiny = 10**5000, Fraction(1, 10**400)
+    settings = Settings(size=32, iterations=2)
+    for call, message in (
+            (lambda: Settings(size=big), "a number of more than 4300 digits"),
+            (lambda: Settings(ratio=big), "a number of more than 4300 digits"),
+            (lambda: video.VideoOptions(passes=big), "a number of more than 4300 digits"),
+            (lambda: video.check_fps(big), "a number of more than 4300 digits"),
+            (lambda: Session(settings).transfer_job(tmp_path / "tubingen.png", tmp_path / "s.png").size and
+             Session(settings).run(Session(settings).transfer_job(tmp_path / "tubingen.png", tmp_path / "s.png"),
+                                   iterations=big), "a number of more than 4300 digits"),
+            (lambda: video.VideoOptions(passes=2, pass_blend=tiny), "too small to be told from 0"),
+            (lambda: figures.grid(settings, tmp_path / "tubingen.png", tmp_path / "s.png", ratios=[tiny],
+                                  layer_sets=["conv1_1"]), "too small to be told from 0"),
+            (lambda: batch.intake(None, [Path(tmp_path / "tub*.png")], [str(tmp_path / "s.png")], tmp_path / "o"),
+             "tub"),
+            (lambda: batch.intake(None, [str(tmp_path / "tubingen.png")], [str(tmp_path / "s.png")], tmp_path / "o",
+                                  share=(1, 10**8)), "share: .* N <= 10000000")):
+        with pytest.raises(StylizeError, match=message):
+            call()
+    assert batch.intake(None, [str(tmp_path / "tub*.png")], [str(tmp_path / "s.png")], tmp_path / "o")  # (a text:
+    assert os.path.exists(tmp_path / "tubingen.png")  # a pattern)

@@ -1584,3 +1584,21 @@ def test_round_51_a_chmod_of_the_sheet_is_no_file_put_there_and_a_missing_folder
     r = CliRunner().invoke(cli, ["batch", "--content", "a.png", "--style", "s.png", "--out-dir", "o2",
                                  "--contact-sheet", "nd/../s2.png", *synthetic(synthetic_weights)])
     assert r.exit_code == 1 and "nd/../s2.png: the folder nd/.. does not exist" in r.stderr, cli_result_text(r)
+
+
+def test_round_53_a_jpeg_output_copied_without_its_mark_is_made_again(tmp_path, synthetic_weights, monkeypatch):
+    """Hostile round 53: a .jpg output whose metadata was in its mark, copied without it, was kept by a resume as
+    finished ("skipped"), whatever it was made with. It is stylize's, of unknown making: made again."""
+    import shutil
+
+    monkeypatch.chdir(tmp_path)
+    pattern(40, 32, 1).save("c.png")
+    pattern(36, 36, 2).save("s.png")
+    settings = Settings(size=32, iterations=2, weights=str(synthetic_weights), normalize=False)
+    pairs = batch.intake(None, ["c.png"], ["s.png"], "o", template="{content}__{style}.jpg")
+    batch.run_batch(pairs, "o", settings, metadata={"note": "x" * 70000})
+    Path("copy").mkdir()
+    shutil.copy("o/c__s.jpg", "copy/c__s.jpg")
+    pairs = batch.intake(None, ["c.png"], ["s.png"], "copy", template="{content}__{style}.jpg")
+    rep = batch.run_batch(pairs, "copy", settings.replace(size=40), skip_existing=True)
+    assert [r.status for r in rep.records] == ["ok"] and Image.open("copy/c__s.jpg").size[0] == 40

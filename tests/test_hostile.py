@@ -845,7 +845,7 @@ def test_a_batch_pair_whose_bmp_mark_name_holds_a_users_file_fails_before_its_wo
     (out / "x.bmp.stylize.json").unlink()
     r = run("batch", "--content", images / "photo0.png", "--style", images / "art0.jpg", "--out-dir", out,
             "--name-template", "x.bmp", "--report", out / "x.bmp.stylize.json", *FAST)
-    assert r.exit_code == 1 and "the name of the mark stylize keeps beside x.bmp (its format holds no metadata)" \
+    assert r.exit_code == 1 and "the name of the mark stylize keeps beside x.bmp (its format holds no metadata" \
         in one_line(r), cli_result_text(r)  # (round 30: refused as a name, whatever the batch writes)
     # round 16: a --report at a pair's claim name was taken, and that pair failed at its turn ("not a file stylize
     # made"); round 17: at the contact sheet's claim name, the report was written over the claim, then removed

@@ -396,3 +396,35 @@ def test_round_52_a_16_bit_grey_pngs_transparency_key(tmp_path):
                                      + chunk(b"IEND", b""))
     im = load_image(tmp_path / "k.png")
     assert im.getpixel((0, 0)) == (255, 255, 255) and im.getpixel((7, 0)) == (233, 233, 233)
+
+
+def test_round_53_a_jpeg_without_its_mark_is_unfinished_and_its_name_leaves_room_for_the_mark(tmp_path):
+    """Hostile round 53: a JPEG whose metadata went to the mark beside it held no comment: copied without the mark
+    (or the mark removed), it read as a file of the user's and a resume kept it, partial or of other settings. And a
+    250-byte .jpg name had no room for the mark: the run refused after its work. The JPEG now notes where its
+    metadata is (without the mark: unfinished, made again), and its name must leave room for the mark."""
+    import shutil
+
+    from stylize.errors import ImageError
+    from stylize.images import check_name, read_metadata, save_image
+
+    save_image(pattern(40, 32, 1), tmp_path / "o.jpg", {"note": "x" * 70000, "partial": False})
+    assert read_metadata(tmp_path / "o.jpg")["partial"] is False
+    (tmp_path / "copy").mkdir()
+    shutil.copy(tmp_path / "o.jpg", tmp_path / "copy" / "o.jpg")
+    lost = read_metadata(tmp_path / "copy" / "o.jpg")
+    assert lost["partial"] is True and lost["missing"] is True
+    with pytest.raises(ImageError, match=r"the file name is too long \(250 bytes; at most 242\)"):
+        check_name(tmp_path / ("a" * 246 + ".jpg"))
+
+
+def test_round_53_a_jpegs_mark_name_is_no_other_output(tmp_path):
+    """Hostile round 53: a report or a figure's .json named x.jpg.stylize.json was written, then -o x.jpg was
+    refused ("not stylize's"): the JPEG's mark name is reserved as a .bmp's is."""
+    from stylize.errors import ImageError
+    from stylize.images import check_name
+
+    for name in ("x.jpg.stylize.json", "x.mpo.stylize.json", "x.bmp.stylize.json"):
+        with pytest.raises(ImageError, match="the name of the mark stylize keeps beside"):
+            check_name(tmp_path / name)
+    check_name(tmp_path / "x.png.stylize.json")

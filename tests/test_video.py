@@ -1369,3 +1369,22 @@ def test_round_51_write_clip_sizes_frames_as_read(tmp_path):
         video.write_clip([Image.new("RGB", (48, 32)), Image.open(tmp_path / "sideways.png")], tmp_path / "c.mp4")
     video.write_clip([Image.open(tmp_path / "sideways.png")] * 2, tmp_path / "c.mp4")
     assert next(iter(video.open_clip(tmp_path / "c.mp4").frames())).size == (32, 48)
+
+
+def test_round_53_a_pipe_is_no_clip_and_no_name_is_the_current_folder(tmp_path, monkeypatch):
+    """Hostile round 53: open_clip (and `stylize video`) of a FIFO hung, or called it a bad h264 video; an empty
+    name opened the current folder (make_video("") made a video of it)."""
+    import os
+
+    from stylize import Settings, video
+
+    os.mkfifo(tmp_path / "fifo.mp4")
+    with pytest.raises(video.VideoError, match="fifo.mp4: not a regular file"):
+        video.open_clip(tmp_path / "fifo.mp4")
+    monkeypatch.chdir(tmp_path)
+    for n in (1, 2):
+        pattern(32, 24, n).save(f"frame_{n:05d}.png")
+    pattern(36, 36, 3).save(tmp_path / "s.png")
+    with pytest.raises(video.VideoError, match="path: a video file's or a frames folder's name"):
+        video.make_video("", tmp_path / "s.png", tmp_path / "v.mp4", Settings(size=32, iterations=2))
+    assert not (tmp_path / "v.mp4").exists()

@@ -226,7 +226,8 @@ class Session:
 
         arguments.functions(callback=callback, should_stop=should_stop)
         if iterations is not None and not (arguments.is_whole(iterations) and 1 <= iterations <= MAX_COUNT):
-            raise SettingsError(f"iterations: a whole number from 1 to {MAX_COUNT} (or None), not {iterations!r:.40}")
+            raise SettingsError(f"iterations: a whole number from 1 to {MAX_COUNT} (or None), not "
+                                f"{arguments.quoted(iterations)}")
         iterations = None if iterations is None else int(iterations)
         if not isinstance(extra_terms, (list, tuple)) or not all(isinstance(t, Term) for t in extra_terms):
             raise SettingsError("extra_terms: a list of objective terms (stylize.objective.Term)")

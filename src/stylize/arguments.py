@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import numbers
 import os
+import sys
 
 from .errors import SettingsError
 
@@ -21,8 +22,17 @@ def is_real(value) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
+def quoted(value, limit: int = 40) -> str:
+    """repr() of a value for a message, cut at `limit` characters; an integer too long for Python to write out
+    (over sys.get_int_max_str_digits() digits, a ValueError) is said so."""
+    try:
+        return repr(value)[:limit]
+    except ValueError:
+        return f"a number of more than {sys.get_int_max_str_digits()} digits"
+
+
 def _shown(value) -> str:
-    text = repr(value)
+    text = quoted(value, 41)
     return text if len(text) <= 40 else f"a {type(value).__name__}"
 
 
@@ -85,6 +95,7 @@ OWN_KEYS = frozenset({
     "height", "device", "torch", "weights_sha256", "content_loss", "style_loss", "loss", "iterations", "evaluations",
     "stopped", "partial", "memory", "intermediate", "intermediate_of", "cell", "video", "frames_for", "mark_of",
     "mark_sha256", "cells", "ratios", "style_layer_sets", "figure", "contact_sheet", "start", "extra_terms",
+    "metadata_in", "missing",
 })
 COMMAND_LINE_KEYS = frozenset({"argv", "preset"})  # what the command line records of itself (CommandLineMetadata)
 
@@ -101,7 +112,13 @@ def _json_number(value):
     if is_whole(value):
         return int(value)
     if is_real(value):
-        return float(value)
+        try:
+            number = float(value)
+        except OverflowError:
+            raise TypeError(f"{type(value).__name__} {value!s:.30} is beyond a float's range") from None
+        if number == 0 and value != 0:  # (never taken for 0)
+            raise TypeError(f"{type(value).__name__} {value!s:.30} is too small to be told from 0")
+        return number
     raise TypeError(f"a {type(value).__name__} is not JSON")
 
 

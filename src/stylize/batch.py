@@ -499,8 +499,9 @@ def intake(manifest: str | None, contents=(), styles=(), out_dir: Path = Path(".
     if not isinstance(template, str):
         raise ManifestError(f"template: a name template (a text), not {type(template).__name__}")
     if share is not None and not (isinstance(share, (list, tuple)) and len(share) == 2 and all(
-            arguments.is_whole(v) for v in share) and 1 <= share[0] <= share[1]):
-        raise ManifestError(f"share: (I, N), whole numbers with 1 <= I <= N, not {share!r:.40}")
+            arguments.is_whole(v) for v in share) and 1 <= share[0] <= share[1] <= MAX_SHARDS):
+        raise ManifestError(f"share: (I, N), whole numbers with 1 <= I <= N <= {MAX_SHARDS}, not "
+                            f"{arguments.quoted(share)}")
     share = None if share is None else (int(share[0]), int(share[1]))
     if manifest is not None and not isinstance(manifest, (str, os.PathLike)):
         raise ManifestError(f"manifest: a file name or '-', not {type(manifest).__name__}")
@@ -527,8 +528,10 @@ def _names(value, what: str) -> tuple:
     if not isinstance(value, (list, tuple)) or not all(isinstance(v, (str, os.PathLike)) and
                                                        isinstance(os.fspath(v), str) for v in value) or any(
             "\0" in os.fspath(v) for v in value):  # (a path object of bytes: no name this reads)
-        raise ManifestError(f"{what}: a file name or glob (without a NUL byte), or a list of them, not {value!r:.80}")
-    return tuple(os.fspath(v) for v in value)
+        raise ManifestError(f"{what}: a file name or glob (without a NUL byte), or a list of them, not "
+                            f"{arguments.quoted(value, 80)}")
+    return tuple(glob.escape(os.fspath(v)) if isinstance(v, os.PathLike) else v for v in value)  # (a path object
+    # is a file, never a pattern)
 
 
 def check_sources(manifest: str | None, contents=(), styles=()) -> None:

@@ -256,18 +256,22 @@ def _arguments(settings, layer_sets, *, ratios=None, content_layers=None) -> tup
 
     settings = settings_of(settings)
     if not isinstance(layer_sets, (list, tuple)) or not layer_sets:
-        raise LayerError(f"layer_sets: a list of layer sets (each a name or a list of names), not {layer_sets!r:.80}")
+        raise LayerError(f"layer_sets: a list of layer sets (each a name or a list of names), not "
+                         f"{arguments.quoted(layer_sets, 80)}")
     layer_sets = tuple(layer_names(k, "a layer set") for k in layer_sets)
     if given_twice(layer_sets, key=set) is not None:  # (a row twice, run twice)
         raise LayerError(f"layer_sets: the layer set {','.join(given_twice(layer_sets, key=set))} is given twice")
     if ratios is not None:
         ratios = (ratios,) if arguments.is_real(ratios) else ratios
         if not isinstance(ratios, (list, tuple)) or not ratios or not all(arguments.is_real(r) for r in ratios):
-            raise SettingsError(f"ratios: a number or a list of numbers (alpha/beta), not {ratios!r:.80}")
+            raise SettingsError(f"ratios: a number or a list of numbers (alpha/beta), not "
+                                f"{arguments.quoted(ratios, 80)}")
         try:
-            ratios = tuple(float(r) for r in ratios)
+            given, ratios = ratios, tuple(float(r) for r in ratios)
         except OverflowError:
-            raise SettingsError(f"ratios: numbers within a float's range, not {ratios!r:.80}") from None
+            raise SettingsError(f"ratios: numbers within a float's range, not {arguments.quoted(ratios, 80)}") from None
+        if any(f == 0 and r != 0 for f, r in zip(ratios, given)):  # (never taken for 0)
+            raise SettingsError(f"ratios: {arguments.quoted(given, 80)} holds a number too small to be told from 0")
         for r in ratios:  # every column's ratio before any work (a cell's settings are made when its turn comes)
             settings.replace(ratio=r)
         if given_twice(ratios) is not None:

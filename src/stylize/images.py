@@ -320,14 +320,14 @@ def check_name(path: str | os.PathLike) -> Path:
         raise ImageError(f"{p}: a name stylize keeps for its own hidden files (claims, locks, temporary files); "
                          f"choose another name")
     marked = p.name[:-len(SIDECAR_SUFFIX)] if p.name.lower().endswith(SIDECAR_SUFFIX) else ""
-    if marked and _format_of(Path(marked)) not in (None, *_CARRIER):  # a report there would stop o.bmp's run
-        raise ImageError(f"{p}: the name of the mark stylize keeps beside {marked} (its format holds no metadata); "
-                         f"choose another name")
+    if marked and _may_need_mark(_format_of(Path(marked))):  # a report there would stop o.bmp's run
+        raise ImageError(f"{p}: the name of the mark stylize keeps beside {marked} (its format holds no metadata, or "
+                         f"not all of it); choose another name")
     parts = [part for part in p.parts if part != p.anchor]
     fmt = _format_of(p)
     for i, part in enumerate(parts):
         limit = NAME_MAX
-        if i == len(parts) - 1 and fmt is not None and fmt not in _CARRIER:
+        if i == len(parts) - 1 and _may_need_mark(fmt):
             limit -= len(SIDECAR_SUFFIX)
         n = len(os.fsencode(part))
         if n > limit:
@@ -336,6 +336,12 @@ def check_name(path: str | os.PathLike) -> Path:
     if n > PATH_MAX:
         raise ImageError(f"{p}: the path is too long ({n} bytes; at most {PATH_MAX})")
     return p
+
+
+def _may_need_mark(fmt: str | None) -> bool:
+    """Whether an output of this format may need its mark beside it (OUT.stylize.json): a format that holds no
+    metadata, or too little (a JPEG's 64 KiB comment)."""
+    return fmt is not None and (fmt not in _CARRIER or fmt in _COMMENT_MAX)
 
 
 def _too_long(p: Path) -> ImageError:
@@ -422,8 +428,7 @@ def check_mark(path: Path) -> None:
     """ImageError when an output that may need its mark there, OUT.stylize.json, finds a file that is not
     stylize's (whatever the flags: it is never replaced): a format that carries no metadata (BMP, ...), or one
     whose room for it is limited (a .jpg's comment holds 64 KiB; many style images make more)."""
-    fmt = output_format(path)
-    if (fmt not in _CARRIER or fmt in _COMMENT_MAX) and not _own_sidecar(sidecar_path(path)):
+    if _may_need_mark(output_format(path)) and not _own_sidecar(sidecar_path(path)):
         raise ImageError(f"{sidecar_path(path)}: already exists and is not stylize's (a {Path(path).suffix} output "
                          f"keeps an interrupted run's mark there); move it away or choose another output")
 
@@ -437,6 +442,14 @@ def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
 def sidecar_path(path: str | os.PathLike) -> Path:
     """Where a partial result in a format that carries no metadata (BMP, ...) keeps it."""
     return Path(os.fspath(path) + SIDECAR_SUFFIX)
+
+
+def _beside(metadata: dict | None, sidecar: Path) -> dict | None:
+    """For a JPEG whose comment (_COMMENT_MAX) cannot hold `metadata`: what it holds instead, stamped (stylize's):
+    that the metadata is in the mark beside it (read_metadata reads it there). None when it fits."""
+    if metadata is None or len(json.dumps(metadata, sort_keys=True, default=str)) <= min(_COMMENT_MAX.values()):
+        return None
+    return {"stylize": metadata["stylize"], "partial": bool(metadata.get("partial")), "metadata_in": sidecar.name}
 
 
 def _encode(im: Image.Image, fp, fmt: str, metadata: dict | None, suffix: str = "") -> bool:
@@ -508,7 +521,10 @@ def save_image(im: Image.Image, path: str | os.PathLike, metadata: dict | None =
     wrote_sidecar = False
     try:
         encoded = io.BytesIO()  # (Pillow writes some formats, TIFF, BMP, PPM, to a file's descriptor and takes a
-        embedded = _encode(im, encoded, fmt, metadata, p.suffix)  # short write on a full disk for a whole one)
+        # short write on a full disk for a whole one). A JPEG whose comment cannot hold the metadata holds a note of
+        # where it is (the mark beside it): without that mark it reads as unfinished, never as a file of yours.
+        stub = _beside(metadata, sidecar) if fmt in _COMMENT_MAX else None
+        embedded = _encode(im, encoded, fmt, stub or metadata, p.suffix) and stub is None
         with os.fdopen(fd, "wb") as f:
             f.write(encoded.getbuffer())  # (Python's write raises on a full disk, or writes every byte)
             f.flush()
@@ -842,16 +858,21 @@ def read_metadata(path: str | os.PathLike) -> dict | None:
         raise
     except Exception as e:  # as in load_image: Pillow's plugins raise anything on hostile input
         raise ImageError(f"{p}: cannot read the image ({_first_line(e)}); the file may be truncated or corrupt") from None
+    beside = None
     for text in candidates:
         meta = _json_object(text)
+        if _stamped(meta) and "metadata_in" in meta:  # (a JPEG's note: its metadata is in the mark beside it)
+            beside = meta
+            break
         if _stamped(meta):  # (a camera's or the user's JSON, even with a "partial" or "video" key, is not ours)
             return meta
     sidecar = sidecar_path(p)
     meta = read_json_here(sidecar)  # None for a link, a pipe, a missing file
-    if not (_is_mark(meta, sidecar) and _stamped(meta)):  # not stylize's mark (a figure's .json, the user's)
-        return None
-    if meta["mark_sha256"] != file_digest(p):  # another image put at the name since: not ours
-        return None
+    if not (_is_mark(meta, sidecar) and _stamped(meta)) or meta["mark_sha256"] != file_digest(p):  # not stylize's
+        # mark (a figure's .json, the user's), or another image's: the JPEG that points at it is stylize's, of
+        # unknown making (its mark lost): unfinished, to be made again, never kept as this pair's
+        return None if beside is None else {"stylize": beside["stylize"], "partial": True,
+                                            "metadata_in": beside["metadata_in"], "missing": True}
     meta.pop("mark_of", None)  # the mark's own bookkeeping, not the image's metadata
     meta.pop("mark_sha256", None)
     return meta

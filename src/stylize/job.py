@@ -13,7 +13,7 @@ from typing import Callable, Union
 
 from PIL import Image
 
-from .arguments import given_twice, is_real, is_whole
+from .arguments import given_twice, is_real, is_whole, quoted
 from .errors import ImageError, LayerError, SettingsError
 from .layers import check_layer
 from .settings import MAX_SIDE, STARTS, Settings
@@ -127,7 +127,7 @@ def layer_names(layers, what: str | None = None) -> tuple[str, ...]:
     names = (layers,) if isinstance(layers, str) else layers
     if not isinstance(names, (list, tuple)) or not names or not all(isinstance(n, str) for n in names):
         said = f"{what}: a layer name or a list of them" if what else "layers are given as a name or a list of names"
-        raise LayerError(f"{said} (e.g. 'conv1_1'), not {layers!r:.80}")
+        raise LayerError(f"{said} (e.g. 'conv1_1'), not {quoted(layers, 80)}")
     names = tuple(check_layer(n) for n in names)
     if given_twice(names) is not None:  # (it would count twice, or run twice)
         raise LayerError(f"{what or 'layers'}: {given_twice(names)} is given twice; give each layer once")
@@ -141,9 +141,9 @@ def transfer_job(s: Settings, content: ImageLike, style, blend: tuple[float, ...
     if not styles:
         raise SettingsError("at least one style image is needed")
     if blend is not None and not isinstance(blend, (list, tuple)):
-        raise SettingsError(f"blend: a list of weights, one per style image (or None), not {blend!r:.40}")
+        raise SettingsError(f"blend: a list of weights, one per style image (or None), not {quoted(blend)}")
     if blend is not None and not all(is_real(w) for w in blend):
-        raise SettingsError(f"blend: a list of weights (numbers), one per style image, not {list(blend)!r:.40}")
+        raise SettingsError(f"blend: a list of weights (numbers), one per style image, not {quoted(list(blend))}")
     weights = (s.replace(style_blend=tuple(blend)) if blend is not None else s).blend(len(styles))
     if s.content_mask is not None:
         from .masks import check_count
@@ -175,7 +175,7 @@ def style_job(s: Settings, image: ImageLike, layers=None, out_size: tuple[int, i
     if out_size is not None and not (isinstance(out_size, (list, tuple)) and len(out_size) == 2 and all(
             is_whole(v) and 1 <= v <= MAX_SIDE for v in out_size)):
         raise SettingsError(f"out_size: (width, height), two whole numbers of pixels from 1 to {MAX_SIDE}, not "
-                            f"{out_size!r:.40}")
+                            f"{quoted(out_size)}")
     out_size = None if out_size is None else (int(out_size[0]), int(out_size[1]))
     layers = layer_names(layers) if layers is not None else s.style_layers
     weights = tuple(s.layer_weights.values()) if layers == s.style_layers else (1 / len(layers),) * len(layers)

@@ -9,7 +9,7 @@ import os
 import re
 from dataclasses import asdict, dataclass, fields, replace
 
-from .arguments import given_twice
+from .arguments import given_twice, quoted
 from .errors import LayerError, SettingsError
 from .layers import PAPER_STYLE_LAYERS, check_layer
 
@@ -301,7 +301,8 @@ _PLURALS = {"float": "numbers", "str": "names"}
 def _count(name: str, value, most: int, least: int = 1) -> None:
     """SettingsError unless value is an integer from `least` to `most`."""
     if not isinstance(value, int) or isinstance(value, bool) or not least <= value <= most:
-        shown = repr(value) if len(repr(value)) <= 24 else f"a number of {len(str(value))} digits"
+        text = quoted(value, 10**6)  # ("a number of more than 4300 digits": Python writes none out)
+        shown = text if len(text) <= 24 or text.startswith("a number of") else f"a number of {len(text)} digits"
         raise SettingsError(f"{name} must be an integer from {least} to {most}, not {shown}")
 
 
@@ -313,7 +314,8 @@ def _positive(name: str, value: float, allow_zero: bool = False) -> None:
         raise SettingsError(f"{name} must be a finite number {bound}, not {value!r}")
     if value != 0 and not NUMBER_RANGE[0] <= value <= NUMBER_RANGE[1]:
         zero = "0 or " if allow_zero else ""
-        raise SettingsError(f"{name} must be {zero}from {NUMBER_RANGE[0]:g} to {NUMBER_RANGE[1]:g}, not {value!r:.40}")
+        raise SettingsError(f"{name} must be {zero}from {NUMBER_RANGE[0]:g} to {NUMBER_RANGE[1]:g}, not "
+                            f"{quoted(value)}")
 
 
 # --preset: named bundles of Settings fields, each value explicit (not relative to a default, which may change);
@@ -339,7 +341,10 @@ FIELDS = {f.name: f for f in fields(Settings)}
 def shown(value, limit: int = 24) -> str:
     """How a message quotes what the user gave: repr() of a short text, 'a text of N characters' of a long one
     (a 5000-digit number in an error line is no help)."""
-    text = str(value)  # (a byte that is not UTF-8, kept in a name as a surrogate, is shown as the byte: '\xff')
+    try:
+        text = str(value)  # (a byte that is not UTF-8, kept in a name as a surrogate, is shown as the byte: '\xff')
+    except ValueError:  # (an integer of more digits than Python writes out)
+        return quoted(value)
     if len(text) > limit:  # (an object that is no text, a picture: its type, not its text's length)
         if isinstance(value, numbers.Number):
             return f"a number of {len(text)} characters"

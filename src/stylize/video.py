@@ -192,11 +192,18 @@ def open_clip(path: str | os.PathLike) -> Clip:
     """Check a clip before any work: a video file (every frame decoded once: count, time stamps) or a
     folder of numbered frames (consecutive numbers, one size). VideoError for anything else, a name of the wrong
     type too."""
-    if not isinstance(path, (str, os.PathLike)) or not isinstance(os.fspath(path), str) or "\0" in os.fspath(path):
-        raise VideoError(f"path: a video file's or a frames folder's name (a str or a path), not {path!r:.60}")
+    if not isinstance(path, (str, os.PathLike)) or not isinstance(os.fspath(path), str) or "\0" in os.fspath(path) \
+            or not os.fspath(path).strip():  # ("" would be the current folder)
+        raise VideoError(f"path: a video file's or a frames folder's name (a str or a path), not "
+                         f"{arguments.quoted(path, 60)}")
     p = Path(path)
     if not os.path.exists(p):
         raise VideoError(f"{p}: no such file or folder")
+    if not os.path.isdir(p):
+        try:
+            images.check_regular(p)  # (a pipe would block the decoder, or give its bytes once)
+        except (StylizeError, OSError) as e:
+            raise VideoError(str(e) if isinstance(e, StylizeError) else f"{p}: cannot read it ({e.strerror})") from None
     clip = _open_folder(p) if os.path.isdir(p) else _open_video(p)
     clip.stamp = _stamp(clip)
     return clip
@@ -526,22 +533,23 @@ class VideoOptions:
         if self.warp not in WARPS:
             raise VideoError(f"--warp {self.warp}: use {' or '.join(WARPS)}")
         if self.flow not in FLOWS:
-            raise VideoError(f"--flow {self.flow!r:.40}: use {' or '.join(FLOWS)}")
+            raise VideoError(f"--flow {arguments.quoted(self.flow)}: use {' or '.join(FLOWS)}")
         if not isinstance(self.independent, bool):
-            raise VideoError(f"independent: True or False, not {self.independent!r:.40}")
+            raise VideoError(f"independent: True or False, not {arguments.quoted(self.independent)}")
         w = self.temporal_weight  # (the command line's ranges, for the API's values too)
         if not _number(w) or not (w == 0 or NUMBER_RANGE[0] <= w <= NUMBER_RANGE[1]):
-            raise VideoError(f"--temporal-weight {w!r:.40}: give 0 or a number from {NUMBER_RANGE[0]:g} to "
+            raise VideoError(f"--temporal-weight {arguments.quoted(w)}: give 0 or a number from {NUMBER_RANGE[0]:g} to "
                              f"{NUMBER_RANGE[1]:g}")
         for name, value in (("--frame-iterations", self.frame_iterations), ("--pass-iterations", self.pass_iterations),
                             ("--passes", self.passes), ("--temporal-from-pass", self.temporal_from_pass)):
             if value is not None and not (arguments.is_whole(value) and 1 <= value <= MAX_COUNT):
-                raise VideoError(f"{name} {value!r:.40}: give a whole number from 1 to {MAX_COUNT}")
+                raise VideoError(f"{name} {arguments.quoted(value)}: give a whole number from 1 to {MAX_COUNT}")
         for name in ("frame_iterations", "pass_iterations", "passes", "temporal_from_pass"):  # (numpy's: ints)
             if getattr(self, name) is not None:
                 object.__setattr__(self, name, int(getattr(self, name)))
         if not isinstance(self.long_term, (list, tuple)) or not all(arguments.is_whole(v) for v in self.long_term):
-            raise VideoError(f"--long-term {self.long_term!r:.40}: give a list of whole frame distances, e.g. (1, 10)")
+            raise VideoError(f"--long-term {arguments.quoted(self.long_term)}: give a list of whole frame distances, "
+                             f"e.g. (1, 10)")
         if given_twice(self.long_term) is not None:
             raise VideoError(f"--long-term: the frame distance {given_twice(self.long_term)} is given twice")
         j = tuple(sorted({int(v) for v in self.long_term}))
@@ -552,9 +560,12 @@ class VideoOptions:
         if not 1 <= self.passes <= MAX_PASSES:
             raise VideoError(f"--passes {self.passes}: give 1 to {MAX_PASSES}")
         if not _number(self.pass_blend) or not 0 <= self.pass_blend <= 1:
-            raise VideoError(f"--pass-blend {self.pass_blend!r:.40}: give a number from 0 to 1")
-        object.__setattr__(self, "pass_blend", float(self.pass_blend))
-        object.__setattr__(self, "temporal_weight", float(self.temporal_weight))
+            raise VideoError(f"--pass-blend {arguments.quoted(self.pass_blend)}: give a number from 0 to 1")
+        for name in ("pass_blend", "temporal_weight"):
+            value = getattr(self, name)
+            if float(value) == 0 and value != 0:  # (never taken for 0, as the command line's 1e-400)
+                raise VideoError(f"--{name.replace('_', '-')} {arguments.quoted(value)}: too small to be told from 0")
+            object.__setattr__(self, name, float(value))
         if self.temporal_from_pass is not None and not 1 <= self.temporal_from_pass <= self.passes:
             raise VideoError(f"--temporal-from-pass {self.temporal_from_pass}: give a pass from 1 to --passes "
                              f"({self.passes})")
@@ -579,7 +590,7 @@ def _number(value) -> bool:
 def check_fps(fps) -> float:
     """The API's fps: a finite number in FPS_RANGE (the command line's --fps range), else VideoError."""
     if not _number(fps) or not FPS_RANGE[0] <= fps <= FPS_RANGE[1]:
-        raise VideoError(f"--fps {fps!r:.40}: give a number from {FPS_RANGE[0]:g} to {FPS_RANGE[1]:g}")
+        raise VideoError(f"--fps {arguments.quoted(fps)}: give a number from {FPS_RANGE[0]:g} to {FPS_RANGE[1]:g}")
     return float(fps)
 
 
