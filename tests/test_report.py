@@ -440,7 +440,7 @@ def test_round_49_a_second_run_of_the_same_pairs_never_shares_a_report_nor_is_a_
         other = batch.run_batch(batch.intake(str(manifest), None, None, tmp_path / "o", share=(2, 2)), tmp_path / "o",
                                 settings, report=tmp_path / "r.json")  # the other shard: its own pairs
         assert [r.status for r in other.records] == ["ok"]
-        with pytest.raises(ManifestError, match=rf"r.json: a stylize batch \(pid \d+\) is still writing this report"):
+        with pytest.raises(ManifestError, match=r"r.json: a stylize batch \(pid \d+\) is still writing this report"):
             report.merge([tmp_path / "r.json"], tmp_path / "m.json")
         assert not (tmp_path / "m.json").exists()
     finally:

@@ -162,7 +162,7 @@ def test_round_47_runs_started_by_callbacks_folders_changed_and_images_changed_i
     from PIL import ImageOps
 
     from stylize import Session, video
-    from stylize.errors import ImageError, StylizeError
+    from stylize.errors import ImageError
 
     d1, d2 = tmp_path / "d1", tmp_path / "d2"
     d1.mkdir()
