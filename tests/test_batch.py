@@ -1602,3 +1602,39 @@ def test_round_53_a_jpeg_output_copied_without_its_mark_is_made_again(tmp_path, 
     pairs = batch.intake(None, ["c.png"], ["s.png"], "copy", template="{content}__{style}.jpg")
     rep = batch.run_batch(pairs, "copy", settings.replace(size=40), skip_existing=True)
     assert [r.status for r in rep.records] == ["ok"] and Image.open("copy/c__s.jpg").size[0] == 40
+
+
+def test_round_54_an_empty_or_bytes_manifest_name_is_refused(tmp_path, monkeypatch):
+    """Hostile round 54: `stylize batch "" --content c --style s` ran the pairs as if no manifest was named, and
+    intake took a path object of bytes as the manifest (a message later showed b'...')."""
+    monkeypatch.chdir(tmp_path)
+    pattern(40, 32, 1).save("c.png")
+    pattern(36, 36, 2).save("s.png")
+    r = CliRunner().invoke(cli, ["batch", "", "--content", "c.png", "--style", "s.png", "--out-dir", "o"])
+    assert r.exit_code == 2 and "an empty MANIFEST name" in r.stderr and not Path("o").exists(), cli_result_text(r)
+
+    class BytesPath(os.PathLike):
+        def __fspath__(self):
+            return b"m.csv"
+
+    Path("m.csv").write_text("content,style\nc.png,s.png\n")
+    for manifest, message in (("", "an empty MANIFEST name"), (BytesPath(), "manifest: a file name")):
+        with pytest.raises(ManifestError, match=message):
+            batch.intake(manifest, None, None, "o")
+
+
+def test_round_54_a_long_label_is_cut_at_once(tmp_path):
+    """Hostile round 54: a contact-sheet label of 250 long style names (70 KB) was cut one character per measurement
+    of the whole text: over ten minutes in one C call, deaf to signals. It is cut by halves."""
+    from PIL import ImageDraw
+
+    draw = ImageDraw.Draw(Image.new("RGB", (480, 40)))
+    text = "1. c.png + " + " + ".join(f"styles/s{i:03d}_" + "x" * 180 + ".png" for i in range(250))
+    measure, measured = draw.textlength, []
+    draw.textlength = lambda t: measured.append(len(t)) or measure(t)
+    cut = batch._fitted(draw, text, 460)
+    assert len(measured) < 20 and max(measured[1:]) <= 460  # (once whole, then starts of at most 460 characters)
+    draw.textlength = measure
+    assert cut.endswith("...") and draw.textlength(cut) <= 460
+    assert draw.textlength(cut[:-3] + text[len(cut) - 3] + "...") > 460  # the longest start that fits
+    assert batch._fitted(draw, "short", 460) == "short"

@@ -123,3 +123,11 @@ def test_round_50_a_number_too_small_for_a_float_is_never_off():
                          ("ratio", Fraction(1, 10**400)), ("style_blend", (1, Fraction(1, 10**400)))):
         with pytest.raises(SettingsError, match=f"{field}: .* is too small to be told from 0"):
             Settings(**{field: value})
+
+
+def test_round_54_a_numpy_bool_is_named_as_such():
+    """Hostile round 54: Settings(normalize=numpy.bool_(False)) said "must be True or False, not 'False' (bool)"."""
+    import numpy as np
+
+    with pytest.raises(SettingsError, match=r"normalize must be True or False, not 'False' \(numpy.bool"):
+        Settings(normalize=np.bool_(False))

@@ -22,6 +22,12 @@ def is_real(value) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
+def type_name(value) -> str:
+    """A value's type as a message names it: numpy's bool_ is "numpy.bool" (not Python's bool, which is taken)."""
+    kind = type(value)
+    return kind.__name__ if kind.__module__ == "builtins" else f"{kind.__module__.split('.')[0]}.{kind.__name__}"
+
+
 def quoted(value, limit: int = 40) -> str:
     """repr() of a value for a message, cut at `limit` characters; an integer too long for Python to write out
     (over sys.get_int_max_str_digits() digits, a ValueError) is said so."""
@@ -119,7 +125,7 @@ def _json_number(value):
         if number == 0 and value != 0:  # (never taken for 0)
             raise TypeError(f"{type(value).__name__} {value!s:.30} is too small to be told from 0")
         return number
-    raise TypeError(f"a {type(value).__name__} is not JSON")
+    raise TypeError(f"a {type_name(value)} is not JSON")
 
 
 def mappings(**named) -> tuple:

@@ -9,7 +9,7 @@ import os
 import re
 from dataclasses import asdict, dataclass, fields, replace
 
-from .arguments import given_twice, quoted
+from .arguments import given_twice, quoted, type_name
 from .errors import LayerError, SettingsError
 from .layers import PAPER_STYLE_LAYERS, check_layer
 
@@ -291,7 +291,7 @@ def _typed(name: str, kind: str, value):
 def _typed_value(value) -> str:
     """A value of the wrong type in a message: shown, with its type where that does not name it already."""
     text = shown(value)
-    return text if text.startswith("an object of type") else f"{text} ({type(value).__name__})"
+    return text if text.startswith("an object of type") else f"{text} ({type_name(value)})"
 
 
 _KINDS = {"bool": "True or False", "float": "a number", "str": "a name (a text)"}
