@@ -1340,19 +1340,23 @@ def test_round_46_a_sheet_never_shows_an_input_replaced_after_its_pair_ran(tmp_p
         == (0, 0, 255)  # pair 2: made from the blue one, shown blue
 
 
+def two_pairs(folder: Path, monkeypatch, weights: Path) -> Settings:
+    """In `folder` (made the working folder): a.png, b.png, s.png and m.csv, their two pairs; the tiny settings on
+    `weights`."""
+    monkeypatch.chdir(folder)
+    pattern(40, 32, 1).save("a.png")
+    pattern(40, 32, 2).save("b.png")
+    pattern(36, 36, 3).save("s.png")
+    Path("m.csv").write_text("content,style\na.png,s.png\nb.png,s.png\n")
+    return Settings(size=32, iterations=2, weights=str(weights), normalize=False)
+
+
 def test_round_47_report_and_sheet_files_put_in_place_during_a_batch(tmp_path, synthetic_weights, monkeypatch):
     """Hostile round 47: a file of the user's put at the --report's name during a batch was overwritten by the next
     rewrite; a file put at the contact sheet's name was refused with "pass --overwrite", which then refused too; a
     stop while the sheet was drawn was ignored (exit 0). Each is refused as a file of the user's, kept; a stop
     during the sheet writes none."""
-    from stylize import Settings
-
-    monkeypatch.chdir(tmp_path)
-    pattern(40, 32, 1).save("a.png")
-    pattern(40, 32, 2).save("b.png")
-    pattern(36, 36, 3).save("s.png")
-    Path("m.csv").write_text("content,style\na.png,s.png\nb.png,s.png\n")
-    settings = Settings(size=32, iterations=2, weights=str(synthetic_weights), normalize=False)
+    settings = two_pairs(tmp_path, monkeypatch, synthetic_weights)
 
     def mine_at(name):
         def on_pair(record):
@@ -1417,12 +1421,7 @@ def test_round_48_reports_sheets_and_outputs_another_run_writes(tmp_path, synthe
 
     from .test_claims import holder
 
-    monkeypatch.chdir(tmp_path)
-    pattern(40, 32, 1).save("a.png")
-    pattern(40, 32, 2).save("b.png")
-    pattern(36, 36, 3).save("s.png")
-    Path("m.csv").write_text("content,style\na.png,s.png\nb.png,s.png\n")
-    settings = Settings(size=32, iterations=2, weights=str(synthetic_weights), normalize=False)
+    settings = two_pairs(tmp_path, monkeypatch, synthetic_weights)
     other = Settings(size=32, iterations=3, weights=str(synthetic_weights), normalize=False)
     batch.run_batch(batch.intake("m.csv", None, None, "prev"), "prev", other, report="prev.json")
     theirs = Path("prev.json").read_bytes()

@@ -22,6 +22,16 @@ def is_real(value) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
+def as_float(value) -> float:
+    """A real number of any of Python's or numpy's types as a float: OverflowError beyond a float's range (as
+    float()), ValueError for one too small to be told from 0 (Fraction(1, 10**400): never taken for 0, "off", as
+    the command line's 1e-400). Each caller says which, in its own words."""
+    number = float(value)
+    if number == 0 and value != 0:
+        raise ValueError("too small to be told from 0")
+    return number
+
+
 def type_name(value) -> str:
     """A value's type as a message names it: numpy's bool_ is "numpy.bool" (not Python's bool, which is taken)."""
     kind = type(value)
@@ -119,12 +129,11 @@ def _json_number(value):
         return int(value)
     if is_real(value):
         try:
-            number = float(value)
+            return as_float(value)
         except OverflowError:
-            raise TypeError(f"{type(value).__name__} {value!s:.30} is beyond a float's range") from None
-        if number == 0 and value != 0:  # (never taken for 0)
-            raise TypeError(f"{type(value).__name__} {value!s:.30} is too small to be told from 0")
-        return number
+            raise TypeError(f"{type_name(value)} {quoted(value, 30)} is beyond a float's range") from None
+        except ValueError:
+            raise TypeError(f"{type_name(value)} {quoted(value, 30)} is too small to be told from 0") from None
     raise TypeError(f"a {type_name(value)} is not JSON")
 
 

@@ -229,25 +229,7 @@ def file_in_use(path: str | os.PathLike) -> Path | None:
     """The claim file of `path` when any other run holds it, shared or alone (a batch writing its report), else
     None."""
     lock = claim_file(path).lock_file
-    key = os.path.realpath(lock)
-    if key in _HELD:  # (never opened here: closing a second descriptor would drop this process's lock)
-        return lock if key not in _this_run() else None
-    try:
-        import fcntl
-        import stat
-
-        fd = os.open(lock, os.O_RDWR | NOFOLLOW | getattr(os, "O_NONBLOCK", 0))
-    except (ImportError, OSError):
-        return None
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return None
-        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError as e:
-        return lock if e.errno in (errno.EACCES, errno.EAGAIN) else None
-    finally:
-        os.close(fd)
-    return None
+    return lock if _held_elsewhere(os.fspath(lock), shared_too=True) else None
 
 
 def folder_held(folder: str | os.PathLike) -> bool:
@@ -275,9 +257,9 @@ def check_unclaimed_in(folder: str | os.PathLike, instead: str) -> None:
                          f"or choose {instead}")
 
 
-def _held_elsewhere(path: str) -> bool:
-    """Whether the claim file at `path` is held by another run (this run's own claims are not; another of this
-    process's runs, a thread's or a callback's, is)."""
+def _held_elsewhere(path: str, shared_too: bool = False) -> bool:
+    """Whether the claim file at `path` is held alone by another run (this run's own claims are not; another of
+    this process's runs, a thread's or a callback's, is); `shared_too`: or shared (a shard writing a report)."""
     path = os.path.realpath(path)
     if path in _HELD:  # (never opened here: closing a second descriptor would drop this process's lock)
         return path not in _this_run()
@@ -285,13 +267,14 @@ def _held_elsewhere(path: str) -> bool:
         import fcntl
         import stat
 
-        fd = os.open(path, os.O_RDONLY | NOFOLLOW | getattr(os, "O_NONBLOCK", 0))
+        fd = os.open(path, (os.O_RDWR if shared_too else os.O_RDONLY) | NOFOLLOW | getattr(os, "O_NONBLOCK", 0))
     except (ImportError, OSError):
         return False
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             return False
-        fcntl.lockf(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        fcntl.lockf(fd, (fcntl.LOCK_EX if shared_too else fcntl.LOCK_SH) | fcntl.LOCK_NB)  # (a probe: the
+        # lock is let go with the descriptor)
     except OSError as e:
         return e.errno in (errno.EACCES, errno.EAGAIN)
     finally:

@@ -267,11 +267,12 @@ def _arguments(settings, layer_sets, *, ratios=None, content_layers=None) -> tup
             raise SettingsError(f"ratios: a number or a list of numbers (alpha/beta), not "
                                 f"{arguments.quoted(ratios, 80)}")
         try:
-            given, ratios = ratios, tuple(float(r) for r in ratios)
+            ratios = tuple(arguments.as_float(r) for r in ratios)
         except OverflowError:
             raise SettingsError(f"ratios: numbers within a float's range, not {arguments.quoted(ratios, 80)}") from None
-        if any(f == 0 and r != 0 for f, r in zip(ratios, given)):  # (never taken for 0)
-            raise SettingsError(f"ratios: {arguments.quoted(given, 80)} holds a number too small to be told from 0")
+        except ValueError:
+            raise SettingsError(f"ratios: {arguments.quoted(ratios, 80)} holds a number too small to be told from "
+                                f"0") from None
         for r in ratios:  # every column's ratio before any work (a cell's settings are made when its turn comes)
             settings.replace(ratio=r)
         if given_twice(ratios) is not None:

@@ -9,7 +9,7 @@ import os
 import re
 from dataclasses import asdict, dataclass, fields, replace
 
-from .arguments import given_twice, quoted, type_name
+from .arguments import as_float, given_twice, is_real, is_whole, quoted, type_name
 from .errors import LayerError, SettingsError
 from .layers import PAPER_STYLE_LAYERS, check_layer
 
@@ -260,15 +260,14 @@ def _typed(name: str, kind: str, value):
         if item == "bool" and isinstance(v, bool):
             return v
         if item == "int":  # (each whole-number field's range check names it: _count, seed; numpy's are ints)
-            return int(v) if isinstance(v, numbers.Integral) and not isinstance(v, bool) else v
-        if item == "float" and isinstance(v, numbers.Real) and not isinstance(v, bool):  # (numpy's, Fraction)
+            return int(v) if is_whole(v) else v
+        if item == "float" and is_real(v):  # (numpy's, Fraction)
             try:
-                f = float(v)
+                return as_float(v)
             except OverflowError:
                 raise SettingsError(f"{name} must be a number within a float's range, not {shown(v)}") from None
-            if f == 0 and v != 0:  # (Fraction(1, 10**400): never taken for 0, "off", as the command line's 1e-400)
-                raise SettingsError(f"{name}: {shown(v)} is too small to be told from 0")
-            return f
+            except ValueError:
+                raise SettingsError(f"{name}: {shown(v)} is too small to be told from 0") from None
         if item == "str" and isinstance(v, (str, os.PathLike)):
             if isinstance(v, os.PathLike) and os.fspath(v) in _WORDS.get(name, ()):  # a path is a file, never
                 v = os.path.join(os.curdir, os.fspath(v))  # the word (init=Path("content"): the file ./content)

@@ -561,11 +561,12 @@ class VideoOptions:
             raise VideoError(f"--passes {self.passes}: give 1 to {MAX_PASSES}")
         if not _number(self.pass_blend) or not 0 <= self.pass_blend <= 1:
             raise VideoError(f"--pass-blend {arguments.quoted(self.pass_blend)}: give a number from 0 to 1")
-        for name in ("pass_blend", "temporal_weight"):
-            value = getattr(self, name)
-            if float(value) == 0 and value != 0:  # (never taken for 0, as the command line's 1e-400)
-                raise VideoError(f"--{name.replace('_', '-')} {arguments.quoted(value)}: too small to be told from 0")
-            object.__setattr__(self, name, float(value))
+        for name in ("pass_blend", "temporal_weight"):  # (finite: checked above)
+            try:
+                object.__setattr__(self, name, arguments.as_float(getattr(self, name)))
+            except ValueError:
+                raise VideoError(f"--{name.replace('_', '-')} {arguments.quoted(getattr(self, name))}: too small to "
+                                 f"be told from 0") from None
         if self.temporal_from_pass is not None and not 1 <= self.temporal_from_pass <= self.passes:
             raise VideoError(f"--temporal-from-pass {self.temporal_from_pass}: give a pass from 1 to --passes "
                              f"({self.passes})")
@@ -1367,46 +1368,57 @@ def _check_one_run(files: list[Path]) -> None:
             raise VideoError(f"{f}: not finished (stopped, or an earlier pass's); run the video again to finish it")
 
 
-def _encode(av, files, output: Path, source: Clip, codec: str, size, fps, overwrite: bool, should_stop) -> Path:
-    rate, time_base = _rate(source, fps)
+@contextlib.contextmanager
+def _through_temp(av, output: Path, overwrite: bool):
+    """A video encoded into a temporary file beside `output` (yielded) and moved into place in one step when the
+    block ends (images.place: without `overwrite`, never over a file that appeared meanwhile); FFmpeg's and the
+    disk's errors as one VideoError; the temporary file never left behind, whatever ends the block."""
     try:
         tmp = _temp_file(output)
     except OSError as e:
         raise VideoError(f"{output}: cannot write it ({_why(e)})") from None
-    src = None
     try:
-        src = av.open(_url(source.path)) if source.kind == "video" and source.audio else None
-        out, stream, audio = _open_output(av, tmp, codec, size, rate, time_base, src)
-        with out:
-            for n, f in enumerate(files):
-                if should_stop is not None and should_stop():
-                    raise EncodingStopped
-                im = images.load_image(f)
-                if im.size != size:
-                    raise VideoError(f"{f}: {im.size[0]}x{im.size[1]} px, but the first frame is {size[0]}x{size[1]}")
-                frame = av.VideoFrame.from_image(even_sided(im, stream.width, stream.height))
-                pts = source.pts[n] if source.kind == "video" and n < len(source.pts) else None
-                frame.pts = pts if pts is not None else n
-                frame.time_base = time_base
-                for packet in stream.encode(frame):
-                    out.mux(packet)
-            for packet in stream.encode(None):
-                out.mux(packet)
-            if src is not None:
-                for packet in src.demux(*src.streams.audio):
-                    if packet.dts is None:
-                        continue
-                    packet.stream = audio[packet.stream.index]
-                    out.mux(packet)
+        yield tmp
         images.place(tmp, output, overwrite)
     except av.FFmpegError as e:
         raise VideoError(f"{output}: cannot encode it ({_why(e)})") from None
     except OSError as e:
         raise VideoError(f"{output}: cannot write it ({_why(e)})") from None
     finally:
-        if src is not None:
-            src.close()
         tmp.unlink(missing_ok=True)
+
+
+def _encode(av, files, output: Path, source: Clip, codec: str, size, fps, overwrite: bool, should_stop) -> Path:
+    rate, time_base = _rate(source, fps)
+    with _through_temp(av, output, overwrite) as tmp:
+        src = av.open(_url(source.path)) if source.kind == "video" and source.audio else None
+        try:
+            out, stream, audio = _open_output(av, tmp, codec, size, rate, time_base, src)
+            with out:
+                for n, f in enumerate(files):
+                    if should_stop is not None and should_stop():
+                        raise EncodingStopped
+                    im = images.load_image(f)
+                    if im.size != size:
+                        raise VideoError(f"{f}: {im.size[0]}x{im.size[1]} px, but the first frame is "
+                                         f"{size[0]}x{size[1]}")
+                    frame = av.VideoFrame.from_image(even_sided(im, stream.width, stream.height))
+                    pts = source.pts[n] if source.kind == "video" and n < len(source.pts) else None
+                    frame.pts = pts if pts is not None else n
+                    frame.time_base = time_base
+                    for packet in stream.encode(frame):
+                        out.mux(packet)
+                for packet in stream.encode(None):
+                    out.mux(packet)
+                if src is not None:
+                    for packet in src.demux(*src.streams.audio):
+                        if packet.dts is None:
+                            continue
+                        packet.stream = audio[packet.stream.index]
+                        out.mux(packet)
+        finally:
+            if src is not None:
+                src.close()
     return output
 
 
@@ -1452,11 +1464,7 @@ def write_clip(frames: list[Image.Image], output, fps: float = DEFAULT_FPS, code
         images.check_not_held(output)
         if os.path.lexists(output) and not overwrite:
             raise VideoError(f"{output}: already exists; pass overwrite=True to replace it")
-        try:
-            tmp = _temp_file(output)
-        except OSError as e:
-            raise VideoError(f"{output}: cannot write it ({_why(e)})") from None
-        try:
+        with _through_temp(av, output, overwrite) as tmp:
             out, stream, _ = _open_output(av, tmp, codec, sizes[0], Fraction(fps).limit_denominator(1001), None)
             with out:
                 for im in frames:
@@ -1464,13 +1472,6 @@ def write_clip(frames: list[Image.Image], output, fps: float = DEFAULT_FPS, code
                         out.mux(packet)
                 for packet in stream.encode(None):
                     out.mux(packet)
-            images.place(tmp, output, overwrite)
-        except av.FFmpegError as e:
-            raise VideoError(f"{output}: cannot encode it ({_why(e)})") from None
-        except OSError as e:
-            raise VideoError(f"{output}: cannot write it ({_why(e)})") from None
-        finally:
-            tmp.unlink(missing_ok=True)
     return output
 
 
