@@ -131,3 +131,19 @@ def test_round_54_a_numpy_bool_is_named_as_such():
 
     with pytest.raises(SettingsError, match=r"normalize must be True or False, not 'False' \(numpy.bool"):
         Settings(normalize=np.bool_(False))
+
+
+def test_round_55_a_decimal_is_a_number():
+    """Hostile round 55: Settings(ratio=Decimal("0.001")) said "ratio must be a number"; a Decimal is one of
+    Python's numbers (README: Python API), taken as a float like a Fraction; its signalling NaN is not a number."""
+    from decimal import Decimal
+
+    from stylize.video import VideoOptions
+
+    assert Settings(ratio=Decimal("0.001")).ratio == 0.001
+    assert Settings(style_blend=(Decimal(1), Decimal("0.5"))).style_blend == (1.0, 0.5)
+    assert VideoOptions(passes=2, pass_blend=Decimal("0.25")).pass_blend == 0.25
+    with pytest.raises(SettingsError, match="ratio: .* is too small to be told from 0"):
+        Settings(ratio=Decimal("1e-400"))
+    with pytest.raises(SettingsError, match=r"ratio must be a number, not 'sNaN' \(decimal.Decimal\)"):
+        Settings(ratio=Decimal("sNaN"))

@@ -1388,3 +1388,23 @@ def test_round_53_a_pipe_is_no_clip_and_no_name_is_the_current_folder(tmp_path, 
     with pytest.raises(video.VideoError, match="path: a video file's or a frames folder's name"):
         video.make_video("", tmp_path / "s.png", tmp_path / "v.mp4", Settings(size=32, iterations=2))
     assert not (tmp_path / "v.mp4").exists()
+
+
+def test_round_55_write_clip_refuses_a_folder_before_encoding(tmp_path, monkeypatch):
+    """Hostile round 55: write_clip(overwrite=True) at a folder's name encoded every frame, then refused the folder
+    when moving the video into place; its name is checked as the command line's is, before any encoding."""
+    from stylize import video
+
+    (tmp_path / "v.mp4").mkdir()
+    (tmp_path / "v.mp4" / "keep.txt").write_text("mine")
+
+    def encodes(*args, **kwargs):
+        raise AssertionError("encoding started")
+
+    monkeypatch.setattr(video, "_through_temp", encodes)
+    frames = [Image.new("RGB", (32, 32), (200, 30, 30))] * 2
+    with pytest.raises(video.VideoError, match="v.mp4: is a directory"):
+        video.write_clip(frames, tmp_path / "v.mp4", overwrite=True)
+    with pytest.raises(video.VideoError, match="no such folder|does not exist"):
+        video.write_clip(frames, tmp_path / "missing" / "v.mp4")
+    assert (tmp_path / "v.mp4" / "keep.txt").read_text() == "mine"

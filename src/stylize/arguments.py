@@ -4,6 +4,7 @@ string "no" is not False)."""
 
 from __future__ import annotations
 
+import decimal
 import json
 import numbers
 import os
@@ -18,7 +19,10 @@ def is_whole(value) -> bool:
 
 
 def is_real(value) -> bool:
-    """Whether `value` is a number of any of Python's or numpy's real types (a Fraction too; never True or False)."""
+    """Whether `value` is a number of any of Python's or numpy's real types (a Fraction or a Decimal too, but not
+    Decimal's signalling NaN, which float() refuses; never True or False)."""
+    if isinstance(value, decimal.Decimal):
+        return not value.is_snan()
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 

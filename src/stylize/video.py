@@ -1193,16 +1193,12 @@ def even_sided(im: Image.Image, width: int, height: int) -> Image.Image:
     return canvas
 
 
-def check_video_output(output, codec: str | None, size: tuple[int, int], source: Clip, fps: float,
-                       overwrite: bool) -> str:
-    """Refuse, before any work, a video output that exists (without overwrite), has no known container,
-    or whose container cannot hold the codec (or the source's audio). Returns the codec."""
-    av = _av()
-    output = Path(output)
-    suffix = output.suffix.lower()
-    if suffix not in CONTAINERS:
-        raise VideoError(f"{output}: not a video name ({', '.join(CONTAINERS)}); for a folder of frames give a "
-                         f"name without an extension, or end it with /")
+def _check_video_name(output: Path, hint: str = "") -> None:
+    """VideoError, before any work, for a video output name that has no known container, is too long to leave
+    room for its temporary file and frames folder, is a folder, or lies in a folder that is missing or cannot be
+    written (check_video_output, write_clip)."""
+    if output.suffix.lower() not in CONTAINERS:
+        raise VideoError(f"{output}: not a video name ({', '.join(CONTAINERS)}){hint}")
     images.check_name(output)
     n, room = len(os.fsencode(output.name)), max(len(os.fsencode(p.name)) - len(os.fsencode(output.name))
                                                   for p in (_temp_name(output), work_folder(output)))
@@ -1213,6 +1209,20 @@ def check_video_output(output, codec: str | None, size: tuple[int, int], source:
         raise VideoError(images.no_folder(output, output.parent))
     if os.path.isdir(output):
         raise VideoError(f"{output}: is a directory")
+    try:
+        images.check_writable(output.parent if str(output.parent) else ".")
+    except OSError as e:
+        raise VideoError(f"{output}: cannot write in {output.parent} ({_why(e)})") from None
+
+
+def check_video_output(output, codec: str | None, size: tuple[int, int], source: Clip, fps: float,
+                       overwrite: bool) -> str:
+    """Refuse, before any work, a video output that exists (without overwrite), has no known container,
+    or whose container cannot hold the codec (or the source's audio). Returns the codec."""
+    av = _av()
+    output = Path(output)
+    _check_video_name(output, "; for a folder of frames give a name without an extension, or end it with /")
+    suffix = output.suffix.lower()
     if source.kind == "video" and os.path.realpath(output) == os.path.realpath(source.path):
         raise VideoError(f"{output}: is the input clip; choose another output")
     codec = video_encoder(av, codec or CONTAINERS[suffix])
@@ -1220,10 +1230,6 @@ def check_video_output(output, codec: str | None, size: tuple[int, int], source:
         raise VideoError(f"--codec {codec}: x265 corrupts its memory on frames under {X265_MIN_WIDTH} px wide (these "
                          f"are {encoded_size(size)[0]}); use a larger --size or another --codec")
     rate, time_base = _rate(source, fps)
-    try:
-        images.check_writable(output.parent if str(output.parent) else ".")
-    except OSError as e:
-        raise VideoError(f"{output}: cannot write in {output.parent} ({_why(e)})") from None
     trial = None
     try:
         trial = _temp_file(output)
@@ -1457,8 +1463,7 @@ def write_clip(frames: list[Image.Image], output, fps: float = DEFAULT_FPS, code
                          f"{' and '.join(f'{w}x{h}' for w, h in sizes[:2])}")
     av, fps = _av(), check_fps(fps)
     output = Path(output)
-    if output.suffix.lower() not in CONTAINERS:
-        raise VideoError(f"{output}: not a video name ({', '.join(CONTAINERS)})")
+    _check_video_name(output)
     codec = video_encoder(av, codec or CONTAINERS[output.suffix.lower()])
     with claims.holding(output):
         images.check_not_held(output)
