@@ -1637,3 +1637,22 @@ def test_round_54_a_long_label_is_cut_at_once(tmp_path):
     assert cut.endswith("...") and draw.textlength(cut) <= 460
     assert draw.textlength(cut[:-3] + text[len(cut) - 3] + "...") > 460  # the longest start that fits
     assert batch._fitted(draw, "short", 460) == "short"
+
+
+def test_round_55_a_name_of_blanks_is_a_name(tmp_path, synthetic_weights, monkeypatch):
+    """Hostile round 55: a manifest, a --content image and an --out-dir folder named " " (which existed) were refused
+    as "empty", though transfer and a manifest's cells took the same names; only "" is empty."""
+    two_pairs(tmp_path, monkeypatch, synthetic_weights)
+    Path(" ").write_text("content,style,output\na.png,s.png,one.png\n")
+    Path("  ").mkdir()
+    pattern(40, 32, 4).save("\t.png")
+    r = CliRunner().invoke(cli, ["batch", " ", "--out-dir", "  ", *synthetic(synthetic_weights)])
+    assert r.exit_code == 0 and Image.open("  /one.png").size == (32, 26), cli_result_text(r)
+    r = CliRunner().invoke(cli, ["batch", "--content", "\t.png", "--style", "s.png", "--out-dir", "  ",
+                                 "--report", " r.json", *synthetic(synthetic_weights)])
+    assert r.exit_code == 0 and Path("  /\t__s.png").is_file() and Path(" r.json").is_file(), cli_result_text(r)
+    assert [p.content for p in batch.intake(None, ["\t.png"], ["s.png"], "o")] == ["\t.png"]  # (a file, as named)
+    for args in (["batch", "", "--out-dir", "o"], ["batch", "--content", "", "--style", "s.png", "--out-dir", "o"],
+                 ["batch", "m.csv", "--out-dir", ""]):
+        r = CliRunner().invoke(cli, args)
+        assert r.exit_code == 2 and "empty" in r.stderr, cli_result_text(r)

@@ -92,7 +92,7 @@ def names(**named) -> None:
             raise SettingsError(f"{name}: a file name (a str or a path), not {_shown(value)}")
         if "\0" in text:
             raise SettingsError(f"{name}: a file name cannot hold a NUL byte")
-        if not text.strip():  # ("" would be the current folder, or the default name, silently)
+        if not text:  # (" " is a name; "" would be the current folder, or the default name, silently)
             raise SettingsError(f"{name}: the name is empty; give a file or folder name")
 
 

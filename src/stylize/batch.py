@@ -537,7 +537,7 @@ def _names(value, what: str) -> tuple:
 def check_sources(manifest: str | None, contents=(), styles=()) -> None:
     """The pairs come from a manifest, or from contents x styles: ManifestError for neither or both, a manifest
     or a --content/--style name that is no file, or a glob that matches none (the command line's usage errors)."""
-    if manifest is not None and not (isinstance(manifest, str) and manifest.strip()):  # ("" is no "no manifest")
+    if manifest is not None and not (isinstance(manifest, str) and manifest):  # ("" is no "no manifest"; " " a name)
         raise ManifestError("an empty MANIFEST name: give a manifest file, or '-' for standard input" if
                             isinstance(manifest, str) else f"manifest: a file name (a str or a path), not "
                                                           f"{arguments.quoted(manifest)}")
@@ -545,7 +545,7 @@ def check_sources(manifest: str | None, contents=(), styles=()) -> None:
         raise ManifestError("give either a MANIFEST or --content/--style, not both")
     if not manifest and not (contents and styles):
         raise ManifestError("give a MANIFEST, or both --content and --style")
-    if any(not str(name).strip() for name in (*contents, *styles)):
+    if any(not os.fspath(name) for name in (*contents, *styles)):  # (" " is a name)
         raise ManifestError("an empty --content or --style name: give a file or a glob")
     if manifest and manifest != "-" and not os.path.exists(manifest):
         raise ManifestError(f"{manifest}: no such file")

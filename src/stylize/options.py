@@ -312,7 +312,7 @@ class OutputPath(click.Path):
     silently), and a file's name not one that only a folder can have ('out.png/', 'out/.')."""
 
     def convert(self, value, param, ctx):
-        if isinstance(value, str) and not value.strip():
+        if value == "":  # (" " is a name, as written)
             self.fail("is empty: give a file name", param, ctx)
         if value == "-":
             self.fail("'-' would be a file named '-' (stylize writes no output to standard output): give a file name",

@@ -130,8 +130,7 @@ class Settings:
             raise SettingsError(f"noise must be between 0 and 1, not {self.noise!r}")
         if not re.fullmatch(r"auto|cpu|mps|cuda(:[0-9]{1,4})?", str(self.device)):
             raise SettingsError(f"{self.device!r} is not a device name; use auto, cpu, mps, cuda or cuda:N")
-        if self.content_mask is not None and not str(self.content_mask).strip() or \
-                any(not str(m).strip() for m in self.style_masks):
+        if self.content_mask == "" or "" in self.style_masks:  # (" " is a name)
             raise SettingsError("an empty mask name: give --content-mask and each --style-mask a file or a colour")
         if self.precision not in PRECISIONS:
             raise SettingsError(f"precision must be one of {', '.join(PRECISIONS)}, not {self.precision!r}")

@@ -193,7 +193,7 @@ def open_clip(path: str | os.PathLike) -> Clip:
     folder of numbered frames (consecutive numbers, one size). VideoError for anything else, a name of the wrong
     type too."""
     if not isinstance(path, (str, os.PathLike)) or not isinstance(os.fspath(path), str) or "\0" in os.fspath(path) \
-            or not os.fspath(path).strip():  # ("" would be the current folder)
+            or not os.fspath(path):  # ("" would be the current folder; " " is a name)
         raise VideoError(f"path: a video file's or a frames folder's name (a str or a path), not "
                          f"{arguments.quoted(path, 60)}")
     p = Path(path)
