@@ -1408,3 +1408,32 @@ def test_round_55_write_clip_refuses_a_folder_before_encoding(tmp_path, monkeypa
     with pytest.raises(video.VideoError, match="no such folder|does not exist"):
         video.write_clip(frames, tmp_path / "missing" / "v.mp4")
     assert (tmp_path / "v.mp4" / "keep.txt").read_text() == "mine"
+
+
+def test_round_56_write_clip_checks_the_encoder_and_encode_reads_frames_as_files(tmp_path):
+    """Hostile round 56: write_clip with libx265 under 64 px wide aborted the process (SIGABRT), and a container
+    that cannot hold the codec gave a bare ValueError (write_clip skipped check_video_output's checks); encode
+    compared an EXIF-turned first frame with itself and refused it; an encoder refusing a frame size was said "not
+    to work here"."""
+    import av
+
+    from stylize import video
+
+    frames = [Image.new("RGB", (40, 32), (i * 60, 100, 50)) for i in range(3)]
+    for name, codec, message in (("x.mp4", "libx265", "--codec libx265: x265 corrupts its memory on frames under 64"),
+                                 ("a.webm", "libx264", r"a.webm: the .webm container cannot hold libx264 video")):
+        with pytest.raises(video.VideoError, match=message):
+            video.write_clip(frames, tmp_path / name, codec=codec)
+    assert list(tmp_path.iterdir()) == []
+    turned = tmp_path / "turned"
+    turned.mkdir()
+    exif = Image.Exif()
+    exif[0x0112] = 6  # (a quarter turn: read as 32x40)
+    for n, im in enumerate(frames, 1):
+        im.save(video.frame_path(turned, n), exif=exif.tobytes())
+    out = video.encode(turned, tmp_path / "turned.mp4", video.open_clip(turned))
+    with av.open(str(out)) as clip:
+        assert [f.to_image().size for f in clip.decode(video=0)] == [(32, 40)] * 3
+    flat = [Image.new("RGB", (64, 8), (i * 60, 100, 50)) for i in range(3)]
+    with pytest.raises(video.VideoError, match=r"--codec libx265: the encoder refuses frames of 64x8 px"):
+        video.write_clip(flat, tmp_path / "flat.mp4", codec="libx265")

@@ -1253,6 +1253,10 @@ def check_video_output(output, codec: str | None, size: tuple[int, int], source:
             if getattr(e, "errno", None) in WRITE_ERRORS:  # a full disk, `ulimit -f`: not the codec's fault
                 raise VideoError(f"{output}: cannot write it ({_why(e)})") from None
             blocked = _opens(av, codec, size, pixel_format(codec))  # the encoder itself (h264_nvenc: no GPU)?
+            if blocked and not _opens(av, codec, (640, 480), pixel_format(codec)):  # (it works, but not at this size)
+                w, h = encoded_size(size)
+                raise VideoError(f"--codec {codec}: the encoder refuses frames of {w}x{h} px ({blocked}); use another "
+                                 f"--size or --codec") from None
             if blocked:
                 raise VideoError(f"--codec {codec}: the encoder does not work here ({blocked}); use another "
                                  f"--codec") from None
@@ -1348,8 +1352,7 @@ def encode(frames_dir, output, source: Clip, codec: str | None = None, fps: floa
     if missing:
         raise VideoError(f"{missing[0]}: missing; the frames are not all finished")
     _check_one_run(files)
-    with Image.open(files[0]) as im:
-        size = im.size
+    size = images.load_image(files[0]).size  # (as each frame is read below: EXIF orientation applied)
     codec = check_video_output(output, codec, size, source, fps, overwrite)
     with claims.holding(output):
         return _encode(av, files, output, source, codec, size, fps, overwrite, should_stop)
@@ -1446,8 +1449,9 @@ def write_clip(frames: list[Image.Image], output, fps: float = DEFAULT_FPS, code
     """Encode in-memory frames, all of one size, as a video (bench/make_clip.py, the tests), as encode does (each
     read as a file of it is, sides made even, the container's codec by default; the output claimed, written under a
     temporary name and moved into place). VideoError before any encoding for an existing `output` without
-    `overwrite`, a name that is no video's, frames of several sizes or that cannot be read, or no such video
-    encoder; ClaimError while another run writes `output`."""
+    `overwrite`, frames of several sizes or that cannot be read, and for what check_video_output refuses (a name
+    that is no video's, an encoder that is none or does not work here or at this size or rate, a container that
+    cannot hold it); ClaimError while another run writes `output`."""
     arguments.files(output=output)
     arguments.flags(overwrite=overwrite)
     _codec_argument(codec)
@@ -1461,10 +1465,9 @@ def write_clip(frames: list[Image.Image], output, fps: float = DEFAULT_FPS, code
     if len(sizes) > 1:
         raise VideoError(f"frames: all of one size (as read: EXIF orientation applied), not "
                          f"{' and '.join(f'{w}x{h}' for w, h in sizes[:2])}")
-    av, fps = _av(), check_fps(fps)
-    output = Path(output)
-    _check_video_name(output)
-    codec = video_encoder(av, codec or CONTAINERS[output.suffix.lower()])
+    av, fps, output = _av(), check_fps(fps), Path(output)
+    # (the command line's checks of the name, the encoder at this size and rate, and the container)
+    codec = check_video_output(output, codec, sizes[0], Clip(output, "folder", len(frames), sizes[0]), fps, True)
     with claims.holding(output):
         images.check_not_held(output)
         if os.path.lexists(output) and not overwrite:
