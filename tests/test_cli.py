@@ -1,5 +1,6 @@
 """Every command and error path through Click's CliRunner: exit codes, exact messages, outputs."""
 
+import os
 import signal
 import shlex
 import subprocess
@@ -511,3 +512,18 @@ def test_what_wrote_says_is_what_was_written_and_a_size_the_format_cannot_hold_i
     assert "Wrote " + str(tmp_path / "o.ico") + " (40x30, " in r.stderr
     assert r.stderr.strip().endswith("; stopped early: the cap on loss evaluations (--evaluations: 1.25 x "
                                      "--iterations unless given)")
+
+
+def test_round_56_a_file_where_an_output_folder_goes_is_one_error_however_named(tmp_path, monkeypatch):
+    """Hostile round 56: --out-dir c.png was Click's usage error (2) but --out-dir c.png/.. and c.png/x were errors
+    (1): one fault, one status (README: Exit status, an unwritable output is 1)."""
+    monkeypatch.chdir(tmp_path)
+    pattern(40, 32, 1).save("c.png")
+    pattern(36, 36, 2).save("s.png")
+    for args, what in ((["batch", "--content", "c.png", "--style", "s.png", "--out-dir"], "output folder"),
+                       (["grid", "c.png", "s.png", "-o", "g.png", "--cells-dir"], "cells folder")):
+        for name in ("c.png", "c.png/..", "c.png/x"):
+            r = CliRunner().invoke(cli, [*args, name, "--size", "32", "--iterations", "2"])
+            assert r.exit_code == 1 and f"c.png: is a file, not a folder; move it away or choose another {what}" \
+                in r.stderr, (name, cli_result_text(r))
+    assert sorted(os.listdir()) == ["c.png", "s.png"]

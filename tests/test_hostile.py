@@ -647,7 +647,8 @@ def test_manifest_blend_weights_have_the_command_lines_range():
                        ("-1;1", "negative")):
         row = batch.read_manifest(f"content,style,blend\na.jpg,s.jpg;t.jpg,{blend}\n")[0]
         assert row.error and f"is {why}: a weight is 0 or from 1e-12 to 1e+12" in row.error, (blend, row.error)
-    assert batch.read_manifest("content,style,blend\na.jpg,s.jpg;t.jpg,1;0\n")[0].error is None
+    assert "blend weight 2 of 2 is 0: its style image would have no effect" in \
+        batch.read_manifest("content,style,blend\na.jpg,s.jpg;t.jpg,1;0\n")[0].error
     # round 16: JSON's 1e400 (read as inf) was quoted as "inf", a 4201-digit weight as "a text"; CSV '1;' as ''
     rows = batch.read_manifest('{"content": "a", "style": ["b", "c"], "blend": [1e400, 1]}\n'
                                '{"content": "a", "style": ["b", "c"], "blend": [1, 1' + "0" * 4200 + ']}\n')

@@ -145,6 +145,9 @@ def _blend(value, where: str) -> tuple[float, ...] | None:
         weights.append(w)
     if not any(weights):
         raise ManifestError(f"{where}: the blend weights are all 0; give at least one artwork a weight")
+    if 0 in weights:  # (read, but it changes nothing, and a resume would check that image too)
+        raise ManifestError(f"{where}: blend weight {weights.index(0) + 1} of {len(weights)} is 0: its style image "
+                            f"would have no effect; leave that image out")
     return tuple(weights)
 
 

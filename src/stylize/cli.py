@@ -144,7 +144,7 @@ def transfer_command(content, style, output, save_every, quiet, overwrite, **kwa
               help="Content images (repeatable; globs allowed). Used with --style instead of a MANIFEST.")
 @click.option("--style", "styles", multiple=True, metavar="PATH|GLOB",
               help="Style images (repeatable; globs allowed); every content is paired with every style.")
-@click.option("--out-dir", type=OutputPath(file_okay=False), required=True, help="Folder for the outputs (created).")
+@click.option("--out-dir", type=OutputPath(), required=True, help="Folder for the outputs (created).")
 @click.option("--name-template", type=NameTemplate(), cls=LibraryDefault, default_from=("batch", "DEFAULT_TEMPLATE"),
               help="Output name: {content}, {style}: the inputs' file stems; {index}: the pair's position, from 0.")
 @click.option("--skip-existing", is_flag=True, help="Skip pairs whose output exists (resume; partial outputs are redone).")
@@ -356,7 +356,7 @@ def run_figure(make, settings: Settings, quiet: bool, runs: int, desc: str) -> N
               show_default=True, help="Layers of the content reconstructions (top row).")
 @click.option("--layer-sets", type=LayerSets(), default=None,
               help="Style layer sets of the style reconstructions, ';'-separated [default: the paper's A-E].")
-@click.option("--cells-dir", type=OutputPath(file_okay=False), default=None, help="Also save each panel here.")
+@click.option("--cells-dir", type=OutputPath(), default=None, help="Also save each panel here.")
 @options(SYNTHESIS_OPTIONS)
 @options(RUN_OPTIONS)
 def figure1_command(photo, artwork, output, content_layers, layer_sets, cells_dir, quiet, overwrite, **kwargs):
@@ -386,7 +386,7 @@ def figure1_command(photo, artwork, output, content_layers, layer_sets, cells_di
               show_default=True, help="Columns: alpha/beta ratios.")
 @click.option("--layer-sets", type=LayerSets(), default=None,
               help="Rows: style layer sets, ';'-separated [default: the paper's A-E].")
-@click.option("--cells-dir", type=OutputPath(file_okay=False), default=None, help="Also save each cell here.")
+@click.option("--cells-dir", type=OutputPath(), default=None, help="Also save each cell here.")
 @options(SYNTHESIS_OPTIONS)
 @options(RUN_OPTIONS)
 def grid_command(photo, artwork, output, ratios, layer_sets, cells_dir, quiet, overwrite, **kwargs):

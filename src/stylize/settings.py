@@ -141,6 +141,9 @@ class Settings:
                 _positive("style blend weight", w, allow_zero=True)
             if not any(self.style_blend):
                 raise SettingsError("the style blend weights are all 0: at least one must be > 0")
+            if 0 in self.style_blend:  # (read, but it changes nothing: a usage slip, as one weight alone is)
+                raise SettingsError(f"style blend weight {self.style_blend.index(0) + 1} is 0: its style image would "
+                                    f"have no effect; leave that image out")
         if self.style_scale is not None:
             if self.style_scale > MAX_STYLE_SCALE:  # (its own largest, before the range of every number)
                 raise SettingsError(f"--style-scale must be at most {MAX_STYLE_SCALE:g}, not {self.style_scale!r}")
