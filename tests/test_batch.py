@@ -34,8 +34,8 @@ def test_manifest_formats():
     # several styles with blend weights; an empty output means "use the name template" in both formats
     assert batch.read_manifest('content,style,output,blend\na.jpg,b.jpg;c.jpg,,"3,7"\n') \
         == [Row("a.jpg", ("b.jpg", "c.jpg"), None, (3.0, 7.0))]
-    assert batch.read_manifest('{"content": "a", "style": ["b", "c"], "blend": [1, 0], "output": ""}\n') \
-        == [Row("a", ("b", "c"), None, (1.0, 0.0))]
+    assert batch.read_manifest('{"content": "a", "style": ["b", "c"], "blend": [1, 2], "output": ""}\n') \
+        == [Row("a", ("b", "c"), None, (1.0, 2.0))]
     for bad, message in (("", "is empty"), ("a,b\n1,2\n", "not a manifest: JSON lines, or CSV whose header names the columns")):
         with pytest.raises(ManifestError, match=message):
             batch.read_manifest(bad)
