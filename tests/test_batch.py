@@ -1656,3 +1656,22 @@ def test_round_55_a_name_of_blanks_is_a_name(tmp_path, synthetic_weights, monkey
                  ["batch", "m.csv", "--out-dir", ""]):
         r = CliRunner().invoke(cli, args)
         assert r.exit_code == 2 and "empty" in r.stderr, cli_result_text(r)
+
+
+def test_round_57_the_api_is_each_modules_all_and_checks_its_arguments(tmp_path, monkeypatch):
+    """Hostile round 57: batch.plan, shard, read_manifest and contact_sheet raised bare errors for odd arguments.
+    They serve the command line; the API is each module's __all__ (README: Python API), whose every function
+    refuses an argument of the wrong type with a StylizeError before any work."""
+    from stylize import StylizeError, figures, report
+
+    monkeypatch.chdir(tmp_path)
+    assert "plan" not in batch.__all__ and "shard" not in batch.__all__
+    for call in (lambda: batch.intake(5, None, None, "o"), lambda: batch.intake(None, ["c"], ["s"], 5),
+                 lambda: batch.run_batch("pairs", "o", Settings()),
+                 lambda: figures.grid("settings", "c.png", "s.png"),
+                 lambda: figures.figure1(Settings(), 5, "s.png"),
+                 lambda: figures.save("figure", "f.png"),
+                 lambda: report.merge(None, "o.json")):
+        with pytest.raises(StylizeError):
+            call()
+    assert os.listdir() == []

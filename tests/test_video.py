@@ -1437,3 +1437,27 @@ def test_round_56_write_clip_checks_the_encoder_and_encode_reads_frames_as_files
     flat = [Image.new("RGB", (64, 8), (i * 60, 100, 50)) for i in range(3)]
     with pytest.raises(video.VideoError, match=r"--codec libx265: the encoder refuses frames of 64x8 px"):
         video.write_clip(flat, tmp_path / "flat.mp4", codec="libx265")
+
+
+def test_round_57_a_claim_of_another_folder_or_none_at_all_is_refused(tmp_path, monkeypatch, synthetic_weights):
+    """Hostile round 57: stylize_frames(claim=claim_folder("decoy")) took the decoy's lock and left out_dir
+    unclaimed (a second run wrote the same folder; the first then replaced its finished frames); claim="mine"
+    raised a bare AttributeError after making the folder, which it left."""
+    from stylize import Session, Settings, claims, video
+
+    monkeypatch.chdir(tmp_path)
+    Path("fr").mkdir()
+    for n in (1, 2):
+        pattern(32, 24, n).save(video.frame_path("fr", n))
+    pattern(36, 36, 3).save("s.png")
+    Path("decoy").mkdir()
+    session = Session(Settings(size=32, iterations=2, weights=str(synthetic_weights), normalize=False))
+    for claim in (claims.claim_folder("decoy"), "mine", claims.claim_folder("out/..")):
+        with pytest.raises(video.VideoError, match="claim: the claim of out"):
+            video.stylize_frames(session, video.open_clip("fr"), "s.png", "out", claim=claim)
+    assert not Path("out").exists() and os.listdir("decoy") == []
+    claim = claims.claim_folder("out")
+    result = video.stylize_frames(session, video.open_clip("fr"), "s.png", "out", claim=claim)
+    assert result.finished == 2 and (Path("out") / claims.FOLDER_LOCK).exists()  # (held for the caller: make_video's)
+    claim.release()
+    assert not (Path("out") / claims.FOLDER_LOCK).exists()

@@ -1008,7 +1008,7 @@ def check_arguments(pairs, out_dir, report, inputs, skip_existing, overwrite, co
     on its pairs are not the caller's) and `inputs` as a list (one name alone: a list of one)."""
 
     if not isinstance(pairs, list) or not all(isinstance(p, Pair) for p in pairs):
-        raise ManifestError("pairs: the list batch.intake (or batch.plan) returns")
+        raise ManifestError("pairs: the list batch.intake returns")
     if any(p.manifest != pairs[0].manifest for p in pairs) or given_twice(p.index for p in pairs) is not None:
         raise ManifestError("pairs: the pairs of one intake (or plan) call, or some of them; two calls' pairs are two "
                             "batches (their numbers and outputs may clash): run each with its own run_batch")
@@ -1050,7 +1050,7 @@ def run_batch(pairs: list[Pair], out_dir, settings, *, report=None, inputs=(), s
               should_stop: Callable[[], bool] | None = None, on_ready: Callable[[Report], None] | None = None,
               on_pair: Callable[[Record], None] | None = None, on_note: Callable[[Pair, str], None] | None = None,
               on_folders: Callable[[], None] | None = None, metadata: dict | None = None) -> Report:
-    """Run `pairs` (from intake or plan) with `settings` in one session and return the batch's Report.
+    """Run `pairs` (from intake) with `settings` in one session and return the batch's Report.
 
     Every check before the first pair (begin); then on_ready(report) is told, and on_pair(record) after
     every pair; on_note(pair, note) with the memory plan's note of a pair that has one. Outputs are
@@ -1380,3 +1380,7 @@ def _count(styles: int) -> str:
 
 def _weights(blend) -> str:
     return ",".join(f"{w:.4g}" if isinstance(w, (int, float)) else "?" for w in blend)
+
+
+# The Python API (README: Python API); the other names serve the command line and check less.
+__all__ = ["ManifestError", "Pair", "Record", "Report", "intake", "run_batch"]

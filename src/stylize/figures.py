@@ -479,3 +479,7 @@ def grid(settings, photo, artwork, ratios=PAPER_RATIOS, layer_sets=PAPER_ROWS, *
             "cells": records, "partial": partial}
     return _written(Figure(image, meta, outcomes, inputs=_inputs(settings, photo, artwork),
                            cell_files=[p for p in paths if p is not None]), output, argv, overwrite, metadata)
+
+
+# The Python API (README: Python API); the other names serve the command line and check less.
+__all__ = ["Figure", "figure1", "grid", "save"]

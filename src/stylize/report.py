@@ -588,3 +588,7 @@ def _quoted(value, show=repr, limit: int = 40) -> str:
     report's 200,000-character value is no help in an error line)."""
     text = show(value)
     return text if len(text) <= limit else f"a {type(value).__name__} of {len(text)} characters"
+
+
+# The Python API (README: Python API); the other names serve the command line and check less.
+__all__ = ["Record", "Report", "merge"]

@@ -789,9 +789,13 @@ def stylize_frames(session, clip: Clip, style, out_dir, options: VideoOptions = 
     extra_meta, = arguments.mappings(extra_meta=extra_meta)
     if out_dir is None or not isinstance(clip, Clip) or not isinstance(options, VideoOptions):
         raise VideoError("stylize_frames: out_dir a folder name, clip a video.Clip (open_clip), options a VideoOptions")
+    out_dir = Path(out_dir)
+    if claim is not None and not (isinstance(claim, claims.Claim) and claim.lock_file.name == claims.FOLDER_LOCK
+                                  and os.path.realpath(claim.what) == os.path.realpath(out_dir)):
+        raise VideoError(f"claim: the claim of {out_dir} (claims.claim_folder(out_dir)) or None, not "
+                         f"{arguments.quoted(claim, 60)}")  # (another folder's would leave this one unclaimed)
     clip = current(clip)
     check_read(session.settings, options)
-    out_dir = Path(out_dir)
     from .files import input_files
 
     check_not_inputs([clip.path, *clip.files, *styles, *input_files(session.settings)], [out_dir])  # (the API's
