@@ -50,7 +50,8 @@ def test_manifest_formats():
 def test_a_bad_blend_is_the_pairs_own_error_not_the_manifests():
     rows = batch.read_manifest('{"content": "a", "style": ["b", "c"], "blend": [1]}\n'
                                '{"content": "a", "style": "b", "blend": [0]}\n{"content": "a", "style": "b"}\n')
-    assert "1 blend weights for 2 style" in rows[0].error and "blend weights are all 0" in rows[1].error
+    assert "1 blend weights for 2 style" in rows[0].error
+    assert "blend weight 1 of 1 is 0: its style image would have no effect" in rows[1].error
     assert rows[2].error is None
 
 

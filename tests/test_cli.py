@@ -310,7 +310,7 @@ HOSTILE_USAGE = [
     (["--noise", "5"], "Invalid value for '--noise': '5' must be at most 1"),
     (["--seed", str(2**70)], "Invalid value for '--seed'"),
     (["--seed", "-1"], "Invalid value for '--seed'"),
-    (["--style-layer-weights", "0,0,0,0,0"], "--style-layer-weights: at least one style layer weight must be > 0"),
+    (["--style-layer-weights", "0,0,0,0,0"], "'0' must be a finite number > 0"),
     (["--content-weight", "0", "--style-weight", "0"], "both 0: nothing to optimize"),
     (["--ratio", "inf"], "Invalid value for '--ratio': 'inf' must be a finite number > 0"),
     (["--evaluations", "0"], "Invalid value for '--evaluations'"),

@@ -33,9 +33,10 @@ def test_every_setting_is_an_option_of_transfer_and_every_option_a_setting():
 # -- several styles ------------------------------------------------------------------------------
 def test_a_blend_weight_of_zero_is_refused(photo, red, blue, tmp_path):
     """Hostile round 56: `--style-blend 0,1` ran, gave the second style's picture, recorded the first image, and a
-    resume refused the output when that unused image changed: a weight of 0 is refused (as one weight alone is)."""
+    resume refused the output when that unused image changed: a weight of 0 is refused (as one weight alone is),
+    naming the option (round 57)."""
     r = run(photo, red, blue, "-o", tmp_path / "b.png", "--style-blend", "1,0", "--size", "40", "--iterations", "5")
-    assert r.exit_code == 2 and "style blend weight 2 is 0: its style image would have no effect" in r.stderr
+    assert r.exit_code == 2 and "'0' must be a finite number > 0" in r.stderr
     assert not (tmp_path / "b.png").exists()
     row = batch.read_manifest(f"content,style,blend\n{photo},{red};{blue},0;1\n")[0]
     assert row.error == "manifest line 2: blend weight 1 of 2 is 0: its style image would have no effect; leave " \

@@ -1461,3 +1461,16 @@ def test_round_57_a_claim_of_another_folder_or_none_at_all_is_refused(tmp_path, 
     assert result.finished == 2 and (Path("out") / claims.FOLDER_LOCK).exists()  # (held for the caller: make_video's)
     claim.release()
     assert not (Path("out") / claims.FOLDER_LOCK).exists()
+
+
+def test_round_57_an_encoder_of_a_few_sizes_is_told_to_take_another_size(tmp_path):
+    """Hostile round 57: H.263 (five frame sizes only) at 48x36 was said "not to work here; use another --codec",
+    as the size probe was 640x480 alone, which it refuses too; it is told the size it takes."""
+    from stylize import video
+
+    frames = [Image.new("RGB", (48, 36), (i * 60, 100, 50)) for i in range(2)]
+    with pytest.raises(video.VideoError, match=r"--codec h263: the encoder refuses frames of 48x36 px \(.*; it takes "
+                                               r"176x144\); use another --size or --codec"):
+        video.write_clip(frames, tmp_path / "a.mov", codec="h263")
+    video.write_clip([f.resize((176, 144)) for f in frames], tmp_path / "a.mov", codec="h263")
+    assert (tmp_path / "a.mov").stat().st_size > 0

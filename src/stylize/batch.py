@@ -139,15 +139,12 @@ def _blend(value, where: str) -> tuple[float, ...] | None:
             raise ManifestError(f"{what}: {e}") from None
         except OverflowError:  # (a JSON integer of 400 digits: past any float)
             w = math.inf
-        if not (w == 0 or low <= w <= high):
+        if w == 0:  # (read, but it changes nothing, and a resume would check that image too)
+            raise ManifestError(f"{what} is 0: its style image would have no effect; leave that image out")
+        if not low <= w <= high:
             why = "not a number" if math.isnan(w) else "negative" if w < 0 else "too large" if w > high else "too small"
-            raise ManifestError(f"{what} is {why}: a weight is 0 or from {low:g} to {high:g}")
+            raise ManifestError(f"{what} is {why}: a weight is from {low:g} to {high:g}")
         weights.append(w)
-    if not any(weights):
-        raise ManifestError(f"{where}: the blend weights are all 0; give at least one artwork a weight")
-    if 0 in weights:  # (read, but it changes nothing, and a resume would check that image too)
-        raise ManifestError(f"{where}: blend weight {weights.index(0) + 1} of {len(weights)} is 0: its style image "
-                            f"would have no effect; leave that image out")
     return tuple(weights)
 
 

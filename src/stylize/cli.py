@@ -382,7 +382,7 @@ def figure1_command(photo, artwork, output, content_layers, layer_sets, cells_di
 @click.argument("photo", type=INPUT)
 @click.argument("artwork", type=INPUT)
 @click.option("-o", "--output", type=OUTPUT, required=True, help="The labelled grid; its cells' losses go beside it as .json.")
-@click.option("--ratios", type=FloatList(allow_zero=False, distinct="the ratio"), default=",".join(f"{r:g}" for r in figures.PAPER_RATIOS),
+@click.option("--ratios", type=FloatList(distinct="the ratio"), default=",".join(f"{r:g}" for r in figures.PAPER_RATIOS),
               show_default=True, help="Columns: alpha/beta ratios.")
 @click.option("--layer-sets", type=LayerSets(), default=None,
               help="Rows: style layer sets, ';'-separated [default: the paper's A-E].")

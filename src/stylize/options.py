@@ -113,8 +113,10 @@ class Layer(LayerList):
 class FloatList(click.ParamType):
     name = "numbers"
 
-    def __init__(self, allow_zero=True, least: int = 1, why: str = "", distinct: str = ""):
-        self.item, self.least, self.why = PositiveFloat(allow_zero=allow_zero), least, why
+    """Numbers > 0 (weights, ratios: an item of 0 would be read for nothing), comma-separated."""
+
+    def __init__(self, least: int = 1, why: str = "", distinct: str = ""):
+        self.item, self.least, self.why = PositiveFloat(), least, why
         self.distinct = distinct  # what an item is ("the ratio"), where one given twice is refused
 
     def convert(self, value, param, ctx):

@@ -95,10 +95,8 @@ class Settings:
                     f"--style-layer-weights: {len(self.style_layer_weights)} style layer weights for "
                     f"{len(self.style_layers)} style layers"
                 )
-            for w in self.style_layer_weights:
-                _positive("style layer weight", w, allow_zero=True)
-            if not any(self.style_layer_weights):
-                raise SettingsError("--style-layer-weights: at least one style layer weight must be > 0")
+            for w in self.style_layer_weights:  # (> 0: a layer of weight 0 would be read for nothing; leave it out)
+                _positive("style layer weight", w)
         _positive("ratio", self.ratio)
         if self.content_weight is not None:
             _positive("content weight", self.content_weight, allow_zero=True)
@@ -137,13 +135,8 @@ class Settings:
         if not isinstance(self.seed, int) or isinstance(self.seed, bool) or not 0 <= self.seed < 2**63:
             raise SettingsError(f"seed must be an integer from 0 to 2**63 - 1, not {self.seed!r}")
         if self.style_blend is not None:
-            for w in self.style_blend:
-                _positive("style blend weight", w, allow_zero=True)
-            if not any(self.style_blend):
-                raise SettingsError("the style blend weights are all 0: at least one must be > 0")
-            if 0 in self.style_blend:  # (read, but it changes nothing: a usage slip, as one weight alone is)
-                raise SettingsError(f"style blend weight {self.style_blend.index(0) + 1} is 0: its style image would "
-                                    f"have no effect; leave that image out")
+            for w in self.style_blend:  # (> 0: a style image of weight 0 would be read for nothing; leave it out)
+                _positive("style blend weight", w)
         if self.style_scale is not None:
             if self.style_scale > MAX_STYLE_SCALE:  # (its own largest, before the range of every number)
                 raise SettingsError(f"--style-scale must be at most {MAX_STYLE_SCALE:g}, not {self.style_scale!r}")

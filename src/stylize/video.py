@@ -1257,10 +1257,11 @@ def check_video_output(output, codec: str | None, size: tuple[int, int], source:
             if getattr(e, "errno", None) in WRITE_ERRORS:  # a full disk, `ulimit -f`: not the codec's fault
                 raise VideoError(f"{output}: cannot write it ({_why(e)})") from None
             blocked = _opens(av, codec, size, pixel_format(codec))  # the encoder itself (h264_nvenc: no GPU)?
-            if blocked and not _opens(av, codec, (640, 480), pixel_format(codec)):  # (it works, but not at this size)
+            works = blocked and next((s for s in PROBE_SIZES if not _opens(av, codec, s, pixel_format(codec))), None)
+            if works:  # (it works, but not at this size: H.263 takes five sizes only)
                 w, h = encoded_size(size)
-                raise VideoError(f"--codec {codec}: the encoder refuses frames of {w}x{h} px ({blocked}); use another "
-                                 f"--size or --codec") from None
+                raise VideoError(f"--codec {codec}: the encoder refuses frames of {w}x{h} px ({blocked}; it takes "
+                                 f"{works[0]}x{works[1]}); use another --size or --codec") from None
             if blocked:
                 raise VideoError(f"--codec {codec}: the encoder does not work here ({blocked}); use another "
                                  f"--codec") from None
@@ -1292,6 +1293,9 @@ def check_video_output(output, codec: str | None, size: tuple[int, int], source:
     if images.taken(output) and not overwrite:  # (last: said only when --overwrite would do it)
         raise VideoError(f"{output}: already exists; pass --overwrite to replace it")
     return codec
+
+
+PROBE_SIZES = ((640, 480), (176, 144), (352, 288), (1280, 720))  # an encoder refused at one size tried at these
 
 
 def _opens(av, codec: str, size: tuple[int, int], pix_fmt: str) -> str | None:
