@@ -16,7 +16,7 @@ from stylize import Session, images
 from stylize.cli import cli
 from stylize.objective import TemporalTerm
 
-from .conftest import cli_result_text, halves, pattern, psnr
+from .conftest import cli_result_text, halves, pattern, psnr, synthetic
 
 video = pytest.importorskip("stylize.video")
 pytest.importorskip("av")
@@ -664,7 +664,7 @@ def test_a_clip_whose_timing_an_encoder_refuses_is_not_blamed_on_fps(tmp_path):
         with pytest.raises(video.VideoError, match="vc2"):
             video.check_video_output(tmp_path / "o.mkv", "vc2", (48, 40), clip, 25.0, False)
     if _encoder("h264_nvenc") and video._opens(__import__("av"), "h264_nvenc", (48, 40), "yuv420p"):  # no GPU here
-        with pytest.raises(video.VideoError, match="--codec h264_nvenc: the encoder does not work here"):
+        with pytest.raises(video.VideoError, match="--codec h264_nvenc: the encoder does not open here"):
             video.check_video_output(tmp_path / "o.mkv", "h264_nvenc", (48, 40), clip, 25.0, False)
 
 
@@ -1469,8 +1469,59 @@ def test_round_57_an_encoder_of_a_few_sizes_is_told_to_take_another_size(tmp_pat
     from stylize import video
 
     frames = [Image.new("RGB", (48, 36), (i * 60, 100, 50)) for i in range(2)]
-    with pytest.raises(video.VideoError, match=r"--codec h263: the encoder refuses frames of 48x36 px \(.*; it takes "
-                                               r"176x144\); use another --size or --codec"):
+    with pytest.raises(video.VideoError, match=r"--codec h263: the encoder refuses frames of 48x36 px \(.*\); it takes "
+                                               r"128x96: use --size 128, or another --codec"):
         video.write_clip(frames, tmp_path / "a.mov", codec="h263")
-    video.write_clip([f.resize((176, 144)) for f in frames], tmp_path / "a.mov", codec="h263")
+    # (round 58: --size is named only where a size of these frames' shape is taken; DV's sizes are tried too)
+    for codec, name in (("h263", "a.mov"), ("dvvideo", "a.avi")):
+        with pytest.raises(video.VideoError, match=rf"--codec {codec}: the encoder refuses frames of 48x32 px \(.*\); "
+                                                   r"it takes \d+x\d+, another shape than these frames': use another "
+                                                   r"--codec$"):
+            video.write_clip([f.resize((48, 32)) for f in frames], tmp_path / name, codec=codec)
+    video.write_clip([f.resize((128, 96)) for f in frames], tmp_path / "a.mov", codec="h263")
     assert (tmp_path / "a.mov").stat().st_size > 0
+
+
+def test_round_58_a_frames_folder_another_run_writes_is_said_first(tmp_path, monkeypatch, synthetic_weights):
+    """Hostile round 58: a second `stylize video -o outf/` while a run wrote outf/ was told "pass --overwrite to
+    redo such frames" (its frames checked before the folder's claim); --overwrite then said another run held it.
+    The other run is said first, whatever the flags."""
+    import signal
+
+    from .test_claims import holder
+
+    monkeypatch.chdir(tmp_path)
+    Path("clip").mkdir()
+    for n in (1, 2):
+        pattern(32, 24, n).save(f"clip/frame_{n:05d}.png")
+    pattern(36, 36, 3).save("s.png")
+    Path("outf").mkdir()
+    pattern(32, 24, 9).save("outf/frame_00001.png")  # (the other run's first frame, of other settings)
+    before = Path("outf/frame_00001.png").read_bytes()
+    other = holder(tmp_path / "outf", "folder")
+    try:
+        for flags in ([], ["--overwrite"]):
+            r = CliRunner().invoke(cli, ["video", "clip/", "s.png", "-o", "outf/", *synthetic(synthetic_weights),
+                                         *flags])
+            assert r.exit_code == 1 and f"outf: another stylize run (pid {other.pid}) is writing it" in r.stderr, \
+                cli_result_text(r)
+    finally:
+        other.send_signal(signal.SIGKILL)
+        other.wait()
+    assert Path("outf/frame_00001.png").read_bytes() == before and not Path("outf/frame_00002.png").exists()
+
+
+def test_round_58_the_video_api_is_its_all_and_checks_its_arguments(tmp_path, monkeypatch):
+    """Hostile round 58: video.__all__ listed the temporal term's pieces (warp, sharpness, held_to, ...), which take
+    tensors as a run makes them and raised bare errors for others; the API is what checks its arguments."""
+    from stylize import Settings, StylizeError, video
+
+    monkeypatch.chdir(tmp_path)
+    assert not {"warp", "sharpness", "held_to", "Flow", "work_folder"} & set(video.__all__)
+    for call in (lambda: video.open_clip(5), lambda: video.encode(None, "a.mp4", None),
+                 lambda: video.make_video(5, "s.png", "a.mp4", Settings(size=32)),
+                 lambda: video.stylize_frames("session", None, "s.png", "o"),
+                 lambda: video.write_clip("frames", "a.mp4"), lambda: video.VideoOptions(passes="2")):
+        with pytest.raises(StylizeError):
+            call()
+    assert os.listdir() == []

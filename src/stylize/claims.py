@@ -63,7 +63,7 @@ class Claim:
         except ImportError:  # Windows: no record locks
             return self
         if os.path.realpath(self.lock_file) in _HELD:  # another run of this process (before any open: closing a
-            raise self._busy()                          # second descriptor of the file would drop its lock)
+            raise self.busy()                          # second descriptor of the file would drop its lock)
         for _ in range(5):
             fd, created = open_own(self.lock_file, self.what, _is_claim, self.where)
             try:
@@ -72,7 +72,7 @@ class Claim:
                 os.close(fd)
                 if e.errno not in (errno.EACCES, errno.EAGAIN):
                     return self  # no locks on this filesystem: as on Windows
-                raise self._busy() from None
+                raise self.busy() from None
             if not created and os.fstat(fd).st_size == 0 and _alone(fd, shared):  # a taken claim holds a pid
                 os.close(fd)
                 raise ClaimError(f"{self.what}: {self.lock_file.name} {self.where} is not a file stylize made (it is "
@@ -109,7 +109,7 @@ class Claim:
         fcntl.lockf(self.fd, fcntl.LOCK_SH)
         return False
 
-    def _busy(self) -> ClaimError:
+    def busy(self) -> ClaimError:
         return ClaimError(f"{self.what}: another stylize run{owner(self.lock_file)} is writing it; wait for it to "
                           f"end, or choose another output")
 

@@ -800,12 +800,14 @@ def stylize_frames(session, clip: Clip, style, out_dir, options: VideoOptions = 
 
     check_not_inputs([clip.path, *clip.files, *styles, *input_files(session.settings)], [out_dir])  # (the API's
     # callers too: make_video checks more)
+    held = claim or claims.claim_folder(out_dir)
+    if claims.folder_held(out_dir):  # (said first, whatever the flags: never "pass --overwrite" for its frames)
+        raise held.busy()
     mark = fingerprint(session, clip, styles, blend, options)
     made = check_folder(out_dir, clip.count, mark, overwrite)
     flow = None if options.independent else Flow(options.flow)  # RAFT's weights are checked before the folder is made
     created = images.missing_folders(out_dir)
     images.make_folder(out_dir, "frames folder")
-    held = claim or claims.claim_folder(out_dir)
     held.take()
     try:
         claims.check_unclaimed_in(out_dir, "another output")  # a run writing a file here started before us
@@ -1257,14 +1259,21 @@ def check_video_output(output, codec: str | None, size: tuple[int, int], source:
             if getattr(e, "errno", None) in WRITE_ERRORS:  # a full disk, `ulimit -f`: not the codec's fault
                 raise VideoError(f"{output}: cannot write it ({_why(e)})") from None
             blocked = _opens(av, codec, size, pixel_format(codec))  # the encoder itself (h264_nvenc: no GPU)?
-            works = blocked and next((s for s in PROBE_SIZES if not _opens(av, codec, s, pixel_format(codec))), None)
-            if works:  # (it works, but not at this size: H.263 takes five sizes only)
+            if blocked:  # (at this size: does it open at another? H.263 takes five sizes, DV two)
                 w, h = encoded_size(size)
-                raise VideoError(f"--codec {codec}: the encoder refuses frames of {w}x{h} px ({blocked}; it takes "
-                                 f"{works[0]}x{works[1]}); use another --size or --codec") from None
-            if blocked:
-                raise VideoError(f"--codec {codec}: the encoder does not work here ({blocked}); use another "
-                                 f"--codec") from None
+                sized = [encoded_size(images.fitted_size(size, side)) for side in PROBE_SIDES]  # (these frames' shape)
+                sized += [s for s in PROBE_SIZES if encoded_size(images.fitted_size(size, max(s))) == s]
+                shaped = next((s for s in sized if not _opens(av, codec, s, pixel_format(codec))), None)
+                works = [] if shaped else [s for s in PROBE_SIZES if not _opens(av, codec, s, pixel_format(codec))]
+                if shaped:
+                    raise VideoError(f"--codec {codec}: the encoder refuses frames of {w}x{h} px ({blocked}); it takes "
+                                     f"{shaped[0]}x{shaped[1]}: use --size {max(shaped)}, or another --codec") from None
+                if works:
+                    raise VideoError(f"--codec {codec}: the encoder refuses frames of {w}x{h} px ({blocked}); it takes "
+                                     f"{works[0][0]}x{works[0][1]}, another shape than these frames': use another "
+                                     f"--codec") from None
+                raise VideoError(f"--codec {codec}: the encoder does not open here, at {w}x{h} px nor at the common "
+                                 f"sizes tried ({blocked}); use another --codec") from None
             try:
                 opens(Fraction(DEFAULT_FPS), 1 / Fraction(DEFAULT_FPS))  # is it the frame rate?
             except (av.FFmpegError, ValueError):
@@ -1295,7 +1304,10 @@ def check_video_output(output, codec: str | None, size: tuple[int, int], source:
     return codec
 
 
-PROBE_SIZES = ((640, 480), (176, 144), (352, 288), (1280, 720))  # an encoder refused at one size tried at these
+# An encoder refused at the frames' size is tried at their shape at these long sides, then at these sizes (the
+# common ones, H.263's and DV's: some encoders take a few sizes only).
+PROBE_SIDES = (256, 512, 1024)
+PROBE_SIZES = ((640, 480), (1280, 720), (128, 96), (176, 144), (352, 288), (704, 576), (720, 576), (720, 480))
 
 
 def _opens(av, codec: str, size: tuple[int, int], pix_fmt: str) -> str | None:
@@ -1491,6 +1503,8 @@ def write_clip(frames: list[Image.Image], output, fps: float = DEFAULT_FPS, code
     return output
 
 
-__all__ = ["Clip", "Flow", "FrameProgress", "VideoError", "VideoOptions", "VideoPlan", "VideoResult", "check_video_output",
-           "encode", "held_to", "long_term_weights", "make_video", "open_clip", "reliability", "sharpness", "stylize_frames",
-           "temporal_error", "warp", "warp_image", "warp_onto", "work_folder", "write_clip"]
+# The Python API (README: Python API), each checking its arguments; the pieces of the temporal term (Flow, warp,
+# warp_onto, reliability, held_to, long_term_weights, sharpness, temporal_error: docs/video.md) take tensors as a
+# run makes them and check nothing.
+__all__ = ["Clip", "FrameProgress", "VideoError", "VideoOptions", "VideoPlan", "VideoResult", "encode", "make_video",
+           "open_clip", "stylize_frames", "write_clip"]
