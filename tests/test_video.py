@@ -1473,11 +1473,11 @@ def test_round_57_an_encoder_of_a_few_sizes_is_told_to_take_another_size(tmp_pat
                                                r"128x96: use --size 128, or another --codec"):
         video.write_clip(frames, tmp_path / "a.mov", codec="h263")
     # (round 58: --size is named only where a size of these frames' shape is taken; DV's sizes are tried too)
-    for codec, name in (("h263", "a.mov"), ("dvvideo", "a.avi")):
-        with pytest.raises(video.VideoError, match=rf"--codec {codec}: the encoder refuses frames of 48x32 px \(.*\); "
-                                                   r"it takes \d+x\d+, another shape than these frames': use another "
-                                                   r"--codec$"):
-            video.write_clip([f.resize((48, 32)) for f in frames], tmp_path / name, codec=codec)
+    for codec, name, size in (("h263", "a.mov", (48, 32)), ("dvvideo", "a.avi", (48, 36))):
+        with pytest.raises(video.VideoError, match=rf"--codec {codec}: the encoder refuses frames of {size[0]}x"
+                                                   rf"{size[1]} px \(.*\); it takes \d+x\d+, another shape than these "
+                                                   r"frames': use another --codec$"):
+            video.write_clip([f.resize(size) for f in frames], tmp_path / name, codec=codec)
     video.write_clip([f.resize((128, 96)) for f in frames], tmp_path / "a.mov", codec="h263")
     assert (tmp_path / "a.mov").stat().st_size > 0
 
@@ -1525,3 +1525,60 @@ def test_round_58_the_video_api_is_its_all_and_checks_its_arguments(tmp_path, mo
         with pytest.raises(StylizeError):
             call()
     assert os.listdir() == []
+
+
+def test_round_59_api_frames_are_a_result_a_blend_is_checked_and_dv_ntsc_encodes(tmp_path, monkeypatch,
+                                                                                  synthetic_weights):
+    """Hostile round 59: make_video took a folder video.stylize_frames wrote (its frames unmarked) as its work
+    folder, encoded it and removed it; stylize_frames(blend=5) raised a bare TypeError; DV at 720x480 was probed
+    in 4:2:0 only (PAL's) and called "another shape"."""
+    import av
+
+    from stylize import Session, Settings, video
+    from stylize.errors import SettingsError
+
+    monkeypatch.chdir(tmp_path)
+    Path("clip").mkdir()
+    for n in (1, 2):
+        pattern(32, 24, n).save(f"clip/frame_{n:05d}.png")
+    pattern(36, 36, 3).save("s.png")
+    settings = Settings(size=32, iterations=2, weights=str(synthetic_weights), normalize=False)
+    options = video.VideoOptions(independent=True)
+    for blend in (5, Fraction(1, 10**400)):
+        with pytest.raises(SettingsError, match="blend: a list of weights"):
+            video.stylize_frames(Session(settings), video.open_clip("clip"), "s.png", "x", options, blend=blend)
+    video.stylize_frames(Session(settings), video.open_clip("clip"), "s.png", "y.mp4.frames", options)
+    with pytest.raises(video.VideoError, match="y.mp4.frames: the frames of an earlier run whose output was this "
+                                               "folder"):
+        video.make_video("clip", "s.png", "y.mp4", settings, options)
+    assert sorted(os.listdir("y.mp4.frames")) == ["frame_00001.png", "frame_00002.png"] and not Path("y.mp4").exists()
+    video.write_clip([Image.new("RGB", (720, 480), (i * 90, 0, 0)) for i in range(2)], "ntsc.avi", codec="dvvideo")
+    with av.open("ntsc.avi") as clip:
+        assert clip.streams.video[0].format.name == "yuv411p" and len(list(clip.decode(video=0))) == 2
+
+
+def test_round_59_a_work_folder_another_run_writes_is_said_first(tmp_path, monkeypatch, synthetic_weights):
+    """Hostile round 59: `-o x.mp4` while another run wrote x.mp4.frames/ (its output) said "the frames of an earlier
+    run ... move it away" once that run had a frame; the run writing it is said first."""
+    import signal
+
+    from .test_claims import holder
+
+    monkeypatch.chdir(tmp_path)
+    Path("clip").mkdir()
+    for n in (1, 2):
+        pattern(32, 24, n).save(f"clip/frame_{n:05d}.png")
+    pattern(36, 36, 3).save("s.png")
+    r = CliRunner().invoke(cli, ["video", "clip", "s.png", "-o", "x.mp4.frames/", *synthetic(synthetic_weights)])
+    assert r.exit_code == 0, cli_result_text(r)  # (the other run's output, which it is still writing, say)
+    other = holder(tmp_path / "x.mp4.frames", "folder")
+    try:
+        for flags in ([], ["--overwrite"], ["--keep-frames"]):
+            r = CliRunner().invoke(cli, ["video", "clip", "s.png", "-o", "x.mp4", *synthetic(synthetic_weights),
+                                         *flags])
+            assert r.exit_code == 1 and f"x.mp4.frames: another stylize run (pid {other.pid}) is writing it" \
+                in r.stderr, cli_result_text(r)
+    finally:
+        other.send_signal(signal.SIGKILL)
+        other.wait()
+    assert not Path("x.mp4").exists() and Path("x.mp4.frames/frame_00002.png").is_file()

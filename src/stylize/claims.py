@@ -238,6 +238,13 @@ def folder_held(folder: str | os.PathLike) -> bool:
     return _held_elsewhere(os.path.join(folder, FOLDER_LOCK))
 
 
+def check_folder_free(folder: str | os.PathLike) -> None:
+    """ClaimError, naming the holder's pid, while another run holds `folder`'s claim: said before anything about
+    the files in it (they are that run's, finished or not), whatever the flags."""
+    if folder_held(folder):
+        raise claim_folder(folder).busy()
+
+
 def claimed_in(folder: str | os.PathLike) -> Path | None:
     """The first claim file in `folder` that another live run holds (a run writing a file there), or None: a
     video's frames folder is refused while another run writes into it."""

@@ -134,17 +134,24 @@ def layer_names(layers, what: str | None = None) -> tuple[str, ...]:
     return names
 
 
-def transfer_job(s: Settings, content: ImageLike, style, blend: tuple[float, ...] | None = None) -> Job:
-    """Style transfer (paper Fig. 2): alpha L_content + beta L_style; `style` is one artwork or several,
-    blended by `blend`, else --style-blend, else equally. SettingsError for no style or a wrong blend count."""
-    content, styles = image_like(content, "content image"), styles_of(style)
+def blend_weights(s: Settings, blend, styles: int) -> tuple[float, ...]:
+    """Each of `styles` style images' share of the style target (summing to 1): `blend` (a list of weights, one
+    per style image), else --style-blend, else equal. SettingsError for no style, a blend that is no list of
+    numbers, or a weight count other than `styles`."""
     if not styles:
         raise SettingsError("at least one style image is needed")
     if blend is not None and not isinstance(blend, (list, tuple)):
         raise SettingsError(f"blend: a list of weights, one per style image (or None), not {quoted(blend)}")
     if blend is not None and not all(is_real(w) for w in blend):
         raise SettingsError(f"blend: a list of weights (numbers), one per style image, not {quoted(list(blend))}")
-    weights = (s.replace(style_blend=tuple(blend)) if blend is not None else s).blend(len(styles))
+    return (s.replace(style_blend=tuple(blend)) if blend is not None else s).blend(styles)
+
+
+def transfer_job(s: Settings, content: ImageLike, style, blend: tuple[float, ...] | None = None) -> Job:
+    """Style transfer (paper Fig. 2): alpha L_content + beta L_style; `style` is one artwork or several,
+    blended by `blend`, else --style-blend, else equally. SettingsError for no style or a wrong blend count."""
+    content, styles = image_like(content, "content image"), styles_of(style)
+    weights = blend_weights(s, blend, len(styles))
     if s.content_mask is not None:
         from .masks import check_count
 

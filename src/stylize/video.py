@@ -38,7 +38,7 @@ from . import arguments, claims, images, unread
 from .arguments import given_twice
 from .console import limits
 from .errors import StylizeError
-from .job import NAME_KEY
+from .job import NAME_KEY, blend_weights, styles_of
 from .objective import TemporalTerm
 from .settings import FPS_RANGE, MAX_COUNT, MAX_PASSES, NUMBER_RANGE, names_a_video
 from .targets import pinned, unpinned
@@ -543,7 +543,7 @@ class VideoOptions:
         for name, value in (("--frame-iterations", self.frame_iterations), ("--pass-iterations", self.pass_iterations),
                             ("--passes", self.passes), ("--temporal-from-pass", self.temporal_from_pass)):
             if value is not None and not (arguments.is_whole(value) and 1 <= value <= MAX_COUNT):
-                raise VideoError(f"{name} {arguments.quoted(value)}: give a whole number from 1 to {MAX_COUNT}")
+                raise VideoError(f"{name} {arguments.quoted(value)}: give an integer from 1 to {MAX_COUNT}")
         for name in ("frame_iterations", "pass_iterations", "passes", "temporal_from_pass"):  # (numpy's: ints)
             if getattr(self, name) is not None:
                 object.__setattr__(self, name, int(getattr(self, name)))
@@ -764,7 +764,7 @@ def stylize_frames(session, clip: Clip, style, out_dir, options: VideoOptions = 
                    callback=None, should_stop: Callable[[], bool] | None = None,
                    on_frame: Callable[[FrameProgress], None] | None = None, overwrite: bool = False,
                    extra_meta: dict | None = None, claim: claims.Claim | None = None,
-                   _frames_for: str | None = None) -> VideoResult:
+                   _frames_for: str = "folder") -> VideoResult:
     """Stylize every frame of `clip` into out_dir/frame_00001.png, ... (written atomically as each one
     finishes); frames already made by an earlier run with the same fingerprint are kept, not redone.
 
@@ -775,10 +775,9 @@ def stylize_frames(session, clip: Clip, style, out_dir, options: VideoOptions = 
     see _FrameRun.multi_pass. `style`: one artwork or several (blended). The folder is claimed for the run
     (claims.py: another run working in it is refused, ClaimError) and released at the end, unless the caller
     passes `claim` (claims.claim_folder(out_dir)): then it is taken here and the caller releases it (make_video
-    holds it until the video is encoded). `_frames_for` is make_video's: what the frames are for ("video" or
-    "folder"), recorded in each."""
+    holds it until the video is encoded). `_frames_for` is make_video's: what the frames are for, recorded in each
+    ("folder": a result, never a video's work folder to remove once encoded; "video": that work folder)."""
     from .api import Session
-    from .job import styles_of
 
     if not isinstance(session, Session):
         raise VideoError(f"session: a stylize.Session (Session(settings)), not {type(session).__name__}")
@@ -800,14 +799,14 @@ def stylize_frames(session, clip: Clip, style, out_dir, options: VideoOptions = 
 
     check_not_inputs([clip.path, *clip.files, *styles, *input_files(session.settings)], [out_dir])  # (the API's
     # callers too: make_video checks more)
-    held = claim or claims.claim_folder(out_dir)
-    if claims.folder_held(out_dir):  # (said first, whatever the flags: never "pass --overwrite" for its frames)
-        raise held.busy()
+    claims.check_folder_free(out_dir)  # (said first, whatever the flags: never "pass --overwrite" for its frames)
+    blend_weights(session.settings, blend, len(styles))  # (checked before the fingerprint lists it)
     mark = fingerprint(session, clip, styles, blend, options)
     made = check_folder(out_dir, clip.count, mark, overwrite)
     flow = None if options.independent else Flow(options.flow)  # RAFT's weights are checked before the folder is made
     created = images.missing_folders(out_dir)
     images.make_folder(out_dir, "frames folder")
+    held = claim or claims.claim_folder(out_dir)
     held.take()
     try:
         claims.check_unclaimed_in(out_dir, "another output")  # a run writing a file here started before us
@@ -817,7 +816,7 @@ def stylize_frames(session, clip: Clip, style, out_dir, options: VideoOptions = 
                 if m and int(m.group(1)) > clip.count and _made_here(f):
                     f.unlink()
         run = _FrameRun(session, clip, styles, blend, out_dir, options, mark, made, flow,
-                        dict(extra_meta or {}, **({"frames_for": _frames_for} if _frames_for else {})))
+                        dict(extra_meta or {}, frames_for=_frames_for))
         with pinned():  # (a style replaced meanwhile: refused, never frames of two styles in one video; a run the
             return run.all(unpinned(callback), unpinned(should_stop), unpinned(on_frame))  # callbacks start: its own)
     finally:
@@ -998,7 +997,6 @@ def make_video(source, styles, output, settings, options: VideoOptions = VideoOp
     no video; running it again continues. Raises VideoError (and the synthesis' StylizeErrors)."""
     from .api import Session
 
-    from .job import styles_of
     from .settings import settings_of
 
     require()
@@ -1042,6 +1040,7 @@ def make_video(source, styles, output, settings, options: VideoOptions = VideoOp
         if as_video:  # the video: one run at a time (an API encode too)
             held.enter_context(claims.holding(out))
         if as_video:
+            claims.check_folder_free(work_folder(out))  # (another run writing it: said first, whatever its frames)
             check_folder(work_folder(out), clip.count, "", overwrite=True, video=True)  # files of yours, a folder's
             # output: before "--overwrite"
             codec = check_video_output(out, codec, size, clip, fps, overwrite)
@@ -1113,16 +1112,18 @@ PIXEL_FORMATS = ("yuv420p", "yuvj420p", "yuv420p10le", "yuv422p10le", "yuv444p",
 
 
 @functools.lru_cache(maxsize=None)
-def pixel_format(codec: str) -> str:
+def pixel_format(codec: str, size: tuple[int, int] = (64, 48)) -> str:
     """The pixel format a video is encoded in: 4:2:0 (what players take) where the encoder opens with it, else
     the first of PIXEL_FORMATS that it opens with (MJPEG: full-range yuvj420p; ProRes: 4:2:2 10-bit;
-    libx264rgb: RGB), else the first of its own formats that it opens with."""
+    libx264rgb: RGB), else the first of its own formats that it opens with: at 64x48, else at the frames' `size`
+    (DV opens at its own sizes only, and at 720x480 in 4:1:1)."""
     av = _av()
     formats = [f.name for f in (av.codec.Codec(codec, "w").video_formats or ())] or ["yuv420p"]
     candidates = [f for f in PIXEL_FORMATS if f in formats] + [f for f in formats if f not in PIXEL_FORMATS]
-    for f in candidates:
-        if _opens(av, codec, (64, 48), f) is None:
-            return f
+    for probe in dict.fromkeys([(64, 48), encoded_size(size)]):
+        for f in candidates:
+            if _opens(av, codec, probe, f) is None:
+                return f
     return candidates[0]
 
 
@@ -1150,7 +1151,7 @@ def _open_output(av, path: Path, codec: str, size, rate, time_base, source_conta
     out = av.open(_url(path), "w", options={"fflags": "+bitexact"})  # no random ids or dates: the same bytes
     stream = out.add_stream(codec, rate=rate)
     stream.width, stream.height = encoded_size(size)
-    stream.pix_fmt = pixel_format(codec)
+    stream.pix_fmt = pixel_format(codec, size)
     if time_base:
         stream.codec_context.time_base = time_base
         stream.time_base = time_base
@@ -1258,13 +1259,13 @@ def check_video_output(output, codec: str | None, size: tuple[int, int], source:
         except (av.FFmpegError, ValueError) as e:
             if getattr(e, "errno", None) in WRITE_ERRORS:  # a full disk, `ulimit -f`: not the codec's fault
                 raise VideoError(f"{output}: cannot write it ({_why(e)})") from None
-            blocked = _opens(av, codec, size, pixel_format(codec))  # the encoder itself (h264_nvenc: no GPU)?
+            blocked = _opens(av, codec, size, pixel_format(codec, size))  # the encoder itself (h264_nvenc: no GPU)?
             if blocked:  # (at this size: does it open at another? H.263 takes five sizes, DV two)
                 w, h = encoded_size(size)
                 sized = [encoded_size(images.fitted_size(size, side)) for side in PROBE_SIDES]  # (these frames' shape)
                 sized += [s for s in PROBE_SIZES if encoded_size(images.fitted_size(size, max(s))) == s]
-                shaped = next((s for s in sized if not _opens(av, codec, s, pixel_format(codec))), None)
-                works = [] if shaped else [s for s in PROBE_SIZES if not _opens(av, codec, s, pixel_format(codec))]
+                shaped = next((s for s in sized if not _opens(av, codec, s, pixel_format(codec, s))), None)
+                works = [] if shaped else [s for s in PROBE_SIZES if not _opens(av, codec, s, pixel_format(codec, s))]
                 if shaped:
                     raise VideoError(f"--codec {codec}: the encoder refuses frames of {w}x{h} px ({blocked}); it takes "
                                      f"{shaped[0]}x{shaped[1]}: use --size {max(shaped)}, or another --codec") from None
