@@ -1165,7 +1165,7 @@ def test_the_video_apis_wrong_types_are_stylize_errors(tmp_path, clip, art):
         with pytest.raises(error, match=message):
             video.make_video(*args)
     for options, message in (({"temporal_weight": -1}, "--temporal-weight -1: give 0 or a number"),
-                             ({"frame_iterations": 0}, "--frame-iterations 0: give a whole number"),
+                             ({"frame_iterations": 0}, "--frame-iterations 0: give an integer"),
                              ({"long_term": "a"}, "--long-term 'a': give a list of whole frame distances"),
                              ({"pass_blend": float("nan")}, "--pass-blend nan"),  # round 39: the API's values
                              ({"pass_blend": "0.5"}, "--pass-blend '0.5'"), ({"flow": "x"}, "--flow 'x': use dis"),
