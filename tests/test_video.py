@@ -1582,3 +1582,22 @@ def test_round_59_a_work_folder_another_run_writes_is_said_first(tmp_path, monke
         other.send_signal(signal.SIGKILL)
         other.wait()
     assert not Path("x.mp4").exists() and Path("x.mp4.frames/frame_00002.png").is_file()
+
+
+def test_round_60_a_pil_style_is_fingerprinted_by_its_pixels(tmp_path, monkeypatch, synthetic_weights):
+    """Hostile round 60: a PIL image as a video's style was fingerprinted by its id(): one changed in place kept the
+    frames of its old pixels, and the same picture in another process was "a frame of another run"."""
+    from stylize import Session, Settings, video
+
+    monkeypatch.chdir(tmp_path)
+    Path("clip").mkdir()
+    for n in (1, 2):
+        pattern(32, 24, n).save(f"clip/frame_{n:05d}.png")
+    session = Session(Settings(size=32, iterations=2, weights=str(synthetic_weights), normalize=False))
+    style = pattern(36, 36, 3)
+    assert video.stylize_frames(session, video.open_clip("clip"), style, "o").finished == 2
+    again = video.stylize_frames(session, video.open_clip("clip"), pattern(36, 36, 3), "o")  # (another object)
+    assert again.skipped == 2
+    style.paste((0, 0, 255), (0, 0, 36, 36))
+    with pytest.raises(video.VideoError, match="o/frame_00001.png: a frame of another run"):
+        video.stylize_frames(session, video.open_clip("clip"), style, "o")

@@ -41,7 +41,7 @@ from .errors import StylizeError
 from .job import NAME_KEY, blend_weights, styles_of
 from .objective import TemporalTerm
 from .settings import FPS_RANGE, MAX_COUNT, MAX_PASSES, NUMBER_RANGE, names_a_video
-from .targets import pinned, unpinned
+from .targets import digest, pinned, unpinned
 
 FRAME_NAME = "frame_{:05d}.png"
 FRAME_PATTERN = re.compile(r"^frame_(\d{5,})\.png$")
@@ -654,7 +654,8 @@ def fingerprint(session, clip: Clip, styles, blend, options: VideoOptions) -> st
     from .files import input_files
 
     data = {"settings": settings, "source": os.path.realpath(clip.path), "count": clip.count,
-            "styles": [os.path.realpath(s) if isinstance(s, (str, os.PathLike)) else f"id:{id(s)}" for s in styles],
+            "styles": [os.path.realpath(s) if isinstance(s, (str, os.PathLike)) else f"pixels:{digest(s)}"
+                       for s in styles],  # (a PIL image by its pixels: the same picture in another process resumes)
             "blend": list(blend) if blend is not None else None, "video": asdict(options),
             # what the files hold, not only their names: a new painting saved under the old name redoes the frames
             "digests": [_file_digest(f) for f in [*(s for s in styles if isinstance(s, (str, os.PathLike))),
@@ -664,14 +665,14 @@ def fingerprint(session, clip: Clip, styles, blend, options: VideoOptions) -> st
 
 
 def _file_digest(path) -> str:
-    digest = hashlib.sha256()
+    h = hashlib.sha256()
     try:
         with open(path, "rb") as f:
             for block in iter(lambda: f.read(1 << 20), b""):
-                digest.update(block)
+                h.update(block)
     except OSError as e:
         raise VideoError(f"{path}: cannot read it ({_why(e)})") from None
-    return digest.hexdigest()
+    return h.hexdigest()
 
 
 LOCK_NAME = claims.FOLDER_LOCK  # in a frames folder while a run works in it (a POSIX lock, see claims.py)
