@@ -1601,3 +1601,18 @@ def test_round_60_a_pil_style_is_fingerprinted_by_its_pixels(tmp_path, monkeypat
     style.paste((0, 0, 255), (0, 0, 36, 36))
     with pytest.raises(video.VideoError, match="o/frame_00001.png: a frame of another run"):
         video.stylize_frames(session, video.open_clip("clip"), style, "o")
+
+
+def test_round_60_the_size_hint_goes_by_the_frames_own_shape(tmp_path, monkeypatch, synthetic_weights):
+    """Hostile round 60: 50x40 frames (DV PAL's 5:4) at --size 48 are 48x38, whose shape at 720 px is 720x570:
+    DV was said to take "another shape" though --size 720 gives 720x576. The shape is the frames' own."""
+    monkeypatch.chdir(tmp_path)
+    Path("clip").mkdir()
+    for n in (1, 2):
+        pattern(50, 40, n).save(f"clip/frame_{n:05d}.png")
+    pattern(36, 36, 3).save("s.png")
+    r = CliRunner().invoke(cli, ["video", "clip", "s.png", "-o", "dv.avi", "--codec", "dvvideo",
+                                 *synthetic(synthetic_weights)[:3], "--size", "48", "--iterations", "2"])
+    assert r.exit_code == 1 and "dvvideo: the encoder refuses frames of 48x38 px (Invalid argument); it takes " \
+        "720x576: use --size 720, or another --codec" in r.stderr, cli_result_text(r)
+    assert sorted(os.listdir()) == ["clip", "s.png"]

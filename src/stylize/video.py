@@ -1044,7 +1044,7 @@ def make_video(source, styles, output, settings, options: VideoOptions = VideoOp
             claims.check_folder_free(work_folder(out))  # (another run writing it: said first, whatever its frames)
             check_folder(work_folder(out), clip.count, "", overwrite=True, video=True)  # files of yours, a folder's
             # output: before "--overwrite"
-            codec = check_video_output(out, codec, size, clip, fps, overwrite)
+            codec = check_video_output(out, codec, size, clip, fps, overwrite, shape=first.size)
             folder = work_folder(out)
         else:
             if clip.kind == "folder" and os.path.realpath(out) == os.path.realpath(clip.path):
@@ -1224,9 +1224,11 @@ def _check_video_name(output: Path, hint: str = "") -> None:
 
 
 def check_video_output(output, codec: str | None, size: tuple[int, int], source: Clip, fps: float,
-                       overwrite: bool) -> str:
+                       overwrite: bool, shape: tuple[int, int] | None = None) -> str:
     """Refuse, before any work, a video output that exists (without overwrite), has no known container,
-    or whose container cannot hold the codec (or the source's audio). Returns the codec."""
+    or whose container cannot hold the codec (or the source's audio). Returns the codec. `size`: the frames'
+    (width, height) as encoded; `shape`: the frames' own size before --size scaled them (default `size`), whose
+    shape the encoder is tried at when it refuses `size` (rounded at a small --size, `size` has lost it)."""
     av = _av()
     output = Path(output)
     _check_video_name(output, "; for a folder of frames give a name without an extension, or end it with /")
@@ -1263,8 +1265,9 @@ def check_video_output(output, codec: str | None, size: tuple[int, int], source:
             blocked = _opens(av, codec, size, pixel_format(codec, size))  # the encoder itself (h264_nvenc: no GPU)?
             if blocked:  # (at this size: does it open at another? H.263 takes five sizes, DV two)
                 w, h = encoded_size(size)
-                sized = [encoded_size(images.fitted_size(size, side)) for side in PROBE_SIDES]  # (these frames' shape)
-                sized += [s for s in PROBE_SIZES if encoded_size(images.fitted_size(size, max(s))) == s]
+                shape = shape or size  # (these frames' shape: at larger sides, and the sizes that have it)
+                sized = [encoded_size(images.fitted_size(shape, side)) for side in PROBE_SIDES]
+                sized += [s for s in PROBE_SIZES if encoded_size(images.fitted_size(shape, max(s))) == s]
                 shaped = next((s for s in sized if not _opens(av, codec, s, pixel_format(codec, s))), None)
                 works = [] if shaped else [s for s in PROBE_SIZES if not _opens(av, codec, s, pixel_format(codec, s))]
                 if shaped:
