@@ -654,8 +654,9 @@ def fingerprint(session, clip: Clip, styles, blend, options: VideoOptions) -> st
     from .files import input_files
 
     data = {"settings": settings, "source": os.path.realpath(clip.path), "count": clip.count,
-            "styles": [os.path.realpath(s) if isinstance(s, (str, os.PathLike)) else f"pixels:{digest(s)}"
-                       for s in styles],  # (a PIL image by its pixels: the same picture in another process resumes)
+            "styles": [os.path.realpath(s) if isinstance(s, (str, os.PathLike)) else
+                       f"pixels:{digest(images.read_in_memory(s, 'style image'))}"  # (a PIL image by the picture
+                       for s in styles],  # it shows, as read: palette, EXIF turn, transparency; not by its object)
             "blend": list(blend) if blend is not None else None, "video": asdict(options),
             # what the files hold, not only their names: a new painting saved under the old name redoes the frames
             "digests": [_file_digest(f) for f in [*(s for s in styles if isinstance(s, (str, os.PathLike))),
@@ -1244,13 +1245,13 @@ def check_video_output(output, codec: str | None, size: tuple[int, int], source:
     try:
         trial = _temp_file(output)
 
-        def opens(rate, time_base, audio: bool = True) -> None:
+        def opens(rate, time_base, audio: bool = True, at: tuple[int, int] = size) -> None:
             src = av.open(_url(source.path)) if audio and source.kind == "video" and source.audio else None
             try:
-                out, stream, audio = _open_output(av, trial, codec, size, rate, time_base, src)
+                out, stream, audio = _open_output(av, trial, codec, at, rate, time_base, src)
                 with out:
                     out.start_encoding()
-                    frame = av.VideoFrame.from_image(Image.new("RGB", encoded_size(size)))  # one frame through
+                    frame = av.VideoFrame.from_image(Image.new("RGB", encoded_size(at)))  # one frame through
                     frame.pts, frame.time_base = 0, time_base or 1 / Fraction(rate)  # (Dirac/VC-2 fail only here)
                     for packet in [*stream.encode(frame), *stream.encode(None)]:
                         out.mux(packet)
@@ -1270,20 +1271,25 @@ def check_video_output(output, codec: str | None, size: tuple[int, int], source:
                 sized += [s for s in PROBE_SIZES if encoded_size(images.fitted_size(shape, max(s))) == s]
                 shaped = next((s for s in sized if not _opens(av, codec, s, pixel_format(codec, s))), None)
                 works = [] if shaped else [s for s in PROBE_SIZES if not _opens(av, codec, s, pixel_format(codec, s))]
-                if shaped:
-                    raise VideoError(f"--codec {codec}: the encoder refuses frames of {w}x{h} px ({blocked}); it takes "
-                                     f"{shaped[0]}x{shaped[1]}: use --size {max(shaped)}, or another --codec") from None
-                if works:
+                if works or not shaped:
                     raise VideoError(f"--codec {codec}: the encoder refuses frames of {w}x{h} px ({blocked}); it takes "
                                      f"{works[0][0]}x{works[0][1]}, another shape than these frames': use another "
-                                     f"--codec") from None
-                raise VideoError(f"--codec {codec}: the encoder does not open here, at {w}x{h} px nor at the common "
-                                 f"sizes tried ({blocked}); use another --codec") from None
+                                     f"--codec" if works else f"--codec {codec}: the encoder does not open here, at "
+                                     f"{w}x{h} px nor at the common sizes tried ({blocked}); use another --codec") \
+                        from None
+                try:  # (the size hint only where that size alone would do it: in this container, at this rate)
+                    opens(rate, time_base, at=shaped)
+                except (av.FFmpegError, ValueError) as other:
+                    e = other  # (and at that size, what else refuses it: below)
+                else:
+                    raise VideoError(f"--codec {codec}: the encoder refuses frames of {w}x{h} px ({blocked}); it takes "
+                                     f"{shaped[0]}x{shaped[1]}: use --size {max(shaped)}, or another --codec") from None
+            at = shaped if blocked else size
             try:
-                opens(Fraction(DEFAULT_FPS), 1 / Fraction(DEFAULT_FPS))  # is it the frame rate?
+                opens(Fraction(DEFAULT_FPS), 1 / Fraction(DEFAULT_FPS), at=at)  # is it the frame rate?
             except (av.FFmpegError, ValueError):
                 try:
-                    opens(Fraction(DEFAULT_FPS), 1 / Fraction(DEFAULT_FPS), audio=False)  # is it the audio?
+                    opens(Fraction(DEFAULT_FPS), 1 / Fraction(DEFAULT_FPS), audio=False, at=at)  # is it the audio?
                 except (av.FFmpegError, ValueError):
                     raise VideoError(f"{output}: the {suffix} container cannot hold {codec} video ({_why(e)}); use "
                                      f"another --codec or container") from None
