@@ -487,3 +487,19 @@ def test_round_44_a_photo_replaced_during_a_grid_is_refused_not_mixed(tmp_path, 
                      cells_dir=tmp_path / "cells", callback=swap)
     assert not (tmp_path / "g.png").exists() and [p.name for p in (tmp_path / "cells").iterdir()] == ["A_0.001.png"]
     figures.grid(settings, photo, art, ratios=(1e-3, 1e-2), layer_sets=["conv1_1"])  # (once it stays put: made)
+
+
+def test_round_62_an_ico_figure_is_told_to_lower_size_only_where_that_helps(tmp_path, synthetic_weights):
+    """Hostile round 62: a one-cell grid as .ico said "lower --size" at every --size, though its labels alone are
+    284 px wide; a figure saved once made was told the same. --size is named only where a smaller one fits."""
+    photo, art = tmp_path / "c.png", tmp_path / "s.png"
+    pattern(40, 32, 1).save(photo)
+    pattern(36, 36, 2).save(art)
+    settings = Settings(size=32, iterations=2, weights=str(synthetic_weights), normalize=False)
+    with pytest.raises(ImageError, match=r"g.ico: a .ico image is at most 256 px a side and this one would be "
+                                         r"\d+x\d+ \(choose another format: its labels alone are wider than that"):
+        figures.grid(settings, photo, art, ratios=[1e-3], layer_sets=[["conv1_1"]], output=tmp_path / "g.ico")
+    figure = figures.grid(settings, photo, art, ratios=[1e-3], layer_sets=[["conv1_1"]])
+    with pytest.raises(ImageError, match=r"\(choose another format\)$"):
+        figures.save(figure, tmp_path / "f.ico")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.png", "s.png"]

@@ -293,10 +293,14 @@ def _check_fits(output, rows, row_labels, column_labels, title: str) -> None:
     (width, height)) is larger than the output's format holds (images.check_fits: an .ico 256 px a side)."""
     if output is None:
         return
-    from .images import check_fits
+    from .images import check_fits, max_side
 
     blank = [[Image.new("RGB", size) for size in row] for row in rows]
-    check_fits(output, panel(blank, row_labels, column_labels, title).size)
+    least = panel([[Image.new("RGB", (1, 1)) for _ in row] for row in rows], row_labels, column_labels, title).size
+    labels_fit = max_side(output) is None or max(least) <= max_side(output)  # (a smaller --size can help at all?)
+    check_fits(output, panel(blank, row_labels, column_labels, title).size,
+               "lower --size, or choose another format" if labels_fit else
+               "choose another format: its labels alone are wider than that, at any --size")
 
 
 def _written(figure: Figure, output, argv: str, overwrite: bool, metadata: dict | None) -> Figure:

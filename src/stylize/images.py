@@ -273,14 +273,15 @@ def max_side(path: str | os.PathLike) -> int | None:
     return _MAX_SIDE.get(_format_of(path) or "")
 
 
-def check_fits(path: str | os.PathLike, size: tuple[int, int]) -> None:
+def check_fits(path: str | os.PathLike, size: tuple[int, int],
+               hint: str = "lower --size, or choose another format") -> None:
     """ImageError when an image of `size` (width, height) px is larger than the output's format can hold
     (an .ico is at most 256 px a side, a .webp 16383 px, a .jpg or .gif 65535 px): call it before the work,
-    with the size the run will make."""
+    with the size the run will make. `hint`: what would make it fit (only what would)."""
     limit = max_side(path)
     if limit is not None and max(size) > limit:
         raise ImageError(f"{path}: a {Path(path).suffix.lower()} image is at most {limit} px a side and this one would "
-                         f"be {size[0]}x{size[1]} (lower --size, or choose another format)")
+                         f"be {size[0]}x{size[1]} ({hint})")
 
 
 def _probe(fmt: str) -> str | None:
@@ -506,7 +507,7 @@ def save_image(im: Image.Image, path: str | os.PathLike, metadata: dict | None =
     metadata = None if metadata is None else {"stylize": __version__, **metadata}
     p = check_name(path)
     fmt = output_format(p)
-    check_fits(p, im.size)
+    check_fits(p, im.size, "choose another format")  # (the image is made: no option of its run is a help now)
     folder = p.parent if str(p.parent) else Path(".")
     partial = bool(metadata and metadata.get("partial"))
     sidecar = sidecar_path(p)
