@@ -1,6 +1,7 @@
 """options.py: the command line's option types, the settings they build, and the default output name."""
 
 import os
+from pathlib import Path
 
 import click
 import pytest
@@ -9,7 +10,7 @@ from click.testing import CliRunner
 from stylize.cli import cli
 from stylize.options import default_output
 
-from .conftest import cli_result_text
+from .conftest import cli_result_text, pattern, synthetic
 
 
 def test_the_default_output_name_steps_past_every_name_in_use(tmp_path):
@@ -365,3 +366,22 @@ def test_a_videos_options_that_its_others_leave_unread_are_usage_errors(tmp_path
     r = CliRunner().invoke(cli, ["video", str(tmp_path / "f"), str(tmp_path / "f" / "frame_00001.png"), "-o",
                                  str(tmp_path / "out"), *args])
     assert r.exit_code == 2 and f"'{option}': has no effect here: it needs" in r.stderr, cli_result_text(r)
+
+
+def test_round_62_a_default_name_another_run_writes_is_in_use(tmp_path, monkeypatch, synthetic_weights):
+    """Hostile round 62: without -o, a second run took the name another run was writing (claimed, not yet there)
+    and was refused with "choose another output", which it never chose; that name is in use: it takes -2."""
+    import signal
+
+    from .test_claims import holder
+
+    monkeypatch.chdir(tmp_path)
+    pattern(40, 32, 1).save("c.png")
+    pattern(36, 36, 2).save("s.png")
+    other = holder(tmp_path / "c_s.png")
+    try:
+        r = CliRunner().invoke(cli, ["c.png", "s.png", *synthetic(synthetic_weights), "--overwrite"])
+        assert r.exit_code == 0 and Path("c_s-2.png").is_file() and not Path("c_s.png").exists(), cli_result_text(r)
+    finally:
+        other.send_signal(signal.SIGKILL)
+        other.wait()

@@ -133,8 +133,8 @@ def transfer_command(content, style, output, save_every, quiet, overwrite, **kwa
     Exit status: 0 done, 1 error, 2 usage error, 130/143 interrupted (best image so far saved).
     """
     settings = transfer_settings(kwargs, style)
-    output = output or default_output(content, style[0])
-    run_one(settings, output, quiet, save_every, overwrite, lambda session: session.transfer_job(content, style),
+    given, output = output, output or default_output(content, style[0])  # (a default name: never --overwrite)
+    run_one(settings, output, quiet, save_every, overwrite and given is not None, lambda s: s.transfer_job(content, style),
             "stylize", [content, *style])
 
 

@@ -633,10 +633,11 @@ def default_output(content: str, style: str, folder: Path = Path(".")) -> Path:
     """`transfer`'s output when -o is omitted: CONTENT_STYLE.png (the file stems) in `folder`, or the first of
     CONTENT_STYLE-2.png, -3, ... that nothing uses: a default name never replaces a file, even with --overwrite.
     A name is in use when the file, its sidecar or one of its --save-every intermediates (NAME.NNNNN.png,
-    NAME.Lk.NNNNN.png) exists. The stem is cut to 200 bytes (at a character's end), so that every name
+    NAME.Lk.NNNNN.png) exists, or another run holds its claim (writing it, not yet there). The stem is cut to 200 bytes (at a character's end), so that every name
     derived from it fits a file system's 255."""
     import re
 
+    from .claims import file_held
     from .images import sidecar_path
 
     full = os.fsencode(f"{Path(content).stem}_{Path(style).stem}")  # (not `whole`: that is settings.whole)
@@ -654,8 +655,8 @@ def default_output(content: str, style: str, folder: Path = Path(".")) -> Path:
     def taken(name: str) -> bool:
         path = folder / f"{name}.png"
         intermediate = re.compile(rf"{re.escape(name)}(\.L\d+)?\.\d{{5,}}\.png")
-        return (os.path.lexists(path) or os.path.lexists(sidecar_path(path))
-                or any(intermediate.fullmatch(n) for n in names))
+        return (os.path.lexists(path) or os.path.lexists(sidecar_path(path)) or file_held(path) is not None
+                or any(intermediate.fullmatch(n) for n in names))  # (held: another run is writing that name)
 
     name, n = stem, 1
     while taken(name):
