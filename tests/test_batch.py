@@ -220,7 +220,7 @@ def test_skip_existing_resumes_and_existing_outputs_are_never_replaced(images, t
     r = run(*args[:-len(FAST) - 2], "--report", tmp_path / "r40.json", *FAST, "--size", "40", "--skip-existing")
     pairs = json.loads((tmp_path / "r40.json").read_text())["pairs"]
     assert r.exit_code == 3 and [p["status"] for p in pairs] == ["skipped", "failed"], cli_result_text(r)
-    assert "photo1__art0.png exists, made with --size 32, not 40; pass --overwrite" in pairs[1]["error"]
+    assert "photo1__art0.png exists, made with --size 32, not 40; rerun with --overwrite in place of --skip-existing" in pairs[1]["error"]
     assert (out / "photo1__art0.png").read_bytes() == before
 
 
@@ -1032,7 +1032,8 @@ def test_a_resume_compares_the_inputs_pixels_the_blend_and_the_command(tmp_path,
     r, pair = resumed(out)
     assert r.exit_code == 3 and pair["status"] == "failed", cli_result_text(r)
     assert pair["error"].endswith(f"photo0__art0.png exists, made from another {photo} (its pixels differ now); "
-                                  f"pass --overwrite to make it again, or choose another --out-dir")
+                                  f"rerun with --overwrite in place of --skip-existing (which makes every pair "
+                                  f"again), or choose another --out-dir")  # (round 63: both flags are refused)
     assert (out / "photo0__art0.png").read_bytes() == made
     photo.write_bytes(kept)
     r, pair = resumed(out)
@@ -1082,7 +1083,7 @@ def test_a_resume_compares_the_inputs_pixels_the_blend_and_the_command(tmp_path,
     assert r.exit_code == 0 and pair["status"] == "ok", cli_result_text(r)
     manifest.write_text(json.dumps({"content": str(photo), "style": [str(art), str(other)], "blend": [1, 9]}) + "\n")
     r, pair = resumed(tmp_path / "o4", manifest=manifest)
-    assert r.exit_code == 3 and "exists, made with the blend 0.9,0.1, not 0.1,0.9; pass --overwrite" in pair["error"]
+    assert r.exit_code == 3 and "exists, made with the blend 0.9,0.1, not 0.1,0.9; rerun with --overwrite in place of --skip-existing" in pair["error"]
     manifest.write_text(json.dumps({"content": str(photo), "style": [str(art), str(other)], "blend": [18, 2]}) + "\n")
     assert resumed(tmp_path / "o4", manifest=manifest)[1]["status"] == "skipped"  # the same shares
 
@@ -1095,8 +1096,9 @@ def test_a_resume_compares_the_inputs_pixels_the_blend_and_the_command(tmp_path,
         save_image(pattern(20, 16, 3), out / "photo0__art0.png", theirs, overwrite=True)
         made = (out / "photo0__art0.png").read_bytes()
         r, pair = resumed(out)
-        assert r.exit_code == 3 and pair["error"].endswith(f"photo0__art0.png exists, {told}; pass --overwrite to make "
-                                                           f"it again, or choose another --out-dir"), cli_result_text(r)
+        assert r.exit_code == 3 and pair["error"].endswith(f"photo0__art0.png exists, {told}; rerun with --overwrite in "
+                                                           f"place of --skip-existing (which makes every pair again), "
+                                                           f"or choose another --out-dir"), cli_result_text(r)
         assert (out / "photo0__art0.png").read_bytes() == made
     assert read_metadata(tmp_path / "o1" / "photo0__art0.png")["inputs"]["styles"] == meta["inputs"]["styles"]
 
@@ -1676,3 +1678,23 @@ def test_round_57_the_api_is_each_modules_all_and_checks_its_arguments(tmp_path,
         with pytest.raises(StylizeError):
             call()
     assert os.listdir() == []
+
+
+def test_round_63_run_batch_takes_the_pairs_intake_made_as_it_made_them(tmp_path, monkeypatch):
+    """Hostile round 63: hand-made batch.Pair objects skipped intake's checks: two with one output (with
+    overwrite=True the first pair's picture was replaced, both recorded ok), an index past the manifest (the
+    batch refused its own report after the work), a str output (a bare AttributeError)."""
+    from dataclasses import replace
+
+    monkeypatch.chdir(tmp_path)
+    pattern(40, 32, 1).save("c.png")
+    pattern(36, 36, 2).save("s.png")
+    pattern(36, 36, 3).save("t.png")
+    made = batch.intake(None, ["c.png"], ["s.png", "t.png"], ".")
+    for pairs in ([batch.Pair(0, "c.png", ("s.png",), Path("same.png")), batch.Pair(1, "c.png", ("t.png",),
+                                                                                    Path("same.png"))],
+                  [replace(made[0], output=made[1].output), made[1]], [replace(made[0], index=3)],
+                  [replace(made[0], output=str(made[0].output))]):
+        with pytest.raises(ManifestError, match="pairs: the pairs batch.intake returns, as it returned them"):
+            batch.run_batch(pairs, ".", Settings(size=32, iterations=2), overwrite=True, report="r.json")
+    assert sorted(os.listdir()) == ["c.png", "s.png", "t.png"]

@@ -385,3 +385,14 @@ def test_round_62_a_default_name_another_run_writes_is_in_use(tmp_path, monkeypa
     finally:
         other.send_signal(signal.SIGKILL)
         other.wait()
+
+
+def test_round_63_a_default_name_is_never_one_of_stylizes_own(tmp_path, monkeypatch, synthetic_weights):
+    """Hostile round 63: without -o, a content named .stylize-claim-x.png made the default name .stylize-claim-x_s.png,
+    refused as one of stylize's own names ("choose another name", which the user never chose): it is not hidden."""
+    monkeypatch.chdir(tmp_path)
+    pattern(40, 32, 1).save(".stylize-claim-x.png")
+    pattern(36, 36, 2).save("s.png")
+    assert default_output(".stylize-claim-x.png", "s.png") == Path("stylize-claim-x_s.png")
+    r = CliRunner().invoke(cli, [".stylize-claim-x.png", "s.png", *synthetic(synthetic_weights)])
+    assert r.exit_code == 0 and Path("stylize-claim-x_s.png").is_file(), cli_result_text(r)

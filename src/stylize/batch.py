@@ -83,6 +83,13 @@ class Files:
     reads: tuple[str, ...]
     writes: tuple[Path, ...]
     digest: str = ""  # sha256 of every pair (position, images, output, blend): which manifest, in a report
+    pairs: frozenset = frozenset()  # each pair's pair_key as plan() made it: run_batch refuses any other pair
+
+
+def pair_key(p: Pair) -> str:
+    """A pair as a report records it (position, images, output, blend) and its error, as one text."""
+    return json.dumps([p.index, p.content, list(p.styles), str(p.output) if p.named else "",
+                       None if p.blend is None else list(p.blend), p.error, type(p.output).__name__], default=repr)
 
 
 def pairs_digest(pairs: list[Pair]) -> str:
@@ -110,7 +117,8 @@ def manifest_files(pairs: list[Pair]) -> Files:
     if pairs and pairs[0].manifest is not None:
         return pairs[0].manifest
     return Files(tuple(f for p in pairs for f in (p.content, *p.styles) if f),
-                 tuple(p.output for p in pairs if p.error is None), pairs_digest(pairs))
+                 tuple(p.output for p in pairs if p.error is None), pairs_digest(pairs),
+                 frozenset(pair_key(p) for p in pairs))
 
 
 def _blend(value, where: str) -> tuple[float, ...] | None:
@@ -515,7 +523,7 @@ def intake(manifest: str | None, contents=(), styles=(), out_dir: Path = Path(".
     pairs = plan(rows, Path(out_dir), template)
     if manifest and manifest != "-":  # the manifest is read too: no output, report or sheet may replace it
         planned = manifest_files(pairs)
-        whole = Files((manifest, *planned.reads), planned.writes, planned.digest)
+        whole = Files((manifest, *planned.reads), planned.writes, planned.digest, planned.pairs)
         for pair in pairs:
             pair.manifest = whole
     return shard(pairs, *share) if share else pairs
@@ -777,8 +785,10 @@ def _decide(pair: Pair, record: Record, skip_existing: bool, overwrite: bool, se
         meta = kept(pair.output)  # (an input that cannot be read now: made_from raises, as the pair's run would)
         other = made_by(meta) or made_otherwise(meta, settings) or made_from(meta, pair, settings, key)
         if other:  # kept or redone, another run's image would be reported (and shown on the sheet) as this pair's
-            raise ManifestError(f"{pair.output} exists, {other}; pass --overwrite to make it again, or "
-                                f"{pair.elsewhere}")  # (before the hint below: --skip-existing would not keep it)
+            again = ("rerun with --overwrite in place of --skip-existing (which makes every pair again)" if
+                     skip_existing else "pass --overwrite to make it again")  # (the two flags are refused together)
+            raise ManifestError(f"{pair.output} exists, {other}; {again}, or {pair.elsewhere}")  # (before the hint
+            # below: --skip-existing would not keep it)
         if not skip_existing:
             raise ManifestError(f"{pair.output} already exists (use --skip-existing or --overwrite)")
         if not meta.get("partial", False):  # finished, or the user's: kept
@@ -1006,6 +1016,9 @@ def check_arguments(pairs, out_dir, report, inputs, skip_existing, overwrite, co
 
     if not isinstance(pairs, list) or not all(isinstance(p, Pair) for p in pairs):
         raise ManifestError("pairs: the list batch.intake returns")
+    if any(p.manifest is None or pair_key(p) not in p.manifest.pairs for p in pairs):  # (made or changed by hand:
+        raise ManifestError("pairs: the pairs batch.intake returns, as it returned them (a pair made or changed by "
+                            "hand is checked by nothing: two with one output, an index past the manifest's, ...)")
     if any(p.manifest != pairs[0].manifest for p in pairs) or given_twice(p.index for p in pairs) is not None:
         raise ManifestError("pairs: the pairs of one intake (or plan) call, or some of them; two calls' pairs are two "
                             "batches (their numbers and outputs may clash): run each with its own run_batch")

@@ -638,7 +638,7 @@ def default_output(content: str, style: str, folder: Path = Path(".")) -> Path:
     import re
 
     from .claims import file_held
-    from .images import sidecar_path
+    from .images import OWN_NAMES, sidecar_path
 
     full = os.fsencode(f"{Path(content).stem}_{Path(style).stem}")  # (not `whole`: that is settings.whole)
     cut = full[:200]
@@ -647,6 +647,8 @@ def default_output(content: str, style: str, folder: Path = Path(".")) -> Path:
             cut = full[:end]
             break
     stem = os.fsdecode(cut)
+    if OWN_NAMES.fullmatch(f"{stem}.png"):  # (a content named .stylize-tmp-a.jpg: not a name of stylize's own files)
+        stem = stem.lstrip(".")
     try:
         names = set(os.listdir(folder))
     except OSError:
