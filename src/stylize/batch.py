@@ -1020,7 +1020,7 @@ def check_arguments(pairs, out_dir, report, inputs, skip_existing, overwrite, co
         raise ManifestError("pairs: the pairs batch.intake returns, as it returned them (a pair made or changed by "
                             "hand is checked by nothing: two with one output, an index past the manifest's, ...)")
     if any(p.manifest != pairs[0].manifest for p in pairs) or given_twice(p.index for p in pairs) is not None:
-        raise ManifestError("pairs: the pairs of one intake (or plan) call, or some of them; two calls' pairs are two "
+        raise ManifestError("pairs: the pairs of one intake call, or some of them; two calls' pairs are two "
                             "batches (their numbers and outputs may clash): run each with its own run_batch")
     arguments.names(out_dir=out_dir)
     arguments.files(report=report)

@@ -111,9 +111,9 @@ class Layer(LayerList):
 
 
 class FloatList(click.ParamType):
-    name = "numbers"
-
     """Numbers > 0 (weights, ratios: an item of 0 would be read for nothing), comma-separated."""
+
+    name = "numbers"
 
     def __init__(self, least: int = 1, why: str = "", distinct: str = ""):
         self.item, self.least, self.why = PositiveFloat(), least, why
@@ -633,8 +633,9 @@ def default_output(content: str, style: str, folder: Path = Path(".")) -> Path:
     """`transfer`'s output when -o is omitted: CONTENT_STYLE.png (the file stems) in `folder`, or the first of
     CONTENT_STYLE-2.png, -3, ... that nothing uses: a default name never replaces a file, even with --overwrite.
     A name is in use when the file, its sidecar or one of its --save-every intermediates (NAME.NNNNN.png,
-    NAME.Lk.NNNNN.png) exists, or another run holds its claim (writing it, not yet there). The stem is cut to 200 bytes (at a character's end), so that every name
-    derived from it fits a file system's 255."""
+    NAME.Lk.NNNNN.png) exists, or another run holds its claim (writing it, not yet there). The stem is cut to 200
+    bytes (at a character's end), so that every name derived from it fits a file system's 255; a stem that would
+    make one of stylize's own hidden names (.stylize-claim-...) loses its leading dots."""
     import re
 
     from .claims import file_held
