@@ -1698,3 +1698,28 @@ def test_round_63_run_batch_takes_the_pairs_intake_made_as_it_made_them(tmp_path
         with pytest.raises(ManifestError, match="pairs: the pairs batch.intake returns, as it returned them"):
             batch.run_batch(pairs, ".", Settings(size=32, iterations=2), overwrite=True, report="r.json")
     assert sorted(os.listdir()) == ["c.png", "s.png", "t.png"]
+
+
+def test_round_64_a_pairs_folder_and_count_are_as_intake_made_them_and_names_never_stylizes(tmp_path, monkeypatch):
+    """Hostile round 64: a pair's out_dir or total (or a share's total) changed by hand passed run_batch's check
+    (outputs outside its out_dir, a report counting 5 pairs of 1); the default template made .stylize-tmp-a__s.png
+    of .stylize-tmp-a.png, which then failed as one of stylize's own names."""
+    from dataclasses import replace
+
+    monkeypatch.chdir(tmp_path)
+    pattern(40, 32, 1).save("c.png")
+    pattern(36, 36, 2).save("s.png")
+    pattern(36, 36, 3).save("t.png")
+    made = batch.intake(None, ["c.png"], ["s.png"], "o1")
+    share = batch.intake(None, ["c.png"], ["s.png", "t.png"], "o1", share=(1, 2))
+    share.total = 1
+    for pairs, out_dir in (([replace(made[0], out_dir=Path("o2"))], "o2"), ([replace(made[0], total=5)], "o1"),
+                           (share, "o1")):
+        with pytest.raises(ManifestError, match="pairs: the pairs batch.intake returns, as it returned them"):
+            batch.run_batch(pairs, out_dir, Settings(size=32, iterations=2), report="r.json")
+    assert sorted(os.listdir()) == ["c.png", "s.png", "t.png"]
+    Path(".stylize-tmp-a.png").write_bytes(Path("c.png").read_bytes())
+    assert [p.output for p in batch.intake(None, [".stylize-tmp-a.png"], ["s.png"], "o")] == \
+        [Path("o/stylize-tmp-a__s.png")]
+    with pytest.raises(ManifestError, match="a name stylize keeps for its own hidden files; change --name-template"):
+        batch.intake(None, ["c.png"], ["s.png"], "o", template=".stylize-claim-{style}.png")

@@ -25,7 +25,7 @@ from . import arguments, synthesis
 from .arguments import given_twice
 from .claims import claim_file
 from .errors import ClusterError, ImageError, ManifestError, SettingsError, StylizeError, UsageError
-from .images import (NAME_MAX, NOT_REGULAR, check_mark, check_name, check_not_held, check_writable, file_digest,
+from .images import (NAME_MAX, NOT_REGULAR, OWN_NAMES, check_mark, check_name, check_not_held, check_writable, file_digest,
                      file_stamp,
                      fitted_size, holds_metadata, load_image, make_folder, max_side, missing_folders, no_folder,
                      output_format, parse_json, path_key, ours, remove_empty, save_image, shown_size, sidecar_path, taken,
@@ -87,9 +87,10 @@ class Files:
 
 
 def pair_key(p: Pair) -> str:
-    """A pair as a report records it (position, images, output, blend) and its error, as one text."""
+    """A pair as plan() made it (position, images, output, blend, error, manifest's count, folder), as one text."""
     return json.dumps([p.index, p.content, list(p.styles), str(p.output) if p.named else "",
-                       None if p.blend is None else list(p.blend), p.error, type(p.output).__name__], default=repr)
+                       None if p.blend is None else list(p.blend), p.error, type(p.output).__name__, p.total,
+                       str(p.out_dir), p.elsewhere, p.named], default=repr)
 
 
 def pairs_digest(pairs: list[Pair]) -> str:
@@ -117,8 +118,7 @@ def manifest_files(pairs: list[Pair]) -> Files:
     if pairs and pairs[0].manifest is not None:
         return pairs[0].manifest
     return Files(tuple(f for p in pairs for f in (p.content, *p.styles) if f),
-                 tuple(p.output for p in pairs if p.error is None), pairs_digest(pairs),
-                 frozenset(pair_key(p) for p in pairs))
+                 tuple(p.output for p in pairs if p.error is None), pairs_digest(pairs))
 
 
 def _blend(value, where: str) -> tuple[float, ...] | None:
@@ -449,6 +449,11 @@ def plan(rows, out_dir: Path, template: str = DEFAULT_TEMPLATE) -> list[Pair]:
             if not os.path.basename(output) or names_a_folder(output):  # '{content:.0}': no name at all
                 raise ManifestError(f"name template {template!r} gives {output!r} for pair {index + 1}, which names "
                                     f"no file")
+            if OWN_NAMES.fullmatch(os.path.basename(output)):  # (.stylize-tmp-a.png's: not one of stylize's names)
+                if template != DEFAULT_TEMPLATE:
+                    raise ManifestError(f"name template {template!r} gives {output!r} for pair {index + 1}, a name "
+                                        f"stylize keeps for its own hidden files; change --name-template")
+                output = os.path.join(os.path.dirname(output), os.path.basename(output).lstrip("."))
             if ".." in Path(output).parts and ".." not in Path(template).parts:  # a file named '...png' (stem '..')
                 pairs.append(Pair(index, row.content, row.styles, Path(out_dir), None,
                                   f"pair {index + 1}: the name template makes {output!r} of its file names, a name "
@@ -488,9 +493,11 @@ def plan(rows, out_dir: Path, template: str = DEFAULT_TEMPLATE) -> list[Pair]:
         if owner is not None:
             which = "one of its inputs" if owner == pair.index else f"an input of pair {owner + 1}"
             raise ManifestError(f"pair {pair.index + 1}: the output {pair.output} is {which}")
-    whole = manifest_files(pairs)
     for pair in pairs:
-        pair.total, pair.manifest, pair.out_dir = len(pairs), whole, Path(out_dir)
+        pair.total, pair.out_dir = len(pairs), Path(out_dir)
+    whole = replace(manifest_files(pairs), pairs=frozenset(pair_key(p) for p in pairs))  # (as made: run_batch checks)
+    for pair in pairs:
+        pair.manifest = whole
     return pairs
 
 
@@ -1016,7 +1023,8 @@ def check_arguments(pairs, out_dir, report, inputs, skip_existing, overwrite, co
 
     if not isinstance(pairs, list) or not all(isinstance(p, Pair) for p in pairs):
         raise ManifestError("pairs: the list batch.intake returns")
-    if any(p.manifest is None or pair_key(p) not in p.manifest.pairs for p in pairs):  # (made or changed by hand:
+    if any(p.manifest is None or pair_key(p) not in p.manifest.pairs for p in pairs) or (isinstance(
+            pairs, Share) and pairs.manifest is not None and pairs.total != len(pairs.manifest.pairs)):  # (by hand:
         raise ManifestError("pairs: the pairs batch.intake returns, as it returned them (a pair made or changed by "
                             "hand is checked by nothing: two with one output, an index past the manifest's, ...)")
     if any(p.manifest != pairs[0].manifest for p in pairs) or given_twice(p.index for p in pairs) is not None:
