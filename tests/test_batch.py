@@ -1723,3 +1723,14 @@ def test_round_64_a_pairs_folder_and_count_are_as_intake_made_them_and_names_nev
         [Path("o/stylize-tmp-a__s.png")]
     with pytest.raises(ManifestError, match="a name stylize keeps for its own hidden files; change --name-template"):
         batch.intake(None, ["c.png"], ["s.png"], "o", template=".stylize-claim-{style}.png")
+
+
+def test_round_64_a_pair_given_twice_is_said_so(tmp_path, monkeypatch):
+    """Hostile round 64: run_batch([p, p]) said the pairs came from two intake calls; a pair given twice is said so."""
+    monkeypatch.chdir(tmp_path)
+    pattern(40, 32, 1).save("c.png")
+    pattern(36, 36, 2).save("s.png")
+    pairs = batch.intake(None, ["c.png"], ["s.png"], "o")
+    with pytest.raises(ManifestError, match="pairs: pair 1 is given twice; give each pair once"):
+        batch.run_batch([pairs[0], pairs[0]], "o", Settings(size=32, iterations=2))
+    assert sorted(os.listdir()) == ["c.png", "s.png"]

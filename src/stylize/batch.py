@@ -1027,7 +1027,10 @@ def check_arguments(pairs, out_dir, report, inputs, skip_existing, overwrite, co
             pairs, Share) and pairs.manifest is not None and pairs.total != len(pairs.manifest.pairs)):  # (by hand:
         raise ManifestError("pairs: the pairs batch.intake returns, as it returned them (a pair made or changed by "
                             "hand is checked by nothing: two with one output, an index past the manifest's, ...)")
-    if any(p.manifest != pairs[0].manifest for p in pairs) or given_twice(p.index for p in pairs) is not None:
+    twice = given_twice(p.index for p in pairs)
+    if twice is not None and all(p.manifest == pairs[0].manifest for p in pairs):
+        raise ManifestError(f"pairs: pair {twice + 1} is given twice; give each pair once")
+    if any(p.manifest != pairs[0].manifest for p in pairs) or twice is not None:
         raise ManifestError("pairs: the pairs of one intake call, or some of them; two calls' pairs are two "
                             "batches (their numbers and outputs may clash): run each with its own run_batch")
     arguments.names(out_dir=out_dir)
