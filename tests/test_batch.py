@@ -1734,3 +1734,26 @@ def test_round_64_a_pair_given_twice_is_said_so(tmp_path, monkeypatch):
     with pytest.raises(ManifestError, match="pairs: pair 1 is given twice; give each pair once"):
         batch.run_batch([pairs[0], pairs[0]], "o", Settings(size=32, iterations=2))
     assert sorted(os.listdir()) == ["c.png", "s.png"]
+
+
+def test_round_65_on_readys_report_is_a_copy_that_holds_and_writes_nothing(tmp_path, monkeypatch, synthetic_weights):
+    """Hostile round 65: on_ready's report shared the batch's lock, claim, folders and settings: its close() dropped
+    the claim (then a bare TypeError), its write() put invented records on disk, a folder appended to its folders
+    was removed, an edit of its settings made the batch refuse its own report."""
+    monkeypatch.chdir(tmp_path)
+    pattern(40, 32, 1).save("c.png")
+    pattern(36, 36, 2).save("s.png")
+    Path("mine/empty").mkdir(parents=True)
+    settings = Settings(size=32, iterations=2, weights=str(synthetic_weights), normalize=False)
+
+    def ready(view):
+        view.folders.append(Path("mine/empty"))
+        view.settings["size"] = 512
+        view.close()
+        with pytest.raises(ManifestError, match="this report is not open for writing"):
+            view.write()
+
+    pairs = batch.intake(None, ["c.png"], ["s.png"], "o")
+    done = batch.run_batch(pairs, "o", settings, report="r.json", on_ready=ready)
+    assert [r.status for r in done.records] == ["ok"] and Path("mine/empty").is_dir()
+    assert json.loads(Path("r.json").read_text())["pairs"][0]["status"] == "ok"

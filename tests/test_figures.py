@@ -503,3 +503,24 @@ def test_round_62_an_ico_figure_is_told_to_lower_size_only_where_that_helps(tmp_
     with pytest.raises(ImageError, match=r"\(choose another format\)$"):
         figures.save(figure, tmp_path / "f.ico")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.png", "s.png"]
+
+
+def test_round_65_save_refuses_a_figure_changed_since_it_was_made(tmp_path, synthetic_weights):
+    """Hostile round 65: figures.save took an edited Figure as it now was: meta["partial"] set False saved a stopped
+    figure as finished; its inputs cleared let save write over its own content image."""
+    from stylize.errors import ImageError
+
+    photo, art = tmp_path / "c.png", tmp_path / "s.png"
+    pattern(40, 32, 1).save(photo)
+    pattern(36, 36, 2).save(art)
+    kept = photo.read_bytes()
+    figure = figures.grid(Settings(size=32, iterations=2, weights=str(synthetic_weights), normalize=False), photo, art,
+                          ratios=[1e-3], layer_sets=[["conv1_1"]])
+    figure.meta["partial"] = True
+    with pytest.raises(ImageError, match="figure: changed since figures.figure1 or figures.grid returned it"):
+        figures.save(figure, tmp_path / "g.png")
+    figure.meta["partial"] = False
+    figure.inputs.clear()
+    with pytest.raises(ImageError, match="figure: changed since"):
+        figures.save(figure, photo, overwrite=True)
+    assert photo.read_bytes() == kept and not (tmp_path / "g.png").exists()

@@ -1639,3 +1639,17 @@ def test_round_61_a_pil_style_is_fingerprinted_as_read_and_size_hints_hold_in_th
         video.write_clip(frames, "a.mkv", codec="h263")
     with pytest.raises(video.VideoError, match=r"it takes 176x144: use --size 176, or another --codec"):
         video.write_clip(frames, "a.avi", codec="h263")
+
+
+def test_round_65_a_frames_folder_never_has_one_of_stylizes_own_names(tmp_path, monkeypatch, synthetic_weights):
+    """Hostile round 65: `video -o .stylize.lock/` (any case) or `.stylize-tmp-v/` wrote frames at a name stylize
+    keeps for its own files; a run into the folder holding it then failed. Refused as a file of that name is."""
+    monkeypatch.chdir(tmp_path)
+    Path("clip").mkdir()
+    for n in (1, 2):
+        pattern(32, 24, n).save(f"clip/frame_{n:05d}.png")
+    pattern(36, 36, 3).save("s.png")
+    for name in (".Stylize.lock/", ".stylize-tmp-v/", "fr/.stylize.lock/"):
+        r = CliRunner().invoke(cli, ["video", "clip", "s.png", "-o", name, *synthetic(synthetic_weights)])
+        assert r.exit_code == 1 and "a name stylize keeps for its own hidden files" in r.stderr, cli_result_text(r)
+    assert sorted(os.listdir()) == ["clip", "s.png"]

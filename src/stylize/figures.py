@@ -91,10 +91,25 @@ class Figure:
     side: Path | None = None  # its .json
     inputs: list = field(default_factory=list)  # the files it read, and its cells' files: save never writes them
     cell_files: list = field(default_factory=list)
+    made: str = field(default="", repr=False, compare=False)  # _made_key when made: save refuses a figure changed
+
+    def __post_init__(self):
+        self.made = _made_key(self)
 
     @property
     def partial(self) -> bool:
         return self.meta["partial"]
+
+
+def _made_key(figure: Figure) -> str:
+    """The figure's record, files and picture as one text: what save writes must be what figure1/grid made."""
+    import json
+
+    from .targets import digest
+
+    return json.dumps([figure.meta, [str(f) for f in figure.inputs], [str(f) for f in figure.cell_files],
+                       digest(figure.image) if isinstance(figure.image, Image.Image) else None], default=repr,
+                      sort_keys=True)
 
 
 class _RunCallback:
@@ -161,6 +176,9 @@ def save(figure: Figure, out, argv: str = "", overwrite: bool = False, metadata:
     metadata, = arguments.mappings(metadata=metadata)
     if out is None or not isinstance(argv, str):
         raise SettingsError(f"out: a file name (not None), and argv a text (not {type(argv).__name__})")
+    if _made_key(figure) != figure.made:  # (its record, say "partial", or its inputs, which save never writes)
+        raise ImageError("figure: changed since figures.figure1 or figures.grid returned it (its record, files or "
+                         "picture); save it as it was made")
     if figure.image is None:  # (stopped before its first cell: there is no picture)
         raise ImageError(f"{out}: the figure has no finished cell (it was stopped before its first); nothing to save")
     with holding(out), holding(side_path(out)):  # (another run making this figure: refused; a figure's own run holds

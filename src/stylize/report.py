@@ -263,10 +263,13 @@ class Report:
         self._earlier: dict[int, dict] = {}  # resuming: this batch's finished records in the report, by index
 
     def view(self) -> "Report":
-        """A copy of the report as it is now, for a caller's callback (on_ready): its records are copies, so that an
-        edit changes neither this report nor what it writes (the folders it made are the same list)."""
+        """A copy of the report as it is now, for a caller's callback (on_ready): its records, settings and folders
+        are copies, and it holds neither the batch's lock nor its claim, so that nothing done to it changes this
+        report, what it writes or what its batch removes; its write() is a ManifestError, its close() nothing."""
         view = copy.copy(self)
-        view.records = [replace(r) for r in self.records]
+        view.records, view.settings = [replace(r) for r in self.records], copy.deepcopy(self.settings)
+        view.folders, view._earlier = list(self.folders), copy.deepcopy(self._earlier)
+        view.lock, view.claim, view._open = None, None, False
         return view
 
     def summary(self) -> dict:

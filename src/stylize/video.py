@@ -1048,6 +1048,7 @@ def make_video(source, styles, output, settings, options: VideoOptions = VideoOp
             codec = check_video_output(out, codec, size, clip, fps, overwrite, shape=first.size)
             folder = work_folder(out)
         else:
+            images.check_name(out)  # (a folder at one of stylize's own hidden names, .stylize.lock/: refused too)
             if clip.kind == "folder" and os.path.realpath(out) == os.path.realpath(clip.path):
                 raise VideoError(f"{out}: is the input folder; choose another output")
             folder = out
