@@ -177,7 +177,7 @@ class Settings:
         largest = max(ws)
         ws = [w / largest for w in ws]  # first to at most 1: the sum of two 1e308 is not finite
         total = sum(ws)
-        return tuple(w / total + 0.0 for w in ws)  # (+ 0.0: a JSON -0.0 is recorded as 0)
+        return tuple(w / total for w in ws)  # (each > 0: a weight of 0, or -0.0, is refused above)
 
     def style_long_side(self, size: int) -> int:
         """The style image's long side for an output whose long side is `size`."""

@@ -1114,20 +1114,24 @@ X265_MIN_WIDTH = 64  # px: narrower frames (40, 48 px) make libx265 corrupt the 
 PIXEL_FORMATS = ("yuv420p", "yuvj420p", "yuv420p10le", "yuv422p10le", "yuv444p", "rgb24", "bgr0")  # preferred first
 
 
-@functools.lru_cache(maxsize=None)
 def pixel_format(codec: str, size: tuple[int, int] = (64, 48)) -> str:
     """The pixel format a video is encoded in: 4:2:0 (what players take) where the encoder opens with it, else
     the first of PIXEL_FORMATS that it opens with (MJPEG: full-range yuvj420p; ProRes: 4:2:2 10-bit;
     libx264rgb: RGB), else the first of its own formats that it opens with: at 64x48, else at the frames' `size`
     (DV opens at its own sizes only, and at 720x480 in 4:1:1)."""
-    av = _av()
-    formats = [f.name for f in (av.codec.Codec(codec, "w").video_formats or ())] or ["yuv420p"]
-    candidates = [f for f in PIXEL_FORMATS if f in formats] + [f for f in formats if f not in PIXEL_FORMATS]
-    for probe in dict.fromkeys([(64, 48), encoded_size(size)]):
-        for f in candidates:
-            if _opens(av, codec, probe, f) is None:
-                return f
-    return candidates[0]
+    return _format_at(codec, (64, 48)) or _format_at(codec, encoded_size(size)) or _formats(codec)[0]
+
+
+def _formats(codec: str) -> list[str]:
+    """The encoder's pixel formats, PIXEL_FORMATS' first, in their order."""
+    formats = [f.name for f in (_av().codec.Codec(codec, "w").video_formats or ())] or ["yuv420p"]
+    return [f for f in PIXEL_FORMATS if f in formats] + [f for f in formats if f not in PIXEL_FORMATS]
+
+
+@functools.lru_cache(maxsize=None)
+def _format_at(codec: str, size: tuple[int, int]) -> str | None:
+    """The first of _formats(codec) the encoder opens with at `size`, or None (each size probed once)."""
+    return next((f for f in _formats(codec) if _opens(_av(), codec, size, f) is None), None)
 
 
 # a trial encode failing so is the disk's fault, not the codec's (not EPERM: FFmpeg's -1 for any error)
@@ -1203,12 +1207,18 @@ def even_sided(im: Image.Image, width: int, height: int) -> Image.Image:
     return canvas
 
 
-def _check_video_name(output: Path, hint: str = "") -> None:
-    """VideoError, before any work, for a video output name that has no known container, is too long to leave
-    room for its temporary file and frames folder, is a folder, or lies in a folder that is missing or cannot be
-    written (check_video_output, write_clip)."""
-    if output.suffix.lower() not in CONTAINERS:
-        raise VideoError(f"{output}: not a video name ({', '.join(CONTAINERS)}){hint}")
+def check_video_output(output, codec: str | None, size: tuple[int, int], source: Clip, fps: float,
+                       overwrite: bool, shape: tuple[int, int] | None = None) -> str:
+    """Refuse, before any work, a video output that exists (without overwrite), has no known container,
+    or whose container cannot hold the codec (or the source's audio). Returns the codec. `size`: the frames'
+    (width, height) as encoded; `shape`: the frames' own size before --size scaled them (default `size`), whose
+    shape the encoder is tried at when it refuses `size` (rounded at a small --size, `size` has lost it)."""
+    av = _av()
+    output = Path(output)
+    suffix = output.suffix.lower()
+    if suffix not in CONTAINERS:
+        raise VideoError(f"{output}: not a video name ({', '.join(CONTAINERS)}); for a folder of frames give a "
+                         f"name without an extension, or end it with /")
     images.check_name(output)
     n, room = len(os.fsencode(output.name)), max(len(os.fsencode(p.name)) - len(os.fsencode(output.name))
                                                   for p in (_temp_name(output), work_folder(output)))
@@ -1223,18 +1233,6 @@ def _check_video_name(output: Path, hint: str = "") -> None:
         images.check_writable(output.parent if str(output.parent) else ".")
     except OSError as e:
         raise VideoError(f"{output}: cannot write in {output.parent} ({_why(e)})") from None
-
-
-def check_video_output(output, codec: str | None, size: tuple[int, int], source: Clip, fps: float,
-                       overwrite: bool, shape: tuple[int, int] | None = None) -> str:
-    """Refuse, before any work, a video output that exists (without overwrite), has no known container,
-    or whose container cannot hold the codec (or the source's audio). Returns the codec. `size`: the frames'
-    (width, height) as encoded; `shape`: the frames' own size before --size scaled them (default `size`), whose
-    shape the encoder is tried at when it refuses `size` (rounded at a small --size, `size` has lost it)."""
-    av = _av()
-    output = Path(output)
-    _check_video_name(output, "; for a folder of frames give a name without an extension, or end it with /")
-    suffix = output.suffix.lower()
     if source.kind == "video" and os.path.realpath(output) == os.path.realpath(source.path):
         raise VideoError(f"{output}: is the input clip; choose another output")
     codec = video_encoder(av, codec or CONTAINERS[suffix])
@@ -1271,13 +1269,14 @@ def check_video_output(output, codec: str | None, size: tuple[int, int], source:
                 sized = [encoded_size(images.fitted_size(shape, side)) for side in PROBE_SIDES]
                 sized += [s for s in PROBE_SIZES if encoded_size(images.fitted_size(shape, max(s))) == s]
                 shaped = next((s for s in sized if not _opens(av, codec, s, pixel_format(codec, s))), None)
-                works = [] if shaped else [s for s in PROBE_SIZES if not _opens(av, codec, s, pixel_format(codec, s))]
-                if works or not shaped:
-                    raise VideoError(f"--codec {codec}: the encoder refuses frames of {w}x{h} px ({blocked}); it takes "
-                                     f"{works[0][0]}x{works[0][1]}, another shape than these frames': use another "
-                                     f"--codec" if works else f"--codec {codec}: the encoder does not open here, at "
-                                     f"{w}x{h} px nor at the common sizes tried ({blocked}); use another --codec") \
-                        from None
+                if shaped is None:
+                    works = next((s for s in PROBE_SIZES if not _opens(av, codec, s, pixel_format(codec, s))), None)
+                    if works:
+                        raise VideoError(f"--codec {codec}: the encoder refuses frames of {w}x{h} px ({blocked}); it "
+                                         f"takes {works[0]}x{works[1]}, another shape than these frames': use another "
+                                         f"--codec") from None
+                    raise VideoError(f"--codec {codec}: the encoder does not open here, at {w}x{h} px nor at the "
+                                     f"common sizes tried ({blocked}); use another --codec") from None
                 try:  # (the size hint only where that size alone would do it: in this container, at this rate)
                     opens(rate, time_base, at=shaped)
                 except (av.FFmpegError, ValueError) as other:
