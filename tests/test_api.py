@@ -8,6 +8,7 @@ import torch
 from PIL import Image
 
 from stylize import Session, api, plan as plans, transfer
+from stylize.arguments import seal
 from stylize.errors import ImageError, SettingsError
 from stylize.objective import TVTerm
 
@@ -153,8 +154,9 @@ def test_an_overflowing_term_is_named_with_the_option_of_its_weight(photo, art):
     with pytest.raises(NonFiniteError, match=r"^the weighted temporal loss \(1e\+308 x .*\) is not finite at the "
                                              r"start: lower --temporal-weight$"):
         session.run(job, extra_terms=[TemporalTerm(target, c, 1e308)])
-    with pytest.raises(NonFiniteError, match="lower --tv-weight$"):  # (Settings refuse 1e300: a Job's, edited)
-        session.run(dataclasses.replace(session.transfer_job(photo, art), tv_weight=1e300))
+    edited = seal(dataclasses.replace(session.transfer_job(photo, art), tv_weight=1e300))  # (Settings refuse
+    with pytest.raises(NonFiniteError, match="lower --tv-weight$"):  # 1e300, and a Job edited by hand: sealed here)
+        session.run(edited)
 
 
 @pytest.mark.vgg

@@ -1750,10 +1750,31 @@ def test_round_65_on_readys_report_is_a_copy_that_holds_and_writes_nothing(tmp_p
         view.folders.append(Path("mine/empty"))
         view.settings["size"] = 512
         view.close()
-        with pytest.raises(ManifestError, match="this report is not open for writing"):
+        with pytest.raises(ManifestError, match="a copy its batch handed out"):
             view.write()
 
     pairs = batch.intake(None, ["c.png"], ["s.png"], "o")
     done = batch.run_batch(pairs, "o", settings, report="r.json", on_ready=ready)
     assert [r.status for r in done.records] == ["ok"] and Path("mine/empty").is_dir()
     assert json.loads(Path("r.json").read_text())["pairs"][0]["status"] == "ok"
+
+
+def test_round_66_an_out_dir_never_has_one_of_stylizes_own_names(tmp_path, monkeypatch, synthetic_weights):
+    """Hostile round 66: `--out-dir .stylize-claim-<t9.png's>` made a folder at the claim name of t9.png (every
+    later `-o t9.png` then failed, "Is a directory"); `.stylize.lock` and `sub/.stylize-tmp-zz` too. Refused before
+    any work, naming --out-dir; a manifest's `output` in such a folder fails that pair alone."""
+    monkeypatch.chdir(tmp_path)
+    pattern(40, 32, 1).save("c.png")
+    pattern(36, 36, 2).save("s.png")
+    Path("m.csv").write_text("content,style\nc.png,s.png\n")
+    for out_dir in (".stylize-claim-b963386240d63bd9", ".stylize.lock", "sub/.Stylize-tmp-zz"):
+        r = CliRunner().invoke(cli, ["batch", "m.csv", "--out-dir", out_dir, *synthetic(synthetic_weights)])
+        assert r.exit_code == 1 and f"{out_dir}: --out-dir takes a folder named" in r.stderr, cli_result_text(r)
+        with pytest.raises(ManifestError, match="choose another --out-dir"):
+            batch.intake("m.csv", out_dir=out_dir)
+        with pytest.raises(ManifestError, match="choose another --out-dir"):  # (no pair names it)
+            batch.run_batch([], out_dir, Settings(size=32, iterations=2))
+    Path("m.jsonl").write_text('{"content": "c.png", "style": "s.png", "output": ".stylize-tmp-sub/x.png"}\n')
+    r = CliRunner().invoke(cli, ["batch", "m.jsonl", "--out-dir", "om", *synthetic(synthetic_weights)])
+    assert r.exit_code == 3 and "in a folder named .stylize-tmp-sub, a name stylize keeps" in r.stderr
+    assert sorted(os.listdir()) == ["c.png", "m.csv", "m.jsonl", "s.png"]

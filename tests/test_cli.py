@@ -346,10 +346,12 @@ def test_weights_too_large_for_float32_are_an_error_not_a_nan_image(photo, art, 
         Session(size=40, iterations=3, content_weight=1e38, style_weight=1e38)  # the library's Settings (round 42)
     import dataclasses
 
-    session = Session(size=40, iterations=3)  # a Job's weights beyond: the loss's own check, before any step
-    job = dataclasses.replace(session.transfer_job(photo, art), alpha=1e38, beta=1e38)
-    with pytest.raises(StylizeError, match=r"loss \(1e\+38 x .*is not finite at the start: lower "):
-        session.run(job)
+    from stylize.arguments import seal
+
+    session = Session(size=40, iterations=3)  # a Job's weights beyond (edited, sealed here: the API refuses a Job
+    job = seal(dataclasses.replace(session.transfer_job(photo, art), alpha=1e38, beta=1e38))  # edited by hand):
+    with pytest.raises(StylizeError, match=r"loss \(1e\+38 x .*is not finite at the start: lower "):  # the loss's
+        session.run(job)  # own check, before any step
 
 
 def test_degenerate_output_size_for_style_recon(art, tmp_path):

@@ -1,6 +1,7 @@
 """The paper's claims on tiny images: orderings, not absolute dB (README has the real-size figures)."""
 
 import json
+import os
 import re
 
 import pytest
@@ -21,6 +22,13 @@ pytestmark = pytest.mark.vgg
 
 def run(*args):
     return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+
+def made_figure(image, meta) -> figures.Figure:
+    """A Figure as figure1/grid seal one (what save takes back), without running one."""
+    fig = figures.Figure(image, meta)
+    fig.made = figures._made_key(fig)
+    return fig
 
 
 def test_content_reconstruction_loses_detail_along_the_hierarchy(photo):
@@ -225,7 +233,7 @@ def test_overwrite_replaces_only_this_figures_json_never_another_figures_of_the_
         figures.check_outputs(tmp_path / "fig.jpg", [tmp_path / "c.png"], overwrite=True)
     pattern(16, 16).save(tmp_path / "fig.jpg")
     figures.check_outputs(tmp_path / "fig.jpg", [tmp_path / "c.png"], overwrite=True)  # beside its figure: its own
-    fig = figures.Figure(Image.new("RGB", (8, 8)), {"command": "grid", "cells": []})
+    fig = made_figure(Image.new("RGB", (8, 8)), {"command": "grid", "cells": []})
     assert json.loads(figures.save(fig, tmp_path / "new.png").read_text())["figure"] == "new.png"
 
 
@@ -288,7 +296,7 @@ def test_a_full_disk_at_the_figures_json_leaves_neither_picture_nor_json(tmp_pat
     def full(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    fig = figures.Figure(Image.new("RGB", (8, 8)), {"command": "grid", "cells": []})
+    fig = made_figure(Image.new("RGB", (8, 8)), {"command": "grid", "cells": []})
     with monkeypatch.context() as m:
         m.setattr(images.json, "dump", full)
         with pytest.raises(ImageError, match=r"fig.json: cannot write \(No space left on device\)"):
@@ -517,10 +525,49 @@ def test_round_65_save_refuses_a_figure_changed_since_it_was_made(tmp_path, synt
     figure = figures.grid(Settings(size=32, iterations=2, weights=str(synthetic_weights), normalize=False), photo, art,
                           ratios=[1e-3], layer_sets=[["conv1_1"]])
     figure.meta["partial"] = True
-    with pytest.raises(ImageError, match="figure: changed since figures.figure1 or figures.grid returned it"):
+    with pytest.raises(ImageError, match="figure: not as figures.figure1 or figures.grid returned it"):
         figures.save(figure, tmp_path / "g.png")
     figure.meta["partial"] = False
     figure.inputs.clear()
-    with pytest.raises(ImageError, match="figure: changed since"):
+    with pytest.raises(ImageError, match="figure: not as figures.figure1 or figures.grid returned it"):
         figures.save(figure, photo, overwrite=True)
     assert photo.read_bytes() == kept and not (tmp_path / "g.png").exists()
+
+
+def test_round_66_save_takes_only_a_figure_as_figure1_or_grid_returned_it(tmp_path, synthetic_weights):
+    """Hostile round 66: the round-65 check was passed by a copy (dataclasses.replace made its `made` again): one
+    with its inputs emptied was saved over the grid's own photo, one with another picture under the grid's record;
+    a Figure made by hand was saved with invented metadata, or failed with a bare KeyError or AttributeError."""
+    import dataclasses
+
+    photo, art = tmp_path / "c.png", tmp_path / "s.png"
+    pattern(40, 32, 1).save(photo)
+    pattern(36, 36, 2).save(art)
+    kept = photo.read_bytes()
+    figure = figures.grid(Settings(size=32, iterations=2, weights=str(synthetic_weights), normalize=False), photo, art,
+                          ratios=[1e-3], layer_sets=[["conv1_1"]])
+    hand = Image.new("RGB", (8, 8))
+    for bad, out in ((dataclasses.replace(figure, inputs=[]), photo),
+                     (dataclasses.replace(figure, image=Image.new("RGB", figure.image.size, "blue")), tmp_path / "b.png"),
+                     (figures.Figure(hand, {"partial": False, "cells": []}), tmp_path / "h.png"),
+                     (figures.Figure(hand, {}), tmp_path / "h.png"), (figures.Figure("x.png", {}), tmp_path / "h.png")):
+        with pytest.raises(ImageError, match="figure: not as figures.figure1 or figures.grid returned it"):
+            figures.save(bad, out, overwrite=True)
+    assert photo.read_bytes() == kept and sorted(p.name for p in tmp_path.iterdir()) == ["c.png", "s.png"]
+    figures.save(figure, tmp_path / "g.png")  # as it was returned: saved
+    assert load_image(tmp_path / "g.png").size == figure.image.size
+
+
+def test_round_66_a_cells_folder_never_has_one_of_stylizes_own_names(tmp_path, monkeypatch, synthetic_weights):
+    """Hostile round 66: `--cells-dir vfy/.stylize.lock` made a folder at the lock name of the video writing `vfy`:
+    that video then failed for good ("Is a directory"). Refused, before any work, as a file of that name is."""
+    from .conftest import synthetic
+
+    monkeypatch.chdir(tmp_path)
+    pattern(40, 32, 1).save("c.png")
+    pattern(36, 36, 2).save("s.png")
+    for cells in ("vfy/.stylize.lock", ".Stylize-tmp-x", ".stylize-claim-0123/sub"):
+        r = run("grid", "c.png", "s.png", "-o", "g.png", "--cells-dir", cells, "--ratios", "1e-3", "--layer-sets",
+                "conv1_1", *synthetic(synthetic_weights))
+        assert r.exit_code == 1 and f"{cells}: --cells-dir takes a folder named" in r.stderr, cli_result_text(r)
+    assert sorted(os.listdir()) == ["c.png", "s.png"]

@@ -428,3 +428,16 @@ def test_round_53_a_jpegs_mark_name_is_no_other_output(tmp_path):
         with pytest.raises(ImageError, match="the name of the mark stylize keeps beside"):
             check_name(tmp_path / name)
     check_name(tmp_path / "x.png.stylize.json")
+
+
+def test_round_66_no_output_in_a_folder_named_as_stylizes_own_files(tmp_path):
+    """Hostile round 66: an output in a folder named `.stylize-tmp-sub` (a manifest's `output`) made that folder,
+    where a claim or temporary file is written. The name's folders are checked as its own name is."""
+    from stylize.errors import ImageError
+    from stylize.images import check_name, own_folder
+
+    for name in (".stylize-tmp-sub/x.png", "a/.Stylize.lock/b/x.png", ".stylize-report-lock-1/x.png"):
+        with pytest.raises(ImageError, match=f"{re.escape(name)}: in a folder named .*, a name stylize keeps"):
+            check_name(tmp_path / name)
+    assert own_folder("a/.stylize-claim-9/b") == ".stylize-claim-9" and own_folder("a/stylize-tmp-x/b") is None
+    check_name(tmp_path / ".stylize" / "x.png")  # (not one of its names)

@@ -76,3 +76,27 @@ def test_the_apis_wrong_types_are_stylize_errors_naming_what_was_given(photo, ar
         with pytest.raises(error, match=message.replace("(", r"\(").replace(")", r"\)")):
             make()
     assert jobs.style_job(s, art, "conv2_1").style_layers == ("conv2_1",)  # one name is a list of one
+
+
+def test_round_66_a_job_copied_edited_or_made_by_hand_is_refused(tmp_path, synthetic_weights):
+    """Hostile round 66: a Job copied by dataclasses.replace (another size), edited in place (its settings) or made
+    by hand was planned and run: the picture was not what its metadata's settings make."""
+    import dataclasses
+
+    from stylize import Session
+
+    from .conftest import pattern
+
+    pattern(40, 32, 1).save(tmp_path / "c.png")
+    pattern(36, 36, 2).save(tmp_path / "s.png")
+    session = Session(size=32, iterations=2, weights=str(synthetic_weights), normalize=False)
+    job = session.transfer_job(tmp_path / "c.png", tmp_path / "s.png")
+    edited = session.transfer_job(tmp_path / "c.png", tmp_path / "s.png")
+    edited.settings["size"] = 99
+    hand = jobs.Job("transfer", str(tmp_path / "c.png"), (str(tmp_path / "s.png"),), (1.0,))
+    for bad in (dataclasses.replace(job, size=48), edited, hand):
+        for use in (session.plan, session.run):
+            with pytest.raises(SettingsError, match="job: not as session.transfer_job, content_job or style_job "
+                                                    "made it"):
+                use(bad)
+    assert (session.plan(job).width, session.plan(job).height) == (32, 26)  # the job as made: planned

@@ -69,3 +69,32 @@ def test_an_init_image_of_another_shape_is_refused_not_stretched(photo, art, tmp
     assert plans.output_size(job, Targets(CPU)) == (4096, 2732)
     monkeypatch.setattr(memory, "available", lambda device: 2**40)  # (the plan, not this machine's memory)
     plans.make(job, Targets(CPU), CPU)
+
+
+def test_round_66_a_plan_copied_with_other_sizes_or_made_by_hand_is_refused(tmp_path, synthetic_weights):
+    """Hostile round 66: a Plan copied by dataclasses.replace with other sizes ran unchecked: a bare torch
+    RuntimeError, or a 48x36 picture recorded as made at --size 32. Only a plan as session.plan returned it runs."""
+    import copy
+    import dataclasses
+
+    from stylize import Session
+    from stylize.errors import SettingsError
+
+    from .conftest import pattern
+
+    pattern(40, 32, 1).save(tmp_path / "c.png")
+    pattern(36, 36, 2).save(tmp_path / "s.png")
+    session = Session(size=32, iterations=2, weights=str(synthetic_weights), normalize=False)
+    plan = session.plan(session.transfer_job(tmp_path / "c.png", tmp_path / "s.png"))
+    level = plan.levels[-1]
+    bad = [dataclasses.replace(plan, width=w, height=h, levels=(dataclasses.replace(level, width=w, height=h),))
+           for w, h in ((64, 10), (48, 36))]
+    bad.append(plans.Plan(plan.job, plan.width, plan.height, plan.levels))  # by hand
+    for other in bad:
+        with pytest.raises(SettingsError, match="plan: not as session.plan returned it"):
+            session.run(other)
+    with pytest.raises(SettingsError, match="memory_of: not as session.plan returned it"):  # (its memory plans kept)
+        session.plan(plan.job, memory_of=dataclasses.replace(plan, levels=(dataclasses.replace(
+            level, memory=dataclasses.replace(level.memory, history=1)),)))
+    out = session.run(copy.deepcopy(plan))  # a copy of the plan unchanged runs as planned
+    assert out.image.size == (plan.width, plan.height) == (32, 26)

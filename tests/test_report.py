@@ -458,7 +458,7 @@ def test_round_49_a_closed_report_is_not_written_again(manifest, tmp_path, synth
     rep = batch.run_batch(batch.intake(str(manifest), None, None, tmp_path / "o"), tmp_path / "o", settings,
                           report=tmp_path / "r.json")
     before = (tmp_path / "r.json").read_bytes()
-    with pytest.raises(ManifestError, match="r.json: this report is not open for writing"):
+    with pytest.raises(ManifestError, match="r.json: this Report is a copy its batch handed out"):
         rep.write()
     assert (tmp_path / "r.json").read_bytes() == before
 
@@ -477,3 +477,23 @@ def test_round_50_a_report_of_several_names_is_refused(manifest, tmp_path, synth
             batch.run_batch(batch.intake(str(manifest), None, None, tmp_path / "o", share=(2, 2)), tmp_path / "o",
                             settings, report=tmp_path / name)
     assert os.stat(tmp_path / "r.json").st_nlink == 2 and len(pairs_of(tmp_path / "r.json")) == 2
+
+
+def test_round_66_the_report_run_batch_returns_neither_claims_opens_nor_writes(manifest, tmp_path, synthetic_weights):
+    """Hostile round 66: the Report run_batch returned could be opened again (open(overwrite=True), then write():
+    invented records on disk after its batch), and its check() took a claim it never released: the same script's
+    next batch was refused as "another stylize run (pid <its own>)"."""
+    from stylize import Settings, batch
+
+    settings = Settings(size=32, iterations=2, weights=str(synthetic_weights), normalize=False)
+    pairs = batch.intake(str(manifest), None, None, tmp_path / "o")
+    done = batch.run_batch(pairs, tmp_path / "o", settings, report=tmp_path / "r.json")
+    before = (tmp_path / "r.json").read_bytes()
+    done.records[0].status, done.records[0].error = "failed", "made up"
+    for use in (lambda: done.open(overwrite=True), lambda: done.check(resume=True), done.write):
+        with pytest.raises(ManifestError, match="r.json: this Report is a copy its batch handed out"):
+            use()
+    done.close()  # (nothing: it holds nothing)
+    assert (tmp_path / "r.json").read_bytes() == before
+    again = batch.run_batch(pairs, tmp_path / "o", settings, report=tmp_path / "r.json", skip_existing=True)
+    assert [r.status for r in again.records] == ["skipped"] * 3

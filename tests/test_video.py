@@ -1653,3 +1653,26 @@ def test_round_65_a_frames_folder_never_has_one_of_stylizes_own_names(tmp_path, 
         r = CliRunner().invoke(cli, ["video", "clip", "s.png", "-o", name, *synthetic(synthetic_weights)])
         assert r.exit_code == 1 and "a name stylize keeps for its own hidden files" in r.stderr, cli_result_text(r)
     assert sorted(os.listdir()) == ["clip", "s.png"]
+
+
+def test_round_66_a_clip_edited_or_copied_is_opened_again(tmp_path, synthetic_weights):
+    """Hostile round 66: a Clip whose count was set lower after open_clip (or a dataclasses.replace copy) was
+    trusted: make_video wrote a video of 2 frames of a 3-frame clip, with no message. A Clip not as open_clip
+    returned it is opened again, as one whose files changed is."""
+    import dataclasses
+
+    from stylize.settings import Settings
+
+    (tmp_path / "fr").mkdir()
+    for n in (1, 2, 3):
+        pattern(32, 24, n).save(tmp_path / "fr" / f"frame_{n:05d}.png")
+    pattern(36, 36, 9).save(tmp_path / "s.png")
+    clip = video.open_clip(tmp_path / "fr")
+    assert video.current(clip) is clip  # as opened: itself
+    assert video.current(dataclasses.replace(clip, count=2)).count == 3
+    assert video.current(dataclasses.replace(clip, stamp=5)).count == 3  # (a stamp of any type: opened again)
+    clip.count = 2
+    result = video.make_video(clip, tmp_path / "s.png", tmp_path / "v.mp4",
+                              Settings(size=32, iterations=2, weights=str(synthetic_weights), normalize=False),
+                              video.VideoOptions(independent=True))
+    assert result.frames == 3 and video.open_clip(tmp_path / "v.mp4").count == 3

@@ -165,3 +165,39 @@ def mappings(**named) -> tuple:
         kept.append(None if value is None else (CommandLineMetadata if isinstance(value, CommandLineMetadata)
                                                 else dict)(json.loads(text)))
     return tuple(kept)
+
+
+def made_key(record) -> str:
+    """A dataclass the API hands out (a Job, a Plan, a Clip) as one text of its fields but `made` and `stamp`, to
+    be seen unchanged when it comes back: a copy by dataclasses.replace (which leaves `made` empty), a field
+    assigned or a list edited in place, or one made by hand is not what the API checked. A PIL image counts by
+    its mode and size (its pixels are checked by digest where they are read)."""
+    from dataclasses import fields, is_dataclass
+
+    from PIL import Image
+
+    def plain(value):
+        if isinstance(value, Image.Image):
+            return "image", value.mode, value.size
+        if is_dataclass(value) and not isinstance(value, type):
+            return type(value).__name__, [(f.name, plain(getattr(value, f.name))) for f in fields(value)
+                                          if f.name not in ("made", "stamp")]
+        if isinstance(value, (list, tuple)):
+            return type(value).__name__, [plain(v) for v in value]
+        if isinstance(value, dict):
+            return "dict", [(repr(k), plain(v)) for k, v in value.items()]
+        return value
+
+    return repr(plain(record))
+
+
+def seal(record):
+    """`record` (a frozen dataclass with a `made` field, init=False) marked as the API hands it out: its made_key."""
+    object.__setattr__(record, "made", made_key(record))
+    return record
+
+
+def sealed(record) -> bool:
+    """Whether `record` is as seal() left it: not a copy by dataclasses.replace (`made` empty), not edited since,
+    not made by hand."""
+    return bool(record.made) and record.made == made_key(record)

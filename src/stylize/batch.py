@@ -25,11 +25,10 @@ from . import arguments, synthesis
 from .arguments import given_twice
 from .claims import claim_file
 from .errors import ClusterError, ImageError, ManifestError, SettingsError, StylizeError, UsageError
-from .images import (NAME_MAX, NOT_REGULAR, OWN_NAMES, check_mark, check_name, check_not_held, check_writable, file_digest,
-                     file_stamp,
-                     fitted_size, holds_metadata, load_image, make_folder, max_side, missing_folders, no_folder,
-                     output_format, parse_json, path_key, ours, remove_empty, save_image, shown_size, sidecar_path, taken,
-                     through_link)
+from .images import (NAME_MAX, NOT_REGULAR, OWN_NAMES, check_folder_name, check_mark, check_name, check_not_held,
+                     check_writable, file_digest, file_stamp, fitted_size, holds_metadata, load_image, make_folder,
+                     max_side, missing_folders, no_folder, output_format, parse_json, path_key, ours, remove_empty,
+                     save_image, shown_size, sidecar_path, taken, through_link)
 from .job import inputs as job_inputs, transfer_job
 from .masks import is_colour
 from .report import Record, Report
@@ -511,6 +510,7 @@ def intake(manifest: str | None, contents=(), styles=(), out_dir: Path = Path(".
     arguments.functions(should_stop=should_stop)
     contents, styles = _names(contents, "contents"), _names(styles, "styles")
     arguments.names(out_dir=out_dir)
+    check_out_dir(out_dir)
     if not isinstance(template, str):
         raise ManifestError(f"template: a name template (a text), not {type(template).__name__}")
     if share is not None and not (isinstance(share, (list, tuple)) and len(share) == 2 and all(
@@ -632,11 +632,20 @@ def _manifest_text(manifest: str, stdin) -> tuple[str, str]:
         raise ManifestError(f"{manifest}: cannot read the manifest ({getattr(e, 'strerror', None) or e})") from None
 
 
+def check_out_dir(out_dir) -> None:
+    """--out-dir named as one of stylize's own hidden files, or inside a folder so named: ManifestError."""
+    try:
+        check_folder_name(out_dir, "--out-dir")
+    except ImageError as e:
+        raise ManifestError(str(e)) from None
+
+
 def prepare(out_dir: Path, pairs: list[Pair]) -> list[Path]:
     """Create the output folders and make sure they can be written, before the first pair; returns the
     folders it created (for images.remove_empty, when a later check refuses the batch). --out-dir that cannot be
     made refuses the batch (ImageError); a pair's own folder (a manifest's `output` in a subfolder) that cannot
     fails that pair alone, as a bad `output` does."""
+    check_out_dir(out_dir)  # (run_batch's own, where no pair names it)
     made = missing_folders(out_dir)
     make_folder(out_dir, "output folder")
     writing: dict[Path, list[Pair]] = {}
@@ -1071,7 +1080,8 @@ def run_batch(pairs: list[Pair], out_dir, settings, *, report=None, inputs=(), s
               should_stop: Callable[[], bool] | None = None, on_ready: Callable[[Report], None] | None = None,
               on_pair: Callable[[Record], None] | None = None, on_note: Callable[[Pair, str], None] | None = None,
               on_folders: Callable[[], None] | None = None, metadata: dict | None = None) -> Report:
-    """Run `pairs` (from intake) with `settings` in one session and return the batch's Report.
+    """Run `pairs` (from intake) with `settings` in one session and return a copy of the batch's Report (records and
+    counts; Report.view: it writes nothing).
 
     Every check before the first pair (begin); then on_ready(report) is told, and on_pair(record) after
     every pair; on_note(pair, note) with the memory plan's note of a pair that has one. Outputs are
@@ -1098,7 +1108,7 @@ def run_batch(pairs: list[Pair], out_dir, settings, *, report=None, inputs=(), s
             metadata=metadata)
     finally:
         end(rep)
-    return rep
+    return rep.view()  # (a copy: the batch has ended; what is done to it changes nothing on disk)
 
 
 def told(fn):

@@ -207,7 +207,7 @@ def run_batch(pairs: list[Pair], out_dir, settings, *, address: str | None = Non
               on_start: Callable[[Record, str], None] | None = None,
               on_pair: Callable[[Record], None] | None = None, on_note: Callable[[Pair, str], None] | None = None,
               on_folders: Callable[[], None] | None = None, metadata: dict | None = None) -> Report:
-    """Run `pairs` on a Ray cluster (connect(address)) and return the batch's Report, as batch.run_batch.
+    """Run `pairs` on a Ray cluster (connect(address)) and return a copy of the batch's Report, as batch.run_batch.
 
     Actors: plan_workers(cpus, workers). Every check happens before the first pair (batch.begin); pairs
     already done (--skip-existing) or refused never reach a worker. on_start(record, worker) is told when
@@ -265,7 +265,7 @@ def run_batch(pairs: list[Pair], out_dir, settings, *, address: str | None = Non
                     ray.shutdown()
             finally:
                 builtins.print = printer
-    return rep
+    return rep.view()  # (a copy: the batch has ended; what is done to it changes nothing on disk)
 
 
 class _Driver:

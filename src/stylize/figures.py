@@ -91,10 +91,8 @@ class Figure:
     side: Path | None = None  # its .json
     inputs: list = field(default_factory=list)  # the files it read, and its cells' files: save never writes them
     cell_files: list = field(default_factory=list)
-    made: str = field(default="", repr=False, compare=False)  # _made_key when made: save refuses a figure changed
-
-    def __post_init__(self):
-        self.made = _made_key(self)
+    made: str = field(default="", init=False, repr=False, compare=False)  # _made_key when figure1/grid made it:
+    # save refuses a figure changed since, a dataclasses.replace copy (made is left empty) and one made by hand
 
     @property
     def partial(self) -> bool:
@@ -176,9 +174,9 @@ def save(figure: Figure, out, argv: str = "", overwrite: bool = False, metadata:
     metadata, = arguments.mappings(metadata=metadata)
     if out is None or not isinstance(argv, str):
         raise SettingsError(f"out: a file name (not None), and argv a text (not {type(argv).__name__})")
-    if _made_key(figure) != figure.made:  # (its record, say "partial", or its inputs, which save never writes)
-        raise ImageError("figure: changed since figures.figure1 or figures.grid returned it (its record, files or "
-                         "picture); save it as it was made")
+    if not figure.made or _made_key(figure) != figure.made:  # (say "partial" edited, or its inputs emptied)
+        raise ImageError("figure: not as figures.figure1 or figures.grid returned it (a copy with fields replaced, "
+                         "changed since: its record, files or picture, or made by hand); save it as it was made")
     if figure.image is None:  # (stopped before its first cell: there is no picture)
         raise ImageError(f"{out}: the figure has no finished cell (it was stopped before its first); nothing to save")
     with holding(out), holding(side_path(out)):  # (another run making this figure: refused; a figure's own run holds
@@ -322,6 +320,7 @@ def _check_fits(output, rows, row_labels, column_labels, title: str) -> None:
 
 
 def _written(figure: Figure, output, argv: str, overwrite: bool, metadata: dict | None) -> Figure:
+    figure.made = _made_key(figure)  # (what save takes back)
     if output is not None and figure.image is not None:
         figure.output, figure.side = Path(output), save(figure, output, argv, overwrite, metadata)
     return figure
@@ -344,8 +343,11 @@ def _claimed(make):
         metadata, = arguments.mappings(metadata=metadata)
         kwargs.update(overwrite=overwrite, callback=callback, should_stop=should_stop, argv=argv, metadata=metadata)
         from .claims import check_unclaimed_in, claim_folder, holding
-        from .images import missing_folders, remove_empty, same_file
+        from .images import check_folder_name, missing_folders, remove_empty, same_file
         from .targets import pinned, unpinned
+
+        if cells_dir is not None:  # (its name: never where stylize claims or locks)
+            check_folder_name(cells_dir, "--cells-dir")
 
         for name in (output, side_path(output)) if output is not None and cells_dir is not None else ():
             if same_file(cells_dir, name):  # (checked before the folder is made: then it is not the user's file)

@@ -310,8 +310,9 @@ OWN_NAMES = re.compile(r"\.stylize(-claim-.*|\.lock|-report-lock-.*|-tmp-.*)", r
 
 
 def check_name(path: str | os.PathLike) -> Path:
-    """Refuse a path with a component over NAME_MAX bytes, or a whole path over PATH_MAX bytes, or whose name is
-    one of stylize's own hidden files' (OWN_NAMES: an output there would be taken for, or removed as, a claim).
+    """Refuse a path with a component over NAME_MAX bytes, or a whole path over PATH_MAX bytes, or whose name or
+    one of whose folders' is one of stylize's own hidden files' (OWN_NAMES: an output there would be taken for, or
+    removed as, a claim; a folder there would stop every run that claims or locks beside it).
 
     For a format that keeps a partial result's metadata in a sidecar (PATH.stylize.json) the
     file name must leave room for that suffix too. Cheap and touches nothing: call it before any work.
@@ -320,6 +321,10 @@ def check_name(path: str | os.PathLike) -> Path:
     if OWN_NAMES.fullmatch(p.name):
         raise ImageError(f"{p}: a name stylize keeps for its own hidden files (claims, locks, temporary files); "
                          f"choose another name")
+    folder = own_folder(p.parent)
+    if folder is not None:  # (a folder made there would stand where a claim or lock is written: check_folder_name)
+        raise ImageError(f"{p}: in a folder named {folder}, a name stylize keeps for its own hidden files (claims, "
+                         f"locks, temporary files); choose another folder")
     marked = p.name[:-len(SIDECAR_SUFFIX)] if p.name.lower().endswith(SIDECAR_SUFFIX) else ""
     if marked and _may_need_mark(_format_of(Path(marked))):  # a report there would stop o.bmp's run
         raise ImageError(f"{p}: the name of the mark stylize keeps beside {marked} (its format holds no metadata, or "
@@ -337,6 +342,22 @@ def check_name(path: str | os.PathLike) -> Path:
     if n > PATH_MAX:
         raise ImageError(f"{p}: the path is too long ({n} bytes; at most {PATH_MAX})")
     return p
+
+
+def own_folder(folder) -> str | None:
+    """The first of `folder`'s names (its own or a parent's) that is one of stylize's own hidden files' (OWN_NAMES),
+    else None."""
+    return next((part for part in Path(folder).parts if OWN_NAMES.fullmatch(part)), None)
+
+
+def check_folder_name(folder, option: str) -> None:
+    """Refuse a folder to write in (`option`: --out-dir, --cells-dir) named, or inside a folder named, as one of
+    stylize's own hidden files (own_folder): made there, it would stand where a claim or lock is written, and every
+    later run claiming beside it would be refused. ImageError."""
+    part = own_folder(folder)
+    if part is not None:
+        raise ImageError(f"{folder}: {option} takes a folder named {part}, a name stylize keeps for its own hidden "
+                         f"files (claims, locks, temporary files); choose another {option}")
 
 
 def _may_need_mark(fmt: str | None) -> bool:

@@ -13,7 +13,7 @@ from typing import Callable, Union
 
 from PIL import Image
 
-from .arguments import given_twice, is_real, is_whole, quoted
+from .arguments import given_twice, is_real, is_whole, quoted, seal, sealed
 from .errors import ImageError, LayerError, SettingsError
 from .layers import check_layer
 from .settings import MAX_SIDE, STARTS, Settings
@@ -60,6 +60,7 @@ class Job:
     guide: str = "simple"
     meta: tuple = ()  # (key, value) pairs recorded in the output's metadata
     settings: dict = field(default_factory=dict, compare=False)  # the Settings it came from, for the metadata
+    made: str = field(default="", init=False, repr=False, compare=False)  # arguments.seal: as a Session made it
 
     @property
     def layers(self) -> tuple[str, ...]:
@@ -157,9 +158,9 @@ def transfer_job(s: Settings, content: ImageLike, style, blend: tuple[float, ...
 
         check_count(s.style_masks, len(styles))
     alpha, beta = s.alpha_beta
-    return Job("transfer", content, styles, weights, (s.content_layer,), s.style_layers,
-               tuple(s.layer_weights.values()), alpha, beta, color=s.color, color_map=s.color_map,
-               content_mask=s.content_mask, style_masks=s.style_masks, guide=s.guide, **_common(s))
+    return seal(Job("transfer", content, styles, weights, (s.content_layer,), s.style_layers,
+                tuple(s.layer_weights.values()), alpha, beta, color=s.color, color_map=s.color_map,
+                content_mask=s.content_mask, style_masks=s.style_masks, guide=s.guide, **_common(s)))
 
 
 def content_job(s: Settings, image: ImageLike, layer: str | None = None) -> Job:
@@ -170,8 +171,8 @@ def content_job(s: Settings, image: ImageLike, layer: str | None = None) -> Job:
     if len(layers) > 1:
         raise LayerError(f"a content reconstruction is made from one layer, not {len(layers)} ({', '.join(layers)})")
     layer = layers[0]
-    return Job("content-recon", content=image_like(image, "image"), content_layers=(layer,), alpha=1.0, meta=(("layer", layer),),
-               **_common(s))
+    return seal(Job("content-recon", content=image_like(image, "image"), content_layers=(layer,), alpha=1.0,
+                    meta=(("layer", layer),), **_common(s)))
 
 
 def style_job(s: Settings, image: ImageLike, layers=None, out_size: tuple[int, int] | None = None) -> Job:
@@ -186,8 +187,17 @@ def style_job(s: Settings, image: ImageLike, layers=None, out_size: tuple[int, i
     out_size = None if out_size is None else (int(out_size[0]), int(out_size[1]))
     layers = layer_names(layers) if layers is not None else s.style_layers
     weights = tuple(s.layer_weights.values()) if layers == s.style_layers else (1 / len(layers),) * len(layers)
-    return Job("style-recon", styles=(image_like(image, "image"),), blend=(1.0,), style_layers=layers, layer_weights=weights, beta=1.0,
-               out_size=out_size, meta=(("layers", list(layers)),), **_common(s))
+    return seal(Job("style-recon", styles=(image_like(image, "image"),), blend=(1.0,), style_layers=layers,
+                    layer_weights=weights, beta=1.0, out_size=out_size, meta=(("layers", list(layers)),), **_common(s)))
+
+
+def check_made(job: Job) -> None:
+    """A Job given back as transfer_job, content_job or style_job made it, unchanged (a dataclasses.replace copy,
+    an edit in place or a Job made by hand would run other fields than its recorded settings say): SettingsError."""
+    if not sealed(job):
+        raise SettingsError("job: not as session.transfer_job, content_job or style_job made it (a copy with fields "
+                            "replaced, changed since, or made by hand: its metadata would not describe the picture); "
+                            "make the job with the Session")
 
 
 def _paper_only(s: Settings, command: str) -> None:

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field, replace
 import torch
 
 from . import images, memory
-from .errors import ImageError
+from .arguments import sealed
+from .errors import ImageError, SettingsError
 from .job import Job, describe
 from .layers import deepest, min_side
 from .settings import STARTS
@@ -46,6 +47,7 @@ class Plan:
     levels: tuple[Level, ...]
     inputs: dict | None = field(default=None, compare=False)  # job.inputs when planned: what the checks saw
     settings: object = field(default=None, compare=False)  # the planning Session's Settings (its network)
+    made: str = field(default="", init=False, repr=False, compare=False)  # arguments.seal: as Session.plan returned it
 
     @property
     def memory(self) -> memory.Plan:
@@ -61,6 +63,15 @@ class Plan:
         """The same plan with `iterations` at the last level (a video's later frames)."""
         last = replace(self.levels[-1], iterations=iterations)
         return replace(self, levels=self.levels[:-1] + (last,))
+
+
+def check_made(plan: Plan, name: str = "plan") -> None:
+    """A Plan given back (as `name`) as Session.plan returned it, unchanged (a dataclasses.replace copy, say with
+    other sizes or memory plans, or one made by hand would run unchecked sizes under its recorded settings):
+    SettingsError."""
+    if not sealed(plan):
+        raise SettingsError(f"{name}: not as session.plan returned it (a copy with fields replaced, changed since, or "
+                            "made by hand: its sizes were never checked); plan the job again")
 
 
 def make(job: Job, targets: Targets, device: torch.device, pooling: str = "avg", memory_of: Plan | None = None) -> Plan:

@@ -259,18 +259,25 @@ class Report:
         self.lock = Lock(self.path) if path is not None else None  # (a link's file: one lock for its names)
         self.claim = None
         self.folders: list[Path] = []  # the folders its batch made for the outputs: removed if refused at open()
-        self._next_write, self._open = 0.0, False
+        self._next_write, self._open, self._copy = 0.0, False, False
         self._earlier: dict[int, dict] = {}  # resuming: this batch's finished records in the report, by index
 
     def view(self) -> "Report":
-        """A copy of the report as it is now, for a caller's callback (on_ready): its records, settings and folders
-        are copies, and it holds neither the batch's lock nor its claim, so that nothing done to it changes this
-        report, what it writes or what its batch removes; its write() is a ManifestError, its close() nothing."""
+        """A copy of the report as it is now, for a caller (on_ready's, and what run_batch returns): its records,
+        settings and folders are copies, and it holds neither the batch's lock nor its claim, so that nothing done
+        to it changes this report, what it writes or what its batch removes; its check(), open() and write() are a
+        ManifestError (a batch writes its report itself), its close() nothing."""
         view = copy.copy(self)
         view.records, view.settings = [replace(r) for r in self.records], copy.deepcopy(self.settings)
         view.folders, view._earlier = list(self.folders), copy.deepcopy(self._earlier)
-        view.lock, view.claim, view._open = None, None, False
+        view.lock, view.claim, view._open, view._copy = None, None, False, True
         return view
+
+    def _own(self) -> None:
+        """A copy (view) neither claims, opens nor writes the report: ManifestError."""
+        if self._copy:
+            raise ManifestError(f"{self.path}: this Report is a copy its batch handed out (to on_ready, or as "
+                                f"run_batch's result); a batch writes its report itself: run the batch again")
 
     def summary(self) -> dict:
         """This run's counts by status."""
@@ -280,6 +287,7 @@ class Report:
         """Refuse, before the first pair, a report that would replace an input, one of the outputs or (unless
         `overwrite`, `resume` or it holds the other shards of this batch) an existing file, or that cannot be
         written: ManifestError, or ImageError for a name too long."""
+        self._own()
         if self.path is None:
             return
         check_name(self.path)
@@ -330,6 +338,7 @@ class Report:
     def open(self, overwrite: bool = False, resume: bool = False) -> None:
         """Join the report's writers and write its first version (under the lock, what check() decided is
         decided again: another run may have started meanwhile). ManifestError as check()."""
+        self._own()
         if self.path is None:
             return
         self._take_claim()
@@ -402,7 +411,8 @@ class Report:
         """Write the report (this run's records with the other shards' found in the file); without `force`,
         only when the last write is long enough ago (at most WRITE_SHARE of the time goes to writing).
         ManifestError when it cannot be written, or is not open (before open(), after close(): its batch's claim
-        and lock are not held)."""
+        and lock are not held), or a copy (view)."""
+        self._own()
         if self.path is None or (not force and time.monotonic() < self._next_write):
             return
         if not self._open:

@@ -115,7 +115,8 @@ class Clip:
     files: list[Path] = field(default_factory=list)  # the frames (folder)
     rotation: int = 0  # degrees counterclockwise (0, 90, 180, 270): the video's display matrix, as players apply it
     aspect: Fraction = Fraction(1)  # the pixels' aspect ratio (width / height of one stored pixel)
-    stamp: tuple = ()  # images.file_stamp of the folder and each file when opened: current() sees a change since
+    stamp: tuple = ()  # its fields (arguments.made_key) and images.file_stamp of the folder and each file when
+    # opened: current() sees a change since, in the files or in the Clip (a field assigned, a dataclasses.replace copy)
 
     def frames(self) -> Iterator[Image.Image]:
         """The frames in order, each named in messages as its file, or as "CLIP frame N" (job.NAME_KEY)."""
@@ -210,21 +211,26 @@ def open_clip(path: str | os.PathLike) -> Clip:
 
 
 def _stamp(clip: Clip) -> tuple:
-    """Each of the clip's files' images.file_stamp now, None for one that is gone; a folder's own first (a frame
-    added or removed changes its mtime)."""
+    """The clip's fields as one text (arguments.made_key: count, rate, time stamps, files), then each of its files'
+    images.file_stamp now, None for one that is gone; a folder's own first (a frame added or removed changes its
+    mtime)."""
     def one(f):
         try:
             return images.file_stamp(os.stat(f))
         except OSError:
             return None
 
-    return tuple(one(f) for f in ([clip.path, *clip.files] if clip.kind == "folder" else [clip.path]))
+    files = [clip.path, *clip.files] if clip.kind == "folder" else [clip.path]
+    return arguments.made_key(clip), *(one(f) for f in files)
 
 
 def current(clip: Clip) -> Clip:
     """`clip` as its files are now, before any work: opened again (every check of open_clip: a frame replaced by
-    one of another size, a frame removed) when a file changed since it was opened, else `clip` itself."""
-    return clip if clip.stamp and clip.stamp == _stamp(clip) else open_clip(clip.path)
+    one of another size, a frame removed) when a file changed since it was opened, or the Clip itself (its count
+    assigned, a copy with fields replaced, one made by hand), else `clip` itself."""
+    unchanged = isinstance(clip.stamp, tuple) and clip.stamp[:1] == (arguments.made_key(clip),) \
+        and clip.stamp == _stamp(clip)
+    return clip if unchanged else open_clip(clip.path)  # (its fields first: a Clip made by hand may hold anything)
 
 
 def _image_suffixes() -> set[str]:
