@@ -1778,3 +1778,40 @@ def test_round_66_an_out_dir_never_has_one_of_stylizes_own_names(tmp_path, monke
     r = CliRunner().invoke(cli, ["batch", "m.jsonl", "--out-dir", "om", *synthetic(synthetic_weights)])
     assert r.exit_code == 3 and "in a folder named .stylize-tmp-sub, a name stylize keeps" in r.stderr
     assert sorted(os.listdir()) == ["c.png", "m.csv", "m.jsonl", "s.png"]
+
+
+def test_round_67_no_output_report_or_sheet_at_a_folder_the_batch_makes(tmp_path, monkeypatch, synthetic_weights):
+    """Hostile round 67: a pair's output (`d.png`) or its .bmp's mark name (`a.bmp.stylize.json`) at the folder the
+    batch made for another pair's output (`d.png/z.png`) failed after the batch had made it, with a false "pass
+    --overwrite" (with it, the pair ran all its iterations and then lost them); a --contact-sheet there was refused
+    after every pair had run; a --report there was said to be "a directory". All refused before any work."""
+    monkeypatch.chdir(tmp_path)
+    pattern(40, 32, 1).save("c.png")
+    pattern(36, 36, 2).save("s.png")
+    cases = [("c.png,s.png,d.png\nc.png,s.png,d.png/z.png\n", [], "pair 1: the output o/d.png is a folder the batch "
+              "makes: pair 2's output o/d.png/z.png is written in it; give one of them another output"),
+             ("c.png,s.png,a.bmp.stylize.json/z.png\nc.png,s.png,a.bmp\n", [], "pair 2: its output's mark name "
+              "o/a.bmp.stylize.json is a folder the batch makes: pair 1's output"),
+             ("c.png,s.png,sh.png/x.png\n", ["--contact-sheet", "o/sh.png"], "o/sh.png: the contact sheet is a "
+              "folder the batch makes: pair 1's output o/sh.png/x.png is written in it; choose another --contact"),
+             ("c.png,s.png,r.json/x.png\n", ["--report", "o/r.json"], "o/r.json: the report is a folder the batch "
+              "makes: pair 1's output o/r.json/x.png is written in it; choose another --report path")]
+    for rows, more, message in cases:
+        Path("m.csv").write_text("content,style,output\n" + rows)
+        for flag in ([], ["--overwrite"]):
+            r = CliRunner().invoke(cli, ["batch", "m.csv", "--out-dir", "o", *more, *flag,
+                                         *synthetic(synthetic_weights)])
+            assert r.exit_code == 1 and message in r.stderr, cli_result_text(r)
+            assert sorted(os.listdir()) == ["c.png", "m.csv", "s.png"]
+
+
+def test_round_67_a_setting_left_unset_is_said_so_not_null(tmp_path, monkeypatch, synthetic_weights):
+    """Hostile round 67: a --skip-existing resume with --evaluations 4 over an output made without it said "made with
+    --evaluations null, not 4": null is no value of any option."""
+    monkeypatch.chdir(tmp_path)
+    pattern(40, 32, 1).save("c.png")
+    pattern(36, 36, 2).save("s.png")
+    common = ["batch", "--content", "c.png", "--style", "s.png", "--out-dir", "o", *synthetic(synthetic_weights)]
+    assert CliRunner().invoke(cli, common).exit_code == 0
+    r = CliRunner().invoke(cli, [*common, "--evaluations", "4", "--skip-existing"])
+    assert r.exit_code == 3 and "made with --evaluations unset (its default), not 4;" in r.stderr, cli_result_text(r)

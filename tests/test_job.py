@@ -100,3 +100,22 @@ def test_round_66_a_job_copied_edited_or_made_by_hand_is_refused(tmp_path, synth
                                                     "made it"):
                 use(bad)
     assert (session.plan(job).width, session.plan(job).height) == (32, 26)  # the job as made: planned
+
+
+def test_round_67_a_pil_image_changed_after_the_job_was_made_is_refused(tmp_path, synthetic_weights):
+    """Hostile round 67: a PIL photo painted red after transfer_job was planned and run with its new pixels (what
+    the call was given is taken as it was at the call; a change after plan was refused already)."""
+    from PIL import Image
+
+    from stylize import Session
+
+    from .conftest import pattern
+
+    pattern(36, 36, 2).save(tmp_path / "s.png")
+    photo = pattern(48, 32, 1)
+    session = Session(size=32, iterations=2, weights=str(synthetic_weights), normalize=False)
+    job = session.transfer_job(photo, tmp_path / "s.png")
+    photo.paste((255, 0, 0), (0, 0, 48, 32))
+    with pytest.raises(SettingsError, match="job: not as session.transfer_job"):
+        session.plan(job)
+    assert isinstance(session.run(session.transfer_job(photo, tmp_path / "s.png")).image, Image.Image)

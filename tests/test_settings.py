@@ -148,3 +148,23 @@ def test_round_55_a_decimal_is_a_number():
         Settings(ratio=Decimal("1e-400"))
     with pytest.raises(SettingsError, match=r"ratio must be a number, not 'sNaN' \(decimal.Decimal\)"):
         Settings(ratio=Decimal("sNaN"))
+
+
+def test_round_67_a_subclass_of_settings_is_refused():
+    """Hostile round 67: a dataclass subclass of Settings with a field of its own failed with a bare TypeError (a
+    real type where an annotation's text was read); a subclass whose to_dict() told another ratio recorded it in
+    the metadata of a picture made at the default ratio. Settings itself only."""
+    import dataclasses
+
+    @dataclasses.dataclass(frozen=True)
+    class WithNote(Settings):
+        note: str = "hello"
+
+    class Telling(Settings):
+        def to_dict(self):
+            return dict(super().to_dict(), ratio=1.0)
+
+    for make in (lambda: WithNote(size=32, note="x"), lambda: Telling(size=32)):
+        with pytest.raises(SettingsError, match="a subclass of stylize.Settings is not taken"):
+            make()
+    assert settings.settings_of(Settings(size=32)).size == 32

@@ -1676,3 +1676,30 @@ def test_round_66_a_clip_edited_or_copied_is_opened_again(tmp_path, synthetic_we
                               Settings(size=32, iterations=2, weights=str(synthetic_weights), normalize=False),
                               video.VideoOptions(independent=True))
     assert result.frames == 3 and video.open_clip(tmp_path / "v.mp4").count == 3
+
+
+def test_round_67_encode_takes_frames_only_with_the_clip_they_were_made_from(tmp_path, synthetic_weights):
+    """Hostile round 67: video.encode took another Clip of as many frames as the frames' source: the video had that
+    clip's rate, time stamps (and audio), though every frame records its own source. A VideoOptions subclass is
+    refused as a Settings subclass is."""
+    from stylize.settings import Settings
+
+    for name, seed in (("a", 1), ("b", 5)):
+        (tmp_path / name).mkdir()
+        for n in (1, 2):
+            pattern(32, 24, seed + n).save(tmp_path / name / f"frame_{n:05d}.png")
+    pattern(36, 36, 9).save(tmp_path / "s.png")
+    session = Session(Settings(size=32, iterations=2, weights=str(synthetic_weights), normalize=False))
+    clip_a, clip_b = video.open_clip(tmp_path / "a"), video.open_clip(tmp_path / "b")
+    video.stylize_frames(session, clip_a, tmp_path / "s.png", tmp_path / "fa", video.VideoOptions(independent=True))
+    with pytest.raises(video.VideoError, match=r"frame_00001.png: made from another clip than .*b \(from .*a\); "
+                                               r"encode the frames with the Clip they were made from"):
+        video.encode(tmp_path / "fa", tmp_path / "x.mp4", clip_b)
+    assert not (tmp_path / "x.mp4").exists()
+    assert video.open_clip(video.encode(tmp_path / "fa", tmp_path / "x.mp4", clip_a)).count == 2
+
+    class Options(video.VideoOptions):
+        pass
+
+    with pytest.raises(video.VideoError, match="options: a video.VideoOptions, not Options"):
+        video.make_video(clip_a, tmp_path / "s.png", tmp_path / "y.mp4", Settings(size=32), Options())

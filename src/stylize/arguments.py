@@ -171,14 +171,16 @@ def made_key(record) -> str:
     """A dataclass the API hands out (a Job, a Plan, a Clip) as one text of its fields but `made` and `stamp`, to
     be seen unchanged when it comes back: a copy by dataclasses.replace (which leaves `made` empty), a field
     assigned or a list edited in place, or one made by hand is not what the API checked. A PIL image counts by
-    its mode and size (its pixels are checked by digest where they are read)."""
+    its pixels (targets.digest: one changed in place since is another input)."""
     from dataclasses import fields, is_dataclass
 
     from PIL import Image
 
+    from .targets import digest
+
     def plain(value):
         if isinstance(value, Image.Image):
-            return "image", value.mode, value.size
+            return "image", digest(value)
         if is_dataclass(value) and not isinstance(value, type):
             return type(value).__name__, [(f.name, plain(getattr(value, f.name))) for f in fields(value)
                                           if f.name not in ("made", "stamp")]

@@ -492,12 +492,39 @@ def plan(rows, out_dir: Path, template: str = DEFAULT_TEMPLATE) -> list[Pair]:
         if owner is not None:
             which = "one of its inputs" if owner == pair.index else f"an input of pair {owner + 1}"
             raise ManifestError(f"pair {pair.index + 1}: the output {pair.output} is {which}")
+    folders = folders_made(pairs)
+    for pair in read:
+        if pair.error is None:
+            for name, what in ((pair.output, "the output"), (sidecar_path(pair.output), "its output's mark name")):
+                check_not_a_folder(name, folders, f"pair {pair.index + 1}: {what} {name}",
+                                   "give one of them another output")
     for pair in pairs:
         pair.total, pair.out_dir = len(pairs), Path(out_dir)
     whole = replace(manifest_files(pairs), pairs=frozenset(pair_key(p) for p in pairs))  # (as made: run_batch checks)
     for pair in pairs:
         pair.manifest = whole
     return pairs
+
+
+def folders_made(pairs: list[Pair]) -> dict[str, Pair]:
+    """The folders the batch will make for its pairs' outputs (missing now: images.missing_folders), by path_key:
+    the first pair written in each."""
+    made = {}
+    for pair in pairs:
+        if pair.styles and pair.error is None and pair.output is not None:
+            for folder in missing_folders(Path(pair.output).parent):
+                made.setdefault(path_key(folder), pair)
+    return made
+
+
+def check_not_a_folder(path, folders: dict, what: str, fix: str) -> None:
+    """ManifestError when `path` (what: "pair 2: the output o/d.png", "o/r.json: the report") is one of the
+    folders the batch makes for a pair's output (folders_made): said before any work, not found to be a folder
+    after it."""
+    hit = folders.get(path_key(path))
+    if hit is not None:
+        raise ManifestError(f"{what} is a folder the batch makes: pair {hit.index + 1}'s output {hit.output} is "
+                            f"written in it; {fix}")
 
 
 def intake(manifest: str | None, contents=(), styles=(), out_dir: Path = Path("."),
@@ -928,6 +955,8 @@ def begin(pairs: list[Pair], out_dir, settings, *, report=None, inputs=(), skip_
         if pair.error is None and path_key(pair.output) in read:
             raise ManifestError(f"pair {pair.index + 1}: the output {pair.output} would replace "
                                 f"{read[path_key(pair.output)]}, which the batch reads; choose another output")
+    if report:  # (said before prepare makes it: not "is a directory")
+        check_not_a_folder(report, folders_made(pairs), f"{report}: the report", "choose another --report path")
     check_shared(pairs, settings)
     check_masks(pairs, settings)
     made = prepare(Path(out_dir), pairs)
@@ -1163,6 +1192,7 @@ def check_contact_sheet(path, pairs: list[Pair], settings, inputs=(), *, overwri
     if os.path.isdir(p) or not (os.path.isdir(folder) or made):  # (a folder the batch makes: there by then)
         raise ManifestError(f"{p}: is a directory" if os.path.isdir(p) else no_folder(p, folder))
     check_not_held(p)  # (a running video's frames folder is its own; another run writing the sheet: said first)
+    check_not_a_folder(p, folders_made(pairs), f"{p}: the contact sheet", "choose another --contact-sheet path")
     others = [*read_files(pairs, settings, inputs), *manifest_files(pairs).writes]
     if any(path_key(p) == path_key(o) for o in others if o):
         raise _sheet_clash(p)
@@ -1341,8 +1371,8 @@ def made_otherwise(meta: dict, settings: Settings | None) -> str | None:
     def compared(key, value):  # (an --init file is compared as "a file": its name may differ, as above)
         return "a file" if key == "init" and value not in STARTS else value
 
-    def seen(value) -> str:
-        text = value if value == "a file" else json.dumps(value)
+    def seen(value) -> str:  # (None: the option not given, whatever it then means; never JSON's "null")
+        text = "unset (its default)" if value is None else value if value == "a file" else json.dumps(value)
         return text if len(text) <= 40 else f"a value of {len(text)} characters"
 
     other = [f"--{key.replace('_', '-')} {seen(compared(key, theirs[key]))}, not {seen(compared(key, value))}"

@@ -77,6 +77,10 @@ class Settings:
     guide: str = "simple"  # how a mask becomes each layer's guide: simple (nearest) | inside (receptive field inside)
 
     def __post_init__(self) -> None:
+        if type(self) is not Settings:  # (its fields, to_dict and checks are what runs and what is recorded)
+            raise SettingsError(f"{type(self).__name__}: a subclass of stylize.Settings is not taken (its own fields "
+                                f"or methods would be recorded or checked as settings they are not); use Settings "
+                                f"itself")
         for name in ("style_layers", "style_masks"):  # one name alone is a list of one (never read letter by letter)
             if isinstance(getattr(self, name), (str, os.PathLike)):
                 object.__setattr__(self, name, (getattr(self, name),))
@@ -235,7 +239,7 @@ def settings_of(settings) -> Settings:
     """The settings an API call was given: None is the defaults; SettingsError for what is not a Settings."""
     if settings is None:
         return Settings()
-    if not isinstance(settings, Settings):
+    if type(settings) is not Settings:  # (a subclass: what it records need not be what runs)
         raise SettingsError(f"settings: a stylize.Settings, not {type(settings).__name__}")
     return settings
 

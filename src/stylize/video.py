@@ -228,9 +228,10 @@ def current(clip: Clip) -> Clip:
     """`clip` as its files are now, before any work: opened again (every check of open_clip: a frame replaced by
     one of another size, a frame removed) when a file changed since it was opened, or the Clip itself (its count
     assigned, a copy with fields replaced, one made by hand), else `clip` itself."""
-    unchanged = isinstance(clip.stamp, tuple) and clip.stamp[:1] == (arguments.made_key(clip),) \
-        and clip.stamp == _stamp(clip)
-    return clip if unchanged else open_clip(clip.path)  # (its fields first: a Clip made by hand may hold anything)
+    unchanged = type(clip) is Clip and isinstance(clip.stamp, tuple) \
+        and clip.stamp[:1] == (arguments.made_key(clip),) and clip.stamp == _stamp(clip)
+    return clip if unchanged else open_clip(clip.path)  # (its type and fields first: one made by hand may hold
+    # anything, a subclass its own frames())
 
 
 def _image_suffixes() -> set[str]:
@@ -671,6 +672,13 @@ def fingerprint(session, clip: Clip, styles, blend, options: VideoOptions) -> st
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
+def clip_key(clip: Clip) -> str:
+    """The clip as its frames record it ("clip" in each frame's metadata): its real path and every file's SHA-256.
+    encode takes frames stylize made only with the Clip they were made from."""
+    data = [os.path.realpath(clip.path), [_file_digest(f) for f in (clip.files or [clip.path])]]
+    return hashlib.sha256(json.dumps(data).encode()).hexdigest()[:16]
+
+
 def _file_digest(path) -> str:
     h = hashlib.sha256()
     try:
@@ -794,7 +802,7 @@ def stylize_frames(session, clip: Clip, style, out_dir, options: VideoOptions = 
     arguments.flags(overwrite=overwrite)
     arguments.functions(callback=callback, should_stop=should_stop, on_frame=on_frame)
     extra_meta, = arguments.mappings(extra_meta=extra_meta)
-    if out_dir is None or not isinstance(clip, Clip) or not isinstance(options, VideoOptions):
+    if out_dir is None or not isinstance(clip, Clip) or type(options) is not VideoOptions:
         raise VideoError("stylize_frames: out_dir a folder name, clip a video.Clip (open_clip), options a VideoOptions")
     out_dir = Path(out_dir)
     if claim is not None and not (isinstance(claim, claims.Claim) and claim.lock_file.name == claims.FOLDER_LOCK
@@ -869,7 +877,7 @@ class _FrameRun:
         self.out_dir, self.options, self.mark, self.extra_meta = out_dir, options, mark, extra_meta
         self.passes = 1 if options.independent else options.passes
         self.made = dict(made)  # frame number -> the pass that made the frame on disk
-        self.flow = flow
+        self.flow, self.clip_key = flow, clip_key(clip)
         self.memory_of = None  # the first frame's plan: its memory plan serves every frame (plan.make)
         self.keep = None if self.passes > 1 else max(options.long_term)
         self.frames = _Frames(clip, session.settings.size, self.keep)
@@ -910,7 +918,7 @@ class _FrameRun:
         sized = self.frames[number]
         job = self.session.transfer_job(sized, self.styles, self.blend)
         info = {"frame": number, "frames": self.clip.count, "fingerprint": self.mark, "source": str(self.clip.path),
-                "pass": p, "passes": self.passes, **asdict(o)}
+                "clip": self.clip_key, "pass": p, "passes": self.passes, **asdict(o)}
         try:
             if self.passes > 1:
                 start, terms, iterations = self.multi_pass(number, p, info)
@@ -1010,7 +1018,7 @@ def make_video(source, styles, output, settings, options: VideoOptions = VideoOp
     require()
     settings, styles = settings_of(settings), styles_of(styles)  # (StylizeErrors for what is none of them)
     fps = check_fps(fps)
-    if not isinstance(options, VideoOptions):
+    if type(options) is not VideoOptions:  # (a subclass: what it records need not be what runs)
         raise VideoError(f"options: a video.VideoOptions, not {type(options).__name__}")
 
     arguments.flags(keep_frames=keep_frames, overwrite=overwrite)
@@ -1388,20 +1396,25 @@ def encode(frames_dir, output, source: Clip, codec: str | None = None, fps: floa
     missing = [f for f in files if not os.path.exists(f)]
     if missing:
         raise VideoError(f"{missing[0]}: missing; the frames are not all finished")
-    _check_one_run(files)
+    _check_one_run(files, source)
     size = images.load_image(files[0]).size  # (as each frame is read below: EXIF orientation applied)
     codec = check_video_output(output, codec, size, source, fps, overwrite)
     with claims.holding(output):
         return _encode(av, files, output, source, codec, size, fps, overwrite, should_stop)
 
 
-def _check_one_run(files: list[Path]) -> None:
-    """VideoError unless the frames stylize made (their metadata's "video") are one run's finished frames: one
-    fingerprint (clip, styles, settings), each of the last pass and not partial. Frames of the user's own, with no
-    such metadata, are encoded as they are (but never mixed with stylize's)."""
+def _check_one_run(files: list[Path], source: Clip) -> None:
+    """VideoError unless the frames stylize made (their metadata's "video") are one run's finished frames of
+    `source`: one fingerprint (clip, styles, settings), each of the last pass and not partial, made from this clip
+    (clip_key: another clip's rate, time stamps and audio would be given to them). Frames of the user's own, with
+    no such metadata, are encoded as they are (but never mixed with stylize's)."""
     metas = [images.ours(f) for f in files]
     if not any(isinstance(m.get("video"), dict) for m in metas):
         return
+    made_from = metas[0].get("video", {}).get("clip") if isinstance(metas[0].get("video"), dict) else None
+    if made_from is not None and made_from != clip_key(source):  # (frames of older versions record none)
+        raise VideoError(f"{files[0]}: made from another clip than {source.path} (from "
+                         f"{metas[0]['video'].get('source')}); encode the frames with the Clip they were made from")
     for f, meta in zip(files, metas):
         info = meta.get("video")
         if not isinstance(info, dict):
