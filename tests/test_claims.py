@@ -276,3 +276,18 @@ def test_round_48_another_run_of_this_process_is_refused_and_leaves_the_first_ru
         assert [(r.status, "another stylize run" in r.error) for r in results[0].records] == [("failed", True)]
         assert held.lock_file.exists()
     assert not held.lock_file.exists()
+
+
+def test_round_68_a_claim_is_released_by_its_own_name_after_a_change_of_folder(tmp_path, monkeypatch):
+    """Hostile round 68: a claim taken by a relative name and released after the working folder changed looked
+    for its file in the new folder: the file stayed, and this process counted the claim held ("another stylize run
+    (pid <own>)") until it ended."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "elsewhere").mkdir()
+    claim = claim_file("out.png").take()
+    os.chdir(tmp_path / "elsewhere")
+    claim.release()
+    os.chdir(tmp_path)
+    assert sorted(os.listdir()) == ["elsewhere"]
+    with claim_file("out.png"):  # (free again)
+        pass

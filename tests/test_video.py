@@ -707,9 +707,12 @@ def test_a_stop_while_encoding_writes_nothing_and_leaves_no_temporary_file(tmp_p
         asked.append(1)
         return len(asked) >= 2
 
-    with pytest.raises(video.EncodingStopped):
-        video.encode(frames, tmp_path / "out.mp4", clip, "libx264", should_stop=stop_at_the_second_frame)
-    assert sorted(f.name for f in tmp_path.iterdir()) == ["out.mp4.frames"]
+    from stylize import StylizeError
+
+    with pytest.raises(StylizeError, match="out.mp4: stopped while encoding; nothing was written"):  # (round 68:
+        video.encode(frames, tmp_path / "out.mp4", clip, "libx264", should_stop=stop_at_the_second_frame)  # was a
+    assert sorted(f.name for f in tmp_path.iterdir()) == ["out.mp4.frames"]  # bare Exception, no message)
+    assert issubclass(video.EncodingStopped, video.VideoError)
 
 
 def test_sigterm_while_encoding_is_interrupted_130_with_the_frames_kept(tmp_path, art):
@@ -1703,3 +1706,68 @@ def test_round_67_encode_takes_frames_only_with_the_clip_they_were_made_from(tmp
 
     with pytest.raises(video.VideoError, match="options: a video.VideoOptions, not Options"):
         video.make_video(clip_a, tmp_path / "s.png", tmp_path / "y.mp4", Settings(size=32), Options())
+
+
+def test_round_68_make_videos_callbacks_run_in_its_folder_and_a_run_they_start_is_their_own(tmp_path, monkeypatch,
+                                                                                          synthetic_weights):
+    """Hostile round 68: make_video's on_ready (and should_stop while encoding, and encode's) changing folder was
+    not undone: the frames went to the other folder, then "v.mp4: already exists" named a file of the user's there;
+    "frame_00001.png: no such file" after every frame was made, and the folder's claim, released by a name that
+    now led elsewhere, was held until the process ended (every later call: "another stylize run (pid <own>)"). A
+    write_clip from on_ready into the video's output was taken as the video's own run. A claim the caller passes
+    to stylize_frames twice is its own."""
+    from stylize import Session, claims
+    from stylize.settings import Settings
+
+    monkeypatch.chdir(tmp_path)
+    Path("fr").mkdir()
+    Path("elsewhere").mkdir()
+    for n in (1, 2):
+        pattern(32, 24, n).save(f"fr/frame_{n:05d}.png")
+    pattern(36, 36, 9).save("s.png")
+    Path("elsewhere/v.mp4").write_bytes(b"mine")
+    settings = Settings(size=32, iterations=2, weights=str(synthetic_weights), normalize=False)
+    options = video.VideoOptions(independent=True)
+
+    def away(*_):
+        os.chdir(tmp_path / "elsewhere")
+        return False
+
+    result = video.make_video("fr", "s.png", "v.mp4", settings, options, on_ready=away, should_stop=away)
+    assert result.encoded and os.getcwd() == str(tmp_path) and Path("elsewhere/v.mp4").read_bytes() == b"mine"
+    assert video.make_video("fr", "s.png", "v.mp4", settings, options, overwrite=True).encoded  # nothing left held
+    assert sorted(os.listdir()) == ["elsewhere", "fr", "s.png", "v.mp4"]
+    assert video.encode("fr", "e.mp4", video.open_clip("fr"), should_stop=away) == Path("e.mp4")
+    assert os.getcwd() == str(tmp_path) and not [n for n in os.listdir() if n.startswith(".stylize")]
+
+    def inner(plan):
+        video.write_clip([Image.new("RGB", (64, 48))] * 2, "w.mp4")
+
+    with pytest.raises(claims.ClaimError, match="w.mp4: another stylize run"):
+        video.make_video("fr", "s.png", "w.mp4", settings, options, on_ready=inner)
+    assert not Path("w.mp4").exists() and not Path("w.mp4.frames").exists()
+    session, clip, claim = Session(settings), video.open_clip("fr"), claims.claim_folder("cf")
+    for overwrite in (False, True):
+        assert not video.stylize_frames(session, clip, "s.png", "cf", options, claim=claim, overwrite=overwrite).stopped
+    claim.release()
+    assert sorted(os.listdir("cf")) == ["frame_00001.png", "frame_00002.png"]
+
+
+def test_round_68_a_multi_pass_resume_says_the_frame_passes_it_kept(tmp_path, monkeypatch, synthetic_weights):
+    """Hostile round 68: a --passes 3 video stopped at 6 of 12 frame passes, then resumed, said "0 finished before"
+    (frames done in every pass: none), though it had kept six frame passes: said as the stop counted them."""
+    from stylize.settings import Settings
+
+    monkeypatch.chdir(tmp_path)
+    Path("fr").mkdir()
+    for n in (1, 2):
+        pattern(32, 24, n).save(f"fr/frame_{n:05d}.png")
+    pattern(36, 36, 9).save("s.png")
+    settings = Settings(size=32, weights=str(synthetic_weights), normalize=False)
+    options = video.VideoOptions(passes=2, pass_iterations=2)
+    made = []
+    stopped = video.make_video("fr", "s.png", "v.mp4", settings, options, on_frame=made.append,
+                               should_stop=lambda: len(made) >= 3)
+    assert stopped.stopped and stopped.frame_passes == 3 and stopped.passes_before == 0
+    resumed = video.make_video("fr", "s.png", "v.mp4", settings, options)
+    assert resumed.encoded and resumed.passes_before == 3 and resumed.before == "3 of 4 frame passes"

@@ -535,6 +535,7 @@ def intake(manifest: str | None, contents=(), styles=(), out_dir: Path = Path(".
     when should_stop() says so while the manifest is still to be read (a pipe that has given nothing yet)."""
 
     arguments.functions(should_stop=should_stop)
+    should_stop = unpinned(should_stop)  # (in the caller's folder: the manifest's names lead from there)
     contents, styles = _names(contents, "contents"), _names(styles, "styles")
     arguments.names(out_dir=out_dir)
     check_out_dir(out_dir)

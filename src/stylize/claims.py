@@ -51,9 +51,10 @@ class Claim:
     last of its holders)."""
 
     def __init__(self, lock_file: Path, what: Path):
-        self.lock_file, self.what, self.fd, self.shared = Path(lock_file), Path(what), None, False
+        self.where = "in it" if Path(lock_file).parent == Path(what) else "beside it"  # a folder's, or a file's
+        self.lock_file, self.what, self.fd, self.shared = Path(os.path.abspath(lock_file)), Path(what), None, False
+        # (absolute: released by its own name after a change of working folder, never another file's)
         self.run: set = set()  # the held lock files of the run that holds it (claims.RUN's, from take())
-        self.where = "in it" if self.lock_file.parent == self.what else "beside it"  # a folder's, or a file's
 
     def take(self, shared: bool = False) -> "Claim":
         """Hold the claim; ClaimError when a live run holds it (never waits). `shared`: held with other runs

@@ -465,7 +465,7 @@ def video_command(source, style, output, frame_iterations, temporal_weight, long
     shown, (w, h) = result.written_size, result.size
     padded = f" (the frames' {w}x{h}, padded by a copied edge row or column)" if shown != (w, h) else ""
     echo(f"Wrote {result.output} ({result.frames} frame{'s' * (result.frames != 1)} at {shown[0]}x{shown[1]}{padded}; "
-         f"{result.skipped} finished before)", quiet)
+         f"{result.before} finished before)", quiet)
 
 
 def main():

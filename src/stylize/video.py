@@ -629,6 +629,13 @@ class VideoResult:
     encoded: bool = False  # make_video: the video file was written
     passes: int = 1  # frames are made this many times (the multi-pass algorithm)
     frame_passes: int = 0  # multi-pass: the passes over a frame kept on disk, summed over the frames
+    passes_before: int = 0  # multi-pass: of those, kept from before this run (a resume)
+
+    @property
+    def before(self) -> str:
+        """What was finished before this run, as a stop counts it: "2" frames, or "6 of 12 frame passes"."""
+        return str(self.skipped) if self.passes == 1 else \
+            f"{self.passes_before} of {self.frames * self.passes} frame passes"
 
     @property
     def written_size(self) -> tuple[int, int] | None:
@@ -823,7 +830,8 @@ def stylize_frames(session, clip: Clip, style, out_dir, options: VideoOptions = 
     created = images.missing_folders(out_dir)
     images.make_folder(out_dir, "frames folder")
     held = claim or claims.claim_folder(out_dir)
-    held.take()
+    if held.fd is None:  # (the caller's, taken by an earlier call of its run: its own, kept)
+        held.take()
     try:
         claims.check_unclaimed_in(out_dir, "another output")  # a run writing a file here started before us
         if overwrite:
@@ -882,7 +890,8 @@ class _FrameRun:
         self.keep = None if self.passes > 1 else max(options.long_term)
         self.frames = _Frames(clip, session.settings.size, self.keep)
         self.styled: dict[int, Image.Image] = {}  # stylised frames as saved (8-bit): a resumed run is identical
-        self.result = VideoResult(clip.count, 0, sum(p == self.passes for p in made.values()), False)
+        self.result = VideoResult(clip.count, 0, sum(p == self.passes for p in made.values()), False,
+                                  passes_before=sum(made.values()) if self.passes > 1 else 0)
 
     def all(self, callback, should_stop, on_frame) -> VideoResult:
         """Every pass over every frame not yet made; stops (result.stopped) when should_stop says so."""
@@ -1023,6 +1032,8 @@ def make_video(source, styles, output, settings, options: VideoOptions = VideoOp
 
     arguments.flags(keep_frames=keep_frames, overwrite=overwrite)
     arguments.functions(callback=callback, should_stop=should_stop, on_ready=on_ready, on_frame=on_frame)
+    callback, should_stop, on_ready, on_frame = map(unpinned, (callback, should_stop, on_ready, on_frame))  # (each
+    # in the run's folder, and a run it starts is one of its own: as stylize_frames', on_ready's and encode's too)
     metadata, = arguments.mappings(metadata=metadata)
     _codec_argument(codec)
     for value, what in ((source, "source"), (output, "output")):
@@ -1364,8 +1375,11 @@ def _rate(source: Clip, fps: float):
     return rate, 1 / rate
 
 
-class EncodingStopped(Exception):
+class EncodingStopped(VideoError):
     """should_stop() said so while encoding: nothing was written (the frames are kept)."""
+
+    def __init__(self, output=""):
+        super().__init__(f"{output}: stopped while encoding; nothing was written (the frames are kept)")
 
 
 def encode(frames_dir, output, source: Clip, codec: str | None = None, fps: float = DEFAULT_FPS,
@@ -1383,6 +1397,7 @@ def encode(frames_dir, output, source: Clip, codec: str | None = None, fps: floa
     arguments.files(output=output)
     arguments.flags(overwrite=overwrite)
     arguments.functions(should_stop=should_stop)
+    should_stop = unpinned(should_stop)  # (in the run's folder: its names lead from there)
     _codec_argument(codec)
     av, fps, source = _av(), check_fps(fps), current(source)
     unread.check(dict(video_file=True, frames_in=source.kind == "folder"), ["fps"] if fps != DEFAULT_FPS else [],
@@ -1456,7 +1471,7 @@ def _encode(av, files, output: Path, source: Clip, codec: str, size, fps, overwr
             with out:
                 for n, f in enumerate(files):
                     if should_stop is not None and should_stop():
-                        raise EncodingStopped
+                        raise EncodingStopped(output)
                     im = images.load_image(f)
                     if im.size != size:
                         raise VideoError(f"{f}: {im.size[0]}x{im.size[1]} px, but the first frame is "
@@ -1536,5 +1551,5 @@ def write_clip(frames: list[Image.Image], output, fps: float = DEFAULT_FPS, code
 # The Python API (README: Python API), each checking its arguments; the pieces of the temporal term (Flow, warp,
 # warp_onto, reliability, held_to, long_term_weights, sharpness, temporal_error: docs/video.md) take tensors as a
 # run makes them and check nothing.
-__all__ = ["Clip", "FrameProgress", "VideoError", "VideoOptions", "VideoPlan", "VideoResult", "encode", "make_video",
-           "open_clip", "stylize_frames", "write_clip"]
+__all__ = ["Clip", "EncodingStopped", "FrameProgress", "VideoError", "VideoOptions", "VideoPlan", "VideoResult", "encode",
+           "make_video", "open_clip", "stylize_frames", "write_clip"]
