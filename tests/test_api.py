@@ -355,3 +355,33 @@ def test_round_50_a_sessions_settings_are_fixed_and_a_meta_start_is_refused(tmp_
     pattern(36, 36, 2).save(tmp_path / "s.png")
     with pytest.raises(SettingsError, match="start: a float tensor"):
         s.run(s.transfer_job(tmp_path / "c.png", tmp_path / "s.png"), start=torch.empty(1, 3, 8, 8, device="meta"))
+
+
+def test_round_69_extra_terms_are_checked_before_the_coarse_levels(tmp_path, synthetic_weights):
+    """Hostile round 69: with --scales 3, an extra term named as one of the job's ('content') was refused, and one
+    whose loss was no single number failed with a bare ValueError, only once the two coarse levels had run (37 s
+    of work lost). Checked before any work, as the last level will see them."""
+    from stylize.objective import Term
+
+    from .conftest import pattern
+
+    class Zero(Term):
+        def loss(self, x, responses):
+            return (x * 0).sum()
+
+    class Rows(Term):
+        def loss(self, x, responses):
+            return x.sum(dim=1)
+
+    pattern(64, 48, 1).save(tmp_path / "c.png")
+    pattern(48, 48, 2).save(tmp_path / "s.png")
+    for scales in (2, 1):
+        session = Session(size=64, iterations=3, scales=scales, weights=str(synthetic_weights), normalize=False)
+        job = session.transfer_job(tmp_path / "c.png", tmp_path / "s.png")
+        for term, message in ((Zero(1.0, name="content"), "two terms named 'content'"),
+                              (Rows(1.0), r"term 'term': its loss is not one number \(a tensor of shape \(1, 48, 64\)")):
+            told = []
+            with pytest.raises(SettingsError, match=message):
+                session.run(job, extra_terms=[term], callback=told.append)
+            assert told == []  # (no step of any level)
+        assert session.run(job, extra_terms=[Zero(1.0, name="zero")]).image.size == (64, 48)

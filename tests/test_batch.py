@@ -1815,3 +1815,19 @@ def test_round_67_a_setting_left_unset_is_said_so_not_null(tmp_path, monkeypatch
     assert CliRunner().invoke(cli, common).exit_code == 0
     r = CliRunner().invoke(cli, [*common, "--evaluations", "4", "--skip-existing"])
     assert r.exit_code == 3 and "made with --evaluations unset (its default), not 4;" in r.stderr, cli_result_text(r)
+
+
+def test_round_69_on_folders_raising_leaves_no_folder(tmp_path, monkeypatch, synthetic_weights):
+    """Hostile round 69: run_batch's on_folders raising its own error left the new, empty --out-dir behind (the
+    other callbacks' errors did not)."""
+    monkeypatch.chdir(tmp_path)
+    pattern(40, 32, 1).save("c.png")
+    pattern(36, 36, 2).save("s.png")
+
+    def boom():
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        batch.run_batch(batch.intake(None, ["c.png"], ["s.png"], "new/o"), "new/o", Settings(
+            size=32, iterations=2, weights=str(synthetic_weights), normalize=False), report="r.json", on_folders=boom)
+    assert sorted(os.listdir()) == ["c.png", "s.png"]

@@ -19,7 +19,7 @@ from stylize.cli import cli
 from stylize.images import read_metadata
 from stylize.layers import LAYERS
 
-from .conftest import cli_result_text, pattern
+from .conftest import cli_result_text, pattern, synthetic
 
 FAST = ["--size", "40", "--iterations", "3", "--quiet"]
 
@@ -470,8 +470,9 @@ def test_presets_apply_their_values_and_typed_options_win():
     assert all(getattr(s, k) == v for k, v in PRESETS["paper"].items()) and s.ratio == 1e-3
     _, s, _ = _preset_settings("--preset", "fast", "--size", "512", "--ratio", "0.01")  # typed: they win
     assert (s.size, s.iterations, s.ratio) == (512, 200, 0.01)
-    _, s, _ = _preset_settings("--preset", "bold", "--ratio", "1e-3")  # even when equal to the default
-    assert s.ratio == 1e-3
+    r, s, _ = _preset_settings("--preset", "bold", "--ratio", "1e-3")  # each of its values typed over: it has
+    assert r.exit_code == 2 and "'--preset': has no effect here: each of its settings (ratio)" in r.output  # no
+    assert s is None  # effect (round 69)
     _, s, preset = _preset_settings()
     assert s == DEFAULTS and preset is None
 
@@ -529,3 +530,26 @@ def test_round_56_a_file_where_an_output_folder_goes_is_one_error_however_named(
             assert r.exit_code == 1 and f"c.png: is a file, not a folder; move it away or choose another {what}" \
                 in r.stderr, (name, cli_result_text(r))
     assert sorted(os.listdir()) == ["c.png", "s.png"]
+
+
+def test_round_69_a_preset_none_of_whose_values_is_used_is_a_usage_error(tmp_path, monkeypatch, synthetic_weights):
+    """Hostile round 69: `--preset bold` (its one value, the ratio) with grid, figure1 or style-recon, which never
+    read a ratio, or beside both weights, was dropped without a word: an option typed that changes nothing."""
+    monkeypatch.chdir(tmp_path)
+    pattern(40, 32, 1).save("c.png")
+    pattern(36, 36, 2).save("s.png")
+    tiny = synthetic(synthetic_weights)
+    for args in (["grid", "c.png", "s.png", "-o", "g.png", "--ratios", "1e-3", "--layer-sets", "conv1_1"],
+                 ["figure1", "c.png", "s.png", "-o", "f.png", "--layer-sets", "conv1_1", "--content-layers", "conv1_1"],
+                 ["style-recon", "s.png", "-o", "r.png"],
+                 ["transfer", "c.png", "s.png", "-o", "t.png", "--content-weight", "1", "--style-weight", "1"]):
+        r = CliRunner().invoke(cli, [*args, "--preset", "bold", *tiny])
+        assert r.exit_code == 2 and "'--preset': has no effect here: each of its settings (ratio) is typed over " \
+            "or left unread by this command" in r.stderr, cli_result_text(r)
+    r = CliRunner().invoke(cli, ["style-recon", "s.png", "-o", "r.png", "--preset", "fast", "--out-size", "32",
+                                 *tiny[:3], "--iterations", "3"])  # (its size replaced by --out-size, its
+    # iterations typed)
+    assert r.exit_code == 2 and "each of its settings (size, iterations)" in r.stderr, cli_result_text(r)
+    assert sorted(os.listdir()) == ["c.png", "s.png"]
+    r = CliRunner().invoke(cli, ["transfer", "c.png", "s.png", "-o", "t.png", "--preset", "bold", *tiny])
+    assert r.exit_code == 0, cli_result_text(r)  # (its ratio used)

@@ -1,5 +1,8 @@
 """Spatial control (Gatys et al. 2017): masks, regions, their guides at every layer, and their mixing."""
 
+import os
+from pathlib import Path
+
 import pytest
 import torch
 from click.testing import CliRunner
@@ -7,7 +10,7 @@ from PIL import Image
 
 from stylize import masks
 from stylize.cli import cli
-from stylize.errors import ImageError, SettingsError
+from stylize.errors import ImageError, SettingsError, UsageError
 from stylize.images import to_tensor
 
 from .conftest import cli_result_text, halves, pattern
@@ -98,3 +101,38 @@ def test_one_style_mask_per_style_image():
     with pytest.raises(SettingsError, match=r"^1 --style-mask for 2 style image\(s\): give one per style image, "
                                             r"in order$"):
         masks.check_count(("a.png",), 2)
+
+
+def test_round_69_a_blend_no_region_reads_is_refused(tmp_path, monkeypatch, synthetic_weights):
+    """Hostile round 69: with masks whose regions each take one style image, --style-blend (weights renormalised
+    within a region: each is 1) and a manifest's blend changed nothing and were taken without a word. A usage
+    error (a pair's own blend: that pair fails alone, before any work); where style masks share a region it counts."""
+    from stylize import Session
+
+    from .conftest import synthetic
+
+    monkeypatch.chdir(tmp_path)
+    pattern(40, 32, 1).save("c.png")
+    pattern(36, 36, 2).save("s.png")
+    pattern(36, 36, 3).save("t.png")
+    halves(40, 32).save("mask.png")
+    masked = ["--content-mask", "mask.png", "--style-mask", "white", "--style-mask", "black"]
+    tiny = synthetic(synthetic_weights)
+    r = CliRunner().invoke(cli, ["c.png", "s.png", "t.png", "-o", "o.png", *masked, "--style-blend", "1,2", *tiny])
+    assert r.exit_code == 2 and "--style-blend (blend): has no effect here: each region of the content mask takes " \
+        "its style from one style image" in r.stderr, cli_result_text(r)
+    Path("m.csv").write_text("content,style,blend,output\nc.png,s.png;t.png,1;2,x.png\nc.png,s.png;t.png,,y.png\n")
+    r = CliRunner().invoke(cli, ["batch", "m.csv", "--out-dir", "b", *masked, *tiny])
+    assert r.exit_code == 3 and "pair 1's blend: has no effect here" in r.stderr, cli_result_text(r)
+    assert sorted(os.listdir("b")) == ["y.png"]  # (pair 2, no blend of its own: made)
+    Path("m.csv").write_text("content,style\nc.png,s.png;t.png\n")
+    r = CliRunner().invoke(cli, ["batch", "m.csv", "--out-dir", "b2", *masked, "--style-blend", "1,2", *tiny])
+    assert r.exit_code == 2 and "--style-blend (blend): has no effect here" in r.stderr, cli_result_text(r)
+    session = Session(size=32, iterations=2, weights=str(synthetic_weights), normalize=False,
+                      content_mask="mask.png", style_masks=("white", "black"))
+    with pytest.raises(UsageError, match="has no effect here"):
+        session.transfer("c.png", ["s.png", "t.png"], blend=[1, 2])
+    shared = Session(size=32, iterations=2, weights=str(synthetic_weights), normalize=False,
+                     content_mask="mask.png", style_masks=("white", "white", "black"))  # (white: two styles)
+    assert shared.transfer("c.png", ["s.png", "t.png", "s.png"], blend=[1, 2, 1]).image.size == (32, 26)
+    assert not Path("o.png").exists() and not Path("b2").exists()

@@ -98,3 +98,13 @@ def test_round_66_a_plan_copied_with_other_sizes_or_made_by_hand_is_refused(tmp_
             level, memory=dataclasses.replace(level.memory, history=1)),)))
     out = session.run(copy.deepcopy(plan))  # a copy of the plan unchanged runs as planned
     assert out.image.size == (plan.width, plan.height) == (32, 26)
+
+
+def test_round_69_too_many_scales_for_an_out_size_names_out_size(art):
+    """Hostile round 69: style-recon --out-size 64x20 --scales 2 said "lower --scales or raise --size", at any
+    --size: --out-size WxH fixes the output, --size cannot help."""
+    from stylize.job import style_job
+
+    with pytest.raises(ImageError, match=r"the output is 64x20 px, too small for 2 .*\(lower --scales or raise "
+                                         r"--out-size\)"):
+        plans.make(style_job(Settings(size=2048, scales=2), art, ["conv1_1"], out_size=(64, 20)), Targets(CPU), CPU)

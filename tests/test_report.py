@@ -497,3 +497,20 @@ def test_round_66_the_report_run_batch_returns_neither_claims_opens_nor_writes(m
     assert (tmp_path / "r.json").read_bytes() == before
     again = batch.run_batch(pairs, tmp_path / "o", settings, report=tmp_path / "r.json", skip_existing=True)
     assert [r.status for r in again.records] == ["skipped"] * 3
+
+
+def test_round_69_merges_missing_positions_index_and_slice_as_a_list():
+    """Hostile round 69: merge's second value took only [:n]: m[1:5] gave the first missing position, m[0] an
+    AttributeError, m[:] and m[-1:] a TypeError."""
+    from stylize.report import Missing
+
+    held = Missing(8, [1, 3, 4, 9, -1])  # (positions past the manifest's end, or negative: none of its pairs)
+    expected = [0, 2, 5, 6, 7]
+    assert list(held) == expected and len(held) == 5 and held == expected
+    for part in (slice(None), slice(1, 3), slice(-2, None), slice(None, None, 2), slice(4, 1, -1), slice(6, 9)):
+        assert held[part] == expected[part], part
+    assert [held[i] for i in range(-5, 5)] == [expected[i] for i in range(-5, 5)]
+    assert 5 in held and 3 not in held and "x" not in held
+    for bad, error in ((5, IndexError), (-6, IndexError), ("0", TypeError)):
+        with pytest.raises(error):
+            held[bad]

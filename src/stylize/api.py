@@ -275,6 +275,8 @@ class Session:
         net = self.network(job.layers)
         if self.device.type == "cpu":
             allocator.use(plan.memory.reuse)  # the command line's allocator, as the plan says (allocator.py)
+        if extra_terms and len(plan.levels) > 1:
+            self._check_extra_terms(plan, net, extra_terms, start, policy, should_stop)
         x = result = None
         for k, level in enumerate(plan.levels):
             final = k == len(plan.levels) - 1
@@ -312,6 +314,24 @@ class Session:
         return Outcome(images.to_pil(out), result.content, result.style, result.loss, result.iterations,
                        result.evaluations, result.seconds, result.stopped,
                        self.metadata(plan, result, start is not None, extra_terms))
+
+    def _check_extra_terms(self, plan: Plan, net, extra_terms, start, policy, should_stop) -> None:
+        """Extra terms join the last level only: where coarser levels run first, they are checked before any work,
+        as the last level will see them (its objective: a name taken twice; at its start image: a loss that is
+        not one finite number). SettingsError, NonFiniteError; a stop meanwhile is left to the run."""
+        job, level = plan.job, plan.levels[-1]
+        try:
+            terms = synthesis.computed(lambda: self.terms(job, net, level), should_stop)  # (cached: the run's own)
+        except synthesis.Interrupted:
+            return
+        objective = Objective(net, terms + list(extra_terms), self.compute)
+        x = (self.start_image(job, level.width, level.height, policy) if start is None else start.float()).to(self.device)
+        if x.shape[-2:] != (level.height, level.width):
+            x = nnf.interpolate(x, size=(level.height, level.width), mode="bicubic", align_corners=False)
+        with torch.no_grad():
+            total, _ = objective(x)
+        if not bool(torch.isfinite(total).all()):
+            raise NonFiniteError(objective.overflow(x))
 
     def metadata(self, plan: Plan, result: synthesis.Result, started: bool = False, extra_terms=()) -> dict:
         """What an output records: the job, the plan that decided the result, and how the run ended (an Outcome's

@@ -30,6 +30,7 @@ from .images import (NAME_MAX, NOT_REGULAR, OWN_NAMES, check_folder_name, check_
                      max_side, missing_folders, no_folder, output_format, parse_json, path_key, ours, remove_empty,
                      save_image, shown_size, sidecar_path, taken, through_link)
 from .job import inputs as job_inputs, transfer_job
+from .plan import BLEND_UNREAD
 from .masks import is_colour
 from .report import Record, Report
 from .settings import MAX_COUNT, NUMBER_RANGE, STARTS, Settings, names_a_folder, number, settings_of, shown, whole
@@ -972,7 +973,7 @@ def begin(pairs: list[Pair], out_dir, settings, *, report=None, inputs=(), skip_
             on_folders()
         rep.check(read_files(pairs, settings, inputs), overwrite, resume=skip_existing,  # an output's mark too
                   outputs=[f for o in manifest_files(pairs).writes for f in (o, sidecar_path(o))])
-    except StylizeError:
+    except BaseException:  # (on_folders' own error too, or a stop)
         remove_empty(made)  # a refused batch leaves no new, empty --out-dir behind
         raise
     rep.folders = made
@@ -1014,7 +1015,8 @@ def check_masks(pairs: list[Pair], settings) -> None:
         return
     from .masks import read_regions
 
-    fit = set()  # (sizes, which artworks count): the masks fit them (read once per such key)
+    fit = {}  # (sizes, which artworks count): whether a region blends artworks, where the masks fit them (read
+    blended = False  # once per such key); whether --style-blend counts for any pair
     for pair in pairs:
         if pair.error is not None:
             continue
@@ -1024,14 +1026,20 @@ def check_masks(pairs: list[Pair], settings) -> None:
         except SettingsError:
             continue
         key = (sizes, tuple(b > 0 for b in blend))
-        if None in sizes or key in fit:
+        if None in sizes:
             continue  # (an image that cannot be read: its own error, at its turn)
         try:
-            read_regions(settings.content_mask, settings.style_masks, sizes[0], sizes[1:], blend, pair.content,
-                         list(pair.styles))
-            fit.add(key)
+            if key not in fit:
+                fit[key] = read_regions(settings.content_mask, settings.style_masks, sizes[0], sizes[1:], blend,
+                                        pair.content, list(pair.styles)).blends()
         except (ImageError, SettingsError) as e:
             pair.error = f"pair {pair.index + 1}: {e}"
+            continue
+        if pair.blend is not None and not fit[key]:  # (its own blend, unread: it fails alone, before any work)
+            pair.error = f"pair {pair.index + 1}'s blend: {BLEND_UNREAD.split(': ', 1)[1]}"
+        blended = blended or (pair.blend is None and len(pair.styles) > 1 and fit[key])
+    if settings.style_blend is not None and not blended:  # (as plan.make says for one transfer)
+        raise UsageError(BLEND_UNREAD)
 
 
 def open_report(rep: Report, *, overwrite: bool, resume: bool) -> None:

@@ -59,6 +59,8 @@ class Job:
     style_masks: tuple[str, ...] = ()
     guide: str = "simple"
     meta: tuple = ()  # (key, value) pairs recorded in the output's metadata
+    blend_given: bool = False  # a blend asked for (blend=, --style-blend), not the equal default: a usage error
+    # where nothing reads it (plan.make: masks whose regions each take one artwork)
     settings: dict = field(default_factory=dict, compare=False)  # the Settings it came from, for the metadata
     made: str = field(default="", init=False, repr=False, compare=False)  # arguments.seal: as a Session made it
 
@@ -160,7 +162,8 @@ def transfer_job(s: Settings, content: ImageLike, style, blend: tuple[float, ...
     alpha, beta = s.alpha_beta
     return seal(Job("transfer", content, styles, weights, (s.content_layer,), s.style_layers,
                 tuple(s.layer_weights.values()), alpha, beta, color=s.color, color_map=s.color_map,
-                content_mask=s.content_mask, style_masks=s.style_masks, guide=s.guide, **_common(s)))
+                content_mask=s.content_mask, style_masks=s.style_masks, guide=s.guide,
+                blend_given=blend is not None or s.style_blend is not None, **_common(s)))
 
 
 def content_job(s: Settings, image: ImageLike, layer: str | None = None) -> Job:

@@ -170,6 +170,11 @@ class Regions:
     styles: tuple  # per artwork, {region key: guide (H, W) at the artwork's size}
     sources: dict  # {content region key: [(style index, weight), ...]} (see plan)
 
+    def blends(self) -> bool:
+        """Whether a region takes its style from several artworks: only there do the blend weights count (they are
+        renormalised within each region)."""
+        return any(len(sources) > 1 for sources in self.sources.values())
+
     def used(self, style: int) -> bool:
         """Whether artwork `style` supplies any region."""
         return any(i == style for sources in self.sources.values() for i, _ in sources)

@@ -164,7 +164,13 @@ class Objective:
             responses = self.net(x, self.layers, tap)
         else:
             responses = self.net(x, self.layers, tap, self.compute)
-        return [t.loss(x, responses) for t in self.terms]
+        values = [t.loss(x, responses) for t in self.terms]
+        for t, e in zip(self.terms, values):  # (a term of the caller's: one number, or said so, not a bare error)
+            if not (isinstance(e, torch.Tensor) and e.numel() == 1):
+                what = f"a tensor of shape {tuple(e.shape)}" if isinstance(e, torch.Tensor) else type(e).__name__
+                raise SettingsError(f"term {t.name!r}: its loss is not one number ({what}): a term's loss(x, "
+                                    f"responses) returns a tensor of one element")
+        return values
 
     def _tap(self, name, response):
         term = self._taps.get(name)

@@ -527,13 +527,16 @@ def style_recon_settings(kwargs: dict, layers, out_size) -> tuple[Settings, tupl
 
 
 def _drop_preset_value(name: str | None) -> None:
-    """A --preset's value `name` that the run does not use after all (typed over, unread, replaced): the preset
-    is not recorded (cli.metadata) once none of its values is used."""
+    """A --preset's value `name` that the run does not use after all (typed over, unread, replaced). A preset
+    none of whose values the run uses has no effect: a usage error, as an option typed and left unread is."""
     meta = click.get_current_context().meta
+    if meta.get("preset") is None:
+        return
     applied = meta.get("preset_applied", set())
     applied.discard(name)
     if not applied:
-        meta.pop("preset", None)
+        raise click.BadParameter(f"has no effect here: each of its settings ({', '.join(PRESETS[meta['preset']])}) "
+                                 f"is typed over or left unread by this command", param_hint="'--preset'")
 
 
 def settings_from(kwargs: dict, command: str = "", **fixed) -> Settings:

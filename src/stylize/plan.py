@@ -15,7 +15,7 @@ import torch
 
 from . import images, memory
 from .arguments import sealed
-from .errors import ImageError, SettingsError
+from .errors import ImageError, SettingsError, UsageError
 from .job import Job, describe
 from .layers import deepest, min_side
 from .settings import STARTS
@@ -65,6 +65,10 @@ class Plan:
         return replace(self, levels=self.levels[:-1] + (last,))
 
 
+BLEND_UNREAD = ("--style-blend (blend): has no effect here: each region of the content mask takes its style from one "
+                "style image (the weights count within a region several style masks share)")
+
+
 def check_made(plan: Plan, name: str = "plan") -> None:
     """A Plan given back (as `name`) as Session.plan returned it, unchanged (a dataclasses.replace copy, say with
     other sizes or memory plans, or one made by hand would run unchecked sizes under its recorded settings):
@@ -99,7 +103,7 @@ def make(job: Job, targets: Targets, device: torch.device, pooling: str = "avg",
         raise ImageError(f"--scales {job.scales}: the output is {width}x{height} px, too small for {job.scales} "
                          f"coarse-to-fine levels (each halves the one above; a level needs at least "
                          f"{max(min_side(job.layers), SMALLEST_LEVEL)} px a side): at most {len(sizes)} at this "
-                         f"size (lower --scales or raise --size)")
+                         f"size (lower --scales or raise {option})")
     levels = []
     for k, (w, h) in enumerate(sizes):
         final = k == len(sizes) - 1
@@ -122,8 +126,8 @@ def make(job: Job, targets: Targets, device: torch.device, pooling: str = "avg",
                 memory.check_targets(w, h, job.content_layers, device, "content")
         levels.append(Level(w, h, style_long, job.level_iterations(final), job.evaluations if final else None, mem,
                             factor))
-    if job.masked:
-        targets.regions(job)
+    if job.masked and not targets.regions(job).blends() and job.blend_given and len(job.styles) > 1:
+        raise UsageError(BLEND_UNREAD)
     return Plan(job, width, height, tuple(levels))
 
 

@@ -11,14 +11,17 @@ written.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import copy
 import errno
 import hashlib
 import json
 import math
+import operator
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
@@ -487,9 +490,10 @@ def _same_manifest(a, b) -> bool:
 RANK = {"pending": 0, "interrupted": 1, "failed": 2, "skipped": 3, "ok": 3}
 
 
-def merge(paths, output, *, overwrite: bool = False) -> tuple[dict, list[int]]:
+def merge(paths, output, *, overwrite: bool = False) -> tuple[dict, Missing]:
     """Join the reports of one batch's shards into the report one run would have written; return it and the
-    (0-based) positions of the manifest's pairs that none of them holds. For a pair in several reports the
+    (0-based) positions of the manifest's pairs that none of them holds (a Missing: a read-only sequence, indexed
+    and sliced as a list). For a pair in several reports the
     furthest record wins (ok or skipped, then failed, interrupted, pending); of equals, the later report's.
     ManifestError for a file that is not a stylize report, reports of different batches (settings,
     manifest), or an `output` that exists (unless `overwrite`, and then only a stylize report is replaced) or is
@@ -565,30 +569,50 @@ def merge(paths, output, *, overwrite: bool = False) -> tuple[dict, list[int]]:
     return data, Missing(total if isinstance(total, int) else 0, records)
 
 
-class Missing:
-    """The (0-based) positions of a manifest's `total` pairs that `held` lacks, counted without listing them
-    (a report may say its manifest has billions of pairs)."""
+class Missing(Sequence):
+    """The (0-based) positions of a manifest's `total` pairs that `held` lacks, in order: a read-only sequence (a
+    list's indexing, slicing, len, iteration, `in`, ==) computed without listing them all (a report may say its
+    manifest has billions of pairs)."""
 
     def __init__(self, total: int, held):
-        self.total, self.held = total, set(held)
+        self.total = total
+        self.held = sorted({k for k in held if isinstance(k, int) and 0 <= k < total})
 
     def __len__(self) -> int:
-        return self.total - sum(1 for k in self.held if k < self.total)
+        return self.total - len(self.held)
 
-    def __getitem__(self, part: slice) -> list[int]:
-        """The first positions of a slice [:n] (the only kind the command line shows)."""
-        out, k = [], 0
-        while k < self.total and len(out) < part.stop:
-            if k not in self.held:
-                out.append(k)
+    def _at(self, i: int) -> int:
+        """The i-th missing position (0 <= i < len): i, moved past every held position at or before it."""
+        k = i
+        for h in self.held:
+            if h > k:
+                break
             k += 1
-        return out
+        return k
+
+    def __getitem__(self, part):
+        if isinstance(part, slice):
+            return [self._at(i) for i in range(len(self))[part]]
+        i = operator.index(part)  # (TypeError for a key of another type, as a list's)
+        if not -len(self) <= i < len(self):
+            raise IndexError("missing position out of range")
+        return self._at(i % len(self))
 
     def __iter__(self):
-        return (k for k in range(self.total) if k not in self.held)
+        return (k for k in range(self.total) if not self._held(k))
+
+    def _held(self, k: int) -> bool:
+        i = bisect.bisect_left(self.held, k)
+        return i < len(self.held) and self.held[i] == k
+
+    def __contains__(self, k) -> bool:
+        return isinstance(k, int) and 0 <= k < self.total and not self._held(k)
 
     def __eq__(self, other) -> bool:
-        return list(self) == list(other)
+        return isinstance(other, (list, tuple, Sequence)) and len(self) == len(other) and list(self) == list(other)
+
+    def __repr__(self) -> str:
+        return f"Missing({self[:10]}{' ...' if len(self) > 10 else ''} of {self.total})"
 
 
 def _difference(a: dict, b: dict) -> str:
