@@ -66,11 +66,14 @@ def _stop_signals_as_they_were():
     """A command run in this process (CliRunner) ends by ignoring SIGINT, SIGTERM and SIGHUP (console.ignore_signals),
     and an ignored signal is inherited by every process a later test starts: the signal tests' `stylize` would then
     never stop. Each test leaves the three as it found them."""
+    from stylize import console
+
     before = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     yield
     for s, handler in before.items():
         if signal.getsignal(s) is not handler and handler is not None:
             signal.signal(s, handler)
+    console.EARLY.raised = False  # (a second signal's KeyboardInterrupt is raised once per process)
 
 
 @pytest.fixture(autouse=True)

@@ -385,3 +385,32 @@ def test_round_69_extra_terms_are_checked_before_the_coarse_levels(tmp_path, syn
                 session.run(job, extra_terms=[term], callback=told.append)
             assert told == []  # (no step of any level)
         assert session.run(job, extra_terms=[Zero(1.0, name="zero")]).image.size == (64, 48)
+
+
+def test_round_70_an_extra_terms_layers_are_computed_or_refused(tmp_path, synthetic_weights):
+    """Hostile round 70: an extra term reading conv5_4, which the job's network (truncated at conv4_2 and the style
+    layers) does not compute, failed with a bare KeyError; an unknown layer too. The network is computed as deep
+    as every term reads; an unknown name is a LayerError, before any work."""
+    from stylize.errors import LayerError
+    from stylize.objective import Term
+
+    from .conftest import pattern
+
+    class Deep(Term):
+        name, layers = "deep", ("conv5_4",)
+
+        def loss(self, x, responses):
+            return responses["conv5_4"].mean()
+
+    class Unknown(Deep):
+        layers = ("relu4_2",)
+
+    pattern(48, 40, 1).save(tmp_path / "c.png")
+    pattern(48, 48, 2).save(tmp_path / "s.png")
+    session = Session(size=32, iterations=2, weights=str(synthetic_weights), normalize=False)
+    job = session.transfer_job(tmp_path / "c.png", tmp_path / "s.png")
+    told = []
+    with pytest.raises(LayerError, match="unknown layer 'relu4_2'"):
+        session.run(job, extra_terms=[Unknown(1.0)], callback=told.append)
+    assert told == []
+    assert session.run(job, extra_terms=[Deep(1.0)]).image.size == (32, 27)

@@ -408,3 +408,28 @@ def test_a_signal_during_a_pass_of_minutes_ends_the_run_at_once(signals, photo, 
         assert json.loads(Image.open(out).info["stylize"])["partial"]
     else:
         assert r.stderr.strip().splitlines()[-1] == "Interrupted.", r.stderr
+
+
+@pytest.mark.parametrize("first,second,status", [(signal.SIGINT, signal.SIGTERM, 143),
+                                                  (signal.SIGHUP, signal.SIGINT, 130)])
+def test_round_70_two_different_signals_back_to_back_stop_at_once(first, second, status, photo, art, tmp_path,
+                                                                  synthetic_weights):
+    """Hostile round 70: SIGINT then SIGTERM at once (two handlers in a row, the second's KeyboardInterrupt raised
+    while the first's unwound a lock's release in threading's Event.wait) ended in "RuntimeError: release unlocked
+    lock", a traceback and exit 1. The second signal's status and "Interrupted." instead."""
+    import time
+
+    from .conftest import synthetic
+
+    out = tmp_path / "o.png"
+    proc = subprocess.Popen([sys.executable, "-m", "stylize", str(photo), str(art), "-o", str(out),
+                             *synthetic(synthetic_weights), "--iterations", "100000", "--no-until-done",
+                             "--save-every", "2"], stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while not (tmp_path / "o.00002.png").exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    proc.send_signal(first)
+    proc.send_signal(second)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == status and err.strip().splitlines()[-1].startswith("Interrupted"), err
+    assert "Traceback" not in err

@@ -2,6 +2,7 @@
 batch refused), and `stylize report merge` joining per-shard reports into the report one run writes."""
 
 import json
+import re
 import os
 import multiprocessing
 from pathlib import Path
@@ -252,8 +253,10 @@ def test_merge_refusals(tmp_path):
 
     a, b = write("a.json"), write("b.json", records=(1,))
     cases = [
-        ([a, write("big.json", _settings(size=64))], "are not shards of one batch: their settings differ (size 32 vs 64)"),
-        ([a, write("long.json", pairs=5)], "are not shards of one batch: manifests of 2 and 5 pairs"),
+        ([a, write("big.json", _settings(size=64))], "a.json and " + str(tmp_path / "big.json") + " are not shards of "
+         "one batch: their settings differ (size 32 vs 64)"),  # (round 70: the values in the names' order)
+        ([a, write("long.json", pairs=5)], "a.json and " + str(tmp_path / "long.json") + " are not shards of one "
+         "batch: manifests of 2 and 5 pairs"),
         ([a, manifest_like(tmp_path)], "notes.json: not a stylize report"),
         # round 16: a damaged report's 200,000-character value was quoted whole in the one line; a 4001-digit count
         ([a, write("wide.json", _settings(weights="w" * 200000))], "settings differ (weights 'original' vs a str of "
@@ -514,3 +517,38 @@ def test_round_69_merges_missing_positions_index_and_slice_as_a_list():
     for bad, error in ((5, IndexError), (-6, IndexError), ("0", TypeError)):
         with pytest.raises(error):
             held[bad]
+
+
+def test_round_70_a_report_made_by_hand_is_checked_before_it_writes(tmp_path, monkeypatch):
+    """Hostile round 70: Report(path, "notadict", []) opened and wrote r.json, then its write() said a file "was put
+    at the report's name during the batch" (its own), leaving its claim and lock behind; records that are no
+    Record gave a bare TypeError; settings holding NaN were written as JSON's non-standard NaN."""
+    monkeypatch.chdir(tmp_path)
+    cases = [((Path("r.json"), "notadict", []), "settings: a dict that JSON can hold"),
+             ((Path("r.json"), {"ratio": float("nan")}, []), "settings: a dict that JSON can hold"),
+             ((Path("r.json"), {}, ["notarecord"]), "records: a list of report.Record"),
+             ((Path("r.json"), {}, [], -5), "manifest_pairs: the manifest's number of pairs"),
+             ((Path("r.json"), {}, [], "7"), "manifest_pairs: the manifest's number of pairs"),
+             ((Path("r.json"), {}, [Record(3, "c.png", "s.png", "o.png")], 2), "above every record's index"),
+             ((5, {}, []), "path: the report's file name"), ((Path("r.json"), {}, [], 1, 5), "manifest_sha256: a text")]
+    for arguments, message in cases:
+        with pytest.raises(ManifestError, match=re.escape(message)):
+            Report(*arguments)
+    assert os.listdir() == []
+    done = Report(Path("r.json"), {"ratio": 1e-3}, [Record(0, "c.png", "s.png", "o.png")], 1)
+    done.open()
+    done.close()
+    assert json.loads(Path("r.json").read_text())["manifest_pairs"] == 1 and os.listdir() == ["r.json"]
+
+
+def test_round_70_missing_positions_answer_in_and_eq_as_a_list():
+    """Hostile round 70: `numpy.int64(1) in missing` and `1.0 in missing` were False (a list's: True), and
+    `missing == (1, 2, 3)` was True (a list's: False)."""
+    import numpy as np
+
+    from stylize.report import Missing
+
+    held, as_list = Missing(4, [0]), [1, 2, 3]
+    for value in (np.int64(1), 1.0, 1.5, "1", float("nan"), float("inf"), 0, 3, 4, -1, True):
+        assert (value in held) == (value in as_list), value
+    assert held == as_list and held != tuple(as_list) and held == Missing(4, [0])

@@ -20,7 +20,7 @@ from . import __version__, allocator, arguments, color, images, memory, stripes,
 from . import job as jobs, plan as plans
 from .errors import DeviceError, ImageError, NonFiniteError, SettingsError
 from .job import ImageLike, Job, describe
-from .layers import deepest
+from .layers import check_layer, deepest
 from .objective import ContentTerm, GuidedStyleTerm, Objective, StyleTerm, Term, TVTerm
 from .plan import Level, Plan
 from .settings import MAX_COUNT, Settings, settings_of
@@ -235,6 +235,11 @@ class Session:
         iterations = None if iterations is None else int(iterations)
         if not isinstance(extra_terms, (list, tuple)) or not all(isinstance(t, Term) for t in extra_terms):
             raise SettingsError("extra_terms: a list of objective terms (stylize.objective.Term)")
+        for term in extra_terms:  # (the layers it reads: VGG-19's, computed for it; LayerError for another name)
+            if not isinstance(term.layers, (list, tuple)) or not isinstance(term.tapped, (list, tuple)):
+                raise SettingsError(f"term {term.name!r}: its layers and tapped are tuples of VGG-19 layer names")
+            for name in (*term.layers, *term.tapped):
+                check_layer(name)
         if not isinstance(plan, (Job, Plan)):
             raise SettingsError(f"run: a Job or a Plan (session.transfer_job, session.plan), not {type(plan).__name__}")
         if start is not None and not (isinstance(start, torch.Tensor) and start.layout == torch.strided
@@ -272,7 +277,7 @@ class Session:
     def _run(self, plan: Plan, callback, should_stop, extra_terms, start) -> Outcome:
         job = plan.job
         policy = color.policy(job.color, job.color_map)
-        net = self.network(job.layers)
+        net = self.network(job.layers + tuple(name for t in extra_terms for name in (*t.layers, *t.tapped)))
         if self.device.type == "cpu":
             allocator.use(plan.memory.reuse)  # the command line's allocator, as the plan says (allocator.py)
         if extra_terms and len(plan.levels) > 1:

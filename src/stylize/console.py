@@ -88,6 +88,7 @@ class Interrupt:
 
     def __init__(self):
         self.signal = None
+        self.raised = False  # EARLY: the KeyboardInterrupt of a second signal is on its way (raised once only)
 
     def __call__(self) -> bool:
         return self.signal is not None
@@ -149,8 +150,9 @@ def note_early_interrupts() -> None:
     def early(signum, frame):
         stop = EARLY.signal is not None or _arrived() > 1
         EARLY.signal = signum
-        if stop:
-            raise KeyboardInterrupt
+        if stop and not EARLY.raised:  # (once: a third signal raising again while the first KeyboardInterrupt
+            EARLY.raised = True  # unwinds a lock's release, in threading's Event.wait, breaks the lock:
+            raise KeyboardInterrupt  # "RuntimeError: release unlocked lock", a traceback; its status counts)
 
     _count_signals()
 

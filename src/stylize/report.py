@@ -248,6 +248,29 @@ class Lock:
             self.fd = None
 
 
+def _check_arguments(path, settings, records, manifest_pairs, manifest_sha256) -> None:
+    """A Report's arguments (a Report made by hand is the API's too): ManifestError before it claims or writes."""
+    from .arguments import is_whole
+
+    if path is not None and not (isinstance(path, (str, os.PathLike)) and isinstance(os.fspath(path), str)
+                                 and os.fspath(path) and "\0" not in os.fspath(path)):
+        raise ManifestError(f"path: the report's file name (a str or a path), or None, not {type(path).__name__}")
+    try:  # (as the report writes them: finite numbers; NaN is no JSON)
+        json.dumps(settings, default=str, allow_nan=False)
+    except (TypeError, ValueError, RecursionError):
+        settings = None
+    if not isinstance(settings, dict):
+        raise ManifestError("settings: a dict that JSON can hold (texts, finite numbers, lists, dicts)")
+    if not (isinstance(records, list) and all(isinstance(r, Record) for r in records)):
+        raise ManifestError("records: a list of report.Record")
+    pairs = len(records) if manifest_pairs is None else manifest_pairs
+    if not (is_whole(pairs) and pairs >= 0 and all(is_whole(r.index) and 0 <= r.index < pairs for r in records)):
+        raise ManifestError(f"manifest_pairs: the manifest's number of pairs, a whole number above every record's "
+                            f"index, not {manifest_pairs!r}"[:160])
+    if manifest_sha256 is not None and not isinstance(manifest_sha256, str):
+        raise ManifestError(f"manifest_sha256: a text (or None), not {type(manifest_sha256).__name__}")
+
+
 class Report:
     """The report of one run: its own records, and (written into the same file by other shards of the
     same batch) the others', kept as they are. `manifest_pairs`: how many pairs the whole manifest has,
@@ -255,6 +278,7 @@ class Report:
 
     def __init__(self, path: Path | None, settings: dict, records: list[Record], manifest_pairs: int | None = None,
                  manifest_sha256: str | None = None):
+        _check_arguments(path, settings, records, manifest_pairs, manifest_sha256)
         self.path, self.settings, self.records = path and through_link(Path(path)), settings, records
         self.manifest_pairs = manifest_pairs if manifest_pairs is not None else len(records)
         self.manifest_sha256 = manifest_sha256
@@ -539,13 +563,13 @@ def merge(paths, output, *, overwrite: bool = False) -> tuple[dict, Missing]:
         if first is None:
             first = (p, data)
         elif data["settings"] != first[1]["settings"]:
-            raise ManifestError(f"{p} and {first[0]} are not shards of one batch: their settings differ "
-                                f"({_difference(first[1]['settings'], data['settings'])})")
+            raise ManifestError(f"{first[0]} and {p} are not shards of one batch: their settings differ "
+                                f"({_difference(first[1]['settings'], data['settings'])})")  # (in the names' order)
         elif data.get("manifest_pairs") != first[1].get("manifest_pairs"):
-            raise ManifestError(f"{p} and {first[0]} are not shards of one batch: manifests of "
+            raise ManifestError(f"{first[0]} and {p} are not shards of one batch: manifests of "
                                 f"{first[1].get('manifest_pairs')} and {data.get('manifest_pairs')} pairs")
         elif not _same_manifest(data.get("manifest_sha256"), digest):
-            raise ManifestError(f"{p} and {first[0]} are not shards of one batch: their manifests differ (other "
+            raise ManifestError(f"{first[0]} and {p} are not shards of one batch: their manifests differ (other "
                                 f"images, outputs or blends)")
         digest = digest or data.get("manifest_sha256")
         started += [data["started"]] if isinstance(data["started"], str) else []
@@ -553,7 +577,7 @@ def merge(paths, output, *, overwrite: bool = False) -> tuple[dict, Missing]:
             r = Record.from_dict(raw)  # (read() has checked its index, names and fields)
             old = records.get(r.index)
             if old is not None and old.key() != r.key():
-                raise ManifestError(f"{p} and {first[0]} are not shards of one batch: pair {r.index + 1} differs")
+                raise ManifestError(f"{first[0]} and {p} are not shards of one batch: pair {r.index + 1} differs")
             if old is None or RANK.get(r.status, 0) >= RANK.get(old.status, 0):
                 records[r.index] = r
     total = first[1].get("manifest_pairs")
@@ -605,11 +629,20 @@ class Missing(Sequence):
         i = bisect.bisect_left(self.held, k)
         return i < len(self.held) and self.held[i] == k
 
-    def __contains__(self, k) -> bool:
-        return isinstance(k, int) and 0 <= k < self.total and not self._held(k)
+    def __contains__(self, value) -> bool:  # (as a list's `in`: == to one of them, 1.0 and numpy's 1 too)
+        try:
+            k = operator.index(value)
+        except TypeError:
+            from .arguments import is_real
 
-    def __eq__(self, other) -> bool:
-        return isinstance(other, (list, tuple, Sequence)) and len(self) == len(other) and list(self) == list(other)
+            try:
+                k = int(value) if is_real(value) and float(value).is_integer() else None
+            except (TypeError, ValueError, OverflowError):
+                k = None
+        return k is not None and 0 <= k < self.total and not self._held(k)
+
+    def __eq__(self, other) -> bool:  # (as a list's ==: equal to a list of the same positions, not to a tuple)
+        return isinstance(other, (list, Missing)) and len(self) == len(other) and list(self) == list(other)
 
     def __repr__(self) -> str:
         return f"Missing({self[:10]}{' ...' if len(self) > 10 else ''} of {self.total})"
