@@ -414,3 +414,26 @@ def test_round_70_an_extra_terms_layers_are_computed_or_refused(tmp_path, synthe
         session.run(job, extra_terms=[Unknown(1.0)], callback=told.append)
     assert told == []
     assert session.run(job, extra_terms=[Deep(1.0)]).image.size == (32, 27)
+
+
+def test_round_71_an_extra_terms_weight_is_a_finite_number_from_0(tmp_path, synthetic_weights):
+    """Hostile round 71: an extra term of weight NaN or infinity was refused only at the first evaluation ("lower
+    its weight", no help for NaN); a weight of -1 ran, maximising the term. Refused before any work."""
+    from stylize.objective import Term
+
+    from .conftest import pattern
+
+    class Mean(Term):
+        name, layers = "mean", ("conv1_1",)
+
+        def loss(self, x, responses):
+            return responses["conv1_1"].mean()
+
+    pattern(40, 30, 1).save(tmp_path / "c.png")
+    pattern(30, 30, 2).save(tmp_path / "s.png")
+    session = Session(size=32, iterations=2, weights=str(synthetic_weights), normalize=False)
+    job = session.transfer_job(tmp_path / "c.png", tmp_path / "s.png")
+    for weight in (float("nan"), float("inf"), -1.0):
+        with pytest.raises(SettingsError, match="term 'mean': its weight is a finite number from 0"):
+            session.run(job, extra_terms=[Mean(weight)])
+    assert session.run(job, extra_terms=[Mean(0.5)]).image.size == (32, 24)

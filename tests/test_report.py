@@ -549,6 +549,43 @@ def test_round_70_missing_positions_answer_in_and_eq_as_a_list():
     from stylize.report import Missing
 
     held, as_list = Missing(4, [0]), [1, 2, 3]
-    for value in (np.int64(1), 1.0, 1.5, "1", float("nan"), float("inf"), 0, 3, 4, -1, True):
+    for value in (np.int64(1), 1.0, 1.5, "1", float("nan"), float("inf"), 0, 3, 4, -1, True, np.bool_(True), 2 + 0j,
+                  np.complex128(2), np.array([2]), None):  # (round 71: numpy's bool, complex numbers, arrays)
         assert (value in held) == (value in as_list), value
     assert held == as_list and held != tuple(as_list) and held == Missing(4, [0])
+
+
+def test_round_71_a_hand_made_reports_records_are_checked_and_what_it_writes_reads_back(tmp_path, monkeypatch):
+    """Hostile round 71: a Report made by hand took records a report cannot hold (a numpy index, a content of 5, an
+    unknown status, a NaN loss, a pair twice) or a name ending in '/', wrote the file, then called it "a file put at
+    the report's name" (its own); merge of reports without manifest_pairs wrote one it refused to read back."""
+    import numpy
+
+    from stylize.errors import SettingsError
+
+    monkeypatch.chdir(tmp_path)
+
+    def record(**fields):
+        return Record(**{"index": 0, "content": "a", "style": "s", "output": "o", **fields})
+
+    for records in ([record(index=numpy.int64(0))], [record(content=5)], [record(status="bogus")],
+                    [record(content_loss=float("nan"))], [record(index=True)]):
+        with pytest.raises(ManifestError, match=r"records\[0\]: not as a report holds one"):
+            Report(Path("r.json"), {"size": 32}, records)
+    with pytest.raises(ManifestError, match="records: two of pair 1; give each pair once"):
+        Report(Path("r.json"), {"size": 32}, [record(), record(output="p")])
+    with pytest.raises(SettingsError, match="names a folder"):
+        Report("r.json/", {"size": 32}, [record()])
+    assert os.listdir() == []
+    made = Report(Path("r.json"), {"size": 32}, [record()], numpy.int64(3))  # (numpy's whole numbers: taken)
+    made.open()
+    made.close()
+    assert report.read(Path("r.json"))["manifest_pairs"] == 3
+
+    def old(name, index):  # (an earlier version's report: no manifest_pairs)
+        Path(name).write_text(json.dumps({"started": "2026-01-01T00:00:00+0000", "settings": {"size": 32}, "pairs": [
+            {"index": index, "content": "c", "style": "s", "output": f"o{index}.png", "status": "ok"}]}))
+        return name
+
+    data, missing = report.merge([old("a.json", 5), old("b.json", 0)], "m.json")
+    assert data["manifest_pairs"] == 6 and report.read(Path("m.json")) is not None and missing == [1, 2, 3, 4]

@@ -108,25 +108,31 @@ def read(path: Path) -> dict | None:
     """A stylize report's contents, or None for anything else (missing, not JSON, another program's, or damaged:
     an index that is not a position, an unknown status, a manifest smaller than its records)."""
     data = read_json_here(path, follow=True)
+    return data if valid(data) else None
+
+
+def valid(data) -> bool:
+    """Whether `data` is a stylize report as read() takes one: every field a reader relies on, or copies, of its
+    type and range (a report Report writes: the same test, before it writes)."""
     if not (isinstance(data, dict) and {"started", "settings", "pairs"} <= data.keys()
             and isinstance(data["pairs"], list) and all(isinstance(r, dict) for r in data["pairs"])):
-        return None
+        return False
     # a damaged or hand-made file: every field a reader relies on, or copies, has its type and range
     records = data["pairs"]
     if not isinstance(data["settings"], dict):
-        return None
+        return False
     if not all(type(r.get("index")) is int and r["index"] >= 0 and isinstance(r.get("status", "pending"), str)
                and r.get("status", "pending") in RANK and all(isinstance(r.get(k), str) for k in _NAMES)
                and all(_fits(r.get(k), kind) for k, kind in _FIELDS.items())
                for r in records):
-        return None
+        return False
     if not isinstance(data.get("manifest_sha256", ""), str):
-        return None
+        return False
     total = data.get("manifest_pairs")
     if total is not None and not (type(total) is int and max((r["index"] + 1 for r in records), default=0) <= total
                                   <= MAX_PAIRS):
-        return None
-    return data
+        return False
+    return True
 
 
 NOT_A_REPORT = "; --overwrite replaces only a report: move it away or choose another name"
@@ -248,13 +254,16 @@ class Lock:
             self.fd = None
 
 
-def _check_arguments(path, settings, records, manifest_pairs, manifest_sha256) -> None:
-    """A Report's arguments (a Report made by hand is the API's too): ManifestError before it claims or writes."""
-    from .arguments import is_whole
+def _check_arguments(path, settings, records, manifest_pairs, manifest_sha256) -> int:
+    """A Report's arguments (a Report made by hand is the API's too), before it claims or writes anything: the
+    report they make must be one read() takes back. Returns manifest_pairs as an int. ManifestError, and
+    SettingsError for a name ending in '/'."""
+    from .arguments import files, is_whole
 
     if path is not None and not (isinstance(path, (str, os.PathLike)) and isinstance(os.fspath(path), str)
                                  and os.fspath(path) and "\0" not in os.fspath(path)):
         raise ManifestError(f"path: the report's file name (a str or a path), or None, not {type(path).__name__}")
+    files(path=path)  # ('r.json/' names a folder, as run_batch's report=)
     try:  # (as the report writes them: finite numbers; NaN is no JSON)
         json.dumps(settings, default=str, allow_nan=False)
     except (TypeError, ValueError, RecursionError):
@@ -263,12 +272,25 @@ def _check_arguments(path, settings, records, manifest_pairs, manifest_sha256) -
         raise ManifestError("settings: a dict that JSON can hold (texts, finite numbers, lists, dicts)")
     if not (isinstance(records, list) and all(isinstance(r, Record) for r in records)):
         raise ManifestError("records: a list of report.Record")
+    for k, r in enumerate(records):
+        try:
+            ok = valid({"started": "", "settings": {}, "pairs": [json.loads(json.dumps(asdict(r), allow_nan=False))]})
+        except (TypeError, ValueError, RecursionError):
+            ok = False
+        if not ok:
+            raise ManifestError(f"records[{k}]: not as a report holds one (index a whole number (int) from 0, "
+                                f"status one of {', '.join(RANK)}, content, style and output texts, numbers finite)")
+    indexes = [r.index for r in records]
+    if len(set(indexes)) < len(indexes):
+        raise ManifestError(f"records: two of pair {sorted(i for i in indexes if indexes.count(i) > 1)[0] + 1}; "
+                            f"give each pair once")
     pairs = len(records) if manifest_pairs is None else manifest_pairs
-    if not (is_whole(pairs) and pairs >= 0 and all(is_whole(r.index) and 0 <= r.index < pairs for r in records)):
+    if not (is_whole(pairs) and max((i + 1 for i in indexes), default=0) <= pairs <= MAX_PAIRS):
         raise ManifestError(f"manifest_pairs: the manifest's number of pairs, a whole number above every record's "
                             f"index, not {manifest_pairs!r}"[:160])
     if manifest_sha256 is not None and not isinstance(manifest_sha256, str):
         raise ManifestError(f"manifest_sha256: a text (or None), not {type(manifest_sha256).__name__}")
+    return int(pairs)
 
 
 class Report:
@@ -278,9 +300,9 @@ class Report:
 
     def __init__(self, path: Path | None, settings: dict, records: list[Record], manifest_pairs: int | None = None,
                  manifest_sha256: str | None = None):
-        _check_arguments(path, settings, records, manifest_pairs, manifest_sha256)
+        manifest_pairs = _check_arguments(path, settings, records, manifest_pairs, manifest_sha256)
         self.path, self.settings, self.records = path and through_link(Path(path)), settings, records
-        self.manifest_pairs = manifest_pairs if manifest_pairs is not None else len(records)
+        self.manifest_pairs = manifest_pairs
         self.manifest_sha256 = manifest_sha256
         self.started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
         self.lock = Lock(self.path) if path is not None else None  # (a link's file: one lock for its names)
@@ -580,9 +602,10 @@ def merge(paths, output, *, overwrite: bool = False) -> tuple[dict, Missing]:
                 raise ManifestError(f"{first[0]} and {p} are not shards of one batch: pair {r.index + 1} differs")
             if old is None or RANK.get(r.status, 0) >= RANK.get(old.status, 0):
                 records[r.index] = r
-    total = first[1].get("manifest_pairs")
-    data = document(min(started, default=""), first[1]["settings"], total if total is not None else len(records),
-                    [records[k] for k in sorted(records)], digest)
+    total = first[1].get("manifest_pairs")  # (an earlier version's reports count none: at least every position
+    total = total if total is not None else max((k + 1 for k in records), default=0)  # held, as read() requires)
+    data = document(min(started, default=""), first[1]["settings"], total, [records[k] for k in sorted(records)],
+                    digest)
     try:
         with claim_file(output):  # not while another run writes it (a figure's .json, a batch's report)
             write_json(output, data, overwrite=overwrite)
@@ -590,7 +613,7 @@ def merge(paths, output, *, overwrite: bool = False) -> tuple[dict, Missing]:
         raise ManifestError(str(e)) from None
     except OSError as e:
         raise ManifestError(f"cannot write {output}: {e.strerror or e}") from None
-    return data, Missing(total if isinstance(total, int) else 0, records)
+    return data, Missing(total, records)
 
 
 class Missing(Sequence):
@@ -630,13 +653,15 @@ class Missing(Sequence):
         return i < len(self.held) and self.held[i] == k
 
     def __contains__(self, value) -> bool:  # (as a list's `in`: == to one of them, 1.0 and numpy's 1 too)
+        from .arguments import is_real
+
+        if isinstance(value, bool) or not is_real(value):  # (another type: as a list compares it, one by one)
+            return any(k == value for k in self)
         try:
             k = operator.index(value)
         except TypeError:
-            from .arguments import is_real
-
             try:
-                k = int(value) if is_real(value) and float(value).is_integer() else None
+                k = int(value) if float(value).is_integer() else None
             except (TypeError, ValueError, OverflowError):
                 k = None
         return k is not None and 0 <= k < self.total and not self._held(k)
