@@ -437,3 +437,26 @@ def test_round_71_an_extra_terms_weight_is_a_finite_number_from_0(tmp_path, synt
         with pytest.raises(SettingsError, match="term 'mean': its weight is a finite number from 0"):
             session.run(job, extra_terms=[Mean(weight)])
     assert session.run(job, extra_terms=[Mean(0.5)]).image.size == (32, 24)
+
+
+def test_round_72_an_extra_term_is_taken_as_it_was_at_the_call(tmp_path, synthetic_weights):
+    """Hostile round 72: a callback setting an extra term's weight to "0.5" mid-run ended in a bare TypeError (the
+    run's work lost); NaN stopped it as non-finite. The terms are used as checked at the call."""
+    from stylize.objective import TVTerm
+
+    from .conftest import pattern
+
+    pattern(48, 40, 1).save(tmp_path / "a.png")
+    pattern(48, 40, 2).save(tmp_path / "b.png")
+    session = Session(size=32, iterations=6, weights=str(synthetic_weights), normalize=False)
+    job = session.transfer_job(tmp_path / "a.png", tmp_path / "b.png")
+    plain = session.run(job, extra_terms=[TVTerm(1.0)])
+    for value in ("0.5", float("nan")):
+        tv = TVTerm(1.0)
+
+        def edit(progress):
+            if progress.evaluations == 2:
+                tv.weight = value
+
+        out = session.run(job, edit, extra_terms=[tv])
+        assert out.stopped == plain.stopped and out.loss == plain.loss and not out.metadata["partial"]

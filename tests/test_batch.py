@@ -438,7 +438,8 @@ def test_contact_sheet_rows_failed_pairs_and_refusals(images, tmp_path):
                batch.Record(1, str(images / "photo1.png"), str(images / "art0.jpg"), str(out / "b.png"), "failed",
                             error="out of memory"),
                batch.Record(2, str(images / "photo2.png"), str(images / "art1.jpg"), str(out / "c.png"), "pending")]
-    path = batch.contact_sheet(records, tmp_path / "sheet.png")
+    mine = batch.plan([(r.content, r.style.split(";"), r.output) for r in records], out)
+    path = batch.contact_sheet(records, tmp_path / "sheet.png", batch=batch.sheet_batch(mine, Settings()))
     im = Image.open(path).convert("RGB")
     assert im.height == batch.SHEET_PAD + 3 * _row_height()
     assert im.width == batch.SHEET_PAD + 4 * (batch.SHEET_THUMB + batch.SHEET_PAD)  # content | 2 styles | result
@@ -451,8 +452,9 @@ def test_contact_sheet_rows_failed_pairs_and_refusals(images, tmp_path):
     assert batch.check_contact_sheet(path, pairs, Settings(), overwrite=True) == path
     with pytest.raises(ManifestError, match="already exists"):  # another batch's sheet: resuming is not ours
         batch.check_contact_sheet(path, pairs, Settings(), resume=True)
-    mine = batch.plan([(r.content, r.style.split(";"), r.output) for r in records], out)
     assert batch.check_contact_sheet(path, mine, Settings(), resume=True) == path  # this batch's own sheet, resumed
+    with pytest.raises(ManifestError, match="the contact sheet of other pairs"):  # (round 72: its pairs at other
+        batch.check_contact_sheet(path, mine, Settings(size=40), resume=True)  # settings: another batch)
     with pytest.raises(ManifestError, match="a file the batch reads or writes"):
         batch.check_contact_sheet(pairs[0].output, pairs, Settings())
     with pytest.raises(ManifestError, match="a .png or .jpg file"):
@@ -1831,3 +1833,31 @@ def test_round_69_on_folders_raising_leaves_no_folder(tmp_path, monkeypatch, syn
         batch.run_batch(batch.intake(None, ["c.png"], ["s.png"], "new/o"), "new/o", Settings(
             size=32, iterations=2, weights=str(synthetic_weights), normalize=False), report="r.json", on_folders=boom)
     assert sorted(os.listdir()) == ["c.png", "s.png"]
+
+
+def test_round_72_a_skip_existing_run_of_another_batch_never_replaces_its_sheet(tmp_path, monkeypatch,
+                                                                                synthetic_weights):
+    """Hostile round 72: the contact sheet's mark held only its outputs' names: a --skip-existing run of another
+    batch (other settings, or another photo under the same output name) replaced the first batch's sheet with
+    one of failures. Refused before any work, as the report of another batch is; the same batch resumes it."""
+    from .conftest import synthetic
+
+    monkeypatch.chdir(tmp_path)
+    pattern(40, 32, 1).save("c.png")
+    pattern(40, 32, 3).save("d.png")
+    pattern(36, 36, 2).save("s.png")
+    Path("a.csv").write_text("content,style,output\nc.png,s.png,o.png\n")
+    Path("b.csv").write_text("content,style,output\nd.png,s.png,o.png\n")
+    tiny = synthetic(synthetic_weights)
+    assert CliRunner().invoke(cli, ["batch", "a.csv", "--out-dir", "out", "--contact-sheet", "sheet.png",
+                                    *tiny]).exit_code == 0
+    kept = Path("sheet.png").read_bytes()
+    for other in (["a.csv", "--size", "40"], ["b.csv"]):
+        r = CliRunner().invoke(cli, ["batch", *other[:1], "--out-dir", "out", "--contact-sheet", "sheet.png", *tiny,
+                                     *other[1:], "--skip-existing"])
+        assert r.exit_code == 1 and "sheet.png: already exists, the contact sheet of other pairs" in r.stderr, \
+            cli_result_text(r)
+        assert Path("sheet.png").read_bytes() == kept
+    r = CliRunner().invoke(cli, ["batch", "a.csv", "--out-dir", "out", "--contact-sheet", "sheet.png", *tiny,
+                                 "--skip-existing"])  # (its own batch: resumed, its sheet drawn again)
+    assert r.exit_code == 0 and Path("sheet.png").exists(), cli_result_text(r)

@@ -589,3 +589,27 @@ def test_round_71_a_hand_made_reports_records_are_checked_and_what_it_writes_rea
 
     data, missing = report.merge([old("a.json", 5), old("b.json", 0)], "m.json")
     assert data["manifest_pairs"] == 6 and report.read(Path("m.json")) is not None and missing == [1, 2, 3, 4]
+
+
+def test_round_72_a_hand_made_report_edited_after_it_was_made_writes_nothing(tmp_path, monkeypatch):
+    """Hostile round 72: a Report checked when made, then edited (a status "bogus", a NaN, a pair twice, settings
+    holding infinity, manifest_pairs -5), wrote a file no command reads back, then called it "put at the report's
+    name during the batch". Checked again as it will be written: nothing written."""
+    import math
+
+    monkeypatch.chdir(tmp_path)
+
+    def edits(rep):
+        yield lambda: setattr(rep.records[0], "status", "bogus")
+        yield lambda: setattr(rep.records[0], "seconds", math.nan)
+        yield lambda: rep.records.append(Record(0, "a.png", "b.png", "o.png"))
+        yield lambda: rep.settings.update(x=math.inf)
+        yield lambda: setattr(rep, "manifest_pairs", -5)
+
+    for k in range(5):
+        rep = Report(Path("h.json"), {"a": 1}, [Record(0, "a.png", "b.png", "o.png")])
+        list(edits(rep))[k]()
+        with pytest.raises(ManifestError, match="h.json: this report's settings, records or count of pairs are not as "
+                                                "a report holds them"):
+            rep.open()
+        assert os.listdir() == [], k

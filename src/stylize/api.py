@@ -243,6 +243,8 @@ class Session:
                 raise SettingsError(f"term {term.name!r}: its layers and tapped are tuples of VGG-19 layer names")
             for name in (*term.layers, *term.tapped):
                 check_layer(name)
+        extra_terms = tuple(copy.copy(t) for t in extra_terms)  # (as checked at the call: a callback's edit of a
+        # term, its weight say, changes nothing in this run)
         if not isinstance(plan, (Job, Plan)):
             raise SettingsError(f"run: a Job or a Plan (session.transfer_job, session.plan), not {type(plan).__name__}")
         if start is not None and not (isinstance(start, torch.Tensor) and start.layout == torch.strided

@@ -1207,7 +1207,8 @@ def check_contact_sheet(path, pairs: list[Pair], settings, inputs=(), *, overwri
         raise _sheet_clash(p)
     if taken(p) and not _is_sheet(p):  # (said first: --overwrite would not replace it either)
         raise _not_a_sheet(p)
-    if taken(p) and not overwrite and not (resume and _is_sheet(p, [pair.output for pair in pairs])):
+    if taken(p) and not overwrite and not (resume and _is_sheet(p, [pair.output for pair in pairs],
+                                                                sheet_batch(pairs, settings))):
         if resume:  # (--overwrite cannot be added to --skip-existing)
             raise ManifestError(f"{p}: already exists, the contact sheet of other pairs (another batch's or shard's); "
                                 f"choose another --contact-sheet (one per shard)")
@@ -1230,11 +1231,11 @@ def _sheet_clash(path) -> ManifestError:
                          f"--contact-sheet path")
 
 
-def _is_sheet(path: Path, outputs=None) -> bool:
+def _is_sheet(path: Path, outputs=None, batch: str = "") -> bool:
     """Whether `path` is a contact sheet stylize made (--overwrite replaces only one), or with `outputs`, the
     sheet of a batch of these outputs (resuming replaces only its own)."""
     mark = ours(path).get("contact_sheet")
-    return mark is not None and (outputs is None or mark == _sheet_mark(outputs))
+    return mark is not None and (outputs is None or mark == _sheet_mark(outputs, batch))
 
 
 def _not_a_sheet(path) -> ManifestError:
@@ -1244,10 +1245,16 @@ def _not_a_sheet(path) -> ManifestError:
                          f"away or choose another name")
 
 
-def _sheet_mark(outputs) -> str:
-    """What a contact sheet records of its batch: a digest of its outputs' absolute names."""
-    names = "\n".join(sorted(os.path.abspath(os.fspath(o)) for o in outputs))
+def _sheet_mark(outputs, batch: str = "") -> str:
+    """What a contact sheet records of its batch: a digest of its outputs' absolute names and of the batch itself
+    (sheet_batch: its settings and manifest), so that a --skip-existing run replaces only its own batch's sheet."""
+    names = "\n".join(sorted(os.path.abspath(os.fspath(o)) for o in outputs)) + "\n" + batch
     return hashlib.sha256(names.encode("utf-8", "surrogateescape")).hexdigest()[:16]
+
+
+def sheet_batch(pairs: list[Pair], settings) -> str:
+    """The batch a contact sheet is of: its settings and its manifest's digest (as a report tells its batch)."""
+    return json.dumps([settings.to_dict(), manifest_files(pairs).digest], sort_keys=True, default=str)
 
 
 def sheet_size(pairs: int, styles: int, thumb: int = SHEET_THUMB) -> tuple[int, int]:
@@ -1292,12 +1299,14 @@ def sheet_found(path) -> tuple | None:
 
 
 def contact_sheet(records: list[Record], path, *, overwrite: bool = False, thumb: int = SHEET_THUMB,
-                  should_stop: Callable[[], bool] | None = None, found: tuple | None | bool = False) -> Path | None:
+                  should_stop: Callable[[], bool] | None = None, found: tuple | None | bool = False,
+                  batch: str = "") -> Path | None:
     """Write a grid of thumbnails, one row per pair: content | style(s) | result, with the pair's name and
     its status and final losses as text under it (no seconds: the same batch in the same folder gives the same
     sheet; a missing result is a grey box). The sheet is SHEET_PAD + len(records) x (thumb + SHEET_TEXT +
     SHEET_PAD) pixels high; written atomically (images.save_image), marked in its metadata with a digest of its
-    outputs' absolute names ({"contact_sheet": _sheet_mark(...)}: a resume replaces only its own). Call
+    outputs' absolute names and `batch` (sheet_batch) ({"contact_sheet": _sheet_mark(...)}: a resume replaces
+    only its own batch's). Call
     check_contact_sheet before the batch; here, a sheet at a name the records read or write is refused
     (ManifestError), whatever `overwrite`, and with `found` (sheet_found at that check), a file put there since
     (ManifestError: it is kept). should_stop() is asked before each row: a stop writes nothing (None)."""
@@ -1356,8 +1365,8 @@ def contact_sheet(records: list[Record], path, *, overwrite: bool = False, thumb
         for n, text in enumerate(printable(line) for line in lines):  # (a line break in a name: one line, escaped)
             draw.text((SHEET_PAD, top + thumb + 2 + 13 * n), _fitted(draw, text, width - 2 * SHEET_PAD),
                       fill="black")
-    return save_image(sheet, Path(path), {"contact_sheet": _sheet_mark(r.output for r in records), "pairs": len(records)},
-                      overwrite=overwrite)
+    return save_image(sheet, Path(path), {"contact_sheet": _sheet_mark((r.output for r in records), batch),
+                                          "pairs": len(records)}, overwrite=overwrite)
 
 
 # not compared: where it ran, and the names of files (a Ray worker's are absolute)

@@ -239,7 +239,7 @@ def batch_command(manifest, contents, styles, out_dir, name_template, skip_exist
     try:
         if contact_sheet and interrupt.signal is None and not batch.contact_sheet(
                 rep.records, contact_sheet, overwrite=overwrite or skip_existing, should_stop=console.stopped,
-                found=found):
+                found=found, batch=batch.sheet_batch(pairs, settings)):
             left, interrupt.signal = True, console.EARLY.signal  # (a signal while the sheet was drawn: not written)
     except StylizeError as e:  # the pairs' outcome is told first; then the sheet's failure, and 3 if a pair failed
         say(f"Error: {e}")

@@ -491,9 +491,17 @@ class Report:
         records = sorted([*self.records, *others], key=lambda r: r.index)
         started = min(self.started, there["started"]) if others and isinstance(there.get("started"), str) \
             else self.started
+        data = document(started, self.settings, self.manifest_pairs, records, self.manifest_sha256)
+        try:  # (a Report made by hand and edited since it was made: never a file no command takes back)
+            ok = valid(json.loads(json.dumps(data, default=str, allow_nan=False))) and \
+                len({r.index for r in records}) == len(records)
+        except (TypeError, ValueError, RecursionError):
+            ok = False
+        if not ok:
+            raise ManifestError(f"{self.path}: this report's settings, records or count of pairs are not as a report "
+                                f"holds them (changed since the Report was made); nothing written")
         try:
-            write_json(self.path, document(started, self.settings, self.manifest_pairs, records,
-                                            self.manifest_sha256), overwrite=True)
+            write_json(self.path, data, overwrite=True)
         except OSError as e:
             raise ManifestError(f"cannot write the report {self.path}: {e.strerror or e}") from None
         now = time.monotonic()
