@@ -460,3 +460,31 @@ def test_round_72_an_extra_term_is_taken_as_it_was_at_the_call(tmp_path, synthet
 
         out = session.run(job, edit, extra_terms=[tv])
         assert out.stopped == plain.stopped and out.loss == plain.loss and not out.metadata["partial"]
+
+
+def test_round_73_an_extra_terms_weight_of_any_real_type(tmp_path, synthetic_weights):
+    """Hostile round 73: an extra term's weight as a Fraction or a Decimal passed the check, then failed with a
+    bare TypeError once the targets were computed; Fraction(1, 10**400) was not refused as too small for a float."""
+    from decimal import Decimal
+    from fractions import Fraction
+
+    from stylize.objective import TVTerm
+
+    from .conftest import pattern
+
+    pattern(32, 32, 1).save(tmp_path / "c.png")
+    pattern(32, 32, 2).save(tmp_path / "s.png")
+    session = Session(size=32, iterations=2, weights=str(synthetic_weights), normalize=False)
+    job = session.transfer_job(tmp_path / "c.png", tmp_path / "s.png")
+
+    def term(weight):
+        t = TVTerm(1.0)
+        t.weight = weight
+        return t
+
+    told = []
+    with pytest.raises(SettingsError, match="its weight Fraction.* is too small or too large for a float"):
+        session.run(job, extra_terms=[term(Fraction(1, 10**400))], callback=told.append)
+    assert told == []
+    for weight in (Fraction(1, 3), Decimal("0.5")):
+        assert session.run(job, extra_terms=[term(weight)]).image.size == (32, 32)

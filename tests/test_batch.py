@@ -453,7 +453,7 @@ def test_contact_sheet_rows_failed_pairs_and_refusals(images, tmp_path):
     with pytest.raises(ManifestError, match="already exists"):  # another batch's sheet: resuming is not ours
         batch.check_contact_sheet(path, pairs, Settings(), resume=True)
     assert batch.check_contact_sheet(path, mine, Settings(), resume=True) == path  # this batch's own sheet, resumed
-    with pytest.raises(ManifestError, match="the contact sheet of other pairs"):  # (round 72: its pairs at other
+    with pytest.raises(ManifestError, match="of these outputs with other settings"):  # (round 72: its pairs at other
         batch.check_contact_sheet(path, mine, Settings(size=40), resume=True)  # settings: another batch)
     with pytest.raises(ManifestError, match="a file the batch reads or writes"):
         batch.check_contact_sheet(pairs[0].output, pairs, Settings())
@@ -1855,9 +1855,26 @@ def test_round_72_a_skip_existing_run_of_another_batch_never_replaces_its_sheet(
     for other in (["a.csv", "--size", "40"], ["b.csv"]):
         r = CliRunner().invoke(cli, ["batch", *other[:1], "--out-dir", "out", "--contact-sheet", "sheet.png", *tiny,
                                      *other[1:], "--skip-existing"])
-        assert r.exit_code == 1 and "sheet.png: already exists, the contact sheet of other pairs" in r.stderr, \
+        assert r.exit_code == 1 and "sheet.png: already exists, the contact sheet of a batch of these outputs with " \
+            "other settings or inputs" in r.stderr, \
             cli_result_text(r)
         assert Path("sheet.png").read_bytes() == kept
     r = CliRunner().invoke(cli, ["batch", "a.csv", "--out-dir", "out", "--contact-sheet", "sheet.png", *tiny,
                                  "--skip-existing"])  # (its own batch: resumed, its sheet drawn again)
     assert r.exit_code == 0 and Path("sheet.png").exists(), cli_result_text(r)
+
+
+def test_round_73_the_sheet_of_these_outputs_at_other_settings_is_said_so(tmp_path, monkeypatch, synthetic_weights):
+    """Hostile round 73: a --skip-existing run at another --iterations was refused (rightly) as "the contact sheet of
+    other pairs (another batch's or shard's)", though the pairs were the same; the report tells the two apart."""
+    from .conftest import synthetic
+
+    monkeypatch.chdir(tmp_path)
+    pattern(40, 32, 1).save("c.png")
+    pattern(36, 36, 2).save("s.png")
+    tiny = synthetic(synthetic_weights)
+    common = ["batch", "--content", "c.png", "--style", "s.png", "--out-dir", "o", "--contact-sheet", "sheet.png"]
+    assert CliRunner().invoke(cli, [*common, *tiny]).exit_code == 0
+    r = CliRunner().invoke(cli, [*common, *tiny, "--iterations", "4", "--skip-existing"])
+    assert r.exit_code == 1 and "sheet.png: already exists, the contact sheet of a batch of these outputs with other " \
+        "settings or inputs; choose another --contact-sheet" in r.stderr, cli_result_text(r)

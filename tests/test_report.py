@@ -613,3 +613,29 @@ def test_round_72_a_hand_made_report_edited_after_it_was_made_writes_nothing(tmp
                                                 "a report holds them"):
             rep.open()
         assert os.listdir() == [], k
+
+
+def test_round_73_a_resume_stopped_early_keeps_the_earlier_records_of_pairs_it_did_not_reach(tmp_path, monkeypatch,
+                                                                                             synthetic_weights):
+    """Hostile round 73: a --skip-existing resume stopped before its first pair rewrote the report with every pair
+    'pending' and no losses: for .bmp outputs (no metadata) the losses were lost for good, and the report no longer
+    told what each finished output was. A pair not reached keeps its earlier run's record."""
+    from stylize import Settings, batch
+
+    monkeypatch.chdir(tmp_path)
+    pattern(40, 32, 1).save("a.png")
+    pattern(40, 32, 2).save("b.png")
+    pattern(36, 36, 3).save("s.png")
+    settings = Settings(size=32, iterations=2, weights=str(synthetic_weights), normalize=False)
+
+    def pairs():
+        return batch.intake(None, ["a.png", "b.png"], ["s.png"], "ob", template="{content}.bmp")
+
+    batch.run_batch(pairs(), "ob", settings, report="ob/r.json")
+    before = [(p["status"], p["content_loss"]) for p in json.loads(Path("ob/r.json").read_text())["pairs"]]
+    assert [s for s, _ in before] == ["ok", "ok"] and all(loss is not None for _, loss in before)
+    stopped = batch.run_batch(pairs(), "ob", settings, report="ob/r.json", skip_existing=True, should_stop=lambda: True)
+    assert [r.status for r in stopped.records] == ["pending", "pending"]
+    assert [(p["status"], p["content_loss"]) for p in json.loads(Path("ob/r.json").read_text())["pairs"]] == before
+    again = batch.run_batch(pairs(), "ob", settings, report="ob/r.json", skip_existing=True)
+    assert [(r.status, r.content_loss) for r in again.records] == [("skipped", loss) for _, loss in before]

@@ -244,7 +244,12 @@ class Session:
             for name in (*term.layers, *term.tapped):
                 check_layer(name)
         extra_terms = tuple(copy.copy(t) for t in extra_terms)  # (as checked at the call: a callback's edit of a
-        # term, its weight say, changes nothing in this run)
+        for term in extra_terms:  # term's weight, name or layers changes nothing in this run; its tensors are shared)
+            try:  # (a Fraction or a Decimal: a float, and one too small for a float is not 0)
+                term.weight = arguments.as_float(term.weight)
+            except (ValueError, OverflowError):
+                raise SettingsError(f"term {term.name!r}: its weight {arguments.quoted(term.weight)} is too small or "
+                                    f"too large for a float") from None
         if not isinstance(plan, (Job, Plan)):
             raise SettingsError(f"run: a Job or a Plan (session.transfer_job, session.plan), not {type(plan).__name__}")
         if start is not None and not (isinstance(start, torch.Tensor) and start.layout == torch.strided

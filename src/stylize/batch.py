@@ -1210,8 +1210,11 @@ def check_contact_sheet(path, pairs: list[Pair], settings, inputs=(), *, overwri
     if taken(p) and not overwrite and not (resume and _is_sheet(p, [pair.output for pair in pairs],
                                                                 sheet_batch(pairs, settings))):
         if resume:  # (--overwrite cannot be added to --skip-existing)
-            raise ManifestError(f"{p}: already exists, the contact sheet of other pairs (another batch's or shard's); "
-                                f"choose another --contact-sheet (one per shard)")
+            same = ours(p).get("outputs") == _sheet_mark(pair.output for pair in pairs)  # (its outputs, another batch)
+            raise ManifestError(f"{p}: already exists, the contact sheet of "
+                                + ("a batch of these outputs with other settings or inputs" if same else
+                                   "other pairs (another batch's or shard's)")
+                                + "; choose another --contact-sheet (one per shard)")
         raise ManifestError(f"{p}: already exists; pass --overwrite to replace it")
     width, height = sheet_size(len(pairs), max((len(pair.styles) for pair in pairs), default=1))
     limit = max_side(p)
@@ -1366,7 +1369,8 @@ def contact_sheet(records: list[Record], path, *, overwrite: bool = False, thumb
             draw.text((SHEET_PAD, top + thumb + 2 + 13 * n), _fitted(draw, text, width - 2 * SHEET_PAD),
                       fill="black")
     return save_image(sheet, Path(path), {"contact_sheet": _sheet_mark((r.output for r in records), batch),
-                                          "pairs": len(records)}, overwrite=overwrite)
+                                          "outputs": _sheet_mark(r.output for r in records), "pairs": len(records)},
+                      overwrite=overwrite)
 
 
 # not compared: where it ran, and the names of files (a Ray worker's are absolute)

@@ -481,6 +481,8 @@ class Report:
             if r.status == "skipped" and r.content_loss is None and r.index in self._earlier:
                 r.carry(self._earlier.pop(r.index))
         ours = {r.index for r in self.records}
+        mine = [Record.from_dict(self._earlier[r.index]) if r.status == "pending" and r.index in self._earlier else r
+                for r in self.records]  # (resuming: a pair not reached yet keeps its earlier run's record)
         there = read(self.path)
         if not first and os.path.lexists(self.path) and (there is None or not self._same_batch(there)):  # (put
             raise ManifestError(f"{self.path}: a file that is not this batch's report (a file of yours, or another "
@@ -488,7 +490,7 @@ class Report:
                                 f"report not written: move it away, then resume with --skip-existing")  # there since)
         others = [Record.from_dict(r) for r in there["pairs"] if r.get("index") not in ours] \
             if there is not None and self._same_batch(there) else []
-        records = sorted([*self.records, *others], key=lambda r: r.index)
+        records = sorted([*mine, *others], key=lambda r: r.index)
         started = min(self.started, there["started"]) if others and isinstance(there.get("started"), str) \
             else self.started
         data = document(started, self.settings, self.manifest_pairs, records, self.manifest_sha256)

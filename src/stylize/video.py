@@ -687,13 +687,20 @@ def clip_key(clip: Clip) -> str:
 
 
 def _file_digest(path) -> str:
-    h = hashlib.sha256()
+    """A file's SHA-256, read once per contents (the fingerprint and clip_key both digest the clip's files; a file
+    replaced or changed since has another images.file_stamp, and is read again)."""
     try:
-        with open(path, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                h.update(block)
+        return _digest_of(os.path.realpath(path), images.file_stamp(os.stat(path)))
     except OSError as e:
         raise VideoError(f"{path}: cannot read it ({_why(e)})") from None
+
+
+@functools.lru_cache(maxsize=4096)
+def _digest_of(path: str, stamp: tuple) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
     return h.hexdigest()
 
 
