@@ -488,3 +488,32 @@ def test_round_73_an_extra_terms_weight_of_any_real_type(tmp_path, synthetic_wei
     assert told == []
     for weight in (Fraction(1, 3), Decimal("0.5")):
         assert session.run(job, extra_terms=[term(weight)]).image.size == (32, 32)
+
+
+def test_round_74_an_extra_terms_decimal_nan_weight_and_its_own_infinite_loss(tmp_path, synthetic_weights):
+    """Hostile round 74: an extra term of weight Decimal('NaN') raised a bare decimal.InvalidOperation; a term whose
+    own loss was infinite was blamed on "the network's responses" and --weights."""
+    from decimal import Decimal
+
+    from stylize.errors import NonFiniteError
+    from stylize.objective import Term, TVTerm
+
+    from .conftest import pattern
+
+    class Infinite(Term):
+        name = "big"
+
+        def loss(self, x, responses):
+            return (x * 0).sum() + float("inf")
+
+    pattern(32, 32, 1).save(tmp_path / "c.png")
+    pattern(32, 32, 2).save(tmp_path / "s.png")
+    session = Session(size=32, iterations=2, weights=str(synthetic_weights), normalize=False)
+    job = session.transfer_job(tmp_path / "c.png", tmp_path / "s.png")
+    for weight in (Decimal("NaN"), Decimal("-NaN")):
+        term = TVTerm(1.0)
+        term.weight = weight
+        with pytest.raises(SettingsError, match="its weight is a finite number from 0"):
+            session.run(job, extra_terms=[term])
+    with pytest.raises(NonFiniteError, match="^term 'big': its own loss is not finite at the start$"):
+        session.run(job, extra_terms=[Infinite(1.0)])

@@ -1878,3 +1878,24 @@ def test_round_73_the_sheet_of_these_outputs_at_other_settings_is_said_so(tmp_pa
     r = CliRunner().invoke(cli, [*common, *tiny, "--iterations", "4", "--skip-existing"])
     assert r.exit_code == 1 and "sheet.png: already exists, the contact sheet of a batch of these outputs with other " \
         "settings or inputs; choose another --contact-sheet" in r.stderr, cli_result_text(r)
+
+
+def test_round_74_on_folders_runs_in_the_batchs_folder_and_a_stopped_resumes_copy_keeps_earlier_records(
+        tmp_path, monkeypatch, synthetic_weights):
+    """Hostile round 74: on_folders changing folder was not undone (the pair failed, the report went to the other
+    folder); the Report a stopped --skip-existing resume returned said 'pending' for pairs its file kept 'ok'."""
+    monkeypatch.chdir(tmp_path)
+    pattern(40, 32, 1).save("c.png")
+    for n in (2, 3):
+        pattern(36, 36, n).save(f"s{n}.png")
+    Path("other").mkdir()
+    settings = Settings(size=32, iterations=2, weights=str(synthetic_weights), normalize=False)
+    pairs = batch.intake(None, ["c.png"], ["s2.png", "s3.png"], "out")
+    done = batch.run_batch(pairs, "out", settings, report="rep.json", on_folders=lambda: os.chdir("other"))
+    assert [r.status for r in done.records] == ["ok", "ok"] and os.getcwd() == str(tmp_path)
+    assert Path("rep.json").exists() and os.listdir("other") == []
+    asked = []
+    stopped = batch.run_batch(pairs, "out", settings, report="rep.json", skip_existing=True,
+                              should_stop=lambda: asked.append(1) or len(asked) > 1)
+    on_disk = [p["status"] for p in json.loads(Path("rep.json").read_text())["pairs"]]
+    assert [r.status for r in stopped.records] == on_disk and "pending" not in on_disk

@@ -635,7 +635,27 @@ def test_round_73_a_resume_stopped_early_keeps_the_earlier_records_of_pairs_it_d
     before = [(p["status"], p["content_loss"]) for p in json.loads(Path("ob/r.json").read_text())["pairs"]]
     assert [s for s, _ in before] == ["ok", "ok"] and all(loss is not None for _, loss in before)
     stopped = batch.run_batch(pairs(), "ob", settings, report="ob/r.json", skip_existing=True, should_stop=lambda: True)
-    assert [r.status for r in stopped.records] == ["pending", "pending"]
+    assert [r.status for r in stopped.records] == ["ok", "ok"]  # (round 74: the copy returned says what the file does)
     assert [(p["status"], p["content_loss"]) for p in json.loads(Path("ob/r.json").read_text())["pairs"]] == before
     again = batch.run_batch(pairs(), "ob", settings, report="ob/r.json", skip_existing=True)
     assert [(r.status, r.content_loss) for r in again.records] == [("skipped", loss) for _, loss in before]
+
+
+def test_round_74_a_stopped_resume_keeps_an_earlier_record_only_where_its_output_is(tmp_path, monkeypatch,
+                                                                                  synthetic_weights):
+    """Hostile round 74: a --skip-existing resume stopped early kept "ok" in the report for pairs whose outputs had
+    been removed (the run said "3 pending"): an earlier record is kept only while its output is there."""
+    from stylize import Settings, batch
+
+    monkeypatch.chdir(tmp_path)
+    pattern(40, 32, 1).save("c.png")
+    for n in (2, 3, 4):
+        pattern(36, 36, n).save(f"s{n}.png")
+    settings = Settings(size=32, iterations=2, weights=str(synthetic_weights), normalize=False)
+    pairs = batch.intake(None, ["c.png"], ["s2.png", "s3.png", "s4.png"], "o")
+    batch.run_batch(pairs, "o", settings, report="r.json")
+    os.remove("o/c__s2.png")
+    os.remove("o/c__s4.png")
+    stopped = batch.run_batch(pairs, "o", settings, report="r.json", skip_existing=True, should_stop=lambda: True)
+    on_disk = [p["status"] for p in json.loads(Path("r.json").read_text())["pairs"]]
+    assert on_disk == ["pending", "ok", "pending"] == [r.status for r in stopped.records]

@@ -236,7 +236,11 @@ class Session:
         if not isinstance(extra_terms, (list, tuple)) or not all(isinstance(t, Term) for t in extra_terms):
             raise SettingsError("extra_terms: a list of objective terms (stylize.objective.Term)")
         for term in extra_terms:  # (the layers it reads: VGG-19's, computed for it; LayerError for another name)
-            if not (arguments.is_real(term.weight) and 0 <= term.weight < math.inf):
+            try:  # (a Decimal NaN cannot be compared; a huge Fraction is no float)
+                weight = float(term.weight) if arguments.is_real(term.weight) else math.nan
+            except (OverflowError, ValueError):
+                weight = math.inf
+            if not 0 <= weight < math.inf:
                 raise SettingsError(f"term {term.name!r}: its weight is a finite number from 0, not "
                                     f"{arguments.quoted(term.weight)}")
             if not isinstance(term.layers, (list, tuple)) or not isinstance(term.tapped, (list, tuple)):

@@ -1131,7 +1131,8 @@ def run_batch(pairs: list[Pair], out_dir, settings, *, report=None, inputs=(), s
     pairs, inputs, metadata = check_arguments(
         pairs, out_dir, report, inputs, skip_existing, overwrite, continue_on_error, metadata, callback=callback,
         should_stop=should_stop, on_ready=on_ready, on_pair=on_pair, on_note=on_note, on_folders=on_folders)
-    callback, should_stop, on_ready, on_pair, on_note = map(told, (callback, should_stop, on_ready, on_pair, on_note))
+    callback, should_stop, on_ready, on_pair, on_note, on_folders = map(told, (callback, should_stop, on_ready, on_pair,
+                                                                               on_note, on_folders))
     settings = settings_of(settings)
     check_read(pairs, settings)
     session = Session(settings)  # its device checked before begin creates any folder

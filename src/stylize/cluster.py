@@ -219,8 +219,8 @@ def run_batch(pairs: list[Pair], out_dir, settings, *, address: str | None = Non
     pairs, inputs, metadata = batch.check_arguments(
         pairs, out_dir, report, inputs, skip_existing, overwrite, continue_on_error, metadata, should_stop=should_stop,
         on_ready=on_ready, on_start=on_start, on_pair=on_pair, on_note=on_note, on_folders=on_folders)
-    should_stop, on_ready, on_start, on_pair, on_note = map(batch.told, (should_stop, on_ready, on_start, on_pair,
-                                                                         on_note))  # (as batch.run_batch's)
+    should_stop, on_ready, on_start, on_pair, on_note, on_folders = map(batch.told, (
+        should_stop, on_ready, on_start, on_pair, on_note, on_folders))  # (as batch.run_batch's)
     settings = settings_of(settings)
     batch.check_read(pairs, settings)
     ray = import_ray()

@@ -143,6 +143,8 @@ class Objective:
         """Why the total is not finite at x, naming the term (and the option of its weight) to blame."""
         values = list(zip(self.terms, self._losses(x)))
         for t, e in values:
+            if not bool(torch.isfinite(e).all()) and t.option == Term.option:  # (a caller's term: its own loss)
+                return f"term {t.name!r}: its own loss is not finite at the start"
             if not bool(torch.isfinite(e).all()):
                 return (f"the {t.name} loss is not finite at the start: the network's responses overflow float32 "
                         f"(check --weights)")

@@ -317,10 +317,16 @@ class Report:
         to it changes this report, what it writes or what its batch removes; its check(), open() and write() are a
         ManifestError (a batch writes its report itself), its close() nothing."""
         view = copy.copy(self)
-        view.records, view.settings = [replace(r) for r in self.records], copy.deepcopy(self.settings)
+        view.records, view.settings = [replace(r) for r in self._kept()], copy.deepcopy(self.settings)
         view.folders, view._earlier = list(self.folders), copy.deepcopy(self._earlier)
         view.lock, view.claim, view._open, view._copy = None, None, False, True
         return view
+
+    def _kept(self) -> list[Record]:
+        """The records as the report holds them: resuming, a pair not reached yet keeps its earlier run's record
+        while its output is there (one removed since: pending, as this run says)."""
+        return [Record.from_dict(self._earlier[r.index]) if r.status == "pending" and r.index in self._earlier
+                and os.path.lexists(self._earlier[r.index].get("output", "")) else r for r in self.records]
 
     def _own(self) -> None:
         """A copy (view) neither claims, opens nor writes the report: ManifestError."""
@@ -481,8 +487,7 @@ class Report:
             if r.status == "skipped" and r.content_loss is None and r.index in self._earlier:
                 r.carry(self._earlier.pop(r.index))
         ours = {r.index for r in self.records}
-        mine = [Record.from_dict(self._earlier[r.index]) if r.status == "pending" and r.index in self._earlier else r
-                for r in self.records]  # (resuming: a pair not reached yet keeps its earlier run's record)
+        mine = self._kept()
         there = read(self.path)
         if not first and os.path.lexists(self.path) and (there is None or not self._same_batch(there)):  # (put
             raise ManifestError(f"{self.path}: a file that is not this batch's report (a file of yours, or another "
