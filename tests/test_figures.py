@@ -513,17 +513,22 @@ def test_round_62_an_ico_figure_is_told_to_lower_size_only_where_that_helps(tmp_
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.png", "s.png"]
 
 
+def one_cell_grid(tmp_path, weights):
+    """A grid of one cell on synthetic weights (c.png x s.png in tmp_path): the Figure, its photo, the photo's bytes."""
+    photo, art = tmp_path / "c.png", tmp_path / "s.png"
+    pattern(40, 32, 1).save(photo)
+    pattern(36, 36, 2).save(art)
+    figure = figures.grid(Settings(size=32, iterations=2, weights=str(weights), normalize=False), photo, art,
+                          ratios=[1e-3], layer_sets=[["conv1_1"]])
+    return figure, photo, photo.read_bytes()
+
+
 def test_round_65_save_refuses_a_figure_changed_since_it_was_made(tmp_path, synthetic_weights):
     """Hostile round 65: figures.save took an edited Figure as it now was: meta["partial"] set False saved a stopped
     figure as finished; its inputs cleared let save write over its own content image."""
     from stylize.errors import ImageError
 
-    photo, art = tmp_path / "c.png", tmp_path / "s.png"
-    pattern(40, 32, 1).save(photo)
-    pattern(36, 36, 2).save(art)
-    kept = photo.read_bytes()
-    figure = figures.grid(Settings(size=32, iterations=2, weights=str(synthetic_weights), normalize=False), photo, art,
-                          ratios=[1e-3], layer_sets=[["conv1_1"]])
+    figure, photo, kept = one_cell_grid(tmp_path, synthetic_weights)
     figure.meta["partial"] = True
     with pytest.raises(ImageError, match="figure: not as figures.figure1 or figures.grid returned it"):
         figures.save(figure, tmp_path / "g.png")
@@ -540,12 +545,7 @@ def test_round_66_save_takes_only_a_figure_as_figure1_or_grid_returned_it(tmp_pa
     a Figure made by hand was saved with invented metadata, or failed with a bare KeyError or AttributeError."""
     import dataclasses
 
-    photo, art = tmp_path / "c.png", tmp_path / "s.png"
-    pattern(40, 32, 1).save(photo)
-    pattern(36, 36, 2).save(art)
-    kept = photo.read_bytes()
-    figure = figures.grid(Settings(size=32, iterations=2, weights=str(synthetic_weights), normalize=False), photo, art,
-                          ratios=[1e-3], layer_sets=[["conv1_1"]])
+    figure, photo, kept = one_cell_grid(tmp_path, synthetic_weights)
     hand = Image.new("RGB", (8, 8))
     for bad, out in ((dataclasses.replace(figure, inputs=[]), photo),
                      (dataclasses.replace(figure, image=Image.new("RGB", figure.image.size, "blue")), tmp_path / "b.png"),

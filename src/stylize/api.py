@@ -235,25 +235,7 @@ class Session:
         iterations = None if iterations is None else int(iterations)
         if not isinstance(extra_terms, (list, tuple)) or not all(isinstance(t, Term) for t in extra_terms):
             raise SettingsError("extra_terms: a list of objective terms (stylize.objective.Term)")
-        for term in extra_terms:  # (the layers it reads: VGG-19's, computed for it; LayerError for another name)
-            try:  # (a Decimal NaN cannot be compared; a huge Fraction is no float)
-                weight = float(term.weight) if arguments.is_real(term.weight) else math.nan
-            except (OverflowError, ValueError):
-                weight = math.inf
-            if not 0 <= weight < math.inf:
-                raise SettingsError(f"term {term.name!r}: its weight is a finite number from 0, not "
-                                    f"{arguments.quoted(term.weight)}")
-            if not isinstance(term.layers, (list, tuple)) or not isinstance(term.tapped, (list, tuple)):
-                raise SettingsError(f"term {term.name!r}: its layers and tapped are tuples of VGG-19 layer names")
-            for name in (*term.layers, *term.tapped):
-                check_layer(name)
-        extra_terms = tuple(copy.copy(t) for t in extra_terms)  # (as checked at the call: a callback's edit of a
-        for term in extra_terms:  # term's weight, name or layers changes nothing in this run; its tensors are shared)
-            try:  # (a Fraction or a Decimal: a float, and one too small for a float is not 0)
-                term.weight = arguments.as_float(term.weight)
-            except (ValueError, OverflowError):
-                raise SettingsError(f"term {term.name!r}: its weight {arguments.quoted(term.weight)} is too small or "
-                                    f"too large for a float") from None
+        extra_terms = _taken_terms(extra_terms)
         if not isinstance(plan, (Job, Plan)):
             raise SettingsError(f"run: a Job or a Plan (session.transfer_job, session.plan), not {type(plan).__name__}")
         if start is not None and not (isinstance(start, torch.Tensor) and start.layout == torch.strided
@@ -416,6 +398,34 @@ class Session:
     def forget(self) -> None:
         """Drop cached images and targets (the batch runner calls this between groups)."""
         self.targets.forget()
+
+
+def _taken_terms(extra_terms) -> tuple:
+    """Session.run's extra terms as checked at the call, each a copy (a callback's edit of a term's weight, name or
+    layers changes nothing in the run; the tensors it holds are shared): its weight a finite float from 0 (a
+    Fraction or Decimal too; one too small for a float is not 0), its layers VGG-19's (computed for it).
+    SettingsError, LayerError."""
+    taken = []
+    for term in extra_terms:
+        try:  # (a Decimal NaN cannot be compared; a huge Fraction is no float)
+            weight = float(term.weight) if arguments.is_real(term.weight) else math.nan
+        except (OverflowError, ValueError):
+            weight = math.inf
+        if not 0 <= weight < math.inf:
+            raise SettingsError(f"term {term.name!r}: its weight is a finite number from 0, not "
+                                f"{arguments.quoted(term.weight)}")
+        try:
+            arguments.as_float(term.weight)
+        except ValueError:
+            raise SettingsError(f"term {term.name!r}: its weight {arguments.quoted(term.weight)} is too small or too "
+                                f"large for a float") from None
+        if not isinstance(term.layers, (list, tuple)) or not isinstance(term.tapped, (list, tuple)):
+            raise SettingsError(f"term {term.name!r}: its layers and tapped are tuples of VGG-19 layer names")
+        for name in (*term.layers, *term.tapped):
+            check_layer(name)
+        taken.append(copy.copy(term))
+        taken[-1].weight = weight
+    return tuple(taken)
 
 
 class _LevelCallback:

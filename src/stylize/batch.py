@@ -30,7 +30,7 @@ from .images import (NAME_MAX, NOT_REGULAR, OWN_NAMES, check_folder_name, check_
                      max_side, missing_folders, no_folder, output_format, parse_json, path_key, ours, remove_empty,
                      save_image, shown_size, sidecar_path, taken, through_link)
 from .job import inputs as job_inputs, transfer_job
-from .plan import BLEND_UNREAD
+from .plan import BLEND_UNREAD, BLEND_UNREAD_WHY
 from .masks import is_colour
 from .report import Record, Report
 from .settings import MAX_COUNT, NUMBER_RANGE, STARTS, Settings, names_a_folder, number, settings_of, shown, whole
@@ -1036,7 +1036,7 @@ def check_masks(pairs: list[Pair], settings) -> None:
             pair.error = f"pair {pair.index + 1}: {e}"
             continue
         if pair.blend is not None and not fit[key]:  # (its own blend, unread: it fails alone, before any work)
-            pair.error = f"pair {pair.index + 1}'s blend: {BLEND_UNREAD.split(': ', 1)[1]}"
+            pair.error = f"pair {pair.index + 1}'s blend: {BLEND_UNREAD_WHY}"
         blended = blended or (pair.blend is None and len(pair.styles) > 1 and fit[key])
     if settings.style_blend is not None and not blended:  # (as plan.make says for one transfer)
         raise UsageError(BLEND_UNREAD)

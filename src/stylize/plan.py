@@ -65,8 +65,9 @@ class Plan:
         return replace(self, levels=self.levels[:-1] + (last,))
 
 
-BLEND_UNREAD = ("--style-blend (blend): has no effect here: each region of the content mask takes its style from one "
-                "style image (the weights count within a region several style masks share)")
+BLEND_UNREAD_WHY = ("has no effect here: each region of the content mask takes its style from one style image (the "
+                    "weights count within a region several style masks share)")
+BLEND_UNREAD = f"--style-blend (blend): {BLEND_UNREAD_WHY}"
 
 
 def check_made(plan: Plan, name: str = "plan") -> None:
