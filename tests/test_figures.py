@@ -3,6 +3,7 @@
 import json
 import os
 import re
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -571,3 +572,30 @@ def test_round_66_a_cells_folder_never_has_one_of_stylizes_own_names(tmp_path, m
                 "conv1_1", *synthetic(synthetic_weights))
         assert r.exit_code == 1 and f"{cells}: --cells-dir takes a folder named" in r.stderr, cli_result_text(r)
     assert sorted(os.listdir()) == ["c.png", "s.png"]
+
+
+def test_round_75_a_stopped_figure_says_it_wrote_its_json_too(tmp_path, monkeypatch, synthetic_weights):
+    """Hostile round 75: Ctrl-C mid-grid said "wrote the cells made so far to g.png (marked partial)", though g.json
+    was written too (marked partial as well)."""
+    import contextlib
+    from signal import SIGINT
+
+    from stylize import cli as cli_module
+
+    from .conftest import synthetic
+
+    class CtrlC:  # (noted once the first cell is in the cells folder)
+        signal = SIGINT
+
+        def __call__(self):
+            return len(list(Path("c").glob("*.png"))) >= 1
+
+    monkeypatch.chdir(tmp_path)
+    pattern(40, 32, 1).save("p.png")
+    pattern(36, 36, 2).save("s.png")
+    monkeypatch.setattr(cli_module, "catch_signals", lambda: contextlib.nullcontext(CtrlC()))
+    r = run("grid", "p.png", "s.png", "-o", "g.png", "--cells-dir", "c", "--ratios", "1e-3,1e-2", "--layer-sets",
+            "conv1_1", *synthetic(synthetic_weights))
+    assert r.exit_code == 130, cli_result_text(r)
+    assert r.stderr.strip() == "Interrupted: wrote g.png and g.json, the cells so far (marked partial)"
+    assert json.loads(Path("g.json").read_text())["partial"] is True

@@ -1771,3 +1771,54 @@ def test_round_68_a_multi_pass_resume_says_the_frame_passes_it_kept(tmp_path, mo
     assert stopped.stopped and stopped.frame_passes == 3 and stopped.passes_before == 0
     resumed = video.make_video("fr", "s.png", "v.mp4", settings, options)
     assert resumed.encoded and resumed.passes_before == 3 and resumed.before == "3 of 4 frame passes"
+
+
+def test_round_75_encode_takes_each_frame_as_it_was_checked(tmp_path, monkeypatch, synthetic_weights):
+    """Hostile round 75: a frame replaced while encode encoded the earlier ones (a plain red picture of the user's,
+    put at a checked frame's name) went into the video; a frames folder that is missing or a file was "missing; the
+    frames are not all finished"."""
+    from stylize.errors import ImageError
+    from stylize.settings import Settings
+
+    monkeypatch.chdir(tmp_path)
+    Path("fr").mkdir()
+    for n in (1, 2, 3):
+        pattern(32, 24, n).save(f"fr/frame_{n:05d}.png")
+    pattern(36, 36, 9).save("s.png")
+    settings = Settings(size=32, iterations=2, weights=str(synthetic_weights), normalize=False)
+    assert not video.make_video("fr", "s.png", "made/", settings, video.VideoOptions(independent=True)).stopped
+    asked = []
+
+    def replace_the_third(*_):
+        asked.append(1)
+        if len(asked) == 2:
+            Image.new("RGB", (32, 24), "red").save("made/frame_00003.png")
+        return False
+
+    with pytest.raises(ImageError, match="frame_00003.png: replaced during this run"):
+        video.encode("made", "v.mp4", video.open_clip("fr"), should_stop=replace_the_third)
+    assert sorted(os.listdir()) == ["fr", "made", "s.png"]
+    for name, why in (("nope", "nope: no such frames folder"), ("s.png", "s.png: is a file, not a frames folder")):
+        with pytest.raises(video.VideoError, match=why):
+            video.encode(name, "v.mp4", video.open_clip("fr"))
+
+
+def test_round_75_a_pil_style_changed_in_place_mid_video_is_named_replaced(tmp_path, monkeypatch, synthetic_weights):
+    """Hostile round 75: a PIL style painted in place after the first frame was refused as a SettingsError about
+    `memory_of` (the first frame's plan, passed inside the video, seen changed before the style itself)."""
+    from stylize.errors import ImageError
+    from stylize.settings import Settings
+
+    monkeypatch.chdir(tmp_path)
+    Path("fr").mkdir()
+    for n in (1, 2):
+        pattern(32, 24, n).save(f"fr/frame_{n:05d}.png")
+    style = pattern(36, 36, 9)
+    settings = Settings(size=32, iterations=2, weights=str(synthetic_weights), normalize=False)
+
+    def paint(_):
+        style.paste((255, 0, 0), (0, 0, 36, 36))
+
+    with pytest.raises(ImageError, match="<image>: replaced during this run"):
+        video.make_video("fr", style, "made/", settings, on_frame=paint)
+    assert os.listdir("made") == ["frame_00001.png"]

@@ -168,14 +168,16 @@ class Session:
             raise SettingsError(f"plan: a Job (session.transfer_job, ...), not {type(job).__name__}")
         if memory_of is not None and not isinstance(memory_of, Plan):
             raise SettingsError(f"memory_of: an earlier Plan (or None), not {type(memory_of).__name__}")
-        if memory_of is not None:  # (its memory plans are kept: they must be ones planned)
-            plans.check_made(memory_of, "memory_of")
         jobs.check_made(job)  # (first: an edited Job's settings are not another Session's)
         if job.settings != self.settings.to_dict():  # (its network, pooling, ...: this Session's would run it)
             raise SettingsError("job: made by a Session with other settings (its metadata would name them, this "
                                 "Session's network would run it); plan it with the Session that made it")
+        inputs = jobs.inputs(job, self.targets.key)  # (in a pinned run: an input replaced meanwhile is named first,
+        # before an earlier plan of it as `memory_of` is seen changed)
+        if memory_of is not None:  # (its memory plans are kept: they must be ones planned)
+            plans.check_made(memory_of, "memory_of")
         plan = plans.make(job, self.targets, self.device, self.settings.pooling, memory_of)
-        return arguments.seal(replace(plan, inputs=jobs.inputs(job, self.targets.key), settings=self.settings))
+        return arguments.seal(replace(plan, inputs=inputs, settings=self.settings))
 
     def _check_plan(self, plan: Plan) -> None:
         """A plan given to run is run as it was checked: by a Session of the same settings (the network), on inputs

@@ -344,7 +344,7 @@ def run_figure(make, settings: Settings, quiet: bool, runs: int, desc: str) -> N
     if figure.output is None:
         interrupted("Interrupted before the first cell; nothing written.", interrupt)
     if figure.partial:
-        interrupted(f"Interrupted: wrote the cells made so far to {figure.output} (marked partial)", interrupt)
+        interrupted(f"Interrupted: wrote {figure.output} and {figure.side}, the cells so far (marked partial)", interrupt)
     echo(f"Wrote {figure.output} and {figure.side}", quiet)
 
 

@@ -37,7 +37,7 @@ from PIL import Image, ImageOps
 from . import arguments, claims, images, unread
 from .arguments import given_twice
 from .console import limits
-from .errors import StylizeError
+from .errors import ImageError, StylizeError
 from .job import NAME_KEY, blend_weights, styles_of
 from .objective import TemporalTerm
 from .settings import FPS_RANGE, MAX_COUNT, MAX_PASSES, NUMBER_RANGE, names_a_video
@@ -1396,7 +1396,8 @@ def encode(frames_dir, output, source: Clip, codec: str | None = None, fps: floa
     filesystem without hard links). Before the first frame: the frames and the output (check_video_output: an
     existing one without overwrite, the container and `codec`, None for the container's own), with the output
     claimed (claims.holding: another run writing it is refused). should_stop() is asked before every frame:
-    EncodingStopped, and the temporary file removed. Raises VideoError, ImageError, ClaimError."""
+    EncodingStopped, and the temporary file removed. A frame changed after the check (its images.file_stamp):
+    ImageError, nothing written. Raises VideoError, ImageError, ClaimError."""
 
     if not isinstance(source, Clip):
         raise VideoError(f"source: the Clip of the frames (video.open_clip), not {type(source).__name__}")
@@ -1414,15 +1415,27 @@ def encode(frames_dir, output, source: Clip, codec: str | None = None, fps: floa
     if claims.folder_held(frames_dir):  # (another run writing the frames: they are not finished)
         raise VideoError(f"{frames_dir}: another stylize run{claims.owner(Path(frames_dir) / claims.FOLDER_LOCK)} is "
                          f"writing these frames; wait for it to end")
+    if not os.path.isdir(frames_dir):
+        raise VideoError(f"{frames_dir}: " + ("is a file, not a frames folder" if os.path.exists(frames_dir) else
+                                              "no such frames folder"))
     files = [frame_path(frames_dir, n) for n in range(1, source.count + 1)]
     missing = [f for f in files if not os.path.exists(f)]
     if missing:
         raise VideoError(f"{missing[0]}: missing; the frames are not all finished")
+    stamps = [_file_stamp(f) for f in files]  # (before the check reads them: each is encoded as it was checked)
     _check_one_run(files, source)
     size = images.load_image(files[0]).size  # (as each frame is read below: EXIF orientation applied)
     codec = check_video_output(output, codec, size, source, fps, overwrite)
     with claims.holding(output):
-        return _encode(av, files, output, source, codec, size, fps, overwrite, should_stop)
+        return _encode(av, dict(zip(files, stamps)), output, source, codec, size, fps, overwrite, should_stop)
+
+
+def _file_stamp(file: Path) -> tuple | None:
+    """The frame's images.file_stamp (None where it cannot be seen: load_image names why)."""
+    try:
+        return images.file_stamp(os.stat(file))
+    except OSError:
+        return None
 
 
 def _check_one_run(files: list[Path], source: Clip) -> None:
@@ -1476,10 +1489,13 @@ def _encode(av, files, output: Path, source: Clip, codec: str, size, fps, overwr
         try:
             out, stream, audio = _open_output(av, tmp, codec, size, rate, time_base, src)
             with out:
-                for n, f in enumerate(files):
+                for n, (f, stamp) in enumerate(files.items()):
                     if should_stop is not None and should_stop():
                         raise EncodingStopped(output)
                     im = images.load_image(f)
+                    if _file_stamp(f) != stamp:  # (after the check: another's file put there is not what was checked)
+                        raise ImageError(f"{f}: replaced during this run (it differs from its first read): the video "
+                                         f"would mix two versions of it; run again once it stays put")
                     if im.size != size:
                         raise VideoError(f"{f}: {im.size[0]}x{im.size[1]} px, but the first frame is "
                                          f"{size[0]}x{size[1]}")
