@@ -326,7 +326,7 @@ def test_an_output_name_only_a_folder_can_have_fails_its_pair_and_the_record_nam
     pairs = json.loads((tmp_path / "r.json").read_text())["pairs"]
     assert [p["error"].partition(": ")[2] for p in pairs] == [
         '"output" x.png/ names a folder: give a file name', '"output" y.png/. names a folder: give a file name',
-        f"{tmp_path / 'o'}/ : unknown output extension '(none)'; use .png, .jpg, .webp, .tif, ...",
+        f"{tmp_path / 'o'}/ : the name has no extension; use .png, .jpg, .webp, .tif, ...",
         '"output" . names a folder: give a file name']
     assert pairs[2]["output"] == f"{tmp_path / 'o'}/ " and not (tmp_path / "o").exists()
     r = run("batch", "--content", photo, "--style", art, "--out-dir", tmp_path / "o", "--name-template",
@@ -762,7 +762,7 @@ def test_a_bad_output_name_fails_its_own_pair_only(tmp_path):
                        tmp_path)
     assert "sub/ names a folder: give a file name" in pairs[0].error and pairs[1].error is None
     assert pairs[2].error == f"pair 3: {tmp_path / 'dir.png'}: is a directory; an output is a file"
-    with pytest.raises(ImageError, match="unknown output extension"):  # the template's: every pair's
+    with pytest.raises(ImageError, match="the name has no extension"):  # the template's: every pair's
         batch.plan([("a.jpg", "b.jpg", None)], tmp_path, "{content}")
 
 
@@ -1899,3 +1899,31 @@ def test_round_74_on_folders_runs_in_the_batchs_folder_and_a_stopped_resumes_cop
                               should_stop=lambda: asked.append(1) or len(asked) > 1)
     on_disk = [p["status"] for p in json.loads(Path("rep.json").read_text())["pairs"]]
     assert [r.status for r in stopped.records] == on_disk and "pending" not in on_disk
+
+
+def test_round_77_a_name_that_exists_is_that_name_whatever_it_is(tmp_path, monkeypatch):
+    """Hostile round 77: `--content 'gl[1].png'` where gl[1].png is a folder (or a link to nothing) and gl1.png a
+    file stylized gl1.png, exit 0: only a name that is an existing *file* was kept as named. Any name that exists
+    is that name: a folder or a link to nothing is refused as such (exit 2), never read as a glob."""
+    monkeypatch.chdir(tmp_path)
+    pattern(40, 32, 1).save("gl1.png")
+    pattern(40, 32, 2).save("dl1.png")
+    pattern(36, 36, 3).save("s.png")
+    Path("gl[1].png").mkdir()
+    os.symlink("nowhere", "dl[1].png")
+    cases = ((["--content", "gl[1].png", "--style", "s.png"], "--content gl[1].png: is a directory"),
+             (["--content", "s.png", "--style", "gl[1].png"], "--style gl[1].png: is a directory"),
+             (["--content", "dl[1].png", "--style", "s.png"], "--content dl[1].png: a link to nothing"))
+    for args, why in cases:
+        r = CliRunner().invoke(cli, ["batch", *args, "--out-dir", "out", "--size", "32", "--iterations", "2"])
+        assert r.exit_code == 2 and why in r.stderr, cli_result_text(r)
+    for contents, styles, why in ((["gl[1].png"], ["s.png"], "--content gl[1].png: is a directory"),
+                                  (["s.png"], ["dl[1].png"], "--style dl[1].png: a link to nothing")):
+        with pytest.raises(ManifestError, match=re.escape(why)):
+            batch.intake(None, contents, styles, "out")
+    assert sorted(os.listdir()) == ["dl1.png", "dl[1].png", "gl1.png", "gl[1].png", "s.png"]
+    pattern(40, 32, 4).save("gl[1].png/in.png")  # (its files, as the message says: the folder taken as named)
+    assert [p.content for p in batch.intake(None, ["gl[1].png/*.png"], ["s.png"], "out")] == ["gl[1].png/in.png"]
+    Path("dl1.png;s.png").mkdir()  # (a CSV cell naming it: that name, not the styles dl1.png and s.png)
+    Path("m.csv").write_text("content,style\ngl1.png,dl1.png;s.png\n")
+    assert [p.styles for p in batch.intake("m.csv", out_dir="out")] == [("dl1.png;s.png",)]

@@ -281,7 +281,7 @@ def test_a_name_that_is_only_an_extension_is_told_as_such():
     extension '(none)'": Python reads '.png' as a hidden name with no extension."""
     with pytest.raises(ImageError, match=r"^out/\.png: a name that is only an extension .*e\.g\. out\.png$"):
         images.output_format("out/.png")
-    with pytest.raises(ImageError, match=r"unknown output extension '\(none\)'"):
+    with pytest.raises(ImageError, match=r"^\.foo: the name has no extension; use \.png"):
         images.output_format(".foo")
     assert images.output_format("a/.x.png") == "PNG"
 
@@ -441,3 +441,10 @@ def test_round_66_no_output_in_a_folder_named_as_stylizes_own_files(tmp_path):
             check_name(tmp_path / name)
     assert own_folder("a/.stylize-claim-9/b") == ".stylize-claim-9" and own_folder("a/stylize-tmp-x/b") is None
     check_name(tmp_path / ".stylize" / "x.png")  # (not one of its names)
+
+
+def test_round_77_a_name_ending_in_a_dot_is_told_so():
+    """Hostile round 77: `-o x.png.` said "unknown output extension '(none)'", as if '(none)' were the name's
+    extension."""
+    with pytest.raises(ImageError, match=r"^x\.png\.: the name ends in a dot, which is no extension; use \.png"):
+        images.output_format("x.png.")

@@ -1822,3 +1822,20 @@ def test_round_75_a_pil_style_changed_in_place_mid_video_is_named_replaced(tmp_p
     with pytest.raises(ImageError, match="<image>: replaced during this run"):
         video.make_video("fr", style, "made/", settings, on_frame=paint)
     assert os.listdir("made") == ["frame_00001.png"]
+
+
+def test_round_77_a_rate_at_the_least_stated_is_taken_in_any_numeric_type(tmp_path, monkeypatch):
+    """Hostile round 77: fps=Fraction(1, 100) or Decimal('0.01') was refused as "give a number from 0.01 to 1000"
+    (compared exactly with the float 0.01, a little more than 1/100); the command line's --fps 0.01 runs. A range is
+    checked on the float the value is used as; just below it is still refused."""
+    from decimal import Decimal
+
+    monkeypatch.chdir(tmp_path)
+    frames = [pattern(32, 24, n) for n in (1, 2)]
+    for fps in (0.01, Fraction(1, 100), Decimal("0.010"), Fraction(1000)):
+        assert video.check_fps(fps) == float(fps)
+        assert video.write_clip(frames, "v.mp4", fps=fps, overwrite=True) == Path("v.mp4")
+    for fps in (Fraction(99, 10000), Decimal("1000.0001")):
+        with pytest.raises(video.VideoError, match="give a number from 0.01 to 1000"):
+            video.check_fps(fps)
+    assert video.VideoOptions(temporal_weight=Fraction(1, 10**12)).temporal_weight == 1e-12  # (taken as a float)

@@ -159,8 +159,9 @@ def _blend(value, where: str) -> tuple[float, ...] | None:
 def split_styles(cell: str) -> tuple[str, ...]:
     """A CSV cell's artworks: ';' separates several, except that a cell naming an existing file is that
     one file (a file whose name holds ';' needs no escaping). The rule of every input: a name that
-    exists is that file; only what does not exist is read as a list or a pattern."""
-    if os.path.isfile(cell):
+    exists is that file (a folder or a link to nothing there: that name, refused as what it is); only what does
+    not exist is read as a list or a pattern."""
+    if os.path.lexists(cell):
         return (cell,)
     items = tuple(v.strip() for v in cell.split(";"))
     if "" in items and any(items):  # (read short, a blend column would no longer match its artworks)
@@ -403,11 +404,11 @@ def check_template(template: str) -> str:
 
 
 def expand(patterns) -> list[str]:
-    """Paths and globs, each glob sorted; a pattern that matches nothing is an error. A name that is an
-    existing file is that file, even when it looks like a glob ('photo[1].png')."""
+    """Paths and globs, each glob sorted; a pattern that matches nothing is an error. A name that exists (a
+    file, a folder, a link even to nothing) is that name, even when it looks like a glob ('photo[1].png')."""
     out = []
     for pattern in patterns:
-        if glob.has_magic(pattern) and not os.path.isfile(pattern):
+        if glob.has_magic(pattern) and not os.path.lexists(pattern):
             matches = sorted(p for p in glob.glob(_existing_folders_literal(pattern)) if os.path.isfile(p))
             if not matches:
                 raise ManifestError(f"{pattern}: matches no file")
@@ -598,7 +599,7 @@ def check_sources(manifest: str | None, contents=(), styles=()) -> None:
                             "for the file, or move it away")
     for option, names in (("--content", contents), ("--style", styles)):  # a missing input: a usage error
         for name in names:
-            if not glob.has_magic(name) and not os.path.isfile(name):
+            if (not glob.has_magic(name) or os.path.lexists(name)) and not os.path.isfile(name):
                 raise ManifestError(f"{option} {name}: {_not_a_file(name)}")
         try:
             expand(names)  # a glob that matches no file
@@ -613,7 +614,9 @@ def _not_a_file(name) -> str:
     try:
         os.stat(name)
     except OSError as e:  # (a link to nothing is no file either)
-        return "a link that loops (it leads back to itself)" if e.errno == errno.ELOOP else "no such file"
+        if e.errno == errno.ELOOP:
+            return "a link that loops (it leads back to itself)"
+        return "a link to nothing" if os.path.islink(name) else "no such file"
     return NOT_REGULAR
 
 

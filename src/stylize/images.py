@@ -256,8 +256,11 @@ def output_format(path: str | os.PathLike) -> str:
     if not ext and _format_of(f"x{Path(path).name}") is not None:  # '.png': a hidden name with no extension
         raise ImageError(f"{path}: a name that is only an extension (a hidden file's name, with none); give it a "
                          f"stem, e.g. out{Path(path).name}")
-    if not ext or fmt is None:
-        raise ImageError(f"{path}: unknown output extension {ext or '(none)'!r}; {WRITABLE_HINT}")
+    if not ext:  # ('out', or 'x.png.': Path's suffix of a name ending in a dot is none)
+        ends = "ends in a dot, which is no extension" if os.fspath(path).endswith(".") else "has no extension"
+        raise ImageError(f"{path}: the name {ends}; {WRITABLE_HINT}")
+    if fmt is None:
+        raise ImageError(f"{path}: unknown output extension {ext!r}; {WRITABLE_HINT}")
     if ext in _NOT_COLOUR:  # Pillow would write 8-bit colour data under a name that promises something else
         raise ImageError(f"{path}: a {ext} file holds {_NOT_COLOUR[ext]} image, not the colour one stylize makes; "
                          f"use .png, .ppm or .tif")

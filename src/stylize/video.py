@@ -544,7 +544,7 @@ class VideoOptions:
         if not isinstance(self.independent, bool):
             raise VideoError(f"independent: True or False, not {arguments.quoted(self.independent)}")
         w = self.temporal_weight  # (the command line's ranges, for the API's values too)
-        if not _number(w) or not (w == 0 or NUMBER_RANGE[0] <= w <= NUMBER_RANGE[1]):
+        if not _number(w) or not (w == 0 or NUMBER_RANGE[0] <= float(w) <= NUMBER_RANGE[1]):  # (as it will be used)
             raise VideoError(f"--temporal-weight {arguments.quoted(w)}: give 0 or a number from {NUMBER_RANGE[0]:g} to "
                              f"{NUMBER_RANGE[1]:g}")
         for name, value in (("--frame-iterations", self.frame_iterations), ("--pass-iterations", self.pass_iterations),
@@ -596,8 +596,9 @@ def _number(value) -> bool:
 
 
 def check_fps(fps) -> float:
-    """The API's fps: a finite number in FPS_RANGE (the command line's --fps range), else VideoError."""
-    if not _number(fps) or not FPS_RANGE[0] <= fps <= FPS_RANGE[1]:
+    """The API's fps: a finite number in FPS_RANGE (the command line's --fps range), else VideoError. Compared as the
+    float it is used as (Fraction(1, 100) is the command line's 0.01, though a float's 0.01 is a little more)."""
+    if not _number(fps) or not FPS_RANGE[0] <= float(fps) <= FPS_RANGE[1]:
         raise VideoError(f"--fps {arguments.quoted(fps)}: give a number from {FPS_RANGE[0]:g} to {FPS_RANGE[1]:g}")
     return float(fps)
 
