@@ -1927,3 +1927,28 @@ def test_round_77_a_name_that_exists_is_that_name_whatever_it_is(tmp_path, monke
     Path("dl1.png;s.png").mkdir()  # (a CSV cell naming it: that name, not the styles dl1.png and s.png)
     Path("m.csv").write_text("content,style\ngl1.png,dl1.png;s.png\n")
     assert [p.styles for p in batch.intake("m.csv", out_dir="out")] == [("dl1.png;s.png",)]
+
+
+def test_round_78_a_folder_made_meanwhile_is_still_the_same_folder(tmp_path, monkeypatch, synthetic_weights):
+    """Hostile round 78: two run_batch calls into one new out_dir at once: one was refused with "out_dir: o3, but
+    the pairs were planned in o3" (the folder made by the other between the two looks: one name keyed by its name,
+    the other by its inode)."""
+    from stylize import images
+
+    monkeypatch.chdir(tmp_path)
+    pattern(40, 32, 1).save("c.png")
+    pattern(36, 36, 2).save("s.png")
+    pairs = batch.intake(None, ["c.png"], ["s.png"], "o3")
+    real, looks = images.path_key, []
+
+    def key_then_made(path):  # (another run makes o3 just after the first look)
+        key = real(path)
+        looks.append(path)
+        os.makedirs("o3", exist_ok=True)
+        return key
+
+    monkeypatch.setattr(images, "path_key", key_then_made)
+    monkeypatch.setattr(batch, "path_key", key_then_made)
+    settings = Settings(size=32, iterations=2, weights=str(synthetic_weights), normalize=False)
+    report = batch.run_batch(pairs, "o3", settings, should_stop=lambda: True)
+    assert looks and [r.status for r in report.records] == ["pending"]

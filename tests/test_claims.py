@@ -146,10 +146,11 @@ def test_a_claim_that_cannot_be_written_is_one_error_and_leaves_no_file(tmp_path
     """Hostile round 3: a full disk gave a traceback from the pid's write and left an empty claim file."""
     import errno
 
-    def full(fd, data):
+    def full(fd, data, *offset):
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(os, "write", full)
+    monkeypatch.setattr(os, "pwrite", full)
     with pytest.raises(ClaimError, match=r"cannot write .stylize-claim-\w+ beside it \(No space left on device\)"):
         claim_file(tmp_path / "out.png").take()
     assert list(tmp_path.iterdir()) == []
@@ -291,3 +292,78 @@ def test_round_68_a_claim_is_released_by_its_own_name_after_a_change_of_folder(t
     assert sorted(os.listdir()) == ["elsewhere"]
     with claim_file("out.png"):  # (free again)
         pass
+
+
+def test_round_78_two_threads_taking_one_claim_at_once_never_both_hold_it(tmp_path, monkeypatch):
+    """Hostile round 78: two threads' runs (stylize_frames into one folder) both took its claim: each passed the
+    check of this process's claims before either had added its own, and the kernel grants a process's record lock
+    to all its threads. Both returned "finished", one run's frames replaced by the other's. (Slowed here between
+    the check and the taking, as a busy machine does.)"""
+    import threading
+    import time
+
+    from stylize import claims
+
+    for name in ("open_own", "_create_held"):
+        if hasattr(claims, name):
+            slow = getattr(claims, name)
+            monkeypatch.setattr(claims, name, lambda *a, _f=slow: (time.sleep(0.05), _f(*a))[1])
+    for claim in (claim_file(tmp_path / "o.png"), claim_folder(tmp_path)):
+        barrier, held, refused = threading.Barrier(4), [], []
+
+        def take(claim=claim):
+            mine = type(claim)(claim.lock_file, claim.what)
+            barrier.wait()
+            try:
+                held.append(mine.take())
+            except ClaimError as e:
+                refused.append(str(e))
+
+        threads = [threading.Thread(target=take) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(held) == 1 and len(refused) == 3, (held, refused)
+        assert all(f"another stylize run (pid {os.getpid()}) is writing it" in m for m in refused)
+        held[0].release()
+    assert os.listdir(tmp_path) == []
+
+
+def test_round_78_a_claim_file_is_never_seen_empty_or_unlocked(tmp_path, monkeypatch):
+    """Hostile round 78: a run that opened another's claim file between its creation and its lock found it empty
+    and unlocked: "is not a file stylize made (it is empty); move it away" (advice that would remove a live run's
+    claim). A claim file appears already locked and holding its owner's pid: another process looking at the moment
+    it appears is refused naming the pid."""
+    from stylize import claims
+
+    seen = []
+    target = claim_file(tmp_path / "o.png").lock_file
+    probe = ("import sys\nfrom stylize.claims import claim_file\nfrom stylize.errors import ClaimError\n"
+             "try:\n    claim_file(sys.argv[1]).take()\nexcept ClaimError as e:\n    print(e)\nelse:\n    print('taken')")
+
+    def look():  # (another process, the moment the file is there)
+        if not seen and os.path.lexists(target):
+            seen.append(subprocess.run([sys.executable, "-c", probe, str(tmp_path / "o.png")], capture_output=True,
+                                       text=True, timeout=60).stdout.strip())
+
+    real_open, real_link = os.open, os.link
+
+    def opened(path, *args, **kwargs):
+        fd = real_open(path, *args, **kwargs)
+        if os.fspath(path) == os.fspath(target):
+            look()
+        return fd
+
+    def linked(src, dst, *args, **kwargs):
+        real_link(src, dst, *args, **kwargs)
+        if os.fspath(dst) == os.fspath(target):
+            look()
+
+    monkeypatch.setattr(claims.os, "open", opened)
+    monkeypatch.setattr(claims.os, "link", linked)
+    claim = claim_file(tmp_path / "o.png").take()
+    monkeypatch.undo()
+    claim.release()
+    assert seen == [f"{tmp_path / 'o.png'}: another stylize run (pid {os.getpid()}) is writing it; wait for it to "
+                    f"end, or choose another output"]

@@ -192,3 +192,28 @@ def test_overwrite_never_removes_an_earlier_intermediate_this_run_reads(tmp_path
     assert sorted(p.name for p in tmp_path.glob("x.0*.png")) == ["x.00001.png", "x.00002.png", "x.00006.png"]
     run("content-recon", "x.00006.png", "-o", "x.png", "--iterations", "1", "--save-every", "1", "--overwrite")
     assert sorted(p.name for p in tmp_path.glob("x.0*.png")) == ["x.00001.png", "x.00006.png"]
+
+
+@pytest.mark.parametrize("color", ["luminance", "swap"])
+def test_round_78_an_intermediate_is_the_picture_a_stop_there_would_save(tmp_path, monkeypatch, synthetic_weights,
+                                                                        color):
+    """Hostile round 78: with --color luminance or swap, --save-every's intermediates lacked the colour step (grey,
+    or the artwork's colours) that the output and a stopped run's partial have: the last one, at the output's
+    iteration, differed from the output itself."""
+    import numpy as np
+    from click.testing import CliRunner
+    from PIL import Image
+
+    from stylize.cli import cli
+
+    from .conftest import cli_result_text, synthetic
+
+    monkeypatch.chdir(tmp_path)
+    pattern(40, 30, 1).save("c.png")
+    pattern(36, 36, 2).save("s.png")
+    r = CliRunner().invoke(cli, ["c.png", "s.png", "-o", "o.png", *synthetic(synthetic_weights), "--iterations", "4",
+                                 "--evaluations", "30", "--save-every", "2", "--color", color])  # (the last given)
+    assert r.exit_code == 0, cli_result_text(r)
+    last, out = (np.asarray(Image.open(n).convert("RGB")) for n in ("o.00004.png", "o.png"))
+    assert last.shape == out.shape and np.array_equal(last, out)
+    assert read_metadata("o.00004.png")["partial"] is True

@@ -136,3 +136,27 @@ def test_round_69_a_blend_no_region_reads_is_refused(tmp_path, monkeypatch, synt
                      content_mask="mask.png", style_masks=("white", "white", "black"))  # (white: two styles)
     assert shared.transfer("c.png", ["s.png", "t.png", "s.png"], blend=[1, 2, 1]).image.size == (32, 26)
     assert not Path("o.png").exists() and not Path("b2").exists()
+
+
+def test_round_78_a_mask_name_that_exists_is_that_name(tmp_path, monkeypatch):
+    """Hostile round 78: a --content-mask or --style-mask link to nothing named 'dang+x.png' was split at '+' ("dang:
+    no such file", a name never given), and one named `red` was taken as the colour red. A name that exists is
+    that name: a link to nothing is refused as one (exit 2), from the API too."""
+    from .conftest import cli_result_text, pattern
+
+    monkeypatch.chdir(tmp_path)
+    pattern(40, 30, 1).save("c.png")
+    pattern(36, 36, 2).save("s.png")
+    Image.new("L", (40, 30), 255).save("m.png")
+    for name in ("dang+x.png", "red"):
+        os.symlink("nowhere", name)
+    for option, name, other in (("--content-mask", "dang+x.png", ["--style-mask", "white"]),
+                                ("--style-mask", "dang+x.png", ["--content-mask", "m.png"]),
+                                ("--style-mask", "red", ["--content-mask", "m.png"])):
+        r = CliRunner().invoke(cli, ["c.png", "s.png", "-o", "o.png", "--size", "32", "--iterations", "2", option,
+                                     name, *other])
+        assert r.exit_code == 2 and f"'{option}': {name}: a link to nothing" in r.stderr, cli_result_text(r)
+    assert masks.mask_files("dang+x.png") == ["dang+x.png"] and not masks.is_colour("red")
+    with pytest.raises(ImageError, match=r"^dang\+x\.png: a link to nothing$"):
+        masks.read("dang+x.png", (40, 30), "the photograph")
+    assert not os.path.exists("o.png")

@@ -295,7 +295,8 @@ class Session:
                 result = synthesis.Result(x, math.inf, math.nan, math.nan, 0, 0, 0.0, "interrupted")
             else:
                 terms += list(extra_terms) if final else []
-                level_callback = None if callback is None else _LevelCallback(callback, k, len(plan.levels))
+                level_callback = None if callback is None else _LevelCallback(
+                    callback, k, len(plan.levels), self._finish_at(job, policy, level))
                 objective = Objective(net, terms, self.compute)
                 with stripes.striped(not level.memory.reuse):  # memory is short: gradients a stripe at a time
                     result = synthesis.optimize(objective, x, level.iterations, level.memory.history,
@@ -317,6 +318,15 @@ class Session:
         return Outcome(images.to_pil(out), result.content, result.style, result.loss, result.iterations,
                        result.evaluations, result.seconds, result.stopped,
                        self.metadata(plan, result, start is not None, extra_terms))
+
+    def _finish_at(self, job: Job, policy, level: Level):
+        """The colour policy's finish of an image at `level` (the photograph at its size), or None without one."""
+        if job.content is None or not policy.finishes:
+            return None
+        photo = self.targets.photo(job.content, max(level.width, level.height)).to(self.device)
+        if photo.shape[-2:] != (level.height, level.width):
+            photo = nnf.interpolate(photo, size=(level.height, level.width), mode="bicubic", align_corners=False)
+        return lambda image: policy.finish(image, photo.to(image.device)).clamp(0, 1)
 
     def _check_extra_terms(self, plan: Plan, net, extra_terms, start, policy, should_stop) -> None:
         """Extra terms join the last level only: where coarser levels run first, they are checked before any work,
@@ -431,13 +441,17 @@ def _taken_terms(extra_terms) -> tuple:
 
 
 class _LevelCallback:
-    """Tags progress with the coarse-to-fine level it belongs to."""
+    """Tags progress with the coarse-to-fine level it belongs to, its image as the output would be saved at that
+    point (`finish`: the colour policy's, where it has one: --color luminance/swap take the photograph's chroma; a
+    --save-every intermediate is what a stop there would save)."""
 
-    def __init__(self, callback, level: int, levels: int):
-        self.callback, self.level, self.levels = callback, level, levels
+    def __init__(self, callback, level: int, levels: int, finish=None):
+        self.callback, self.level, self.levels, self.finish = callback, level, levels, finish
 
     def __call__(self, progress: Progress) -> None:
         progress.level, progress.levels = self.level, self.levels
+        if self.finish is not None:
+            progress.image = self.finish(progress.image)
         self.callback(progress)
 
 

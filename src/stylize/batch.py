@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import errno
 import glob
 import hashlib
 import json
@@ -25,10 +24,10 @@ from . import arguments, synthesis
 from .arguments import given_twice
 from .claims import claim_file
 from .errors import ClusterError, ImageError, ManifestError, SettingsError, StylizeError, UsageError
-from .images import (NAME_MAX, NOT_REGULAR, OWN_NAMES, check_folder_name, check_mark, check_name, check_not_held,
+from .images import (NAME_MAX, OWN_NAMES, check_folder_name, check_mark, check_name, check_not_held,
                      check_writable, file_digest, file_stamp, fitted_size, holds_metadata, load_image, make_folder,
                      max_side, missing_folders, no_folder, output_format, parse_json, path_key, ours, remove_empty,
-                     save_image, shown_size, sidecar_path, taken, through_link)
+                     not_a_file, same_file, save_image, shown_size, sidecar_path, taken, through_link)
 from .job import inputs as job_inputs, transfer_job
 from .plan import BLEND_UNREAD, BLEND_UNREAD_WHY
 from .masks import is_colour
@@ -600,24 +599,16 @@ def check_sources(manifest: str | None, contents=(), styles=()) -> None:
     for option, names in (("--content", contents), ("--style", styles)):  # a missing input: a usage error
         for name in names:
             if (not glob.has_magic(name) or os.path.lexists(name)) and not os.path.isfile(name):
-                raise ManifestError(f"{option} {name}: {_not_a_file(name)}")
+                raise ManifestError(f"{option} {name}: {not_a_file(name, folder_glob(name))}")
         try:
             expand(names)  # a glob that matches no file
         except ManifestError as e:
             raise ManifestError(f"{option} {e}") from None
 
 
-def _not_a_file(name) -> str:
-    """Why `name`, given as --content or --style, is no image file to read: what it is, in words."""
-    if os.path.isdir(name):
-        return f"is a directory: give its files as a glob, e.g. {os.path.join(name, '*.jpg')}"
-    try:
-        os.stat(name)
-    except OSError as e:  # (a link to nothing is no file either)
-        if e.errno == errno.ELOOP:
-            return "a link that loops (it leads back to itself)"
-        return "a link to nothing" if os.path.islink(name) else "no such file"
-    return NOT_REGULAR
+def folder_glob(name) -> str:
+    """A folder given as --content or --style, told so with a glob of its files to give instead."""
+    return f"is a directory: give its files as a glob, e.g. {os.path.join(name, '*.jpg')}"
 
 
 def _stoppable(read: Callable[[], object], should_stop: Callable[[], bool] | None):
@@ -1088,7 +1079,7 @@ def check_arguments(pairs, out_dir, report, inputs, skip_existing, overwrite, co
     if out_dir is None:
         raise SettingsError("out_dir: a folder name, not None")
     planned = next((p.out_dir for p in pairs if p.out_dir is not None), None)
-    if planned is not None and path_key(planned) != path_key(out_dir):  # (the outputs are named in it already)
+    if planned is not None and not same_file(planned, out_dir):  # (the outputs are named in it already)
         raise ManifestError(f"out_dir: {out_dir}, but the pairs were planned in {planned} (intake's out_dir); give "
                             f"run_batch the same folder")
     inputs = [inputs] if isinstance(inputs, (str, os.PathLike)) else inputs  # (one name alone: a list of one)
@@ -1207,7 +1198,7 @@ def check_contact_sheet(path, pairs: list[Pair], settings, inputs=(), *, overwri
     check_not_held(p)  # (a running video's frames folder is its own; another run writing the sheet: said first)
     check_not_a_folder(p, folders_made(pairs), f"{p}: the contact sheet", "choose another --contact-sheet path")
     others = [*read_files(pairs, settings, inputs), *manifest_files(pairs).writes]
-    if any(path_key(p) == path_key(o) for o in others if o):
+    if any(same_file(p, o) for o in others if o):
         raise _sheet_clash(p)
     if taken(p) and not _is_sheet(p):  # (said first: --overwrite would not replace it either)
         raise _not_a_sheet(p)
@@ -1323,7 +1314,7 @@ def contact_sheet(records: list[Record], path, *, overwrite: bool = False, thumb
     from .images import fit, load_image
 
     path = through_link(Path(path))  # (a link to a sheet is written through, as the command line's check_contact_sheet)
-    if any(path_key(path) == path_key(name) for r in records for name in (r.content, *r.artworks(), r.output) if name):
+    if any(same_file(path, name) for r in records for name in (r.content, *r.artworks(), r.output) if name):
         raise _sheet_clash(path)
     if found is not False and sheet_found(path) != found:
         raise ManifestError(f"{path}: a file was put at the contact sheet's name during the batch; it is kept and the "

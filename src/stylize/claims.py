@@ -24,8 +24,10 @@ import contextlib
 import contextvars
 import errno
 import hashlib
+import itertools
 import os
 import re
+import threading
 from pathlib import Path
 
 from .errors import ClaimError
@@ -33,6 +35,7 @@ from .errors import ClaimError
 FOLDER_LOCK = ".stylize.lock"  # the claim of a frames folder, inside it
 CLAIM_MARK = "stylize claim "  # a claim file holds this and its owner's pid (a user's file of digits is not a claim)
 _HELD: set[str] = set()  # the lock files this process holds (closing another descriptor of one would drop it)
+_HELD_LOCK = threading.Lock()  # (a claim is checked and added to _HELD in one step: two threads never both take it)
 # The lock files the current run holds (a context variable: a thread, or a run a user's callback starts, is another
 # run, whose claim this process's record lock cannot refuse; the kernel grants a process's locks to all its threads)
 RUN: contextvars.ContextVar[set | None] = contextvars.ContextVar("stylize_claims", default=None)
@@ -63,17 +66,32 @@ class Claim:
             import fcntl
         except ImportError:  # Windows: no record locks
             return self
-        if os.path.realpath(self.lock_file) in _HELD:  # another run of this process (before any open: closing a
-            raise self.busy()                          # second descriptor of the file would drop its lock)
+        key = os.path.realpath(self.lock_file)
+        with _HELD_LOCK:  # (checked and reserved in one step: two threads never both pass)
+            if key in _HELD:  # another run of this process (before any open: closing a second descriptor of the
+                raise self.busy()  # file would drop its lock)
+            _HELD.add(key)
+        try:
+            self._take(fcntl, shared)
+        finally:
+            if self.fd is None:  # (refused, or no locks on this filesystem: nothing held)
+                with _HELD_LOCK:
+                    _HELD.discard(key)
+        return self
+
+    def _take(self, fcntl, shared: bool) -> None:
+        mode = (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB
         for _ in range(5):
-            fd, created = open_own(self.lock_file, self.what, _is_claim, self.where)
-            try:
-                fcntl.lockf(fd, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
-            except OSError as e:
-                os.close(fd)
-                if e.errno not in (errno.EACCES, errno.EAGAIN):
-                    return self  # no locks on this filesystem: as on Windows
-                raise self.busy() from None
+            fd, created = _create_held(self.lock_file, mode), True
+            if fd is None:  # (a file there already, or no hard links here)
+                fd, created = open_own(self.lock_file, self.what, _is_claim, self.where)
+                try:
+                    fcntl.lockf(fd, mode)
+                except OSError as e:
+                    os.close(fd)
+                    if e.errno not in (errno.EACCES, errno.EAGAIN):
+                        return  # no locks on this filesystem: as on Windows
+                    raise self.busy(mine=False) from None  # (another process's: its file names it)
             if not created and os.fstat(fd).st_size == 0 and _alone(fd, shared):  # a taken claim holds a pid
                 os.close(fd)
                 raise ClaimError(f"{self.what}: {self.lock_file.name} {self.where} is not a file stylize made (it is "
@@ -83,18 +101,18 @@ class Claim:
             except FileNotFoundError:
                 same = False
             if same:
-                try:
-                    os.ftruncate(fd, 0)
-                    os.write(fd, f"{CLAIM_MARK}{os.getpid()}".encode())
+                try:  # (over the earlier owner's pid, never empty meanwhile: an empty claim is no run's)
+                    mark = f"{CLAIM_MARK}{os.getpid()}".encode()
+                    os.pwrite(fd, mark, 0)
+                    os.ftruncate(fd, len(mark))
                 except OSError as e:  # a full disk: nothing of ours is left behind
                     self.fd = fd
                     self.release()
                     raise ClaimError(f"{self.what}: cannot write {self.lock_file.name} {self.where} "
                                      f"({e.strerror or e})") from None
                 self.fd, self.shared, self.run = fd, shared, _this_run()
-                _HELD.add(os.path.realpath(self.lock_file))
                 self.run.add(os.path.realpath(self.lock_file))
-                return self
+                return
             os.close(fd)
         raise ClaimError(f"{self.what}: other stylize runs keep claiming it at the same time; choose another output")
 
@@ -110,13 +128,13 @@ class Claim:
         fcntl.lockf(self.fd, fcntl.LOCK_SH)
         return False
 
-    def busy(self) -> ClaimError:
-        return ClaimError(f"{self.what}: another stylize run{owner(self.lock_file)} is writing it; wait for it to "
-                          f"end, or choose another output")
+    def busy(self, mine: bool = True) -> ClaimError:
+        """The refusal, naming the holder: this process where it holds (or is taking) the claim, and `mine`."""
+        return ClaimError(f"{self.what}: another stylize run{owner(self.lock_file, mine)} is writing it; wait for it "
+                          f"to end, or choose another output")
 
     def release(self) -> None:
         if self.fd is not None:
-            _HELD.discard(os.path.realpath(self.lock_file))
             self.run.discard(os.path.realpath(self.lock_file))
             if not self.shared or _alone(self.fd, True):
                 try:
@@ -125,6 +143,8 @@ class Claim:
                     pass
             os.close(self.fd)
             self.fd = None
+            with _HELD_LOCK:  # (last: another thread's run may take it from here)
+                _HELD.discard(os.path.realpath(self.lock_file))
 
     def __enter__(self) -> "Claim":
         return self.take() if self.fd is None else self
@@ -134,6 +154,36 @@ class Claim:
 
 
 NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_NEW = itertools.count()  # (each new claim file's temporary name in this process is its own)
+
+
+def _create_held(path: Path, mode: int) -> int | None:
+    """A new claim file at `path` that appears already locked (`mode`) and holding its owner's pid: made under a
+    temporary name (.stylize-tmp-claim-<pid>-<n>), locked, written, then hard-linked into place (a link never
+    replaces a file). Another run never sees it empty or unlocked: taken between an exclusive create and its lock,
+    an empty claim would read as a file stylize did not make. Its descriptor, or None where a file is at `path`
+    already, or the filesystem has no hard links (FAT, exFAT, SMB): open_own's way then."""
+    import fcntl
+
+    tmp = path.with_name(f".stylize-tmp-claim-{os.getpid()}-{next(_NEW)}")
+    try:
+        fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | NOFOLLOW, 0o644)
+    except OSError:
+        return None  # (open_own names what is wrong with the folder)
+    try:
+        fcntl.lockf(fd, mode)
+        os.write(fd, f"{CLAIM_MARK}{os.getpid()}".encode())
+        os.link(tmp, path)
+        return fd
+    except OSError:  # FileExistsError: a claim is there; else no locks or no hard links here
+        os.close(fd)
+        return None
+    except BaseException:
+        os.close(fd)
+        raise
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
 
 
 def open_own(path: Path, what: Path, ours, where: str = "beside it") -> tuple[int, bool]:
@@ -188,9 +238,11 @@ def _is_claim(data: bytes) -> bool:
     return data == b"" or re.fullmatch(re.escape(CLAIM_MARK.encode()) + rb"[0-9]{1,20}", data) is not None
 
 
-def owner(lock_file: Path) -> str:
-    """The claim's holder as its file names it, ' (pid N)', for a message; '' when it cannot be read."""
-    if os.path.realpath(lock_file) in _HELD:  # this process (never opened: closing a descriptor drops its lock)
+def owner(lock_file: Path, mine: bool = True) -> str:
+    """The claim's holder as its file names it, ' (pid N)', for a message; '' when it cannot be read. `mine`: this
+    process's pid where it holds or is taking the claim (its file is never opened then: closing a descriptor would
+    drop its lock); not `mine` from the run that is taking it and found it another process's."""
+    if mine and os.path.realpath(lock_file) in _HELD:
         return f" (pid {os.getpid()})"
     try:
         pid = int(lock_file.read_text().removeprefix(CLAIM_MARK))

@@ -32,7 +32,7 @@ def load_image(path: str | os.PathLike) -> Image.Image:
     p = Path(path)
     try:
         if not os.path.exists(p):
-            raise ImageError(f"{p}: no such file")
+            raise ImageError(f"{p}: {not_a_file(p)}")  # (no such file, or a link to nothing or that loops)
         if os.path.isdir(p):
             raise ImageError(f"{p}: is a directory, not an image")
         check_regular(p)
@@ -460,8 +460,17 @@ def check_mark(path: Path) -> None:
 
 def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
     """Whether two paths name the same file (an existing one, through links), or would (a path not yet
-    there, or through folders not yet made, compared as it will resolve): path_key."""
-    return path_key(a) == path_key(b)
+    there, or through folders not yet made, compared as it will resolve): path_key. Keys that differ are taken
+    again until one stays put: a file or folder created between the two looks (another run, a thread) changes
+    one name's key from its name to its inode, never making one file two."""
+    for _ in range(5):
+        key = path_key(a)
+        other = path_key(b)
+        if key == other:
+            return True
+        if path_key(a) == key and path_key(b) == other:
+            return False
+    return False
 
 
 def sidecar_path(path: str | os.PathLike) -> Path:
@@ -768,6 +777,20 @@ def _own_sidecar(sidecar: Path) -> bool:
 
 
 NOT_REGULAR = "not a regular file (a pipe, socket or device); save it to a file first"
+
+
+def not_a_file(name, folder: str = "is a directory, not an image") -> str:
+    """Why `name`, given as an input, is no file to read, in words: a folder (`folder`), a link that loops or
+    leads to nothing, no such file, or not a regular file."""
+    if os.path.isdir(name):
+        return folder
+    try:
+        os.stat(name)
+    except OSError as e:  # (a link to nothing is no file either)
+        if e.errno == errno.ELOOP:
+            return "a link that loops (it leads back to itself)"
+        return "a link to nothing" if os.path.islink(name) else "no such file"
+    return NOT_REGULAR
 
 
 def check_regular(path) -> None:

@@ -26,7 +26,7 @@ def key_name(key) -> str:
 
 
 def _colour(spec: str):
-    if os.path.exists(spec) or not spec or any(c in spec for c in "/\\."):
+    if os.path.lexists(spec) or not spec or any(c in spec for c in "/\\."):  # (a name that exists is that file)
         return None
     try:
         return ImageColor.getrgb(spec)[:3]
@@ -51,7 +51,7 @@ def mask_files(spec: str | None) -> list[str]:
     name holds '+' is itself); none for a colour or no mask."""
     if not spec or _colour(spec) is not None:
         return []
-    return [spec] if os.path.exists(spec) or "+" not in spec else spec.split("+")
+    return [spec] if os.path.lexists(spec) or "+" not in spec else spec.split("+")  # (a link to nothing: that name)
 
 
 def fingerprint(spec: str, key) -> str:
@@ -77,7 +77,7 @@ def read(spec: str, image_size: tuple[int, int], what: str) -> dict:
     if not spec:
         raise ImageError("an empty mask name: give a mask file or a colour")
     files = mask_files(spec)
-    if len(files) == 1 and not os.path.exists(spec):
+    if len(files) == 1 and not os.path.lexists(spec):
         raise ImageError(f"{spec}: no such file, and not a colour name or #rrggbb")
     regions = {}
     for k, f in enumerate(files, 1):

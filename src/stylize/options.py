@@ -575,14 +575,17 @@ def settings_from(kwargs: dict, command: str = "", **fixed) -> Settings:
         raise click.BadParameter(f"{init!r} is both a start (the keyword) and a file here: write ./{init} for the file",
                                  param_hint="'--init'")
     if values.get("content_mask") or values.get("style_masks"):
+        from .images import not_a_file
         from .masks import mask_files  # a missing input file is a usage error (2), like CONTENT and STYLE
 
         for hint, specs in (("'--content-mask'", [values.get("content_mask")]), ("'--style-mask'",
                                                                                   values.get("style_masks") or ())):
             for f in (f for spec in specs for f in mask_files(spec)):
                 if not os.path.isfile(f):
-                    colour = ", and not a colour name or #rrggbb" if hint == "'--style-mask'" else ""
-                    raise click.BadParameter(f"{f}: no such file{colour}", param_hint=hint)
+                    why = not_a_file(f)
+                    if why == "no such file" and hint == "'--style-mask'":
+                        why += ", and not a colour name or #rrggbb"
+                    raise click.BadParameter(f"{f}: {why}", param_hint=hint)
     weights = values.get("weights")
     if weights not in (None, *WEIGHT_SOURCES) and not os.path.isfile(weights):
         raise click.BadParameter(f"'{printable(weights)}' is not original, torchvision or a weights file",

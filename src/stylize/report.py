@@ -362,7 +362,7 @@ class Report:
                                 f"write it: remove the other links, or choose another --report")
         if any(other and same_file(self.path, other) for other in inputs):
             raise ManifestError(f"{self.path}: the report would overwrite an input; choose another --report path")
-        if any(path_key(self.path) == path_key(o) for o in outputs):
+        if any(same_file(self.path, o) for o in outputs):
             raise ManifestError(f"{self.path}: the report would be one of the pairs' outputs (or an output's mark); "
                                 f"choose another --report path")
         try:
@@ -569,7 +569,7 @@ def merge(paths, output, *, overwrite: bool = False) -> tuple[dict, Missing]:
     paths, output = [Path(p) for p in paths], through_link(Path(output))  # (a link to a report: written through)
     if not paths:
         raise ManifestError("give the reports to merge")
-    if any(path_key(output) == path_key(p) for p in paths):
+    if any(same_file(output, p) for p in paths):
         raise ManifestError(f"{output}: is one of the reports to merge; choose another output")
     keys = {}
     for p in paths:  # (a name given twice, or two names of one file: a count of reports that is not one)

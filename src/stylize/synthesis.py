@@ -61,7 +61,8 @@ class Progress:
     style: float
     best: float
     seconds: float
-    image: torch.Tensor  # a copy of the best image so far (1, 3, H, W): a callback's edit changes no run
+    image: torch.Tensor  # a copy of the best image so far (1, 3, H, W): a callback's edit changes no run (a Session
+    # hands it on as the output would be saved there: the colour policy's finish applied)
     level: int = 0  # coarse-to-fine level of this synthesis (0 = coarsest), set by the caller of optimize
     levels: int = 1
     run: int = 0  # which of several syntheses sharing one progress display (a figure's cells)
