@@ -1839,3 +1839,58 @@ def test_round_77_a_rate_at_the_least_stated_is_taken_in_any_numeric_type(tmp_pa
         with pytest.raises(video.VideoError, match="give a number from 0.01 to 1000"):
             video.check_fps(fps)
     assert video.VideoOptions(temporal_weight=Fraction(1, 10**12)).temporal_weight == 1e-12  # (taken as a float)
+
+
+def test_round_79_a_run_make_videos_on_ready_starts_in_its_folder_is_refused(tmp_path, monkeypatch, synthetic_weights):
+    """Hostile round 79: make_video claimed its frames folder only after on_ready: a stylize_frames started there
+    wrote the folder, then the outer run refused its frames after that work ("pass --overwrite", which would throw
+    them away), or, with the same settings, encoded them as its own and removed the folder. The folder is held from
+    before on_ready: the inner run is refused naming the pid, and nothing is left."""
+    from stylize import Session, claims
+    from stylize.settings import Settings
+
+    monkeypatch.chdir(tmp_path)
+    Path("fr").mkdir()
+    for n in (1, 2):
+        pattern(32, 24, n).save(f"fr/frame_{n:05d}.png")
+    pattern(36, 36, 9).save("s.png")
+    settings = Settings(size=32, iterations=2, weights=str(synthetic_weights), normalize=False)
+    options = video.VideoOptions(independent=True)
+    for output, folder in (("out/", "out"), ("v.mp4", "v.mp4.frames")):
+        def inner(plan, folder=folder):
+            video.stylize_frames(Session(settings), video.open_clip("fr"), "s.png", folder, options, overwrite=True)
+
+        with pytest.raises(claims.ClaimError, match=f"{folder}: another stylize run \\(pid {os.getpid()}\\)"):
+            video.make_video("fr", "s.png", output, settings, options, on_ready=inner)
+        assert sorted(os.listdir()) == ["fr", "s.png"]
+
+
+def test_round_79_encoding_stops_when_the_script_ends(tmp_path, monkeypatch):
+    """Hostile round 79: write_clip in a daemon thread when the script ended left its temporary .mp4 for good (the
+    thread was killed mid-encoding). Encoding, as a run does, stops when the interpreter exits (and the exit waits
+    for it): nothing written, no temporary file, no claim."""
+    from stylize import synthesis
+
+    monkeypatch.chdir(tmp_path)
+    frames = [pattern(32, 24, n) for n in range(1, 5)]
+    Path("fr").mkdir()
+    for n, im in enumerate(frames, 1):
+        im.save(f"fr/frame_{n:05d}.png")
+    real, calls = video.even_sided, []
+
+    def exiting_at_the_second(im, *sides):  # (the interpreter begins its exit after the first frame)
+        calls.append(1)
+        if len(calls) == 2:
+            synthesis.EXITING.set()
+        return real(im, *sides)
+
+    monkeypatch.setattr(video, "even_sided", exiting_at_the_second)
+    try:
+        with pytest.raises(video.VideoError, match="c.mp4: stopped as the script ended; nothing was written"):
+            video.write_clip(frames, "c.mp4")
+        calls.clear()
+        with pytest.raises(video.EncodingStopped):
+            video.encode("fr", "e.mp4", video.open_clip("fr"))
+    finally:
+        synthesis.EXITING.clear()
+    assert sorted(os.listdir()) == ["fr"]

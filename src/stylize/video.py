@@ -34,7 +34,7 @@ import torch
 import torch.nn.functional as nnf
 from PIL import Image, ImageOps
 
-from . import arguments, claims, images, unread
+from . import arguments, claims, images, synthesis, unread
 from .arguments import given_twice
 from .console import limits
 from .errors import ImageError, StylizeError
@@ -1085,11 +1085,16 @@ def make_video(source, styles, output, settings, options: VideoOptions = VideoOp
             if clip.kind == "folder" and os.path.realpath(out) == os.path.realpath(clip.path):
                 raise VideoError(f"{out}: is the input folder; choose another output")
             folder = out
-        if on_ready is not None:
-            on_ready(VideoPlan(clip.count, size, out, folder, plan.note, 1 if options.independent else options.passes))
+            claims.check_folder_free(folder)  # (another run writing it: said first, as for a video's)
+            check_folder(folder, clip.count, "", overwrite=True)  # (a file there, files of yours: before it is made)
         created = images.missing_folders(folder)
-        claim = claims.claim_folder(folder)  # held from the first frame until the video is written
-        try:
+        images.make_folder(folder, "frames folder")
+        claim = claims.claim_folder(folder)  # held from before on_ready (a run it starts there is refused) until the
+        try:  # video is written
+            claim.take()
+            if on_ready is not None:
+                on_ready(VideoPlan(clip.count, size, out, folder, plan.note,
+                                   1 if options.independent else options.passes))
             result = stylize_frames(session, clip, styles, folder, options, callback=callback, should_stop=should_stop,
                                     on_frame=on_frame, overwrite=overwrite, claim=claim,
                                     extra_meta=metadata, _frames_for="video" if as_video else "folder")
@@ -1398,7 +1403,8 @@ def encode(frames_dir, output, source: Clip, codec: str | None = None, fps: floa
     existing one without overwrite, the container and `codec`, None for the container's own), with the output
     claimed (claims.holding: another run writing it is refused). should_stop() is asked before every frame:
     EncodingStopped, and the temporary file removed. A frame changed after the check (its images.file_stamp):
-    ImageError, nothing written. Raises VideoError, ImageError, ClaimError."""
+    ImageError, nothing written; the interpreter's exit (a script ending while a thread encodes): EncodingStopped,
+    and the exit waits for it. Raises VideoError, ImageError, ClaimError."""
 
     if not isinstance(source, Clip):
         raise VideoError(f"source: the Clip of the frames (video.open_clip), not {type(source).__name__}")
@@ -1427,7 +1433,7 @@ def encode(frames_dir, output, source: Clip, codec: str | None = None, fps: floa
     _check_one_run(files, source)
     size = images.load_image(files[0]).size  # (as each frame is read below: EXIF orientation applied)
     codec = check_video_output(output, codec, size, source, fps, overwrite)
-    with claims.holding(output):
+    with synthesis.running(), claims.holding(output):  # (a script ending meanwhile: stopped, and its exit waits)
         return _encode(av, dict(zip(files, stamps)), output, source, codec, size, fps, overwrite, should_stop)
 
 
@@ -1491,7 +1497,7 @@ def _encode(av, files, output: Path, source: Clip, codec: str, size, fps, overwr
             out, stream, audio = _open_output(av, tmp, codec, size, rate, time_base, src)
             with out:
                 for n, (f, stamp) in enumerate(files.items()):
-                    if should_stop is not None and should_stop():
+                    if (should_stop is not None and should_stop()) or synthesis.EXITING.is_set():
                         raise EncodingStopped(output)
                     im = images.load_image(f)
                     if _file_stamp(f) != stamp:  # (after the check: another's file put there is not what was checked)
@@ -1540,7 +1546,8 @@ def write_clip(frames: list[Image.Image], output, fps: float = DEFAULT_FPS, code
     temporary name and moved into place). VideoError before any encoding for an existing `output` without
     `overwrite`, frames of several sizes or that cannot be read, and for what check_video_output refuses (a name
     that is no video's, an encoder that is none or does not work here or at this size or rate, a container that
-    cannot hold it); ClaimError while another run writes `output`."""
+    cannot hold it); ClaimError while another run writes `output`; VideoError, nothing written, when the
+    interpreter exits meanwhile (a script ending while a thread encodes: the exit waits for it)."""
     arguments.files(output=output)
     arguments.flags(overwrite=overwrite)
     _codec_argument(codec)
@@ -1557,7 +1564,7 @@ def write_clip(frames: list[Image.Image], output, fps: float = DEFAULT_FPS, code
     av, fps, output = _av(), check_fps(fps), Path(output)
     # (the command line's checks of the name, the encoder at this size and rate, and the container)
     codec = check_video_output(output, codec, sizes[0], Clip(output, "folder", len(frames), sizes[0]), fps, True)
-    with claims.holding(output):
+    with synthesis.running(), claims.holding(output):  # (a script ending meanwhile: stopped, and its exit waits)
         images.check_not_held(output)
         if os.path.lexists(output) and not overwrite:
             raise VideoError(f"{output}: already exists; pass overwrite=True to replace it")
@@ -1565,6 +1572,8 @@ def write_clip(frames: list[Image.Image], output, fps: float = DEFAULT_FPS, code
             out, stream, _ = _open_output(av, tmp, codec, sizes[0], Fraction(fps).limit_denominator(1001), None)
             with out:
                 for im in frames:
+                    if synthesis.EXITING.is_set():
+                        raise VideoError(f"{output}: stopped as the script ended; nothing was written")
                     for packet in stream.encode(av.VideoFrame.from_image(even_sided(im, stream.width, stream.height))):
                         out.mux(packet)
                 for packet in stream.encode(None):
