@@ -530,3 +530,47 @@ def test_round_49_a_script_that_ends_while_a_thread_runs_a_transfer_exits_normal
     done = subprocess.run([sys.executable, str(script), str(tmp_path / "c.png"), str(tmp_path / "s.png"),
                            str(synthetic_weights)], capture_output=True, text=True, timeout=60)
     assert (done.returncode, done.stdout, done.stderr) == (0, "ends\n", "")
+
+
+def test_round_80_a_scripts_end_waits_for_a_threads_batch_video_or_figure(tmp_path, monkeypatch, synthetic_weights):
+    """Hostile round 80: a script that ended while make_video ran in a daemon thread aborted (SIGABRT: the exit
+    waited only while one frame's run went on, not between frames) and left its claim and lock; a run_batch left its
+    new out_dir holding a claim. The exit waits for the whole call (synthesis.exit_waits), which stops as a stop
+    would at the exit (EXITING, set here from a callback as atexit sets it): what is finished kept, nothing left."""
+    import os
+    from pathlib import Path
+
+    from stylize import batch, figures, synthesis, video
+    from stylize.settings import Settings
+
+    from .conftest import pattern
+
+    monkeypatch.chdir(tmp_path)
+    Path("fr").mkdir()
+    for n in (1, 2, 3):
+        pattern(32, 24, n).save(f"fr/frame_{n:05d}.png")
+    pattern(36, 36, 9).save("s.png")
+    settings = Settings(size=32, iterations=2, weights=str(synthetic_weights), normalize=False)
+    waited = []
+
+    def exiting(*_):  # (the interpreter's exit begins: it waits while a call is running)
+        waited.append(synthesis._running[0] > 0)
+        synthesis.EXITING.set()
+
+    try:
+        pairs = batch.intake(None, ["fr/frame_00001.png", "fr/frame_00002.png"], ["s.png"], "o")
+        records = batch.run_batch(pairs, "o", settings, on_ready=exiting).records
+        assert [r.status for r in records] == ["pending", "pending"]
+        synthesis.EXITING.clear()
+        result = video.make_video("fr", "s.png", "v.mp4", settings, video.VideoOptions(independent=True),
+                                  on_frame=exiting)
+        assert result.stopped and not result.encoded
+        synthesis.EXITING.clear()
+        figure = figures.grid(settings, "fr/frame_00001.png", "s.png", ratios=(1e-3, 1e-2), layer_sets=[["conv1_1"]],
+                              callback=exiting, output="g.png")
+        assert figure.partial
+    finally:
+        synthesis.EXITING.clear()
+    assert waited == [True] * len(waited) and len(waited) >= 3
+    assert sorted(os.listdir()) == ["fr", "g.json", "g.png", "s.png", "v.mp4.frames"]
+    assert os.listdir("v.mp4.frames") == ["frame_00001.png"]

@@ -881,7 +881,7 @@ def run(session, pairs: list[Pair], *, skip_existing: bool = False, overwrite: b
     if not continue_on_error and failed_at_start(pairs, records, report, on_pair):
         return records
     for pair, record in zip(pairs, records):
-        if should_stop is not None and should_stop():
+        if synthesis.EXITING.is_set() or (should_stop is not None and should_stop()):  # (a script's end: a stop)
             break
         replace = triage(pair, record, skip_existing=skip_existing, overwrite=overwrite, settings=session.settings,
                          key=session.targets.key)
@@ -1107,6 +1107,7 @@ def check_read(pairs: list[Pair], settings: Settings) -> None:
                          f"(--style-weight not 0)")
 
 
+@synthesis.exit_waits
 def run_batch(pairs: list[Pair], out_dir, settings, *, report=None, inputs=(), skip_existing: bool = False,
               overwrite: bool = False, continue_on_error: bool = True, callback=None,
               should_stop: Callable[[], bool] | None = None, on_ready: Callable[[Report], None] | None = None,

@@ -206,6 +206,17 @@ def running():
             _running[0] -= 1
 
 
+def exit_waits(fn):
+    """An API call that runs syntheses one after another (a batch's pairs, a video's frames, a figure's cells): the
+    interpreter's exit waits for it to return (its claims released, its empty folders removed), as for one run;
+    each unit's run stops at the exit (EXITING), and the call asks EXITING between units."""
+    @functools.wraps(fn)
+    def call(*args, **kwargs):
+        with running():
+            return fn(*args, **kwargs)
+    return call
+
+
 @atexit.register
 def _stop_runs() -> None:
     EXITING.set()

@@ -791,6 +791,7 @@ def check_read(settings, options: VideoOptions) -> None:
                  error=VideoError)
 
 
+@synthesis.exit_waits
 def stylize_frames(session, clip: Clip, style, out_dir, options: VideoOptions = VideoOptions(), *, blend=None,
                    callback=None, should_stop: Callable[[], bool] | None = None,
                    on_frame: Callable[[FrameProgress], None] | None = None, overwrite: bool = False,
@@ -912,7 +913,7 @@ class _FrameRun:
                         if on_frame:
                             on_frame(FrameProgress(number, n, True, 0.0, path, p, self.passes))
                         continue
-                    if should_stop is not None and should_stop():
+                    if synthesis.EXITING.is_set() or (should_stop is not None and should_stop()):  # (a script's end)
                         self.result.stopped = True
                         return self.result
                     started = time.perf_counter()
@@ -1014,6 +1015,7 @@ class _FrameRun:
         return self.styled[number]
 
 
+@synthesis.exit_waits
 def make_video(source, styles, output, settings, options: VideoOptions = VideoOptions(), *, codec: str | None = None,
                fps: float = DEFAULT_FPS, keep_frames: bool = False, overwrite: bool = False,
                callback=None, should_stop: Callable[[], bool] | None = None,
