@@ -367,3 +367,33 @@ def test_round_78_a_claim_file_is_never_seen_empty_or_unlocked(tmp_path, monkeyp
     claim.release()
     assert seen == [f"{tmp_path / 'o.png'}: another stylize run (pid {os.getpid()}) is writing it; wait for it to "
                     f"end, or choose another output"]
+
+
+def test_round_81_a_child_made_by_fork_holds_none_of_its_parents_claims(tmp_path):
+    """Hostile round 81: a child made by fork (multiprocessing's default on Linux) kept its parent's claims as its
+    own: an output the parent had since finished was refused for good, naming the child's own pid; while the
+    parent still wrote it, the message named the child. And a claim object the child let go removed the parent's
+    claim file. In the child: refused naming the parent, its release leaves the parent's file."""
+    claim = claim_file(tmp_path / "o.png").take()
+    pid = os.fork()
+    if pid == 0:  # the child: report by its exit status only
+        code = 0
+        try:
+            claim_file(tmp_path / "o.png").take()
+            code = 1
+        except ClaimError as e:
+            code = 0 if f"(pid {os.getppid()})" in str(e) else 2
+        claim.release()  # (the parent's, inherited: not the child's to remove)
+        os._exit(code or (0 if claim.lock_file.exists() else 3))
+    assert os.waitpid(pid, 0)[1] == 0
+    assert claim.lock_file.exists()
+    claim.release()
+    pid = os.fork()
+    if pid == 0:  # after the parent let it go: the child's to take
+        try:
+            claim_file(tmp_path / "o.png").take().release()
+            os._exit(0)
+        except BaseException:
+            os._exit(1)
+    assert os.waitpid(pid, 0)[1] == 0
+    assert os.listdir(tmp_path) == []

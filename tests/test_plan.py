@@ -108,3 +108,22 @@ def test_round_69_too_many_scales_for_an_out_size_names_out_size(art):
     with pytest.raises(ImageError, match=r"the output is 64x20 px, too small for 2 .*\(lower --scales or raise "
                                          r"--out-size\)"):
         plans.make(style_job(Settings(size=2048, scales=2), art, ["conv1_1"], out_size=(64, 20)), Targets(CPU), CPU)
+
+
+def test_round_81_a_shape_no_size_can_fit_is_told_so(tmp_path):
+    """Hostile round 81: a 1x5000 photo (or artwork) said "raise --size", even at --size 65536, the largest: its
+    short side stays under conv5_1's 16 px at any size. Said so; a shape a larger --size fits still says raise."""
+    from PIL import Image
+
+    from stylize import Session
+
+    tall, wide = Image.new("RGB", (1, 5000)), Image.new("RGB", (1, 500))
+    art = Image.new("RGB", (48, 48), (200, 30, 30))
+    session = Session(size=32, iterations=2)
+    for content, style in ((tall, art), (art, tall)):
+        with pytest.raises(ImageError, match=r"\(no --size makes its short side 16 px within 65536 px on the long "
+                                             r"one: give an image of a less narrow shape\)$"):
+            session.plan(session.transfer_job(content, style))
+    with pytest.raises(ImageError, match=r"1x32 px at this size; conv5_1 needs at least 16 px on each side "
+                                         r"\(raise --size\)$"):
+        session.plan(session.transfer_job(wide, art))

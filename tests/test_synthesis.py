@@ -574,3 +574,17 @@ def test_round_80_a_scripts_end_waits_for_a_threads_batch_video_or_figure(tmp_pa
     assert waited == [True] * len(waited) and len(waited) >= 3
     assert sorted(os.listdir()) == ["fr", "g.json", "g.png", "s.png", "v.mp4.frames"]
     assert os.listdir("v.mp4.frames") == ["frame_00001.png"]
+
+
+def test_round_81_a_child_made_by_fork_has_none_of_its_parents_runs():
+    """Hostile round 81: a child forked while a run went on in a thread hung for ever at its exit (waiting for the
+    parent's run, counted in the copy of the count of runs in progress)."""
+    import os
+
+    from stylize import synthesis
+
+    with synthesis.running():
+        pid = os.fork()
+        if pid == 0:
+            os._exit(0 if synthesis._running[0] == 0 else 1)
+        assert os.waitpid(pid, 0)[1] == 0

@@ -41,6 +41,18 @@ _HELD_LOCK = threading.Lock()  # (a claim is checked and added to _HELD in one s
 RUN: contextvars.ContextVar[set | None] = contextvars.ContextVar("stylize_claims", default=None)
 
 
+def _forked() -> None:
+    """In a child made by fork: no claim of the parent's is the child's (record locks are not inherited), and a
+    claim it would release is left to the parent (Claim.release removes a file only in the process that took it)."""
+    global _HELD_LOCK
+    _HELD.clear()
+    _HELD_LOCK = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forked)
+
+
 def _this_run() -> set:
     held = RUN.get()
     if held is None:
@@ -58,6 +70,7 @@ class Claim:
         self.lock_file, self.what, self.fd, self.shared = Path(os.path.abspath(lock_file)), Path(what), None, False
         # (absolute: released by its own name after a change of working folder, never another file's)
         self.run: set = set()  # the held lock files of the run that holds it (claims.RUN's, from take())
+        self.pid = os.getpid()  # the process that holds it (a child made by fork holds none of its parent's)
 
     def take(self, shared: bool = False) -> "Claim":
         """Hold the claim; ClaimError when a live run holds it (never waits). `shared`: held with other runs
@@ -110,7 +123,7 @@ class Claim:
                     self.release()
                     raise ClaimError(f"{self.what}: cannot write {self.lock_file.name} {self.where} "
                                      f"({e.strerror or e})") from None
-                self.fd, self.shared, self.run = fd, shared, _this_run()
+                self.fd, self.shared, self.run, self.pid = fd, shared, _this_run(), os.getpid()
                 self.run.add(os.path.realpath(self.lock_file))
                 return
             os.close(fd)
@@ -136,6 +149,10 @@ class Claim:
     def release(self) -> None:
         if self.fd is not None:
             self.run.discard(os.path.realpath(self.lock_file))
+            if self.pid != os.getpid():  # (a child made by fork, leaving a block of its parent's: not its claim)
+                os.close(self.fd)
+                self.fd = None
+                return
             if not self.shared or _alone(self.fd, True):
                 try:
                     os.unlink(self.lock_file)  # while still held: a run that opened it retries on a new file

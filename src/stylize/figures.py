@@ -10,7 +10,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
-from . import arguments, synthesis
+from . import arguments
 from .errors import ImageError, SettingsError
 from .job import COMMANDS
 from .layers import PAPER_STYLE_LAYERS
@@ -330,10 +330,15 @@ def _claimed(make):
     """Run a figure with its output claimed (claims.py) from the start: a second run into the same output is
     refused at once, naming the first run's pid, not after all its cells. (Where the output's folder is missing,
     the figure's own check says so.)"""
-    @synthesis.exit_waits
     @functools.wraps(make)
-    def run(*args, output=None, cells_dir=None, overwrite=False, callback=None, should_stop=None, argv="",
-            metadata=None, **kwargs):
+    def run(*args, **kwargs):
+        from .synthesis import running  # (torch: imported when a figure runs, never by the command line's --help)
+
+        with running():  # (a script's end waits for the whole figure, as synthesis.exit_waits)
+            return claimed(*args, **kwargs)
+
+    def claimed(*args, output=None, cells_dir=None, overwrite=False, callback=None, should_stop=None, argv="",
+                metadata=None, **kwargs):
 
         arguments.names(cells_dir=cells_dir)
         arguments.files(output=output)

@@ -18,7 +18,7 @@ from .arguments import sealed
 from .errors import ImageError, SettingsError, UsageError
 from .job import Job, describe
 from .layers import deepest, min_side
-from .settings import STARTS
+from .settings import MAX_SIDE, STARTS
 from .targets import Targets
 
 SMALLEST_LEVEL = 16  # px: a coarse level is never planned below this short side
@@ -96,7 +96,9 @@ def make(job: Job, targets: Targets, device: torch.device, pooling: str = "avg",
                          f"for the file")
     width, height = output_size(job, targets)
     option = "--size" if job.out_size is None else "--out-size"
-    check_min_side(width, height, job.layers, "the output", option)
+    check_min_side(width, height, job.layers, "the output", option,
+                   None if job.out_size is not None else
+                   targets.image(job.content if job.content is not None else job.styles[0]).size)
     if job.init not in STARTS:  # a file: scaled to the output, never stretched
         check_init_shape(job.init, targets.image(job.init).size, (width, height))
     sizes = level_sizes(width, height, job.scales, min_side(job.layers))
@@ -115,7 +117,8 @@ def make(job: Job, targets: Targets, device: torch.device, pooling: str = "avg",
         style_option = "--style-size" if job.style_size else "--style-scale" if job.style_scale else "--size"
         style_sizes = [images.fitted_size(targets.image(style).size, style_long) for style in job.styles]
         for style, (sw, sh) in zip(job.styles, style_sizes):
-            check_min_side(sw, sh, job.style_layers, f"{describe(style)}: the style image", style_option + coarse)
+            check_min_side(sw, sh, job.style_layers, f"{describe(style)}: the style image", style_option + coarse,
+                           None if coarse else targets.image(style).size)
         earlier = memory_of.levels[k] if memory_of is not None and len(memory_of.levels) == len(sizes) else None
         if earlier is not None and (earlier.width, earlier.height) == (w, h):
             mem = earlier.memory
@@ -150,12 +153,18 @@ def check_init_shape(init, size: tuple[int, int], output: tuple[int, int]) -> No
                          f"px); give an image of the output's shape (--init style starts from the artwork, stretched)")
 
 
-def check_min_side(width: int, height: int, layers, what: str, option: str) -> None:
-    """ImageError when an image of width x height px is too small for the deepest of `layers`."""
+def check_min_side(width: int, height: int, layers, what: str, option: str, shape=None) -> None:
+    """ImageError when an image of width x height px is too small for the deepest of `layers`. `shape`: the (w, h)
+    of the image it is fitted from, as `option` scales it: where even MAX_SIDE px on its long side leave its short
+    one too small, raising the option cannot help, and the message says so."""
     need = min_side(layers)
     if min(width, height) < need:
+        remedy = f"raise {option}"
+        if shape is not None and min(images.fitted_size(shape, MAX_SIDE)) < need:
+            remedy = (f"no {option} makes its short side {need} px within {MAX_SIDE} px on the long one: give an "
+                      f"image of a less narrow shape")
         raise ImageError(f"{what} is {width}x{height} px at this size; {deepest(layers)} needs at least {need} px on "
-                         f"each side (raise {option})")
+                         f"each side ({remedy})")
 
 
 def level_sizes(width: int, height: int, scales: int, smallest: int) -> list[tuple[int, int]]:

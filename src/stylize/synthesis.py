@@ -7,6 +7,7 @@ import contextlib
 import functools
 import contextvars
 import math
+import os
 import queue
 import threading
 import time
@@ -215,6 +216,20 @@ def exit_waits(fn):
         with running():
             return fn(*args, **kwargs)
     return call
+
+
+def _forked() -> None:
+    """In a child made by fork (os.fork, multiprocessing's "fork"): only the forking thread lives on, so none of the
+    parent's runs in progress, pass workers or locks held by its other threads is the child's (its exit would wait
+    for a count no thread of its will lower)."""
+    global _running_lock, _workers
+    _running[0] = 0
+    _running_lock = threading.Lock()
+    _workers = threading.local()
+    _ABANDONED.clear()
+
+
+os.register_at_fork(after_in_child=_forked)
 
 
 @atexit.register
