@@ -517,3 +517,26 @@ def test_round_74_an_extra_terms_decimal_nan_weight_and_its_own_infinite_loss(tm
             session.run(job, extra_terms=[term])
     with pytest.raises(NonFiniteError, match="^term 'big': its own loss is not finite at the start$"):
         session.run(job, extra_terms=[Infinite(1.0)])
+
+
+def test_round_82_a_stop_while_the_weights_load_ends_the_run_at_once(monkeypatch, synthetic_weights):
+    """Hostile round 82: a signal while VGG-19's weights loaded (seconds: a few long C calls) was acted on only once
+    they had loaded. Loading is computed as a pass is: a stop ends the run at once (nothing evaluated), the loading
+    left to end unseen."""
+    import threading
+
+    from stylize import Session, Settings
+
+    from .conftest import pattern
+
+    session = Session(Settings(size=32, iterations=2, weights=str(synthetic_weights), normalize=False))
+    real, loading = session.network, threading.Event()
+    release = threading.Timer(15, loading.set)  # (the load never ends by itself before the run returns)
+    monkeypatch.setattr(session, "network", lambda layers: (loading.wait(), real(layers))[1])
+    release.start()
+    try:
+        outcome = session.transfer(pattern(40, 30, 1), pattern(36, 36, 2), should_stop=lambda: True)
+        assert not loading.is_set() and outcome.stopped == "interrupted" and outcome.evaluations == 0
+    finally:
+        loading.set()
+        release.cancel()

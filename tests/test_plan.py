@@ -127,3 +127,17 @@ def test_round_81_a_shape_no_size_can_fit_is_told_so(tmp_path):
     with pytest.raises(ImageError, match=r"1x32 px at this size; conv5_1 needs at least 16 px on each side "
                                          r"\(raise --size\)$"):
         session.plan(session.transfer_job(wide, art))
+
+
+def test_round_82_a_style_no_style_scale_can_fit_says_what_can(tmp_path):
+    """Hostile round 82: a 4000x8 artwork at --size 64 --style-scale 64 (its largest) said "raise --style-scale";
+    what can help is a larger --size or a --style-size."""
+    from PIL import Image
+
+    from stylize import Session
+
+    art = Image.new("RGB", (48, 48), (200, 30, 30))
+    session = Session(size=64, iterations=2, style_scale=64.0)
+    with pytest.raises(ImageError, match=r"4096x8 px at this size; conv5_1 needs at least 16 px on each side "
+                                         r"\(--style-scale is at most 64: raise --size, or give --style-size\)$"):
+        session.plan(session.transfer_job(art, Image.new("RGB", (4000, 8), (9, 9, 9))))

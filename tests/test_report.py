@@ -659,3 +659,23 @@ def test_round_74_a_stopped_resume_keeps_an_earlier_record_only_where_its_output
     stopped = batch.run_batch(pairs, "o", settings, report="r.json", skip_existing=True, should_stop=lambda: True)
     on_disk = [p["status"] for p in json.loads(Path("r.json").read_text())["pairs"]]
     assert on_disk == ["pending", "ok", "pending"] == [r.status for r in stopped.records]
+
+
+def test_round_82_a_child_made_by_fork_writes_none_of_its_parents_report(tmp_path):
+    """Hostile round 82: a child forked from a batch's callback that left with sys.exit unwound the parent's batch:
+    its close() wrote the parent's report as it stood at the fork (over the parent's later records) and left its
+    lock. In the child, write() and close() do nothing: the report, its lock and claim are the parent's."""
+    path = tmp_path / "r.json"
+    rep = Report(path, _settings(), _records([0]), manifest_pairs=2)
+    rep.open()
+    before = path.read_bytes()
+    pid = os.fork()
+    if pid == 0:
+        rep.records[0].status = "failed"  # (what the child would write)
+        rep.write()
+        rep.close()
+        os._exit(0)
+    assert os.waitpid(pid, 0)[1] == 0
+    assert path.read_bytes() == before and list(tmp_path.glob(".stylize-report-lock-*"))
+    rep.close()
+    assert not list(tmp_path.glob(".stylize-*"))

@@ -588,3 +588,24 @@ def test_round_81_a_child_made_by_fork_has_none_of_its_parents_runs():
         if pid == 0:
             os._exit(0 if synthesis._running[0] == 0 else 1)
         assert os.waitpid(pid, 0)[1] == 0
+
+
+def test_round_82_a_child_leaving_its_parents_run_does_not_count_it(tmp_path):
+    """Hostile round 82: a child forked inside a run (from a callback) that left with sys.exit unwound the parent's
+    run and counted it as ended: the count of runs in progress went below zero and its exit waited for ever."""
+    import os
+
+    from stylize import synthesis
+
+    def fork_in_a_run():
+        with synthesis.running():
+            pid = os.fork()
+            if pid == 0:
+                raise SystemExit  # (the child leaves the parent's run)
+            return pid
+
+    try:
+        pid = fork_in_a_run()
+    except SystemExit:
+        os._exit(0 if synthesis._running[0] == 0 else 1)
+    assert os.waitpid(pid, 0)[1] == 0 and synthesis._running[0] == 0

@@ -275,10 +275,14 @@ class Session:
     def _run(self, plan: Plan, callback, should_stop, extra_terms, start) -> Outcome:
         job = plan.job
         policy = color.policy(job.color, job.color_map)
-        net = self.network(job.layers + tuple(name for t in extra_terms for name in (*t.layers, *t.tapped)))
+        layers = job.layers + tuple(name for t in extra_terms for name in (*t.layers, *t.tapped))
+        try:  # (loading the weights: seconds, a few long C calls, as stoppable as a pass)
+            net = synthesis.computed(lambda: self.network(layers), should_stop)
+        except synthesis.Interrupted:
+            net = None
         if self.device.type == "cpu":
             allocator.use(plan.memory.reuse)  # the command line's allocator, as the plan says (allocator.py)
-        if extra_terms and len(plan.levels) > 1:
+        if extra_terms and len(plan.levels) > 1 and net is not None:
             self._check_extra_terms(plan, net, extra_terms, start, policy, should_stop)
         x = result = None
         for k, level in enumerate(plan.levels):
@@ -289,6 +293,9 @@ class Session:
             if x.shape[-2:] != (level.height, level.width):
                 x = nnf.interpolate(x, size=(level.height, level.width), mode="bicubic", align_corners=False)
             previous = result
+            if net is None:  # (stopped while the weights loaded: no evaluation)
+                result = synthesis.Result(x, math.inf, math.nan, math.nan, 0, 0, 0.0, "interrupted")
+                break
             try:  # (the targets' forward passes: minutes at a large size, as stoppable as the synthesis's)
                 terms = synthesis.computed(lambda: self.terms(job, net, level), should_stop)
             except synthesis.Interrupted:

@@ -18,7 +18,7 @@ from .arguments import sealed
 from .errors import ImageError, SettingsError, UsageError
 from .job import Job, describe
 from .layers import deepest, min_side
-from .settings import MAX_SIDE, STARTS
+from .settings import MAX_SIDE, MAX_STYLE_SCALE, STARTS
 from .targets import Targets
 
 SMALLEST_LEVEL = 16  # px: a coarse level is never planned below this short side
@@ -118,7 +118,8 @@ def make(job: Job, targets: Targets, device: torch.device, pooling: str = "avg",
         style_sizes = [images.fitted_size(targets.image(style).size, style_long) for style in job.styles]
         for style, (sw, sh) in zip(job.styles, style_sizes):
             check_min_side(sw, sh, job.style_layers, f"{describe(style)}: the style image", style_option + coarse,
-                           None if coarse else targets.image(style).size)
+                           None if coarse else targets.image(style).size,
+                           round(MAX_STYLE_SCALE * job.size) if job.style_scale else MAX_SIDE)
         earlier = memory_of.levels[k] if memory_of is not None and len(memory_of.levels) == len(sizes) else None
         if earlier is not None and (earlier.width, earlier.height) == (w, h):
             mem = earlier.memory
@@ -153,16 +154,19 @@ def check_init_shape(init, size: tuple[int, int], output: tuple[int, int]) -> No
                          f"px); give an image of the output's shape (--init style starts from the artwork, stretched)")
 
 
-def check_min_side(width: int, height: int, layers, what: str, option: str, shape=None) -> None:
+def check_min_side(width: int, height: int, layers, what: str, option: str, shape=None, most: int = MAX_SIDE) -> None:
     """ImageError when an image of width x height px is too small for the deepest of `layers`. `shape`: the (w, h)
-    of the image it is fitted from, as `option` scales it: where even MAX_SIDE px on its long side leave its short
-    one too small, raising the option cannot help, and the message says so."""
+    of the image it is fitted from, as `option` scales it up to a long side of `most` px (--style-scale: its
+    largest times --size): where that leaves its short side too small, raising the option cannot help, and the
+    message says what can."""
     need = min_side(layers)
     if min(width, height) < need:
         remedy = f"raise {option}"
-        if shape is not None and min(images.fitted_size(shape, MAX_SIDE)) < need:
+        if shape is not None and min(images.fitted_size(shape, min(most, MAX_SIDE))) < need:
             remedy = (f"no {option} makes its short side {need} px within {MAX_SIDE} px on the long one: give an "
                       f"image of a less narrow shape")
+            if most < MAX_SIDE and min(images.fitted_size(shape, MAX_SIDE)) >= need:
+                remedy = f"{option} is at most {MAX_STYLE_SCALE:g}: raise --size, or give --style-size"
         raise ImageError(f"{what} is {width}x{height} px at this size; {deepest(layers)} needs at least {need} px on "
                          f"each side ({remedy})")
 

@@ -413,7 +413,7 @@ class Report:
             self.lock.leave()
             self._release_claim()
             raise
-        self._open = True
+        self._open, self._pid = True, os.getpid()  # (a child made by fork writes none of it: _forked)
         self.lock.release()
 
     def _decide(self, there: dict | None, exists: bool, others: bool, overwrite: bool, resume: bool) -> None:
@@ -466,8 +466,10 @@ class Report:
         """Write the report (this run's records with the other shards' found in the file); without `force`,
         only when the last write is long enough ago (at most WRITE_SHARE of the time goes to writing).
         ManifestError when it cannot be written, or is not open (before open(), after close(): its batch's claim
-        and lock are not held), or a copy (view)."""
+        and lock are not held), or a copy (view). In a child made by fork, nothing: the parent writes it."""
         self._own()
+        if self._forked():
+            return
         if self.path is None or (not force and time.monotonic() < self._next_write):
             return
         if not self._open:
@@ -514,8 +516,15 @@ class Report:
         now = time.monotonic()
         self._next_write = now + (now - start) * (1 / WRITE_SHARE - 1)
 
+    def _forked(self) -> bool:
+        """Whether this is a child made by fork of the process that opened the report."""
+        return self._open and self._pid != os.getpid()
+
     def close(self, write: bool = True) -> None:
-        """The last write, and leave the report's writers (the last one out removes the lock file)."""
+        """The last write, and leave the report's writers (the last one out removes the lock file). In a child made
+        by fork (leaving its parent's batch as it exits), nothing: the report, its lock and claim are the parent's."""
+        if self._forked():
+            return
         if not self._open:
             self._release_claim()  # checked, never opened (a batch that failed between the two)
             return

@@ -198,13 +198,15 @@ def running():
     """A run in progress (api.Session.run). A run left going in another thread when the script ends (a daemon
     thread's) would be finalized under, which aborts the process (SIGABRT): at the interpreter's exit every run
     stops at its next evaluation (as interrupted) and the exit waits for it."""
+    pid = os.getpid()
     with _running_lock:
         _running[0] += 1
     try:
         yield
     finally:
-        with _running_lock:
-            _running[0] -= 1
+        if os.getpid() == pid:  # (a child made by fork leaving its parent's run: not one of its own, _forked)
+            with _running_lock:
+                _running[0] -= 1
 
 
 def exit_waits(fn):
@@ -235,7 +237,7 @@ os.register_at_fork(after_in_child=_forked)
 @atexit.register
 def _stop_runs() -> None:
     EXITING.set()
-    while _running[0]:
+    while _running[0] > 0:
         time.sleep(POLL)
 
 
