@@ -266,3 +266,31 @@ def test_round_50_a_pil_image_is_read_as_a_file_of_it_is(tmp_path):
     nan[5, 5] = np.nan
     with pytest.raises(ImageError, match="NaN or infinite pixels"):
         cache.image(Image.fromarray(nan, "F"))
+
+
+def test_round_83_a_child_forked_in_a_callback_never_goes_on_with_its_parents_run(synthetic_weights, one_thread):
+    """Hostile round 83: a child forked in a batch's callback (or on_ready) that returned went on with a copy of the
+    parent's batch: it wrote the parent's outputs (inside the parent's claim), whose own work was then refused
+    "already exists". Back from the callback, the child is ended (SystemExit naming why); the parent's run goes
+    on as if nothing happened."""
+    import os
+
+    from stylize import Session, Settings
+
+    session = Session(Settings(size=32, iterations=3, weights=str(synthetic_weights), normalize=False))
+    forked = []
+
+    def fork_once(progress):
+        if not forked:
+            forked.append(os.fork())  # (the child returns from here, into the run)
+
+    try:
+        outcome = session.transfer(pattern(40, 30, 1), pattern(36, 36, 2), callback=fork_once)
+    except SystemExit as e:
+        if forked == [0]:  # (the child)
+            os._exit(0 if e.code == getattr(targets, "FORKED_CHILD", None) else 1)
+        raise
+    if forked == [0]:  # (the child, having gone on with the run)
+        os._exit(2)
+    assert forked[0] > 0 and os.waitpid(forked[0], 0)[1] == 0
+    assert outcome.stopped != "interrupted" and outcome.evaluations > 1

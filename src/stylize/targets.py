@@ -47,19 +47,28 @@ def unpinned(fn):
     """`fn` (a user's callback, or None) run outside the pinned run that calls it: a run it starts is a run of its
     own (its files may differ from the caller's earlier reads; its claims are refused where the caller's hold).
     A callback runs in the folder the run began in, and a change of the working folder it makes is undone when
-    it returns: the run's names (outputs, cells, claims, its report) lead from that folder, to its end."""
+    it returns: the run's names (outputs, cells, claims, its report) lead from that folder, to its end. A child
+    made by fork in the callback that returns into the run is ended (SystemExit, FORKED_CHILD): the run, its
+    outputs and claims are the parent's."""
     if fn is None:
         return None
 
     def call(*args, **kwargs):
-        token, held, folder = _pins.set(None), claims.RUN.set(None), os.getcwd()
+        token, held, folder, pid = _pins.set(None), claims.RUN.set(None), os.getcwd(), os.getpid()
         try:
-            return fn(*args, **kwargs)
+            value = fn(*args, **kwargs)
         finally:
             claims.RUN.reset(held)
             _pins.reset(token)
             _back_to(folder)
+        if os.getpid() != pid:  # a child made by fork in the callback, back in its parent's run
+            raise SystemExit(FORKED_CHILD)
+        return value
     return call
+
+
+FORKED_CHILD = ("stylize: a process forked in a callback cannot go on with its parent's run (its outputs and claims "
+                "are the parent's); end the child with os._exit()")
 
 
 def _back_to(folder: str) -> None:
