@@ -540,3 +540,27 @@ def test_round_82_a_stop_while_the_weights_load_ends_the_run_at_once(monkeypatch
     finally:
         loading.set()
         release.cancel()
+
+
+def test_round_84_weighting_the_layers_of_a_style_reconstruction_is_said_how(synthetic_weights):
+    """Hostile round 84: reconstruct_style(image, layers, style_layer_weights=(1, 2)) said "2 style layer weights
+    for 5 style layers" (the default's, which layers= replaces), and every change it suggested was refused in turn.
+    Both refusals say what works; what they say works does."""
+    from stylize import Session, Settings
+    from stylize.errors import SettingsError
+
+    from .conftest import pattern
+
+    common = dict(size=32, iterations=2, weights=str(synthetic_weights), normalize=False)
+    with pytest.raises(SettingsError, match=r"2 style layer weights for 5 style layers \(conv1_1,conv2_1,conv3_1,"
+                                            r"conv4_1,conv5_1\); give one weight per style layer, in the order of "
+                                            r"--style-layers \(from Python, the layers in style_layers beside them\)"):
+        Settings(**common, style_layer_weights=(1, 2))
+    with pytest.raises(SettingsError, match=r"style_layer_weights: has no effect here: the layers= given are weighted "
+                                            r"equally; to weight them, give them as style_layers beside "
+                                            r"style_layer_weights, and no layers="):
+        Session(Settings(**common, style_layer_weights=(1, 2, 3, 4, 5))).reconstruct_style(
+            pattern(36, 36, 2), ["conv1_1", "conv2_1"])
+    outcome = Session(Settings(**common, style_layers=("conv1_1", "conv2_1"), style_layer_weights=(1, 2))
+                      ).reconstruct_style(pattern(36, 36, 2))
+    assert outcome.metadata["settings"]["style_layer_weights"] == (1.0, 2.0)

@@ -1773,6 +1773,15 @@ def test_round_68_a_multi_pass_resume_says_the_frame_passes_it_kept(tmp_path, mo
     assert resumed.encoded and resumed.passes_before == 3 and resumed.before == "3 of 4 frame passes"
 
 
+def small_clip(frames: int = 2, folder: str = "fr", style: str | None = "s.png") -> None:
+    """In the working folder: `folder`/frame_00001.png ... (32x24 patterns) and a 36x36 style image."""
+    Path(folder).mkdir()
+    for n in range(1, frames + 1):
+        pattern(32, 24, n).save(f"{folder}/frame_{n:05d}.png")
+    if style:
+        pattern(36, 36, 9).save(style)
+
+
 def test_round_75_encode_takes_each_frame_as_it_was_checked(tmp_path, monkeypatch, synthetic_weights):
     """Hostile round 75: a frame replaced while encode encoded the earlier ones (a plain red picture of the user's,
     put at a checked frame's name) went into the video; a frames folder that is missing or a file was "missing; the
@@ -1781,10 +1790,7 @@ def test_round_75_encode_takes_each_frame_as_it_was_checked(tmp_path, monkeypatc
     from stylize.settings import Settings
 
     monkeypatch.chdir(tmp_path)
-    Path("fr").mkdir()
-    for n in (1, 2, 3):
-        pattern(32, 24, n).save(f"fr/frame_{n:05d}.png")
-    pattern(36, 36, 9).save("s.png")
+    small_clip(3)
     settings = Settings(size=32, iterations=2, weights=str(synthetic_weights), normalize=False)
     assert not video.make_video("fr", "s.png", "made/", settings, video.VideoOptions(independent=True)).stopped
     asked = []
@@ -1810,9 +1816,7 @@ def test_round_75_a_pil_style_changed_in_place_mid_video_is_named_replaced(tmp_p
     from stylize.settings import Settings
 
     monkeypatch.chdir(tmp_path)
-    Path("fr").mkdir()
-    for n in (1, 2):
-        pattern(32, 24, n).save(f"fr/frame_{n:05d}.png")
+    small_clip(style=None)
     style = pattern(36, 36, 9)
     settings = Settings(size=32, iterations=2, weights=str(synthetic_weights), normalize=False)
 
@@ -1850,10 +1854,7 @@ def test_round_79_a_run_make_videos_on_ready_starts_in_its_folder_is_refused(tmp
     from stylize.settings import Settings
 
     monkeypatch.chdir(tmp_path)
-    Path("fr").mkdir()
-    for n in (1, 2):
-        pattern(32, 24, n).save(f"fr/frame_{n:05d}.png")
-    pattern(36, 36, 9).save("s.png")
+    small_clip()
     settings = Settings(size=32, iterations=2, weights=str(synthetic_weights), normalize=False)
     options = video.VideoOptions(independent=True)
     for output, folder in (("out/", "out"), ("v.mp4", "v.mp4.frames")):
@@ -1894,3 +1895,25 @@ def test_round_79_encoding_stops_when_the_script_ends(tmp_path, monkeypatch):
     finally:
         synthesis.EXITING.clear()
     assert sorted(os.listdir()) == ["fr"]
+
+
+def test_round_84_a_folder_at_a_video_name_is_refused_as_one(tmp_path, monkeypatch, synthetic_weights):
+    """Hostile round 84: `-o d.mp4` where d.mp4 was an existing (empty) folder wrote the frames into it and said
+    "Wrote d.mp4" with no video made; with --codec or --fps the error blamed the option ("it needs -o a video
+    file"), which the user had given. A folder at a video's name is refused as one (exit 2); `d.mp4/` makes the
+    frames in it."""
+    from stylize.settings import Settings
+
+    monkeypatch.chdir(tmp_path)
+    small_clip()
+    Path("d.mp4").mkdir()
+    why = "d.mp4: is a folder, not a video file; write d.mp4/ to make the frames in it, or choose another name"
+    for extra in ([], ["--codec", "libx264"], ["--fps", "10"]):
+        r = run("video", "fr", "s.png", "-o", "d.mp4", *synthetic(synthetic_weights), *extra)
+        assert r.exit_code == 2 and why in r.stderr, cli_result_text(r)
+    settings = Settings(size=32, iterations=2, weights=str(synthetic_weights), normalize=False)
+    with pytest.raises(video.VideoError, match=re.escape(why)):
+        video.make_video("fr", "s.png", "d.mp4", settings, video.VideoOptions(independent=True))
+    assert os.listdir("d.mp4") == []
+    assert not video.make_video("fr", "s.png", "d.mp4/", settings, video.VideoOptions(independent=True)).stopped
+    assert sorted(os.listdir("d.mp4")) == ["frame_00001.png", "frame_00002.png"]

@@ -155,7 +155,11 @@ class Session:
         s = self.settings
         check_settings(s, "style-recon")
         if layers is not None and jobs.layer_names(layers) != s.style_layers:  # (other layers: weighted equally)
-            replaced(s, "layers=", "style_layers", "style_layer_weights")
+            replaced(s, "layers=", "style_layers")
+            if s.style_layer_weights is not None:
+                raise SettingsError("style_layer_weights: has no effect here: the layers= given are weighted equally; "
+                                    "to weight them, give them as style_layers beside style_layer_weights, and no "
+                                    "layers=")
         if out_size is not None and (s.style_size or s.style_scale):  # (else --size sizes the artwork)
             replaced(s, "out_size= (with style_size or style_scale)", "size")
         return jobs.style_job(s, image, layers, out_size)

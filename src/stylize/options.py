@@ -18,7 +18,7 @@ from .layers import LAYERS
 from .settings import (COLOR_MAPS, COLORS, DEFAULTS, FIELDS, FPS_RANGE, GUIDES, LOSS_SCALINGS, MAX_COUNT, MAX_HISTORY,
                        MAX_PASSES, MAX_SCALES, MAX_SIDE, MAX_STYLE_SCALE, NUMBER_RANGE, OPTIMIZERS, POOLINGS, PRECISIONS, PRESET_SUMMARIES, PRESETS,
                        STARTS, WEIGHT_SOURCES,
-                       Settings, names_a_folder, number, shown, whole)
+                       Settings, folder_at_a_video_name, names_a_folder, number, shown, whole)
 from .unread import UNREAD_BY, USED_WITH, unread
 
 
@@ -613,6 +613,8 @@ def video_settings(settings: Settings, values: dict) -> Settings:
     gives is dropped where the video leaves it unread (--passes 2 or more: --pass-iterations counts)."""
     values = dict(values, iterations=settings.iterations, scales=settings.scales,
                   coarse_iterations=settings.coarse_iterations)
+    if folder_at_a_video_name(values["output"]):  # (said first: --codec's and --fps's checks would blame them)
+        raise click.BadParameter(folder_at_a_video_name(values["output"]), param_hint="'-o' / '--output'")
     check_used(values)
     if not _typed("iterations") and unread(values, ["iterations"]):
         _drop_preset_value("iterations")

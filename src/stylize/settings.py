@@ -95,9 +95,10 @@ class Settings:
             raise LayerError(f"style layers: {given_twice(self.style_layers)} is given twice; give each layer once")
         if self.style_layer_weights is not None:
             if len(self.style_layer_weights) != len(self.style_layers):
-                raise SettingsError(
+                raise SettingsError(  # (style_layers: the Python API's layers= takes no weights)
                     f"--style-layer-weights: {len(self.style_layer_weights)} style layer weights for "
-                    f"{len(self.style_layers)} style layers"
+                    f"{len(self.style_layers)} style layers ({','.join(self.style_layers)}); give one weight per style "
+                    f"layer, in the order of --style-layers (from Python, the layers in style_layers beside them)"
                 )
             for w in self.style_layer_weights:  # (> 0: a layer of weight 0 would be read for nothing; leave it out)
                 _positive("style layer weight", w)
@@ -375,6 +376,22 @@ def number(text) -> float:
     if x == 0 and re.search(r"[1-9]", (m.group(2) or "")):
         raise ValueError(f"{shown(text)} is too small to be told from 0 (a float's least is about 5e-324)")
     return x
+
+
+# container suffix -> default video codec (all in PyAV's wheels)
+CONTAINERS = {".mp4": "libx264", ".m4v": "libx264", ".mov": "libx264", ".mkv": "libx264",
+              ".webm": "libvpx-vp9", ".avi": "mpeg4"}
+
+
+def folder_at_a_video_name(name) -> str:
+    """Why `stylize video -o NAME` is refused where NAME has a video's extension (x.mp4) but is an existing folder
+    (a leftover, or a mistake: the video would silently become a folder of frames); '' when it is not. A folder
+    of frames at such a name is written as `x.mp4/`."""
+    text = os.fspath(name)
+    if os.path.isdir(text) and not text.endswith(("/", os.sep)) and \
+            os.path.splitext(os.path.basename(text))[1].lower() in CONTAINERS:
+        return f"{text}: is a folder, not a video file; write {text}/ to make the frames in it, or choose another name"
+    return ""
 
 
 def names_a_video(name) -> bool:

@@ -40,15 +40,12 @@ from .console import limits
 from .errors import ImageError, StylizeError
 from .job import NAME_KEY, blend_weights, styles_of
 from .objective import TemporalTerm
-from .settings import FPS_RANGE, MAX_COUNT, MAX_PASSES, NUMBER_RANGE, names_a_video
+from .settings import CONTAINERS, FPS_RANGE, MAX_COUNT, MAX_PASSES, NUMBER_RANGE, folder_at_a_video_name, names_a_video
 from .targets import digest, pinned, unpinned
 
 FRAME_NAME = "frame_{:05d}.png"
 FRAME_PATTERN = re.compile(r"^frame_(\d{5,})\.png$")
 FRAME_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
-# container suffix -> default video codec (all in PyAV's wheels)
-CONTAINERS = {".mp4": "libx264", ".m4v": "libx264", ".mov": "libx264", ".mkv": "libx264",
-              ".webm": "libvpx-vp9", ".avi": "mpeg4"}
 WORK_SUFFIX = ".frames"  # OUT.mp4 -> OUT.mp4.frames/, the finished frames of a video output
 INSTALL_HINT = "pip install 'gatys-stylize[video]' (from a clone: pip install -e '.[video]')"
 DEFAULT_TEMPORAL_WEIGHT = 1e2  # relative to beta; Ruder et al.'s 1e3 holds the frames too tightly here (docs/video.md)
@@ -1053,6 +1050,8 @@ def make_video(source, styles, output, settings, options: VideoOptions = VideoOp
         if not isinstance(value, Clip) and "\0" in os.fspath(value):
             raise VideoError(f"{what}: a name cannot hold a NUL byte")
     out = Path(output)
+    if folder_at_a_video_name(output):
+        raise VideoError(folder_at_a_video_name(output))
     as_video = names_a_video(output)
     if not as_video and not os.path.lexists(out) and Path(f"x{out.name}").suffix.lower() in CONTAINERS \
             and not os.fspath(output).endswith(("/", os.sep)):  # '.mkv': a hidden name with no extension
