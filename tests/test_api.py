@@ -553,8 +553,9 @@ def test_round_84_weighting_the_layers_of_a_style_reconstruction_is_said_how(syn
 
     common = dict(size=32, iterations=2, weights=str(synthetic_weights), normalize=False)
     with pytest.raises(SettingsError, match=r"2 style layer weights for 5 style layers \(conv1_1,conv2_1,conv3_1,"
-                                            r"conv4_1,conv5_1\); give one weight per style layer, in the order of "
-                                            r"--style-layers \(from Python, the layers in style_layers beside them\)"):
+                                            r"conv4_1,conv5_1\); give one weight per style layer, in their order "
+                                            r"\(--style-layers; style-recon's --layers; from Python, the layers in "
+                                            r"style_layers beside them\)"):
         Settings(**common, style_layer_weights=(1, 2))
     with pytest.raises(SettingsError, match=r"style_layer_weights: has no effect here: the layers= given are weighted "
                                             r"equally; to weight them, give them as style_layers beside "
@@ -564,3 +565,20 @@ def test_round_84_weighting_the_layers_of_a_style_reconstruction_is_said_how(syn
     outcome = Session(Settings(**common, style_layers=("conv1_1", "conv2_1"), style_layer_weights=(1, 2))
                       ).reconstruct_style(pattern(36, 36, 2))
     assert outcome.metadata["settings"]["style_layer_weights"] == (1.0, 2.0)
+
+
+def test_round_85_a_reconstruction_records_the_layers_it_used(synthetic_weights):
+    """Hostile round 85: reconstruct_style(image, ["conv1_1"]) recorded settings.style_layers as the five defaults
+    (and reconstruct_content(image, "conv1_1") content_layer conv4_2), though the command line's --layers/--layer
+    record the layers used: one picture, two recipes. The call's layers are recorded as the settings'."""
+    from stylize import Session, Settings
+
+    from .conftest import pattern
+
+    session = Session(Settings(size=32, iterations=2, weights=str(synthetic_weights), normalize=False))
+    style = session.reconstruct_style(pattern(36, 36, 2), ["conv1_1", "conv2_1"]).metadata
+    assert tuple(style["settings"]["style_layers"]) == ("conv1_1", "conv2_1") == tuple(style["layers"])
+    assert style["settings"]["style_layer_weights"] is None
+    content = session.reconstruct_content(pattern(40, 30, 1), "conv1_1").metadata
+    assert content["settings"]["content_layer"] == "conv1_1" == content["layer"]
+    assert session.reconstruct_style(pattern(36, 36, 2)).metadata["settings"] == session.settings.to_dict()

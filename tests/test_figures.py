@@ -599,3 +599,19 @@ def test_round_75_a_stopped_figure_says_it_wrote_its_json_too(tmp_path, monkeypa
     assert r.exit_code == 130, cli_result_text(r)
     assert r.stderr.strip() == "Interrupted: wrote g.png and g.json, the cells so far (marked partial)"
     assert json.loads(Path("g.json").read_text())["partial"] is True
+
+
+def test_round_85_a_figure_too_small_names_its_deepest_layer_first(tmp_path, monkeypatch, synthetic_weights):
+    """Hostile round 85: a 300x12 photo's figure1 at --size 64 said "conv3_1 needs at least 4 px (raise --size)",
+    then at 100 px conv4_1's 8, then at 200 px conv5_1's 16 (grid: conv4_2, then conv5_1): each remedy refused
+    again. The deepest layer any cell reads is named first."""
+    from .conftest import synthetic
+
+    monkeypatch.chdir(tmp_path)
+    Image.new("RGB", (300, 12), (10, 200, 30)).save("wide.png")
+    pattern(36, 36, 2).save("s.png")
+    for command in ("figure1", "grid"):
+        r = run(command, "wide.png", "s.png", "-o", "f.png", *synthetic(synthetic_weights), "--size", "64")
+        assert r.exit_code == 1 and r.stderr.strip() == ("Error: the output is 64x3 px at this size; conv5_1 needs "
+                                                         "at least 16 px on each side (raise --size)"), cli_result_text(r)
+    assert sorted(os.listdir()) == ["s.png", "wide.png"]

@@ -367,7 +367,7 @@ class Session:
             "stylize": __version__,
             "command": job.command,
             **dict(job.meta),
-            "settings": job.settings,
+            "settings": _settings_used(job),
             "content": describe(job.content),
             "style": describe(job.styles[0]) if len(job.styles) == 1 else None,
             "styles": [describe(im) for im in job.styles],
@@ -449,6 +449,18 @@ def _taken_terms(extra_terms) -> tuple:
         taken.append(copy.copy(term))
         taken[-1].weight = weight
     return tuple(taken)
+
+
+def _settings_used(job: Job) -> dict:
+    """The settings a picture records: the job's, with a reconstruction's layers as the call gave them (layer=,
+    layers=: the command line's --layer/--layers are its settings' content_layer/style_layers, so one picture
+    records one recipe however it was asked for)."""
+    settings = dict(job.settings)
+    if job.command == "content-recon":
+        settings["content_layer"] = job.content_layers[0]
+    elif job.command == "style-recon" and tuple(settings["style_layers"]) != tuple(job.style_layers):
+        settings.update(style_layers=tuple(job.style_layers), style_layer_weights=None)  # (layers=: equal weights)
+    return settings
 
 
 class _LevelCallback:

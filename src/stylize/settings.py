@@ -98,7 +98,8 @@ class Settings:
                 raise SettingsError(  # (style_layers: the Python API's layers= takes no weights)
                     f"--style-layer-weights: {len(self.style_layer_weights)} style layer weights for "
                     f"{len(self.style_layers)} style layers ({','.join(self.style_layers)}); give one weight per style "
-                    f"layer, in the order of --style-layers (from Python, the layers in style_layers beside them)"
+                    f"layer, in their order (--style-layers; style-recon's --layers; from Python, the layers in "
+                    f"style_layers beside them)"
                 )
             for w in self.style_layer_weights:  # (> 0: a layer of weight 0 would be read for nothing; leave it out)
                 _positive("style layer weight", w)

@@ -990,7 +990,7 @@ class _FrameRun:
             info["start"] = "own result of the last pass"
             return own, [], o.pass_iterations
         warped, c = self.earlier(number, neighbour)
-        start = o.pass_blend * c * warped + (1 - o.pass_blend * c) * own
+        start = (o.pass_blend * c * warped + (1 - o.pass_blend * c) * own).clamp(0, 1)
         terms = [TemporalTerm(warped, c, o.temporal_weight)] if p >= o.first_temporal_pass and o.temporal_weight else []
         info.update(start=f"own result of the last pass blended with frame {neighbour} warped",
                     reliable=round(float(c.mean()), 4), earlier=[neighbour] if terms else [])
@@ -1003,7 +1003,9 @@ class _FrameRun:
         if styled.shape[-2:] != (here.height, here.width):
             raise VideoError(f"{frame_path(self.out_dir, other)}: a finished frame of another size; pass --overwrite "
                              f"to redo the frames")
-        return warp_onto(here, self.frames[other], styled, self.flow, self.options.warp)
+        warped, reliable = warp_onto(here, self.frames[other], styled, self.flow, self.options.warp)
+        # (a flow of a frame a few px high can be NaN at its edge: nothing there is reliable, the image stays in [0, 1])
+        return torch.nan_to_num(warped).clamp(0, 1), torch.nan_to_num(reliable)
 
     def stylised(self, number: int) -> Image.Image:
         """Frame `number` as last saved (by this run, or by the earlier run that this one resumes)."""
