@@ -615,3 +615,19 @@ def test_round_85_a_figure_too_small_names_its_deepest_layer_first(tmp_path, mon
         assert r.exit_code == 1 and r.stderr.strip() == ("Error: the output is 64x3 px at this size; conv5_1 needs "
                                                          "at least 16 px on each side (raise --size)"), cli_result_text(r)
     assert sorted(os.listdir()) == ["s.png", "wide.png"]
+
+
+def test_round_86_a_figures_artwork_too_small_names_its_deepest_layer_first(tmp_path, monkeypatch, synthetic_weights):
+    """Hostile round 86: a grid or figure1 with --style-size 1 said "conv2_1 needs at least 2 px (raise
+    --style-size)", then at 2 px conv5_1's 16: the artwork was checked cell by cell. Named first, as the output."""
+    from .conftest import synthetic
+
+    monkeypatch.chdir(tmp_path)
+    pattern(40, 32, 1).save("p.png")
+    pattern(36, 36, 2).save("s.png")
+    for command in ("figure1", "grid"):
+        r = run(command, "p.png", "s.png", "-o", "f.png", *synthetic(synthetic_weights), "--style-size", "1")
+        assert r.exit_code == 1 and r.stderr.strip() == ("Error: s.png: the style image is 1x1 px at this size; conv5_1 "
+                                                         "needs at least 16 px on each side (raise --style-size)"), \
+            cli_result_text(r)
+    assert sorted(os.listdir()) == ["p.png", "s.png"]
