@@ -304,7 +304,7 @@ def _check(settings, output, photo, artwork, cells_dir, names, overwrite: bool) 
                       cell_paths(cells_dir, names) if cells_dir else ())
 
 
-def _check_deepest(session, photo, artwork, layers, style_layers) -> None:
+def _check_deepest(session, photo, artwork, content_layers, layer_sets) -> None:
     """The output (the photograph at --size) and the artwork (at its size) checked against the deepest layer of
     any cell, before each cell's own checks: a message naming a shallower cell's layer would be raised again, a
     layer deeper, after its remedy."""
@@ -312,9 +312,9 @@ def _check_deepest(session, photo, artwork, layers, style_layers) -> None:
     from .job import describe
     from .plan import check_min_side
 
-    s = session.settings
+    s, style_layers = session.settings, [name for layers in layer_sets for name in layers]
     shape = session.image(photo).size
-    check_min_side(*fitted_size(shape, s.size), layers, "the output", "--size", shape)
+    check_min_side(*fitted_size(shape, s.size), [*content_layers, *style_layers], "the output", "--size", shape)
     long_side = max(1, round(s.style_scale * s.size)) if s.style_scale else s.style_size or s.size
     option = "--style-size" if s.style_size else "--style-scale" if s.style_scale else "--size"
     shape = session.image(artwork).size
@@ -419,8 +419,7 @@ def figure1(settings, photo, artwork, content_layers=FIGURE1_CONTENT_LAYERS, lay
     _check(settings, output, photo, artwork, cells_dir, figure1_names(content_layers, layer_sets), overwrite)
     runs = len(content_layers) + len(layer_sets)
     session = Session(settings)
-    style_layers = [name for layers in layer_sets for name in layers]
-    _check_deepest(session, photo, artwork, [*content_layers, *style_layers], style_layers)
+    _check_deepest(session, photo, artwork, content_layers, layer_sets)
     plans = [session.plan(jobs.content_job(settings, photo, layer)) for layer in content_layers]  # every check
     out_size = (plans[0].width, plans[0].height) if plans else None  # first (the jobs' own: figure1's settings are
     plans += [session.plan(jobs.style_job(settings, artwork, layers, out_size=out_size))  # checked as figure1's)
@@ -494,8 +493,7 @@ def grid(settings, photo, artwork, ratios=PAPER_RATIOS, layer_sets=PAPER_ROWS, *
         session = Session(settings.replace(style_layers=tuple(layers), ratio=ratio, style_layer_weights=None))
         return session, session.plan(session.transfer_job(photo, artwork))
 
-    style_layers = [name for layers in layer_sets for name in layers]
-    _check_deepest(Session(settings), photo, artwork, [settings.content_layer, *style_layers], style_layers)
+    _check_deepest(Session(settings), photo, artwork, [settings.content_layer], layer_sets)
     firsts = [cell(layers, ratios[0]) for layers in layer_sets]  # every row's checks before any work: its first
     title = "alpha/beta (columns) x style layers (rows)"  # cell's plan stands for the row (held: one per row)
     _check_fits(output, [[(plan.width, plan.height)] * len(ratios) for _, plan in firsts],

@@ -613,8 +613,9 @@ def video_settings(settings: Settings, values: dict) -> Settings:
     gives is dropped where the video leaves it unread (--passes 2 or more: --pass-iterations counts)."""
     values = dict(values, iterations=settings.iterations, scales=settings.scales,
                   coarse_iterations=settings.coarse_iterations)
-    if folder_at_a_video_name(values["output"]):  # (said first: --codec's and --fps's checks would blame them)
-        raise click.BadParameter(folder_at_a_video_name(values["output"]), param_hint="'-o' / '--output'")
+    why = folder_at_a_video_name(values["output"])
+    if why:  # (said first: --codec's and --fps's checks would blame them)
+        raise click.BadParameter(why, param_hint="'-o' / '--output'")
     check_used(values)
     if not _typed("iterations") and unread(values, ["iterations"]):
         _drop_preset_value("iterations")

@@ -1052,8 +1052,9 @@ def make_video(source, styles, output, settings, options: VideoOptions = VideoOp
         if not isinstance(value, Clip) and "\0" in os.fspath(value):
             raise VideoError(f"{what}: a name cannot hold a NUL byte")
     out = Path(output)
-    if folder_at_a_video_name(output):
-        raise VideoError(folder_at_a_video_name(output))
+    why = folder_at_a_video_name(output)
+    if why:
+        raise VideoError(why)
     as_video = names_a_video(output)
     if not as_video and not os.path.lexists(out) and Path(f"x{out.name}").suffix.lower() in CONTAINERS \
             and not os.fspath(output).endswith(("/", os.sep)):  # '.mkv': a hidden name with no extension
