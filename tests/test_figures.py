@@ -631,3 +631,43 @@ def test_round_86_a_figures_artwork_too_small_names_its_deepest_layer_first(tmp_
                                                          "needs at least 16 px on each side (raise --style-size)"), \
             cli_result_text(r)
     assert sorted(os.listdir()) == ["p.png", "s.png"]
+
+
+def test_round_87_a_figures_artwork_hint_is_the_planners(tmp_path, monkeypatch, synthetic_weights):
+    """Hostile round 87: a figure's early artwork check said "raise --style-scale" for an artwork too narrow at
+    any --style-scale up to its largest, 64 (a transfer said what helps). One check, the planner's, for both."""
+    monkeypatch.chdir(tmp_path)
+    pattern(64, 48, 1).save("p.png")
+    Image.new("RGB", (4000, 10), (30, 60, 200)).save("narrow.png")
+    settings = Settings(size=32, iterations=2, style_scale=64, weights=str(synthetic_weights), normalize=False)
+    told = ("narrow.png: the style image is 2048x5 px at this size; conv5_1 needs at least 16 px on each side "
+            "(--style-scale is at most 64: raise --size, or give --style-size)")
+    for make, kw in ((figures.figure1, dict(content_layers=["conv1_1"])), (figures.grid, dict(ratios=[1e-3]))):
+        with pytest.raises(ImageError) as e:
+            make(settings, "p.png", "narrow.png", layer_sets=[["conv5_1"]], output="f.png", **kw)
+        assert str(e.value) == told
+    with pytest.raises(ImageError) as e:
+        Session(settings.replace(style_layers=("conv5_1",), style_layer_weights=None)).transfer(
+            "p.png", "narrow.png")
+    assert str(e.value) == told
+    assert sorted(os.listdir()) == ["narrow.png", "p.png"]
+
+
+def test_round_87_a_figure_records_what_it_was_made_from(tmp_path, monkeypatch, synthetic_weights):
+    """Hostile round 87: a figure made through the API recorded neither its photo, its artwork nor the weights'
+    digest (the command line's argv alone named the images). Recorded as a transfer's, in the .json and the PNG."""
+    monkeypatch.chdir(tmp_path)
+    pattern(40, 32, 1).save("p.png")
+    pattern(36, 36, 2).save("art.png")
+    settings = Settings(size=32, iterations=2, weights=str(synthetic_weights), normalize=False)
+    outcome = Session(settings).transfer("p.png", "art.png")
+    figures.grid(settings, "p.png", "art.png", ratios=[1e-3], layer_sets=["conv1_1"], output="g.png")
+    figures.figure1(settings, Image.open("p.png"), "art.png", content_layers=["conv1_1"], layer_sets=["conv1_1"],
+                    output="h.png")
+    keys = ("device", "torch", "weights_sha256")
+    for name, content in (("g", "p.png"), ("h", "<image>")):
+        for meta in (json.loads(Path(f"{name}.json").read_text()), json.loads(Image.open(f"{name}.png").info["stylize"])):
+            assert (meta["content"], meta["style"]) == (content, "art.png")
+            assert meta["inputs"] == {"content": outcome.metadata["inputs"]["content"],
+                                      "style": outcome.metadata["inputs"]["styles"][0], "init": None}
+            assert {k: meta[k] for k in keys} == {k: outcome.metadata[k] for k in keys}

@@ -261,6 +261,25 @@ def _inputs(settings, photo, artwork) -> list:
             if isinstance(f, (str, os.PathLike))]  # saved from another folder) (a PIL image: no file)
 
 
+def _provenance(outcomes) -> dict:
+    """What a figure was made from, as its cells' runs read it (their metadata's keys): the photograph and the
+    artwork (each cell reads one or both; a PIL image is "<image>"), their pixels' digests and the --init's, the
+    device, torch and the weights' digest. Empty when no cell ran."""
+    if not outcomes:
+        return {}
+    cells = [o.metadata for o in outcomes]
+
+    def first(values):
+        return next(iter(values), None)
+
+    return {"content": first(m["content"] for m in cells if m["content"] is not None),
+            "style": first(m["style"] for m in cells if m["style"] is not None),
+            "inputs": {"content": first(m["inputs"]["content"] for m in cells if m["inputs"]["content"] is not None),
+                       "style": first(m["inputs"]["styles"][0] for m in cells if m["inputs"]["styles"]),
+                       "init": first(m["inputs"]["init"] for m in cells if m["inputs"]["init"] is not None)},
+            **{key: cells[0][key] for key in ("device", "torch", "weights_sha256")}}
+
+
 def _arguments(settings, layer_sets, *, ratios=None, content_layers=None) -> tuple:
     """The API's arguments of a figure as lists the code iterates: settings (None: the defaults), each layer set a
     tuple of names (one name alone is a set of one), ratios and content layers as tuples (one alone: a tuple of
@@ -308,18 +327,12 @@ def _check_deepest(session, photo, artwork, content_layers, layer_sets) -> None:
     """The output (the photograph at --size) and the artwork (at its size) checked against the deepest layer of
     any cell, before each cell's own checks: a message naming a shallower cell's layer would be raised again, a
     layer deeper, after its remedy."""
-    from .images import fitted_size
-    from .job import describe
-    from .plan import check_min_side
+    from .job import span_job
+    from .plan import check_output, check_styles
 
-    s, style_layers = session.settings, [name for layers in layer_sets for name in layers]
-    shape = session.image(photo).size
-    check_min_side(*fitted_size(shape, s.size), [*content_layers, *style_layers], "the output", "--size", shape)
-    long_side = max(1, round(s.style_scale * s.size)) if s.style_scale else s.style_size or s.size
-    option = "--style-size" if s.style_size else "--style-scale" if s.style_scale else "--size"
-    shape = session.image(artwork).size
-    check_min_side(*fitted_size(shape, long_side), style_layers, f"{describe(artwork)}: the style image", option,
-                   shape)
+    job = span_job(session.settings, photo, artwork, content_layers, [name for layers in layer_sets for name in layers])
+    check_output(job, session.targets)
+    check_styles(job, session.targets)
 
 
 def _check_fits(output, rows, row_labels, column_labels, title: str) -> None:
@@ -457,7 +470,7 @@ def figure1(settings, photo, artwork, content_layers=FIGURE1_CONTENT_LAYERS, lay
     partial = len(outcomes) < runs or any(o.partial for o in outcomes)
     meta = {"command": "figure1", "settings": settings.to_dict(),
             "style_layer_sets": {row_label(k): list(s) for k, s in enumerate(layer_sets)},
-            "cells": records, "partial": partial}
+            "cells": records, "partial": partial, **_provenance(outcomes)}
     return _written(Figure(image, meta, outcomes, inputs=_inputs(settings, photo, artwork),
                            cell_files=[p for p in paths if p is not None]), output, argv, overwrite, metadata)
 
@@ -526,7 +539,7 @@ def grid(settings, photo, artwork, ratios=PAPER_RATIOS, layer_sets=PAPER_ROWS, *
     partial = len(outcomes) < runs or any(o.partial for o in outcomes)
     meta = {"command": "grid", "settings": settings.to_dict(), "ratios": list(ratios),
             "style_layer_sets": {row_label(k): list(s) for k, s in enumerate(layer_sets)},
-            "cells": records, "partial": partial}
+            "cells": records, "partial": partial, **_provenance(outcomes)}
     return _written(Figure(image, meta, outcomes, inputs=_inputs(settings, photo, artwork),
                            cell_files=[p for p in paths if p is not None]), output, argv, overwrite, metadata)
 

@@ -194,6 +194,13 @@ def style_job(s: Settings, image: ImageLike, layers=None, out_size: tuple[int, i
                     layer_weights=weights, beta=1.0, out_size=out_size, meta=(("layers", list(layers)),), **_common(s)))
 
 
+def span_job(s: Settings, content: ImageLike, artwork: ImageLike, content_layers, style_layers) -> Job:
+    """For the checks only, never run: a transfer reading every one of `content_layers` and `style_layers` (a
+    figure's cells together), so that plan.check_output/check_styles name the deepest layer any cell reads."""
+    return Job("transfer", image_like(content, "content image"), (image_like(artwork, "style image"),), (1.0,),
+               tuple(content_layers), tuple(style_layers), **_common(s))
+
+
 def check_made(job: Job) -> None:
     """A Job given back as transfer_job, content_job or style_job made it, unchanged (a dataclasses.replace copy,
     an edit in place or a Job made by hand would run other fields than its recorded settings say): SettingsError."""

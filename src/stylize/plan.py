@@ -94,11 +94,7 @@ def make(job: Job, targets: Targets, device: torch.device, pooling: str = "avg",
     if job.init in ("content", "style") and os.path.lexists(job.init):  # (the default, noise, is not asked for)
         raise ImageError(f"--init {job.init!r} is both a start (the keyword) and a file here: write ./{job.init} "
                          f"for the file")
-    width, height = output_size(job, targets)
-    option = "--size" if job.out_size is None else "--out-size"
-    check_min_side(width, height, job.layers, "the output", option,
-                   None if job.out_size is not None else
-                   targets.image(job.content if job.content is not None else job.styles[0]).size)
+    width, height = check_output(job, targets)
     if job.init not in STARTS:  # a file: scaled to the output, never stretched
         check_init_shape(job.init, targets.image(job.init).size, (width, height))
     sizes = level_sizes(width, height, job.scales, min_side(job.layers))
@@ -106,7 +102,7 @@ def make(job: Job, targets: Targets, device: torch.device, pooling: str = "avg",
         raise ImageError(f"--scales {job.scales}: the output is {width}x{height} px, too small for {job.scales} "
                          f"coarse-to-fine levels (each halves the one above; a level needs at least "
                          f"{max(min_side(job.layers), SMALLEST_LEVEL)} px a side): at most {len(sizes)} at this "
-                         f"size (lower --scales or raise {option})")
+                         f"size (lower --scales or raise {size_option(job)})")
     levels = []
     for k, (w, h) in enumerate(sizes):
         final = k == len(sizes) - 1
@@ -114,12 +110,7 @@ def make(job: Job, targets: Targets, device: torch.device, pooling: str = "avg",
         check_min_side(w, h, job.layers, f"the output at coarse-to-fine level {w}x{h}", "--size" + coarse)
         factor = max(w, h) / max(width, height)
         style_long = job.level_style_long_side(factor)
-        style_option = "--style-size" if job.style_size else "--style-scale" if job.style_scale else "--size"
-        style_sizes = [images.fitted_size(targets.image(style).size, style_long) for style in job.styles]
-        for style, (sw, sh) in zip(job.styles, style_sizes):
-            check_min_side(sw, sh, job.style_layers, f"{describe(style)}: the style image", style_option + coarse,
-                           None if coarse else targets.image(style).size,
-                           round(MAX_STYLE_SCALE * job.size) if job.style_scale else MAX_SIDE)
+        style_sizes = check_styles(job, targets, factor, coarse)
         earlier = memory_of.levels[k] if memory_of is not None and len(memory_of.levels) == len(sizes) else None
         if earlier is not None and (earlier.width, earlier.height) == (w, h):
             mem = earlier.memory
@@ -134,6 +125,35 @@ def make(job: Job, targets: Targets, device: torch.device, pooling: str = "avg",
     if job.masked and not targets.regions(job).blends() and job.blend_given and len(job.styles) > 1:
         raise UsageError(BLEND_UNREAD)
     return Plan(job, width, height, tuple(levels))
+
+
+def check_output(job: Job, targets: Targets) -> tuple[int, int]:
+    """The output's (width, height) (output_size), checked against the deepest of the job's layers: ImageError
+    naming the option that sets it (--size, --out-size)."""
+    width, height = output_size(job, targets)
+    check_min_side(width, height, job.layers, "the output", size_option(job),
+                   None if job.out_size is not None else
+                   targets.image(job.content if job.content is not None else job.styles[0]).size)
+    return width, height
+
+
+def check_styles(job: Job, targets: Targets, factor: float = 1.0, coarse: str = "") -> list[tuple[int, int]]:
+    """Each artwork's (width, height) at the level `factor` times the output's size, checked against the deepest
+    of the job's style layers: ImageError naming the option that sets it (--style-size, --style-scale, --size;
+    `coarse`: the remedy a coarse level adds) and, at full size, what can help where raising it cannot."""
+    style_long = job.level_style_long_side(factor)
+    option = "--style-size" if job.style_size else "--style-scale" if job.style_scale else "--size"
+    sizes = [images.fitted_size(targets.image(style).size, style_long) for style in job.styles]
+    for style, (sw, sh) in zip(job.styles, sizes):
+        check_min_side(sw, sh, job.style_layers, f"{describe(style)}: the style image", option + coarse,
+                       None if coarse else targets.image(style).size,
+                       round(MAX_STYLE_SCALE * job.size) if job.style_scale else MAX_SIDE)
+    return sizes
+
+
+def size_option(job: Job) -> str:
+    """The option that sets the output's size."""
+    return "--size" if job.out_size is None else "--out-size"
 
 
 def output_size(job: Job, targets: Targets) -> tuple[int, int]:
