@@ -1020,9 +1020,9 @@ def test_a_resume_compares_the_inputs_pixels_the_blend_and_the_command(tmp_path,
         mask.paste((255, 255, 255), split)
         mask.save(tmp_path / name)
 
-    def resumed(out, *extra, manifest=None):
+    def resumed(out, *extra, manifest=None, report=None):
         head = ["batch", str(manifest)] if manifest else ["batch", "--content", photo, "--style", art]
-        report = tmp_path / f"{out.name}.json"
+        report = report or tmp_path / f"{out.name}.json"
         r = run(*head, "--out-dir", out, "--report", report, "--skip-existing", *synthetic(synthetic_weights), *extra)
         return r, json.loads(report.read_text())["pairs"][0]
 
@@ -1084,10 +1084,13 @@ def test_a_resume_compares_the_inputs_pixels_the_blend_and_the_command(tmp_path,
     r, pair = resumed(tmp_path / "o4", manifest=manifest)
     assert r.exit_code == 0 and pair["status"] == "ok", cli_result_text(r)
     manifest.write_text(json.dumps({"content": str(photo), "style": [str(art), str(other)], "blend": [1, 9]}) + "\n")
-    r, pair = resumed(tmp_path / "o4", manifest=manifest)
+    r, pair = resumed(tmp_path / "o4", manifest=manifest)  # (round 88: its report is another manifest's)
+    assert r.exit_code == 1 and "the report of another manifest's pairs" in r.stderr and pair["status"] == "ok"
+    r, pair = resumed(tmp_path / "o4", manifest=manifest, report=tmp_path / "o4-edited.json")
     assert r.exit_code == 3 and "exists, made with the blend 0.9,0.1, not 0.1,0.9; rerun with --overwrite in place of --skip-existing" in pair["error"]
     manifest.write_text(json.dumps({"content": str(photo), "style": [str(art), str(other)], "blend": [18, 2]}) + "\n")
-    assert resumed(tmp_path / "o4", manifest=manifest)[1]["status"] == "skipped"  # the same shares
+    r, pair = resumed(tmp_path / "o4", manifest=manifest, report=tmp_path / "o4-shares.json")  # (another manifest)
+    assert r.exit_code == 0 and pair["status"] == "skipped", cli_result_text(r)  # the same shares: the output kept
 
     out = tmp_path / "o5"
     out.mkdir()

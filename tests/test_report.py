@@ -679,3 +679,37 @@ def test_round_82_a_child_made_by_fork_writes_none_of_its_parents_report(tmp_pat
     assert path.read_bytes() == before and list(tmp_path.glob(".stylize-report-lock-*"))
     rep.close()
     assert not list(tmp_path.glob(".stylize-*"))
+
+
+def test_round_88_a_manifest_whose_blend_was_edited_is_another_manifest(tmp_path, monkeypatch, synthetic_weights,
+                                                                      one_thread):
+    """Hostile round 88: editing only a pair's blend (1;3 to 3;1) resumed the same --report: a .ppm output made
+    with the old blend was kept as "skipped" under the new one (a PNG's pair failed and its ok record was lost).
+    A record's key is what the manifest's digest holds, blend and artworks too: the report is refused."""
+    monkeypatch.chdir(tmp_path)
+    pattern(40, 32, 1).save("c.png")
+    pattern(36, 36, 2).save("s.png")
+    pattern(36, 36, 3).save("t.png")
+    args = ["batch", "p.csv", "--out-dir", "o", "--report", "o/rep.json", "--name-template", "{content}.ppm",
+            *synthetic(synthetic_weights)]
+    Path("p.csv").write_text("content,style,blend\nc.png,s.png;t.png,1;3\n")
+    assert run(*args).exit_code == 0
+    before = {name: (tmp_path / "o" / name).read_bytes() for name in ("rep.json", "c.ppm")}
+    Path("p.csv").write_text("content,style,blend\nc.png,s.png;t.png,3;1\n")
+    r = run(*args, "--skip-existing")
+    assert r.exit_code == 1 and "o/rep.json: already exists, the report of another manifest's pairs" in r.stderr, \
+        cli_result_text(r)
+    assert {name: (tmp_path / "o" / name).read_bytes() for name in before} == before
+    Path("p.csv").write_text("content,style,blend\nc.png,s.png;t.png,1;3\n")
+    r = run(*args, "--skip-existing")
+    assert r.exit_code == 0 and json.loads(Path("o/rep.json").read_text())["summary"] == {"skipped": 1}, \
+        cli_result_text(r)
+
+
+def test_a_records_key_holds_what_the_manifests_digest_does():
+    """Two records of one position, images and output differ when their blends or artworks do (a style name
+    that holds ';' is one artwork); a report written before `styles` existed reads its artworks from `style`."""
+    a = Record(0, "c.png", "s.png;t.png", "o.png", blend=[0.25, 0.75], styles=["s.png", "t.png"])
+    assert a.key() == Record(0, "c.png", "s.png;t.png", "o.png", blend=[0.25, 0.75]).key()
+    assert a.key() != Record(0, "c.png", "s.png;t.png", "o.png", blend=[0.75, 0.25], styles=["s.png", "t.png"]).key()
+    assert a.key() != Record(0, "c.png", "s.png;t.png", "o.png", blend=[0.25, 0.75], styles=["s.png;t.png"]).key()

@@ -63,8 +63,10 @@ class Record:
         return list(self.styles) if self.styles else self.style.split(";")
 
     def key(self) -> tuple:
-        """What makes two records the same pair of the same manifest."""
-        return self.index, self.content, self.style, self.output
+        """What makes two records the same pair of the same manifest: what its manifest_sha256 digests (position,
+        images, output, blend)."""
+        return (self.index, self.content, tuple(self.artworks()), self.output,
+                None if self.blend is None else tuple(self.blend))
 
     def carry(self, data: dict) -> None:
         """Take what an earlier run of this pair measured (final losses, iterations, evaluations) from `data`, its
@@ -448,8 +450,9 @@ class Report:
                             f"--overwrite to replace it, or choose another --report")
 
     def _same_batch(self, there: dict) -> bool:
-        """Whether a report on disk belongs to this batch: the same settings, the same pairs (position, images,
-        output) where both hold one, and the same manifest (manifest_sha256) where it holds other shards' pairs."""
+        """Whether a report on disk belongs to this batch: the same settings, the same pairs (Record.key:
+        position, images, output, blend) where both hold one, and the same manifest (manifest_sha256) where it
+        holds other shards' pairs."""
         if there.get("manifest_pairs") != self.manifest_pairs or there.get("settings") != _plain(self.settings):
             return False
         ours = {r.index: r.key() for r in self.records}
