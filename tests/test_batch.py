@@ -1955,3 +1955,22 @@ def test_round_78_a_folder_made_meanwhile_is_still_the_same_folder(tmp_path, mon
     settings = Settings(size=32, iterations=2, weights=str(synthetic_weights), normalize=False)
     report = batch.run_batch(pairs, "o3", settings, should_stop=lambda: True)
     assert looks and [r.status for r in report.records] == ["pending"]
+
+
+def test_round_89_a_path_object_named_dash_is_a_file(tmp_path, monkeypatch):
+    """Hostile round 89: batch.intake(Path("-")) read standard input (or, beside a file named '-', said "write
+    ./- for the file", which a path object cannot). A path object is always a file: Path("-") is ./-."""
+    import io
+
+    monkeypatch.chdir(tmp_path)
+    for name, seed in (("c.png", 1), ("s1.png", 2), ("s2.png", 3)):
+        pattern(40, 32, seed).save(name)
+    piped = "content,style\nc.png,s2.png\n"
+    with pytest.raises(ManifestError, match=r"^\./-: no such file$"):
+        batch.intake(Path("-"), out_dir="o", stdin=io.StringIO(piped))
+    Path("-").write_text("content,style\nc.png,s1.png\n")
+    for manifest in (Path("-"), Path("./-"), "./-"):
+        assert [(p.content, p.styles) for p in batch.intake(manifest, out_dir="o", stdin=io.StringIO(piped))] == \
+            [("c.png", ("s1.png",))]
+    with pytest.raises(ManifestError, match="write ./- for the file"):  # (a text '-' is the keyword, as before)
+        batch.intake("-", out_dir="o", stdin=io.StringIO(piped))

@@ -706,10 +706,57 @@ def test_round_88_a_manifest_whose_blend_was_edited_is_another_manifest(tmp_path
         cli_result_text(r)
 
 
-def test_a_records_key_holds_what_the_manifests_digest_does():
-    """Two records of one position, images and output differ when their blends or artworks do (a style name
-    that holds ';' is one artwork); a report written before `styles` existed reads its artworks from `style`."""
+def test_a_records_key_holds_the_pairs_position_names_output_and_blend():
+    """Two records of one position, images and output differ when their blends do; a report written before
+    `styles` existed (None) is the same pair (a name holding ';' is told apart by the manifest's digest)."""
     a = Record(0, "c.png", "s.png;t.png", "o.png", blend=[0.25, 0.75], styles=["s.png", "t.png"])
     assert a.key() == Record(0, "c.png", "s.png;t.png", "o.png", blend=[0.25, 0.75]).key()
     assert a.key() != Record(0, "c.png", "s.png;t.png", "o.png", blend=[0.75, 0.25], styles=["s.png", "t.png"]).key()
-    assert a.key() != Record(0, "c.png", "s.png;t.png", "o.png", blend=[0.25, 0.75], styles=["s.png;t.png"]).key()
+    assert a.key() != Record(0, "c.png", "s.png;t.png", "o2.png", blend=[0.25, 0.75]).key()
+
+
+def test_round_89_an_edited_manifest_never_takes_over_a_shards_report(tmp_path, monkeypatch, synthetic_weights,
+                                                                     one_thread):
+    """Hostile round 89: shard 1/2 of a manifest edited only in shard 2's pair resumed shard 1/2's --report of
+    the original and wrote its own digest there (the original's shard 2/2 was then refused). The manifest's
+    digest is compared whenever the report holds one, whichever pairs it holds."""
+    monkeypatch.chdir(tmp_path)
+    for name, seed in (("c.png", 1), ("s.png", 2), ("t.png", 3)):
+        pattern(40, 32, seed).save(name)
+    Path("a.csv").write_text("content,style,blend\nc.png,s.png;t.png,9;1\nc.png,t.png;s.png,3;7\n")
+    Path("b.csv").write_text("content,style,blend\nc.png,s.png;t.png,9;1\nc.png,t.png;s.png,7;3\n")
+    common = ["--out-dir", "o", "--report", "o/r.json", *synthetic(synthetic_weights)]
+    assert run("batch", "a.csv", "--shard", "1/2", *common).exit_code == 0
+    before = Path("o/r.json").read_bytes()
+    for shard in (["--shard", "1/2"], []):
+        r = run("batch", "b.csv", *shard, *common, "--skip-existing")
+        assert r.exit_code == 1 and "o/r.json: already exists, the report of another manifest's pairs" in r.stderr, \
+            cli_result_text(r)
+        assert Path("o/r.json").read_bytes() == before
+    r = run("batch", "a.csv", "--shard", "2/2", *common)
+    assert r.exit_code == 0 and json.loads(Path("o/r.json").read_text())["summary"] == {"ok": 2}, cli_result_text(r)
+
+
+def test_round_89_a_report_without_styles_resumes_an_artwork_named_with_a_semicolon(tmp_path, monkeypatch,
+                                                                                    synthetic_weights, one_thread):
+    """Hostile round 89 (of round 88's change): a report written before records held `styles` (or by hand) was
+    refused as another manifest's when an artwork's name holds ';', its records' `style` split there; merge said
+    "pair 1 differs". A record's key holds the names as written; what a name holding ';' means, the digest's."""
+    monkeypatch.chdir(tmp_path)
+    for name, seed in (("c.png", 1), ("a;b.png", 2), ("s.png", 3)):
+        pattern(40, 32, seed).save(name)
+    Path("m.jsonl").write_text('{"content": "c.png", "style": ["a;b.png", "s.png"], "blend": [9, 1]}\n'
+                               '{"content": "c.png", "style": "a;b.png"}\n')
+    args = ["batch", "m.jsonl", "--out-dir", "o", *synthetic(synthetic_weights)]
+    assert run(*args, "--report", "o/r.json").exit_code == 0
+    data = json.loads(Path("o/r.json").read_text())
+    for record in data["pairs"]:
+        record.pop("styles")
+    Path("o/old.json").write_text(json.dumps(data))
+    data.pop("manifest_sha256")
+    Path("o/older.json").write_text(json.dumps(data))
+    for name in ("old.json", "older.json"):
+        r = run(*args, "--report", f"o/{name}", "--skip-existing")
+        assert r.exit_code == 0 and json.loads(Path("o", name).read_text())["summary"] == {"skipped": 2}, \
+            cli_result_text(r)
+    assert run("report", "merge", "o/r.json", "o/old.json", "-o", "m.json").exit_code == 0

@@ -531,8 +531,8 @@ def check_not_a_folder(path, folders: dict, what: str, fix: str) -> None:
 def intake(manifest: str | None, contents=(), styles=(), out_dir: Path = Path("."),
            template: str = DEFAULT_TEMPLATE, share: tuple[int, int] | None = None, stdin=None,
            should_stop: Callable[[], bool] | None = None) -> list[Pair]:
-    """The pairs of a batch: from a manifest file ('-': `stdin`), or every content x every style (each a name or
-    glob, or a list of them); then planned (outputs named, checked) and sharded. ManifestError; KeyboardInterrupt
+    """The pairs of a batch: from a manifest file ('-': `stdin`; a path object is a file, Path('-') too), or
+    every content x every style (each a name or glob, or a list of them); then planned (outputs named, checked) and sharded. ManifestError; KeyboardInterrupt
     when should_stop() says so while the manifest is still to be read (a pipe that has given nothing yet)."""
 
     arguments.functions(should_stop=should_stop)
@@ -549,6 +549,8 @@ def intake(manifest: str | None, contents=(), styles=(), out_dir: Path = Path(".
     share = None if share is None else (int(share[0]), int(share[1]))
     if manifest is not None and not isinstance(manifest, (str, os.PathLike)):
         raise ManifestError(f"manifest: a file name or '-', not {type(manifest).__name__}")
+    if isinstance(manifest, os.PathLike) and os.fspath(manifest) == "-":  # (a path object is a file, never the
+        manifest = os.path.join(os.curdir, "-")  # keyword: Path("-") is ./-, as init=Path("content") is ./content)
     manifest = None if manifest is None else os.fspath(manifest)  # (a path object of bytes: check_sources refuses)
     check_sources(manifest, contents, styles)
     if manifest:

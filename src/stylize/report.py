@@ -63,10 +63,10 @@ class Record:
         return list(self.styles) if self.styles else self.style.split(";")
 
     def key(self) -> tuple:
-        """What makes two records the same pair of the same manifest: what its manifest_sha256 digests (position,
-        images, output, blend)."""
-        return (self.index, self.content, tuple(self.artworks()), self.output,
-                None if self.blend is None else tuple(self.blend))
+        """What makes two records the same pair of the same manifest: its position, images, output and blend
+        (each artwork's own name, where one holds ';', is told by the manifest's digest, which a report written
+        before `styles` existed holds neither)."""
+        return self.index, self.content, self.style, self.output, None if self.blend is None else tuple(self.blend)
 
     def carry(self, data: dict) -> None:
         """Take what an earlier run of this pair measured (final losses, iterations, evaluations) from `data`, its
@@ -450,19 +450,17 @@ class Report:
                             f"--overwrite to replace it, or choose another --report")
 
     def _same_batch(self, there: dict) -> bool:
-        """Whether a report on disk belongs to this batch: the same settings, the same pairs (Record.key:
-        position, images, output, blend) where both hold one, and the same manifest (manifest_sha256) where it
-        holds other shards' pairs."""
-        if there.get("manifest_pairs") != self.manifest_pairs or there.get("settings") != _plain(self.settings):
+        """Whether a report on disk belongs to this batch: the same settings, the same manifest (manifest_sha256:
+        an edit of any pair, this shard's or another's, makes another) and the same pairs (Record.key: position,
+        images, output, blend) where both hold one."""
+        if there.get("manifest_pairs") != self.manifest_pairs or there.get("settings") != _plain(self.settings) \
+                or not _same_manifest(there.get("manifest_sha256"), self.manifest_sha256):
             return False
         ours = {r.index: r.key() for r in self.records}
         try:
             theirs = [Record.from_dict(r) for r in there["pairs"]]
         except TypeError:
             return False
-        if any(r.index not in ours for r in theirs) and \
-                not _same_manifest(there.get("manifest_sha256"), self.manifest_sha256):
-            return False  # another shard's pairs, of another manifest (a resume of one's own pairs is compared above)
         return all(ours.get(r.index, r.key()) == r.key() for r in theirs)
 
     def write(self, force: bool = True) -> None:
