@@ -1974,3 +1974,17 @@ def test_round_89_a_path_object_named_dash_is_a_file(tmp_path, monkeypatch):
             [("c.png", ("s1.png",))]
     with pytest.raises(ManifestError, match="write ./- for the file"):  # (a text '-' is the keyword, as before)
         batch.intake("-", out_dir="o", stdin=io.StringIO(piped))
+
+
+def test_round_90_a_path_object_that_names_no_file_is_told_as_given(tmp_path, monkeypatch):
+    """Hostile round 90: a path object holding '*' or '?' that names no file was told as "--style s[*].jpg:
+    matches no file" (its escaped pattern, as a glob). A path object is a file: told by its own name."""
+    monkeypatch.chdir(tmp_path)
+    pattern(40, 32, 1).save("c.png")
+    for name in ("s*.jpg", "s?.jpg", "nofile.jpg"):
+        with pytest.raises(ManifestError) as e:
+            batch.intake(None, [Path("c.png")], [Path(name)], "o")
+        assert str(e.value) == f"--style {name}: no such file"
+    with pytest.raises(ManifestError, match=r"^--content d\[1\]: is a directory"):
+        os.mkdir("d[1]")
+        batch.intake(None, [Path("d[1]")], ["c.png"], "o")

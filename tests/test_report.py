@@ -4,6 +4,7 @@ batch refused), and `stylize report merge` joining per-shard reports into the re
 import json
 import re
 import os
+import stat
 import multiprocessing
 from pathlib import Path
 
@@ -760,3 +761,66 @@ def test_round_89_a_report_without_styles_resumes_an_artwork_named_with_a_semico
         assert r.exit_code == 0 and json.loads(Path("o", name).read_text())["summary"] == {"skipped": 2}, \
             cli_result_text(r)
     assert run("report", "merge", "o/r.json", "o/old.json", "-o", "m.json").exit_code == 0
+
+
+def test_round_90_a_report_made_without_a_digest_keeps_the_files(tmp_path, monkeypatch, synthetic_weights,
+                                                                 one_thread):
+    """Hostile round 90: a Report made by hand without manifest_sha256 (its default) joining a batch's report
+    rewrote it without its digest; shard 2/2 of an edited manifest then took the report over. A writer without
+    a digest keeps the file's; an earlier version's report (no count, no digest, no styles) still resumes, and
+    merges with a report that has them."""
+    monkeypatch.chdir(tmp_path)
+    for name, seed in (("c.png", 1), ("s.png", 2), ("t.png", 3)):
+        pattern(40, 32, seed).save(name)
+    Path("m.csv").write_text("content,style,output\nc.png,s.png,o1.png\nc.png,t.png,o2.png\n")
+    common = ["batch", "m.csv", "--out-dir", "o", *synthetic(synthetic_weights)]
+    assert run(*common, "--shard", "1/2", "--report", "rep.json").exit_code == 0
+    data = json.loads(Path("rep.json").read_text())
+    joined = Report("rep.json", data["settings"], [], manifest_pairs=data["manifest_pairs"])
+    joined.check()
+    joined.open()
+    joined.close()
+    assert json.loads(Path("rep.json").read_text())["manifest_sha256"] == data["manifest_sha256"]
+    Path("edited.csv").write_text("content,style,output\nc.png,t.png,o1.png\nc.png,t.png,o2.png\n")
+    r = run("batch", "edited.csv", "--out-dir", "o", *synthetic(synthetic_weights), "--shard", "2/2",
+            "--report", "rep.json")
+    assert r.exit_code == 1 and "rep.json: already exists, the report of another manifest's pairs" in r.stderr, \
+        cli_result_text(r)
+
+    for record in data["pairs"]:
+        record.pop("styles")
+    older = {k: v for k, v in data.items() if k not in ("manifest_pairs", "manifest_sha256")}
+    Path("older.json").write_text(json.dumps(older))
+    assert run("report", "merge", "older.json", "rep.json", "-o", "merged.json").exit_code == 0
+    assert json.loads(Path("merged.json").read_text())["manifest_pairs"] == 2
+    r = run(*common, "--shard", "1/2", "--report", "older.json", "--skip-existing")
+    assert r.exit_code == 0 and json.loads(Path("older.json").read_text())["summary"] == {"skipped": 1}, \
+        cli_result_text(r)
+    Path("short.csv").write_text("content,style,output\nc.png,s.png,o1.png\n")  # (older.json holds pair 2's too)
+    Path("older.json").write_text(json.dumps({**older, "pairs": older["pairs"] + [
+        {**older["pairs"][0], "index": 1, "style": "t.png", "output": str(Path("o", "o2.png"))}]}))
+    r = run("batch", "short.csv", "--out-dir", "o", *synthetic(synthetic_weights), "--report", "older.json",
+            "--skip-existing")
+    assert r.exit_code == 1 and "the report of another manifest's pairs" in r.stderr, cli_result_text(r)
+
+
+def test_round_90_a_link_to_a_pipe_is_refused_by_its_own_name(tmp_path, monkeypatch, synthetic_weights, one_thread):
+    """Hostile round 90: `report merge -o /dev/stdout` (a link to a pipe) said "/proc/N/fd/pipe:[M]: cannot write
+    .stylize-claim-... beside it (No such file or directory)". A link to what is no file is not followed: refused
+    by the name given, as what it leads to (a --report and a --contact-sheet too)."""
+    monkeypatch.chdir(tmp_path)
+    pattern(40, 32, 1).save("c.png")
+    pattern(36, 36, 2).save("s.png")
+    common = ["batch", "--content", "c.png", "--style", "s.png", "--out-dir", "o", *synthetic(synthetic_weights)]
+    assert run(*common, "--report", "r.json").exit_code == 0
+    os.mkfifo("pipe")
+    os.symlink(tmp_path / "pipe", "out.json")
+    os.symlink(tmp_path / "pipe", "sheet.png")
+    told = "a link to a pipe, a device or a folder, not a"
+    r = run("report", "merge", "r.json", "-o", "out.json", "--overwrite")
+    assert r.exit_code == 1 and r.stderr.startswith(f"Error: out.json: {told} stylize report;"), cli_result_text(r)
+    r = run(*common, "--report", "out.json", "--overwrite")
+    assert r.exit_code == 1 and r.stderr.startswith(f"Error: out.json: {told} stylize report;"), cli_result_text(r)
+    r = run(*common, "--contact-sheet", "sheet.png", "--overwrite")
+    assert r.exit_code == 1 and r.stderr.startswith(f"Error: sheet.png: {told} contact sheet;"), cli_result_text(r)
+    assert os.path.islink("out.json") and stat.S_ISFIFO(os.stat("pipe").st_mode)

@@ -27,7 +27,7 @@ from .errors import ClusterError, ImageError, ManifestError, SettingsError, Styl
 from .images import (NAME_MAX, OWN_NAMES, check_folder_name, check_mark, check_name, check_not_held,
                      check_writable, file_digest, file_stamp, fitted_size, holds_metadata, load_image, make_folder,
                      max_side, missing_folders, no_folder, output_format, parse_json, path_key, ours, remove_empty,
-                     not_a_file, same_file, save_image, shown_size, sidecar_path, taken, through_link)
+                     not_a_file, same_file, save_image, shown_size, sidecar_path, taken, through_link, unfollowed)
 from .job import inputs as job_inputs, transfer_job
 from .plan import BLEND_UNREAD, BLEND_UNREAD_WHY
 from .masks import is_colour
@@ -576,6 +576,10 @@ def _names(value, what: str) -> tuple:
             "\0" in os.fspath(v) for v in value):  # (a path object of bytes: no name this reads)
         raise ManifestError(f"{what}: a file name or glob (without a NUL byte), or a list of them, not "
                             f"{arguments.quoted(value, 80)}")
+    option = {"contents": "--content", "styles": "--style"}[what]
+    for name in (os.fspath(v) for v in value if isinstance(v, os.PathLike)):  # (named as given: its escaped
+        if not os.path.isfile(name):  # pattern below would be told as a glob that matches nothing)
+            raise ManifestError(f"{option} {name}: {not_a_file(name, folder_glob(name))}")
     return tuple(glob.escape(os.fspath(v)) if isinstance(v, os.PathLike) else v for v in value)  # (a path object
     # is a file, never a pattern)
 
@@ -1240,7 +1244,7 @@ def _is_sheet(path: Path, outputs=None, batch: str = "") -> bool:
 
 
 def _not_a_sheet(path) -> ManifestError:
-    what = "a link to nothing, not a contact sheet" if os.path.islink(path) else \
+    what = f"{unfollowed(path)}, not a contact sheet" if os.path.islink(path) else \
         "already exists and is not a contact sheet stylize made"  # (a link to a file: through_link followed it)
     return ManifestError(f"{path}: {what}; --overwrite replaces only a contact sheet, never a file of yours: move it "
                          f"away or choose another name")

@@ -750,8 +750,14 @@ def path_key(path) -> str:
 def through_link(path: Path) -> Path:
     """The file a link at `path` leads to, or `path`: a file that is read and rewritten in place (a batch's report,
     a resumed contact sheet) is written where the user's link points, never over the link, and every name of it
-    shares one claim. A link to nothing stays as it is (refused as a file stylize did not make)."""
-    return Path(os.path.realpath(path)) if os.path.islink(path) and os.path.exists(path) else path
+    shares one claim. A link to nothing, or to what is no file (a pipe, a device such as /dev/stdout, a folder),
+    stays as it is, refused by its own name as what it leads to (unfollowed)."""
+    return Path(os.path.realpath(path)) if os.path.islink(path) and os.path.isfile(path) else path
+
+
+def unfollowed(path) -> str:
+    """What a link through_link left as it is leads to, for a message."""
+    return "a link to nothing" if not os.path.exists(path) else "a link to a pipe, a device or a folder"
 
 
 def taken(path) -> bool:

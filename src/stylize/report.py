@@ -28,7 +28,7 @@ from pathlib import Path
 from .claims import claim_file, file_in_use, open_own, owner
 from .errors import ClaimError, ManifestError, UsageError
 from .images import (check_name, check_not_held, check_writable, no_folder, path_key, read_json_here, same_file,
-                     through_link, write_json)
+                     through_link, unfollowed, write_json)
 
 WRITE_SHARE = 0.1  # a report is rewritten at most this share of the time (a huge report is written less often)
 
@@ -422,7 +422,7 @@ class Report:
         if not exists:
             return
         if there is None:  # (an image, a manifest, notes: --overwrite replaces only a report, as `report merge -o`)
-            what = "a link to nothing, not a stylize report" if os.path.islink(self.path) else \
+            what = f"{unfollowed(self.path)}, not a stylize report" if os.path.islink(self.path) else \
                 "already exists and is not a stylize report"  # (a link to a file: through_link followed it)
             raise ManifestError(f"{self.path}: {what}{NOT_A_REPORT}")
         if self._same_batch(there):
@@ -453,14 +453,17 @@ class Report:
         """Whether a report on disk belongs to this batch: the same settings, the same manifest (manifest_sha256:
         an edit of any pair, this shard's or another's, makes another) and the same pairs (Record.key: position,
         images, output, blend) where both hold one."""
-        if there.get("manifest_pairs") != self.manifest_pairs or there.get("settings") != _plain(self.settings) \
-                or not _same_manifest(there.get("manifest_sha256"), self.manifest_sha256):
+        if not _same_count(there.get("manifest_pairs"), self.manifest_pairs) or \
+                there.get("settings") != _plain(self.settings) or \
+                not _same_manifest(there.get("manifest_sha256"), self.manifest_sha256):
             return False
         ours = {r.index: r.key() for r in self.records}
         try:
             theirs = [Record.from_dict(r) for r in there["pairs"]]
         except TypeError:
             return False
+        if self.manifest_pairs is not None and any(r.index >= self.manifest_pairs for r in theirs):
+            return False  # (an earlier version's report, which counts no pairs, of a longer manifest)
         return all(ours.get(r.index, r.key()) == r.key() for r in theirs)
 
     def write(self, force: bool = True) -> None:
@@ -496,12 +499,13 @@ class Report:
             raise ManifestError(f"{self.path}: a file that is not this batch's report (a file of yours, or another "
                                 f"batch's report) was put at the report's name during the batch; it is kept and the "
                                 f"report not written: move it away, then resume with --skip-existing")  # there since)
-        others = [Record.from_dict(r) for r in there["pairs"] if r.get("index") not in ours] \
-            if there is not None and self._same_batch(there) else []
+        joined = there is not None and self._same_batch(there)
+        others = [Record.from_dict(r) for r in there["pairs"] if r.get("index") not in ours] if joined else []
         records = sorted([*mine, *others], key=lambda r: r.index)
         started = min(self.started, there["started"]) if others and isinstance(there.get("started"), str) \
             else self.started
-        data = document(started, self.settings, self.manifest_pairs, records, self.manifest_sha256)
+        digest = self.manifest_sha256 or (there.get("manifest_sha256") if joined else None)  # (a Report made
+        data = document(started, self.settings, self.manifest_pairs, records, digest)  # without one keeps the file's)
         try:  # (a Report made by hand and edited since it was made: never a file no command takes back)
             ok = valid(json.loads(json.dumps(data, default=str, allow_nan=False))) and \
                 len({r.index for r in records}) == len(records)
@@ -552,6 +556,12 @@ def document(started: str, settings: dict, manifest_pairs: int, records: list[Re
             "pairs": [asdict(r) for r in records]}
 
 
+def _same_count(a, b) -> bool:
+    """Whether two reports' counts of the manifest's pairs may be one; a report that records none (an earlier
+    version's) is judged by its settings and pairs alone."""
+    return a is None or b is None or a == b
+
+
 def _same_manifest(a, b) -> bool:
     """Whether two reports' manifests (their pairs' sha256) may be one; a report that records none (an earlier
     version's, or the API's Report without one) is judged by its settings and pairs alone."""
@@ -591,12 +601,12 @@ def merge(paths, output, *, overwrite: bool = False) -> tuple[dict, Missing]:
     check_not_held(output)
     if os.path.lexists(output):  # (what no flag changes is said first)
         if os.path.islink(output):  # (through_link followed any other)
-            raise ManifestError(f"{output}: a link to nothing, not a stylize report{NOT_A_REPORT}")
+            raise ManifestError(f"{output}: {unfollowed(output)}, not a stylize report{NOT_A_REPORT}")
         if not os.path.isfile(output) or read(output) is None:  # a manifest, an image...
             raise ManifestError(f"{output}: already exists and is not a stylize report{NOT_A_REPORT}")
         if not overwrite:
             raise ManifestError(f"{output}: already exists; pass --overwrite to replace it")
-    first, records, started, digest = None, {}, [], None
+    first, records, started, digest, total = None, {}, [], None, None
     for p in paths:
         busy = file_in_use(p)
         if busy is not None:  # (a shard still writing it: its pairs would be merged as they are now)
@@ -612,13 +622,14 @@ def merge(paths, output, *, overwrite: bool = False) -> tuple[dict, Missing]:
         elif data["settings"] != first[1]["settings"]:
             raise ManifestError(f"{first[0]} and {p} are not shards of one batch: their settings differ "
                                 f"({_difference(first[1]['settings'], data['settings'])})")  # (in the names' order)
-        elif data.get("manifest_pairs") != first[1].get("manifest_pairs"):
-            raise ManifestError(f"{first[0]} and {p} are not shards of one batch: manifests of "
-                                f"{first[1].get('manifest_pairs')} and {data.get('manifest_pairs')} pairs")
+        elif not _same_count(data.get("manifest_pairs"), total):
+            raise ManifestError(f"{first[0]} and {p} are not shards of one batch: manifests of {total} and "
+                                f"{data.get('manifest_pairs')} pairs")
         elif not _same_manifest(data.get("manifest_sha256"), digest):
             raise ManifestError(f"{first[0]} and {p} are not shards of one batch: their manifests differ (other "
                                 f"images, outputs or blends)")
         digest = digest or data.get("manifest_sha256")
+        total = total if total is not None else data.get("manifest_pairs")
         started += [data["started"]] if isinstance(data["started"], str) else []
         for raw in data["pairs"]:
             r = Record.from_dict(raw)  # (read() has checked its index, names and fields)
@@ -627,8 +638,8 @@ def merge(paths, output, *, overwrite: bool = False) -> tuple[dict, Missing]:
                 raise ManifestError(f"{first[0]} and {p} are not shards of one batch: pair {r.index + 1} differs")
             if old is None or RANK.get(r.status, 0) >= RANK.get(old.status, 0):
                 records[r.index] = r
-    total = first[1].get("manifest_pairs")  # (an earlier version's reports count none: at least every position
-    total = total if total is not None else max((k + 1 for k in records), default=0)  # held, as read() requires)
+    total = total if total is not None else max((k + 1 for k in records), default=0)  # (an earlier version's
+    # reports count none: at least every position held, as read() requires)
     data = document(min(started, default=""), first[1]["settings"], total, [records[k] for k in sorted(records)],
                     digest)
     try:
