@@ -448,3 +448,20 @@ def test_round_77_a_name_ending_in_a_dot_is_told_so():
     extension."""
     with pytest.raises(ImageError, match=r"^x\.png\.: the name ends in a dot, which is no extension; use \.png"):
         images.output_format("x.png.")
+
+
+def test_kind_of_names_what_is_at_a_path_and_as_given_names_a_followed_link(tmp_path):
+    """Messages name what is there (round 91: a device was "a file"), through a link too, and a followed link by
+    the name given, with where it leads."""
+    (tmp_path / "f").write_text("x")
+    os.mkfifo(tmp_path / "p")
+    for name, target in (("lf", "f"), ("lp", "p"), ("ld", "/dev/null"), ("lt", tmp_path), ("ln", "nothing")):
+        os.symlink(target, tmp_path / name)
+    assert [images.kind_of(tmp_path / n) for n in ("f", "p", "lf", "lp", "ld", "lt", "ln", "none")] == [
+        "a file", "a pipe", "a link to a file", "a link to a pipe", "a link to a device", "a link to a folder",
+        "a link to nothing", "nothing"]
+    assert images.kind_of("/dev/null") == "a device" and images.kind_of(tmp_path) == "a folder"
+    assert images.as_given(tmp_path / "lf", images.through_link(tmp_path / "lf")) == \
+        f"{tmp_path / 'lf'} (a link to {tmp_path / 'f'})"
+    for name in ("f", "lp", "ld", "ln"):  # (a file, or a link through_link does not follow: as given alone)
+        assert images.as_given(tmp_path / name, images.through_link(tmp_path / name)) == str(tmp_path / name)

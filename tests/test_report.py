@@ -299,7 +299,8 @@ def test_merge_refusals(tmp_path):
     r = run("report", "merge", a, b, "-o", tmp_path / "link.json", "--overwrite")
     assert r.exit_code == 0 and (tmp_path / "link.json").is_symlink(), cli_result_text(r)
     r = run("report", "merge", a, b, "-o", tmp_path / "link.json")
-    assert r.exit_code == 1 and "earlier.json: already exists; pass --overwrite" in r.stderr, cli_result_text(r)
+    assert r.exit_code == 1 and "link.json (a link to " in r.stderr and \
+        "earlier.json): already exists; pass --overwrite" in r.stderr, cli_result_text(r)
     # a pair in two reports: the furthest record wins (a rerun's ok over a first try's failure)
     data, missing = report.merge([write("ok.json"), write("failed.json", status="failed"), b], tmp_path / "n.json")
     assert [p["status"] for p in data["pairs"]] == ["ok", "ok"] and missing == []
@@ -816,7 +817,7 @@ def test_round_90_a_link_to_a_pipe_is_refused_by_its_own_name(tmp_path, monkeypa
     os.mkfifo("pipe")
     os.symlink(tmp_path / "pipe", "out.json")
     os.symlink(tmp_path / "pipe", "sheet.png")
-    told = "a link to a pipe, a device or a folder, not a"
+    told = "a link to a pipe, not a"
     r = run("report", "merge", "r.json", "-o", "out.json", "--overwrite")
     assert r.exit_code == 1 and r.stderr.startswith(f"Error: out.json: {told} stylize report;"), cli_result_text(r)
     r = run(*common, "--report", "out.json", "--overwrite")
@@ -824,3 +825,57 @@ def test_round_90_a_link_to_a_pipe_is_refused_by_its_own_name(tmp_path, monkeypa
     r = run(*common, "--contact-sheet", "sheet.png", "--overwrite")
     assert r.exit_code == 1 and r.stderr.startswith(f"Error: sheet.png: {told} contact sheet;"), cli_result_text(r)
     assert os.path.islink("out.json") and stat.S_ISFIFO(os.stat("pipe").st_mode)
+
+
+def test_round_91_merge_refuses_an_older_report_of_a_longer_manifest(tmp_path, monkeypatch):
+    """Hostile round 91 (of round 90's change): merging a report that counts 3 pairs with an earlier version's
+    (no count) holding pair 5 wrote a report of 3 pairs holding pair 5, which no command then read back (nor
+    --overwrite replaced). Refused before anything is written, in either order."""
+    monkeypatch.chdir(tmp_path)
+    record = {"content": "a.jpg", "style": "s.jpg", "status": "ok"}
+    Path("new.json").write_text(json.dumps({"started": "2021", "settings": {"size": 32}, "manifest_pairs": 3,
+                                            "pairs": [{**record, "index": 0, "output": "o0.png"}]}))
+    Path("old.json").write_text(json.dumps({"started": "2020", "settings": {"size": 32},
+                                            "pairs": [{**record, "index": 4, "output": "o4.png"}]}))
+    for order in (["new.json", "old.json"], ["old.json", "new.json"]):
+        r = run("report", "merge", *order, "-o", "m.json")
+        assert r.exit_code == 1 and r.stderr == (f"Error: {order[0]} and {order[1]} are not shards of one batch: pair 5 "
+                                                 f"is beyond the manifest's 3 pairs\n"), cli_result_text(r)
+        assert not os.path.lexists("m.json")
+    Path("old.json").write_text(Path("old.json").read_text().replace('"index": 4', '"index": 2'))
+    assert run("report", "merge", "new.json", "old.json", "-o", "m.json").exit_code == 0
+    assert report.read(Path("m.json"))["summary"] == {"ok": 2}
+
+
+def test_round_91_a_link_is_named_as_given_and_as_what_it_leads_to(tmp_path, monkeypatch, synthetic_weights,
+                                                                  one_thread):
+    """Hostile round 91: a link to a file given as --report, --contact-sheet or `report merge -o` was refused
+    under its target's name alone (a name the user never typed: /dev/stdout's file, a link's), and a link to a
+    device as a folder was "is a file". Named as given, with where it leads; a device is a device."""
+    monkeypatch.chdir(tmp_path)
+    pattern(40, 32, 1).save("c.png")
+    pattern(36, 36, 2).save("s.png")
+    common = ["batch", "--content", "c.png", "--style", "s.png", *synthetic(synthetic_weights)]
+    assert run(*common, "--out-dir", "o", "--report", "r.json").exit_code == 0
+    for name in ("notes.txt", "mine.png"):
+        Path(name).write_text("mine")
+    os.symlink("notes.txt", "lnotes.json")
+    os.symlink("mine.png", "lmine.png")
+    os.symlink("r.json", "lr.json")
+    os.symlink("/dev/null", "dn")
+    target = tmp_path / "notes.txt"
+    for args, told in (
+            ([*common, "--out-dir", "p", "--report", "lnotes.json"],
+             f"lnotes.json (a link to {target}): already exists and is not a stylize report;"),
+            (["report", "merge", "r.json", "-o", "lnotes.json", "--overwrite"],
+             f"lnotes.json (a link to {target}): already exists and is not a stylize report;"),
+            (["report", "merge", "r.json", "-o", "lr.json"],
+             f"lr.json (a link to {tmp_path / 'r.json'}): is one of the reports to merge;"),
+            ([*common, "--out-dir", "p", "--contact-sheet", "lmine.png", "--overwrite"],
+             f"lmine.png (a link to {tmp_path / 'mine.png'}): already exists and is not a contact sheet stylize made;"),
+            ([*common, "--out-dir", "dn"], "dn: is a link to a device, not a folder;"),
+            (["grid", "c.png", "s.png", "-o", "g.png", "--cells-dir", "dn", *synthetic(synthetic_weights)],
+             "dn: is a link to a device, not a folder;")):
+        r = run(*args)
+        assert r.exit_code == 1 and r.stderr.startswith(f"Error: {told}"), cli_result_text(r)
+    assert Path("notes.txt").read_text() == Path("mine.png").read_text() == "mine" and not os.path.exists("p")

@@ -1932,3 +1932,34 @@ def test_round_85_a_clip_a_few_pixels_high_warps_without_nan(tmp_path, monkeypat
             "conv1_1,conv2_1", "--content-layer", "conv1_1")
     assert r.exit_code == 0, cli_result_text(r)
     assert sorted(os.listdir("vw")) == ["frame_00001.png", "frame_00002.png"]
+
+
+def test_round_91_encode_and_write_clip_name_only_what_helps(tmp_path, monkeypatch, synthetic_weights):
+    """Hostile round 91: encode to a name without a container's extension was told "for a folder of frames give
+    a name without an extension", which it had (encode never writes frames); encode and write_clip took
+    codec="" as the container's default, which the command line's --codec refuses."""
+    from stylize.settings import Settings
+
+    monkeypatch.chdir(tmp_path)
+    small_clip()
+    settings = Settings(size=32, iterations=2, weights=str(synthetic_weights), normalize=False)
+    video.make_video("fr", "s.png", "out/", settings, video.VideoOptions(independent=True))
+    clip = video.open_clip("fr")
+    for name in ("e4", "e4.png"):
+        with pytest.raises(video.VideoError) as e:
+            video.encode("out", name, clip)
+        assert str(e.value) == f"{name}: not a video name ({', '.join(video.CONTAINERS)})"
+    with pytest.raises(video.VideoError, match=r"^e4\.png: not a video name .*; for a folder of frames give a name"):
+        video.make_video("fr", "s.png", "e4.png", settings, video.VideoOptions(independent=True))
+    for codec in ("", " "):
+        with pytest.raises(video.VideoError, match=r"^codec: an encoder's name \(or None for the container's own\)"):
+            video.encode("out", "e.mp4", clip, codec=codec)
+        with pytest.raises(video.VideoError, match=r"^codec: an encoder's name"):
+            video.write_clip([pattern(32, 24, 1)] * 2, "w.mp4", codec=codec)
+    assert sorted(os.listdir()) == ["fr", "out", "s.png"]
+    os.symlink("/dev/null", "dn")  # (a device was "is a file")
+    os.symlink("/dev/null", "v.mp4.frames")
+    for output, folder in (("dn", "dn"), ("v.mp4", "v.mp4.frames")):
+        r = run("video", "fr", "s.png", "-o", output, *synthetic(synthetic_weights))
+        assert r.exit_code == 1 and r.stderr == f"Error: {folder}: is a link to a device, not a frames folder\n", \
+            cli_result_text(r)

@@ -27,7 +27,8 @@ from .errors import ClusterError, ImageError, ManifestError, SettingsError, Styl
 from .images import (NAME_MAX, OWN_NAMES, check_folder_name, check_mark, check_name, check_not_held,
                      check_writable, file_digest, file_stamp, fitted_size, holds_metadata, load_image, make_folder,
                      max_side, missing_folders, no_folder, output_format, parse_json, path_key, ours, remove_empty,
-                     not_a_file, same_file, save_image, shown_size, sidecar_path, taken, through_link, unfollowed)
+                     not_a_file, same_file, save_image, shown_size, sidecar_path, taken, through_link, kind_of,
+                     as_given)
 from .job import inputs as job_inputs, transfer_job
 from .plan import BLEND_UNREAD, BLEND_UNREAD_WHY
 from .masks import is_colour
@@ -1194,40 +1195,41 @@ def check_contact_sheet(path, pairs: list[Pair], settings, inputs=(), *, overwri
     resuming may replace an earlier stylize contact sheet), or cannot be written; returns its name (a link's:
     the file it leads to, images.through_link). ManifestError, or ImageError for a name too long."""
     p = through_link(Path(path))
+    name = as_given(path, p)  # (in messages: as given, and where a link leads)
     if p.suffix.lower() not in SHEET_FORMATS:
-        raise ManifestError(f"{p}: a contact sheet is a .png or .jpg file")
+        raise ManifestError(f"{name}: a contact sheet is a .png or .jpg file")
     check_name(p)
     folder = p.parent if str(p.parent) else Path(".")
     made = ".." not in folder.parts and any(path_key(folder) in (path_key(q) for q in Path(pair.output).parents)
                                             for pair in pairs)  # ('nd/..' needs nd: the kernel reads it, not path_key)
     if os.path.isdir(p) or not (os.path.isdir(folder) or made):  # (a folder the batch makes: there by then)
-        raise ManifestError(f"{p}: is a directory" if os.path.isdir(p) else no_folder(p, folder))
+        raise ManifestError(f"{name}: is a directory" if os.path.isdir(p) else no_folder(p, folder))
     check_not_held(p)  # (a running video's frames folder is its own; another run writing the sheet: said first)
-    check_not_a_folder(p, folders_made(pairs), f"{p}: the contact sheet", "choose another --contact-sheet path")
+    check_not_a_folder(p, folders_made(pairs), f"{name}: the contact sheet", "choose another --contact-sheet path")
     others = [*read_files(pairs, settings, inputs), *manifest_files(pairs).writes]
     if any(same_file(p, o) for o in others if o):
-        raise _sheet_clash(p)
+        raise _sheet_clash(name)
     if taken(p) and not _is_sheet(p):  # (said first: --overwrite would not replace it either)
-        raise _not_a_sheet(p)
+        raise _not_a_sheet(p, name)
     if taken(p) and not overwrite and not (resume and _is_sheet(p, [pair.output for pair in pairs],
                                                                 sheet_batch(pairs, settings))):
         if resume:  # (--overwrite cannot be added to --skip-existing)
             same = ours(p).get("outputs") == _sheet_mark(pair.output for pair in pairs)  # (its outputs, another batch)
-            raise ManifestError(f"{p}: already exists, the contact sheet of "
+            raise ManifestError(f"{name}: already exists, the contact sheet of "
                                 + ("a batch of these outputs with other settings or inputs" if same else
                                    "other pairs (another batch's or shard's)")
                                 + "; choose another --contact-sheet (one per shard)")
-        raise ManifestError(f"{p}: already exists; pass --overwrite to replace it")
+        raise ManifestError(f"{name}: already exists; pass --overwrite to replace it")
     width, height = sheet_size(len(pairs), max((len(pair.styles) for pair in pairs), default=1))
     limit = max_side(p)
     if limit is not None and max(width, height) > limit:
-        raise ManifestError(f"{p}: a {p.suffix.lower()} image is at most {limit} px a side, and a contact sheet of "
+        raise ManifestError(f"{name}: a {p.suffix.lower()} image is at most {limit} px a side, and a contact sheet of "
                             f"{len(pairs)} pairs would be {width}x{height}; use .png, or one sheet per --shard")
     try:
         if os.path.isdir(folder):
             check_writable(folder)  # (a folder still to be made is checked with the outputs)
     except OSError as e:
-        raise ManifestError(f"{p}: cannot write in {folder} ({e.strerror or e})") from None
+        raise ManifestError(f"{name}: cannot write in {folder} ({e.strerror or e})") from None
     return p
 
 
@@ -1243,10 +1245,10 @@ def _is_sheet(path: Path, outputs=None, batch: str = "") -> bool:
     return mark is not None and (outputs is None or mark == _sheet_mark(outputs, batch))
 
 
-def _not_a_sheet(path) -> ManifestError:
-    what = f"{unfollowed(path)}, not a contact sheet" if os.path.islink(path) else \
+def _not_a_sheet(path, name) -> ManifestError:
+    what = f"{kind_of(path)}, not a contact sheet" if os.path.islink(path) else \
         "already exists and is not a contact sheet stylize made"  # (a link to a file: through_link followed it)
-    return ManifestError(f"{path}: {what}; --overwrite replaces only a contact sheet, never a file of yours: move it "
+    return ManifestError(f"{name}: {what}; --overwrite replaces only a contact sheet, never a file of yours: move it "
                          f"away or choose another name")
 
 
@@ -1320,15 +1322,16 @@ def contact_sheet(records: list[Record], path, *, overwrite: bool = False, thumb
     from .console import printable
     from .images import fit, load_image
 
-    path = through_link(Path(path))  # (a link to a sheet is written through, as the command line's check_contact_sheet)
+    given, path = path, through_link(Path(path))  # (a link to a sheet is written through, as the command line's
+    shown_as = as_given(given, path)  # check_contact_sheet; named in messages as given)
     if any(same_file(path, name) for r in records for name in (r.content, *r.artworks(), r.output) if name):
-        raise _sheet_clash(path)
+        raise _sheet_clash(shown_as)
     if found is not False and sheet_found(path) != found:
-        raise ManifestError(f"{path}: a file was put at the contact sheet's name during the batch; it is kept and the "
+        raise ManifestError(f"{shown_as}: a file was put at the contact sheet's name during the batch; it is kept and the "
                             f"sheet not drawn: move it away, then run again with --skip-existing (the finished pairs "
                             f"are kept)")
     if taken(path) and not _is_sheet(path):  # (an --init image or a mask, which records do not name; a file put
-        raise _not_a_sheet(path)  # there during the batch: said before "pass --overwrite", which would not help)
+        raise _not_a_sheet(path, shown_as)  # there during the batch: said before "pass --overwrite", which would not help)
 
     columns = 2 + max((len(r.artworks()) for r in records), default=1)
     width, height = sheet_size(len(records), columns - 2, thumb)

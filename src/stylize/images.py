@@ -697,8 +697,8 @@ def make_folder(folder: str | os.PathLike, what: str = "folder") -> Path:
         found = _in_the_way(folder)
         if found is not None:
             f, link = found
-            raise ImageError(f"{f}: {_NOWHERE if link else 'is a file'}, not a folder; move it away or choose another "
-                             f"{what}") from None
+            raise ImageError(f"{f}: {_NOWHERE if link else 'is ' + kind_of(f)}, not a folder; move it away or choose "
+                             f"another {what}") from None
         raise ImageError(f"{folder}: cannot create the {what} ({e.strerror or e})") from None
     try:
         check_writable(folder)
@@ -751,13 +751,28 @@ def through_link(path: Path) -> Path:
     """The file a link at `path` leads to, or `path`: a file that is read and rewritten in place (a batch's report,
     a resumed contact sheet) is written where the user's link points, never over the link, and every name of it
     shares one claim. A link to nothing, or to what is no file (a pipe, a device such as /dev/stdout, a folder),
-    stays as it is, refused by its own name as what it leads to (unfollowed)."""
+    stays as it is, refused by its own name as what it leads to (kind_of)."""
     return Path(os.path.realpath(path)) if os.path.islink(path) and os.path.isfile(path) else path
 
 
-def unfollowed(path) -> str:
-    """What a link through_link left as it is leads to, for a message."""
-    return "a link to nothing" if not os.path.exists(path) else "a link to a pipe, a device or a folder"
+def kind_of(path) -> str:
+    """What is at `path`, for a message: 'a file', 'a folder', 'a pipe', 'a device', 'a socket' or 'nothing';
+    through a link, 'a link to ...' (a link to nothing: its target missing, or a loop)."""
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        kind = "nothing"
+    else:
+        kind = "a folder" if stat.S_ISDIR(mode) else "a pipe" if stat.S_ISFIFO(mode) else "a socket" if \
+            stat.S_ISSOCK(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "a file"
+    return f"a link to {kind}" if os.path.islink(path) else kind
+
+
+def as_given(given, path) -> str:
+    """How a message names `path`, which through_link made of the name `given`: that name, and where it was a
+    link followed, the file it leads to."""
+    given, path = os.fspath(given), os.fspath(path)
+    return given if given == path else f"{given} (a link to {path})"
 
 
 def taken(path) -> bool:

@@ -28,7 +28,7 @@ from pathlib import Path
 from .claims import claim_file, file_in_use, open_own, owner
 from .errors import ClaimError, ManifestError, UsageError
 from .images import (check_name, check_not_held, check_writable, no_folder, path_key, read_json_here, same_file,
-                     through_link, unfollowed, write_json)
+                     as_given, through_link, kind_of, write_json)
 
 WRITE_SHARE = 0.1  # a report is rewritten at most this share of the time (a huge report is written less often)
 
@@ -304,6 +304,7 @@ class Report:
                  manifest_sha256: str | None = None):
         manifest_pairs = _check_arguments(path, settings, records, manifest_pairs, manifest_sha256)
         self.path, self.settings, self.records = path and through_link(Path(path)), settings, records
+        self.shown = path and as_given(path, self.path)  # (its name in messages: as given, and where a link leads)
         self.manifest_pairs = manifest_pairs
         self.manifest_sha256 = manifest_sha256
         self.started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
@@ -333,7 +334,7 @@ class Report:
     def _own(self) -> None:
         """A copy (view) neither claims, opens nor writes the report: ManifestError."""
         if self._copy:
-            raise ManifestError(f"{self.path}: this Report is a copy its batch handed out (to on_ready, or as "
+            raise ManifestError(f"{self.shown}: this Report is a copy its batch handed out (to on_ready, or as "
                                 f"run_batch's result); a batch writes its report itself: run the batch again")
 
     def summary(self) -> dict:
@@ -352,25 +353,25 @@ class Report:
         if not os.path.isdir(folder):
             raise ManifestError(no_folder(self.path, folder))
         if os.path.isdir(self.path):
-            raise ManifestError(f"{self.path}: is a directory")
+            raise ManifestError(f"{self.shown}: is a directory")
         check_not_held(self.path)  # (a running video's frames folder is its own)
         try:
             links = os.stat(self.path).st_nlink
         except OSError:
             links = 1
         if links > 1:  # (its lock and claim go by its name, and each rewrite replaces the file under this name only)
-            raise ManifestError(f"{self.path}: the file has other names (hard links, {links} in all); a report is "
+            raise ManifestError(f"{self.shown}: the file has other names (hard links, {links} in all); a report is "
                                 f"rewritten under one name, which would split it from the others and let two runs "
                                 f"write it: remove the other links, or choose another --report")
         if any(other and same_file(self.path, other) for other in inputs):
-            raise ManifestError(f"{self.path}: the report would overwrite an input; choose another --report path")
+            raise ManifestError(f"{self.shown}: the report would overwrite an input; choose another --report path")
         if any(same_file(self.path, o) for o in outputs):
-            raise ManifestError(f"{self.path}: the report would be one of the pairs' outputs (or an output's mark); "
+            raise ManifestError(f"{self.shown}: the report would be one of the pairs' outputs (or an output's mark); "
                                 f"choose another --report path")
         try:
             check_writable(folder)
         except OSError as e:
-            raise ManifestError(f"{self.path}: cannot write in {folder} ({e.strerror or e})") from None
+            raise ManifestError(f"{self.shown}: cannot write in {folder} ({e.strerror or e})") from None
         self._take_claim()
         try:  # (other runs writing it now: its shards, or another batch, refused as such, not told --overwrite)
             self._decide(read(self.path), os.path.lexists(self.path), self.claim.others(), overwrite, resume)
@@ -402,7 +403,7 @@ class Report:
         try:
             others = self.lock.enter()
             if not self.lock.hold_pairs(r.index for r in self.records):  # (a shard holds others' pairs)
-                raise ManifestError(f"{self.path}: another stylize batch is writing the records of these pairs into "
+                raise ManifestError(f"{self.shown}: another stylize batch is writing the records of these pairs into "
                                     f"this report now (the same pairs, not another shard's); wait for it to end, or "
                                     f"choose another --report")
             there = read(self.path)
@@ -422,31 +423,31 @@ class Report:
         if not exists:
             return
         if there is None:  # (an image, a manifest, notes: --overwrite replaces only a report, as `report merge -o`)
-            what = f"{unfollowed(self.path)}, not a stylize report" if os.path.islink(self.path) else \
+            what = f"{kind_of(self.path)}, not a stylize report" if os.path.islink(self.path) else \
                 "already exists and is not a stylize report"  # (a link to a file: through_link followed it)
-            raise ManifestError(f"{self.path}: {what}{NOT_A_REPORT}")
+            raise ManifestError(f"{self.shown}: {what}{NOT_A_REPORT}")
         if self._same_batch(there):
             ours = {r.index for r in self.records}
             done = [r for r in there["pairs"] if r.get("index") in ours and r.get("status") != "pending"]
             if others or overwrite or resume or not done:
                 return  # the records of the other pairs are kept
-            raise ManifestError(f"{self.path}: already holds results of these pairs; pass --skip-existing to resume "
+            raise ManifestError(f"{self.shown}: already holds results of these pairs; pass --skip-existing to resume "
                                 f"or --overwrite to replace it")
         if others:
-            raise ManifestError(f"{self.path}: another stylize batch (other settings or pairs) is writing this report "
+            raise ManifestError(f"{self.shown}: another stylize batch (other settings or pairs) is writing this report "
                                 f"now; choose another --report path")
         if overwrite:
             return
         if there.get("settings") == _plain(self.settings):
             # (only the pairs differ, or their count: a manifest edited since. --overwrite would make every pair
             # again, and drop the other shards' records: a report of its own keeps both)
-            raise ManifestError(f"{self.path}: already exists, the report of another manifest's pairs (edited since "
+            raise ManifestError(f"{self.shown}: already exists, the report of another manifest's pairs (edited since "
                                 f"it was written?); choose another --report (--skip-existing keeps each finished "
                                 f"output whatever the report)")
         if resume:  # (--overwrite cannot be added to --skip-existing)
-            raise ManifestError(f"{self.path}: already exists, the report of a batch with other settings; choose "
+            raise ManifestError(f"{self.shown}: already exists, the report of a batch with other settings; choose "
                                 f"another --report")
-        raise ManifestError(f"{self.path}: already exists (a report of a batch with other settings); pass "
+        raise ManifestError(f"{self.shown}: already exists (a report of a batch with other settings); pass "
                             f"--overwrite to replace it, or choose another --report")
 
     def _same_batch(self, there: dict) -> bool:
@@ -477,7 +478,7 @@ class Report:
         if self.path is None or (not force and time.monotonic() < self._next_write):
             return
         if not self._open:
-            raise ManifestError(f"{self.path}: this report is not open for writing (its batch has not begun, or has "
+            raise ManifestError(f"{self.shown}: this report is not open for writing (its batch has not begun, or has "
                                 f"ended); a batch writes its report itself")
         self.lock.hold()
         try:
@@ -496,7 +497,7 @@ class Report:
         mine = self._kept()
         there = read(self.path)
         if not first and os.path.lexists(self.path) and (there is None or not self._same_batch(there)):  # (put
-            raise ManifestError(f"{self.path}: a file that is not this batch's report (a file of yours, or another "
+            raise ManifestError(f"{self.shown}: a file that is not this batch's report (a file of yours, or another "
                                 f"batch's report) was put at the report's name during the batch; it is kept and the "
                                 f"report not written: move it away, then resume with --skip-existing")  # there since)
         joined = there is not None and self._same_batch(there)
@@ -512,7 +513,7 @@ class Report:
         except (TypeError, ValueError, RecursionError):
             ok = False
         if not ok:
-            raise ManifestError(f"{self.path}: this report's settings, records or count of pairs are not as a report "
+            raise ManifestError(f"{self.shown}: this report's settings, records or count of pairs are not as a report "
                                 f"holds them (changed since the Report was made); nothing written")
         try:
             write_json(self.path, data, overwrite=True)
@@ -586,11 +587,12 @@ def merge(paths, output, *, overwrite: bool = False) -> tuple[dict, Missing]:
     if not isinstance(paths, (list, tuple)) or not all(isinstance(p, (str, os.PathLike)) for p in [*paths, output]):
         raise ManifestError("give the reports to merge as file names (a name, or a list of them) and the output as one")
     files(output=output, **{f"paths[{k}]": p for k, p in enumerate(paths)})
-    paths, output = [Path(p) for p in paths], through_link(Path(output))  # (a link to a report: written through)
+    paths, given, output = [Path(p) for p in paths], output, through_link(Path(output))  # (a link to a report:
+    name = as_given(given, output)  # written through; named in messages as given)
     if not paths:
         raise ManifestError("give the reports to merge")
     if any(same_file(output, p) for p in paths):
-        raise ManifestError(f"{output}: is one of the reports to merge; choose another output")
+        raise ManifestError(f"{name}: is one of the reports to merge; choose another output")
     keys = {}
     for p in paths:  # (a name given twice, or two names of one file: a count of reports that is not one)
         if keys.setdefault(path_key(p), p) is not p:
@@ -601,11 +603,11 @@ def merge(paths, output, *, overwrite: bool = False) -> tuple[dict, Missing]:
     check_not_held(output)
     if os.path.lexists(output):  # (what no flag changes is said first)
         if os.path.islink(output):  # (through_link followed any other)
-            raise ManifestError(f"{output}: {unfollowed(output)}, not a stylize report{NOT_A_REPORT}")
+            raise ManifestError(f"{name}: {kind_of(output)}, not a stylize report{NOT_A_REPORT}")
         if not os.path.isfile(output) or read(output) is None:  # a manifest, an image...
-            raise ManifestError(f"{output}: already exists and is not a stylize report{NOT_A_REPORT}")
+            raise ManifestError(f"{name}: already exists and is not a stylize report{NOT_A_REPORT}")
         if not overwrite:
-            raise ManifestError(f"{output}: already exists; pass --overwrite to replace it")
+            raise ManifestError(f"{name}: already exists; pass --overwrite to replace it")
     first, records, started, digest, total = None, {}, [], None, None
     for p in paths:
         busy = file_in_use(p)
@@ -638,6 +640,10 @@ def merge(paths, output, *, overwrite: bool = False) -> tuple[dict, Missing]:
                 raise ManifestError(f"{first[0]} and {p} are not shards of one batch: pair {r.index + 1} differs")
             if old is None or RANK.get(r.status, 0) >= RANK.get(old.status, 0):
                 records[r.index] = r
+    beyond = [k for k in records if total is not None and k >= total]  # (an earlier version's report, which
+    if beyond:  # counts none, of a longer manifest)
+        raise ManifestError(f"{paths[0]} and {paths[-1]} are not shards of one batch: pair {min(beyond) + 1} is "
+                            f"beyond the manifest's {total} pairs")
     total = total if total is not None else max((k + 1 for k in records), default=0)  # (an earlier version's
     # reports count none: at least every position held, as read() requires)
     data = document(min(started, default=""), first[1]["settings"], total, [records[k] for k in sorted(records)],

@@ -744,7 +744,7 @@ def check_folder(folder: Path, count: int, mark: str, overwrite: bool, video: bo
     if not os.path.exists(folder):
         return {}
     if not os.path.isdir(folder):
-        raise VideoError(f"{folder}: is a file, not a frames folder")
+        raise VideoError(f"{folder}: is {images.kind_of(folder)}, not a frames folder")
     done, readable, another = {}, _image_suffixes(), None
     for f in sorted(folder.iterdir()):
         m = FRAME_PATTERN.match(f.name)
@@ -1082,7 +1082,7 @@ def make_video(source, styles, output, settings, options: VideoOptions = VideoOp
             claims.check_folder_free(work_folder(out))  # (another run writing it: said first, whatever its frames)
             check_folder(work_folder(out), clip.count, "", overwrite=True, video=True)  # files of yours, a folder's
             # output: before "--overwrite"
-            codec = check_video_output(out, codec, size, clip, fps, overwrite, shape=first.size)
+            codec = check_video_output(out, codec, size, clip, fps, overwrite, shape=first.size, frames_folder=True)
             folder = work_folder(out)
         else:
             images.check_name(out)  # (a folder at one of stylize's own hidden names, .stylize.lock/: refused too)
@@ -1222,6 +1222,8 @@ def _codec_argument(codec) -> None:
     """The API's `codec`: an encoder's name or None, else VideoError."""
     if codec is not None and not isinstance(codec, str):
         raise VideoError(f"codec: an encoder's name (or None), not {type(codec).__name__}")
+    if codec is not None and not codec.strip():  # (as the command line's --codec: no name is not the default)
+        raise VideoError(f"codec: an encoder's name (or None for the container's own), not {codec!r}")
 
 
 def video_encoder(av, codec: str) -> str:
@@ -1250,17 +1252,18 @@ def even_sided(im: Image.Image, width: int, height: int) -> Image.Image:
 
 
 def check_video_output(output, codec: str | None, size: tuple[int, int], source: Clip, fps: float,
-                       overwrite: bool, shape: tuple[int, int] | None = None) -> str:
+                       overwrite: bool, shape: tuple[int, int] | None = None, frames_folder: bool = False) -> str:
     """Refuse, before any work, a video output that exists (without overwrite), has no known container,
     or whose container cannot hold the codec (or the source's audio). Returns the codec. `size`: the frames'
     (width, height) as encoded; `shape`: the frames' own size before --size scaled them (default `size`), whose
-    shape the encoder is tried at when it refuses `size` (rounded at a small --size, `size` has lost it)."""
+    shape the encoder is tried at when it refuses `size` (rounded at a small --size, `size` has lost it);
+    `frames_folder`: the output may be a folder of frames instead (make_video), which the message then says."""
     av = _av()
     output = Path(output)
     suffix = output.suffix.lower()
     if suffix not in CONTAINERS:
-        raise VideoError(f"{output}: not a video name ({', '.join(CONTAINERS)}); for a folder of frames give a "
-                         f"name without an extension, or end it with /")
+        raise VideoError(f"{output}: not a video name ({', '.join(CONTAINERS)})" + (
+            "; for a folder of frames give a name without an extension, or end it with /" if frames_folder else ""))
     images.check_name(output)
     n, room = len(os.fsencode(output.name)), max(len(os.fsencode(p.name)) - len(os.fsencode(output.name))
                                                   for p in (_temp_name(output), work_folder(output)))
@@ -1277,7 +1280,7 @@ def check_video_output(output, codec: str | None, size: tuple[int, int], source:
         raise VideoError(f"{output}: cannot write in {output.parent} ({_why(e)})") from None
     if source.kind == "video" and os.path.realpath(output) == os.path.realpath(source.path):
         raise VideoError(f"{output}: is the input clip; choose another output")
-    codec = video_encoder(av, codec or CONTAINERS[suffix])
+    codec = video_encoder(av, CONTAINERS[suffix] if codec is None else codec)
     if av.codec.Codec(codec, "w").name == "libx265" and encoded_size(size)[0] < X265_MIN_WIDTH:
         raise VideoError(f"--codec {codec}: x265 corrupts its memory on frames under {X265_MIN_WIDTH} px wide (these "
                          f"are {encoded_size(size)[0]}); use a larger --size or another --codec")
@@ -1427,8 +1430,8 @@ def encode(frames_dir, output, source: Clip, codec: str | None = None, fps: floa
         raise VideoError(f"{frames_dir}: another stylize run{claims.owner(Path(frames_dir) / claims.FOLDER_LOCK)} is "
                          f"writing these frames; wait for it to end")
     if not os.path.isdir(frames_dir):
-        raise VideoError(f"{frames_dir}: " + ("is a file, not a frames folder" if os.path.exists(frames_dir) else
-                                              "no such frames folder"))
+        raise VideoError(f"{frames_dir}: " + (f"is {images.kind_of(frames_dir)}, not a frames folder" if
+                                              os.path.exists(frames_dir) else "no such frames folder"))
     files = [frame_path(frames_dir, n) for n in range(1, source.count + 1)]
     missing = [f for f in files if not os.path.exists(f)]
     if missing:
