@@ -589,8 +589,10 @@ def test_round_71_a_hand_made_reports_records_are_checked_and_what_it_writes_rea
             {"index": index, "content": "c", "style": "s", "output": f"o{index}.png", "status": "ok"}]}))
         return name
 
-    data, missing = report.merge([old("a.json", 5), old("b.json", 0)], "m.json")
-    assert data["manifest_pairs"] == 6 and report.read(Path("m.json")) is not None and missing == [1, 2, 3, 4]
+    with pytest.raises(ManifestError, match=r"^a\.json: a report that counts no manifest pairs \(written by an "
+                                            r"earlier stylize version\); merge only reports that record their manifest"):
+        report.merge([old("a.json", 5), old("b.json", 0)], "m.json")  # (round 92: never given a count made up)
+    assert not os.path.lexists("m.json")
 
 
 def test_round_72_a_hand_made_report_edited_after_it_was_made_writes_nothing(tmp_path, monkeypatch):
@@ -755,12 +757,9 @@ def test_round_89_a_report_without_styles_resumes_an_artwork_named_with_a_semico
     for record in data["pairs"]:
         record.pop("styles")
     Path("o/old.json").write_text(json.dumps(data))
-    data.pop("manifest_sha256")
-    Path("o/older.json").write_text(json.dumps(data))
-    for name in ("old.json", "older.json"):
-        r = run(*args, "--report", f"o/{name}", "--skip-existing")
-        assert r.exit_code == 0 and json.loads(Path("o", name).read_text())["summary"] == {"skipped": 2}, \
-            cli_result_text(r)
+    r = run(*args, "--report", "o/old.json", "--skip-existing")
+    assert r.exit_code == 0 and json.loads(Path("o/old.json").read_text())["summary"] == {"skipped": 2}, \
+        cli_result_text(r)
     assert run("report", "merge", "o/r.json", "o/old.json", "-o", "m.json").exit_code == 0
 
 
@@ -768,8 +767,8 @@ def test_round_90_a_report_made_without_a_digest_keeps_the_files(tmp_path, monke
                                                                  one_thread):
     """Hostile round 90: a Report made by hand without manifest_sha256 (its default) joining a batch's report
     rewrote it without its digest; shard 2/2 of an edited manifest then took the report over. A writer without
-    a digest keeps the file's; an earlier version's report (no count, no digest, no styles) still resumes, and
-    merges with a report that has them."""
+    a digest keeps the file's. (An earlier version's report, with no count or no digest, is never resumed nor
+    merged: round 92.)"""
     monkeypatch.chdir(tmp_path)
     for name, seed in (("c.png", 1), ("s.png", 2), ("t.png", 3)):
         pattern(40, 32, seed).save(name)
@@ -788,21 +787,24 @@ def test_round_90_a_report_made_without_a_digest_keeps_the_files(tmp_path, monke
     assert r.exit_code == 1 and "rep.json: already exists, the report of another manifest's pairs" in r.stderr, \
         cli_result_text(r)
 
-    for record in data["pairs"]:
-        record.pop("styles")
     older = {k: v for k, v in data.items() if k not in ("manifest_pairs", "manifest_sha256")}
     Path("older.json").write_text(json.dumps(older))
-    assert run("report", "merge", "older.json", "rep.json", "-o", "merged.json").exit_code == 0
-    assert json.loads(Path("merged.json").read_text())["manifest_pairs"] == 2
-    r = run(*common, "--shard", "1/2", "--report", "older.json", "--skip-existing")
-    assert r.exit_code == 0 and json.loads(Path("older.json").read_text())["summary"] == {"skipped": 1}, \
-        cli_result_text(r)
-    Path("short.csv").write_text("content,style,output\nc.png,s.png,o1.png\n")  # (older.json holds pair 2's too)
-    Path("older.json").write_text(json.dumps({**older, "pairs": older["pairs"] + [
-        {**older["pairs"][0], "index": 1, "style": "t.png", "output": str(Path("o", "o2.png"))}]}))
-    r = run("batch", "short.csv", "--out-dir", "o", *synthetic(synthetic_weights), "--report", "older.json",
-            "--skip-existing")
-    assert r.exit_code == 1 and "the report of another manifest's pairs" in r.stderr, cli_result_text(r)
+    Path("undigested.json").write_text(json.dumps({k: v for k, v in data.items() if k != "manifest_sha256"}))
+    for name, why in (("older.json", "counts no manifest pairs (written by an earlier stylize version)"),
+                      ("undigested.json", "records no manifest digest (written by an earlier stylize version, or by "
+                                          "a Report made without manifest_sha256)")):
+        before = Path(name).read_bytes()
+        r = run("report", "merge", name, "rep.json", "-o", "merged.json")
+        assert r.exit_code == 1 and r.stderr == (f"Error: {name}: a report that {why}; merge only reports that record "
+                                                 f"their manifest (rerun that shard with a new --report to make one)\n"), \
+            cli_result_text(r)
+        r = run(*common, "--shard", "1/2", "--report", name, "--skip-existing")
+        assert r.exit_code == 1 and r.stderr.startswith(f"Error: {name}: already exists, a report that {why}: its "
+                                                        f"pairs cannot be told to be this manifest's; choose another "
+                                                        f"--report"), cli_result_text(r)
+        assert Path(name).read_bytes() == before and not os.path.lexists("merged.json")
+    r = run(*common, "--shard", "1/2", "--report", "older.json", "--overwrite")  # (a stylize report: replaced)
+    assert r.exit_code == 0 and json.loads(Path("older.json").read_text())["manifest_sha256"] == data["manifest_sha256"]
 
 
 def test_round_90_a_link_to_a_pipe_is_refused_by_its_own_name(tmp_path, monkeypatch, synthetic_weights, one_thread):
@@ -828,23 +830,23 @@ def test_round_90_a_link_to_a_pipe_is_refused_by_its_own_name(tmp_path, monkeypa
 
 
 def test_round_91_merge_refuses_an_older_report_of_a_longer_manifest(tmp_path, monkeypatch):
-    """Hostile round 91 (of round 90's change): merging a report that counts 3 pairs with an earlier version's
-    (no count) holding pair 5 wrote a report of 3 pairs holding pair 5, which no command then read back (nor
-    --overwrite replaced). Refused before anything is written, in either order."""
+    """Hostile round 91: merging a report that counts 3 pairs with an earlier version's (no count) holding pair 5
+    wrote a report of 3 pairs holding pair 5, which no command then read back (nor --overwrite replaced); round
+    92: merged alone, such a report was given a count made up from its pairs. Refused before anything is
+    written, in either order: which manifest it is of cannot be told."""
     monkeypatch.chdir(tmp_path)
     record = {"content": "a.jpg", "style": "s.jpg", "status": "ok"}
     Path("new.json").write_text(json.dumps({"started": "2021", "settings": {"size": 32}, "manifest_pairs": 3,
                                             "pairs": [{**record, "index": 0, "output": "o0.png"}]}))
     Path("old.json").write_text(json.dumps({"started": "2020", "settings": {"size": 32},
                                             "pairs": [{**record, "index": 4, "output": "o4.png"}]}))
-    for order in (["new.json", "old.json"], ["old.json", "new.json"]):
+    for order in (["new.json", "old.json"], ["old.json", "new.json"], ["old.json"]):
         r = run("report", "merge", *order, "-o", "m.json")
-        assert r.exit_code == 1 and r.stderr == (f"Error: {order[0]} and {order[1]} are not shards of one batch: pair 5 "
-                                                 f"is beyond the manifest's 3 pairs\n"), cli_result_text(r)
+        assert r.exit_code == 1 and r.stderr.startswith("Error: old.json: a report that counts no manifest pairs"), \
+            cli_result_text(r)
         assert not os.path.lexists("m.json")
-    Path("old.json").write_text(Path("old.json").read_text().replace('"index": 4', '"index": 2'))
-    assert run("report", "merge", "new.json", "old.json", "-o", "m.json").exit_code == 0
-    assert report.read(Path("m.json"))["summary"] == {"ok": 2}
+    assert run("report", "merge", "new.json", "-o", "m.json").exit_code == 0
+    assert report.read(Path("m.json"))["summary"] == {"ok": 1}
 
 
 def test_round_91_a_link_is_named_as_given_and_as_what_it_leads_to(tmp_path, monkeypatch, synthetic_weights,
@@ -879,3 +881,34 @@ def test_round_91_a_link_is_named_as_given_and_as_what_it_leads_to(tmp_path, mon
         r = run(*args)
         assert r.exit_code == 1 and r.stderr.startswith(f"Error: {told}"), cli_result_text(r)
     assert Path("notes.txt").read_text() == Path("mine.png").read_text() == "mine" and not os.path.exists("p")
+
+
+def test_round_92_an_empty_file_at_a_reports_name_is_replaced_with_overwrite(tmp_path, monkeypatch,
+                                                                            synthetic_weights, one_thread):
+    """Hostile round 92: `report merge -o /dev/stdout > so.json` was refused, --overwrite too, with "move it away"
+    (the shell had made so.json, empty, before stylize started). An empty file holds nothing: --overwrite
+    replaces it; without, the hint is the flag (a resume's, which cannot take it: remove it)."""
+    monkeypatch.chdir(tmp_path)
+    pattern(40, 32, 1).save("c.png")
+    pattern(36, 36, 2).save("s.png")
+    common = ["batch", "--content", "c.png", "--style", "s.png", "--out-dir", "o", *synthetic(synthetic_weights)]
+    assert run(*common, "--report", "r.json").exit_code == 0
+    os.symlink("so.json", "out")
+    Path("so.json").write_bytes(b"")
+    r = run("report", "merge", "r.json", "-o", "out")
+    assert r.exit_code == 1 and r.stderr == (f"Error: out (a link to {tmp_path / 'so.json'}): already exists; pass "
+                                             f"--overwrite to replace it\n"), cli_result_text(r)
+    assert run("report", "merge", "r.json", "-o", "out", "--overwrite").exit_code == 0
+    assert report.read(Path("so.json"))["summary"] == {"ok": 1}
+    Path("e.json").write_bytes(b"")
+    for flag, told in (([], "pass --overwrite to replace it"), (["--skip-existing"], "remove it or choose another "
+                                                                                    "--report")):
+        r = run(*common, "--report", "e.json", *flag)
+        assert r.exit_code == 1 and r.stderr == f"Error: e.json: already exists (an empty file); {told}\n", \
+            cli_result_text(r)
+        assert Path("e.json").read_bytes() == b""
+    assert run(*common, "--report", "e.json", "--overwrite").exit_code == 0
+    assert report.read(Path("e.json"))["summary"] == {"ok": 1}
+    Path("n.json").write_text(" ")  # (not empty: a file of yours, never replaced)
+    r = run(*common, "--report", "n.json", "--overwrite")
+    assert r.exit_code == 1 and "n.json: already exists and is not a stylize report" in r.stderr, cli_result_text(r)

@@ -20,6 +20,7 @@ import json
 import math
 import operator
 import os
+import stat
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields, replace
@@ -138,6 +139,16 @@ def valid(data) -> bool:
 
 
 NOT_A_REPORT = "; --overwrite replaces only a report: move it away or choose another name"
+
+
+def _empty(path) -> bool:
+    """Whether `path` is an empty regular file (which --overwrite may replace as it does a report: it holds
+    nothing, and a shell's `> r.json` makes one before stylize starts)."""
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return False
+    return stat.S_ISREG(st.st_mode) and st.st_size == 0
 LOCK_MARK = b"stylize report lock\n"  # what a report's lock file holds: stylize's, not a user's empty file
 
 
@@ -422,6 +433,12 @@ class Report:
     def _decide(self, there: dict | None, exists: bool, others: bool, overwrite: bool, resume: bool) -> None:
         if not exists:
             return
+        if there is None and _empty(self.path):  # (nothing to lose: `--report /dev/stdout > r.json`'s new file)
+            if overwrite:
+                return
+            raise ManifestError(f"{self.shown}: already exists (an empty file); " + (
+                "remove it or choose another --report" if resume else "pass --overwrite to replace it"))  # (a
+            # resume cannot take --overwrite, which would make every pair again)
         if there is None:  # (an image, a manifest, notes: --overwrite replaces only a report, as `report merge -o`)
             what = f"{kind_of(self.path)}, not a stylize report" if os.path.islink(self.path) else \
                 "already exists and is not a stylize report"  # (a link to a file: through_link followed it)
@@ -438,6 +455,11 @@ class Report:
                                 f"now; choose another --report path")
         if overwrite:
             return
+        unmarked = _unmarked(there, self.manifest_sha256)
+        if unmarked:
+            raise ManifestError(f"{self.shown}: already exists, a report that {unmarked}: its pairs cannot be told "
+                                f"to be this manifest's; choose another --report (--skip-existing keeps each finished "
+                                f"output whatever the report)")
         if there.get("settings") == _plain(self.settings):
             # (only the pairs differ, or their count: a manifest edited since. --overwrite would make every pair
             # again, and drop the other shards' records: a report of its own keeps both)
@@ -454,8 +476,8 @@ class Report:
         """Whether a report on disk belongs to this batch: the same settings, the same manifest (manifest_sha256:
         an edit of any pair, this shard's or another's, makes another) and the same pairs (Record.key: position,
         images, output, blend) where both hold one."""
-        if not _same_count(there.get("manifest_pairs"), self.manifest_pairs) or \
-                there.get("settings") != _plain(self.settings) or \
+        if there.get("manifest_pairs") != self.manifest_pairs or there.get("settings") != _plain(self.settings) \
+                or _unmarked(there, self.manifest_sha256) or \
                 not _same_manifest(there.get("manifest_sha256"), self.manifest_sha256):
             return False
         ours = {r.index: r.key() for r in self.records}
@@ -463,8 +485,6 @@ class Report:
             theirs = [Record.from_dict(r) for r in there["pairs"]]
         except TypeError:
             return False
-        if self.manifest_pairs is not None and any(r.index >= self.manifest_pairs for r in theirs):
-            return False  # (an earlier version's report, which counts no pairs, of a longer manifest)
         return all(ours.get(r.index, r.key()) == r.key() for r in theirs)
 
     def write(self, force: bool = True) -> None:
@@ -557,10 +577,16 @@ def document(started: str, settings: dict, manifest_pairs: int, records: list[Re
             "pairs": [asdict(r) for r in records]}
 
 
-def _same_count(a, b) -> bool:
-    """Whether two reports' counts of the manifest's pairs may be one; a report that records none (an earlier
-    version's) is judged by its settings and pairs alone."""
-    return a is None or b is None or a == b
+def _unmarked(data: dict, digest: str | None) -> str | None:
+    """Why a report on disk cannot be told to be of one manifest, or None: it counts no pairs (a report of an
+    earlier stylize version), or it records no manifest digest where `digest` is one (an earlier version's, or a
+    Report made without manifest_sha256). Such a report is never resumed or merged, only replaced."""
+    if data.get("manifest_pairs") is None:
+        return "counts no manifest pairs (written by an earlier stylize version)"
+    if digest and not data.get("manifest_sha256"):
+        return ("records no manifest digest (written by an earlier stylize version, or by a Report made without "
+                "manifest_sha256)")
+    return None
 
 
 def _same_manifest(a, b) -> bool:
@@ -604,11 +630,11 @@ def merge(paths, output, *, overwrite: bool = False) -> tuple[dict, Missing]:
     if os.path.lexists(output):  # (what no flag changes is said first)
         if os.path.islink(output):  # (through_link followed any other)
             raise ManifestError(f"{name}: {kind_of(output)}, not a stylize report{NOT_A_REPORT}")
-        if not os.path.isfile(output) or read(output) is None:  # a manifest, an image...
+        if not os.path.isfile(output) or (read(output) is None and not _empty(output)):  # a manifest, an image...
             raise ManifestError(f"{name}: already exists and is not a stylize report{NOT_A_REPORT}")
         if not overwrite:
             raise ManifestError(f"{name}: already exists; pass --overwrite to replace it")
-    first, records, started, digest, total = None, {}, [], None, None
+    first, records, started, digest = None, {}, [], None
     for p in paths:
         busy = file_in_use(p)
         if busy is not None:  # (a shard still writing it: its pairs would be merged as they are now)
@@ -619,19 +645,26 @@ def merge(paths, output, *, overwrite: bool = False) -> tuple[dict, Missing]:
             why = "no such file" if not os.path.exists(p) else "not a regular file (a pipe, a device: save the " \
                 "report to a file first)" if not os.path.isfile(p) else "not a stylize report"
             raise ManifestError(f"{p}: {why}")
+        found = [(p, _unmarked(data, None))]  # (which manifest its pairs are of cannot be told: never merged)
+        if first is not None:  # (one of two records its manifest's digest and the other not)
+            found += [(p, _unmarked(data, first[1].get("manifest_sha256"))),
+                      (first[0], _unmarked(first[1], data.get("manifest_sha256")))]
+        for q, unmarked in found:
+            if unmarked:
+                raise ManifestError(f"{q}: a report that {unmarked}; merge only reports that record their manifest "
+                                    f"(rerun that shard with a new --report to make one)")
         if first is None:
             first = (p, data)
         elif data["settings"] != first[1]["settings"]:
             raise ManifestError(f"{first[0]} and {p} are not shards of one batch: their settings differ "
                                 f"({_difference(first[1]['settings'], data['settings'])})")  # (in the names' order)
-        elif not _same_count(data.get("manifest_pairs"), total):
-            raise ManifestError(f"{first[0]} and {p} are not shards of one batch: manifests of {total} and "
-                                f"{data.get('manifest_pairs')} pairs")
+        elif data["manifest_pairs"] != first[1]["manifest_pairs"]:
+            raise ManifestError(f"{first[0]} and {p} are not shards of one batch: manifests of "
+                                f"{first[1]['manifest_pairs']} and {data['manifest_pairs']} pairs")
         elif not _same_manifest(data.get("manifest_sha256"), digest):
             raise ManifestError(f"{first[0]} and {p} are not shards of one batch: their manifests differ (other "
                                 f"images, outputs or blends)")
         digest = digest or data.get("manifest_sha256")
-        total = total if total is not None else data.get("manifest_pairs")
         started += [data["started"]] if isinstance(data["started"], str) else []
         for raw in data["pairs"]:
             r = Record.from_dict(raw)  # (read() has checked its index, names and fields)
@@ -640,12 +673,7 @@ def merge(paths, output, *, overwrite: bool = False) -> tuple[dict, Missing]:
                 raise ManifestError(f"{first[0]} and {p} are not shards of one batch: pair {r.index + 1} differs")
             if old is None or RANK.get(r.status, 0) >= RANK.get(old.status, 0):
                 records[r.index] = r
-    beyond = [k for k in records if total is not None and k >= total]  # (an earlier version's report, which
-    if beyond:  # counts none, of a longer manifest)
-        raise ManifestError(f"{paths[0]} and {paths[-1]} are not shards of one batch: pair {min(beyond) + 1} is "
-                            f"beyond the manifest's {total} pairs")
-    total = total if total is not None else max((k + 1 for k in records), default=0)  # (an earlier version's
-    # reports count none: at least every position held, as read() requires)
+    total = first[1]["manifest_pairs"]
     data = document(min(started, default=""), first[1]["settings"], total, [records[k] for k in sorted(records)],
                     digest)
     try:
