@@ -465,3 +465,12 @@ def test_kind_of_names_what_is_at_a_path_and_as_given_names_a_followed_link(tmp_
         f"{tmp_path / 'lf'} (a link to {tmp_path / 'f'})"
     for name in ("f", "lp", "ld", "ln"):  # (a file, or a link through_link does not follow: as given alone)
         assert images.as_given(tmp_path / name, images.through_link(tmp_path / name)) == str(tmp_path / name)
+
+
+def test_empty_file_is_only_an_empty_regular_file(tmp_path):
+    """What --overwrite may replace beside stylize's own reports and sheets (round 92): an empty regular file."""
+    (tmp_path / "e").write_bytes(b"")
+    (tmp_path / "x").write_bytes(b" ")
+    os.mkfifo(tmp_path / "p")
+    assert [images.empty_file(tmp_path / n) for n in ("e", "x", "p", "none")] == [True, False, False, False]
+    assert not images.empty_file(tmp_path) and not images.empty_file("/dev/null")

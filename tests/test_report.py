@@ -9,6 +9,7 @@ import multiprocessing
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from click.testing import CliRunner
 
 from stylize import report
@@ -912,3 +913,11 @@ def test_round_92_an_empty_file_at_a_reports_name_is_replaced_with_overwrite(tmp
     Path("n.json").write_text(" ")  # (not empty: a file of yours, never replaced)
     r = run(*common, "--report", "n.json", "--overwrite")
     assert r.exit_code == 1 and "n.json: already exists and is not a stylize report" in r.stderr, cli_result_text(r)
+    Path("sheet.png").write_bytes(b"")  # (a contact sheet's name: the same)
+    for flag, told in (([], "pass --overwrite to replace it"), (["--skip-existing"], "remove it or choose another "
+                                                                                    "--contact-sheet")):
+        r = run(*common, "--contact-sheet", "sheet.png", *flag)
+        assert r.exit_code == 1 and r.stderr == f"Error: sheet.png: already exists (an empty file); {told}\n", \
+            cli_result_text(r)
+    assert run(*common, "--contact-sheet", "sheet.png", "--overwrite").exit_code == 0
+    assert Image.open("sheet.png").size[0] > 0

@@ -28,7 +28,7 @@ from .images import (NAME_MAX, OWN_NAMES, check_folder_name, check_mark, check_n
                      check_writable, file_digest, file_stamp, fitted_size, holds_metadata, load_image, make_folder,
                      max_side, missing_folders, no_folder, output_format, parse_json, path_key, ours, remove_empty,
                      not_a_file, same_file, save_image, shown_size, sidecar_path, taken, through_link, kind_of,
-                     as_given)
+                     as_given, empty_file)
 from .job import inputs as job_inputs, transfer_job
 from .plan import BLEND_UNREAD, BLEND_UNREAD_WHY
 from .masks import is_colour
@@ -1209,8 +1209,11 @@ def check_contact_sheet(path, pairs: list[Pair], settings, inputs=(), *, overwri
     others = [*read_files(pairs, settings, inputs), *manifest_files(pairs).writes]
     if any(same_file(p, o) for o in others if o):
         raise _sheet_clash(name)
-    if taken(p) and not _is_sheet(p):  # (said first: --overwrite would not replace it either)
+    if taken(p) and not _is_sheet(p) and not empty_file(p):  # (said first: --overwrite would not replace it either)
         raise _not_a_sheet(p, name)
+    if empty_file(p) and not overwrite:  # (nothing to lose: --overwrite replaces it; a resume cannot take that flag)
+        raise ManifestError(f"{name}: already exists (an empty file); " + (
+            "remove it or choose another --contact-sheet" if resume else "pass --overwrite to replace it"))
     if taken(p) and not overwrite and not (resume and _is_sheet(p, [pair.output for pair in pairs],
                                                                 sheet_batch(pairs, settings))):
         if resume:  # (--overwrite cannot be added to --skip-existing)
@@ -1330,7 +1333,7 @@ def contact_sheet(records: list[Record], path, *, overwrite: bool = False, thumb
         raise ManifestError(f"{shown_as}: a file was put at the contact sheet's name during the batch; it is kept and the "
                             f"sheet not drawn: move it away, then run again with --skip-existing (the finished pairs "
                             f"are kept)")
-    if taken(path) and not _is_sheet(path):  # (an --init image or a mask, which records do not name; a file put
+    if taken(path) and not _is_sheet(path) and not (overwrite and empty_file(path)):  # (an --init image or a mask, which records do not name; a file put
         raise _not_a_sheet(path, shown_as)  # there during the batch: said before "pass --overwrite", which would not help)
 
     columns = 2 + max((len(r.artworks()) for r in records), default=1)

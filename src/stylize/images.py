@@ -768,6 +768,16 @@ def kind_of(path) -> str:
     return f"a link to {kind}" if os.path.islink(path) else kind
 
 
+def empty_file(path) -> bool:
+    """Whether `path` is an empty regular file, which --overwrite may replace where it replaces only stylize's own
+    files (a report, a contact sheet): it holds nothing, and a shell's `> r.json` makes one before stylize starts."""
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return False
+    return stat.S_ISREG(st.st_mode) and st.st_size == 0
+
+
 def as_given(given, path) -> str:
     """How a message names `path`, which through_link made of the name `given`: that name, and where it was a
     link followed, the file it leads to."""

@@ -20,7 +20,6 @@ import json
 import math
 import operator
 import os
-import stat
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields, replace
@@ -29,7 +28,7 @@ from pathlib import Path
 from .claims import claim_file, file_in_use, open_own, owner
 from .errors import ClaimError, ManifestError, UsageError
 from .images import (check_name, check_not_held, check_writable, no_folder, path_key, read_json_here, same_file,
-                     as_given, through_link, kind_of, write_json)
+                     as_given, empty_file, through_link, kind_of, write_json)
 
 WRITE_SHARE = 0.1  # a report is rewritten at most this share of the time (a huge report is written less often)
 
@@ -141,14 +140,6 @@ def valid(data) -> bool:
 NOT_A_REPORT = "; --overwrite replaces only a report: move it away or choose another name"
 
 
-def _empty(path) -> bool:
-    """Whether `path` is an empty regular file (which --overwrite may replace as it does a report: it holds
-    nothing, and a shell's `> r.json` makes one before stylize starts)."""
-    try:
-        st = os.stat(path)
-    except (OSError, ValueError):
-        return False
-    return stat.S_ISREG(st.st_mode) and st.st_size == 0
 LOCK_MARK = b"stylize report lock\n"  # what a report's lock file holds: stylize's, not a user's empty file
 
 
@@ -433,7 +424,7 @@ class Report:
     def _decide(self, there: dict | None, exists: bool, others: bool, overwrite: bool, resume: bool) -> None:
         if not exists:
             return
-        if there is None and _empty(self.path):  # (nothing to lose: `--report /dev/stdout > r.json`'s new file)
+        if there is None and empty_file(self.path):  # (nothing to lose: `--report /dev/stdout > r.json`'s new file)
             if overwrite:
                 return
             raise ManifestError(f"{self.shown}: already exists (an empty file); " + (
@@ -630,7 +621,7 @@ def merge(paths, output, *, overwrite: bool = False) -> tuple[dict, Missing]:
     if os.path.lexists(output):  # (what no flag changes is said first)
         if os.path.islink(output):  # (through_link followed any other)
             raise ManifestError(f"{name}: {kind_of(output)}, not a stylize report{NOT_A_REPORT}")
-        if not os.path.isfile(output) or (read(output) is None and not _empty(output)):  # a manifest, an image...
+        if not os.path.isfile(output) or (read(output) is None and not empty_file(output)):  # a manifest, an image...
             raise ManifestError(f"{name}: already exists and is not a stylize report{NOT_A_REPORT}")
         if not overwrite:
             raise ManifestError(f"{name}: already exists; pass --overwrite to replace it")
