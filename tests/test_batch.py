@@ -200,11 +200,12 @@ def test_a_signal_after_every_pair_is_done_leaves_the_batch_finished(images, tmp
 def test_skip_existing_resumes_and_existing_outputs_are_never_replaced(images, tmp_path):
     out = tmp_path / "o"
     out.mkdir()
-    (out / "photo0__art0.png").write_bytes(b"keep me")
+    pattern(20, 16, 5).save(out / "photo0__art0.png")  # a picture of the user's (no stylize metadata)
+    mine = (out / "photo0__art0.png").read_bytes()
     args = ["batch", "--content", images / "photo0.png", "--content", images / "photo1.png",
             "--style", images / "art0.jpg", "--out-dir", out, "--report", tmp_path / "r.json", *FAST]
     r = run(*args)
-    assert r.exit_code == 3 and (out / "photo0__art0.png").read_bytes() == b"keep me"
+    assert r.exit_code == 3 and (out / "photo0__art0.png").read_bytes() == mine
     first = json.loads((tmp_path / "r.json").read_text())["pairs"]
     assert first[0]["error"].endswith("already exists (use --skip-existing or --overwrite)")
     r = run(*args, "--skip-existing")
@@ -1988,3 +1989,37 @@ def test_round_90_a_path_object_that_names_no_file_is_told_as_given(tmp_path, mo
     with pytest.raises(ManifestError, match=r"^--content d\[1\]: is a directory"):
         os.mkdir("d[1]")
         batch.intake(None, [Path("d[1]")], ["c.png"], "o")
+
+
+def test_round_93_a_resume_never_keeps_an_output_it_cannot_read(tmp_path, monkeypatch, synthetic_weights):
+    """Hostile round 93: an output emptied (or cut short) after its pair ran was "skipped" by a --skip-existing
+    resume, exit 0, its report record carrying the earlier run's losses (the contact sheet drew it "unreadable").
+    An output that cannot be read back is no finished output: that pair fails, the file kept, with how to redo it."""
+    from stylize.report import read
+
+    monkeypatch.chdir(tmp_path)
+    pattern(40, 32, 1).save("c.png")
+    pattern(40, 32, 2).save("c2.png")
+    pattern(36, 36, 3).save("s.png")
+    Path("m.csv").write_text("content,style\nc.png,s.png\nc2.png,s.png\n")
+    args = ["batch", "m.csv", "--out-dir", "o", "--report", "r.json", *synthetic(synthetic_weights)]
+    assert run(*args).exit_code == 0
+    whole = Path("o/c2__s.png").read_bytes()
+    Path("o/c__s.png").write_bytes(b"")
+    Path("o/c2__s.png").write_bytes(whole[:len(whole) // 2])
+    r = run(*args, "--skip-existing")
+    assert r.exit_code == 3, cli_result_text(r)
+    records = read(Path("r.json"))["pairs"]
+    assert [p["status"] for p in records] == ["failed", "failed"] and records[0]["content_loss"] is None
+    assert records[0]["error"] == ("o/c__s.png: the file is empty; it is kept: move it away (a --skip-existing resume "
+                                   "then makes it), or rerun with --overwrite in place of --skip-existing (which "
+                                   "makes every pair again)")
+    assert records[1]["error"].startswith("o/c2__s.png: cannot read the image (")
+    assert Path("o/c__s.png").read_bytes() == b"" and Path("o/c2__s.png").read_bytes() == whole[:len(whole) // 2]
+    r = run("batch", "m.csv", "--out-dir", "o", *synthetic(synthetic_weights))  # (no flag)
+    assert r.exit_code == 3 and "o/c__s.png: the file is empty; it is kept: move it away or pass --overwrite" in \
+        r.stderr, cli_result_text(r)
+    for name in ("o/c__s.png", "o/c2__s.png"):
+        os.remove(name)
+    r = run(*args, "--skip-existing")
+    assert r.exit_code == 0 and read(Path("r.json"))["summary"] == {"ok": 2}, cli_result_text(r)

@@ -767,8 +767,8 @@ def test_round_89_a_report_without_styles_resumes_an_artwork_named_with_a_semico
 def test_round_90_a_report_made_without_a_digest_keeps_the_files(tmp_path, monkeypatch, synthetic_weights,
                                                                  one_thread):
     """Hostile round 90: a Report made by hand without manifest_sha256 (its default) joining a batch's report
-    rewrote it without its digest; shard 2/2 of an edited manifest then took the report over. A writer without
-    a digest keeps the file's. (An earlier version's report, with no count or no digest, is never resumed nor
+    rewrote it without its digest; shard 2/2 of an edited manifest then took the report over (round 93: kept the
+    file's digest over records of other images). A Report without a digest joins no report that has one. (An earlier version's report, with no count or no digest, is never resumed nor
     merged: round 92.)"""
     monkeypatch.chdir(tmp_path)
     for name, seed in (("c.png", 1), ("s.png", 2), ("t.png", 3)):
@@ -777,7 +777,16 @@ def test_round_90_a_report_made_without_a_digest_keeps_the_files(tmp_path, monke
     common = ["batch", "m.csv", "--out-dir", "o", *synthetic(synthetic_weights)]
     assert run(*common, "--shard", "1/2", "--report", "rep.json").exit_code == 0
     data = json.loads(Path("rep.json").read_text())
+    before = Path("rep.json").read_bytes()
     joined = Report("rep.json", data["settings"], [], manifest_pairs=data["manifest_pairs"])
+    for step in (joined.check, joined.open):  # (round 93: refused, as a report without a digest is to a batch)
+        with pytest.raises(ManifestError, match=r"^rep\.json: already exists, the report of a manifest it records by "
+                                                r"its digest, and this Report records none \(made without "
+                                                r"manifest_sha256\)"):
+            step()
+    assert Path("rep.json").read_bytes() == before
+    joined = Report("rep.json", data["settings"], [], manifest_pairs=data["manifest_pairs"],
+                    manifest_sha256=data["manifest_sha256"])
     joined.check()
     joined.open()
     joined.close()

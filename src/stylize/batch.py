@@ -828,6 +828,13 @@ def _decide(pair: Pair, record: Record, skip_existing: bool, overwrite: bool, se
         if not os.path.isfile(pair.output):  # a link to nothing, a pipe: not an output to skip, nor ours to redo
             raise ManifestError(f"{pair.output} exists and is not an image file (a link to nothing, a pipe, ...); "
                                 f"move it away or pass --overwrite")
+        try:  # (empty, truncated, damaged: no finished output to keep, nor one a resume may take for one)
+            load_image(pair.output)
+        except ImageError as e:
+            how = ("move it away (a --skip-existing resume then makes it), or rerun with --overwrite in place of "
+                   "--skip-existing (which makes every pair again)" if skip_existing else
+                   "move it away or pass --overwrite")
+            raise ManifestError(f"{e}; it is kept: {how}") from None
         meta = kept(pair.output)  # (an input that cannot be read now: made_from raises, as the pair's run would)
         other = made_by(meta) or made_otherwise(meta, settings) or made_from(meta, pair, settings, key)
         if other:  # kept or redone, another run's image would be reported (and shown on the sheet) as this pair's

@@ -451,6 +451,10 @@ class Report:
             raise ManifestError(f"{self.shown}: already exists, a report that {unmarked}: its pairs cannot be told "
                                 f"to be this manifest's; choose another --report (--skip-existing keeps each finished "
                                 f"output whatever the report)")
+        if there.get("manifest_sha256") and not self.manifest_sha256:  # (a Report made by hand without one)
+            raise ManifestError(f"{self.shown}: already exists, the report of a manifest it records by its digest, "
+                                f"and this Report records none (made without manifest_sha256): its pairs cannot be "
+                                f"told to be that manifest's; give its manifest_sha256, or choose another report")
         if there.get("settings") == _plain(self.settings):
             # (only the pairs differ, or their count: a manifest edited since. --overwrite would make every pair
             # again, and drop the other shards' records: a report of its own keeps both)
@@ -468,9 +472,8 @@ class Report:
         an edit of any pair, this shard's or another's, makes another) and the same pairs (Record.key: position,
         images, output, blend) where both hold one."""
         if there.get("manifest_pairs") != self.manifest_pairs or there.get("settings") != _plain(self.settings) \
-                or _unmarked(there, self.manifest_sha256) or \
-                not _same_manifest(there.get("manifest_sha256"), self.manifest_sha256):
-            return False
+                or (there.get("manifest_sha256") or None) != (self.manifest_sha256 or None):
+            return False  # (a digest on one side alone: which manifest the other's pairs are of cannot be told)
         ours = {r.index: r.key() for r in self.records}
         try:
             theirs = [Record.from_dict(r) for r in there["pairs"]]
@@ -516,8 +519,7 @@ class Report:
         records = sorted([*mine, *others], key=lambda r: r.index)
         started = min(self.started, there["started"]) if others and isinstance(there.get("started"), str) \
             else self.started
-        digest = self.manifest_sha256 or (there.get("manifest_sha256") if joined else None)  # (a Report made
-        data = document(started, self.settings, self.manifest_pairs, records, digest)  # without one keeps the file's)
+        data = document(started, self.settings, self.manifest_pairs, records, self.manifest_sha256)
         try:  # (a Report made by hand and edited since it was made: never a file no command takes back)
             ok = valid(json.loads(json.dumps(data, default=str, allow_nan=False))) and \
                 len({r.index for r in records}) == len(records)
