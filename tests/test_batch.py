@@ -1,5 +1,6 @@
 """Batches: manifests, globs, shards, resume, reports, exit codes, one network and targets reused."""
 
+import io
 import json
 import os
 import re
@@ -2023,3 +2024,45 @@ def test_round_93_a_resume_never_keeps_an_output_it_cannot_read(tmp_path, monkey
         os.remove(name)
     r = run(*args, "--skip-existing")
     assert r.exit_code == 0 and read(Path("r.json"))["summary"] == {"ok": 2}, cli_result_text(r)
+
+
+def test_round_94_a_resume_keeps_only_the_picture_stylize_wrote(tmp_path, monkeypatch, synthetic_weights):
+    """Hostile round 94: a --skip-existing resume kept (exit 0, "skipped") a PNG output whose checksum fails
+    (Pillow decodes it), a JPEG under the .png name carrying the output's metadata, and a picture resized since;
+    with --stop-on-error, a later pair's existing or damaged output stopped the batch only after the earlier
+    pairs' work. Each fails that pair; with --stop-on-error, before any work."""
+    from stylize.report import read
+
+    from .test_images import damaged_crc
+
+    monkeypatch.chdir(tmp_path)
+    pattern(40, 32, 1).save("c.png")
+    pattern(40, 32, 2).save("c2.png")
+    pattern(36, 36, 3).save("s.png")
+    Path("m.csv").write_text("content,style\nc.png,s.png\nc2.png,s.png\n")
+    args = ["batch", "m.csv", "--out-dir", "o", *synthetic(synthetic_weights)]
+    assert run(*args).exit_code == 0
+    good = Path("o/c2__s.png").read_bytes()
+    meta = Image.open("o/c2__s.png").info["stylize"]
+    from PIL import PngImagePlugin
+
+    info = PngImagePlugin.PngInfo()
+    info.add_text("stylize", meta)
+    for damage, told in (
+            (lambda: damaged_crc("o/c2__s.png"), "o/c2__s.png: the image is damaged ("),
+            (lambda: Image.open(io.BytesIO(good)).convert("RGB").save("o/c2__s.png", "JPEG", comment=meta.encode()),
+             "o/c2__s.png exists, a JPEG picture of 32x26 px where its metadata records the PNG of 32x26 px"),
+            (lambda: Image.open(io.BytesIO(good)).resize((64, 52)).save("o/c2__s.png", pnginfo=info),
+             "o/c2__s.png exists, a PNG picture of 64x52 px where its metadata records the PNG of 32x26 px")):
+        Path("o/c2__s.png").write_bytes(good)
+        damage()
+        r = run(*args, "--skip-existing", "--report", "r.json")
+        assert r.exit_code == 3 and told in r.stderr, cli_result_text(r)
+        assert [p["status"] for p in read(Path("r.json"))["pairs"]] == ["skipped", "failed"]
+        os.remove("r.json")
+    os.remove("o/c__s.png")  # (pair 1 to make; pair 2's output damaged: --stop-on-error stops before pair 1's work)
+    for flags in (["--skip-existing"], []):
+        r = run(*args, "--stop-on-error", "--report", "r.json", *flags)
+        assert r.exit_code == 3 and not os.path.exists("o/c__s.png"), cli_result_text(r)
+        assert [p["status"] for p in read(Path("r.json"))["pairs"]] == ["pending", "failed"]
+        os.remove("r.json")

@@ -474,3 +474,29 @@ def test_empty_file_is_only_an_empty_regular_file(tmp_path):
     os.mkfifo(tmp_path / "p")
     assert [images.empty_file(tmp_path / n) for n in ("e", "x", "p", "none")] == [True, False, False, False]
     assert not images.empty_file(tmp_path) and not images.empty_file("/dev/null")
+
+
+def damaged_crc(path) -> None:
+    """Flip a PNG's IDAT checksum: Pillow still decodes it, every pixel as it was; only a check of the CRC sees."""
+    data = bytearray(open(path, "rb").read())
+    i = data.find(b"IDAT")
+    n = int.from_bytes(data[i - 4:i], "big")
+    data[i + 4 + n] ^= 0xFF
+    open(path, "wb").write(bytes(data))
+
+
+def test_read_back_refuses_what_does_not_read_back_whole(tmp_path):
+    """Round 94: an output read back (a resume's, a frames folder's) is decoded whole and its checksums checked:
+    a PNG whose CRC fails decodes without a word from Pillow."""
+    pattern(20, 16, 1).save(tmp_path / "ok.png")
+    assert images.read_back(tmp_path / "ok.png") == ("PNG", (20, 16))
+    pattern(20, 16, 1).save(tmp_path / "j.png", "JPEG")  # (another format under the name: told as it is)
+    assert images.read_back(tmp_path / "j.png") == ("JPEG", (20, 16))
+    (tmp_path / "crc.png").write_bytes((tmp_path / "ok.png").read_bytes())
+    damaged_crc(tmp_path / "crc.png")
+    assert images.load_image(tmp_path / "crc.png").size == (20, 16)  # (decodes)
+    with pytest.raises(ImageError, match=r"crc\.png: the image is damaged \(.*\); its checksums fail$"):
+        images.read_back(tmp_path / "crc.png")
+    (tmp_path / "e.png").write_bytes(b"")
+    with pytest.raises(ImageError, match="the file is empty"):
+        images.read_back(tmp_path / "e.png")

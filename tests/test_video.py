@@ -858,9 +858,14 @@ def test_a_file_of_the_users_at_a_frames_name_is_never_replaced(tmp_path):
     folder = tmp_path / "out"
     folder.mkdir()
     (folder / "frame_00002.png").write_text("mine")
+    for overwrite in (False, True):  # (round 94: told as what it is, no image)
+        with pytest.raises(video.VideoError, match="frame_00002.png: not an image Pillow can read; it is kept"):
+            video.check_folder(folder, 3, "mark", overwrite)
+    pattern(20, 16, 1).save(folder / "frame_00002.png")  # (a picture of the user's)
     for overwrite in (False, True):
         with pytest.raises(video.VideoError, match="not a frame stylize made"):
             video.check_folder(folder, 3, "mark", overwrite)
+    (folder / "frame_00002.png").write_text("mine")
     with pytest.raises(video.VideoError, match=r"numbered after this clip's 1 frame \(the folder would read as a "
                                                r"longer clip\)"):  # round 17: beyond this clip's frames too
         video.check_folder(folder, 1, "mark", True)
@@ -1963,3 +1968,32 @@ def test_round_91_encode_and_write_clip_name_only_what_helps(tmp_path, monkeypat
         r = run("video", "fr", "s.png", "-o", output, *synthetic(synthetic_weights))
         assert r.exit_code == 1 and r.stderr == f"Error: {folder}: is a link to a device, not a frames folder\n", \
             cli_result_text(r)
+
+
+def test_round_94_a_damaged_frame_is_told_as_damaged_and_never_encoded(tmp_path, monkeypatch, synthetic_weights):
+    """Hostile round 94: a frame stylize made, emptied or cut short since, was "not a frame stylize made"; one
+    whose PNG checksum fails (Pillow decodes it) was kept by a resume and encoded. Told as what it is, kept,
+    never taken."""
+    from stylize.settings import Settings
+
+    from .test_images import damaged_crc
+
+    monkeypatch.chdir(tmp_path)
+    small_clip(3)
+    settings = Settings(size=32, iterations=2, weights=str(synthetic_weights), normalize=False)
+    video.make_video("fr", "s.png", "out/", settings, video.VideoOptions(independent=True))
+    Path("out/frame_00002.png").write_bytes(b"")
+    r = run("video", "fr", "s.png", "-o", "out/", *synthetic(synthetic_weights), "--independent")
+    assert r.exit_code == 1 and r.stderr == ("Error: out/frame_00002.png: the file is empty; it is kept: move it "
+                                             "away (a rerun then makes that frame) or choose another output\n"), \
+        cli_result_text(r)
+    os.remove("out/frame_00002.png")
+    video.make_video("fr", "s.png", "out/", settings, video.VideoOptions(independent=True))
+    damaged_crc("out/frame_00003.png")
+    with pytest.raises(video.VideoError, match=r"^out/frame_00003\.png: the image is damaged \(.*\); its checksums "
+                                               r"fail; it is kept"):
+        video.make_video("fr", "s.png", "out/", settings, video.VideoOptions(independent=True))
+    with pytest.raises(video.VideoError, match=r"^out/frame_00003\.png: the image is damaged .*; make that frame "
+                                               r"again"):
+        video.encode("out", "v.mp4", video.open_clip("fr"))
+    assert not os.path.exists("v.mp4")

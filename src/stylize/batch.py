@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import glob
 import hashlib
 import json
@@ -28,7 +29,7 @@ from .images import (NAME_MAX, OWN_NAMES, check_folder_name, check_mark, check_n
                      check_writable, file_digest, file_stamp, fitted_size, holds_metadata, load_image, make_folder,
                      max_side, missing_folders, no_folder, output_format, parse_json, path_key, ours, remove_empty,
                      not_a_file, same_file, save_image, shown_size, sidecar_path, taken, through_link, kind_of,
-                     as_given, empty_file)
+                     as_given, empty_file, read_back)
 from .job import inputs as job_inputs, transfer_job
 from .plan import BLEND_UNREAD, BLEND_UNREAD_WHY
 from .masks import is_colour
@@ -783,6 +784,20 @@ def kept(path: Path) -> dict | None:
     return ours(path) if os.path.isfile(path) else None
 
 
+def not_as_recorded(meta: dict, found: tuple[str, tuple[int, int]], path) -> str | None:
+    """What in a stylize output's picture (found: its format and size, images.read_back) contradicts what its
+    metadata records stylize wrote (the format its name's extension takes, width x height), as words; None when
+    nothing does, or for an image of the user's (no metadata of stylize's)."""
+    if not meta.get("stylize"):
+        return None
+    (fmt, (width, height)), wrote = found, output_format(path)
+    sizes = (meta.get("width"), meta.get("height"))
+    if fmt != wrote or (all(isinstance(v, int) for v in sizes) and sizes != (width, height)):
+        return (f"a {fmt} picture of {width}x{height} px where its metadata records the {wrote} of "
+                f"{sizes[0]}x{sizes[1]} px stylize wrote (changed since)")
+    return None
+
+
 def made_by(meta: dict) -> str | None:
     """What else than a transfer made a stylize image (a figure, a reconstruction, a video's frame, a contact
     sheet), as words; None for a transfer's output, or an image of the user's (no metadata of stylize's)."""
@@ -829,14 +844,15 @@ def _decide(pair: Pair, record: Record, skip_existing: bool, overwrite: bool, se
             raise ManifestError(f"{pair.output} exists and is not an image file (a link to nothing, a pipe, ...); "
                                 f"move it away or pass --overwrite")
         try:  # (empty, truncated, damaged: no finished output to keep, nor one a resume may take for one)
-            load_image(pair.output)
+            found = read_back(pair.output)
         except ImageError as e:
             how = ("move it away (a --skip-existing resume then makes it), or rerun with --overwrite in place of "
                    "--skip-existing (which makes every pair again)" if skip_existing else
                    "move it away or pass --overwrite")
             raise ManifestError(f"{e}; it is kept: {how}") from None
         meta = kept(pair.output)  # (an input that cannot be read now: made_from raises, as the pair's run would)
-        other = made_by(meta) or made_otherwise(meta, settings) or made_from(meta, pair, settings, key)
+        other = made_by(meta) or not_as_recorded(meta, found, pair.output) or made_otherwise(meta, settings) or \
+            made_from(meta, pair, settings, key)
         if other:  # kept or redone, another run's image would be reported (and shown on the sheet) as this pair's
             again = ("rerun with --overwrite in place of --skip-existing (which makes every pair again)" if
                      skip_existing else "pass --overwrite to make it again")  # (the two flags are refused together)
@@ -892,7 +908,9 @@ def run(session, pairs: list[Pair], *, skip_existing: bool = False, overwrite: b
     on_pair(record) is told when a pair ends, on_note(pair, note) of a pair's memory note; outputs carry
     `metadata` besides their own."""
     records = report.records if report is not None else [record_of(p) for p in pairs]
-    if not continue_on_error and failed_at_start(pairs, records, report, on_pair):
+    if not continue_on_error and failed_at_start(pairs, records, report, on_pair, skip_existing=skip_existing,
+                                                 overwrite=overwrite, settings=session.settings,
+                                                 key=session.targets.key):
         return records
     for pair, record in zip(pairs, records):
         if synthesis.EXITING.is_set() or (should_stop is not None and should_stop()):  # (a script's end: a stop)
@@ -917,13 +935,18 @@ def run(session, pairs: list[Pair], *, skip_existing: bool = False, overwrite: b
     return records
 
 
-def failed_at_start(pairs: list[Pair], records: list[Record], report: Report | None, on_pair=None) -> bool:
-    """--stop-on-error: a pair already failed by the checks before the first pair (its manifest line, its
-    blend weights, a mask that does not fit it) is recorded failed at once, before any pair's work, and the
-    batch stops there (True); False when no pair has failed yet."""
+def failed_at_start(pairs: list[Pair], records: list[Record], report: Report | None, on_pair=None, *,
+                    skip_existing: bool = False, overwrite: bool = False, settings: Settings | None = None,
+                    key=None) -> bool:
+    """--stop-on-error: a pair that fails before its work (its manifest line, its blend weights, a mask that does
+    not fit it; its output, triage's: one that exists, cannot be read back or is not this pair's) is recorded
+    failed at once, before any pair's work, and the batch stops there (True); False when none fails yet. The
+    others are decided again at their turn (what is at their names may change meanwhile)."""
     for pair, record in zip(pairs, records):
-        if pair.error:
-            triage(pair, record)
+        decided = dataclasses.replace(record)  # (a kept output's record is made at its turn, not here)
+        triage(pair, decided, skip_existing=skip_existing, overwrite=overwrite, settings=settings, key=key)
+        if decided.status == "failed":
+            record.status, record.error = decided.status, decided.error
             finished(record, report, on_pair)
             return True
     return False

@@ -236,9 +236,11 @@ def run_batch(pairs: list[Pair], out_dir, settings, *, address: str | None = Non
             if on_ready is not None:
                 on_ready(rep)
             tasks = []
-            if not continue_on_error and batch.failed_at_start(pairs, rep.records, rep, on_pair):
-                pairs = []
             key = Targets(torch.device("cpu")).key  # (a kept output's inputs: each image decoded once)
+            if not continue_on_error and batch.failed_at_start(pairs, rep.records, rep, on_pair,
+                                                               skip_existing=skip_existing, overwrite=overwrite,
+                                                               settings=settings, key=key):
+                pairs = []
             for pair, record in zip(pairs, rep.records):
                 replace = batch.triage(pair, record, skip_existing=skip_existing, overwrite=overwrite,
                                        settings=settings, key=key)

@@ -768,6 +768,20 @@ def kind_of(path) -> str:
     return f"a link to {kind}" if os.path.islink(path) else kind
 
 
+def read_back(path) -> tuple[str, tuple[int, int]]:
+    """(Pillow's format name, (width, height) as stored) of an image file read back whole; ImageError for one
+    that is empty, truncated or damaged: pixels that do not decode (load_image's reasons), or checksums that fail
+    where the format has them (a PNG's chunk CRCs: Pillow decodes a damaged stream without a word)."""
+    load_image(path)
+    try:
+        with Image.open(path) as im:
+            found = im.format, im.size
+            im.verify()
+    except Exception as e:  # (Pillow's SyntaxError "broken PNG file", OSError, ...)
+        raise ImageError(f"{path}: the image is damaged ({e}); its checksums fail") from None
+    return found
+
+
 def empty_file(path) -> bool:
     """Whether `path` is an empty regular file, which --overwrite may replace where it replaces only stylize's own
     files (a report, a contact sheet): it holds nothing, and a shell's `> r.json` makes one before stylize starts."""

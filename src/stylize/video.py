@@ -762,6 +762,12 @@ def check_folder(folder: Path, count: int, mark: str, overwrite: bool, video: bo
             raise VideoError(f"{folder}: the frames of an earlier run whose output was this folder (-o {folder}/), "
                              f"which a video's work folder would replace and then remove; move it away, or choose "
                              f"another output")
+        if f.is_file() and number <= count:
+            try:  # (a frame that cannot be read back, stylize's once or not: damaged, neither kept nor replaced)
+                images.read_back(f)
+            except ImageError as e:
+                raise VideoError(f"{e}; it is kept: move it away (a rerun then makes that frame) or choose another "
+                                 f"output") from None
         state = recorded_pass(f, mark, number) if number <= count else 0
         if state:
             done[number] = state
@@ -1437,6 +1443,12 @@ def encode(frames_dir, output, source: Clip, codec: str | None = None, fps: floa
     if missing:
         raise VideoError(f"{missing[0]}: missing; the frames are not all finished")
     stamps = [_file_stamp(f) for f in files]  # (before the check reads them: each is encoded as it was checked)
+    for f in files:  # (a frame that decodes from a damaged file would be encoded as it reads)
+        try:
+            images.read_back(f)
+        except ImageError as e:
+            raise VideoError(f"{e}; make that frame again (move it away, then rerun the video into this folder)") \
+                from None
     _check_one_run(files, source)
     size = images.load_image(files[0]).size  # (as each frame is read below: EXIF orientation applied)
     codec = check_video_output(output, codec, size, source, fps, overwrite)
