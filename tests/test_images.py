@@ -1,6 +1,7 @@
 """Loading every kind of image, refusing broken ones with a clear message, atomic saving."""
 
 import io
+import json
 import os
 import re
 import struct
@@ -489,9 +490,9 @@ def test_read_back_refuses_what_does_not_read_back_whole(tmp_path):
     """Round 94: an output read back (a resume's, a frames folder's) is decoded whole and its checksums checked:
     a PNG whose CRC fails decodes without a word from Pillow."""
     pattern(20, 16, 1).save(tmp_path / "ok.png")
-    assert images.read_back(tmp_path / "ok.png") == ("PNG", (20, 16))
+    assert images.read_back(tmp_path / "ok.png") == ("PNG", (20, 16), "RGB")
     pattern(20, 16, 1).save(tmp_path / "j.png", "JPEG")  # (another format under the name: told as it is)
-    assert images.read_back(tmp_path / "j.png") == ("JPEG", (20, 16))
+    assert images.read_back(tmp_path / "j.png") == ("JPEG", (20, 16), "RGB")
     (tmp_path / "crc.png").write_bytes((tmp_path / "ok.png").read_bytes())
     damaged_crc(tmp_path / "crc.png")
     assert images.load_image(tmp_path / "crc.png").size == (20, 16)  # (decodes)
@@ -500,3 +501,28 @@ def test_read_back_refuses_what_does_not_read_back_whole(tmp_path):
     (tmp_path / "e.png").write_bytes(b"")
     with pytest.raises(ImageError, match="the file is empty"):
         images.read_back(tmp_path / "e.png")
+
+
+def test_round_95_a_picture_turned_grey_or_a_text_chunk_damaged_is_told_so(tmp_path):
+    """Hostile round 95: a stylize output turned grey with its metadata kept was kept by a resume (and encoded as
+    a frame); a PNG whose text chunk's CRC fails was "not an image Pillow can read". Told as what they are."""
+    import struct
+
+    from PIL import PngImagePlugin
+
+    info = PngImagePlugin.PngInfo()
+    info.add_text("stylize", json.dumps({"stylize": __version__, "width": 20, "height": 16}))
+    pattern(20, 16, 1).convert("L").save(tmp_path / "grey.png", pnginfo=info)
+    meta = images.ours(tmp_path / "grey.png")
+    assert images.not_as_recorded(meta, images.read_back(tmp_path / "grey.png"), tmp_path / "grey.png") == (
+        "a grey PNG picture of 20x16 px where its metadata records the PNG of 20x16 px in colour stylize wrote "
+        "(changed since)")
+    pattern(20, 16, 1).save(tmp_path / "ok.png", pnginfo=info)
+    assert images.not_as_recorded(meta, images.read_back(tmp_path / "ok.png"), tmp_path / "ok.png") is None
+    data, i = bytearray((tmp_path / "ok.png").read_bytes()), 8
+    while data[i + 4:i + 8] != b"tEXt":
+        i += 12 + struct.unpack(">I", data[i:i + 4])[0]
+    data[i + 8 + struct.unpack(">I", data[i:i + 4])[0]] ^= 0xFF
+    (tmp_path / "text.png").write_bytes(bytes(data))
+    with pytest.raises(ImageError, match=r"text\.png: the image is damaged \(a PNG whose chunks Pillow cannot read"):
+        images.read_back(tmp_path / "text.png")

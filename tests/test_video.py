@@ -1997,3 +1997,31 @@ def test_round_94_a_damaged_frame_is_told_as_damaged_and_never_encoded(tmp_path,
                                                r"again"):
         video.encode("out", "v.mp4", video.open_clip("fr"))
     assert not os.path.exists("v.mp4")
+
+
+def test_round_95_a_frame_changed_since_is_never_kept_nor_encoded(tmp_path, monkeypatch, synthetic_weights):
+    """Hostile round 95: a finished frame resized since (its metadata copied along) was kept by a resume with
+    every frame finished ("3 finished before"), and one saved as a JPEG under its .png name was kept, used as the
+    previous frame and encoded. What its metadata records (format, size) is what a kept frame must be."""
+    from PIL import PngImagePlugin
+
+    monkeypatch.chdir(tmp_path)
+    small_clip(3)
+    assert run("video", "fr", "s.png", "-o", "out/", *synthetic(synthetic_weights), "--independent").exit_code == 0
+    frame = Image.open("out/frame_00002.png")
+    frame.load()
+    info = PngImagePlugin.PngInfo()
+    info.add_text("stylize", frame.info["stylize"])
+    for change, told in ((lambda: frame.resize((16, 12)).save("out/frame_00002.png", pnginfo=info),
+                          "a PNG picture of 16x12 px where its metadata records the PNG of 32x24 px in colour"),
+                         (lambda: frame.convert("RGB").save("out/frame_00002.png", "JPEG",
+                                                            comment=frame.info["stylize"].encode()),
+                          "a JPEG picture of 32x24 px where its metadata records the PNG of 32x24 px in colour")):
+        change()
+        r = run("video", "fr", "s.png", "-o", "out/", *synthetic(synthetic_weights), "--independent")
+        assert r.exit_code == 1 and r.stderr == (f"Error: out/frame_00002.png: {told} stylize wrote (changed since); "
+                                                 f"it is kept: move it away (a rerun then makes that frame) or "
+                                                 f"choose another output\n"), cli_result_text(r)
+        with pytest.raises(video.VideoError, match=re.escape(f"out/frame_00002.png: {told}")):
+            video.encode("out", "v.mp4", video.open_clip("fr"))
+    assert not os.path.exists("v.mp4")

@@ -29,7 +29,7 @@ from .images import (NAME_MAX, OWN_NAMES, check_folder_name, check_mark, check_n
                      check_writable, file_digest, file_stamp, fitted_size, holds_metadata, load_image, make_folder,
                      max_side, missing_folders, no_folder, output_format, parse_json, path_key, ours, remove_empty,
                      not_a_file, same_file, save_image, shown_size, sidecar_path, taken, through_link, kind_of,
-                     as_given, empty_file, read_back)
+                     as_given, empty_file, read_back, not_as_recorded)
 from .job import inputs as job_inputs, transfer_job
 from .plan import BLEND_UNREAD, BLEND_UNREAD_WHY
 from .masks import is_colour
@@ -784,20 +784,6 @@ def kept(path: Path) -> dict | None:
     return ours(path) if os.path.isfile(path) else None
 
 
-def not_as_recorded(meta: dict, found: tuple[str, tuple[int, int]], path) -> str | None:
-    """What in a stylize output's picture (found: its format and size, images.read_back) contradicts what its
-    metadata records stylize wrote (the format its name's extension takes, width x height), as words; None when
-    nothing does, or for an image of the user's (no metadata of stylize's)."""
-    if not meta.get("stylize"):
-        return None
-    (fmt, (width, height)), wrote = found, output_format(path)
-    sizes = (meta.get("width"), meta.get("height"))
-    if fmt != wrote or (all(isinstance(v, int) for v in sizes) and sizes != (width, height)):
-        return (f"a {fmt} picture of {width}x{height} px where its metadata records the {wrote} of "
-                f"{sizes[0]}x{sizes[1]} px stylize wrote (changed since)")
-    return None
-
-
 def made_by(meta: dict) -> str | None:
     """What else than a transfer made a stylize image (a figure, a reconstruction, a video's frame, a contact
     sheet), as words; None for a transfer's output, or an image of the user's (no metadata of stylize's)."""
@@ -840,15 +826,14 @@ def _decide(pair: Pair, record: Record, skip_existing: bool, overwrite: bool, se
     check_mark(pair.output)  # it may be written: a .bmp's mark name must hold nothing of the user's (said first)
     check_not_held(pair.output)  # (another run writing it: not "exists", nor kept by --skip-existing)
     if taken(pair.output) and not overwrite:
+        how = ("move it away (a --skip-existing resume then makes it), or rerun with --overwrite in place of "
+               "--skip-existing (which makes every pair again)" if skip_existing else "move it away or pass --overwrite")
         if not os.path.isfile(pair.output):  # a link to nothing, a pipe: not an output to skip, nor ours to redo
             raise ManifestError(f"{pair.output} exists and is not an image file (a link to nothing, a pipe, ...); "
-                                f"move it away or pass --overwrite")
+                                f"{how}")
         try:  # (empty, truncated, damaged: no finished output to keep, nor one a resume may take for one)
             found = read_back(pair.output)
         except ImageError as e:
-            how = ("move it away (a --skip-existing resume then makes it), or rerun with --overwrite in place of "
-                   "--skip-existing (which makes every pair again)" if skip_existing else
-                   "move it away or pass --overwrite")
             raise ManifestError(f"{e}; it is kept: {how}") from None
         meta = kept(pair.output)  # (an input that cannot be read now: made_from raises, as the pair's run would)
         other = made_by(meta) or not_as_recorded(meta, found, pair.output) or made_otherwise(meta, settings) or \

@@ -768,18 +768,45 @@ def kind_of(path) -> str:
     return f"a link to {kind}" if os.path.islink(path) else kind
 
 
-def read_back(path) -> tuple[str, tuple[int, int]]:
-    """(Pillow's format name, (width, height) as stored) of an image file read back whole; ImageError for one
-    that is empty, truncated or damaged: pixels that do not decode (load_image's reasons), or checksums that fail
-    where the format has them (a PNG's chunk CRCs: Pillow decodes a damaged stream without a word)."""
-    load_image(path)
+def read_back(path) -> tuple[str, tuple[int, int], str]:
+    """(Pillow's format name, (width, height) as stored, mode) of an image file read back whole; ImageError for
+    one that is empty, truncated or damaged: pixels that do not decode (load_image's reasons), or checksums that
+    fail where the format has them (a PNG's chunk CRCs: Pillow decodes a damaged stream without a word, and calls
+    a PNG whose text chunk's CRC fails no image at all)."""
+    try:
+        load_image(path)
+    except ImageError as e:
+        try:
+            with open(path, "rb") as f:
+                png = f.read(8) == b"\x89PNG\r\n\x1a\n"
+        except OSError:
+            png = False
+        if png and str(e).endswith("not an image Pillow can read"):
+            raise ImageError(f"{path}: the image is damaged (a PNG whose chunks Pillow cannot read: a checksum fails, "
+                             f"or a chunk is cut short)") from None
+        raise
     try:
         with Image.open(path) as im:
-            found = im.format, im.size
+            found = im.format, im.size, im.mode
             im.verify()
-    except Exception as e:  # (Pillow's SyntaxError "broken PNG file", OSError, ...)
+    except Exception as e:  # (Pillow's SyntaxError "broken PNG file (bad header checksum ...)", OSError, ...)
         raise ImageError(f"{path}: the image is damaged ({e}); its checksums fail") from None
     return found
+
+
+def not_as_recorded(meta: dict, found: tuple[str, tuple[int, int]], path) -> str | None:
+    """What in a stylize output's picture (found: its format and size, read_back) contradicts what its
+    metadata records stylize wrote (the format its name's extension takes, width x height), as words; None when
+    nothing does, or for an image of the user's (no metadata of stylize's)."""
+    if not meta.get("stylize"):
+        return None
+    (fmt, (width, height), mode), wrote = found, output_format(path)
+    sizes = (meta.get("width"), meta.get("height"))
+    grey = mode in ("1", "L", "LA", "La", "I", "F") or mode.startswith("I;")  # (stylize writes colour: RGB, or
+    if fmt != wrote or grey or (all(isinstance(v, int) for v in sizes) and sizes != (width, height)):  # a palette)
+        return (f"a {'grey ' * grey}{fmt} picture of {width}x{height} px where its metadata records the {wrote} of "
+                f"{sizes[0]}x{sizes[1]} px in colour stylize wrote (changed since)")
+    return None
 
 
 def empty_file(path) -> bool:

@@ -762,13 +762,18 @@ def check_folder(folder: Path, count: int, mark: str, overwrite: bool, video: bo
             raise VideoError(f"{folder}: the frames of an earlier run whose output was this folder (-o {folder}/), "
                              f"which a video's work folder would replace and then remove; move it away, or choose "
                              f"another output")
+        found = None
         if f.is_file() and number <= count:
             try:  # (a frame that cannot be read back, stylize's once or not: damaged, neither kept nor replaced)
-                images.read_back(f)
+                found = images.read_back(f)
             except ImageError as e:
                 raise VideoError(f"{e}; it is kept: move it away (a rerun then makes that frame) or choose another "
                                  f"output") from None
         state = recorded_pass(f, mark, number) if number <= count else 0
+        changed = state and images.not_as_recorded(images.ours(f), found, f)
+        if changed:  # (another size or format under the name, with the frame's metadata: no frame to keep)
+            raise VideoError(f"{f}: {changed}; it is kept: move it away (a rerun then makes that frame) or choose "
+                             f"another output")
         if state:
             done[number] = state
         elif not _made_here(f):  # a file of the user's: never replaced nor removed, whatever the flags
@@ -1443,9 +1448,11 @@ def encode(frames_dir, output, source: Clip, codec: str | None = None, fps: floa
     if missing:
         raise VideoError(f"{missing[0]}: missing; the frames are not all finished")
     stamps = [_file_stamp(f) for f in files]  # (before the check reads them: each is encoded as it was checked)
-    for f in files:  # (a frame that decodes from a damaged file would be encoded as it reads)
+    for f in files:  # (a frame that decodes from a damaged file, or changed since, would be encoded as it reads)
         try:
-            images.read_back(f)
+            changed = images.not_as_recorded(images.ours(f), images.read_back(f), f)
+            if changed:
+                raise ImageError(f"{f}: {changed}")
         except ImageError as e:
             raise VideoError(f"{e}; make that frame again (move it away, then rerun the video into this folder)") \
                 from None
