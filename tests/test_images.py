@@ -526,3 +526,29 @@ def test_round_95_a_picture_turned_grey_or_a_text_chunk_damaged_is_told_so(tmp_p
     (tmp_path / "text.png").write_bytes(bytes(data))
     with pytest.raises(ImageError, match=r"text\.png: the image is damaged \(a PNG whose chunks Pillow cannot read"):
         images.read_back(tmp_path / "text.png")
+
+
+def test_round_96_a_palette_or_an_alpha_channel_is_not_what_stylize_wrote(tmp_path):
+    """Hostile round 96: a grey picture stored as a palette, and a transparent RGBA one (read as white), with the
+    output's metadata copied along, were kept by resumes (round 95 looked at grey modes only). The mode stylize
+    writes for the format (written_mode: RGB, a GIF's palette) is what a kept picture must be in."""
+    from PIL import PngImagePlugin
+
+    info = PngImagePlugin.PngInfo()
+    info.add_text("stylize", json.dumps({"stylize": __version__, "width": 20, "height": 16}))
+    meta = {"stylize": __version__, "width": 20, "height": 16}
+    rgba = pattern(20, 16, 1).convert("RGBA")
+    rgba.putalpha(0)
+    for name, picture, told in (
+            ("pgrey.png", pattern(20, 16, 1).convert("L").convert("RGB").quantize(64),
+             "a grey PNG picture of 20x16 px where its metadata records the PNG of 20x16 px in colour"),
+            ("rgba.png", rgba,
+             "a PNG picture of 20x16 px in mode RGBA where its metadata records the PNG of 20x16 px in mode RGB"),
+            ("pal.png", pattern(20, 16, 1).quantize(64),
+             "a PNG picture of 20x16 px in mode P where its metadata records the PNG of 20x16 px in mode RGB")):
+        picture.save(tmp_path / name, pnginfo=info)
+        found = images.read_back(tmp_path / name)
+        assert images.not_as_recorded(meta, found, tmp_path / name) == f"{told} stylize wrote (changed since)"
+    assert images.written_mode("PNG") == "RGB" and images.written_mode("GIF") == "P"
+    pattern(20, 16, 1).quantize(64).save(tmp_path / "colour.gif")  # (a GIF's own colour palette: as written)
+    assert images.not_as_recorded(meta, images.read_back(tmp_path / "colour.gif"), tmp_path / "colour.gif") is None

@@ -2016,7 +2016,10 @@ def test_round_95_a_frame_changed_since_is_never_kept_nor_encoded(tmp_path, monk
                           "a PNG picture of 16x12 px where its metadata records the PNG of 32x24 px in colour"),
                          (lambda: frame.convert("RGB").save("out/frame_00002.png", "JPEG",
                                                             comment=frame.info["stylize"].encode()),
-                          "a JPEG picture of 32x24 px where its metadata records the PNG of 32x24 px in colour")):
+                          "a JPEG picture of 32x24 px where its metadata records the PNG of 32x24 px in colour"),
+                         (lambda: frame.convert("RGBA").save("out/frame_00002.png", pnginfo=info),  # (round 96)
+                          "a PNG picture of 32x24 px in mode RGBA where its metadata records the PNG of 32x24 px in "
+                          "mode RGB")):
         change()
         r = run("video", "fr", "s.png", "-o", "out/", *synthetic(synthetic_weights), "--independent")
         assert r.exit_code == 1 and r.stderr == (f"Error: out/frame_00002.png: {told} stylize wrote (changed since); "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import hashlib
 import io
 import json
@@ -794,6 +795,27 @@ def read_back(path) -> tuple[str, tuple[int, int], str]:
     return found
 
 
+def _grey(path, mode: str) -> bool:
+    """Whether a picture read back (`mode`: its mode) is stored grey: a grey mode, or a palette of greys only."""
+    if mode in ("1", "L", "LA", "La", "I", "F") or mode.startswith("I;"):
+        return True
+    if mode != "P":
+        return False
+    with Image.open(path) as im:
+        im.load()
+        palette, used = im.getpalette() or [], im.getcolors(256) or []
+    return all(palette[3 * i] == palette[3 * i + 1] == palette[3 * i + 2] for _, i in used if 3 * i + 2 < len(palette))
+
+
+@functools.lru_cache(maxsize=None)
+def written_mode(fmt: str) -> str:
+    """The mode a picture stylize writes as `fmt` (Pillow's format name) reads back in: RGB, or P for a GIF."""
+    data = io.BytesIO()
+    _encode(Image.new("RGB", (8, 6), (128, 64, 32)), data, fmt, {"partial": False})
+    with Image.open(io.BytesIO(data.getvalue())) as back:
+        return back.mode
+
+
 def not_as_recorded(meta: dict, found: tuple[str, tuple[int, int]], path) -> str | None:
     """What in a stylize output's picture (found: its format and size, read_back) contradicts what its
     metadata records stylize wrote (the format its name's extension takes, width x height), as words; None when
@@ -802,10 +824,12 @@ def not_as_recorded(meta: dict, found: tuple[str, tuple[int, int]], path) -> str
         return None
     (fmt, (width, height), mode), wrote = found, output_format(path)
     sizes = (meta.get("width"), meta.get("height"))
-    grey = mode in ("1", "L", "LA", "La", "I", "F") or mode.startswith("I;")  # (stylize writes colour: RGB, or
-    if fmt != wrote or grey or (all(isinstance(v, int) for v in sizes) and sizes != (width, height)):  # a palette)
-        return (f"a {'grey ' * grey}{fmt} picture of {width}x{height} px where its metadata records the {wrote} of "
-                f"{sizes[0]}x{sizes[1]} px in colour stylize wrote (changed since)")
+    grey = fmt == wrote and _grey(path, mode)
+    other_mode = fmt == wrote and not grey and mode != written_mode(fmt)  # (an alpha channel: RGBA, CMYK, ...)
+    if fmt != wrote or grey or other_mode or (all(isinstance(v, int) for v in sizes) and sizes != (width, height)):
+        return (f"a {'grey ' * grey}{fmt} picture of {width}x{height} px{f' in mode {mode}' * other_mode} where its "
+                f"metadata records the {wrote} of {sizes[0]}x{sizes[1]} px in "
+                f"{f'mode {written_mode(fmt)}' if other_mode else 'colour'} stylize wrote (changed since)")
     return None
 
 
