@@ -490,9 +490,9 @@ def test_read_back_refuses_what_does_not_read_back_whole(tmp_path):
     """Round 94: an output read back (a resume's, a frames folder's) is decoded whole and its checksums checked:
     a PNG whose CRC fails decodes without a word from Pillow."""
     pattern(20, 16, 1).save(tmp_path / "ok.png")
-    assert images.read_back(tmp_path / "ok.png") == ("PNG", (20, 16), "RGB")
+    assert images.read_back(tmp_path / "ok.png") == ("PNG", (20, 16), "RGB", ())
     pattern(20, 16, 1).save(tmp_path / "j.png", "JPEG")  # (another format under the name: told as it is)
-    assert images.read_back(tmp_path / "j.png") == ("JPEG", (20, 16), "RGB")
+    assert images.read_back(tmp_path / "j.png") == ("JPEG", (20, 16), "RGB", ())
     (tmp_path / "crc.png").write_bytes((tmp_path / "ok.png").read_bytes())
     damaged_crc(tmp_path / "crc.png")
     assert images.load_image(tmp_path / "crc.png").size == (20, 16)  # (decodes)
@@ -552,3 +552,26 @@ def test_round_96_a_palette_or_an_alpha_channel_is_not_what_stylize_wrote(tmp_pa
     assert images.written_mode("PNG") == "RGB" and images.written_mode("GIF") == "P"
     pattern(20, 16, 1).quantize(64).save(tmp_path / "colour.gif")  # (a GIF's own colour palette: as written)
     assert images.not_as_recorded(meta, images.read_back(tmp_path / "colour.gif"), tmp_path / "colour.gif") is None
+
+
+def test_round_97_what_stylize_never_writes_is_told_changed_since(tmp_path):
+    """Hostile round 97: a transparency key (PNG tRNS, a GIF's index), an EXIF turn (read 24x32 where stylize
+    wrote 32x24) or a second frame added to an output, its metadata copied along, were kept by resumes. The size
+    compared is the size as read; what stylize never writes is named."""
+    from PIL import PngImagePlugin
+
+    info = PngImagePlugin.PngInfo()
+    info.add_text("stylize", json.dumps({"stylize": __version__, "width": 20, "height": 16}))
+    meta = {"stylize": __version__, "width": 20, "height": 16}
+    picture, turn = pattern(20, 16, 1), Image.Exif()
+    turn[0x0112] = 6
+    for name, save, told in (
+            ("key.png", lambda p: picture.save(p, pnginfo=info, transparency=picture.getpixel((0, 0))),
+             "a PNG picture of 20x16 px, with a transparency key"),
+            ("turn.png", lambda p: picture.save(p, pnginfo=info, exif=turn),
+             "a PNG picture of 16x20 px, with an EXIF turn"),
+            ("two.png", lambda p: picture.save(p, pnginfo=info, save_all=True, append_images=[picture]),
+             "a PNG picture of 20x16 px, with 2 frames")):
+        save(tmp_path / name)
+        assert images.not_as_recorded(meta, images.read_back(tmp_path / name), tmp_path / name) == (
+            f"{told} where its metadata records the PNG of 20x16 px in colour stylize wrote (changed since)")

@@ -769,13 +769,14 @@ def kind_of(path) -> str:
     return f"a link to {kind}" if os.path.islink(path) else kind
 
 
-def read_back(path) -> tuple[str, tuple[int, int], str]:
-    """(Pillow's format name, (width, height) as stored, mode) of an image file read back whole; ImageError for
-    one that is empty, truncated or damaged: pixels that do not decode (load_image's reasons), or checksums that
-    fail where the format has them (a PNG's chunk CRCs: Pillow decodes a damaged stream without a word, and calls
-    a PNG whose text chunk's CRC fails no image at all)."""
+def read_back(path) -> tuple[str, tuple[int, int], str, tuple[str, ...]]:
+    """An image file read back whole: (Pillow's format name, (width, height) as read (load_image: EXIF turn
+    applied), mode, what in it stylize never writes: a transparency key, more than one frame, an EXIF turn).
+    ImageError for one that is empty, truncated or damaged: pixels that do not decode (load_image's reasons), or
+    checksums that fail where the format has them (a PNG's chunk CRCs: Pillow decodes a damaged stream without
+    a word, and calls a PNG whose text chunk's CRC fails no image at all)."""
     try:
-        load_image(path)
+        size = load_image(path).size
     except ImageError as e:
         try:
             with open(path, "rb") as f:
@@ -788,11 +789,14 @@ def read_back(path) -> tuple[str, tuple[int, int], str]:
         raise
     try:
         with Image.open(path) as im:
-            found = im.format, im.size, im.mode
             im.verify()
     except Exception as e:  # (Pillow's SyntaxError "broken PNG file (bad header checksum ...)", OSError, ...)
         raise ImageError(f"{path}: the image is damaged ({e}); its checksums fail") from None
-    return found
+    with Image.open(path) as im:
+        frames, turn = getattr(im, "n_frames", 1), im.getexif().get(0x0112, 1)  # (EXIF Orientation)
+        return im.format, size, im.mode, tuple(what for what, there in (
+            ("a transparency key", "transparency" in im.info), (f"{frames} frames", frames > 1),
+            ("an EXIF turn", turn not in (None, 1))) if there)
 
 
 def _grey(path, mode: str) -> bool:
@@ -822,14 +826,16 @@ def not_as_recorded(meta: dict, found: tuple[str, tuple[int, int]], path) -> str
     nothing does, or for an image of the user's (no metadata of stylize's)."""
     if not meta.get("stylize"):
         return None
-    (fmt, (width, height), mode), wrote = found, output_format(path)
+    (fmt, (width, height), mode, extras), wrote = found, output_format(path)
     sizes = (meta.get("width"), meta.get("height"))
     grey = fmt == wrote and _grey(path, mode)
     other_mode = fmt == wrote and not grey and mode != written_mode(fmt)  # (an alpha channel: RGBA, CMYK, ...)
-    if fmt != wrote or grey or other_mode or (all(isinstance(v, int) for v in sizes) and sizes != (width, height)):
-        return (f"a {'grey ' * grey}{fmt} picture of {width}x{height} px{f' in mode {mode}' * other_mode} where its "
-                f"metadata records the {wrote} of {sizes[0]}x{sizes[1]} px in "
-                f"{f'mode {written_mode(fmt)}' if other_mode else 'colour'} stylize wrote (changed since)")
+    if fmt != wrote or grey or other_mode or extras or \
+            (all(isinstance(v, int) for v in sizes) and sizes != (width, height)):
+        return (f"a {'grey ' * grey}{fmt} picture of {width}x{height} px{f' in mode {mode}' * other_mode}"
+                f"{''.join(f', with {what}' for what in extras)} where its metadata records the {wrote} of "
+                f"{sizes[0]}x{sizes[1]} px in {f'mode {written_mode(fmt)}' if other_mode else 'colour'} stylize wrote "
+                f"(changed since)")
     return None
 
 
