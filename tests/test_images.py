@@ -575,3 +575,32 @@ def test_round_97_what_stylize_never_writes_is_told_changed_since(tmp_path):
         save(tmp_path / name)
         assert images.not_as_recorded(meta, images.read_back(tmp_path / name), tmp_path / name) == (
             f"{told} where its metadata records the PNG of 20x16 px in colour stylize wrote (changed since)")
+
+
+def test_round_99_a_colour_profile_gamma_or_chromaticities_is_told_changed_since(tmp_path):
+    """Hostile round 99: an ICC profile, a gAMA or a cHRM chunk added to an output (a viewer shows other colours),
+    its metadata copied along, was kept by a resume. Named as what stylize never writes."""
+    import struct
+
+    from PIL import ImageCms, PngImagePlugin
+
+    meta = {"stylize": __version__, "width": 20, "height": 16}
+
+    def info(*chunks):
+        made = PngImagePlugin.PngInfo()
+        made.add_text("stylize", json.dumps(meta))
+        for name, data in chunks:
+            made.add(name, data)
+        return made
+
+    picture = pattern(20, 16, 1)
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    for name, save, what in (
+            ("icc.png", lambda p: picture.save(p, pnginfo=info(), icc_profile=profile), "a colour profile"),
+            ("gama.png", lambda p: picture.save(p, pnginfo=info((b"gAMA", (10000).to_bytes(4, "big")))), "a gamma"),
+            ("chrm.png", lambda p: picture.save(p, pnginfo=info((b"cHRM", struct.pack(">8I", *[100000] * 8)))),
+             "chromaticities")):
+        save(tmp_path / name)
+        assert images.not_as_recorded(meta, images.read_back(tmp_path / name), tmp_path / name) == (
+            f"a PNG picture of 20x16 px, with {what} where its metadata records the PNG of 20x16 px in colour "
+            f"stylize wrote (changed since)")

@@ -771,7 +771,8 @@ def kind_of(path) -> str:
 
 def read_back(path) -> tuple[str, tuple[int, int], str, tuple[str, ...]]:
     """An image file read back whole: (Pillow's format name, (width, height) as read (load_image: EXIF turn
-    applied), mode, what in it stylize never writes: a transparency key, more than one frame, an EXIF turn).
+    applied), mode, what in it stylize never writes: a transparency key, more than one frame, an EXIF turn, a
+    colour profile, a gamma or chromaticities, each of which a viewer shows as other colours or another picture).
     ImageError for one that is empty, truncated or damaged: pixels that do not decode (load_image's reasons), or
     checksums that fail where the format has them (a PNG's chunk CRCs: Pillow decodes a damaged stream without
     a word, and calls a PNG whose text chunk's CRC fails no image at all)."""
@@ -796,7 +797,8 @@ def read_back(path) -> tuple[str, tuple[int, int], str, tuple[str, ...]]:
         frames, turn = getattr(im, "n_frames", 1), im.getexif().get(0x0112, 1)  # (EXIF Orientation)
         return im.format, size, im.mode, tuple(what for what, there in (
             ("a transparency key", "transparency" in im.info), (f"{frames} frames", frames > 1),
-            ("an EXIF turn", turn not in (None, 1))) if there)
+            ("an EXIF turn", turn not in (None, 1)), ("a colour profile", "icc_profile" in im.info),
+            ("a gamma", "gamma" in im.info), ("chromaticities", "chromaticity" in im.info)) if there)
 
 
 def _grey(path, mode: str) -> bool:
