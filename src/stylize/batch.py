@@ -534,8 +534,9 @@ def intake(manifest: str | None, contents=(), styles=(), out_dir: Path = Path(".
            template: str = DEFAULT_TEMPLATE, share: tuple[int, int] | None = None, stdin=None,
            should_stop: Callable[[], bool] | None = None) -> list[Pair]:
     """The pairs of a batch: from a manifest file ('-': `stdin`; a path object is a file, Path('-') too), or
-    every content x every style (each a name or glob, or a list of them); then planned (outputs named, checked) and sharded. ManifestError; KeyboardInterrupt
-    when should_stop() says so while the manifest is still to be read (a pipe that has given nothing yet)."""
+    every content x every style (each a name or glob, or a list of them); then planned (outputs named, checked)
+    and sharded. ManifestError; KeyboardInterrupt when should_stop() says so while the manifest is still to be
+    read (a pipe that has given nothing yet)."""
 
     arguments.functions(should_stop=should_stop)
     should_stop = unpinned(should_stop)  # (in the caller's folder: the manifest's names lead from there)
@@ -827,7 +828,8 @@ def _decide(pair: Pair, record: Record, skip_existing: bool, overwrite: bool, se
     check_not_held(pair.output)  # (another run writing it: not "exists", nor kept by --skip-existing)
     if taken(pair.output) and not overwrite:
         how = ("move it away (a --skip-existing resume then makes it), or rerun with --overwrite in place of "
-               "--skip-existing (which makes every pair again)" if skip_existing else "move it away or pass --overwrite")
+               "--skip-existing (which makes every pair again)" if skip_existing else
+               "move it away or pass --overwrite")
         if not os.path.isfile(pair.output):  # a link to nothing, a pipe: not an output to skip, nor ours to redo
             raise ManifestError(f"{pair.output} exists and is not an image file (a link to nothing, a pipe, ...); "
                                 f"{how}")
@@ -1345,11 +1347,12 @@ def contact_sheet(records: list[Record], path, *, overwrite: bool = False, thumb
     if any(same_file(path, name) for r in records for name in (r.content, *r.artworks(), r.output) if name):
         raise _sheet_clash(shown_as)
     if found is not False and sheet_found(path) != found:
-        raise ManifestError(f"{shown_as}: a file was put at the contact sheet's name during the batch; it is kept and the "
-                            f"sheet not drawn: move it away, then run again with --skip-existing (the finished pairs "
-                            f"are kept)")
-    if taken(path) and not _is_sheet(path) and not (overwrite and empty_file(path)):  # (an --init image or a mask, which records do not name; a file put
-        raise _not_a_sheet(path, shown_as)  # there during the batch: said before "pass --overwrite", which would not help)
+        raise ManifestError(f"{shown_as}: a file was put at the contact sheet's name during the batch; it is kept and "
+                            f"the sheet not drawn: move it away, then run again with --skip-existing (the finished "
+                            f"pairs are kept)")
+    if taken(path) and not _is_sheet(path) and not (overwrite and empty_file(path)):  # (an --init image or a mask,
+        raise _not_a_sheet(path, shown_as)  # which records do not name; a file put there during the batch: said
+        # before "pass --overwrite", which would not help)
 
     columns = 2 + max((len(r.artworks()) for r in records), default=1)
     width, height = sheet_size(len(records), columns - 2, thumb)

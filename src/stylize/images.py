@@ -822,10 +822,11 @@ def written_mode(fmt: str) -> str:
         return back.mode
 
 
-def not_as_recorded(meta: dict, found: tuple[str, tuple[int, int]], path) -> str | None:
-    """What in a stylize output's picture (found: its format and size, read_back) contradicts what its
-    metadata records stylize wrote (the format its name's extension takes, width x height), as words; None when
-    nothing does, or for an image of the user's (no metadata of stylize's)."""
+def not_as_recorded(meta: dict, found: tuple[str, tuple[int, int], str, tuple[str, ...]], path) -> str | None:
+    """What in a stylize output's picture (found: read_back's format, size as read, mode and what stylize never
+    writes) contradicts what its metadata records stylize wrote (the format its name's extension takes, width x
+    height, the mode written_mode gives, in colour), as words; None when nothing does, or for an image of the
+    user's (no metadata of stylize's)."""
     if not meta.get("stylize"):
         return None
     (fmt, (width, height), mode, extras), wrote = found, output_format(path)

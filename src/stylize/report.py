@@ -138,8 +138,6 @@ def valid(data) -> bool:
 
 
 NOT_A_REPORT = "; --overwrite replaces only a report: move it away or choose another name"
-
-
 LOCK_MARK = b"stylize report lock\n"  # what a report's lock file holds: stylize's, not a user's empty file
 
 
@@ -472,8 +470,8 @@ class Report:
         an edit of any pair, this shard's or another's, makes another) and the same pairs (Record.key: position,
         images, output, blend) where both hold one."""
         if there.get("manifest_pairs") != self.manifest_pairs or there.get("settings") != _plain(self.settings) \
-                or (there.get("manifest_sha256") or None) != (self.manifest_sha256 or None):
-            return False  # (a digest on one side alone: which manifest the other's pairs are of cannot be told)
+                or not _same_manifest(there.get("manifest_sha256"), self.manifest_sha256):
+            return False
         ours = {r.index: r.key() for r in self.records}
         try:
             theirs = [Record.from_dict(r) for r in there["pairs"]]
@@ -583,9 +581,10 @@ def _unmarked(data: dict, digest: str | None) -> str | None:
 
 
 def _same_manifest(a, b) -> bool:
-    """Whether two reports' manifests (their pairs' sha256) may be one; a report that records none (an earlier
-    version's, or the API's Report without one) is judged by its settings and pairs alone."""
-    return not a or not b or a == b
+    """Whether two reports' manifests (their pairs' sha256) are one: the same digest, or none on either side (two
+    Reports made without one, judged by their settings and pairs); a digest on one side alone cannot tell which
+    manifest the other's pairs are of."""
+    return (a or None) == (b or None)
 
 
 RANK = {"pending": 0, "interrupted": 1, "failed": 2, "skipped": 3, "ok": 3}
