@@ -401,3 +401,30 @@ def test_round_53_numbers_python_cannot_write_out_tiny_numbers_path_objects_and_
             call()
     assert batch.intake(None, [str(tmp_path / "tub*.png")], [str(tmp_path / "s.png")], tmp_path / "o")  # (a text:
     assert os.path.exists(tmp_path / "tubingen.png")  # a pattern)
+
+
+def test_round_100_a_numpy_timedelta_is_no_number(tmp_path, synthetic_weights):
+    """Hostile round 100: numpy's timedelta64 (which numpy registers as an integer) passed the number checks: with
+    a unit a bare TypeError from Settings, Session, transfer, grid and VideoOptions; without one taken as a count
+    (iterations=np.timedelta64(5) ran 5 iterations). A span of time is refused as any other non-number."""
+    import numpy as np
+
+    from stylize import Session, transfer, video
+    from stylize.errors import StylizeError
+
+    photo, art = tmp_path / "c.png", tmp_path / "s.png"
+    pattern(40, 32, 1).save(photo)
+    pattern(36, 36, 2).save(art)
+    settings = Settings(size=32, iterations=2, weights=str(synthetic_weights), normalize=False)
+    for call in (lambda: Settings(size=np.timedelta64(48, "s")), lambda: Settings(iterations=np.timedelta64(5)),
+                 lambda: Session(size=np.timedelta64(48, "s")),
+                 lambda: transfer(photo, art, size=np.timedelta64(32, "s")),
+                 lambda: figures.grid(settings, photo, art, ratios=[np.timedelta64(1, "ms")]),
+                 lambda: video.VideoOptions(temporal_weight=np.timedelta64(1, "ms")),
+                 lambda: batch.run_batch(batch.intake(None, [str(photo)], [str(art)], tmp_path / "o"),
+                                         tmp_path / "o", settings, metadata={"span": np.timedelta64(5)})):
+        with pytest.raises(StylizeError):  # (SettingsError, VideoError: never a bare TypeError)
+            call()
+    assert not arguments.is_whole(np.timedelta64(5)) and not arguments.is_real(np.timedelta64(5, "s"))
+    assert arguments.is_whole(np.int64(5)) and arguments.is_real(np.float32(0.5))
+    assert not (tmp_path / "o").exists()

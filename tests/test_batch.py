@@ -2090,3 +2090,33 @@ def test_round_95_a_resumes_hint_for_what_is_no_image_file_is_one_it_can_take(tm
         assert r.exit_code == 3 and json.loads(Path("r.json").read_text())["pairs"][0]["error"] == (
             f"o/c__s.png exists and is not an image file (a link to nothing, a pipe, ...); {how}"), cli_result_text(r)
         os.remove("r.json")
+
+
+def test_round_100_a_resume_refuses_colour_parts_pillow_does_not_read(tmp_path, monkeypatch, synthetic_weights):
+    """Hostile round 100: a cICP chunk added to a PNG output (colour code points, read by browsers before any
+    profile) and a TIFF output's WhitePoint and PrimaryChromaticities tags were kept by --skip-existing resumes
+    ("1 skipped", exit 0). Each fails its pair now, the file kept."""
+    from .test_structures import chunk
+
+    monkeypatch.chdir(tmp_path)
+    pattern(40, 32, 1).save("c.png")
+    pattern(36, 36, 3).save("s.png")
+    for template, change, told in (
+            ("{content}.png", lambda png: png[:png.index(b"IDAT") - 4] + chunk(b"cICP", bytes([9, 16, 0, 1])) +
+             png[png.index(b"IDAT") - 4:], "with colour code points (a PNG cICP chunk)"),
+            ("{content}.tif", None, "with chromaticities (a TIFF WhitePoint tag)")):
+        args = ["batch", "--content", "c.png", "--style", "s.png", "--out-dir", "o", "--name-template", template,
+                *synthetic(synthetic_weights)]
+        assert run(*args).exit_code == 0
+        output = Path("o") / template.format(content="c")
+        if change:
+            output.write_bytes(change(output.read_bytes()))
+        else:
+            tif = Image.open(output)
+            tif.load()
+            tif.save(output, tiffinfo={**dict(tif.tag_v2), 318: (0.3127, 0.329), 319: (0.708, 0.292, 0.17, 0.797,
+                                                                                       0.131, 0.046)})
+        kept = output.read_bytes()
+        r = run(*args, "--skip-existing")
+        assert r.exit_code == 3 and told in r.stderr and "(changed since)" in r.stderr, cli_result_text(r)
+        assert output.read_bytes() == kept

@@ -531,7 +531,7 @@ def test_round_95_a_picture_turned_grey_or_a_text_chunk_damaged_is_told_so(tmp_p
 def test_round_96_a_palette_or_an_alpha_channel_is_not_what_stylize_wrote(tmp_path):
     """Hostile round 96: a grey picture stored as a palette, and a transparent RGBA one (read as white), with the
     output's metadata copied along, were kept by resumes (round 95 looked at grey modes only). The mode stylize
-    writes for the format (written_mode: RGB, a GIF's palette) is what a kept picture must be in."""
+    writes for the format (written_as: RGB, a GIF's palette) is what a kept picture must be in."""
     from PIL import PngImagePlugin
 
     info = PngImagePlugin.PngInfo()
@@ -549,7 +549,7 @@ def test_round_96_a_palette_or_an_alpha_channel_is_not_what_stylize_wrote(tmp_pa
         picture.save(tmp_path / name, pnginfo=info)
         found = images.read_back(tmp_path / name)
         assert images.not_as_recorded(meta, found, tmp_path / name) == f"{told} stylize wrote (changed since)"
-    assert images.written_mode("PNG") == "RGB" and images.written_mode("GIF") == "P"
+    assert images.written_as("PNG") == ("PNG", "RGB") and images.written_as("GIF") == ("GIF", "P")
     pattern(20, 16, 1).quantize(64).save(tmp_path / "colour.gif")  # (a GIF's own colour palette: as written)
     assert images.not_as_recorded(meta, images.read_back(tmp_path / "colour.gif"), tmp_path / "colour.gif") is None
 
@@ -596,10 +596,12 @@ def test_round_99_a_colour_profile_gamma_or_chromaticities_is_told_changed_since
     picture = pattern(20, 16, 1)
     profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
     for name, save, what in (
-            ("icc.png", lambda p: picture.save(p, pnginfo=info(), icc_profile=profile), "a colour profile"),
-            ("gama.png", lambda p: picture.save(p, pnginfo=info((b"gAMA", (10000).to_bytes(4, "big")))), "a gamma"),
+            ("icc.png", lambda p: picture.save(p, pnginfo=info(), icc_profile=profile),
+             "a colour profile (a PNG iCCP chunk)"),
+            ("gama.png", lambda p: picture.save(p, pnginfo=info((b"gAMA", (10000).to_bytes(4, "big")))),
+             "a gamma (a PNG gAMA chunk)"),
             ("chrm.png", lambda p: picture.save(p, pnginfo=info((b"cHRM", struct.pack(">8I", *[100000] * 8)))),
-             "chromaticities")):
+             "chromaticities (a PNG cHRM chunk)")):
         save(tmp_path / name)
         assert images.not_as_recorded(meta, images.read_back(tmp_path / name), tmp_path / name) == (
             f"a PNG picture of 20x16 px, with {what} where its metadata records the PNG of 20x16 px in colour "

@@ -2028,3 +2028,24 @@ def test_round_95_a_frame_changed_since_is_never_kept_nor_encoded(tmp_path, monk
         with pytest.raises(video.VideoError, match=re.escape(f"out/frame_00002.png: {told}")):
             video.encode("out", "v.mp4", video.open_clip("fr"))
     assert not os.path.exists("v.mp4")
+
+
+def test_round_100_a_frame_given_colour_code_points_is_never_kept_nor_encoded(tmp_path, monkeypatch,
+                                                                              synthetic_weights):
+    """Hostile round 100: a frame given a PNG cICP chunk since (other colours in a viewer; Pillow does not read it)
+    was kept by a resume and encoded by video.encode."""
+    from .test_structures import chunk
+
+    monkeypatch.chdir(tmp_path)
+    small_clip(3)
+    assert run("video", "fr", "s.png", "-o", "out/", *synthetic(synthetic_weights), "--independent").exit_code == 0
+    png = Path("out/frame_00002.png").read_bytes()
+    at = png.index(b"IDAT") - 4
+    Path("out/frame_00002.png").write_bytes(png[:at] + chunk(b"cICP", bytes([9, 16, 0, 1])) + png[at:])
+    told = ("out/frame_00002.png: a PNG picture of 32x24 px, with colour code points (a PNG cICP chunk) where its "
+            "metadata records the PNG of 32x24 px in colour stylize wrote (changed since)")
+    r = run("video", "fr", "s.png", "-o", "out/", *synthetic(synthetic_weights), "--independent")
+    assert r.exit_code == 1 and r.stderr.startswith(f"Error: {told}; it is kept"), cli_result_text(r)
+    with pytest.raises(video.VideoError, match=re.escape(told)):
+        video.encode("out", "v.mp4", video.open_clip("fr"))
+    assert not os.path.exists("v.mp4")

@@ -13,17 +13,25 @@ import sys
 from .errors import SettingsError
 
 
+def _span_of_time(value) -> bool:
+    """Whether `value` is numpy's timedelta64, which numpy registers as an integer though it is a span of time, no
+    number (int() refuses one with a unit; one without a unit is no count either)."""
+    numpy = sys.modules.get("numpy")
+    return numpy is not None and isinstance(value, numpy.timedelta64)
+
+
 def is_whole(value) -> bool:
-    """Whether `value` is a whole number of any of Python's or numpy's integer types (never True or False)."""
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    """Whether `value` is a whole number of any of Python's or numpy's integer types (never True or False, nor
+    numpy's timedelta64)."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and not _span_of_time(value)
 
 
 def is_real(value) -> bool:
     """Whether `value` is a number of any of Python's or numpy's real types (a Fraction or a Decimal too, but not
-    Decimal's signalling NaN, which float() refuses; never True or False)."""
+    Decimal's signalling NaN, which float() refuses; never True or False, nor numpy's timedelta64)."""
     if isinstance(value, decimal.Decimal):
         return not value.is_snan()
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and not _span_of_time(value)
 
 
 def as_float(value) -> float:

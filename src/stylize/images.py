@@ -20,6 +20,7 @@ from pathlib import Path
 import torch
 from PIL import Image, ImageOps, PngImagePlugin, UnidentifiedImageError
 
+from . import structures
 from .errors import ImageError
 
 
@@ -771,8 +772,9 @@ def kind_of(path) -> str:
 
 def read_back(path) -> tuple[str, tuple[int, int], str, tuple[str, ...]]:
     """An image file read back whole: (Pillow's format name, (width, height) as read (load_image: EXIF turn
-    applied), mode, what in it stylize never writes: a transparency key, more than one frame, an EXIF turn, a
-    colour profile, a gamma or chromaticities, each of which a viewer shows as other colours or another picture).
+    applied), mode, what in it stylize never writes: a transparency key, more than one frame, an EXIF turn, and
+    any part of the file stylize's writer does not make for its format that may change what a viewer shows (a
+    colour profile, a gamma, chromaticities, colour code points: structures.not_written)).
     ImageError for one that is empty, truncated or damaged: pixels that do not decode (load_image's reasons), or
     checksums that fail where the format has them (a PNG's chunk CRCs: Pillow decodes a damaged stream without
     a word, and calls a PNG whose text chunk's CRC fails no image at all)."""
@@ -793,12 +795,13 @@ def read_back(path) -> tuple[str, tuple[int, int], str, tuple[str, ...]]:
             im.verify()
     except Exception as e:  # (Pillow's SyntaxError "broken PNG file (bad header checksum ...)", OSError, ...)
         raise ImageError(f"{path}: the image is damaged ({e}); its checksums fail") from None
-    with Image.open(path) as im:
+    with open(path, "rb") as f:
+        data = f.read()
+    with Image.open(io.BytesIO(data)) as im:
         frames, turn = getattr(im, "n_frames", 1), im.getexif().get(0x0112, 1)  # (EXIF Orientation)
         return im.format, size, im.mode, tuple(what for what, there in (
             ("a transparency key", "transparency" in im.info), (f"{frames} frames", frames > 1),
-            ("an EXIF turn", turn not in (None, 1)), ("a colour profile", "icc_profile" in im.info),
-            ("a gamma", "gamma" in im.info), ("chromaticities", "chromaticity" in im.info)) if there)
+            ("an EXIF turn", turn not in (None, 1))) if there) + tuple(structures.not_written(im, data, _encode))
 
 
 def _grey(path, mode: str) -> bool:
@@ -814,31 +817,36 @@ def _grey(path, mode: str) -> bool:
 
 
 @functools.lru_cache(maxsize=None)
-def written_mode(fmt: str) -> str:
-    """The mode a picture stylize writes as `fmt` (Pillow's format name) reads back in: RGB, or P for a GIF."""
+def written_as(fmt: str) -> tuple[str, str]:
+    """What a picture stylize writes as `fmt` (Pillow's format name) reads back as: (format, mode), e.g. ("PNG",
+    "RGB"), ("GIF", "P"), ("JPEG", "RGB") for an MPO (one frame: a JPEG)."""
     data = io.BytesIO()
     _encode(Image.new("RGB", (8, 6), (128, 64, 32)), data, fmt, {"partial": False})
     with Image.open(io.BytesIO(data.getvalue())) as back:
-        return back.mode
+        return back.format, back.mode
+
+
+def _a(word: str) -> str:
+    return f"{'an' if word[:1] in 'AEIOU' else 'a'} {word}"
 
 
 def not_as_recorded(meta: dict, found: tuple[str, tuple[int, int], str, tuple[str, ...]], path) -> str | None:
     """What in a stylize output's picture (found: read_back's format, size as read, mode and what stylize never
-    writes) contradicts what its metadata records stylize wrote (the format its name's extension takes, width x
-    height, the mode written_mode gives, in colour), as words; None when nothing does, or for an image of the
-    user's (no metadata of stylize's)."""
+    writes) contradicts what its metadata records stylize wrote (the format and mode written_as gives for its
+    name's extension, width x height, in colour), as words; None when nothing does, or for an image of the user's
+    (no metadata of stylize's)."""
     if not meta.get("stylize"):
         return None
-    (fmt, (width, height), mode, extras), wrote = found, output_format(path)
+    (fmt, (width, height), mode, extras), (wrote, wrote_mode) = found, written_as(output_format(path))
     sizes = (meta.get("width"), meta.get("height"))
     grey = fmt == wrote and _grey(path, mode)
-    other_mode = fmt == wrote and not grey and mode != written_mode(fmt)  # (an alpha channel: RGBA, CMYK, ...)
+    other_mode = fmt == wrote and not grey and mode != wrote_mode  # (an alpha channel: RGBA, CMYK, ...)
     if fmt != wrote or grey or other_mode or extras or \
             (all(isinstance(v, int) for v in sizes) and sizes != (width, height)):
-        return (f"a {'grey ' * grey}{fmt} picture of {width}x{height} px{f' in mode {mode}' * other_mode}"
-                f"{''.join(f', with {what}' for what in extras)} where its metadata records the {wrote} of "
-                f"{sizes[0]}x{sizes[1]} px in {f'mode {written_mode(fmt)}' if other_mode else 'colour'} stylize wrote "
-                f"(changed since)")
+        return (f"{_a(f'grey {fmt}' if grey else fmt)} picture of {width}x{height} px"
+                f"{f' in mode {mode}' * other_mode}{''.join(f', with {what}' for what in extras)} where its metadata "
+                f"records the {wrote} of {sizes[0]}x{sizes[1]} px in {f'mode {wrote_mode}' if other_mode else 'colour'} "
+                f"stylize wrote (changed since)")
     return None
 
 
