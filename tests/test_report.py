@@ -277,7 +277,13 @@ def test_merge_refusals(tmp_path):
     assert r.exit_code == 1 and "is one of the reports to merge" in r.stderr
     os.mkfifo(tmp_path / "pipe.json")  # round 35: `<(cat r.json)` was "not a stylize report"
     r = run("report", "merge", a, tmp_path / "pipe.json", "-o", tmp_path / "m.json")
-    assert r.exit_code == 1 and "pipe.json: not a regular file (a pipe, a device" in r.stderr, cli_result_text(r)
+    assert r.exit_code == 1 and "pipe.json: a pipe, not a regular file (save the report" in r.stderr, \
+        cli_result_text(r)
+    (tmp_path / "folder").mkdir()  # round 101: the API called a folder "a pipe, a device"
+    os.symlink("gone.json", tmp_path / "dangling.json")
+    for given, told in (("folder", "a folder, not a stylize report"), ("dangling.json", "a link to nothing")):
+        with pytest.raises(ManifestError, match=re.escape(f"{given}: {told}")):
+            report.merge([a, tmp_path / given], tmp_path / "m.json")
     os.link(a, tmp_path / "a-too.json")  # round 13: one report given twice counted twice (a usage error)
     for twice in (a, tmp_path / "a-too.json"):
         r = run("report", "merge", a, b, twice, "-o", tmp_path / "m.json")

@@ -168,3 +168,19 @@ def test_round_67_a_subclass_of_settings_is_refused():
         with pytest.raises(SettingsError, match="a subclass of stylize.Settings is not taken"):
             make()
     assert settings.settings_of(Settings(size=32)).size == 32
+
+
+def test_round_101_a_whole_number_field_tells_what_it_was_given():
+    """Hostile round 101: a count field (size, iterations, ...) called any value of a long text "a number of N
+    digits": a string, a list, a timedelta array. Only an integer's long text is its digits (a sign is no digit)."""
+    import numpy as np
+
+    for field, value, told in (
+            ("size", "thirty-two pixels please, thanks", "a text of 32 characters (str)"),
+            ("iterations", list(range(1, 11)), "an object of type list"),
+            ("size", np.array(32, dtype="m8[s]"), "'32 seconds' (numpy.ndarray)"),
+            ("size", 10**30, "a number of 31 digits"), ("size", -10**30, "a number of 31 digits"),
+            ("size", "x", "'x'"), ("size", 3.5, "3.5")):
+        with pytest.raises(SettingsError) as e:
+            Settings(**{field: value})
+        assert str(e.value).endswith(f", not {told}"), (field, str(e.value))

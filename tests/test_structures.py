@@ -103,6 +103,38 @@ def test_a_part_without_a_word_is_named_by_what_it_is(tmp_path):
     images.save_image(pattern(40, 30, 1), tmp_path / "o.png", META)
     png = (tmp_path / "o.png").read_bytes()
     at = png.index(b"IDAT") - 4
-    extra = chunk(b"sPLT", b"mine\0" + bytes([8, 1, 2, 3, 255, 0, 1])) + chunk(b"gAMA", (45455).to_bytes(4, "big"))
+    extra = chunk(b"sTER", b"\0") + chunk(b"gAMA", (45455).to_bytes(4, "big"))  # (sTER: two pictures side by side)
     Path(tmp_path / "x.png").write_bytes(png[:at] + extra + extra + png[at:])
-    assert images.read_back(tmp_path / "x.png")[3] == ("a PNG sPLT chunk", "a gamma (a PNG gAMA chunk)")
+    assert images.read_back(tmp_path / "x.png")[3] == ("a PNG sTER chunk", "a gamma (a PNG gAMA chunk)")
+
+
+def test_round_101_a_harmless_part_is_kept_and_a_profile_anywhere_is_told(tmp_path):
+    """Hostile round 101: a TIFF output saved again with JPEG compression (its JPEGTables tag), a JPEG's extended
+    XMP segment and a PNG's sBIT or bKGD chunk were refused by resumes, though the README keeps another compression,
+    XMP and parts that leave the picture as shown; a colour profile in a JPEG's Photoshop segment (resource 0x040F)
+    was kept, as the segment's words are."""
+    picture = pattern(40, 30, 1)
+    for ext in (".png", ".jpg", ".tif"):
+        images.save_image(picture, tmp_path / f"o{ext}", META)
+    tif = Image.open(tmp_path / "o.tif")
+    tif.load()
+    tif.save(tmp_path / "jpeg.tif", tiffinfo={270: tif.tag_v2[270]}, compression="jpeg")
+    png = (tmp_path / "o.png").read_bytes()
+    at = png.index(b"IDAT") - 4
+    (tmp_path / "bits.png").write_bytes(png[:at] + chunk(b"sBIT", b"\x08\x08\x08") + chunk(b"bKGD", bytes(6)) + png[at:])
+    jpg = (tmp_path / "o.jpg").read_bytes()
+
+    def segment(marker: int, data: bytes) -> bytes:
+        return bytes([0xFF, marker]) + struct.pack(">H", len(data) + 2) + data
+
+    xmp = b"http://ns.adobe.com/xmp/extension/\0" + b"0" * 32 + struct.pack(">II", 10, 0) + b"<x:x></x:x>"
+    (tmp_path / "xmp.jpg").write_bytes(jpg[:2] + segment(0xE1, xmp) + jpg[2:])
+    for name in ("jpeg.tif", "bits.png", "xmp.jpg"):
+        assert images.read_back(tmp_path / name)[3] == () and told(tmp_path / name) is None, name
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    resource = b"8BIM\x04\x0f\0\0" + struct.pack(">I", len(profile)) + profile
+    (tmp_path / "ps.jpg").write_bytes(jpg[:2] + segment(0xED, b"Photoshop 3.0\0" + resource) + jpg[2:])
+    (tmp_path / "words.jpg").write_bytes(jpg[:2] + segment(0xED, b"Photoshop 3.0\0" + b"8BIM\x04\x04\0\0" +
+                                                           struct.pack(">I", 2) + b"\x1c\x02") + jpg[2:])
+    assert images.read_back(tmp_path / "ps.jpg")[3] == ("a colour profile (a JPEG APP13 Photoshop 3.0 ICC segment)",)
+    assert images.read_back(tmp_path / "words.jpg")[3] == ()

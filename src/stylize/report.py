@@ -634,8 +634,11 @@ def merge(paths, output, *, overwrite: bool = False) -> tuple[dict, Missing]:
                                 f"ended")
         data = read(p)
         if data is None:
-            why = "no such file" if not os.path.exists(p) else "not a regular file (a pipe, a device: save the " \
-                "report to a file first)" if not os.path.isfile(p) else "not a stylize report"
+            kind = kind_of(p)
+            why = "no such file" if kind == "nothing" else kind if kind.endswith("nothing") else \
+                "not a stylize report" if os.path.isfile(p) else \
+                f"{kind}, not a stylize report" if kind.endswith("folder") else \
+                f"{kind}, not a regular file (save the report to a file first)"
             raise ManifestError(f"{p}: {why}")
         found = [(p, _unmarked(data, None))]  # (which manifest its pairs are of cannot be told: never merged)
         if first is not None:  # (one of two records its manifest's digest and the other not)

@@ -302,8 +302,12 @@ def _count(name: str, value, most: int, least: int = 1) -> None:
     """SettingsError unless value is an integer from `least` to `most`."""
     if not isinstance(value, int) or isinstance(value, bool) or not least <= value <= most:
         text = quoted(value, 10**6)  # ("a number of more than 4300 digits": Python writes none out)
-        shown = text if len(text) <= 24 or text.startswith("a number of") else f"a number of {len(text)} digits"
-        raise SettingsError(f"{name} must be an integer from {least} to {most}, not {shown}")
+        if len(text) <= 24 or text.startswith("a number of"):
+            told = text
+        else:  # (only an integer's long text is its digits: a text, a list, an array is told as what it is)
+            whole = isinstance(value, int) and not isinstance(value, bool)
+            told = f"a number of {len(text.lstrip('-'))} digits" if whole else _typed_value(value)
+        raise SettingsError(f"{name} must be an integer from {least} to {most}, not {told}")
 
 
 def _positive(name: str, value: float, allow_zero: bool = False) -> None:

@@ -21,12 +21,15 @@ from PIL import Image, TiffTags
 # Parts that carry words or layout only: a viewer shows the same picture with them or without them. A part read
 # elsewhere as a transparency key, frames, an alpha channel or a turn (images.read_back, the mode) is told there.
 _HARMLESS = {
-    "PNG": {"tEXt", "zTXt", "iTXt", "tIME", "pHYs", "sRGB", "eXIf"},  # (sRGB: the colours of a file with none)
-    "JPEG": {"COM", "APP0 JFIF", "APP0 JFXX", "APP1 Exif", "APP1 http://ns.adobe.com/xap/1.0/", "APP13 Photoshop 3.0"},
+    "PNG": {"tEXt", "zTXt", "iTXt", "tIME", "pHYs", "sRGB", "eXIf", "sBIT", "bKGD", "hIST", "sPLT", "oFFs", "pCAL",
+            "sCAL", "dSIG", "iDOT"},  # (sRGB: the colours of a file with none; bKGD: behind a transparency, told)
+    "JPEG": {"COM", "APP0 JFIF", "APP0 JFXX", "APP1 Exif", "APP1 http://ns.adobe.com/xap/1.0/",
+             "APP1 http://ns.adobe.com/xmp/extension/", "APP12 Ducky", "APP13 Photoshop 3.0"},
     "WEBP": {"VP8X", "VP8", "VP8L", "EXIF", "XMP"},
     "GIF": {"comment", "extension", "duration", "loop", "background", "version"},
+    # (a TIFF's words, resolution, strips or tiles, a compression with its tables and subsampling, predictor, XMP)
     "TIFF": {254, 255, 259, 269, 270, 271, 272, 273, 278, 279, 282, 283, 284, 285, 296, 297, 305, 306, 315, 316, 317,
-             322, 323, 324, 325, 700, 33432},  # (words, resolution, strips, tiles, compression, predictor, XMP)
+             322, 323, 324, 325, 347, 530, 531, 700, 33432},
     "AVIF": {"ispe", "pixi", "av1C"},
 }
 _HARMLESS["MPO"] = _HARMLESS["JPEG"] | {"APP2 MPF"}
@@ -38,6 +41,7 @@ _EXIF_HARMLESS = {0x010D, 0x010E, 0x010F, 0x0110, 0x0112, 0x011A, 0x011B, 0x0128
 _DOES = {"PNG iCCP": "a colour profile", "PNG gAMA": "a gamma", "PNG cHRM": "chromaticities",
          "PNG cICP": "colour code points", "PNG mDCV": "mastering display colours", "PNG cLLI": "light levels",
          "JPEG APP2 ICC_PROFILE": "a colour profile", "MPO APP2 ICC_PROFILE": "a colour profile",
+         "JPEG APP13 Photoshop 3.0 ICC": "a colour profile", "MPO APP13 Photoshop 3.0 ICC": "a colour profile",
          "WEBP ICCP": "a colour profile", "GIF icc_profile": "a colour profile", "TIFF 34675": "a colour profile",
          "TIFF 318": "chromaticities", "TIFF 319": "chromaticities", "TIFF 301": "a transfer function",
          "AVIF colr prof": "a colour profile", "AVIF colr rICC": "a colour profile", "AVIF colr nclx": "colour code points",
@@ -102,7 +106,8 @@ def _jpeg(im: Image.Image) -> list[str]:
             if not 32 <= byte < 127:
                 break
             ident.append(byte)
-        return f"{marker} {ident.decode()}".rstrip() if marker != "COM" else marker
+        icc = " ICC" * (marker == "APP13" and b"8BIM\x04\x0f" in data)  # (Photoshop's resource 0x040F: a profile)
+        return f"{marker} {ident.decode()}".rstrip() + icc if marker != "COM" else marker
     return [name(marker, data) for marker, data in getattr(im, "applist", [])]
 
 
