@@ -581,4 +581,8 @@ def test_round_85_a_reconstruction_records_the_layers_it_used(synthetic_weights)
     assert style["settings"]["style_layer_weights"] is None
     content = session.reconstruct_content(pattern(40, 30, 1), "conv1_1").metadata
     assert content["settings"]["content_layer"] == "conv1_1" == content["layer"]
-    assert session.reconstruct_style(pattern(36, 36, 2)).metadata["settings"] == session.settings.to_dict()
+    from stylize.unread import recorded  # (round 102: none of the settings style-recon never reads)
+
+    assert session.reconstruct_style(pattern(36, 36, 2)).metadata["settings"] == \
+        recorded(session.settings.to_dict(), "style-recon")
+    assert "ratio" not in content["settings"] and "style_layers" not in content["settings"]

@@ -238,6 +238,19 @@ def test_overwrite_replaces_only_this_figures_json_never_another_figures_of_the_
     assert json.loads(figures.save(fig, tmp_path / "new.png").read_text())["figure"] == "new.png"
 
 
+def test_round_102_a_figures_json_name_holding_no_file_is_named_as_what_it_is(tmp_path):
+    """Hostile round 102: a link to nothing or a folder at a figure's .json name was "already exists and is not a
+    figure's .json", with or without overwrite. Named as what is there."""
+    pattern(16, 16).save(tmp_path / "c.png")
+    os.symlink("nowhere", tmp_path / "l.json")
+    (tmp_path / "d.json").mkdir()
+    for name, told in (("l", "a link to nothing, not"), ("d", "a folder, not")):
+        for overwrite in (False, True):
+            with pytest.raises(ImageError, match=re.escape(f"{name}.json: {told} a figure's .json stylize wrote; "
+                                                           f"move it away")):
+                figures.check_outputs(tmp_path / f"{name}.png", [tmp_path / "c.png"], overwrite=overwrite)
+
+
 def test_pass_overwrite_is_said_only_when_overwrite_would_do_it(tmp_path):
     """Hostile round 37: an existing figure beside a .json of the user's was "fig.png: already exists; pass
     --overwrite", and --overwrite then refused the .json. What no flag changes is said first, whatever the flags."""
@@ -671,3 +684,24 @@ def test_round_87_a_figure_records_what_it_was_made_from(tmp_path, monkeypatch, 
             assert meta["inputs"] == {"content": outcome.metadata["inputs"]["content"],
                                       "style": outcome.metadata["inputs"]["styles"][0], "init": None}
             assert {k: meta[k] for k in keys} == {k: outcome.metadata[k] for k in keys}
+
+
+def test_round_102_a_figure_and_its_cells_record_no_setting_they_never_read(tmp_path, synthetic_weights):
+    """Hostile round 102: figure1's content cells recorded a ratio and style layers, its style cells a ratio and a
+    content layer, and a figure's .json the ratio and style layers no cell used (the command line refuses them as
+    never read). Each records what it read: a grid's cells their ratio and layers."""
+    pattern(40, 32, 1).save(tmp_path / "c.png")
+    pattern(36, 36, 2).save(tmp_path / "s.png")
+    settings = Settings(size=32, iterations=2, weights=str(synthetic_weights), normalize=False)
+    weights = {"ratio", "content_weight", "style_weight"}
+    fig = figures.figure1(settings, tmp_path / "c.png", tmp_path / "s.png", content_layers=["conv1_1"],
+                          layer_sets=[["conv1_1"]])
+    content, style = (cell.metadata["settings"] for cell in fig.cells)
+    assert not (weights | {"style_layers", "style_layer_weights"}) & content.keys() and content["content_layer"] == \
+        "conv1_1"
+    assert not (weights | {"content_layer"}) & style.keys() and list(style["style_layers"]) == ["conv1_1"]
+    assert not (weights | {"content_layer", "style_layers"}) & fig.meta["settings"].keys()
+    fig = figures.grid(settings, tmp_path / "c.png", tmp_path / "s.png", ratios=[1e-2], layer_sets=[["conv1_1"]])
+    assert not (weights | {"style_layers"}) & fig.meta["settings"].keys()
+    cell = fig.cells[0].metadata["settings"]
+    assert (cell["ratio"], list(cell["style_layers"]), cell["content_layer"]) == (1e-2, ["conv1_1"], "conv4_2")

@@ -515,7 +515,7 @@ def test_a_link_to_nothing_is_a_name_in_use(photo, art, tmp_path):
     from stylize.images import check_output
 
     (tmp_path / "fig.json").symlink_to(tmp_path / "missing.json")
-    with pytest.raises(ImageError, match="already exists"):  # before the figure's work, not after
+    with pytest.raises(ImageError, match="a link to nothing, not a figure's"):  # before the figure's work
         figures.check_outputs(tmp_path / "fig.png", [photo, art])
     (tmp_path / "b.bmp.stylize.json").symlink_to(tmp_path / "gone")
     with pytest.raises(ImageError, match="is not stylize's"):  # a .bmp's mark: the user's link is kept
@@ -780,7 +780,7 @@ def test_a_named_pipe_is_never_opened_to_wait_for_a_writer(tmp_path, images):
     assert r.exit_code == 1 and "r.json: already exists and is not a stylize report" in one_line(r)
     assert not (tmp_path / "o").exists()
     os.mkfifo(tmp_path / "fig.json")
-    with pytest.raises(ImageError, match="is not a figure's .json stylize wrote"):
+    with pytest.raises(ImageError, match="a pipe, not a figure's .json stylize wrote"):
         figures.check_outputs(tmp_path / "fig.png", [images / "photo0.png"], overwrite=True)
     r = run(images / "photo0.png", tmp_path / "p.png", "-o", tmp_path / "out.png", *FAST)
     assert r.exit_code != 0 and "p.png: not a regular file" in one_line(r), cli_result_text(r)

@@ -396,3 +396,30 @@ def test_round_63_a_default_name_is_never_one_of_stylizes_own(tmp_path, monkeypa
     assert default_output(".stylize-claim-x.png", "s.png") == Path("stylize-claim-x_s.png")
     r = CliRunner().invoke(cli, [".stylize-claim-x.png", "s.png", *synthetic(synthetic_weights)])
     assert r.exit_code == 0 and Path("stylize-claim-x_s.png").is_file(), cli_result_text(r)
+
+
+def test_round_102_an_option_a_command_always_refuses_is_neither_listed_nor_suggested(tmp_path, monkeypatch):
+    """Hostile round 102: style-recon --help listed --content-weight and --content-layer, which it always refuses,
+    and a typo (--content-mask) was told "Did you mean --content-layer, --content-weight?"; content-recon suggested
+    --style-size and --style-weight the same way. An option a command never reads (or takes by its own name) is
+    still refused with its reason when typed, but never offered."""
+    from stylize.unread import UNREAD_BY
+
+    monkeypatch.chdir(tmp_path)
+    pattern(32, 32, 1).save("x.png")
+    runner = CliRunner()
+    for command, own in (("content-recon", {"content_layer"}), ("style-recon", {"style_layers"}),
+                         ("figure1", set()), ("grid", set())):
+        shown = runner.invoke(cli, [command, "--help"]).output
+        for name in set(UNREAD_BY[command][0]) | own:
+            assert f"--{name.replace('_', '-')} " not in shown, (command, name)
+    assert "--layers " in runner.invoke(cli, ["style-recon", "--help"]).output
+    for args, typo in ((["style-recon", "x.png", "--content-mask", "m.png"], "--content-mask"),
+                       (["content-recon", "x.png", "--style-scale", "2"], "--style-scale")):
+        r = runner.invoke(cli, args)
+        assert r.exit_code == 2 and f"No such option '{typo}'." in r.output and "Did you mean" not in r.output, \
+            cli_result_text(r)
+    r = runner.invoke(cli, ["style-recon", "x.png", "-o", "o.png", "--content-weight", "1"])  # (typed: refused with its reason)
+    assert r.exit_code == 2 and "has no effect here: style-recon has no content term" in r.output, cli_result_text(r)
+    r = runner.invoke(cli, ["x.png", "y.png", "--content-mask-x", "1"])  # (transfer reads both: still suggested)
+    assert r.exit_code == 2 and "Did you mean one of: '--content-layer', '--content-mask'" in r.output

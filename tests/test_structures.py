@@ -64,7 +64,7 @@ def test_round_100_colour_parts_pillow_does_not_read_are_named(tmp_path):
              ("chrm.tif", "a TIFF picture of 40x30 px, with chromaticities (a TIFF WhitePoint tag)", "TIFF"),
              ("icc.jpg", "a JPEG picture of 40x30 px, with a colour profile (a JPEG APP2 ICC_PROFILE segment)",
               "JPEG"),
-             ("exif.jpg", "a JPEG picture of 40x30 px, with an EXIF ExifIFD tag", "JPEG"),
+             ("exif.jpg", "a JPEG picture of 40x30 px, with a colour space (an EXIF ColorSpace tag)", "JPEG"),
              ("icc.webp", "a WEBP picture of 40x30 px, with a colour profile (a WebP ICCP chunk)", "WEBP")]
     if features.check("avif"):
         avif = (tmp_path / "o.avif").read_bytes()
@@ -138,3 +138,42 @@ def test_round_101_a_harmless_part_is_kept_and_a_profile_anywhere_is_told(tmp_pa
                                                            struct.pack(">I", 2) + b"\x1c\x02") + jpg[2:])
     assert images.read_back(tmp_path / "ps.jpg")[3] == ("a colour profile (a JPEG APP13 Photoshop 3.0 ICC segment)",)
     assert images.read_back(tmp_path / "words.jpg")[3] == ()
+
+
+def exif_with_interoperability(index: bytes) -> bytes:
+    """An APP1 Exif segment's data: an Exif block (ColorSpace sRGB) whose interoperability block has `index`
+    (Pillow writes no interoperability block)."""
+    def entry(tag, kind, count, value):
+        return struct.pack("<HHI", tag, kind, count) + value
+
+    top = struct.pack("<H", 1) + entry(0x8769, 4, 1, struct.pack("<I", 26)) + struct.pack("<I", 0)
+    block = (struct.pack("<H", 2) + entry(0xA001, 3, 1, struct.pack("<HH", 1, 0)) +
+             entry(0xA005, 4, 1, struct.pack("<I", 56)) + struct.pack("<I", 0))
+    interoperability = struct.pack("<H", 1) + entry(0x0001, 2, 4, index + b"\0") + struct.pack("<I", 0)
+    return b"Exif\0\0II*\0" + struct.pack("<I", 8) + top + block + interoperability
+
+
+def test_round_102_exif_of_times_places_and_comments_is_kept(tmp_path):
+    """Hostile round 102: an EXIF block holding only a date taken, a user comment or GPS coordinates (what photo
+    managers add) was refused by resumes as a whole (its pointer tag is not words). The Exif block is read: its
+    words are kept; a ColorSpace other than sRGB, a Gamma, an interoperability index other than R98 are told."""
+    images.save_image(pattern(40, 30, 1), tmp_path / "o.jpg", META)
+    jpg = Image.open(tmp_path / "o.jpg")
+    jpg.load()
+
+    def saved(name, fill):
+        exif = Image.Exif()
+        fill(exif)
+        jpg.save(tmp_path / name, exif=exif, comment=jpg.info["comment"], quality=95)
+        return images.read_back(tmp_path / name)[3]
+
+    assert saved("date.jpg", lambda e: e.get_ifd(0x8769).update({0x9003: "2024:01:01 10:00:00", 0xA001: 1,
+                                                                  0x9286: b"ASCII\0\0\0hello"})) == ()
+    assert saved("gps.jpg", lambda e: e.get_ifd(0x8825).update({1: "N", 2: (1.0, 2.0, 3.0)})) == ()
+    assert saved("gamma.jpg", lambda e: e.get_ifd(0x8769).update({0xA500: 2.2})) == ("a gamma (an EXIF Gamma tag)",)
+    data = (tmp_path / "o.jpg").read_bytes()
+    for index, told in ((b"R98", ()), (b"R03", ("a colour space (an EXIF ExifInteroperabilityOffset tag)",))):
+        segment = exif_with_interoperability(index)
+        (tmp_path / "i.jpg").write_bytes(data[:2] + b"\xff\xe1" + struct.pack(">H", len(segment) + 2) + segment +
+                                         data[2:])
+        assert images.read_back(tmp_path / "i.jpg")[3] == told, index

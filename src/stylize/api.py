@@ -26,7 +26,7 @@ from .plan import Level, Plan
 from .settings import MAX_COUNT, Settings, settings_of
 from .synthesis import Progress
 from .targets import Targets, pinned, unpinned
-from .unread import check_settings, replaced
+from .unread import check_settings, recorded, replaced
 
 
 def resolve_device(name: str) -> torch.device:
@@ -452,15 +452,15 @@ def _taken_terms(extra_terms) -> tuple:
 
 
 def _settings_used(job: Job) -> dict:
-    """The settings a picture records: the job's, with a reconstruction's layers as the call gave them (layer=,
-    layers=: the command line's --layer/--layers are its settings' content_layer/style_layers, so one picture
-    records one recipe however it was asked for)."""
+    """The settings a picture records: the job's (but those its command never reads), with a reconstruction's
+    layers as the call gave them (layer=, layers=: the command line's --layer/--layers are its settings'
+    content_layer/style_layers, so one picture records one recipe however it was asked for)."""
     settings = dict(job.settings)
     if job.command == "content-recon":
         settings["content_layer"] = job.content_layers[0]
     elif job.command == "style-recon" and tuple(settings["style_layers"]) != tuple(job.style_layers):
         settings.update(style_layers=tuple(job.style_layers), style_layer_weights=None)  # (layers=: equal weights)
-    return settings
+    return recorded(settings, job.command)  # (none the command never reads: a style-recon's ratio)
 
 
 class _LevelCallback:

@@ -147,12 +147,13 @@ def check_outputs(out, inputs, overwrite: bool = False, cells=()) -> None:
 
 def _check_side(out, side: Path) -> None:
     """A figure's .json that exists: --overwrite replaces that figure's own, never a file of yours."""
-    from .images import read_json_here, taken
+    from .images import kind_of, read_json_here, taken
 
     data = read_json_here(side)
     if not (isinstance(data, dict) and data.get("command") in ("figure1", "grid") and "cells" in data):
-        raise ImageError(f"{side}: already exists and is not a figure's .json stylize wrote; move it away or choose "
-                         f"another output")
+        kind = kind_of(side)  # (a link to nothing or a folder is named as what it is: none "already exists")
+        what = "already exists and is not" if kind in ("a file", "a link to a file") else f"{kind}, not"
+        raise ImageError(f"{side}: {what} a figure's .json stylize wrote; move it away or choose another output")
     owner = data["figure"] if isinstance(data.get("figure"), str) else None  # older figures' .json name none
     if owner != Path(out).name and (owner is not None or not taken(out)):
         raise ImageError(f"{side}: the .json of another figure{f' ({owner})' if owner else ''}; choose another "
@@ -425,7 +426,7 @@ def figure1(settings, photo, artwork, content_layers=FIGURE1_CONTENT_LAYERS, lay
     from .api import Session
 
     from . import job as jobs
-    from .unread import check_settings
+    from .unread import check_settings, recorded
 
     settings, layer_sets, _, content_layers = _arguments(settings, layer_sets, content_layers=content_layers)
     check_settings(settings, "figure1")
@@ -468,7 +469,7 @@ def figure1(settings, photo, artwork, content_layers=FIGURE1_CONTENT_LAYERS, lay
         _save(o, paths[run], overwrite)
     image = panel([top, bottom], ["content", "style"], labels, title) if outcomes else None
     partial = len(outcomes) < runs or any(o.partial for o in outcomes)
-    meta = {"command": "figure1", "settings": settings.to_dict(),
+    meta = {"command": "figure1", "settings": recorded(settings.to_dict(), "figure1"),
             "style_layer_sets": {row_label(k): list(s) for k, s in enumerate(layer_sets)},
             "cells": records, "partial": partial, **_provenance(outcomes)}
     return _written(Figure(image, meta, outcomes, inputs=_inputs(settings, photo, artwork),
@@ -494,7 +495,7 @@ def grid(settings, photo, artwork, ratios=PAPER_RATIOS, layer_sets=PAPER_ROWS, *
     `output`, `argv`, `metadata`: as figure1's."""
     from .api import Session
 
-    from .unread import check_settings
+    from .unread import check_settings, recorded
 
     settings, layer_sets, ratios, _ = _arguments(settings, layer_sets, ratios=ratios)
     check_settings(settings, "grid")
@@ -537,7 +538,7 @@ def grid(settings, photo, artwork, ratios=PAPER_RATIOS, layer_sets=PAPER_ROWS, *
         _save(o, paths[run], overwrite)
     image = panel(rows, [row_label(k) for k in range(len(rows))], ratio_names(ratios), title) if outcomes else None
     partial = len(outcomes) < runs or any(o.partial for o in outcomes)
-    meta = {"command": "grid", "settings": settings.to_dict(), "ratios": list(ratios),
+    meta = {"command": "grid", "settings": recorded(settings.to_dict(), "grid"), "ratios": list(ratios),
             "style_layer_sets": {row_label(k): list(s) for k, s in enumerate(layer_sets)},
             "cells": records, "partial": partial, **_provenance(outcomes)}
     return _written(Figure(image, meta, outcomes, inputs=_inputs(settings, photo, artwork),

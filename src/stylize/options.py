@@ -717,12 +717,27 @@ class SectionedCommand(click.Command):
             self.help, self.epilog = head.rstrip(), marker + tail
         self.short_help = self.short_help or " ".join(help_text.split("\n\n")[0].split())
 
+    def never_read(self) -> set[str]:
+        """The options (by field) this command always refuses: those it never reads (unread.UNREAD_BY), and those
+        its own option stands for (content-recon's --layer for --content-layer). Not listed, nor suggested."""
+        own = {"content-recon": {"content_layer"}, "style-recon": {"style_layers"}}.get(self.name or "", set())
+        return set(UNREAD_BY.get(self.name or "", ((), ""))[0]) | own
+
+    def parse_args(self, ctx, args):
+        try:
+            return super().parse_args(ctx, args)
+        except click.NoSuchOption as e:  # ("Did you mean --content-weight?" for style-recon, which refuses it)
+            never = {f"--{name.replace('_', '-')}" for name in self.never_read()}
+            e.possibilities = [p for p in e.possibilities or () if p not in never] or None
+            raise
+
     def format_options(self, ctx, formatter) -> None:
         own = OWN_SECTIONS.get(self.name, "Output and run")  # an option of no section (e.g. --help) goes here
         sections = {"Arguments": [], own: [], **{heading: [] for heading in dict.fromkeys(SECTIONS.values())}}
+        never = self.never_read()
         for param in self.get_params(ctx):
-            record = param.get_help_record(ctx)  # Click >= 8.5 gives arguments a record too
-            if record is not None:
+            record = param.get_help_record(ctx) if param.name not in never else None  # (Click >= 8.5 gives
+            if record is not None:  # arguments a record too)
                 heading = "Arguments" if isinstance(param, click.Argument) else SECTIONS.get(param.name, own)
                 sections[heading].append(record)
         for heading, records in sections.items():

@@ -16,7 +16,7 @@ import io
 import struct
 from collections.abc import Callable
 
-from PIL import Image, TiffTags
+from PIL import ExifTags, Image, TiffTags
 
 # Parts that carry words or layout only: a viewer shows the same picture with them or without them. A part read
 # elsewhere as a transparency key, frames, an alpha channel or a turn (images.read_back, the mode) is told there.
@@ -29,14 +29,22 @@ _HARMLESS = {
     "GIF": {"comment", "extension", "duration", "loop", "background", "version"},
     # (a TIFF's words, resolution, strips or tiles, a compression with its tables and subsampling, predictor, XMP)
     "TIFF": {254, 255, 259, 269, 270, 271, 272, 273, 278, 279, 282, 283, 284, 285, 296, 297, 305, 306, 315, 316, 317,
-             322, 323, 324, 325, 347, 530, 531, 700, 33432},
+             322, 323, 324, 325, 347, 530, 531, 700, 33432, 34665, 34853},
     "AVIF": {"ispe", "pixi", "av1C"},
 }
 _HARMLESS["MPO"] = _HARMLESS["JPEG"] | {"APP2 MPF"}
 _TOLD_ELSEWHERE = {"PNG": {"tRNS", "acTL", "fcTL", "fdAT", "PLTE"}, "WEBP": {"ALPH", "ANIM", "ANMF"},
                    "GIF": {"transparency"}, "TIFF": {320, 338, 339}}  # (a palette, extra or other samples: the mode)
 _EXIF_HARMLESS = {0x010D, 0x010E, 0x010F, 0x0110, 0x0112, 0x011A, 0x011B, 0x0128, 0x0131, 0x0132, 0x013B, 0x013C,
-                  0x8298}  # (names, make, model, the turn (told elsewhere), resolution, software, time, copyright)
+                  0x8298, 0x8769, 0x8825}  # (names, make, model, the turn (told elsewhere), resolution, software,
+#                                             time, copyright; the Exif block, read below, and the GPS block: a place)
+# In the Exif block: times, a comment, the camera's and the lens's settings, the original's size (never its
+# ColorSpace other than sRGB, its Gamma, its interoperability index other than R98's: other colours to a viewer)
+_EXIF_BLOCK_HARMLESS = {0x829A, 0x829D, *range(0x8822, 0x8836), 0x9000, *range(0x9003, 0x9013), 0x9101, 0x9102,
+                        *range(0x9201, 0x920B), 0x9214, 0x927C, 0x9286, *range(0x9290, 0x9293), *range(0x9400, 0x9406),
+                        0xA000, 0xA002, 0xA003, 0xA004, *range(0xA20B, 0xA218), 0xA300, 0xA301, 0xA302,
+                        *range(0xA401, 0xA40D), 0xA420, *range(0xA430, 0xA437), 0xA460, 0xA461, 0xA462}
+_COLOR_SPACE, _INTEROP = 0xA001, 0xA005
 # What a part does, where a message is clearer for it
 _DOES = {"PNG iCCP": "a colour profile", "PNG gAMA": "a gamma", "PNG cHRM": "chromaticities",
          "PNG cICP": "colour code points", "PNG mDCV": "mastering display colours", "PNG cLLI": "light levels",
@@ -45,7 +53,8 @@ _DOES = {"PNG iCCP": "a colour profile", "PNG gAMA": "a gamma", "PNG cHRM": "chr
          "WEBP ICCP": "a colour profile", "GIF icc_profile": "a colour profile", "TIFF 34675": "a colour profile",
          "TIFF 318": "chromaticities", "TIFF 319": "chromaticities", "TIFF 301": "a transfer function",
          "AVIF colr prof": "a colour profile", "AVIF colr rICC": "a colour profile", "AVIF colr nclx": "colour code points",
-         "AVIF irot": "a turn", "AVIF imir": "a mirroring", "AVIF clap": "a crop"}
+         "AVIF irot": "a turn", "AVIF imir": "a mirroring", "AVIF clap": "a crop", "EXIF 40961": "a colour space",
+         "EXIF 40965": "a colour space", "EXIF 42240": "a gamma"}
 
 
 def _png(data: bytes) -> list[str]:
@@ -111,15 +120,25 @@ def _jpeg(im: Image.Image) -> list[str]:
     return [name(marker, data) for marker, data in getattr(im, "applist", [])]
 
 
-def _exif(im: Image.Image) -> list[str]:
-    return [f"EXIF {tag}" for tag in im.getexif() if tag not in _EXIF_HARMLESS]
+def _exif(im: Image.Image, top: bool = True) -> list[str]:
+    """The EXIF tags of `im` that may change what a viewer shows, as parts ("EXIF 40961"): at the top (`top`: not
+    a TIFF's, whose tags are its own parts), and in the Exif block."""
+    exif = im.getexif()
+    parts = [f"EXIF {tag}" for tag in exif if tag not in _EXIF_HARMLESS] if top else []
+    block = exif.get_ifd(0x8769)
+    parts += [f"EXIF {tag}" for tag, value in block.items() if tag not in _EXIF_BLOCK_HARMLESS and
+              not (tag == _COLOR_SPACE and value == 1) and tag != _INTEROP]  # (ColorSpace 1: sRGB)
+    if _INTEROP in block and any(str(v).strip("\0 ") not in ("R98", "THM") if k == 1 else k != 2
+                                 for k, v in exif.get_ifd(_INTEROP).items()):  # (an index, its version)
+        parts.append(f"EXIF {_INTEROP}")
+    return parts
 
 
 _PARTS: dict[str, Callable[[Image.Image, bytes], list[str]]] = {
     "PNG": lambda im, data: _png(data) + _exif(im), "WEBP": lambda im, data: _riff(data) + _exif(im),
     "JPEG": lambda im, data: _jpeg(im) + _exif(im), "MPO": lambda im, data: _jpeg(im) + _exif(im),
     "AVIF": lambda im, data: _avif(data) + _exif(im), "GIF": lambda im, data: sorted(im.info),
-    "TIFF": lambda im, data: sorted(getattr(im, "tag_v2", {})),
+    "TIFF": lambda im, data: sorted(getattr(im, "tag_v2", {})) + _exif(im, top=False),
 }
 
 
@@ -160,13 +179,17 @@ def not_written(im: Image.Image, data: bytes, encode: Callable) -> list[str]:
 def _named(fmt: str, part) -> tuple[str | None, str]:
     """What a part does (None where no message word fits) and what it is: ("chromaticities", "a TIFF WhitePoint
     tag"), (None, "a PNG sPLT chunk")."""
-    if fmt == "TIFF" or str(part).startswith("EXIF "):
-        tag = part if fmt == "TIFF" else int(part.split()[1])
-        name, where = TiffTags.lookup(tag).name, "a TIFF" if fmt == "TIFF" else "an EXIF"
-        raw = f"{where} tag {tag}" if name == "unknown" else f"{where} {name} tag"
+    if str(part).startswith("EXIF "):
+        tag = int(part.split()[1])
+        name = ExifTags.TAGS.get(tag)
+        raw = f"an EXIF {name} tag" if name else f"an EXIF tag {tag}"
+    elif fmt == "TIFF":
+        name = TiffTags.lookup(part).name
+        raw = f"a TIFF tag {part}" if name == "unknown" else f"a TIFF {name} tag"
     elif fmt == "GIF":
         raw = f"a GIF {part!r} block"
     else:
         kind = {"PNG": "chunk", "WEBP": "chunk", "AVIF": "property"}.get(fmt, "segment")
         raw = f"{'an' if fmt == 'AVIF' else 'a'} {fmt.replace('WEBP', 'WebP')} {part} {kind}"
-    return _DOES.get(f"{fmt} {part}") or _DOES.get(f"{fmt} {' '.join(str(part).split()[:2])}"), raw
+    return _DOES.get(f"{fmt} {part}") or _DOES.get(str(part)) or \
+        _DOES.get(f"{fmt} {' '.join(str(part).split()[:2])}"), raw

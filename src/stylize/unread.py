@@ -69,6 +69,13 @@ UNREAD_BY = {  # fields a command never reads, whatever the others
 }
 
 
+def recorded(settings: dict, command: str) -> dict:
+    """The settings a picture of `command` records: `settings` (Settings.to_dict()) less the fields the command
+    never reads (UNREAD_BY: a reconstruction records no ratio, figure1 no layers of the cells' own)."""
+    never = UNREAD_BY.get(command, ((), ""))[0]
+    return {name: value for name, value in settings.items() if name not in never}
+
+
 def unread(values: dict, given: Iterable[str], command: str = "") -> tuple[str, str] | None:
     """The first field of `given` that `command` or the other `values` (a run's settings and options, by field
     name) leave unread, with why in words ("it needs --optimizer adam"); None when each is read."""
