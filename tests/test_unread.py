@@ -236,3 +236,25 @@ def test_round_47_style_recon_out_size_records_no_preset_it_did_not_use(tmp_path
                                  "--weights", str(synthetic_weights), "--no-normalize", "--quiet",
                                  "--evaluations", "3"])  # (the preset's iterations are used: recorded)
     assert r.exit_code == 0 and ours(out)["preset"] == "fast", r.output
+
+
+def test_round_103_a_reconstruction_records_nothing_that_combines_two_pictures(tmp_path, synthetic_weights):
+    """Hostile round 103: content-recon and style-recon pictures (and figure1's .json) recorded "color",
+    "style_blend", "content_mask", "style_masks" and "guide", which a reconstruction always refuses (it has no
+    photograph and artwork to combine). What a transfer (a grid's cells) reads is still recorded."""
+    from PIL import Image
+
+    pattern(40, 32, 1).save(tmp_path / "c.png")
+    pattern(36, 36, 2).save(tmp_path / "s.png")
+    settings = Settings(size=32, iterations=2, weights=str(synthetic_weights), normalize=False)
+    session = Session(settings)
+    content = session.reconstruct_content(Image.open(tmp_path / "c.png"), "conv1_1").metadata["settings"]
+    style = session.reconstruct_style(Image.open(tmp_path / "s.png")).metadata["settings"]
+    fig = figures.figure1(settings, tmp_path / "c.png", tmp_path / "s.png", content_layers=["conv1_1"],
+                          layer_sets=[["conv1_1"]])
+    for command, record in (("content-recon", content), ("style-recon", style), ("figure1", fig.meta["settings"])):
+        assert not (set(unread.TRANSFER_ONLY) | set(unread.UNREAD_BY[command][0])) & record.keys(), command
+        assert record["tv_weight"] == settings.tv_weight and record["iterations"] == 2  # (what it reads: kept)
+    grid = figures.grid(settings, tmp_path / "c.png", tmp_path / "s.png", ratios=[1e-3], layer_sets=[["conv1_1"]])
+    assert set(unread.TRANSFER_ONLY) <= grid.meta["settings"].keys() and grid.cells[0].metadata["settings"]["color"] == \
+        "style"

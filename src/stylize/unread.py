@@ -69,10 +69,18 @@ UNREAD_BY = {  # fields a command never reads, whatever the others
 }
 
 
+# what combines a photograph and an artwork: a reconstruction (and figure1, whose cells are) refuses each
+# (job.content_job, style_job: "is for style transfer")
+TRANSFER_ONLY = ("color", "color_map", "content_mask", "style_masks", "guide", "style_blend")
+
+
 def recorded(settings: dict, command: str) -> dict:
     """The settings a picture of `command` records: `settings` (Settings.to_dict()) less the fields the command
-    never reads (UNREAD_BY: a reconstruction records no ratio, figure1 no layers of the cells' own)."""
-    never = UNREAD_BY.get(command, ((), ""))[0]
+    never reads (UNREAD_BY: a reconstruction records no ratio, figure1 no layers of the cells' own; TRANSFER_ONLY
+    for a reconstruction and figure1: no colour, masks or blend)."""
+    never = set(UNREAD_BY.get(command, ((), ""))[0])
+    if command in ("content-recon", "style-recon", "figure1"):
+        never.update(TRANSFER_ONLY)
     return {name: value for name, value in settings.items() if name not in never}
 
 
