@@ -2049,3 +2049,19 @@ def test_round_100_a_frame_given_colour_code_points_is_never_kept_nor_encoded(tm
     with pytest.raises(video.VideoError, match=re.escape(told)):
         video.encode("out", "v.mp4", video.open_clip("fr"))
     assert not os.path.exists("v.mp4")
+
+
+def test_round_103_the_readmes_rule_for_a_frames_folders_name(tmp_path, monkeypatch, synthetic_weights):
+    """Hostile round 103: the README said any name without a video's extension was a folder of frames; `clip.v1`
+    and `an.gif` are refused. The rule as stated now: no extension, a trailing /, or an existing folder."""
+    monkeypatch.chdir(tmp_path)
+    small_clip(2)
+    os.mkdir("exist.v2")
+    for name, folder in (("clip.v1", None), ("an.gif", None), ("clip.v1/", "clip.v1"), ("exist.v2", "exist.v2"),
+                         ("plain", "plain")):
+        r = run("video", "fr", "s.png", "-o", name, *synthetic(synthetic_weights), "--independent")
+        if folder is None:
+            assert r.exit_code == 1 and "not a video name" in r.stderr and not os.path.exists(name), cli_result_text(r)
+        else:
+            assert r.exit_code == 0 and sorted(os.listdir(folder)) == ["frame_00001.png", "frame_00002.png"], \
+                cli_result_text(r)
