@@ -586,3 +586,19 @@ def test_round_85_a_reconstruction_records_the_layers_it_used(synthetic_weights)
     assert session.reconstruct_style(pattern(36, 36, 2)).metadata["settings"] == \
         recorded(session.settings.to_dict(), "style-recon")
     assert "ratio" not in content["settings"] and "style_layers" not in content["settings"]
+
+
+def test_round_104_a_reconstruction_records_no_blend_and_no_masks(synthetic_weights):
+    """Hostile round 104: content-recon and style-recon pictures recorded "blend" ([] and [1.0]) and the masks'
+    digests in "inputs" (null, []), which a reconstruction never reads. A transfer records both."""
+    from stylize import Settings
+
+    session = Session(Settings(size=32, iterations=2, weights=str(synthetic_weights), normalize=False))
+    content = session.reconstruct_content(pattern(40, 30, 1), "conv1_1").metadata
+    style = session.reconstruct_style(pattern(36, 36, 2)).metadata
+    for meta in (content, style):
+        assert "blend" not in meta and not {"content_mask", "style_masks"} & meta["inputs"].keys()
+        assert meta["inputs"]["init"] is None and {"content", "styles"} <= meta["inputs"].keys()
+    transfer = session.transfer(pattern(40, 30, 1), pattern(36, 36, 2)).metadata
+    assert transfer["blend"] == [1.0] and (transfer["inputs"]["content_mask"], transfer["inputs"]["style_masks"]) == \
+        (None, [])

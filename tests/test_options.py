@@ -1,6 +1,7 @@
 """options.py: the command line's option types, the settings they build, and the default output name."""
 
 import os
+import re
 from pathlib import Path
 
 import click
@@ -423,3 +424,13 @@ def test_round_102_an_option_a_command_always_refuses_is_neither_listed_nor_sugg
     assert r.exit_code == 2 and "has no effect here: style-recon has no content term" in r.output, cli_result_text(r)
     r = runner.invoke(cli, ["x.png", "y.png", "--content-mask-x", "1"])  # (transfer reads both: still suggested)
     assert r.exit_code == 2 and "Did you mean one of: '--content-layer', '--content-mask'" in r.output
+
+
+def test_round_104_init_lists_only_the_starts_a_command_takes():
+    """Hostile round 104: --help of content-recon, style-recon and figure1 listed `--init noise|content|style|FILE`,
+    though each always refuses a start it has no image for (content-recon's style, ...)."""
+    runner = CliRunner()
+    for command, listed in (("content-recon", "noise|content|FILE"), ("style-recon", "noise|style|FILE"),
+                            ("figure1", "noise|FILE"), ("grid", "noise|content|style|FILE"),
+                            ("transfer", "noise|content|style|FILE")):
+        assert re.search(rf"--init {re.escape(listed)}\s", runner.invoke(cli, [command, "--help"]).output), command

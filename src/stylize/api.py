@@ -371,7 +371,7 @@ class Session:
             "content": describe(job.content),
             "style": describe(job.styles[0]) if len(job.styles) == 1 else None,
             "styles": [describe(im) for im in job.styles],
-            "blend": list(job.blend),
+            **({"blend": list(job.blend)} if job.command == "transfer" else {}),  # (a reconstruction blends none)
             "inputs": plan.inputs if plan.inputs is not None else jobs.inputs(job, self.targets.key),
             "width": plan.width,
             "height": plan.height,

@@ -234,10 +234,12 @@ def inputs(job: Job, key: Callable[[ImageLike], str]) -> dict:
     """What an output was made from, beyond names: each image the job reads by `key` (targets.digest of its
     pixels, as the run saw them; a mask: masks.fingerprint), so that a resume sees a file whose contents changed
     under its name (README: Batches). {"content", "init", "content_mask": a digest or None; "styles",
-    "style_masks": lists}."""
+    "style_masks": lists; a reconstruction's none of the masks, which it never reads}."""
     from .masks import fingerprint
 
-    return {"content": None if job.content is None else key(job.content), "styles": [key(s) for s in job.styles],
-            "init": None if job.init in STARTS else key(job.init),
-            "content_mask": None if job.content_mask is None else fingerprint(job.content_mask, key),
-            "style_masks": [fingerprint(m, key) for m in job.style_masks]}
+    read = {"content": None if job.content is None else key(job.content), "styles": [key(s) for s in job.styles],
+            "init": None if job.init in STARTS else key(job.init)}
+    if job.command == "transfer":
+        read.update(content_mask=None if job.content_mask is None else fingerprint(job.content_mask, key),
+                    style_masks=[fingerprint(m, key) for m in job.style_masks])
+    return read

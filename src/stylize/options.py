@@ -735,9 +735,12 @@ class SectionedCommand(click.Command):
         own = OWN_SECTIONS.get(self.name, "Output and run")  # an option of no section (e.g. --help) goes here
         sections = {"Arguments": [], own: [], **{heading: [] for heading in dict.fromkeys(SECTIONS.values())}}
         never = self.never_read()
+        starts = "|".join(s for s in ("noise", "content", "style") if s not in NO_IMAGE.get(self.name or "", {}))
         for param in self.get_params(ctx):
             record = param.get_help_record(ctx) if param.name not in never else None  # (Click >= 8.5 gives
-            if record is not None:  # arguments a record too)
+            if record is not None and param.name == "init":  # arguments a record too); --init's starts it takes
+                record = (record[0].replace("noise|content|style|FILE", f"{starts}|FILE"), record[1])
+            if record is not None:
                 heading = "Arguments" if isinstance(param, click.Argument) else SECTIONS.get(param.name, own)
                 sections[heading].append(record)
         for heading, records in sections.items():
