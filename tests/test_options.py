@@ -434,3 +434,23 @@ def test_round_104_init_lists_only_the_starts_a_command_takes():
                             ("figure1", "noise|FILE"), ("grid", "noise|content|style|FILE"),
                             ("transfer", "noise|content|style|FILE")):
         assert re.search(rf"--init {re.escape(listed)}\s", runner.invoke(cli, [command, "--help"]).output), command
+
+
+def test_round_105_preset_offers_only_presets_of_a_setting_the_command_reads(tmp_path, monkeypatch,
+                                                                               synthetic_weights):
+    """Hostile round 105: content-recon, style-recon, figure1 and grid listed `--preset [paper|bold|fast]` and
+    "bold: more painting (ratio 1e-4)", though bold (a ratio) is always refused there, and a wrong name's message
+    offered it. Offered: the presets of a setting the command reads, told without the ratio; bold, typed, is still
+    refused with its reason."""
+    runner = CliRunner()
+    for command, listed in (("content-recon", "paper|fast"), ("style-recon", "paper|fast"), ("figure1", "paper|fast"),
+                            ("grid", "paper|fast"), ("transfer", "paper|bold|fast"), ("batch", "paper|bold|fast")):
+        shown = " ".join(runner.invoke(cli, [command, "--help"]).output.split())
+        assert f"--preset [{listed}] " in shown, command
+        assert ("bold:" in shown) == ("bold" in listed) and ("ratio 1e-3" in shown) == ("bold" in listed), command
+    monkeypatch.chdir(tmp_path)
+    pattern(40, 32, 1).save("c.png")
+    r = runner.invoke(cli, ["content-recon", "c.png", "-o", "r.png", "--preset", "boldd"])
+    assert r.exit_code == 2 and "'boldd' is not one of 'paper', 'fast'." in r.output, cli_result_text(r)
+    r = runner.invoke(cli, ["content-recon", "c.png", "-o", "r.png", "--preset", "bold", *synthetic(synthetic_weights)])
+    assert r.exit_code == 2 and "has no effect here: each of its settings (ratio)" in r.output, cli_result_text(r)

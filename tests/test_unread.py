@@ -3,6 +3,9 @@
 all alike (both weights given), Settings(init="content", seed=5) recorded and never resumable from the command
 line, VideoOptions(independent=True, pass_blend=0.9) in a video's fingerprint."""
 
+import json
+import os
+
 import pytest
 from click.testing import CliRunner
 
@@ -95,7 +98,8 @@ def test_a_presets_value_the_run_leaves_unread_is_dropped_not_refused(tmp_path, 
     r = CliRunner().invoke(cli, [str(photo), str(art), "-o", str(out), "--preset", "paper", "--content-weight", "1",
                                  "--style-weight", "1000", *synthetic(synthetic_weights)])
     assert r.exit_code == 0, r.output
-    assert ours(out)["settings"]["ratio"] == Settings().ratio and ours(out)["preset"] == "paper"
+    assert "ratio" not in ours(out)["settings"] and ours(out)["preset"] == "paper"  # (round 105: a ratio the run
+    assert ours(out)["settings"]["content_weight"] == 1  # never reads is not recorded)
     r = CliRunner().invoke(cli, [str(photo), str(art), "-o", str(tmp_path / "p.png"), "--learning-rate", "0.1",
                                  *synthetic(synthetic_weights)])
     assert r.exit_code == 2 and "'--learning-rate': has no effect here: it needs --optimizer adam" in r.output
@@ -256,5 +260,38 @@ def test_round_103_a_reconstruction_records_nothing_that_combines_two_pictures(t
         assert not (set(unread.TRANSFER_ONLY) | set(unread.UNREAD_BY[command][0])) & record.keys(), command
         assert record["tv_weight"] == settings.tv_weight and record["iterations"] == 2  # (what it reads: kept)
     grid = figures.grid(settings, tmp_path / "c.png", tmp_path / "s.png", ratios=[1e-3], layer_sets=[["conv1_1"]])
-    assert set(unread.TRANSFER_ONLY) <= grid.meta["settings"].keys() and grid.cells[0].metadata["settings"]["color"] == \
-        "style"
+    assert {"color", "style_blend", "content_mask", "style_masks"} <= grid.meta["settings"].keys()  # (no guide
+    assert grid.cells[0].metadata["settings"]["color"] == "style"  # without a mask: round 105)
+
+
+def test_round_105_a_frame_and_a_picture_record_only_what_their_run_reads(tmp_path, monkeypatch, synthetic_weights):
+    """Hostile round 105: a video frame recorded every video option (an --independent frame its flow, warp,
+    temporal weight and pass blend; a --passes 2 frame its long-term distances and --iterations), which the command
+    line refuses as unread. Every picture records what its run reads, by the rule that refuses the unread."""
+    from PIL import Image
+
+    monkeypatch.chdir(tmp_path)
+    os.mkdir("fr")
+    for i in (1, 2, 3):
+        pattern(40, 32, i).save(f"fr/frame_{i:05d}.png")
+    pattern(36, 36, 9).save("s.png")
+    runner = CliRunner()
+    temporal = {"temporal_weight", "flow", "warp", "long_term", "frame_iterations"}
+    for args, missing, kept in (
+            (["--independent", "--iterations", "2"], temporal | {"pass_blend", "pass_iterations"}, set()),
+            (["--passes", "2", "--pass-iterations", "1"], {"long_term", "frame_iterations"},
+             {"temporal_weight", "pass_blend", "pass_iterations"}),
+            (["--iterations", "2", "--frame-iterations", "1"], {"pass_blend", "pass_iterations"},
+             temporal - {"long_term"})):
+        r = runner.invoke(cli, ["video", "fr", "s.png", "-o", "out/", "--weights", str(synthetic_weights),
+                                "--no-normalize", "--size", "32", "--quiet", "--overwrite", *args])
+        assert r.exit_code == 0, r.output
+        meta = json.loads(Image.open("out/frame_00002.png").info["stylize"])
+        assert not missing & meta["video"].keys() and kept <= meta["video"].keys(), (args, meta["video"])
+        assert ("iterations" in meta["settings"]) == ("--passes" not in args), args
+        first = json.loads(Image.open("out/frame_00001.png").info["stylize"])["video"]
+        assert not temporal & first.keys() if "--passes" not in args else "temporal_weight" in first, args
+    settings = Settings(size=32, iterations=2, weights=str(synthetic_weights), normalize=False, init="content")
+    meta = Session(settings).transfer(pattern(40, 32, 1), pattern(36, 36, 2)).metadata["settings"]
+    assert not {"noise", "seed", "learning_rate", "coarse_iterations", "guide"} & meta.keys()
+    assert {"history", "evaluations", "iterations", "ratio", "init"} <= meta.keys()

@@ -7,6 +7,7 @@ import importlib
 import inspect
 import math
 import os
+import re
 from pathlib import Path
 
 import click
@@ -327,6 +328,14 @@ class OutputPath(click.Path):
 OUTPUT = OutputPath(dir_okay=False)
 
 
+def _preset_help(offered: list[str], never: set[str] = frozenset()) -> str:
+    """--preset's help: each preset `offered`, its summary without the ratio where the command reads none."""
+    summaries = {name: re.sub(r"ratio [^,)]*(, )?", "", PRESET_SUMMARIES[name]) if "ratio" in never else
+                 PRESET_SUMMARIES[name] for name in offered}
+    return ("Start from a bundle of settings; options typed on the command line win. " +
+            "; ".join(f"{name}: {summary}" for name, summary in summaries.items()) + ".")
+
+
 def _d(name):
     return getattr(DEFAULTS, name)
 
@@ -459,9 +468,7 @@ VIDEO_OPTIONS = [
 ]
 
 RUN_OPTIONS = [  # --preset is read by settings_from (not a Settings field: the bundle of fields it sets)
-    click.option("--preset", type=click.Choice(list(PRESETS)), default=None,
-                 help="Start from a bundle of settings; options typed on the command line win. "
-                      + "; ".join(f"{name}: {PRESET_SUMMARIES[name]}" for name in PRESETS) + "."),
+    click.option("--preset", type=click.Choice(list(PRESETS)), default=None, help=_preset_help(list(PRESETS))),
     click.option("--quiet", "-q", is_flag=True, help="No progress bar or messages (errors still go to stderr)."),
     click.option("--overwrite", is_flag=True, help="Replace an existing output file."),
 ]
@@ -704,6 +711,25 @@ OWN_SECTIONS = {"batch": "Pairs, outputs and reports", "video": "Video", "conten
                 "style-recon": "Reconstruction", "figure1": "The figure", "grid": "The figure"}
 
 
+class Presets(click.Choice):
+    """--preset's names for a command that reads only some (`offered`): each is still taken (one none of whose
+    settings the command reads is refused by settings_from, with its reason), but --help, a wrong name's message
+    and completion offer only `offered`."""
+
+    def __init__(self, offered: list[str]):
+        super().__init__(list(PRESETS))
+        self.offered = offered
+
+    def get_metavar(self, param, ctx=None) -> str:
+        return f"[{'|'.join(self.offered)}]"
+
+    def get_invalid_choice_message(self, value, ctx) -> str:
+        return f"{value!r} is not one of {', '.join(map(repr, self.offered))}."
+
+    def shell_complete(self, ctx, param, incomplete):
+        return [item for item in super().shell_complete(ctx, param, incomplete) if item.value in self.offered]
+
+
 class SectionedCommand(click.Command):
     """A command whose --help prints its options under headings (the command's own first, then SECTIONS'),
     its help text's Examples block (from a line "Examples:" after a \\b line) after the options, and its
@@ -711,6 +737,11 @@ class SectionedCommand(click.Command):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        never = self.never_read()
+        for param in self.params:  # --preset: only the presets of a setting this command reads, told without the
+            if param.name == "preset" and never:  # others (no ratio for a reconstruction)
+                offered = [name for name in PRESETS if set(PRESETS[name]) - never]
+                param.type, param.help = Presets(offered), _preset_help(offered, never)
         help_text = inspect.cleandoc(self.help or "")
         head, marker, tail = help_text.partition("\b\nExamples:")
         if marker and not self.epilog:

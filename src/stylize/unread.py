@@ -74,14 +74,19 @@ UNREAD_BY = {  # fields a command never reads, whatever the others
 TRANSFER_ONLY = ("color", "color_map", "content_mask", "style_masks", "guide", "style_blend")
 
 
-def recorded(settings: dict, command: str) -> dict:
-    """The settings a picture of `command` records: `settings` (Settings.to_dict()) less the fields the command
-    never reads (UNREAD_BY: a reconstruction records no ratio, figure1 no layers of the cells' own; TRANSFER_ONLY
-    for a reconstruction and figure1: no colour, masks or blend)."""
+def recorded(fields: dict, command: str, values: dict | None = None) -> dict:
+    """What a picture of `command` records of `fields` (Settings.to_dict() or a video's options, by field name):
+    each one its run reads, with the run's other settings and options (`values`; default: `fields` alone). None
+    its command never reads (UNREAD_BY: a reconstruction records no ratio, figure1 no layers of the cells' own;
+    TRANSFER_ONLY for a reconstruction and figure1: no colour, masks or blend), none the others leave unread
+    (USED_WITH: a learning rate without Adam, a seed with --init content, a temporal weight with --independent,
+    --iterations with --passes 2): a field given where it is unread is refused, so the record loses nothing."""
     never = set(UNREAD_BY.get(command, ((), ""))[0])
     if command in ("content-recon", "style-recon", "figure1"):
         never.update(TRANSFER_ONLY)
-    return {name: value for name, value in settings.items() if name not in never}
+    values = fields if values is None else values
+    return {name: value for name, value in fields.items()
+            if name not in never and (name not in USED_WITH or USED_WITH[name][0](values))}
 
 
 def unread(values: dict, given: Iterable[str], command: str = "") -> tuple[str, str] | None:

@@ -943,8 +943,9 @@ class _FrameRun:
         o, s = self.options, self.session.settings
         sized = self.frames[number]
         job = self.session.transfer_job(sized, self.styles, self.blend)
+        run = {**s.to_dict(), **asdict(o)}  # (what the frame records of both: what its run reads, unread.recorded)
         info = {"frame": number, "frames": self.clip.count, "fingerprint": self.mark, "source": str(self.clip.path),
-                "clip": self.clip_key, "pass": p, "passes": self.passes, **asdict(o)}
+                "clip": self.clip_key, "pass": p, "passes": self.passes, **unread.recorded(asdict(o), "video", run)}
         try:
             if self.passes > 1:
                 start, terms, iterations = self.multi_pass(number, p, info)
@@ -962,7 +963,11 @@ class _FrameRun:
         if outcome.partial:
             return False
         path = frame_path(self.out_dir, number)
-        meta = dict(outcome.metadata, **self.extra_meta, content=f"{self.clip.path} frame {number}", video=info)
+        if info.get("start") == "init" and not self.passes > 1:  # (a frame made alone: none of the temporal term)
+            for name in ("temporal_weight", "flow", "warp", "long_term", "frame_iterations"):
+                info.pop(name, None)
+        meta = dict(outcome.metadata, **self.extra_meta, content=f"{self.clip.path} frame {number}", video=info,
+                    settings=unread.recorded(outcome.metadata["settings"], "transfer", run))
         replace = number in self.made or (os.path.lexists(path) and _made_here(path))  # never a file that appeared
         images.save_image(outcome.image, path, meta, overwrite=replace)
         self.made[number] = p
