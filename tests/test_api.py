@@ -602,3 +602,25 @@ def test_round_104_a_reconstruction_records_no_blend_and_no_masks(synthetic_weig
     transfer = session.transfer(pattern(40, 30, 1), pattern(36, 36, 2)).metadata
     assert transfer["blend"] == [1.0] and (transfer["inputs"]["content_mask"], transfer["inputs"]["style_masks"]) == \
         (None, [])
+
+
+def test_round_106_a_run_from_a_start_image_reads_no_init(tmp_path, synthetic_weights):
+    """Hostile round 106: Session.run(job, start=...) recorded the settings' seed and noise (three pairs, one
+    picture, three records) and the --init file's digest, and refused the run for an --init file of another shape:
+    the start image stands for the init, which is never read."""
+    from stylize import Settings
+
+    photo, art = pattern(40, 30, 1), pattern(36, 36, 2)
+    pattern(90, 20, 3).save(tmp_path / "init.png")  # (another shape than the output)
+    start = torch.full((1, 3, 24, 32), 0.3)
+    tiny = dict(size=32, iterations=2, weights=str(synthetic_weights), normalize=False)
+    pictures = set()
+    for fields in (dict(seed=5, noise=0.5), dict(seed=0, noise=0.02), dict(init=str(tmp_path / "init.png"))):
+        session = Session(Settings(**tiny, **fields))
+        outcome = session.run(session.transfer_job(photo, art), start=start)
+        assert not {"init", "noise", "seed"} & outcome.metadata["settings"].keys()
+        assert outcome.metadata["inputs"]["init"] is None and outcome.metadata["start"]
+        pictures.add(outcome.image.tobytes())
+    assert len(pictures) == 1
+    with pytest.raises(ImageError, match="another shape than the output"):  # (without a start: the init is read)
+        session.run(session.transfer_job(photo, art))

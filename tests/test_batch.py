@@ -2120,3 +2120,26 @@ def test_round_100_a_resume_refuses_colour_parts_pillow_does_not_read(tmp_path, 
         r = run(*args, "--skip-existing")
         assert r.exit_code == 3 and told in r.stderr and "(changed since)" in r.stderr, cli_result_text(r)
         assert output.read_bytes() == kept
+
+
+def test_round_106_a_report_records_the_settings_its_pairs_read(tmp_path, monkeypatch, synthetic_weights):
+    """Hostile round 106: a batch report's "settings" recorded a learning rate without Adam, a seed and noise with
+    --init content, a guide without masks, which its outputs (round 105) leave out. One rule for both."""
+    from stylize.unread import recorded
+
+    monkeypatch.chdir(tmp_path)
+    pattern(40, 32, 1).save("c.png")
+    pattern(36, 36, 3).save("s.png")
+    args = ["batch", "--content", "c.png", "--style", "s.png", "--out-dir", "o", "--report", "r.json", "--init",
+            "content", *synthetic(synthetic_weights)]
+    assert run(*args).exit_code == 0
+    settings = json.loads(Path("r.json").read_text())["settings"]
+    assert not {"learning_rate", "seed", "noise", "guide", "coarse_iterations"} & settings.keys()
+    assert settings["init"] == "content"
+    meta = json.loads(Image.open("o/c__s.png").info["stylize"])["settings"]
+    assert {k: v for k, v in settings.items() if k != "weights_sha256"} == meta
+    r = run(*args, "--skip-existing")  # (the report resumed: its settings compared as recorded)
+    assert r.exit_code == 0 and [p["status"] for p in json.loads(Path("r.json").read_text())["pairs"]] == \
+        ["skipped"], cli_result_text(r)
+    assert recorded({"optimizer": "adam", "learning_rate": 0.1}, "transfer") == {"optimizer": "adam",
+                                                                                  "learning_rate": 0.1}

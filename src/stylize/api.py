@@ -256,8 +256,8 @@ class Session:
             return self._pinned_run(plan, callback, should_stop, extra_terms, start, iterations)
 
     def _pinned_run(self, plan, callback, should_stop, extra_terms, start, iterations) -> Outcome:
-        if isinstance(plan, Job):
-            plan = self.plan(plan)
+        if isinstance(plan, Job):  # (with a start image, the job's init is never read: neither checked nor digested)
+            plan = self.plan(plan if start is None or plan.init == "noise" else arguments.seal(replace(plan, init="noise")))
         else:
             self._check_plan(plan)
         if iterations is not None:
@@ -363,16 +363,21 @@ class Session:
         image (`started`: run's `start`) or with extra objective terms says so: its settings alone do not make
         it again."""
         job = plan.job
+        settings = _settings_used(job)
+        inputs = plan.inputs if plan.inputs is not None else jobs.inputs(job, self.targets.key)
+        if started:  # (the start image given to run stands for the settings' init: its init, noise, seed unread)
+            settings = {name: value for name, value in settings.items() if name not in ("init", "noise", "seed")}
+            inputs = {**inputs, "init": None}
         return copy.deepcopy({
             "stylize": __version__,
             "command": job.command,
             **dict(job.meta),
-            "settings": _settings_used(job),
+            "settings": settings,
             "content": describe(job.content),
             "style": describe(job.styles[0]) if len(job.styles) == 1 else None,
             "styles": [describe(im) for im in job.styles],
             **({"blend": list(job.blend)} if job.command == "transfer" else {}),  # (a reconstruction blends none)
-            "inputs": plan.inputs if plan.inputs is not None else jobs.inputs(job, self.targets.key),
+            "inputs": inputs,
             "width": plan.width,
             "height": plan.height,
             "device": str(self.device),

@@ -36,7 +36,7 @@ from .masks import is_colour
 from .report import Record, Report
 from .settings import MAX_COUNT, NUMBER_RANGE, STARTS, Settings, names_a_folder, number, settings_of, shown, whole
 from .targets import digest, unpinned
-from .unread import check_settings
+from .unread import check_settings, recorded as settings_read
 from .weights import identity
 
 MAX_SHARDS = MAX_COUNT  # as --shard I/N's N
@@ -981,7 +981,8 @@ def begin(pairs: list[Pair], out_dir, settings, *, report=None, inputs=(), skip_
     check_masks(pairs, settings)
     made = prepare(Path(out_dir), pairs)
     total = manifest_total(pairs)
-    recorded = settings.to_dict()  # (and the network by its contents: torchvision's by name, perhaps not there yet)
+    recorded = settings_read(settings.to_dict(), "transfer")  # (what its pairs' runs read, as each output records
+    # them; and the network by its contents: torchvision's by name, perhaps not there yet)
     if settings.weights != "torchvision":
         recorded["weights_sha256"] = identity(settings.weights)
     rep = Report(Path(report) if report else None, recorded, [record_of(p) for p in pairs], total,
