@@ -97,7 +97,8 @@ def test_a_report_of_an_edited_manifest_is_never_replaced_by_a_hint(manifest, tm
         r = run(*args, *shard, "--report", tmp_path / "r.json", "--skip-existing")
         assert r.exit_code == 1 and r.stderr == (
             f"Error: {tmp_path / 'r.json'}: already exists, the report of another manifest's pairs (edited since it was "
-            f"written?); choose another --report (--skip-existing keeps each finished output whatever the report)\n"), \
+            f"written?); choose another --report (--skip-existing, as given, keeps each finished output whatever the "
+            f"report)\n"), \
             cli_result_text(r)
     assert json.loads((tmp_path / "r.json").read_text()) == before
     made = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "o").iterdir()}
@@ -936,3 +937,26 @@ def test_round_92_an_empty_file_at_a_reports_name_is_replaced_with_overwrite(tmp
             cli_result_text(r)
     assert run(*common, "--contact-sheet", "sheet.png", "--overwrite").exit_code == 0
     assert Image.open("sheet.png").size[0] > 0
+
+
+def test_round_106_a_report_of_these_pairs_written_elsewhere_is_told_so(tmp_path, monkeypatch, synthetic_weights):
+    """Hostile round 106: a --report reused with another --out-dir (the manifest untouched) was "the report of
+    another manifest's pairs (edited since it was written?)", and with --skip-existing given, the hint offered
+    --skip-existing. The outputs are told as what differs; a flag given is not offered."""
+    monkeypatch.chdir(tmp_path)
+    pattern(40, 32, 1).save("c.png")
+    pattern(36, 36, 2).save("s.png")
+    Path("m.csv").write_text("content,style\nc.png,s.png\n")
+    tiny = synthetic(synthetic_weights)
+    assert run("batch", "m.csv", "--out-dir", "out", "--report", "r.json", *tiny).exit_code == 0
+    before = Path("r.json").read_text()
+    for flags, told in (([], "(--skip-existing keeps"), (["--skip-existing"], "(--skip-existing, as given, keeps")):
+        for other in (["--out-dir", "out2"], ["--out-dir", "out", "--name-template", "{content}-{style}.png"]):
+            r = run("batch", "m.csv", *other, "--report", "r.json", *tiny, *flags)
+            assert r.exit_code == 1 and "r.json: already exists, the report of these pairs written to other outputs " \
+                "(another --out-dir or --name-template, or the manifest's output names); choose another --report " \
+                f"{told} each finished output whatever the report)" in r.stderr, cli_result_text(r)
+    Path("m.csv").write_text("content,style\ns.png,c.png\n")
+    r = run("batch", "m.csv", "--out-dir", "out", "--report", "r.json", *tiny)
+    assert r.exit_code == 1 and "the report of another manifest's pairs (edited since" in r.stderr, cli_result_text(r)
+    assert Path("r.json").read_text() == before and not os.path.exists("out2")

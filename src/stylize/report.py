@@ -454,16 +454,32 @@ class Report:
                                 f"and this Report records none (made without manifest_sha256): its pairs cannot be "
                                 f"told to be that manifest's; give its manifest_sha256, or choose another report")
         if there.get("settings") == _plain(self.settings):
-            # (only the pairs differ, or their count: a manifest edited since. --overwrite would make every pair
-            # again, and drop the other shards' records: a report of its own keeps both)
-            raise ManifestError(f"{self.shown}: already exists, the report of another manifest's pairs (edited since "
-                                f"it was written?); choose another --report (--skip-existing keeps each finished "
-                                f"output whatever the report)")
+            # (only the pairs differ, or their count: a manifest edited since, or its outputs named otherwise.
+            # --overwrite would make every pair again, and drop the other shards' records: a report of its own keeps
+            # both)
+            kept = "--skip-existing, as given," if resume else "--skip-existing"
+            raise ManifestError(f"{self.shown}: already exists, the report of {self._other_pairs(there)}; choose "
+                                f"another --report ({kept} keeps each finished output whatever the report)")
         if resume:  # (--overwrite cannot be added to --skip-existing)
             raise ManifestError(f"{self.shown}: already exists, the report of a batch with other settings; choose "
                                 f"another --report")
         raise ManifestError(f"{self.shown}: already exists (a report of a batch with other settings); pass "
                             f"--overwrite to replace it, or choose another --report")
+
+    def _other_pairs(self, there: dict) -> str:
+        """Whose pairs a report of these settings but not of this manifest holds, in words: these pairs written
+        to other outputs (another --out-dir, --name-template, output names), or another manifest's pairs."""
+        try:
+            theirs = [Record.from_dict(r) for r in there["pairs"]]
+        except (TypeError, KeyError):
+            theirs = []
+        ours = {r.index: r.key() for r in self.records}
+        if theirs and there.get("manifest_pairs") == self.manifest_pairs and all(
+                r.index in ours and ours[r.index][:3] + ours[r.index][4:] == r.key()[:3] + r.key()[4:] for r in theirs) \
+                and any(ours[r.index][3] != r.output for r in theirs):
+            return "these pairs written to other outputs (another --out-dir or --name-template, or the manifest's " \
+                "output names)"
+        return "another manifest's pairs (edited since it was written?)"
 
     def _same_batch(self, there: dict) -> bool:
         """Whether a report on disk belongs to this batch: the same settings, the same manifest (manifest_sha256:
