@@ -622,5 +622,9 @@ def test_round_106_a_run_from_a_start_image_reads_no_init(tmp_path, synthetic_we
         assert outcome.metadata["inputs"]["init"] is None and outcome.metadata["start"]
         pictures.add(outcome.image.tobytes())
     assert len(pictures) == 1
+    session = Session(Settings(**tiny, seed=5, noise=0.5))  # (round 107: one Session's settings serve its runs: the
+    assert session.run(session.transfer_job(photo, art)).metadata["settings"]["seed"] == 5  # seed read here, and
+    assert "seed" not in session.run(session.transfer_job(photo, art), start=start).metadata["settings"]  # not here
+    session = Session(Settings(**tiny, init=str(tmp_path / "init.png")))
     with pytest.raises(ImageError, match="another shape than the output"):  # (without a start: the init is read)
         session.run(session.transfer_job(photo, art))
