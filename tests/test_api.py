@@ -2,6 +2,7 @@
 
 import dataclasses
 import gc
+import re
 
 import pytest
 import torch
@@ -628,3 +629,26 @@ def test_round_106_a_run_from_a_start_image_reads_no_init(tmp_path, synthetic_we
     session = Session(Settings(**tiny, init=str(tmp_path / "init.png")))
     with pytest.raises(ImageError, match="another shape than the output"):  # (without a start: the init is read)
         session.run(session.transfer_job(photo, art))
+
+
+def test_round_108_a_plan_run_from_a_start_image_reads_no_init_and_a_change_is_named(tmp_path, synthetic_weights):
+    """Hostile round 108: Session.run(plan, start=...) read the plan's --init file: replaced since, "an input of
+    this plan (the photograph, ...) has changed" (naming one that had not); removed, "no such file". A Job ran. The
+    start image stands for the init either way; a plan run without one names the input that changed."""
+    from stylize import Settings
+
+    init = tmp_path / "init.png"
+    pattern(40, 30, 3).save(init)
+    session = Session(Settings(size=40, iterations=2, weights=str(synthetic_weights), normalize=False,
+                               init=str(init)))
+    job = session.transfer_job(pattern(40, 30, 1), pattern(36, 36, 2))
+    plan = session.plan(job)
+    start = torch.full((1, 3, 30, 40), 0.4)
+    pattern(40, 30, 4).save(init)  # (replaced since it was planned)
+    for given in (plan, job):
+        assert session.run(given, start=start).metadata["inputs"]["init"] is None
+    with pytest.raises(ImageError, match=re.escape(f"an input of this plan ({init}) has changed since it was planned")):
+        session.run(plan)
+    init.unlink()
+    for given in (plan, job):
+        assert session.run(given, start=start).metadata["start"]

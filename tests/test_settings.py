@@ -21,7 +21,7 @@ from stylize.settings import Settings
     ("coarse_iterations", 10**12, "--coarse-iterations must be an integer from 1 to 10000000, not 1000000000000"),
     ("style_scale", 1e300, "--style-scale must be at most 64, not 1e+300"),
     ("ratio", float("inf"), "ratio must be a finite number > 0, not inf"),
-    ("noise", 2.0, "noise must be between 0 and 1, not 2.0"),
+    ("noise", 2.0, "noise must be 0 or from 1e-12 to 1 (the command line's --noise), not 2.0"),
     ("precision", "fp16", "precision must be one of fp32, bf16, not 'fp16'"),
 ])
 def test_every_number_has_a_range(field, value, message):
@@ -184,3 +184,12 @@ def test_round_101_a_whole_number_field_tells_what_it_was_given():
         with pytest.raises(SettingsError) as e:
             Settings(**{field: value})
         assert str(e.value).endswith(f", not {told}"), (field, str(e.value))
+
+
+def test_round_108_noise_has_the_command_lines_range():
+    """Hostile round 108: Settings(noise=1e-300) (or 1e-13) was taken, though --noise refuses it: a noise that is 0
+    in float32, whose seed was then never read, recorded as given. 0, or from 1e-12 to 1, as on the command line."""
+    for noise in (1e-300, 1e-13, -0.1, 1.5):
+        with pytest.raises(SettingsError, match="noise must be 0 or from 1e-12 to 1"):
+            Settings(noise=noise)
+    assert (Settings(noise=0).noise, Settings(noise=1e-12).noise, Settings(noise=1).noise) == (0, 1e-12, 1)

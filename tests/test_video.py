@@ -2065,3 +2065,11 @@ def test_round_103_the_readmes_rule_for_a_frames_folders_name(tmp_path, monkeypa
         else:
             assert r.exit_code == 0 and sorted(os.listdir(folder)) == ["frame_00001.png", "frame_00002.png"], \
                 cli_result_text(r)
+
+
+def test_round_108_pass_blend_has_the_command_lines_range():
+    """Hostile round 108: VideoOptions(passes=2, pass_blend=1e-300) was taken, though --pass-blend refuses it."""
+    for blend in (1e-300, 1e-13, Fraction(1, 10**400)):
+        with pytest.raises(video.VideoError, match="--pass-blend .*: give 0 or a number from 1e-12 to 1"):
+            video.VideoOptions(passes=2, pass_blend=blend)
+    assert video.VideoOptions(passes=2, pass_blend=1e-12).pass_blend == 1e-12

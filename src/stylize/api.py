@@ -183,15 +183,24 @@ class Session:
         plan = plans.make(job, self.targets, self.device, self.settings.pooling, memory_of)
         return arguments.seal(replace(plan, inputs=inputs, settings=self.settings))
 
-    def _check_plan(self, plan: Plan) -> None:
+    def _check_plan(self, plan: Plan, started: bool = False) -> None:
         """A plan given to run is run as it was checked: by a Session of the same settings (the network), on inputs
-        whose pixels have not changed since, as it was returned (SettingsError, ImageError)."""
+        whose pixels have not changed since (but the init, where `started`: a start image given to run stands for
+        it), as it was returned (SettingsError, ImageError naming the input that changed)."""
         plans.check_made(plan)
         if plan.settings is not None and plan.settings != self.settings:
             raise SettingsError("this plan was made by a Session with other settings: plan the job with this one")
-        if plan.inputs is not None and jobs.inputs(plan.job, self.targets.key) != plan.inputs:
-            raise ImageError(f"an input of this plan ({describe(plan.job.content or plan.job.styles[0])}, ...) has "
-                             f"changed since it was planned: plan the job again")
+        if plan.inputs is None:
+            return
+        job, then = (_without_init(plan.job), {**plan.inputs, "init": None}) if started else (plan.job, plan.inputs)
+        now = jobs.inputs(job, self.targets.key)
+        if now != then:
+            which = {"content": job.content, "init": job.init, "content_mask": job.content_mask,
+                     **{f"styles{i}": s for i, s in enumerate(job.styles)},
+                     **{f"style_masks{i}": m for i, m in enumerate(job.style_masks)}}
+            changed = next((name for name in which if _item(now, name) != _item(then, name)), "content")
+            raise ImageError(f"an input of this plan ({describe(which[changed])}) has changed since it was planned: "
+                             f"plan the job again")
 
     # -- stage 3: the objective of a level --------------------------------------------------------------
     def terms(self, job: Job, net, level: Level) -> list[Term]:
@@ -257,9 +266,9 @@ class Session:
 
     def _pinned_run(self, plan, callback, should_stop, extra_terms, start, iterations) -> Outcome:
         if isinstance(plan, Job):  # (with a start image, the job's init is never read: neither checked nor digested)
-            plan = self.plan(plan if start is None or plan.init == "noise" else arguments.seal(replace(plan, init="noise")))
+            plan = self.plan(plan if start is None else _without_init(plan))
         else:
-            self._check_plan(plan)
+            self._check_plan(plan, started=start is not None)
         if iterations is not None:
             plan = plan.with_iterations(iterations)
         try:
@@ -454,6 +463,21 @@ def _taken_terms(extra_terms) -> tuple:
         taken.append(copy.copy(term))
         taken[-1].weight = weight
     return tuple(taken)
+
+
+def _without_init(job: Job) -> Job:
+    """`job` as a run given a start image runs it: its init never read (noise, which reads no file)."""
+    return job if job.init == "noise" else arguments.seal(replace(job, init="noise"))
+
+
+def _item(inputs: dict, name: str):
+    """One input's digest in jobs.inputs' dict, by its name there, a list's item by its index ("styles1")."""
+    base = name.rstrip("0123456789")
+    if base == name:
+        return inputs.get(name)
+    items = inputs.get(base) or []
+    index = int(name[len(base):])
+    return items[index] if index < len(items) else None
 
 
 def _settings_used(job: Job) -> dict:

@@ -130,8 +130,9 @@ class Settings:
                                   ("style_size", MAX_SIDE, 1)):
             if getattr(self, name) is not None:
                 _count("--" + name.replace("_", "-"), getattr(self, name), most, least)
-        if not math.isfinite(self.noise) or not 0 <= self.noise <= 1:
-            raise SettingsError(f"noise must be between 0 and 1, not {self.noise!r}")
+        if not math.isfinite(self.noise) or not (self.noise == 0 or NUMBER_RANGE[0] <= self.noise <= 1):
+            raise SettingsError(f"noise must be 0 or from {NUMBER_RANGE[0]:g} to 1 (the command line's --noise), not "
+                                f"{self.noise!r}")
         if not re.fullmatch(r"auto|cpu|mps|cuda(:[0-9]{1,4})?", str(self.device)):
             raise SettingsError(f"{self.device!r} is not a device name; use auto, cpu, mps, cuda or cuda:N")
         if self.content_mask == "" or "" in self.style_masks:  # (" " is a name)

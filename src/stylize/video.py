@@ -563,8 +563,9 @@ class VideoOptions:
         object.__setattr__(self, "long_term", j)
         if not 1 <= self.passes <= MAX_PASSES:
             raise VideoError(f"--passes {self.passes}: give 1 to {MAX_PASSES}")
-        if not _number(self.pass_blend) or not 0 <= self.pass_blend <= 1:
-            raise VideoError(f"--pass-blend {arguments.quoted(self.pass_blend)}: give a number from 0 to 1")
+        if not _number(self.pass_blend) or not (self.pass_blend == 0 or NUMBER_RANGE[0] <= self.pass_blend <= 1):
+            raise VideoError(f"--pass-blend {arguments.quoted(self.pass_blend)}: give 0 or a number from "
+                             f"{NUMBER_RANGE[0]:g} to 1")
         for name in ("pass_blend", "temporal_weight"):  # (finite: checked above)
             try:
                 object.__setattr__(self, name, arguments.as_float(getattr(self, name)))
