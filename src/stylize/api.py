@@ -481,15 +481,15 @@ def _item(inputs: dict, name: str):
 
 
 def _settings_used(job: Job) -> dict:
-    """The settings a picture records: the job's (but those its command never reads), with a reconstruction's
-    layers as the call gave them (layer=, layers=: the command line's --layer/--layers are its settings'
-    content_layer/style_layers, so one picture records one recipe however it was asked for)."""
+    """The settings a picture records: the job's (but those its run never reads: unread.recorded), with a
+    reconstruction's layers as the call gave them (layer=, layers=: the command line's --layer/--layers are its
+    settings' content_layer/style_layers, so one picture records one recipe however it was asked for)."""
     settings = dict(job.settings)
     if job.command == "content-recon":
         settings["content_layer"] = job.content_layers[0]
     elif job.command == "style-recon" and tuple(settings["style_layers"]) != tuple(job.style_layers):
         settings.update(style_layers=tuple(job.style_layers), style_layer_weights=None)  # (layers=: equal weights)
-    return recorded(settings, job.command)  # (none the command never reads: a style-recon's ratio)
+    return recorded(settings, job.command)  # (none its run never reads: a style-recon's ratio, an unread seed)
 
 
 class _LevelCallback:
