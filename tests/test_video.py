@@ -2073,3 +2073,24 @@ def test_round_108_pass_blend_has_the_command_lines_range():
         with pytest.raises(video.VideoError, match="--pass-blend .*: give 0 or a number from 1e-12 to 1"):
             video.VideoOptions(passes=2, pass_blend=blend)
     assert video.VideoOptions(passes=2, pass_blend=1e-12).pass_blend == 1e-12
+
+
+def test_round_109_a_frame_records_only_the_temporal_options_it_read(tmp_path, monkeypatch, synthetic_weights):
+    """Hostile round 109: in a multi-pass video, a frame whose start was its own last result (no neighbour blended
+    in, no temporal term: the first frame's last pass, a one-frame clip) recorded flow, warp, temporal weight and
+    pass blend; a single pass's first frame did not. Each frame records what it read."""
+    import json
+
+    monkeypatch.chdir(tmp_path)
+    small_clip(3)
+    tiny = ["--weights", str(synthetic_weights), "--no-normalize", "--size", "32", "--quiet"]
+    temporal = {"flow", "warp", "temporal_weight", "pass_blend", "long_term", "frame_iterations"}
+    for args, frame, read in ((["--passes", "3", "--pass-iterations", "1"], 1, set()),
+                              (["--passes", "3", "--pass-iterations", "1"], 3,
+                               {"flow", "warp", "temporal_weight", "pass_blend"}),
+                              (["--iterations", "2", "--temporal-weight", "0"], 2, {"flow", "warp"}),
+                              (["--iterations", "2"], 1, set())):
+        r = run("video", "fr", "s.png", "-o", "out/", *tiny, "--overwrite", *args)
+        assert r.exit_code == 0, cli_result_text(r)
+        info = json.loads(Image.open(f"out/frame_{frame:05d}.png").info["stylize"])["video"]
+        assert temporal & info.keys() == read, (args, frame, info)

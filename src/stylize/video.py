@@ -964,9 +964,10 @@ class _FrameRun:
         if outcome.partial:
             return False
         path = frame_path(self.out_dir, number)
-        if info.get("start") == "init" and not self.passes > 1:  # (a frame made alone: none of the temporal term)
-            for name in ("temporal_weight", "flow", "warp", "long_term", "frame_iterations"):
-                info.pop(name, None)
+        warped = "warped" in str(info.get("start"))  # (what this frame read: a temporal term, a neighbour warped
+        for name in ("temporal_weight", "long_term", "frame_iterations") * (not terms) + \
+                ("flow", "warp") * (not terms and not warped) + ("pass_blend",) * ("blended" not in info["start"]):
+            info.pop(name, None)  # into its start, that start blended with its own last result)
         meta = dict(outcome.metadata, **self.extra_meta, content=f"{self.clip.path} frame {number}", video=info,
                     settings=unread.recorded(outcome.metadata["settings"], "transfer", run))
         replace = number in self.made or (os.path.lexists(path) and _made_here(path))  # never a file that appeared
