@@ -2088,9 +2088,36 @@ def test_round_109_a_frame_records_only_the_temporal_options_it_read(tmp_path, m
     for args, frame, read in ((["--passes", "3", "--pass-iterations", "1"], 1, set()),
                               (["--passes", "3", "--pass-iterations", "1"], 3,
                                {"flow", "warp", "temporal_weight", "pass_blend"}),
-                              (["--iterations", "2", "--temporal-weight", "0"], 2, {"flow", "warp"}),
+                              (["--iterations", "2", "--temporal-weight", "0"], 2,
+                               {"flow", "warp", "frame_iterations"}),  # (round 110: its iterations, term or none)
                               (["--iterations", "2"], 1, set())):
         r = run("video", "fr", "s.png", "-o", "out/", *tiny, "--overwrite", *args)
         assert r.exit_code == 0, cli_result_text(r)
         info = json.loads(Image.open(f"out/frame_{frame:05d}.png").info["stylize"])["video"]
         assert temporal & info.keys() == read, (args, frame, info)
+
+
+def test_round_110_frame_iterations_and_temporal_from_pass_are_recorded_as_read(tmp_path, monkeypatch,
+                                                                                synthetic_weights):
+    """Hostile round 110: round 109 dropped --frame-iterations from a later frame made without a temporal term
+    (it sets that frame's iterations whatever the term), kept --iterations there (unread with --frame-iterations)
+    and "earlier" frames no term held it to, and kept --temporal-from-pass on a frame with no temporal term."""
+    import json
+
+    monkeypatch.chdir(tmp_path)
+    small_clip(2)
+    tiny = ["--weights", str(synthetic_weights), "--no-normalize", "--size", "32", "--quiet"]
+    r = run("video", "fr", "s.png", "-o", "out/", *tiny, "--iterations", "4", "--temporal-weight", "0",
+            "--frame-iterations", "2")
+    assert r.exit_code == 0, cli_result_text(r)
+    meta = json.loads(Image.open("out/frame_00002.png").info["stylize"])
+    assert meta["video"]["frame_iterations"] == 2 and "iterations" not in meta["settings"], meta
+    assert meta["video"]["earlier"] == [] and meta["iterations"] <= 2
+    first = json.loads(Image.open("out/frame_00001.png").info["stylize"])
+    assert "frame_iterations" not in first["video"] and first["settings"]["iterations"] == 4
+    r = run("video", "fr", "s.png", "-o", "multi/", *tiny, "--passes", "3", "--pass-iterations", "1",
+            "--temporal-from-pass", "2")
+    assert r.exit_code == 0, cli_result_text(r)
+    for frame in (1, 2):  # (the last pass runs forward: frame 1 has no neighbour, frame 2 is held to frame 1)
+        info = json.loads(Image.open(f"multi/frame_{frame:05d}.png").info["stylize"])["video"]
+        assert ("temporal_from_pass" in info) == ("temporal_weight" in info) == (frame == 2), info

@@ -965,11 +965,15 @@ class _FrameRun:
             return False
         path = frame_path(self.out_dir, number)
         warped = "warped" in str(info.get("start"))  # (what this frame read: a temporal term, a neighbour warped
-        for name in ("temporal_weight", "long_term", "frame_iterations") * (not terms) + \
-                ("flow", "warp") * (not terms and not warped) + ("pass_blend",) * ("blended" not in info["start"]):
-            info.pop(name, None)  # into its start, that start blended with its own last result)
+        for name in ("temporal_weight", "long_term", "temporal_from_pass") * (not terms) + \
+                ("flow", "warp") * (not terms and not warped) + ("pass_blend",) * ("blended" not in info["start"]) + \
+                ("frame_iterations",) * (info["start"] != "previous frame warped"):  # into its start, blended with
+            info.pop(name, None)  # its own last result; a single pass's later frame, its iterations)
+        settings = unread.recorded(outcome.metadata["settings"], "transfer", run)
+        if info["start"] == "previous frame warped" and o.frame_iterations is not None:
+            settings.pop("iterations", None)  # (its count is --frame-iterations')
         meta = dict(outcome.metadata, **self.extra_meta, content=f"{self.clip.path} frame {number}", video=info,
-                    settings=unread.recorded(outcome.metadata["settings"], "transfer", run))
+                    settings=settings)
         replace = number in self.made or (os.path.lexists(path) and _made_here(path))  # never a file that appeared
         images.save_image(outcome.image, path, meta, overwrite=replace)
         self.made[number] = p
@@ -989,7 +993,7 @@ class _FrameRun:
             targets, weights = held_to([earlier[j] for j in js])
             terms = [TemporalTerm(targets, weights, o.temporal_weight)]
         info.update(start="previous frame warped", reliable=round(float(earlier[1][1].mean()), 4),
-                    earlier=[number - j for j in js])
+                    earlier=[number - j for j in js] if terms else [])  # (the frames a temporal term holds it to)
         return earlier[1][0], terms, o.iterations_after_first(self.session.settings.iterations)
 
     def multi_pass(self, number: int, p: int, info: dict):
