@@ -3,9 +3,11 @@ out, less flicker than independent frames) and `stylize video`'s bad input, each
 
 import os
 import re
+import shutil
 from pathlib import Path
 from fractions import Fraction
 from signal import SIGINT
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -594,10 +596,10 @@ def test_the_resume_fingerprint_changes_with_a_style_images_content(tmp_path, fo
     pattern(36, 36, seed=1).save(style)
     session = SimpleNamespace(settings=Settings())
     clip = video.open_clip(folder)
-    before = video.fingerprint(session, clip, [style], None, video.VideoOptions())
-    assert video.fingerprint(session, clip, [style], None, video.VideoOptions()) == before
+    before = video.frame_marks(session, clip, [style], None, video.VideoOptions())
+    assert video.frame_marks(session, clip, [style], None, video.VideoOptions()) == before
     pattern(36, 36, seed=2).save(style)  # another painting under the same name
-    after = video.fingerprint(session, clip, [style], None, video.VideoOptions())
+    after = video.frame_marks(session, clip, [style], None, video.VideoOptions())
     assert after != before
     frame = clip.files[0]  # another frame of the same byte size and time stamp: still another input
     stat = frame.stat()
@@ -606,7 +608,7 @@ def test_the_resume_fingerprint_changes_with_a_style_images_content(tmp_path, fo
     frame.write_bytes(bytes(data))
     os.utime(frame, ns=(stat.st_atime_ns, stat.st_mtime_ns))
     assert frame.stat().st_size == stat.st_size and frame.stat().st_mtime_ns == stat.st_mtime_ns
-    assert video.fingerprint(session, clip, [style], None, video.VideoOptions()) != after
+    assert video.frame_marks(session, clip, [style], None, video.VideoOptions()) != after
 
 
 # Nothing lost while the video is written: the work folder keeps what stylize did not write; a stopped or
@@ -879,21 +881,21 @@ def test_a_frame_made_for_another_number_or_a_users_numbered_image_is_no_frame_o
     folder = tmp_path / "out"
     folder.mkdir()
     images.save_image(pattern(8, 6), folder / "frame_00001.png", {"video": {"frame": 1, "fingerprint": "mark"}})
-    assert video.check_folder(folder, 3, "mark", False) == {1: 1}
+    assert video.check_folder(folder, 3, ["mark"] * 3, False) == {1: 1}
     (folder / "frame_00002.png").write_bytes((folder / "frame_00001.png").read_bytes())
     with pytest.raises(video.VideoError, match="frame_00002.png: a frame of another run .* or of another frame"):
-        video.check_folder(folder, 3, "mark", False)
-    assert video.check_folder(folder, 3, "mark", True) == {1: 1}  # --overwrite redoes it
+        video.check_folder(folder, 3, ["mark"] * 3, False)
+    assert video.check_folder(folder, 3, ["mark"] * 3, True) == {1: 1}  # --overwrite redoes it
     (folder / "frame_00002.png").unlink()
     pattern(8, 6).save(folder / "frame_00003.webp")
     for overwrite in (False, True):
         with pytest.raises(video.VideoError, match="frame_00003.webp: a numbered image at frame 3 of this clip"):
-            video.check_folder(folder, 3, "mark", overwrite)
+            video.check_folder(folder, 3, ["mark"] * 3, overwrite)
     with pytest.raises(video.VideoError, match="frame_00003.webp: not a frame stylize made, numbered after this "
                                                "clip's 2 frames"):  # round 17: beyond this clip's frames too
-        video.check_folder(folder, 2, "mark", True)
+        video.check_folder(folder, 2, ["mark"] * 3, True)
     (folder / "frame_00003.webp").rename(folder / "IMG_0003.webp")  # a photo of yours: not named as a frame
-    assert video.check_folder(folder, 2, "mark", True) == {1: 1}
+    assert video.check_folder(folder, 2, ["mark"] * 3, True) == {1: 1}
 
 
 def test_the_temporary_video_is_a_new_file_never_one_already_there(tmp_path):
@@ -2121,3 +2123,67 @@ def test_round_110_frame_iterations_and_temporal_from_pass_are_recorded_as_read(
     for frame in (1, 2):  # (the last pass runs forward: frame 1 has no neighbour, frame 2 is held to frame 1)
         info = json.loads(Image.open(f"multi/frame_{frame:05d}.png").info["stylize"])["video"]
         assert ("temporal_from_pass" in info) == ("temporal_weight" in info) == (frame == 2), info
+
+
+def test_round_110_a_frame_resumes_whatever_the_options_it_never_read(tmp_path, monkeypatch, synthetic_weights):
+    """Hostile round 110: a video's resume fingerprint covered every video option, read or not: a one-frame clip run
+    again with another --temporal-weight refused its finished frame as "of another run", and --frame-iterations
+    added to a clip refused its first frame too. Each frame's mark covers what it read (and, in one pass, the mark
+    of the frame it starts from): the first frame is kept, the later ones redone with --overwrite, and the video
+    made of them is one run's."""
+    import json
+
+    monkeypatch.chdir(tmp_path)
+    small_clip(1, folder="one")
+    small_clip(3, style=None)
+    tiny = ["--weights", str(synthetic_weights), "--no-normalize", "--size", "32", "--quiet", "--iterations", "4"]
+    assert run("video", "one", "s.png", "-o", "o1/", *tiny).exit_code == 0
+    before, stamp = Path("o1/frame_00001.png").read_bytes(), Path("o1/frame_00001.png").stat().st_mtime_ns
+    for again in (["--temporal-weight", "50", "--long-term", "1,2"], ["--frame-iterations", "3"]):
+        r = run("video", "one", "s.png", "-o", "o1/", *tiny, *again)  # (nothing here reads them)
+        assert r.exit_code == 0, cli_result_text(r)
+        assert Path("o1/frame_00001.png").read_bytes() == before  # (kept, not made again)
+        assert Path("o1/frame_00001.png").stat().st_mtime_ns == stamp
+    assert run("video", "fr", "s.png", "-o", "o3/", *tiny).exit_code == 0
+    work = Path("o3")
+    kept = work / "frame_00001.png"
+    stamp = kept.stat().st_mtime_ns
+    r = run("video", "fr", "s.png", "-o", "o3/", *tiny, "--frame-iterations", "3")
+    assert r.exit_code == 1 and "frame_00002.png: a frame of another run" in cli_result_text(r), cli_result_text(r)
+    r = run("video", "fr", "s.png", "-o", "o3/", *tiny, "--frame-iterations", "3", "--overwrite")
+    assert r.exit_code == 0, cli_result_text(r)
+    assert kept.stat().st_mtime_ns == stamp  # (frame 1 read no --frame-iterations: kept, not made again)
+    metas = [json.loads(Image.open(work / f"frame_{n:05d}.png").info["stylize"])["video"] for n in (1, 2, 3)]
+    assert [m.get("follows") for m in metas] == [None, metas[0]["fingerprint"], metas[1]["fingerprint"]]
+    assert metas[1]["frame_iterations"] == 3 and len({m["fingerprint"] for m in metas}) == 3
+    video.encode(work, tmp_path / "o3.mp4", video.open_clip("fr"), "libx264")  # (one run's frames)
+    assert video.open_clip("o3.mp4").count == 3
+
+
+def test_round_110_a_frame_made_from_another_runs_frame_is_not_resumed_nor_encoded(tmp_path, monkeypatch,
+                                                                                  synthetic_weights):
+    """Round 110's marks: a later frame of one pass depends on the frame before it, so one read no --iterations
+    (set by --frame-iterations) is still of another run when the first frame's --iterations changed; and encode
+    refuses a frame made from another run's frame before it."""
+    from stylize.settings import Settings
+
+    monkeypatch.chdir(tmp_path)
+    small_clip(3)
+    clip = video.open_clip("fr")
+    session = SimpleNamespace(settings=Settings(iterations=4))
+    options = video.VideoOptions(frame_iterations=2)
+    marks = video.frame_marks(session, clip, ["s.png"], None, options)
+    other = video.frame_marks(SimpleNamespace(settings=Settings(iterations=6)), clip, ["s.png"], None, options)
+    assert len(set(marks)) == 3 and all(a != b for a, b in zip(marks, other))
+    alone = video.frame_marks(session, clip, ["s.png"], None, video.VideoOptions(independent=True))
+    assert len(set(alone)) == 1  # (frames made alone: one mark, none depends on another)
+    tiny = ["--weights", str(synthetic_weights), "--no-normalize", "--size", "32", "--quiet", "--iterations", "4",
+            "--frame-iterations", "2"]
+    for name, iterations in (("a", "4"), ("b", "6")):
+        assert run("video", "fr", "s.png", "-o", f"{name}/", *tiny, "--iterations", iterations).exit_code == 0
+    shutil.copy("b/frame_00002.png", "a/frame_00002.png")  # frame 2 of another first frame's run
+    r = run("video", "fr", "s.png", "-o", "a/", *tiny)
+    assert r.exit_code == 1 and "a/frame_00002.png: a frame of another run" in cli_result_text(r), cli_result_text(r)
+    with pytest.raises(video.VideoError, match=r"frame_00002.png: a frame of another run than frame_00001.png"):
+        video.encode("a", tmp_path / "mixed.mp4", clip, "libx264")
+    assert not Path("mixed.mp4").exists()

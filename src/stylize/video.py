@@ -658,24 +658,76 @@ def frame_path(folder: Path, number: int) -> Path:
     return Path(folder) / FRAME_NAME.format(number)
 
 
-def fingerprint(session, clip: Clip, styles, blend, options: VideoOptions) -> str:
-    """What the frames depend on: a rerun resumes only frames with the same fingerprint."""
+def frame_start(options: VideoOptions, count: int, number: int, p: int = 1) -> tuple[str, bool]:
+    """How frame `number` of a clip of `count` frames starts in pass p, and whether a temporal term holds it:
+    ("init", False) for a frame made alone; "warped" (a single pass's later frame: the previous stylised frame
+    warped), "own" (a later pass with no neighbour before it: its own last result) or "blended" (its own last
+    result blended with the neighbour warped), each with whether the temporal term applies (_FrameRun.single_pass,
+    multi_pass)."""
+    o = options
+    if o.independent or (o.passes == 1 and number == 1) or (o.passes > 1 and p == 1):
+        return "init", False
+    if o.passes == 1:
+        return "warped", bool(o.temporal_weight and any(number - j >= 1 for j in o.long_term))
+    neighbour = number - 1 if p % 2 else number + 1
+    if not 1 <= neighbour <= count:
+        return "own", False
+    return "blended", bool(p >= o.first_temporal_pass and o.temporal_weight)
+
+
+def frame_record(options: VideoOptions, settings: dict, start: str, terms: bool) -> tuple[dict, dict]:
+    """(video options, settings) that a frame starting so (frame_start) reads, of those its run reads
+    (unread.recorded): no temporal weight, distances or pass without a term; no flow or warp without a warped
+    neighbour; no pass blend unless blended; --frame-iterations only where it sets the count (a single pass's
+    later frame), and then no --iterations. What the frame records, and what its fingerprint covers."""
+    run = {**settings, **asdict(options)}
+    video, settings = unread.recorded(asdict(options), "video", run), unread.recorded(settings, "transfer", run)
+    unused = ("temporal_weight", "long_term", "temporal_from_pass") * (not terms) + \
+        ("flow", "warp") * (not terms and start not in ("warped", "blended")) + ("pass_blend",) * (start != "blended") + \
+        ("frame_iterations",) * (start != "warped")
+    for name in unused:
+        video.pop(name, None)
+    if start == "warped" and options.frame_iterations is not None:
+        settings.pop("iterations", None)  # (its count is --frame-iterations')
+    return video, settings
+
+
+def frame_marks(session, clip: Clip, styles, blend, options: VideoOptions) -> list[str]:
+    """What each frame depends on (index: frame number - 1): a rerun resumes only a frame whose mark is the same.
+    Each covers the clip, the styles (and the files' contents), the blend, and the settings and video options that
+    frame reads (frame_record, in every pass of a multi-pass run, whose frames all depend on each other); a single
+    pass's later frame also covers the mark of the frame before it, which it starts from (and so of every frame
+    before that)."""
     settings = session.settings.to_dict()
     settings.pop("device", None)
     if settings.get("precision") == "fp32":  # frames made before the option existed resume
         settings.pop("precision")
     from .files import input_files
 
-    data = {"settings": settings, "source": os.path.realpath(clip.path), "count": clip.count,
+    data = {"source": os.path.realpath(clip.path), "count": clip.count,
             "styles": [os.path.realpath(s) if isinstance(s, (str, os.PathLike)) else
                        f"pixels:{digest(images.read_in_memory(s, 'style image'))}"  # (a PIL image by the picture
                        for s in styles],  # it shows, as read: palette, EXIF turn, transparency; not by its object)
-            "blend": list(blend) if blend is not None else None, "video": asdict(options),
+            "blend": list(blend) if blend is not None else None,
             # what the files hold, not only their names: a new painting saved under the old name redoes the frames
             "digests": [_file_digest(f) for f in [*(s for s in styles if isinstance(s, (str, os.PathLike))),
                                                   *input_files(session.settings)]],
             "source_files": [_file_digest(f) for f in (clip.files or [clip.path])]}
-    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+    def mark(kinds, before=None) -> str:  # (each distinct record once, in one order: a one-frame clip's passes
+        read = {json.dumps(frame_record(options, settings, *k), sort_keys=True, default=str) for k in set(kinds)}
+        frame = dict(data, read=sorted(read), before=before)  # read the same, whatever their starts)
+        return hashlib.sha256(json.dumps(frame, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+    count = clip.count
+    if options.passes > 1:  # (one mark: every frame and pass of it)
+        return [mark({frame_start(options, count, n, p) for n in {1, min(2, count), count}  # (the first and last
+                      for p in range(1, options.passes + 1)})] * count  # frames start as any other can, and more)
+    marks: list[str] = []
+    for number in range(1, count + 1):
+        marks.append(mark([frame_start(options, count, number)],
+                          None if options.independent or number == 1 else marks[-1]))
+    return marks
 
 
 def clip_key(clip: Clip) -> str:
@@ -723,8 +775,9 @@ def check_not_inputs(inputs, written) -> None:
 
 
 def recorded_pass(path: Path, mark: str, number: int | None = None) -> int | None:
-    """The pass that made a frame of this run's fingerprint (1 for a single-pass run) as frame `number`; 0: a
-    frame of another run, or of another frame (copied or renamed), or partial, or unreadable; None: absent."""
+    """The pass that made a frame of this run's mark for it (frame_marks; 1 for a single-pass run) as frame
+    `number`; 0: a frame of another run, or of another frame (copied or renamed), or partial, or unreadable; None:
+    absent."""
     if not os.path.exists(path):
         return None
     meta = images.ours(path)  # ({} for a folder, an unreadable file: 0 below)
@@ -734,11 +787,12 @@ def recorded_pass(path: Path, mark: str, number: int | None = None) -> int | Non
     return int(video.get("pass", 1))
 
 
-def check_folder(folder: Path, count: int, mark: str, overwrite: bool, video: bool = False) -> dict[int, int]:
+def check_folder(folder: Path, count: int, marks, overwrite: bool, video: bool = False) -> dict[int, int]:
     """Refuse (without overwrite) a frames folder holding frames of another run; returns {frame number: pass}
-    of this run's frames already made. `video`: the folder is a video's work folder (OUT.mp4.frames/), which
-    never holds the finished output of a run into that folder itself (`-o OUT.mp4.frames/`, its frames marked
-    "frames_for": "folder": that run's result, not to be removed once the video is encoded), whatever the flags."""
+    of this run's frames already made (`marks`: frame_marks; () keeps none). `video`: the folder is a video's work
+    folder (OUT.mp4.frames/), which never holds the finished output of a run into that folder itself (`-o
+    OUT.mp4.frames/`, its frames marked "frames_for": "folder": that run's result, not to be removed once the video
+    is encoded), whatever the flags."""
     folder = Path(folder)
     if os.path.islink(folder) and not os.path.exists(folder):  # (never followed to make a folder where it leads)
         raise VideoError(f"{folder}: a link to nothing, not a frames folder; move it away or choose another output")
@@ -770,7 +824,7 @@ def check_folder(folder: Path, count: int, mark: str, overwrite: bool, video: bo
             except ImageError as e:
                 raise VideoError(f"{e}; it is kept: move it away (a rerun then makes that frame) or choose another "
                                  f"output") from None
-        state = recorded_pass(f, mark, number) if number <= count else 0
+        state = recorded_pass(f, marks[number - 1], number) if number <= min(count, len(marks)) else 0
         changed = state and images.not_as_recorded(images.ours(f), found, f)
         if changed:  # (another size or format under the name, with the frame's metadata: no frame to keep)
             raise VideoError(f"{f}: {changed}; it is kept: move it away (a rerun then makes that frame) or choose "
@@ -807,7 +861,7 @@ def stylize_frames(session, clip: Clip, style, out_dir, options: VideoOptions = 
                    extra_meta: dict | None = None, claim: claims.Claim | None = None,
                    _frames_for: str = "folder") -> VideoResult:
     """Stylize every frame of `clip` into out_dir/frame_00001.png, ... (written atomically as each one
-    finishes); frames already made by an earlier run with the same fingerprint are kept, not redone.
+    finishes); frames already made by an earlier run with the same mark (frame_marks) are kept, not redone.
 
     Single pass (Ruder et al. 2016): the first frame runs the full synthesis (--iterations, from --init); each
     later frame i starts from the stylised frame i-1 warped by the flow (everywhere, unreliable pixels
@@ -841,9 +895,9 @@ def stylize_frames(session, clip: Clip, style, out_dir, options: VideoOptions = 
     check_not_inputs([clip.path, *clip.files, *styles, *input_files(session.settings)], [out_dir])  # (the API's
     # callers too: make_video checks more)
     claims.check_folder_free(out_dir)  # (said first, whatever the flags: never "pass --overwrite" for its frames)
-    blend_weights(session.settings, blend, len(styles))  # (checked before the fingerprint lists it)
-    mark = fingerprint(session, clip, styles, blend, options)
-    made = check_folder(out_dir, clip.count, mark, overwrite)
+    blend_weights(session.settings, blend, len(styles))  # (checked before the marks list it)
+    marks = frame_marks(session, clip, styles, blend, options)
+    made = check_folder(out_dir, clip.count, marks, overwrite)
     flow = None if options.independent else Flow(options.flow)  # RAFT's weights are checked before the folder is made
     created = images.missing_folders(out_dir)
     images.make_folder(out_dir, "frames folder")
@@ -857,7 +911,7 @@ def stylize_frames(session, clip: Clip, style, out_dir, options: VideoOptions = 
                 m = FRAME_PATTERN.match(f.name)
                 if m and int(m.group(1)) > clip.count and _made_here(f):
                     f.unlink()
-        run = _FrameRun(session, clip, styles, blend, out_dir, options, mark, made, flow,
+        run = _FrameRun(session, clip, styles, blend, out_dir, options, marks, made, flow,
                         dict(extra_meta or {}, frames_for=_frames_for))
         with pinned():  # (a style replaced meanwhile: refused, never frames of two styles in one video; a run the
             return run.all(unpinned(callback), unpinned(should_stop), unpinned(on_frame))  # callbacks start: its own)
@@ -897,10 +951,10 @@ class _Frames:
 class _FrameRun:
     """One stylize_frames call: the frames folder's state, the sources and stylised frames at hand, the flow."""
 
-    def __init__(self, session, clip: Clip, styles, blend, out_dir: Path, options: VideoOptions, mark: str,
+    def __init__(self, session, clip: Clip, styles, blend, out_dir: Path, options: VideoOptions, marks: list[str],
                  made: dict[int, int], flow: Flow | None, extra_meta: dict | None):
         self.session, self.clip, self.styles, self.blend = session, clip, styles, blend
-        self.out_dir, self.options, self.mark, self.extra_meta = out_dir, options, mark, extra_meta
+        self.out_dir, self.options, self.marks, self.extra_meta = out_dir, options, marks, extra_meta
         self.passes = 1 if options.independent else options.passes
         self.made = dict(made)  # frame number -> the pass that made the frame on disk
         self.flow, self.clip_key = flow, clip_key(clip)
@@ -944,17 +998,19 @@ class _FrameRun:
         o, s = self.options, self.session.settings
         sized = self.frames[number]
         job = self.session.transfer_job(sized, self.styles, self.blend)
-        run = {**s.to_dict(), **asdict(o)}  # (what the frame records of both: what its run reads, unread.recorded)
-        info = {"frame": number, "frames": self.clip.count, "fingerprint": self.mark, "source": str(self.clip.path),
-                "clip": self.clip_key, "pass": p, "passes": self.passes, **unread.recorded(asdict(o), "video", run)}
+        kind, held = frame_start(o, self.clip.count, number, p)
+        info = {"frame": number, "frames": self.clip.count, "fingerprint": self.marks[number - 1],
+                "source": str(self.clip.path), "clip": self.clip_key, "pass": p, "passes": self.passes}
+        if self.passes == 1 and kind != "init":  # (the frame it starts from: encode checks the chain)
+            info["follows"] = self.marks[number - 2]
         try:
-            if self.passes > 1:
-                start, terms, iterations = self.multi_pass(number, p, info)
-            elif number == 1 or o.independent:
-                start, terms, iterations = None, [], s.iterations
+            if kind == "init":
+                start, terms, iterations = None, [], o.pass_iterations if self.passes > 1 else s.iterations
                 info["start"] = "init"
+            elif self.passes > 1:
+                start, terms, iterations = self.multi_pass(number, p, info, held)
             else:
-                start, terms, iterations = self.single_pass(number, info)
+                start, terms, iterations = self.single_pass(number, info, held)
             plan = self.session.plan(job, memory_of=self.memory_of)
             self.memory_of = self.memory_of or plan
             outcome = self.session.run(plan, callback, should_stop, extra_terms=terms, start=start,
@@ -964,14 +1020,8 @@ class _FrameRun:
         if outcome.partial:
             return False
         path = frame_path(self.out_dir, number)
-        warped = "warped" in str(info.get("start"))  # (what this frame read: a temporal term, a neighbour warped
-        for name in ("temporal_weight", "long_term", "temporal_from_pass") * (not terms) + \
-                ("flow", "warp") * (not terms and not warped) + ("pass_blend",) * ("blended" not in info["start"]) + \
-                ("frame_iterations",) * (info["start"] != "previous frame warped"):  # into its start, blended with
-            info.pop(name, None)  # its own last result; a single pass's later frame, its iterations)
-        settings = unread.recorded(outcome.metadata["settings"], "transfer", run)
-        if info["start"] == "previous frame warped" and o.frame_iterations is not None:
-            settings.pop("iterations", None)  # (its count is --frame-iterations')
+        video, settings = frame_record(o, outcome.metadata["settings"], kind, held)  # (what this frame read)
+        info.update(video)
         meta = dict(outcome.metadata, **self.extra_meta, content=f"{self.clip.path} frame {number}", video=info,
                     settings=settings)
         replace = number in self.made or (os.path.lexists(path) and _made_here(path))  # never a file that appeared
@@ -982,30 +1032,27 @@ class _FrameRun:
             self.styled.pop(number - self.keep - 1, None)
         return True
 
-    def single_pass(self, number: int, info: dict):
+    def single_pass(self, number: int, info: dict, held: bool):
         """Frame i > 1: start from the stylised frame i-1 warped (Ruder et al.'s prevWarped), hold it to the
         frames i-j, j in J, warped, with the long-term weights; `frame_iterations` iterations."""
         o = self.options
         js = [j for j in o.long_term if number - j >= 1]
         earlier = {j: self.earlier(number, number - j) for j in (js if 1 in js else [1, *js])}
         terms = []
-        if o.temporal_weight and js:
+        if held:  # (frame_start: a temporal weight, and an earlier frame at one of the distances)
             targets, weights = held_to([earlier[j] for j in js])
             terms = [TemporalTerm(targets, weights, o.temporal_weight)]
         info.update(start="previous frame warped", reliable=round(float(earlier[1][1].mean()), 4),
                     earlier=[number - j for j in js] if terms else [])  # (the frames a temporal term holds it to)
         return earlier[1][0], terms, o.iterations_after_first(self.session.settings.iterations)
 
-    def multi_pass(self, number: int, p: int, info: dict):
+    def multi_pass(self, number: int, p: int, info: dict, held: bool):
         """Ruder et al.'s multi-pass algorithm (IJCV 2018, "Multi-pass algorithm"): pass 1 makes every frame alone
         from --init; pass p > 1 goes the other way round (even passes from the last frame to the first) and starts
         frame i from delta c w + (1 - delta c) x, x its own result of pass p-1, w the neighbour just made in this
         pass (i-1 going forward, i+1 going back) warped onto it, c that warp's reliability; from pass
         first_temporal_pass on, with the temporal term against w. Every frame runs pass_iterations per pass."""
-        o = self.options
-        if p == 1:
-            info["start"] = "init"
-            return None, [], o.pass_iterations
+        o = self.options  # (pass 1: frame_start's "init", made in make)
         own = images.to_tensor(self.stylised(number))
         neighbour = number - 1 if p % 2 else number + 1
         if not 1 <= neighbour <= self.clip.count:
@@ -1013,7 +1060,7 @@ class _FrameRun:
             return own, [], o.pass_iterations
         warped, c = self.earlier(number, neighbour)
         start = (o.pass_blend * c * warped + (1 - o.pass_blend * c) * own).clamp(0, 1)
-        terms = [TemporalTerm(warped, c, o.temporal_weight)] if p >= o.first_temporal_pass and o.temporal_weight else []
+        terms = [TemporalTerm(warped, c, o.temporal_weight)] if held else []  # (from first_temporal_pass on)
         info.update(start=f"own result of the last pass blended with frame {neighbour} warped",
                     reliable=round(float(c.mean()), 4), earlier=[neighbour] if terms else [])
         return start, terms, o.pass_iterations
@@ -1102,7 +1149,7 @@ def make_video(source, styles, output, settings, options: VideoOptions = VideoOp
             held.enter_context(claims.holding(out))
         if as_video:
             claims.check_folder_free(work_folder(out))  # (another run writing it: said first, whatever its frames)
-            check_folder(work_folder(out), clip.count, "", overwrite=True, video=True)  # files of yours, a folder's
+            check_folder(work_folder(out), clip.count, (), overwrite=True, video=True)  # files of yours, a folder's
             # output: before "--overwrite"
             codec = check_video_output(out, codec, size, clip, fps, overwrite, shape=first.size, frames_folder=True)
             folder = work_folder(out)
@@ -1484,7 +1531,8 @@ def _file_stamp(file: Path) -> tuple | None:
 
 def _check_one_run(files: list[Path], source: Clip) -> None:
     """VideoError unless the frames stylize made (their metadata's "video") are one run's finished frames of
-    `source`: one fingerprint (clip, styles, settings), each of the last pass and not partial, made from this clip
+    `source`: one run's marks (frame_marks: clip, styles, settings; a single pass's later frame made from the frame
+    before it, as it is), each of the last pass and not partial, made from this clip
     (clip_key: another clip's rate, time stamps and audio would be given to them). Frames of the user's own, with
     no such metadata, are encoded as they are (but never mixed with stylize's)."""
     metas = [images.ours(f) for f in files]
@@ -1494,13 +1542,18 @@ def _check_one_run(files: list[Path], source: Clip) -> None:
     if made_from is not None and made_from != clip_key(source):  # (frames of older versions record none)
         raise VideoError(f"{files[0]}: made from another clip than {source.path} (from "
                          f"{metas[0]['video'].get('source')}); encode the frames with the Clip they were made from")
-    for f, meta in zip(files, metas):
+    for i, (f, meta) in enumerate(zip(files, metas)):
         info = meta.get("video")
         if not isinstance(info, dict):
             raise VideoError(f"{f}: not a frame stylize made, among frames it made; one video is made from one run's "
                              f"frames")
-        if info.get("fingerprint") != metas[0]["video"].get("fingerprint"):  # (the first's: a frame stylize made)
-            raise VideoError(f"{f}: a frame of another run than {files[0].name} (other inputs or settings); one video "
+        if "follows" in info:  # a single pass's later frame: made from the frame before it, as that frame is
+            one_run = i > 0 and info["follows"] == metas[i - 1]["video"].get("fingerprint")  # (a dict: checked there)
+        else:  # any other: of the first frame's mark
+            one_run = info.get("fingerprint") == metas[0]["video"].get("fingerprint")
+        if not one_run:
+            other = files[i - 1] if "follows" in info and i else files[0]
+            raise VideoError(f"{f}: a frame of another run than {other.name} (other inputs or settings); one video "
                              f"is made from one run's frames: run the video again to finish them")
         if meta.get("partial") or info.get("pass", 1) != info.get("passes", 1):
             raise VideoError(f"{f}: not finished (stopped, or an earlier pass's); run the video again to finish it")
