@@ -2187,3 +2187,52 @@ def test_round_110_a_frame_made_from_another_runs_frame_is_not_resumed_nor_encod
     with pytest.raises(video.VideoError, match=r"frame_00002.png: a frame of another run than frame_00001.png"):
         video.encode("a", tmp_path / "mixed.mp4", clip, "libx264")
     assert not Path("mixed.mp4").exists()
+
+
+def test_round_111_encode_refuses_a_frame_moved_to_another_frames_place(tmp_path, monkeypatch, synthetic_weights):
+    """Hostile round 111: frames made alone (--independent) or by several passes share one mark, and encode compared
+    only marks: frame 1 copied over frame 2, or frames 2 and 3 swapped, went into the video, which a resume refused
+    as "of another frame". encode checks each frame's recorded number against its place."""
+    monkeypatch.chdir(tmp_path)
+    small_clip(3)
+    clip = video.open_clip("fr")
+    tiny = ["--weights", str(synthetic_weights), "--no-normalize", "--size", "32", "--quiet", "--iterations", "2"]
+    for name, args in (("alone", ["--independent"]), ("passes", ["--passes", "2", "--pass-iterations", "1"])):
+        r = run("video", "fr", "s.png", "-o", f"{name}/", *tiny[:-2], *tiny[-2:] * (name == "alone"), *args)
+        assert r.exit_code == 0, cli_result_text(r)
+        video.encode(name, f"{name}_ok.mp4", clip, "libx264")  # (as made: one run's frames, each in its place)
+    shutil.copy("alone/frame_00001.png", "alone/frame_00002.png")
+    os.rename("passes/frame_00002.png", "passes/t.png")
+    os.rename("passes/frame_00003.png", "passes/frame_00002.png")
+    os.rename("passes/t.png", "passes/frame_00003.png")
+    for name, made_as in (("alone", 1), ("passes", 3)):
+        with pytest.raises(video.VideoError, match=rf"{name}/frame_00002.png: made as frame {made_as} of the clip, "
+                                                   r"not frame 2 \(copied or renamed since\)"):
+            video.encode(name, f"{name}.mp4", clip, "libx264")
+        assert not Path(f"{name}.mp4").exists()
+
+
+def test_round_111_a_first_frame_is_kept_whether_the_frames_are_made_alone_or_not(tmp_path, monkeypatch,
+                                                                                 synthetic_weights):
+    """Hostile round 111: a first frame's mark covered --independent, which it never reads (it is made alone from
+    --init either way): a rerun with or without --independent refused a frame of the same pixels as "of another run".
+    A frame made alone in one pass records no video option; later frames are still refused (another run)."""
+    import json
+
+    monkeypatch.chdir(tmp_path)
+    small_clip(1, folder="one")
+    small_clip(3, style=None)
+    tiny = ["--weights", str(synthetic_weights), "--no-normalize", "--size", "32", "--quiet", "--iterations", "3"]
+    assert run("video", "one", "s.png", "-o", "o1/", *tiny).exit_code == 0
+    assert run("video", "fr", "s.png", "-o", "o3/", *tiny).exit_code == 0
+    stamp = Path("o1/frame_00001.png").stat().st_mtime_ns
+    r = run("video", "one", "s.png", "-o", "o1/", *tiny, "--independent")
+    assert r.exit_code == 0 and Path("o1/frame_00001.png").stat().st_mtime_ns == stamp, cli_result_text(r)
+    first = json.loads(Image.open("o3/frame_00001.png").info["stylize"])["video"]
+    assert "independent" not in first and first["passes"] == 1 and first["start"] == "init", first
+    stamp = Path("o3/frame_00001.png").stat().st_mtime_ns
+    r = run("video", "fr", "s.png", "-o", "o3/", *tiny, "--independent")
+    assert r.exit_code == 1 and "o3/frame_00002.png: a frame of another run" in cli_result_text(r), cli_result_text(r)
+    r = run("video", "fr", "s.png", "-o", "o3/", *tiny, "--independent", "--overwrite")
+    assert r.exit_code == 0 and Path("o3/frame_00001.png").stat().st_mtime_ns == stamp, cli_result_text(r)
+    video.encode("o3", "o3.mp4", video.open_clip("fr"), "libx264")  # (frames made alone: one run's)

@@ -290,21 +290,21 @@ def check_fits(path: str | os.PathLike, size: tuple[int, int],
 
 
 def _probe(fmt: str) -> str | None:
-    """None if an 8x6 RGB image with metadata encodes as `fmt` in memory and reads back at its size, else
-    why not (ICNS stretches every image to its square sizes; Pillow cannot read back the PDF it writes)."""
+    """None if stylize's sample picture (sample: 40x30 RGB with metadata) encodes as `fmt` in memory and reads back
+    at its size, else why not (ICNS stretches every image to its square sizes; Pillow cannot read back the PDF it
+    writes)."""
     if fmt not in Image.SAVE:
         return "Pillow can only read it"
-    sample = Image.new("RGB", (8, 6), (128, 64, 32))
-    data = io.BytesIO()
     try:
-        _encode(sample, data, fmt, {"partial": False})
+        data = sample(fmt)
     except (OSError, ValueError, KeyError, TypeError, NotImplementedError) as e:
         return _first_line(e)
     try:
-        with Image.open(io.BytesIO(data.getvalue())) as back:
+        with Image.open(io.BytesIO(data)) as back:
             back.load()
-            if back.size != sample.size:
-                return f"Pillow writes it at another size ({back.size[0]}x{back.size[1]} for 8x6)"
+            if back.size != SAMPLE_SIZE:
+                return f"Pillow writes it at another size ({back.size[0]}x{back.size[1]} for {SAMPLE_SIZE[0]}x" \
+                       f"{SAMPLE_SIZE[1]})"
     except Exception as e:  # any failure to read it back means stylize could not check or resume it
         return f"Pillow cannot read back what it writes ({_first_line(e)})"
     return None
@@ -791,17 +791,20 @@ def read_back(path) -> tuple[str, tuple[int, int], str, tuple[str, ...]]:
                              f"or a chunk is cut short)") from None
         raise
     try:
-        with Image.open(path) as im:
+        with open(path, "rb") as f:  # (read once: checked and parsed as one file's bytes)
+            data = f.read()
+    except OSError as e:
+        raise ImageError(f"{path}: cannot read the file ({e.strerror or _first_line(e)})") from None
+    try:
+        with Image.open(io.BytesIO(data)) as im:
             im.verify()
     except Exception as e:  # (Pillow's SyntaxError "broken PNG file (bad header checksum ...)", OSError, ...)
         raise ImageError(f"{path}: the image is damaged ({e}); its checksums fail") from None
-    with open(path, "rb") as f:
-        data = f.read()
     with Image.open(io.BytesIO(data)) as im:
         frames, turn = getattr(im, "n_frames", 1), im.getexif().get(0x0112, 1)  # (EXIF Orientation)
         return im.format, size, im.mode, tuple(what for what, there in (
             ("a transparency key", "transparency" in im.info), (f"{frames} frames", frames > 1),
-            ("an EXIF turn", turn not in (None, 1))) if there) + tuple(structures.not_written(im, data, _encode))
+            ("an EXIF turn", turn not in (None, 1))) if there) + tuple(structures.not_written(im, data, sample))
 
 
 def _grey(path, mode: str) -> bool:
@@ -820,10 +823,20 @@ def _grey(path, mode: str) -> bool:
 def written_as(fmt: str) -> tuple[str, str]:
     """What a picture stylize writes as `fmt` (Pillow's format name) reads back as: (format, mode), e.g. ("PNG",
     "RGB"), ("GIF", "P"), ("JPEG", "RGB") for an MPO (one frame: a JPEG)."""
-    data = io.BytesIO()
-    _encode(Image.new("RGB", (8, 6), (128, 64, 32)), data, fmt, {"partial": False})
-    with Image.open(io.BytesIO(data.getvalue())) as back:
+    with Image.open(io.BytesIO(sample(fmt))) as back:
         return back.format, back.mode
+
+
+SAMPLE_SIZE = (40, 30)
+
+
+@functools.lru_cache(maxsize=None)
+def sample(fmt: str) -> bytes:
+    """A picture of format `fmt` (Pillow's name) as stylize writes one, with a record of 300 characters' note: what
+    its writer makes (written_as, structures.not_written), encoded once per format."""
+    data = io.BytesIO()
+    _encode(Image.new("RGB", SAMPLE_SIZE, (128, 64, 32)), data, fmt, {"partial": False, "note": "x" * 300})
+    return data.getvalue()
 
 
 def _a(word: str) -> str:

@@ -62,11 +62,12 @@ class Record:
         """The pair's artworks: `styles`, or (a report written before it existed) `style` split at ';'."""
         return list(self.styles) if self.styles else self.style.split(";")
 
-    def key(self) -> tuple:
-        """What makes two records the same pair of the same manifest: its position, images, output and blend
-        (each artwork's own name, where one holds ';', is told by the manifest's digest, which a report written
-        before `styles` existed holds neither)."""
-        return self.index, self.content, self.style, self.output, None if self.blend is None else tuple(self.blend)
+    def key(self, output: bool = True) -> tuple:
+        """What makes two records the same pair of the same manifest: its position, images, output (unless not
+        `output`) and blend (each artwork's own name, where one holds ';', is told by the manifest's digest, which a
+        report written before `styles` existed holds neither)."""
+        return (self.index, self.content, self.style, *(self.output,) * output,
+                None if self.blend is None else tuple(self.blend))
 
     def carry(self, data: dict) -> None:
         """Take what an earlier run of this pair measured (final losses, iterations, evaluations) from `data`, its
@@ -469,14 +470,11 @@ class Report:
     def _other_pairs(self, there: dict) -> str:
         """Whose pairs a report of these settings but not of this manifest holds, in words: these pairs written
         to other outputs (another --out-dir, --name-template, output names), or another manifest's pairs."""
-        try:
-            theirs = [Record.from_dict(r) for r in there["pairs"]]
-        except (TypeError, KeyError):
-            theirs = []
-        ours = {r.index: r.key() for r in self.records}
+        theirs = _records(there) or []
+        ours = {r.index: r for r in self.records}
         if theirs and there.get("manifest_pairs") == self.manifest_pairs and all(
-                r.index in ours and ours[r.index][:3] + ours[r.index][4:] == r.key()[:3] + r.key()[4:] for r in theirs) \
-                and any(ours[r.index][3] != r.output for r in theirs):
+                r.index in ours and ours[r.index].key(output=False) == r.key(output=False) for r in theirs) \
+                and any(ours[r.index].output != r.output for r in theirs):
             return "these pairs written to other outputs (another --out-dir or --name-template, or the manifest's " \
                 "output names)"
         return "another manifest's pairs (edited since it was written?)"
@@ -488,12 +486,8 @@ class Report:
         if there.get("manifest_pairs") != self.manifest_pairs or there.get("settings") != _plain(self.settings) \
                 or not _same_manifest(there.get("manifest_sha256"), self.manifest_sha256):
             return False
-        ours = {r.index: r.key() for r in self.records}
-        try:
-            theirs = [Record.from_dict(r) for r in there["pairs"]]
-        except TypeError:
-            return False
-        return all(ours.get(r.index, r.key()) == r.key() for r in theirs)
+        ours, theirs = {r.index: r.key() for r in self.records}, _records(there)
+        return theirs is not None and all(ours.get(r.index, r.key()) == r.key() for r in theirs)
 
     def write(self, force: bool = True) -> None:
         """Write the report (this run's records with the other shards' found in the file); without `force`,
@@ -594,6 +588,14 @@ def _unmarked(data: dict, digest: str | None) -> str | None:
         return ("records no manifest digest (written by an earlier stylize version, or by a Report made without "
                 "manifest_sha256)")
     return None
+
+
+def _records(there: dict) -> list[Record] | None:
+    """The records of a report read from disk (`there`); None where its pairs are not records."""
+    try:
+        return [Record.from_dict(r) for r in there["pairs"]]
+    except (TypeError, KeyError):
+        return None
 
 
 def _same_manifest(a, b) -> bool:

@@ -152,22 +152,21 @@ def parts(im: Image.Image, data: bytes) -> list:
 
 
 @functools.lru_cache(maxsize=None)
-def _own(fmt: str, encode: Callable) -> frozenset:
-    """The parts stylize's own writer (`encode`: images._encode) makes in a picture of format `fmt`."""
-    data = io.BytesIO()
-    encode(Image.new("RGB", (40, 30), (128, 64, 32)), data, fmt, {"partial": False, "note": "x" * 300})
-    with Image.open(io.BytesIO(data.getvalue())) as im:
-        return frozenset(parts(im, data.getvalue()))
+def _own(fmt: str, sample: Callable[[str], bytes]) -> frozenset:
+    """The parts stylize's own writer makes in a picture of format `fmt` (`sample`: images.sample, such a picture)."""
+    data = sample(fmt)
+    with Image.open(io.BytesIO(data)) as im:
+        return frozenset(parts(im, data))
 
 
-def not_written(im: Image.Image, data: bytes, encode: Callable) -> list[str]:
-    """The parts of an image file (`data`, opened by Pillow as `im`) that stylize's writer (`encode`) never makes in
-    its format, but for those that leave the picture as a viewer shows it, as a message names them, each kind once:
+def not_written(im: Image.Image, data: bytes, sample: Callable[[str], bytes]) -> list[str]:
+    """The parts of an image file (`data`, opened by Pillow as `im`) that stylize's writer (`sample`: its picture of
+    a format) never makes in its format, but for those that leave the picture as a viewer shows it, as a message names them, each kind once:
     "a colour profile (a PNG iCCP chunk)", "chromaticities (a TIFF WhitePoint tag)", "an EXIF ExifIFD tag"."""
     fmt = im.format or ""
     if fmt not in _PARTS:
         return []
-    own = _own(fmt, encode) | _HARMLESS.get(fmt, set()) | _TOLD_ELSEWHERE.get(fmt, set())
+    own = _own(fmt, sample) | _HARMLESS.get(fmt, set()) | _TOLD_ELSEWHERE.get(fmt, set())
     named: dict[str, str] = {}
     for part in parts(im, data):
         if part not in own:

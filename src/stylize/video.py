@@ -679,12 +679,15 @@ def frame_record(options: VideoOptions, settings: dict, start: str, terms: bool)
     """(video options, settings) that a frame starting so (frame_start) reads, of those its run reads
     (unread.recorded): no temporal weight, distances or pass without a term; no flow or warp without a warped
     neighbour; no pass blend unless blended; --frame-iterations only where it sets the count (a single pass's
-    later frame), and then no --iterations. What the frame records, and what its fingerprint covers."""
+    later frame), and then no --iterations; none for a frame made alone in one pass (a first frame, or any frame
+    with --independent: made the same either way). What the frame records, and what its fingerprint covers."""
     run = {**settings, **asdict(options)}
     video, settings = unread.recorded(asdict(options), "video", run), unread.recorded(settings, "transfer", run)
     unused = ("temporal_weight", "long_term", "temporal_from_pass") * (not terms) + \
         ("flow", "warp") * (not terms and start not in ("warped", "blended")) + ("pass_blend",) * (start != "blended") + \
         ("frame_iterations",) * (start != "warped")
+    if start == "init" and (options.independent or options.passes == 1):  # (made alone, as every --independent
+        unused += ("independent", "passes")  # frame is: a first frame is the same either way)
     for name in unused:
         video.pop(name, None)
     if start == "warped" and options.frame_iterations is not None:
@@ -714,12 +717,17 @@ def frame_marks(session, clip: Clip, styles, blend, options: VideoOptions) -> li
                                                   *input_files(session.settings)]],
             "source_files": [_file_digest(f) for f in (clip.files or [clip.path])]}
 
+    @functools.lru_cache(maxsize=None)
+    def record(kind: tuple[str, bool]) -> str:
+        return json.dumps(frame_record(options, settings, *kind), sort_keys=True, default=str)
+
     def mark(kinds, before=None) -> str:  # (each distinct record once, in one order: a one-frame clip's passes
-        read = {json.dumps(frame_record(options, settings, *k), sort_keys=True, default=str) for k in set(kinds)}
-        frame = dict(data, read=sorted(read), before=before)  # read the same, whatever their starts)
+        read = {record(k) for k in set(kinds)}
+        frame = dict(inputs=inputs, read=sorted(read), before=before)  # read the same, whatever their starts)
         return hashlib.sha256(json.dumps(frame, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
-    count = clip.count
+    inputs = hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()  # (once: a clip's
+    count = clip.count  # frames' digests are many)
     if options.passes > 1:  # (one mark: every frame and pass of it)
         return [mark({frame_start(options, count, n, p) for n in {1, min(2, count), count}  # (the first and last
                       for p in range(1, options.passes + 1)})] * count  # frames start as any other can, and more)
@@ -1532,7 +1540,7 @@ def _file_stamp(file: Path) -> tuple | None:
 def _check_one_run(files: list[Path], source: Clip) -> None:
     """VideoError unless the frames stylize made (their metadata's "video") are one run's finished frames of
     `source`: one run's marks (frame_marks: clip, styles, settings; a single pass's later frame made from the frame
-    before it, as it is), each of the last pass and not partial, made from this clip
+    before it, as it is), each of the last pass and not partial, made as the frame of its number from this clip
     (clip_key: another clip's rate, time stamps and audio would be given to them). Frames of the user's own, with
     no such metadata, are encoded as they are (but never mixed with stylize's)."""
     metas = [images.ours(f) for f in files]
@@ -1547,6 +1555,10 @@ def _check_one_run(files: list[Path], source: Clip) -> None:
         if not isinstance(info, dict):
             raise VideoError(f"{f}: not a frame stylize made, among frames it made; one video is made from one run's "
                              f"frames")
+        if info.get("frame") != i + 1:  # (copied or renamed: a resume refuses it too, recorded_pass)
+            raise VideoError(f"{f}: made as frame {arguments.quoted(info.get('frame'))} of the clip, not frame {i + 1} "
+                             f"(copied or renamed since); one video is made from one run's frames, each in its place: "
+                             f"run the video again with --overwrite to redo it")
         if "follows" in info:  # a single pass's later frame: made from the frame before it, as that frame is
             one_run = i > 0 and info["follows"] == metas[i - 1]["video"].get("fingerprint")  # (a dict: checked there)
         else:  # any other: of the first frame's mark
