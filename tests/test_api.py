@@ -652,3 +652,23 @@ def test_round_108_a_plan_run_from_a_start_image_reads_no_init_and_a_change_is_n
     init.unlink()
     for given in (plan, job):
         assert session.run(given, start=start).metadata["start"]
+
+
+def test_round_113_an_unstarted_outcome_records_no_loss_as_null(synthetic_weights):
+    """Hostile round 113: an Outcome stopped before its first evaluation recorded NaN and Infinity as its losses,
+    which strict JSON cannot hold (the README's example writes .metadata with json.dumps). No loss was measured:
+    the record holds null; a run that evaluated records its numbers."""
+    import json
+
+    from stylize import Settings
+
+    session = Session(Settings(size=32, iterations=2, weights=str(synthetic_weights), normalize=False))
+    for run in (lambda stop: session.transfer(pattern(40, 30, 1), pattern(36, 36, 2), should_stop=stop),
+                lambda stop: session.reconstruct_content(pattern(40, 30, 1), "conv1_1", should_stop=stop)):
+        unstarted = run(lambda: True)
+        assert unstarted.unstarted and unstarted.evaluations == 0
+        assert [unstarted.metadata[k] for k in ("content_loss", "style_loss", "loss")] == [None, None, None]
+        json.dumps(unstarted.metadata, allow_nan=False)  # (strict JSON: no NaN, no Infinity)
+        done = run(None)
+        assert not done.unstarted and all(isinstance(done.metadata[k], float) and done.metadata[k] == getattr(done, k)
+                                          for k in ("content_loss", "style_loss", "loss"))

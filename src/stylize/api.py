@@ -77,10 +77,17 @@ def deterministic_cuda() -> None:
     torch.backends.cudnn.deterministic = True
 
 
+def _measured(loss: float) -> float | None:
+    """A loss as a record holds it: None where none was measured (NaN, infinite: an unstarted run)."""
+    return loss if math.isfinite(loss) else None
+
+
 @dataclass
 class Outcome:
     """A finished (or interrupted) synthesis: the image and how it got there. Losses are unweighted
-    (L_content, L_style); `loss` is the weighted total; `seconds` of optimisation."""
+    (L_content, L_style); `loss` is the weighted total; `seconds` of optimisation. Stopped before its first
+    evaluation (unstarted): no loss was measured (NaN; `loss` infinite; null in `metadata`), and the image is the
+    start."""
 
     image: Image.Image
     content_loss: float
@@ -392,9 +399,10 @@ class Session:
             "device": str(self.device),
             "torch": torch.__version__,
             "weights_sha256": vgg.weights_digest(self.settings.weights),
-            "content_loss": result.content,
-            "style_loss": result.style,
-            "loss": result.loss,
+            # (null where none was measured: a run stopped before its first evaluation, whose picture is the start;
+            "content_loss": _measured(result.content),  # JSON has no NaN or infinity)
+            "style_loss": _measured(result.style),
+            "loss": _measured(result.loss),
             "iterations": result.iterations,
             "evaluations": result.evaluations,
             "stopped": result.stopped,
