@@ -415,3 +415,16 @@ def test_a_signal_during_a_pass_of_minutes_ends_the_run_at_once(signals, photo, 
     else:
         assert r.stderr.strip().splitlines()[-1] == "Interrupted.", r.stderr
 
+
+
+def test_round_115_a_run_from_a_folder_that_is_gone_is_one_line(tmp_path):
+    """Hostile round 115: from a working folder removed since the shell entered it, torch's start-up died inside its
+    native libraries ("Intel oneMKL FATAL ERROR", status 2, no line of stylize's), whatever the paths given."""
+    script = "import sys; sys.argv[0] = 'stylize'; from stylize.startup import main; sys.exit(main())"
+    line = (f"mkdir gone && cd gone && rmdir ../gone && exec {shlex.quote(sys.executable)} -c {shlex.quote(script)} "
+            f"{tmp_path / 'c.png'} {tmp_path / 's.png'} -o {tmp_path / 'o.png'}")
+    r = subprocess.run(["sh", "-c", line], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert (r.returncode, r.stdout) == (1, ""), r
+    assert r.stderr.splitlines()[-1] == "Error: the current folder no longer exists (removed since the shell entered " \
+                                        "it); change to a folder that exists", r.stderr
+    assert not (tmp_path / "o.png").exists()

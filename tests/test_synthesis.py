@@ -609,3 +609,35 @@ def test_round_82_a_child_leaving_its_parents_run_does_not_count_it(tmp_path):
     except SystemExit:
         os._exit(0 if synthesis._running[0] == 0 else 1)
     assert os.waitpid(pid, 0)[1] == 0 and synthesis._running[0] == 0
+
+
+def test_round_115_a_stop_after_the_last_evaluation_stops_nothing(tmp_path, monkeypatch, synthetic_weights):
+    """Hostile round 115: should_stop turning true during a run's last allowed evaluation (its budget spent) made
+    the finished run "interrupted": its picture (the same pixels as without the stop) marked partial, a batch's
+    pair made again by a resume. A run its own rules end ends so; a stop before that still stops it."""
+    import json
+
+    from PIL import Image
+
+    from stylize import Settings, batch
+
+    monkeypatch.chdir(tmp_path)
+    pattern(48, 40, 1).save("c.png")
+    pattern(36, 36, 2).save("s.png")
+    settings = Settings(size=32, iterations=3, weights=str(synthetic_weights), normalize=False)  # (a budget of 4)
+    plain = Session(settings).transfer("c.png", "s.png")
+    assert plain.stopped == "evaluations" and plain.evaluations == 4
+    for at, stopped in ((4, "evaluations"), (3, "interrupted")):
+        seen = []
+        o = Session(settings).transfer("c.png", "s.png", callback=lambda p: seen.append(p.evaluations),
+                                       should_stop=lambda: bool(seen) and seen[-1] >= at)
+        assert (o.stopped, o.partial, o.metadata["partial"]) == (stopped, stopped != "evaluations", o.partial)
+        assert (o.image.tobytes() == plain.image.tobytes()) == (at == 4)
+    seen = []
+    done = batch.run_batch(batch.intake(None, ["c.png"], ["s.png"], "out"), "out", settings,
+                           callback=lambda p: seen.append(p.evaluations), should_stop=lambda: bool(seen) and
+                           seen[-1] >= 4)
+    assert [r.status for r in done.records] == ["ok"]
+    assert json.loads(Image.open("out/c__s.png").info["stylize"])["partial"] is False
+    again = batch.run_batch(batch.intake(None, ["c.png"], ["s.png"], "out"), "out", settings, skip_existing=True)
+    assert [r.status for r in again.records] == ["skipped"]

@@ -265,6 +265,7 @@ def main() -> None:
     (click, torch) import, then runs cli.main."""
     note_early_interrupts()
     outlive_readers()
+    here_exists()
     probe_torch_under_limits()
     try:
         from .cli import main as run
@@ -283,6 +284,22 @@ def main() -> None:
                 stream.flush()
             os._exit(status or 0 if isinstance(status, int | None) else 1)
         sys.exit(status)
+
+
+def here_exists() -> None:
+    """One line and status 1 when the working folder is gone (removed since the shell entered it) or cannot be
+    read: torch's start-up would die inside its native libraries without a word of stylize's."""
+    import errno
+    import os
+
+    try:
+        os.getcwd()
+    except OSError as e:
+        gone = e.errno == errno.ENOENT
+        print("Error: the current folder " + ("no longer exists (removed since the shell entered it)" if gone else
+                                             f"cannot be read ({e.strerror or e})") + "; change to a folder that "
+              "exists" * gone + "another folder" * (not gone), file=sys.stderr)
+        sys.exit(1)
 
 
 def _printed(status):

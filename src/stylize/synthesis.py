@@ -294,13 +294,14 @@ class Bookkeeper:
         self.start = time.perf_counter()
 
     def evaluate(self, x: torch.Tensor) -> tuple[float, torch.Tensor]:
-        """Loss and gradient at x; records the best point and reports progress."""
-        if EXITING.is_set() or (self.should_stop is not None and self.should_stop()):
-            raise _Stop("interrupted")
+        """Loss and gradient at x; records the best point and reports progress. A run its own rules end (the
+        budget spent, the picture done) ends so, whatever should_stop says: a stop then stops nothing."""
         if self.until_done and self.iteration != self.seen:
             self._iteration_ended()
         if self.evaluations >= self.budget:
             raise _Stop("evaluations")
+        if EXITING.is_set() or (self.should_stop is not None and self.should_stop()):
+            raise _Stop("interrupted")
         leaf = x.detach().requires_grad_(True)
         value, parts = computed(lambda: self._pass(leaf), self.should_stop)
         if not math.isfinite(value):
