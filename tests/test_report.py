@@ -960,3 +960,25 @@ def test_round_106_a_report_of_these_pairs_written_elsewhere_is_told_so(tmp_path
     r = run("batch", "m.csv", "--out-dir", "out", "--report", "r.json", *tiny)
     assert r.exit_code == 1 and "the report of another manifest's pairs (edited since" in r.stderr, cli_result_text(r)
     assert Path("r.json").read_text() == before and not os.path.exists("out2")
+
+
+def test_round_117_a_name_spelt_otherwise_is_no_link(tmp_path, monkeypatch, synthetic_weights, one_thread):
+    """Hostile round 117: a name written as ./x, d//x or d/./x was told "(a link to x)" where no link was (the
+    name was compared with its own normal form as text). Only a link followed is told as one."""
+    from stylize import images
+
+    monkeypatch.chdir(tmp_path)
+    for given in ("./x.json", "d//x.json", "d/./x.json", "d/x.json"):
+        assert images.as_given(given, images.through_link(Path(given))) == given
+    pattern(40, 32, 1).save("c.png")
+    pattern(36, 36, 2).save("s.png")
+    common = ["batch", "--content", "c.png", "--style", "s.png", *synthetic(synthetic_weights)]
+    assert run(*common, "--out-dir", "o", "--report", "r.json").exit_code == 0
+    Path("mine.json").write_text("mine")
+    for args, told in ((["report", "merge", "r.json", "-o", "./mine.json"],
+                        "./mine.json: already exists and is not a stylize report;"),
+                       ([*common, "--out-dir", "o", "--contact-sheet", "./o//c__s.png", "--skip-existing"],
+                        "./o//c__s.png: the contact sheet would replace a file the batch reads or writes;")):
+        r = run(*args)
+        assert r.exit_code == 1 and r.stderr.startswith(f"Error: {told}"), cli_result_text(r)
+    assert Path("mine.json").read_text() == "mine"

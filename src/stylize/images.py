@@ -876,8 +876,8 @@ def empty_file(path) -> bool:
 def as_given(given, path) -> str:
     """How a message names `path`, which through_link made of the name `given`: that name, and where it was a
     link followed, the file it leads to."""
-    given, path = os.fspath(given), os.fspath(path)
-    return given if given == path else f"{given} (a link to {path})"
+    given, path = os.fspath(given), os.fspath(path)  # ('./x', 'd//x', 'd/./x': the name itself, spelt otherwise)
+    return given if Path(given) == Path(path) else f"{given} (a link to {path})"
 
 
 def taken(path) -> bool:
