@@ -117,6 +117,7 @@ def test_csv_manifest_from_stdin_with_failures_reported_and_exit_3(images, tmp_p
     assert "Traceback" not in r.output
 
 
+@pytest.mark.vgg  # (a batch loads its weights before its first pair)
 def test_stop_on_error_leaves_the_rest_pending(images, tmp_path):
     (tmp_path / "broken.jpg").write_text("x")
     manifest = tmp_path / "m.jsonl"
@@ -138,6 +139,7 @@ def _signal_after(real_run):
     return run_then_signal
 
 
+@pytest.mark.vgg  # (a batch loads its weights before its first pair)
 def test_a_batch_interrupted_before_its_first_pair_leaves_no_new_out_dir(images, tmp_path, monkeypatch):
     from stylize import console
 
@@ -166,6 +168,7 @@ def test_the_apis_batch_stopped_before_its_first_pair_leaves_no_empty_out_dir(im
     assert [r.status for r in rep.records] == ["failed"] and not (tmp_path / "new").exists()
 
 
+@pytest.mark.vgg  # (a batch loads its weights before its first pair)
 def test_a_second_ctrl_c_leaves_no_claim_of_the_contact_sheet_and_no_empty_out_dir(images, tmp_path, monkeypatch):
     """Hostile round 14: a second Ctrl-C (KeyboardInterrupt) while the network loaded left the sheet's hidden
     claim file in the new --out-dir, and the folder."""
@@ -350,6 +353,7 @@ def test_dash_beside_a_file_named_dash_is_refused_as_ambiguous(tmp_path, images,
     assert r.exit_code == 2 and "write ./- for the file" in r.stderr and not (tmp_path / "o").exists()
 
 
+@pytest.mark.vgg  # (a batch loads its weights before its first pair)
 def test_skip_existing_keeps_a_link_to_nothing_or_a_pipe_at_an_output_name(tmp_path, images):
     """Hostile round 14: --skip-existing replaced a user's dangling link or FIFO at an output name (neither is a
     finished output, so it was "redone"); and a folder at one pair's output name refused the whole batch."""
@@ -890,6 +894,7 @@ def test_an_unreadable_line_s_record_names_no_output(tmp_path):
     assert [(p["status"], p["output"]) for p in pairs] == [("failed", "")] * 3
 
 
+@pytest.mark.vgg  # (a batch loads its weights before its first pair)
 def test_an_init_image_of_another_shape_fails_its_pair_before_the_first_pair(images, tmp_path):
     """Round 19: `--init wide.png` with a tall content among the pairs: pair 1 was made, then pair 2 failed at its
     turn (with --stop-on-error, after pair 1's work). An --init that does not fit a pair fails it at once."""
@@ -2143,3 +2148,33 @@ def test_round_106_a_report_records_the_settings_its_pairs_read(tmp_path, monkey
         ["skipped"], cli_result_text(r)
     assert recorded({"optimizer": "adam", "learning_rate": 0.1}, "transfer") == {"optimizer": "adam",
                                                                                   "learning_rate": 0.1}
+
+
+def test_round_118_bad_weights_stop_the_batch_before_its_first_pair(tmp_path, monkeypatch):
+    """Hostile round 118: an unreadable --weights file failed every pair one by one (exit 3, a report of failures)
+    where transfer refuses it (exit 1); run_batch refused a missing one after making its out_dir; a link to nothing
+    as the manifest was "no such file". The weights are checked once, before any folder or report."""
+    from stylize import Settings, StylizeError
+
+    monkeypatch.chdir(tmp_path)
+    pattern(40, 32, 1).save("c.png")
+    pattern(36, 36, 2).save("s.png")
+    Path("empty.pth").write_bytes(b"")
+    os.symlink("nowhere", "dang")
+    Path("m.csv").write_text("content,style\nc.png,s.png\nc.png,c.png\n")
+    r = run("batch", "m.csv", "--out-dir", "o", "--report", "r.json", "--size", "32", "--iterations", "2",
+            "--weights", "empty.pth")
+    assert r.exit_code == 1 and r.stderr == "Error: empty.pth: not a PyTorch state-dict file stylize can read " \
+                                           "safely (the file is empty)\n", cli_result_text(r)
+    assert not os.path.exists("o") and not os.path.exists("r.json")
+    for weights, told in (("empty.pth", "empty.pth: not a PyTorch state-dict file"),
+                          ("missing.pth", "weights file missing.pth does not exist"),
+                          ("dang", "weights file dang: a link to nothing")):
+        pairs = batch.intake(None, ["c.png"], ["s.png"], "ox")
+        with pytest.raises(StylizeError, match=re.escape(told)):
+            batch.run_batch(pairs, "ox", Settings(size=32, iterations=2, weights=weights))
+        assert not os.path.exists("ox")
+    r = run("batch", "dang", "--out-dir", "o")
+    assert r.exit_code == 2 and r.stderr.endswith("Error: dang: a link to nothing\n"), cli_result_text(r)
+    with pytest.raises(StylizeError, match="^dang: a link to nothing$"):
+        batch.intake("dang")

@@ -320,6 +320,7 @@ def test_report_is_never_a_pairs_output(photo, art, tmp_path):
     assert r.exit_code == 1 and "the report would be one of the pairs' outputs" in one_line(r)
 
 
+@pytest.mark.vgg  # (a batch loads its weights before its first pair)
 def test_a_foreign_sidecar_is_never_removed_or_replaced(photo, art, tmp_path):
     side = tmp_path / "side.bmp.stylize.json"
     side.write_text('{"mine": 1}')
@@ -701,6 +702,7 @@ def test_an_intermediates_mark_is_checked_before_the_work(tmp_path):
         check_intermediates(tmp_path / "out.bmp", [3], 1, overwrite=True)
 
 
+@pytest.mark.vgg  # (a batch loads its weights before its first pair)
 def test_an_empty_file_at_a_reports_lock_name_is_not_stylizes(photo, art, tmp_path):
     from stylize.report import Lock
 
@@ -863,6 +865,7 @@ def test_a_batch_pair_whose_bmp_mark_name_holds_a_users_file_fails_before_its_wo
             assert list(out.iterdir()) == [] and not (tmp_path / "sheet.png").exists()
 
 
+@pytest.mark.vgg  # (a batch loads its weights before its first pair)
 def test_a_full_disk_while_a_report_takes_its_lock_is_one_line_and_leaves_no_folder(images, tmp_path, monkeypatch):
     import errno
 
@@ -973,6 +976,7 @@ def test_a_shards_report_or_contact_sheet_is_no_file_of_another_shards_pair(imag
     assert (images / "photo1.png").read_bytes() == before and not other_output.exists()
 
 
+@pytest.mark.vgg  # (a batch loads its weights before its first pair)
 def test_a_frames_folder_a_video_is_writing_is_its_own(tmp_path, photo, art, synthetic_weights):
     """Round 10: `stylize c.png s.png -o vf/frame_00002.png` while `video ... -o vf` ran said "Wrote", then the
     video replaced that file with its frame (frames were saved with overwrite, whatever appeared meanwhile)."""

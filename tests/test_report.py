@@ -286,9 +286,11 @@ def test_merge_refusals(tmp_path):
         with pytest.raises(ManifestError, match=re.escape(f"{given}: {told}")):
             report.merge([a, tmp_path / given], tmp_path / "m.json")
     os.link(a, tmp_path / "a-too.json")  # round 13: one report given twice counted twice (a usage error)
-    for twice in (a, tmp_path / "a-too.json"):
+    os.symlink(a, tmp_path / "la.json")  # (round 118: two names of one file said so; each name as typed)
+    for twice, also in ((a, ""), (tmp_path / "a-too.json", ": two names of one file"),
+                        (tmp_path / "la.json", ": two names of one file"), (f"{tmp_path}/./{a.name}", "")):
         r = run("report", "merge", a, b, twice, "-o", tmp_path / "m.json")
-        assert r.exit_code == 2 and f"{twice}: given twice (as {a}); give each report once" in r.stderr, \
+        assert r.exit_code == 2 and f"{twice}: given twice (as {a}{also}); give each report once" in r.stderr, \
             cli_result_text(r)
     (tmp_path / "m.json").write_text("mine")  # round 37: "pass --overwrite", which then refused it
     r = run("report", "merge", a, b, "-o", tmp_path / "m.json")

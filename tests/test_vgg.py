@@ -1,5 +1,9 @@
 """The network: torchvision's VGG-19 layout, truncation, pooling, and the paper's normalization."""
 
+import os
+import re
+from pathlib import Path
+
 import pytest
 import torch
 from torch import nn
@@ -155,3 +159,25 @@ def test_float32_forward_is_unchanged_by_the_precision_argument():
     x = torch.rand(1, 3, 32, 32)
     with torch.no_grad():
         assert torch.equal(net(x, ("conv4_2",))["conv4_2"], net(x, ("conv4_2",), None, torch.float32)["conv4_2"])
+
+
+def test_round_118_a_weights_file_is_named_as_given(tmp_path, monkeypatch):
+    """Hostile round 118: a weights file's errors named its real path (a followed link by its target alone, a
+    relative name made absolute), and a link to nothing "does not exist". Named as given; a link followed with
+    where it leads; a link to nothing as one."""
+    from stylize import Session, StylizeError
+
+    from .conftest import pattern
+
+    monkeypatch.chdir(tmp_path)
+    pattern(40, 32, 1).save("c.png")
+    Path("empty.pth").write_bytes(b"")
+    os.symlink("empty.pth", "lw.pth")
+    os.symlink("nowhere", "dang")
+    for weights, told in (("empty.pth", "empty.pth: not a PyTorch state-dict file"),
+                          ("./empty.pth", "./empty.pth: not a PyTorch state-dict file"),
+                          ("lw.pth", f"lw.pth (a link to {tmp_path / 'empty.pth'}): not a PyTorch state-dict file"),
+                          ("./nope.pth", "weights file ./nope.pth does not exist"),
+                          ("dang", "weights file dang: a link to nothing")):
+        with pytest.raises(StylizeError, match="^" + re.escape(told)):
+            Session(size=32, iterations=2, weights=weights).transfer("c.png", "c.png")

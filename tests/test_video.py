@@ -2236,3 +2236,17 @@ def test_round_111_a_first_frame_is_kept_whether_the_frames_are_made_alone_or_no
     r = run("video", "fr", "s.png", "-o", "o3/", *tiny, "--independent", "--overwrite")
     assert r.exit_code == 0 and Path("o3/frame_00001.png").stat().st_mtime_ns == stamp, cli_result_text(r)
     video.encode("o3", "o3.mp4", video.open_clip("fr"), "libx264")  # (frames made alone: one run's)
+
+
+def test_round_118_a_link_to_nothing_as_the_source_is_told_as_one(tmp_path, monkeypatch):
+    """Hostile round 118: a link to nothing as a video's source was "no such file or folder" (Click's "does not
+    exist" on the command line), where every other input names it as what it is."""
+    monkeypatch.chdir(tmp_path)
+    pattern(36, 36, 9).save("s.png")
+    os.symlink("nowhere", "dang")
+    with pytest.raises(video.VideoError, match="^dang: a link to nothing$"):
+        video.open_clip("dang")
+    r = run("video", "dang", "s.png", "-o", "v.mp4")
+    assert r.exit_code == 2 and "Path 'dang' is a link to nothing." in cli_result_text(r), cli_result_text(r)
+    with pytest.raises(video.VideoError, match="^nope: no such file or folder$"):
+        video.open_clip("nope")

@@ -600,8 +600,8 @@ def check_sources(manifest: str | None, contents=(), styles=()) -> None:
         raise ManifestError("give a MANIFEST, or both --content and --style")
     if any(not os.fspath(name) for name in (*contents, *styles)):  # (" " is a name)
         raise ManifestError("an empty --content or --style name: give a file or a glob")
-    if manifest and manifest != "-" and not os.path.exists(manifest):
-        raise ManifestError(f"{manifest}: no such file")
+    if manifest and manifest != "-" and not os.path.exists(manifest):  # (a link to nothing is told as one)
+        raise ManifestError(f"{manifest}: {not_a_file(manifest)}")
     if manifest == "-" and os.path.lexists("-"):  # as `noise` beside a file named noise: both are meant, maybe
         raise ManifestError("'-' reads the manifest from standard input, and a file named '-' is here: write ./- "
                             "for the file, or move it away")
@@ -658,7 +658,7 @@ def _manifest_text(manifest: str, stdin) -> tuple[str, str]:
                 with open(manifest, "rb") as f:  # also reads pipes such as <(printf ...)
                     data, where = f.read(), manifest
             except FileNotFoundError:
-                raise ManifestError(f"{manifest}: no such file") from None
+                raise ManifestError(f"{manifest}: {not_a_file(manifest)}") from None
         return (data if isinstance(data, str) else data.decode("utf-8", "surrogateescape")), where
     except (OSError, ValueError) as e:
         raise ManifestError(f"{manifest}: cannot read the manifest ({getattr(e, 'strerror', None) or e})") from None
@@ -959,8 +959,8 @@ def begin(pairs: list[Pair], out_dir, settings, *, report=None, inputs=(), skip_
     A pair whose artworks the blend weights do not fit fails alone; the output folders are created; the
     report (`report`, a path, or None) is checked against every input (`inputs`: more files never to be
     replaced, e.g. the manifest), the outputs and existing files; on_folders() is told once the output folders
-    exist (the command line claims a contact sheet there). ManifestError, ImageError, ClaimError; UsageError for
-    skip_existing with overwrite (the command line's usage error)."""
+    exist (the command line claims a contact sheet there); then load_weights. ManifestError, ImageError,
+    ClaimError; UsageError for skip_existing with overwrite (the command line's usage error)."""
     if skip_existing and overwrite:
         raise UsageError("skip_existing keeps finished outputs and overwrite replaces them: give one")
     for pair in pairs:
@@ -980,14 +980,13 @@ def begin(pairs: list[Pair], out_dir, settings, *, report=None, inputs=(), skip_
     check_shared(pairs, settings)
     check_masks(pairs, settings)
     made = prepare(Path(out_dir), pairs)
-    total = manifest_total(pairs)
-    recorded = settings_read(settings.to_dict(), "transfer")  # (what its pairs' runs read, as each output records
-    # them; and the network by its contents: torchvision's by name, perhaps not there yet)
-    if settings.weights != "torchvision":
-        recorded["weights_sha256"] = identity(settings.weights)
-    rep = Report(Path(report) if report else None, recorded, [record_of(p) for p in pairs], total,
-                 manifest_files(pairs).digest)
     try:
+        recorded = settings_read(settings.to_dict(), "transfer")  # (what its pairs' runs read, as each output
+        # records them; and the network by its contents: torchvision's by name, perhaps not there yet)
+        if settings.weights != "torchvision":
+            recorded["weights_sha256"] = identity(settings.weights)
+        rep = Report(Path(report) if report else None, recorded, [record_of(p) for p in pairs], manifest_total(pairs),
+                     manifest_files(pairs).digest)
         if on_folders is not None:
             on_folders()
         rep.check(read_files(pairs, settings, inputs), overwrite, resume=skip_existing,  # an output's mark too
@@ -999,11 +998,30 @@ def begin(pairs: list[Pair], out_dir, settings, *, report=None, inputs=(), skip_
     return rep
 
 
+def load_weights(rep: Report, pairs: list[Pair], settings, should_stop) -> None:
+    """The last check before the first pair, after begin, the dearest: the weights, loaded as the pairs' runs load
+    them (and cached for them), so that a file that cannot be read refuses the batch as it refuses `transfer`
+    (WeightsError, exit 1), never pair by pair; begin's new folders are removed then. Loaded on a thread of its
+    own (synthesis.computed), so that should_stop stops the batch at once, before its first pair."""
+    from .synthesis import Interrupted, computed
+    from .vgg import check_weights
+
+    if not any(p.error is None for p in pairs):
+        return
+    try:
+        computed(lambda: check_weights(settings.weights), should_stop)
+    except Interrupted:  # (the first pair then sees the stop: every pair stays pending)
+        pass
+    except BaseException:
+        remove_empty(rep.folders)
+        raise
+
+
 def check_shared(pairs: list[Pair], settings) -> None:
     """What every pair shares is checked once, before the first pair, as `transfer` checks it (not failed pair by
     pair): an --init image or a mask that cannot be read (ImageError), and a count of --style-mask that fits
-    none of the pairs' counts of style images (UsageError, exit 2). A pair whose output an --init image does not
-    fit (another shape) fails alone, at once."""
+    none of the pairs' counts of style images (UsageError, exit 2); the weights after begin (load_weights). A pair
+    whose output an --init image does not fit (another shape) fails alone, at once."""
     from .files import input_files
     from .masks import check_count
     from .plan import check_init_shape
@@ -1158,6 +1176,7 @@ def run_batch(pairs: list[Pair], out_dir, settings, *, report=None, inputs=(), s
     session = Session(settings)  # its device checked before begin creates any folder
     rep = begin(pairs, out_dir, settings, report=report, inputs=inputs, skip_existing=skip_existing,
                 overwrite=overwrite, on_folders=on_folders)
+    load_weights(rep, pairs, settings, should_stop)
     open_report(rep, overwrite=overwrite, resume=skip_existing)
     try:
         if on_ready is not None:

@@ -231,6 +231,7 @@ def run_batch(pairs: list[Pair], out_dir, settings, *, address: str | None = Non
         rep = batch.begin(pairs, out_dir, settings, report=report, inputs=inputs, skip_existing=skip_existing,
                           overwrite=overwrite, on_folders=on_folders)
         try:
+            batch.load_weights(rep, pairs, settings, should_stop)
             count, resources, settings = plan_workers(ray, _absolute(settings), cpus, workers)
             batch.open_report(rep, overwrite=overwrite, resume=skip_existing)
             if on_ready is not None:

@@ -302,8 +302,12 @@ class InputPath(click.Path):
     '\\xff' (as every message of stylize's shows it; Click's own shows '\ufffd', a name no one can type)."""
 
     def convert(self, value, param, ctx):
-        if isinstance(value, str) and not os.path.exists(value):
-            self.fail(f"{'Path' if self.dir_okay else 'File'} '{printable(value)}' does not exist.", param, ctx)
+        if isinstance(value, str) and not os.path.exists(value):  # (a link to nothing, or that loops: said so)
+            from .images import not_a_file
+
+            why = not_a_file(value)
+            self.fail(f"{'Path' if self.dir_okay else 'File'} '{printable(value)}' " + (
+                "does not exist." if why == "no such file" else f"is {why}."), param, ctx)
         return super().convert(value, param, ctx)
 
 
@@ -595,8 +599,11 @@ def settings_from(kwargs: dict, command: str = "", **fixed) -> Settings:
                     raise click.BadParameter(f"{f}: {why}", param_hint=hint)
     weights = values.get("weights")
     if weights not in (None, *WEIGHT_SOURCES) and not os.path.isfile(weights):
-        raise click.BadParameter(f"'{printable(weights)}' is not original, torchvision or a weights file",
-                                 param_hint="'--weights'")
+        from .images import not_a_file
+
+        why = not_a_file(weights, "a folder")  # (a link to nothing, or that loops: said so)
+        raise click.BadParameter(f"'{printable(weights)}' is not original, torchvision or a weights file" +
+                                 ("" if why == "no such file" else f" ({why})"), param_hint="'--weights'")
     try:
         settings = Settings(**values)
     except (SettingsError, LayerError) as e:

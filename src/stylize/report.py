@@ -623,16 +623,19 @@ def merge(paths, output, *, overwrite: bool = False) -> tuple[dict, Missing]:
     if not isinstance(paths, (list, tuple)) or not all(isinstance(p, (str, os.PathLike)) for p in [*paths, output]):
         raise ManifestError("give the reports to merge as file names (a name, or a list of them) and the output as one")
     files(output=output, **{f"paths[{k}]": p for k, p in enumerate(paths)})
+    typed = [os.fspath(p) for p in paths]  # (each report as given, for messages)
     paths, given, output = [Path(p) for p in paths], output, through_link(Path(output))  # (a link to a report:
     name = as_given(given, output)  # written through; named in messages as given)
     if not paths:
         raise ManifestError("give the reports to merge")
     if any(same_file(output, p) for p in paths):
         raise ManifestError(f"{name}: is one of the reports to merge; choose another output")
-    keys = {}
-    for p in paths:  # (a name given twice, or two names of one file: a count of reports that is not one)
-        if keys.setdefault(path_key(p), p) is not p:
-            raise UsageError(f"{p}: given twice (as {keys[path_key(p)]}); give each report once")
+    keys: dict = {}
+    for k, p in enumerate(paths):  # (a name given twice, or two names of one file: a count of reports that is not one)
+        first = keys.setdefault(path_key(p), k)
+        if first != k:
+            also = "" if p == paths[first] else ": two names of one file"
+            raise UsageError(f"{typed[k]}: given twice (as {typed[first]}{also}); give each report once")
     check_name(output)
     if not os.path.isdir(output.absolute().parent):
         raise ManifestError(no_folder(output, output.parent))

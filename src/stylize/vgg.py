@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 from pathlib import Path
@@ -14,6 +15,7 @@ from . import weights as weights_mod
 from .layers import CONV_INDEX, LAYERS, TABLE, check_layer
 from .images import file_stamp
 from .settings import WEIGHT_SOURCES
+from .errors import WeightsError
 from .weights import Weights
 
 DATA = Path(__file__).parent / "data"
@@ -299,15 +301,48 @@ def network(source: str, pooling: str, normalize: bool, last: str, device: torch
     from .targets import pinning
 
     given = source
-    if source not in WEIGHT_SOURCES:
-        source = str(Path(source).resolve())
+    source, stamp = _source(given)
+    if pinning() and stamp is not None:  # (a run's levels, cells or frames: one network; a file touched is the same)
+        weights_digest(given)  # (by the name as given: a link re-pointed meanwhile is a replaced file)
+    with _as_given(given, source):
+        return _cached_network(source, stamp, pooling, normalize, last, str(device))
+
+
+def check_weights(source: str) -> None:
+    """WeightsError unless the weights `source` names load (as network loads them, and cached for it: a batch checks
+    them once before its first pair, as `transfer` does)."""
+    resolved, stamp = _source(source)
+    with _as_given(source, resolved):
+        _cached_weights(resolved, stamp)
+
+
+def _source(given: str) -> tuple[str, tuple | None]:
+    """A weights source as the caches key it (a file by its real path) and its file's images.file_stamp (None where
+    it cannot be seen: loading says why). WeightsError for a link to nothing, named as given."""
+    source = given
+    if given not in WEIGHT_SOURCES:
+        if os.path.islink(given) and not os.path.exists(given):
+            raise WeightsError(f"weights file {given}: a link to nothing (use --weights original, torchvision, or a "
+                               f".pth file)")
+        source = str(Path(given).resolve())
     try:
         stamp = file_stamp(os.stat(weights_mod.weights_file(source)))
     except OSError:
         stamp = None  # (loading says why)
-    if pinning() and stamp is not None:  # (a run's levels, cells or frames: one network; a file touched is the same)
-        weights_digest(given)  # (by the name as given: a link re-pointed meanwhile is a replaced file)
-    return _cached_network(source, stamp, pooling, normalize, last, str(device))
+    return source, stamp
+
+
+@contextlib.contextmanager
+def _as_given(given: str, source: str):
+    """WeightsErrors of a file loaded by its real path (`source`) name it as the user gave it, and where a link was
+    followed, where it leads ('w.pth (a link to /data/vgg.pth)'); never a name the user did not type alone."""
+    try:
+        yield
+    except WeightsError as e:
+        if given in WEIGHT_SOURCES or given == source:
+            raise
+        told = given if Path(os.path.abspath(given)) == Path(source) else f"{given} (a link to {source})"
+        raise WeightsError(str(e).replace(source, told)) from None
 
 
 def weights_digest(source: str) -> str:

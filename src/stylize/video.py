@@ -195,8 +195,9 @@ def open_clip(path: str | os.PathLike) -> Clip:
         raise VideoError(f"path: a video file's or a frames folder's name (a str or a path), not "
                          f"{arguments.quoted(path, 60)}")
     p = Path(path)
-    if not os.path.exists(p):
-        raise VideoError(f"{p}: no such file or folder")
+    if not os.path.exists(p):  # (a link to nothing, or that loops, is told as one)
+        why = images.not_a_file(p)
+        raise VideoError(f"{p}: {'no such file or folder' if why == 'no such file' else why}")
     if not os.path.isdir(p):
         try:
             images.check_regular(p)  # (a pipe would block the decoder, or give its bytes once)

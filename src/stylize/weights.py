@@ -285,6 +285,8 @@ def fingerprint(source: str) -> str:
     except FileNotFoundError:
         if source == "torchvision":
             raise WeightsError(f"torchvision's VGG-19 weights are not downloaded yet (no {path})") from None
+        if os.path.islink(path):
+            raise WeightsError(f"weights file {path}: a link to nothing") from None
         raise WeightsError(f"weights file {path} does not exist") from None
     except OSError as e:
         raise WeightsError(f"{path}: cannot read the weights file ({e.strerror or _short(e)})") from None
