@@ -174,10 +174,10 @@ def test_round_118_a_weights_file_is_named_as_given(tmp_path, monkeypatch):
     Path("empty.pth").write_bytes(b"")
     os.symlink("empty.pth", "lw.pth")
     os.symlink("nowhere", "dang")
-    for weights, told in (("empty.pth", "empty.pth: not a PyTorch state-dict file"),
+    for source, told in (("empty.pth", "empty.pth: not a PyTorch state-dict file"),
                           ("./empty.pth", "./empty.pth: not a PyTorch state-dict file"),
                           ("lw.pth", f"lw.pth (a link to {tmp_path / 'empty.pth'}): not a PyTorch state-dict file"),
                           ("./nope.pth", "weights file ./nope.pth does not exist"),
                           ("dang", "weights file dang: a link to nothing")):
         with pytest.raises(StylizeError, match="^" + re.escape(told)):
-            Session(size=32, iterations=2, weights=weights).transfer("c.png", "c.png")
+            Session(size=32, iterations=2, weights=source).transfer("c.png", "c.png")
