@@ -14,7 +14,7 @@ from PIL import Image
 
 from stylize import batch, synthesis
 from stylize.cli import cli
-from stylize.errors import ClusterError, ImageError, ManifestError, UsageError
+from stylize.errors import ClusterError, ImageError, ManifestError, StylizeError, UsageError
 from stylize.settings import Settings
 
 from .conftest import EXAMPLES, cli_result_text, pattern, synthetic
@@ -2178,3 +2178,32 @@ def test_round_118_bad_weights_stop_the_batch_before_its_first_pair(tmp_path, mo
     assert r.exit_code == 2 and r.stderr.endswith("Error: dang: a link to nothing\n"), cli_result_text(r)
     with pytest.raises(StylizeError, match="^dang: a link to nothing$"):
         batch.intake("dang")
+
+
+def test_round_119_weights_replaced_between_pairs_stop_the_batch(tmp_path, monkeypatch, synthetic_weights):
+    """Hostile round 119: a weights file replaced between two pairs made the later pairs with the new network while
+    the batch's report recorded the old one's digest (a report naming one network for pairs of two). The batch stops
+    before the next pair, with its finished pairs kept and recorded."""
+    import shutil
+
+    from stylize import Settings
+
+    monkeypatch.chdir(tmp_path)
+    pattern(40, 32, 1).save("c.png")
+    pattern(36, 36, 2).save("s.png")
+    pattern(36, 36, 3).save("s2.png")
+    state = torch.load(synthetic_weights)
+    torch.save({k: (v.float() * 1.5).half() for k, v in state.items()}, "other.pth")
+    shutil.copy(synthetic_weights, "w.pth")
+
+    def replace_weights(record):
+        if record.index == 0:
+            shutil.copy("other.pth", "w.tmp")
+            os.replace("w.tmp", "w.pth")
+
+    pairs = batch.intake(None, ["c.png"], ["s.png", "s2.png"], "o")
+    with pytest.raises(StylizeError, match=r"^--weights 'w.pth': replaced during this batch"):
+        batch.run_batch(pairs, "o", Settings(size=32, iterations=2, weights="w.pth", normalize=False),
+                        report="o.json", on_pair=replace_weights)
+    assert [r["status"] for r in json.loads(Path("o.json").read_text())["pairs"]] == ["ok", "pending"]
+    assert sorted(os.listdir("o")) == ["c__s.png"]

@@ -294,3 +294,31 @@ def test_round_83_a_child_forked_in_a_callback_never_goes_on_with_its_parents_ru
         os._exit(2)
     assert forked[0] > 0 and os.waitpid(forked[0], 0)[1] == 0
     assert outcome.stopped != "interrupted" and outcome.evaluations > 1
+
+
+def test_round_119_a_weights_file_replaced_between_runs_is_another_networks_targets(tmp_path, monkeypatch,
+                                                                                    synthetic_weights):
+    """Hostile round 119: a Session's targets were cached by the images' contents alone: after the weights file was
+    replaced, the next run optimised the new network against the old one's Gram matrices (a picture neither file
+    makes) and recorded the new file's digest. Targets are keyed by the network too: the run is a fresh Session's."""
+    import shutil
+
+    from stylize import Session, Settings
+
+    from .conftest import pattern
+
+    monkeypatch.chdir(tmp_path)
+    pattern(40, 30, 1).save("c.png")
+    pattern(36, 36, 2).save("s.png")
+    state = torch.load(synthetic_weights)
+    torch.save({k: (v.float() * (1.5 if k.endswith("weight") else 1.0)).half() for k, v in state.items()}, "other.pth")
+    shutil.copy(synthetic_weights, "w.pth")
+    settings = Settings(size=32, iterations=3, weights="w.pth", normalize=False)
+    session = Session(settings)
+    first = session.transfer("c.png", "s.png")
+    shutil.copy("other.pth", "w.tmp")
+    os.replace("w.tmp", "w.pth")  # (another network under the same name, between two runs)
+    second = session.transfer("c.png", "s.png")
+    fresh = Session(settings).transfer("c.png", "s.png")
+    assert second.metadata["weights_sha256"] == fresh.metadata["weights_sha256"] != first.metadata["weights_sha256"]
+    assert second.image.tobytes() == fresh.image.tobytes() and second.loss == fresh.loss

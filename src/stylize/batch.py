@@ -24,7 +24,7 @@ import torch
 from . import arguments, synthesis
 from .arguments import given_twice
 from .claims import claim_file
-from .errors import ClusterError, ImageError, ManifestError, SettingsError, StylizeError, UsageError
+from .errors import ClusterError, ImageError, ManifestError, SettingsError, StylizeError, UsageError, WeightsError
 from .images import (NAME_MAX, OWN_NAMES, check_folder_name, check_mark, check_name, check_not_held,
                      check_writable, file_digest, file_stamp, fitted_size, holds_metadata, load_image, make_folder,
                      max_side, missing_folders, no_folder, output_format, parse_json, path_key, ours, remove_empty,
@@ -905,6 +905,7 @@ def run(session, pairs: list[Pair], *, skip_existing: bool = False, overwrite: b
         replace = triage(pair, record, skip_existing=skip_existing, overwrite=overwrite, settings=session.settings,
                          key=session.targets.key)
         if replace is not None:
+            check_same_weights(session.settings.weights, report)
             try:
                 note = synthesize(session, pair, record, replace, metadata=metadata, callback=callback,
                                   should_stop=should_stop)
@@ -920,6 +921,15 @@ def run(session, pairs: list[Pair], *, skip_existing: bool = False, overwrite: b
         if stops(record, continue_on_error):
             break
     return records
+
+
+def check_same_weights(weights: str, report: Report | None) -> None:
+    """WeightsError (the batch stops; its finished pairs are kept) when the weights file is no longer the one the
+    batch's report records (replaced between two pairs): its report would name one network for pairs of two."""
+    recorded = report.settings.get("weights_sha256") if report is not None else None
+    if recorded is not None and identity(weights) != recorded:
+        raise WeightsError(f"--weights {shown(weights)}: replaced during this batch (its SHA-256 is not the one its "
+                           f"report records); the pairs finished before are kept, made with the file as it was")
 
 
 def failed_at_start(pairs: list[Pair], records: list[Record], report: Report | None, on_pair=None, *,

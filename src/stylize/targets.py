@@ -111,6 +111,13 @@ def digest(image: Image.Image) -> str:
     return h.hexdigest()
 
 
+def network_key(net) -> tuple:
+    """Which network computed a target (vgg.network: its weights file's real path and version, pooling and
+    normalization): a weights file replaced between two runs of one Session is another network, whose targets are
+    computed again, never mixed with the old one's."""
+    return getattr(net, "identity", (id(net),))
+
+
 class Targets:
     """Images and the targets computed from them on one device, keyed by content (LRU, MAX_ENTRIES).
 
@@ -178,14 +185,16 @@ class Targets:
         def compute():
             x = policy.prepare_content(self.sized(job.content, long_side))
             return synthesis.content_targets(net, x, job.content_layers)
-        return self._cached(("content", self.key(job.content), long_side, job.content_layers, policy.key), compute)
+        return self._cached(("content", network_key(net), self.key(job.content), long_side, job.content_layers,
+                             policy.key), compute)
 
     def style(self, net, source: ImageLike, long_side: int, layers, policy: color.Policy,
               photo: ImageLike | None = None) -> dict[str, torch.Tensor]:
         """A^l / M_l (N_l, N_l) of one artwork at `layers`, as the colour policy prepares it against `photo`."""
         def compute():
             return synthesis.style_targets(net, self.style_image(source, long_side, policy, photo), layers)
-        return self._cached(self._style_key("style", source, long_side, layers, policy, photo), compute)
+        return self._cached((network_key(net), *self._style_key("style", source, long_side, layers, policy, photo)),
+                            compute)
 
     def style_image(self, source: ImageLike, long_side: int, policy: color.Policy,
                     photo: ImageLike | None = None) -> torch.Tensor:

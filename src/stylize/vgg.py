@@ -292,7 +292,9 @@ def _cached_network(source: str, stamp: tuple | None, pooling: str, normalize: b
     with torch.inference_mode(False):  # (a network loaded under the caller's inference_mode, e.g. by objective(),
         w = _cached_weights(source, stamp)  # would break every later run of the process)
         means = floor_means(means_for(w, pooling)) if normalize else None
-        return VGG(w, last=last, pooling=pooling, means=means).to(torch.device(device))
+        net = VGG(w, last=last, pooling=pooling, means=means).to(torch.device(device))
+        net.identity = (source, stamp, pooling, normalize)  # (targets.network_key: what its targets depend on)
+        return net
 
 
 def network(source: str, pooling: str, normalize: bool, last: str, device: torch.device | str) -> VGG:
