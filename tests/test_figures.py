@@ -705,3 +705,22 @@ def test_round_102_a_figure_and_its_cells_record_no_setting_they_never_read(tmp_
     assert not (weights | {"style_layers"}) & fig.meta["settings"].keys()
     cell = fig.cells[0].metadata["settings"]
     assert (cell["ratio"], list(cell["style_layers"]), cell["content_layer"]) == (1e-2, ["conv1_1"], "conv4_2")
+
+
+def test_round_120_save_names_the_argument_at_fault(tmp_path, synthetic_weights):
+    """Hostile round 120: figures.save with an argv that is not a text blamed `out` ("out: a file name (not None),
+    and argv a text"), which was fine. Each argument is named alone."""
+    from stylize.errors import SettingsError
+
+    from .conftest import pattern
+
+    pattern(48, 40, 1).save(tmp_path / "c.png")
+    pattern(40, 40, 2).save(tmp_path / "s.png")
+    settings = Settings(size=32, iterations=2, weights=str(synthetic_weights), normalize=False)
+    fig = figures.grid(settings, tmp_path / "c.png", tmp_path / "s.png", ratios=(1e-3,), layer_sets=(("conv1_1",),))
+    for argv, kind in ((["stylize", "grid"], "list"), (None, "NoneType"), (5, "int")):
+        with pytest.raises(SettingsError, match=rf"^argv: a text, not {kind}$"):
+            figures.save(fig, tmp_path / "g.png", argv=argv)
+    with pytest.raises(SettingsError, match="^out: a file name, not None$"):
+        figures.save(fig, None)
+    assert not (tmp_path / "g.png").exists()

@@ -322,3 +322,35 @@ def test_round_119_a_weights_file_replaced_between_runs_is_another_networks_targ
     fresh = Session(settings).transfer("c.png", "s.png")
     assert second.metadata["weights_sha256"] == fresh.metadata["weights_sha256"] != first.metadata["weights_sha256"]
     assert second.image.tobytes() == fresh.image.tobytes() and second.loss == fresh.loss
+
+
+def test_round_120_weights_replaced_after_the_network_loaded_change_nothing_the_run_made(tmp_path, monkeypatch,
+                                                                                      synthetic_weights):
+    """Hostile round 120: a weights file replaced while a run optimised (its network loaded long before) made the
+    finished run refuse to save, "the output would mix two versions of it" (the file was read again for the record,
+    after the work). The record holds the digest of the file as the network was loaded; the picture is written."""
+    import hashlib
+    import shutil
+
+    from stylize import Session, Settings
+
+    from .conftest import pattern
+
+    monkeypatch.chdir(tmp_path)
+    pattern(40, 30, 1).save("c.png")
+    pattern(36, 36, 2).save("s.png")
+    state = torch.load(synthetic_weights)
+    torch.save({k: (v.float() * 1.5).half() for k, v in state.items()}, "other.pth")
+    shutil.copy(synthetic_weights, "w.pth")
+    loaded = hashlib.sha256(Path("w.pth").read_bytes()).hexdigest()
+    settings = Settings(size=32, iterations=4, weights="w.pth", normalize=False)
+    plain = Session(settings).transfer("c.png", "s.png")
+
+    def replace(progress):
+        if progress.evaluations == 2:
+            shutil.copy("other.pth", "w.tmp")
+            os.replace("w.tmp", "w.pth")
+
+    o = Session(settings).transfer("c.png", "s.png", callback=replace)
+    assert o.metadata["weights_sha256"] == loaded != hashlib.sha256(Path("w.pth").read_bytes()).hexdigest()
+    assert o.image.tobytes() == plain.image.tobytes()  # (made by the network as loaded, start to end)

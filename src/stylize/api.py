@@ -398,7 +398,7 @@ class Session:
             "height": plan.height,
             "device": str(self.device),
             "torch": torch.__version__,
-            "weights_sha256": vgg.weights_digest(self.settings.weights),
+            "weights_sha256": vgg.loaded_digest(self.settings.weights),  # (as its network was loaded)
             # (null where none was measured: a run stopped before its first evaluation, whose picture is the start;
             "content_loss": _measured(result.content),  # JSON has no NaN or infinity)
             "style_loss": _measured(result.style),

@@ -929,7 +929,7 @@ def check_same_weights(weights: str, report: Report | None) -> None:
     recorded = report.settings.get("weights_sha256") if report is not None else None
     if recorded is not None and identity(weights) != recorded:
         raise WeightsError(f"--weights {shown(weights)}: replaced during this batch (its SHA-256 is not the one its "
-                           f"report records); the pairs finished before are kept, made with the file as it was")
+                           f"report records); the pairs finished before it, if any, are kept, made with the file as it was")
 
 
 def failed_at_start(pairs: list[Pair], records: list[Record], report: Report | None, on_pair=None, *,

@@ -173,8 +173,10 @@ def save(figure: Figure, out, argv: str = "", overwrite: bool = False, metadata:
     arguments.files(out=out)
     arguments.flags(overwrite=overwrite)
     metadata, = arguments.mappings(metadata=metadata)
-    if out is None or not isinstance(argv, str):
-        raise SettingsError(f"out: a file name (not None), and argv a text (not {type(argv).__name__})")
+    if out is None:
+        raise SettingsError("out: a file name, not None")
+    if not isinstance(argv, str):  # (named alone: round 120)
+        raise SettingsError(f"argv: a text, not {type(argv).__name__}")
     if not figure.made or _made_key(figure) != figure.made:  # (say "partial" edited, or its inputs emptied)
         raise ImageError("figure: not as figures.figure1 or figures.grid returned it (a copy with fields replaced, "
                          "changed since: its record, files or picture, or made by hand); save it as it was made")

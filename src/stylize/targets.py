@@ -94,6 +94,12 @@ def pin_key(name) -> str:
     return os.path.join(files[None] if files else os.getcwd(), os.fspath(name))
 
 
+def pinned_value(key: str):
+    """What `key` (pin_key of a file's name) held at its first read in the pinned run going on here; None if none."""
+    files = _pins.get()
+    return None if files is None else files.get(key)
+
+
 def check_pinned(source, key: str, pixels) -> None:
     """ImageError when `key` (pin_key of a file's name, or an in-memory image's identity) was read earlier in the
     pinned run with other contents (`pixels`: an image's digest, or a weights file's SHA-256)."""

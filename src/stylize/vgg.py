@@ -347,6 +347,16 @@ def _as_given(given: str, source: str):
         raise WeightsError(str(e).replace(source, told)) from None
 
 
+def loaded_digest(source: str) -> str:
+    """The SHA-256 of the weights file as this run's network was loaded from it: within a pinned run, the digest
+    pinned at its first look (network pins it before loading; the file replaced since changes nothing the run made,
+    and is refused only where the run would load it again: weights_digest); else weights_digest."""
+    from .targets import pin_key, pinned_value
+
+    found = pinned_value(f"weights:{pin_key(weights_mod.weights_file(source))}")
+    return found if found is not None else weights_digest(source)
+
+
 def weights_digest(source: str) -> str:
     """The weights file's SHA-256 (weights.fingerprint); within a pinned run (targets.pinned) the same as at its
     first look, else ImageError: the network was loaded from the file as it was (a replaced file's digest would
