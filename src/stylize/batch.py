@@ -929,7 +929,8 @@ def check_same_weights(weights: str, report: Report | None) -> None:
     recorded = report.settings.get("weights_sha256") if report is not None else None
     if recorded is not None and identity(weights) != recorded:
         raise WeightsError(f"--weights {shown(weights)}: replaced during this batch (its SHA-256 is not the one its "
-                           f"report records); the pairs finished before it, if any, are kept, made with the file as it was")
+                           f"report records); the pairs finished before it, if any, are kept, made with the file as "
+                           f"it was")
 
 
 def failed_at_start(pairs: list[Pair], records: list[Record], report: Report | None, on_pair=None, *,
@@ -969,8 +970,9 @@ def begin(pairs: list[Pair], out_dir, settings, *, report=None, inputs=(), skip_
     A pair whose artworks the blend weights do not fit fails alone; the output folders are created; the
     report (`report`, a path, or None) is checked against every input (`inputs`: more files never to be
     replaced, e.g. the manifest), the outputs and existing files; on_folders() is told once the output folders
-    exist (the command line claims a contact sheet there); then load_weights. ManifestError, ImageError,
-    ClaimError; UsageError for skip_existing with overwrite (the command line's usage error)."""
+    exist (the command line claims a contact sheet there); the caller loads the weights next (load_weights).
+    ManifestError, ImageError, ClaimError; UsageError for skip_existing with overwrite (the command line's usage
+    error)."""
     if skip_existing and overwrite:
         raise UsageError("skip_existing keeps finished outputs and overwrite replaces them: give one")
     for pair in pairs:

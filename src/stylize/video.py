@@ -684,8 +684,9 @@ def frame_record(options: VideoOptions, settings: dict, start: str, terms: bool)
     with --independent: made the same either way). What the frame records, and what its fingerprint covers."""
     run = {**settings, **asdict(options)}
     video, settings = unread.recorded(asdict(options), "video", run), unread.recorded(settings, "transfer", run)
+    warped = start in ("warped", "blended")  # (a neighbour warped into its start)
     unused = ("temporal_weight", "long_term", "temporal_from_pass") * (not terms) + \
-        ("flow", "warp") * (not terms and start not in ("warped", "blended")) + ("pass_blend",) * (start != "blended") + \
+        ("flow", "warp") * (not terms and not warped) + ("pass_blend",) * (start != "blended") + \
         ("frame_iterations",) * (start != "warped")
     if start == "init" and (options.independent or options.passes == 1):  # (made alone, as every --independent
         unused += ("independent", "passes")  # frame is: a first frame is the same either way)
